@@ -1,0 +1,86 @@
+package hwprofile
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+)
+
+// GPU holds the datasheet constants of one accelerator. Figures come from
+// data/hardware_specs.csv (vendor datasheets as quoted there, see
+// data/SOURCES.md) and the aiconfigurator system files.
+type GPU struct {
+	Name          string  // canonical catalog name, e.g. "A100-80GB-SXM"
+	Key           string  // aiconfigurator system key, e.g. "a100_sxm"
+	BF16TFLOPS    float64 // peak dense BF16 tensor-core TFLOP/s
+	MemoryBytes   int64   // HBM capacity
+	MemBWBytes    float64 // HBM bandwidth, bytes/s
+	LinkBWBytes   float64 // GPU-to-GPU bandwidth per direction, bytes/s (NVLink, or PCIe where no NVLink)
+	LinkLatencyNs float64 // point-to-point latency of one hop
+	TDPWatts      float64
+}
+
+const gib = 1 << 30
+
+var catalog = []GPU{
+	{Name: "A100-40GB-SXM", Key: "a100_sxm_40gb", BF16TFLOPS: 312, MemoryBytes: 40 * gib, MemBWBytes: 1555e9, LinkBWBytes: 300e9, LinkLatencyNs: 10000, TDPWatts: 400},
+	{Name: "A100-80GB-SXM", Key: "a100_sxm", BF16TFLOPS: 312, MemoryBytes: 80 * gib, MemBWBytes: 2039e9, LinkBWBytes: 300e9, LinkLatencyNs: 10000, TDPWatts: 400},
+	{Name: "H100-SXM", Key: "h100_sxm", BF16TFLOPS: 989, MemoryBytes: 80 * gib, MemBWBytes: 3350e9, LinkBWBytes: 450e9, LinkLatencyNs: 10000, TDPWatts: 700},
+	{Name: "H100-PCIe", Key: "h100_pcie", BF16TFLOPS: 756, MemoryBytes: 80 * gib, MemBWBytes: 2000e9, LinkBWBytes: 64e9, LinkLatencyNs: 10000, TDPWatts: 350},
+	{Name: "H200-SXM", Key: "h200_sxm", BF16TFLOPS: 989, MemoryBytes: 141 * gib, MemBWBytes: 4800e9, LinkBWBytes: 450e9, LinkLatencyNs: 10000, TDPWatts: 700},
+	{Name: "L40S", Key: "l40s", BF16TFLOPS: 362.05, MemoryBytes: 48 * gib, MemBWBytes: 864e9, LinkBWBytes: 32e9, LinkLatencyNs: 10000, TDPWatts: 350},
+	{Name: "B200-SXM", Key: "b200_sxm", BF16TFLOPS: 2250, MemoryBytes: 180 * gib, MemBWBytes: 7700e9, LinkBWBytes: 900e9, LinkLatencyNs: 10000, TDPWatts: 1000},
+	{Name: "MI300X", Key: "mi300x", BF16TFLOPS: 1307.4, MemoryBytes: 192 * gib, MemBWBytes: 5300e9, LinkBWBytes: 64e9, LinkLatencyNs: 10000, TDPWatts: 750},
+}
+
+var aliases = map[string]string{
+	"a100":           "A100-80GB-SXM",
+	"a100-80gb":      "A100-80GB-SXM",
+	"a100-80gb-sxm":  "A100-80GB-SXM",
+	"a100_sxm":       "A100-80GB-SXM",
+	"a100-sxm":       "A100-80GB-SXM",
+	"a100-40gb":      "A100-40GB-SXM",
+	"a100-40gb-sxm":  "A100-40GB-SXM",
+	"a100_sxm_40gb":  "A100-40GB-SXM",
+	"h100":           "H100-SXM",
+	"h100-sxm":       "H100-SXM",
+	"h100_sxm":       "H100-SXM",
+	"h100-sxm5-80gb": "H100-SXM",
+	"h100-pcie":      "H100-PCIe",
+	"h100_pcie":      "H100-PCIe",
+	"h100-pcie-80gb": "H100-PCIe",
+	"h200":           "H200-SXM",
+	"h200-sxm":       "H200-SXM",
+	"h200_sxm":       "H200-SXM",
+	"h200-sxm-141gb": "H200-SXM",
+	"l40s":           "L40S",
+	"b200":           "B200-SXM",
+	"b200-sxm":       "B200-SXM",
+	"b200_sxm":       "B200-SXM",
+	"mi300x":         "MI300X",
+}
+
+// LookupGPU finds a GPU by catalog name, aiconfigurator key or a common
+// alias, ignoring case.
+func LookupGPU(name string) (GPU, error) {
+	n := strings.ToLower(strings.TrimSpace(name))
+	if canon, ok := aliases[n]; ok {
+		n = strings.ToLower(canon)
+	}
+	for _, g := range catalog {
+		if strings.ToLower(g.Name) == n {
+			return g, nil
+		}
+	}
+	return GPU{}, fmt.Errorf("hwprofile: unknown GPU %q: expected one of %s", name, strings.Join(GPUNames(), ", "))
+}
+
+// GPUNames lists the catalog's canonical names, sorted.
+func GPUNames() []string {
+	out := make([]string, len(catalog))
+	for i, g := range catalog {
+		out[i] = g.Name
+	}
+	sort.Strings(out)
+	return out
+}

@@ -1,0 +1,193 @@
+package replay
+
+import (
+	"math"
+	"math/bits"
+
+	"github.com/lodsim/lodsim/trace"
+)
+
+// Time is simulated time: an integer count of nanoseconds since the start of
+// the run.
+type Time = int64
+
+// Status is how a request left the simulation.
+type Status uint8
+
+const (
+	// Completed requests produced all their output tokens.
+	Completed Status = iota
+	// Unfinished requests were still waiting or running when the run
+	// stopped at max_simulation_time.
+	Unfinished
+	// Rejected requests can never fit in their replica's KV cache.
+	Rejected
+)
+
+func (s Status) String() string {
+	switch s {
+	case Completed:
+		return "completed"
+	case Unfinished:
+		return "unfinished"
+	case Rejected:
+		return "rejected"
+	}
+	return "unknown"
+}
+
+// RequestResult is the compact per-request record a run produces (56
+// bytes). Times are simulated ns; a time that never happened is -1.
+//
+//	TTFT = FirstToken - Arrival
+//	E2E  = Completion - Arrival
+//	TPOT = (Completion - FirstToken) / (OutputTokens - 1), for OutputTokens > 1
+//	queueing delay = FirstScheduled - Arrival
+type RequestResult struct {
+	ID             trace.RequestID
+	Arrival        Time
+	FirstScheduled Time
+	FirstToken     Time
+	Completion     Time
+	PromptTokens   int32
+	OutputTokens   int32 // tokens generated (all of them when Completed)
+	Replica        int32
+	Preemptions    int16
+	Status         Status
+}
+
+// TTFT is the time to first token, or -1 when there was none.
+func (r *RequestResult) TTFT() Time {
+	if r.FirstToken < 0 {
+		return -1
+	}
+	return r.FirstToken - r.Arrival
+}
+
+// E2E is the end-to-end latency, or -1 when the request did not complete.
+func (r *RequestResult) E2E() Time {
+	if r.Completion < 0 {
+		return -1
+	}
+	return r.Completion - r.Arrival
+}
+
+// TPOT is the mean time per output token after the first, in ns, or -1 when
+// the request did not complete or produced a single token.
+func (r *RequestResult) TPOT() float64 {
+	if r.Completion < 0 || r.OutputTokens < 2 {
+		return -1
+	}
+	return float64(r.Completion-r.FirstToken) / float64(r.OutputTokens-1)
+}
+
+// Sample is one point of the cluster-wide time series, taken every
+// simulation.sample_interval of simulated time.
+type Sample struct {
+	T            Time    `json:"t_ns"`
+	Running      int32   `json:"running"`       // sequences in running queues
+	Waiting      int32   `json:"waiting"`       // sequences in waiting queues
+	BatchSize    float64 `json:"batch_size"`    // mean sequences per step since the previous sample
+	KVUtil       float64 `json:"kv_util"`       // used / total KV blocks
+	OutputTokens int64   `json:"output_tokens"` // tokens produced since the previous sample
+	Completed    int64   `json:"completed"`     // requests completed since the previous sample
+}
+
+// Histogram counts durations in log-linear buckets: values below 1024 ns
+// are exact, above that each power of two is split into 64 buckets, so a
+// bucket's width is under 1.6% of its value. It is the ITL record: exact
+// values would cost memory proportional to the tokens generated.
+type Histogram struct {
+	Counts []uint64 `json:"counts"`
+	Total  uint64   `json:"total"`
+	Sum    float64  `json:"sum_ns"`
+	Max    int64    `json:"max_ns"`
+}
+
+const histSub = 64
+
+func histBucket(v int64) int {
+	if v < 1024 {
+		if v < 0 {
+			return 0
+		}
+		return int(v)
+	}
+	e := bits.Len64(uint64(v)) - 1 // v in [2^e, 2^(e+1))
+	frac := int((uint64(v) >> (e - 6)) & (histSub - 1))
+	return 1024 + (e-10)*histSub + frac
+}
+
+func histLower(b int) int64 {
+	if b < 1024 {
+		return int64(b)
+	}
+	e := (b-1024)/histSub + 10
+	frac := (b - 1024) % histSub
+	return int64(1)<<e + int64(frac)<<(e-6)
+}
+
+// Add records n observations of value v ns.
+func (h *Histogram) Add(v int64, n uint64) {
+	if n == 0 {
+		return
+	}
+	b := histBucket(v)
+	if b >= len(h.Counts) {
+		if b < cap(h.Counts) {
+			h.Counts = h.Counts[:b+1]
+		} else {
+			c := make([]uint64, b+1, b+1+256)
+			copy(c, h.Counts)
+			h.Counts = c
+		}
+	}
+	h.Counts[b] += n
+	h.Total += n
+	h.Sum += float64(v) * float64(n)
+	if v > h.Max {
+		h.Max = v
+	}
+}
+
+// Mean is the mean recorded value, NaN when empty.
+func (h *Histogram) Mean() float64 {
+	if h.Total == 0 {
+		return math.NaN()
+	}
+	return h.Sum / float64(h.Total)
+}
+
+// Quantile returns the lower edge of the bucket holding the q-quantile
+// (nearest rank), NaN when empty.
+func (h *Histogram) Quantile(q float64) float64 {
+	if h.Total == 0 {
+		return math.NaN()
+	}
+	rank := uint64(math.Ceil(q * float64(h.Total)))
+	if rank < 1 {
+		rank = 1
+	}
+	var seen uint64
+	for b, c := range h.Counts {
+		seen += c
+		if seen >= rank {
+			return float64(histLower(b))
+		}
+	}
+	return float64(h.Max)
+}
+
+// Merge adds o's counts to h.
+func (h *Histogram) Merge(o *Histogram) {
+	for b, c := range o.Counts {
+		if c > 0 {
+			h.Add(histLower(b), c)
+			h.Sum -= float64(histLower(b)) * float64(c)
+		}
+	}
+	h.Sum += o.Sum
+	if o.Max > h.Max {
+		h.Max = o.Max
+	}
+}

@@ -1,0 +1,43 @@
+package replay
+
+// EventCount is the number of events of one kind a run processed.
+type EventCount struct {
+	Kind  string `json:"kind"`
+	Count uint64 `json:"count"`
+}
+
+// Stats is what a run reports besides its per-request results.
+type Stats struct {
+	LoD          string       `json:"lod"`
+	Seed         uint64       `json:"seed"`
+	SimEnd       Time         `json:"sim_end_ns"`    // simulated time of the last event
+	Events       []EventCount `json:"events"`        // by kind, sorted by kind
+	TotalEvents  uint64       `json:"total_events"`  // sum of Events
+	Steps        uint64       `json:"steps"`         // batch steps executed, all replicas and stages
+	Arrived      int64        `json:"arrived"`       // requests that arrived
+	Completed    int64        `json:"completed"`     // requests that produced every token
+	Unfinished   int64        `json:"unfinished"`    // still waiting or running at the stop time
+	Rejected     int64        `json:"rejected"`      // could never fit in the KV cache
+	Preemptions  int64        `json:"preemptions"`   // preemption events (a request may have several)
+	KVBlocks     int64        `json:"kv_blocks"`     // KV blocks per replica
+	PeakKVUtil   float64      `json:"peak_kv_util"`  // highest used/total over all replicas
+	OutputTokens int64        `json:"output_tokens"` // tokens generated, all requests
+	ITL          Histogram    `json:"itl"`           // inter-token latencies
+	Samples      []Sample     `json:"samples"`       // cluster time series
+}
+
+// Sink receives each request's result as soon as it is final: at
+// completion or rejection, or at the end of the run for unfinished ones.
+// Results arrive in the order they become final, which is deterministic.
+type Sink interface {
+	Record(r *RequestResult) error
+}
+
+// Collect is a Sink that keeps every result in memory.
+type Collect struct{ Results []RequestResult }
+
+// Record implements Sink.
+func (c *Collect) Record(r *RequestResult) error {
+	c.Results = append(c.Results, *r)
+	return nil
+}
