@@ -1,0 +1,361 @@
+package replay
+
+import (
+	"bytes"
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/lodsim/lodsim/lod"
+	"github.com/lodsim/lodsim/trace"
+)
+
+// Duration is a YAML duration: a Go duration string ("20s", "100ms") or a
+// number of seconds.
+type Duration int64
+
+// UnmarshalYAML implements yaml.Unmarshaler.
+func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
+	s := strings.TrimSpace(n.Value)
+	if v, err := strconv.ParseFloat(s, 64); err == nil {
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			return fmt.Errorf("line %d: duration %q: expected a finite number of seconds", n.Line, s)
+		}
+		*d = Duration(math.Round(v * 1e9))
+		return nil
+	}
+	v, err := time.ParseDuration(s)
+	if err != nil {
+		return fmt.Errorf("line %d: duration %q: expected e.g. 20s, 150ms or a number of seconds", n.Line, s)
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// MarshalYAML implements yaml.Marshaler.
+func (d Duration) MarshalYAML() (any, error) { return time.Duration(d).String(), nil }
+
+// Config is a whole simulation: what runs, on what, under which load.
+type Config struct {
+	Name       string           `yaml:"name,omitempty"`
+	Simulation SimulationConfig `yaml:"simulation"`
+	Model      ModelConfig      `yaml:"model"`
+	Hardware   HardwareConfig   `yaml:"hardware"`
+	Cluster    ClusterConfig    `yaml:"cluster"`
+	Scheduler  SchedulerConfig  `yaml:"scheduler"`
+	Router     RouterConfig     `yaml:"router"`
+	Workload   WorkloadConfig   `yaml:"workload"`
+}
+
+// SimulationConfig controls the run itself.
+type SimulationConfig struct {
+	MaxSimulationTime Duration `yaml:"max_simulation_time"` // 0: run until every request is done
+	LoD               string   `yaml:"lod"`                 // high | medium
+	Seed              uint64   `yaml:"seed"`
+	SampleInterval    Duration `yaml:"sample_interval"` // time-series resolution; default 100ms
+	// Variability is the coefficient of variation of each operation's time
+	// on each rank (lognormal, mean 1) at the high level of detail; 0 turns
+	// it off. Medium cannot see it.
+	Variability float64 `yaml:"variability"`
+}
+
+// ModelConfig names a built-in architecture or spells one out.
+type ModelConfig struct {
+	Name string `yaml:"name"`
+	// Arch, when its layers are set, overrides the built-in architecture.
+	Arch lod.Model `yaml:",inline"`
+}
+
+// HardwareConfig picks the GPU and where its costs come from.
+type HardwareConfig struct {
+	GPU string `yaml:"gpu"`
+	// Profile is a calibrated profile file; empty uses the embedded profile
+	// for the GPU when one exists, "roofline" forces the roofline model.
+	Profile string `yaml:"profile,omitempty"`
+}
+
+// LinksConfig describes how the GPUs of one replica are connected.
+type LinksConfig struct {
+	// Topology "nvlink": a dedicated link per direction between each pair of
+	// GPUs; "shared": every transfer in a replica shares one bus (PCIe).
+	Topology string `yaml:"topology"`
+	// BandwidthGBps and LatencyUs override the profile's per-hop link
+	// (bytes/s per direction in GB/s, and microseconds).
+	BandwidthGBps float64 `yaml:"bandwidth_gbps,omitempty"`
+	LatencyUs     float64 `yaml:"latency_us,omitempty"`
+}
+
+// ClusterConfig is the layout of GPUs.
+type ClusterConfig struct {
+	Replicas             int         `yaml:"replicas"`
+	TensorParallel       int         `yaml:"tensor_parallel"`
+	PipelineParallel     int         `yaml:"pipeline_parallel"`
+	GPUMemoryUtilization float64     `yaml:"gpu_memory_utilization"`
+	ActivationReserveGB  float64     `yaml:"activation_reserve_gb,omitempty"` // 0: estimated
+	Links                LinksConfig `yaml:"links"`
+}
+
+// SchedulerConfig mirrors vLLM's engine arguments of the same names.
+type SchedulerConfig struct {
+	MaxNumSeqs          int   `yaml:"max_num_seqs"`
+	MaxNumBatchedTokens int   `yaml:"max_num_batched_tokens"`
+	BlockSize           int   `yaml:"block_size"`
+	ChunkedPrefill      *bool `yaml:"chunked_prefill,omitempty"`
+	MaxModelLen         int   `yaml:"max_model_len,omitempty"`
+	// KVBlocks, when set, overrides the capacity derived from GPU memory
+	// (useful for small scenarios and tests).
+	KVBlocks int `yaml:"kv_blocks,omitempty"`
+}
+
+// RouterConfig picks the replica for each arriving request.
+type RouterConfig struct {
+	Policy string `yaml:"policy"` // round_robin | least_outstanding | least_kv
+}
+
+// WorkloadConfig is either a trace, an embedded trace, a synthetic open-loop
+// generator or a closed-loop client population.
+type WorkloadConfig struct {
+	Trace    string `yaml:"trace,omitempty"`
+	Format   string `yaml:"format,omitempty"`
+	Columns  string `yaml:"columns,omitempty"`
+	TimeUnit string `yaml:"time_unit,omitempty"`
+	Embedded string `yaml:"embedded,omitempty"` // e.g. azure-conv-2023
+
+	Synthetic  *SyntheticConfig  `yaml:"synthetic,omitempty"`
+	ClosedLoop *ClosedLoopConfig `yaml:"closed_loop,omitempty"`
+}
+
+// SyntheticConfig is an open-loop generator.
+type SyntheticConfig struct {
+	Arrival  string           `yaml:"arrival"` // poisson | gamma
+	Rate     float64          `yaml:"rate"`    // requests per second
+	CV       float64          `yaml:"cv,omitempty"`
+	Prompt   trace.LengthDist `yaml:"prompt"`
+	Output   trace.LengthDist `yaml:"output"`
+	Count    int64            `yaml:"count,omitempty"`
+	Duration Duration         `yaml:"duration,omitempty"`
+}
+
+// ClosedLoopConfig is a population of clients that each send the next
+// request when the previous one completes.
+type ClosedLoopConfig struct {
+	Clients   int              `yaml:"clients"`
+	Requests  int64            `yaml:"requests"`
+	Prompt    trace.LengthDist `yaml:"prompt"`
+	Output    trace.LengthDist `yaml:"output"`
+	ThinkTime Duration         `yaml:"think_time,omitempty"`
+}
+
+// ParseConfig decodes YAML, rejecting unknown fields, and applies defaults.
+// It does not validate: call Validate.
+func ParseConfig(data []byte) (*Config, error) {
+	c := &Config{}
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(c); err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	c.ApplyDefaults()
+	return c, nil
+}
+
+// Marshal encodes c as YAML.
+func (c *Config) Marshal() ([]byte, error) { return yaml.Marshal(c) }
+
+// Clone returns a deep copy of c.
+func (c *Config) Clone() *Config {
+	d := *c
+	if c.Scheduler.ChunkedPrefill != nil {
+		v := *c.Scheduler.ChunkedPrefill
+		d.Scheduler.ChunkedPrefill = &v
+	}
+	if c.Workload.Synthetic != nil {
+		s := *c.Workload.Synthetic
+		d.Workload.Synthetic = &s
+	}
+	if c.Workload.ClosedLoop != nil {
+		s := *c.Workload.ClosedLoop
+		d.Workload.ClosedLoop = &s
+	}
+	return &d
+}
+
+// ApplyDefaults fills unset fields with vLLM's defaults where one exists.
+func (c *Config) ApplyDefaults() {
+	s := &c.Simulation
+	if s.LoD == "" {
+		s.LoD = "medium"
+	}
+	if s.SampleInterval == 0 {
+		s.SampleInterval = Duration(100 * time.Millisecond)
+	}
+	k := &c.Cluster
+	if k.Replicas == 0 {
+		k.Replicas = 1
+	}
+	if k.TensorParallel == 0 {
+		k.TensorParallel = 1
+	}
+	if k.PipelineParallel == 0 {
+		k.PipelineParallel = 1
+	}
+	if k.GPUMemoryUtilization == 0 {
+		k.GPUMemoryUtilization = 0.9
+	}
+	if k.Links.Topology == "" {
+		k.Links.Topology = "nvlink"
+	}
+	sc := &c.Scheduler
+	if sc.MaxNumSeqs == 0 {
+		sc.MaxNumSeqs = 256
+	}
+	if sc.MaxNumBatchedTokens == 0 {
+		sc.MaxNumBatchedTokens = 2048
+	}
+	if sc.BlockSize == 0 {
+		sc.BlockSize = 16
+	}
+	if sc.ChunkedPrefill == nil {
+		t := true
+		sc.ChunkedPrefill = &t
+	}
+	if c.Router.Policy == "" {
+		c.Router.Policy = "round_robin"
+	}
+}
+
+// ResolveModel returns the architecture the config names or spells out.
+func (c *Config) ResolveModel() (lod.Model, error) {
+	if c.Model.Arch.Layers > 0 {
+		m := c.Model.Arch
+		if m.Name == "" {
+			m.Name = c.Model.Name
+		}
+		if m.DTypeBytes == 0 {
+			m.DTypeBytes = 2
+		}
+		if errs := m.Validate(); len(errs) > 0 {
+			return lod.Model{}, fmt.Errorf("model: %s", strings.Join(errs, "; "))
+		}
+		return m, nil
+	}
+	return lod.LookupModel(c.Model.Name)
+}
+
+// Validate reports every problem in c at once, each with its field path.
+func (c *Config) Validate() error {
+	var errs []string
+	add := func(format string, args ...any) { errs = append(errs, fmt.Sprintf(format, args...)) }
+	switch c.Simulation.LoD {
+	case "high", "medium":
+	default:
+		add("simulation.lod: %q, expected high or medium", c.Simulation.LoD)
+	}
+	if c.Simulation.MaxSimulationTime < 0 {
+		add("simulation.max_simulation_time: %v, expected >= 0", time.Duration(c.Simulation.MaxSimulationTime))
+	}
+	if c.Simulation.SampleInterval <= 0 {
+		add("simulation.sample_interval: %v, expected > 0", time.Duration(c.Simulation.SampleInterval))
+	}
+	if c.Simulation.Variability < 0 || c.Simulation.Variability > 10 || math.IsNaN(c.Simulation.Variability) {
+		add("simulation.variability: %v, expected a coefficient of variation in [0, 10]", c.Simulation.Variability)
+	}
+	m, merr := c.ResolveModel()
+	if merr != nil {
+		add("model: %v", merr)
+	}
+	if c.Hardware.GPU == "" {
+		add("hardware.gpu: missing, expected a GPU name from the catalog")
+	}
+	k := c.Cluster
+	if k.Replicas < 1 {
+		add("cluster.replicas: %d, expected >= 1", k.Replicas)
+	}
+	if k.TensorParallel < 1 {
+		add("cluster.tensor_parallel: %d, expected >= 1", k.TensorParallel)
+	}
+	if k.PipelineParallel < 1 {
+		add("cluster.pipeline_parallel: %d, expected >= 1", k.PipelineParallel)
+	}
+	if merr == nil && k.TensorParallel >= 1 && m.Heads%k.TensorParallel != 0 {
+		add("cluster.tensor_parallel: %d does not divide %s's %d attention heads", k.TensorParallel, m.Name, m.Heads)
+	}
+	if merr == nil && k.PipelineParallel > m.Layers {
+		add("cluster.pipeline_parallel: %d exceeds %s's %d layers", k.PipelineParallel, m.Name, m.Layers)
+	}
+	if !(k.GPUMemoryUtilization > 0 && k.GPUMemoryUtilization <= 1) {
+		add("cluster.gpu_memory_utilization: %v, expected in (0, 1]", k.GPUMemoryUtilization)
+	}
+	if k.ActivationReserveGB < 0 {
+		add("cluster.activation_reserve_gb: %v, expected >= 0", k.ActivationReserveGB)
+	}
+	switch k.Links.Topology {
+	case "nvlink", "shared":
+	default:
+		add("cluster.links.topology: %q, expected nvlink or shared", k.Links.Topology)
+	}
+	if k.Links.BandwidthGBps < 0 {
+		add("cluster.links.bandwidth_gbps: %v, expected > 0", k.Links.BandwidthGBps)
+	}
+	if k.Links.LatencyUs < 0 {
+		add("cluster.links.latency_us: %v, expected >= 0", k.Links.LatencyUs)
+	}
+	s := c.Scheduler
+	if s.MaxNumSeqs < 1 {
+		add("scheduler.max_num_seqs: %d, expected >= 1", s.MaxNumSeqs)
+	}
+	if s.MaxNumBatchedTokens < 1 {
+		add("scheduler.max_num_batched_tokens: %d, expected >= 1", s.MaxNumBatchedTokens)
+	}
+	if s.BlockSize < 1 {
+		add("scheduler.block_size: %d, expected >= 1", s.BlockSize)
+	}
+	if s.MaxModelLen < 0 {
+		add("scheduler.max_model_len: %d, expected >= 0", s.MaxModelLen)
+	}
+	if s.KVBlocks < 0 {
+		add("scheduler.kv_blocks: %d, expected >= 0", s.KVBlocks)
+	}
+	switch c.Router.Policy {
+	case "round_robin", "least_outstanding", "least_kv":
+	default:
+		add("router.policy: %q, expected round_robin, least_outstanding or least_kv", c.Router.Policy)
+	}
+	w := c.Workload
+	n := 0
+	if w.Trace != "" {
+		n++
+	}
+	if w.Embedded != "" {
+		n++
+	}
+	if w.Synthetic != nil {
+		n++
+		if !(w.Synthetic.Rate > 0) {
+			add("workload.synthetic.rate: %v, expected > 0 requests/s", w.Synthetic.Rate)
+		}
+		if w.Synthetic.Count <= 0 && w.Synthetic.Duration <= 0 {
+			add("workload.synthetic: neither count nor duration set, expected at least one")
+		}
+	}
+	if w.ClosedLoop != nil {
+		n++
+		if w.ClosedLoop.Clients < 1 {
+			add("workload.closed_loop.clients: %d, expected >= 1", w.ClosedLoop.Clients)
+		}
+		if w.ClosedLoop.Requests < 1 {
+			add("workload.closed_loop.requests: %d, expected >= 1", w.ClosedLoop.Requests)
+		}
+	}
+	if n != 1 {
+		add("workload: %d sources set, expected exactly one of trace, embedded, synthetic, closed_loop", n)
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("invalid config:\n  %s", strings.Join(errs, "\n  "))
+	}
+	return nil
+}

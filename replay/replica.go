@@ -1,0 +1,474 @@
+package replay
+
+import (
+	"fmt"
+
+	"github.com/lodsim/lodsim/lod"
+)
+
+// deque is a ring buffer of request slots: the waiting queue, which takes
+// arrivals at the back and preempted requests at the front.
+type deque struct {
+	buf  []int32
+	head int
+	n    int
+}
+
+func (d *deque) grow() {
+	nb := make([]int32, 2*len(d.buf)+16)
+	for i := 0; i < d.n; i++ {
+		nb[i] = d.buf[(d.head+i)%len(d.buf)]
+	}
+	d.buf, d.head = nb, 0
+}
+
+func (d *deque) pushBack(v int32) {
+	if d.n == len(d.buf) {
+		d.grow()
+	}
+	d.buf[(d.head+d.n)%len(d.buf)] = v
+	d.n++
+}
+
+func (d *deque) pushFront(v int32) {
+	if d.n == len(d.buf) {
+		d.grow()
+	}
+	d.head = (d.head - 1 + len(d.buf)) % len(d.buf)
+	d.buf[d.head] = v
+	d.n++
+}
+
+func (d *deque) front() int32 { return d.buf[d.head] }
+
+func (d *deque) popFront() int32 {
+	v := d.buf[d.head]
+	d.head = (d.head + 1) % len(d.buf)
+	d.n--
+	return v
+}
+
+func (d *deque) at(i int) int32 { return d.buf[(d.head+i)%len(d.buf)] }
+
+// batch is one step's work as it moves through the pipeline stages.
+type batch struct {
+	id    int32
+	rep   *replica
+	slots []int32 // requests in the step
+	ntok  []int32 // tokens each computes
+	lb    lod.Batch
+	cost  []lod.StageCost
+	start Time
+}
+
+// replica is one data-parallel copy of the model with its scheduler and KV
+// cache.
+type replica struct {
+	id            int32
+	waiting       deque
+	waitingTokens int64
+	running       []int32 // admission order
+	freeBlocks    int32
+	totalBlocks   int32
+	outstanding   int32
+	inflight      int      // batches in the pipeline
+	pool          []*batch // free batches
+	stages        []*stage
+	run           runState
+	scratch       []int32
+}
+
+// kvLoad is the router's view of KV pressure: blocks held plus blocks the
+// waiting prompts will need, over capacity.
+func (rp *replica) kvLoad(bs int32) float64 {
+	used := int64(rp.totalBlocks-rp.freeBlocks) + rp.waitingTokens/int64(bs)
+	return float64(used) / float64(rp.totalBlocks)
+}
+
+// stage is one pipeline stage of a replica: TP ranks that run a slice of
+// the layers for one batch at a time, FIFO.
+type stage struct {
+	rep   *replica
+	idx   int
+	gid   int32
+	busy  bool
+	cur   *batch
+	queue []*batch
+
+	// high level of detail
+	ranks     []rankState
+	ringLinks []int32 // link used by rank r to send to rank r+1
+	ppLink    int32   // link to the next stage
+	doneRanks int
+	progLen   int32 // operations in the stage's program
+}
+
+func (s *Simulator) newReplica(id int32, blocks int32) *replica {
+	rp := &replica{id: id, freeBlocks: blocks, totalBlocks: blocks}
+	var bus int32 = -1
+	if s.shared && s.high {
+		bus = s.newLink(s.ringLink)
+	}
+	for i := 0; i < s.pp; i++ {
+		st := &stage{rep: rp, idx: i, gid: int32(len(s.stages))}
+		if s.high {
+			st.ranks = make([]rankState, s.tp)
+			st.ringLinks = make([]int32, s.tp)
+			for r := range st.ringLinks {
+				if bus >= 0 {
+					st.ringLinks[r] = bus
+				} else if s.tp > 1 {
+					st.ringLinks[r] = s.newLink(s.ringLink)
+				}
+			}
+			if bus >= 0 {
+				st.ppLink = bus
+			} else if i < s.pp-1 {
+				st.ppLink = s.newLink(s.ppLink)
+			}
+		}
+		s.stages = append(s.stages, st)
+		rp.stages = append(rp.stages, st)
+	}
+	return rp
+}
+
+// getBatch takes a batch from the replica's pool.
+func (s *Simulator) getBatch(rp *replica) *batch {
+	if n := len(rp.pool); n > 0 {
+		b := rp.pool[n-1]
+		rp.pool = rp.pool[:n-1]
+		return b
+	}
+	return &batch{rep: rp, cost: make([]lod.StageCost, s.pp)}
+}
+
+// kick starts a step on the replica if its first stage is free, the
+// pipeline has room and the scheduler finds work.
+func (s *Simulator) kick(rp *replica) {
+	if rp.run.active {
+		s.cutRun(rp)
+		return
+	}
+	st0 := rp.stages[0]
+	if st0.busy || len(st0.queue) > 0 || rp.inflight >= s.pp {
+		return
+	}
+	b, preempted := s.schedule(rp)
+	if b == nil {
+		return
+	}
+	rp.inflight++
+	b.start = s.now
+	s.planner.Plan(&b.lb, b.cost)
+	if !s.high && s.pp == 1 && len(b.lb.Chunks) == 0 && !preempted && rp.waiting.n == 0 {
+		if s.startRun(rp, b) {
+			return
+		}
+	}
+	s.arriveStage(st0, b)
+}
+
+// schedule forms the next step the way vLLM's scheduler does: running
+// requests first, in admission order, each taking the tokens it still needs
+// (one for a decode, up to the remaining budget for a prefill chunk),
+// preempting the most recently admitted running request by recompute when
+// KV blocks run out; then, if nothing was preempted, waiting requests in
+// FCFS order while the token budget, max_num_seqs and free blocks allow.
+func (s *Simulator) schedule(rp *replica) (*batch, bool) {
+	sc := &s.cfg.Scheduler
+	budget := int32(sc.MaxNumBatchedTokens)
+	chunked := *sc.ChunkedPrefill
+	b := s.getBatch(rp)
+	b.slots, b.ntok = b.slots[:0], b.ntok[:0]
+	b.lb.Reset()
+	preempted := false
+	for i := 0; i < len(rp.running) && budget > 0; i++ {
+		slot := rp.running[i]
+		r := &s.reqs[slot]
+		if r.inflight {
+			continue
+		}
+		n := r.numTokens() - r.computed
+		if n > budget {
+			if !chunked && r.computed < r.numTokens()-1 {
+				continue
+			}
+			n = budget
+		}
+		need := s.blocksFor(r.computed+n) - r.blocks
+		self := false
+		for need > rp.freeBlocks {
+			v := s.victim(rp)
+			if v < 0 {
+				self = true // nothing left to preempt but in-flight requests
+				break
+			}
+			if v == i {
+				s.preempt(rp, v)
+				preempted, self = true, true
+				break
+			}
+			s.preempt(rp, v)
+			preempted = true
+		}
+		if self {
+			break
+		}
+		rp.freeBlocks -= need
+		r.blocks += need
+		s.addToBatch(b, slot, n)
+		budget -= n
+	}
+	if !preempted {
+		for rp.waiting.n > 0 && budget > 0 && len(rp.running) < sc.MaxNumSeqs {
+			slot := rp.waiting.front()
+			r := &s.reqs[slot]
+			n := r.numTokens() - r.computed
+			if n > budget {
+				if !chunked {
+					break
+				}
+				n = budget
+			}
+			need := s.blocksFor(n)
+			if need > rp.freeBlocks {
+				break
+			}
+			rp.waiting.popFront()
+			rp.waitingTokens -= int64(r.numTokens())
+			rp.running = append(rp.running, slot)
+			if r.firstSched < 0 {
+				r.firstSched = s.now
+			}
+			rp.freeBlocks -= need
+			r.blocks += need
+			s.addToBatch(b, slot, n)
+			budget -= n
+		}
+	}
+	if len(b.slots) == 0 {
+		rp.pool = append(rp.pool, b)
+		return nil, preempted
+	}
+	return b, preempted
+}
+
+func (s *Simulator) addToBatch(b *batch, slot int32, n int32) {
+	r := &s.reqs[slot]
+	r.inflight = true
+	b.slots = append(b.slots, slot)
+	b.ntok = append(b.ntok, n)
+	if r.generated > 0 && r.computed == r.numTokens()-1 {
+		b.lb.Decodes++
+		b.lb.DecodeCtx += int64(r.computed + 1)
+	} else {
+		b.lb.Chunks = append(b.lb.Chunks, lod.Chunk{Q: n, Prefix: r.computed})
+	}
+	if r.computed+n == r.numTokens() {
+		b.lb.Sampled++
+	}
+}
+
+// victim is the index in running of the request to preempt: the most
+// recently admitted one that is not in flight, or -1.
+func (s *Simulator) victim(rp *replica) int {
+	for i := len(rp.running) - 1; i >= 0; i-- {
+		if !s.reqs[rp.running[i]].inflight {
+			return i
+		}
+	}
+	return -1
+}
+
+// preempt evicts running[i] by recompute: it loses its KV blocks and goes
+// back to the front of the waiting queue, to prefill prompt and generated
+// tokens again.
+func (s *Simulator) preempt(rp *replica, i int) {
+	slot := rp.running[i]
+	copy(rp.running[i:], rp.running[i+1:])
+	rp.running = rp.running[:len(rp.running)-1]
+	r := &s.reqs[slot]
+	r.preempt++
+	s.st.Preemptions++
+	rp.freeBlocks += r.blocks
+	r.blocks, r.computed = 0, 0
+	rp.waiting.pushFront(slot)
+	rp.waitingTokens += int64(r.numTokens())
+}
+
+// arriveStage hands b to st, queueing it if st is busy.
+func (s *Simulator) arriveStage(st *stage, b *batch) {
+	if st.busy {
+		st.queue = append(st.queue, b)
+		return
+	}
+	st.busy, st.cur = true, b
+	if s.high {
+		s.startStageHigh(st, b)
+	} else {
+		s.startStageMedium(st, b)
+	}
+}
+
+// stageDone moves the finished batch on and starts the next one.
+func (s *Simulator) stageDone(st *stage) {
+	b := st.cur
+	st.busy, st.cur = false, nil
+	rp := st.rep
+	if st.idx < s.pp-1 {
+		bytes := b.cost[st.idx].PPBytes
+		if s.high {
+			s.addTransfer(st.ppLink, xfer{pp: true, stage: st.gid + 1, batch: b}, bytes)
+		} else {
+			s.h.push(s.now+lod.HopNs(s.ppLink, bytes), evPPTransfer, st.gid+1, s.batchRef(b), 0)
+		}
+	} else {
+		s.finishBatch(b)
+	}
+	if len(st.queue) > 0 {
+		nb := st.queue[0]
+		copy(st.queue, st.queue[1:])
+		st.queue = st.queue[:len(st.queue)-1]
+		s.arriveStage(st, nb)
+	}
+	if st.idx == 0 || st.idx == s.pp-1 {
+		s.kick(rp)
+	}
+}
+
+// batchRef registers b so an event can name it by index.
+func (s *Simulator) batchRef(b *batch) int32 {
+	if b.id == 0 {
+		s.batchTable = append(s.batchTable, b)
+		b.id = int32(len(s.batchTable))
+	}
+	return b.id - 1
+}
+
+func (s *Simulator) onPPArrive(stageGID, batchIdx int) {
+	s.arriveStage(s.stages[stageGID], s.batchTable[batchIdx])
+}
+
+// finishBatch applies a completed step: tokens computed, tokens sampled,
+// requests completed.
+func (s *Simulator) finishBatch(b *batch) {
+	rp := b.rep
+	rp.inflight--
+	s.st.Steps++
+	s.sampSteps++
+	s.sampSeqs += int64(len(b.slots))
+	done := rp.scratch[:0]
+	for i, slot := range b.slots {
+		r := &s.reqs[slot]
+		r.inflight = false
+		r.computed += b.ntok[i]
+		if r.computed == r.numTokens() {
+			s.token(r, s.now)
+			if r.generated >= r.output {
+				rp.freeBlocks += r.blocks
+				r.blocks = 0
+				done = append(done, slot)
+			}
+		}
+	}
+	rp.pool = append(rp.pool, b)
+	if len(done) > 0 {
+		s.removeRunning(rp, done)
+		for _, slot := range done {
+			rp.outstanding--
+			s.sampDone++
+			s.record(slot, Completed, s.now)
+		}
+	}
+	rp.scratch = done[:0]
+	if s.in.CheckInvariants {
+		if err := s.CheckKV(); err != nil {
+			panic(err)
+		}
+	}
+}
+
+// token records one sampled token of r at time t.
+func (s *Simulator) token(r *reqState, t Time) {
+	r.generated++
+	if r.firstToken < 0 {
+		r.firstToken = t
+	} else {
+		s.st.ITL.Add(t-r.lastToken, 1)
+	}
+	r.lastToken = t
+	s.st.OutputTokens++
+	s.sampTokens++
+}
+
+// removeRunning drops done (in running order) from rp.running, keeping the
+// order of the rest.
+func (s *Simulator) removeRunning(rp *replica, done []int32) {
+	j, k := 0, 0
+	for _, slot := range rp.running {
+		if k < len(done) && slot == done[k] {
+			k++
+			continue
+		}
+		rp.running[j] = slot
+		j++
+	}
+	if k != len(done) {
+		// done is in batch order, which follows running order except for
+		// requests admitted after a preemption; fall back to a set check.
+		j = 0
+		for _, slot := range rp.running {
+			if !contains(done, slot) {
+				rp.running[j] = slot
+				j++
+			}
+		}
+	}
+	rp.running = rp.running[:j]
+}
+
+func contains(xs []int32, v int32) bool {
+	for _, x := range xs {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}
+
+// CheckKV verifies the KV accounting of every replica from scratch: blocks
+// held by running requests plus free blocks equal capacity, each running
+// request holds exactly the blocks its computed (or in-flight) tokens need,
+// and waiting requests hold none.
+func (s *Simulator) CheckKV() error {
+	for _, rp := range s.replicas {
+		if rp.run.active {
+			continue // blocks are settled lazily inside a decode run
+		}
+		var held int64
+		for _, slot := range rp.running {
+			r := &s.reqs[slot]
+			held += int64(r.blocks)
+			want := s.blocksFor(r.computed)
+			if r.inflight {
+				continue
+			}
+			if r.blocks != want {
+				return fmt.Errorf("replay: invariant: replica %d request %d holds %d blocks for %d tokens, expected %d", rp.id, r.id, r.blocks, r.computed, want)
+			}
+		}
+		for i := 0; i < rp.waiting.n; i++ {
+			if b := s.reqs[rp.waiting.at(i)].blocks; b != 0 {
+				return fmt.Errorf("replay: invariant: replica %d waiting request holds %d blocks", rp.id, b)
+			}
+		}
+		if held+int64(rp.freeBlocks) != int64(rp.totalBlocks) {
+			return fmt.Errorf("replay: invariant: replica %d used %d + free %d != capacity %d", rp.id, held, rp.freeBlocks, rp.totalBlocks)
+		}
+		if rp.freeBlocks < 0 {
+			return fmt.Errorf("replay: invariant: replica %d has %d free blocks", rp.id, rp.freeBlocks)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,77 @@
+package replay
+
+import (
+	"testing"
+
+	"github.com/lodsim/lodsim/hwprofile"
+	"github.com/lodsim/lodsim/lod"
+	"github.com/lodsim/lodsim/trace"
+)
+
+// refConfig is the reference scenario of the core issue: Llama-3-8B on
+// A100-80GB SXM, Poisson arrivals, 512 prompt and 128 output tokens,
+// chunked prefill at 2048 tokens, 20 simulated seconds of arrivals.
+func refConfig(tp int, rate float64, lodName string) *Config {
+	c := &Config{
+		Name:       "ref",
+		Simulation: SimulationConfig{LoD: lodName, Seed: 42},
+		Model:      ModelConfig{Name: "Llama-3-8B"},
+		Hardware:   HardwareConfig{GPU: "A100-80GB-SXM"},
+		Cluster:    ClusterConfig{Replicas: 1, TensorParallel: tp},
+		Scheduler:  SchedulerConfig{MaxNumBatchedTokens: 2048},
+		Workload: WorkloadConfig{Synthetic: &SyntheticConfig{
+			Arrival: "poisson", Rate: rate, Duration: Duration(20e9),
+			Prompt: trace.LengthDist{Kind: "fixed", Mean: 512},
+			Output: trace.LengthDist{Kind: "fixed", Mean: 128},
+		}},
+	}
+	c.ApplyDefaults()
+	return c
+}
+
+func synthReader(t testing.TB, c *Config) trace.Reader {
+	w := c.Workload.Synthetic
+	r, err := trace.NewSynthetic(trace.Synthetic{Arrival: w.Arrival, Rate: w.Rate, Prompt: w.Prompt, Output: w.Output,
+		Count: w.Count, Duration: int64(w.Duration), Seed: c.Simulation.Seed})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+func runCfg(t testing.TB, c *Config, cm hwprofile.CostModel) (*Stats, []RequestResult) {
+	m, err := c.ResolveModel()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cm == nil {
+		g, err := hwprofile.LookupGPU(c.Hardware.GPU)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cm = hwprofile.NewRoofline(g)
+	}
+	var col Collect
+	st, err := Run(Input{Config: c, Model: m, Cost: cm, Workload: synthReader(t, c), Sink: &col, CheckInvariants: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st, col.Results
+}
+
+func TestHighMediumEquivalent(t *testing.T) {
+	for _, tp := range []int{1, 2, 4} {
+		hs, hr := runCfg(t, refConfig(tp, 4, "high"), nil)
+		ms, mr := runCfg(t, refConfig(tp, 4, "medium"), nil)
+		if len(hr) != len(mr) || hs.Completed != ms.Completed {
+			t.Fatalf("tp%d: high %d results (%d completed), medium %d (%d)", tp, len(hr), hs.Completed, len(mr), ms.Completed)
+		}
+		for i := range hr {
+			if hr[i] != mr[i] {
+				t.Fatalf("tp%d: request %d differs:\nhigh   %+v\nmedium %+v", tp, i, hr[i], mr[i])
+			}
+		}
+		t.Logf("tp%d: events high %d medium %d (%.0fx), completed %d", tp, hs.TotalEvents, ms.TotalEvents, float64(hs.TotalEvents)/float64(ms.TotalEvents), hs.Completed)
+	}
+	_ = lod.OpQKV
+}
