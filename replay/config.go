@@ -43,7 +43,7 @@ func (d Duration) MarshalYAML() (any, error) { return time.Duration(d).String(),
 type Config struct {
 	Name       string           `yaml:"name,omitempty"`
 	Simulation SimulationConfig `yaml:"simulation"`
-	Model      ModelConfig      `yaml:"model"`
+	Model      lod.Model        `yaml:"model"` // a built-in name, or a whole architecture
 	Hardware   HardwareConfig   `yaml:"hardware"`
 	Cluster    ClusterConfig    `yaml:"cluster"`
 	Scheduler  SchedulerConfig  `yaml:"scheduler"`
@@ -61,13 +61,6 @@ type SimulationConfig struct {
 	// on each rank (lognormal, mean 1) at the high level of detail; 0 turns
 	// it off. Medium cannot see it.
 	Variability float64 `yaml:"variability"`
-}
-
-// ModelConfig names a built-in architecture or spells one out.
-type ModelConfig struct {
-	Name string `yaml:"name"`
-	// Arch, when its layers are set, overrides the built-in architecture.
-	Arch lod.Model `yaml:",inline"`
 }
 
 // HardwareConfig picks the GPU and where its costs come from.
@@ -230,10 +223,10 @@ func (c *Config) ApplyDefaults() {
 
 // ResolveModel returns the architecture the config names or spells out.
 func (c *Config) ResolveModel() (lod.Model, error) {
-	if c.Model.Arch.Layers > 0 {
-		m := c.Model.Arch
+	if c.Model.Layers > 0 {
+		m := c.Model
 		if m.Name == "" {
-			m.Name = c.Model.Name
+			m.Name = "custom"
 		}
 		if m.DTypeBytes == 0 {
 			m.DTypeBytes = 2

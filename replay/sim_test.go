@@ -15,7 +15,7 @@ func refConfig(tp int, rate float64, lodName string) *Config {
 	c := &Config{
 		Name:       "ref",
 		Simulation: SimulationConfig{LoD: lodName, Seed: 42},
-		Model:      ModelConfig{Name: "Llama-3-8B"},
+		Model:      lod.Model{Name: "Llama-3-8B"},
 		Hardware:   HardwareConfig{GPU: "A100-80GB-SXM"},
 		Cluster:    ClusterConfig{Replicas: 1, TensorParallel: tp},
 		Scheduler:  SchedulerConfig{MaxNumBatchedTokens: 2048},

@@ -1,0 +1,68 @@
+package replay
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/lodsim/lodsim/hwprofile"
+)
+
+// BenchmarkEngine measures the bare event heap: push and pop with a
+// steady population of 64 pending events, as a replica of TP4 keeps.
+func BenchmarkEngine(b *testing.B) {
+	var h eventHeap
+	for i := 0; i < 64; i++ {
+		h.push(Time(i*100), evRankCompute, 0, 0, 0)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		e := h.pop()
+		h.push(e.t+Time(1000+i%977), e.kind, e.a, e.b, 0)
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
+}
+
+func benchScenario(b *testing.B, name, lodName string) {
+	c, err := Scenario(name)
+	if err != nil {
+		b.Fatal(err)
+	}
+	c.Simulation.LoD = lodName
+	m, err := c.ResolveModel()
+	if err != nil {
+		b.Fatal(err)
+	}
+	g, err := hwprofile.LookupGPU(c.Hardware.GPU)
+	if err != nil {
+		b.Fatal(err)
+	}
+	cm := hwprofile.NewRoofline(g) // TODO(calibrated)
+	var events uint64
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		var col Collect
+		st, err := Run(Input{Config: c, Model: m, Cost: cm, Workload: synthReader(b, c), Sink: &col})
+		if err != nil {
+			b.Fatal(err)
+		}
+		events += st.TotalEvents
+	}
+	sec := b.Elapsed().Seconds()
+	b.ReportMetric(float64(events)/sec, "events/s")
+	b.ReportMetric(sec*1e9/float64(events), "ns/event")
+	b.ReportMetric(float64(events)/float64(b.N), "events/op")
+}
+
+// BenchmarkReplay runs the embedded reference scenarios at both levels of
+// detail.
+func BenchmarkReplay(b *testing.B) {
+	for _, lodName := range []string{"high", "medium"} {
+		for _, tp := range []int{1, 2, 4} {
+			b.Run(fmt.Sprintf("lod=%s/tp=%d", lodName, tp), func(b *testing.B) {
+				benchScenario(b, fmt.Sprintf("reference-tp%d", tp), lodName)
+			})
+		}
+	}
+}

@@ -1,0 +1,39 @@
+package replay
+
+import (
+	"embed"
+	"fmt"
+	"sort"
+	"strings"
+)
+
+//go:embed scenarios/*.yaml
+var scenarioFS embed.FS
+
+// DefaultScenarios are the reference configurations `lodsim compare` runs
+// when given no config.
+var DefaultScenarios = []string{"reference-tp1", "reference-tp2", "reference-tp4"}
+
+// Scenario returns an embedded configuration by name.
+func Scenario(name string) (*Config, error) {
+	data, err := scenarioFS.ReadFile("scenarios/" + name + ".yaml")
+	if err != nil {
+		return nil, fmt.Errorf("replay: no embedded scenario %q: expected one of %s", name, strings.Join(ScenarioNames(), ", "))
+	}
+	c, err := ParseConfig(data)
+	if err != nil {
+		return nil, fmt.Errorf("scenario %s: %w", name, err)
+	}
+	return c, nil
+}
+
+// ScenarioNames lists the embedded scenarios, sorted.
+func ScenarioNames() []string {
+	ents, _ := scenarioFS.ReadDir("scenarios")
+	var out []string
+	for _, e := range ents {
+		out = append(out, strings.TrimSuffix(e.Name(), ".yaml"))
+	}
+	sort.Strings(out)
+	return out
+}
