@@ -147,8 +147,18 @@ func (s *Simulator) ringSend(st *stage, r int) {
 // addTransfer starts a transfer of the given bytes on link li.
 func (s *Simulator) addTransfer(li int32, x xfer, bytes float64) {
 	l := &s.links[li]
+	d := lod.HopNs(l.ln, bytes)
+	if len(l.active) == 0 {
+		// The common case, an idle link: the transfer has it alone.
+		x.rem = float64(d)
+		l.active = append(l.active, x)
+		l.last = s.now
+		l.ver++
+		s.h.push(s.now+d, evLinkTransfer, li, 0, l.ver)
+		return
+	}
 	s.linkAdvance(l)
-	x.rem = float64(lod.HopNs(l.ln, bytes))
+	x.rem = float64(d)
 	l.active = append(l.active, x)
 	s.linkReschedule(li)
 }
@@ -192,6 +202,15 @@ func (s *Simulator) onLink(li int, ver uint32) {
 		s.counts[evLinkStale]++
 		return
 	}
+	if len(l.active) == 1 {
+		// Alone on the link since it started: it is done now.
+		x := l.active[0]
+		l.active = l.active[:0]
+		l.last = s.now
+		l.ver++
+		s.deliver(x)
+		return
+	}
 	s.linkAdvance(l)
 	// Deliver finished transfers in start order; keep the rest.
 	var done [8]xfer
@@ -209,16 +228,21 @@ func (s *Simulator) onLink(li int, ver uint32) {
 	l.active = l.active[:j]
 	s.linkReschedule(int32(li))
 	for _, x := range done[:nd] {
-		if x.pp {
-			s.arriveStage(s.stages[x.stage], x.batch)
-			continue
-		}
-		st := s.stages[x.stage]
-		q := int(x.dst)
-		rq := &st.ranks[q]
-		rq.recv[x.par]++
-		if rq.inAR && int8((rq.ar-1)&1) == x.par {
-			s.ringSend(st, q)
-		}
+		s.deliver(x)
+	}
+}
+
+// deliver hands a finished transfer to its receiver.
+func (s *Simulator) deliver(x xfer) {
+	if x.pp {
+		s.arriveStage(s.stages[x.stage], x.batch)
+		return
+	}
+	st := s.stages[x.stage]
+	q := int(x.dst)
+	rq := &st.ranks[q]
+	rq.recv[x.par]++
+	if rq.inAR && int8((rq.ar-1)&1) == x.par {
+		s.ringSend(st, q)
 	}
 }
