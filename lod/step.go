@@ -124,6 +124,40 @@ type Planner struct {
 	shape  hwprofile.AttnShape
 	over   hwprofile.Overheads
 	dense  []denseCost // by token count, lazily filled
+	heads  []int64     // LM head cost by sampled sequences, lazily filled (0: unset)
+	attn   *[attnCacheSize]attnEntry
+}
+
+// The attention memo is direct-mapped: cost models interpolate measured
+// tables (hundreds of ns a call) and a decode-heavy replay asks for the
+// same (batch, context) pairs millions of times. A hit returns the exact
+// value the model gave, so caching changes no result.
+const attnCacheSize = 1 << 14
+
+type attnEntry struct {
+	key uint64 // kind<<62 | a<<31 | b, +1 so that zero means empty
+	v   float64
+}
+
+func (p *Planner) attnCost(decode bool, a, b int) float64 {
+	key := uint64(a)<<31 | uint64(b)
+	if decode {
+		key |= 1 << 62
+	}
+	key++
+	h := (key * 0x9e3779b97f4a7c15) >> (64 - 14)
+	e := &p.attn[h]
+	if e.key == key {
+		return e.v
+	}
+	var v float64
+	if decode {
+		v = p.cost.GenerationAttention(a, b, p.shape)
+	} else {
+		v = p.cost.ContextAttention(1, a, b, p.shape)
+	}
+	e.key, e.v = key, v
+	return v
 }
 
 type denseCost struct {
@@ -147,7 +181,7 @@ func NewPlanner(m Model, cm hwprofile.CostModel, tp, pp int) (*Planner, error) {
 	if pp > m.Layers {
 		return nil, fmt.Errorf("lod: pipeline_parallel %d exceeds %s's %d layers", pp, m.Name, m.Layers)
 	}
-	p := &Planner{model: m, cost: cm, tp: tp, pp: pp, over: cm.Overheads()}
+	p := &Planner{model: m, cost: cm, tp: tp, pp: pp, over: cm.Overheads(), attn: new([attnCacheSize]attnEntry)}
 	p.layers = StageLayers(m.Layers, pp)
 	p.shape = hwprofile.AttnShape{Heads: m.Heads / tp, KVHeads: m.KVHeadsPerRank(tp), HeadDim: m.HeadDim}
 	return p, nil
@@ -214,29 +248,41 @@ func (p *Planner) denseFor(t int) *denseCost {
 	return d
 }
 
+// headCost is the LM head over the sampled positions, then sampling over
+// the logits (read once more in FP32).
+func (p *Planner) headCost(sampled int) int64 {
+	if sampled <= 0 {
+		return 0
+	}
+	if sampled >= len(p.heads) {
+		h := make([]int64, 2*sampled+64)
+		copy(h, p.heads)
+		p.heads = h
+	}
+	if p.heads[sampled] == 0 {
+		v := p.model.Vocab / p.tp
+		p.heads[sampled] = ns(p.cost.GEMM(sampled, v, p.model.Hidden) + p.cost.Elementwise(float64(sampled)*float64(v)*4))
+	}
+	return p.heads[sampled]
+}
+
 // Plan fills out (length Stages()) with the cost of batch b on each stage.
 func (p *Planner) Plan(b *Batch, out []StageCost) {
 	t := b.Tokens()
 	d := p.denseFor(t)
 	var attn float64
 	for _, c := range b.Chunks {
-		attn += p.cost.ContextAttention(1, int(c.Q), int(c.Prefix), p.shape)
+		attn += p.attnCost(false, int(c.Q), int(c.Prefix))
 	}
 	if b.Decodes > 0 {
 		ctx := int((b.DecodeCtx + int64(b.Decodes)/2) / int64(b.Decodes))
-		attn += p.cost.GenerationAttention(b.Decodes, ctx, p.shape)
+		attn += p.attnCost(true, b.Decodes, ctx)
 	}
 	var arBytes float64
 	if p.tp > 1 {
 		arBytes = float64(t) * float64(p.model.Hidden) * float64(p.model.DTypeBytes)
 	}
-	var head int64
-	if b.Sampled > 0 {
-		// LM head over the sampled positions, then sampling over the
-		// logits (read once more in FP32).
-		head = ns(p.cost.GEMM(b.Sampled, p.model.Vocab/p.tp, p.model.Hidden) +
-			p.cost.Elementwise(float64(b.Sampled)*float64(p.model.Vocab/p.tp)*4))
-	}
+	head := p.headCost(b.Sampled)
 	over := ns(p.over.StepNs + p.over.PerSeqNs*float64(b.Seqs()) + p.over.PerPrefillTokenNs*float64(b.PrefillTokens()))
 	if p.over.StepNs == 0 && p.over.PerSeqNs == 0 && p.over.PerPrefillTokenNs == 0 {
 		over = 0

@@ -368,8 +368,12 @@ func (s *Simulator) onSample() {
 	for _, rp := range s.replicas {
 		running += int32(len(rp.running))
 		waiting += int32(rp.waiting.n)
-		used += int64(rp.totalBlocks - rp.freeBlocks)
+		u := int64(rp.totalBlocks - rp.freeBlocks)
+		used += u
 		total += int64(rp.totalBlocks)
+		if f := float64(u) / float64(rp.totalBlocks); f > s.st.PeakKVUtil {
+			s.st.PeakKVUtil = f
+		}
 	}
 	sm := Sample{T: s.now, Running: running, Waiting: waiting, OutputTokens: s.sampTokens, Completed: s.sampDone}
 	if total > 0 {
