@@ -12,19 +12,24 @@ import (
 // projection, all-reduce, MLP, all-reduce (the all-reduces only when
 // TP > 1), then the LM head on the last stage.
 type rankState struct {
-	pc    int32   // operation in progress
-	ar    int32   // all-reduces entered in this batch
+	layer int32   // layer in progress
+	k     int8    // operation within the layer (index into stage.seq)
+	head  bool    // the LM head has been started
 	recv  [2]int8 // ring chunks received, by all-reduce parity
 	sent  int8    // ring chunks sent in the current all-reduce
 	inAR  bool
-	ready bool // finished the program
+	ar    int32 // all-reduces entered in this batch
 }
 
 // xfer is a transfer on a link. rem is the remaining work in nanoseconds
 // of the link's undivided bandwidth: while k transfers share the link,
-// each progresses at 1/k.
+// each progresses at 1/k. due is the time of its pending completion event,
+// which carries id; an event whose transfer has since been given another
+// due time is stale.
 type xfer struct {
 	rem   float64
+	due   Time
+	id    uint32
 	pp    bool // pipeline activations (else a ring chunk)
 	dst   int16
 	par   int8
@@ -38,82 +43,70 @@ type link struct {
 	ln     hwprofile.Link
 	active []xfer
 	last   Time
-	ver    uint32
+	nextID uint32
 }
+
+// doneEps is the remaining work (ns) below which a transfer counts as
+// finished: float rounding of the shared-rate bookkeeping stays far below.
+const doneEps = 1e-6
 
 func (s *Simulator) newLink(l hwprofile.Link) int32 {
 	s.links = append(s.links, link{ln: l})
 	return int32(len(s.links) - 1)
 }
 
-const (
-	opAR   = -1
-	opHead = -2
-)
+// opAR marks an all-reduce in a stage's per-layer sequence.
+const opAR = -1
 
-// opAt maps a program counter to an operation: 0..3 a compute op, opAR an
-// all-reduce, opHead the LM head.
-func (s *Simulator) opAt(st *stage, pc int32) int {
-	per := int32(4)
-	if s.tp > 1 {
-		per = 6
+// layerSeq is the per-layer operation sequence at the given TP degree.
+func layerSeq(tp int) []int8 {
+	if tp > 1 {
+		return []int8{int8(lod.OpQKV), int8(lod.OpAttention), int8(lod.OpOProj), opAR, int8(lod.OpMLP), opAR}
 	}
-	if pc >= st.progLen {
-		return opHead
-	}
-	k := pc % per
-	if s.tp > 1 {
-		switch k {
-		case 0, 1, 2:
-			return int(k)
-		case 3, 5:
-			return opAR
-		case 4:
-			return int(lod.OpMLP)
-		}
-	}
-	return int(k)
+	return []int8{int8(lod.OpQKV), int8(lod.OpAttention), int8(lod.OpOProj), int8(lod.OpMLP)}
 }
 
+// startStageHigh copies the step's costs into the stage, so that the
+// per-event work reads one small struct, and starts every rank's first
+// operation.
 func (s *Simulator) startStageHigh(st *stage, b *batch) {
 	c := &b.cost[st.idx]
-	per := int32(4)
-	if s.tp > 1 {
-		per = 6
-	}
-	st.progLen = int32(c.Layers) * per
+	st.op = c.Op
+	st.layers = int32(c.Layers)
+	st.head = c.Head
+	st.hop = lod.HopNs(s.ringLink, c.ARBytes/float64(len(st.ranks)))
 	st.doneRanks = 0
 	for r := range st.ranks {
 		st.ranks[r] = rankState{}
-		d := s.vary(c.Op[lod.OpQKV])
-		s.h.push(s.now+c.Overhead+d, evRankCompute, st.gid, int32(r), 0)
+		s.h.push(s.now+c.Overhead+s.vary(st.op[lod.OpQKV]), evRankCompute, st.gid, int32(r), 0)
 	}
-}
-
-func (s *Simulator) onRankCompute(st *stage, r int) {
-	s.advance(st, r)
 }
 
 // advance moves rank r past the operation it just finished.
 func (s *Simulator) advance(st *stage, r int) {
 	rs := &st.ranks[r]
-	c := &st.cur.cost[st.idx]
-	rs.pc++
-	if rs.pc > st.progLen || (rs.pc == st.progLen && c.Head == 0) {
+	rs.k++
+	if int(rs.k) == len(st.seq) {
+		rs.k = 0
+		rs.layer++
+	}
+	if rs.layer == st.layers {
+		if !rs.head && st.head > 0 {
+			rs.head = true
+			s.h.push(s.now+s.vary(st.head), evRankCompute, st.gid, int32(r), 0)
+			return
+		}
 		s.rankDone(st)
 		return
 	}
-	op := s.opAt(st, rs.pc)
-	switch op {
-	case opAR:
+	op := st.seq[rs.k]
+	if op == opAR {
 		rs.inAR, rs.sent = true, 0
 		rs.ar++
 		s.ringSend(st, r)
-	case opHead:
-		s.h.push(s.now+s.vary(c.Head), evRankCompute, st.gid, int32(r), 0)
-	default:
-		s.h.push(s.now+s.vary(c.Op[op]), evRankCompute, st.gid, int32(r), 0)
+		return
 	}
+	s.h.push(s.now+s.vary(st.op[op]), evRankCompute, st.gid, int32(r), 0)
 }
 
 func (s *Simulator) rankDone(st *stage) {
@@ -132,10 +125,9 @@ func (s *Simulator) ringSend(st *stage, r int) {
 	n := len(st.ranks)
 	steps := int8(2 * (n - 1))
 	par := int8((rs.ar - 1) & 1)
-	c := &st.cur.cost[st.idx]
 	for rs.sent < steps && rs.sent <= rs.recv[par] {
 		rs.sent++
-		s.addTransfer(st.ringLinks[r], xfer{dst: int16((r + 1) % n), par: par, stage: st.gid}, c.ARBytes/float64(n))
+		s.addTransferNs(st.ringLinks[r], xfer{dst: int16((r + 1) % n), par: par, stage: st.gid}, st.hop)
 	}
 	if rs.recv[par] == steps && rs.sent == steps {
 		rs.recv[par] = 0
@@ -146,90 +138,100 @@ func (s *Simulator) ringSend(st *stage, r int) {
 
 // addTransfer starts a transfer of the given bytes on link li.
 func (s *Simulator) addTransfer(li int32, x xfer, bytes float64) {
+	s.addTransferNs(li, x, lod.HopNs(s.links[li].ln, bytes))
+}
+
+// addTransferNs starts a transfer that takes d ns on link li alone.
+func (s *Simulator) addTransferNs(li int32, x xfer, d int64) {
 	l := &s.links[li]
-	d := lod.HopNs(l.ln, bytes)
+	l.nextID++
+	x.id = l.nextID
+	x.rem = float64(d)
 	if len(l.active) == 0 {
 		// The common case, an idle link: the transfer has it alone.
-		x.rem = float64(d)
+		x.due = s.now + d
 		l.active = append(l.active, x)
 		l.last = s.now
-		l.ver++
-		s.h.push(s.now+d, evLinkTransfer, li, 0, l.ver)
+		s.h.push(x.due, evLinkTransfer, li, 0, x.id)
 		return
 	}
 	s.linkAdvance(l)
-	x.rem = float64(d)
+	x.due = -1
 	l.active = append(l.active, x)
-	s.linkReschedule(li)
+	s.linkRedistribute(li)
 }
 
-// linkAdvance brings the remaining work of l's transfers up to now.
+// linkAdvance brings the remaining work of l's unfinished transfers up to
+// now; they shared the link equally since the last change.
 func (s *Simulator) linkAdvance(l *link) {
-	if k := len(l.active); k > 0 && s.now > l.last {
-		dec := float64(s.now-l.last) / float64(k)
+	if s.now > l.last {
+		k := 0
 		for i := range l.active {
-			l.active[i].rem -= dec
+			if l.active[i].rem > doneEps {
+				k++
+			}
+		}
+		if k > 0 {
+			dec := float64(s.now-l.last) / float64(k)
+			for i := range l.active {
+				if l.active[i].rem > doneEps {
+					l.active[i].rem -= dec
+				}
+			}
 		}
 	}
 	l.last = s.now
 }
 
-// linkReschedule supersedes l's pending event with one at its next
-// completion.
-func (s *Simulator) linkReschedule(li int32) {
+// linkRedistribute gives every unfinished transfer on li its completion
+// time at the current share, rescheduling those whose time changed.
+func (s *Simulator) linkRedistribute(li int32) {
 	l := &s.links[li]
-	l.ver++
-	if len(l.active) == 0 {
-		return
-	}
-	m := l.active[0].rem
-	for _, x := range l.active[1:] {
-		if x.rem < m {
-			m = x.rem
+	k := 0
+	for i := range l.active {
+		if l.active[i].rem > doneEps {
+			k++
 		}
 	}
-	d := Time(math.Ceil(m*float64(len(l.active)) - 1e-6))
-	if d < 0 {
-		d = 0
+	for i := range l.active {
+		x := &l.active[i]
+		if x.rem <= doneEps {
+			continue
+		}
+		due := s.now + Time(math.Ceil(x.rem*float64(k)-doneEps))
+		if due != x.due {
+			x.due = due
+			s.h.push(due, evLinkTransfer, li, 0, x.id)
+		}
 	}
-	s.h.push(s.now+d, evLinkTransfer, li, 0, l.ver)
 }
 
-func (s *Simulator) onLink(li int, ver uint32) {
+func (s *Simulator) onLink(li int, id uint32) {
 	l := &s.links[li]
-	if ver != l.ver {
+	at := -1
+	for i := range l.active {
+		if l.active[i].id == id {
+			at = i
+			break
+		}
+	}
+	if at < 0 || l.active[at].due != s.now {
 		s.counts[evLinkTransfer]--
 		s.counts[evLinkStale]++
 		return
 	}
+	x := l.active[at]
 	if len(l.active) == 1 {
-		// Alone on the link since it started: it is done now.
-		x := l.active[0]
 		l.active = l.active[:0]
 		l.last = s.now
-		l.ver++
 		s.deliver(x)
 		return
 	}
 	s.linkAdvance(l)
-	// Deliver finished transfers in start order; keep the rest.
-	var done [8]xfer
-	nd := 0
-	j := 0
-	for _, x := range l.active {
-		if x.rem <= 1e-6 && nd < len(done) {
-			done[nd] = x
-			nd++
-			continue
-		}
-		l.active[j] = x
-		j++
-	}
-	l.active = l.active[:j]
-	s.linkReschedule(int32(li))
-	for _, x := range done[:nd] {
-		s.deliver(x)
-	}
+	copy(l.active[at:], l.active[at+1:])
+	l.active = l.active[:len(l.active)-1]
+	s.linkRedistribute(int32(li))
+	s.deliver(x)
 }
 
 // deliver hands a finished transfer to its receiver.

@@ -100,7 +100,11 @@ type stage struct {
 	ringLinks []int32 // link used by rank r to send to rank r+1
 	ppLink    int32   // link to the next stage
 	doneRanks int
-	progLen   int32 // operations in the stage's program
+	seq       []int8            // per-layer operations (layerSeq)
+	op        [lod.NumOps]int64 // the current step's per-layer costs
+	layers    int32
+	head      int64
+	hop       int64 // one ring chunk's transfer time
 }
 
 func (s *Simulator) newReplica(id int32, blocks int32) *replica {
@@ -113,6 +117,7 @@ func (s *Simulator) newReplica(id int32, blocks int32) *replica {
 		st := &stage{rep: rp, idx: i, gid: int32(len(s.stages))}
 		if s.high {
 			st.ranks = make([]rankState, s.tp)
+			st.seq = layerSeq(s.tp)
 			st.ringLinks = make([]int32, s.tp)
 			for r := range st.ringLinks {
 				if bus >= 0 {

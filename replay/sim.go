@@ -82,11 +82,10 @@ type Simulator struct {
 	next     trace.Request
 	hasNext  bool
 	pending  bool // source waits for a completion
-	srcErr   error
 
 	st       Stats
 	finished int64
-	sinkErr  error
+	err      error // first workload or sink failure; ends the run
 
 	// time-series accumulators since the last sample
 	sampSeqs, sampSteps, sampTokens, sampDone int64
@@ -192,8 +191,8 @@ func (s *Simulator) blocksFor(tokens int32) int32 { return (tokens + s.bs - 1) /
 // stop time passes, then report what is still in flight.
 func (s *Simulator) Run() (*Stats, error) {
 	s.pull()
-	if s.srcErr != nil {
-		return nil, s.srcErr
+	if s.err != nil {
+		return nil, s.err
 	}
 	s.h.push(0, evSample, 0, 0, 0)
 	var processed uint64
@@ -211,7 +210,7 @@ func (s *Simulator) Run() (*Stats, error) {
 		case evSample:
 			s.onSample()
 		case evRankCompute:
-			s.onRankCompute(s.stages[ev.a], int(ev.b))
+			s.advance(s.stages[ev.a], int(ev.b))
 		case evLinkTransfer:
 			s.onLink(int(ev.a), ev.ver)
 		case evStageCompute:
@@ -223,26 +222,23 @@ func (s *Simulator) Run() (*Stats, error) {
 		case evDecodeRun:
 			s.onRunEnd(s.replicas[ev.a], ev.ver)
 		}
-		if s.srcErr != nil {
-			return nil, s.srcErr
-		}
-		if s.sinkErr != nil {
-			return nil, s.sinkErr
+		if s.err != nil {
+			return nil, s.err
 		}
 		if processed++; s.in.Progress != nil && processed&0x3ffff == 0 {
 			s.in.Progress(s.now, s.finished)
 		}
 	}
 	s.finish()
-	if s.sinkErr != nil {
-		return nil, s.sinkErr
+	if s.err != nil {
+		return nil, s.err
 	}
 	return &s.st, nil
 }
 
 // pull fetches the next request from the source and schedules its arrival.
 func (s *Simulator) pull() {
-	if s.hasNext || s.srcErr != nil {
+	if s.hasNext || s.err != nil {
 		return
 	}
 	r, err := s.src.Next()
@@ -254,7 +250,7 @@ func (s *Simulator) pull() {
 		s.pending = true
 		return
 	default:
-		s.srcErr = fmt.Errorf("replay: workload: %w", err)
+		s.err = fmt.Errorf("replay: workload: %w", err)
 		return
 	}
 	s.pending = false
@@ -350,8 +346,8 @@ func (s *Simulator) record(slot int32, st Status, completion Time) {
 		s.st.Rejected++
 	}
 	s.finished++
-	if err := s.in.Sink.Record(&res); err != nil && s.sinkErr == nil {
-		s.sinkErr = fmt.Errorf("replay: recording request %d: %w", r.id, err)
+	if err := s.in.Sink.Record(&res); err != nil && s.err == nil {
+		s.err = fmt.Errorf("replay: recording request %d: %w", r.id, err)
 	}
 	if s.reactive != nil && st != Unfinished {
 		s.reactive.Completed(r.id, s.now)
@@ -428,8 +424,15 @@ func (s *Simulator) finish() {
 // varFactor draws a lognormal factor with mean 1 for one operation on one
 // rank at the high level of detail.
 func (s *Simulator) vary(d int64) int64 {
-	if s.varSigma == 0 || d == 0 {
+	if s.varSigma == 0 {
 		return d
+	}
+	return s.varyDraw(d)
+}
+
+func (s *Simulator) varyDraw(d int64) int64 {
+	if d == 0 {
+		return 0
 	}
 	f := math.Exp(s.varSigma*s.rng.NormFloat64() - s.varSigma*s.varSigma/2)
 	v := int64(float64(d)*f + 0.5)
