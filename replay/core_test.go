@@ -385,3 +385,28 @@ func tinyModelOr(t *testing.T, name string) lod.Model {
 	}
 	return m
 }
+
+// TestOverloadScenarioPreempts runs the embedded overload scenario (KV
+// exhaustion) with the accounting check after every step, at both levels,
+// and checks they agree request by request.
+func TestOverloadScenarioPreempts(t *testing.T) {
+	var res [2][]RequestResult
+	for i, l := range []string{"high", "medium"} {
+		c, err := Scenario("overload-tp1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.Simulation.LoD = l
+		c.Workload.Synthetic.Duration = Duration(20e9)
+		st, rs := runCfg(t, c, nil)
+		if st.Preemptions == 0 || st.Completed != st.Arrived || st.PeakKVUtil < 0.99 {
+			t.Fatalf("%s: preemptions %d, completed %d of %d, peak KV %.2f", l, st.Preemptions, st.Completed, st.Arrived, st.PeakKVUtil)
+		}
+		res[i] = rs
+	}
+	for i := range res[0] {
+		if res[0][i] != res[1][i] {
+			t.Fatalf("request %d differs:\nhigh   %+v\nmedium %+v", i, res[0][i], res[1][i])
+		}
+	}
+}
