@@ -1,0 +1,376 @@
+package analysis
+
+import (
+	"fmt"
+	"io"
+	"math"
+	"slices"
+	"text/tabwriter"
+
+	"github.com/lodsim/lodsim/replay"
+)
+
+// SLO is a per-request service-level objective. A bound of 0 means no bound.
+// A request meets the SLO when it completed and every set bound holds:
+//
+//	TTFT <= TTFTNs, TPOT <= TPOTNs, E2E <= E2ENs
+//
+// A completed single-token request has no TPOT and meets any TPOT bound.
+type SLO struct {
+	TTFTNs float64 `json:"ttft_ns"`
+	TPOTNs float64 `json:"tpot_ns"`
+	E2ENs  float64 `json:"e2e_ns"`
+}
+
+// IsZero reports whether the SLO sets no bound.
+func (s SLO) IsZero() bool { return s.TTFTNs <= 0 && s.TPOTNs <= 0 && s.E2ENs <= 0 }
+
+// Met reports whether r meets the SLO.
+func (s SLO) Met(r *replay.RequestResult) bool {
+	return r.Status == replay.Completed && s.ttftOK(r) && s.tpotOK(r) && s.e2eOK(r)
+}
+
+func (s SLO) ttftOK(r *replay.RequestResult) bool {
+	return s.TTFTNs <= 0 || float64(r.TTFT()) <= s.TTFTNs
+}
+
+func (s SLO) tpotOK(r *replay.RequestResult) bool {
+	if s.TPOTNs <= 0 {
+		return true
+	}
+	t := r.TPOT()
+	return t < 0 || t <= s.TPOTNs
+}
+
+func (s SLO) e2eOK(r *replay.RequestResult) bool {
+	return s.E2ENs <= 0 || float64(r.E2E()) <= s.E2ENs
+}
+
+// String renders the set bounds, e.g. "TTFT<=500ms TPOT<=50ms", or "none".
+func (s SLO) String() string {
+	out := ""
+	add := func(name string, ns float64) {
+		if ns > 0 {
+			if out != "" {
+				out += " "
+			}
+			out += fmt.Sprintf("%s<=%gms", name, ns/1e6)
+		}
+	}
+	add("TTFT", s.TTFTNs)
+	add("TPOT", s.TPOTNs)
+	add("E2E", s.E2ENs)
+	if out == "" {
+		return "none"
+	}
+	return out
+}
+
+// Dist summarises a distribution. Percentiles are nearest-rank (see the
+// package doc). An empty distribution has Count 0 and every other field 0,
+// so that JSON never carries NaN.
+type Dist struct {
+	Count int64   `json:"count"`
+	Mean  float64 `json:"mean"`
+	P50   float64 `json:"p50"`
+	P90   float64 `json:"p90"`
+	P95   float64 `json:"p95"`
+	P99   float64 `json:"p99"`
+	Max   float64 `json:"max"`
+}
+
+// Percentile returns the nearest-rank q-quantile of sorted, which must be
+// sorted ascending and non-empty: sorted[ceil(q*n)-1], clamped to the ends.
+func Percentile(sorted []float64, q float64) float64 {
+	n := len(sorted)
+	rank := int(math.Ceil(q * float64(n)))
+	if rank < 1 {
+		rank = 1
+	}
+	if rank > n {
+		rank = n
+	}
+	return sorted[rank-1]
+}
+
+// distOf sorts v in place and summarises it, multiplying every statistic by
+// scale (1e-6 turns ns into ms).
+func distOf(v []float64, scale float64) Dist {
+	if len(v) == 0 {
+		return Dist{}
+	}
+	slices.Sort(v)
+	var sum float64
+	for _, x := range v {
+		sum += x
+	}
+	return Dist{
+		Count: int64(len(v)),
+		Mean:  sum / float64(len(v)) * scale,
+		P50:   Percentile(v, 0.50) * scale,
+		P90:   Percentile(v, 0.90) * scale,
+		P95:   Percentile(v, 0.95) * scale,
+		P99:   Percentile(v, 0.99) * scale,
+		Max:   v[len(v)-1] * scale,
+	}
+}
+
+// histDist summarises a replay histogram of nanoseconds in milliseconds.
+func histDist(h *replay.Histogram) Dist {
+	if h == nil || h.Total == 0 {
+		return Dist{}
+	}
+	return Dist{
+		Count: int64(h.Total),
+		Mean:  h.Mean() / 1e6,
+		P50:   h.Quantile(0.50) / 1e6,
+		P90:   h.Quantile(0.90) / 1e6,
+		P95:   h.Quantile(0.95) / 1e6,
+		P99:   h.Quantile(0.99) / 1e6,
+		Max:   float64(h.Max) / 1e6,
+	}
+}
+
+// Throughput is work done per second of simulated time over the run's span.
+type Throughput struct {
+	RequestsPerS     float64 `json:"requests_per_s"`      // completed requests
+	OutputTokensPerS float64 `json:"output_tokens_per_s"` // output tokens of completed requests
+	TotalTokensPerS  float64 `json:"total_tokens_per_s"`  // prompt + output tokens of completed requests
+}
+
+// Goodput counts the requests that met the SLO.
+type Goodput struct {
+	Met      int64   `json:"met"`      // requests that met every bound
+	PerS     float64 `json:"per_s"`    // Met over the span
+	Fraction float64 `json:"fraction"` // Met over all requests, whatever their status
+	// Per-bound attainment: the fraction of all requests that completed
+	// and met that bound alone (the completed fraction when it is unset).
+	TTFTFraction float64 `json:"ttft_fraction"`
+	TPOTFraction float64 `json:"tpot_fraction"`
+	E2EFraction  float64 `json:"e2e_fraction"`
+}
+
+// SeriesStats summarises one quantity of the sampled time series; every
+// sample weighs the same since samples are evenly spaced in simulated time.
+type SeriesStats struct {
+	Samples int64   `json:"samples"`
+	Mean    float64 `json:"mean"`
+	P50     float64 `json:"p50"`
+	P99     float64 `json:"p99"`
+	Max     float64 `json:"max"`
+}
+
+// Summary is what one run amounts to. Latency distributions are in
+// milliseconds and cover completed requests only, so that runs which leave
+// different requests unfinished are not compared on partial latencies;
+// inter-token latency comes from the run's histogram (all generated tokens).
+//
+// The span runs from the first arrival to the last completion; throughput
+// and goodput divide by it. With no completed request the span and every
+// rate are 0.
+type Summary struct {
+	Requests          int64 `json:"requests"` // results of any status
+	Completed         int64 `json:"completed"`
+	Unfinished        int64 `json:"unfinished"`
+	Rejected          int64 `json:"rejected"`
+	Preemptions       int64 `json:"preemptions"`        // preemption events, summed over requests
+	PreemptedRequests int64 `json:"preempted_requests"` // requests preempted at least once
+
+	TTFT     Dist `json:"ttft_ms"`
+	TPOT     Dist `json:"tpot_ms"`
+	ITL      Dist `json:"itl_ms"`
+	E2E      Dist `json:"e2e_ms"`
+	Queueing Dist `json:"queueing_ms"` // first scheduled minus arrival
+
+	SpanS      float64    `json:"span_s"`
+	Throughput Throughput `json:"throughput"`
+	SLO        SLO        `json:"slo"`
+	Goodput    Goodput    `json:"goodput"`
+
+	BatchSize  SeriesStats `json:"batch_size"` // mean sequences per step, per sample
+	Running    SeriesStats `json:"running"`    // sequences in running queues
+	Waiting    SeriesStats `json:"waiting"`    // sequences in waiting queues
+	KVUtil     SeriesStats `json:"kv_util"`    // used / total KV blocks
+	PeakKVUtil float64     `json:"peak_kv_util"`
+}
+
+// Summarize computes the summary of one run. st may be nil, in which case
+// the inter-token latency and time-series statistics are empty. It sorts one
+// reused buffer per metric and allocates nothing per result.
+func Summarize(results []replay.RequestResult, st *replay.Stats, slo SLO) Summary {
+	s := Summary{Requests: int64(len(results)), SLO: slo}
+	firstArrival, lastCompletion := int64(math.MaxInt64), int64(math.MinInt64)
+	var outTok, totTok int64
+	var ttftOK, tpotOK, e2eOK int64
+	for i := range results {
+		r := &results[i]
+		firstArrival = min(firstArrival, r.Arrival)
+		s.Preemptions += int64(r.Preemptions)
+		if r.Preemptions > 0 {
+			s.PreemptedRequests++
+		}
+		switch r.Status {
+		case replay.Completed:
+			s.Completed++
+		case replay.Unfinished:
+			s.Unfinished++
+		case replay.Rejected:
+			s.Rejected++
+		}
+		if r.Status != replay.Completed {
+			continue
+		}
+		lastCompletion = max(lastCompletion, r.Completion)
+		outTok += int64(r.OutputTokens)
+		totTok += int64(r.OutputTokens) + int64(r.PromptTokens)
+		if slo.Met(r) {
+			s.Goodput.Met++
+		}
+		if slo.ttftOK(r) {
+			ttftOK++
+		}
+		if slo.tpotOK(r) {
+			tpotOK++
+		}
+		if slo.e2eOK(r) {
+			e2eOK++
+		}
+	}
+	if s.Completed > 0 && lastCompletion > firstArrival {
+		s.SpanS = float64(lastCompletion-firstArrival) / 1e9
+		s.Throughput = Throughput{
+			RequestsPerS:     float64(s.Completed) / s.SpanS,
+			OutputTokensPerS: float64(outTok) / s.SpanS,
+			TotalTokensPerS:  float64(totTok) / s.SpanS,
+		}
+		s.Goodput.PerS = float64(s.Goodput.Met) / s.SpanS
+	}
+	if s.Requests > 0 {
+		n := float64(s.Requests)
+		s.Goodput.Fraction = float64(s.Goodput.Met) / n
+		s.Goodput.TTFTFraction = float64(ttftOK) / n
+		s.Goodput.TPOTFraction = float64(tpotOK) / n
+		s.Goodput.E2EFraction = float64(e2eOK) / n
+	}
+
+	buf := make([]float64, 0, s.Completed)
+	collect := func(f func(r *replay.RequestResult) float64) []float64 {
+		buf = buf[:0]
+		for i := range results {
+			r := &results[i]
+			if r.Status != replay.Completed {
+				continue
+			}
+			if v := f(r); v >= 0 {
+				buf = append(buf, v)
+			}
+		}
+		return buf
+	}
+	s.TTFT = distOf(collect(func(r *replay.RequestResult) float64 { return float64(r.TTFT()) }), 1e-6)
+	s.TPOT = distOf(collect(func(r *replay.RequestResult) float64 { return r.TPOT() }), 1e-6)
+	s.E2E = distOf(collect(func(r *replay.RequestResult) float64 { return float64(r.E2E()) }), 1e-6)
+	s.Queueing = distOf(collect(func(r *replay.RequestResult) float64 {
+		if r.FirstScheduled < 0 {
+			return -1
+		}
+		return float64(r.FirstScheduled - r.Arrival)
+	}), 1e-6)
+
+	if st != nil {
+		s.ITL = histDist(&st.ITL)
+		s.PeakKVUtil = st.PeakKVUtil
+		buf = slices.Grow(buf[:0], len(st.Samples))
+		sample := func(f func(x *replay.Sample) float64) SeriesStats {
+			buf = buf[:0]
+			for i := range st.Samples {
+				buf = append(buf, f(&st.Samples[i]))
+			}
+			return seriesStats(buf)
+		}
+		s.BatchSize = sample(func(x *replay.Sample) float64 { return x.BatchSize })
+		s.Running = sample(func(x *replay.Sample) float64 { return float64(x.Running) })
+		s.Waiting = sample(func(x *replay.Sample) float64 { return float64(x.Waiting) })
+		s.KVUtil = sample(func(x *replay.Sample) float64 { return x.KVUtil })
+		s.PeakKVUtil = max(s.PeakKVUtil, s.KVUtil.Max)
+	}
+	return s
+}
+
+func seriesStats(v []float64) SeriesStats {
+	d := distOf(v, 1)
+	return SeriesStats{Samples: d.Count, Mean: d.Mean, P50: d.P50, P99: d.P99, Max: d.Max}
+}
+
+// Metric is one named scalar of a summary.
+type Metric struct {
+	Name  string  `json:"name"` // snake_case with the unit as suffix, e.g. ttft_p99_ms
+	Value float64 `json:"value"`
+}
+
+// Metrics flattens the summary into named scalars in a fixed order; it is
+// the list comparisons report the relative error of.
+func (s *Summary) Metrics() []Metric {
+	out := make([]Metric, 0, 64)
+	add := func(name string, v float64) { out = append(out, Metric{name, v}) }
+	dist := func(prefix string, d Dist) {
+		add(prefix+"_mean_ms", d.Mean)
+		add(prefix+"_p50_ms", d.P50)
+		add(prefix+"_p90_ms", d.P90)
+		add(prefix+"_p95_ms", d.P95)
+		add(prefix+"_p99_ms", d.P99)
+		add(prefix+"_max_ms", d.Max)
+	}
+	dist("ttft", s.TTFT)
+	dist("tpot", s.TPOT)
+	dist("itl", s.ITL)
+	dist("e2e", s.E2E)
+	dist("queueing", s.Queueing)
+	add("requests_per_s", s.Throughput.RequestsPerS)
+	add("output_tokens_per_s", s.Throughput.OutputTokensPerS)
+	add("total_tokens_per_s", s.Throughput.TotalTokensPerS)
+	add("goodput_per_s", s.Goodput.PerS)
+	add("goodput_fraction", s.Goodput.Fraction)
+	add("completed", float64(s.Completed))
+	add("unfinished", float64(s.Unfinished))
+	add("rejected", float64(s.Rejected))
+	add("preemptions", float64(s.Preemptions))
+	add("span_s", s.SpanS)
+	add("batch_size_mean", s.BatchSize.Mean)
+	add("batch_size_max", s.BatchSize.Max)
+	add("waiting_mean", s.Waiting.Mean)
+	add("kv_util_mean", s.KVUtil.Mean)
+	add("kv_util_peak", s.PeakKVUtil)
+	return out
+}
+
+// WriteText writes the summary as an aligned plain-text report.
+func (s *Summary) WriteText(w io.Writer) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintf(tw, "requests\tcompleted\tunfinished\trejected\tpreemptions\tpreempted\t\n")
+	fmt.Fprintf(tw, "%d\t%d\t%d\t%d\t%d\t%d\t\n\n", s.Requests, s.Completed, s.Unfinished, s.Rejected, s.Preemptions, s.PreemptedRequests)
+	fmt.Fprintf(tw, "latency (ms)\tcount\tmean\tp50\tp90\tp95\tp99\tmax\t\n")
+	for _, row := range []struct {
+		name string
+		d    Dist
+	}{{"TTFT", s.TTFT}, {"TPOT", s.TPOT}, {"ITL", s.ITL}, {"E2E", s.E2E}, {"queueing", s.Queueing}} {
+		d := row.d
+		fmt.Fprintf(tw, "%s\t%d\t%.3f\t%.3f\t%.3f\t%.3f\t%.3f\t%.3f\t\n", row.name, d.Count, d.Mean, d.P50, d.P90, d.P95, d.P99, d.Max)
+	}
+	fmt.Fprintf(tw, "\t\n")
+	fmt.Fprintf(tw, "span (s)\treq/s\toutput tok/s\ttotal tok/s\t\n")
+	fmt.Fprintf(tw, "%.3f\t%.3f\t%.1f\t%.1f\t\n\n", s.SpanS, s.Throughput.RequestsPerS, s.Throughput.OutputTokensPerS, s.Throughput.TotalTokensPerS)
+	fmt.Fprintf(tw, "SLO\tmet\tgoodput req/s\tfraction\tTTFT ok\tTPOT ok\tE2E ok\t\n")
+	fmt.Fprintf(tw, "%s\t%d\t%.3f\t%.4f\t%.4f\t%.4f\t%.4f\t\n\n", s.SLO, s.Goodput.Met, s.Goodput.PerS, s.Goodput.Fraction,
+		s.Goodput.TTFTFraction, s.Goodput.TPOTFraction, s.Goodput.E2EFraction)
+	fmt.Fprintf(tw, "over time\tsamples\tmean\tp50\tp99\tmax\t\n")
+	for _, row := range []struct {
+		name string
+		v    SeriesStats
+	}{{"batch size", s.BatchSize}, {"running", s.Running}, {"waiting", s.Waiting}, {"KV util", s.KVUtil}} {
+		v := row.v
+		fmt.Fprintf(tw, "%s\t%d\t%.3f\t%.3f\t%.3f\t%.3f\t\n", row.name, v.Samples, v.Mean, v.P50, v.P99, v.Max)
+	}
+	fmt.Fprintf(tw, "peak KV util\t%.4f\t\n", s.PeakKVUtil)
+	return tw.Flush()
+}

@@ -1,0 +1,184 @@
+package analysis
+
+import (
+	"bytes"
+	"encoding/json"
+	"math"
+	"strings"
+	"testing"
+
+	"github.com/lodsim/lodsim/replay"
+	"github.com/lodsim/lodsim/trace"
+)
+
+// close enough for values computed with a handful of float operations.
+const eps = 1e-9
+
+func near(a, b float64) bool { return math.Abs(a-b) <= eps*math.Max(1, math.Abs(b)) }
+
+func checkDist(t *testing.T, name string, got, want Dist) {
+	t.Helper()
+	if got.Count != want.Count || !near(got.Mean, want.Mean) || !near(got.P50, want.P50) || !near(got.P90, want.P90) ||
+		!near(got.P95, want.P95) || !near(got.P99, want.P99) || !near(got.Max, want.Max) {
+		t.Errorf("%s = %+v, want %+v", name, got, want)
+	}
+}
+
+func TestPercentileNearestRank(t *testing.T) {
+	v := []float64{1, 2, 3, 4}
+	for _, c := range []struct{ q, want float64 }{{0, 1}, {0.25, 1}, {0.26, 2}, {0.5, 2}, {0.75, 3}, {0.9, 4}, {1, 4}} {
+		if got := Percentile(v, c.q); got != c.want {
+			t.Errorf("Percentile(%v, %g) = %g, want %g", v, c.q, got, c.want)
+		}
+	}
+	// 1..100: the q-quantile is 100q exactly.
+	var h []float64
+	for i := 1; i <= 100; i++ {
+		h = append(h, float64(i))
+	}
+	for _, q := range []float64{0.5, 0.9, 0.95, 0.99} {
+		if got := Percentile(h, q); got != math.Round(100*q) {
+			t.Errorf("Percentile(1..100, %g) = %g", q, got)
+		}
+	}
+}
+
+func TestSummarizeHandComputed(t *testing.T) {
+	slo := SLO{TTFTNs: 30e6, TPOTNs: 10e6}
+	s := Summarize(handResults(), handStats(), slo)
+
+	if s.Requests != 5 || s.Completed != 3 || s.Unfinished != 1 || s.Rejected != 1 || s.Preemptions != 2 || s.PreemptedRequests != 1 {
+		t.Errorf("counts = %d %d %d %d %d %d", s.Requests, s.Completed, s.Unfinished, s.Rejected, s.Preemptions, s.PreemptedRequests)
+	}
+	// TTFT {10, 20, 40}: nearest rank p50 = x[ceil(1.5)] = x[2]; p90.. = x[3].
+	checkDist(t, "TTFT", s.TTFT, Dist{Count: 3, Mean: 70.0 / 3, P50: 20, P90: 40, P95: 40, P99: 40, Max: 40})
+	checkDist(t, "E2E", s.E2E, Dist{Count: 3, Mean: 70, P50: 60, P90: 110, P95: 110, P99: 110, Max: 110})
+	// The single-token request has no TPOT.
+	checkDist(t, "TPOT", s.TPOT, Dist{Count: 2, Mean: 10, P50: 10, P90: 10, P95: 10, P99: 10, Max: 10})
+	checkDist(t, "queueing", s.Queueing, Dist{Count: 3, Mean: 11.0 / 3, P50: 1, P90: 10, P95: 10, P99: 10, Max: 10})
+	// ITL {1, 2, 2, 2} us: mean 1.75 us, p50 = x[2] = 2 us.
+	checkDist(t, "ITL", s.ITL, Dist{Count: 4, Mean: 0.00175, P50: 0.002, P90: 0.002, P95: 0.002, P99: 0.002, Max: 0.002})
+
+	// Span 0 .. 110 ms.
+	if !near(s.SpanS, 0.11) {
+		t.Errorf("span = %g s, want 0.11", s.SpanS)
+	}
+	wantTP := Throughput{RequestsPerS: 3 / 0.11, OutputTokensPerS: 17 / 0.11, TotalTokensPerS: 617 / 0.11}
+	if !near(s.Throughput.RequestsPerS, wantTP.RequestsPerS) || !near(s.Throughput.OutputTokensPerS, wantTP.OutputTokensPerS) ||
+		!near(s.Throughput.TotalTokensPerS, wantTP.TotalTokensPerS) {
+		t.Errorf("throughput = %+v, want %+v", s.Throughput, wantTP)
+	}
+	// Requests 1 and 2 meet TTFT<=30ms and TPOT<=10ms; request 3 misses TTFT.
+	g := s.Goodput
+	if g.Met != 2 || !near(g.PerS, 2/0.11) || !near(g.Fraction, 0.4) || !near(g.TTFTFraction, 0.4) ||
+		!near(g.TPOTFraction, 0.6) || !near(g.E2EFraction, 0.6) {
+		t.Errorf("goodput = %+v", g)
+	}
+	// Batch sizes {1, 3, 2, 4}: mean 2.5, p50 = 2.
+	if b := s.BatchSize; b.Samples != 4 || !near(b.Mean, 2.5) || b.P50 != 2 || b.P99 != 4 || b.Max != 4 {
+		t.Errorf("batch size = %+v", b)
+	}
+	if k := s.KVUtil; !near(k.Mean, 0.275) || k.P50 != 0.2 || k.Max != 0.5 {
+		t.Errorf("kv util = %+v", k)
+	}
+	if w := s.Waiting; !near(w.Mean, 2.5) || w.Max != 4 {
+		t.Errorf("waiting = %+v", w)
+	}
+	if s.PeakKVUtil != 0.6 {
+		t.Errorf("peak kv = %g, want the stats' 0.6", s.PeakKVUtil)
+	}
+}
+
+func TestSLOBounds(t *testing.T) {
+	rs := handResults()
+	for _, c := range []struct {
+		slo  SLO
+		want []bool
+	}{
+		{SLO{}, []bool{true, true, true, false, false}},
+		{SLO{E2ENs: 60e6}, []bool{false, true, true, false, false}},
+		{SLO{TPOTNs: 9e6}, []bool{false, false, true, false, false}}, // single token: no TPOT to miss
+		{SLO{TTFTNs: 10e6}, []bool{true, false, false, false, false}},
+	} {
+		for i := range rs {
+			if got := c.slo.Met(&rs[i]); got != c.want[i] {
+				t.Errorf("%v met request %d = %v, want %v", c.slo, rs[i].ID, got, c.want[i])
+			}
+		}
+	}
+	if got := (SLO{TTFTNs: 500e6, TPOTNs: 50e6}).String(); got != "TTFT<=500ms TPOT<=50ms" {
+		t.Errorf("String = %q", got)
+	}
+}
+
+func TestSummarizeNoCompleted(t *testing.T) {
+	rs := handResults()[3:] // unfinished and rejected only
+	for _, st := range []*replay.Stats{nil, {}} {
+		s := Summarize(rs, st, SLO{TTFTNs: 1})
+		if s.Completed != 0 || s.TTFT.Count != 0 || s.TTFT.Mean != 0 || s.SpanS != 0 || s.Throughput.RequestsPerS != 0 || s.Goodput.Met != 0 {
+			t.Errorf("summary of no completions = %+v", s)
+		}
+		b, err := json.Marshal(s)
+		if err != nil {
+			t.Fatalf("marshal: %v", err) // json refuses NaN, so this also proves there is none
+		}
+		if !bytes.Contains(b, []byte(`"ttft_ms":{"count":0`)) {
+			t.Errorf("json = %s", b)
+		}
+	}
+	empty := Summarize(nil, nil, SLO{})
+	if empty.Requests != 0 || empty.Goodput.Fraction != 0 {
+		t.Errorf("empty summary = %+v", empty)
+	}
+}
+
+func TestSummaryMetricsAndText(t *testing.T) {
+	s := Summarize(handResults(), handStats(), SLO{TTFTNs: 30e6})
+	seen := map[string]float64{}
+	for _, m := range s.Metrics() {
+		if _, dup := seen[m.Name]; dup {
+			t.Errorf("metric %s listed twice", m.Name)
+		}
+		seen[m.Name] = m.Value
+	}
+	if seen["ttft_p50_ms"] != 20 || seen["e2e_max_ms"] != 110 || seen["completed"] != 3 || seen["kv_util_peak"] != 0.6 {
+		t.Errorf("metrics = %v", seen)
+	}
+	var buf bytes.Buffer
+	if err := s.WriteText(&buf); err != nil {
+		t.Fatal(err)
+	}
+	out := buf.String()
+	for _, want := range []string{"TTFT", "23.333", "110.000", "TTFT<=30ms", "batch size", "0.6000"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("text lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+func TestSummarizeLarge(t *testing.T) {
+	rs := synthResults(20000, 7)
+	s := Summarize(rs, nil, SLO{})
+	if s.Completed != 20000 || s.TTFT.P50 > s.TTFT.P90 || s.TTFT.P90 > s.TTFT.P99 || s.TTFT.P99 > s.TTFT.Max {
+		t.Errorf("summary = %+v", s.TTFT)
+	}
+	// Summarize must not reorder its input.
+	for i := range rs {
+		if rs[i].ID != int64ID(i) {
+			t.Fatalf("results reordered at %d", i)
+		}
+	}
+}
+
+func int64ID(i int) trace.RequestID { return trace.RequestID(i) }
+
+func BenchmarkSummarize(b *testing.B) {
+	rs := synthResults(1_000_000, 1)
+	st := handStats()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		Summarize(rs, st, SLO{TTFTNs: 500e6, TPOTNs: 50e6})
+	}
+	b.ReportMetric(float64(len(rs))*float64(b.N)/b.Elapsed().Seconds(), "results/s")
+}

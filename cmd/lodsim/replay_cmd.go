@@ -1,0 +1,114 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/lodsim/lodsim/analysis"
+	"github.com/lodsim/lodsim/replay"
+)
+
+// configFlags are shared by the commands that run simulations.
+var configFlags = []cli.Flag{
+	&cli.StringFlag{Name: "config", Aliases: []string{"c"}, Usage: "config `FILE` (YAML), or scenario:NAME for an embedded one"},
+	&cli.StringFlag{Name: "trace", Usage: "replay this trace `FILE` instead of the config's workload"},
+	&cli.StringFlag{Name: "columns", Usage: "column mapping for --trace, e.g. arrival=ts,prompt=in,output=out"},
+	&cli.StringFlag{Name: "time-unit", Usage: "unit of a numeric arrival column in --trace: s, ms, us or ns"},
+	&cli.Uint64Flag{Name: "seed", Usage: "override simulation.seed"},
+	&cli.DurationFlag{Name: "slo-ttft", Usage: "TTFT bound for goodput, e.g. 500ms"},
+	&cli.DurationFlag{Name: "slo-tpot", Usage: "TPOT bound for goodput, e.g. 50ms"},
+	&cli.DurationFlag{Name: "slo-e2e", Usage: "end-to-end bound for goodput"},
+}
+
+// configsFromFlags loads the configs a command's flags name and applies
+// the overrides.
+func configsFromFlags(ctx *cli.Context) ([]*replay.Config, error) {
+	cfgs, err := loadConfigs(ctx.String("config"))
+	if err != nil {
+		return nil, err
+	}
+	for _, c := range cfgs {
+		if p := ctx.String("trace"); p != "" {
+			abs, err := filepath.Abs(p)
+			if err != nil {
+				return nil, err
+			}
+			c.Workload = replay.WorkloadConfig{Trace: abs, Columns: ctx.String("columns"), TimeUnit: ctx.String("time-unit")}
+		}
+		if ctx.IsSet("seed") {
+			c.Simulation.Seed = ctx.Uint64("seed")
+		}
+	}
+	return cfgs, nil
+}
+
+func sloFromFlags(ctx *cli.Context) analysis.SLO {
+	return analysis.SLO{
+		TTFTNs: float64(ctx.Duration("slo-ttft")),
+		TPOTNs: float64(ctx.Duration("slo-tpot")),
+		E2ENs:  float64(ctx.Duration("slo-e2e")),
+	}
+}
+
+func init() {
+	register(&cli.Command{
+		Name:      "replay",
+		Usage:     "simulate one configuration and write per-request results and a summary",
+		UsageText: "lodsim replay [-c config.yaml | -c scenario:NAME] [--lod high|medium] [--out DIR]",
+		Flags: append([]cli.Flag{
+			&cli.StringFlag{Name: "lod", Usage: "level of detail: high or medium (default: the config's)"},
+			&cli.StringFlag{Name: "out", Usage: "output `DIR` (default ./lodsim-out/NAME-LOD)"},
+		}, configFlags...),
+		Action: replayAction,
+	})
+}
+
+func replayAction(ctx *cli.Context) error {
+	if ctx.Args().Len() > 0 {
+		return fmt.Errorf("replay: unexpected argument %q (use -c FILE)", ctx.Args().First())
+	}
+	path := ctx.String("config")
+	if path == "" {
+		path = "scenario:" + replay.DefaultScenarios[len(replay.DefaultScenarios)-1]
+	}
+	if err := ctx.Set("config", path); err != nil {
+		return err
+	}
+	cfgs, err := configsFromFlags(ctx)
+	if err != nil {
+		return err
+	}
+	cfg := cfgs[0]
+	lodName := ctx.String("lod")
+	if lodName == "" {
+		lodName = cfg.Simulation.LoD
+	}
+	run, err := runSim(ctx, cfg, lodName)
+	if err != nil {
+		return err
+	}
+	run.Summary = analysis.Summarize(run.Results, run.Stats, sloFromFlags(ctx))
+	out := ctx.String("out")
+	if out == "" {
+		out = filepath.Join("lodsim-out", run.Name())
+	}
+	if err := writeRunDir(out, run); err != nil {
+		return err
+	}
+	w := ctx.App.Writer
+	if w == nil {
+		w = os.Stdout
+	}
+	fmt.Fprintf(w, "%s at %s LoD: %d events in %v wall (%.1f M events/s), %.1f s simulated\n",
+		cfg.Name, lodName, run.Stats.TotalEvents, time.Duration(run.WallNs).Round(time.Microsecond),
+		float64(run.Stats.TotalEvents)/(float64(run.WallNs)/1e9)/1e6, float64(run.Stats.SimEnd)/1e9)
+	if err := run.Summary.WriteText(w); err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "results in %s\n", out)
+	return nil
+}

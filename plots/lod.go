@@ -1,0 +1,322 @@
+package plots
+
+import (
+	"fmt"
+	"io"
+	"math"
+
+	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/vg"
+	"gonum.org/v1/plot/vg/draw"
+
+	"github.com/lodsim/lodsim/analysis"
+)
+
+// EventReduction draws figure 1: the events each level of detail processed
+// for each configuration of the sweep, as grouped bars on a log scale, with
+// the reduction factor over each group.
+func EventReduction(w io.Writer, s *analysis.Sweep) error {
+	f, err := eventReductionFigure(s)
+	if err != nil {
+		return err
+	}
+	return f.render(w)
+}
+
+// SpeedUp draws figure 2: the simulation wall time of each level of detail
+// for each configuration, as grouped bars (log scale when the times span
+// decades), with the speed-up over each group.
+func SpeedUp(w io.Writer, s *analysis.Sweep) error {
+	f, err := speedUpFigure(s)
+	if err != nil {
+		return err
+	}
+	return f.render(w)
+}
+
+func eventReductionFigure(s *analysis.Sweep) (*figure, error) {
+	return lodBars(s, "Events per level of detail", "events processed",
+		func(c *analysis.Comparison) (float64, float64) { return float64(c.RefEvents), float64(c.Events) },
+		func(c *analysis.Comparison) float64 { return c.Reduction }, "fewer events", true)
+}
+
+func speedUpFigure(s *analysis.Sweep) (*figure, error) {
+	return lodBars(s, "Simulation wall time per level of detail", "wall time (s)",
+		func(c *analysis.Comparison) (float64, float64) {
+			return float64(c.RefWallNs) / 1e9, float64(c.WallNs) / 1e9
+		},
+		func(c *analysis.Comparison) float64 { return c.SpeedUp }, "faster", false)
+}
+
+// lodBars draws one group of two bars (reference LoD, other LoD) per
+// comparison, labelled with the ratio.
+func lodBars(s *analysis.Sweep, title, ylabel string, value func(*analysis.Comparison) (float64, float64),
+	ratio func(*analysis.Comparison) float64, ratioWord string, forceLog bool) (*figure, error) {
+	if s == nil || len(s.Comparisons) == 0 {
+		return nil, fmt.Errorf("%w: %s: empty sweep", ErrNoData, title)
+	}
+	n := len(s.Comparisons)
+	f := newFigure(title, math.Max(6, 2+1.5*float64(n)), 5.5, 1, 1)
+	p := f.grid[0][0]
+	p.Y.Label.Text = ylabel
+	p.X.Label.Text = "configuration"
+
+	first := &s.Comparisons[0]
+	refName, otherName := first.RefLoD, first.LoD
+	const barW = 0.36
+	ref := &bars{Width: barW, Color: lodColor(0, refName)}
+	oth := &bars{Width: barW, Color: lodColor(1, otherName)}
+	names := make([]string, n)
+	var all []float64
+	hi := 0.0
+	for i := range s.Comparisons {
+		c := &s.Comparisons[i]
+		names[i] = c.Label
+		a, b := value(c)
+		ref.X, ref.Y = append(ref.X, float64(i)-barW/2), append(ref.Y, a)
+		oth.X, oth.Y = append(oth.X, float64(i)+barW/2), append(oth.Y, b)
+		all = append(all, a, b)
+		hi = max(hi, a, b)
+	}
+	if hi <= 0 {
+		return nil, fmt.Errorf("%w: %s: every value is 0", ErrNoData, title)
+	}
+	p.Add(ref, oth)
+	p.Legend.Add(refName, ref)
+	p.Legend.Add(otherName, oth)
+	f.add(series{refName, ref.Color})
+	f.add(series{otherName, oth.Color})
+	p.NominalX(names...)
+	p.X.Min, p.X.Max = -0.6, float64(n)-0.4
+
+	lo := math.Inf(1)
+	for _, v := range all {
+		if v > 0 {
+			lo = min(lo, v)
+		}
+	}
+	useLog := forceLog || spansDecades(all...)
+	// Labels sit above the taller bar of each group; leave headroom for them.
+	var lx, ly []float64
+	var lt []string
+	if useLog {
+		setLog(&p.Y, lo, hi*20)
+		p.Y.Label.Text += " (log scale)"
+	} else {
+		p.Y.Min, p.Y.Max = 0, hi*1.35
+	}
+	for i := range s.Comparisons {
+		c := &s.Comparisons[i]
+		top := max(ref.Y[i], oth.Y[i])
+		y := top + 0.03*hi
+		if useLog {
+			y = top * 1.25
+		}
+		lx, ly = append(lx, float64(i)), append(ly, y)
+		if r := ratio(c); r > 0 {
+			lt = append(lt, fmt.Sprintf("%s× %s", trimFactor(r), ratioWord))
+		} else {
+			lt = append(lt, "n/a")
+		}
+	}
+	l, err := labels(lx, ly, lt, 11)
+	if err != nil {
+		return nil, err
+	}
+	p.Add(l)
+	// Top right, in the headroom left above the bars and their labels.
+	p.Legend.Left = false
+	p.Legend.Top = true
+	return f, nil
+}
+
+// trimFactor prints a ratio with three significant figures.
+func trimFactor(r float64) string {
+	switch {
+	case r >= 100:
+		return fmt.Sprintf("%.0f", r)
+	case r >= 10:
+		return fmt.Sprintf("%.1f", r)
+	}
+	return fmt.Sprintf("%.2f", r)
+}
+
+// Accuracy draws figure 3 for one configuration: the TTFT and E2E CDFs of
+// both levels of detail overlaid, and the relative error of the other level
+// against the reference for the headline latency and throughput metrics.
+func Accuracy(w io.Writer, c *analysis.Comparison) error {
+	f, err := accuracyFigure(c)
+	if err != nil {
+		return err
+	}
+	return f.render(w)
+}
+
+// accuracyMetrics are the bars of the relative-error panel, top to bottom.
+var accuracyMetrics = []struct{ title, metric string }{
+	{"TTFT mean", "ttft_mean_ms"}, {"TTFT p50", "ttft_p50_ms"}, {"TTFT p99", "ttft_p99_ms"},
+	{"TPOT mean", "tpot_mean_ms"}, {"TPOT p50", "tpot_p50_ms"}, {"TPOT p99", "tpot_p99_ms"},
+	{"E2E mean", "e2e_mean_ms"}, {"E2E p50", "e2e_p50_ms"}, {"E2E p99", "e2e_p99_ms"},
+	{"requests/s", "requests_per_s"}, {"output tokens/s", "output_tokens_per_s"},
+}
+
+func accuracyFigure(c *analysis.Comparison) (*figure, error) {
+	if c == nil || (len(c.RefCDFs.TTFT.X) == 0 && len(c.CDFs.TTFT.X) == 0) {
+		return nil, fmt.Errorf("%w: accuracy: no completed requests", ErrNoData)
+	}
+	title := fmt.Sprintf("Accuracy of %s vs %s LoD — %s", c.LoD, c.RefLoD, c.Label)
+	f := newFigure(title, 16, 5.5, 1, 3)
+	refColor, othColor := lodColor(0, c.RefLoD), lodColor(1, c.LoD)
+	for i, panel := range []struct {
+		name     string
+		ref, oth analysis.CDF
+	}{{"TTFT", c.RefCDFs.TTFT, c.CDFs.TTFT}, {"E2E latency", c.RefCDFs.E2E, c.CDFs.E2E}} {
+		p := f.grid[0][i]
+		p.Title.Text = panel.name + " CDF"
+		if err := cdfPanel(p, panel.name, []namedCDF{
+			{c.RefLoD, panel.ref, refColor, false},
+			{c.LoD, panel.oth, othColor, true},
+		}); err != nil {
+			return nil, err
+		}
+	}
+	f.add(series{c.RefLoD, refColor})
+	f.add(series{c.LoD, othColor})
+
+	p := f.grid[0][2]
+	p.Title.Text = fmt.Sprintf("Relative error of %s vs %s", c.LoD, c.RefLoD)
+	p.X.Label.Text = "relative error (%)"
+	n := len(accuracyMetrics)
+	vals := make(plotter.Values, n)
+	names := make([]string, n)
+	txt := make([]string, n)
+	lim := 0.0
+	for i, m := range accuracyMetrics {
+		// Top to bottom in list order: the first metric gets the highest y.
+		j := n - 1 - i
+		names[j] = m.title
+		e, ok := c.Metric(m.metric)
+		txt[j] = "n/a"
+		if ok && !math.IsNaN(e.RelErr) {
+			vals[j] = 100 * e.RelErr
+			lim = max(lim, math.Abs(vals[j]))
+			txt[j] = fmt.Sprintf("%+.2f%%", vals[j])
+		}
+	}
+	bc, err := plotter.NewBarChart(vals, vg.Points(14))
+	if err != nil {
+		return nil, err
+	}
+	bc.Horizontal = true
+	bc.Color = othColor
+	bc.LineStyle.Width = vg.Points(0.6)
+	p.Add(bc)
+	axis, err := plotter.NewLine(plotter.XYs{{X: 0, Y: -0.6}, {X: 0, Y: float64(n) - 0.4}})
+	if err != nil {
+		return nil, err
+	}
+	axis.LineStyle = lineStyle(dark, false)
+	axis.LineStyle.Width = vg.Points(1)
+	p.Add(axis)
+	p.NominalY(names...)
+	if lim == 0 {
+		lim = 1 // all exact: show ±1% so the zero line has context
+	}
+	// Room on both sides for the value labels.
+	p.X.Min, p.X.Max = -lim*1.6, lim*1.6
+	ys := make([]float64, n)
+	for j := range ys {
+		ys[j] = float64(j)
+	}
+	vl, err := labels(vals, ys, txt, 10)
+	if err != nil {
+		return nil, err
+	}
+	for j := range vl.TextStyle {
+		// Text starts at the end of a positive bar and ends at the end of
+		// a negative one; the space keeps it off the bar.
+		vl.TextStyle[j].YAlign = draw.YCenter
+		vl.TextStyle[j].XAlign = draw.XLeft
+		vl.Labels[j] = " " + vl.Labels[j]
+		if vals[j] < 0 {
+			vl.TextStyle[j].XAlign = draw.XRight
+			vl.Labels[j] = txt[j] + " "
+		}
+	}
+	p.Add(vl)
+	return f, nil
+}
+
+// namedCDF is one curve of a CDF panel.
+type namedCDF struct {
+	name   string
+	cdf    analysis.CDF
+	color  colorRGBA
+	dashed bool
+}
+
+// cdfPanel draws CDFs (x in ms) into p, on a log x axis when they span
+// decades.
+func cdfPanel(p *plot.Plot, quantity string, curves []namedCDF) error {
+	var xs []float64
+	for _, c := range curves {
+		xs = append(xs, c.cdf.X...)
+	}
+	if len(xs) == 0 {
+		return fmt.Errorf("%w: %s CDF: no values", ErrNoData, quantity)
+	}
+	p.Y.Label.Text = "fraction of requests"
+	p.X.Label.Text = quantity + " (ms)"
+	// Every curve ends at 1; the band above it is kept free for the legend,
+	// one line per curve, and carries no ticks.
+	p.Y.Min, p.Y.Max = 0, 1.08+0.065*float64(len(curves))
+	p.Y.Tick.Marker = plot.ConstantTicks{
+		{Value: 0, Label: "0"}, {Value: 0.25, Label: "0.25"}, {Value: 0.5, Label: "0.5"},
+		{Value: 0.75, Label: "0.75"}, {Value: 1, Label: "1"},
+	}
+	useLog := spansDecades(xs...)
+	lo, hi := math.Inf(1), math.Inf(-1)
+	for _, x := range xs {
+		if !useLog || x > 0 {
+			lo, hi = min(lo, x), max(hi, x)
+		}
+	}
+	if useLog {
+		setLog(&p.X, lo, hi)
+		p.X.Label.Text += ", log scale"
+	}
+	for _, c := range curves {
+		pts := stepXYs(c.cdf, useLog)
+		if len(pts) == 0 {
+			continue
+		}
+		l, err := plotter.NewLine(pts)
+		if err != nil {
+			return fmt.Errorf("plots: %s CDF %s: %w", quantity, c.name, err)
+		}
+		l.LineStyle = lineStyle(c.color, c.dashed)
+		p.Add(l)
+		p.Legend.Add(c.name, l)
+	}
+	p.Legend.Top = true
+	p.Legend.Left = true
+	p.Legend.XOffs = vg.Points(8)
+	return nil
+}
+
+// stepXYs turns a CDF into the points of its staircase, dropping
+// non-positive x on a log axis.
+func stepXYs(c analysis.CDF, logX bool) plotter.XYs {
+	pts := make(plotter.XYs, 0, 2*len(c.X))
+	prev := 0.0
+	for i, x := range c.X {
+		if logX && x <= 0 {
+			prev = c.P[i]
+			continue
+		}
+		pts = append(pts, plotter.XY{X: x, Y: prev}, plotter.XY{X: x, Y: c.P[i]})
+		prev = c.P[i]
+	}
+	return pts
+}
