@@ -9,6 +9,47 @@ type runState struct {
 	ends   []Time // end of each step
 	ver    uint32
 	ctx0   int64
+	// counted is how many of the run's steps the time-series counters
+	// already hold (a sample taken mid-run counts the steps done by then).
+	counted int
+}
+
+// runExtraBlocks is how many more KV blocks rp's requests hold now than
+// the run has settled: the step in progress has allocated blocks for its
+// token, as the step-by-step path would have.
+func (s *Simulator) runExtraBlocks(rp *replica) int64 {
+	run := &rp.run
+	j := 0
+	for j < run.k && run.ends[j] <= s.now {
+		j++
+	}
+	if j < run.k {
+		j++ // the step in progress
+	}
+	var extra int64
+	for _, slot := range run.b.slots {
+		r := &s.reqs[slot]
+		extra += int64(s.blocksFor(r.computed+int32(j)) - r.blocks)
+	}
+	return extra
+}
+
+// countRunSteps adds the steps of rp's run that ended by now to the
+// time-series counters, so that samples see runs as they progress rather
+// than in one lump at their end.
+func (s *Simulator) countRunSteps(rp *replica) {
+	run := &rp.run
+	j := run.counted
+	for j < run.k && run.ends[j] <= s.now {
+		j++
+	}
+	if n := int64(j - run.counted); n > 0 {
+		d := int64(len(run.b.slots))
+		s.sampSteps += n
+		s.sampSeqs += n * d
+		s.sampTokens += n * d
+		run.counted = j
+	}
 }
 
 func (s *Simulator) startStageMedium(st *stage, b *batch) {
@@ -85,7 +126,7 @@ func (s *Simulator) startRun(rp *replica, b *batch) bool {
 			break
 		}
 	}
-	run.active, run.b, run.k, run.ctx0 = true, b, len(run.ends), b.lb.DecodeCtx
+	run.active, run.b, run.k, run.ctx0, run.counted = true, b, len(run.ends), b.lb.DecodeCtx, 0
 	run.ver++
 	s.h.push(run.ends[run.k-1], evDecodeRun, rp.id, 0, run.ver)
 	return true
@@ -139,9 +180,11 @@ func (s *Simulator) settleRun(rp *replica, t Time, kick bool) {
 	}
 	d := int64(len(b.slots))
 	s.st.Steps += uint64(j)
-	s.sampSteps += int64(j)
-	s.sampSeqs += int64(j) * d
-	s.sampTokens += int64(j) * d
+	if n := int64(j - run.counted); n > 0 {
+		s.sampSteps += n
+		s.sampSeqs += n * d
+		s.sampTokens += n * d
+	}
 	s.st.OutputTokens += int64(j) * d
 	for m := 1; m < j; m++ {
 		s.st.ITL.Add(run.ends[m]-run.ends[m-1], uint64(d))

@@ -255,11 +255,13 @@ func (s *Simulator) pull() {
 	}
 	s.pending = false
 	s.next, s.hasNext = r, true
-	t := r.Arrival
+	// The request becomes schedulable after the engine's per-request
+	// overhead (tokenisation, admission); a reactive source may answer
+	// late, and nothing is scheduled in the past.
+	t := r.Arrival + Time(s.in.Cost.Overheads().PerRequestNs)
 	if t < s.now {
-		t = s.now // a reactive source may answer late; never schedule in the past
+		t = s.now
 	}
-	t += Time(s.in.Cost.Overheads().PerRequestNs)
 	s.h.push(t, evArrival, 0, 0, 0)
 }
 
@@ -362,9 +364,13 @@ func (s *Simulator) onSample() {
 	var running, waiting int32
 	var used, total int64
 	for _, rp := range s.replicas {
+		u := int64(rp.totalBlocks - rp.freeBlocks)
+		if rp.run.active {
+			s.countRunSteps(rp)
+			u += s.runExtraBlocks(rp)
+		}
 		running += int32(len(rp.running))
 		waiting += int32(rp.waiting.n)
-		u := int64(rp.totalBlocks - rp.freeBlocks)
 		used += u
 		total += int64(rp.totalBlocks)
 		if f := float64(u) / float64(rp.totalBlocks); f > s.st.PeakKVUtil {

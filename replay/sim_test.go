@@ -71,6 +71,21 @@ func TestHighMediumEquivalent(t *testing.T) {
 				t.Fatalf("tp%d: request %d differs:\nhigh   %+v\nmedium %+v", tp, i, hr[i], mr[i])
 			}
 		}
+		// The time series agree too: a decode run counts its steps as
+		// they end, not in one lump.
+		if len(hs.Samples) != len(ms.Samples) {
+			t.Fatalf("tp%d: %d samples at high, %d at medium", tp, len(hs.Samples), len(ms.Samples))
+		}
+		var tokens int64
+		for i := range hs.Samples {
+			if hs.Samples[i] != ms.Samples[i] {
+				t.Fatalf("tp%d: sample %d differs:\nhigh   %+v\nmedium %+v", tp, i, hs.Samples[i], ms.Samples[i])
+			}
+			tokens += ms.Samples[i].OutputTokens
+		}
+		if tokens != ms.OutputTokens {
+			t.Errorf("tp%d: samples hold %d tokens, run produced %d", tp, tokens, ms.OutputTokens)
+		}
 		t.Logf("tp%d: events high %d medium %d (%.0fx), completed %d", tp, hs.TotalEvents, ms.TotalEvents, float64(hs.TotalEvents)/float64(ms.TotalEvents), hs.Completed)
 	}
 	_ = lod.OpQKV

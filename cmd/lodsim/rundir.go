@@ -42,6 +42,14 @@ func writeJSON(path string, v any) error {
 	})
 }
 
+// writeCompactJSON is writeJSON without indentation, for the large
+// stats.json: indenting copies the whole encoding once more.
+func writeCompactJSON(path string, v any) error {
+	return writeFileAtomic(path, func(w io.Writer) error {
+		return json.NewEncoder(w).Encode(v)
+	})
+}
+
 // writeRunDir writes run into dir, each file atomically.
 func writeRunDir(dir string, run *analysis.Run) error {
 	if err := writeJSON(filepath.Join(dir, runFile), run.Info()); err != nil {
@@ -53,7 +61,7 @@ func writeRunDir(dir string, run *analysis.Run) error {
 		return err
 	}
 	if run.Stats != nil {
-		if err := writeJSON(filepath.Join(dir, statsFile), run.Stats); err != nil {
+		if err := writeCompactJSON(filepath.Join(dir, statsFile), run.Stats); err != nil {
 			return err
 		}
 	}
