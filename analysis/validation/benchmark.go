@@ -1,0 +1,292 @@
+package validation
+
+import (
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"strconv"
+	"strings"
+)
+
+// Layout names a benchmark-file layout ReadBenchmarks understands.
+type Layout string
+
+const (
+	// LayoutCanonical is lodsim's own layout, documented in BENCHMARKS.md:
+	// model, gpu, backend, isl, osl, concurrency, tp, pp, ttft_ms, tpot_ms.
+	LayoutCanonical Layout = "lodsim"
+	// LayoutSilicon is the aiconfigurator silicon-comparison layout
+	// (model_path, system, backend, isl, osl, batch_size, tp_size, pp_size,
+	// silicon_ttft_ms, silicon_tpot_ms and more columns lodsim ignores).
+	LayoutSilicon Layout = "aiconfigurator-silicon"
+)
+
+// Row is one end-to-end benchmark measurement: a closed-loop run of
+// Concurrency clients sending requests of ISL prompt and OSL output tokens
+// to one engine replica of TP x PP GPUs, and the mean TTFT and TPOT the
+// benchmark tool reported.
+type Row struct {
+	File    string // the file the row came from
+	Line    int    // its 1-based line in File
+	ID      string // the file's row id, or "line N"
+	Model   string // e.g. "Qwen/Qwen3-32B"
+	GPU     string // catalog name or key, e.g. "h100_sxm"
+	Backend string // serving engine, e.g. "sglang", "vllm"
+	Version string // engine version, when the file says
+	ISL     int    // prompt tokens per request
+	OSL     int    // output tokens per request
+	// Concurrency is the number of closed-loop clients (benchmark tools'
+	// --max-concurrency; aiconfigurator's batch_size).
+	Concurrency int
+	TP, PP      int
+	TTFTms      float64 // measured mean time to first token
+	TPOTms      float64 // measured mean time per output token
+}
+
+// Label names the row in tables and figures.
+func (r Row) Label() string {
+	return fmt.Sprintf("%s %s isl=%d osl=%d c=%d tp=%d pp=%d", shortModel(r.Model), r.GPU, r.ISL, r.OSL, r.Concurrency, r.TP, r.PP)
+}
+
+// Group is the accuracy group of the row: model, GPU and TP.
+func (r Row) Group() string { return fmt.Sprintf("%s %s tp%d", shortModel(r.Model), r.GPU, r.TP) }
+
+func shortModel(m string) string {
+	if i := strings.LastIndexByte(m, '/'); i >= 0 {
+		return m[i+1:]
+	}
+	return m
+}
+
+// column describes one field of a layout: the header names it may have,
+// whether it must be present, and where its value goes.
+type column struct {
+	names    []string
+	required bool
+	set      func(r *Row, v string) error
+}
+
+func intField(dst func(*Row) *int, min int) func(*Row, string) error {
+	return func(r *Row, v string) error {
+		n, err := strconv.Atoi(strings.TrimSpace(v))
+		if err != nil {
+			// Some tools write integers as floats ("16.0").
+			f, ferr := strconv.ParseFloat(strings.TrimSpace(v), 64)
+			if ferr != nil || f != math.Trunc(f) || math.Abs(f) > 1<<31 {
+				return fmt.Errorf("found %q, expected an integer", v)
+			}
+			n = int(f)
+		}
+		if n < min {
+			return fmt.Errorf("found %d, expected an integer >= %d", n, min)
+		}
+		*dst(r) = n
+		return nil
+	}
+}
+
+func timeField(dst func(*Row) *float64) func(*Row, string) error {
+	return func(r *Row, v string) error {
+		f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+		if err != nil || math.IsNaN(f) || math.IsInf(f, 0) || !(f > 0) {
+			return fmt.Errorf("found %q, expected a positive number of milliseconds", v)
+		}
+		*dst(r) = f
+		return nil
+	}
+}
+
+func stringField(dst func(*Row) *string, required bool) func(*Row, string) error {
+	return func(r *Row, v string) error {
+		v = strings.TrimSpace(v)
+		if v == "" && required {
+			return errors.New("found an empty value, expected a name")
+		}
+		*dst(r) = v
+		return nil
+	}
+}
+
+func layoutColumns(l Layout) []column {
+	model := func(r *Row) *string { return &r.Model }
+	gpu := func(r *Row) *string { return &r.GPU }
+	backend := func(r *Row) *string { return &r.Backend }
+	version := func(r *Row) *string { return &r.Version }
+	id := func(r *Row) *string { return &r.ID }
+	isl := func(r *Row) *int { return &r.ISL }
+	osl := func(r *Row) *int { return &r.OSL }
+	conc := func(r *Row) *int { return &r.Concurrency }
+	tp := func(r *Row) *int { return &r.TP }
+	pp := func(r *Row) *int { return &r.PP }
+	ttft := func(r *Row) *float64 { return &r.TTFTms }
+	tpot := func(r *Row) *float64 { return &r.TPOTms }
+	if l == LayoutSilicon {
+		return []column{
+			{[]string{"id"}, false, stringField(id, false)},
+			{[]string{"model_path"}, true, stringField(model, true)},
+			{[]string{"system"}, true, stringField(gpu, true)},
+			{[]string{"backend"}, true, stringField(backend, true)},
+			{[]string{"backend_version"}, false, stringField(version, false)},
+			{[]string{"isl"}, true, intField(isl, 1)},
+			{[]string{"osl"}, true, intField(osl, 1)},
+			{[]string{"batch_size"}, true, intField(conc, 1)},
+			{[]string{"tp_size"}, true, intField(tp, 1)},
+			{[]string{"pp_size"}, false, intField(pp, 1)},
+			{[]string{"silicon_ttft_ms"}, true, timeField(ttft)},
+			{[]string{"silicon_tpot_ms"}, true, timeField(tpot)},
+		}
+	}
+	return []column{
+		{[]string{"id"}, false, stringField(id, false)},
+		{[]string{"model"}, true, stringField(model, true)},
+		{[]string{"gpu"}, true, stringField(gpu, true)},
+		{[]string{"backend"}, true, stringField(backend, true)},
+		{[]string{"backend_version"}, false, stringField(version, false)},
+		{[]string{"isl"}, true, intField(isl, 1)},
+		{[]string{"osl"}, true, intField(osl, 1)},
+		{[]string{"concurrency"}, true, intField(conc, 1)},
+		{[]string{"tp"}, true, intField(tp, 1)},
+		{[]string{"pp"}, false, intField(pp, 1)},
+		{[]string{"ttft_ms"}, true, timeField(ttft)},
+		{[]string{"tpot_ms"}, true, timeField(tpot)},
+	}
+}
+
+// DetectLayout names the layout of a header row: the silicon layout when it
+// has silicon_ttft_ms, else the canonical one when it has ttft_ms.
+func DetectLayout(header []string) (Layout, error) {
+	has := map[string]bool{}
+	for _, h := range header {
+		has[strings.ToLower(strings.TrimSpace(h))] = true
+	}
+	switch {
+	case has["silicon_ttft_ms"]:
+		return LayoutSilicon, nil
+	case has["ttft_ms"]:
+		return LayoutCanonical, nil
+	}
+	return "", fmt.Errorf("header: found neither ttft_ms (lodsim layout) nor silicon_ttft_ms (aiconfigurator layout), expected one of them; columns are %s",
+		strings.Join(header, ", "))
+}
+
+// ReadBenchmarks reads benchmark rows from r; name labels errors and the
+// rows' File. The layout is detected from the header. Every bad cell is
+// reported at once, each naming file, line and column.
+func ReadBenchmarks(r io.Reader, name string) ([]Row, Layout, error) {
+	cr := csv.NewReader(r)
+	cr.FieldsPerRecord = -1
+	cr.ReuseRecord = false
+	header, err := cr.Read()
+	if err == io.EOF {
+		return nil, "", fmt.Errorf("%s: empty file, expected a CSV header", name)
+	}
+	if err != nil {
+		return nil, "", fmt.Errorf("%s: %w", name, err)
+	}
+	if len(header) > 0 {
+		header[0] = strings.TrimPrefix(header[0], "\ufeff")
+	}
+	layout, err := DetectLayout(header)
+	if err != nil {
+		return nil, "", fmt.Errorf("%s: line 1: %w", name, err)
+	}
+	idx := map[string]int{}
+	for i, h := range header {
+		idx[strings.ToLower(strings.TrimSpace(h))] = i
+	}
+	cols := layoutColumns(layout)
+	pos := make([]int, len(cols))
+	var errs []string
+	for i, c := range cols {
+		pos[i] = -1
+		for _, n := range c.names {
+			if j, ok := idx[n]; ok {
+				pos[i] = j
+				break
+			}
+		}
+		if pos[i] < 0 && c.required {
+			errs = append(errs, fmt.Sprintf("%s: line 1: column %s missing, expected it in the %s layout", name, c.names[0], layout))
+		}
+	}
+	if len(errs) > 0 {
+		return nil, layout, errors.New(strings.Join(errs, "\n"))
+	}
+	var rows []Row
+	for {
+		rec, err := cr.Read()
+		if err == io.EOF {
+			break
+		}
+		line, _ := cr.FieldPos(0)
+		if err != nil {
+			errs = append(errs, fmt.Sprintf("%s: %v", name, err))
+			if len(errs) >= 50 {
+				break
+			}
+			continue
+		}
+		if len(rec) == 1 && strings.TrimSpace(rec[0]) == "" {
+			continue
+		}
+		row := Row{File: name, Line: line, PP: 1}
+		for i, c := range cols {
+			if pos[i] < 0 {
+				continue
+			}
+			if pos[i] >= len(rec) {
+				if c.required {
+					errs = append(errs, fmt.Sprintf("%s: line %d: column %s missing: the row has %d fields, the header %d", name, line, c.names[0], len(rec), len(header)))
+				}
+				continue
+			}
+			v := rec[pos[i]]
+			if strings.TrimSpace(v) == "" && !c.required {
+				continue
+			}
+			if err := c.set(&row, v); err != nil {
+				errs = append(errs, fmt.Sprintf("%s: line %d: column %s: %v", name, line, c.names[0], err))
+			}
+		}
+		if row.ID == "" {
+			row.ID = fmt.Sprintf("line %d", line)
+		}
+		rows = append(rows, row)
+	}
+	if len(errs) > 0 {
+		return nil, layout, errors.New(strings.Join(errs, "\n"))
+	}
+	if len(rows) == 0 {
+		return nil, layout, fmt.Errorf("%s: no rows after the header, expected at least one measurement", name)
+	}
+	return rows, layout, nil
+}
+
+// ReadBenchmarkFile opens path and reads it with ReadBenchmarks.
+func ReadBenchmarkFile(path string) ([]Row, Layout, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, "", err
+	}
+	defer f.Close()
+	return ReadBenchmarks(f, path)
+}
+
+// CanonicalHeader is the header WriteBenchmarks writes.
+var CanonicalHeader = []string{"id", "model", "gpu", "backend", "backend_version", "isl", "osl", "concurrency", "tp", "pp", "ttft_ms", "tpot_ms"}
+
+// WriteBenchmarks writes rows in the canonical layout.
+func WriteBenchmarks(w io.Writer, rows []Row) error {
+	cw := csv.NewWriter(w)
+	cw.Write(CanonicalHeader)
+	for _, r := range rows {
+		cw.Write([]string{r.ID, r.Model, r.GPU, r.Backend, r.Version, strconv.Itoa(r.ISL), strconv.Itoa(r.OSL),
+			strconv.Itoa(r.Concurrency), strconv.Itoa(r.TP), strconv.Itoa(r.PP),
+			strconv.FormatFloat(r.TTFTms, 'g', -1, 64), strconv.FormatFloat(r.TPOTms, 'g', -1, 64)})
+	}
+	cw.Flush()
+	return cw.Error()
+}

@@ -1,0 +1,265 @@
+package validation
+
+import (
+	"errors"
+	"fmt"
+	"runtime"
+	"sync"
+
+	"github.com/lodsim/lodsim/analysis"
+	"github.com/lodsim/lodsim/hwprofile"
+	"github.com/lodsim/lodsim/lod"
+	"github.com/lodsim/lodsim/replay"
+	"github.com/lodsim/lodsim/trace"
+)
+
+// DefaultRequestsPerClient is how many requests each closed-loop client
+// sends when Options leave it unset: enough that several turnovers of the
+// whole population fall inside the steady-state window (see Measure).
+const DefaultRequestsPerClient = 6
+
+// Options control how rows are turned into simulations.
+type Options struct {
+	// LoD is the level of detail; "" is medium, which is exact for these
+	// workloads without variability and fast.
+	LoD string
+	// RequestsPerClient sets the workload length: Concurrency x
+	// RequestsPerClient requests per row; 0 is DefaultRequestsPerClient.
+	RequestsPerClient int
+	// Seed seeds every row's simulation.
+	Seed uint64
+	// Profiles overrides the shipped calibrated profile of a GPU, by
+	// catalog key ("h100_sxm"). Rows of a GPU with neither are skipped.
+	Profiles map[string]*hwprofile.Profile
+	// Overheads, when set, replaces the engine overheads of every profile.
+	Overheads *hwprofile.Overheads
+	// All measures every completed request instead of the steady-state
+	// window (see Measure).
+	All bool
+	// Workers simulates this many rows at once; 0 is GOMAXPROCS. Results
+	// do not depend on it.
+	Workers int
+}
+
+func (o *Options) requests(c int) int64 {
+	k := o.RequestsPerClient
+	if k <= 0 {
+		k = DefaultRequestsPerClient
+	}
+	return int64(c) * int64(k)
+}
+
+// Prediction is one row's simulated outcome.
+type Prediction struct {
+	Row Row
+	// Skipped says why the row was not simulated (unknown model, no
+	// calibrated profile for the GPU, the model does not fit, ...); empty
+	// when it was.
+	Skipped string
+	Metrics Metrics // predicted figures (Metrics.TTFTms, Metrics.TPOTms)
+	Config  *replay.Config
+}
+
+// Simulated reports whether the row has predictions.
+func (p *Prediction) Simulated() bool { return p.Skipped == "" }
+
+// errSkip marks a reason to skip a row rather than fail the whole run.
+type errSkip struct{ reason string }
+
+func (e *errSkip) Error() string { return e.reason }
+
+func skipf(format string, args ...any) error { return &errSkip{fmt.Sprintf(format, args...)} }
+
+// RowConfig builds the simulation of a row: one replica of the row's model
+// on TP x PP GPUs of the row's type, scheduler and memory settings of the
+// row's engine (EngineFor), and a closed-loop workload of Concurrency
+// clients sending fixed ISL/OSL requests with no think time, as benchmark
+// tools do with --max-concurrency. It also returns the model and the cost
+// model. Problems that make the row unusable (unknown model or GPU, no
+// profile) come back as a skip reason.
+func RowConfig(row Row, opt Options) (*replay.Config, lod.Model, hwprofile.CostModel, error) {
+	m, err := lod.LookupModel(row.Model)
+	if err != nil {
+		return nil, lod.Model{}, nil, skipf("unknown model %q: lodsim has no architecture for it (built in: %v)", row.Model, lod.ModelNames())
+	}
+	g, err := hwprofile.LookupGPU(row.GPU)
+	if err != nil {
+		return nil, lod.Model{}, nil, skipf("unknown GPU %q: not in the hardware catalog", row.GPU)
+	}
+	prof := opt.Profiles[g.Key]
+	if prof == nil {
+		prof, err = hwprofile.EmbeddedProfile(g.Key)
+		if err != nil {
+			return nil, lod.Model{}, nil, skipf("no calibrated profile for GPU %s (%s): lodsim ships %v; pass one with --profile", g.Name, g.Key, hwprofile.EmbeddedKeys())
+		}
+	}
+	cp := *prof // the tables are shared and read-only; the overheads are ours
+	if opt.Overheads != nil {
+		cp.Overhead = *opt.Overheads
+	}
+	e := EngineFor(row.Backend, g, row.TP, row.PP)
+	lodName := opt.LoD
+	if lodName == "" {
+		lodName = "medium"
+	}
+	chunked := true
+	cfg := &replay.Config{
+		Name:       row.ID,
+		Simulation: replay.SimulationConfig{LoD: lodName, Seed: opt.Seed},
+		Model:      m,
+		Hardware:   replay.HardwareConfig{GPU: g.Name},
+		Cluster: replay.ClusterConfig{Replicas: 1, TensorParallel: row.TP, PipelineParallel: max(row.PP, 1),
+			GPUMemoryUtilization: e.MemoryUtilization, ActivationReserveGB: e.ActivationReserveGB},
+		Scheduler: replay.SchedulerConfig{MaxNumSeqs: e.MaxNumSeqs, MaxNumBatchedTokens: e.MaxNumBatchedTokens, ChunkedPrefill: &chunked},
+		Workload: replay.WorkloadConfig{ClosedLoop: &replay.ClosedLoopConfig{
+			Clients:  row.Concurrency,
+			Requests: opt.requests(row.Concurrency),
+			Prompt:   trace.LengthDist{Kind: "fixed", Mean: float64(row.ISL)},
+			Output:   trace.LengthDist{Kind: "fixed", Mean: float64(row.OSL)},
+		}},
+	}
+	cfg.ApplyDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, lod.Model{}, nil, skipf("%v", err)
+	}
+	blocks, err := replay.KVBlocks(cfg, m, g)
+	if err != nil {
+		return nil, lod.Model{}, nil, skipf("does not fit: %v", err)
+	}
+	if need := int64(row.ISL+row.OSL+cfg.Scheduler.BlockSize-1) / int64(cfg.Scheduler.BlockSize); need > blocks {
+		return nil, lod.Model{}, nil, skipf("KV cache of %d tokens per replica cannot hold one request of %d tokens", blocks*int64(cfg.Scheduler.BlockSize), row.ISL+row.OSL)
+	}
+	return cfg, m, &cp, nil
+}
+
+// Predict simulates one row. A row lodsim cannot simulate comes back with
+// Skipped set and a nil error; the error is for failures of the simulator
+// itself.
+func Predict(row Row, opt Options) (Prediction, error) {
+	p := Prediction{Row: row}
+	cfg, m, cm, err := RowConfig(row, opt)
+	var sk *errSkip
+	if errors.As(err, &sk) {
+		p.Skipped = sk.reason
+		return p, nil
+	}
+	if err != nil {
+		return p, err
+	}
+	p.Config = cfg
+	p.Metrics, err = simulate(row, cfg, m, cm, opt.All)
+	if errors.As(err, &sk) {
+		p.Skipped = sk.reason
+		return p, nil
+	}
+	return p, err
+}
+
+// simulate runs a row's closed-loop simulation and measures it.
+func simulate(row Row, cfg *replay.Config, m lod.Model, cm hwprofile.CostModel, all bool) (Metrics, error) {
+	cl := cfg.Workload.ClosedLoop
+	src, err := trace.NewClosedLoop(trace.ClosedLoop{Clients: cl.Clients, Requests: cl.Requests, Prompt: cl.Prompt, Output: cl.Output, Seed: cfg.Simulation.Seed})
+	if err != nil {
+		return Metrics{}, fmt.Errorf("%s: line %d: %w", row.File, row.Line, err)
+	}
+	var col replay.Collect
+	if _, err := replay.Run(replay.Input{Config: cfg, Model: m, Cost: cm, Workload: src, Sink: &col}); err != nil {
+		return Metrics{}, fmt.Errorf("%s: line %d: %w", row.File, row.Line, err)
+	}
+	if src.MaxOutstanding() > row.Concurrency {
+		panic(fmt.Sprintf("validation: %d requests in flight with %d clients", src.MaxOutstanding(), row.Concurrency))
+	}
+	var rejected int
+	for i := range col.Results {
+		if col.Results[i].Status == replay.Rejected {
+			rejected++
+		}
+	}
+	if rejected > 0 {
+		return Metrics{}, skipf("%d of %d requests rejected: the KV cache cannot hold one request", rejected, len(col.Results))
+	}
+	mt, err := Measure(col.Results, row.Concurrency, all)
+	if err != nil {
+		return mt, fmt.Errorf("%s: line %d: %w", row.File, row.Line, err)
+	}
+	return mt, nil
+}
+
+// PredictAll simulates every row, opt.Workers at a time; the result is in
+// row order and does not depend on the number of workers.
+func PredictAll(rows []Row, opt Options) ([]Prediction, error) {
+	out := make([]Prediction, len(rows))
+	errs := make([]error, len(rows))
+	w := opt.Workers
+	if w <= 0 {
+		w = runtime.GOMAXPROCS(0)
+	}
+	w = min(w, len(rows))
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range w {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				out[i], errs[i] = Predict(rows[i], opt)
+			}
+		}()
+	}
+	for i := range rows {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// Report is the validation of a set of rows: every row's prediction (or
+// why it was skipped) and the accuracy of TTFT and TPOT, grouped by model,
+// GPU and TP.
+type Report struct {
+	Predictions []Prediction
+	TTFT        analysis.AccuracyTable
+	TPOT        analysis.AccuracyTable
+}
+
+// Skipped lists the skipped rows.
+func (r *Report) Skipped() []Prediction {
+	var out []Prediction
+	for _, p := range r.Predictions {
+		if !p.Simulated() {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// Validate predicts every row and tabulates the accuracy of the simulated
+// ones; skipped rows stay in Predictions with their reason.
+func Validate(rows []Row, opt Options) (*Report, error) {
+	preds, err := PredictAll(rows, opt)
+	if err != nil {
+		return nil, err
+	}
+	return NewReport(preds), nil
+}
+
+// NewReport tabulates predictions.
+func NewReport(preds []Prediction) *Report {
+	rep := &Report{Predictions: preds}
+	var ttft, tpot []analysis.Pair
+	for _, p := range preds {
+		if !p.Simulated() {
+			continue
+		}
+		l, g := p.Row.Label(), p.Row.Group()
+		ttft = append(ttft, analysis.Pair{Label: l, Group: g, Measured: p.Row.TTFTms, Predicted: p.Metrics.TTFTms})
+		tpot = append(tpot, analysis.Pair{Label: l, Group: g, Measured: p.Row.TPOTms, Predicted: p.Metrics.TPOTms})
+	}
+	rep.TTFT = analysis.Accuracy(ttft)
+	rep.TPOT = analysis.Accuracy(tpot)
+	return rep
+}

@@ -1,0 +1,95 @@
+package main
+
+import (
+	"bytes"
+	"encoding/csv"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/lodsim/lodsim/hwprofile"
+)
+
+const devSetPath = "../../analysis/validation/testdata/silicon_dev_qwen3-32b_h100_sglang.csv"
+
+// smallBench writes a canonical benchmark file of three dev-set-like rows
+// and one row of an unknown model.
+func smallBench(t *testing.T) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "bench.csv")
+	data := "model,gpu,backend,isl,osl,concurrency,tp,pp,ttft_ms,tpot_ms\n" +
+		"Qwen/Qwen3-32B,h100_sxm,sglang,1024,128,16,2,1,840.8,16.54\n" +
+		"Qwen/Qwen3-32B,h100_sxm,sglang,1024,128,16,4,1,492.8,10.55\n" +
+		"Qwen/Qwen3-32B,h100_sxm,sglang,1024,256,16,8,1,361.7,7.57\n" +
+		"acme/nothing-1b,h100_sxm,vllm,1024,128,16,1,1,100,10\n"
+	if err := os.WriteFile(p, []byte(data), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func runApp(t *testing.T, args ...string) string {
+	t.Helper()
+	app := newApp()
+	var out bytes.Buffer
+	app.Writer = &out
+	app.ErrWriter = &out
+	if err := app.Run(append([]string{"lodsim"}, args...)); err != nil {
+		t.Fatalf("%v: %v\n%s", args, err, out.String())
+	}
+	return out.String()
+}
+
+func TestValidateCommand(t *testing.T) {
+	bench := smallBench(t)
+	dir := t.TempDir()
+	out := runApp(t, "validate", "--measurements", bench, "--out", dir, "--requests-per-client", "4")
+	for _, w := range []string{"4 rows (lodsim layout), 3 simulated, 1 skipped", "skipped: unknown model \"acme/nothing-1b\"", "TTFT accuracy", "Qwen3-32B h100_sxm tp4", "overall"} {
+		if !strings.Contains(out, w) {
+			t.Errorf("output lacks %q:\n%s", w, out)
+		}
+	}
+	f, err := os.Open(filepath.Join(dir, "validation.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	recs, err := csv.NewReader(f).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(recs) != 5 || recs[4][len(recs[4])-1] == "" || recs[1][12] == "" {
+		t.Fatalf("validation.csv: %v", recs)
+	}
+	png, err := os.ReadFile(filepath.Join(dir, "validation.png"))
+	if err != nil || !bytes.HasPrefix(png, []byte("\x89PNG")) {
+		t.Fatalf("validation.png: %v", err)
+	}
+}
+
+func TestCalibrateOverheadsCommand(t *testing.T) {
+	dir := t.TempDir()
+	prof := filepath.Join(dir, "profile.yaml")
+	out := runApp(t, "calibrate-overheads", "--benchmarks", devSetPath, "--gpu", "h100_sxm", "--split", "half", "--seed", "1",
+		"--requests-per-client", "3", "--max-iter", "2", "--out", prof)
+	for _, w := range []string{"fitted 42 rows", "held-out half (42 rows, seed 1)", "TPOT accuracy", "wrote " + prof} {
+		if !strings.Contains(out, w) {
+			t.Errorf("output lacks %q:\n%s", w, out)
+		}
+	}
+	f, err := os.Open(prof)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	p, err := hwprofile.LoadProfile(f, prof)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.GPU().Key != "h100_sxm" || p.Overhead == (hwprofile.Overheads{}) {
+		t.Fatalf("written profile %s with overheads %+v, expected fitted ones", p.GPU().Key, p.Overhead)
+	}
+	// The written profile feeds validate.
+	runApp(t, "validate", "--measurements", smallBench(t), "--profile", prof, "--out", t.TempDir(), "--requests-per-client", "3")
+}
