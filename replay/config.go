@@ -102,6 +102,11 @@ type SchedulerConfig struct {
 	// KVBlocks, when set, overrides the capacity derived from GPU memory
 	// (useful for small scenarios and tests).
 	KVBlocks int `yaml:"kv_blocks,omitempty"`
+	// Batching is how prefills and decodes share steps: "mixed" (vLLM:
+	// decodes and prefill chunks in one step, running requests first) or
+	// "prefill_first" (SGLang's default: a step is either new prefills,
+	// when any waiting request can be admitted, or all running decodes).
+	Batching string `yaml:"batching,omitempty"`
 }
 
 // RouterConfig picks the replica for each arriving request.
@@ -212,6 +217,9 @@ func (c *Config) ApplyDefaults() {
 	if sc.BlockSize == 0 {
 		sc.BlockSize = 16
 	}
+	if sc.Batching == "" {
+		sc.Batching = "mixed"
+	}
 	if sc.ChunkedPrefill == nil {
 		t := true
 		sc.ChunkedPrefill = &t
@@ -309,6 +317,11 @@ func (c *Config) Validate() error {
 	}
 	if s.MaxModelLen < 0 {
 		add("scheduler.max_model_len: %d, expected >= 0", s.MaxModelLen)
+	}
+	switch s.Batching {
+	case "mixed", "prefill_first":
+	default:
+		add("scheduler.batching: %q, expected mixed or prefill_first", s.Batching)
 	}
 	if s.KVBlocks < 0 {
 		add("scheduler.kv_blocks: %d, expected >= 0", s.KVBlocks)

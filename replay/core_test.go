@@ -410,3 +410,31 @@ func TestOverloadScenarioPreempts(t *testing.T) {
 		}
 	}
 }
+
+func TestPrefillFirstBatching(t *testing.T) {
+	// SGLang-style: B's prefill chunks (4 + 4 + 2 tokens) run alone and
+	// hold A's decodes back; then both decode together. The first two
+	// chunks sample nothing, so they skip the LM head (1000 ns).
+	reqs := []trace.Request{
+		{ID: 0, Arrival: 0, PromptTokens: 2, OutputTokens: 5},
+		{ID: 1, Arrival: 1, PromptTokens: 10, OutputTokens: 2},
+	}
+	for _, l := range []string{"high", "medium"} {
+		c := tinyConfig(l, 1)
+		c.Scheduler.MaxNumBatchedTokens = 4
+		c.Scheduler.Batching = "prefill_first"
+		st, rs := runReqs(t, c, fixedCost{}, reqs)
+		m := byID(rs)
+		const noHead = tinyStep - 1000
+		bFirst := int64(tinyStep + 2*noHead + tinyStep)
+		if m[1].FirstToken != bFirst || m[1].Completion != bFirst+tinyStep {
+			t.Errorf("%s: B first %d done %d, want %d, %d", l, m[1].FirstToken, m[1].Completion, bFirst, bFirst+tinyStep)
+		}
+		if m[0].FirstToken != tinyStep || m[0].Completion != bFirst+4*tinyStep {
+			t.Errorf("%s: A first %d done %d, want %d, %d", l, m[0].FirstToken, m[0].Completion, tinyStep, bFirst+4*tinyStep)
+		}
+		if st.Steps != 8 {
+			t.Errorf("%s: %d steps, want 8", l, st.Steps)
+		}
+	}
+}

@@ -174,20 +174,43 @@ func (s *Simulator) kick(rp *replica) {
 	s.arriveStage(st0, b)
 }
 
-// schedule forms the next step the way vLLM's scheduler does: running
-// requests first, in admission order, each taking the tokens it still needs
-// (one for a decode, up to the remaining budget for a prefill chunk),
-// preempting the most recently admitted running request by recompute when
-// KV blocks run out; then, if nothing was preempted, waiting requests in
-// FCFS order while the token budget, max_num_seqs and free blocks allow.
+// schedule forms the next step by the configured batching policy.
 func (s *Simulator) schedule(rp *replica) (*batch, bool) {
-	sc := &s.cfg.Scheduler
-	budget := int32(sc.MaxNumBatchedTokens)
-	chunked := *sc.ChunkedPrefill
 	b := s.getBatch(rp)
 	b.slots, b.ntok = b.slots[:0], b.ntok[:0]
 	b.lb.Reset()
-	preempted := false
+	budget := int32(s.cfg.Scheduler.MaxNumBatchedTokens)
+	var preempted bool
+	if s.cfg.Scheduler.Batching == "prefill_first" {
+		// SGLang: new prefills run alone, ahead of decodes, whenever one
+		// can be admitted (a partly prefilled request continues first).
+		budget = s.scheduleRunning(rp, b, budget, true, &preempted)
+		s.admitWaiting(rp, b, budget)
+		if len(b.slots) == 0 {
+			s.scheduleRunning(rp, b, int32(s.cfg.Scheduler.MaxNumBatchedTokens), false, &preempted)
+		}
+	} else {
+		// vLLM: running requests first, then waiting ones, in one step.
+		budget = s.scheduleRunning(rp, b, budget, false, &preempted)
+		if !preempted {
+			s.admitWaiting(rp, b, budget)
+		}
+	}
+	if len(b.slots) == 0 {
+		rp.pool = append(rp.pool, b)
+		return nil, preempted
+	}
+	return b, preempted
+}
+
+// scheduleRunning adds running requests to b in admission order, each
+// taking the tokens it still needs (one for a decode, up to the remaining
+// budget for a prefill chunk), preempting the most recently admitted
+// running request by recompute when KV blocks run out. With prefillsOnly
+// it takes only requests whose prefill is unfinished. It returns the budget
+// left.
+func (s *Simulator) scheduleRunning(rp *replica, b *batch, budget int32, prefillsOnly bool, preempted *bool) int32 {
+	chunked := *s.cfg.Scheduler.ChunkedPrefill
 	for i := 0; i < len(rp.running) && budget > 0; i++ {
 		slot := rp.running[i]
 		r := &s.reqs[slot]
@@ -195,6 +218,9 @@ func (s *Simulator) schedule(rp *replica) (*batch, bool) {
 			continue
 		}
 		n := r.numTokens() - r.computed
+		if prefillsOnly && n <= 1 && r.generated > 0 {
+			continue
+		}
 		if n > budget {
 			if !chunked && r.computed < r.numTokens()-1 {
 				continue
@@ -209,13 +235,12 @@ func (s *Simulator) schedule(rp *replica) (*batch, bool) {
 				self = true // nothing left to preempt but in-flight requests
 				break
 			}
+			s.preempt(rp, v)
+			*preempted = true
 			if v == i {
-				s.preempt(rp, v)
-				preempted, self = true, true
+				self = true
 				break
 			}
-			s.preempt(rp, v)
-			preempted = true
 		}
 		if self {
 			break
@@ -225,38 +250,38 @@ func (s *Simulator) schedule(rp *replica) (*batch, bool) {
 		s.addToBatch(b, slot, n)
 		budget -= n
 	}
-	if !preempted {
-		for rp.waiting.n > 0 && budget > 0 && len(rp.running) < sc.MaxNumSeqs {
-			slot := rp.waiting.front()
-			r := &s.reqs[slot]
-			n := r.numTokens() - r.computed
-			if n > budget {
-				if !chunked {
-					break
-				}
-				n = budget
-			}
-			need := s.blocksFor(n)
-			if need > rp.freeBlocks {
+	return budget
+}
+
+// admitWaiting moves waiting requests into b in FCFS order while the
+// token budget, max_num_seqs and free blocks allow.
+func (s *Simulator) admitWaiting(rp *replica, b *batch, budget int32) {
+	sc := &s.cfg.Scheduler
+	for rp.waiting.n > 0 && budget > 0 && len(rp.running) < sc.MaxNumSeqs {
+		slot := rp.waiting.front()
+		r := &s.reqs[slot]
+		n := r.numTokens() - r.computed
+		if n > budget {
+			if !*sc.ChunkedPrefill {
 				break
 			}
-			rp.waiting.popFront()
-			rp.waitingTokens -= int64(r.numTokens())
-			rp.running = append(rp.running, slot)
-			if r.firstSched < 0 {
-				r.firstSched = s.now
-			}
-			rp.freeBlocks -= need
-			r.blocks += need
-			s.addToBatch(b, slot, n)
-			budget -= n
+			n = budget
 		}
+		need := s.blocksFor(n)
+		if need > rp.freeBlocks {
+			break
+		}
+		rp.waiting.popFront()
+		rp.waitingTokens -= int64(r.numTokens())
+		rp.running = append(rp.running, slot)
+		if r.firstSched < 0 {
+			r.firstSched = s.now
+		}
+		rp.freeBlocks -= need
+		r.blocks += need
+		s.addToBatch(b, slot, n)
+		budget -= n
 	}
-	if len(b.slots) == 0 {
-		rp.pool = append(rp.pool, b)
-		return nil, preempted
-	}
-	return b, preempted
 }
 
 func (s *Simulator) addToBatch(b *batch, slot int32, n int32) {
