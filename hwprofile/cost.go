@@ -18,15 +18,18 @@ type Link struct {
 // TransferNs is the uncontended time of an s-byte transfer over l.
 func (l Link) TransferNs(s float64) float64 { return l.LatencyNs + s/l.BytesPerNs }
 
-// Overheads are the engine costs outside kernels, in nanoseconds. A step
-// costs Step + PerSeq x sequences in the batch + PerPrefillToken x prefill
-// tokens on top of its kernels; each request pays PerRequest once, before its
-// first token.
+// Overheads are the engine costs outside kernels. A step costs Step +
+// PerSeq x sequences in the batch + PerPrefillToken x prefill tokens (ns) on
+// top of its kernels; each request pays PerRequest (ns) once, before it can
+// be scheduled. MemoryReserveGB is GPU memory (GiB per GPU) the engine keeps
+// out of the KV cache beyond weights and activations: CUDA graphs, allocator
+// fragmentation, buffers.
 type Overheads struct {
 	StepNs            float64 `yaml:"step_ns" json:"step_ns"`
 	PerSeqNs          float64 `yaml:"per_seq_ns" json:"per_seq_ns"`
 	PerPrefillTokenNs float64 `yaml:"per_prefill_token_ns" json:"per_prefill_token_ns"`
 	PerRequestNs      float64 `yaml:"per_request_ns" json:"per_request_ns"`
+	MemoryReserveGB   float64 `yaml:"memory_reserve_gb,omitempty" json:"memory_reserve_gb,omitempty"`
 }
 
 // CostModel gives the time of the operations a model step is built from, on

@@ -107,6 +107,14 @@ type SchedulerConfig struct {
 	// "prefill_first" (SGLang's default: a step is either new prefills,
 	// when any waiting request can be admitted, or all running decodes).
 	Batching string `yaml:"batching,omitempty"`
+	// AdmissionReserve > 0 turns on SGLang's conservative admission: a
+	// waiting request is admitted only if the free KV cache, less
+	// AdmissionReserve x the tokens each running request may still
+	// generate, holds its prompt and all its output tokens. The ratio decays
+	// linearly to 0.1 over 600 decode steps and returns to its initial value
+	// after a preemption (SGLang's init_new_token_ratio, 0.7 by default).
+	// 0 admits on prompt blocks alone, as vLLM does.
+	AdmissionReserve float64 `yaml:"admission_reserve,omitempty"`
 }
 
 // RouterConfig picks the replica for each arriving request.
@@ -317,6 +325,9 @@ func (c *Config) Validate() error {
 	}
 	if s.MaxModelLen < 0 {
 		add("scheduler.max_model_len: %d, expected >= 0", s.MaxModelLen)
+	}
+	if s.AdmissionReserve < 0 || s.AdmissionReserve > 1 || math.IsNaN(s.AdmissionReserve) {
+		add("scheduler.admission_reserve: %v, expected a ratio in [0, 1]", s.AdmissionReserve)
 	}
 	switch s.Batching {
 	case "mixed", "prefill_first":

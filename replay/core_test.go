@@ -355,7 +355,7 @@ func TestScenariosParse(t *testing.T) {
 func TestKVBlocksFollowVLLM(t *testing.T) {
 	c := refConfig(1, 1, "medium")
 	g, _ := hwprofile.LookupGPU("A100-80GB-SXM")
-	b1, err := KVBlocks(c, tinyModelOr(t, "Llama-3-8B"), g)
+	b1, err := KVBlocks(c, tinyModelOr(t, "Llama-3-8B"), g, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -368,12 +368,12 @@ func TestKVBlocksFollowVLLM(t *testing.T) {
 		t.Errorf("TP1 blocks %d, expected about 28.5k", b1)
 	}
 	c.Cluster.TensorParallel = 2
-	b2, _ := KVBlocks(c, tinyModelOr(t, "Llama-3-8B"), g)
+	b2, _ := KVBlocks(c, tinyModelOr(t, "Llama-3-8B"), g, 0)
 	if b2 < 2*b1 {
 		t.Errorf("TP2 blocks %d, expected more than twice TP1's %d (weights split too)", b2, b1)
 	}
 	c.Cluster.TensorParallel = 1
-	if _, err := KVBlocks(c, tinyModelOr(t, "Llama-3-70B"), g); err == nil {
+	if _, err := KVBlocks(c, tinyModelOr(t, "Llama-3-70B"), g, 0); err == nil {
 		t.Error("Llama-3-70B on one A100 accepted")
 	}
 }

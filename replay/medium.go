@@ -180,6 +180,7 @@ func (s *Simulator) settleRun(rp *replica, t Time, kick bool) {
 	}
 	d := int64(len(b.slots))
 	s.st.Steps += uint64(j)
+	s.decayReserve(rp, j)
 	if n := int64(j - run.counted); n > 0 {
 		s.sampSteps += n
 		s.sampSeqs += n * d

@@ -2,6 +2,7 @@ package replay
 
 import (
 	"fmt"
+	"math"
 
 	"github.com/lodsim/lodsim/lod"
 )
@@ -76,6 +77,38 @@ type replica struct {
 	stages        []*stage
 	run           runState
 	scratch       []int32
+	// ratio is the current admission reserve ratio (AdmissionReserve > 0).
+	ratio float64
+}
+
+// SGLang's decay of the admission reserve ratio: to minReserve over
+// reserveDecaySteps decode steps.
+const (
+	minReserve        = 0.1
+	reserveDecaySteps = 600
+)
+
+// decayReserve applies n decode steps of decay to rp's admission ratio.
+func (s *Simulator) decayReserve(rp *replica, n int) {
+	init := s.cfg.Scheduler.AdmissionReserve
+	if init <= minReserve {
+		return
+	}
+	rp.ratio -= float64(n) * (init - minReserve) / reserveDecaySteps
+	if rp.ratio < minReserve {
+		rp.ratio = minReserve
+	}
+}
+
+// reservedTokens is the KV the running requests may still need, at the
+// current admission ratio.
+func (s *Simulator) reservedTokens(rp *replica) int64 {
+	var t float64
+	for _, slot := range rp.running {
+		r := &s.reqs[slot]
+		t += rp.ratio * float64(r.output-r.generated)
+	}
+	return int64(math.Ceil(t))
 }
 
 // kvLoad is the router's view of KV pressure: blocks held plus blocks the
@@ -108,7 +141,7 @@ type stage struct {
 }
 
 func (s *Simulator) newReplica(id int32, blocks int32) *replica {
-	rp := &replica{id: id, freeBlocks: blocks, totalBlocks: blocks}
+	rp := &replica{id: id, freeBlocks: blocks, totalBlocks: blocks, ratio: s.cfg.Scheduler.AdmissionReserve}
 	var bus int32 = -1
 	if s.shared && s.high {
 		bus = s.newLink(s.ringLink)
@@ -257,6 +290,11 @@ func (s *Simulator) scheduleRunning(rp *replica, b *batch, budget int32, prefill
 // token budget, max_num_seqs and free blocks allow.
 func (s *Simulator) admitWaiting(rp *replica, b *batch, budget int32) {
 	sc := &s.cfg.Scheduler
+	conservative := sc.AdmissionReserve > 0
+	var room int64 // tokens free beyond the running requests' reserve
+	if conservative && rp.waiting.n > 0 {
+		room = int64(rp.freeBlocks)*int64(s.bs) - s.reservedTokens(rp)
+	}
 	for rp.waiting.n > 0 && budget > 0 && len(rp.running) < sc.MaxNumSeqs {
 		slot := rp.waiting.front()
 		r := &s.reqs[slot]
@@ -270,6 +308,13 @@ func (s *Simulator) admitWaiting(rp *replica, b *batch, budget int32) {
 		need := s.blocksFor(n)
 		if need > rp.freeBlocks {
 			break
+		}
+		if conservative {
+			whole := int64(r.numTokens()-r.computed) + int64(r.output-r.generated)
+			if whole > room {
+				break
+			}
+			room -= whole
 		}
 		rp.waiting.popFront()
 		rp.waitingTokens -= int64(r.numTokens())
@@ -321,6 +366,7 @@ func (s *Simulator) preempt(rp *replica, i int) {
 	r := &s.reqs[slot]
 	r.preempt++
 	s.st.Preemptions++
+	rp.ratio = s.cfg.Scheduler.AdmissionReserve
 	rp.freeBlocks += r.blocks
 	r.blocks, r.computed = 0, 0
 	rp.waiting.pushFront(slot)
@@ -386,6 +432,9 @@ func (s *Simulator) finishBatch(b *batch) {
 	rp := b.rep
 	rp.inflight--
 	s.st.Steps++
+	if len(b.lb.Chunks) == 0 {
+		s.decayReserve(rp, 1)
+	}
 	s.sampSteps++
 	s.sampSeqs += int64(len(b.slots))
 	done := rp.scratch[:0]

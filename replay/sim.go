@@ -141,7 +141,7 @@ func NewSimulator(in Input) (*Simulator, error) {
 	if v := c.Simulation.Variability; v > 0 {
 		s.varSigma = math.Sqrt(math.Log1p(v * v))
 	}
-	blocks, err := KVBlocks(c, in.Model, in.Cost.GPU())
+	blocks, err := KVBlocks(c, in.Model, in.Cost.GPU(), in.Cost.Overheads().MemoryReserveGB)
 	if err != nil {
 		return nil, err
 	}
@@ -158,7 +158,9 @@ func NewSimulator(in Input) (*Simulator, error) {
 // way vLLM does it: each GPU offers memory x gpu_memory_utilization, minus
 // its share of the weights and an activation reserve; what is left, divided
 // by the bytes a token's KV takes on that GPU, in blocks of block_size.
-func KVBlocks(c *Config, m lod.Model, g hwprofile.GPU) (int64, error) {
+// extraGB is the engine's further memory reserve per GPU
+// (hwprofile.Overheads.MemoryReserveGB).
+func KVBlocks(c *Config, m lod.Model, g hwprofile.GPU, extraGB float64) (int64, error) {
 	if c.Scheduler.KVBlocks > 0 {
 		return int64(c.Scheduler.KVBlocks), nil
 	}
@@ -175,6 +177,7 @@ func KVBlocks(c *Config, m lod.Model, g hwprofile.GPU) (int64, error) {
 		logits := int64(c.Scheduler.MaxNumSeqs) * int64(m.Vocab/k.TensorParallel) * 4
 		reserve = act + logits + 1<<30
 	}
+	reserve += int64(extraGB * (1 << 30))
 	avail := int64(float64(g.MemoryBytes)*k.GPUMemoryUtilization) - weights - reserve
 	perBlock := m.KVBytesPerToken(k.TensorParallel, k.PipelineParallel) * int64(c.Scheduler.BlockSize)
 	if avail < perBlock {

@@ -23,6 +23,14 @@ type Engine struct {
 	// ActivationReserveGB is memory taken out of MemoryUtilization before
 	// the KV cache (GiB); 0 lets replay estimate activations.
 	ActivationReserveGB float64
+	// Batching is replay's scheduler.batching: SGLang runs new prefills
+	// alone ahead of decodes ("prefill_first"; its mixed-chunk mode is
+	// off by default), vLLM mixes them in one step ("mixed").
+	Batching string
+	// AdmissionReserve is replay's scheduler.admission_reserve: SGLang's
+	// init_new_token_ratio (0.7) for its conservative admission; vLLM
+	// admits on prompt blocks alone (0).
+	AdmissionReserve float64
 }
 
 // EngineFor returns the default settings of backend on tp x pp GPUs of g.
@@ -61,10 +69,12 @@ func EngineFor(backend string, g hwprofile.GPU, tp, pp int) Engine {
 			MaxNumSeqs:          4096,
 			MemoryUtilization:   (memMiB - reserved) / memMiB,
 			ActivationReserveGB: 1,
+			Batching:            "prefill_first",
+			AdmissionReserve:    0.7,
 		}
 	}
 	if memMiB >= 70*1024 {
-		return Engine{MaxNumBatchedTokens: 8192, MaxNumSeqs: 1024, MemoryUtilization: 0.9}
+		return Engine{MaxNumBatchedTokens: 8192, MaxNumSeqs: 1024, MemoryUtilization: 0.9, Batching: "mixed"}
 	}
-	return Engine{MaxNumBatchedTokens: 2048, MaxNumSeqs: 256, MemoryUtilization: 0.9}
+	return Engine{MaxNumBatchedTokens: 2048, MaxNumSeqs: 256, MemoryUtilization: 0.9, Batching: "mixed"}
 }

@@ -25,6 +25,7 @@ const (
 	ParamPerSeq
 	ParamPerPrefillToken
 	ParamPerRequest
+	ParamMemoryReserve
 	numParams
 )
 
@@ -36,6 +37,7 @@ var paramInfo = [numParams]struct {
 	{"per_seq_ns", 1e5},
 	{"per_prefill_token_ns", 100},
 	{"per_request_ns", 1e7},
+	{"memory_reserve_gb", 1},
 }
 
 func (p OverheadParam) String() string { return paramInfo[p].name }
@@ -48,6 +50,8 @@ func getParam(o hwprofile.Overheads, p OverheadParam) float64 {
 		return o.PerSeqNs
 	case ParamPerPrefillToken:
 		return o.PerPrefillTokenNs
+	case ParamMemoryReserve:
+		return o.MemoryReserveGB
 	}
 	return o.PerRequestNs
 }
@@ -60,6 +64,8 @@ func setParam(o *hwprofile.Overheads, p OverheadParam, v float64) {
 		o.PerSeqNs = v
 	case ParamPerPrefillToken:
 		o.PerPrefillTokenNs = v
+	case ParamMemoryReserve:
+		o.MemoryReserveGB = v
 	default:
 		o.PerRequestNs = v
 	}
@@ -68,7 +74,7 @@ func setParam(o *hwprofile.Overheads, p OverheadParam, v float64) {
 // FitOptions control FitOverheads.
 type FitOptions struct {
 	Sim Options // how rows are simulated; Sim.Overheads is ignored
-	// Params lists the parameters to fit; nil fits all four. The others
+	// Params lists the parameters to fit; nil fits all five. The others
 	// keep the base profile's values.
 	Params []OverheadParam
 	// MaxIter bounds the Levenberg-Marquardt iterations; 0 is 25.
@@ -132,7 +138,7 @@ func FitOverheads(rows []Row, base *hwprofile.Profile, opt FitOptions) (hwprofil
 	rep := FitReport{Start: base.Overhead, End: base.Overhead}
 	params := opt.Params
 	if params == nil {
-		params = []OverheadParam{ParamStep, ParamPerSeq, ParamPerPrefillToken, ParamPerRequest}
+		params = []OverheadParam{ParamStep, ParamPerSeq, ParamPerPrefillToken, ParamPerRequest, ParamMemoryReserve}
 	}
 	for _, p := range params {
 		if p < 0 || p >= numParams {

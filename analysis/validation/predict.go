@@ -110,7 +110,7 @@ func RowConfig(row Row, opt Options) (*replay.Config, lod.Model, hwprofile.CostM
 		Hardware:   replay.HardwareConfig{GPU: g.Name},
 		Cluster: replay.ClusterConfig{Replicas: 1, TensorParallel: row.TP, PipelineParallel: max(row.PP, 1),
 			GPUMemoryUtilization: e.MemoryUtilization, ActivationReserveGB: e.ActivationReserveGB},
-		Scheduler: replay.SchedulerConfig{MaxNumSeqs: e.MaxNumSeqs, MaxNumBatchedTokens: e.MaxNumBatchedTokens, ChunkedPrefill: &chunked},
+		Scheduler: replay.SchedulerConfig{MaxNumSeqs: e.MaxNumSeqs, MaxNumBatchedTokens: e.MaxNumBatchedTokens, ChunkedPrefill: &chunked, Batching: e.Batching, AdmissionReserve: e.AdmissionReserve},
 		Workload: replay.WorkloadConfig{ClosedLoop: &replay.ClosedLoopConfig{
 			Clients:  row.Concurrency,
 			Requests: opt.requests(row.Concurrency),
@@ -122,7 +122,7 @@ func RowConfig(row Row, opt Options) (*replay.Config, lod.Model, hwprofile.CostM
 	if err := cfg.Validate(); err != nil {
 		return nil, lod.Model{}, nil, skipf("%v", err)
 	}
-	blocks, err := replay.KVBlocks(cfg, m, g)
+	blocks, err := replay.KVBlocks(cfg, m, g, cp.Overhead.MemoryReserveGB)
 	if err != nil {
 		return nil, lod.Model{}, nil, skipf("does not fit: %v", err)
 	}

@@ -352,12 +352,10 @@ func TestFitRecoversOverheads(t *testing.T) {
 }
 
 // TestDevSetTarget is the target: calibrate the overheads on a
-// seeded half of the development set and measure on the other half. The
-// targets (TTFT MAPE < 15%, TPOT MAPE < 10%) are NOT met, because replay
-// schedules the way vLLM does (decodes and prefill chunks share a step)
-// while the measured engine, SGLang, runs prefill batches alone and ahead
-// of decodes; see BENCHMARKS.md. The bounds below are the figures reached,
-// as regression bounds.
+// seeded half of the development set and measure on the other half, with
+// TTFT MAPE under 15% and TPOT MAPE under 10% on the held-out half. The
+// rows are SGLang, simulated with its prefill-first batching and
+// conservative admission (EngineFor).
 func TestDevSetTarget(t *testing.T) {
 	rows := readDev(t)
 	calib, eval := Split(rows, 1)
@@ -384,13 +382,13 @@ func TestDevSetTarget(t *testing.T) {
 		name       string
 		got, bound float64
 	}{
-		{"calibration TTFT", fr.After.TTFT.Overall.MAPE, ttftBoundCalib},
-		{"calibration TPOT", fr.After.TPOT.Overall.MAPE, tpotBoundCalib},
-		{"evaluation TTFT", ev.TTFT.Overall.MAPE, ttftBoundEval},
-		{"evaluation TPOT", ev.TPOT.Overall.MAPE, tpotBoundEval},
+		{"calibration TTFT", fr.After.TTFT.Overall.MAPE, 15},
+		{"calibration TPOT", fr.After.TPOT.Overall.MAPE, 10},
+		{"evaluation TTFT", ev.TTFT.Overall.MAPE, 15},
+		{"evaluation TPOT", ev.TPOT.Overall.MAPE, 10},
 	} {
 		if c.got > c.bound {
-			t.Errorf("%s MAPE %.2f%% exceeds its regression bound %.2f%%", c.name, c.got, c.bound)
+			t.Errorf("%s MAPE %.2f%% exceeds the target %.0f%%", c.name, c.got, c.bound)
 		}
 	}
 }
