@@ -40,7 +40,7 @@ var resultKinds = []parquet.Kind{parquet.Int64, parquet.Int64, parquet.Int64, pa
 // bounded however long the run.
 const (
 	resultBatch    = 4096
-	resultRowGroup = 1 << 18
+	resultRowGroup = 1 << 16
 )
 
 // ResultWriter streams results to a Parquet file as they arrive. It

@@ -91,6 +91,7 @@ type Simulator struct {
 	sampSeqs, sampSteps, sampTokens, sampDone int64
 
 	batchTable []*batch
+	res        RequestResult // the record handed to the sink
 }
 
 // Run simulates in to completion (or to max_simulation_time) and returns
@@ -337,7 +338,10 @@ func (s *Simulator) route(r *reqState) *replica {
 // record emits a request's result and frees its slot.
 func (s *Simulator) record(slot int32, st Status, completion Time) {
 	r := &s.reqs[slot]
-	res := RequestResult{
+	// One reused record: a fresh one per request would escape to the heap
+	// through the Sink interface.
+	res := &s.res
+	*res = RequestResult{
 		ID: r.id, Arrival: r.arrival, FirstScheduled: r.firstSched, FirstToken: r.firstToken,
 		Completion: completion, PromptTokens: r.prompt, OutputTokens: r.generated,
 		Replica: r.replica, Preemptions: r.preempt, Status: st,
@@ -351,7 +355,7 @@ func (s *Simulator) record(slot int32, st Status, completion Time) {
 		s.st.Rejected++
 	}
 	s.finished++
-	if err := s.in.Sink.Record(&res); err != nil && s.err == nil {
+	if err := s.in.Sink.Record(res); err != nil && s.err == nil {
 		s.err = fmt.Errorf("replay: recording request %d: %w", r.id, err)
 	}
 	if s.reactive != nil && st != Unfinished {

@@ -29,6 +29,7 @@ type Stats struct {
 // Sink receives each request's result as soon as it is final: at
 // completion or rejection, or at the end of the run for unfinished ones.
 // Results arrive in the order they become final, which is deterministic.
+// The record is only valid during the call: a sink that keeps it copies it.
 type Sink interface {
 	Record(r *RequestResult) error
 }

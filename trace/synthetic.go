@@ -5,26 +5,62 @@ import (
 	"io"
 	"math"
 	"math/rand/v2"
+	"strings"
 )
 
-// LengthDist describes how a synthetic token count is drawn.
+// LengthDist describes how a synthetic token count is drawn. Every kind is
+// rounded to an integer and clamped to [max(Min, 1), Max] (Max 0 = no limit).
 //
 //	fixed:     Mean
-//	normal:    N(Mean, Std²), rounded, clamped to [Min, Max]
+//	normal:    N(Mean, Std²)
+//	lognormal: exp(N(μ, σ²)) with σ² = ln(1 + Std²/Mean²), μ = ln(Mean) − σ²/2,
+//	           so that the length itself has mean Mean and standard deviation Std
+//	empirical: Values[i], i uniform on [0, len(Values)) (see LoadLengths,
+//	           EmbeddedLengths); a config names an embedded distribution with
+//	           Source "sharegpt:prompt", "arxiv:output" and so on instead
 type LengthDist struct {
-	Kind string  `yaml:"kind"` // fixed | normal
-	Mean float64 `yaml:"mean"`
-	Std  float64 `yaml:"std"`
-	Min  int32   `yaml:"min"`
-	Max  int32   `yaml:"max"`
+	Kind   string  `yaml:"kind"` // fixed | normal | lognormal | empirical
+	Mean   float64 `yaml:"mean"`
+	Std    float64 `yaml:"std"`
+	Min    int32   `yaml:"min"`
+	Max    int32   `yaml:"max"`
+	Values []int32 `yaml:"-"`      // empirical: the lengths to draw from
+	Source string  `yaml:"source"` // empirical: NAME:prompt or NAME:output of an embedded distribution, when Values is empty
+}
+
+// resolve loads an empirical distribution's Source into Values.
+func (l LengthDist) resolve() (LengthDist, error) {
+	if l.Kind != "empirical" || len(l.Values) > 0 || l.Source == "" {
+		return l, nil
+	}
+	name, col, _ := strings.Cut(l.Source, ":")
+	p, o, err := EmbeddedLengths(name)
+	if err != nil {
+		return l, err
+	}
+	switch col {
+	case "prompt":
+		l.Values = p
+	case "output":
+		l.Values = o
+	default:
+		return l, fmt.Errorf("source %q: expected NAME:prompt or NAME:output", l.Source)
+	}
+	return l, nil
 }
 
 // Synthetic describes an open-loop synthetic workload. Generation stops at
 // Count requests or at Duration nanoseconds of arrivals, whichever comes first
 // (zero means no limit; at least one must be set).
+//
+// Poisson arrivals have exponential gaps of mean 1/Rate. Gamma arrivals have
+// gamma-distributed gaps with the same mean and coefficient of variation CV
+// (shape 1/CV², scale CV²/Rate): CV > 1 is burstier than Poisson, CV < 1
+// more regular, CV = 1 is Poisson.
 type Synthetic struct {
-	Arrival  string     // poisson
+	Arrival  string     // poisson | gamma
 	Rate     float64    // requests per second
+	CV       float64    // gamma: coefficient of variation of the gaps
 	Prompt   LengthDist // prompt tokens
 	Output   LengthDist // output tokens
 	Count    int64
@@ -41,6 +77,13 @@ type syntheticReader struct {
 
 // NewSynthetic returns a Reader that generates spec's requests lazily.
 func NewSynthetic(spec Synthetic) (Reader, error) {
+	var err error
+	if spec.Prompt, err = spec.Prompt.resolve(); err != nil {
+		return nil, fmt.Errorf("trace: synthetic workload: prompt: %w", err)
+	}
+	if spec.Output, err = spec.Output.resolve(); err != nil {
+		return nil, fmt.Errorf("trace: synthetic workload: output: %w", err)
+	}
 	if err := spec.validate(); err != nil {
 		return nil, err
 	}
@@ -51,8 +94,12 @@ func (s Synthetic) validate() error {
 	var errs []string
 	switch s.Arrival {
 	case "poisson", "":
+	case "gamma":
+		if !(s.CV > 0) || math.IsInf(s.CV, 0) {
+			errs = append(errs, fmt.Sprintf("cv %v: expected a positive coefficient of variation for gamma arrivals", s.CV))
+		}
 	default:
-		errs = append(errs, fmt.Sprintf("arrival %q: expected poisson", s.Arrival))
+		errs = append(errs, fmt.Sprintf("arrival %q: expected poisson or gamma", s.Arrival))
 	}
 	if !(s.Rate > 0) || math.IsInf(s.Rate, 0) {
 		errs = append(errs, fmt.Sprintf("rate %v: expected a positive request rate", s.Rate))
@@ -80,22 +127,41 @@ func (l LengthDist) validate() error {
 		if l.Mean < 1 {
 			return fmt.Errorf("mean %v: expected at least 1 token", l.Mean)
 		}
-	case "normal":
-		if l.Mean < 1 || l.Std < 0 {
+	case "normal", "lognormal":
+		if !(l.Mean >= 1) || !(l.Std >= 0) || math.IsInf(l.Mean, 0) || math.IsInf(l.Std, 0) {
 			return fmt.Errorf("mean %v std %v: expected mean >= 1 and std >= 0", l.Mean, l.Std)
 		}
+	case "empirical":
+		if len(l.Values) == 0 {
+			return fmt.Errorf("empirical: expected Values or a Source such as sharegpt:prompt")
+		}
 	default:
-		return fmt.Errorf("kind %q: expected fixed or normal", l.Kind)
+		return fmt.Errorf("kind %q: expected fixed, normal, lognormal or empirical", l.Kind)
+	}
+	if l.Max > 0 && l.Min > l.Max {
+		return fmt.Errorf("min %d max %d: expected min <= max", l.Min, l.Max)
 	}
 	return nil
 }
 
 func (l LengthDist) draw(rng *rand.Rand) int32 {
 	v := l.Mean
-	if l.Kind == "normal" {
+	switch l.Kind {
+	case "normal":
 		v = l.Mean + l.Std*rng.NormFloat64()
+	case "lognormal":
+		s2 := math.Log1p(l.Std * l.Std / (l.Mean * l.Mean))
+		v = math.Exp(math.Log(l.Mean) - s2/2 + math.Sqrt(s2)*rng.NormFloat64())
+	case "empirical":
+		v = float64(l.Values[rng.IntN(len(l.Values))])
 	}
-	n := int32(math.Round(v))
+	var n int32
+	switch {
+	case v >= math.MaxInt32:
+		n = math.MaxInt32
+	case v > 0:
+		n = int32(math.Round(v))
+	}
 	lo := l.Min
 	if lo < 1 {
 		lo = 1
@@ -114,7 +180,12 @@ func (s *syntheticReader) Next() (Request, error) {
 		return Request{}, io.EOF
 	}
 	if s.n > 0 {
-		s.t += s.rng.ExpFloat64() / s.spec.Rate * 1e9
+		if s.spec.Arrival == "gamma" {
+			k := 1 / (s.spec.CV * s.spec.CV)
+			s.t += gamma(s.rng, k) / k / s.spec.Rate * 1e9
+		} else {
+			s.t += s.rng.ExpFloat64() / s.spec.Rate * 1e9
+		}
 	}
 	at := int64(s.t)
 	if s.spec.Duration > 0 && at >= s.spec.Duration {
@@ -131,3 +202,28 @@ func (s *syntheticReader) Next() (Request, error) {
 }
 
 func (s *syntheticReader) Close() error { return nil }
+
+// gamma draws from Gamma(shape k, scale 1) by Marsaglia and Tsang, "A Simple
+// Method for Generating Gamma Variables" (ACM TOMS 26(3), 2000); for k < 1 it
+// draws Gamma(k+1) and multiplies by U^(1/k).
+func gamma(rng *rand.Rand, k float64) float64 {
+	boost := 1.0
+	if k < 1 {
+		boost = math.Pow(rng.Float64(), 1/k)
+		k++
+	}
+	d := k - 1.0/3
+	c := 1 / math.Sqrt(9*d)
+	for {
+		x := rng.NormFloat64()
+		v := 1 + c*x
+		if v <= 0 {
+			continue
+		}
+		v = v * v * v
+		u := rng.Float64()
+		if u < 1-0.0331*x*x*x*x || math.Log(u) < 0.5*x*x+d*(1-v+math.Log(v)) {
+			return d * v * boost
+		}
+	}
+}

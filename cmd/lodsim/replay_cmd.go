@@ -87,16 +87,33 @@ func replayAction(ctx *cli.Context) error {
 	if lodName == "" {
 		lodName = cfg.Simulation.LoD
 	}
-	run, err := runSim(ctx, cfg, lodName)
+	out := ctx.String("out")
+	if out == "" {
+		out = filepath.Join("lodsim-out", cfg.Name+"-"+lodName)
+	}
+	// Results stream to results.parquet as requests finish, so a long
+	// trace never holds its Parquet encoding in memory; the compact
+	// records stay for the summary.
+	f, err := createAtomic(filepath.Join(out, resultsFile))
 	if err != nil {
 		return err
 	}
-	run.Summary = analysis.Summarize(run.Results, run.Stats, sloFromFlags(ctx))
-	out := ctx.String("out")
-	if out == "" {
-		out = filepath.Join("lodsim-out", run.Name())
+	defer f.Abort()
+	rw := analysis.NewResultWriter(f)
+	var col replay.Collect
+	st, wall, err := simulate(cfg, lodName, teeSink{rw, &col})
+	if err != nil {
+		return err
 	}
-	if err := writeRunDir(out, run); err != nil {
+	if err := rw.Close(); err != nil {
+		return fmt.Errorf("write %s: %w", filepath.Join(out, resultsFile), err)
+	}
+	run := &analysis.Run{Label: cfg.Name, LoD: lodName, WallNs: wall, PeakRSSBytes: peakRSS(), Stats: st, Results: col.Results}
+	run.Summary = analysis.Summarize(run.Results, run.Stats, sloFromFlags(ctx))
+	if err := writeRunMeta(out, run); err != nil {
+		return err
+	}
+	if err := f.Commit(); err != nil {
 		return err
 	}
 	w := ctx.App.Writer
@@ -111,4 +128,14 @@ func replayAction(ctx *cli.Context) error {
 	}
 	fmt.Fprintf(w, "results in %s\n", out)
 	return nil
+}
+
+// teeSink records each result into both sinks.
+type teeSink struct{ a, b replay.Sink }
+
+func (t teeSink) Record(r *replay.RequestResult) error {
+	if err := t.a.Record(r); err != nil {
+		return err
+	}
+	return t.b.Record(r)
 }

@@ -52,12 +52,18 @@ func writeCompactJSON(path string, v any) error {
 
 // writeRunDir writes run into dir, each file atomically.
 func writeRunDir(dir string, run *analysis.Run) error {
-	if err := writeJSON(filepath.Join(dir, runFile), run.Info()); err != nil {
-		return err
-	}
 	if err := writeFileAtomic(filepath.Join(dir, resultsFile), func(w io.Writer) error {
 		return analysis.WriteResults(w, run.Results)
 	}); err != nil {
+		return err
+	}
+	return writeRunMeta(dir, run)
+}
+
+// writeRunMeta writes every file of a run directory but the results, which
+// a streaming run has already written.
+func writeRunMeta(dir string, run *analysis.Run) error {
+	if err := writeJSON(filepath.Join(dir, runFile), run.Info()); err != nil {
 		return err
 	}
 	if run.Stats != nil {

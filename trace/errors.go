@@ -1,0 +1,95 @@
+package trace
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// Error describes bad input: which file, row and column, what was found and
+// what was expected. Readers return *Error for every decoding problem.
+type Error struct {
+	File     string // file name as given to Open, or the embedded trace name
+	Row      int64  // 1-based data row (the header is not a row); 0 when the problem is not in a row
+	Line     int64  // 1-based line in a text file, when it differs usefully from Row; 0 otherwise
+	Column   string // column name in the file, or "" when the problem is not in a column
+	Found    string // what was found, quoted or summarised
+	Expected string // what was expected
+	Err      error  // underlying cause, if any
+
+	skippable bool // a value problem; the reader can go on to the next row
+	missing   bool // the value was empty or null
+}
+
+func (e *Error) Error() string {
+	var b strings.Builder
+	b.WriteString("trace: ")
+	if e.File != "" {
+		b.WriteString(e.File)
+	} else {
+		b.WriteString("<input>")
+	}
+	if e.Row > 0 {
+		fmt.Fprintf(&b, ": row %d", e.Row)
+		if e.Line > 0 {
+			fmt.Fprintf(&b, " (line %d)", e.Line)
+		}
+	}
+	if e.Column != "" {
+		fmt.Fprintf(&b, ": column %q", e.Column)
+	}
+	if e.Found != "" {
+		b.WriteString(": found ")
+		b.WriteString(e.Found)
+	}
+	if e.Expected != "" {
+		if e.Found != "" {
+			b.WriteString(",")
+		} else {
+			b.WriteString(":")
+		}
+		b.WriteString(" expected ")
+		b.WriteString(e.Expected)
+	}
+	if e.Err != nil {
+		b.WriteString(": ")
+		b.WriteString(e.Err.Error())
+	}
+	return b.String()
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// ErrOutOfOrder is wrapped by the *Error returned when an arrival is earlier
+// than the one before it and Options.Sort is not set.
+var ErrOutOfOrder = errors.New("arrivals out of order (set Sort to sort them)")
+
+// ErrEmpty is wrapped by the *Error returned for a file with no data rows.
+var ErrEmpty = errors.New("no requests")
+
+// fieldError is what value parsers return; the reader adds file, row and
+// column to make an *Error.
+type fieldError struct {
+	found, expected string
+}
+
+// at makes a row-level *Error from a value problem.
+func (fe *fieldError) at(row, line int64, column string) *Error {
+	return &Error{Row: row, Line: line, Column: column, Found: fe.found, Expected: fe.expected,
+		skippable: true, missing: fe == errMissing}
+}
+
+func (e *fieldError) Error() string { return "found " + e.found + ", expected " + e.expected }
+
+func badValue(found, expected string) *fieldError {
+	return &fieldError{found: found, expected: expected}
+}
+
+// quote shortens long inputs so an error message stays readable.
+func quote(s string) string {
+	const max = 64
+	if len(s) > max {
+		return fmt.Sprintf("%q… (%d bytes)", s[:max], len(s))
+	}
+	return fmt.Sprintf("%q", s)
+}
