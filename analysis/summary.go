@@ -195,87 +195,134 @@ type Summary struct {
 }
 
 // Summarize computes the summary of one run. st may be nil, in which case
-// the inter-token latency and time-series statistics are empty. It sorts one
-// reused buffer per metric and allocates nothing per result.
+// the inter-token latency and time-series statistics are empty.
 func Summarize(results []replay.RequestResult, st *replay.Stats, slo SLO) Summary {
-	s := Summary{Requests: int64(len(results)), SLO: slo}
-	firstArrival, lastCompletion := int64(math.MaxInt64), int64(math.MinInt64)
-	var outTok, totTok int64
-	var ttftOK, tpotOK, e2eOK int64
+	z := NewSummarizer(slo)
 	for i := range results {
-		r := &results[i]
-		firstArrival = min(firstArrival, r.Arrival)
-		s.Preemptions += int64(r.Preemptions)
-		if r.Preemptions > 0 {
-			s.PreemptedRequests++
-		}
-		switch r.Status {
-		case replay.Completed:
-			s.Completed++
-		case replay.Unfinished:
-			s.Unfinished++
-		case replay.Rejected:
-			s.Rejected++
-		}
-		if r.Status != replay.Completed {
-			continue
-		}
-		lastCompletion = max(lastCompletion, r.Completion)
-		outTok += int64(r.OutputTokens)
-		totTok += int64(r.OutputTokens) + int64(r.PromptTokens)
-		if slo.Met(r) {
-			s.Goodput.Met++
-		}
-		if slo.ttftOK(r) {
-			ttftOK++
-		}
-		if slo.tpotOK(r) {
-			tpotOK++
-		}
-		if slo.e2eOK(r) {
-			e2eOK++
-		}
+		z.Record(&results[i])
 	}
-	if s.Completed > 0 && lastCompletion > firstArrival {
-		s.SpanS = float64(lastCompletion-firstArrival) / 1e9
+	return z.Summary(st)
+}
+
+// Summarizer computes a Summary from results as they stream in: it is a
+// replay.Sink, so a run of any length can be summarised while its results
+// go straight to a file. It keeps four latencies per completed request
+// (32 bytes) in fixed-size chunks, so memory grows without copying.
+type Summarizer struct {
+	s                            Summary
+	firstArrival, lastCompletion int64
+	outTok, totTok               int64
+	ttftOK, tpotOK, e2eOK        int64
+	ttft, tpot, e2e, queue       chunked
+}
+
+// NewSummarizer returns an empty Summarizer for the given SLO.
+func NewSummarizer(slo SLO) *Summarizer {
+	return &Summarizer{s: Summary{SLO: slo}, firstArrival: math.MaxInt64, lastCompletion: math.MinInt64}
+}
+
+// chunked is an append-only list of float64 in 64 Ki-value chunks.
+type chunked struct {
+	chunks [][]float64
+	n      int
+}
+
+const chunkLen = 1 << 16
+
+func (c *chunked) add(v float64) {
+	if c.n%chunkLen == 0 {
+		c.chunks = append(c.chunks, make([]float64, 0, chunkLen))
+	}
+	last := &c.chunks[len(c.chunks)-1]
+	*last = append(*last, v)
+	c.n++
+}
+
+// into appends every value to buf.
+func (c *chunked) into(buf []float64) []float64 {
+	for _, ch := range c.chunks {
+		buf = append(buf, ch...)
+	}
+	return buf
+}
+
+// Record implements replay.Sink.
+func (z *Summarizer) Record(r *replay.RequestResult) error {
+	s := &z.s
+	s.Requests++
+	z.firstArrival = min(z.firstArrival, r.Arrival)
+	s.Preemptions += int64(r.Preemptions)
+	if r.Preemptions > 0 {
+		s.PreemptedRequests++
+	}
+	switch r.Status {
+	case replay.Completed:
+		s.Completed++
+	case replay.Unfinished:
+		s.Unfinished++
+	case replay.Rejected:
+		s.Rejected++
+	}
+	if r.Status != replay.Completed {
+		return nil
+	}
+	z.lastCompletion = max(z.lastCompletion, r.Completion)
+	z.outTok += int64(r.OutputTokens)
+	z.totTok += int64(r.OutputTokens) + int64(r.PromptTokens)
+	slo := &s.SLO
+	if slo.Met(r) {
+		s.Goodput.Met++
+	}
+	if slo.ttftOK(r) {
+		z.ttftOK++
+	}
+	if slo.tpotOK(r) {
+		z.tpotOK++
+	}
+	if slo.e2eOK(r) {
+		z.e2eOK++
+	}
+	if v := r.TTFT(); v >= 0 {
+		z.ttft.add(float64(v))
+	}
+	if v := r.TPOT(); v >= 0 {
+		z.tpot.add(v)
+	}
+	if v := r.E2E(); v >= 0 {
+		z.e2e.add(float64(v))
+	}
+	if r.FirstScheduled >= 0 {
+		z.queue.add(float64(r.FirstScheduled - r.Arrival))
+	}
+	return nil
+}
+
+// Summary returns the summary of the results recorded so far, with the
+// run's statistics st (which may be nil).
+func (z *Summarizer) Summary(st *replay.Stats) Summary {
+	s := z.s
+	if s.Completed > 0 && z.lastCompletion > z.firstArrival {
+		s.SpanS = float64(z.lastCompletion-z.firstArrival) / 1e9
 		s.Throughput = Throughput{
 			RequestsPerS:     float64(s.Completed) / s.SpanS,
-			OutputTokensPerS: float64(outTok) / s.SpanS,
-			TotalTokensPerS:  float64(totTok) / s.SpanS,
+			OutputTokensPerS: float64(z.outTok) / s.SpanS,
+			TotalTokensPerS:  float64(z.totTok) / s.SpanS,
 		}
 		s.Goodput.PerS = float64(s.Goodput.Met) / s.SpanS
 	}
 	if s.Requests > 0 {
 		n := float64(s.Requests)
 		s.Goodput.Fraction = float64(s.Goodput.Met) / n
-		s.Goodput.TTFTFraction = float64(ttftOK) / n
-		s.Goodput.TPOTFraction = float64(tpotOK) / n
-		s.Goodput.E2EFraction = float64(e2eOK) / n
+		s.Goodput.TTFTFraction = float64(z.ttftOK) / n
+		s.Goodput.TPOTFraction = float64(z.tpotOK) / n
+		s.Goodput.E2EFraction = float64(z.e2eOK) / n
 	}
 
 	buf := make([]float64, 0, s.Completed)
-	collect := func(f func(r *replay.RequestResult) float64) []float64 {
-		buf = buf[:0]
-		for i := range results {
-			r := &results[i]
-			if r.Status != replay.Completed {
-				continue
-			}
-			if v := f(r); v >= 0 {
-				buf = append(buf, v)
-			}
-		}
-		return buf
-	}
-	s.TTFT = distOf(collect(func(r *replay.RequestResult) float64 { return float64(r.TTFT()) }), 1e-6)
-	s.TPOT = distOf(collect(func(r *replay.RequestResult) float64 { return r.TPOT() }), 1e-6)
-	s.E2E = distOf(collect(func(r *replay.RequestResult) float64 { return float64(r.E2E()) }), 1e-6)
-	s.Queueing = distOf(collect(func(r *replay.RequestResult) float64 {
-		if r.FirstScheduled < 0 {
-			return -1
-		}
-		return float64(r.FirstScheduled - r.Arrival)
-	}), 1e-6)
+	s.TTFT = distOf(z.ttft.into(buf[:0]), 1e-6)
+	s.TPOT = distOf(z.tpot.into(buf[:0]), 1e-6)
+	s.E2E = distOf(z.e2e.into(buf[:0]), 1e-6)
+	s.Queueing = distOf(z.queue.into(buf[:0]), 1e-6)
 
 	if st != nil {
 		s.ITL = histDist(&st.ITL)

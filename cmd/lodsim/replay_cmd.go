@@ -91,25 +91,25 @@ func replayAction(ctx *cli.Context) error {
 	if out == "" {
 		out = filepath.Join("lodsim-out", cfg.Name+"-"+lodName)
 	}
-	// Results stream to results.parquet as requests finish, so a long
-	// trace never holds its Parquet encoding in memory; the compact
-	// records stay for the summary.
+	// Results stream to results.parquet as requests finish and into a
+	// streaming summary, so memory follows the requests in flight plus 32
+	// bytes of latencies per request, whatever the trace length.
 	f, err := createAtomic(filepath.Join(out, resultsFile))
 	if err != nil {
 		return err
 	}
 	defer f.Abort()
 	rw := analysis.NewResultWriter(f)
-	var col replay.Collect
-	st, wall, err := simulate(cfg, lodName, teeSink{rw, &col})
+	sum := analysis.NewSummarizer(sloFromFlags(ctx))
+	st, wall, err := simulate(cfg, lodName, teeSink{rw, sum})
 	if err != nil {
 		return err
 	}
 	if err := rw.Close(); err != nil {
 		return fmt.Errorf("write %s: %w", filepath.Join(out, resultsFile), err)
 	}
-	run := &analysis.Run{Label: cfg.Name, LoD: lodName, WallNs: wall, PeakRSSBytes: peakRSS(), Stats: st, Results: col.Results}
-	run.Summary = analysis.Summarize(run.Results, run.Stats, sloFromFlags(ctx))
+	run := &analysis.Run{Label: cfg.Name, LoD: lodName, WallNs: wall, PeakRSSBytes: peakRSS(), Stats: st}
+	run.Summary = sum.Summary(st)
 	if err := writeRunMeta(out, run); err != nil {
 		return err
 	}

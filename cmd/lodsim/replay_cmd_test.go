@@ -1,0 +1,119 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/lodsim/lodsim/analysis"
+)
+
+const smallConfig = `
+name: small
+simulation: {lod: high, seed: 3}
+model: {name: Llama-3-8B}
+hardware: {gpu: H100-SXM}
+cluster: {replicas: 2, tensor_parallel: 2}
+router: {policy: least_kv}
+workload: {trace: small.csv}
+`
+
+// smallTrace is in the Vidur/Splitwise layout (seconds, prefill, decode).
+const smallTrace = `arrived_at,num_prefill_tokens,num_decode_tokens
+0.0,512,64
+0.05,300,20
+0.1,1200,100
+0.1,64,8
+0.4,2048,32
+`
+
+func writeSmallConfig(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "small.csv"), []byte(smallTrace), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg := filepath.Join(dir, "small.yaml")
+	if err := os.WriteFile(cfg, []byte(smallConfig), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return cfg
+}
+
+func tryApp(t *testing.T, args ...string) (string, error) {
+	t.Helper()
+	var out bytes.Buffer
+	app := newApp()
+	app.Writer = &out
+	err := app.Run(append([]string{"lodsim"}, args...))
+	return out.String(), err
+}
+
+func TestReplayCommand(t *testing.T) {
+	cfg := writeSmallConfig(t)
+	var files [2]map[string][]byte
+	for i := range files {
+		out := filepath.Join(t.TempDir(), "run")
+		text, err := tryApp(t, "replay", "-c", cfg, "--out", out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(text, "small at high LoD") || !strings.Contains(text, "TTFT") {
+			t.Errorf("unexpected output:\n%s", text)
+		}
+		run, err := readRunDir(out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(run.Results) != 5 || run.Summary.Completed != 5 || run.Stats.TotalEvents == 0 {
+			t.Fatalf("%d results, %d completed, %d events", len(run.Results), run.Summary.Completed, run.Stats.TotalEvents)
+		}
+		// The streamed summary equals one computed from the saved results.
+		if got := analysis.Summarize(run.Results, run.Stats, analysis.SLO{}); got != run.Summary {
+			t.Errorf("streamed summary differs from the one recomputed from results.parquet:\n%+v\n%+v", run.Summary, got)
+		}
+		files[i] = map[string][]byte{}
+		for _, f := range []string{resultsFile, statsFile, summaryJSON} {
+			b, err := os.ReadFile(filepath.Join(out, f))
+			if err != nil {
+				t.Fatal(err)
+			}
+			files[i][f] = b
+		}
+	}
+	for f, b := range files[0] {
+		if !bytes.Equal(b, files[1][f]) {
+			t.Errorf("%s differs between two runs with the same seed", f)
+		}
+	}
+}
+
+func TestReplayBadConfigWritesNothing(t *testing.T) {
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "bad.yaml")
+	os.WriteFile(cfg, []byte("simulation: {lod: fast}\nmodel: {name: Llama-3-8B}\nhardware: {gpu: H100-SXM}\ncluster: {tensor_parallel: 5}\nworkload: {embedded: azure-code-2023}\n"), 0o644)
+	out := filepath.Join(dir, "out")
+	_, err := tryApp(t, "replay", "-c", cfg, "--out", out)
+	if err == nil || !strings.Contains(err.Error(), "simulation.lod") || !strings.Contains(err.Error(), "cluster.tensor_parallel") {
+		t.Fatalf("error should name both bad fields: %v", err)
+	}
+	if _, err := os.Stat(out); !os.IsNotExist(err) {
+		t.Errorf("a failed run left %s behind", out)
+	}
+}
+
+func TestReplayMissingTraceNamesFile(t *testing.T) {
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "c.yaml")
+	os.WriteFile(cfg, []byte("model: {name: Llama-3-8B}\nhardware: {gpu: H100-SXM}\nworkload: {trace: nope.parquet}\n"), 0o644)
+	out := filepath.Join(dir, "out")
+	_, err := tryApp(t, "replay", "-c", cfg, "--out", out)
+	if err == nil || !strings.Contains(err.Error(), "nope.parquet") {
+		t.Fatalf("error should name the trace file: %v", err)
+	}
+	if ents, _ := os.ReadDir(out); len(ents) != 0 {
+		t.Errorf("a failed run left files behind: %v", ents)
+	}
+}
