@@ -44,6 +44,7 @@ type link struct {
 	active []xfer
 	last   Time
 	nextID uint32
+	maxDue Time // no active transfer finishes later
 }
 
 // doneEps is the remaining work (ns) below which a transfer counts as
@@ -147,11 +148,16 @@ func (s *Simulator) addTransferNs(li int32, x xfer, d int64) {
 	l.nextID++
 	x.id = l.nextID
 	x.rem = float64(d)
-	if len(l.active) == 0 {
-		// The common case, an idle link: the transfer has it alone.
+	if len(l.active) == 0 || l.maxDue <= s.now {
+		// The common case, an idle link (or one whose transfers all end
+		// now and only await delivery): the transfer has it alone.
+		for i := range l.active {
+			l.active[i].rem = 0
+		}
 		x.due = s.now + d
 		l.active = append(l.active, x)
 		l.last = s.now
+		l.maxDue = x.due
 		s.h.push(x.due, evLinkTransfer, li, 0, x.id)
 		return
 	}
@@ -199,6 +205,9 @@ func (s *Simulator) linkRedistribute(li int32) {
 			continue
 		}
 		due := s.now + Time(math.Ceil(x.rem*float64(k)-doneEps))
+		if due > l.maxDue {
+			l.maxDue = due
+		}
 		if due != x.due {
 			x.due = due
 			s.h.push(due, evLinkTransfer, li, 0, x.id)

@@ -1,0 +1,133 @@
+package main
+
+import (
+	"fmt"
+	"image/color"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/urfave/cli/v2"
+	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/vg"
+	"gonum.org/v1/plot/vg/draw"
+
+	"github.com/lodsim/lodsim/hwprofile"
+)
+
+func init() {
+	register(&cli.Command{
+		Name:      "calibrate",
+		Usage:     "fit a GPU cost profile from kernel and collective measurements",
+		UsageText: "lodsim calibrate --measurements DIR_OR_FILE [--measurements ...] --gpu h100_sxm --out profile.yaml [--plots DIR]",
+		Description: "Reads measurement tables (aiconfigurator kernel tables, Vidur profiles or the canonical\n" +
+			"schema of hwprofile/MEASUREMENTS.md; Parquet, Arrow or CSV), fits a cost model per operation,\n" +
+			"prints the held-out fit and writes the profile and one predicted-vs-measured plot per operation.",
+		Flags: []cli.Flag{
+			&cli.StringSliceFlag{Name: "measurements", Aliases: []string{"m"}, Required: true, Usage: "measurement `DIR_OR_FILE` (repeatable)"},
+			&cli.StringFlag{Name: "gpu", Required: true, Usage: "GPU `NAME` or key from the catalog, e.g. h100_sxm"},
+			&cli.StringFlag{Name: "out", Required: true, Usage: "profile `FILE` to write (YAML)"},
+			&cli.StringFlag{Name: "plots", Usage: "`DIR` for the predicted-vs-measured PNGs (default: beside --out)"},
+			&cli.Uint64Flag{Name: "seed", Value: 1, Usage: "seed of the held-out split"},
+			&cli.Float64Flag{Name: "holdout", Value: 0.1, Usage: "fraction of each operation's points held out to measure the fit"},
+			&cli.StringFlag{Name: "created", Usage: "date to stamp the profile with (default: the source data's COMMIT date)"},
+		},
+		Action: calibrateAction,
+	})
+}
+
+func calibrateAction(ctx *cli.Context) error {
+	g, err := hwprofile.LookupGPU(ctx.String("gpu"))
+	if err != nil {
+		return fmt.Errorf("--gpu: %w", err)
+	}
+	holdout := ctx.Float64("holdout")
+	if !(holdout > 0 && holdout < 1) {
+		return fmt.Errorf("--holdout: %v, expected a fraction between 0 and 1", holdout)
+	}
+	ms, err := hwprofile.ReadMeasurements(ctx.StringSlice("measurements")...)
+	if err != nil {
+		return err
+	}
+	p, rep, err := hwprofile.Calibrate(ms, g, hwprofile.CalibrateOptions{
+		Seed: ctx.Uint64("seed"), HoldOut: holdout, Created: ctx.String("created")})
+	if err != nil {
+		return err
+	}
+	out := ctx.String("out")
+	plotDir := ctx.String("plots")
+	if plotDir == "" {
+		plotDir = filepath.Dir(out)
+	}
+	stem := strings.TrimSuffix(filepath.Base(out), filepath.Ext(out))
+	if err := writeFileAtomic(out, p.Write); err != nil {
+		return err
+	}
+	w := ctx.App.Writer
+	if w == nil {
+		w = os.Stdout
+	}
+	fmt.Fprintf(w, "%s: %d measurements from %d files; held-out fit (seed %d, %.0f%% held out or %d-fold):\n\n",
+		g.Name, len(ms.Rows), len(p.Sources), rep.Seed, 100*rep.HoldOut, int(math.Round(1/rep.HoldOut)))
+	if err := hwprofile.WriteFitTable(w, p.Fit); err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "\nwrote %s\n", out)
+	for _, op := range rep.Ops {
+		if len(op.Points) == 0 {
+			continue
+		}
+		path := filepath.Join(plotDir, stem+"."+op.Op+".png")
+		if err := writeFileAtomic(path, func(f io.Writer) error { return drawFit(f, g.Name, op) }); err != nil {
+			return err
+		}
+		fmt.Fprintf(w, "wrote %s\n", path)
+	}
+	return nil
+}
+
+// drawFit draws the held-out predictions of one operation against the
+// measurements on log-log axes, with the y = x line. (It moves to the plots
+// package once that draws from analysis data.)
+func drawFit(w io.Writer, gpu string, op hwprofile.OpFit) error {
+	p := plot.New()
+	p.Title.Text = fmt.Sprintf("%s on %s: held-out predicted vs measured", op.Op, gpu)
+	p.Title.Padding = vg.Points(10)
+	p.X.Label.Text = "measured (us)"
+	p.Y.Label.Text = "predicted (us)"
+	p.X.Scale, p.Y.Scale = plot.LogScale{}, plot.LogScale{}
+	p.X.Tick.Marker, p.Y.Tick.Marker = plot.LogTicks{Prec: -1}, plot.LogTicks{Prec: -1}
+	pts := make(plotter.XYs, len(op.Points))
+	lo, hi := math.Inf(1), 0.0
+	for i, fp := range op.Points {
+		pts[i].X, pts[i].Y = fp.Measured/1e3, fp.Predicted/1e3
+		lo = math.Min(lo, math.Min(pts[i].X, pts[i].Y))
+		hi = math.Max(hi, math.Max(pts[i].X, pts[i].Y))
+	}
+	sc, err := plotter.NewScatter(pts)
+	if err != nil {
+		return err
+	}
+	sc.GlyphStyle.Shape = draw.CircleGlyph{}
+	sc.GlyphStyle.Radius = vg.Points(1.5)
+	sc.GlyphStyle.Color = color.RGBA{R: 31, G: 119, B: 180, A: 255}
+	line, err := plotter.NewLine(plotter.XYs{{X: lo, Y: lo}, {X: hi, Y: hi}})
+	if err != nil {
+		return err
+	}
+	line.Color = color.RGBA{R: 200, G: 60, B: 40, A: 255}
+	line.Dashes = []vg.Length{vg.Points(4), vg.Points(3)}
+	p.Add(plotter.NewGrid(), line, sc)
+	p.Legend.Add(fmt.Sprintf("held-out, n=%d, MAPE %.2f%%, p90 %.2f%%", op.Count, op.MAPE, op.P90APE), sc)
+	p.Legend.Add("predicted = measured", line)
+	p.Legend.Top, p.Legend.Left = true, true
+	wt, err := p.WriterTo(6*vg.Inch, 5*vg.Inch, "png")
+	if err != nil {
+		return err
+	}
+	_, err = wt.WriteTo(w)
+	return err
+}

@@ -1,0 +1,143 @@
+package main
+
+import (
+	"bytes"
+	"image/png"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/lodsim/lodsim/hwprofile"
+)
+
+func runLodsim(t *testing.T, args ...string) (string, error) {
+	t.Helper()
+	app := newApp()
+	var out bytes.Buffer
+	app.Writer, app.ErrWriter = &out, &out
+	err := app.Run(append([]string{"lodsim"}, args...))
+	return out.String(), err
+}
+
+// pngNonBlank decodes a PNG and counts the distinct colours of a sample of
+// its pixels: a drawn plot has axes, glyphs, a line and text.
+func pngNonBlank(t *testing.T, path string) {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	img, err := png.Decode(f)
+	if err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	b := img.Bounds()
+	if b.Dx() < 200 || b.Dy() < 200 {
+		t.Errorf("%s is %dx%d, expected a full-size plot", path, b.Dx(), b.Dy())
+	}
+	colours := map[[4]uint32]bool{}
+	for y := b.Min.Y; y < b.Max.Y; y += 3 {
+		for x := b.Min.X; x < b.Max.X; x += 3 {
+			r, g, bl, a := img.At(x, y).RGBA()
+			colours[[4]uint32{r, g, bl, a}] = true
+		}
+	}
+	if len(colours) < 4 {
+		t.Errorf("%s has %d colours, expected a drawn plot", path, len(colours))
+	}
+}
+
+func TestCalibrateCommand(t *testing.T) {
+	dir := t.TempDir()
+	out := filepath.Join(dir, "h100.yaml")
+	stdout, err := runLodsim(t, "calibrate",
+		"--measurements", "../../hwprofile/data/vidur/network/h100_dgx/all_reduce.csv",
+		"--measurements", "../../hwprofile/data/vidur/compute/h100/meta-llama/Llama-2-7b-hf/mlp.csv",
+		"--gpu", "h100", "--out", out, "--plots", filepath.Join(dir, "plots"))
+	if err != nil {
+		t.Fatalf("%v\n%s", err, stdout)
+	}
+	for _, w := range []string{"H100-SXM", "MAPE %", "gemm", "all_reduce_ring", "wrote " + out} {
+		if !strings.Contains(stdout, w) {
+			t.Errorf("output lacks %q:\n%s", w, stdout)
+		}
+	}
+	f, err := os.Open(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := hwprofile.LoadProfile(f, out)
+	f.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.GPU().Key != "h100_sxm" || p.GEMMs == nil || len(p.Comm) == 0 || p.Created != "2024-11-19" {
+		t.Errorf("profile: gpu %s, gemm %v, %d comm tables, created %q; expected h100_sxm with GEMM and all-reduce tables dated by vidur's COMMIT",
+			p.GPU().Key, p.GEMMs != nil, len(p.Comm), p.Created)
+	}
+	for _, op := range []string{"gemm", "all_reduce", "all_reduce_ring", "elementwise"} {
+		pngNonBlank(t, filepath.Join(dir, "plots", "h100."+op+".png"))
+	}
+	// No temporary files are left behind.
+	ents, _ := os.ReadDir(dir)
+	for _, e := range ents {
+		if strings.HasPrefix(e.Name(), ".") {
+			t.Errorf("left %s behind", e.Name())
+		}
+	}
+
+	show, err := runLodsim(t, "profile", "show", out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, w := range []string{"H100-SXM (key h100_sxm)", "all_reduce.csv", "held-out fit:", "gemm  ", "all_reduce        n=8", "context_attention     roofline"} {
+		if !strings.Contains(show, w) {
+			t.Errorf("profile show lacks %q:\n%s", w, show)
+		}
+	}
+}
+
+func TestCalibrateCommandErrors(t *testing.T) {
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "bad.csv")
+	if err := os.WriteFile(bad, []byte("op,m,n,k,median_us\ngemm,1,2,3,-4\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "p.yaml")
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--measurements", bad, "--gpu", "h100", "--out", out}, "bad.csv: line 2"},
+		{[]string{"--measurements", bad, "--gpu", "tpu9", "--out", out}, "--gpu"},
+		{[]string{"--measurements", "../../hwprofile/data/vidur/network/h100_dgx/all_reduce.csv", "--gpu", "a100", "--out", out}, "no usable measurements"},
+	} {
+		_, err := runLodsim(t, append([]string{"calibrate"}, c.args...)...)
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("calibrate %v: %v, expected an error containing %q", c.args, err, c.want)
+		}
+	}
+	if _, err := os.Stat(out); !os.IsNotExist(err) {
+		t.Errorf("a failed calibration wrote %s", out)
+	}
+}
+
+func TestProfileShowEmbedded(t *testing.T) {
+	out, err := runLodsim(t, "profile", "show", "--embedded", "h100_sxm")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, w := range []string{"embedded:h100_sxm", "gemm/vllm/0.24.0/gemm_perf.parquet", "generation_attention", "74 x 22 x 22 grid"} {
+		if !strings.Contains(out, w) {
+			t.Errorf("output lacks %q:\n%s", w, out)
+		}
+	}
+	if _, err := runLodsim(t, "profile", "show"); err == nil || !strings.Contains(err.Error(), "h100_sxm") {
+		t.Errorf("profile show without a file: %v, expected an error listing the shipped profiles", err)
+	}
+	if _, err := runLodsim(t, "profile", "show", "no/such.yaml"); err == nil || !strings.Contains(err.Error(), "no/such.yaml") {
+		t.Errorf("profile show of a missing file: %v", err)
+	}
+}

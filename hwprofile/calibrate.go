@@ -1,0 +1,703 @@
+package hwprofile
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"sort"
+	"strconv"
+	"strings"
+
+	"gonum.org/v1/gonum/optimize"
+)
+
+// ErrNoUsableRows is returned by Calibrate when no measurement of the GPU
+// passes the selection.
+var ErrNoUsableRows = errors.New("hwprofile: no usable measurements")
+
+// CalibrateOptions tune Calibrate. The zero value is usable.
+type CalibrateOptions struct {
+	// Seed drives the held-out split.
+	Seed uint64
+	// HoldOut is the fraction of each operation's distinct points held out
+	// to measure the fit (default 0.1; negative disables the check).
+	HoldOut float64
+	// Created dates the profile; empty takes the source data's commit date
+	// (Measurements.SourceDate), never the wall clock.
+	Created string
+	// RingMinBytes and RingMaxBytes bound the message sizes the alpha-beta
+	// link of each collective is fitted on (default 8 KiB to 64 MiB, the
+	// sizes tensor-parallel inference exchanges). The interpolated tables use
+	// every size.
+	RingMinBytes, RingMaxBytes int64
+}
+
+func (o *CalibrateOptions) defaults() {
+	if o.HoldOut == 0 {
+		o.HoldOut = 0.1
+	}
+	if o.RingMinBytes == 0 {
+		o.RingMinBytes = 8 << 10
+	}
+	if o.RingMaxBytes == 0 {
+		o.RingMaxBytes = 64 << 20
+	}
+}
+
+// FitPoint is one held-out measurement and the calibrated prediction, ns.
+type FitPoint struct {
+	Measured, Predicted float64
+}
+
+// OpFit is the held-out fit of one operation.
+type OpFit struct {
+	FitSummary
+	Points []FitPoint // in a deterministic order
+}
+
+// FitReport is what Calibrate measured about its own fit.
+type FitReport struct {
+	GPU     GPU
+	Seed    uint64
+	HoldOut float64
+	Ops     []OpFit
+}
+
+// Op returns the fit of op, if present.
+func (r *FitReport) Op(op string) (OpFit, bool) {
+	for _, o := range r.Ops {
+		if o.Op == op {
+			return o, true
+		}
+	}
+	return OpFit{}, false
+}
+
+// Selection rules, written into every profile.
+var selectionNotes = []string{
+	"rows of the profile's GPU only",
+	"16-bit floating point only (bf16 or fp16; NCCL 'half'); fp8/int8 rows are not used",
+	"attention: KV cache in bf16/fp16, full attention (window 0), no prefix (context) rows; beam width 1",
+	"generation attention: seq_len is the KV length (aiconfigurator isl + step)",
+	"collectives: ranks within one node; message bytes = elements x element size",
+	"custom_all_reduce: CUDA-graph kernels when measured, else all",
+	"duplicate points (same op and shape) are merged by their median latency",
+}
+
+type gemmPt struct {
+	m, n, k int64
+	t       float64
+}
+
+type attnPt struct {
+	h, kv, hd, b, s int64
+	t               float64
+}
+
+type commPt struct {
+	n     int
+	bytes int64
+	t     float64
+}
+
+// Calibrate fits a profile of g from the measurements of g in ms, and
+// reports the fit on a seeded held-out split: each operation's model is
+// built again without the held-out points and evaluated on them. The
+// returned profile is built from all points.
+func Calibrate(ms *Measurements, g GPU, opt CalibrateOptions) (*Profile, *FitReport, error) {
+	opt.defaults()
+	if opt.RingMinBytes >= opt.RingMaxBytes {
+		return nil, nil, fmt.Errorf("hwprofile: ring fit range: found %d..%d bytes, expected min < max", opt.RingMinBytes, opt.RingMaxBytes)
+	}
+	sel := selectRows(ms, g)
+	if sel.total == 0 {
+		return nil, nil, fmt.Errorf("%w for %s (key %s): the tables hold GPUs %s", ErrNoUsableRows, g.Name, g.Key, strings.Join(ms.GPUs(), ", "))
+	}
+	created := opt.Created
+	if created == "" {
+		created = ms.SourceDate
+	}
+	p := &Profile{
+		Version:      ProfileVersion,
+		Device:       profileGPU(g),
+		Created:      created,
+		Generator:    fmt.Sprintf("lodsim calibrate (profile format %d)", ProfileVersion),
+		SourceCommit: ms.SourceCommit,
+		Selection:    selectionNotes,
+	}
+	for _, s := range ms.Sources {
+		if sel.used[s.Path] > 0 {
+			s.Rows = sel.used[s.Path]
+			p.Sources = append(p.Sources, s)
+		}
+	}
+	rep := &FitReport{GPU: g, Seed: opt.Seed, HoldOut: opt.HoldOut}
+	eval := func(op string, rng string, pts []FitPoint) {
+		f := OpFit{FitSummary: summarize(op, pts), Points: pts}
+		f.Range = rng
+		rep.Ops = append(rep.Ops, f)
+		p.Fit = append(p.Fit, f.FitSummary)
+	}
+
+	// heldOut runs predict on every fold of n points and gathers the
+	// held-out predictions (main) and those of the alpha-beta form (ring).
+	heldOut := func(op Op, n int, predict func(train, test []int) (main, ring []FitPoint, err error)) (main, ring []FitPoint, err error) {
+		for _, f := range folds(n, opt, op) {
+			m, r, err := predict(f[0], f[1])
+			if err != nil {
+				return nil, nil, err
+			}
+			main, ring = append(main, m...), append(ring, r...)
+		}
+		return main, ring, nil
+	}
+
+	if len(sel.gemm) > 0 {
+		pts, _, err := heldOut(OpGEMM, len(sel.gemm), func(train, test []int) (out, _ []FitPoint, err error) {
+			tp := &Profile{Device: p.Device}
+			if tp.GEMMs, err = buildGEMM(pick(sel.gemm, train)); err != nil {
+				return nil, nil, err
+			}
+			if err := tp.compile(); err != nil {
+				return nil, nil, fmt.Errorf("hwprofile: gemm: %w", err)
+			}
+			for _, i := range test {
+				x := sel.gemm[i]
+				out = append(out, FitPoint{x.t, tp.GEMM(int(x.m), int(x.n), int(x.k))})
+			}
+			return out, nil, nil
+		})
+		if err != nil {
+			return nil, nil, err
+		}
+		eval(string(OpGEMM), "", pts)
+		if p.GEMMs, err = buildGEMM(sel.gemm); err != nil {
+			return nil, nil, err
+		}
+	}
+	for _, a := range []struct {
+		op     Op
+		pts    []attnPt
+		decode bool
+		dst    **AttentionTable
+	}{{OpContextAttention, sel.ctx, false, &p.Context}, {OpGenerationAttention, sel.gen, true, &p.Generation}} {
+		if len(a.pts) == 0 {
+			continue
+		}
+		pts, _, err := heldOut(a.op, len(a.pts), func(train, test []int) (out, _ []FitPoint, err error) {
+			tp := &Profile{Device: p.Device}
+			tt, err := buildAttention(pick(a.pts, train), a.decode)
+			if err != nil {
+				return nil, nil, fmt.Errorf("hwprofile: %s: %w", a.op, err)
+			}
+			if a.decode {
+				tp.Generation = tt
+			} else {
+				tp.Context = tt
+			}
+			if err := tp.compile(); err != nil {
+				return nil, nil, fmt.Errorf("hwprofile: %s: %w", a.op, err)
+			}
+			for _, i := range test {
+				x := a.pts[i]
+				s := AttnShape{Heads: int(x.h), KVHeads: int(x.kv), HeadDim: int(x.hd)}
+				var pred float64
+				if a.decode {
+					pred = tp.GenerationAttention(int(x.b), int(x.s), s)
+				} else {
+					pred = tp.ContextAttention(int(x.b), int(x.s), 0, s)
+				}
+				out = append(out, FitPoint{x.t, pred})
+			}
+			return out, nil, nil
+		})
+		if err != nil {
+			return nil, nil, err
+		}
+		eval(string(a.op), "", pts)
+		if *a.dst, err = buildAttention(a.pts, a.decode); err != nil {
+			return nil, nil, fmt.Errorf("hwprofile: %s: %w", a.op, err)
+		}
+	}
+	for _, op := range []Op{OpAllReduce, OpAllGather, OpReduceScatter, OpSend, OpCustomAllReduce} {
+		pts := sel.comm[op]
+		if len(pts) == 0 {
+			continue
+		}
+		grid, ring, err := heldOut(op, len(pts), func(train, test []int) (grid, ring []FitPoint, err error) {
+			tables, err := buildComm(op, pick(pts, train), opt)
+			if err != nil {
+				return nil, nil, err
+			}
+			tp := &Profile{Device: p.Device, Comm: tables}
+			if err := tp.compile(); err != nil {
+				return nil, nil, fmt.Errorf("hwprofile: %s: %w", op, err)
+			}
+			for _, i := range test {
+				x := pts[i]
+				t, _ := tp.Collective(op, float64(x.bytes), x.n)
+				grid = append(grid, FitPoint{x.t, t})
+				if x.bytes >= opt.RingMinBytes && x.bytes <= opt.RingMaxBytes {
+					c := tp.comm[op]
+					l := c.links[c.nearest(x.n)]
+					ring = append(ring, FitPoint{x.t, ringTime(op, l, float64(x.bytes), commN(op, x.n))})
+				}
+			}
+			return grid, ring, nil
+		})
+		if err != nil {
+			return nil, nil, err
+		}
+		eval(string(op), "", grid)
+		eval(string(op)+"_ring", fmt.Sprintf("%d-%d bytes", opt.RingMinBytes, opt.RingMaxBytes), ring)
+		all, err := buildComm(op, pts, opt)
+		if err != nil {
+			return nil, nil, err
+		}
+		p.Comm = append(p.Comm, all...)
+	}
+	if len(sel.elem) > 0 {
+		fit := func(idx []int) LinkFit {
+			var xs, ts []float64
+			for _, i := range idx {
+				xs, ts = append(xs, float64(sel.elem[i].bytes)), append(ts, sel.elem[i].t)
+			}
+			return fitLink(OpSend, xs, ts, 2)
+		}
+		pts, _, _ := heldOut(OpElementwise, len(sel.elem), func(train, test []int) (out, _ []FitPoint, _ error) {
+			l := fit(train)
+			for _, i := range test {
+				x := sel.elem[i]
+				out = append(out, FitPoint{x.t, l.LatencyNs + float64(x.bytes)/l.BytesPerNs})
+			}
+			return out, nil, nil
+		})
+		eval(string(OpElementwise), "", pts)
+		all := make([]int, len(sel.elem))
+		for i := range all {
+			all[i] = i
+		}
+		l := fit(all)
+		p.Element = &l
+	}
+	if err := p.compile(); err != nil {
+		return nil, nil, fmt.Errorf("hwprofile: calibrated profile: %w", err)
+	}
+	return p, rep, nil
+}
+
+// selection holds the deduplicated points of each op, sorted by shape.
+type selection struct {
+	gemm     []gemmPt
+	ctx, gen []attnPt
+	comm     map[Op][]commPt
+	elem     []commPt
+	used     map[string]int
+	total    int
+}
+
+func median(v []float64) float64 {
+	sort.Float64s(v)
+	n := len(v)
+	if n%2 == 1 {
+		return v[n/2]
+	}
+	return (v[n/2-1] + v[n/2]) / 2
+}
+
+func selectRows(ms *Measurements, g GPU) *selection {
+	s := &selection{comm: map[Op][]commPt{}, used: map[string]int{}}
+	type key struct {
+		op            Op
+		a, b, c, d, e int64
+	}
+	groups := map[key][]float64{}
+	hasGraph := map[int]bool{}
+	for i := range ms.Rows {
+		m := &ms.Rows[i]
+		if m.Op == OpCustomAllReduce && m.GPU == g.Key && strings.Contains(strings.ToLower(m.Kernel), "graph") {
+			hasGraph[m.GPUs] = true
+		}
+	}
+	for i := range ms.Rows {
+		m := &ms.Rows[i]
+		if m.GPU != "" && m.GPU != g.Key {
+			continue
+		}
+		if m.Dtype != "" && !isHalf(m.Dtype) {
+			continue
+		}
+		var k key
+		switch m.Op {
+		case OpGEMM:
+			k = key{m.Op, m.M, m.N, m.K, 0, 0}
+		case OpContextAttention, OpGenerationAttention:
+			if (m.KVDtype != "" && !isHalf(m.KVDtype)) || m.Window != 0 || m.Prefix != 0 {
+				continue
+			}
+			k = key{m.Op, m.Heads, m.KVHeads, m.HeadDim, m.Batch, m.SeqLen}
+		case OpAllReduce, OpAllGather, OpReduceScatter, OpCustomAllReduce:
+			if m.GPUsPerNode != 0 && m.GPUsPerNode < m.GPUs {
+				continue
+			}
+			if m.Op == OpCustomAllReduce && hasGraph[m.GPUs] && !strings.Contains(strings.ToLower(m.Kernel), "graph") {
+				continue
+			}
+			k = key{m.Op, int64(m.GPUs), m.Bytes, 0, 0, 0}
+		case OpSend:
+			if m.GPUsPerNode == 1 { // the two ranks are on different nodes
+				continue
+			}
+			k = key{m.Op, 2, m.Bytes, 0, 0, 0}
+		case OpElementwise:
+			k = key{m.Op, m.Bytes, 0, 0, 0, 0}
+		default:
+			continue
+		}
+		groups[k] = append(groups[k], m.LatencyNs())
+		s.used[m.Source]++
+		s.total++
+	}
+	keys := make([]key, 0, len(groups))
+	for k := range groups {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool {
+		a, b := keys[i], keys[j]
+		if a.op != b.op {
+			return a.op < b.op
+		}
+		for _, d := range [][2]int64{{a.a, b.a}, {a.b, b.b}, {a.c, b.c}, {a.d, b.d}, {a.e, b.e}} {
+			if d[0] != d[1] {
+				return d[0] < d[1]
+			}
+		}
+		return false
+	})
+	for _, k := range keys {
+		t := median(groups[k])
+		switch k.op {
+		case OpGEMM:
+			s.gemm = append(s.gemm, gemmPt{k.a, k.b, k.c, t})
+		case OpContextAttention:
+			s.ctx = append(s.ctx, attnPt{k.a, k.b, k.c, k.d, k.e, t})
+		case OpGenerationAttention:
+			s.gen = append(s.gen, attnPt{k.a, k.b, k.c, k.d, k.e, t})
+		case OpElementwise:
+			s.elem = append(s.elem, commPt{1, k.a, t})
+		default:
+			s.comm[k.op] = append(s.comm[k.op], commPt{int(k.a), k.b, t})
+		}
+	}
+	return s
+}
+
+// minHeldOut is the number of held-out points below which the fit is
+// measured by k-fold cross-validation instead of a single split.
+const minHeldOut = 100
+
+// folds returns the (train, held-out) index sets the fit of n points is
+// measured on. A seeded permutation (PCG seeded by the options' seed and the
+// op) orders the points; the first round(HoldOut x n) are held out. When
+// that is fewer than minHeldOut points, the permutation is cut into
+// round(1/HoldOut) folds instead and each fold is held out in turn, so every
+// point is predicted once by a model that never saw it. Fewer than 10
+// points, or HoldOut < 0, gives no check.
+func folds(n int, opt CalibrateOptions, op Op) [][2][]int {
+	if opt.HoldOut <= 0 || n < 10 {
+		return nil
+	}
+	rng := rand.New(rand.NewPCG(opt.Seed, uint64(opIndex(op))+1))
+	perm := rng.Perm(n)
+	nt := int(math.Round(opt.HoldOut * float64(n)))
+	nt = max(1, min(nt, n-1))
+	k := 1
+	if nt < minHeldOut {
+		k = max(2, int(math.Round(1/opt.HoldOut)))
+	}
+	var out [][2][]int
+	for f := 0; f < k; f++ {
+		var train, test []int
+		for i, j := range perm {
+			held := i < nt
+			if k > 1 {
+				held = i%k == f
+			}
+			if held {
+				test = append(test, j)
+			} else {
+				train = append(train, j)
+			}
+		}
+		sort.Ints(train)
+		sort.Ints(test)
+		out = append(out, [2][]int{train, test})
+	}
+	return out
+}
+
+func pick[T any](v []T, idx []int) []T {
+	out := make([]T, len(idx))
+	for i, j := range idx {
+		out[i] = v[j]
+	}
+	return out
+}
+
+// summarize computes the error statistics of pts.
+func summarize(op string, pts []FitPoint) FitSummary {
+	s := FitSummary{Op: op, Count: len(pts)}
+	if len(pts) == 0 {
+		return s
+	}
+	ape := make([]float64, len(pts))
+	for i, p := range pts {
+		ape[i] = 100 * math.Abs(p.Predicted-p.Measured) / p.Measured
+		s.MAPE += ape[i]
+	}
+	s.MAPE /= float64(len(pts))
+	sort.Float64s(ape)
+	s.P90APE = ape[int(math.Ceil(0.9*float64(len(ape))))-1]
+	s.WorstAPE = ape[len(ape)-1]
+	s.MAPE, s.P90APE, s.WorstAPE = round(s.MAPE, 4), round(s.P90APE, 4), round(s.WorstAPE, 4)
+	return s
+}
+
+// round keeps sig significant digits, so that profiles stay small and
+// rebuild byte-identically.
+func round(x float64, sig int) float64 {
+	v, _ := strconv.ParseFloat(strconv.FormatFloat(x, 'g', sig, 64), 64)
+	return v
+}
+
+const tableDigits = 5
+
+func uniq(v []int64) []int64 {
+	sort.Slice(v, func(i, j int) bool { return v[i] < v[j] })
+	out := v[:0]
+	for i, x := range v {
+		if i == 0 || x != v[i-1] {
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
+func indexOf(axis []int64, v int64) int {
+	return sort.Search(len(axis), func(i int) bool { return axis[i] >= v })
+}
+
+// fitRoofline fits BaseParams to (flops, bytes, t) by least squares in log
+// time, with gonum's Nelder-Mead over the logs of the three parameters.
+func fitRoofline(fl, by, t []float64) (BaseParams, error) {
+	if len(t) == 0 {
+		return BaseParams{}, fmt.Errorf("no points to fit")
+	}
+	minT, maxF, maxB := math.Inf(1), 0.0, 0.0
+	for i := range t {
+		minT = math.Min(minT, t[i])
+		maxF = math.Max(maxF, fl[i]/t[i])
+		maxB = math.Max(maxB, by[i]/t[i])
+	}
+	if maxF == 0 {
+		maxF = 1
+	}
+	obj := func(x []float64) float64 {
+		b := BaseParams{math.Exp(x[0]), math.Exp(x[1]), math.Exp(x[2])}
+		s := 0.0
+		for i := range t {
+			d := math.Log(b.time(fl[i], by[i]) / t[i])
+			s += d * d
+		}
+		return s / float64(len(t))
+	}
+	x0 := []float64{math.Log(minT / 2), math.Log(maxF), math.Log(maxB)}
+	res, err := optimize.Minimize(optimize.Problem{Func: obj}, x0,
+		&optimize.Settings{FuncEvaluations: 4000, Concurrent: 1,
+			Converger: &optimize.FunctionConverge{Absolute: 1e-9, Iterations: 200}},
+		&optimize.NelderMead{})
+	x := x0
+	if err == nil || res != nil {
+		x = res.X
+	}
+	b := BaseParams{round(math.Exp(x[0]), 6), round(math.Exp(x[1]), 6), round(math.Exp(x[2]), 6)}
+	if err := checkBase("base", b); err != nil {
+		return BaseParams{}, err
+	}
+	return b, nil
+}
+
+// fillTable turns measured points on a grid into the stored latency table:
+// residuals against base where measured, logGrid.fill elsewhere.
+func fillTable(g *logGrid, known []bool, baseAt func(c int) float64) ([]float64, error) {
+	if err := g.fill(known); err != nil {
+		return nil, err
+	}
+	out := make([]float64, len(g.r))
+	for c := range out {
+		out[c] = round(baseAt(c)*math.Exp(g.r[c]), tableDigits)
+	}
+	return out, nil
+}
+
+func buildGEMM(pts []gemmPt) (*GEMMTable, error) {
+	var ms, ns, ks []int64
+	fl, by, ts := make([]float64, len(pts)), make([]float64, len(pts)), make([]float64, len(pts))
+	for i, x := range pts {
+		ms, ns, ks = append(ms, x.m), append(ns, x.n), append(ks, x.k)
+		fl[i], by[i] = gemmWork(float64(x.m), float64(x.n), float64(x.k))
+		ts[i] = x.t
+	}
+	base, err := fitRoofline(fl, by, ts)
+	if err != nil {
+		return nil, fmt.Errorf("hwprofile: gemm: %w", err)
+	}
+	t := &GEMMTable{Base: base, M: uniq(ms), N: uniq(ns), K: uniq(ks)}
+	g := newLogGrid(floats(t.M), floats(t.N), floats(t.K))
+	known := make([]bool, len(g.r))
+	for i, x := range pts {
+		c := indexOf(t.M, x.m)*g.strides[0] + indexOf(t.N, x.n)*g.strides[1] + indexOf(t.K, x.k)
+		g.r[c] = math.Log(x.t / base.time(fl[i], by[i]))
+		known[c] = true
+	}
+	t.LatencyNs, err = fillTable(g, known, func(c int) float64 {
+		f, b := gemmWork(float64(t.M[c/g.strides[0]]), float64(t.N[c%g.strides[0]/g.strides[1]]), float64(t.K[c%g.strides[1]]))
+		return base.time(f, b)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("hwprofile: gemm: %w", err)
+	}
+	return t, nil
+}
+
+func attnWork(decode bool, b, s, h, kv, hd float64) (float64, float64) {
+	if decode {
+		return genWork(b, s, h, kv, hd)
+	}
+	return ctxWork(b, s, 0, h, kv, hd)
+}
+
+func buildAttention(pts []attnPt, decode bool) (*AttentionTable, error) {
+	fl, by, ts := make([]float64, len(pts)), make([]float64, len(pts)), make([]float64, len(pts))
+	for i, x := range pts {
+		fl[i], by[i] = attnWork(decode, float64(x.b), float64(x.s), float64(x.h), float64(x.kv), float64(x.hd))
+		ts[i] = x.t
+	}
+	base, err := fitRoofline(fl, by, ts)
+	if err != nil {
+		return nil, err
+	}
+	t := &AttentionTable{Base: base}
+	// pts are sorted by (h, kv, hd, b, s): each run of one shape is a slice.
+	for lo := 0; lo < len(pts); {
+		hi := lo
+		for hi < len(pts) && pts[hi].h == pts[lo].h && pts[hi].kv == pts[lo].kv && pts[hi].hd == pts[lo].hd {
+			hi++
+		}
+		run := pts[lo:hi]
+		var bs, ss []int64
+		for _, x := range run {
+			bs, ss = append(bs, x.b), append(ss, x.s)
+		}
+		sl := AttentionSlice{Heads: int(run[0].h), KVHeads: int(run[0].kv), HeadDim: int(run[0].hd), Batch: uniq(bs), SeqLen: uniq(ss)}
+		g := newLogGrid(floats(sl.Batch), floats(sl.SeqLen))
+		known := make([]bool, len(g.r))
+		for j, x := range run {
+			c := indexOf(sl.Batch, x.b)*g.strides[0] + indexOf(sl.SeqLen, x.s)
+			g.r[c] = math.Log(x.t / base.time(fl[lo+j], by[lo+j]))
+			known[c] = true
+		}
+		h, kv, hd := float64(sl.Heads), float64(sl.KVHeads), float64(sl.HeadDim)
+		sl.LatencyNs, err = fillTable(g, known, func(c int) float64 {
+			f, b := attnWork(decode, float64(sl.Batch[c/g.strides[0]]), float64(sl.SeqLen[c%g.strides[0]]), h, kv, hd)
+			return base.time(f, b)
+		})
+		if err != nil {
+			return nil, err
+		}
+		t.Slices = append(t.Slices, sl)
+		lo = hi
+	}
+	return t, nil
+}
+
+// fitLink fits the alpha-beta form hops x (alpha + share x S / B) of op on n
+// GPUs by least squares in relative error, (pred - t) / t, which has a
+// closed form in (alpha, 1/B). A non-positive solution falls back to the
+// best one-parameter fit with the other at a small positive value.
+func fitLink(op Op, s, t []float64, n float64) LinkFit {
+	hops, share := commHops(op, n)
+	var a11, a12, a22, b1, b2 float64
+	for i := range t {
+		x1, x2 := hops/t[i], hops*share*s[i]/t[i]
+		a11 += x1 * x1
+		a12 += x1 * x2
+		a22 += x2 * x2
+		b1 += x1
+		b2 += x2
+	}
+	det := a11*a22 - a12*a12
+	alpha, beta := 0.0, 0.0
+	if det > 0 {
+		alpha = (b1*a22 - b2*a12) / det
+		beta = (a11*b2 - a12*b1) / det
+	}
+	switch {
+	case alpha > 0 && beta > 0:
+	case a22 > 0 && (alpha <= 0 || det <= 0) && b2 > 0:
+		alpha, beta = 1e-3, b2/a22 // bandwidth-only
+	default:
+		alpha, beta = b1/a11, 1e-12 // latency-only
+	}
+	return LinkFit{LatencyNs: round(alpha, 6), BytesPerNs: round(1/beta, 6)}
+}
+
+func buildComm(op Op, pts []commPt, opt CalibrateOptions) ([]CommTable, error) {
+	byN := map[int][]commPt{}
+	var ns []int
+	for _, x := range pts {
+		if _, ok := byN[x.n]; !ok {
+			ns = append(ns, x.n)
+		}
+		byN[x.n] = append(byN[x.n], x)
+	}
+	sort.Ints(ns)
+	var out []CommTable
+	for _, n := range ns {
+		run := byN[n]
+		var s, t, sAll, tAll []float64
+		for _, x := range run {
+			sAll, tAll = append(sAll, float64(x.bytes)), append(tAll, x.t)
+			if x.bytes >= opt.RingMinBytes && x.bytes <= opt.RingMaxBytes {
+				s, t = append(s, float64(x.bytes)), append(t, x.t)
+			}
+		}
+		if len(t) < 2 {
+			s, t = sAll, tAll
+		}
+		fn := commN(op, n)
+		l := fitLink(op, s, t, fn)
+		ct := CommTable{Op: op, GPUs: n, Link: l}
+		for _, x := range run {
+			ct.Bytes = append(ct.Bytes, x.bytes)
+		}
+		ct.Bytes = uniq(ct.Bytes)
+		g := newLogGrid(floats(ct.Bytes))
+		known := make([]bool, len(g.r))
+		for _, x := range run {
+			c := indexOf(ct.Bytes, x.bytes)
+			g.r[c] = math.Log(x.t / ringTime(op, l.link(), float64(x.bytes), fn))
+			known[c] = true
+		}
+		var err error
+		ct.LatencyNs, err = fillTable(g, known, func(c int) float64 {
+			return ringTime(op, l.link(), float64(ct.Bytes[c]), fn)
+		})
+		if err != nil {
+			return nil, fmt.Errorf("hwprofile: %s on %d GPUs: %w", op, n, err)
+		}
+		out = append(out, ct)
+	}
+	return out, nil
+}

@@ -1,0 +1,81 @@
+package hwprofile
+
+import (
+	"encoding/csv"
+	"math"
+	"os"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// TestCatalogMatchesSpecsCSV checks every catalog figure against
+// data/hardware_specs.csv, the sourced table it was copied from.
+func TestCatalogMatchesSpecsCSV(t *testing.T) {
+	f, err := os.Open("data/hardware_specs.csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	recs, err := csv.NewReader(f).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	col := map[string]int{}
+	for i, h := range recs[0] {
+		col[h] = i
+	}
+	num := func(rec []string, name string) float64 {
+		v, err := strconv.ParseFloat(rec[col[name]], 64)
+		if err != nil {
+			t.Fatalf("%s: %s = %q is not a number", rec[0], name, rec[col[name]])
+		}
+		return v
+	}
+	// The CSV names some GPUs differently from the catalog.
+	csvName := map[string]string{
+		"H100-SXM": "H100-SXM5-80GB", "H100-PCIe": "H100-PCIe-80GB", "H200-SXM": "H200-SXM-141GB",
+		"B200-SXM": "B200-SXM (HGX/DGX B200)",
+	}
+	rows := map[string][]string{}
+	for _, r := range recs[1:] {
+		rows[r[0]] = r
+	}
+	for _, g := range catalog {
+		name := g.Name
+		if n, ok := csvName[name]; ok {
+			name = n
+		}
+		r, ok := rows[name]
+		if !ok {
+			t.Errorf("%s: no row %q in hardware_specs.csv", g.Name, name)
+			continue
+		}
+		if v := num(r, "bf16_dense_tflops"); v != g.BF16TFLOPS {
+			t.Errorf("%s: BF16TFLOPS %v, CSV %v", g.Name, g.BF16TFLOPS, v)
+		}
+		if v := num(r, "memory_gb"); int64(v)*gib != g.MemoryBytes {
+			t.Errorf("%s: MemoryBytes %d, CSV %v GB", g.Name, g.MemoryBytes, v)
+		}
+		if v := num(r, "tdp_w"); v != g.TDPWatts {
+			t.Errorf("%s: TDPWatts %v, CSV %v", g.Name, g.TDPWatts, v)
+		}
+		// B200's bandwidth is quoted as a range (7700-8000): the catalog
+		// takes the lower end.
+		bw := r[col["mem_bw_gb_s"]]
+		if g.Name == "B200-SXM" {
+			bw = "7700"
+		}
+		if v, err := strconv.ParseFloat(bw, 64); err != nil || math.Abs(v*1e9-g.MemBWBytes) > 1 {
+			t.Errorf("%s: MemBWBytes %v, CSV %q GB/s", g.Name, g.MemBWBytes, bw)
+		}
+		// Link bandwidth per direction; MI300X has none quoted (n/a) and the
+		// catalog assumes PCIe Gen5 x16 (64 GB/s).
+		if lb := r[col["interconnect_bw_gb_s_per_gpu_per_dir"]]; g.Name != "MI300X" {
+			v, err := strconv.ParseFloat(strings.Fields(lb + " x")[0], 64) // "64 (PCIe)"
+			if err != nil || math.Abs(v*1e9-g.LinkBWBytes) > 1 {
+				t.Errorf("%s: LinkBWBytes %v, CSV %q GB/s", g.Name, g.LinkBWBytes, lb)
+			}
+		}
+	}
+}

@@ -1,0 +1,187 @@
+package hwprofile
+
+import (
+	"errors"
+	"math"
+)
+
+const maxDims = 3
+
+// logGrid is a dense grid over up to three axes, each sampled at positive
+// values and indexed by their logarithms. A cell holds the log of the ratio
+// of measured time to a smooth base model, so that
+//
+//	t(x) = base(x) * exp(r(x))
+//
+// where r is multilinear in (log x1, log x2, log x3) between grid points and
+// constant beyond the outermost ones. Inside the grid this interpolates the
+// measurements in log-log space; outside it the base model's shape carries
+// the time and r keeps the efficiency seen at the nearest edge, which is the
+// "roofline-shaped extrapolation" of the issue.
+type logGrid struct {
+	dims    int
+	axes    [maxDims][]float64 // log of the axis values, strictly ascending
+	strides [maxDims]int
+	r       []float64 // row-major, last axis fastest
+}
+
+func newLogGrid(axes ...[]float64) *logGrid {
+	g := &logGrid{dims: len(axes)}
+	n := 1
+	for d := len(axes) - 1; d >= 0; d-- {
+		la := make([]float64, len(axes[d]))
+		for i, v := range axes[d] {
+			la[i] = math.Log(v)
+		}
+		g.axes[d] = la
+		g.strides[d] = n
+		n *= len(axes[d])
+	}
+	g.r = make([]float64, n)
+	return g
+}
+
+// bracket finds the cell of x on axis a: the lower index and the weight of
+// the upper neighbour. Outside the axis the weight is clamped to 0 or 1.
+func bracket(a []float64, x float64) (int, float64) {
+	n := len(a)
+	if n == 1 || x <= a[0] {
+		return 0, 0
+	}
+	if x >= a[n-1] {
+		return n - 2, 1
+	}
+	lo, hi := 0, n-1 // a[lo] <= x < a[hi]
+	for hi-lo > 1 {
+		mid := int(uint(lo+hi) >> 1)
+		if a[mid] <= x {
+			lo = mid
+		} else {
+			hi = mid
+		}
+	}
+	return lo, (x - a[lo]) / (a[hi] - a[lo])
+}
+
+// at interpolates r at log coordinates x.
+func (g *logGrid) at(x [maxDims]float64) float64 {
+	var idx [maxDims]int
+	var w [maxDims]float64
+	base := 0
+	for d := 0; d < g.dims; d++ {
+		idx[d], w[d] = bracket(g.axes[d], x[d])
+		base += idx[d] * g.strides[d]
+	}
+	sum := 0.0
+	for c := 0; c < 1<<g.dims; c++ {
+		wt, off := 1.0, base
+		for d := 0; d < g.dims; d++ {
+			if c&(1<<d) != 0 {
+				if w[d] == 0 {
+					wt = 0
+					break
+				}
+				wt *= w[d]
+				off += g.strides[d]
+			} else {
+				wt *= 1 - w[d]
+			}
+		}
+		if wt != 0 {
+			sum += wt * g.r[off]
+		}
+	}
+	return sum
+}
+
+var errEmptyGrid = errors.New("no measured cell")
+
+// fill completes r where known is false. Each pass estimates every unknown
+// cell from the cells known before the pass: along each axis, linear
+// interpolation in log coordinate between the nearest known cells on both
+// sides; where no axis has both, the nearest known cell along any axis
+// (constant extrapolation of the efficiency). The estimates of the axes are
+// averaged. Passes repeat until every cell is known.
+func (g *logGrid) fill(known []bool) error {
+	n := len(g.r)
+	any := false
+	for _, k := range known {
+		any = any || k
+	}
+	if !any {
+		return errEmptyGrid
+	}
+	now := append([]bool(nil), known...)
+	next := append([]bool(nil), known...)
+	var coord [maxDims]int
+	for {
+		missing := 0
+		for c := 0; c < n; c++ {
+			if now[c] {
+				continue
+			}
+			rem := c
+			for d := 0; d < g.dims; d++ {
+				coord[d] = rem / g.strides[d]
+				rem %= g.strides[d]
+			}
+			var twoSum float64
+			var twoN int
+			oneBest, oneVal := math.Inf(1), 0.0
+			for d := 0; d < g.dims; d++ {
+				ax := g.axes[d]
+				lo, hi := -1, -1
+				for i := coord[d] - 1; i >= 0; i-- {
+					if now[c+(i-coord[d])*g.strides[d]] {
+						lo = i
+						break
+					}
+				}
+				for i := coord[d] + 1; i < len(ax); i++ {
+					if now[c+(i-coord[d])*g.strides[d]] {
+						hi = i
+						break
+					}
+				}
+				x := ax[coord[d]]
+				switch {
+				case lo >= 0 && hi >= 0:
+					rl := g.r[c+(lo-coord[d])*g.strides[d]]
+					rh := g.r[c+(hi-coord[d])*g.strides[d]]
+					f := (x - ax[lo]) / (ax[hi] - ax[lo])
+					twoSum += rl + f*(rh-rl)
+					twoN++
+				case lo >= 0:
+					if dist := x - ax[lo]; dist < oneBest {
+						oneBest, oneVal = dist, g.r[c+(lo-coord[d])*g.strides[d]]
+					}
+				case hi >= 0:
+					if dist := ax[hi] - x; dist < oneBest {
+						oneBest, oneVal = dist, g.r[c+(hi-coord[d])*g.strides[d]]
+					}
+				}
+			}
+			switch {
+			case twoN > 0:
+				g.r[c] = twoSum / float64(twoN)
+				next[c] = true
+			case !math.IsInf(oneBest, 1):
+				g.r[c] = oneVal
+				next[c] = true
+			default:
+				missing++
+			}
+		}
+		progress := false
+		for c := range now {
+			progress = progress || now[c] != next[c]
+		}
+		copy(now, next)
+		if missing == 0 {
+			return nil
+		}
+		if !progress {
+			return errEmptyGrid
+		}
+	}
+}

@@ -1,0 +1,452 @@
+package hwprofile
+
+import (
+	"path/filepath"
+	"strings"
+)
+
+const nsPerMs = 1e6
+
+var aicMeta = []string{"framework", "version", "device", "op_name", "kernel_source"}
+
+func aicGPU(t *table, i int) string {
+	if d := t.str(i, "device"); d != "" {
+		if k := gpuKeyFromLabel(d); k != "" {
+			return k
+		}
+		return d
+	}
+	return ""
+}
+
+// aiconfigurator gemm_perf: m, n, k, gemm_dtype, latency (ms).
+var aicGEMM = &layout{
+	name:     "aiconfigurator gemm_perf",
+	required: []string{"m", "n", "k", "latency"},
+	optional: append([]string{"gemm_dtype"}, aicMeta...),
+	read: func(t *table, i int, c *readContext, out *[]Measurement) error {
+		var m Measurement
+		var err error
+		m.Op = OpGEMM
+		if m.M, err = t.int(i, "m", true); err != nil {
+			return err
+		}
+		if m.N, err = t.int(i, "n", true); err != nil {
+			return err
+		}
+		if m.K, err = t.int(i, "k", true); err != nil {
+			return err
+		}
+		if m.MeanNs, err = aicLatency(t, i); err != nil {
+			return err
+		}
+		m.Dtype = normDtype(t.str(i, "gemm_dtype"))
+		m.Kernel = t.str(i, "kernel_source")
+		m.GPU = aicGPU(t, i)
+		*out = append(*out, m)
+		return nil
+	},
+}
+
+func aicLatency(t *table, i int) (float64, error) {
+	v, ok, err := t.float(i, "latency")
+	if err != nil {
+		return 0, err
+	}
+	if !ok {
+		return 0, t.errAt(i, "latency", "found an empty cell, expected a latency in milliseconds")
+	}
+	return v * nsPerMs, nil
+}
+
+// aiconfigurator {context,generation}_attention_perf: batch_size, isl,
+// num_heads, num_key_value_heads, head_dim, attn_dtype, kv_cache_dtype, step,
+// window_size, latency (ms). A context row is a prefill of isl tokens with no
+// prefix; a generation row is one decode step at a KV length of isl + step.
+var aicAttention = &layout{
+	name:     "aiconfigurator attention_perf",
+	required: []string{"batch_size", "isl", "num_heads", "num_key_value_heads", "head_dim", "latency"},
+	optional: append([]string{"beam_width", "attn_dtype", "kv_cache_dtype", "step", "window_size"}, aicMeta...),
+	fields: map[string]string{"batch": "batch_size", "seq_len": "isl", "heads": "num_heads",
+		"kv_heads": "num_key_value_heads"},
+	read: func(t *table, i int, c *readContext, out *[]Measurement) error {
+		var m Measurement
+		var err error
+		switch op := t.str(i, "op_name"); {
+		case op == "context_attention":
+			m.Op = OpContextAttention
+		case op == "generation_attention":
+			m.Op = OpGenerationAttention
+		case op == "" && strings.HasPrefix(filepath.Base(c.path), "context"):
+			m.Op = OpContextAttention
+		case op == "" && strings.HasPrefix(filepath.Base(c.path), "generation"):
+			m.Op = OpGenerationAttention
+		default:
+			return t.errAt(i, "op_name", "found %q, expected context_attention or generation_attention", op)
+		}
+		if bw, err := t.int(i, "beam_width", false); err != nil {
+			return err
+		} else if bw > 1 {
+			return nil // beam search is not modelled
+		}
+		for _, f := range []struct {
+			dst *int64
+			col string
+		}{{&m.Batch, "batch_size"}, {&m.SeqLen, "isl"}, {&m.Heads, "num_heads"},
+			{&m.KVHeads, "num_key_value_heads"}, {&m.HeadDim, "head_dim"}} {
+			if *f.dst, err = t.int(i, f.col, true); err != nil {
+				return err
+			}
+		}
+		step, err := t.int(i, "step", false)
+		if err != nil {
+			return err
+		}
+		if step < 0 {
+			return t.errAt(i, "step", "found %d, expected zero or more", step)
+		}
+		if m.Op == OpGenerationAttention {
+			m.SeqLen += step
+		}
+		if m.Window, err = t.int(i, "window_size", false); err != nil {
+			return err
+		}
+		if m.Window < 0 {
+			return t.errAt(i, "window_size", "found %d, expected zero or more", m.Window)
+		}
+		if m.MeanNs, err = aicLatency(t, i); err != nil {
+			return err
+		}
+		m.Dtype = normDtype(t.str(i, "attn_dtype"))
+		m.KVDtype = normDtype(t.str(i, "kv_cache_dtype"))
+		m.Kernel = t.str(i, "kernel_source")
+		m.GPU = aicGPU(t, i)
+		*out = append(*out, m)
+		return nil
+	},
+}
+
+// aiconfigurator nccl_perf: op_name, nccl_dtype, num_gpus, message_size (in
+// elements of nccl_dtype), latency (ms). The 2.23 tables put the columns in
+// another order and have no framework/version/device; columns are found by
+// name, so both read the same.
+var aicNCCL = &layout{
+	name:     "aiconfigurator nccl_perf",
+	required: []string{"nccl_dtype", "num_gpus", "message_size", "op_name", "latency"},
+	optional: aicMeta,
+	fields:   map[string]string{"bytes": "message_size", "gpus": "num_gpus"},
+	read: func(t *table, i int, c *readContext, out *[]Measurement) error {
+		var m Measurement
+		switch op := t.str(i, "op_name"); op {
+		case "all_reduce":
+			m.Op = OpAllReduce
+		case "all_gather":
+			m.Op = OpAllGather
+		case "reduce_scatter":
+			m.Op = OpReduceScatter
+		case "alltoall":
+			return nil // not used by the models lodsim simulates
+		default:
+			return t.errAt(i, "op_name", "found %q, expected all_reduce, all_gather, reduce_scatter or alltoall", op)
+		}
+		return aicComm(t, i, "nccl_dtype", m, out)
+	},
+}
+
+// aiconfigurator custom_allreduce_perf (vLLM's custom all-reduce):
+// allreduce_dtype, num_gpus, message_size (elements), backend, latency (ms).
+var aicCustomAllReduce = &layout{
+	name:     "aiconfigurator custom_allreduce_perf",
+	required: []string{"allreduce_dtype", "num_gpus", "message_size", "latency"},
+	optional: append([]string{"backend"}, aicMeta...),
+	fields:   map[string]string{"bytes": "message_size", "gpus": "num_gpus"},
+	read: func(t *table, i int, c *readContext, out *[]Measurement) error {
+		return aicComm(t, i, "allreduce_dtype", Measurement{Op: OpCustomAllReduce}, out)
+	},
+}
+
+func aicComm(t *table, i int, dtypeCol string, m Measurement, out *[]Measurement) error {
+	m.Dtype = normDtype(t.str(i, dtypeCol))
+	size := dtypeBytes(m.Dtype)
+	if size == 0 {
+		return t.errAt(i, dtypeCol, "found %q, expected a known element type (half, bfloat16, float, int8, ...)", t.str(i, dtypeCol))
+	}
+	elems, err := t.int(i, "message_size", true)
+	if err != nil {
+		return err
+	}
+	if elems <= 0 {
+		return t.errAt(i, "message_size", "found %d, expected a positive element count", elems)
+	}
+	m.Bytes = elems * size
+	g, err := t.int(i, "num_gpus", true)
+	if err != nil {
+		return err
+	}
+	m.GPUs = int(g)
+	if m.MeanNs, err = aicLatency(t, i); err != nil {
+		return err
+	}
+	m.Kernel = t.str(i, "kernel_source")
+	m.GPU = aicGPU(t, i)
+	*out = append(*out, m)
+	return nil
+}
+
+// vidurStats reads time_stats.<name>.{mean,median,std} (ms).
+func vidurStats(t *table, i int, name string, m *Measurement) (ok bool, err error) {
+	pre := "time_stats." + name + "."
+	for _, f := range []struct {
+		dst *float64
+		col string
+	}{{&m.MeanNs, "mean"}, {&m.MedianNs, "median"}, {&m.StdNs, "std"}} {
+		v, has, err := t.float(i, pre+f.col)
+		if err != nil {
+			return false, err
+		}
+		if has {
+			*f.dst = v * nsPerMs
+			ok = true
+		}
+	}
+	return ok, nil
+}
+
+// Vidur network profiles (all_reduce.csv, send_recv.csv): size in bytes,
+// num_workers, collective, devices_per_node, time_stats.<collective>.* (ms).
+var vidurNetwork = &layout{
+	name:     "vidur network",
+	required: []string{"size", "num_workers", "collective"},
+	optional: []string{"index", "rank", "devices_per_node", "max_devices_per_node"},
+	prefixes: []string{"time_stats.all_reduce.", "time_stats.send_recv."},
+	fields:   map[string]string{"bytes": "size", "gpus": "num_workers"},
+	read: func(t *table, i int, c *readContext, out *[]Measurement) error {
+		m := Measurement{Dtype: "fp16"}
+		coll := t.str(i, "collective")
+		switch coll {
+		case "all_reduce":
+			m.Op = OpAllReduce
+		case "send_recv":
+			m.Op = OpSend
+		default:
+			return t.errAt(i, "collective", "found %q, expected all_reduce or send_recv", coll)
+		}
+		var err error
+		if m.Bytes, err = t.int(i, "size", true); err != nil {
+			return err
+		}
+		g, err := t.int(i, "num_workers", true)
+		if err != nil {
+			return err
+		}
+		m.GPUs = int(g)
+		dpn, err := t.int(i, "devices_per_node", false)
+		if err != nil {
+			return err
+		}
+		m.GPUsPerNode = int(dpn)
+		ok, err := vidurStats(t, i, coll, &m)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return t.errAt(i, "time_stats."+coll+".median", "found no timing, expected time_stats.%s.mean or .median in milliseconds", coll)
+		}
+		if m.Op == OpSend && m.GPUs != 2 {
+			return t.errAt(i, "num_workers", "found %d, expected 2 for send_recv", m.GPUs)
+		}
+		*out = append(*out, m)
+		return nil
+	},
+}
+
+// vidurComputeOps are the operations of Vidur's mlp.csv. The four
+// projections become GEMMs; the norms, residual add and activation become
+// element-wise traffic; the embedding lookup and rotary embedding are read
+// but not used.
+var vidurComputeOps = []string{"emb", "input_layernorm", "attn_pre_proj", "attn_rope", "attn_post_proj",
+	"post_attention_layernorm", "mlp_up_proj", "mlp_act", "mlp_down_proj", "add"}
+
+// Vidur compute profiles (mlp.csv): per-operation time_stats.<op>.* (ms) by
+// num_tokens and num_tensor_parallel_workers for one model (n_head,
+// n_kv_head, n_embd, n_expanded_embd, use_gated_mlp). Each row yields one
+// GEMM per projection, with the shapes Vidur's tensor-parallel layers run:
+//
+//	attn_pre_proj  m=tokens n=(n_head+2 n_kv_head) hd/tp k=n_embd
+//	attn_post_proj m=tokens n=n_embd                    k=n_head hd/tp
+//	mlp_up_proj    m=tokens n=(2 if gated) n_exp/tp     k=n_embd
+//	mlp_down_proj  m=tokens n=n_embd                    k=n_exp/tp
+//
+// and element-wise rows for the norms (read+write tokens x n_embd), the
+// residual add (two reads, one write) and the gated activation.
+var vidurCompute = &layout{
+	name:     "vidur compute",
+	required: []string{"num_tokens", "num_tensor_parallel_workers", "n_head", "n_embd"},
+	optional: []string{"index", "n_kv_head", "n_expanded_embd", "vocab_size", "use_gated_mlp"},
+	prefixes: prefixed("time_stats.", vidurComputeOps),
+	read: func(t *table, i int, c *readContext, out *[]Measurement) error {
+		var v [6]int64
+		for j, col := range []string{"num_tokens", "num_tensor_parallel_workers", "n_head", "n_kv_head", "n_embd", "n_expanded_embd"} {
+			x, err := t.int(i, col, col != "n_kv_head" && col != "n_expanded_embd")
+			if err != nil {
+				return err
+			}
+			if x < 0 || (x == 0 && j != 3 && j != 5) {
+				return t.errAt(i, col, "found %d, expected a positive integer", x)
+			}
+			v[j] = x
+		}
+		tok, tp, nh, nkv, emb, exp := v[0], v[1], v[2], v[3], v[4], v[5]
+		if nkv == 0 {
+			nkv = nh
+		}
+		if exp == 0 {
+			exp = 4 * emb
+		}
+		if emb%nh != 0 {
+			return t.errAt(i, "n_embd", "found %d, expected a multiple of n_head (%d)", emb, nh)
+		}
+		hd := emb / nh
+		gated := int64(1)
+		switch g := strings.ToLower(t.str(i, "use_gated_mlp")); g {
+		case "true", "1":
+			gated = 2
+		case "", "false", "0":
+		default:
+			return t.errAt(i, "use_gated_mlp", "found %q, expected True or False", g)
+		}
+		rows := []struct {
+			op string
+			m  Measurement
+		}{
+			{"attn_pre_proj", Measurement{Op: OpGEMM, M: tok, N: (nh + 2*nkv) * hd / tp, K: emb}},
+			{"attn_post_proj", Measurement{Op: OpGEMM, M: tok, N: emb, K: nh * hd / tp}},
+			{"mlp_up_proj", Measurement{Op: OpGEMM, M: tok, N: gated * exp / tp, K: emb}},
+			{"mlp_down_proj", Measurement{Op: OpGEMM, M: tok, N: emb, K: exp / tp}},
+			{"input_layernorm", Measurement{Op: OpElementwise, Bytes: 2 * 2 * tok * emb}},
+			{"post_attention_layernorm", Measurement{Op: OpElementwise, Bytes: 2 * 2 * tok * emb}},
+			{"add", Measurement{Op: OpElementwise, Bytes: 3 * 2 * tok * emb}},
+			{"mlp_act", Measurement{Op: OpElementwise, Bytes: (gated + 1) * 2 * tok * exp / tp}},
+		}
+		for _, r := range rows {
+			m := r.m
+			ok, err := vidurStats(t, i, r.op, &m)
+			if err != nil {
+				return err
+			}
+			if !ok {
+				continue
+			}
+			m.Dtype, m.Kernel = "fp16", "vidur:"+r.op
+			*out = append(*out, m)
+		}
+		return nil
+	},
+}
+
+func prefixed(pre string, names []string) []string {
+	out := make([]string, len(names))
+	for i, n := range names {
+		out[i] = pre + n + "."
+	}
+	return out
+}
+
+// latencyUnits are the unit suffixes the canonical schema accepts, in ns.
+var latencyUnits = []struct {
+	suffix string
+	ns     float64
+}{{"ns", 1}, {"us", 1e3}, {"ms", 1e6}, {"s", 1e9}}
+
+func canonicalLatencyCols() []string {
+	var out []string
+	for _, stat := range []string{"mean", "median", "std"} {
+		for _, u := range latencyUnits {
+			out = append(out, stat+"_"+u.suffix)
+		}
+	}
+	return out
+}
+
+// canonicalLayout is lodsim's own schema, documented in MEASUREMENTS.md.
+var canonicalLayout = &layout{
+	name:     "lodsim canonical",
+	required: []string{"op"},
+	optional: append([]string{"gpu", "dtype", "kv_dtype", "kernel", "m", "n", "k", "batch", "seq_len", "prefix",
+		"heads", "kv_heads", "head_dim", "window", "bytes", "gpus", "gpus_per_node", "samples"}, canonicalLatencyCols()...),
+	read: func(t *table, i int, c *readContext, out *[]Measurement) error {
+		var m Measurement
+		op, ok := parseOp(t.str(i, "op"))
+		if !ok {
+			names := make([]string, len(knownOps))
+			for j, o := range knownOps {
+				names[j] = string(o)
+			}
+			return t.errAt(i, "op", "found %q, expected one of %s", t.str(i, "op"), strings.Join(names, ", "))
+		}
+		m.Op = op
+		ints := []struct {
+			dst *int64
+			col string
+		}{{&m.M, "m"}, {&m.N, "n"}, {&m.K, "k"}, {&m.Batch, "batch"}, {&m.SeqLen, "seq_len"},
+			{&m.Prefix, "prefix"}, {&m.Heads, "heads"}, {&m.KVHeads, "kv_heads"}, {&m.HeadDim, "head_dim"},
+			{&m.Window, "window"}, {&m.Bytes, "bytes"}}
+		var err error
+		for _, f := range ints {
+			if *f.dst, err = t.int(i, f.col, false); err != nil {
+				return err
+			}
+		}
+		var g, gpn, samples int64
+		if g, err = t.int(i, "gpus", false); err != nil {
+			return err
+		}
+		if gpn, err = t.int(i, "gpus_per_node", false); err != nil {
+			return err
+		}
+		if samples, err = t.int(i, "samples", false); err != nil {
+			return err
+		}
+		m.GPUs, m.GPUsPerNode, m.Samples = int(g), int(gpn), int(samples)
+		for _, stat := range []struct {
+			dst  *float64
+			name string
+		}{{&m.MeanNs, "mean"}, {&m.MedianNs, "median"}, {&m.StdNs, "std"}} {
+			for _, u := range latencyUnits {
+				col := stat.name + "_" + u.suffix
+				v, has, err := t.float(i, col)
+				if err != nil {
+					return err
+				}
+				if !has {
+					continue
+				}
+				if *stat.dst != 0 {
+					return t.errAt(i, col, "found a second %s latency column, expected one unit per statistic", stat.name)
+				}
+				if v < 0 {
+					return t.errAt(i, col, "found %v, expected zero or more", v)
+				}
+				*stat.dst = v * u.ns
+			}
+		}
+		if m.MeanNs == 0 && m.MedianNs == 0 {
+			return t.errAt(i, "median_*", "found no latency, expected mean_<unit> or median_<unit> (unit ns, us, ms or s)")
+		}
+		m.Dtype = normDtype(t.str(i, "dtype"))
+		if m.Dtype == "" {
+			m.Dtype = "bf16"
+		}
+		m.KVDtype = normDtype(t.str(i, "kv_dtype"))
+		m.Kernel = t.str(i, "kernel")
+		if gpu := t.str(i, "gpu"); gpu != "" {
+			if k := gpuKeyFromLabel(gpu); k != "" {
+				m.GPU = k
+			} else {
+				m.GPU = gpu
+			}
+		}
+		*out = append(*out, m)
+		return nil
+	},
+}

@@ -1,0 +1,540 @@
+package hwprofile
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"math"
+	"sort"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// ProfileVersion is the profile file format this package writes and reads.
+const ProfileVersion = 1
+
+// ProfileGPU is the profile's description of its accelerator: the catalog
+// entry it was calibrated for, written out in full so that a profile of a
+// GPU the catalog lacks still loads.
+type ProfileGPU struct {
+	Name          string  `yaml:"name"`
+	Key           string  `yaml:"key"`
+	BF16TFLOPS    float64 `yaml:"bf16_tflops"`
+	MemoryBytes   int64   `yaml:"memory_bytes"`
+	MemBWBytes    float64 `yaml:"mem_bw_bytes_per_s"`
+	LinkBWBytes   float64 `yaml:"link_bw_bytes_per_s"`
+	LinkLatencyNs float64 `yaml:"link_latency_ns"`
+	TDPWatts      float64 `yaml:"tdp_watts"`
+}
+
+func profileGPU(g GPU) ProfileGPU {
+	return ProfileGPU{Name: g.Name, Key: g.Key, BF16TFLOPS: g.BF16TFLOPS, MemoryBytes: g.MemoryBytes,
+		MemBWBytes: g.MemBWBytes, LinkBWBytes: g.LinkBWBytes, LinkLatencyNs: g.LinkLatencyNs, TDPWatts: g.TDPWatts}
+}
+
+func (p ProfileGPU) gpu() GPU {
+	return GPU{Name: p.Name, Key: p.Key, BF16TFLOPS: p.BF16TFLOPS, MemoryBytes: p.MemoryBytes,
+		MemBWBytes: p.MemBWBytes, LinkBWBytes: p.LinkBWBytes, LinkLatencyNs: p.LinkLatencyNs, TDPWatts: p.TDPWatts}
+}
+
+// FitSummary is the held-out fit quality of one operation, in percent
+// absolute error |predicted - measured| / measured.
+type FitSummary struct {
+	Op       string  `yaml:"op"`
+	Count    int     `yaml:"count"` // held-out points
+	Range    string  `yaml:"range,omitempty"`
+	MAPE     float64 `yaml:"mape_pct"`
+	P90APE   float64 `yaml:"p90_ape_pct"`
+	WorstAPE float64 `yaml:"worst_ape_pct"`
+}
+
+// LinkFit is a fitted latency-bandwidth pair: t = LatencyNs + S/BytesPerNs.
+type LinkFit struct {
+	LatencyNs  float64 `yaml:"latency_ns"`
+	BytesPerNs float64 `yaml:"bytes_per_ns"`
+}
+
+func (l LinkFit) link() Link { return Link{LatencyNs: l.LatencyNs, BytesPerNs: l.BytesPerNs} }
+
+// GEMMTable is the GEMM section: the fitted base roofline and the measured
+// latency on the full grid M x N x K (row-major, K fastest). Cells that were
+// not measured hold values filled from their neighbours (see logGrid.fill).
+type GEMMTable struct {
+	Base      BaseParams `yaml:"base"`
+	M         []int64    `yaml:"m,flow"`
+	N         []int64    `yaml:"n,flow"`
+	K         []int64    `yaml:"k,flow"`
+	LatencyNs []float64  `yaml:"latency_ns,flow"`
+}
+
+// AttentionTable is an attention section: the fitted base roofline and one
+// grid per measured head shape.
+type AttentionTable struct {
+	Base   BaseParams       `yaml:"base"`
+	Slices []AttentionSlice `yaml:"shapes"`
+}
+
+// AttentionSlice is the latency of one head shape on the grid Batch x
+// SeqLen (row-major, SeqLen fastest). SeqLen is the prefill length for
+// context attention and the KV length for generation attention.
+type AttentionSlice struct {
+	Heads     int       `yaml:"heads"`
+	KVHeads   int       `yaml:"kv_heads"`
+	HeadDim   int       `yaml:"head_dim"`
+	Batch     []int64   `yaml:"batch,flow"`
+	SeqLen    []int64   `yaml:"seq_len,flow"`
+	LatencyNs []float64 `yaml:"latency_ns,flow"`
+}
+
+// CommTable is one collective on one GPU count: the fitted alpha-beta link
+// (see commHops for the form of each op) and the measured latency by
+// message size in bytes.
+type CommTable struct {
+	Op        Op        `yaml:"op"`
+	GPUs      int       `yaml:"gpus"`
+	Link      LinkFit   `yaml:"link"`
+	Bytes     []int64   `yaml:"bytes,flow"`
+	LatencyNs []float64 `yaml:"latency_ns,flow"`
+}
+
+// Profile is a calibrated cost model of one GPU: versioned, self-describing
+// (GPU, sources, dates, held-out fit errors) and serialised as YAML. It
+// implements CostModel; operations without a section fall back to the
+// catalog roofline of its GPU.
+//
+// A Profile is safe for concurrent use once loaded or calibrated; its
+// methods do not allocate.
+type Profile struct {
+	Version      int          `yaml:"version"`
+	Device       ProfileGPU   `yaml:"gpu"`
+	Created      string       `yaml:"created"`
+	Generator    string       `yaml:"generator"`
+	SourceCommit string       `yaml:"source_commit,omitempty"`
+	Selection    []string     `yaml:"selection,omitempty"`
+	Sources      []SourceFile `yaml:"sources"`
+	Fit          []FitSummary `yaml:"fit"`
+	Overhead     Overheads    `yaml:"overheads"`
+	// Elementwise is the fitted memory-bound kernel link; nil uses the
+	// roofline.
+	Element    *LinkFit        `yaml:"elementwise,omitempty"`
+	GEMMs      *GEMMTable      `yaml:"gemm,omitempty"`
+	Context    *AttentionTable `yaml:"context_attention,omitempty"`
+	Generation *AttentionTable `yaml:"generation_attention,omitempty"`
+	Comm       []CommTable     `yaml:"comm,omitempty"`
+
+	name string
+	gpu  GPU
+	roof *Roofline
+	gemm *gemmModel
+	ctx  *attnModel
+	gen  *attnModel
+	comm map[Op]*commModel
+}
+
+var _ CostModel = (*Profile)(nil)
+
+// LoadProfile reads a profile; name labels errors and Name().
+func LoadProfile(r io.Reader, name string) (*Profile, error) {
+	data, err := io.ReadAll(r)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	p := &Profile{}
+	if err := dec.Decode(p); err != nil {
+		return nil, fmt.Errorf("%s: not a lodsim profile: %w", name, err)
+	}
+	if p.Version != ProfileVersion {
+		return nil, fmt.Errorf("%s: version: found %d, expected %d", name, p.Version, ProfileVersion)
+	}
+	p.name = name
+	if err := p.compile(); err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	return p, nil
+}
+
+// Write serialises p as YAML. Writing the same profile twice gives the same
+// bytes.
+func (p *Profile) Write(w io.Writer) error {
+	enc := yaml.NewEncoder(w)
+	enc.SetIndent(2)
+	if err := enc.Encode(p); err != nil {
+		return err
+	}
+	return enc.Close()
+}
+
+func checkAxis(field string, a []int64) error {
+	if len(a) == 0 {
+		return fmt.Errorf("%s: found an empty list, expected at least one value", field)
+	}
+	for i, v := range a {
+		if v <= 0 {
+			return fmt.Errorf("%s[%d]: found %d, expected a positive value", field, i, v)
+		}
+		if i > 0 && v <= a[i-1] {
+			return fmt.Errorf("%s[%d]: found %d after %d, expected strictly ascending values", field, i, v, a[i-1])
+		}
+	}
+	return nil
+}
+
+func checkTimes(field string, t []float64, want int) error {
+	if len(t) != want {
+		return fmt.Errorf("%s: found %d values, expected %d (the product of the axis lengths)", field, len(t), want)
+	}
+	for i, v := range t {
+		if !(v > 0) || math.IsInf(v, 0) {
+			return fmt.Errorf("%s[%d]: found %v, expected a positive finite time", field, i, v)
+		}
+	}
+	return nil
+}
+
+func checkBase(field string, b BaseParams) error {
+	for _, f := range []struct {
+		n string
+		v float64
+	}{{"launch_ns", b.LaunchNs}, {"flops_per_ns", b.FlopsPerNs}, {"bytes_per_ns", b.BytesPerNs}} {
+		if !(f.v > 0) || math.IsInf(f.v, 0) {
+			return fmt.Errorf("%s.%s: found %v, expected a positive finite number", field, f.n, f.v)
+		}
+	}
+	return nil
+}
+
+func checkLink(field string, l LinkFit) error {
+	if !(l.LatencyNs > 0) || math.IsInf(l.LatencyNs, 0) {
+		return fmt.Errorf("%s.latency_ns: found %v, expected a positive finite number", field, l.LatencyNs)
+	}
+	if !(l.BytesPerNs > 0) || math.IsInf(l.BytesPerNs, 0) {
+		return fmt.Errorf("%s.bytes_per_ns: found %v, expected a positive finite number", field, l.BytesPerNs)
+	}
+	return nil
+}
+
+func floats(a []int64) []float64 {
+	out := make([]float64, len(a))
+	for i, v := range a {
+		out[i] = float64(v)
+	}
+	return out
+}
+
+// compile validates the sections and builds the interpolation models.
+func (p *Profile) compile() error {
+	p.gpu = p.Device.gpu()
+	if p.gpu.Name == "" {
+		return fmt.Errorf("gpu.name: found an empty name, expected the GPU's catalog name")
+	}
+	if !(p.gpu.BF16TFLOPS > 0 && p.gpu.MemBWBytes > 0 && p.gpu.LinkBWBytes > 0) {
+		return fmt.Errorf("gpu: bf16_tflops, mem_bw_bytes_per_s and link_bw_bytes_per_s must be positive, found %v, %v, %v",
+			p.gpu.BF16TFLOPS, p.gpu.MemBWBytes, p.gpu.LinkBWBytes)
+	}
+	if p.gpu.LinkLatencyNs <= 0 {
+		return fmt.Errorf("gpu.link_latency_ns: found %v, expected a positive latency", p.gpu.LinkLatencyNs)
+	}
+	if p.name == "" {
+		p.name = p.gpu.Key
+	}
+	p.roof = NewRoofline(p.gpu)
+	p.roof.Overhead = p.Overhead
+	if p.Element != nil {
+		if err := checkLink("elementwise", *p.Element); err != nil {
+			return err
+		}
+	}
+	if t := p.GEMMs; t != nil {
+		if err := checkBase("gemm.base", t.Base); err != nil {
+			return err
+		}
+		for _, a := range []struct {
+			f string
+			v []int64
+		}{{"gemm.m", t.M}, {"gemm.n", t.N}, {"gemm.k", t.K}} {
+			if err := checkAxis(a.f, a.v); err != nil {
+				return err
+			}
+		}
+		if err := checkTimes("gemm.latency_ns", t.LatencyNs, len(t.M)*len(t.N)*len(t.K)); err != nil {
+			return err
+		}
+		g := newLogGrid(floats(t.M), floats(t.N), floats(t.K))
+		c := 0
+		for _, m := range t.M {
+			for _, n := range t.N {
+				for _, k := range t.K {
+					f, b := gemmWork(float64(m), float64(n), float64(k))
+					g.r[c] = math.Log(t.LatencyNs[c] / t.Base.time(f, b))
+					c++
+				}
+			}
+		}
+		p.gemm = &gemmModel{base: t.Base, grid: g}
+	} else {
+		p.gemm = nil
+	}
+	var err error
+	if p.ctx, err = compileAttention("context_attention", p.Context, false); err != nil {
+		return err
+	}
+	if p.gen, err = compileAttention("generation_attention", p.Generation, true); err != nil {
+		return err
+	}
+	p.comm = map[Op]*commModel{}
+	seen := map[[2]int]bool{}
+	for i, ct := range p.Comm {
+		f := fmt.Sprintf("comm[%d]", i)
+		switch ct.Op {
+		case OpAllReduce, OpAllGather, OpReduceScatter, OpCustomAllReduce, OpSend:
+		default:
+			return fmt.Errorf("%s.op: found %q, expected all_reduce, all_gather, reduce_scatter, custom_all_reduce or send", f, ct.Op)
+		}
+		if ct.GPUs < 2 {
+			return fmt.Errorf("%s.gpus: found %d, expected 2 or more", f, ct.GPUs)
+		}
+		if err := checkLink(f+".link", ct.Link); err != nil {
+			return err
+		}
+		if err := checkAxis(f+".bytes", ct.Bytes); err != nil {
+			return err
+		}
+		if err := checkTimes(f+".latency_ns", ct.LatencyNs, len(ct.Bytes)); err != nil {
+			return err
+		}
+		key := [2]int{opIndex(ct.Op), ct.GPUs}
+		if seen[key] {
+			return fmt.Errorf("%s: found a second %s table for %d GPUs, expected one", f, ct.Op, ct.GPUs)
+		}
+		seen[key] = true
+		g := newLogGrid(floats(ct.Bytes))
+		for j, b := range ct.Bytes {
+			g.r[j] = math.Log(ct.LatencyNs[j] / ringTime(ct.Op, ct.Link.link(), float64(b), commN(ct.Op, ct.GPUs)))
+		}
+		cm := p.comm[ct.Op]
+		if cm == nil {
+			cm = &commModel{op: ct.Op}
+			p.comm[ct.Op] = cm
+		}
+		cm.gpus = append(cm.gpus, ct.GPUs)
+		cm.links = append(cm.links, ct.Link.link())
+		cm.grids = append(cm.grids, g)
+	}
+	for _, cm := range p.comm {
+		sort.Sort(byGPUs{cm})
+	}
+	return nil
+}
+
+func commN(op Op, gpus int) float64 {
+	if op == OpSend {
+		return 2
+	}
+	return float64(gpus)
+}
+
+func opIndex(o Op) int {
+	for i, k := range knownOps {
+		if k == o {
+			return i
+		}
+	}
+	return -1
+}
+
+type byGPUs struct{ c *commModel }
+
+func (b byGPUs) Len() int           { return len(b.c.gpus) }
+func (b byGPUs) Less(i, j int) bool { return b.c.gpus[i] < b.c.gpus[j] }
+func (b byGPUs) Swap(i, j int) {
+	c := b.c
+	c.gpus[i], c.gpus[j] = c.gpus[j], c.gpus[i]
+	c.links[i], c.links[j] = c.links[j], c.links[i]
+	c.grids[i], c.grids[j] = c.grids[j], c.grids[i]
+}
+
+func compileAttention(field string, t *AttentionTable, decode bool) (*attnModel, error) {
+	if t == nil {
+		return nil, nil
+	}
+	if err := checkBase(field+".base", t.Base); err != nil {
+		return nil, err
+	}
+	if len(t.Slices) == 0 {
+		return nil, fmt.Errorf("%s.shapes: found none, expected at least one head shape", field)
+	}
+	a := &attnModel{decode: decode, base: t.Base, index: map[shapeKey]int{}}
+	for i, s := range t.Slices {
+		f := fmt.Sprintf("%s.shapes[%d]", field, i)
+		if s.Heads <= 0 || s.KVHeads <= 0 || s.HeadDim <= 0 {
+			return nil, fmt.Errorf("%s: found heads %d, kv_heads %d, head_dim %d, expected positive values", f, s.Heads, s.KVHeads, s.HeadDim)
+		}
+		key := shapeKey{int32(s.Heads), int32(s.KVHeads), int32(s.HeadDim)}
+		if _, dup := a.index[key]; dup {
+			return nil, fmt.Errorf("%s: found a second table for heads %d, kv_heads %d, head_dim %d, expected one", f, s.Heads, s.KVHeads, s.HeadDim)
+		}
+		if err := checkAxis(f+".batch", s.Batch); err != nil {
+			return nil, err
+		}
+		if err := checkAxis(f+".seq_len", s.SeqLen); err != nil {
+			return nil, err
+		}
+		if err := checkTimes(f+".latency_ns", s.LatencyNs, len(s.Batch)*len(s.SeqLen)); err != nil {
+			return nil, err
+		}
+		g := newLogGrid(floats(s.Batch), floats(s.SeqLen))
+		h, kv, hd := float64(s.Heads), float64(s.KVHeads), float64(s.HeadDim)
+		c := 0
+		for _, b := range s.Batch {
+			for _, sl := range s.SeqLen {
+				var fl, by float64
+				if decode {
+					fl, by = genWork(float64(b), float64(sl), h, kv, hd)
+				} else {
+					fl, by = ctxWork(float64(b), float64(sl), 0, h, kv, hd)
+				}
+				g.r[c] = math.Log(s.LatencyNs[c] / t.Base.time(fl, by))
+				c++
+			}
+		}
+		a.index[key] = len(a.slices)
+		a.slices = append(a.slices, attnSlice{heads: s.Heads, kv: s.KVHeads, hd: s.HeadDim,
+			lh: math.Log(h), lkv: math.Log(kv), lhd: math.Log(hd), grid: g})
+	}
+	return a, nil
+}
+
+// Name implements CostModel.
+func (p *Profile) Name() string { return "profile:" + p.name }
+
+// GPU implements CostModel.
+func (p *Profile) GPU() GPU { return p.gpu }
+
+// GEMM implements CostModel: the measured grid interpolated in log space,
+// the fitted roofline scaled by the edge efficiency outside it.
+func (p *Profile) GEMM(m, n, k int) float64 {
+	if p.gemm == nil {
+		return p.roof.GEMM(m, n, k)
+	}
+	return p.gemm.time(pos(m), pos(n), pos(k))
+}
+
+// ContextAttention implements CostModel. See attnModel.context for how a
+// prefix is handled.
+func (p *Profile) ContextAttention(batch, q, prefix int, s AttnShape) float64 {
+	if p.ctx == nil {
+		return p.roof.ContextAttention(batch, q, prefix, s)
+	}
+	pre := float64(prefix)
+	if pre < 0 {
+		pre = 0
+	}
+	return p.ctx.context(pos(batch), pos(q), pre, s.Heads, s.KVHeads, s.HeadDim)
+}
+
+// GenerationAttention implements CostModel.
+func (p *Profile) GenerationAttention(batch, ctx int, s AttnShape) float64 {
+	if p.gen == nil {
+		return p.roof.GenerationAttention(batch, ctx, s)
+	}
+	return p.gen.generation(pos(batch), pos(ctx), s.Heads, s.KVHeads, s.HeadDim)
+}
+
+// Elementwise implements CostModel.
+func (p *Profile) Elementwise(bytes float64) float64 {
+	if p.Element == nil {
+		return p.roof.Elementwise(bytes)
+	}
+	if !(bytes > 0) {
+		bytes = 0
+	}
+	return p.Element.LatencyNs + bytes/p.Element.BytesPerNs
+}
+
+// RingLink implements CostModel: the alpha-beta link fitted to NCCL
+// all-reduce on n GPUs (see CalibrateOptions.RingMinBytes for the size
+// range). A GPU count that was not measured takes the nearest measured one
+// in log scale; without all-reduce measurements it is the roofline's
+// datasheet link.
+func (p *Profile) RingLink(n int) Link {
+	c := p.comm[OpAllReduce]
+	if c == nil {
+		return p.roof.RingLink(n)
+	}
+	return c.links[c.nearest(n)]
+}
+
+// Overheads implements CostModel: the profile's overheads section.
+func (p *Profile) Overheads() Overheads { return p.Overhead }
+
+// Collective is the time of a collective (all_reduce, all_gather,
+// reduce_scatter, custom_all_reduce) of bytes over n GPUs, interpolated on
+// the measured sizes and extrapolated with the fitted alpha-beta form; send
+// ignores n. It is 0 for n < 2 (no communication) and for a section the
+// profile lacks ok is false.
+func (p *Profile) Collective(op Op, bytes float64, n int) (t float64, ok bool) {
+	c := p.comm[op]
+	if c == nil {
+		return 0, false
+	}
+	if op != OpSend && n < 2 {
+		return 0, true
+	}
+	if !(bytes >= 1) {
+		bytes = 1
+	}
+	return c.time(bytes, n), true
+}
+
+// AllReduce is the NCCL all-reduce time of bytes over n GPUs from the
+// measured grid (0 for n < 2); without measurements, the ring form over
+// RingLink.
+func (p *Profile) AllReduce(bytes float64, n int) float64 {
+	if t, ok := p.Collective(OpAllReduce, bytes, n); ok {
+		return t
+	}
+	if n < 2 {
+		return 0
+	}
+	return ringTime(OpAllReduce, p.RingLink(n), bytes, float64(n))
+}
+
+// AllGather is the NCCL all-gather time of a bytes-sized output over n GPUs.
+func (p *Profile) AllGather(bytes float64, n int) float64 {
+	return p.collectiveOrRing(OpAllGather, bytes, n)
+}
+
+// ReduceScatter is the NCCL reduce-scatter time of a bytes-sized input over
+// n GPUs.
+func (p *Profile) ReduceScatter(bytes float64, n int) float64 {
+	return p.collectiveOrRing(OpReduceScatter, bytes, n)
+}
+
+// Send is the point-to-point time of bytes from one GPU to another.
+func (p *Profile) Send(bytes float64) float64 { return p.collectiveOrRing(OpSend, bytes, 2) }
+
+// SendLink is the fitted point-to-point link, or the all-gather link on 2
+// GPUs, or the datasheet link.
+func (p *Profile) SendLink() Link {
+	for _, op := range []Op{OpSend, OpAllGather} {
+		if c := p.comm[op]; c != nil {
+			return c.links[c.nearest(2)]
+		}
+	}
+	return p.roof.RingLink(2)
+}
+
+func (p *Profile) collectiveOrRing(op Op, bytes float64, n int) float64 {
+	if t, ok := p.Collective(op, bytes, n); ok {
+		return t
+	}
+	if op != OpSend && n < 2 {
+		return 0
+	}
+	if op == OpSend {
+		return ringTime(OpSend, p.SendLink(), math.Max(bytes, 1), 2)
+	}
+	return ringTime(op, p.RingLink(n), math.Max(bytes, 1), float64(n))
+}
