@@ -56,6 +56,14 @@ type CostModel interface {
 	// GPUs: a ring all-reduce of S bytes costs
 	// 2(n-1) x (LatencyNs + (S/n)/BytesPerNs).
 	RingLink(n int) Link
+	// AllReduceLink is the per-hop link of a ring all-reduce of s bytes
+	// over n GPUs: 2(n-1) hops of s/n bytes over it take the measured
+	// all-reduce time where a profile has one (NCCL switches algorithms
+	// across sizes, which no single alpha-beta pair follows), else RingLink.
+	AllReduceLink(n int, s float64) Link
+	// SendLink is the link of a point-to-point transfer between two GPUs
+	// (pipeline-parallel activations).
+	SendLink() Link
 	// Overheads are the engine's per-step and per-request costs.
 	Overheads() Overheads
 }

@@ -488,6 +488,27 @@ func (p *Profile) Collective(op Op, bytes float64, n int) (t float64, ok bool) {
 	return c.time(bytes, n), true
 }
 
+// AllReduceLink implements CostModel: the fitted ring link's latency, with
+// the per-hop bandwidth that makes 2(n-1) hops of s/n bytes take the
+// grid-interpolated all-reduce time. Where that time is below the ring's
+// latency alone (tiny messages), the hops are pure latency.
+func (p *Profile) AllReduceLink(n int, s float64) Link {
+	l := p.RingLink(n)
+	if n < 2 || !(s > 0) {
+		return l
+	}
+	t, ok := p.Collective(OpAllReduce, s, n)
+	if !ok {
+		return l
+	}
+	hops := 2 * float64(n-1)
+	beta := t/hops - l.LatencyNs
+	if beta <= 0 {
+		return Link{LatencyNs: t / hops, BytesPerNs: math.Inf(1)}
+	}
+	return Link{LatencyNs: l.LatencyNs, BytesPerNs: s / float64(n) / beta}
+}
+
 // AllReduce is the NCCL all-reduce time of bytes over n GPUs from the
 // measured grid (0 for n < 2); without measurements, the ring form over
 // RingLink.

@@ -75,5 +75,11 @@ func (r *Roofline) RingLink(n int) Link {
 	return Link{LatencyNs: r.Device.LinkLatencyNs, BytesPerNs: r.Device.LinkBWBytes / 1e9}
 }
 
+// AllReduceLink implements CostModel: the datasheet link at every size.
+func (r *Roofline) AllReduceLink(n int, s float64) Link { return r.RingLink(n) }
+
+// SendLink implements CostModel: the datasheet link.
+func (r *Roofline) SendLink() Link { return r.RingLink(2) }
+
 // Overheads implements CostModel.
 func (r *Roofline) Overheads() Overheads { return r.Overhead }

@@ -70,8 +70,9 @@ type StageCost struct {
 	Layers   int
 	Head     int64   // LM head and sampling; last stage only
 	Overhead int64   // engine overhead; first stage only
-	ARBytes  float64 // bytes of each TP all-reduce; 0 when TP = 1
-	PPBytes  float64 // activation bytes sent to the next stage; 0 on the last
+	ARBytes  float64        // bytes of each TP all-reduce; 0 when TP = 1
+	ARLink   hwprofile.Link // per-hop link of those all-reduces
+	PPBytes  float64        // activation bytes sent to the next stage; 0 on the last
 }
 
 // Compute is the stage's total compute time for the step.
@@ -109,8 +110,8 @@ func RingAllReduceNs(l hwprofile.Link, s float64, n int) int64 {
 
 // CollectiveNs is the stage's analytical communication time for one step:
 // two ring all-reduces per layer.
-func (c *StageCost) CollectiveNs(l hwprofile.Link, tp int) int64 {
-	return int64(2*c.Layers) * RingAllReduceNs(l, c.ARBytes, tp)
+func (c *StageCost) CollectiveNs(tp int) int64 {
+	return int64(2*c.Layers) * RingAllReduceNs(c.ARLink, c.ARBytes, tp)
 }
 
 // Planner turns batches into per-stage costs for one model on one
@@ -126,6 +127,16 @@ type Planner struct {
 	dense  []denseCost // by token count, lazily filled
 	heads  []int64     // LM head cost by sampled sequences, lazily filled (0: unset)
 	attn   *[attnCacheSize]attnEntry
+	link   *hwprofile.Link // fixed all-reduce link (SetLink), else the cost model's
+}
+
+// SetLink makes every all-reduce use l instead of the cost model's
+// size-dependent link (a configured link overrides calibration).
+func (p *Planner) SetLink(l hwprofile.Link) {
+	p.link = &l
+	for i := range p.dense {
+		p.dense[i].ok = false
+	}
 }
 
 // The attention memo is direct-mapped: cost models interpolate measured
@@ -161,10 +172,10 @@ func (p *Planner) attnCost(decode bool, a, b int) float64 {
 }
 
 type denseCost struct {
-	ok       bool
-	qkv, o   int64
-	mlp      float64 // before rounding: elementwise + GEMMs
-	qkvExtra float64
+	ok     bool
+	qkv, o int64
+	mlp    float64 // before rounding: elementwise + GEMMs
+	arLink hwprofile.Link
 }
 
 // NewPlanner checks that the layout fits the model and returns a planner.
@@ -244,6 +255,11 @@ func (p *Planner) denseFor(t int) *denseCost {
 	// writes 1x the intermediate activations), down GEMM
 	d.mlp = cm.Elementwise(2*act) + cm.GEMM(t, 2*inter, h) +
 		cm.Elementwise(3*float64(t)*float64(inter)*el) + cm.GEMM(t, h, inter)
+	if p.link != nil {
+		d.arLink = *p.link
+	} else if tp > 1 {
+		d.arLink = cm.AllReduceLink(tp, act)
+	}
 	d.ok = true
 	return d
 }
@@ -292,6 +308,7 @@ func (p *Planner) Plan(b *Batch, out []StageCost) {
 		c.Op = [NumOps]int64{d.qkv, ns(attn), d.o, ns(d.mlp)}
 		c.Layers = p.layers[s]
 		c.ARBytes = arBytes
+		c.ARLink = d.arLink
 		c.Head, c.Overhead, c.PPBytes = 0, 0, 0
 		if s == 0 {
 			c.Overhead = over

@@ -26,7 +26,9 @@ func (fixedCost) Elementwise(bytes float64) float64                             
 func (fixedCost) RingLink(n int) hwprofile.Link {
 	return hwprofile.Link{LatencyNs: 100, BytesPerNs: 10}
 }
-func (f fixedCost) Overheads() hwprofile.Overheads { return f.overheads }
+func (f fixedCost) AllReduceLink(n int, s float64) hwprofile.Link { return f.RingLink(n) }
+func (f fixedCost) SendLink() hwprofile.Link                      { return f.RingLink(2) }
+func (f fixedCost) Overheads() hwprofile.Overheads                { return f.overheads }
 
 var tinyModel = lod.Model{Name: "tiny", Layers: 2, Hidden: 64, Heads: 4, KVHeads: 2, HeadDim: 16, Intermediate: 128, Vocab: 100, DTypeBytes: 2}
 

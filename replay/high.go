@@ -75,7 +75,7 @@ func (s *Simulator) startStageHigh(st *stage, b *batch) {
 	st.op = c.Op
 	st.layers = int32(c.Layers)
 	st.head = c.Head
-	st.hop = lod.HopNs(s.ringLink, c.ARBytes/float64(len(st.ranks)))
+	st.hop = lod.HopNs(c.ARLink, c.ARBytes/float64(len(st.ranks)))
 	st.doneRanks = 0
 	for r := range st.ranks {
 		st.ranks[r] = rankState{}

@@ -59,7 +59,7 @@ func (s *Simulator) startStageMedium(st *stage, b *batch) {
 func (s *Simulator) onStageCompute(st *stage) {
 	if s.tp > 1 {
 		c := &st.cur.cost[st.idx]
-		s.h.push(s.now+c.CollectiveNs(s.ringLink, s.tp), evStageCollective, st.gid, 0, 0)
+		s.h.push(s.now+c.CollectiveNs(s.tp), evStageCollective, st.gid, 0, 0)
 		return
 	}
 	s.stageDone(st)
@@ -120,7 +120,7 @@ func (s *Simulator) startRun(rp *replica, b *batch) bool {
 			lb.DecodeCtx += d
 			s.planner.Plan(&lb, cost)
 		}
-		t += cost[0].Compute() + cost[0].CollectiveNs(s.ringLink, s.tp)
+		t += cost[0].Compute() + cost[0].CollectiveNs(s.tp)
 		run.ends = append(run.ends, t)
 		if s.stop > 0 && t > s.stop {
 			break

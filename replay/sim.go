@@ -129,12 +129,15 @@ func NewSimulator(in Input) (*Simulator, error) {
 	s.reactive, _ = in.Workload.(trace.Reactive)
 	s.maxLen = int32(c.Scheduler.MaxModelLen)
 	s.ringLink = in.Cost.RingLink(s.tp)
-	s.ppLink = in.Cost.RingLink(2)
-	if k.Links.BandwidthGBps > 0 {
-		s.ringLink.BytesPerNs, s.ppLink.BytesPerNs = k.Links.BandwidthGBps, k.Links.BandwidthGBps
-	}
-	if k.Links.LatencyUs > 0 {
-		s.ringLink.LatencyNs, s.ppLink.LatencyNs = k.Links.LatencyUs*1e3, k.Links.LatencyUs*1e3
+	s.ppLink = in.Cost.SendLink()
+	if k.Links.BandwidthGBps > 0 || k.Links.LatencyUs > 0 {
+		if k.Links.BandwidthGBps > 0 {
+			s.ringLink.BytesPerNs, s.ppLink.BytesPerNs = k.Links.BandwidthGBps, k.Links.BandwidthGBps
+		}
+		if k.Links.LatencyUs > 0 {
+			s.ringLink.LatencyNs, s.ppLink.LatencyNs = k.Links.LatencyUs*1e3, k.Links.LatencyUs*1e3
+		}
+		pl.SetLink(s.ringLink)
 	}
 	if !(s.ringLink.BytesPerNs > 0) || !(s.ppLink.BytesPerNs > 0) {
 		return nil, fmt.Errorf("replay: link bandwidth of %s is not positive", in.Cost.Name())
