@@ -15,6 +15,7 @@ import (
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
 
+	"github.com/lodsim/lodsim/analysis/validation"
 	"github.com/lodsim/lodsim/hwprofile"
 )
 
@@ -27,8 +28,14 @@ func init() {
 			"schema of hwprofile/MEASUREMENTS.md; Parquet, Arrow or CSV), fits a cost model per operation,\n" +
 			"prints the held-out fit and writes the profile and one predicted-vs-measured plot per operation.",
 		Flags: []cli.Flag{
-			&cli.StringSliceFlag{Name: "measurements", Aliases: []string{"m"}, Required: true, Usage: "measurement `DIR_OR_FILE` (repeatable)"},
-			&cli.StringFlag{Name: "gpu", Required: true, Usage: "GPU `NAME` or key from the catalog, e.g. h100_sxm"},
+			&cli.StringSliceFlag{Name: "measurements", Aliases: []string{"m"}, Usage: "kernel measurement `DIR_OR_FILE` (repeatable)"},
+			&cli.StringFlag{Name: "benchmarks", Aliases: []string{"b"}, Usage: "instead of kernels, fit the engine overheads to end-to-end benchmark `FILE` (as calibrate-overheads)"},
+			&cli.StringFlag{Name: "gpu", Usage: "GPU `NAME` or key from the catalog, e.g. h100_sxm"},
+			&cli.StringFlag{Name: "split", Value: "none", Usage: "with --benchmarks: none fits on every row; half fits on half and evaluates on the rest"},
+			&cli.IntFlag{Name: "max-iter", Value: 25, Usage: "with --benchmarks: Levenberg-Marquardt iterations at most"},
+			&cli.StringFlag{Name: "profile", Usage: "with --benchmarks: base profile `FILE` instead of the GPU's shipped one"},
+			&cli.IntFlag{Name: "requests-per-client", Value: validation.DefaultRequestsPerClient, Usage: "with --benchmarks: closed-loop requests each client sends"},
+			&cli.BoolFlag{Name: "all-requests", Usage: "with --benchmarks: measure every request, without warm-up and cool-down windows"},
 			&cli.StringFlag{Name: "out", Required: true, Usage: "profile `FILE` to write (YAML)"},
 			&cli.StringFlag{Name: "plots", Usage: "`DIR` for the predicted-vs-measured PNGs (default: beside --out)"},
 			&cli.Uint64Flag{Name: "seed", Value: 1, Usage: "seed of the held-out split"},
@@ -40,6 +47,16 @@ func init() {
 }
 
 func calibrateAction(ctx *cli.Context) error {
+	switch {
+	case ctx.IsSet("benchmarks") && ctx.IsSet("measurements"):
+		return fmt.Errorf("--measurements and --benchmarks: give one, kernel measurements or end-to-end benchmarks")
+	case ctx.IsSet("benchmarks"):
+		return overheadsAction(ctx)
+	case !ctx.IsSet("measurements"):
+		return fmt.Errorf("--measurements (kernel tables) or --benchmarks (serving benchmarks) is required")
+	case ctx.String("gpu") == "":
+		return fmt.Errorf("--gpu is required with --measurements")
+	}
 	g, err := hwprofile.LookupGPU(ctx.String("gpu"))
 	if err != nil {
 		return fmt.Errorf("--gpu: %w", err)

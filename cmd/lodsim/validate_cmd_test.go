@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/csv"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -92,4 +93,23 @@ func TestCalibrateOverheadsCommand(t *testing.T) {
 	}
 	// The written profile feeds validate.
 	runApp(t, "validate", "--measurements", smallBench(t), "--profile", prof, "--out", t.TempDir(), "--requests-per-client", "3")
+}
+
+// TestCalibrateBenchmarksAlias: `lodsim calibrate --benchmarks` is the
+// same fit as calibrate-overheads, and the two inputs exclude each other.
+func TestCalibrateBenchmarksAlias(t *testing.T) {
+	prof := filepath.Join(t.TempDir(), "p.yaml")
+	out := runApp(t, "calibrate", "--benchmarks", smallBench(t), "--gpu", "h100_sxm", "--requests-per-client", "3", "--max-iter", "1", "--out", prof)
+	if !strings.Contains(out, "wrote "+prof) {
+		t.Errorf("output:\n%s", out)
+	}
+	if _, err := os.Stat(prof); err != nil {
+		t.Fatal(err)
+	}
+	app := newApp()
+	app.Writer, app.ErrWriter = io.Discard, io.Discard
+	err := app.Run([]string{"lodsim", "calibrate", "--benchmarks", "x.csv", "--measurements", "y", "--out", prof})
+	if err == nil || !strings.Contains(err.Error(), "give one") {
+		t.Errorf("both inputs accepted: %v", err)
+	}
 }
