@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"image/color"
 	"io"
 	"math"
 	"os"
@@ -10,13 +9,11 @@ import (
 	"strings"
 
 	"github.com/urfave/cli/v2"
-	"gonum.org/v1/plot"
-	"gonum.org/v1/plot/plotter"
-	"gonum.org/v1/plot/vg"
-	"gonum.org/v1/plot/vg/draw"
 
+	"github.com/lodsim/lodsim/analysis"
 	"github.com/lodsim/lodsim/analysis/validation"
 	"github.com/lodsim/lodsim/hwprofile"
+	"github.com/lodsim/lodsim/plots"
 )
 
 func init() {
@@ -107,44 +104,12 @@ func calibrateAction(ctx *cli.Context) error {
 }
 
 // drawFit draws the held-out predictions of one operation against the
-// measurements on log-log axes, with the y = x line. (It moves to the plots
-// package once that draws from analysis data.)
+// measurements (figure 6 of the plots package), in microseconds.
 func drawFit(w io.Writer, gpu string, op hwprofile.OpFit) error {
-	p := plot.New()
-	p.Title.Text = fmt.Sprintf("%s on %s: held-out predicted vs measured", op.Op, gpu)
-	p.Title.Padding = vg.Points(10)
-	p.X.Label.Text = "measured (us)"
-	p.Y.Label.Text = "predicted (us)"
-	p.X.Scale, p.Y.Scale = plot.LogScale{}, plot.LogScale{}
-	p.X.Tick.Marker, p.Y.Tick.Marker = plot.LogTicks{Prec: -1}, plot.LogTicks{Prec: -1}
-	pts := make(plotter.XYs, len(op.Points))
-	lo, hi := math.Inf(1), 0.0
+	pairs := make([]analysis.Pair, len(op.Points))
 	for i, fp := range op.Points {
-		pts[i].X, pts[i].Y = fp.Measured/1e3, fp.Predicted/1e3
-		lo = math.Min(lo, math.Min(pts[i].X, pts[i].Y))
-		hi = math.Max(hi, math.Max(pts[i].X, pts[i].Y))
+		pairs[i] = analysis.Pair{Group: "held-out " + op.Op, Measured: fp.Measured / 1e3, Predicted: fp.Predicted / 1e3}
 	}
-	sc, err := plotter.NewScatter(pts)
-	if err != nil {
-		return err
-	}
-	sc.GlyphStyle.Shape = draw.CircleGlyph{}
-	sc.GlyphStyle.Radius = vg.Points(1.5)
-	sc.GlyphStyle.Color = color.RGBA{R: 31, G: 119, B: 180, A: 255}
-	line, err := plotter.NewLine(plotter.XYs{{X: lo, Y: lo}, {X: hi, Y: hi}})
-	if err != nil {
-		return err
-	}
-	line.Color = color.RGBA{R: 200, G: 60, B: 40, A: 255}
-	line.Dashes = []vg.Length{vg.Points(4), vg.Points(3)}
-	p.Add(plotter.NewGrid(), line, sc)
-	p.Legend.Add(fmt.Sprintf("held-out, n=%d, MAPE %.2f%%, p90 %.2f%%", op.Count, op.MAPE, op.P90APE), sc)
-	p.Legend.Add("predicted = measured", line)
-	p.Legend.Top, p.Legend.Left = true, true
-	wt, err := p.WriterTo(6*vg.Inch, 5*vg.Inch, "png")
-	if err != nil {
-		return err
-	}
-	_, err = wt.WriteTo(w)
-	return err
+	t := analysis.Accuracy(pairs)
+	return plots.Calibration(w, &t, fmt.Sprintf("%s on %s: held-out predicted vs measured", op.Op, gpu), "us")
 }
