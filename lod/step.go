@@ -68,8 +68,8 @@ func (b *Batch) Seqs() int { return len(b.Chunks) + b.Decodes }
 type StageCost struct {
 	Op       [NumOps]int64
 	Layers   int
-	Head     int64   // LM head and sampling; last stage only
-	Overhead int64   // engine overhead; first stage only
+	Head     int64          // LM head and sampling; last stage only
+	Overhead int64          // engine overhead; first stage only
 	ARBytes  float64        // bytes of each TP all-reduce; 0 when TP = 1
 	ARLink   hwprofile.Link // per-hop link of those all-reduces
 	PPBytes  float64        // activation bytes sent to the next stage; 0 on the last
