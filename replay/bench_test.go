@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/lodsim/lodsim/hwprofile"
+	"github.com/lodsim/lodsim/trace"
 )
 
 // BenchmarkEngine measures the bare event heap: push and pop with a
@@ -37,7 +38,7 @@ func benchScenario(b *testing.B, name, lodName string) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	cm := hwprofile.NewRoofline(g) // TODO(calibrated)
+	cm := hwprofile.DefaultCostModel(g) // the calibrated A100 profile
 	var events uint64
 	b.ReportAllocs()
 	b.ResetTimer()
@@ -65,4 +66,44 @@ func BenchmarkReplay(b *testing.B) {
 			})
 		}
 	}
+}
+
+// BenchmarkAzureConv replays the Azure 2023 conversation trace (19,366
+// requests, read from the embedded CSV inside the timed loop) on four
+// replicas of Llama-3.1-8B at TP1 on H100 SXM at medium LoD.
+func BenchmarkAzureConv(b *testing.B) {
+	c, err := Scenario("azure-conv-4xh100")
+	if err != nil {
+		b.Fatal(err)
+	}
+	m, err := c.ResolveModel()
+	if err != nil {
+		b.Fatal(err)
+	}
+	g, err := hwprofile.LookupGPU(c.Hardware.GPU)
+	if err != nil {
+		b.Fatal(err)
+	}
+	cm := hwprofile.DefaultCostModel(g)
+	var events uint64
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		src, err := trace.Embedded(c.Workload.Embedded)
+		if err != nil {
+			b.Fatal(err)
+		}
+		var col Collect
+		st, err := Run(Input{Config: c, Model: m, Cost: cm, Workload: src, Sink: &col})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if st.Completed != 19366 {
+			b.Fatalf("completed %d of 19366", st.Completed)
+		}
+		events += st.TotalEvents
+	}
+	sec := b.Elapsed().Seconds()
+	b.ReportMetric(float64(events)/sec, "events/s")
+	b.ReportMetric(float64(events)/float64(b.N), "events/op")
 }
