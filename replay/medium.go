@@ -203,10 +203,15 @@ func (s *Simulator) settleRun(rp *replica, t Time, kick bool) {
 		rp.freeBlocks -= nb - r.blocks
 		r.blocks = nb
 		if r.generated >= r.output {
-			rp.freeBlocks += r.blocks
-			r.blocks = 0
 			done = append(done, slot)
 		}
+	}
+	// The last settled step held the most blocks of the run.
+	s.notePeakKV(rp)
+	for _, slot := range done {
+		r := &s.reqs[slot]
+		rp.freeBlocks += r.blocks
+		r.blocks = 0
 	}
 	rp.inflight--
 	rp.pool = append(rp.pool, b)

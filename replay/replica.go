@@ -111,6 +111,14 @@ func (s *Simulator) reservedTokens(rp *replica) int64 {
 	return int64(math.Ceil(t))
 }
 
+// notePeakKV records rp's KV use if it is the highest so far. Blocks are
+// allocated when a step is scheduled, so checking there sees every peak.
+func (s *Simulator) notePeakKV(rp *replica) {
+	if f := float64(rp.totalBlocks-rp.freeBlocks) / float64(rp.totalBlocks); f > s.st.PeakKVUtil {
+		s.st.PeakKVUtil = f
+	}
+}
+
 // kvLoad is the router's view of KV pressure: blocks held plus blocks the
 // waiting prompts will need, over capacity.
 func (rp *replica) kvLoad(bs int32) float64 {
@@ -196,6 +204,7 @@ func (s *Simulator) kick(rp *replica) {
 	if b == nil {
 		return
 	}
+	s.notePeakKV(rp)
 	rp.inflight++
 	b.start = s.now
 	s.planner.Plan(&b.lb, b.cost)

@@ -286,6 +286,9 @@ func (s *Simulator) onArrival() {
 	r := s.next
 	s.hasNext = false
 	s.st.Arrived++
+	if n := s.st.Arrived - s.finished; n > s.st.PeakInFlight {
+		s.st.PeakInFlight = n
+	}
 	slot := s.allocReq()
 	rs := &s.reqs[slot]
 	out := r.OutputTokens
@@ -383,9 +386,6 @@ func (s *Simulator) onSample() {
 		waiting += int32(rp.waiting.n)
 		used += u
 		total += int64(rp.totalBlocks)
-		if f := float64(u) / float64(rp.totalBlocks); f > s.st.PeakKVUtil {
-			s.st.PeakKVUtil = f
-		}
 	}
 	sm := Sample{T: s.now, Running: running, Waiting: waiting, OutputTokens: s.sampTokens, Completed: s.sampDone}
 	if total > 0 {

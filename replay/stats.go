@@ -19,6 +19,7 @@ type Stats struct {
 	Unfinished   int64        `json:"unfinished"`    // still waiting or running at the stop time
 	Rejected     int64        `json:"rejected"`      // could never fit in the KV cache
 	Preemptions  int64        `json:"preemptions"`   // preemption events (a request may have several)
+	PeakInFlight int64        `json:"peak_in_flight"` // most requests arrived and not yet finished at once
 	KVBlocks     int64        `json:"kv_blocks"`     // KV blocks per replica
 	PeakKVUtil   float64      `json:"peak_kv_util"`  // highest used/total over all replicas
 	OutputTokens int64        `json:"output_tokens"` // tokens generated, all requests
