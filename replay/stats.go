@@ -10,21 +10,21 @@ type EventCount struct {
 type Stats struct {
 	LoD          string       `json:"lod"`
 	Seed         uint64       `json:"seed"`
-	SimEnd       Time         `json:"sim_end_ns"`    // simulated time of the last event
-	Events       []EventCount `json:"events"`        // by kind, sorted by kind
-	TotalEvents  uint64       `json:"total_events"`  // sum of Events
-	Steps        uint64       `json:"steps"`         // batch steps executed, all replicas and stages
-	Arrived      int64        `json:"arrived"`       // requests that arrived
-	Completed    int64        `json:"completed"`     // requests that produced every token
-	Unfinished   int64        `json:"unfinished"`    // still waiting or running at the stop time
-	Rejected     int64        `json:"rejected"`      // could never fit in the KV cache
-	Preemptions  int64        `json:"preemptions"`   // preemption events (a request may have several)
+	SimEnd       Time         `json:"sim_end_ns"`     // simulated time of the last event
+	Events       []EventCount `json:"events"`         // by kind, sorted by kind
+	TotalEvents  uint64       `json:"total_events"`   // sum of Events
+	Steps        uint64       `json:"steps"`          // batch steps executed, all replicas and stages
+	Arrived      int64        `json:"arrived"`        // requests that arrived
+	Completed    int64        `json:"completed"`      // requests that produced every token
+	Unfinished   int64        `json:"unfinished"`     // still waiting or running at the stop time
+	Rejected     int64        `json:"rejected"`       // could never fit in the KV cache
+	Preemptions  int64        `json:"preemptions"`    // preemption events (a request may have several)
 	PeakInFlight int64        `json:"peak_in_flight"` // most requests arrived and not yet finished at once
-	KVBlocks     int64        `json:"kv_blocks"`     // KV blocks per replica
-	PeakKVUtil   float64      `json:"peak_kv_util"`  // highest used/total over all replicas
-	OutputTokens int64        `json:"output_tokens"` // tokens generated, all requests
-	ITL          Histogram    `json:"itl"`           // inter-token latencies
-	Samples      []Sample     `json:"samples"`       // cluster time series
+	KVBlocks     int64        `json:"kv_blocks"`      // KV blocks per replica
+	PeakKVUtil   float64      `json:"peak_kv_util"`   // highest used/total over all replicas
+	OutputTokens int64        `json:"output_tokens"`  // tokens generated, all requests
+	ITL          Histogram    `json:"itl"`            // inter-token latencies
+	Samples      []Sample     `json:"samples"`        // cluster time series
 }
 
 // Sink receives each request's result as soon as it is final: at
