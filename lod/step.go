@@ -88,10 +88,17 @@ func (c *StageCost) Compute() int64 {
 // over l, in whole nanoseconds: round(latency) + ceil(s / bandwidth). Every
 // transfer at every level of detail is timed by this one function.
 func HopNs(l hwprofile.Link, s float64) int64 {
+	lat, bw := HopParts(l, s)
+	return lat + bw
+}
+
+// HopParts splits HopNs into the latency and the time the bytes occupy
+// the link's bandwidth; only the latter is shared by concurrent transfers.
+func HopParts(l hwprofile.Link, s float64) (lat, bw int64) {
 	if s <= 0 {
-		return 0
+		return 0, 0
 	}
-	return int64(math.Round(l.LatencyNs)) + int64(math.Ceil(s/l.BytesPerNs))
+	return int64(math.Round(l.LatencyNs)), int64(math.Ceil(s / l.BytesPerNs))
 }
 
 // RingAllReduceNs is the alpha-beta time of a ring all-reduce of s bytes over

@@ -3,6 +3,7 @@ package replay
 import (
 	"bytes"
 	"encoding/json"
+	"math"
 	"strings"
 	"testing"
 
@@ -472,5 +473,42 @@ func TestStateFollowsRequestsInFlight(t *testing.T) {
 	// the system, which at 100 req/s over 8 replicas is a few hundred.
 	if int64(len(s.reqs)) != st.PeakInFlight || st.PeakInFlight > 1000 {
 		t.Errorf("request slab grew to %d slots for 60000 requests, peak in flight %d", len(s.reqs), st.PeakInFlight)
+	}
+}
+
+// latencyCost is fixedCost with latency-bound links (no bandwidth term), as
+// calibrated profiles give for small all-reduces.
+type latencyCost struct{ fixedCost }
+
+func (latencyCost) RingLink(n int) hwprofile.Link {
+	return hwprofile.Link{LatencyNs: 100, BytesPerNs: math.Inf(1)}
+}
+func (c latencyCost) AllReduceLink(n int, s float64) hwprofile.Link { return c.RingLink(n) }
+func (c latencyCost) SendLink() hwprofile.Link                      { return c.RingLink(2) }
+
+// TestLatencyBoundLinks: hops that only pay latency are delivered (no
+// deadlock), do not slow each other down when they overlap (latency is not
+// a shared resource), and match medium exactly without variability.
+func TestLatencyBoundLinks(t *testing.T) {
+	var reqs []trace.Request
+	for i := 0; i < 6; i++ {
+		reqs = append(reqs, trace.Request{ID: trace.RequestID(i), Arrival: int64(i) * 3000, PromptTokens: 8, OutputTokens: 20})
+	}
+	var res [2][]RequestResult
+	for i, l := range []string{"high", "medium"} {
+		c := tinyConfig(l, 4)
+		c.Cluster.PipelineParallel = 2
+		_, res[i] = runReqs(t, c, latencyCost{}, reqs)
+	}
+	for i := range res[0] {
+		if res[0][i] != res[1][i] {
+			t.Fatalf("request %d differs:\nhigh   %+v\nmedium %+v", i, res[0][i], res[1][i])
+		}
+	}
+	c := tinyConfig("high", 4)
+	c.Simulation.Variability = 0.3
+	st, _ := runReqs(t, c, latencyCost{}, reqs)
+	if st.Completed != 6 {
+		t.Fatalf("with variability %d of 6 completed", st.Completed)
 	}
 }

@@ -17,8 +17,9 @@ const (
 	evArrival eventKind = iota
 	evSample
 	evRankCompute     // high: one operation on one rank finished
-	evLinkTransfer    // high: a transfer on a link finished
-	evLinkStale       // high: a superseded link event (rate changed)
+	evLinkTransfer    // high: a transfer on a link was delivered
+	evLinkRate        // high: a transfer's bytes cleared a shared link; the others speed up
+	evLinkStale       // high: a superseded link event (rates changed)
 	evStageCompute    // medium: a stage's aggregated compute finished
 	evStageCollective // medium: a stage's analytical collectives finished
 	evPPTransfer      // medium: activations reached the next stage
@@ -32,6 +33,7 @@ var eventKindNames = [numEventKinds]string{
 	evSample:          "sample",
 	evRankCompute:     "rank_compute",
 	evLinkTransfer:    "link_transfer",
+	evLinkRate:        "link_rate",
 	evLinkStale:       "link_stale",
 	evStageCompute:    "stage_compute",
 	evStageCollective: "stage_collective",

@@ -17,17 +17,20 @@ type rankState struct {
 	head  bool    // the LM head has been started
 	recv  [2]int8 // ring chunks received, by all-reduce parity
 	sent  int8    // ring chunks sent in the current all-reduce
+	out   int8    // own chunk in transit (a rank's sends go one after another)
 	inAR  bool
 	ar    int32 // all-reduces entered in this batch
 }
 
-// xfer is a transfer on a link. rem is the remaining work in nanoseconds
-// of the link's undivided bandwidth: while k transfers share the link,
-// each progresses at 1/k. due is the time of its pending completion event,
-// which carries id; an event whose transfer has since been given another
-// due time is stale.
+// xfer is a transfer on a link. It first sends its bytes, sharing the
+// link's bandwidth equally with the other transfers sending at the same
+// time (processor sharing): rem is the bandwidth time left at the full
+// rate, so with k senders it drains at 1/k. Then it takes the link's
+// latency, which is not shared. due is the time of its pending delivery
+// event, or -1 while it shares the bandwidth and its end is not yet known.
 type xfer struct {
 	rem   float64
+	lat   int64
 	due   Time
 	id    uint32
 	pp    bool // pipeline activations (else a ring chunk)
@@ -37,18 +40,17 @@ type xfer struct {
 	batch *batch
 }
 
-// link is a directed GPU-to-GPU connection (or a shared bus) that divides
-// its bandwidth equally among concurrent transfers (processor sharing).
+// link is a directed GPU-to-GPU connection (or a shared bus).
 type link struct {
 	ln     hwprofile.Link
 	active []xfer
 	last   Time
 	nextID uint32
-	maxDue Time // no active transfer finishes later
+	ver    uint32 // version of the pending rate event
 }
 
-// doneEps is the remaining work (ns) below which a transfer counts as
-// finished: float rounding of the shared-rate bookkeeping stays far below.
+// doneEps is the bandwidth time (ns) below which a transfer's bytes count as
+// through: float rounding of the shared-rate bookkeeping stays far below.
 const doneEps = 1e-6
 
 func (s *Simulator) newLink(l hwprofile.Link) int32 {
@@ -75,7 +77,7 @@ func (s *Simulator) startStageHigh(st *stage, b *batch) {
 	st.op = c.Op
 	st.layers = int32(c.Layers)
 	st.head = c.Head
-	st.hop = lod.HopNs(c.ARLink, c.ARBytes/float64(len(st.ranks)))
+	st.hopLat, st.hopBW = lod.HopParts(c.ARLink, c.ARBytes/float64(len(st.ranks)))
 	st.doneRanks = 0
 	for r := range st.ranks {
 		st.ranks[r] = rankState{}
@@ -117,18 +119,20 @@ func (s *Simulator) rankDone(st *stage) {
 	}
 }
 
-// ringSend issues every ring step rank r may send now. Step j of the ring
+// ringSend issues the ring step rank r may send now. Step j of the ring
 // (reduce-scatter then all-gather, 2(N-1) steps) forwards the chunk received
 // in step j-1, so it needs j chunks received; step 0 needs only the rank's
-// own data. When all 2(N-1) chunks have arrived the rank moves on.
+// own data. A rank sends one chunk at a time, as an NCCL channel does. When
+// all 2(N-1) chunks have arrived and been sent on, the rank moves on.
 func (s *Simulator) ringSend(st *stage, r int) {
 	rs := &st.ranks[r]
 	n := len(st.ranks)
 	steps := int8(2 * (n - 1))
 	par := int8((rs.ar - 1) & 1)
-	for rs.sent < steps && rs.sent <= rs.recv[par] {
+	for rs.sent < steps && rs.sent <= rs.recv[par] && rs.out == 0 {
 		rs.sent++
-		s.addTransferNs(st.ringLinks[r], xfer{dst: int16((r + 1) % n), par: par, stage: st.gid}, st.hop)
+		rs.out++
+		s.addTransferNs(st.ringLinks[r], xfer{dst: int16((r + 1) % n), par: par, stage: st.gid}, st.hopLat, st.hopBW)
 	}
 	if rs.recv[par] == steps && rs.sent == steps {
 		rs.recv[par] = 0
@@ -139,37 +143,25 @@ func (s *Simulator) ringSend(st *stage, r int) {
 
 // addTransfer starts a transfer of the given bytes on link li.
 func (s *Simulator) addTransfer(li int32, x xfer, bytes float64) {
-	s.addTransferNs(li, x, lod.HopNs(s.links[li].ln, bytes))
+	lat, bw := lod.HopParts(s.links[li].ln, bytes)
+	s.addTransferNs(li, x, lat, bw)
 }
 
-// addTransferNs starts a transfer that takes d ns on link li alone.
-func (s *Simulator) addTransferNs(li int32, x xfer, d int64) {
+// addTransferNs starts a transfer with latency lat and bandwidth time bw
+// (alone on the link it is delivered after lat + bw ns).
+func (s *Simulator) addTransferNs(li int32, x xfer, lat, bw int64) {
 	l := &s.links[li]
+	s.linkSettle(l)
 	l.nextID++
-	x.id = l.nextID
-	x.rem = float64(d)
-	if len(l.active) == 0 || l.maxDue <= s.now {
-		// The common case, an idle link (or one whose transfers all end
-		// now and only await delivery): the transfer has it alone.
-		for i := range l.active {
-			l.active[i].rem = 0
-		}
-		x.due = s.now + d
-		l.active = append(l.active, x)
-		l.last = s.now
-		l.maxDue = x.due
-		s.h.push(x.due, evLinkTransfer, li, 0, x.id)
-		return
-	}
-	s.linkAdvance(l)
-	x.due = -1
+	x.id, x.rem, x.lat, x.due = l.nextID, float64(bw), lat, -1
 	l.active = append(l.active, x)
-	s.linkRedistribute(li)
+	s.linkPlan(li)
 }
 
-// linkAdvance brings the remaining work of l's unfinished transfers up to
-// now; they shared the link equally since the last change.
-func (s *Simulator) linkAdvance(l *link) {
+// linkSettle brings the bandwidth time left of l's sending transfers up to
+// now. Between two changes the set of senders is fixed, except that a lone
+// sender may finish its bytes before now (it had no rate event).
+func (s *Simulator) linkSettle(l *link) {
 	if s.now > l.last {
 		k := 0
 		for i := range l.active {
@@ -177,11 +169,19 @@ func (s *Simulator) linkAdvance(l *link) {
 				k++
 			}
 		}
-		if k > 0 {
-			dec := float64(s.now-l.last) / float64(k)
+		el := float64(s.now - l.last)
+		switch {
+		case k == 1:
 			for i := range l.active {
-				if l.active[i].rem > doneEps {
-					l.active[i].rem -= dec
+				if x := &l.active[i]; x.rem > doneEps {
+					x.rem = max(0, x.rem-el)
+				}
+			}
+		case k > 1:
+			dec := el / float64(k)
+			for i := range l.active {
+				if x := &l.active[i]; x.rem > doneEps {
+					x.rem -= dec
 				}
 			}
 		}
@@ -189,33 +189,62 @@ func (s *Simulator) linkAdvance(l *link) {
 	l.last = s.now
 }
 
-// linkRedistribute gives every unfinished transfer on li its completion
-// time at the current share, rescheduling those whose time changed.
-func (s *Simulator) linkRedistribute(li int32) {
+// linkPlan schedules what happens next on li after a change: a lone
+// sender's delivery directly, or, while several share the bandwidth, a
+// rate event when the first of them gets its bytes through.
+func (s *Simulator) linkPlan(li int32) {
 	l := &s.links[li]
-	k := 0
-	for i := range l.active {
-		if l.active[i].rem > doneEps {
-			k++
-		}
-	}
+	k, one := 0, -1
 	for i := range l.active {
 		x := &l.active[i]
-		if x.rem <= doneEps {
-			continue
+		if x.rem > doneEps {
+			k++
+			one = i
+		} else if x.due < 0 {
+			// Bytes through (or none to send: a latency-bound hop):
+			// only the latency is left.
+			x.rem = 0
+			x.due = s.now + x.lat
+			s.h.push(x.due, evLinkTransfer, li, 0, x.id)
 		}
-		due := s.now + Time(math.Ceil(x.rem*float64(k)-doneEps))
-		if due > l.maxDue {
-			l.maxDue = due
-		}
+	}
+	l.ver++
+	switch {
+	case k == 1:
+		x := &l.active[one]
+		due := s.now + Time(math.Ceil(x.rem-doneEps)) + x.lat
 		if due != x.due {
 			x.due = due
 			s.h.push(due, evLinkTransfer, li, 0, x.id)
 		}
+	case k > 1:
+		m := math.Inf(1)
+		for i := range l.active {
+			if x := &l.active[i]; x.rem > doneEps {
+				x.due = -1 // its pending delivery, if any, is superseded
+				m = math.Min(m, x.rem)
+			}
+		}
+		s.h.push(s.now+Time(math.Ceil(m*float64(k)-doneEps)), evLinkRate, li, 0, l.ver)
 	}
 }
 
-func (s *Simulator) onLink(li int, id uint32) {
+// onLinkRate: the first of several sharing transfers got its bytes
+// through; it is delivered after the latency and the rest speed up.
+func (s *Simulator) onLinkRate(li int, ver uint32) {
+	l := &s.links[li]
+	if ver != l.ver {
+		s.counts[evLinkRate]--
+		s.counts[evLinkStale]++
+		return
+	}
+	s.linkSettle(l)
+	s.linkPlan(int32(li))
+}
+
+// onLinkDeliver hands transfer id to its receiver, unless its delivery
+// was superseded.
+func (s *Simulator) onLinkDeliver(li int, id uint32) {
 	l := &s.links[li]
 	at := -1
 	for i := range l.active {
@@ -229,17 +258,15 @@ func (s *Simulator) onLink(li int, id uint32) {
 		s.counts[evLinkStale]++
 		return
 	}
+	s.linkSettle(l)
 	x := l.active[at]
 	if len(l.active) == 1 {
 		l.active = l.active[:0]
-		l.last = s.now
-		s.deliver(x)
-		return
+	} else {
+		copy(l.active[at:], l.active[at+1:])
+		l.active = l.active[:len(l.active)-1]
 	}
-	s.linkAdvance(l)
-	copy(l.active[at:], l.active[at+1:])
-	l.active = l.active[:len(l.active)-1]
-	s.linkRedistribute(int32(li))
+	// Its bytes were through already, so the senders left are unchanged.
 	s.deliver(x)
 }
 
@@ -250,6 +277,14 @@ func (s *Simulator) deliver(x xfer) {
 		return
 	}
 	st := s.stages[x.stage]
+	n := len(st.ranks)
+	// The sender's link is free for its next chunk.
+	p := (int(x.dst) + n - 1) % n
+	rp := &st.ranks[p]
+	rp.out--
+	if rp.inAR {
+		s.ringSend(st, p)
+	}
 	q := int(x.dst)
 	rq := &st.ranks[q]
 	rq.recv[x.par]++

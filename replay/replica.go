@@ -145,7 +145,8 @@ type stage struct {
 	op        [lod.NumOps]int64 // the current step's per-layer costs
 	layers    int32
 	head      int64
-	hop       int64 // one ring chunk's transfer time
+	hopLat    int64 // one ring chunk's latency
+	hopBW     int64 // and bandwidth time
 }
 
 func (s *Simulator) newReplica(id int32, blocks int32) *replica {

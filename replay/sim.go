@@ -219,7 +219,9 @@ func (s *Simulator) Run() (*Stats, error) {
 		case evRankCompute:
 			s.advance(s.stages[ev.a], int(ev.b))
 		case evLinkTransfer:
-			s.onLink(int(ev.a), ev.ver)
+			s.onLinkDeliver(int(ev.a), ev.ver)
+		case evLinkRate:
+			s.onLinkRate(int(ev.a), ev.ver)
 		case evStageCompute:
 			s.onStageCompute(s.stages[ev.a])
 		case evStageCollective:

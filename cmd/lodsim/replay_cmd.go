@@ -19,6 +19,8 @@ var configFlags = []cli.Flag{
 	&cli.StringFlag{Name: "columns", Usage: "column mapping for --trace, e.g. arrival=ts,prompt=in,output=out"},
 	&cli.StringFlag{Name: "time-unit", Usage: "unit of a numeric arrival column in --trace: s, ms, us or ns"},
 	&cli.Uint64Flag{Name: "seed", Usage: "override simulation.seed"},
+	&cli.Float64Flag{Name: "variability", Usage: "override simulation.variability: CV of per-rank operation times at high LoD (0 = off)"},
+	&cli.StringFlag{Name: "topology", Usage: "override cluster.links.topology: nvlink or shared"},
 	&cli.DurationFlag{Name: "slo-ttft", Usage: "TTFT bound for goodput, e.g. 500ms"},
 	&cli.DurationFlag{Name: "slo-tpot", Usage: "TPOT bound for goodput, e.g. 50ms"},
 	&cli.DurationFlag{Name: "slo-e2e", Usage: "end-to-end bound for goodput"},
@@ -41,6 +43,12 @@ func configsFromFlags(ctx *cli.Context) ([]*replay.Config, error) {
 		}
 		if ctx.IsSet("seed") {
 			c.Simulation.Seed = ctx.Uint64("seed")
+		}
+		if ctx.IsSet("variability") {
+			c.Simulation.Variability = ctx.Float64("variability")
+		}
+		if ctx.IsSet("topology") {
+			c.Cluster.Links.Topology = ctx.String("topology")
 		}
 	}
 	return cfgs, nil
