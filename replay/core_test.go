@@ -512,3 +512,35 @@ func TestLatencyBoundLinks(t *testing.T) {
 		t.Fatalf("with variability %d of 6 completed", st.Completed)
 	}
 }
+
+// TestNoAllocationPerEvent: a four times longer run processes four times
+// the events with about the same number of allocations (the time series
+// and the first growth of reused buffers, not the events, allocate).
+func TestNoAllocationPerEvent(t *testing.T) {
+	allocs := func(sec float64) (float64, uint64) {
+		c := refConfig(2, 4, "high")
+		c.Workload.Synthetic.Duration = Duration(sec * 1e9)
+		m, _ := c.ResolveModel()
+		g, _ := hwprofile.LookupGPU(c.Hardware.GPU)
+		cm := hwprofile.NewRoofline(g)
+		var events uint64
+		a := testing.AllocsPerRun(2, func() {
+			st, err := Run(Input{Config: c, Model: m, Cost: cm, Workload: synthReader(t, c), Sink: &countSink{}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			events = st.TotalEvents
+		})
+		return a, events
+	}
+	a1, e1 := allocs(2)
+	a4, e4 := allocs(8)
+	if e4 < 3*e1 {
+		t.Fatalf("events %d vs %d: the longer run should process several times more", e1, e4)
+	}
+	// 64 allocations of slack for the longer time series and request slab.
+	if a4-a1 > 64 {
+		t.Errorf("%0.f allocations for %d events vs %0.f for %d: the event loop allocates", a4, e4, a1, e1)
+	}
+	t.Logf("%d events: %.0f allocs; %d events: %.0f allocs", e1, a1, e4, a4)
+}
