@@ -49,6 +49,16 @@ type Config struct {
 	Scheduler  SchedulerConfig  `yaml:"scheduler"`
 	Router     RouterConfig     `yaml:"router"`
 	Workload   WorkloadConfig   `yaml:"workload"`
+	SLO        SLOConfig        `yaml:"slo,omitempty"`
+}
+
+// SLOConfig holds the latency objectives goodput is measured against; an
+// unset bound does not constrain. A request meets the SLO when it completes
+// within every set bound.
+type SLOConfig struct {
+	TTFT Duration `yaml:"ttft,omitempty"` // time to first token
+	TPOT Duration `yaml:"tpot,omitempty"` // time per output token after the first
+	E2E  Duration `yaml:"e2e,omitempty"`  // end-to-end latency
 }
 
 // SimulationConfig controls the run itself.
@@ -336,6 +346,14 @@ func (c *Config) Validate() error {
 	}
 	if s.KVBlocks < 0 {
 		add("scheduler.kv_blocks: %d, expected >= 0", s.KVBlocks)
+	}
+	for _, b := range []struct {
+		name string
+		v    Duration
+	}{{"slo.ttft", c.SLO.TTFT}, {"slo.tpot", c.SLO.TPOT}, {"slo.e2e", c.SLO.E2E}} {
+		if b.v < 0 {
+			add("%s: %v, expected a positive duration", b.name, time.Duration(b.v))
+		}
 	}
 	switch c.Router.Policy {
 	case "round_robin", "least_outstanding", "least_kv":

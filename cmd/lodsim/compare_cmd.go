@@ -152,9 +152,11 @@ func compareAction(ctx *cli.Context) error {
 		seen[c.Name] = true
 	}
 	out := ctx.String("out")
-	sw := &analysis.Sweep{SLO: sloFromFlags(ctx)}
+	// The sweep reports the first configuration's SLO; each configuration
+	// is summarised against its own (the flags override all of them).
+	sw := &analysis.Sweep{SLO: sloFromFlags(ctx, cfgs[0])}
 	for _, cfg := range cfgs {
-		cs, err := compareConfig(ctx, cfg, lods, sw.SLO, out)
+		cs, err := compareConfig(ctx, cfg, lods, sloFromFlags(ctx, cfg), out)
 		if err != nil {
 			return fmt.Errorf("compare: %w", err)
 		}

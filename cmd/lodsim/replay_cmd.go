@@ -54,12 +54,23 @@ func configsFromFlags(ctx *cli.Context) ([]*replay.Config, error) {
 	return cfgs, nil
 }
 
-func sloFromFlags(ctx *cli.Context) analysis.SLO {
-	return analysis.SLO{
-		TTFTNs: float64(ctx.Duration("slo-ttft")),
-		TPOTNs: float64(ctx.Duration("slo-tpot")),
-		E2ENs:  float64(ctx.Duration("slo-e2e")),
+// sloFromFlags is the SLO of the command line, each bound falling back to
+// the config's slo section (cfg may be nil).
+func sloFromFlags(ctx *cli.Context, cfg *replay.Config) analysis.SLO {
+	var slo analysis.SLO
+	if cfg != nil {
+		slo = analysis.SLO{TTFTNs: float64(cfg.SLO.TTFT), TPOTNs: float64(cfg.SLO.TPOT), E2ENs: float64(cfg.SLO.E2E)}
 	}
+	if ctx.IsSet("slo-ttft") {
+		slo.TTFTNs = float64(ctx.Duration("slo-ttft"))
+	}
+	if ctx.IsSet("slo-tpot") {
+		slo.TPOTNs = float64(ctx.Duration("slo-tpot"))
+	}
+	if ctx.IsSet("slo-e2e") {
+		slo.E2ENs = float64(ctx.Duration("slo-e2e"))
+	}
+	return slo
 }
 
 func init() {
@@ -108,7 +119,7 @@ func replayAction(ctx *cli.Context) error {
 	}
 	defer f.Abort()
 	rw := analysis.NewResultWriter(f)
-	sum := analysis.NewSummarizer(sloFromFlags(ctx))
+	sum := analysis.NewSummarizer(sloFromFlags(ctx, cfg))
 	st, wall, err := simulate(cfg, lodName, teeSink{rw, sum})
 	if err != nil {
 		return err

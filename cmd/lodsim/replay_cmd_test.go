@@ -117,3 +117,29 @@ func TestReplayMissingTraceNamesFile(t *testing.T) {
 		t.Errorf("a failed run left files behind: %v", ents)
 	}
 }
+
+// TestReplaySLOFromConfig: goodput uses the config's slo section, and a
+// flag overrides one bound of it.
+func TestReplaySLOFromConfig(t *testing.T) {
+	cfg := writeSmallConfig(t)
+	data, _ := os.ReadFile(cfg)
+	os.WriteFile(cfg, append(data, []byte("slo: {ttft: 1ns, tpot: 1s}\n")...), 0o644)
+	out := filepath.Join(t.TempDir(), "run")
+	if _, err := tryApp(t, "replay", "-c", cfg, "--out", out); err != nil {
+		t.Fatal(err)
+	}
+	run, err := readRunDir(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if run.Summary.SLO.TTFTNs != 1 || run.Summary.SLO.TPOTNs != 1e9 || run.Summary.Goodput.Met != 0 {
+		t.Fatalf("SLO %+v, goodput %+v: a 1 ns TTFT bound should fail every request", run.Summary.SLO, run.Summary.Goodput)
+	}
+	if _, err := tryApp(t, "replay", "-c", cfg, "--out", out, "--slo-ttft", "1h"); err != nil {
+		t.Fatal(err)
+	}
+	run, _ = readRunDir(out)
+	if run.Summary.SLO.TTFTNs != 3600e9 || run.Summary.SLO.TPOTNs != 1e9 || run.Summary.Goodput.Met != 5 {
+		t.Fatalf("SLO %+v, goodput %+v: with --slo-ttft 1h all five should meet it", run.Summary.SLO, run.Summary.Goodput)
+	}
+}
