@@ -17,7 +17,9 @@ import (
 //	           so that the length itself has mean Mean and standard deviation Std
 //	empirical: Values[i], i uniform on [0, len(Values)) (see LoadLengths,
 //	           EmbeddedLengths); a config names an embedded distribution with
-//	           Source "sharegpt:prompt", "arxiv:output" and so on instead
+//	           Source "sharegpt:prompt", "arxiv:output" and so on instead.
+//	           When prompt and output are drawn from the two columns of one
+//	           source, one row is drawn for both, keeping their pairing.
 type LengthDist struct {
 	Kind   string  `yaml:"kind"` // fixed | normal | lognormal | empirical
 	Mean   float64 `yaml:"mean"`
@@ -69,10 +71,22 @@ type Synthetic struct {
 }
 
 type syntheticReader struct {
-	spec Synthetic
-	rng  *rand.Rand
-	n    int64
-	t    float64 // ns
+	spec  Synthetic
+	rng   *rand.Rand
+	n     int64
+	t     float64 // ns
+	joint bool    // prompt and output are the two columns of one source
+}
+
+// jointSource reports whether prompt and output name the two columns of the
+// same embedded length distribution, so that rows are drawn whole.
+func jointSource(p, o LengthDist) bool {
+	if p.Kind != "empirical" || o.Kind != "empirical" || len(p.Values) != len(o.Values) {
+		return false
+	}
+	pn, pc, _ := strings.Cut(p.Source, ":")
+	on, oc, _ := strings.Cut(o.Source, ":")
+	return pn != "" && pn == on && pc == "prompt" && oc == "output"
 }
 
 // NewSynthetic returns a Reader that generates spec's requests lazily.
@@ -87,7 +101,8 @@ func NewSynthetic(spec Synthetic) (Reader, error) {
 	if err := spec.validate(); err != nil {
 		return nil, err
 	}
-	return &syntheticReader{spec: spec, rng: rand.New(rand.NewPCG(spec.Seed, spec.Seed^0x9e3779b97f4a7c15))}, nil
+	return &syntheticReader{spec: spec, rng: rand.New(rand.NewPCG(spec.Seed, spec.Seed^0x9e3779b97f4a7c15)),
+		joint: jointSource(spec.Prompt, spec.Output)}, nil
 }
 
 func (s Synthetic) validate() error {
@@ -155,6 +170,11 @@ func (l LengthDist) draw(rng *rand.Rand) int32 {
 	case "empirical":
 		v = float64(l.Values[rng.IntN(len(l.Values))])
 	}
+	return l.clamp(v)
+}
+
+// clamp rounds v and clamps it to [max(Min, 1), Max].
+func (l LengthDist) clamp(v float64) int32 {
 	var n int32
 	switch {
 	case v >= math.MaxInt32:
@@ -191,11 +211,14 @@ func (s *syntheticReader) Next() (Request, error) {
 	if s.spec.Duration > 0 && at >= s.spec.Duration {
 		return Request{}, io.EOF
 	}
-	r := Request{
-		ID:           RequestID(s.n),
-		Arrival:      at,
-		PromptTokens: s.spec.Prompt.draw(s.rng),
-		OutputTokens: s.spec.Output.draw(s.rng),
+	r := Request{ID: RequestID(s.n), Arrival: at}
+	if s.joint {
+		i := s.rng.IntN(len(s.spec.Prompt.Values))
+		r.PromptTokens = s.spec.Prompt.clamp(float64(s.spec.Prompt.Values[i]))
+		r.OutputTokens = s.spec.Output.clamp(float64(s.spec.Output.Values[i]))
+	} else {
+		r.PromptTokens = s.spec.Prompt.draw(s.rng)
+		r.OutputTokens = s.spec.Output.draw(s.rng)
 	}
 	s.n++
 	return r, nil
