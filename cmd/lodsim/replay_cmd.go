@@ -4,12 +4,14 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/urfave/cli/v2"
 
 	"github.com/lodsim/lodsim/analysis"
 	"github.com/lodsim/lodsim/replay"
+	"github.com/lodsim/lodsim/trace"
 )
 
 // configFlags are shared by the commands that run simulations.
@@ -35,11 +37,16 @@ func configsFromFlags(ctx *cli.Context) ([]*replay.Config, error) {
 	}
 	for _, c := range cfgs {
 		if p := ctx.String("trace"); p != "" {
-			abs, err := filepath.Abs(p)
-			if err != nil {
-				return nil, err
+			// A path on the command line is relative to the working
+			// directory, not to the config file.
+			if !strings.HasPrefix(p, trace.EmbeddedPrefix) {
+				abs, err := filepath.Abs(p)
+				if err != nil {
+					return nil, err
+				}
+				p = abs
 			}
-			c.Workload = replay.WorkloadConfig{Trace: abs, Columns: ctx.String("columns"), TimeUnit: ctx.String("time-unit")}
+			c.Workload = replay.WorkloadConfig{Trace: p, Columns: ctx.String("columns"), TimeUnit: ctx.String("time-unit")}
 		}
 		if ctx.IsSet("seed") {
 			c.Simulation.Seed = ctx.Uint64("seed")

@@ -143,3 +143,19 @@ func TestReplaySLOFromConfig(t *testing.T) {
 		t.Fatalf("SLO %+v, goodput %+v: with --slo-ttft 1h all five should meet it", run.Summary.SLO, run.Summary.Goodput)
 	}
 }
+
+// TestReplayEmbeddedTraceFlag: --trace takes an embedded trace by name.
+func TestReplayEmbeddedTraceFlag(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "run")
+	text, err := tryApp(t, "replay", "-c", "scenario:azure-conv-4xh100", "--trace", "embedded:azure-code-2023", "--out", out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	run, err := readRunDir(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if run.Summary.Requests != 8819 {
+		t.Errorf("%d requests, want the code trace's 8819\n%s", run.Summary.Requests, text)
+	}
+}
