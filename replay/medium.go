@@ -12,6 +12,9 @@ type runState struct {
 	// counted is how many of the run's steps the time-series counters
 	// already hold (a sample taken mid-run counts the steps done by then).
 	counted int
+	// blocked: the run started with a waiting head it keeps blocked, so
+	// arrivals (which queue behind it) do not cut it.
+	blocked bool
 }
 
 // runExtraBlocks is how many more KV blocks rp's requests hold now than

@@ -194,7 +194,11 @@ func (s *Simulator) getBatch(rp *replica) *batch {
 // pipeline has room and the scheduler finds work.
 func (s *Simulator) kick(rp *replica) {
 	if rp.run.active {
-		s.cutRun(rp)
+		// A new arrival joins the batch at the next step, unless it queues
+		// behind a waiting head that the run keeps blocked (FCFS).
+		if !rp.run.blocked {
+			s.cutRun(rp)
+		}
 		return
 	}
 	st0 := rp.stages[0]
@@ -209,7 +213,15 @@ func (s *Simulator) kick(rp *replica) {
 	rp.inflight++
 	b.start = s.now
 	s.planner.Plan(&b.lb, b.cost)
-	if !s.high && s.pp == 1 && len(b.lb.Chunks) == 0 && !preempted && rp.waiting.n == 0 {
+	// A decode-only step can repeat unchanged when nothing waits, or when
+	// the waiting queue's head was just refused for a reason that a run of
+	// decodes cannot lift: max_num_seqs (no request finishes inside a run),
+	// the token budget (the decodes keep it) or KV blocks (decodes only take
+	// more). A preemption skips admission, so it rules a run out; so does
+	// SGLang's decaying admission reserve, which can admit mid-run.
+	blocked := rp.waiting.n > 0 && s.cfg.Scheduler.AdmissionReserve == 0
+	if !s.high && s.pp == 1 && len(b.lb.Chunks) == 0 && !preempted && (rp.waiting.n == 0 || blocked) {
+		rp.run.blocked = blocked
 		if s.startRun(rp, b) {
 			return
 		}
