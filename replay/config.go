@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"math"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -41,6 +42,9 @@ func (d Duration) MarshalYAML() (any, error) { return time.Duration(d).String(),
 
 // Config is a whole simulation: what runs, on what, under which load.
 type Config struct {
+	// Dir is the directory relative trace and profile paths resolve
+	// against: the config file's, when it was read from one.
+	Dir        string           `yaml:"-"`
 	Name       string           `yaml:"name,omitempty"`
 	Simulation SimulationConfig `yaml:"simulation"`
 	Model      lod.Model        `yaml:"model"` // a built-in name, or a whole architecture
@@ -181,6 +185,14 @@ func ParseConfig(data []byte) (*Config, error) {
 
 // Marshal encodes c as YAML.
 func (c *Config) Marshal() ([]byte, error) { return yaml.Marshal(c) }
+
+// Path resolves a path named in the config against Dir.
+func (c *Config) Path(p string) string {
+	if p == "" || filepath.IsAbs(p) || c.Dir == "" || strings.HasPrefix(p, "embedded:") {
+		return p
+	}
+	return filepath.Join(c.Dir, p)
+}
 
 // Clone returns a deep copy of c.
 func (c *Config) Clone() *Config {

@@ -92,7 +92,7 @@ func expandSweep(cfgs []*replay.Config, key string, values []string) ([]*replay.
 	for _, base := range cfgs {
 		stem := suffix.ReplaceAllString(base.Name, "")
 		for _, v := range values {
-			c := cloneConfig(base)
+			c := base.Clone()
 			if err := sweepSetters[key](c, v); err != nil {
 				return nil, fmt.Errorf("--sweep %s: %w", key, err)
 			}

@@ -16,10 +16,6 @@ import (
 	"github.com/lodsim/lodsim/trace"
 )
 
-// configDirs remembers where each config was read from, so that relative
-// trace and profile paths resolve against the config file.
-var configDirs = map[*replay.Config]string{}
-
 // loadConfigs reads a config file, or with path "" returns the embedded
 // default scenarios. A path of the form "scenario:NAME" names one embedded
 // scenario.
@@ -56,27 +52,8 @@ func loadConfigs(path string) ([]*replay.Config, error) {
 	if err := c.Validate(); err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	configDirs[c] = filepath.Dir(path)
+	c.Dir = filepath.Dir(path)
 	return []*replay.Config{c}, nil
-}
-
-func resolvePath(c *replay.Config, p string) string {
-	if p == "" || filepath.IsAbs(p) {
-		return p
-	}
-	if dir, ok := configDirs[c]; ok {
-		return filepath.Join(dir, p)
-	}
-	return p
-}
-
-// cloneConfig copies c and keeps its directory for relative paths.
-func cloneConfig(c *replay.Config) *replay.Config {
-	d := c.Clone()
-	if dir, ok := configDirs[c]; ok {
-		configDirs[d] = dir
-	}
-	return d
 }
 
 // openWorkload opens the request source a config names.
@@ -84,7 +61,7 @@ func openWorkload(c *replay.Config) (trace.Reader, error) {
 	w := c.Workload
 	switch {
 	case w.Trace != "":
-		return trace.Open(resolvePath(c, w.Trace), trace.Options{Format: w.Format, Columns: w.Columns, TimeUnit: w.TimeUnit})
+		return trace.Open(c.Path(w.Trace), trace.Options{Format: w.Format, Columns: w.Columns, TimeUnit: w.TimeUnit})
 	case w.Embedded != "":
 		return trace.Embedded(w.Embedded)
 	case w.Synthetic != nil:
@@ -111,7 +88,7 @@ func costModel(c *replay.Config) (hwprofile.CostModel, error) {
 	case "roofline":
 		return hwprofile.NewRoofline(g), nil
 	default:
-		path := resolvePath(c, p)
+		path := c.Path(p)
 		f, err := os.Open(path)
 		if err != nil {
 			return nil, fmt.Errorf("hardware.profile: %w", err)
@@ -154,7 +131,7 @@ func runSim(ctx *cli.Context, cfg *replay.Config, lodName string) (*analysis.Run
 // simulate runs cfg at lodName into sink and returns the stats and the wall
 // time of the simulation proper.
 func simulate(cfg *replay.Config, lodName string, sink replay.Sink) (*replay.Stats, int64, error) {
-	c := cloneConfig(cfg)
+	c := cfg.Clone()
 	if lodName != "" {
 		c.Simulation.LoD = lodName
 	}
