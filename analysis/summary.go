@@ -192,6 +192,13 @@ type Summary struct {
 	Waiting    SeriesStats `json:"waiting"`    // sequences in waiting queues
 	KVUtil     SeriesStats `json:"kv_util"`    // used / total KV blocks
 	PeakKVUtil float64     `json:"peak_kv_util"`
+
+	// The run's cost: events by kind, simulated time, and the wall time
+	// of the simulation (set by whoever timed it; 0 when unknown).
+	Events      []replay.EventCount `json:"events"`
+	TotalEvents uint64              `json:"total_events"`
+	SimulatedS  float64             `json:"simulated_s"`
+	WallS       float64             `json:"wall_s"`
 }
 
 // Summarize computes the summary of one run. st may be nil, in which case
@@ -325,6 +332,9 @@ func (z *Summarizer) Summary(st *replay.Stats) Summary {
 	s.Queueing = distOf(z.queue.into(buf[:0]), 1e-6)
 
 	if st != nil {
+		s.Events = st.Events
+		s.TotalEvents = st.TotalEvents
+		s.SimulatedS = float64(st.SimEnd) / 1e9
 		s.ITL = histDist(&st.ITL)
 		s.PeakKVUtil = st.PeakKVUtil
 		buf = slices.Grow(buf[:0], len(st.Samples))
@@ -419,5 +429,12 @@ func (s *Summary) WriteText(w io.Writer) error {
 		fmt.Fprintf(tw, "%s\t%d\t%.3f\t%.3f\t%.3f\t%.3f\t\n", row.name, v.Samples, v.Mean, v.P50, v.P99, v.Max)
 	}
 	fmt.Fprintf(tw, "peak KV util\t%.4f\t\n", s.PeakKVUtil)
+	if s.TotalEvents > 0 {
+		fmt.Fprintf(tw, "\t\n")
+		fmt.Fprintf(tw, "events\t%d\tsimulated (s)\t%.3f\twall (s)\t%.3f\t\n", s.TotalEvents, s.SimulatedS, s.WallS)
+		for _, e := range s.Events {
+			fmt.Fprintf(tw, "%s\t%d\t\n", e.Kind, e.Count)
+		}
+	}
 	return tw.Flush()
 }

@@ -186,6 +186,7 @@ func compareConfig(ctx *cli.Context, cfg *replay.Config, lods []string, slo anal
 			return nil, err
 		}
 		run.Summary = analysis.Summarize(run.Results, run.Stats, slo)
+		run.Summary.WallS = float64(run.WallNs) / 1e9
 		dir := filepath.Join(out, fileSafe(run.Name()))
 		if err := writeRunDir(dir, run); err != nil {
 			return nil, err

@@ -136,6 +136,7 @@ func replayAction(ctx *cli.Context) error {
 	}
 	run := &analysis.Run{Label: cfg.Name, LoD: lodName, WallNs: wall, PeakRSSBytes: peakRSS(), Stats: st}
 	run.Summary = sum.Summary(st)
+	run.Summary.WallS = float64(wall) / 1e9
 	if err := writeRunMeta(out, run); err != nil {
 		return err
 	}
