@@ -211,22 +211,9 @@ func (s *Simulator) settleRun(rp *replica, t Time, kick bool) {
 	}
 	// The last settled step held the most blocks of the run.
 	s.notePeakKV(rp)
-	for _, slot := range done {
-		r := &s.reqs[slot]
-		rp.freeBlocks += r.blocks
-		r.blocks = 0
-	}
 	rp.inflight--
 	rp.pool = append(rp.pool, b)
-	if len(done) > 0 {
-		s.removeRunning(rp, done)
-		for _, slot := range done {
-			rp.outstanding--
-			s.sampDone++
-			s.record(slot, Completed, last)
-		}
-	}
-	rp.scratch = done[:0]
+	s.complete(rp, done, last)
 	if kick {
 		s.kick(rp)
 	}

@@ -467,27 +467,37 @@ func (s *Simulator) finishBatch(b *batch) {
 		if r.computed == r.numTokens() {
 			s.token(r, s.now)
 			if r.generated >= r.output {
-				rp.freeBlocks += r.blocks
-				r.blocks = 0
 				done = append(done, slot)
 			}
 		}
 	}
 	rp.pool = append(rp.pool, b)
-	if len(done) > 0 {
-		s.removeRunning(rp, done)
-		for _, slot := range done {
-			rp.outstanding--
-			s.sampDone++
-			s.record(slot, Completed, s.now)
-		}
-	}
-	rp.scratch = done[:0]
+	s.complete(rp, done, s.now)
 	if s.in.CheckInvariants {
 		if err := s.CheckKV(); err != nil {
 			panic(err)
 		}
 	}
+}
+
+// complete releases the KV blocks of the finished requests done (a
+// subsequence of rp.running, reusing rp.scratch), takes them out of the
+// running queue and records them as completed at the given time.
+func (s *Simulator) complete(rp *replica, done []int32, at Time) {
+	for _, slot := range done {
+		r := &s.reqs[slot]
+		rp.freeBlocks += r.blocks
+		r.blocks = 0
+	}
+	if len(done) > 0 {
+		s.removeRunning(rp, done)
+		for _, slot := range done {
+			rp.outstanding--
+			s.sampDone++
+			s.record(slot, Completed, at)
+		}
+	}
+	rp.scratch = done[:0]
 }
 
 // token records one sampled token of r at time t.
