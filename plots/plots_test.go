@@ -267,3 +267,12 @@ func TestDegenerateData(t *testing.T) {
 		t.Errorf("no completions: %v, want ErrNoData", err)
 	}
 }
+
+func TestSweepAccuracy(t *testing.T) {
+	s := testSweep()
+	f, err := sweepAccuracyFigure(s)
+	checkFigure(t, "fig3_accuracy_sweep", f, err, len(s.Comparisons))
+	if _, err := sweepAccuracyFigure(&analysis.Sweep{}); !errors.Is(err, ErrNoData) {
+		t.Errorf("empty sweep: %v", err)
+	}
+}

@@ -128,6 +128,16 @@ func compareFigures(sw *analysis.Sweep) ([]figure, error) {
 	for _, c := range sw.Comparisons {
 		lods[c.LoD] = true
 	}
+	if len(sw.Comparisons) > 1 && len(lods) == 1 {
+		f, err := render(fig3Prefix+"sweep.png", "Figure 3: relative error across the sweep",
+			func(w io.Writer) error { return plots.SweepAccuracy(w, sw) })
+		if err != nil && !isNoData(err) {
+			return nil, err
+		}
+		if err == nil {
+			figs = append(figs, f)
+		}
+	}
 	for i := range sw.Comparisons {
 		c := &sw.Comparisons[i]
 		name := c.Label
