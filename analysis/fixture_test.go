@@ -32,13 +32,15 @@ func handResults() []replay.RequestResult {
 			FirstToken: conv(first), Completion: conv(done), PromptTokens: prompt, OutputTokens: out,
 			Status: st, Preemptions: pre}
 	}
-	return []replay.RequestResult{
+	rs := []replay.RequestResult{
 		row(1, 0, 1, 10, 110, 100, 11, replay.Completed, 0),
 		row(2, 5, 5, 25, 65, 200, 5, replay.Completed, 0),
 		row(3, 10, 20, 50, 50, 300, 1, replay.Completed, 0),
 		row(4, 20, 30, 60, -1, 400, 3, replay.Unfinished, 2),
 		row(5, 30, -1, -1, -1, 500, 0, replay.Rejected, 0),
 	}
+	rs[4].Reason = replay.TooLongForKV
+	return rs
 }
 
 // handStats: ITL {1000, 2000, 2000, 2000} ns (exact histogram buckets),

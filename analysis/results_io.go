@@ -24,15 +24,16 @@ type resultRow struct {
 	OutputTokens   int32  `parquet:"output_tokens"`
 	Replica        int32  `parquet:"replica"`
 	Preemptions    int32  `parquet:"preemptions"`
-	Status         string `parquet:"status,dict"` // completed, unfinished or rejected
+	Status         string `parquet:"status,dict"`        // completed, unfinished or rejected
+	Reason         string `parquet:"reject_reason,dict"` // why a rejected request was; empty otherwise
 }
 
 // ResultColumns are the column names of a results file, in order.
 var ResultColumns = []string{"id", "arrival_ns", "first_scheduled_ns", "first_token_ns", "completion_ns",
-	"prompt_tokens", "output_tokens", "replica", "preemptions", "status"}
+	"prompt_tokens", "output_tokens", "replica", "preemptions", "status", "reject_reason"}
 
 var resultKinds = []parquet.Kind{parquet.Int64, parquet.Int64, parquet.Int64, parquet.Int64, parquet.Int64,
-	parquet.Int32, parquet.Int32, parquet.Int32, parquet.Int32, parquet.ByteArray}
+	parquet.Int32, parquet.Int32, parquet.Int32, parquet.Int32, parquet.ByteArray, parquet.ByteArray}
 
 // resultBatch is how many rows ResultWriter buffers before handing them to
 // the Parquet writer, and resultRowGroup how many rows make a row group: the
@@ -73,7 +74,7 @@ func (rw *ResultWriter) Record(r *replay.RequestResult) error {
 	rw.buf = append(rw.buf, resultRow{
 		ID: int64(r.ID), Arrival: r.Arrival, FirstScheduled: r.FirstScheduled, FirstToken: r.FirstToken,
 		Completion: r.Completion, PromptTokens: r.PromptTokens, OutputTokens: r.OutputTokens,
-		Replica: r.Replica, Preemptions: int32(r.Preemptions), Status: r.Status.String(),
+		Replica: r.Replica, Preemptions: int32(r.Preemptions), Status: r.Status.String(), Reason: r.Reason.String(),
 	})
 	if len(rw.buf) == cap(rw.buf) {
 		return rw.flush()
@@ -189,12 +190,17 @@ func (r *resultRow) result() (replay.RequestResult, error) {
 	default:
 		return replay.RequestResult{}, fmt.Errorf("column status: found %q, expected completed, unfinished or rejected", r.Status)
 	}
+	reason, ok := replay.ParseReason(r.Reason)
+	if !ok || (reason != replay.NotRejected) != (st == replay.Rejected) {
+		return replay.RequestResult{}, fmt.Errorf("column reject_reason: found %q for a %s request, expected %s", r.Reason, r.Status,
+			map[bool]string{true: "exceeds_kv_capacity or exceeds_max_model_len", false: "an empty reason"}[st == replay.Rejected])
+	}
 	if r.Preemptions < 0 || r.Preemptions > 1<<15-1 {
 		return replay.RequestResult{}, fmt.Errorf("column preemptions: found %d, expected 0..32767", r.Preemptions)
 	}
 	return replay.RequestResult{
 		ID: trace.RequestID(r.ID), Arrival: r.Arrival, FirstScheduled: r.FirstScheduled, FirstToken: r.FirstToken,
 		Completion: r.Completion, PromptTokens: r.PromptTokens, OutputTokens: r.OutputTokens,
-		Replica: r.Replica, Preemptions: int16(r.Preemptions), Status: st,
+		Replica: r.Replica, Preemptions: int16(r.Preemptions), Status: st, Reason: reason,
 	}, nil
 }

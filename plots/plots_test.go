@@ -252,6 +252,7 @@ func TestDegenerateData(t *testing.T) {
 	none := synthRun("tp1", "medium", 5, 1, 10, 1e6, 2)
 	for i := range none.Results {
 		none.Results[i].Status = replay.Rejected
+		none.Results[i].Reason = replay.TooLongForKV
 	}
 	none.Summary = analysis.Summarize(none.Results, none.Stats, analysis.SLO{})
 	c := analysis.Compare(one, none)

@@ -36,6 +36,42 @@ func (s Status) String() string {
 	return "unknown"
 }
 
+// Reason says why a request was rejected.
+type Reason uint8
+
+const (
+	// NotRejected is the reason of every request that was not rejected.
+	NotRejected Reason = iota
+	// TooLongForKV: prompt plus output tokens need more KV blocks than
+	// the replica has, so the request could never run to completion.
+	TooLongForKV
+	// TooLongForModel: prompt plus output tokens exceed
+	// scheduler.max_model_len.
+	TooLongForModel
+)
+
+func (r Reason) String() string {
+	switch r {
+	case NotRejected:
+		return ""
+	case TooLongForKV:
+		return "exceeds_kv_capacity"
+	case TooLongForModel:
+		return "exceeds_max_model_len"
+	}
+	return "unknown"
+}
+
+// ParseReason is the inverse of Reason.String.
+func ParseReason(s string) (Reason, bool) {
+	for r := NotRejected; r <= TooLongForModel; r++ {
+		if r.String() == s {
+			return r, true
+		}
+	}
+	return 0, false
+}
+
 // RequestResult is the compact per-request record a run produces (56
 // bytes). Times are simulated ns; a time that never happened is -1.
 //
@@ -54,6 +90,7 @@ type RequestResult struct {
 	Replica        int32
 	Preemptions    int16
 	Status         Status
+	Reason         Reason // why it was rejected
 }
 
 // TTFT is the time to first token, or -1 when there was none.

@@ -17,7 +17,7 @@ var update = flag.Bool("update", false, "rewrite the expected output of testdata
 
 // TestSchedulerScenarios runs the text scenarios in testdata/scheduler.
 // Each file has setting lines (`set key=value ...`: batching, budget,
-// blocks, block_size, tp, pp, max_seqs, reserve) and request lines
+// blocks, block_size, tp, pp, max_seqs, reserve, max_model_len) and request lines
 // (`arrive id=N at=NS prompt=N output=N`), then a line `----` and the
 // expected result: one line per request and a totals line. Both levels of
 // detail must produce it. The tiny model with fixedCost makes every step
@@ -108,6 +108,8 @@ func parseScenario(input, lodName string) (*Config, []trace.Request, error) {
 					c.Cluster.PipelineParallel, err = int(n), perr
 				case "reserve":
 					c.Scheduler.AdmissionReserve, err = n, perr
+				case "max_model_len":
+					c.Scheduler.MaxModelLen, err = int(n), perr
 				default:
 					err = fmt.Errorf("unknown setting")
 				}
@@ -145,8 +147,12 @@ func parseScenario(input, lodName string) (*Config, []trace.Request, error) {
 func formatScenario(st *Stats, rs []RequestResult) string {
 	var b strings.Builder
 	for _, r := range rs {
-		fmt.Fprintf(&b, "id=%d status=%s scheduled=%d first=%d done=%d tokens=%d preempted=%d\n",
+		fmt.Fprintf(&b, "id=%d status=%s scheduled=%d first=%d done=%d tokens=%d preempted=%d",
 			r.ID, r.Status, r.FirstScheduled, r.FirstToken, r.Completion, r.OutputTokens, r.Preemptions)
+		if r.Reason != NotRejected {
+			fmt.Fprintf(&b, " reason=%s", r.Reason)
+		}
+		b.WriteByte('\n')
 	}
 	fmt.Fprintf(&b, "steps=%d preemptions=%d completed=%d rejected=%d peak_kv=%.3f\n",
 		st.Steps, st.Preemptions, st.Completed, st.Rejected, st.PeakKVUtil)

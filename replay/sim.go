@@ -92,6 +92,7 @@ type Simulator struct {
 
 	batchTable []*batch
 	res        RequestResult // the record handed to the sink
+	reject     Reason        // the reason record gives a rejected request
 }
 
 // Run simulates in to completion (or to max_simulation_time) and returns
@@ -304,9 +305,17 @@ func (s *Simulator) onArrival() {
 	*rs = reqState{id: r.ID, arrival: r.Arrival, firstSched: -1, firstToken: -1, lastToken: -1, prompt: prompt, output: out}
 	rep := s.route(rs)
 	rs.replica = rep.id
-	need := s.blocksFor(prompt + out)
-	if int64(need) > int64(rep.totalBlocks) || (s.maxLen > 0 && prompt+out > s.maxLen) {
+	reason := NotRejected
+	switch {
+	case s.maxLen > 0 && prompt+out > s.maxLen:
+		reason = TooLongForModel
+	case s.blocksFor(prompt+out) > rep.totalBlocks:
+		reason = TooLongForKV
+	}
+	if reason != NotRejected {
+		s.reject = reason
 		s.record(slot, Rejected, -1)
+		s.reject = NotRejected
 		s.pull()
 		return
 	}
@@ -352,7 +361,7 @@ func (s *Simulator) record(slot int32, st Status, completion Time) {
 	*res = RequestResult{
 		ID: r.id, Arrival: r.arrival, FirstScheduled: r.firstSched, FirstToken: r.firstToken,
 		Completion: completion, PromptTokens: r.prompt, OutputTokens: r.generated,
-		Replica: r.replica, Preemptions: r.preempt, Status: st,
+		Replica: r.replica, Preemptions: r.preempt, Status: st, Reason: s.reject,
 	}
 	switch st {
 	case Completed:

@@ -20,7 +20,7 @@ func handRun() *analysis.Run {
 		{ID: 1, Arrival: 0, FirstScheduled: 1 * ms, FirstToken: 10 * ms, Completion: 110 * ms, PromptTokens: 100, OutputTokens: 11, Status: replay.Completed},
 		{ID: 2, Arrival: 5 * ms, FirstScheduled: 5 * ms, FirstToken: 25 * ms, Completion: 65 * ms, PromptTokens: 200, OutputTokens: 5, Replica: 1, Status: replay.Completed},
 		{ID: 4, Arrival: 20 * ms, FirstScheduled: 30 * ms, FirstToken: 60 * ms, Completion: -1, PromptTokens: 400, OutputTokens: 3, Preemptions: 2, Status: replay.Unfinished},
-		{ID: 5, Arrival: 30 * ms, FirstScheduled: -1, FirstToken: -1, Completion: -1, PromptTokens: 500, Status: replay.Rejected},
+		{ID: 5, Arrival: 30 * ms, FirstScheduled: -1, FirstToken: -1, Completion: -1, PromptTokens: 500, Status: replay.Rejected, Reason: replay.TooLongForModel},
 	}
 	st := &replay.Stats{LoD: "medium", Seed: 7, SimEnd: 200 * ms, TotalEvents: 12,
 		Events: []replay.EventCount{{Kind: "arrival", Count: 4}, {Kind: "iteration", Count: 8}}, Completed: 2, Unfinished: 1, Rejected: 1, Arrived: 4}
