@@ -120,9 +120,13 @@ func (s *Simulator) notePeakKV(rp *replica) {
 }
 
 // kvLoad is the router's view of KV pressure: blocks held plus blocks the
-// waiting prompts will need, over capacity.
-func (rp *replica) kvLoad(bs int32) float64 {
-	used := int64(rp.totalBlocks-rp.freeBlocks) + rp.waitingTokens/int64(bs)
+// waiting prompts will need, over capacity. Inside a decode run it counts
+// the blocks the step in progress holds, as the step-by-step path would.
+func (s *Simulator) kvLoad(rp *replica) float64 {
+	used := int64(rp.totalBlocks-rp.freeBlocks) + rp.waitingTokens/int64(s.bs)
+	if rp.run.active {
+		used += s.runExtraBlocks(rp)
+	}
 	return float64(used) / float64(rp.totalBlocks)
 }
 
@@ -317,6 +321,22 @@ func (s *Simulator) admitWaiting(rp *replica, b *batch, budget int32) {
 	if conservative && rp.waiting.n > 0 {
 		room = int64(rp.freeBlocks)*int64(s.bs) - s.reservedTokens(rp)
 	}
+	// Prefill-first admits a request only if its whole remaining prompt
+	// fits beside the unfinished prefills of the running requests, as
+	// SGLang does: admitting on the first chunk alone lets a long prompt
+	// be preempted by its own next chunk and re-admitted forever, since
+	// no decode step runs in between to finish anything.
+	wholePrompt := sc.Batching == "prefill_first"
+	var promptRoom int64 // blocks
+	if wholePrompt && rp.waiting.n > 0 {
+		promptRoom = int64(rp.freeBlocks)
+		for _, slot := range rp.running {
+			r := &s.reqs[slot]
+			if r.generated == 0 || r.computed < r.numTokens()-1 {
+				promptRoom -= int64(max(0, s.blocksFor(r.numTokens())-r.blocks))
+			}
+		}
+	}
 	for rp.waiting.n > 0 && budget > 0 && len(rp.running) < sc.MaxNumSeqs {
 		slot := rp.waiting.front()
 		r := &s.reqs[slot]
@@ -337,6 +357,13 @@ func (s *Simulator) admitWaiting(rp *replica, b *batch, budget int32) {
 				break
 			}
 			room -= whole
+		}
+		if wholePrompt {
+			whole := int64(s.blocksFor(r.numTokens()))
+			if whole > promptRoom {
+				break
+			}
+			promptRoom -= whole
 		}
 		rp.waiting.popFront()
 		rp.waitingTokens -= int64(r.numTokens())

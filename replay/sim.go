@@ -339,9 +339,9 @@ func (s *Simulator) route(r *reqState) *replica {
 		}
 		return best
 	case "least_kv":
-		best, bestLoad := reps[0], reps[0].kvLoad(s.bs)
+		best, bestLoad := reps[0], s.kvLoad(reps[0])
 		for _, rp := range reps[1:] {
-			if l := rp.kvLoad(s.bs); l < bestLoad {
+			if l := s.kvLoad(rp); l < bestLoad {
 				best, bestLoad = rp, l
 			}
 		}
@@ -417,6 +417,12 @@ func (s *Simulator) onSample() {
 func (s *Simulator) finish() {
 	for _, rp := range s.replicas {
 		if rp.run.active {
+			// The step in progress at the stop time has its blocks, as
+			// in the step-by-step path.
+			used := int64(rp.totalBlocks-rp.freeBlocks) + s.runExtraBlocks(rp)
+			if f := float64(used) / float64(rp.totalBlocks); f > s.st.PeakKVUtil {
+				s.st.PeakKVUtil = f
+			}
 			s.settleRun(rp, s.now, false)
 		}
 	}
