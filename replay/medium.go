@@ -8,7 +8,6 @@ type runState struct {
 	k      int    // steps in the run
 	ends   []Time // end of each step
 	ver    uint32
-	ctx0   int64
 	// counted is how many of the run's steps the time-series counters
 	// already hold (a sample taken mid-run counts the steps done by then).
 	counted int
@@ -129,7 +128,7 @@ func (s *Simulator) startRun(rp *replica, b *batch) bool {
 			break
 		}
 	}
-	run.active, run.b, run.k, run.ctx0, run.counted = true, b, len(run.ends), b.lb.DecodeCtx, 0
+	run.active, run.b, run.k, run.counted = true, b, len(run.ends), 0
 	run.ver++
 	s.h.push(run.ends[run.k-1], evDecodeRun, rp.id, 0, run.ver)
 	return true

@@ -59,7 +59,6 @@ type batch struct {
 	ntok  []int32 // tokens each computes
 	lb    lod.Batch
 	cost  []lod.StageCost
-	start Time
 }
 
 // replica is one data-parallel copy of the model with its scheduler and KV
@@ -215,7 +214,6 @@ func (s *Simulator) kick(rp *replica) {
 	}
 	s.notePeakKV(rp)
 	rp.inflight++
-	b.start = s.now
 	s.planner.Plan(&b.lb, b.cost)
 	// A decode-only step can repeat unchanged when nothing waits, or when
 	// the waiting queue's head was just refused for a reason that a run of

@@ -21,7 +21,6 @@ type jsonlDecoder struct {
 	obj    map[string]json.RawMessage
 	first  bool // obj holds the first row, already read to build the mapping
 	intern interner
-	hashes []uint64
 }
 
 // NewJSONLReader returns a Reader over a JSON-lines trace. name is used in
