@@ -12,6 +12,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/lodsim/lodsim/analysis"
+	"github.com/lodsim/lodsim/hwprofile"
 	"github.com/lodsim/lodsim/replay"
 )
 
@@ -35,10 +36,21 @@ directory per simulation (LABEL-LOD, with figures 4-5) into --out.`,
 
 // sweepSetters change one configuration parameter per sweep key.
 var sweepSetters = map[string]func(c *replay.Config, v string) error{
-	"tp":           intSetter(func(c *replay.Config) *int { return &c.Cluster.TensorParallel }),
-	"pp":           intSetter(func(c *replay.Config) *int { return &c.Cluster.PipelineParallel }),
-	"replicas":     intSetter(func(c *replay.Config) *int { return &c.Cluster.Replicas }),
-	"max_num_seqs": intSetter(func(c *replay.Config) *int { return &c.Scheduler.MaxNumSeqs }),
+	"tp":                     intSetter(func(c *replay.Config) *int { return &c.Cluster.TensorParallel }),
+	"pp":                     intSetter(func(c *replay.Config) *int { return &c.Cluster.PipelineParallel }),
+	"replicas":               intSetter(func(c *replay.Config) *int { return &c.Cluster.Replicas }),
+	"max_num_seqs":           intSetter(func(c *replay.Config) *int { return &c.Scheduler.MaxNumSeqs }),
+	"max_num_batched_tokens": intSetter(func(c *replay.Config) *int { return &c.Scheduler.MaxNumBatchedTokens }),
+	"gpu": func(c *replay.Config, v string) error {
+		g, err := hwprofile.LookupGPU(v)
+		if err != nil {
+			return err
+		}
+		// The name keeps its GPU (sweep values become names), and a
+		// profile file belongs to the GPU it was calibrated on.
+		c.Hardware.GPU, c.Hardware.Profile = g.Name, ""
+		return nil
+	},
 	"rate": func(c *replay.Config, v string) error {
 		if c.Workload.Synthetic == nil {
 			return fmt.Errorf("config %s has no synthetic workload to set the rate of", c.Name)
@@ -64,7 +76,7 @@ func intSetter(field func(c *replay.Config) *int) func(c *replay.Config, v strin
 }
 
 func sweepKeys() []string {
-	return []string{"tp", "pp", "replicas", "max_num_seqs", "rate"}
+	return []string{"tp", "pp", "replicas", "max_num_seqs", "max_num_batched_tokens", "rate", "gpu"}
 }
 
 // parseSweep splits "tp=1,2,4" into its key and values.

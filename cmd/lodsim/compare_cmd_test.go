@@ -321,3 +321,24 @@ func TestCompareDefault(t *testing.T) {
 		}
 	}
 }
+
+func TestSweepGPUAndBudget(t *testing.T) {
+	base, err := loadConfigs("scenario:reference-tp2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := expandSweep(base, "gpu", []string{"h100", "L40S"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(out) != 2 || out[0].Hardware.GPU != "H100-SXM" || out[1].Hardware.GPU != "L40S" || out[0].Name != "tp2-gpuh100" {
+		t.Fatalf("gpu sweep: %s %s %s", out[0].Hardware.GPU, out[1].Hardware.GPU, out[0].Name)
+	}
+	if _, err := expandSweep(base, "gpu", []string{"TPU-v9"}); err == nil {
+		t.Error("unknown GPU accepted")
+	}
+	out, err = expandSweep(base, "max_num_batched_tokens", []string{"512", "8192"})
+	if err != nil || out[1].Scheduler.MaxNumBatchedTokens != 8192 {
+		t.Fatalf("budget sweep: %v", err)
+	}
+}
