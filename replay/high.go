@@ -151,9 +151,19 @@ func (s *Simulator) addTransfer(li int32, x xfer, bytes float64) {
 // (alone on the link it is delivered after lat + bw ns).
 func (s *Simulator) addTransferNs(li int32, x xfer, lat, bw int64) {
 	l := &s.links[li]
-	s.linkSettle(l)
 	l.nextID++
-	x.id, x.rem, x.lat, x.due = l.nextID, float64(bw), lat, -1
+	x.id, x.rem, x.lat = l.nextID, float64(bw), lat
+	if len(l.active) == 0 {
+		// An idle link, the common case (a rank sends one chunk at a
+		// time over its own link): delivery after latency + bandwidth.
+		x.due = s.now + bw + lat
+		l.active = append(l.active, x)
+		l.last = s.now
+		s.h.push(x.due, evLinkTransfer, li, 0, x.id)
+		return
+	}
+	s.linkSettle(l)
+	x.due = -1
 	l.active = append(l.active, x)
 	s.linkPlan(li)
 }
@@ -246,6 +256,14 @@ func (s *Simulator) onLinkRate(li int, ver uint32) {
 // was superseded.
 func (s *Simulator) onLinkDeliver(li int, id uint32) {
 	l := &s.links[li]
+	if len(l.active) == 1 && l.active[0].id == id && l.active[0].due == s.now {
+		// Alone on the link: nothing else to settle.
+		x := l.active[0]
+		l.active = l.active[:0]
+		l.last = s.now
+		s.deliver(x)
+		return
+	}
 	at := -1
 	for i := range l.active {
 		if l.active[i].id == id {
