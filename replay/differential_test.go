@@ -16,7 +16,7 @@ import (
 // A failure prints the seed that reproduces it.
 func TestRandomHighEqualsMedium(t *testing.T) {
 	g, _ := hwprofile.LookupGPU("H100-SXM")
-	models := []hwprofile.CostModel{fixedCost{}, hwprofile.NewRoofline(g)}
+	models := []hwprofile.CostModel{fixedCost{}, latencyCost{}, hwprofile.NewRoofline(g), hwprofile.DefaultCostModel(g)}
 	// 500 seeds run in about a second; 3,000 passed when this was written.
 	for seed := uint64(1); seed <= 500; seed++ {
 		rng := rand.New(rand.NewPCG(seed, 77))
