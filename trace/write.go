@@ -37,6 +37,41 @@ type parquetRow struct {
 	PrefixHashes []uint64 `parquet:"prefix_hashes,list"`
 }
 
+// forEachBatch hands every request of r to add, calls flush after every batch
+// requests (never when batch is 0) and once at the end, and returns how
+// many requests it handed over. Errors from r are returned as they are, so
+// that a reader's file-row-column error reaches the user unwrapped.
+func forEachBatch(r Reader, batch int, add func(*Request) error, flush func() error) (int64, error) {
+	var n int64
+	for {
+		q, err := r.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return n, err
+		}
+		if err := add(&q); err != nil {
+			return n, err
+		}
+		n++
+		if batch > 0 && n%int64(batch) == 0 {
+			if err := flush(); err != nil {
+				return n, err
+			}
+		}
+	}
+	return n, flush()
+}
+
+// wrapWrite says which writer failed; reader errors pass unwrapped.
+func wrapWrite(format string, err error) error {
+	if err == nil {
+		return nil
+	}
+	return fmt.Errorf("trace: write %s: %w", format, err)
+}
+
 // WriteParquet writes r as a zstd-compressed Parquet file in the canonical
 // schema, ParquetRowGroupRows requests per row group.
 func WriteParquet(w io.Writer, r Reader) (int64, error) {
@@ -45,7 +80,6 @@ func WriteParquet(w io.Writer, r Reader) (int64, error) {
 		parquet.MaxRowsPerRowGroup(ParquetRowGroupRows),
 		parquet.CreatedBy("lodsim", "", ""))
 	buf := make([]parquetRow, 0, 4096)
-	var n int64
 	flush := func() error {
 		if len(buf) == 0 {
 			return nil
@@ -57,23 +91,11 @@ func WriteParquet(w io.Writer, r Reader) (int64, error) {
 		buf = buf[:0]
 		return nil
 	}
-	for {
-		q, err := r.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return n, err
-		}
+	n, err := forEachBatch(r, cap(buf), func(q *Request) error {
 		buf = append(buf, parquetRow{int64(q.ID), q.Arrival, q.PromptTokens, q.OutputTokens, q.Priority, q.Session, q.Model, q.PrefixHashes})
-		n++
-		if len(buf) == cap(buf) {
-			if err := flush(); err != nil {
-				return n, err
-			}
-		}
-	}
-	if err := flush(); err != nil {
+		return nil
+	}, flush)
+	if err != nil {
 		return n, err
 	}
 	if err := pw.Close(); err != nil {
@@ -147,7 +169,6 @@ func WriteArrow(w io.Writer, r Reader, stream bool) (int64, error) {
 	model := b.Field(6).(*array.StringBuilder)
 	hashes := b.Field(7).(*array.ListBuilder)
 	hashVals := hashes.ValueBuilder().(*array.Uint64Builder)
-	var n int64
 	rows := 0
 	flush := func() error {
 		if rows == 0 {
@@ -168,14 +189,7 @@ func WriteArrow(w io.Writer, r Reader, stream bool) (int64, error) {
 			sb.Append(s)
 		}
 	}
-	for {
-		q, err := r.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return n, err
-		}
+	n, err := forEachBatch(r, ArrowBatchRows, func(q *Request) error {
 		id.Append(int64(q.ID))
 		arrival.Append(q.Arrival)
 		prompt.Append(q.PromptTokens)
@@ -193,15 +207,10 @@ func WriteArrow(w io.Writer, r Reader, stream bool) (int64, error) {
 			hashes.Append(true)
 			hashVals.AppendValues(q.PrefixHashes, nil)
 		}
-		n++
 		rows++
-		if rows == ArrowBatchRows {
-			if err := flush(); err != nil {
-				return n, err
-			}
-		}
-	}
-	if err := flush(); err != nil {
+		return nil
+	}, flush)
+	if err != nil {
 		return n, err
 	}
 	if err := rw.Close(); err != nil {
@@ -219,15 +228,7 @@ func WriteCSV(w io.Writer, r Reader) (int64, error) {
 	bw := bufio.NewWriterSize(w, 1<<16)
 	bw.WriteString(strings.Join(canonicalHeader, ",") + "\n")
 	line := make([]byte, 0, 256)
-	var n int64
-	for {
-		q, err := r.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return n, err
-		}
+	n, err := forEachBatch(r, 0, func(q *Request) error {
 		line = strconv.AppendInt(line[:0], int64(q.ID), 10)
 		line = append(line, ',')
 		line = strconv.AppendInt(line, q.Arrival, 10)
@@ -249,15 +250,10 @@ func WriteCSV(w io.Writer, r Reader) (int64, error) {
 			line = strconv.AppendUint(line, h, 10)
 		}
 		line = append(line, '\n')
-		if _, err := bw.Write(line); err != nil {
-			return n, fmt.Errorf("trace: write csv: %w", err)
-		}
-		n++
-	}
-	if err := bw.Flush(); err != nil {
-		return n, fmt.Errorf("trace: write csv: %w", err)
-	}
-	return n, nil
+		_, err := bw.Write(line)
+		return wrapWrite("csv", err)
+	}, func() error { return wrapWrite("csv", bw.Flush()) })
+	return n, err
 }
 
 // appendCSVString quotes s when a reader would otherwise split or trim it.
@@ -287,28 +283,14 @@ type jsonRow struct {
 func WriteJSONL(w io.Writer, r Reader) (int64, error) {
 	bw := bufio.NewWriterSize(w, 1<<16)
 	enc := json.NewEncoder(bw)
-	var n int64
-	for {
-		q, err := r.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return n, err
-		}
+	n, err := forEachBatch(r, 0, func(q *Request) error {
 		hs := q.PrefixHashes
 		if hs == nil {
 			hs = []uint64{}
 		}
-		if err := enc.Encode(jsonRow{int64(q.ID), q.Arrival, q.PromptTokens, q.OutputTokens, q.Priority, q.Session, q.Model, hs}); err != nil {
-			return n, fmt.Errorf("trace: write jsonl: %w", err)
-		}
-		n++
-	}
-	if err := bw.Flush(); err != nil {
-		return n, fmt.Errorf("trace: write jsonl: %w", err)
-	}
-	return n, nil
+		return wrapWrite("jsonl", enc.Encode(jsonRow{int64(q.ID), q.Arrival, q.PromptTokens, q.OutputTokens, q.Priority, q.Session, q.Model, hs}))
+	}, func() error { return wrapWrite("jsonl", bw.Flush()) })
+	return n, err
 }
 
 // Write writes r in format (csv, parquet, arrow, arrows for the IPC stream
