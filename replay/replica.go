@@ -505,17 +505,18 @@ func (s *Simulator) finishBatch(b *batch) {
 	}
 }
 
-// complete releases the KV blocks of the finished requests done (a
-// subsequence of rp.running, reusing rp.scratch), takes them out of the
+// complete releases the KV blocks of the finished requests done (reusing
+// rp.scratch), takes them out of the
 // running queue and records them as completed at the given time.
 func (s *Simulator) complete(rp *replica, done []int32, at Time) {
 	for _, slot := range done {
 		r := &s.reqs[slot]
 		rp.freeBlocks += r.blocks
 		r.blocks = 0
+		r.done = true
 	}
 	if len(done) > 0 {
-		s.removeRunning(rp, done)
+		s.removeRunning(rp)
 		for _, slot := range done {
 			rp.outstanding--
 			s.sampDone++
@@ -538,39 +539,17 @@ func (s *Simulator) token(r *reqState, t Time) {
 	s.sampTokens++
 }
 
-// removeRunning drops done (in running order) from rp.running, keeping the
-// order of the rest.
-func (s *Simulator) removeRunning(rp *replica, done []int32) {
-	j, k := 0, 0
+// removeRunning drops the requests marked done from rp.running, keeping
+// the order of the rest.
+func (s *Simulator) removeRunning(rp *replica) {
+	j := 0
 	for _, slot := range rp.running {
-		if k < len(done) && slot == done[k] {
-			k++
-			continue
-		}
-		rp.running[j] = slot
-		j++
-	}
-	if k != len(done) {
-		// done is in batch order, which follows running order except for
-		// requests admitted after a preemption; fall back to a set check.
-		j = 0
-		for _, slot := range rp.running {
-			if !contains(done, slot) {
-				rp.running[j] = slot
-				j++
-			}
+		if !s.reqs[slot].done {
+			rp.running[j] = slot
+			j++
 		}
 	}
 	rp.running = rp.running[:j]
-}
-
-func contains(xs []int32, v int32) bool {
-	for _, x := range xs {
-		if x == v {
-			return true
-		}
-	}
-	return false
 }
 
 // CheckKV verifies the KV accounting of every replica from scratch: blocks

@@ -45,6 +45,7 @@ type reqState struct {
 	preempt    int16
 	replica    int32
 	inflight   bool // part of a batch in flight (pipeline parallelism)
+	done       bool // produced its last token; leaving the running queue
 }
 
 func (r *reqState) numTokens() int32 { return r.prompt + r.generated }
