@@ -139,14 +139,23 @@ type RouterConfig struct {
 // WorkloadConfig is either a trace, an embedded trace, a synthetic open-loop
 // generator or a closed-loop client population.
 type WorkloadConfig struct {
-	Trace    string `yaml:"trace,omitempty"`
-	Format   string `yaml:"format,omitempty"`
-	Columns  string `yaml:"columns,omitempty"`
-	TimeUnit string `yaml:"time_unit,omitempty"`
-	Embedded string `yaml:"embedded,omitempty"` // e.g. azure-conv-2023
+	Trace      string `yaml:"trace,omitempty"`
+	Format     string `yaml:"format,omitempty"`
+	Columns    string `yaml:"columns,omitempty"`
+	TimeUnit   string `yaml:"time_unit,omitempty"`
+	Sort       bool   `yaml:"sort,omitempty"`        // sort out-of-order arrivals instead of failing
+	DropFailed bool   `yaml:"drop_failed,omitempty"` // drop rows with no output tokens
+	KeepOffset bool   `yaml:"keep_offset,omitempty"` // keep arrival times as found`
+	Embedded   string `yaml:"embedded,omitempty"`    // e.g. azure-conv-2023
 
 	Synthetic  *SyntheticConfig  `yaml:"synthetic,omitempty"`
 	ClosedLoop *ClosedLoopConfig `yaml:"closed_loop,omitempty"`
+}
+
+// TraceOptions are the trace reader's options for w.Trace.
+func (w *WorkloadConfig) TraceOptions() trace.Options {
+	return trace.Options{Format: w.Format, Columns: w.Columns, TimeUnit: w.TimeUnit,
+		Sort: w.Sort, DropFailed: w.DropFailed, KeepOffset: w.KeepOffset}
 }
 
 // SyntheticConfig is an open-loop generator.
@@ -188,7 +197,7 @@ func (c *Config) Marshal() ([]byte, error) { return yaml.Marshal(c) }
 
 // Path resolves a path named in the config against Dir.
 func (c *Config) Path(p string) string {
-	if p == "" || filepath.IsAbs(p) || c.Dir == "" || strings.HasPrefix(p, "embedded:") {
+	if p == "" || filepath.IsAbs(p) || c.Dir == "" || strings.HasPrefix(p, trace.EmbeddedPrefix) {
 		return p
 	}
 	return filepath.Join(c.Dir, p)

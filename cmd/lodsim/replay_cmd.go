@@ -14,19 +14,18 @@ import (
 	"github.com/lodsim/lodsim/trace"
 )
 
-// configFlags are shared by the commands that run simulations.
-var configFlags = []cli.Flag{
+// configFlags are shared by the commands that run simulations; --trace
+// takes the same reader flags as the trace commands.
+var configFlags = append([]cli.Flag{
 	&cli.StringFlag{Name: "config", Aliases: []string{"c"}, Usage: "config `FILE` (YAML), or scenario:NAME for an embedded one"},
-	&cli.StringFlag{Name: "trace", Usage: "replay this trace `FILE` instead of the config's workload"},
-	&cli.StringFlag{Name: "columns", Usage: "column mapping for --trace, e.g. arrival=ts,prompt=in,output=out"},
-	&cli.StringFlag{Name: "time-unit", Usage: "unit of a numeric arrival column in --trace: s, ms, us or ns"},
+	&cli.StringFlag{Name: "trace", Usage: "replay this trace `FILE` (or embedded:NAME) instead of the config's workload"},
 	&cli.Uint64Flag{Name: "seed", Usage: "override simulation.seed"},
 	&cli.Float64Flag{Name: "variability", Usage: "override simulation.variability: CV of per-rank operation times at high LoD (0 = off)"},
 	&cli.StringFlag{Name: "topology", Usage: "override cluster.links.topology: nvlink or shared"},
 	&cli.DurationFlag{Name: "slo-ttft", Usage: "TTFT bound for goodput, e.g. 500ms"},
 	&cli.DurationFlag{Name: "slo-tpot", Usage: "TPOT bound for goodput, e.g. 50ms"},
 	&cli.DurationFlag{Name: "slo-e2e", Usage: "end-to-end bound for goodput"},
-}
+}, traceInputFlags()...)
 
 // configsFromFlags loads the configs a command's flags name and applies
 // the overrides.
@@ -46,7 +45,9 @@ func configsFromFlags(ctx *cli.Context) ([]*replay.Config, error) {
 				}
 				p = abs
 			}
-			c.Workload = replay.WorkloadConfig{Trace: p, Columns: ctx.String("columns"), TimeUnit: ctx.String("time-unit")}
+			o := traceOptions(ctx)
+			c.Workload = replay.WorkloadConfig{Trace: p, Format: o.Format, Columns: o.Columns, TimeUnit: o.TimeUnit,
+				Sort: o.Sort, DropFailed: o.DropFailed, KeepOffset: o.KeepOffset}
 		}
 		if ctx.IsSet("seed") {
 			c.Simulation.Seed = ctx.Uint64("seed")

@@ -48,7 +48,7 @@ func tryApp(t *testing.T, args ...string) (string, error) {
 	t.Helper()
 	var out bytes.Buffer
 	app := newApp()
-	app.Writer = &out
+	app.Writer, app.ErrWriter = &out, &out
 	err := app.Run(append([]string{"lodsim"}, args...))
 	return out.String(), err
 }
@@ -168,5 +168,28 @@ func TestReplayEmbeddedTraceFlag(t *testing.T) {
 	}
 	if run.Summary.Requests != 8819 {
 		t.Errorf("%d requests, want the code trace's 8819\n%s", run.Summary.Requests, text)
+	}
+}
+
+// TestReplayTraceReaderFlags: --trace takes the trace commands' reader
+// flags: a failed row (no output) is dropped with --drop-failed, and
+// out-of-order arrivals need --sort.
+func TestReplayTraceReaderFlags(t *testing.T) {
+	dir := t.TempDir()
+	tr := filepath.Join(dir, "t.csv")
+	os.WriteFile(tr, []byte("arrived_at,num_prefill_tokens,num_decode_tokens\n0.0,100,10\n0.2,50,0\n0.1,80,5\n"), 0o644)
+	out := filepath.Join(dir, "run")
+	if _, err := tryApp(t, "replay", "-c", "scenario:reference-tp1", "--trace", tr, "--out", out); err == nil || !strings.Contains(err.Error(), "t.csv") {
+		t.Fatalf("out-of-order trace accepted or error without the file: %v", err)
+	}
+	if _, err := tryApp(t, "replay", "-c", "scenario:reference-tp1", "--trace", tr, "--sort", "--drop-failed", "--out", out); err != nil {
+		t.Fatal(err)
+	}
+	run, err := readRunDir(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if run.Summary.Requests != 2 || run.Summary.Completed != 2 {
+		t.Errorf("%d requests, %d completed; want the 2 rows with output", run.Summary.Requests, run.Summary.Completed)
 	}
 }

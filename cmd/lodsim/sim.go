@@ -61,7 +61,7 @@ func openWorkload(c *replay.Config) (trace.Reader, error) {
 	w := c.Workload
 	switch {
 	case w.Trace != "":
-		return trace.Open(c.Path(w.Trace), trace.Options{Format: w.Format, Columns: w.Columns, TimeUnit: w.TimeUnit})
+		return trace.Open(c.Path(w.Trace), w.TraceOptions())
 	case w.Embedded != "":
 		return trace.Embedded(w.Embedded)
 	case w.Synthetic != nil:

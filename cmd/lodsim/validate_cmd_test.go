@@ -32,14 +32,11 @@ func smallBench(t *testing.T) string {
 
 func runApp(t *testing.T, args ...string) string {
 	t.Helper()
-	app := newApp()
-	var out bytes.Buffer
-	app.Writer = &out
-	app.ErrWriter = &out
-	if err := app.Run(append([]string{"lodsim"}, args...)); err != nil {
-		t.Fatalf("%v: %v\n%s", args, err, out.String())
+	out, err := tryApp(t, args...)
+	if err != nil {
+		t.Fatalf("%v: %v\n%s", args, err, out)
 	}
-	return out.String()
+	return out
 }
 
 func TestValidateCommand(t *testing.T) {
