@@ -544,3 +544,45 @@ func TestNoAllocationPerEvent(t *testing.T) {
 	}
 	t.Logf("%d events: %.0f allocs; %d events: %.0f allocs", e1, a1, e4, a4)
 }
+
+// TestLinkOverride: cluster.links.latency_us and bandwidth_gbps replace the
+// cost model's link in both levels of detail. A 10-token prefill at TP2
+// reduces 1280 bytes, 640 per hop: 200 + ceil(640/20) = 232 ns a hop, and
+// 2 layers x 2 all-reduces x 2 hops = 8 hops.
+func TestLinkOverride(t *testing.T) {
+	reqs := []trace.Request{{ID: 0, Arrival: 0, PromptTokens: 10, OutputTokens: 1}}
+	for _, l := range []string{"high", "medium"} {
+		c := tinyConfig(l, 2)
+		c.Cluster.Links.LatencyUs = 0.2
+		c.Cluster.Links.BandwidthGBps = 20
+		_, rs := runReqs(t, c, fixedCost{}, reqs)
+		if want := int64(tinyStep + 8*232); rs[0].FirstToken != want {
+			t.Errorf("%s: first token %d, want %d", l, rs[0].FirstToken, want)
+		}
+	}
+}
+
+// TestProgressReported: a long run calls Progress with simulated time that
+// never goes back, so the CLI can show it on a terminal.
+func TestProgressReported(t *testing.T) {
+	c := refConfig(4, 8, "high")
+	c.Workload.Synthetic.Duration = Duration(4e9)
+	m, _ := c.ResolveModel()
+	g, _ := hwprofile.LookupGPU(c.Hardware.GPU)
+	var calls int
+	var last Time
+	_, err := Run(Input{Config: c, Model: m, Cost: hwprofile.NewRoofline(g), Workload: synthReader(t, c), Sink: &countSink{},
+		Progress: func(now Time, finished int64) {
+			if now < last {
+				t.Errorf("progress went back from %d to %d", last, now)
+			}
+			last = now
+			calls++
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if calls < 2 {
+		t.Errorf("progress reported %d times over a run of millions of events", calls)
+	}
+}
