@@ -70,7 +70,6 @@ type replica struct {
 	running       []int32 // admission order
 	freeBlocks    int32
 	totalBlocks   int32
-	outstanding   int32
 	inflight      int      // batches in the pipeline
 	pool          []*batch // free batches
 	stages        []*stage
@@ -109,6 +108,10 @@ func (s *Simulator) reservedTokens(rp *replica) int64 {
 	}
 	return int64(math.Ceil(t))
 }
+
+// outstanding is the number of requests routed to rp and not yet
+// finished: running (preempted ones go back to waiting) or waiting.
+func (rp *replica) outstanding() int { return len(rp.running) + rp.waiting.n }
 
 // notePeakKV records rp's KV use if it is the highest so far. Blocks are
 // allocated when a step is scheduled, so checking there sees every peak.
@@ -518,7 +521,6 @@ func (s *Simulator) complete(rp *replica, done []int32, at Time) {
 	if len(done) > 0 {
 		s.removeRunning(rp)
 		for _, slot := range done {
-			rp.outstanding--
 			s.sampDone++
 			s.record(slot, Completed, at)
 		}

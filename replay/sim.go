@@ -320,7 +320,6 @@ func (s *Simulator) onArrival() {
 		s.pull()
 		return
 	}
-	rep.outstanding++
 	rep.waiting.pushBack(slot)
 	rep.waitingTokens += int64(prompt)
 	s.pull()
@@ -334,7 +333,7 @@ func (s *Simulator) route(r *reqState) *replica {
 	case "least_outstanding":
 		best := reps[0]
 		for _, rp := range reps[1:] {
-			if rp.outstanding < best.outstanding {
+			if rp.outstanding() < best.outstanding() {
 				best = rp
 			}
 		}
