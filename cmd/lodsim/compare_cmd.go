@@ -193,7 +193,7 @@ func compareConfig(ctx *cli.Context, cfg *replay.Config, lods []string, slo anal
 	runs := make([]*analysis.Run, len(lods))
 	for k := range lods {
 		i := (k + 1) % len(lods)
-		run, err := runSim(ctx, cfg, lods[i])
+		run, err := runSim(cfg, lods[i])
 		if err != nil {
 			return nil, err
 		}

@@ -8,8 +8,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/urfave/cli/v2"
-
 	"github.com/lodsim/lodsim/analysis"
 	"github.com/lodsim/lodsim/hwprofile"
 	"github.com/lodsim/lodsim/replay"
@@ -119,7 +117,7 @@ func peakRSS() int64 {
 
 // runSim runs one simulation of cfg at the given level of detail and keeps
 // every result in memory.
-func runSim(ctx *cli.Context, cfg *replay.Config, lodName string) (*analysis.Run, error) {
+func runSim(cfg *replay.Config, lodName string) (*analysis.Run, error) {
 	var col replay.Collect
 	st, wall, err := simulate(cfg, lodName, &col)
 	if err != nil {
