@@ -205,19 +205,15 @@ func TestDeterministic(t *testing.T) {
 func TestPipelineParallelEquivalent(t *testing.T) {
 	for _, pp := range []int{2, 4} {
 		var rs [2][]RequestResult
+		var st [2]*Stats
 		for i, l := range []string{"high", "medium"} {
 			c := refConfig(2, 6, l)
 			c.Cluster.PipelineParallel = pp
 			c.Workload.Synthetic.Duration = Duration(5e9)
-			_, rs[i] = runCfg(t, c, nil)
+			st[i], rs[i] = runCfg(t, c, nil)
 		}
-		if len(rs[0]) != len(rs[1]) {
-			t.Fatalf("pp%d: %d vs %d results", pp, len(rs[0]), len(rs[1]))
-		}
-		for i := range rs[0] {
-			if rs[0][i] != rs[1][i] {
-				t.Fatalf("pp%d: request %d differs:\nhigh   %+v\nmedium %+v", pp, i, rs[0][i], rs[1][i])
-			}
+		if d := diffOutputs(st[0], st[1], rs[0], rs[1]); d != "" {
+			t.Fatalf("pp%d: high and medium differ: %s", pp, d)
 		}
 	}
 }
@@ -394,6 +390,7 @@ func tinyModelOr(t *testing.T, name string) lod.Model {
 // and checks they agree request by request.
 func TestOverloadScenarioPreempts(t *testing.T) {
 	var res [2][]RequestResult
+	var sts [2]*Stats
 	for i, l := range []string{"high", "medium"} {
 		c, err := Scenario("overload-tp1")
 		if err != nil {
@@ -405,12 +402,10 @@ func TestOverloadScenarioPreempts(t *testing.T) {
 		if st.Preemptions == 0 || st.Completed != st.Arrived || st.PeakKVUtil < 0.99 {
 			t.Fatalf("%s: preemptions %d, completed %d of %d, peak KV %.2f", l, st.Preemptions, st.Completed, st.Arrived, st.PeakKVUtil)
 		}
-		res[i] = rs
+		res[i], sts[i] = rs, st
 	}
-	for i := range res[0] {
-		if res[0][i] != res[1][i] {
-			t.Fatalf("request %d differs:\nhigh   %+v\nmedium %+v", i, res[0][i], res[1][i])
-		}
+	if d := diffOutputs(sts[0], sts[1], res[0], res[1]); d != "" {
+		t.Fatalf("high and medium differ: %s", d)
 	}
 }
 
@@ -495,15 +490,14 @@ func TestLatencyBoundLinks(t *testing.T) {
 		reqs = append(reqs, trace.Request{ID: trace.RequestID(i), Arrival: int64(i) * 3000, PromptTokens: 8, OutputTokens: 20})
 	}
 	var res [2][]RequestResult
+	var sts [2]*Stats
 	for i, l := range []string{"high", "medium"} {
 		c := tinyConfig(l, 4)
 		c.Cluster.PipelineParallel = 2
-		_, res[i] = runReqs(t, c, latencyCost{}, reqs)
+		sts[i], res[i] = runReqs(t, c, latencyCost{}, reqs)
 	}
-	for i := range res[0] {
-		if res[0][i] != res[1][i] {
-			t.Fatalf("request %d differs:\nhigh   %+v\nmedium %+v", i, res[0][i], res[1][i])
-		}
+	if d := diffOutputs(sts[0], sts[1], res[0], res[1]); d != "" {
+		t.Fatalf("high and medium differ: %s", d)
 	}
 	c := tinyConfig("high", 4)
 	c.Simulation.Variability = 0.3

@@ -12,7 +12,10 @@ import (
 // random workloads and settings (KV pressure and preemption, chunking,
 // both batching policies, admission reserve, PP, several replicas and
 // routers, stop times), each run at both levels of detail without
-// variability or contention, must give identical per-request results.
+// variability or contention, must give identical outputs: per-request
+// results, ITL histogram, time series and statistics. Some seeds draw long
+// outputs under SGLang's admission reserve, whose decay over hundreds of
+// decode steps then decides admissions inside decode runs.
 // A failure prints the seed that reproduces it.
 func TestRandomHighEqualsMedium(t *testing.T) {
 	g, _ := hwprofile.LookupGPU("H100-SXM")
@@ -22,10 +25,14 @@ func TestRandomHighEqualsMedium(t *testing.T) {
 		rng := rand.New(rand.NewPCG(seed, 77))
 		var reqs []trace.Request
 		var at int64
+		maxOut := 60
+		if seed%8 == 0 {
+			maxOut = 900 // long requests: the admission reserve decays
+		}
 		for i := 0; i < 5+rng.IntN(40); i++ {
 			at += rng.Int64N(40000)
 			reqs = append(reqs, trace.Request{ID: trace.RequestID(i), Arrival: at,
-				PromptTokens: int32(1 + rng.IntN(120)), OutputTokens: int32(1 + rng.IntN(60))})
+				PromptTokens: int32(1 + rng.IntN(120)), OutputTokens: int32(1 + rng.IntN(maxOut))})
 		}
 		cm := models[rng.IntN(len(models))]
 		var res [2][]RequestResult
@@ -63,17 +70,8 @@ func TestRandomHighEqualsMedium(t *testing.T) {
 				t.Fatalf("seed %d %s: %d of %d requests finished: livelock", seed, l, s.Completed+s.Rejected, len(reqs))
 			}
 		}
-		if len(res[0]) != len(res[1]) {
-			t.Fatalf("seed %d: %d results at high, %d at medium", seed, len(res[0]), len(res[1]))
-		}
-		for i := range res[0] {
-			if res[0][i] != res[1][i] {
-				t.Fatalf("seed %d: request %d differs:\nhigh   %+v\nmedium %+v", seed, i, res[0][i], res[1][i])
-			}
-		}
-		if st[0].Steps != st[1].Steps || st[0].Preemptions != st[1].Preemptions || st[0].PeakKVUtil != st[1].PeakKVUtil {
-			t.Fatalf("seed %d: steps %d/%d, preemptions %d/%d, peak KV %v/%v", seed, st[0].Steps, st[1].Steps,
-				st[0].Preemptions, st[1].Preemptions, st[0].PeakKVUtil, st[1].PeakKVUtil)
+		if d := diffOutputs(st[0], st[1], res[0], res[1]); d != "" {
+			t.Fatalf("seed %d: high and medium differ: %s", seed, d)
 		}
 	}
 }

@@ -36,13 +36,18 @@ func TestSchedulerScenarios(t *testing.T) {
 			}
 			input, want, _ := strings.Cut(string(data), "----\n")
 			var got [2]string
+			var sts [2]*Stats
+			var res [2][]RequestResult
 			for i, l := range []string{"high", "medium"} {
 				c, reqs, err := parseScenario(input, l)
 				if err != nil {
 					t.Fatalf("%s: %v", f, err)
 				}
-				st, rs := runReqs(t, c, fixedCost{}, reqs)
-				got[i] = formatScenario(st, rs)
+				sts[i], res[i] = runReqs(t, c, fixedCost{}, reqs)
+				got[i] = formatScenario(sts[i], res[i])
+			}
+			if d := diffOutputs(sts[0], sts[1], res[0], res[1]); d != "" {
+				t.Fatalf("high and medium differ: %s", d)
 			}
 			if got[0] != got[1] {
 				t.Fatalf("high and medium differ:\nhigh:\n%s\nmedium:\n%s", got[0], got[1])
