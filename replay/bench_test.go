@@ -29,7 +29,7 @@ func benchScenario(b *testing.B, name, lodName string) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	c.Simulation.LoD = lodName
+	c.Simulation.LoD = LoD(lodName)
 	m, err := c.ResolveModel()
 	if err != nil {
 		b.Fatal(err)

@@ -68,7 +68,7 @@ type SLOConfig struct {
 // SimulationConfig controls the run itself.
 type SimulationConfig struct {
 	MaxSimulationTime Duration `yaml:"max_simulation_time"` // 0: run until every request is done
-	LoD               string   `yaml:"lod"`                 // high | medium
+	LoD               LoD      `yaml:"lod"`                 // high | medium
 	Seed              uint64   `yaml:"seed"`
 	SampleInterval    Duration `yaml:"sample_interval"` // time-series resolution; default 100ms
 	// Variability is the coefficient of variation of each operation's time
@@ -89,7 +89,7 @@ type HardwareConfig struct {
 type LinksConfig struct {
 	// Topology "nvlink": a dedicated link per direction between each pair of
 	// GPUs; "shared": every transfer in a replica shares one bus (PCIe).
-	Topology string `yaml:"topology"`
+	Topology Topology `yaml:"topology"`
 	// BandwidthGBps and LatencyUs override the profile's per-hop link
 	// (bytes/s per direction in GB/s, and microseconds).
 	BandwidthGBps float64 `yaml:"bandwidth_gbps,omitempty"`
@@ -120,7 +120,7 @@ type SchedulerConfig struct {
 	// decodes and prefill chunks in one step, running requests first) or
 	// "prefill_first" (SGLang's default: a step is either new prefills,
 	// when any waiting request can be admitted, or all running decodes).
-	Batching string `yaml:"batching,omitempty"`
+	Batching Batching `yaml:"batching,omitempty"`
 	// AdmissionReserve > 0 turns on SGLang's conservative admission: a
 	// waiting request is admitted only if the free KV cache, less
 	// AdmissionReserve x the tokens each running request may still
@@ -133,7 +133,7 @@ type SchedulerConfig struct {
 
 // RouterConfig picks the replica for each arriving request.
 type RouterConfig struct {
-	Policy string `yaml:"policy"` // round_robin | least_outstanding | least_kv
+	Policy RoutingPolicy `yaml:"policy"` // round_robin | least_outstanding | least_kv
 }
 
 // WorkloadConfig is either a trace, an embedded trace, a synthetic open-loop
@@ -225,7 +225,7 @@ func (c *Config) Clone() *Config {
 func (c *Config) ApplyDefaults() {
 	s := &c.Simulation
 	if s.LoD == "" {
-		s.LoD = "medium"
+		s.LoD = LoDMedium
 	}
 	if s.SampleInterval == 0 {
 		s.SampleInterval = Duration(100 * time.Millisecond)
@@ -244,7 +244,7 @@ func (c *Config) ApplyDefaults() {
 		k.GPUMemoryUtilization = 0.9
 	}
 	if k.Links.Topology == "" {
-		k.Links.Topology = "nvlink"
+		k.Links.Topology = TopologyNVLink
 	}
 	sc := &c.Scheduler
 	if sc.MaxNumSeqs == 0 {
@@ -257,14 +257,14 @@ func (c *Config) ApplyDefaults() {
 		sc.BlockSize = 16
 	}
 	if sc.Batching == "" {
-		sc.Batching = "mixed"
+		sc.Batching = BatchingMixed
 	}
 	if sc.ChunkedPrefill == nil {
 		t := true
 		sc.ChunkedPrefill = &t
 	}
 	if c.Router.Policy == "" {
-		c.Router.Policy = "round_robin"
+		c.Router.Policy = RoundRobin
 	}
 }
 
@@ -290,11 +290,12 @@ func (c *Config) ResolveModel() (lod.Model, error) {
 func (c *Config) Validate() error {
 	var errs []string
 	add := func(format string, args ...any) { errs = append(errs, fmt.Sprintf(format, args...)) }
-	switch c.Simulation.LoD {
-	case "high", "medium":
-	default:
-		add("simulation.lod: %q, expected high or medium", c.Simulation.LoD)
+	enum := func(msg string) {
+		if msg != "" {
+			errs = append(errs, msg)
+		}
 	}
+	enum(checkEnum("simulation.lod", c.Simulation.LoD, LoDs))
 	if c.Simulation.MaxSimulationTime < 0 {
 		add("simulation.max_simulation_time: %v, expected >= 0", time.Duration(c.Simulation.MaxSimulationTime))
 	}
@@ -333,11 +334,7 @@ func (c *Config) Validate() error {
 	if k.ActivationReserveGB < 0 {
 		add("cluster.activation_reserve_gb: %v, expected >= 0", k.ActivationReserveGB)
 	}
-	switch k.Links.Topology {
-	case "nvlink", "shared":
-	default:
-		add("cluster.links.topology: %q, expected nvlink or shared", k.Links.Topology)
-	}
+	enum(checkEnum("cluster.links.topology", k.Links.Topology, Topologies))
 	if k.Links.BandwidthGBps < 0 {
 		add("cluster.links.bandwidth_gbps: %v, expected > 0", k.Links.BandwidthGBps)
 	}
@@ -360,11 +357,7 @@ func (c *Config) Validate() error {
 	if s.AdmissionReserve < 0 || s.AdmissionReserve > 1 || math.IsNaN(s.AdmissionReserve) {
 		add("scheduler.admission_reserve: %v, expected a ratio in [0, 1]", s.AdmissionReserve)
 	}
-	switch s.Batching {
-	case "mixed", "prefill_first":
-	default:
-		add("scheduler.batching: %q, expected mixed or prefill_first", s.Batching)
-	}
+	enum(checkEnum("scheduler.batching", s.Batching, BatchingPolicies))
 	if s.KVBlocks < 0 {
 		add("scheduler.kv_blocks: %d, expected >= 0", s.KVBlocks)
 	}
@@ -376,11 +369,7 @@ func (c *Config) Validate() error {
 			add("%s: %v, expected a positive duration", b.name, time.Duration(b.v))
 		}
 	}
-	switch c.Router.Policy {
-	case "round_robin", "least_outstanding", "least_kv":
-	default:
-		add("router.policy: %q, expected round_robin, least_outstanding or least_kv", c.Router.Policy)
-	}
+	enum(checkEnum("router.policy", c.Router.Policy, RoutingPolicies))
 	w := c.Workload
 	n := 0
 	if w.Trace != "" {

@@ -35,7 +35,7 @@ var tinyModel = lod.Model{Name: "tiny", Layers: 2, Hidden: 64, Heads: 4, KVHeads
 
 func tinyConfig(lodName string, tp int) *Config {
 	c := &Config{
-		Simulation: SimulationConfig{LoD: lodName, Seed: 1},
+		Simulation: SimulationConfig{LoD: LoD(lodName), Seed: 1},
 		Model:      tinyModel,
 		Hardware:   HardwareConfig{GPU: "A100-80GB-SXM"},
 		Cluster:    ClusterConfig{Replicas: 1, TensorParallel: tp},
@@ -84,10 +84,10 @@ func TestHandComputedStepTimes(t *testing.T) {
 		// x 8 = 856.
 		_, rs = runReqs(t, tinyConfig(l, 2), fixedCost{}, reqs)
 		r = rs[0]
-		if want := int64(tinyStep + 1312); r.FirstToken != want {
+		if want := Time(tinyStep + 1312); r.FirstToken != want {
 			t.Errorf("%s tp2: first token %d, want %d", l, r.FirstToken, want)
 		}
-		if want := int64(tinyStep+1312) + 2*(tinyStep+856); r.Completion != want {
+		if want := Time(tinyStep+1312) + 2*(tinyStep+856); r.Completion != want {
 			t.Errorf("%s tp2: completion %d, want %d", l, r.Completion, want)
 		}
 	}
@@ -98,7 +98,7 @@ func TestEngineOverheads(t *testing.T) {
 	reqs := []trace.Request{{ID: 0, Arrival: 0, PromptTokens: 10, OutputTokens: 2}}
 	_, rs := runReqs(t, tinyConfig("medium", 1), cm, reqs)
 	// The request becomes schedulable at 7 ns; each step pays 500 + 10.
-	if want := int64(7 + tinyStep + 510); rs[0].FirstToken != want {
+	if want := Time(7 + tinyStep + 510); rs[0].FirstToken != want {
 		t.Errorf("first token %d, want %d", rs[0].FirstToken, want)
 	}
 }
@@ -287,7 +287,7 @@ func TestRouterPolicies(t *testing.T) {
 	longHomes := func(policy string) map[int32]bool {
 		c := tinyConfig("medium", 1)
 		c.Cluster.Replicas = 3
-		c.Router.Policy = policy
+		c.Router.Policy = RoutingPolicy(policy)
 		_, rs := runReqs(t, c, fixedCost{}, reqs)
 		if len(rs) != 12 {
 			t.Fatalf("%s: %d results", policy, len(rs))
@@ -318,8 +318,8 @@ func TestValidateReportsEveryProblem(t *testing.T) {
 simulation: {lod: ultra}
 model: {name: Llama-3-8B}
 hardware: {gpu: ""}
-cluster: {tensor_parallel: 3, gpu_memory_utilization: 1.5}
-scheduler: {max_num_seqs: -1}
+cluster: {tensor_parallel: 3, gpu_memory_utilization: 1.5, links: {topology: pcie}}
+scheduler: {max_num_seqs: -1, batching: fcfs}
 router: {policy: random}
 `))
 	if err != nil {
@@ -329,7 +329,12 @@ router: {policy: random}
 	if err == nil {
 		t.Fatal("invalid config accepted")
 	}
-	for _, want := range []string{"simulation.lod", "hardware.gpu", "cluster.tensor_parallel", "cluster.gpu_memory_utilization", "scheduler.max_num_seqs", "router.policy", "workload"} {
+	for _, want := range []string{"hardware.gpu", "cluster.tensor_parallel", "cluster.gpu_memory_utilization", "scheduler.max_num_seqs", "workload",
+		// An unknown enum value names the field, what was found and every valid value.
+		`simulation.lod: "ultra", expected one of high, medium`,
+		`cluster.links.topology: "pcie", expected one of nvlink, shared`,
+		`scheduler.batching: "fcfs", expected one of mixed, prefill_first`,
+		`router.policy: "random", expected one of round_robin, least_outstanding, least_kv`} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error does not name %s:\n%v", want, err)
 		}
@@ -396,7 +401,7 @@ func TestOverloadScenarioPreempts(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		c.Simulation.LoD = l
+		c.Simulation.LoD = LoD(l)
 		c.Workload.Synthetic.Duration = Duration(20e9)
 		st, rs := runCfg(t, c, nil)
 		if st.Preemptions == 0 || st.Completed != st.Arrived || st.PeakKVUtil < 0.99 {
@@ -424,7 +429,7 @@ func TestPrefillFirstBatching(t *testing.T) {
 		st, rs := runReqs(t, c, fixedCost{}, reqs)
 		m := byID(rs)
 		const noHead = tinyStep - 1000
-		bFirst := int64(tinyStep + 2*noHead + tinyStep)
+		bFirst := Time(tinyStep + 2*noHead + tinyStep)
 		if m[1].FirstToken != bFirst || m[1].Completion != bFirst+tinyStep {
 			t.Errorf("%s: B first %d done %d, want %d, %d", l, m[1].FirstToken, m[1].Completion, bFirst, bFirst+tinyStep)
 		}
@@ -550,7 +555,7 @@ func TestLinkOverride(t *testing.T) {
 		c.Cluster.Links.LatencyUs = 0.2
 		c.Cluster.Links.BandwidthGBps = 20
 		_, rs := runReqs(t, c, fixedCost{}, reqs)
-		if want := int64(tinyStep + 8*232); rs[0].FirstToken != want {
+		if want := Time(tinyStep + 8*232); rs[0].FirstToken != want {
 			t.Errorf("%s: first token %d, want %d", l, rs[0].FirstToken, want)
 		}
 	}

@@ -42,12 +42,12 @@ func TestRandomHighEqualsMedium(t *testing.T) {
 			c := tinyConfig(l, []int{1, 2, 4}[r.IntN(3)])
 			c.Cluster.PipelineParallel = 1 + r.IntN(2)
 			c.Cluster.Replicas = 1 + r.IntN(3)
-			c.Router.Policy = []string{"round_robin", "least_outstanding", "least_kv"}[r.IntN(3)]
+			c.Router.Policy = RoutingPolicies[r.IntN(3)]
 			c.Scheduler.KVBlocks = 60 + r.IntN(400)
 			c.Scheduler.BlockSize = []int{2, 4, 16}[r.IntN(3)]
 			c.Scheduler.MaxNumBatchedTokens = 16 + r.IntN(200)
 			c.Scheduler.MaxNumSeqs = 1 + r.IntN(16)
-			c.Scheduler.Batching = []string{"mixed", "prefill_first"}[r.IntN(2)]
+			c.Scheduler.Batching = BatchingPolicies[r.IntN(2)]
 			if r.IntN(3) == 0 {
 				c.Scheduler.AdmissionReserve = 0.7
 			}
@@ -95,7 +95,7 @@ func TestRandomHighLiveness(t *testing.T) {
 		}
 		c := tinyConfig("high", []int{2, 4}[rng.IntN(2)])
 		c.Cluster.PipelineParallel = 1 + rng.IntN(2)
-		c.Cluster.Links.Topology = []string{"nvlink", "shared"}[rng.IntN(2)]
+		c.Cluster.Links.Topology = Topologies[rng.IntN(2)]
 		c.Simulation.Variability = 0.5 * rng.Float64()
 		c.Simulation.Seed = seed
 		c.Simulation.MaxSimulationTime = Duration(10e9)

@@ -81,7 +81,7 @@ func (s *Simulator) startStageHigh(st *stage, b *batch) {
 	st.doneRanks = 0
 	for r := range st.ranks {
 		st.ranks[r] = rankState{}
-		s.h.push(s.now+c.Overhead+s.vary(st.op[lod.OpQKV]), evRankCompute, st.gid, int32(r), 0)
+		s.h.push(s.now+Time(c.Overhead+s.vary(st.op[lod.OpQKV])), evRankCompute, st.gid, int32(r), 0)
 	}
 }
 
@@ -96,7 +96,7 @@ func (s *Simulator) advance(st *stage, r int) {
 	if rs.layer == st.layers {
 		if !rs.head && st.head > 0 {
 			rs.head = true
-			s.h.push(s.now+s.vary(st.head), evRankCompute, st.gid, int32(r), 0)
+			s.h.push(s.now+Time(s.vary(st.head)), evRankCompute, st.gid, int32(r), 0)
 			return
 		}
 		s.rankDone(st)
@@ -109,7 +109,7 @@ func (s *Simulator) advance(st *stage, r int) {
 		s.ringSend(st, r)
 		return
 	}
-	s.h.push(s.now+s.vary(st.op[op]), evRankCompute, st.gid, int32(r), 0)
+	s.h.push(s.now+Time(s.vary(st.op[op])), evRankCompute, st.gid, int32(r), 0)
 }
 
 func (s *Simulator) rankDone(st *stage) {
@@ -156,7 +156,7 @@ func (s *Simulator) addTransferNs(li int32, x xfer, lat, bw int64) {
 	if len(l.active) == 0 {
 		// An idle link, the common case (a rank sends one chunk at a
 		// time over its own link): delivery after latency + bandwidth.
-		x.due = s.now + bw + lat
+		x.due = s.now + Time(bw+lat)
 		l.active = append(l.active, x)
 		l.last = s.now
 		s.h.push(x.due, evLinkTransfer, li, 0, x.id)
@@ -214,7 +214,7 @@ func (s *Simulator) linkPlan(li int32) {
 			// Bytes through (or none to send: a latency-bound hop):
 			// only the latency is left.
 			x.rem = 0
-			x.due = s.now + x.lat
+			x.due = s.now + Time(x.lat)
 			s.h.push(x.due, evLinkTransfer, li, 0, x.id)
 		}
 	}
@@ -222,7 +222,7 @@ func (s *Simulator) linkPlan(li int32) {
 	switch {
 	case k == 1:
 		x := &l.active[one]
-		due := s.now + Time(math.Ceil(x.rem-doneEps)) + x.lat
+		due := s.now + Time(math.Ceil(x.rem-doneEps)) + Time(x.lat)
 		if due != x.due {
 			x.due = due
 			s.h.push(due, evLinkTransfer, li, 0, x.id)

@@ -55,13 +55,13 @@ func (s *Simulator) countRunSteps(rp *replica) {
 }
 
 func (s *Simulator) startStageMedium(st *stage, b *batch) {
-	s.h.push(s.now+b.cost[st.idx].Compute(), evStageCompute, st.gid, 0, 0)
+	s.h.push(s.now+Time(b.cost[st.idx].Compute()), evStageCompute, st.gid, 0, 0)
 }
 
 func (s *Simulator) onStageCompute(st *stage) {
 	if s.tp > 1 {
 		c := &st.cur.cost[st.idx]
-		s.h.push(s.now+c.CollectiveNs(s.tp), evStageCollective, st.gid, 0, 0)
+		s.h.push(s.now+Time(c.CollectiveNs(s.tp)), evStageCollective, st.gid, 0, 0)
 		return
 	}
 	s.stageDone(st)
@@ -122,7 +122,7 @@ func (s *Simulator) startRun(rp *replica, b *batch) bool {
 			lb.DecodeCtx += d
 			s.planner.Plan(&lb, cost)
 		}
-		t += cost[0].Compute() + cost[0].CollectiveNs(s.tp)
+		t += Time(cost[0].Compute() + cost[0].CollectiveNs(s.tp))
 		run.ends = append(run.ends, t)
 		if s.stop > 0 && t > s.stop {
 			break
@@ -190,14 +190,14 @@ func (s *Simulator) settleRun(rp *replica, t Time, kick bool) {
 	}
 	s.st.OutputTokens += int64(j) * d
 	for m := 1; m < j; m++ {
-		s.st.ITL.Add(run.ends[m]-run.ends[m-1], uint64(d))
+		s.st.ITL.Add(int64(run.ends[m]-run.ends[m-1]), uint64(d))
 	}
 	last := run.ends[j-1]
 	done := rp.scratch[:0]
 	for _, slot := range b.slots {
 		r := &s.reqs[slot]
 		r.inflight = false
-		s.st.ITL.Add(run.ends[0]-r.lastToken, 1)
+		s.st.ITL.Add(int64(run.ends[0]-r.lastToken), 1)
 		r.lastToken = last
 		r.generated += int32(j)
 		r.computed += int32(j)

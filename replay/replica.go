@@ -241,7 +241,7 @@ func (s *Simulator) schedule(rp *replica) (*batch, bool) {
 	b.lb.Reset()
 	budget := int32(s.cfg.Scheduler.MaxNumBatchedTokens)
 	var preempted bool
-	if s.cfg.Scheduler.Batching == "prefill_first" {
+	if s.cfg.Scheduler.Batching == BatchingPrefillFirst {
 		// SGLang: new prefills run alone, ahead of decodes, whenever one
 		// can be admitted (a partly prefilled request continues first).
 		budget = s.scheduleRunning(rp, b, budget, true, &preempted)
@@ -327,7 +327,7 @@ func (s *Simulator) admitWaiting(rp *replica, b *batch, budget int32) {
 	// SGLang does: admitting on the first chunk alone lets a long prompt
 	// be preempted by its own next chunk and re-admitted forever, since
 	// no decode step runs in between to finish anything.
-	wholePrompt := sc.Batching == "prefill_first"
+	wholePrompt := sc.Batching == BatchingPrefillFirst
 	var promptRoom int64 // blocks
 	if wholePrompt && rp.waiting.n > 0 {
 		promptRoom = int64(rp.freeBlocks)
@@ -447,7 +447,7 @@ func (s *Simulator) stageDone(st *stage) {
 		if s.high {
 			s.addTransfer(st.ppLink, xfer{pp: true, stage: st.gid + 1, batch: b}, bytes)
 		} else {
-			s.h.push(s.now+lod.HopNs(s.ppLink, bytes), evPPTransfer, st.gid+1, s.batchRef(b), 0)
+			s.h.push(s.now+Time(lod.HopNs(s.ppLink, bytes)), evPPTransfer, st.gid+1, s.batchRef(b), 0)
 		}
 	} else {
 		s.finishBatch(b)
@@ -534,7 +534,7 @@ func (s *Simulator) token(r *reqState, t Time) {
 	if r.firstToken < 0 {
 		r.firstToken = t
 	} else {
-		s.st.ITL.Add(t-r.lastToken, 1)
+		s.st.ITL.Add(int64(t-r.lastToken), 1)
 	}
 	r.lastToken = t
 	s.st.OutputTokens++

@@ -7,10 +7,6 @@ import (
 	"github.com/lodsim/lodsim/trace"
 )
 
-// Time is simulated time: an integer count of nanoseconds since the start of
-// the run.
-type Time = int64
-
 // Status is how a request left the simulation.
 type Status uint8
 

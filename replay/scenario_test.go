@@ -98,7 +98,7 @@ func parseScenario(input, lodName string) (*Config, []trace.Request, error) {
 				n, perr := strconv.ParseFloat(v, 64)
 				switch k {
 				case "batching":
-					c.Scheduler.Batching = v
+					c.Scheduler.Batching = Batching(v)
 				case "budget":
 					c.Scheduler.MaxNumBatchedTokens, err = int(n), perr
 				case "blocks":

@@ -121,9 +121,9 @@ func NewSimulator(in Input) (*Simulator, error) {
 		return nil, err
 	}
 	s := &Simulator{
-		in: in, cfg: c, high: c.Simulation.LoD == "high", planner: pl,
+		in: in, cfg: c, high: c.Simulation.LoD == LoDHigh, planner: pl,
 		tp: k.TensorParallel, pp: k.PipelineParallel,
-		bs: int32(c.Scheduler.BlockSize), shared: k.Links.Topology == "shared",
+		bs: int32(c.Scheduler.BlockSize), shared: k.Links.Topology == TopologyShared,
 		stop: Time(c.Simulation.MaxSimulationTime),
 		src:  in.Workload,
 		rng:  rand.New(rand.NewPCG(c.Simulation.Seed, 0x6c6f6473696d)), // "lodsim"
@@ -152,7 +152,7 @@ func NewSimulator(in Input) (*Simulator, error) {
 		return nil, err
 	}
 	s.st.KVBlocks = blocks
-	s.st.LoD = c.Simulation.LoD
+	s.st.LoD = string(c.Simulation.LoD)
 	s.st.Seed = c.Simulation.Seed
 	for i := 0; i < k.Replicas; i++ {
 		s.replicas = append(s.replicas, s.newReplica(int32(i), int32(blocks)))
@@ -269,7 +269,7 @@ func (s *Simulator) pull() {
 	// The request becomes schedulable after the engine's per-request
 	// overhead (tokenisation, admission); a reactive source may answer
 	// late, and nothing is scheduled in the past.
-	t := r.Arrival + Time(s.in.Cost.Overheads().PerRequestNs)
+	t := Time(r.Arrival) + Time(s.in.Cost.Overheads().PerRequestNs)
 	if t < s.now {
 		t = s.now
 	}
@@ -303,7 +303,7 @@ func (s *Simulator) onArrival() {
 	if prompt < 1 {
 		prompt = 1
 	}
-	*rs = reqState{id: r.ID, arrival: r.Arrival, firstSched: -1, firstToken: -1, lastToken: -1, prompt: prompt, output: out}
+	*rs = reqState{id: r.ID, arrival: Time(r.Arrival), firstSched: -1, firstToken: -1, lastToken: -1, prompt: prompt, output: out}
 	rep := s.route(rs)
 	rs.replica = rep.id
 	reason := NotRejected
@@ -330,7 +330,7 @@ func (s *Simulator) onArrival() {
 func (s *Simulator) route(r *reqState) *replica {
 	reps := s.replicas
 	switch s.cfg.Router.Policy {
-	case "least_outstanding":
+	case LeastOutstanding:
 		best := reps[0]
 		for _, rp := range reps[1:] {
 			if rp.outstanding() < best.outstanding() {
@@ -338,7 +338,7 @@ func (s *Simulator) route(r *reqState) *replica {
 			}
 		}
 		return best
-	case "least_kv":
+	case LeastKV:
 		best, bestLoad := reps[0], s.kvLoad(reps[0])
 		for _, rp := range reps[1:] {
 			if l := s.kvLoad(rp); l < bestLoad {
@@ -376,7 +376,7 @@ func (s *Simulator) record(slot int32, st Status, completion Time) {
 		s.err = fmt.Errorf("replay: recording request %d: %w", r.id, err)
 	}
 	if s.reactive != nil && st != Unfinished {
-		s.reactive.Completed(r.id, s.now)
+		s.reactive.Completed(r.id, int64(s.now))
 		if s.pending {
 			s.pull()
 		}

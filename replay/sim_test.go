@@ -14,7 +14,7 @@ import (
 func refConfig(tp int, rate float64, lodName string) *Config {
 	c := &Config{
 		Name:       "ref",
-		Simulation: SimulationConfig{LoD: lodName, Seed: 42},
+		Simulation: SimulationConfig{LoD: LoD(lodName), Seed: 42},
 		Model:      lod.Model{Name: "Llama-3-8B"},
 		Hardware:   HardwareConfig{GPU: "A100-80GB-SXM"},
 		Cluster:    ClusterConfig{Replicas: 1, TensorParallel: tp},

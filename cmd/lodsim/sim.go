@@ -131,7 +131,7 @@ func runSim(cfg *replay.Config, lodName string) (*analysis.Run, error) {
 func simulate(cfg *replay.Config, lodName string, sink replay.Sink) (*replay.Stats, int64, error) {
 	c := cfg.Clone()
 	if lodName != "" {
-		c.Simulation.LoD = lodName
+		c.Simulation.LoD = replay.LoD(lodName)
 	}
 	if err := c.Validate(); err != nil {
 		return nil, 0, fmt.Errorf("%s: %w", c.Name, err)
