@@ -286,90 +286,118 @@ func (c *Config) ResolveModel() (lod.Model, error) {
 	return lod.LookupModel(c.Model.Name)
 }
 
+// problems collects validation messages, each with its field path.
+type problems []string
+
+func (p *problems) add(format string, args ...any) { *p = append(*p, fmt.Sprintf(format, args...)) }
+
+// enum adds msg, a checkEnum result, unless it is empty.
+func (p *problems) enum(msg string) {
+	if msg != "" {
+		*p = append(*p, msg)
+	}
+}
+
 // Validate reports every problem in c at once, each with its field path.
 func (c *Config) Validate() error {
-	var errs []string
-	add := func(format string, args ...any) { errs = append(errs, fmt.Sprintf(format, args...)) }
-	enum := func(msg string) {
-		if msg != "" {
-			errs = append(errs, msg)
-		}
-	}
-	enum(checkEnum("simulation.lod", c.Simulation.LoD, LoDs))
-	if c.Simulation.MaxSimulationTime < 0 {
-		add("simulation.max_simulation_time: %v, expected >= 0", time.Duration(c.Simulation.MaxSimulationTime))
-	}
-	if c.Simulation.SampleInterval <= 0 {
-		add("simulation.sample_interval: %v, expected > 0", time.Duration(c.Simulation.SampleInterval))
-	}
-	if c.Simulation.Variability < 0 || c.Simulation.Variability > 10 || math.IsNaN(c.Simulation.Variability) {
-		add("simulation.variability: %v, expected a coefficient of variation in [0, 10]", c.Simulation.Variability)
-	}
+	var p problems
+	c.validateSimulation(&p)
 	m, merr := c.ResolveModel()
 	if merr != nil {
-		add("model: %v", merr)
+		p.add("model: %v", merr)
 	}
 	if c.Hardware.GPU == "" {
-		add("hardware.gpu: missing, expected a GPU name from the catalog")
+		p.add("hardware.gpu: missing, expected a GPU name from the catalog")
 	}
-	k := c.Cluster
-	if k.Replicas < 1 {
-		add("cluster.replicas: %d, expected >= 1", k.Replicas)
-	}
-	if k.TensorParallel < 1 {
-		add("cluster.tensor_parallel: %d, expected >= 1", k.TensorParallel)
-	}
-	if k.PipelineParallel < 1 {
-		add("cluster.pipeline_parallel: %d, expected >= 1", k.PipelineParallel)
-	}
-	if merr == nil && k.TensorParallel >= 1 && m.Heads%k.TensorParallel != 0 {
-		add("cluster.tensor_parallel: %d does not divide %s's %d attention heads", k.TensorParallel, m.Name, m.Heads)
-	}
-	if merr == nil && k.PipelineParallel > m.Layers {
-		add("cluster.pipeline_parallel: %d exceeds %s's %d layers", k.PipelineParallel, m.Name, m.Layers)
-	}
-	if !(k.GPUMemoryUtilization > 0 && k.GPUMemoryUtilization <= 1) {
-		add("cluster.gpu_memory_utilization: %v, expected in (0, 1]", k.GPUMemoryUtilization)
-	}
-	if k.ActivationReserveGB < 0 {
-		add("cluster.activation_reserve_gb: %v, expected >= 0", k.ActivationReserveGB)
-	}
-	enum(checkEnum("cluster.links.topology", k.Links.Topology, Topologies))
-	if k.Links.BandwidthGBps < 0 {
-		add("cluster.links.bandwidth_gbps: %v, expected > 0", k.Links.BandwidthGBps)
-	}
-	if k.Links.LatencyUs < 0 {
-		add("cluster.links.latency_us: %v, expected >= 0", k.Links.LatencyUs)
-	}
-	s := c.Scheduler
-	if s.MaxNumSeqs < 1 {
-		add("scheduler.max_num_seqs: %d, expected >= 1", s.MaxNumSeqs)
-	}
-	if s.MaxNumBatchedTokens < 1 {
-		add("scheduler.max_num_batched_tokens: %d, expected >= 1", s.MaxNumBatchedTokens)
-	}
-	if s.BlockSize < 1 {
-		add("scheduler.block_size: %d, expected >= 1", s.BlockSize)
-	}
-	if s.MaxModelLen < 0 {
-		add("scheduler.max_model_len: %d, expected >= 0", s.MaxModelLen)
-	}
-	if s.AdmissionReserve < 0 || s.AdmissionReserve > 1 || math.IsNaN(s.AdmissionReserve) {
-		add("scheduler.admission_reserve: %v, expected a ratio in [0, 1]", s.AdmissionReserve)
-	}
-	enum(checkEnum("scheduler.batching", s.Batching, BatchingPolicies))
-	if s.KVBlocks < 0 {
-		add("scheduler.kv_blocks: %d, expected >= 0", s.KVBlocks)
-	}
+	c.validateCluster(&p, m, merr == nil)
+	c.validateScheduler(&p)
 	for _, b := range []struct {
 		name string
 		v    Duration
 	}{{"slo.ttft", c.SLO.TTFT}, {"slo.tpot", c.SLO.TPOT}, {"slo.e2e", c.SLO.E2E}} {
 		if b.v < 0 {
-			add("%s: %v, expected a positive duration", b.name, time.Duration(b.v))
+			p.add("%s: %v, expected a positive duration", b.name, time.Duration(b.v))
 		}
 	}
-	enum(checkEnum("router.policy", c.Router.Policy, RoutingPolicies))
+	p.enum(checkEnum("router.policy", c.Router.Policy, RoutingPolicies))
+	c.validateWorkload(&p)
+	if len(p) > 0 {
+		return fmt.Errorf("invalid config:\n  %s", strings.Join(p, "\n  "))
+	}
+	return nil
+}
+
+func (c *Config) validateSimulation(p *problems) {
+	p.enum(checkEnum("simulation.lod", c.Simulation.LoD, LoDs))
+	if c.Simulation.MaxSimulationTime < 0 {
+		p.add("simulation.max_simulation_time: %v, expected >= 0", time.Duration(c.Simulation.MaxSimulationTime))
+	}
+	if c.Simulation.SampleInterval <= 0 {
+		p.add("simulation.sample_interval: %v, expected > 0", time.Duration(c.Simulation.SampleInterval))
+	}
+	if c.Simulation.Variability < 0 || c.Simulation.Variability > 10 || math.IsNaN(c.Simulation.Variability) {
+		p.add("simulation.variability: %v, expected a coefficient of variation in [0, 10]", c.Simulation.Variability)
+	}
+}
+
+// validateCluster checks the layout; with a resolved model m (haveModel),
+// also that it can be split as asked.
+func (c *Config) validateCluster(p *problems, m lod.Model, haveModel bool) {
+	k := c.Cluster
+	if k.Replicas < 1 {
+		p.add("cluster.replicas: %d, expected >= 1", k.Replicas)
+	}
+	if k.TensorParallel < 1 {
+		p.add("cluster.tensor_parallel: %d, expected >= 1", k.TensorParallel)
+	}
+	if k.PipelineParallel < 1 {
+		p.add("cluster.pipeline_parallel: %d, expected >= 1", k.PipelineParallel)
+	}
+	if haveModel && k.TensorParallel >= 1 && m.Heads%k.TensorParallel != 0 {
+		p.add("cluster.tensor_parallel: %d does not divide %s's %d attention heads", k.TensorParallel, m.Name, m.Heads)
+	}
+	if haveModel && k.PipelineParallel > m.Layers {
+		p.add("cluster.pipeline_parallel: %d exceeds %s's %d layers", k.PipelineParallel, m.Name, m.Layers)
+	}
+	if !(k.GPUMemoryUtilization > 0 && k.GPUMemoryUtilization <= 1) {
+		p.add("cluster.gpu_memory_utilization: %v, expected in (0, 1]", k.GPUMemoryUtilization)
+	}
+	if k.ActivationReserveGB < 0 {
+		p.add("cluster.activation_reserve_gb: %v, expected >= 0", k.ActivationReserveGB)
+	}
+	p.enum(checkEnum("cluster.links.topology", k.Links.Topology, Topologies))
+	if k.Links.BandwidthGBps < 0 {
+		p.add("cluster.links.bandwidth_gbps: %v, expected > 0", k.Links.BandwidthGBps)
+	}
+	if k.Links.LatencyUs < 0 {
+		p.add("cluster.links.latency_us: %v, expected >= 0", k.Links.LatencyUs)
+	}
+}
+
+func (c *Config) validateScheduler(p *problems) {
+	s := c.Scheduler
+	if s.MaxNumSeqs < 1 {
+		p.add("scheduler.max_num_seqs: %d, expected >= 1", s.MaxNumSeqs)
+	}
+	if s.MaxNumBatchedTokens < 1 {
+		p.add("scheduler.max_num_batched_tokens: %d, expected >= 1", s.MaxNumBatchedTokens)
+	}
+	if s.BlockSize < 1 {
+		p.add("scheduler.block_size: %d, expected >= 1", s.BlockSize)
+	}
+	if s.MaxModelLen < 0 {
+		p.add("scheduler.max_model_len: %d, expected >= 0", s.MaxModelLen)
+	}
+	if s.AdmissionReserve < 0 || s.AdmissionReserve > 1 || math.IsNaN(s.AdmissionReserve) {
+		p.add("scheduler.admission_reserve: %v, expected a ratio in [0, 1]", s.AdmissionReserve)
+	}
+	p.enum(checkEnum("scheduler.batching", s.Batching, BatchingPolicies))
+	if s.KVBlocks < 0 {
+		p.add("scheduler.kv_blocks: %d, expected >= 0", s.KVBlocks)
+	}
+}
+
+func (c *Config) validateWorkload(p *problems) {
 	w := c.Workload
 	n := 0
 	if w.Trace != "" {
@@ -381,26 +409,22 @@ func (c *Config) Validate() error {
 	if w.Synthetic != nil {
 		n++
 		if !(w.Synthetic.Rate > 0) {
-			add("workload.synthetic.rate: %v, expected > 0 requests/s", w.Synthetic.Rate)
+			p.add("workload.synthetic.rate: %v, expected > 0 requests/s", w.Synthetic.Rate)
 		}
 		if w.Synthetic.Count <= 0 && w.Synthetic.Duration <= 0 {
-			add("workload.synthetic: neither count nor duration set, expected at least one")
+			p.add("workload.synthetic: neither count nor duration set, expected at least one")
 		}
 	}
 	if w.ClosedLoop != nil {
 		n++
 		if w.ClosedLoop.Clients < 1 {
-			add("workload.closed_loop.clients: %d, expected >= 1", w.ClosedLoop.Clients)
+			p.add("workload.closed_loop.clients: %d, expected >= 1", w.ClosedLoop.Clients)
 		}
 		if w.ClosedLoop.Requests < 1 {
-			add("workload.closed_loop.requests: %d, expected >= 1", w.ClosedLoop.Requests)
+			p.add("workload.closed_loop.requests: %d, expected >= 1", w.ClosedLoop.Requests)
 		}
 	}
 	if n != 1 {
-		add("workload: %d sources set, expected exactly one of trace, embedded, synthetic, closed_loop", n)
+		p.add("workload: %d sources set, expected exactly one of trace, embedded, synthetic, closed_loop", n)
 	}
-	if len(errs) > 0 {
-		return fmt.Errorf("invalid config:\n  %s", strings.Join(errs, "\n  "))
-	}
-	return nil
 }
