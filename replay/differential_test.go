@@ -113,3 +113,37 @@ func TestRandomHighLiveness(t *testing.T) {
 		}
 	}
 }
+
+// TestITLHoldsEveryTokenGap checks the ITL histogram against the
+// per-request results at both levels of detail: when every request
+// completes, it holds one gap per output token after the first, and the
+// gaps of a request add up to its completion less its first token. Unlike
+// the differential tests it also catches a gap lost at both levels.
+func TestITLHoldsEveryTokenGap(t *testing.T) {
+	for _, l := range []string{"high", "medium"} {
+		for _, name := range []string{"overload-tp1", "reference-tp2"} {
+			c, err := Scenario(name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			c.Simulation.LoD = LoD(l)
+			c.Workload.Synthetic.Duration = Duration(5e9)
+			st, rs := runCfg(t, c, nil)
+			var gaps uint64
+			var sum float64
+			for _, r := range rs {
+				if r.Status != Completed {
+					t.Fatalf("%s %s: request %d %v", name, l, r.ID, r.Status)
+				}
+				gaps += uint64(r.OutputTokens - 1)
+				sum += float64(r.Completion - r.FirstToken)
+			}
+			if st.ITL.Total != gaps || st.ITL.Sum != sum {
+				t.Errorf("%s %s: ITL holds %d gaps summing to %.0f ns, results have %d summing to %.0f ns", name, l, st.ITL.Total, st.ITL.Sum, gaps, sum)
+			}
+			if st.OutputTokens != int64(gaps)+int64(len(rs)) {
+				t.Errorf("%s %s: %d output tokens, results have %d", name, l, st.OutputTokens, int64(gaps)+int64(len(rs)))
+			}
+		}
+	}
+}
