@@ -103,32 +103,6 @@ func TestEngineOverheads(t *testing.T) {
 	}
 }
 
-func TestChunkedPrefillAcrossSteps(t *testing.T) {
-	// Budget of 4 tokens. A (2-token prompt) arrives first and prefills
-	// alone in step 1; B (10 tokens) arrives 1 ns later, so from step 2 A
-	// decodes one token per step while B takes 3 + 3 + 3 + 1 prefill
-	// tokens, its first token at the end of step 5 with A's last.
-	reqs := []trace.Request{
-		{ID: 0, Arrival: 0, PromptTokens: 2, OutputTokens: 5},
-		{ID: 1, Arrival: 1, PromptTokens: 10, OutputTokens: 2},
-	}
-	for _, l := range []string{"high", "medium"} {
-		c := tinyConfig(l, 1)
-		c.Scheduler.MaxNumBatchedTokens = 4
-		st, rs := runReqs(t, c, fixedCost{}, reqs)
-		m := byID(rs)
-		if m[0].FirstToken != tinyStep || m[0].Completion != 5*tinyStep {
-			t.Errorf("%s: A first %d done %d, want %d, %d", l, m[0].FirstToken, m[0].Completion, tinyStep, 5*tinyStep)
-		}
-		if m[1].FirstToken != 5*tinyStep || m[1].Completion != 6*tinyStep || m[1].FirstScheduled != tinyStep {
-			t.Errorf("%s: B scheduled %d first %d done %d, want %d, %d, %d", l, m[1].FirstScheduled, m[1].FirstToken, m[1].Completion, tinyStep, 5*tinyStep, 6*tinyStep)
-		}
-		if st.Steps != 6 {
-			t.Errorf("%s: %d steps, want 6", l, st.Steps)
-		}
-	}
-}
-
 func TestPreemptionCompletesEveryRequest(t *testing.T) {
 	// 40 blocks of 4 tokens = 160 tokens of KV for 8 requests that each
 	// grow to 8 + 32 = 40 tokens (10 blocks): at most 4 fit at the end, so
@@ -149,20 +123,6 @@ func TestPreemptionCompletesEveryRequest(t *testing.T) {
 				t.Errorf("%s: request %d: %d tokens, %v", l, r.ID, r.OutputTokens, r.Status)
 			}
 		}
-	}
-}
-
-func TestRejectsRequestThatCannotFit(t *testing.T) {
-	c := tinyConfig("medium", 1)
-	c.Scheduler.KVBlocks = 10 // 40 tokens
-	reqs := []trace.Request{
-		{ID: 0, Arrival: 0, PromptTokens: 30, OutputTokens: 20},
-		{ID: 1, Arrival: 0, PromptTokens: 10, OutputTokens: 10},
-	}
-	st, rs := runReqs(t, c, fixedCost{}, reqs)
-	m := byID(rs)
-	if m[0].Status != Rejected || m[1].Status != Completed || st.Rejected != 1 {
-		t.Fatalf("statuses %v %v, rejected %d", m[0].Status, m[1].Status, st.Rejected)
 	}
 }
 
@@ -411,34 +371,6 @@ func TestOverloadScenarioPreempts(t *testing.T) {
 	}
 	if d := diffOutputs(sts[0], sts[1], res[0], res[1]); d != "" {
 		t.Fatalf("high and medium differ: %s", d)
-	}
-}
-
-func TestPrefillFirstBatching(t *testing.T) {
-	// SGLang-style: B's prefill chunks (4 + 4 + 2 tokens) run alone and
-	// hold A's decodes back; then both decode together. The first two
-	// chunks sample nothing, so they skip the LM head (1000 ns).
-	reqs := []trace.Request{
-		{ID: 0, Arrival: 0, PromptTokens: 2, OutputTokens: 5},
-		{ID: 1, Arrival: 1, PromptTokens: 10, OutputTokens: 2},
-	}
-	for _, l := range []string{"high", "medium"} {
-		c := tinyConfig(l, 1)
-		c.Scheduler.MaxNumBatchedTokens = 4
-		c.Scheduler.Batching = "prefill_first"
-		st, rs := runReqs(t, c, fixedCost{}, reqs)
-		m := byID(rs)
-		const noHead = tinyStep - 1000
-		bFirst := Time(tinyStep + 2*noHead + tinyStep)
-		if m[1].FirstToken != bFirst || m[1].Completion != bFirst+tinyStep {
-			t.Errorf("%s: B first %d done %d, want %d, %d", l, m[1].FirstToken, m[1].Completion, bFirst, bFirst+tinyStep)
-		}
-		if m[0].FirstToken != tinyStep || m[0].Completion != bFirst+4*tinyStep {
-			t.Errorf("%s: A first %d done %d, want %d, %d", l, m[0].FirstToken, m[0].Completion, tinyStep, bFirst+4*tinyStep)
-		}
-		if st.Steps != 8 {
-			t.Errorf("%s: %d steps, want 8", l, st.Steps)
-		}
 	}
 }
 
