@@ -4,7 +4,7 @@ import (
 	"math"
 	"math/rand/v2"
 
-	"github.com/lodsim/lodsim/hwprofile"
+	"github.com/lodsim/lodsim/hwprofile/cost"
 	"github.com/lodsim/lodsim/lod"
 )
 
@@ -16,8 +16,8 @@ import (
 type highExecutor struct {
 	s        *Simulator
 	links    []link
-	ringLink hwprofile.Link
-	ppLink   hwprofile.Link
+	ringLink cost.Link
+	ppLink   cost.Link
 	shared   bool // one bus per replica (topology shared)
 	varSigma float64
 	rng      *rand.Rand

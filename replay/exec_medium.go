@@ -1,7 +1,7 @@
 package replay
 
 import (
-	"github.com/lodsim/lodsim/hwprofile"
+	"github.com/lodsim/lodsim/hwprofile/cost"
 	"github.com/lodsim/lodsim/lod"
 )
 
@@ -11,7 +11,7 @@ import (
 // of decode steps in one event (decoderun.go).
 type mediumExecutor struct {
 	s          *Simulator
-	ppLink     hwprofile.Link
+	ppLink     cost.Link
 	batchTable []*batch // batches named by index in pipeline events
 }
 

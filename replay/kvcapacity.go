@@ -3,7 +3,7 @@ package replay
 import (
 	"fmt"
 
-	"github.com/lodsim/lodsim/hwprofile"
+	"github.com/lodsim/lodsim/hwprofile/cost"
 	"github.com/lodsim/lodsim/lod"
 )
 
@@ -12,8 +12,8 @@ import (
 // its share of the weights and an activation reserve; what is left, divided
 // by the bytes a token's KV takes on that GPU, in blocks of block_size.
 // extraGB is the engine's further memory reserve per GPU
-// (hwprofile.Overheads.MemoryReserveGB).
-func KVBlocks(c *Config, m lod.Model, g hwprofile.GPU, extraGB float64) (int64, error) {
+// (cost.Overheads.MemoryReserveGB).
+func KVBlocks(c *Config, m lod.Model, g cost.GPU, extraGB float64) (int64, error) {
 	if c.Scheduler.KVBlocks > 0 {
 		return int64(c.Scheduler.KVBlocks), nil
 	}

@@ -3,7 +3,7 @@ package replay
 import (
 	"testing"
 
-	"github.com/lodsim/lodsim/hwprofile"
+	"github.com/lodsim/lodsim/hwprofile/cost"
 )
 
 // TestSteppingMatchesRun: driving a run event by event (Step) or in slices
@@ -15,10 +15,10 @@ func TestSteppingMatchesRun(t *testing.T) {
 		c.Workload.Synthetic.Duration = Duration(2e9)
 		c.Simulation.MaxSimulationTime = Duration(2.5e9)
 		m, _ := c.ResolveModel()
-		g, _ := hwprofile.LookupGPU(c.Hardware.GPU)
+		g, _ := cost.LookupGPU(c.Hardware.GPU)
 		run := func(drive func(s *Simulator)) (*Stats, []RequestResult) {
 			var col Collect
-			s, err := NewSimulator(Input{Config: c, Model: m, Cost: hwprofile.NewRoofline(g), Workload: synthReader(t, c), Sink: &col, CheckInvariants: true})
+			s, err := NewSimulator(Input{Config: c, Model: m, Cost: cost.NewRoofline(g), Workload: synthReader(t, c), Sink: &col, CheckInvariants: true})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -6,7 +6,7 @@ import (
 	"math"
 	"math/rand/v2"
 
-	"github.com/lodsim/lodsim/hwprofile"
+	"github.com/lodsim/lodsim/hwprofile/cost"
 	"github.com/lodsim/lodsim/lod"
 	"github.com/lodsim/lodsim/trace"
 )
@@ -16,7 +16,7 @@ import (
 type Input struct {
 	Config   *Config
 	Model    lod.Model
-	Cost     hwprofile.CostModel
+	Cost     cost.CostModel
 	Workload trace.Reader
 	Sink     Sink
 	// Progress, if set, is called every few hundred thousand events with
@@ -118,7 +118,7 @@ func NewSimulator(in Input) (*Simulator, error) {
 
 // links is the ring and pipeline link of the cost model, with the config's
 // overrides applied (also to the planner's analytical collectives).
-func links(cm hwprofile.CostModel, o LinksConfig, pl *lod.Planner) (ring, pp hwprofile.Link, err error) {
+func links(cm cost.CostModel, o LinksConfig, pl *lod.Planner) (ring, pp cost.Link, err error) {
 	ring, pp = cm.RingLink(pl.TP()), cm.SendLink()
 	if o.BandwidthGBps > 0 || o.LatencyUs > 0 {
 		if o.BandwidthGBps > 0 {
@@ -137,7 +137,7 @@ func links(cm hwprofile.CostModel, o LinksConfig, pl *lod.Planner) (ring, pp hwp
 
 // newExecutor builds the executor of the configured level of detail: the
 // one place the LoD is looked at.
-func (s *Simulator) newExecutor(ring, pp hwprofile.Link) {
+func (s *Simulator) newExecutor(ring, pp cost.Link) {
 	c := s.cfg
 	if c.Simulation.LoD == LoDHigh {
 		e := &highExecutor{s: s, ringLink: ring, ppLink: pp, shared: c.Cluster.Links.Topology == TopologyShared,
