@@ -41,7 +41,7 @@ func (s *Simulator) loop(until Time, n int) {
 		s.pull()
 		s.h.push(0, evSample, 0, 0, 0)
 	}
-	for ; n != 0 && s.err == nil; n-- {
+	for ; n != 0 && s.err == nil && !s.over; n-- {
 		if s.h.Len() == 0 {
 			s.over = true
 			return
