@@ -238,9 +238,9 @@ func arrowKindOf(f field, dt arrow.DataType) (arrowKind, int64, bool) {
 	return k, 0, true
 }
 
-func (d *arrowDecoder) hasID() bool         { return d.m.has(fID) }
+func (d *arrowDecoder) hasID() bool            { return d.m.has(fID) }
 func (d *arrowDecoder) colName(f field) string { return d.m.name[f] }
-func (d *arrowDecoder) arrivalUnit() int64       { return d.m.unit }
+func (d *arrowDecoder) arrivalUnit() int64     { return d.m.unit }
 
 func (d *arrowDecoder) close() error {
 	d.rec = nil

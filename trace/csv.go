@@ -37,11 +37,11 @@ func newCSVDecoder(r io.Reader, name string, opt Options) (*csvDecoder, error) {
 	return &csvDecoder{name: name, cr: cr, m: m}, nil
 }
 
-func (d *csvDecoder) hasID() bool         { return d.m.has(fID) }
+func (d *csvDecoder) hasID() bool            { return d.m.has(fID) }
 func (d *csvDecoder) colName(f field) string { return d.m.name[f] }
-func (d *csvDecoder) arrivalUnit() int64       { return d.m.unit }
-func (d *csvDecoder) close() error        { return nil }
-func (d *csvDecoder) line(col int) int64  { return d.cr.Line(col) }
+func (d *csvDecoder) arrivalUnit() int64     { return d.m.unit }
+func (d *csvDecoder) close() error           { return nil }
+func (d *csvDecoder) line(col int) int64     { return d.cr.Line(col) }
 
 func (d *csvDecoder) decode(req *Request) error {
 	rec, err := d.cr.Read()

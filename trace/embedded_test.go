@@ -3,8 +3,8 @@ package trace
 import (
 	"errors"
 	"os"
-	"strings"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 

@@ -67,10 +67,10 @@ func (d *jsonlDecoder) readLine() ([]byte, error) {
 	}
 }
 
-func (d *jsonlDecoder) hasID() bool         { return d.m.has(fID) }
+func (d *jsonlDecoder) hasID() bool            { return d.m.has(fID) }
 func (d *jsonlDecoder) colName(f field) string { return d.m.name[f] }
-func (d *jsonlDecoder) arrivalUnit() int64       { return d.m.unit }
-func (d *jsonlDecoder) close() error        { return nil }
+func (d *jsonlDecoder) arrivalUnit() int64     { return d.m.unit }
+func (d *jsonlDecoder) close() error           { return nil }
 
 func (d *jsonlDecoder) decode(req *Request) error {
 	if d.first {

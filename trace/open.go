@@ -3,7 +3,7 @@ package trace
 import (
 	"bufio"
 	"bytes"
-		"fmt"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"

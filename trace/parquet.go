@@ -172,9 +172,9 @@ func checkParquetKind(f field, k parquet.Kind, repeated bool) string {
 	return "an integer token count column"
 }
 
-func (d *parquetDecoder) hasID() bool         { return d.m.has(fID) }
+func (d *parquetDecoder) hasID() bool            { return d.m.has(fID) }
 func (d *parquetDecoder) colName(f field) string { return d.m.name[f] }
-func (d *parquetDecoder) arrivalUnit() int64       { return d.m.unit }
+func (d *parquetDecoder) arrivalUnit() int64     { return d.m.unit }
 
 func (d *parquetDecoder) close() error {
 	var err error

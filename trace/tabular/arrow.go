@@ -225,6 +225,9 @@ func checkArrowFooter(r io.ReaderAt, size int64, file string, lim Limits) (err e
 			err = bad(fmt.Sprint("an undecodable footer: ", p))
 		}
 	}()
+	if err := checkFooterSchema(buf); err != nil {
+		return &Error{File: file, Found: "an Arrow file footer", Expected: "a readable schema", Err: err}
+	}
 	tab := flatbuffers.Table{Bytes: buf, Pos: flatbuffers.GetUOffsetT(buf)}
 	// Footer fields: version (vtable slot 4), schema (6), dictionaries (8),
 	// recordBatches (10).
@@ -246,7 +249,32 @@ func checkArrowFooter(r io.ReaderAt, size int64, file string, lim Limits) (err e
 			if off < 8 || meta <= 0 || body < 0 || off > footerStart || meta > footerStart-off || body > footerStart-off-meta {
 				return bad(fmt.Sprintf("a block at offset %d with %d bytes of metadata and %d of body, beyond the %d bytes before the footer", off, meta, body, footerStart))
 			}
+			if err := checkBlockMessage(r, off, meta, file, lim); err != nil {
+				return err
+			}
 		}
+	}
+	return nil
+}
+
+// checkBlockMessage reads the metadata of the block at off (meta bytes,
+// with its continuation and length prefix) and checks its vectors.
+func checkBlockMessage(r io.ReaderAt, off, meta int64, file string, lim Limits) error {
+	if meta > lim.MetadataBytes {
+		return &Error{File: file, Found: "an Arrow block", Err: &LimitError{What: "Arrow message metadata", Found: meta, Limit: lim.MetadataBytes, Field: "MetadataBytes"}}
+	}
+	buf := make([]byte, meta)
+	if _, err := r.ReadAt(buf, off); err != nil {
+		return corrupt(file, "an unreadable Arrow block", "an Arrow IPC file", err)
+	}
+	switch {
+	case len(buf) >= 8 && binary.LittleEndian.Uint32(buf) == 0xffffffff:
+		buf = buf[8:]
+	case len(buf) >= 4:
+		buf = buf[4:]
+	}
+	if err := checkMessage(buf); err != nil {
+		return &Error{File: file, Found: fmt.Sprintf("an Arrow block at offset %d", off), Expected: "readable message metadata", Err: err}
 	}
 	return nil
 }
@@ -337,6 +365,9 @@ func (g *streamGuard) frame() error {
 	g.consume(mlen)
 	body, err := messageBodyLength(buf[np:])
 	if err != nil {
+		return err
+	}
+	if err := checkMessage(buf[np:]); err != nil {
 		return err
 	}
 	if body < 0 || (g.left >= 0 && body > g.left) {

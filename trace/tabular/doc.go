@@ -13,7 +13,7 @@
 //   - Arrow: the blocks listed in a file's footer must lie inside the file,
 //     a stream message's metadata is at most Limits.MetadataBytes, and the
 //     buffers one record batch decodes to (after decompression) are at most
-//     Limits.DecodedBytes, by default max(256 MiB, 64 × the file size), or
+//     Limits.DecodedBytes, by default max(64 MiB, 64 × the file size), or
 //     4 GiB when the size is unknown (a pipe).
 //   - Parquet: the footer (at most Limits.MetadataBytes) and every column
 //     chunk must lie inside the file, every page inside its chunk, and a

@@ -28,14 +28,14 @@ const (
 )
 
 // DefaultDecodedBytes is the default DecodedBytes for a file of size bytes
-// (size <= 0: unknown): max(256 MiB, 64 × size), or 4 GiB for an unknown
+// (size <= 0: unknown): max(64 MiB, 64 × size), or 4 GiB for an unknown
 // size. Uncompressed buffers never exceed the file; 64× leaves room for
 // LZ4 and ZSTD record batches.
 func DefaultDecodedBytes(size int64) int64 {
 	if size <= 0 {
 		return unknownSizeDecodedBytes
 	}
-	const floor = 256 << 20
+	const floor = 64 << 20
 	if size > (1<<62)/64 {
 		return 1 << 62
 	}
