@@ -93,15 +93,15 @@ func TestArrowStreamHugeMessage(t *testing.T) {
 	bad := append([]byte(nil), data...)
 	binary.LittleEndian.PutUint32(bad[4:], 1<<30) // schema message length
 	_, err := readAllErr(NewArrowReader(bytes.NewReader(bad), "s.arrows", Options{}))
-	if !errors.Is(err, ErrLimit) || !strings.Contains(err.Error(), "MetadataBytes") {
-		t.Fatalf("error %v: want ErrLimit naming MetadataBytes", err)
+	if !errors.Is(err, ErrLimit) || !strings.Contains(err.Error(), "metadata-bytes") {
+		t.Fatalf("error %v: want ErrLimit naming metadata-bytes", err)
 	}
 	// With a small decoded-size limit, a good stream's batch is refused
 	// with the limit named, not read.
 	_, err = readAllErr(NewArrowReader(bytes.NewReader(encode(t, richRequests(5000), "arrows")), "s.arrows",
 		Options{Limits: tabular.Limits{DecodedBytes: 1 << 10}}))
-	if !errors.Is(err, ErrLimit) || !strings.Contains(err.Error(), "DecodedBytes") {
-		t.Fatalf("error %v: want ErrLimit naming DecodedBytes", err)
+	if !errors.Is(err, ErrLimit) || !strings.Contains(err.Error(), "decoded-bytes") {
+		t.Fatalf("error %v: want ErrLimit naming decoded-bytes", err)
 	}
 }
 
@@ -176,8 +176,8 @@ func TestTextLimits(t *testing.T) {
 		{"jsonl long line", longJSON, "jsonl"},
 	} {
 		_, err := readAllErr(openBytes([]byte(c.data), c.format, Options{Limits: lim}))
-		if !errors.Is(err, ErrLimit) || !strings.Contains(err.Error(), "RecordBytes") {
-			t.Errorf("%s: error %v, want ErrLimit naming RecordBytes", c.name, err)
+		if !errors.Is(err, ErrLimit) || !strings.Contains(err.Error(), "record-bytes") {
+			t.Errorf("%s: error %v, want ErrLimit naming record-bytes", c.name, err)
 		}
 	}
 	// The default bound is 8 MiB.
@@ -198,8 +198,8 @@ func TestGzipBomb(t *testing.T) {
 	zw.Close()
 	path := writeTemp(t, "bomb.csv.gz", buf.Bytes())
 	_, err := readAllErr(Open(path, Options{Limits: tabular.Limits{DecompressedBytes: 1 << 20}}))
-	if !errors.Is(err, ErrLimit) || !strings.Contains(err.Error(), "DecompressedBytes") {
-		t.Fatalf("error %v: want ErrLimit naming DecompressedBytes", err)
+	if !errors.Is(err, ErrLimit) || !strings.Contains(err.Error(), "decompressed-bytes") {
+		t.Fatalf("error %v: want ErrLimit naming decompressed-bytes", err)
 	}
 }
 

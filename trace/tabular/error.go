@@ -75,17 +75,33 @@ type LimitError struct {
 	What  string // what was measured, e.g. "record batch memory"
 	Found int64  // the size claimed or reached, bytes
 	Limit int64  // the bound, bytes
-	Field string // the Limits field that sets the bound
+	Field string // the Limits field that sets the bound, e.g. DecodedBytes
 }
 
 func (e *LimitError) Error() string {
 	if e.Found <= 0 {
-		return fmt.Sprintf("%s exceeds the limit of %s (tabular.Limits.%s)", e.What, bytesString(e.Limit), e.Field)
+		return fmt.Sprintf("%s exceeds the %s limit of %s", e.What, limitName(e.Field), bytesString(e.Limit))
 	}
-	return fmt.Sprintf("%s of %s exceeds the limit of %s (tabular.Limits.%s)", e.What, bytesString(e.Found), bytesString(e.Limit), e.Field)
+	return fmt.Sprintf("%s of %s exceeds the %s limit of %s", e.What, bytesString(e.Found), limitName(e.Field), bytesString(e.Limit))
 }
 
 func (e *LimitError) Unwrap() error { return ErrLimit }
+
+// limitName writes a Limits field in the words a user sees:
+// DecodedBytes -> decoded-bytes.
+func limitName(field string) string {
+	var b strings.Builder
+	for i, r := range field {
+		if r >= 'A' && r <= 'Z' {
+			if i > 0 {
+				b.WriteByte('-')
+			}
+			r += 'a' - 'A'
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
 
 // bytesString writes n bytes in the largest binary unit that keeps it
 // readable.
