@@ -4,7 +4,6 @@ import (
 	"encoding/csv"
 	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/lodsim/lodsim/trace/tabular"
 )
@@ -25,40 +24,8 @@ type Error struct {
 }
 
 func (e *Error) Error() string {
-	var b strings.Builder
-	b.WriteString("trace: ")
-	if e.File != "" {
-		b.WriteString(e.File)
-	} else {
-		b.WriteString("<input>")
-	}
-	if e.Row > 0 {
-		fmt.Fprintf(&b, ": row %d", e.Row)
-		if e.Line > 0 {
-			fmt.Fprintf(&b, " (line %d)", e.Line)
-		}
-	}
-	if e.Column != "" {
-		fmt.Fprintf(&b, ": column %q", e.Column)
-	}
-	if e.Found != "" {
-		b.WriteString(": found ")
-		b.WriteString(e.Found)
-	}
-	if e.Expected != "" {
-		if e.Found != "" {
-			b.WriteString(",")
-		} else {
-			b.WriteString(":")
-		}
-		b.WriteString(" expected ")
-		b.WriteString(e.Expected)
-	}
-	if e.Err != nil {
-		b.WriteString(": ")
-		b.WriteString(e.Err.Error())
-	}
-	return b.String()
+	te := tabular.Error{File: e.File, Row: e.Row, Line: e.Line, Column: e.Column, Found: e.Found, Expected: e.Expected, Err: e.Err}
+	return "trace: " + te.Error()
 }
 
 func (e *Error) Unwrap() error { return e.Err }
