@@ -17,7 +17,8 @@
 //     4 GiB when the size is unknown (a pipe).
 //   - Parquet: the footer (at most Limits.MetadataBytes) and every column
 //     chunk must lie inside the file, every page inside its chunk, and a
-//     page's decoded size is at most Limits.DecodedBytes.
+//     page's decoded size (and 8 bytes per value it claims) is at most
+//     Limits.DecodedBytes.
 //   - CSV and text lines: one record or line is at most Limits.RecordBytes
 //     (8 MiB), so a file without newlines or with an unterminated quote fails
 //     at that size instead of being read whole.

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/parquet-go/parquet-go"
 	"github.com/parquet-go/parquet-go/encoding/thrift"
@@ -67,7 +68,7 @@ func checkParquetChunks(r io.ReaderAt, md *format.FileMetaData, footerStart int6
 		}
 		for ci := range g.Columns {
 			cm := &g.Columns[ci].MetaData
-			name := fmt.Sprint(cm.PathInSchema)
+			name := strings.Join(cm.PathInSchema, ".")
 			bad := func(found string) error {
 				return &Error{File: file, Column: name, Found: fmt.Sprintf("row group %d: %s", gi, found), Expected: "a Parquet file", Err: ErrCorrupt}
 			}
@@ -90,6 +91,12 @@ func checkParquetChunks(r io.ReaderAt, md *format.FileMetaData, footerStart int6
 				if int64(hdr.UncompressedPageSize) > lim.DecodedBytes {
 					return &Error{File: file, Column: name, Found: fmt.Sprintf("row group %d: a page", gi),
 						Err: &LimitError{What: "decoded Parquet page", Found: int64(hdr.UncompressedPageSize), Limit: lim.DecodedBytes, Field: "DecodedBytes"}}
+				}
+				// Decoding sizes level and value buffers by the page's value
+				// count, at least a byte a level and eight a value.
+				if nv := pageValues(&hdr); nv*8 > lim.DecodedBytes {
+					return &Error{File: file, Column: name, Found: fmt.Sprintf("row group %d: a page of %d values", gi, nv),
+						Err: &LimitError{What: "decoded Parquet page", Found: nv * 8, Limit: lim.DecodedBytes, Field: "DecodedBytes"}}
 				}
 				pos += n + int64(hdr.CompressedPageSize)
 			}
@@ -122,4 +129,17 @@ func readPageHeader(r io.ReaderAt, proto *thrift.CompactProtocol, hdr *format.Pa
 		}
 	}
 	return 0, err
+}
+
+// pageValues is the value count a page header claims.
+func pageValues(h *format.PageHeader) int64 {
+	switch {
+	case h.DataPageHeader.Valid:
+		return int64(h.DataPageHeader.V.NumValues)
+	case h.DataPageHeaderV2.Valid:
+		return int64(h.DataPageHeaderV2.V.NumValues)
+	case h.DictionaryPageHeader.Valid:
+		return int64(h.DictionaryPageHeader.V.NumValues)
+	}
+	return 0
 }

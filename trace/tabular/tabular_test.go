@@ -7,6 +7,8 @@ import (
 	"io"
 	"strings"
 	"testing"
+
+	"github.com/parquet-go/parquet-go"
 )
 
 func TestSniff(t *testing.T) {
@@ -126,5 +128,26 @@ func TestParquetFooterLength(t *testing.T) {
 func TestDefaultDecodedBytes(t *testing.T) {
 	if DefaultDecodedBytes(0) != 4<<30 || DefaultDecodedBytes(1000) != 64<<20 || DefaultDecodedBytes(1<<30) != 64<<30 {
 		t.Error("DefaultDecodedBytes")
+	}
+}
+
+// TestParquetPageValues: a page claiming more values than the decoded-bytes
+// limit allows is refused at open, before parquet-go sizes its buffers.
+func TestParquetPageValues(t *testing.T) {
+	type row struct {
+		A *int64 `parquet:",optional"`
+	}
+	var buf bytes.Buffer
+	w := parquet.NewGenericWriter[row](&buf)
+	rows := make([]row, 10000)
+	w.Write(rows)
+	w.Close()
+	data := buf.Bytes()
+	if _, err := OpenParquet(bytes.NewReader(data), int64(len(data)), "ok.parquet", Limits{}); err != nil {
+		t.Fatal(err)
+	}
+	_, err := OpenParquet(bytes.NewReader(data), int64(len(data)), "small.parquet", Limits{DecodedBytes: 10000*8 - 1})
+	if !errors.Is(err, ErrLimit) || !strings.Contains(err.Error(), "a page of 10000 values") || !strings.Contains(err.Error(), `column "A"`) {
+		t.Fatalf("error %v", err)
 	}
 }
