@@ -25,6 +25,10 @@ type CSVReader struct {
 	row    int64
 }
 
+// MaxColumns bounds the columns of a CSV header: every later row holds as
+// many fields, and the readers index the names.
+const MaxColumns = 10000
+
 // csvLookahead is how far encoding/csv reads ahead of the record it
 // returns (its bufio.Reader's size).
 const csvLookahead = 4096
@@ -48,6 +52,9 @@ func NewCSV(r io.Reader, file string, opt CSVOptions) (*CSVReader, error) {
 		return nil, c.err(0, err)
 	}
 	br.reset()
+	if len(header) > MaxColumns {
+		return nil, &Error{File: file, Line: 1, Found: fmt.Sprintf("a header of %d columns", len(header)), Expected: fmt.Sprintf("at most %d columns", MaxColumns)}
+	}
 	c.header = append([]string(nil), header...)
 	c.header[0] = strings.TrimPrefix(c.header[0], "\ufeff")
 	cr.FieldsPerRecord = len(header)

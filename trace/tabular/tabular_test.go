@@ -51,6 +51,10 @@ func TestCSVReader(t *testing.T) {
 	if _, err := c.Read(); err != io.EOF {
 		t.Fatalf("end: %v", err)
 	}
+	wide := strings.Repeat("x,", MaxColumns) + "x\n"
+	if _, err := NewCSV(strings.NewReader(wide), "w.csv", CSVOptions{}); err == nil || !strings.Contains(err.Error(), "at most 10000 columns") {
+		t.Fatalf("wide header: %v", err)
+	}
 	if _, err := NewCSV(strings.NewReader(""), "e.csv", CSVOptions{}); !errors.Is(err, ErrEmpty) {
 		t.Fatalf("empty: %v", err)
 	}
