@@ -90,6 +90,9 @@ func (c fbChecker) fields(t flatbuffers.Table, slot flatbuffers.VOffsetT, depth 
 	if err != nil {
 		return err
 	}
+	if n > MaxColumns {
+		return fmt.Errorf("%w: a field list of %d fields, more than %d", ErrCorrupt, n, MaxColumns)
+	}
 	for i := 0; i < n; i++ {
 		p := start + flatbuffers.UOffsetT(i*4)
 		f := c.table(p + flatbuffers.GetUOffsetT(c.buf[p:]))

@@ -25,8 +25,9 @@ type CSVReader struct {
 	row    int64
 }
 
-// MaxColumns bounds the columns of a CSV header: every later row holds as
-// many fields, and the readers index the names.
+// MaxColumns bounds the columns of a CSV header (every later row holds as
+// many fields, and the readers index the names) and the fields of one Arrow
+// schema or nested field (Arrow sizes a slice of fields from the count).
 const MaxColumns = 10000
 
 // csvLookahead is how far encoding/csv reads ahead of the record it
