@@ -478,3 +478,15 @@ func TestArrowStringViews(t *testing.T) {
 	}
 	requireEqual(t, got, want)
 }
+
+// TestWriteRefusesNegative: no writer puts a negative arrival or token count
+// into a trace (the scale and shift overflows of issue 13 ended that way).
+func TestWriteRefusesNegative(t *testing.T) {
+	for _, format := range []string{"csv", "parquet", "arrow", "arrows", "jsonl"} {
+		var buf bytes.Buffer
+		_, err := Write(&buf, NewSliceReader([]Request{{ID: 1, Arrival: 0, PromptTokens: 1, OutputTokens: 1}, {ID: 2, Arrival: -5, PromptTokens: 1, OutputTokens: 1}}), format)
+		if err == nil || !strings.Contains(err.Error(), "request 2") || !strings.Contains(err.Error(), "non-negative arrival") {
+			t.Errorf("%s: %v", format, err)
+		}
+	}
+}
