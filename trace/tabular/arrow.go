@@ -114,10 +114,6 @@ func (ar *ArrowReader) wrap(err error, g *streamGuard, found, expected string) *
 // Schema is the file's schema.
 func (ar *ArrowReader) Schema() *arrow.Schema { return ar.schema }
 
-// RowsBefore is the number of rows in the batches before the one Next last
-// returned, so that row i of that batch is data row RowsBefore()+i+1.
-func (ar *ArrowReader) RowsBefore() int64 { return ar.rows }
-
 // Next returns the next record batch, or io.EOF after the last. The batch
 // is valid until the next call to Next or Close.
 func (ar *ArrowReader) Next() (rec arrow.Record, err error) {

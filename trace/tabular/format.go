@@ -1,10 +1,6 @@
 package tabular
 
-import (
-	"bytes"
-	"path/filepath"
-	"strings"
-)
+import "bytes"
 
 // Format is a file format tabular recognises.
 type Format int
@@ -50,23 +46,6 @@ func Sniff(head []byte) Format {
 		return ArrowStream
 	case len(head) >= 2 && head[0] == 0x1f && head[1] == 0x8b:
 		return Gzip
-	}
-	return Unknown
-}
-
-// FromExt recognises a format by a file name's extension (case-insensitive;
-// a trailing .gz is ignored). Text formats other than CSV are Unknown.
-func FromExt(name string) Format {
-	name = strings.TrimSuffix(strings.ToLower(name), ".gz")
-	switch filepath.Ext(name) {
-	case ".csv", ".tsv", ".txt":
-		return CSV
-	case ".parquet", ".pq":
-		return Parquet
-	case ".arrow", ".feather", ".ipc":
-		return ArrowFile
-	case ".arrows":
-		return ArrowStream
 	}
 	return Unknown
 }
