@@ -38,6 +38,11 @@ type ClosedLoopSource struct {
 	unknown        int64
 }
 
+// MaxClients bounds ClosedLoop.Clients: each client holds a heap slot and
+// a map entry, so the bound keeps a typo (1e9 clients) from exhausting
+// memory before the first request.
+const MaxClients = 1 << 20
+
 // NewClosedLoop validates spec and returns its source.
 func NewClosedLoop(spec ClosedLoop) (*ClosedLoopSource, error) {
 	var errs []string
@@ -52,14 +57,14 @@ func NewClosedLoop(spec ClosedLoop) (*ClosedLoopSource, error) {
 	} else if err := spec.Output.validate(); err != nil {
 		errs = append(errs, "output: "+err.Error())
 	}
-	if spec.Clients < 1 || spec.Clients > 1<<30 {
-		errs = append(errs, fmt.Sprintf("clients %d: expected at least 1", spec.Clients))
+	if spec.Clients < 1 || spec.Clients > MaxClients {
+		errs = append(errs, fmt.Sprintf("clients %d: expected 1 to %d", spec.Clients, MaxClients))
 	}
 	if spec.Requests < 1 {
 		errs = append(errs, fmt.Sprintf("requests %d: expected at least 1", spec.Requests))
 	}
-	if spec.ThinkNs < 0 {
-		errs = append(errs, fmt.Sprintf("think time %d ns: expected >= 0", spec.ThinkNs))
+	if spec.ThinkNs < 0 || spec.ThinkNs > DefaultMaxSpan {
+		errs = append(errs, fmt.Sprintf("think time %d ns: expected 0 to %d ns (366 days)", spec.ThinkNs, DefaultMaxSpan))
 	}
 	if len(errs) > 0 {
 		return nil, fmt.Errorf("trace: closed-loop workload: %s", strings.Join(errs, "; "))

@@ -9,7 +9,8 @@ import (
 )
 
 // LengthDist describes how a synthetic token count is drawn. Every kind is
-// rounded to an integer and clamped to [max(Min, 1), Max] (Max 0 = no limit).
+// rounded to an integer and clamped to [max(Min, 1), Max] (Max 0 = 2^29, half
+// of MaxRequestTokens).
 //
 //	fixed:     Mean
 //	normal:    N(Mean, Std²)
@@ -55,6 +56,9 @@ func (l LengthDist) resolve() (LengthDist, error) {
 // Count requests or at Duration nanoseconds of arrivals, whichever comes first
 // (zero means no limit; at least one must be set).
 //
+// Rate must lie in [MinRate, MaxRate]; an arrival beyond int64 nanoseconds
+// ends the stream with an error rather than wrapping around.
+//
 // Poisson arrivals have exponential gaps of mean 1/Rate. Gamma arrivals have
 // gamma-distributed gaps with the same mean and coefficient of variation CV
 // (shape 1/CV², scale CV²/Rate): CV > 1 is burstier than Poisson, CV < 1
@@ -69,6 +73,12 @@ type Synthetic struct {
 	Duration int64 // ns
 	Seed     uint64
 }
+
+// Rate bounds: one request in 11.6 days up to one per nanosecond.
+const (
+	MinRate = 1e-6
+	MaxRate = 1e9
+)
 
 type syntheticReader struct {
 	spec  Synthetic
@@ -116,11 +126,17 @@ func (s Synthetic) validate() error {
 	default:
 		errs = append(errs, fmt.Sprintf("arrival %q: expected poisson or gamma", s.Arrival))
 	}
-	if !(s.Rate > 0) || math.IsInf(s.Rate, 0) {
-		errs = append(errs, fmt.Sprintf("rate %v: expected a positive request rate", s.Rate))
+	if !(s.Rate >= MinRate && s.Rate <= MaxRate) {
+		errs = append(errs, fmt.Sprintf("rate %v: expected %g to %g requests per second", s.Rate, MinRate, MaxRate))
 	}
-	if s.Count <= 0 && s.Duration <= 0 {
-		errs = append(errs, "neither count nor duration set: expected at least one")
+	if s.Count < 0 {
+		errs = append(errs, fmt.Sprintf("count %d: expected a positive number of requests (or 0 with a duration)", s.Count))
+	}
+	if s.Duration < 0 || s.Duration > DefaultMaxSpan {
+		errs = append(errs, fmt.Sprintf("duration %d ns: expected 0 to %d ns (366 days)", s.Duration, DefaultMaxSpan))
+	}
+	if s.Count == 0 && s.Duration == 0 {
+		errs = append(errs, "count and duration both 0: expected a request count, a duration or both")
 	}
 	for _, d := range []struct {
 		name string
@@ -131,7 +147,7 @@ func (s Synthetic) validate() error {
 		}
 	}
 	if len(errs) > 0 {
-		return fmt.Errorf("trace: synthetic workload: %v", errs)
+		return fmt.Errorf("trace: synthetic workload: %s", strings.Join(errs, "; "))
 	}
 	return nil
 }
@@ -139,22 +155,25 @@ func (s Synthetic) validate() error {
 func (l LengthDist) validate() error {
 	switch l.Kind {
 	case "fixed", "":
-		if l.Mean < 1 {
-			return fmt.Errorf("mean %v: expected at least 1 token", l.Mean)
+		if !(l.Mean >= 1 && l.Mean <= maxLength) {
+			return fmt.Errorf("mean %v: expected 1 to %d tokens", l.Mean, maxLength)
 		}
 	case "normal", "lognormal":
-		if !(l.Mean >= 1) || !(l.Std >= 0) || math.IsInf(l.Mean, 0) || math.IsInf(l.Std, 0) {
-			return fmt.Errorf("mean %v std %v: expected mean >= 1 and std >= 0", l.Mean, l.Std)
+		if !(l.Mean >= 1 && l.Mean <= maxLength) || !(l.Std >= 0 && l.Std <= maxLength) {
+			return fmt.Errorf("mean %v std %v: expected mean 1 to %d tokens and std 0 to %d", l.Mean, l.Std, maxLength, maxLength)
 		}
 	case "empirical":
 		if len(l.Values) == 0 {
-			return fmt.Errorf("empirical: expected Values or a Source such as sharegpt:prompt")
+			return fmt.Errorf("empirical: expected a source such as sharegpt:prompt")
 		}
 	default:
 		return fmt.Errorf("kind %q: expected fixed, normal, lognormal or empirical", l.Kind)
 	}
 	if l.Max > 0 && l.Min > l.Max {
 		return fmt.Errorf("min %d max %d: expected min <= max", l.Min, l.Max)
+	}
+	if l.Min < 0 || l.Max < 0 || l.Min > maxLength || l.Max > maxLength {
+		return fmt.Errorf("min %d max %d: expected 0 to %d tokens (0 = no bound)", l.Min, l.Max, maxLength)
 	}
 	return nil
 }
@@ -173,12 +192,16 @@ func (l LengthDist) draw(rng *rand.Rand) int32 {
 	return l.clamp(v)
 }
 
-// clamp rounds v and clamps it to [max(Min, 1), Max].
+// maxLength bounds one synthetic prompt or output length, so that
+// prompt + output stays within MaxRequestTokens.
+const maxLength = MaxRequestTokens / 2
+
+// clamp rounds v and clamps it to [max(Min, 1), Max], and Max to maxLength.
 func (l LengthDist) clamp(v float64) int32 {
 	var n int32
 	switch {
-	case v >= math.MaxInt32:
-		n = math.MaxInt32
+	case v >= maxLength:
+		n = maxLength
 	case v > 0:
 		n = int32(math.Round(v))
 	}
@@ -207,10 +230,14 @@ func (s *syntheticReader) Next() (Request, error) {
 			s.t += s.rng.ExpFloat64() / s.spec.Rate * 1e9
 		}
 	}
-	at := int64(s.t)
-	if s.spec.Duration > 0 && at >= s.spec.Duration {
+	if s.spec.Duration > 0 && s.t >= float64(s.spec.Duration) {
 		return Request{}, io.EOF
 	}
+	// 2^63 is exactly representable; anything at or beyond it wraps.
+	if !(s.t < 9.223372036854775807e18) {
+		return Request{}, fmt.Errorf("trace: synthetic workload: request %d would arrive at %.3g s, beyond the 292 years int64 nanoseconds hold: expected a higher rate or fewer requests", s.n, s.t/1e9)
+	}
+	at := int64(s.t)
 	r := Request{ID: RequestID(s.n), Arrival: at}
 	if s.joint {
 		i := s.rng.IntN(len(s.spec.Prompt.Values))
