@@ -21,7 +21,7 @@ func TestPeakFLOPSByPrecision(t *testing.T) {
 		want float64 // TFLOP/s
 	}{
 		{"h200", BF16, 989}, {"h200", FP8, 1978}, {"h200", FP8Block, 1978}, {"h200", W4A8MXFP4, 1978},
-		{"h200", NVFP4, 1978}, // no FP4 tensor cores: the FP8 rate
+		{"h200", NVFP4, 1978},                       // no FP4 tensor cores: the FP8 rate
 		{"h200", MXFP4, 989}, {"h200", INT4WO, 989}, // weight-only: BF16 compute
 		{"a100", FP8, 312}, // no FP8 tensor cores
 		{"b200", NVFP4, 9000}, {"gb200", NVFP4, 10000}, {"gb200", FP8, 5000}, {"l40s", FP8, 733},
