@@ -417,3 +417,19 @@ func TestEngineProfilesReproduceMeasuredPoints(t *testing.T) {
 		t.Errorf("MoE 1 token %v ns, 4096 tokens %v ns", small, big)
 	}
 }
+
+func TestDescribeEngineProfile(t *testing.T) {
+	p, err := EmbeddedProfileFor("b200_sxm", "trtllm")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b bytes.Buffer
+	if err := p.Describe(&b); err != nil {
+		t.Fatal(err)
+	}
+	for _, w := range []string{"engine     trtllm", "gemm nvfp4", "context_mla ", "generation_mla ", "moe w4a8_mxfp4", "all_to_all"} {
+		if !strings.Contains(b.String(), w) {
+			t.Errorf("description lacks %q:\n%s", w, b.String())
+		}
+	}
+}
