@@ -65,6 +65,10 @@ func (b *Batch) Seqs() int { return len(b.Chunks) + b.Decodes }
 //
 //	compute = Overhead + Layers x sum(Op) + Head
 //	each layer ends its attention and its MLP with an all-reduce of ARBytes
+//
+// Layers of one stage can differ (MoE and dense-MLP layers, sliding-window
+// and full attention): Op is then the stage's mean layer, so that Layers x
+// Op is the stage's sum to within rounding.
 type StageCost struct {
 	Op       [NumOps]int64
 	Layers   int
@@ -73,6 +77,19 @@ type StageCost struct {
 	ARBytes  float64        // bytes of each TP all-reduce; 0 when TP = 1
 	ARLink   hwprofile.Link // per-hop link of those all-reduces
 	PPBytes  float64        // activation bytes sent to the next stage; 0 on the last
+
+	// MoELayers is how many of the stage's layers route tokens to experts.
+	MoELayers int
+	// A2ABytes is what one rank sends to the other ranks of its expert-
+	// parallel group in each MoE layer's token dispatch, and again in the
+	// combine that returns the expert outputs (all-to-all; 0 unless
+	// experts are spread over ranks that hold different tokens, i.e. EP
+	// with attention data parallelism).
+	A2ABytes float64
+	// WeightBytes is the weights one rank reads in the step: the stage's
+	// layers (for MoE layers only the experts the step's tokens hit) and,
+	// on the last stage, the LM head.
+	WeightBytes float64
 }
 
 // Compute is the stage's total compute time for the step.
@@ -125,22 +142,36 @@ func (c *StageCost) CollectiveNs(tp int) int64 {
 // parallel layout. It caches the token-count-only parts of the costs, so a
 // Planner is not safe for concurrent use.
 type Planner struct {
-	model  Model
-	cost   hwprofile.CostModel
-	tp, pp int
-	layers []int // layers per stage
-	shape  hwprofile.AttnShape
-	over   hwprofile.Overheads
-	dense  []denseCost // by token count, lazily filled
-	heads  []int64     // LM head cost by sampled sequences, lazily filled (0: unset)
-	attn   *[attnCacheSize]attnEntry
-	link   *hwprofile.Link // fixed all-reduce link (SetLink), else the cost model's
+	model    Model
+	cost     hwprofile.CostModel
+	tp, pp   int
+	ep, adp  int // expert parallelism, attention data parallelism
+	layers   []int
+	kinds    []stageKinds
+	shape    hwprofile.AttnShape // prefill attention, per rank
+	dshape   hwprofile.AttnShape // decode attention, per rank
+	kvRatio  float64             // KV-cache element size relative to DTypeBytes
+	fp8, fp4 bool                // the GPU computes FP8 / FP4 natively
+	over     hwprofile.Overheads
+	dense    []denseCost // by token count, lazily filled
+	heads    []int64     // LM head cost by sampled sequences, lazily filled (0: unset)
+	attn     *[attnCacheSize]attnEntry
+	link     *hwprofile.Link // fixed all-reduce link (SetLink), else the cost model's
+}
+
+// stageKinds counts a stage's layers by kind.
+type stageKinds struct {
+	moe, window int
 }
 
 // SetLink makes every all-reduce use l instead of the cost model's
 // size-dependent link (a configured link overrides calibration).
 func (p *Planner) SetLink(l hwprofile.Link) {
 	p.link = &l
+	p.resetMemo()
+}
+
+func (p *Planner) resetMemo() {
 	for i := range p.dense {
 		p.dense[i].ok = false
 	}
@@ -157,11 +188,16 @@ type attnEntry struct {
 	v   float64
 }
 
-func (p *Planner) attnCost(decode bool, a, b int) float64 {
-	key := uint64(a)<<31 | uint64(b)
-	if decode {
-		key |= 1 << 62
-	}
+// The attention memo's kinds.
+const (
+	attnPrefill = iota
+	attnDecode
+	attnPrefillWindow
+	attnDecodeWindow
+)
+
+func (p *Planner) attnCost(kind uint64, a, b int) float64 {
+	key := kind<<62 | uint64(a)<<31 | uint64(b)
 	key++
 	h := (key * 0x9e3779b97f4a7c15) >> (64 - 14)
 	e := &p.attn[h]
@@ -169,20 +205,87 @@ func (p *Planner) attnCost(decode bool, a, b int) float64 {
 		return e.v
 	}
 	var v float64
-	if decode {
-		v = p.cost.GenerationAttention(a, b, p.shape)
-	} else {
-		v = p.cost.ContextAttention(1, a, b, p.shape)
+	switch kind {
+	case attnPrefill:
+		v = p.prefillAttention(a, b)
+	case attnDecode:
+		v = p.decodeAttention(a, b)
+	case attnPrefillWindow:
+		v = p.windowPrefillAttention(a, b)
+	case attnDecodeWindow:
+		v = p.decodeAttention(a, min(b, p.model.SlidingWindow))
 	}
 	e.key, e.v = key, v
 	return v
 }
 
+// prefillAttention is one sequence's prefill of q tokens after prefix
+// cached ones. MLA computes it decompressed (per-head keys of nope + rope
+// and values of v_head_dim, so a GQA shape of their mean head dim), after
+// expanding the latents of all prefix + q tokens through kv_b_proj.
+func (p *Planner) prefillAttention(q, prefix int) float64 {
+	v := p.cost.ContextAttention(1, q, prefix, p.shape)
+	if m := p.model; m.MLA() {
+		v += p.gemm(q+prefix, p.shape.Heads*(m.QKNopeDim+m.VHeadDim), m.KVLoRARank, m.attnPrecision())
+	}
+	return v
+}
+
+// decodeAttention is batch sequences decoding over ctx tokens each. An FP8
+// KV cache halves the bytes read (decode attention is bound by them), so
+// it costs as ctx x the KV element ratio. MLA decodes in the absorbed form
+// (one latent KV head of kv_lora_rank + rope dims shared by all heads),
+// which the decode shape stands for, plus the per-head absorption of q
+// into the latent space and of the output back (kv_b_proj's two halves).
+func (p *Planner) decodeAttention(batch, ctx int) float64 {
+	c := ctx
+	if p.kvRatio != 1 {
+		c = int(math.Ceil(float64(ctx) * p.kvRatio))
+	}
+	v := p.cost.GenerationAttention(batch, c, p.dshape)
+	if m := p.model; m.MLA() {
+		h, w := p.shape.Heads, m.attnPrecision()
+		v += p.gemm(batch, h*m.KVLoRARank, m.QKNopeDim, w) + p.gemm(batch, h*m.VHeadDim, m.KVLoRARank, w)
+	}
+	return v
+}
+
+// windowPrefillAttention is a prefill of q tokens after prefix ones in a
+// layer whose queries see at most the last W keys. The first queries,
+// while the window still holds the whole context, attend causally as in a
+// full layer; every later one attends to exactly W keys, which costs as
+// chunks of W queries over a prefix of W/2 (W x W products each).
+func (p *Planner) windowPrefillAttention(q, prefix int) float64 {
+	w := p.model.SlidingWindow
+	if prefix+q <= w {
+		return p.attnCost(attnPrefill, q, prefix)
+	}
+	var v float64
+	q1 := max(0, min(q, w-prefix))
+	if q1 > 0 {
+		v += p.cost.ContextAttention(1, q1, prefix, p.shape)
+	}
+	n, r := (q-q1)/w, (q-q1)%w
+	if n > 0 {
+		v += p.cost.ContextAttention(n, w, w/2, p.shape)
+	}
+	if r > 0 {
+		v += p.cost.ContextAttention(1, r, w-r/2, p.shape)
+	}
+	return v
+}
+
 type denseCost struct {
-	ok     bool
-	qkv, o int64
-	mlp    float64 // before rounding: elementwise + GEMMs
-	arLink hwprofile.Link
+	ok      bool
+	qkv, o  int64
+	mlp     float64 // dense MLP layer, before rounding: elementwise + GEMMs
+	moe     float64 // MoE layer, before rounding
+	arLink  hwprofile.Link
+	wAttn   float64 // weight bytes read per layer: attention
+	wMLP    float64 // dense MLP
+	wMoE    float64 // router, shared experts and the experts hit
+	a2a     float64 // all-to-all bytes per MoE layer
+	experts float64 // expected distinct experts hit on this rank
 }
 
 // NewPlanner checks that the layout fits the model and returns a planner.
@@ -199,10 +302,59 @@ func NewPlanner(m Model, cm hwprofile.CostModel, tp, pp int) (*Planner, error) {
 	if pp > m.Layers {
 		return nil, fmt.Errorf("lod: pipeline_parallel %d exceeds %s's %d layers", pp, m.Name, m.Layers)
 	}
-	p := &Planner{model: m, cost: cm, tp: tp, pp: pp, over: cm.Overheads(), attn: new([attnCacheSize]attnEntry)}
+	p := &Planner{model: m, cost: cm, tp: tp, pp: pp, ep: 1, adp: 1, over: cm.Overheads(), attn: new([attnCacheSize]attnEntry)}
 	p.layers = StageLayers(m.Layers, pp)
-	p.shape = hwprofile.AttnShape{Heads: m.Heads / tp, KVHeads: m.KVHeadsPerRank(tp), HeadDim: m.HeadDim}
+	start := 0
+	for _, n := range p.layers {
+		var k stageKinds
+		for i := start; i < start+n; i++ {
+			if m.IsMoELayer(i) {
+				k.moe++
+			}
+			if m.IsWindowLayer(i) {
+				k.window++
+			}
+		}
+		p.kinds = append(p.kinds, k)
+		start += n
+	}
+	if m.MLA() {
+		h := m.Heads / tp
+		p.shape = hwprofile.AttnShape{Heads: h, KVHeads: h, HeadDim: (m.QKNopeDim + m.QKRopeDim + m.VHeadDim) / 2}
+		p.dshape = hwprofile.AttnShape{Heads: 2 * h, KVHeads: 1, HeadDim: (m.KVLoRARank + m.QKRopeDim) / 2}
+	} else {
+		p.shape = hwprofile.AttnShape{Heads: m.Heads / tp, KVHeads: m.KVHeadsPerRank(tp), HeadDim: m.HeadDim}
+		p.dshape = p.shape
+	}
+	p.kvRatio = float64(m.kvElemBytes()) / float64(m.DTypeBytes)
+	p.fp8, p.fp4 = nativeFormats(cm.GPU())
 	return p, nil
+}
+
+// SetExpertParallel spreads each MoE layer's routed experts over ep ranks
+// and runs attention data-parallel over attentionDP groups of TP ranks
+// (the rows' moe_ep_size and attention_dp_size). The MoE layers then span
+// TP x attentionDP ranks: ep expert groups of moe_tp = TP x attentionDP /
+// ep ranks, each of which splits its experts' intermediate dimension.
+// A batch given to Plan is one data-parallel group's; the others are
+// taken to carry as many tokens (the mean load).
+func (p *Planner) SetExpertParallel(ep, attentionDP int) error {
+	m := p.model
+	if ep < 1 || attentionDP < 1 {
+		return fmt.Errorf("lod: expert_parallel %d, attention_data_parallel %d: expected both >= 1", ep, attentionDP)
+	}
+	if g := p.tp * attentionDP; g%ep != 0 {
+		return fmt.Errorf("lod: expert_parallel %d does not divide the %d ranks of tensor_parallel %d x attention_data_parallel %d", ep, g, p.tp, attentionDP)
+	}
+	if ep > 1 && !m.MoE() {
+		return fmt.Errorf("lod: expert_parallel %d: %s has no experts", ep, m.Name)
+	}
+	if m.MoE() && m.Experts%ep != 0 {
+		return fmt.Errorf("lod: expert_parallel %d does not divide %s's %d experts", ep, m.Name, m.Experts)
+	}
+	p.ep, p.adp = ep, attentionDP
+	p.resetMemo()
+	return nil
 }
 
 // StageLayers splits layers over pp stages as evenly as possible, the
@@ -227,6 +379,15 @@ func (p *Planner) Stages() int { return p.pp }
 // TP is the tensor-parallel degree.
 func (p *Planner) TP() int { return p.tp }
 
+// EP is the expert-parallel degree.
+func (p *Planner) EP() int { return p.ep }
+
+// AttentionDP is the attention data-parallel degree.
+func (p *Planner) AttentionDP() int { return p.adp }
+
+// MoETP is the tensor-parallel degree inside each expert group.
+func (p *Planner) MoETP() int { return p.tp * p.adp / p.ep }
+
 func ns(x float64) int64 {
 	if !(x >= 1) { // also catches NaN
 		return 1
@@ -249,19 +410,30 @@ func (p *Planner) denseFor(t int) *denseCost {
 		return d
 	}
 	m, tp, cm := p.model, p.tp, p.cost
-	h, hd := m.Hidden, m.HeadDim
+	h := m.Hidden
 	el := float64(m.DTypeBytes)
 	act := float64(t) * float64(h) * el
-	qn := (p.shape.Heads + 2*p.shape.KVHeads) * hd
-	// input RMSNorm reads and writes the activations; rotary embedding
-	// touches q and k once.
-	d.qkv = ns(cm.Elementwise(2*act) + cm.GEMM(t, qn, h) + cm.Elementwise(2*float64(t)*float64(qn)*el))
-	d.o = ns(cm.GEMM(t, h, p.shape.Heads*hd))
+	aw := m.attnPrecision()
+	if m.MLA() {
+		p.mlaProjections(d, t)
+	} else {
+		hd := m.HeadDim
+		qn := (p.shape.Heads + 2*p.shape.KVHeads) * hd
+		// input RMSNorm reads and writes the activations; rotary embedding
+		// touches q and k once.
+		d.qkv = ns(cm.Elementwise(2*act) + p.gemm(t, qn, h, aw) + cm.Elementwise(2*float64(t)*float64(qn)*el))
+		d.o = ns(p.gemm(t, h, p.shape.Heads*hd, aw))
+		d.wAttn = float64(aw.bytes(int64(h)*int64(qn+p.shape.Heads*hd), m.DTypeBytes))
+	}
 	inter := m.Intermediate / tp
 	// post-attention RMSNorm, gate+up GEMM, SiLU-and-multiply (reads 2x,
 	// writes 1x the intermediate activations), down GEMM
-	d.mlp = cm.Elementwise(2*act) + cm.GEMM(t, 2*inter, h) +
-		cm.Elementwise(3*float64(t)*float64(inter)*el) + cm.GEMM(t, h, inter)
+	d.mlp = cm.Elementwise(2*act) + p.gemm(t, 2*inter, h, m.Weights) +
+		cm.Elementwise(3*float64(t)*float64(inter)*el) + p.gemm(t, h, inter, m.Weights)
+	d.wMLP = float64(m.Weights.bytes(3*int64(h)*int64(inter), m.DTypeBytes))
+	if m.MoE() {
+		p.moeLayer(d, t)
+	}
 	if p.link != nil {
 		d.arLink = *p.link
 	} else if tp > 1 {
@@ -269,6 +441,36 @@ func (p *Planner) denseFor(t int) *denseCost {
 	}
 	d.ok = true
 	return d
+}
+
+// mlaProjections costs MLA's projections for t tokens on one TP rank:
+// q through its low-rank pair (q_a_proj, q_a_layernorm, q_b_proj) or
+// directly, the joint KV latent and rotary key (kv_a_proj_with_mqa,
+// kv_a_layernorm), rotary embedding, and o_proj. q_a_proj and
+// kv_a_proj_with_mqa are replicated on every rank, the rest split by head
+// (as vLLM and SGLang shard DeepSeek-V3).
+func (p *Planner) mlaProjections(d *denseCost, t int) {
+	m, cm := p.model, p.cost
+	h, heads, w := m.Hidden, p.shape.Heads, m.attnPrecision()
+	el, ft := float64(m.DTypeBytes), float64(t)
+	qk := m.QKNopeDim + m.QKRopeDim
+	v := cm.Elementwise(2 * ft * float64(h) * el)
+	var wts int64
+	if m.QLoRARank > 0 {
+		v += p.gemm(t, m.QLoRARank, h, w) + cm.Elementwise(2*ft*float64(m.QLoRARank)*el) + p.gemm(t, heads*qk, m.QLoRARank, w)
+		wts += int64(h)*int64(m.QLoRARank) + int64(m.QLoRARank)*int64(heads*qk)
+	} else {
+		v += p.gemm(t, heads*qk, h, w)
+		wts += int64(h) * int64(heads*qk)
+	}
+	lat := m.KVLoRARank + m.QKRopeDim
+	v += p.gemm(t, lat, h, w) + cm.Elementwise(2*ft*float64(m.KVLoRARank)*el) +
+		cm.Elementwise(2*ft*float64(heads*m.QKRopeDim+m.QKRopeDim)*el)
+	wts += int64(h)*int64(lat) + int64(m.KVLoRARank)*int64(heads*(m.QKNopeDim+m.VHeadDim))
+	d.qkv = ns(v)
+	d.o = ns(p.gemm(t, h, heads*m.VHeadDim, w))
+	wts += int64(heads*m.VHeadDim) * int64(h)
+	d.wAttn = float64(w.bytes(wts, m.DTypeBytes))
 }
 
 // headCost is the LM head over the sampled positions, then sampling over
@@ -289,21 +491,43 @@ func (p *Planner) headCost(sampled int) int64 {
 	return p.heads[sampled]
 }
 
+// mix is the mean of a layers costing x and b layers costing y, in whole
+// ns; a stage of one kind costs exactly its kind.
+func mix(a int, x float64, b int, y float64) int64 {
+	switch {
+	case b == 0:
+		return ns(x)
+	case a == 0:
+		return ns(y)
+	}
+	return ns((float64(a)*x + float64(b)*y) / float64(a+b))
+}
+
 // Plan fills out (length Stages()) with the cost of batch b on each stage.
 func (p *Planner) Plan(b *Batch, out []StageCost) {
 	t := b.Tokens()
 	d := p.denseFor(t)
-	var attn float64
+	m := &p.model
+	var attn, wattn float64
 	for _, c := range b.Chunks {
-		attn += p.attnCost(false, int(c.Q), int(c.Prefix))
+		attn += p.attnCost(attnPrefill, int(c.Q), int(c.Prefix))
 	}
+	var ctx int
 	if b.Decodes > 0 {
-		ctx := int((b.DecodeCtx + int64(b.Decodes)/2) / int64(b.Decodes))
-		attn += p.attnCost(true, b.Decodes, ctx)
+		ctx = int((b.DecodeCtx + int64(b.Decodes)/2) / int64(b.Decodes))
+		attn += p.attnCost(attnDecode, b.Decodes, ctx)
+	}
+	if m.SlidingWindow > 0 {
+		for _, c := range b.Chunks {
+			wattn += p.attnCost(attnPrefillWindow, int(c.Q), int(c.Prefix))
+		}
+		if b.Decodes > 0 {
+			wattn += p.attnCost(attnDecodeWindow, b.Decodes, ctx)
+		}
 	}
 	var arBytes float64
 	if p.tp > 1 {
-		arBytes = float64(t) * float64(p.model.Hidden) * float64(p.model.DTypeBytes)
+		arBytes = float64(t) * float64(m.Hidden) * float64(m.DTypeBytes)
 	}
 	head := p.headCost(b.Sampled)
 	over := ns(p.over.StepNs + p.over.PerSeqNs*float64(b.Seqs()) + p.over.PerPrefillTokenNs*float64(b.PrefillTokens()))
@@ -312,18 +536,23 @@ func (p *Planner) Plan(b *Batch, out []StageCost) {
 	}
 	for s := range out {
 		c := &out[s]
-		c.Op = [NumOps]int64{d.qkv, ns(attn), d.o, ns(d.mlp)}
-		c.Layers = p.layers[s]
+		n, k := p.layers[s], p.kinds[s]
+		c.Op = [NumOps]int64{d.qkv, mix(n-k.window, attn, k.window, wattn), d.o, mix(n-k.moe, d.mlp, k.moe, d.moe)}
+		c.Layers = n
 		c.ARBytes = arBytes
 		c.ARLink = d.arLink
+		c.MoELayers = k.moe
+		c.A2ABytes = d.a2a
+		c.WeightBytes = float64(n)*d.wAttn + float64(n-k.moe)*d.wMLP + float64(k.moe)*d.wMoE
 		c.Head, c.Overhead, c.PPBytes = 0, 0, 0
 		if s == 0 {
 			c.Overhead = over
 		}
 		if s == len(out)-1 {
 			c.Head = head
+			c.WeightBytes += float64(m.Vocab/p.tp) * float64(m.Hidden) * float64(m.DTypeBytes)
 		} else {
-			c.PPBytes = float64(t) * float64(p.model.Hidden) * float64(p.model.DTypeBytes)
+			c.PPBytes = float64(t) * float64(m.Hidden) * float64(m.DTypeBytes)
 		}
 	}
 }

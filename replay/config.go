@@ -2,7 +2,9 @@ package replay
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
+	"io/fs"
 	"math"
 	"path/filepath"
 	"strconv"
@@ -268,7 +270,9 @@ func (c *Config) ApplyDefaults() {
 	}
 }
 
-// ResolveModel returns the architecture the config names or spells out.
+// ResolveModel returns the architecture the config names, spells out or
+// reads from model.config (after LoadModelConfig), with model.weights and
+// model.kv_cache applied to a named one.
 func (c *Config) ResolveModel() (lod.Model, error) {
 	if c.Model.Layers > 0 {
 		m := c.Model
@@ -278,12 +282,76 @@ func (c *Config) ResolveModel() (lod.Model, error) {
 		if m.DTypeBytes == 0 {
 			m.DTypeBytes = 2
 		}
+		m.Config = ""
 		if errs := m.Validate(); len(errs) > 0 {
 			return lod.Model{}, fmt.Errorf("model: %s", strings.Join(errs, "; "))
 		}
 		return m, nil
 	}
-	return lod.LookupModel(c.Model.Name)
+	if c.Model.Config != "" {
+		return lod.Model{}, fmt.Errorf("model.config %s: not read (LoadModelConfig)", c.Model.Config)
+	}
+	m, err := lod.LookupModel(c.Model.Name)
+	if err != nil {
+		return lod.Model{}, err
+	}
+	w, kv, err := c.modelPrecision()
+	if err != nil {
+		return lod.Model{}, err
+	}
+	return m.WithPrecision(w, kv), nil
+}
+
+// modelPrecision reads model.weights and model.kv_cache.
+func (c *Config) modelPrecision() (w, kv lod.Precision, err error) {
+	if c.Model.Weights != "" {
+		if w, err = lod.ParsePrecision(string(c.Model.Weights)); err != nil {
+			return "", "", fmt.Errorf("model.weights: %w", err)
+		}
+	}
+	if c.Model.KVCache != "" {
+		if kv, err = lod.ParsePrecision(string(c.Model.KVCache)); err != nil {
+			return "", "", fmt.Errorf("model.kv_cache: %w", err)
+		}
+	}
+	return w, kv, nil
+}
+
+// LoadModelConfig reads model.config, a Hugging Face config.json (and the
+// hf_quant_config.json beside it, when read finds one), resolved against
+// Dir, into the model's architecture; model.weights and model.kv_cache
+// override its precision. read is the file reader (os.ReadFile); a config
+// without model.config is left as it is.
+func (c *Config) LoadModelConfig(read func(path string) ([]byte, error)) error {
+	if c.Model.Config == "" || c.Model.Layers > 0 {
+		return nil
+	}
+	path := c.Path(c.Model.Config)
+	data, err := read(path)
+	if err != nil {
+		return fmt.Errorf("model.config: %w", err)
+	}
+	qpath := filepath.Join(filepath.Dir(path), strings.TrimSuffix(filepath.Base(path), "config.json")+"hf_quant_config.json")
+	quant, err := read(qpath)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("model.config: %w", err)
+	}
+	name := c.Model.Name
+	if name == "" {
+		name = filepath.Base(filepath.Dir(path))
+	}
+	m, err := lod.ParseHFConfig(name, data, quant)
+	if err != nil {
+		return fmt.Errorf("model.config %s: %w", path, err)
+	}
+	w, kv, err := c.modelPrecision()
+	if err != nil {
+		return err
+	}
+	m = m.WithPrecision(w, kv)
+	m.Config = c.Model.Config
+	c.Model = m
+	return nil
 }
 
 // Validate reports every problem in c at once, each with its field path.

@@ -1,0 +1,131 @@
+package lod
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Precision is the storage format of weights or of the KV cache. The empty
+// Precision means unquantized: elements of the model's DTypeBytes.
+//
+// A format's size includes its scales. Per 16384 elements (one 128 x 128
+// block) a format stores:
+//
+//	bf16, fp16   32768 bytes
+//	fp8          16384 bytes (one FP32 scale per tensor, negligible)
+//	fp8_block    16384 + 4 bytes (one FP32 scale per 128 x 128 block, DeepSeek-V3)
+//	nvfp4        8192 + 1024 bytes (E2M1 pairs, one FP8 E4M3 scale per 16)
+//	mxfp4        8192 + 512 bytes (E2M1 pairs, one E8M0 scale per 32; OCP MX)
+//	int4         8192 + 320 bytes (weight-only, AWQ/GPTQ: FP16 scale and
+//	             4-bit zero point per group of 128)
+type Precision string
+
+// The weight and KV-cache formats lodsim knows.
+const (
+	Unquantized Precision = ""
+	BF16        Precision = "bf16"
+	FP16        Precision = "fp16"
+	FP8         Precision = "fp8"
+	FP8Block    Precision = "fp8_block"
+	NVFP4       Precision = "nvfp4"
+	MXFP4       Precision = "mxfp4"
+	INT4        Precision = "int4"
+)
+
+var precisions = []Precision{BF16, FP16, FP8, FP8Block, NVFP4, MXFP4, INT4}
+
+// precisionAliases maps the spellings of serving engines, benchmark rows
+// and quantization configs to a Precision.
+var precisionAliases = map[string]Precision{
+	"bfloat16": BF16, "float16": FP16, "half": FP16, "auto": Unquantized,
+	"fp8_e4m3": FP8, "float8_e4m3fn": FP8, "e4m3": FP8, "fp8_per_tensor": FP8, "w8a8_fp8": FP8,
+	"fp8_block_scaled": FP8Block, "fp8_blockwise": FP8Block, "fp8-block": FP8Block,
+	"fp4": NVFP4, "w4a4_nvfp4": NVFP4, "mxfp4_mxfp8": MXFP4, "w4a8_mxfp4_fp8": MXFP4,
+	"w4a16": INT4, "awq": INT4, "gptq": INT4, "int4_awq": INT4, "w4a16_awq": INT4, "int4_wo": INT4,
+}
+
+// ParsePrecision reads a precision as configs and benchmark rows spell it,
+// ignoring case ("FP8", "fp8_block", "nvfp4", "w4a16", "bfloat16").
+func ParsePrecision(s string) (Precision, error) {
+	n := strings.ToLower(strings.TrimSpace(s))
+	for _, p := range precisions {
+		if string(p) == n {
+			return p, nil
+		}
+	}
+	if p, ok := precisionAliases[n]; ok {
+		return p, nil
+	}
+	names := make([]string, len(precisions))
+	for i, p := range precisions {
+		names[i] = string(p)
+	}
+	return "", fmt.Errorf("precision %q: expected one of %s", s, strings.Join(names, ", "))
+}
+
+// valid reports whether p is a known precision (or unset).
+func (p Precision) valid() bool {
+	if p == Unquantized {
+		return true
+	}
+	for _, q := range precisions {
+		if p == q {
+			return true
+		}
+	}
+	return false
+}
+
+// bytesPer16K is the bytes 16384 elements take in p, scales included;
+// dtype is the unquantized element size.
+func (p Precision) bytesPer16K(dtype int) int64 {
+	switch p {
+	case BF16, FP16:
+		return 32768
+	case FP8:
+		return 16384
+	case FP8Block:
+		return 16384 + 4
+	case NVFP4:
+		return 8192 + 1024
+	case MXFP4:
+		return 8192 + 512
+	case INT4:
+		return 8192 + 320
+	}
+	return 16384 * int64(dtype)
+}
+
+// bytes is the size of n elements in p.
+func (p Precision) bytes(n int64, dtype int) int64 {
+	b := p.bytesPer16K(dtype)
+	if b%16384 == 0 {
+		return n * (b / 16384)
+	}
+	return n/16384*b + (n%16384*b+16383)/16384
+}
+
+// ratio is p's size relative to dtype-byte elements.
+func (p Precision) ratio(dtype int) float64 {
+	return float64(p.bytesPer16K(dtype)) / float64(16384*dtype)
+}
+
+// mathRatio is the time of p's tensor-core arithmetic relative to BF16:
+// FP8 runs at twice the BF16 rate on Hopper and Blackwell, FP4 at four
+// times on Blackwell. Weight-only formats compute in BF16, except that
+// MXFP4 on Hopper runs as W4A8 (FP8 activations, as TensorRT-LLM serves
+// gpt-oss).
+func (p Precision) mathRatio(fp4Native bool) float64 {
+	switch p {
+	case FP8, FP8Block:
+		return 0.5
+	case NVFP4, MXFP4:
+		if fp4Native {
+			return 0.25
+		}
+		if p == MXFP4 {
+			return 0.5
+		}
+	}
+	return 1
+}
