@@ -91,7 +91,9 @@ var hfUnsupportedKeys = []struct{ key, feature string }{
 func ParseHFConfig(name string, config, quant []byte) (Model, error) {
 	// Python's json module writes infinite floats as bare Infinity, which
 	// is not JSON; no field lodsim reads is one.
-	config = pyNonFinite.ReplaceAll(config, []byte("${1}null"))
+	if bytes.Contains(config, []byte("Infinity")) || bytes.Contains(config, []byte("NaN")) {
+		config = pyNonFinite.ReplaceAll(config, []byte("${1}null"))
+	}
 	var raw map[string]json.RawMessage
 	if err := json.Unmarshal(config, &raw); err != nil {
 		return Model{}, fmt.Errorf("config.json: %w", err)
