@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/lodsim/lodsim/hwprofile"
+	"github.com/lodsim/lodsim/hwprofile/cost"
 )
 
 // legacyModels are the built-in architectures as lodsim had them before
@@ -52,18 +53,18 @@ func TestLegacyModelsUnchanged(t *testing.T) {
 // legacyPlan is the dense planner as it was before MoE, MLA, windows and
 // precision, without its memos: every dense BF16 model must plan to
 // exactly these costs.
-func legacyPlan(m Model, cm hwprofile.CostModel, tp int, layers []int, b *Batch, out []StageCost) {
+func legacyPlan(m Model, cm cost.CostModel, tp int, layers []int, b *Batch, out []StageCost) {
 	t := b.Tokens()
 	h, hd := m.Hidden, m.HeadDim
 	el := float64(m.DTypeBytes)
 	act := float64(t) * float64(h) * el
-	shape := hwprofile.AttnShape{Heads: m.Heads / tp, KVHeads: m.KVHeadsPerRank(tp), HeadDim: hd}
+	shape := cost.AttnShape{Heads: m.Heads / tp, KVHeads: m.KVHeadsPerRank(tp), HeadDim: hd}
 	qn := (shape.Heads + 2*shape.KVHeads) * hd
 	qkv := ns(cm.Elementwise(2*act) + cm.GEMM(t, qn, h) + cm.Elementwise(2*float64(t)*float64(qn)*el))
 	o := ns(cm.GEMM(t, h, shape.Heads*hd))
 	inter := m.Intermediate / tp
 	mlp := cm.Elementwise(2*act) + cm.GEMM(t, 2*inter, h) + cm.Elementwise(3*float64(t)*float64(inter)*el) + cm.GEMM(t, h, inter)
-	var link hwprofile.Link
+	var link cost.Link
 	if tp > 1 {
 		link = cm.AllReduceLink(tp, act)
 	}
@@ -107,13 +108,13 @@ func legacyPlan(m Model, cm hwprofile.CostModel, tp int, layers []int, b *Batch,
 // the dense formulas it grew from, on the roofline and on every shipped
 // calibrated profile: the timing fields must match exactly.
 func TestDensePlansUnchanged(t *testing.T) {
-	var cms []hwprofile.CostModel
+	var cms []cost.CostModel
 	for _, name := range []string{"A100-80GB-SXM", "H100-SXM", "H200-SXM", "L40S"} {
-		g, err := hwprofile.LookupGPU(name)
+		g, err := cost.LookupGPU(name)
 		if err != nil {
 			t.Fatal(err)
 		}
-		cms = append(cms, hwprofile.NewRoofline(g), hwprofile.DefaultCostModel(g))
+		cms = append(cms, cost.NewRoofline(g), hwprofile.DefaultCostModel(g))
 	}
 	batches := []Batch{
 		{Decodes: 1, DecodeCtx: 512, Sampled: 1},

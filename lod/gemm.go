@@ -4,13 +4,13 @@ import (
 	"math"
 	"strings"
 
-	"github.com/lodsim/lodsim/hwprofile"
+	"github.com/lodsim/lodsim/hwprofile/cost"
 )
 
 // nativeFormats says which low-precision formats g's tensor cores compute
 // in: FP8 from Hopper (and Ada, MI300) on, FP4 on Blackwell. A100 runs FP8
 // checkpoints as weight-only (W8A16) kernels.
-func nativeFormats(g hwprofile.GPU) (fp8, fp4 bool) {
+func nativeFormats(g cost.GPU) (fp8, fp4 bool) {
 	k := strings.ToLower(g.Key)
 	switch {
 	case strings.HasPrefix(k, "a100"):

@@ -3,7 +3,7 @@ package lod
 import (
 	"testing"
 
-	"github.com/lodsim/lodsim/hwprofile"
+	"github.com/lodsim/lodsim/hwprofile/cost"
 )
 
 const gib int64 = 1 << 30
@@ -160,10 +160,10 @@ func TestPrecisionBytes(t *testing.T) {
 	}
 }
 
-func h200(t *testing.T) hwprofile.CostModel {
-	g, err := hwprofile.LookupGPU("H200")
+func h200(t *testing.T) cost.CostModel {
+	g, err := cost.LookupGPU("H200")
 	if err != nil {
 		t.Fatal(err)
 	}
-	return hwprofile.NewRoofline(g)
+	return cost.NewRoofline(g)
 }

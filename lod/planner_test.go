@@ -4,7 +4,7 @@ import (
 	"math"
 	"testing"
 
-	"github.com/lodsim/lodsim/hwprofile"
+	"github.com/lodsim/lodsim/hwprofile/cost"
 )
 
 func lookup(t *testing.T, name string) Model {
@@ -184,10 +184,10 @@ func TestMLAShapes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := (hwprofile.AttnShape{Heads: 32, KVHeads: 1, HeadDim: 288}); p.dshape != want {
+	if want := (cost.AttnShape{Heads: 32, KVHeads: 1, HeadDim: 288}); p.dshape != want {
 		t.Errorf("decode shape %+v, want %+v", p.dshape, want)
 	}
-	if want := (hwprofile.AttnShape{Heads: 16, KVHeads: 16, HeadDim: 160}); p.shape != want {
+	if want := (cost.AttnShape{Heads: 16, KVHeads: 16, HeadDim: 160}); p.shape != want {
 		t.Errorf("prefill shape %+v, want %+v", p.shape, want)
 	}
 	// The roofline reads K and V of the decode shape: 2 x 288 x 2 bytes
@@ -221,8 +221,8 @@ func TestQuantizedGEMM(t *testing.T) {
 		t.Errorf("INT4 decode GEMM %v, want %v", got, want)
 	}
 	// On Blackwell NVFP4 computes natively; on Hopper it is weight-only.
-	b200, _ := hwprofile.LookupGPU("B200")
-	pb, _ := NewPlanner(m, hwprofile.NewRoofline(b200), 1, 1)
+	b200, _ := cost.LookupGPU("B200")
+	pb, _ := NewPlanner(m, cost.NewRoofline(b200), 1, 1)
 	big := pb.gemm(8192, 8192, 8192, NVFP4) / pb.cost.GEMM(8192, 8192, 8192)
 	if big > 0.3 {
 		t.Errorf("B200 NVFP4 prefill GEMM at %.2f of BF16's time, want about 0.28", big)

@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"math"
 
-	"github.com/lodsim/lodsim/hwprofile"
+	"github.com/lodsim/lodsim/hwprofile/cost"
 )
 
 // Op names one per-layer compute operation.
@@ -72,11 +72,11 @@ func (b *Batch) Seqs() int { return len(b.Chunks) + b.Decodes }
 type StageCost struct {
 	Op       [NumOps]int64
 	Layers   int
-	Head     int64          // LM head and sampling; last stage only
-	Overhead int64          // engine overhead; first stage only
-	ARBytes  float64        // bytes of each TP all-reduce; 0 when TP = 1
-	ARLink   hwprofile.Link // per-hop link of those all-reduces
-	PPBytes  float64        // activation bytes sent to the next stage; 0 on the last
+	Head     int64     // LM head and sampling; last stage only
+	Overhead int64     // engine overhead; first stage only
+	ARBytes  float64   // bytes of each TP all-reduce; 0 when TP = 1
+	ARLink   cost.Link // per-hop link of those all-reduces
+	PPBytes  float64   // activation bytes sent to the next stage; 0 on the last
 
 	// MoELayers is how many of the stage's layers route tokens to experts.
 	MoELayers int
@@ -104,14 +104,14 @@ func (c *StageCost) Compute() int64 {
 // HopNs is the uncontended time of one point-to-point transfer of s bytes
 // over l, in whole nanoseconds: round(latency) + ceil(s / bandwidth). Every
 // transfer at every level of detail is timed by this one function.
-func HopNs(l hwprofile.Link, s float64) int64 {
+func HopNs(l cost.Link, s float64) int64 {
 	lat, bw := HopParts(l, s)
 	return lat + bw
 }
 
 // HopParts splits HopNs into the latency and the time the bytes occupy
 // the link's bandwidth; only the latter is shared by concurrent transfers.
-func HopParts(l hwprofile.Link, s float64) (lat, bw int64) {
+func HopParts(l cost.Link, s float64) (lat, bw int64) {
 	if s <= 0 {
 		return 0, 0
 	}
@@ -125,7 +125,7 @@ func HopParts(l hwprofile.Link, s float64) (lat, bw int64) {
 //
 // (Patarasuk and Yuan, JPDC 2009), computed hop by hop in integer ns so that
 // it equals the high level of detail's ring of transfers exactly.
-func RingAllReduceNs(l hwprofile.Link, s float64, n int) int64 {
+func RingAllReduceNs(l cost.Link, s float64, n int) int64 {
 	if n <= 1 || s <= 0 {
 		return 0
 	}
@@ -143,20 +143,20 @@ func (c *StageCost) CollectiveNs(tp int) int64 {
 // Planner is not safe for concurrent use.
 type Planner struct {
 	model    Model
-	cost     hwprofile.CostModel
+	cost     cost.CostModel
 	tp, pp   int
 	ep, adp  int // expert parallelism, attention data parallelism
 	layers   []int
 	kinds    []stageKinds
-	shape    hwprofile.AttnShape // prefill attention, per rank
-	dshape   hwprofile.AttnShape // decode attention, per rank
-	kvRatio  float64             // KV-cache element size relative to DTypeBytes
-	fp8, fp4 bool                // the GPU computes FP8 / FP4 natively
-	over     hwprofile.Overheads
+	shape    cost.AttnShape // prefill attention, per rank
+	dshape   cost.AttnShape // decode attention, per rank
+	kvRatio  float64        // KV-cache element size relative to DTypeBytes
+	fp8, fp4 bool           // the GPU computes FP8 / FP4 natively
+	over     cost.Overheads
 	dense    []denseCost // by token count, lazily filled
 	heads    []int64     // LM head cost by sampled sequences, lazily filled (0: unset)
 	attn     *[attnCacheSize]attnEntry
-	link     *hwprofile.Link // fixed all-reduce link (SetLink), else the cost model's
+	link     *cost.Link // fixed all-reduce link (SetLink), else the cost model's
 }
 
 // stageKinds counts a stage's layers by kind.
@@ -166,7 +166,7 @@ type stageKinds struct {
 
 // SetLink makes every all-reduce use l instead of the cost model's
 // size-dependent link (a configured link overrides calibration).
-func (p *Planner) SetLink(l hwprofile.Link) {
+func (p *Planner) SetLink(l cost.Link) {
 	p.link = &l
 	p.resetMemo()
 }
@@ -280,7 +280,7 @@ type denseCost struct {
 	qkv, o  int64
 	mlp     float64 // dense MLP layer, before rounding: elementwise + GEMMs
 	moe     float64 // MoE layer, before rounding
-	arLink  hwprofile.Link
+	arLink  cost.Link
 	wAttn   float64 // weight bytes read per layer: attention
 	wMLP    float64 // dense MLP
 	wMoE    float64 // router, shared experts and the experts hit
@@ -289,7 +289,7 @@ type denseCost struct {
 }
 
 // NewPlanner checks that the layout fits the model and returns a planner.
-func NewPlanner(m Model, cm hwprofile.CostModel, tp, pp int) (*Planner, error) {
+func NewPlanner(m Model, cm cost.CostModel, tp, pp int) (*Planner, error) {
 	if errs := m.Validate(); len(errs) > 0 {
 		return nil, fmt.Errorf("lod: model %s: %v", m.Name, errs)
 	}
@@ -320,10 +320,10 @@ func NewPlanner(m Model, cm hwprofile.CostModel, tp, pp int) (*Planner, error) {
 	}
 	if m.MLA() {
 		h := m.Heads / tp
-		p.shape = hwprofile.AttnShape{Heads: h, KVHeads: h, HeadDim: (m.QKNopeDim + m.QKRopeDim + m.VHeadDim) / 2}
-		p.dshape = hwprofile.AttnShape{Heads: 2 * h, KVHeads: 1, HeadDim: (m.KVLoRARank + m.QKRopeDim) / 2}
+		p.shape = cost.AttnShape{Heads: h, KVHeads: h, HeadDim: (m.QKNopeDim + m.QKRopeDim + m.VHeadDim) / 2}
+		p.dshape = cost.AttnShape{Heads: 2 * h, KVHeads: 1, HeadDim: (m.KVLoRARank + m.QKRopeDim) / 2}
 	} else {
-		p.shape = hwprofile.AttnShape{Heads: m.Heads / tp, KVHeads: m.KVHeadsPerRank(tp), HeadDim: m.HeadDim}
+		p.shape = cost.AttnShape{Heads: m.Heads / tp, KVHeads: m.KVHeadsPerRank(tp), HeadDim: m.HeadDim}
 		p.dshape = p.shape
 	}
 	p.kvRatio = float64(m.kvElemBytes()) / float64(m.DTypeBytes)
