@@ -118,6 +118,8 @@ func gpuKeyFromLabel(s string) string {
 		return "a100_sxm_40gb"
 	case strings.Contains(l, "a100") && strings.Contains(l, "sxm"):
 		return "a100_sxm"
+	case strings.Contains(l, "gb200"):
+		return "gb200"
 	case strings.Contains(l, "b200"):
 		return "b200_sxm"
 	case strings.Contains(l, "l40s"):

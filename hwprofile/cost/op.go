@@ -15,12 +15,18 @@ const (
 	OpSend                Op = "send"
 	OpCustomAllReduce     Op = "custom_all_reduce"
 	OpElementwise         Op = "elementwise"
+	OpAllToAll            Op = "all_to_all"
+	OpQuantGEMM           Op = "quant_gemm"
+	OpContextMLA          Op = "context_mla"
+	OpGenerationMLA       Op = "generation_mla"
+	OpMoE                 Op = "moe"
 )
 
 // knownOps fixes each op's Index; new ops go at the end so that seeded
 // held-out splits of the existing ops stay the same.
 var knownOps = []Op{OpGEMM, OpContextAttention, OpGenerationAttention, OpAllReduce,
-	OpAllGather, OpReduceScatter, OpSend, OpCustomAllReduce, OpElementwise}
+	OpAllGather, OpReduceScatter, OpSend, OpCustomAllReduce, OpElementwise,
+	OpAllToAll, OpQuantGEMM, OpContextMLA, OpGenerationMLA, OpMoE}
 
 // Ops lists the known operations in Index order.
 func Ops() []Op { return append([]Op(nil), knownOps...) }
