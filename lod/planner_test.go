@@ -175,60 +175,60 @@ func TestSlidingWindowAttention(t *testing.T) {
 	}
 }
 
-// TestMLAShapes: MLA decodes over one latent head (512 + 64 dims, read
-// once for K and V) and prefills decompressed (192-dim keys, 128-dim
-// values per head).
+// TestMLAShapes: MLA attention goes to the cost model's latent attention
+// with the model's dimensions and cache precision, plus the absorbed
+// (decode) or decompressing (prefill) kv_b_proj GEMMs.
 func TestMLAShapes(t *testing.T) {
 	m := lookup(t, "deepseek-ai/DeepSeek-R1")
-	p, err := NewPlanner(m, h200(t), 8, 1)
+	cm := h200(t)
+	p, err := NewPlanner(m, cm, 8, 1)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := (cost.AttnShape{Heads: 32, KVHeads: 1, HeadDim: 288}); p.dshape != want {
-		t.Errorf("decode shape %+v, want %+v", p.dshape, want)
+	want := cost.MLAShape{Heads: 16, KVLoRARank: 512, QKNopeDim: 128, QKRopeDim: 64, VHeadDim: 128, KVCache: cost.BF16}
+	if p.mla != want {
+		t.Errorf("MLA shape %+v, want %+v", p.mla, want)
 	}
-	if want := (cost.AttnShape{Heads: 16, KVHeads: 16, HeadDim: 160}); p.shape != want {
-		t.Errorf("prefill shape %+v, want %+v", p.shape, want)
+	// Decode: q_nope (128) into the 512-wide latent and the latent output
+	// back to 128 per head, 16 heads a rank, FP8 block-scaled weights.
+	dec := cm.GenerationMLA(4, 4000, want) + cm.QuantGEMM(4, 16*512, 128, cost.FP8Block) + cm.QuantGEMM(4, 16*128, 512, cost.FP8Block)
+	if got := p.decodeAttention(4, 4000); got != dec {
+		t.Errorf("decode attention %v, want %v", got, dec)
 	}
-	// The roofline reads K and V of the decode shape: 2 x 288 x 2 bytes
-	// per token, the BF16 latent of one layer.
-	if 2*p.dshape.HeadDim*p.dshape.KVHeads*2 != int(m.KVLayerBytes(8)) {
-		t.Errorf("decode shape reads %d bytes a token, the cache holds %d", 2*p.dshape.HeadDim*2, m.KVLayerBytes(8))
+	// Prefill: the latents of all 1000 + 300 tokens expand to 16 heads of
+	// 128 key and 128 value dims.
+	pre := cm.ContextMLA(1, 300, 1000, want) + cm.QuantGEMM(1300, 16*256, 512, cost.FP8Block)
+	if got := p.prefillAttention(300, 1000); got != pre {
+		t.Errorf("prefill attention %v, want %v", got, pre)
 	}
-	// An FP8 cache halves the decode attention's context.
-	p8, _ := NewPlanner(m.WithPrecision(Unquantized, FP8), h200(t), 8, 1)
-	cm := h200(t)
-	if got, want := p8.decodeAttention(4, 4000)-p.decodeAttention(4, 4000), cm.GenerationAttention(4, 2000, p.dshape)-cm.GenerationAttention(4, 4000, p.dshape); math.Abs(got-want) > 1e-6 {
-		t.Errorf("FP8 KV saves %v ns, want %v", got, want)
+	p8, _ := NewPlanner(m.WithPrecision(Unquantized, FP8), cm, 8, 1)
+	if p8.mla.KVCache != cost.FP8 {
+		t.Errorf("an FP8 cache gives MLA shape %+v", p8.mla)
+	}
+	if p8.decodeAttention(64, 8000) >= p.decodeAttention(64, 8000) {
+		t.Error("an FP8 latent cache does not make decode attention cheaper")
 	}
 }
 
-// TestQuantizedGEMM: weights in FP8 read half the bytes and compute at
-// twice the rate; a weight-only format keeps BF16's compute.
+// TestQuantizedGEMM: each weight format is priced at its kernel precision,
+// unquantized weights exactly as BF16 GEMMs.
 func TestQuantizedGEMM(t *testing.T) {
-	m := lookup(t, "Llama-3-8B")
+	for p, want := range map[Precision]cost.Precision{Unquantized: cost.BF16, BF16: cost.BF16, FP16: cost.BF16,
+		FP8: cost.FP8, FP8Block: cost.FP8Block, NVFP4: cost.NVFP4, MXFP4: cost.MXFP4, INT4: cost.INT4WO} {
+		if got := p.Kernel(); got != want {
+			t.Errorf("%q runs as %v, want %v", p, got, want)
+		}
+	}
 	cm := h200(t)
-	p, _ := NewPlanner(m, cm, 1, 1)
-	if got, want := p.gemm(1, 8192, 8192, FP8), cm.GEMM(1, 4096, 8192); got != want {
-		t.Errorf("FP8 decode GEMM %v, want BF16 at half the width %v", got, want)
+	m := lookup(t, "Llama-3-8B")
+	pl, _ := NewPlanner(m.WithPrecision(FP8, Unquantized), cm, 1, 1)
+	d := pl.denseFor(16)
+	if got, want := d.o, ns(cm.QuantGEMM(16, 4096, 4096, cost.FP8)); got != want {
+		t.Errorf("FP8 o_proj %d ns, want %d", got, want)
 	}
-	// A 4096-token GEMM is compute-bound: INT4 weights save nothing.
-	if got, want := p.gemm(4096, 8192, 8192, INT4), cm.GEMM(4096, 8192, 8192); math.Abs(got/want-1) > 0.02 {
-		t.Errorf("INT4 prefill GEMM %v, want about BF16's %v", got, want)
-	}
-	// Decoding, INT4 reads 0.26 of BF16's weight bytes.
-	if got, want := p.gemm(1, 8192, 8192, INT4), cm.GEMM(1, 2128, 8192); got != want {
-		t.Errorf("INT4 decode GEMM %v, want %v", got, want)
-	}
-	// On Blackwell NVFP4 computes natively; on Hopper it is weight-only.
-	b200, _ := cost.LookupGPU("B200")
-	pb, _ := NewPlanner(m, cost.NewRoofline(b200), 1, 1)
-	big := pb.gemm(8192, 8192, 8192, NVFP4) / pb.cost.GEMM(8192, 8192, 8192)
-	if big > 0.3 {
-		t.Errorf("B200 NVFP4 prefill GEMM at %.2f of BF16's time, want about 0.28", big)
-	}
-	if r := p.gemm(8192, 8192, 8192, NVFP4) / cm.GEMM(8192, 8192, 8192); r < 0.95 {
-		t.Errorf("H200 NVFP4 prefill GEMM at %.2f of BF16's time, want about 1", r)
+	if got, want := d.mlp, cm.Elementwise(2*16*4096*2)+cm.QuantGEMM(16, 2*14336, 4096, cost.FP8)+
+		cm.Elementwise(3*16*14336*2)+cm.QuantGEMM(16, 4096, 14336, cost.FP8); got != want {
+		t.Errorf("FP8 MLP %v ns, want %v", got, want)
 	}
 }
 

@@ -3,6 +3,8 @@ package lod
 import (
 	"fmt"
 	"strings"
+
+	"github.com/lodsim/lodsim/hwprofile/cost"
 )
 
 // Precision is the storage format of weights or of the KV cache. The empty
@@ -105,27 +107,22 @@ func (p Precision) bytes(n int64, dtype int) int64 {
 	return n/16384*b + (n%16384*b+16383)/16384
 }
 
-// ratio is p's size relative to dtype-byte elements.
-func (p Precision) ratio(dtype int) float64 {
-	return float64(p.bytesPer16K(dtype)) / float64(16384*dtype)
-}
-
-// mathRatio is the time of p's tensor-core arithmetic relative to BF16:
-// FP8 runs at twice the BF16 rate on Hopper and Blackwell, FP4 at four
-// times on Blackwell. Weight-only formats compute in BF16, except that
-// MXFP4 on Hopper runs as W4A8 (FP8 activations, as TensorRT-LLM serves
-// gpt-oss).
-func (p Precision) mathRatio(fp4Native bool) float64 {
+// Kernel is the precision the cost model prices p's GEMMs at: the same
+// format, the unquantized ones as BF16. An MXFP4 checkpoint runs as
+// weight-only (BF16 activations, cost.MXFP4), as vLLM serves gpt-oss on
+// Hopper; an engine that runs it W4A8 would ask for cost.W4A8MXFP4.
+func (p Precision) Kernel() cost.Precision {
 	switch p {
-	case FP8, FP8Block:
-		return 0.5
-	case NVFP4, MXFP4:
-		if fp4Native {
-			return 0.25
-		}
-		if p == MXFP4 {
-			return 0.5
-		}
+	case FP8:
+		return cost.FP8
+	case FP8Block:
+		return cost.FP8Block
+	case NVFP4:
+		return cost.NVFP4
+	case MXFP4:
+		return cost.MXFP4
+	case INT4:
+		return cost.INT4WO
 	}
-	return 1
+	return cost.BF16
 }

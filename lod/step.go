@@ -148,10 +148,9 @@ type Planner struct {
 	ep, adp  int // expert parallelism, attention data parallelism
 	layers   []int
 	kinds    []stageKinds
-	shape    cost.AttnShape // prefill attention, per rank
-	dshape   cost.AttnShape // decode attention, per rank
-	kvRatio  float64        // KV-cache element size relative to DTypeBytes
-	fp8, fp4 bool           // the GPU computes FP8 / FP4 natively
+	shape   cost.AttnShape // attention, per rank (GQA)
+	mla     cost.MLAShape  // latent attention, per rank (MLA)
+	kvRatio float64        // KV-cache element size relative to DTypeBytes
 	over     cost.Overheads
 	dense    []denseCost // by token count, lazily filled
 	heads    []int64     // LM head cost by sampled sequences, lazily filled (0: unset)
@@ -220,34 +219,41 @@ func (p *Planner) attnCost(kind uint64, a, b int) float64 {
 }
 
 // prefillAttention is one sequence's prefill of q tokens after prefix
-// cached ones. MLA computes it decompressed (per-head keys of nope + rope
-// and values of v_head_dim, so a GQA shape of their mean head dim), after
-// expanding the latents of all prefix + q tokens through kv_b_proj.
+// cached ones. MLA computes it decompressed, after expanding the latents
+// of all prefix + q tokens into per-head keys and values (kv_b_proj).
 func (p *Planner) prefillAttention(q, prefix int) float64 {
-	v := p.cost.ContextAttention(1, q, prefix, p.shape)
-	if m := p.model; m.MLA() {
-		v += p.gemm(q+prefix, p.shape.Heads*(m.QKNopeDim+m.VHeadDim), m.KVLoRARank, m.attnPrecision())
+	m := &p.model
+	if !m.MLA() {
+		return p.cost.ContextAttention(1, q, prefix, p.shape)
 	}
-	return v
+	return p.cost.ContextMLA(1, q, prefix, p.mla) +
+		p.gemm(q+prefix, p.mla.Heads*(m.QKNopeDim+m.VHeadDim), m.KVLoRARank, m.attnPrecision())
 }
 
-// decodeAttention is batch sequences decoding over ctx tokens each. An FP8
-// KV cache halves the bytes read (decode attention is bound by them), so
-// it costs as ctx x the KV element ratio. MLA decodes in the absorbed form
-// (one latent KV head of kv_lora_rank + rope dims shared by all heads),
-// which the decode shape stands for, plus the per-head absorption of q
-// into the latent space and of the output back (kv_b_proj's two halves).
+// decodeAttention is batch sequences decoding over ctx tokens each. MLA
+// decodes in the absorbed form over the latent cache, plus the per-head
+// absorption of q into the latent space and of the output back
+// (kv_b_proj's two halves: batched GEMMs, costed as one GEMM of their
+// FLOPs and weights). The cost model's GQA attention reads a BF16 cache,
+// so an FP8 one costs as ctx x the element ratio: decode attention is
+// bound by the bytes of the cache.
 func (p *Planner) decodeAttention(batch, ctx int) float64 {
+	m := &p.model
+	if m.MLA() {
+		h, w := p.mla.Heads, m.attnPrecision()
+		return p.cost.GenerationMLA(batch, ctx, p.mla) +
+			p.gemm(batch, h*m.KVLoRARank, m.QKNopeDim, w) + p.gemm(batch, h*m.VHeadDim, m.KVLoRARank, w)
+	}
 	c := ctx
 	if p.kvRatio != 1 {
 		c = int(math.Ceil(float64(ctx) * p.kvRatio))
 	}
-	v := p.cost.GenerationAttention(batch, c, p.dshape)
-	if m := p.model; m.MLA() {
-		h, w := p.shape.Heads, m.attnPrecision()
-		v += p.gemm(batch, h*m.KVLoRARank, m.QKNopeDim, w) + p.gemm(batch, h*m.VHeadDim, m.KVLoRARank, w)
-	}
-	return v
+	return p.cost.GenerationAttention(batch, c, p.shape)
+}
+
+// gemm is an (m x k) activation by (k x n) weight GEMM with the weight in w.
+func (p *Planner) gemm(m, n, k int, w Precision) float64 {
+	return p.cost.QuantGEMM(m, n, k, w.Kernel())
 }
 
 // windowPrefillAttention is a prefill of q tokens after prefix ones in a
@@ -318,16 +324,12 @@ func NewPlanner(m Model, cm cost.CostModel, tp, pp int) (*Planner, error) {
 		p.kinds = append(p.kinds, k)
 		start += n
 	}
+	p.shape = cost.AttnShape{Heads: m.Heads / tp, KVHeads: m.KVHeadsPerRank(tp), HeadDim: m.HeadDim}
 	if m.MLA() {
-		h := m.Heads / tp
-		p.shape = cost.AttnShape{Heads: h, KVHeads: h, HeadDim: (m.QKNopeDim + m.QKRopeDim + m.VHeadDim) / 2}
-		p.dshape = cost.AttnShape{Heads: 2 * h, KVHeads: 1, HeadDim: (m.KVLoRARank + m.QKRopeDim) / 2}
-	} else {
-		p.shape = cost.AttnShape{Heads: m.Heads / tp, KVHeads: m.KVHeadsPerRank(tp), HeadDim: m.HeadDim}
-		p.dshape = p.shape
+		p.mla = cost.MLAShape{Heads: m.Heads / tp, KVLoRARank: m.KVLoRARank, QKNopeDim: m.QKNopeDim, QKRopeDim: m.QKRopeDim,
+			VHeadDim: m.VHeadDim, KVCache: m.KVCache.Kernel()}
 	}
 	p.kvRatio = float64(m.kvElemBytes()) / float64(m.DTypeBytes)
-	p.fp8, p.fp4 = nativeFormats(cm.GPU())
 	return p, nil
 }
 
