@@ -142,20 +142,20 @@ func (c *StageCost) CollectiveNs(tp int) int64 {
 // parallel layout. It caches the token-count-only parts of the costs, so a
 // Planner is not safe for concurrent use.
 type Planner struct {
-	model    Model
-	cost     cost.CostModel
-	tp, pp   int
-	ep, adp  int // expert parallelism, attention data parallelism
-	layers   []int
-	kinds    []stageKinds
+	model   Model
+	cost    cost.CostModel
+	tp, pp  int
+	ep, adp int // expert parallelism, attention data parallelism
+	layers  []int
+	kinds   []stageKinds
 	shape   cost.AttnShape // attention, per rank (GQA)
 	mla     cost.MLAShape  // latent attention, per rank (MLA)
 	kvRatio float64        // KV-cache element size relative to DTypeBytes
-	over     cost.Overheads
-	dense    []denseCost // by token count, lazily filled
-	heads    []int64     // LM head cost by sampled sequences, lazily filled (0: unset)
-	attn     *[attnCacheSize]attnEntry
-	link     *cost.Link // fixed all-reduce link (SetLink), else the cost model's
+	over    cost.Overheads
+	dense   []denseCost // by token count, lazily filled
+	heads   []int64     // LM head cost by sampled sequences, lazily filled (0: unset)
+	attn    *[attnCacheSize]attnEntry
+	link    *cost.Link // fixed all-reduce link (SetLink), else the cost model's
 }
 
 // stageKinds counts a stage's layers by kind.
