@@ -167,3 +167,34 @@ func h200(t *testing.T) cost.CostModel {
 	}
 	return cost.NewRoofline(g)
 }
+
+// TestRankWeightBytes: the weights one GPU holds under TP, PP and
+// attention data parallelism with the experts spread over every GPU.
+func TestRankWeightBytes(t *testing.T) {
+	// A dense model at TP <= KV heads splits everything but the norms.
+	m := lookup(t, "Llama-3.1-70B")
+	norms := int64(80*2*8192+8192) * 2
+	if got, want := m.RankWeightBytes(4, 1, 1), (m.WeightBytes()-norms)/4+norms; got != want {
+		t.Errorf("Llama-3.1-70B TP4: %d bytes per GPU, want %d", got, want)
+	}
+	r1 := lookup(t, "deepseek-ai/DeepSeek-R1")
+	// TP8: each GPU holds an eighth of nearly everything; MLA's q_a_proj
+	// and kv_a_proj_with_mqa (61 x 7168 x 2112 FP8 weights), the norms and
+	// the routers are whole on every GPU.
+	tp8 := r1.RankWeightBytes(8, 1, 1)
+	if lo, hi := r1.WeightBytes()/8, r1.WeightBytes()/8+int64(1.2e9); tp8 < lo || tp8 > hi {
+		t.Errorf("DeepSeek-R1 TP8: %d bytes per GPU, want just over %d", tp8, lo)
+	}
+	// Attention DP 8 with the experts over the 8 GPUs: attention, dense
+	// MLPs, shared experts, embeddings and LM head are whole on each GPU
+	// (1.96e9 BF16 + 15.2e9 FP8 params: 19.1 GB) and an eighth of the
+	// experts (653.9e9 / 8 FP8 params: 81.8 GB), within an H200.
+	dp8 := r1.RankWeightBytes(1, 1, 8)
+	if dp8 < 100e9 || dp8 > 101.5e9 || dp8 > 141*gib*9/10 {
+		t.Errorf("DeepSeek-R1 attention DP8: %d bytes per GPU, want about 100.9 GB", dp8)
+	}
+	// Two stages: the larger holds the embeddings and 31 layers.
+	if pp2 := r1.RankWeightBytes(8, 2, 1); pp2 < tp8/2 || pp2 > tp8*6/10 {
+		t.Errorf("DeepSeek-R1 TP8 PP2: %d bytes per GPU against %d at PP1", pp2, tp8)
+	}
+}

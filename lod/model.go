@@ -352,3 +352,84 @@ func (m Model) KVWindowBytesPerSeq(tp, pp int) int64 {
 	_, window := m.stageWindowLayers(pp)
 	return int64(window) * int64(m.SlidingWindow) * m.KVLayerBytes(tp)
 }
+
+// RankWeightBytes is the most weight bytes one GPU holds when the model
+// runs on tp x pp GPUs per attention-data-parallel group and attentionDP
+// such groups, its MoE layers spread over all tp x attentionDP GPUs of a
+// stage (expert parallelism times expert tensor parallelism, in any mix).
+// As vLLM and SGLang shard:
+//
+//   - embeddings and the LM head split by vocabulary over tp, on the first
+//     and the last pipeline stage;
+//   - attention projections by head over tp, K and V replicated where tp
+//     exceeds the KV heads (KVHeadsPerRank); MLA's q_a_proj and
+//     kv_a_proj_with_mqa replicated;
+//   - dense MLPs and shared experts over tp; routed experts over tp x
+//     attentionDP; norms, routers and sinks replicated.
+//
+// With attentionDP 1 and no replicated part, it is WeightBytes / (tp x
+// pp) up to the stages' uneven split.
+func (m Model) RankWeightBytes(tp, pp, attentionDP int) int64 {
+	tp, pp, attentionDP = max(tp, 1), max(pp, 1), max(attentionDP, 1)
+	d := m.DTypeBytes
+	h, H := int64(m.Hidden), int64(m.Heads)
+	aw, ew := m.attnPrecision(), m.expertPrecision()
+	heads := H / int64(tp)
+	var attn, attnRep int64
+	if m.MLA() {
+		qk := int64(m.QKNopeDim + m.QKRopeDim)
+		kv, v := int64(m.KVLoRARank), int64(m.VHeadDim)
+		if m.QLoRARank > 0 {
+			q := int64(m.QLoRARank)
+			attnRep += h * q
+			attn += q * heads * qk
+		} else {
+			attn += h * heads * qk
+		}
+		attnRep += h * (kv + int64(m.QKRopeDim))
+		attn += kv*heads*int64(m.QKNopeDim+m.VHeadDim) + heads*v*h
+	} else {
+		hd := int64(m.HeadDim)
+		attn = h*hd*(heads+2*int64(m.KVHeadsPerRank(tp))) + heads*hd*h
+	}
+	_, small := m.attnParams()
+	layerPlain := small + 2*h
+	layerAttn := aw.bytes(attn+attnRep, d)
+	denseMLP := m.Weights.bytes(3*h*int64(m.Intermediate/tp), d)
+	var moeLayer int64
+	if m.MoE() {
+		E := int64(m.Experts)
+		g := int64(tp * attentionDP)
+		moeLayer = ew.bytes(E*3*h*int64(m.ExpertIntermediate)/g, d) + m.Weights.bytes(3*h*int64(m.SharedIntermediate/tp), d)
+		router := h * E
+		if m.ExpertBias {
+			router += E + E*(2*int64(m.ExpertIntermediate)+h)/g
+		}
+		moeLayer += Unquantized.bytes(router, d)
+	}
+	vocab := Unquantized.bytes(int64(m.Vocab)*h/int64(tp), d)
+	var most int64
+	start := 0
+	for s, n := range StageLayers(m.Layers, pp) {
+		b := Unquantized.bytes(int64(n)*layerPlain, d) + int64(n)*layerAttn
+		for i := start; i < start+n; i++ {
+			if m.IsMoELayer(i) {
+				b += moeLayer
+			} else {
+				b += denseMLP
+			}
+		}
+		if s == 0 {
+			b += vocab // embeddings
+		}
+		if s == pp-1 {
+			b += Unquantized.bytes(h, d) // final norm
+			if !m.TiedEmbed || pp > 1 {
+				b += vocab // LM head: a tied one is the embeddings, unless on another stage
+			}
+		}
+		most = max(most, b)
+		start += n
+	}
+	return most
+}
