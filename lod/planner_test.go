@@ -275,3 +275,52 @@ func TestPlanMoEAllocatesNothing(t *testing.T) {
 		t.Errorf("Plan allocates %v times a call", a)
 	}
 }
+
+// BenchmarkPlan plans a decode-heavy stream of steps whose context grows
+// by one token a step, as a replay asks for them.
+func BenchmarkPlan(b *testing.B) {
+	cm := cost.NewRoofline(mustGPU(b, "H200"))
+	for _, c := range []struct {
+		name       string
+		model      string
+		tp, ep, dp int
+	}{
+		{"model=Llama-3.1-70B/tp=8", "Llama-3.1-70B", 8, 1, 1},
+		{"model=DeepSeek-R1/tp=1/ep=8/dp=8", "DeepSeek-R1", 1, 8, 8},
+		{"model=gpt-oss-120b/tp=4", "gpt-oss-120b", 4, 1, 1},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			m, err := LookupModel(c.model)
+			if err != nil {
+				b.Fatal(err)
+			}
+			p, err := NewPlanner(m, cm, c.tp, 1)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if err := p.SetExpertParallel(c.ep, c.dp); err != nil {
+				b.Fatal(err)
+			}
+			out := make([]StageCost, 1)
+			batch := Batch{Chunks: make([]Chunk, 0, 1)}
+			b.ReportAllocs()
+			for i := range b.N {
+				batch.Reset()
+				batch.Decodes, batch.Sampled = 64, 64
+				batch.DecodeCtx = int64(64 * (1000 + i%4096))
+				if i%16 == 0 {
+					batch.Chunks = append(batch.Chunks, Chunk{Q: 512, Prefix: int32(i % 2048)})
+				}
+				p.Plan(&batch, out)
+			}
+		})
+	}
+}
+
+func mustGPU(b *testing.B, name string) cost.GPU {
+	g, err := cost.LookupGPU(name)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return g
+}
