@@ -36,18 +36,10 @@ const (
 
 var precisions = []Precision{BF16, FP16, FP8, FP8Block, NVFP4, MXFP4, INT4}
 
-// precisionAliases maps the spellings of serving engines, benchmark rows
-// and quantization configs to a Precision.
-var precisionAliases = map[string]Precision{
-	"bfloat16": BF16, "float16": FP16, "half": FP16, "auto": Unquantized,
-	"fp8_e4m3": FP8, "float8_e4m3fn": FP8, "e4m3": FP8, "fp8_per_tensor": FP8, "w8a8_fp8": FP8,
-	"fp8_block_scaled": FP8Block, "fp8_blockwise": FP8Block, "fp8-block": FP8Block,
-	"fp4": NVFP4, "w4a4_nvfp4": NVFP4, "mxfp4_mxfp8": MXFP4, "w4a8_mxfp4_fp8": MXFP4,
-	"w4a16": INT4, "awq": INT4, "gptq": INT4, "int4_awq": INT4, "w4a16_awq": INT4, "int4_wo": INT4,
-}
-
-// ParsePrecision reads a precision as configs and benchmark rows spell it,
-// ignoring case ("FP8", "fp8_block", "nvfp4", "w4a16", "bfloat16").
+// ParsePrecision reads a weight or KV-cache format in any spelling the cost
+// model's quant modes accept ("FP8", "fp8_block", "nvfp4", "fp4", "w4a16",
+// "bfloat16", ...; W4A8 MXFP4 is stored as MXFP4), the lodsim names
+// above, or "auto" (unquantized), ignoring case.
 func ParsePrecision(s string) (Precision, error) {
 	n := strings.ToLower(strings.TrimSpace(s))
 	for _, p := range precisions {
@@ -55,14 +47,26 @@ func ParsePrecision(s string) (Precision, error) {
 			return p, nil
 		}
 	}
-	if p, ok := precisionAliases[n]; ok {
-		return p, nil
+	if n == "auto" {
+		return Unquantized, nil
 	}
-	names := make([]string, len(precisions))
-	for i, p := range precisions {
-		names[i] = string(p)
+	k, err := cost.ParsePrecision(n)
+	if err != nil {
+		return "", fmt.Errorf("precision %q: expected one of bf16, fp16, fp8, fp8_block, nvfp4, mxfp4, int4 or auto (%v)", s, err)
 	}
-	return "", fmt.Errorf("precision %q: expected one of %s", s, strings.Join(names, ", "))
+	switch k {
+	case cost.FP8:
+		return FP8, nil
+	case cost.FP8Block:
+		return FP8Block, nil
+	case cost.NVFP4:
+		return NVFP4, nil
+	case cost.MXFP4, cost.W4A8MXFP4:
+		return MXFP4, nil
+	case cost.INT4WO:
+		return INT4, nil
+	}
+	return BF16, nil
 }
 
 // valid reports whether p is a known precision (or unset).
