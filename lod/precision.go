@@ -52,7 +52,7 @@ func ParsePrecision(s string) (Precision, error) {
 	}
 	k, err := cost.ParsePrecision(n)
 	if err != nil {
-		return "", fmt.Errorf("precision %q: expected one of bf16, fp16, fp8, fp8_block, nvfp4, mxfp4, int4 or auto (%v)", s, err)
+		return "", fmt.Errorf("precision %q: expected one of bf16, fp16, fp8, fp8_block, nvfp4, mxfp4, int4 or auto", s)
 	}
 	switch k {
 	case cost.FP8:

@@ -306,12 +306,12 @@ func (c *Config) ResolveModel() (lod.Model, error) {
 func (c *Config) modelPrecision() (w, kv lod.Precision, err error) {
 	if c.Model.Weights != "" {
 		if w, err = lod.ParsePrecision(string(c.Model.Weights)); err != nil {
-			return "", "", fmt.Errorf("model.weights: %w", err)
+			return "", "", fmt.Errorf("weights: %w", err)
 		}
 	}
 	if c.Model.KVCache != "" {
 		if kv, err = lod.ParsePrecision(string(c.Model.KVCache)); err != nil {
-			return "", "", fmt.Errorf("model.kv_cache: %w", err)
+			return "", "", fmt.Errorf("kv_cache: %w", err)
 		}
 	}
 	return w, kv, nil
@@ -346,7 +346,7 @@ func (c *Config) LoadModelConfig(read func(path string) ([]byte, error)) error {
 	}
 	w, kv, err := c.modelPrecision()
 	if err != nil {
-		return err
+		return fmt.Errorf("model: %w", err)
 	}
 	m = m.WithPrecision(w, kv)
 	m.Config = c.Model.Config

@@ -101,7 +101,7 @@ func TestModelPrecisionFields(t *testing.T) {
 		t.Errorf("%+v", m)
 	}
 	c, _ = ParseConfig([]byte(modelConfigYAML + "model: {name: Llama-3.1-70B, weights: fp6}\n"))
-	if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "model.weights") {
+	if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "model: weights: precision \"fp6\"") {
 		t.Errorf("weights fp6: %v", err)
 	}
 }
