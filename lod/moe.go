@@ -39,8 +39,8 @@ func ExpectedExperts(tokens, k, e int) float64 {
 //
 // It also sets the weight bytes one rank reads (the router, the shared
 // experts and the ExpectedExperts of the group's tokens on this rank) and
-// the all-to-all bytes: with attention DP and EP > 1 each of the rank's t
-// tokens goes to k experts, (EP-1)/EP of them on other ranks, and comes
+// the all-to-all buffer: with attention DP and EP > 1 each of the rank's
+// t tokens goes to k experts, spread evenly over the EP ranks, and comes
 // back; with pure TP the post-MLP all-reduce combines the experts' partial
 // outputs instead.
 func (p *Planner) moeLayer(d *denseCost, t int) {
@@ -63,8 +63,9 @@ func (p *Planner) moeLayer(d *denseCost, t int) {
 		w += float64(m.Weights.bytes(3*int64(h)*int64(si), m.DTypeBytes))
 	}
 	d.moe, d.wMoE = v, w
-	d.a2a = 0
+	d.a2a, d.a2aLink = 0, cost.Link{}
 	if p.adp > 1 && p.ep > 1 {
-		d.a2a = ft * float64(m.ExpertsPerToken) * float64(h) * el * float64(p.ep-1) / float64(p.ep)
+		d.a2a = ft * float64(m.ExpertsPerToken) * float64(h) * el
+		d.a2aLink = cm.AllToAllLink(p.ep, d.a2a)
 	}
 }

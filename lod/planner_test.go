@@ -115,10 +115,16 @@ func TestExpertParallel(t *testing.T) {
 	}
 	out := make([]StageCost, 1)
 	p.Plan(&Batch{Decodes: 16, DecodeCtx: 16 * 1000, Sampled: 16}, out)
-	// Each rank sends its 16 tokens to 8 experts, 7/8 of them elsewhere,
-	// 7168 BF16 values each: 16 x 8 x 7168 x 2 x 7/8 bytes.
-	if got := out[0].A2ABytes; got != 16*8*7168*2*7.0/8 {
-		t.Errorf("all-to-all bytes %v, want %v", got, 16*8*7168*2*7.0/8)
+	// Each rank sends its 16 tokens to 8 experts, 7168 BF16 values each,
+	// an eighth to each rank of the EP group: 7 transfers of 229376 bytes,
+	// in the dispatch and in the combine of each of the 58 MoE layers.
+	c := out[0]
+	if c.A2ABytes != 16*8*7168*2 || c.A2ARanks != 8 || c.MoELayers != 58 {
+		t.Errorf("all-to-all %v bytes over %d ranks in %d layers, want %v over 8 in 58", c.A2ABytes, c.A2ARanks, c.MoELayers, 16*8*7168*2)
+	}
+	l := h200(t).AllToAllLink(8, c.A2ABytes)
+	if c.A2ALink != l || c.MoECommNs() != 2*58*7*HopNs(l, 229376) {
+		t.Errorf("all-to-all time %d ns over %+v, want %d", c.MoECommNs(), c.A2ALink, 2*58*7*HopNs(l, 229376))
 	}
 	// 128 tokens in the EP group hit 256 x (1 - (248/256)^128) experts,
 	// an eighth of them on each rank.
@@ -131,7 +137,7 @@ func TestExpertParallel(t *testing.T) {
 		t.Fatal(err)
 	}
 	tp8.Plan(&Batch{Decodes: 16, DecodeCtx: 16 * 1000, Sampled: 16}, out)
-	if out[0].A2ABytes != 0 || out[0].ARBytes != 16*7168*2 {
+	if out[0].A2ABytes != 0 || out[0].MoECommNs() != 0 || out[0].ARBytes != 16*7168*2 {
 		t.Errorf("TP8 EP8: all-to-all %v, all-reduce %v", out[0].A2ABytes, out[0].ARBytes)
 	}
 	for _, c := range [][2]int{{3, 8}, {0, 1}, {16, 1}} {

@@ -80,12 +80,16 @@ type StageCost struct {
 
 	// MoELayers is how many of the stage's layers route tokens to experts.
 	MoELayers int
-	// A2ABytes is what one rank sends to the other ranks of its expert-
-	// parallel group in each MoE layer's token dispatch, and again in the
-	// combine that returns the expert outputs (all-to-all; 0 unless
-	// experts are spread over ranks that hold different tokens, i.e. EP
-	// with attention data parallelism).
+	// A2ABytes is one rank's buffer in each MoE layer's token dispatch
+	// all-to-all over A2ARanks ranks, and again in the combine that brings
+	// the expert outputs back: the hidden state of each of its tokens for
+	// each of its k experts, A2ABytes / A2ARanks to every rank of the
+	// expert-parallel group (itself included, as cost.CostModel.AllToAll
+	// counts it). 0 unless the experts are spread (EP > 1) over ranks that
+	// hold different tokens (attention data parallelism).
 	A2ABytes float64
+	A2ARanks int
+	A2ALink  cost.Link // per-peer link of those all-to-alls
 	// WeightBytes is the weights one rank reads in the step: the stage's
 	// layers (for MoE layers only the experts the step's tokens hit) and,
 	// on the last stage, the LM head.
@@ -136,6 +140,27 @@ func RingAllReduceNs(l cost.Link, s float64, n int) int64 {
 // two ring all-reduces per layer.
 func (c *StageCost) CollectiveNs(tp int) int64 {
 	return int64(2*c.Layers) * RingAllReduceNs(c.ARLink, c.ARBytes, tp)
+}
+
+// AllToAllNs is the uncontended time of one all-to-all of s bytes per rank
+// over n ranks: each rank sends s/n bytes to each of the n-1 others, one
+// after another,
+//
+//	(n-1) x (alpha + (s/n)/B)
+//
+// computed hop by hop in integer ns, as the high level of detail would
+// send them.
+func AllToAllNs(l cost.Link, s float64, n int) int64 {
+	if n <= 1 || s <= 0 {
+		return 0
+	}
+	return int64(n-1) * HopNs(l, s/float64(n))
+}
+
+// MoECommNs is the stage's analytical all-to-all time for one step: a
+// dispatch and a combine per MoE layer.
+func (c *StageCost) MoECommNs() int64 {
+	return int64(2*c.MoELayers) * AllToAllNs(c.A2ALink, c.A2ABytes, c.A2ARanks)
 }
 
 // Planner turns batches into per-stage costs for one model on one
@@ -287,11 +312,12 @@ type denseCost struct {
 	mlp     float64 // dense MLP layer, before rounding: elementwise + GEMMs
 	moe     float64 // MoE layer, before rounding
 	arLink  cost.Link
-	wAttn   float64 // weight bytes read per layer: attention
-	wMLP    float64 // dense MLP
-	wMoE    float64 // router, shared experts and the experts hit
-	a2a     float64 // all-to-all bytes per MoE layer
-	experts float64 // expected distinct experts hit on this rank
+	wAttn   float64   // weight bytes read per layer: attention
+	wMLP    float64   // dense MLP
+	wMoE    float64   // router, shared experts and the experts hit
+	a2a     float64   // all-to-all bytes per rank and MoE layer
+	a2aLink cost.Link // and their link
+	experts float64   // expected distinct experts hit on this rank
 }
 
 // NewPlanner checks that the layout fits the model and returns a planner.
@@ -544,7 +570,10 @@ func (p *Planner) Plan(b *Batch, out []StageCost) {
 		c.ARBytes = arBytes
 		c.ARLink = d.arLink
 		c.MoELayers = k.moe
-		c.A2ABytes = d.a2a
+		c.A2ABytes, c.A2ALink, c.A2ARanks = d.a2a, d.a2aLink, 0
+		if d.a2a > 0 {
+			c.A2ARanks = p.ep
+		}
 		c.WeightBytes = float64(n)*d.wAttn + float64(n-k.moe)*d.wMLP + float64(k.moe)*d.wMoE
 		c.Head, c.Overhead, c.PPBytes = 0, 0, 0
 		if s == 0 {
