@@ -8,8 +8,11 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/lodsim/lodsim/hwprofile/cost"
 )
 
 // sharedDir finds ../shared beside the checkout (or beside the worktree
@@ -211,7 +214,7 @@ func TestSiliconDevModelsResolve(t *testing.T) {
 	for i, h := range head {
 		col[h] = i
 	}
-	type group struct{ rows, ok int }
+	type group struct{ rows, ok, fit int }
 	groups := map[string]*group{}
 	for line := 2; ; line++ {
 		rec, err := r.Read()
@@ -232,11 +235,46 @@ func TestSiliconDevModelsResolve(t *testing.T) {
 			groups[key] = g
 		}
 		g.rows++
-		if _, err := LookupModel(name); err != nil {
+		m, err := LookupModel(name)
+		if err != nil {
 			t.Errorf("%s line %d: %v", path, line, err)
 			continue
 		}
 		g.ok++
+		// The weights fit the row's GPUs in the row's precision, with the
+		// MoE layers over TP x attention-DP GPUs.
+		if q := rec[col["gemm_quant_mode"]]; q != "" {
+			p, err := ParsePrecision(q)
+			if err != nil {
+				t.Fatalf("line %d: %v", line, err)
+			}
+			m = m.WithPrecision(p, Unquantized)
+		}
+		if q := rec[col["moe_quant_mode"]]; q != "" && m.MoE() {
+			if m.ExpertWeights, err = ParsePrecision(q); err != nil {
+				t.Fatalf("line %d: %v", line, err)
+			}
+		}
+		gpu, err := cost.LookupGPU(rec[col["system"]])
+		if err != nil {
+			t.Fatal(err)
+		}
+		num := func(c string) int {
+			n, _ := strconv.Atoi(rec[col[c]])
+			return max(n, 1)
+		}
+		// MoE TP x EP spans TP x attention DP GPUs; vLLM rows leave
+		// attention_dp_size empty and give it by moe_tp_size x moe_ep_size.
+		tp, dp := num("tp_size"), num("attention_dp_size")
+		if e := num("moe_tp_size") * num("moe_ep_size"); e > tp*dp {
+			dp = e / tp
+		}
+		per := m.RankWeightBytes(tp, num("pp_size"), dp)
+		if per < gpu.MemoryBytes*9/10-4<<30 {
+			g.fit++
+		} else {
+			t.Errorf("%s line %d: %s takes %.1f GiB a GPU on %s", path, line, m.Name, float64(per)/(1<<30), rec[col["system"]])
+		}
 	}
 	keys := make([]string, 0, len(groups))
 	for k := range groups {
@@ -244,7 +282,8 @@ func TestSiliconDevModelsResolve(t *testing.T) {
 	}
 	sort.Strings(keys)
 	for _, k := range keys {
-		t.Logf("%-55s %3d of %3d agg rows resolve", k, groups[k].ok, groups[k].rows)
+		g := groups[k]
+		t.Logf("%-50s %3d agg rows: %3d resolve, %3d fit", k, g.rows, g.ok, g.fit)
 	}
 	if len(keys) == 0 {
 		t.Error("no agg rows")
