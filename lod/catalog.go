@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io/fs"
 	"path"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -34,18 +35,28 @@ var handModels = []struct {
 }
 
 // repoAliases are repositories without a shipped config that publish a
-// catalog architecture in another precision, keyed by the lower-case repo
-// id. NVIDIA's Llama-3.1 FP8 checkpoints are ModelOpt FP8 with an FP8 KV
-// cache, as nvidia/Llama-3.1-70B-Instruct-FP8's hf_quant_config.json says;
-// Llama 3.3 70B is Llama 3.1 70B's architecture retrained.
-var repoAliases = map[string]struct {
-	base        string
+// catalog architecture, retrained or in another precision: their configs
+// differ from the base's only in context length and rope scaling, which
+// lodsim does not model. NVIDIA's Llama FP8 checkpoints are ModelOpt FP8
+// with an FP8 KV cache, as nvidia/Llama-3.1-70B-Instruct-FP8's
+// hf_quant_config.json says; Qwen's -FP8 ones are FP8 in 128 x 128 blocks
+// like Qwen3-235B-A22B-FP8.
+var repoAliases = []struct {
+	repo, base  string
 	weights, kv Precision
 }{
-	"nvidia/llama-3.1-8b-instruct-fp8":   {"Llama-3.1-8B", FP8, FP8},
-	"nvidia/llama-3.1-405b-instruct-fp8": {"Llama-3.1-405B", FP8, FP8},
-	"meta-llama/llama-3.3-70b-instruct":  {"Llama-3.1-70B", Unquantized, Unquantized},
-	"nvidia/llama-3.3-70b-instruct-fp8":  {"Llama-3.1-70B", FP8, FP8},
+	{"nvidia/Llama-3.1-8B-Instruct-FP8", "Llama-3.1-8B", FP8, FP8},
+	{"nvidia/Llama-3.1-405B-Instruct-FP8", "Llama-3.1-405B", FP8, FP8},
+	{"meta-llama/Llama-3.3-70B-Instruct", "Llama-3.1-70B", Unquantized, Unquantized},
+	{"nvidia/Llama-3.3-70B-Instruct-FP8", "Llama-3.1-70B", FP8, FP8},
+	{"deepseek-ai/DeepSeek-R1-0528", "DeepSeek-R1", Unquantized, Unquantized},
+	{"deepseek-ai/DeepSeek-V3-0324", "DeepSeek-V3", Unquantized, Unquantized},
+	{"deepseek-ai/DeepSeek-V3.1", "DeepSeek-V3", Unquantized, Unquantized},
+	{"Qwen/Qwen3-235B-A22B-Instruct-2507", "Qwen3-235B-A22B", Unquantized, Unquantized},
+	{"Qwen/Qwen3-235B-A22B-Thinking-2507", "Qwen3-235B-A22B", Unquantized, Unquantized},
+	{"Qwen/Qwen3-235B-A22B-Instruct-2507-FP8", "Qwen3-235B-A22B-FP8", Unquantized, Unquantized},
+	{"Qwen/Qwen3-235B-A22B-Thinking-2507-FP8", "Qwen3-235B-A22B-FP8", Unquantized, Unquantized},
+	{"Qwen/Qwen3-30B-A3B-Instruct-2507", "Qwen3-30B-A3B", Unquantized, Unquantized},
 }
 
 // CatalogEntry is one built-in model: its name, the Hugging Face
@@ -54,6 +65,7 @@ var repoAliases = map[string]struct {
 type CatalogEntry struct {
 	Name  string
 	Repo  string
+	Alias string // the catalog model it publishes again, for an alias
 	Model Model
 	Err   error // non-nil: an unsupported feature, named
 }
@@ -104,6 +116,19 @@ func buildCatalog(fsys fs.FS) catalog {
 	for _, h := range handModels {
 		c.entries = append(c.entries, CatalogEntry{Name: h.m.Name, Repo: h.repo, Model: h.m})
 	}
+	for _, a := range repoAliases {
+		i := slices.IndexFunc(c.entries, func(e CatalogEntry) bool { return e.Name == a.base })
+		if i < 0 {
+			panic("lod: alias " + a.repo + " of unknown model " + a.base)
+		}
+		e := c.entries[i]
+		e.Name, e.Repo, e.Alias = a.repo[strings.IndexByte(a.repo, '/')+1:], a.repo, a.base
+		if e.Err == nil {
+			e.Model = e.Model.WithPrecision(a.weights, a.kv)
+			e.Model.Name = e.Name
+		}
+		c.entries = append(c.entries, e)
+	}
 	sort.Slice(c.entries, func(i, j int) bool { return c.entries[i].Name < c.entries[j].Name })
 	c.byKey = make(map[string]int)
 	for i, e := range c.entries {
@@ -152,17 +177,6 @@ func (c *catalog) lookup(name string) (CatalogEntry, bool) {
 	if i, ok := c.byKey[normalizeModelName(n)]; ok {
 		return c.entries[i], true
 	}
-	if a, ok := repoAliases[n]; ok {
-		if i, ok := c.byKey[strings.ToLower(a.base)]; ok {
-			e := c.entries[i]
-			if e.Err == nil {
-				e.Model = e.Model.WithPrecision(a.weights, a.kv)
-				e.Model.Name = name[strings.LastIndexByte(name, '/')+1:]
-			}
-			e.Repo = strings.TrimSpace(name)
-			return e, true
-		}
-	}
 	return CatalogEntry{}, false
 }
 
@@ -182,11 +196,12 @@ func LookupModel(name string) (Model, error) {
 	return e.Model, nil
 }
 
-// ModelNames lists the built-in architectures lodsim can simulate, sorted.
+// ModelNames lists the built-in architectures lodsim can simulate, sorted
+// (aliases left out).
 func ModelNames() []string {
 	var out []string
 	for _, e := range theCatalog().entries {
-		if e.Err == nil {
+		if e.Err == nil && e.Alias == "" {
 			out = append(out, e.Name)
 		}
 	}

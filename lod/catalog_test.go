@@ -40,6 +40,13 @@ func TestCatalogEntries(t *testing.T) {
 		if errs := e.Model.Validate(); len(errs) > 0 {
 			t.Errorf("%s: %v", e.Repo, errs)
 		}
+		if e.Alias != "" {
+			base, err := LookupModel(e.Alias)
+			if err != nil || base.Params() != e.Model.Params() || e.Model.Name != e.Name {
+				t.Errorf("alias %s: %+v, base %s: %v", e.Repo, e.Model, e.Alias, err)
+			}
+			continue
+		}
 		ok++
 	}
 	// 29 of the shipped configs and the 5 hand entries (a new
@@ -98,7 +105,10 @@ func TestLookupNames(t *testing.T) {
 		"mistralai/Mistral-7B-Instruct-v0.1":  "Mistral-7B",
 		"Qwen/Qwen3-32B":                      "Qwen3-32B",
 		"qwen/qwen3-235b-a22b-fp8":            "Qwen3-235B-A22B-FP8",
-		"Qwen/Qwen3-235B-A22B-Instruct-2507":  "",
+		"Qwen/Qwen3-235B-A22B-Instruct-2507":  "Qwen3-235B-A22B-Instruct-2507",
+		"qwen3-235b-a22b-instruct-2507-fp8":   "Qwen3-235B-A22B-Instruct-2507-FP8",
+		"deepseek-ai/DeepSeek-R1-0528":        "DeepSeek-R1-0528",
+		"Qwen/Qwen3-235B-A22B-Instruct-2508":  "",
 		"deepseek-ai/DeepSeek-R1":             "DeepSeek-R1",
 		"deepseek-ai/DeepSeek-V3-Base":        "DeepSeek-V3",
 		"openai/gpt-oss-120b":                 "gpt-oss-120b",
