@@ -330,3 +330,19 @@ func mustGPU(b *testing.B, name string) cost.GPU {
 	}
 	return g
 }
+
+// TestFP8KVDecode: with an FP8 KV cache, GQA decode attention costs as
+// the BF16 attention over half the context (it is bound by the cache's
+// bytes); prefill attention is unchanged.
+func TestFP8KVDecode(t *testing.T) {
+	cm := h200(t)
+	m := lookup(t, "Llama-3.1-70B")
+	p16, _ := NewPlanner(m, cm, 2, 1)
+	p8, _ := NewPlanner(m.WithPrecision(Unquantized, FP8), cm, 2, 1)
+	if got, want := p8.decodeAttention(32, 3001), cm.GenerationAttention(32, 1501, p16.shape); got != want {
+		t.Errorf("FP8 KV decode attention %v, want %v", got, want)
+	}
+	if p8.prefillAttention(512, 1000) != p16.prefillAttention(512, 1000) {
+		t.Error("an FP8 KV cache changed prefill attention")
+	}
+}
