@@ -237,6 +237,9 @@ func (p *Planner) attnCost(kind uint64, a, b int) float64 {
 	case attnPrefillWindow:
 		v = p.windowPrefillAttention(a, b)
 	case attnDecodeWindow:
+		// The mean context capped at the window: exact once every
+		// sequence is past the window, an overestimate of at most the
+		// window while some are shorter.
 		v = p.decodeAttention(a, min(b, p.model.SlidingWindow))
 	}
 	e.key, e.v = key, v
