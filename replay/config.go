@@ -291,6 +291,11 @@ func (c *Config) ResolveModel() (lod.Model, error) {
 	if c.Model.Config != "" {
 		return lod.Model{}, fmt.Errorf("model.config %s: not read (LoadModelConfig)", c.Model.Config)
 	}
+	probe := c.Model
+	probe.Name, probe.Weights, probe.KVCache = "", "", ""
+	if probe != (lod.Model{}) {
+		return lod.Model{}, fmt.Errorf("model: architecture fields without layers: give name (or config) with only weights and kv_cache, or spell out the whole architecture")
+	}
 	m, err := lod.LookupModel(c.Model.Name)
 	if err != nil {
 		return lod.Model{}, err

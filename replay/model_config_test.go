@@ -100,6 +100,10 @@ func TestModelPrecisionFields(t *testing.T) {
 	if m.Name != "Llama-3.1-70B" || m.Weights != lod.FP8 || m.KVCache != lod.FP8 {
 		t.Errorf("%+v", m)
 	}
+	c, _ = ParseConfig([]byte(modelConfigYAML + "model: {name: Llama-3.1-70B, experts: 8}\n"))
+	if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "without layers") {
+		t.Errorf("a named model with an architecture field: %v", err)
+	}
 	c, _ = ParseConfig([]byte(modelConfigYAML + "model: {name: Llama-3.1-70B, weights: fp6}\n"))
 	if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "model: weights: precision \"fp6\"") {
 		t.Errorf("weights fp6: %v", err)
