@@ -37,12 +37,7 @@ type gemmModel struct {
 	grid *Grid
 }
 
-// work is GEMMWork for BF16 (bit for bit, as the shipped BF16 grids were
-// stored against it), else QuantGEMMWork.
 func (g *gemmModel) work(m, n, k float64) (flops, bytes float64) {
-	if g.prec == BF16 {
-		return GEMMWork(m, n, k)
-	}
 	return QuantGEMMWork(m, n, k, g.prec)
 }
 

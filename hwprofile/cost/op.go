@@ -58,4 +58,8 @@ type SourceFile struct {
 	SHA256 string `yaml:"sha256"` // of the file's bytes
 	Layout string `yaml:"layout"` // which reader understood it
 	Rows   int    `yaml:"rows"`   // measurements read from it; in a profile, those calibration used
+	// Engine and Version are the serving engine the kernels were measured
+	// in and its version, where the source says.
+	Engine  string `yaml:"engine,omitempty"`
+	Version string `yaml:"version,omitempty"`
 }

@@ -31,10 +31,12 @@ const (
 	// INT4WO is 4-bit integer weights, weight-only: BF16 activations and
 	// compute (int4_wo, w4a16).
 	INT4WO
+	// INT8WO is 8-bit integer weights, weight-only (int8_wo, w8a16).
+	INT8WO
 	numPrecisions
 )
 
-var precisionNames = [numPrecisions]string{"bf16", "fp8", "fp8_block", "nvfp4", "mxfp4", "w4a8_mxfp4", "int4_wo"}
+var precisionNames = [numPrecisions]string{"bf16", "fp8", "fp8_block", "nvfp4", "mxfp4", "w4a8_mxfp4", "int4_wo", "int8_wo"}
 
 // String is the precision's canonical name (the one a profile stores).
 func (p Precision) String() string {
@@ -73,8 +75,10 @@ func ParsePrecision(s string) (Precision, error) {
 		return W4A8MXFP4, nil
 	case "int4_wo", "int4", "w4a16", "int4_awq", "int4_gptq":
 		return INT4WO, nil
+	case "int8_wo", "w8a16":
+		return INT8WO, nil
 	}
-	return 0, fmt.Errorf("unknown quant mode %q: expected one of bf16 (bfloat16, fp16), fp8, fp8_block, nvfp4, mxfp4 (w4a16_mxfp4), w4a8_mxfp4 (w4a8_mxfp4_mxfp8), int4_wo", s)
+	return 0, fmt.Errorf("unknown quant mode %q: expected one of bf16 (bfloat16, fp16), fp8, fp8_block, nvfp4, mxfp4 (w4a16_mxfp4), w4a8_mxfp4 (w4a8_mxfp4_mxfp8), int4_wo, int8_wo", s)
 }
 
 // MarshalText implements encoding.TextMarshaler (YAML and JSON write the
@@ -108,6 +112,8 @@ func (p Precision) WeightBytes() float64 {
 		return 0.5 + 1.0/32
 	case INT4WO:
 		return 0.5 + 2.0/128 // a BF16 scale per group of 128
+	case INT8WO:
+		return 1
 	}
 	return 2
 }

@@ -114,15 +114,21 @@ type CommTable struct {
 // A Profile is safe for concurrent use once loaded or calibrated; its
 // methods do not allocate.
 type Profile struct {
-	Version      int          `yaml:"version"`
-	Device       ProfileGPU   `yaml:"gpu"`
-	Created      string       `yaml:"created"`
-	Generator    string       `yaml:"generator"`
-	SourceCommit string       `yaml:"source_commit,omitempty"`
-	Selection    []string     `yaml:"selection,omitempty"`
-	Sources      []SourceFile `yaml:"sources"`
-	Fit          []FitSummary `yaml:"fit"`
-	Overhead     Overheads    `yaml:"overheads"`
+	Version      int        `yaml:"version"`
+	Device       ProfileGPU `yaml:"gpu"`
+	Created      string     `yaml:"created"`
+	Generator    string     `yaml:"generator"`
+	SourceCommit string     `yaml:"source_commit,omitempty"`
+	Selection    []string   `yaml:"selection,omitempty"`
+	// Engine is the serving engine whose kernels were measured ("" when
+	// the tables did not say).
+	Engine string `yaml:"engine,omitempty"`
+	// Notes are what reading the tables noticed (a reuse.yaml pointing at
+	// a version that is not there, an incomplete table).
+	Notes    []string     `yaml:"notes,omitempty"`
+	Sources  []SourceFile `yaml:"sources"`
+	Fit      []FitSummary `yaml:"fit"`
+	Overhead Overheads    `yaml:"overheads"`
 	// Elementwise is the fitted memory-bound kernel link; nil uses the
 	// roofline.
 	Element    *LinkFit        `yaml:"elementwise,omitempty"`

@@ -25,8 +25,12 @@ func GenerationWork(b, ctx, h, kv, hd float64) (flops, bytes float64) {
 }
 
 // QuantGEMMWork is the work of an (m x k) by (k x n) multiply with weights
-// and activations stored at precision p and a BF16 output.
+// and activations stored at precision p and a BF16 output; at BF16 it is
+// GEMMWork.
 func QuantGEMMWork(m, n, k float64, p Precision) (flops, bytes float64) {
+	if p == BF16 {
+		return GEMMWork(m, n, k)
+	}
 	return 2 * m * n * k, m*k*p.ActivationBytes() + k*n*p.WeightBytes() + bf16*m*n
 }
 
