@@ -196,8 +196,8 @@ func TestMLAShapes(t *testing.T) {
 		t.Errorf("MLA shape %+v, want %+v", p.mla, want)
 	}
 	// Decode: q_nope (128) into the 512-wide latent and the latent output
-	// back to 128 per head, 16 heads a rank, FP8 block-scaled weights.
-	dec := cm.GenerationMLA(4, 4000, want) + cm.QuantGEMM(4, 16*512, 128, cost.FP8Block) + cm.QuantGEMM(4, 16*128, 512, cost.FP8Block)
+	// back to 128 per head, 16 heads a rank, in BF16.
+	dec := cm.GenerationMLA(4, 4000, want) + cm.GEMM(4, 16*512, 128) + cm.GEMM(4, 16*128, 512)
 	if got := p.decodeAttention(4, 4000); got != dec {
 		t.Errorf("decode attention %v, want %v", got, dec)
 	}

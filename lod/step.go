@@ -261,16 +261,17 @@ func (p *Planner) prefillAttention(q, prefix int) float64 {
 // decodeAttention is batch sequences decoding over ctx tokens each. MLA
 // decodes in the absorbed form over the latent cache, plus the per-head
 // absorption of q into the latent space and of the output back
-// (kv_b_proj's two halves: batched GEMMs, costed as one GEMM of their
-// FLOPs and weights). The cost model's GQA attention reads a BF16 cache,
-// so an FP8 one costs as ctx x the element ratio: decode attention is
-// bound by the bytes of the cache.
+// (kv_b_proj's two halves, which vLLM and SGLang dequantize to BF16 at
+// load: batched GEMMs, costed as one BF16 GEMM of their FLOPs and
+// weights). The cost model's GQA attention reads a BF16 cache, so an FP8
+// one costs as ctx x the element ratio: decode attention is bound by the
+// bytes of the cache.
 func (p *Planner) decodeAttention(batch, ctx int) float64 {
 	m := &p.model
 	if m.MLA() {
-		h, w := p.mla.Heads, m.attnPrecision()
+		h := p.mla.Heads
 		return p.cost.GenerationMLA(batch, ctx, p.mla) +
-			p.gemm(batch, h*m.KVLoRARank, m.QKNopeDim, w) + p.gemm(batch, h*m.VHeadDim, m.KVLoRARank, w)
+			p.cost.GEMM(batch, h*m.KVLoRARank, m.QKNopeDim) + p.cost.GEMM(batch, h*m.VHeadDim, m.KVLoRARank)
 	}
 	c := ctx
 	if p.kvRatio != 1 {
