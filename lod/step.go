@@ -482,23 +482,23 @@ func (p *Planner) denseFor(t int) *denseCost {
 // kv_a_proj_with_mqa are replicated on every rank, the rest split by head
 // (as vLLM and SGLang shard DeepSeek-V3).
 func (p *Planner) mlaProjections(d *denseCost, t int) {
-	m, cm := p.model, p.cost
+	m, cm := &p.model, p.cost
 	h, heads, w := m.Hidden, p.shape.Heads, m.attnPrecision()
 	el, ft := float64(m.DTypeBytes), float64(t)
-	qk := m.QKNopeDim + m.QKRopeDim
+	qk, lat := m.QKNopeDim+m.QKRopeDim, m.KVLoRARank+m.QKRopeDim
 	v := cm.Elementwise(2 * ft * float64(h) * el)
 	var wts int64
-	if m.QLoRARank > 0 {
-		v += p.gemm(t, m.QLoRARank, h, w) + cm.Elementwise(2*ft*float64(m.QLoRARank)*el) + p.gemm(t, heads*qk, m.QLoRARank, w)
-		wts += int64(h)*int64(m.QLoRARank) + int64(m.QLoRARank)*int64(heads*qk)
+	if q := m.QLoRARank; q > 0 {
+		// q_a_proj and kv_a_proj_with_mqa read the same input: engines
+		// run them as one GEMM (vLLM's fused_qkv_a_proj).
+		v += p.gemm(t, q+lat, h, w) + cm.Elementwise(2*ft*float64(q)*el) + p.gemm(t, heads*qk, q, w)
+		wts += int64(h)*int64(q+lat) + int64(q)*int64(heads*qk)
 	} else {
-		v += p.gemm(t, heads*qk, h, w)
-		wts += int64(h) * int64(heads*qk)
+		v += p.gemm(t, heads*qk, h, w) + p.gemm(t, lat, h, w)
+		wts += int64(h) * int64(heads*qk+lat)
 	}
-	lat := m.KVLoRARank + m.QKRopeDim
-	v += p.gemm(t, lat, h, w) + cm.Elementwise(2*ft*float64(m.KVLoRARank)*el) +
-		cm.Elementwise(2*ft*float64(heads*m.QKRopeDim+m.QKRopeDim)*el)
-	wts += int64(h)*int64(lat) + int64(m.KVLoRARank)*int64(heads*(m.QKNopeDim+m.VHeadDim))
+	v += cm.Elementwise(2*ft*float64(m.KVLoRARank)*el) + cm.Elementwise(2*ft*float64(heads*m.QKRopeDim+m.QKRopeDim)*el)
+	wts += int64(m.KVLoRARank) * int64(heads*(m.QKNopeDim+m.VHeadDim))
 	d.qkv = ns(v)
 	d.o = ns(p.gemm(t, h, heads*m.VHeadDim, w))
 	wts += int64(heads*m.VHeadDim) * int64(h)
