@@ -14,6 +14,7 @@ import (
 	"github.com/apache/arrow/go/v17/arrow"
 	"github.com/apache/arrow/go/v17/arrow/ipc"
 	"github.com/parquet-go/parquet-go"
+	"github.com/parquet-go/parquet-go/compress/zstd"
 
 	"github.com/lodsim/lodsim/replay"
 	"github.com/lodsim/lodsim/trace"
@@ -237,7 +238,7 @@ func (rw *ResultWriter) Close() error {
 
 func (rw *ResultWriter) writerOptions() []parquet.WriterOption {
 	opts := []parquet.WriterOption{
-		parquet.Compression(&parquet.Zstd),
+		parquet.Compression(&zstd.Codec{Level: zstd.SpeedFastest}),
 		parquet.MaxRowsPerRowGroup(resultRowGroup),
 		createdBy(rw.cfg.prov.CreatedBy()),
 		parquet.SortingWriterConfig(parquet.SortingColumns(parquet.Ascending("id"))),
