@@ -476,3 +476,61 @@ func (s *Summary) WriteText(w io.Writer) error {
 	}
 	return tw.Flush()
 }
+
+// Spread summarises repeated measurements of one quantity (wall times of
+// repeated runs): the nearest-rank median and the range. Wall time varies
+// from run to run with the machine's load, so one run's figure misleads.
+type Spread struct {
+	N      int     `json:"n"`
+	Median float64 `json:"median"`
+	Min    float64 `json:"min"`
+	Max    float64 `json:"max"`
+}
+
+// SpreadOf summarises v (not modified); an empty v gives N 0.
+func SpreadOf(v []float64) Spread {
+	if len(v) == 0 {
+		return Spread{}
+	}
+	s := slices.Clone(v)
+	slices.Sort(s)
+	return Spread{N: len(s), Median: Percentile(s, 0.5), Min: s[0], Max: s[len(s)-1]}
+}
+
+// WallTimes are the wall times of repeated runs of one configuration at a
+// reference level of detail and another, in nanoseconds, one per
+// repetition; repetition i of both levels ran back to back, so their ratio
+// is one speed-up measurement.
+type WallTimes struct {
+	Label  string  `json:"label"`
+	RefLoD string  `json:"ref_lod"`
+	LoD    string  `json:"lod"`
+	RefNs  []int64 `json:"ref_wall_ns"`
+	Ns     []int64 `json:"wall_ns"`
+}
+
+// RefSeconds is the spread of the reference level's wall times, in seconds.
+func (w *WallTimes) RefSeconds() Spread { return SpreadOf(seconds(w.RefNs)) }
+
+// Seconds is the spread of the other level's wall times, in seconds.
+func (w *WallTimes) Seconds() Spread { return SpreadOf(seconds(w.Ns)) }
+
+// SpeedUp is the spread of the per-repetition speed-ups RefNs[i] / Ns[i]
+// over the repetitions both levels have with a positive time.
+func (w *WallTimes) SpeedUp() Spread {
+	var r []float64
+	for i := range min(len(w.RefNs), len(w.Ns)) {
+		if w.RefNs[i] > 0 && w.Ns[i] > 0 {
+			r = append(r, float64(w.RefNs[i])/float64(w.Ns[i]))
+		}
+	}
+	return SpreadOf(r)
+}
+
+func seconds(ns []int64) []float64 {
+	out := make([]float64, len(ns))
+	for i, v := range ns {
+		out[i] = float64(v) / 1e9
+	}
+	return out
+}

@@ -230,3 +230,25 @@ func BenchmarkSummarize(b *testing.B) {
 	}
 	b.ReportMetric(float64(len(rs))*float64(b.N)/b.Elapsed().Seconds(), "results/s")
 }
+
+func TestWallTimesSpread(t *testing.T) {
+	// Five repetitions; the fourth ran on a busy machine.
+	w := WallTimes{Label: "tp4", RefLoD: "high", LoD: "medium",
+		RefNs: []int64{400e6, 420e6, 410e6, 900e6, 405e6},
+		Ns:    []int64{10e6, 12e6, 10e6, 60e6, 9e6}}
+	ref := w.RefSeconds()
+	if ref.N != 5 || ref.Median != 0.41 || ref.Min != 0.4 || ref.Max != 0.9 {
+		t.Errorf("ref spread %+v", ref)
+	}
+	// Ratios 40, 35, 41, 15, 45: median 40, range 15-45.
+	su := w.SpeedUp()
+	if su.N != 5 || su.Median != 40 || su.Min != 15 || su.Max != 45 {
+		t.Errorf("speed-up spread %+v", su)
+	}
+	if (&WallTimes{RefNs: []int64{1}, Ns: []int64{0}}).SpeedUp().N != 0 {
+		t.Error("a zero time counted as a speed-up")
+	}
+	if s := SpreadOf(nil); s != (Spread{}) {
+		t.Errorf("empty spread %+v", s)
+	}
+}
