@@ -10,6 +10,7 @@ import (
 
 	"github.com/lodsim/lodsim/analysis"
 	"github.com/lodsim/lodsim/hwprofile"
+	"github.com/lodsim/lodsim/hwprofile/cost"
 	"github.com/lodsim/lodsim/replay"
 	"github.com/lodsim/lodsim/trace"
 )
@@ -75,8 +76,8 @@ func openWorkload(c *replay.Config) (trace.Reader, error) {
 }
 
 // costModel resolves hardware.gpu and hardware.profile to a cost model.
-func costModel(c *replay.Config) (hwprofile.CostModel, error) {
-	g, err := hwprofile.LookupGPU(c.Hardware.GPU)
+func costModel(c *replay.Config) (cost.CostModel, error) {
+	g, err := cost.LookupGPU(c.Hardware.GPU)
 	if err != nil {
 		return nil, fmt.Errorf("hardware.gpu: %w", err)
 	}
@@ -84,7 +85,7 @@ func costModel(c *replay.Config) (hwprofile.CostModel, error) {
 	case "":
 		return hwprofile.DefaultCostModel(g), nil
 	case "roofline":
-		return hwprofile.NewRoofline(g), nil
+		return cost.NewRoofline(g), nil
 	default:
 		path := c.Path(p)
 		f, err := os.Open(path)
@@ -92,7 +93,7 @@ func costModel(c *replay.Config) (hwprofile.CostModel, error) {
 			return nil, fmt.Errorf("hardware.profile: %w", err)
 		}
 		defer f.Close()
-		prof, err := hwprofile.LoadProfile(f, path)
+		prof, err := cost.LoadProfile(f, path)
 		if err != nil {
 			return nil, fmt.Errorf("hardware.profile: %w", err)
 		}
