@@ -238,7 +238,7 @@ func (rw *ResultWriter) Close() error {
 
 func (rw *ResultWriter) writerOptions() []parquet.WriterOption {
 	opts := []parquet.WriterOption{
-		parquet.Compression(&zstd.Codec{Level: zstd.SpeedFastest}),
+		parquet.Compression(resultCodec),
 		parquet.MaxRowsPerRowGroup(resultRowGroup),
 		createdBy(rw.cfg.prov.CreatedBy()),
 		parquet.SortingWriterConfig(parquet.SortingColumns(parquet.Ascending("id"))),
@@ -250,6 +250,12 @@ func (rw *ResultWriter) writerOptions() []parquet.WriterOption {
 	}
 	return opts
 }
+
+// resultCodec compresses results with zstd's fastest level: the duration
+// columns doubled the bytes to compress, and the default level took most
+// of the writer's time. One codec for every file, so its encoders are
+// pooled rather than made per file.
+var resultCodec = &zstd.Codec{Level: zstd.SpeedFastest}
 
 // createdBy sets created_by verbatim: parquet.CreatedBy drops the space
 // before "(build".

@@ -73,8 +73,12 @@ func (s *resultSorter) add(r *replay.RequestResult) error {
 			return err
 		}
 	}
-	if s.buf == nil {
-		s.buf = make([]replay.RequestResult, 0, min(s.limit, resultBatch))
+	if len(s.buf) == cap(s.buf) {
+		// Double up to the limit: append grows large slices by a quarter,
+		// which copies the buffer five times over on its way up.
+		grown := make([]replay.RequestResult, len(s.buf), min(s.limit, max(2*cap(s.buf), resultBatch)))
+		copy(grown, s.buf)
+		s.buf = grown
 	}
 	s.buf = append(s.buf, *r)
 	s.rows++
