@@ -158,9 +158,8 @@ const (
 // Sorting is an external merge sort with bounded memory: results collect in
 // a buffer of DefaultSortRows (see WithSortBuffer); a run that never fills
 // it is sorted in memory and written at Close. A longer stream sorts each
-// full buffer and spills it as a Parquet run file in the temporary
-// directory (about as large as the output file, some 30 bytes a result),
-// and Close merges the runs. Memory stays at the buffer plus one batch of
+// full buffer and spills it as a run file of 56-byte records in the
+// temporary directory, and Close merges the runs. Memory stays at the buffer plus one batch of
 // each run however long the run; disk use is the runs, which Close removes. Equal ids are ordered by their
 // times, so the bytes never depend on the order results arrived in.
 //
