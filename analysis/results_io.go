@@ -159,9 +159,10 @@ const (
 // a buffer of DefaultSortRows (see WithSortBuffer); a run that never fills
 // it is sorted in memory and written at Close. A longer stream sorts each
 // full buffer and spills it as a run file of 56-byte records in the
-// temporary directory, and Close merges the runs. Memory stays at the buffer plus one batch of
-// each run however long the run; disk use is the runs, which Close removes. Equal ids are ordered by their
-// times, so the bytes never depend on the order results arrived in.
+// temporary directory, and Close merges the runs. Memory stays at the
+// buffer plus one batch of each run however long the run; disk use is the
+// runs, which Close removes. Equal ids are ordered by their times, so the
+// bytes never depend on the order results arrived in.
 //
 // Close must be called to write the footer (and remove the runs, also after
 // an error); it does not close the underlying writer.
