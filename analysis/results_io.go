@@ -276,21 +276,21 @@ func (e *rowEncoder) encode(batch []replay.RequestResult) []resultRow {
 		r := &batch[i]
 		d := e.durs[4*i : 4*i+4 : 4*i+4]
 		row := resultRow{
-			ID: int64(r.ID), Arrival: r.Arrival, FirstScheduled: r.FirstScheduled, FirstToken: r.FirstToken,
-			Completion: r.Completion, PromptTokens: r.PromptTokens, OutputTokens: r.OutputTokens,
+			ID: int64(r.ID), Arrival: int64(r.Arrival), FirstScheduled: int64(r.FirstScheduled), FirstToken: int64(r.FirstToken),
+			Completion: int64(r.Completion), PromptTokens: r.PromptTokens, OutputTokens: r.OutputTokens,
 			Replica: r.Replica, Preemptions: int32(r.Preemptions), Status: r.Status.String(), Reason: r.Reason.String(),
 		}
 		if v := r.TTFT(); v >= 0 {
-			d[0], row.TTFT = v, &d[0]
+			d[0], row.TTFT = int64(v), &d[0]
 		}
 		if v := r.TPOT(); v >= 0 {
 			d[1], row.TPOT = int64(math.Round(v)), &d[1]
 		}
 		if v := r.E2E(); v >= 0 {
-			d[2], row.E2E = v, &d[2]
+			d[2], row.E2E = int64(v), &d[2]
 		}
 		if r.FirstScheduled >= 0 {
-			d[3], row.Queue = r.FirstScheduled-r.Arrival, &d[3]
+			d[3], row.Queue = int64(r.FirstScheduled-r.Arrival), &d[3]
 		}
 		e.rows[i] = row
 	}
@@ -432,8 +432,8 @@ func (r *rawRow) result() (replay.RequestResult, error) {
 		return replay.RequestResult{}, fmt.Errorf("column preemptions: found %d, expected 0..32767", r.Preemptions)
 	}
 	return replay.RequestResult{
-		ID: trace.RequestID(r.ID), Arrival: r.Arrival, FirstScheduled: r.FirstScheduled, FirstToken: r.FirstToken,
-		Completion: r.Completion, PromptTokens: r.PromptTokens, OutputTokens: r.OutputTokens,
+		ID: trace.RequestID(r.ID), Arrival: replay.Time(r.Arrival), FirstScheduled: replay.Time(r.FirstScheduled), FirstToken: replay.Time(r.FirstToken),
+		Completion: replay.Time(r.Completion), PromptTokens: r.PromptTokens, OutputTokens: r.OutputTokens,
 		Replica: r.Replica, Preemptions: int16(r.Preemptions), Status: st, Reason: reason,
 	}, nil
 }

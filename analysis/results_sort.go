@@ -58,8 +58,8 @@ func putSpill(b []byte, r *replay.RequestResult) {
 
 func getSpill(b []byte) replay.RequestResult {
 	le := binary.LittleEndian
-	return replay.RequestResult{ID: trace.RequestID(le.Uint64(b[0:])), Arrival: int64(le.Uint64(b[8:])),
-		FirstScheduled: int64(le.Uint64(b[16:])), FirstToken: int64(le.Uint64(b[24:])), Completion: int64(le.Uint64(b[32:])),
+	return replay.RequestResult{ID: trace.RequestID(le.Uint64(b[0:])), Arrival: replay.Time(le.Uint64(b[8:])),
+		FirstScheduled: replay.Time(le.Uint64(b[16:])), FirstToken: replay.Time(le.Uint64(b[24:])), Completion: replay.Time(le.Uint64(b[32:])),
 		PromptTokens: int32(le.Uint32(b[40:])), OutputTokens: int32(le.Uint32(b[44:])), Replica: int32(le.Uint32(b[48:])),
 		Preemptions: int16(le.Uint16(b[52:])), Status: replay.Status(b[54]), Reason: replay.Reason(b[55])}
 }
