@@ -71,7 +71,7 @@ func (t *Table) describe(r *Row) string { return describeValues(t.Keys, r.Values
 
 // WriteBest writes the top cheapest rows meeting the SLO and both
 // frontiers as aligned text.
-func (t *Table) WriteBest(w io.Writer, top int, attainment float64) error {
+func (t *Table) WriteBest(w io.Writer, top int) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	ok, failed, meets := 0, 0, 0
 	for i := range t.Rows {
@@ -86,7 +86,7 @@ func (t *Table) WriteBest(w io.Writer, top int, attainment float64) error {
 		}
 	}
 	fmt.Fprintf(tw, "%d points: %d ran, %d failed (e.g. did not fit); %d meet the SLO (goodput fraction >= %g)\n\n",
-		len(t.Rows), ok, failed, meets, attainment)
+		len(t.Rows), ok, failed, meets, t.Attainment)
 	ch := t.Cheapest()
 	if len(ch) == 0 {
 		fmt.Fprintf(tw, "no configuration meets the SLO\n")

@@ -2,6 +2,9 @@ package sweep
 
 import (
 	"fmt"
+	"io"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -178,4 +181,46 @@ spec:
             claimName: %[10]s
 `, name, c.Shards, q(c.Image), q(c.Lodsim), q(c.Spec), q(c.Out), c.Workers, ShardCountEnv, q(strings.TrimSuffix(specDir, "/")), q(c.Claim))
 	return b.String(), nil
+}
+
+// WriteJob writes into dir the self-contained spec (sweep.yaml) and the job
+// of the given kind: sweep.sbatch (slurm; with the logs/ directory sbatch
+// needs) or sweep-job.yaml (k8s, whose pods see the spec at
+// /etc/lodsim/sweep.yaml and the volume claim at /out). c's Spec, Out and
+// SpecContent are filled in here; an empty c.Lodsim is "lodsim" on
+// Kubernetes. It returns the job file's path.
+func WriteJob(kind string, s *Spec, c Cluster, dir string) (string, error) {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return "", err
+	}
+	data, err := s.Marshal()
+	if err != nil {
+		return "", fmt.Errorf("emit: %w", err)
+	}
+	var job, name string
+	switch kind {
+	case "slurm":
+		c.Spec, c.Out, name = filepath.Join(abs, "sweep.yaml"), abs, "sweep.sbatch"
+		if job, err = SlurmScript(c); err == nil {
+			err = os.MkdirAll(filepath.Join(abs, "logs"), 0o755)
+		}
+	case "k8s":
+		if c.Lodsim == "" {
+			c.Lodsim = "lodsim"
+		}
+		c.Spec, c.Out, c.SpecContent, name = "/etc/lodsim/sweep.yaml", "/out", data, "sweep-job.yaml"
+		job, err = KubernetesJob(c)
+	default:
+		return "", fmt.Errorf("emit %q: expected slurm or k8s", kind)
+	}
+	if err != nil {
+		return "", err
+	}
+	for _, f := range []struct{ name, body string }{{"sweep.yaml", string(data)}, {name, job}} {
+		if err := WriteFileAtomic(filepath.Join(abs, f.name), func(w io.Writer) error { _, err := io.WriteString(w, f.body); return err }); err != nil {
+			return "", err
+		}
+	}
+	return filepath.Join(abs, name), nil
 }

@@ -16,13 +16,16 @@ import (
 	"github.com/lodsim/lodsim/analysis/sweep"
 )
 
-func cluster(t *testing.T) sweep.Cluster {
+func origSpec(t *testing.T) *sweep.Spec {
 	base, dir, err := sweep.ScenarioBase("reference-tp1")
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &sweep.Spec{Base: base, Dir: dir, Grid: []sweep.Axis{{Key: "tp", Values: []string{"1", "2"}}}}
-	spec, err := s.Marshal()
+	return &sweep.Spec{Base: base, Dir: dir, Grid: []sweep.Axis{{Key: "tp", Values: []string{"1", "2"}}}}
+}
+
+func cluster(t *testing.T) sweep.Cluster {
+	spec, err := origSpec(t).Marshal()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -63,8 +66,18 @@ func TestKubernetesManifest(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if p, err := sweep.NewPlan(back); err != nil || len(p.Points) != 2 {
-		t.Errorf("spec from the ConfigMap: %v", err)
+	p, err := sweep.NewPlan(back)
+	if err != nil || len(p.Points) != 2 {
+		t.Fatalf("spec from the ConfigMap: %v", err)
+	}
+	orig, err := sweep.NewPlan(origSpec(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range orig.Points {
+		if orig.Points[i].ID != p.Points[i].ID {
+			t.Errorf("point %d: ID %s in the pod, %s locally: the merged table would differ", i, p.Points[i].ID, orig.Points[i].ID)
+		}
 	}
 	sp := job.Spec
 	if sp.CompletionMode == nil || *sp.CompletionMode != batchv1.IndexedCompletion {

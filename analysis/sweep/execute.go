@@ -166,6 +166,23 @@ func Execute(ctx context.Context, p *Plan, dir string, opt Options) (*Outcome, e
 	return out, nil
 }
 
+// ProgressPrinter returns an Options.Progress that writes to w: on a
+// terminal (live) one status line rewritten in place, ended when the shard
+// is done; otherwise (a cluster job's log) a line per tenth of the shard.
+func ProgressPrinter(w io.Writer, live bool) func(done, total int, r *Row, wall time.Duration) {
+	return func(done, total int, r *Row, wall time.Duration) {
+		switch {
+		case live:
+			fmt.Fprintf(w, "\r\033[K[%d/%d] point %d %s %v", done, total, r.Point, r.Status, wall.Round(time.Millisecond))
+			if done == total {
+				fmt.Fprintln(w)
+			}
+		case done == total || done%max(1, total/10) == 0:
+			fmt.Fprintf(w, "[%d/%d] points done\n", done, total)
+		}
+	}
+}
+
 func sortedInts[V any](m map[int]V) []int {
 	out := make([]int, 0, len(m))
 	for k := range m {

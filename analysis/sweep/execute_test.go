@@ -41,7 +41,7 @@ func tableBytes(t *testing.T, dir string) ([]byte, []byte) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := WriteTable(dir, tab); err != nil {
+	if err := WriteTable(dir, tab, 10); err != nil {
 		t.Fatal(err)
 	}
 	pq, err := os.ReadFile(filepath.Join(dir, TableFile))

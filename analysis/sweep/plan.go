@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"math"
+	"path/filepath"
 	"strconv"
 	"strings"
 
@@ -12,6 +13,7 @@ import (
 
 	"github.com/lodsim/lodsim/hwprofile"
 	"github.com/lodsim/lodsim/replay"
+	"github.com/lodsim/lodsim/trace"
 )
 
 // idVersion changes whenever the meaning of a row changes (its columns or
@@ -257,9 +259,9 @@ func resolve(base *yaml.Node, dir string, p *Plan, assign []Assignment, prices P
 	pt := Point{Config: c, RateScale: scale, GPU: g.Name, Price: price,
 		GPUs: c.Cluster.Replicas * c.Cluster.TensorParallel * c.Cluster.PipelineParallel}
 	h := sha256.New()
-	fmt.Fprintf(h, "%s\nrate_scale=%s\nprice=%s\nattainment=%s\ndir=%s\n", idVersion,
+	fmt.Fprintf(h, "%s\nrate_scale=%s\nprice=%s\nattainment=%s\ntrace=%s\nprofile=%s\n", idVersion,
 		strconv.FormatFloat(scale, 'g', -1, 64), strconv.FormatFloat(price, 'g', -1, 64),
-		strconv.FormatFloat(p.Attainment, 'g', -1, 64), dir)
+		strconv.FormatFloat(p.Attainment, 'g', -1, 64), absPath(c, c.Workload.Trace), absPath(c, c.Hardware.Profile))
 	h.Write(resolved)
 	pt.ID = hex.EncodeToString(h.Sum(nil)[:16])
 
@@ -288,6 +290,20 @@ func resolve(base *yaml.Node, dir string, p *Plan, assign []Assignment, prices P
 		}
 	}
 	return pt, nil
+}
+
+// absPath is where a file the configuration names resolves, absolute, so
+// that IDs do not depend on the directory a sweep was started from; ""
+// and embedded or built-in names stay as they are.
+func absPath(c *replay.Config, p string) string {
+	q := c.Path(p)
+	if q == "" || q == "roofline" || strings.HasPrefix(q, trace.EmbeddedPrefix) {
+		return q
+	}
+	if a, err := filepath.Abs(q); err == nil {
+		return a
+	}
+	return q
 }
 
 func describe(assign []Assignment) string {

@@ -109,15 +109,12 @@ func ParseSpec(data []byte, name string, fallback func() ([]byte, string, error)
 		if s.Base, err = yaml.Marshal(&doc); err != nil {
 			return nil, fmt.Errorf("%s: %w", name, err)
 		}
-	case strings.HasPrefix(f.Base, "scenario:"):
-		s.Base, s.Dir, err = ScenarioBase(strings.TrimPrefix(f.Base, "scenario:"))
 	case f.Base != "":
 		p := f.Base
-		if !filepath.IsAbs(p) {
+		if !filepath.IsAbs(p) && !strings.HasPrefix(p, "scenario:") {
 			p = filepath.Join(filepath.Dir(name), p)
 		}
-		s.Base, err = os.ReadFile(p)
-		s.Dir = filepath.Dir(p)
+		s.Base, s.Dir, err = LoadBase(p)
 	case fallback != nil:
 		s.Base, s.Dir, err = fallback()
 	default:
@@ -150,6 +147,16 @@ func ParseSpec(data []byte, name string, fallback func() ([]byte, string, error)
 		}
 	}
 	return s, nil
+}
+
+// LoadBase reads a base configuration: a YAML file, or scenario:NAME for
+// an embedded one. dir is where its relative paths resolve.
+func LoadBase(path string) (base []byte, dir string, err error) {
+	if name, ok := strings.CutPrefix(path, "scenario:"); ok {
+		return ScenarioBase(name)
+	}
+	base, err = os.ReadFile(path)
+	return base, filepath.Dir(path), err
 }
 
 // ScenarioBase returns an embedded scenario as a base configuration.

@@ -21,6 +21,7 @@ const (
 	PartsDir    = "parts"
 	TableFile   = "sweep.parquet"
 	CSVFile     = "sweep.csv"
+	BestFile    = "best.txt"
 	metaPlan    = "lodsim.sweep.plan"  // partition metadata: the plan's hash
 	metaShard   = "lodsim.sweep.shard" // partition metadata: i/n
 	planVersion = 1
@@ -194,7 +195,7 @@ func Merge(dir string) (*Table, error) {
 		return nil, err
 	}
 	slices.Sort(names)
-	t := &Table{Keys: pf.Keys, Kinds: pf.Kinds, Rows: make([]Row, len(pf.Points))}
+	t := &Table{Keys: pf.Keys, Kinds: pf.Kinds, Rows: make([]Row, len(pf.Points)), Attainment: pf.Attainment}
 	from := make([]string, len(pf.Points)) // partition each point came from
 	var problems []string
 	counts := map[int]bool{}
@@ -287,10 +288,14 @@ func missingReport(pf *planFile, missing []int, counts map[int]bool, present map
 	return b.String()
 }
 
-// WriteTable writes dir/sweep.parquet and dir/sweep.csv.
-func WriteTable(dir string, t *Table) error {
+// WriteTable writes dir/sweep.parquet, dir/sweep.csv and dir/best.txt
+// (WriteBest with top rows).
+func WriteTable(dir string, t *Table, top int) error {
 	if err := WriteFileAtomic(filepath.Join(dir, TableFile), func(w io.Writer) error { return t.WriteParquet(w, nil) }); err != nil {
 		return err
 	}
-	return WriteFileAtomic(filepath.Join(dir, CSVFile), t.WriteCSV)
+	if err := WriteFileAtomic(filepath.Join(dir, CSVFile), t.WriteCSV); err != nil {
+		return err
+	}
+	return WriteFileAtomic(filepath.Join(dir, BestFile), func(w io.Writer) error { return t.WriteBest(w, top) })
 }

@@ -83,9 +83,10 @@ const (
 
 // Table is the result of a sweep: one row per point, in plan order.
 type Table struct {
-	Keys  []string
-	Kinds []Kind
-	Rows  []Row
+	Keys       []string
+	Kinds      []Kind
+	Rows       []Row
+	Attainment float64 // the goodput fraction MeetsSLO required
 }
 
 var metricsType = reflect.TypeFor[Metrics]()
