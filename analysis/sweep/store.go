@@ -55,9 +55,7 @@ func (p *Plan) file() *planFile {
 
 func encodePlan(f *planFile) ([]byte, string, error) {
 	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetIndent("", " ")
-	if err := enc.Encode(f); err != nil {
+	if err := json.NewEncoder(&buf).Encode(f); err != nil {
 		return nil, "", err
 	}
 	sum := sha256.Sum256(buf.Bytes())
