@@ -81,6 +81,15 @@ func frontierFigure(fs []sweep.FrontierPlot) (*figure, error) {
 			}
 		}
 		xy := drawable(fp.Frontier, logX)
+		var labelOf []string // the labels of the points drawable kept
+		for _, q := range fp.Frontier {
+			if keep(q, logX) {
+				labelOf = append(labelOf, q.Label)
+			}
+		}
+		if len(xy) == 0 {
+			return nil, fmt.Errorf("%w: frontier %s: no point has a latency to draw", ErrNoData, fp.Latency)
+		}
 		line, pts, err := plotter.NewLinePoints(xy)
 		if err != nil {
 			return nil, fmt.Errorf("plots: frontier: %w", err)
@@ -92,12 +101,18 @@ func frontierFigure(fs []sweep.FrontierPlot) (*figure, error) {
 		if i == 0 {
 			f.add(series{"Pareto frontier", vermilion})
 		}
-		n := min(len(xy), frontierLabels)
-		texts := make([]string, n)
-		lx, ly := make([]float64, n), make([]float64, n)
-		for k := range n {
-			texts[k] = fp.Frontier[k].Label
-			lx[k], ly[k] = xy[k].X, xy[k].Y
+		// Name frontier points from the highest throughput down, skipping
+		// any closer than 5% of the axis to the last one named, so names
+		// do not overprint where the frontier bunches up.
+		var texts []string
+		var lx, ly []float64
+		lo, hi := xy[0].Y, xy[len(xy)-1].Y
+		for k := len(xy) - 1; k >= 0 && len(texts) < frontierLabels; k-- {
+			if len(ly) > 0 && ly[len(ly)-1]-xy[k].Y < 0.05*(hi-lo) {
+				continue
+			}
+			texts = append(texts, labelOf[k])
+			lx, ly = append(lx, xy[k].X), append(ly, xy[k].Y)
 		}
 		lb, err := labels(lx, ly, texts, vg.Points(7))
 		if err != nil {
@@ -114,12 +129,15 @@ func frontierFigure(fs []sweep.FrontierPlot) (*figure, error) {
 func drawable(pts []sweep.XY, logX bool) plotter.XYs {
 	out := make(plotter.XYs, 0, len(pts))
 	for _, q := range pts {
-		if math.IsNaN(q.X) || math.IsNaN(q.Y) || (logX && q.X <= 0) {
-			continue
+		if keep(q, logX) {
+			out = append(out, plotter.XY{X: q.X, Y: q.Y})
 		}
-		out = append(out, plotter.XY{X: q.X, Y: q.Y})
 	}
 	return out
+}
+
+func keep(q sweep.XY, logX bool) bool {
+	return !math.IsNaN(q.X) && !math.IsNaN(q.Y) && !(logX && q.X <= 0)
 }
 
 // SweepMetrics draws each metric against the main swept key, one panel

@@ -128,6 +128,13 @@ func TestKeyPlotsTakeTheBest(t *testing.T) {
 	if tput.Groups[0].Y[0] != 100 || !math.IsNaN(tput.Groups[1].Y[1]) {
 		t.Errorf("throughput: %v %v, want the maximum 100, and NaN where h200 has no TP2", tput.Groups[0].Y, tput.Groups[1].Y)
 	}
+	// Cost counts only rows meeting the SLO.
+	tab.Rows[0].USDPerMTok, tab.Rows[1].USDPerMTok = 1, 5
+	tab.Rows[1].MeetsSLO = true
+	kps, _ = tab.KeyPlots("")
+	if cost := kps[4]; !cost.Metric.SLOOnly || cost.Groups[0].Y[0] != 5 {
+		t.Errorf("cost of h100 at tp 1: %v, want 5 (the cheaper point misses the SLO)", cost.Groups[0].Y)
+	}
 	if _, err := tab.KeyPlots("pp"); err == nil {
 		t.Error("an unswept main key accepted")
 	}

@@ -43,21 +43,24 @@ func (t *Table) FrontierPlot(lat Latency) FrontierPlot {
 	return f
 }
 
-// KeyMetric is a table metric drawn against the main swept key, and
-// whether less is better (the best of several rows is then the minimum).
+// KeyMetric is a table metric drawn against the main swept key, whether
+// less is better (the best of several rows is then the minimum), and
+// whether only rows meeting the SLO count (cost: the cheapest
+// configuration that serves the load within the SLO).
 type KeyMetric struct {
 	Name, Unit string
 	Less       bool
+	SLOOnly    bool
 	Value      func(r *Row) float64
 }
 
 // KeyMetrics are the metrics of the per-key figure.
 var KeyMetrics = []KeyMetric{
-	{"TTFT p99", "ms", true, func(r *Row) float64 { return r.TTFTP99Ms }},
-	{"TPOT p99", "ms", true, func(r *Row) float64 { return r.TPOTP99Ms }},
-	{"output tok/s per GPU", "tok/s", false, func(r *Row) float64 { return r.OutputTokensPerSPerGPU }},
-	{"goodput fraction", "", false, func(r *Row) float64 { return r.GoodputFraction }},
-	{"cost", "USD/Mtok", true, func(r *Row) float64 { return r.USDPerMTok }},
+	{"TTFT p99", "ms", true, false, func(r *Row) float64 { return r.TTFTP99Ms }},
+	{"TPOT p99", "ms", true, false, func(r *Row) float64 { return r.TPOTP99Ms }},
+	{"output tok/s per GPU", "tok/s", false, false, func(r *Row) float64 { return r.OutputTokensPerSPerGPU }},
+	{"goodput fraction", "", false, false, func(r *Row) float64 { return r.GoodputFraction }},
+	{"cost meeting the SLO", "USD/Mtok", true, true, func(r *Row) float64 { return r.USDPerMTok }},
 }
 
 // maxGroups is the most lines a per-key panel draws; beyond it the second
@@ -69,7 +72,8 @@ const maxGroups = 7
 // one value of the second swept key (all rows when there is none, or it
 // has more than maxGroups values), and each y is the best value of the
 // metric over the rows with that x and group (the other keys are
-// optimised away); NaN where no row ran.
+// optimised away; for an SLOOnly metric, over the rows meeting the SLO);
+// NaN where no row counts.
 type KeyPlot struct {
 	Metric KeyMetric
 	Key    string
@@ -131,7 +135,7 @@ func (t *Table) KeyPlots(key string) ([]KeyPlot, error) {
 			}
 			for i := range t.Rows {
 				r := &t.Rows[i]
-				if r.Status != "ok" || r.Completed == 0 || (gi >= 0 && r.Values[gi] != g) {
+				if r.Status != "ok" || r.Completed == 0 || (gi >= 0 && r.Values[gi] != g) || (m.SLOOnly && !r.MeetsSLO) {
 					continue
 				}
 				v := m.Value(r)
