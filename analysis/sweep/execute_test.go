@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -129,11 +130,15 @@ func TestTableRoundTrip(t *testing.T) {
 	if r := tab.Rows[11]; r.Status != "failed" || !strings.Contains(r.Error, "does not fit") || r.MeetsSLO {
 		t.Errorf("row 11: %+v, want the runner's error recorded", r.Metrics)
 	}
-	// Cost: 1 x A100 at the default price, 1000 output tok/s.
-	r := tab.Rows[0]
-	wantUSD := DefaultPrices()["A100-80GB-SXM"] / 3.6
-	if r.GPUs != 1 || r.USDPerMTok < wantUSD*0.999999 || r.USDPerMTok > wantUSD*1.000001 {
-		t.Errorf("row 0: %d GPUs, %v USD/Mtok, want 1 and %v", r.GPUs, r.USDPerMTok, wantUSD)
+	// Cost, from the formulas in the Metrics doc: A100 at TP4 x 2 replicas
+	// is 8 GPUs; the fake produces 1000 x replicas output tok/s.
+	r := tab.Rows[5]
+	price := DefaultPrices()["A100-80GB-SXM"]
+	mtokPerHour := 2000 * 3600 / 1e6
+	near := func(a, b float64) bool { return math.Abs(a-b) <= 1e-12*math.Abs(b) } // float rounding only
+	if r.GPUs != 8 || r.USDPerGPUHour != price || !near(r.USDPerHour, 8*price) || !near(r.USDPerMTok, 8*price/mtokPerHour) ||
+		!near(r.GPUHoursPerMTok, 8/mtokPerHour) || !near(r.OutputTokensPerSPerGPU, 250) {
+		t.Errorf("row 5: %+v, want 8 GPUs at %v USD/GPU-h, %v USD/Mtok, %v GPU-h/Mtok", r.Metrics, price, 8*price/mtokPerHour, 8/mtokPerHour)
 	}
 }
 
@@ -190,6 +195,27 @@ func TestMergeReportsMissingAndDuplicates(t *testing.T) {
 	_, err = Merge(dir)
 	if err == nil || !strings.Contains(err.Error(), "incomplete shards (re-run them to resume): 3") {
 		t.Errorf("error %v, want shard 3 named incomplete", err)
+	}
+
+	// A partition of another sweep, dropped into this one, is refused by
+	// merge (same columns, different plan).
+	s2 := testSpec(t)
+	s2.Set = []Assignment{{"seed", "7"}}
+	p2, err := NewPlan(s2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir2 := t.TempDir()
+	if _, err := Execute(context.Background(), p2, dir2, Options{Shard: Shard{3, 4}, Runner: fakeRunner(nil)}); err != nil {
+		t.Fatal(err)
+	}
+	data, err = os.ReadFile(filepath.Join(dir2, PartsDir, PartitionName(Shard{3, 4})))
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(parts, PartitionName(Shard{3, 4})), data, 0o644)
+	if _, err = Merge(dir); err == nil || !strings.Contains(err.Error(), "belongs to a different sweep") {
+		t.Errorf("error %v, want the foreign partition refused", err)
 	}
 
 	// Another sweep's plan in the same directory is refused.

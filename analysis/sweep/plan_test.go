@@ -102,6 +102,26 @@ func TestNewConfigFieldsNeedNoCode(t *testing.T) {
 	}
 }
 
+// TestGPUDropsProfile: a calibrated profile belongs to the GPU it was
+// measured on, so sweeping the GPU drops it; the roofline choice stays.
+func TestGPUDropsProfile(t *testing.T) {
+	for _, tc := range []struct{ profile, want string }{{"h100-profile.json", ""}, {"roofline", "roofline"}} {
+		s := testSpec(t)
+		s.Base = append(s.Base, []byte("\n")...)
+		s.Set = []Assignment{{"hardware.profile", tc.profile}}
+		s.Grid = []Axis{{"gpu", []string{"a100", "h200"}}}
+		p, err := NewPlan(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, pt := range p.Points {
+			if pt.Config.Hardware.Profile != tc.want {
+				t.Errorf("base profile %q, gpu %s: profile %q, want %q", tc.profile, pt.Config.Hardware.GPU, pt.Config.Hardware.Profile, tc.want)
+			}
+		}
+	}
+}
+
 func TestRateScale(t *testing.T) {
 	s := testSpec(t)
 	s.Grid = []Axis{{RateScaleKey, []string{"0.5", "2"}}}
@@ -136,7 +156,10 @@ func TestPlanErrors(t *testing.T) {
 		edit func(s *Spec)
 		want []string
 	}{
-		{"unknown field", func(s *Spec) { s.Grid = []Axis{{"scheduler.max_seqs", []string{"1"}}} }, []string{"point 0", "max_seqs"}},
+		// Every point is decoded strictly until one passes, so the
+		// misspelt key fails all of them, not just the first.
+		{"unknown field", func(s *Spec) { s.Grid = []Axis{{"scheduler.max_seqs", []string{"1", "2"}}} },
+			[]string{"2 of 2 points are invalid", "point 1 (scheduler.max_seqs=2)", "max_seqs"}},
 		{"bad values reported together", func(s *Spec) { s.Grid = []Axis{{"tp", []string{"3", "5", "2"}}} },
 			[]string{"2 of 3 points are invalid", "point 0 (tp=3)", "point 1 (tp=5)", "tensor_parallel"}},
 		{"unknown gpu", func(s *Spec) { s.Grid = []Axis{{"gpu", []string{"tpu"}}} }, []string{"unknown GPU"}},
