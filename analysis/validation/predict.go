@@ -8,6 +8,7 @@ import (
 
 	"github.com/lodsim/lodsim/analysis"
 	"github.com/lodsim/lodsim/hwprofile"
+	"github.com/lodsim/lodsim/hwprofile/cost"
 	"github.com/lodsim/lodsim/lod"
 	"github.com/lodsim/lodsim/replay"
 	"github.com/lodsim/lodsim/trace"
@@ -30,9 +31,9 @@ type Options struct {
 	Seed uint64
 	// Profiles overrides the shipped calibrated profile of a GPU, by
 	// catalog key ("h100_sxm"). Rows of a GPU with neither are skipped.
-	Profiles map[string]*hwprofile.Profile
+	Profiles map[string]*cost.Profile
 	// Overheads, when set, replaces the engine overheads of every profile.
-	Overheads *hwprofile.Overheads
+	Overheads *cost.Overheads
 	// All measures every completed request instead of the steady-state
 	// window (see Measure).
 	All bool
@@ -77,12 +78,12 @@ func skipf(format string, args ...any) error { return &errSkip{fmt.Sprintf(forma
 // tools do with --max-concurrency. It also returns the model and the cost
 // model. Problems that make the row unusable (unknown model or GPU, no
 // profile) come back as a skip reason.
-func RowConfig(row Row, opt Options) (*replay.Config, lod.Model, hwprofile.CostModel, error) {
+func RowConfig(row Row, opt Options) (*replay.Config, lod.Model, cost.CostModel, error) {
 	m, err := lod.LookupModel(row.Model)
 	if err != nil {
 		return nil, lod.Model{}, nil, skipf("unknown model %q: lodsim has no architecture for it (built in: %v)", row.Model, lod.ModelNames())
 	}
-	g, err := hwprofile.LookupGPU(row.GPU)
+	g, err := cost.LookupGPU(row.GPU)
 	if err != nil {
 		return nil, lod.Model{}, nil, skipf("unknown GPU %q: not in the hardware catalog", row.GPU)
 	}
@@ -105,12 +106,12 @@ func RowConfig(row Row, opt Options) (*replay.Config, lod.Model, hwprofile.CostM
 	chunked := true
 	cfg := &replay.Config{
 		Name:       row.ID,
-		Simulation: replay.SimulationConfig{LoD: lodName, Seed: opt.Seed},
+		Simulation: replay.SimulationConfig{LoD: replay.LoD(lodName), Seed: opt.Seed},
 		Model:      m,
 		Hardware:   replay.HardwareConfig{GPU: g.Name},
 		Cluster: replay.ClusterConfig{Replicas: 1, TensorParallel: row.TP, PipelineParallel: max(row.PP, 1),
 			GPUMemoryUtilization: e.MemoryUtilization, ActivationReserveGB: e.ActivationReserveGB},
-		Scheduler: replay.SchedulerConfig{MaxNumSeqs: e.MaxNumSeqs, MaxNumBatchedTokens: e.MaxNumBatchedTokens, ChunkedPrefill: &chunked, Batching: e.Batching, AdmissionReserve: e.AdmissionReserve},
+		Scheduler: replay.SchedulerConfig{MaxNumSeqs: e.MaxNumSeqs, MaxNumBatchedTokens: e.MaxNumBatchedTokens, ChunkedPrefill: &chunked, Batching: replay.Batching(e.Batching), AdmissionReserve: e.AdmissionReserve},
 		Workload: replay.WorkloadConfig{ClosedLoop: &replay.ClosedLoopConfig{
 			Clients:  row.Concurrency,
 			Requests: opt.requests(row.Concurrency),
@@ -156,7 +157,7 @@ func Predict(row Row, opt Options) (Prediction, error) {
 }
 
 // simulate runs a row's closed-loop simulation and measures it.
-func simulate(row Row, cfg *replay.Config, m lod.Model, cm hwprofile.CostModel, all bool) (Metrics, error) {
+func simulate(row Row, cfg *replay.Config, m lod.Model, cm cost.CostModel, all bool) (Metrics, error) {
 	cl := cfg.Workload.ClosedLoop
 	src, err := trace.NewClosedLoop(trace.ClosedLoop{Clients: cl.Clients, Requests: cl.Requests, Prompt: cl.Prompt, Output: cl.Output, Seed: cfg.Simulation.Seed})
 	if err != nil {

@@ -13,6 +13,7 @@ import (
 	"github.com/lodsim/lodsim/analysis"
 	"github.com/lodsim/lodsim/analysis/validation"
 	"github.com/lodsim/lodsim/hwprofile"
+	"github.com/lodsim/lodsim/hwprofile/cost"
 	"github.com/lodsim/lodsim/plots"
 )
 
@@ -54,7 +55,7 @@ func calibrateAction(ctx *cli.Context) error {
 	case ctx.String("gpu") == "":
 		return fmt.Errorf("--gpu is required with --measurements")
 	}
-	g, err := hwprofile.LookupGPU(ctx.String("gpu"))
+	g, err := cost.LookupGPU(ctx.String("gpu"))
 	if err != nil {
 		return fmt.Errorf("--gpu: %w", err)
 	}
@@ -86,7 +87,7 @@ func calibrateAction(ctx *cli.Context) error {
 	}
 	fmt.Fprintf(w, "%s: %d measurements from %d files; held-out fit (seed %d, %.0f%% held out or %d-fold):\n\n",
 		g.Name, len(ms.Rows), len(p.Sources), rep.Seed, 100*rep.HoldOut, int(math.Round(1/rep.HoldOut)))
-	if err := hwprofile.WriteFitTable(w, p.Fit); err != nil {
+	if err := cost.WriteFitTable(w, p.Fit); err != nil {
 		return err
 	}
 	fmt.Fprintf(w, "\nwrote %s\n", out)

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/lodsim/lodsim/hwprofile"
+	"github.com/lodsim/lodsim/hwprofile/cost"
 )
 
 func runLodsim(t *testing.T, args ...string) (string, error) {
@@ -68,7 +68,7 @@ func TestCalibrateCommand(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := hwprofile.LoadProfile(f, out)
+	p, err := cost.LoadProfile(f, out)
 	f.Close()
 	if err != nil {
 		t.Fatal(err)

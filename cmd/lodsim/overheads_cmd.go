@@ -9,6 +9,7 @@ import (
 
 	"github.com/lodsim/lodsim/analysis/validation"
 	"github.com/lodsim/lodsim/hwprofile"
+	"github.com/lodsim/lodsim/hwprofile/cost"
 )
 
 func init() {
@@ -42,7 +43,7 @@ func overheadsAction(ctx *cli.Context) error {
 		if name == "" {
 			name = rows[0].GPU
 		}
-		g, err := hwprofile.LookupGPU(name)
+		g, err := cost.LookupGPU(name)
 		if err != nil {
 			return fmt.Errorf("--gpu: %w", err)
 		}
@@ -72,7 +73,7 @@ func overheadsAction(ctx *cli.Context) error {
 	}
 	if len(evalRows) > 0 {
 		eo := opt
-		eo.Profiles = map[string]*hwprofile.Profile{base.GPU().Key: base}
+		eo.Profiles = map[string]*cost.Profile{base.GPU().Key: base}
 		eo.Overheads = &o
 		ev, err := validation.Validate(evalRows, eo)
 		if err != nil {

@@ -7,6 +7,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/lodsim/lodsim/hwprofile"
+	"github.com/lodsim/lodsim/hwprofile/cost"
 )
 
 func init() {
@@ -26,7 +27,7 @@ func init() {
 }
 
 func profileShowAction(ctx *cli.Context) error {
-	var p *hwprofile.Profile
+	var p *cost.Profile
 	var err error
 	switch key := ctx.String("embedded"); {
 	case key != "" && ctx.NArg() > 0:
@@ -40,7 +41,7 @@ func profileShowAction(ctx *cli.Context) error {
 			return fmt.Errorf("profile show: %w", ferr)
 		}
 		defer f.Close()
-		p, err = hwprofile.LoadProfile(f, path)
+		p, err = cost.LoadProfile(f, path)
 	default:
 		return fmt.Errorf("profile show: found %d arguments, expected one profile FILE (or --embedded KEY; shipped: %v)", ctx.NArg(), hwprofile.EmbeddedKeys())
 	}

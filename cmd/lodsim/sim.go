@@ -10,6 +10,7 @@ import (
 
 	"github.com/lodsim/lodsim/analysis"
 	"github.com/lodsim/lodsim/hwprofile"
+	"github.com/lodsim/lodsim/hwprofile/cost"
 	"github.com/lodsim/lodsim/replay"
 	"github.com/lodsim/lodsim/trace"
 )
@@ -59,7 +60,7 @@ func openWorkload(c *replay.Config) (trace.Reader, error) {
 	w := c.Workload
 	switch {
 	case w.Trace != "":
-		return trace.Open(c.Path(w.Trace), w.TraceOptions())
+		return trace.Open(c.Path(w.Trace), workloadTraceOptions(&w))
 	case w.Embedded != "":
 		return trace.Embedded(w.Embedded)
 	case w.Synthetic != nil:
@@ -75,8 +76,8 @@ func openWorkload(c *replay.Config) (trace.Reader, error) {
 }
 
 // costModel resolves hardware.gpu and hardware.profile to a cost model.
-func costModel(c *replay.Config) (hwprofile.CostModel, error) {
-	g, err := hwprofile.LookupGPU(c.Hardware.GPU)
+func costModel(c *replay.Config) (cost.CostModel, error) {
+	g, err := cost.LookupGPU(c.Hardware.GPU)
 	if err != nil {
 		return nil, fmt.Errorf("hardware.gpu: %w", err)
 	}
@@ -84,7 +85,7 @@ func costModel(c *replay.Config) (hwprofile.CostModel, error) {
 	case "":
 		return hwprofile.DefaultCostModel(g), nil
 	case "roofline":
-		return hwprofile.NewRoofline(g), nil
+		return cost.NewRoofline(g), nil
 	default:
 		path := c.Path(p)
 		f, err := os.Open(path)
@@ -92,7 +93,7 @@ func costModel(c *replay.Config) (hwprofile.CostModel, error) {
 			return nil, fmt.Errorf("hardware.profile: %w", err)
 		}
 		defer f.Close()
-		prof, err := hwprofile.LoadProfile(f, path)
+		prof, err := cost.LoadProfile(f, path)
 		if err != nil {
 			return nil, fmt.Errorf("hardware.profile: %w", err)
 		}
@@ -131,7 +132,7 @@ func runSim(cfg *replay.Config, lodName string) (*analysis.Run, error) {
 func simulate(cfg *replay.Config, lodName string, sink replay.Sink) (*replay.Stats, int64, error) {
 	c := cfg.Clone()
 	if lodName != "" {
-		c.Simulation.LoD = lodName
+		c.Simulation.LoD = replay.LoD(lodName)
 	}
 	if err := c.Validate(); err != nil {
 		return nil, 0, fmt.Errorf("%s: %w", c.Name, err)
@@ -166,4 +167,10 @@ func simulate(cfg *replay.Config, lodName string, sink replay.Sink) (*replay.Sta
 		return nil, 0, fmt.Errorf("%s: %w", label, err)
 	}
 	return st, wall, nil
+}
+
+// workloadTraceOptions are the trace reader's options a workload section names.
+func workloadTraceOptions(w *replay.WorkloadConfig) trace.Options {
+	return trace.Options{Format: w.Format, Columns: w.Columns, TimeUnit: w.TimeUnit,
+		Sort: w.Sort, DropFailed: w.DropFailed, KeepOffset: w.KeepOffset}
 }

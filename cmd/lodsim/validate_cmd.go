@@ -11,7 +11,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/lodsim/lodsim/analysis/validation"
-	"github.com/lodsim/lodsim/hwprofile"
+	"github.com/lodsim/lodsim/hwprofile/cost"
 	"github.com/lodsim/lodsim/plots"
 )
 
@@ -37,7 +37,7 @@ func init() {
 }
 
 // benchOptions turns the shared flags into simulation options.
-func benchOptions(ctx *cli.Context) (validation.Options, *hwprofile.Profile, error) {
+func benchOptions(ctx *cli.Context) (validation.Options, *cost.Profile, error) {
 	opt := validation.Options{RequestsPerClient: ctx.Int("requests-per-client"), Seed: ctx.Uint64("seed"), All: ctx.Bool("all-requests")}
 	if opt.RequestsPerClient < 1 {
 		return opt, nil, fmt.Errorf("--requests-per-client: %d, expected >= 1", opt.RequestsPerClient)
@@ -51,11 +51,11 @@ func benchOptions(ctx *cli.Context) (validation.Options, *hwprofile.Profile, err
 		return opt, nil, fmt.Errorf("--profile: %w", err)
 	}
 	defer f.Close()
-	p, err := hwprofile.LoadProfile(f, path)
+	p, err := cost.LoadProfile(f, path)
 	if err != nil {
 		return opt, nil, fmt.Errorf("--profile: %w", err)
 	}
-	opt.Profiles = map[string]*hwprofile.Profile{p.GPU().Key: p}
+	opt.Profiles = map[string]*cost.Profile{p.GPU().Key: p}
 	return opt, p, nil
 }
 
