@@ -12,7 +12,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
-	"github.com/lodsim/lodsim/hwprofile"
+	"github.com/lodsim/lodsim/hwprofile/cost"
 	"github.com/lodsim/lodsim/replay"
 	"github.com/lodsim/lodsim/trace"
 )
@@ -267,7 +267,7 @@ func resolve(base *yaml.Node, dir string, p *Plan, assign []Assignment, prices P
 	if err := c.Validate(); err != nil {
 		return Point{}, err
 	}
-	g, err := hwprofile.LookupGPU(c.Hardware.GPU)
+	g, err := cost.LookupGPU(c.Hardware.GPU)
 	if err != nil {
 		return Point{}, fmt.Errorf("hardware.gpu: %w", err)
 	}

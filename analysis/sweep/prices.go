@@ -9,7 +9,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
-	"github.com/lodsim/lodsim/hwprofile"
+	"github.com/lodsim/lodsim/hwprofile/cost"
 )
 
 // Prices are on-demand USD per GPU-hour by catalog GPU name.
@@ -29,7 +29,7 @@ func DefaultPrices() Prices {
 }
 
 // ParsePrices reads a price table: a YAML mapping of GPU name (any name or
-// alias hwprofile.LookupGPU accepts) to USD per GPU-hour.
+// alias cost.LookupGPU accepts) to USD per GPU-hour.
 func ParsePrices(data []byte, name string) (Prices, error) {
 	var raw map[string]float64
 	if err := yaml.Unmarshal(data, &raw); err != nil {
@@ -39,7 +39,7 @@ func ParsePrices(data []byte, name string) (Prices, error) {
 	var errs []string
 	for _, k := range sortedKeys(raw) {
 		v := raw[k]
-		g, err := hwprofile.LookupGPU(k)
+		g, err := cost.LookupGPU(k)
 		switch {
 		case err != nil:
 			errs = append(errs, err.Error())
@@ -63,7 +63,7 @@ func (p Prices) With(over Prices) (Prices, error) {
 		out[k] = v
 	}
 	for _, k := range sortedKeys(over) {
-		g, err := hwprofile.LookupGPU(k)
+		g, err := cost.LookupGPU(k)
 		if err != nil {
 			return nil, fmt.Errorf("prices: %w", err)
 		}

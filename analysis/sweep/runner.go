@@ -8,6 +8,7 @@ import (
 
 	"github.com/lodsim/lodsim/analysis"
 	"github.com/lodsim/lodsim/hwprofile"
+	"github.com/lodsim/lodsim/hwprofile/cost"
 	"github.com/lodsim/lodsim/replay"
 	"github.com/lodsim/lodsim/trace"
 )
@@ -74,7 +75,8 @@ func openWorkload(c *replay.Config) (trace.Reader, error) {
 	w := c.Workload
 	switch {
 	case w.Trace != "":
-		return trace.Open(c.Path(w.Trace), w.TraceOptions())
+		return trace.Open(c.Path(w.Trace), trace.Options{Format: w.Format, Columns: w.Columns, TimeUnit: w.TimeUnit,
+			Sort: w.Sort, DropFailed: w.DropFailed, KeepOffset: w.KeepOffset})
 	case w.Embedded != "":
 		return trace.Embedded(w.Embedded)
 	case w.Synthetic != nil:
@@ -92,8 +94,8 @@ func openWorkload(c *replay.Config) (trace.Reader, error) {
 // costModel resolves hardware.gpu and hardware.profile to a cost model.
 //
 // TODO(lead): switch to analysis/experiment (see openWorkload).
-func costModel(c *replay.Config) (hwprofile.CostModel, error) {
-	g, err := hwprofile.LookupGPU(c.Hardware.GPU)
+func costModel(c *replay.Config) (cost.CostModel, error) {
+	g, err := cost.LookupGPU(c.Hardware.GPU)
 	if err != nil {
 		return nil, fmt.Errorf("hardware.gpu: %w", err)
 	}
@@ -101,7 +103,7 @@ func costModel(c *replay.Config) (hwprofile.CostModel, error) {
 	case "":
 		return hwprofile.DefaultCostModel(g), nil
 	case "roofline":
-		return hwprofile.NewRoofline(g), nil
+		return cost.NewRoofline(g), nil
 	default:
 		path := c.Path(p)
 		f, err := os.Open(path)
@@ -109,7 +111,7 @@ func costModel(c *replay.Config) (hwprofile.CostModel, error) {
 			return nil, fmt.Errorf("hardware.profile: %w", err)
 		}
 		defer f.Close()
-		prof, err := hwprofile.LoadProfile(f, path)
+		prof, err := cost.LoadProfile(f, path)
 		if err != nil {
 			return nil, fmt.Errorf("hardware.profile: %w", err)
 		}
