@@ -91,7 +91,7 @@ func Execute(ctx context.Context, p *Plan, dir string, opt Options) (*Outcome, e
 
 	write := func() error {
 		t := &Table{Keys: p.Keys, Kinds: p.Kinds, Rows: make([]Row, 0, len(rows))}
-		for _, i := range sortedInts(rows) {
+		for _, i := range sortedKeys(rows) {
 			t.Rows = append(t.Rows, rows[i])
 		}
 		meta := map[string]string{metaPlan: hash, metaShard: s.String()}
@@ -181,13 +181,4 @@ func ProgressPrinter(w io.Writer, live bool) func(done, total int, r *Row, wall 
 			fmt.Fprintf(w, "[%d/%d] points done\n", done, total)
 		}
 	}
-}
-
-func sortedInts[V any](m map[int]V) []int {
-	out := make([]int, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	slices.Sort(out)
-	return out
 }

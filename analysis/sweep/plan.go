@@ -49,13 +49,9 @@ type Plan struct {
 // configuration. It reports up to ten problems at once, each naming the
 // point and key.
 func NewPlan(s *Spec) (*Plan, error) {
-	var doc yaml.Node
-	if err := yaml.Unmarshal(s.Base, &doc); err != nil {
-		return nil, fmt.Errorf("base configuration: %w", err)
-	}
-	root, err := document(&doc)
+	_, root, err := s.baseTree()
 	if err != nil {
-		return nil, fmt.Errorf("base configuration: %w", err)
+		return nil, err
 	}
 	remove(root, "sweep")
 	lodName := s.LoD

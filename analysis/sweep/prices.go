@@ -1,6 +1,7 @@
 package sweep
 
 import (
+	"cmp"
 	_ "embed"
 	"fmt"
 	"math"
@@ -81,8 +82,8 @@ func (p Prices) Of(gpu string) (float64, error) {
 	return v, nil
 }
 
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
+func sortedKeys[K cmp.Ordered, V any](m map[K]V) []K {
+	out := make([]K, 0, len(m))
 	for k := range m {
 		out = append(out, k)
 	}

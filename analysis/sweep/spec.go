@@ -266,13 +266,9 @@ func (s *Spec) AddAxis(a Axis) {
 // beside the base configuration, with Dir made absolute so the file can be
 // read from anywhere (emitted cluster jobs read it).
 func (s *Spec) Marshal() ([]byte, error) {
-	var doc yaml.Node
-	if err := yaml.Unmarshal(s.Base, &doc); err != nil {
-		return nil, fmt.Errorf("base configuration: %w", err)
-	}
-	root, err := document(&doc)
+	doc, root, err := s.baseTree()
 	if err != nil {
-		return nil, fmt.Errorf("base configuration: %w", err)
+		return nil, err
 	}
 	sec := &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map"}
 	add := func(m *yaml.Node, k string, v *yaml.Node) {
@@ -328,5 +324,18 @@ func (s *Spec) Marshal() ([]byte, error) {
 		add(sec, "prices", m)
 	}
 	root.Content = append([]*yaml.Node{{Kind: yaml.ScalarNode, Value: "sweep"}, sec}, root.Content...)
-	return yaml.Marshal(&doc)
+	return yaml.Marshal(doc)
+}
+
+// baseTree parses the base configuration into a YAML document and its
+// top-level mapping.
+func (s *Spec) baseTree() (doc, root *yaml.Node, err error) {
+	doc = &yaml.Node{}
+	if err := yaml.Unmarshal(s.Base, doc); err != nil {
+		return nil, nil, fmt.Errorf("base configuration: %w", err)
+	}
+	if root, err = document(doc); err != nil {
+		return nil, nil, fmt.Errorf("base configuration: %w", err)
+	}
+	return doc, root, nil
 }
