@@ -2,6 +2,7 @@ package rundir
 
 import (
 	"bytes"
+	"errors"
 	"io"
 	"os"
 	"path/filepath"
@@ -178,6 +179,15 @@ func TestReadRefusesMixedOrBrokenRuns(t *testing.T) {
 }
 
 func TestCommitReplacesARunAsAUnit(t *testing.T) {
+	t.Run("exchange", testCommitReplaces)
+	t.Run("two renames", func(t *testing.T) {
+		exchangeFn = func(a, b string) error { return errors.New("no exchange") }
+		defer func() { exchangeFn = exchange }()
+		testCommitReplaces(t)
+	})
+}
+
+func testCommitReplaces(t *testing.T) {
 	parent := t.TempDir()
 	dir := filepath.Join(parent, "run")
 	if err := Write(dir, handRun()); err != nil {

@@ -7,6 +7,9 @@ import (
 	"path/filepath"
 )
 
+// exchangeFn is exchange, replaced in tests to exercise the fallback.
+var exchangeFn = exchange
+
 func newBuffered(w io.Writer) *bufio.Writer { return bufio.NewWriterSize(w, 1<<20) }
 
 // swapIn moves the finished directory tmp to dir. When dir exists the two
@@ -16,7 +19,7 @@ func swapIn(tmp, dir string) error {
 	if _, err := os.Lstat(dir); os.IsNotExist(err) {
 		return os.Rename(tmp, dir)
 	}
-	if err := exchange(tmp, dir); err == nil {
+	if err := exchangeFn(tmp, dir); err == nil {
 		return os.RemoveAll(tmp) // now the old run
 	}
 	// No atomic exchange: move the old run aside first. A crash between
