@@ -10,6 +10,8 @@ import (
 	"strings"
 
 	"gonum.org/v1/gonum/optimize"
+
+	"github.com/lodsim/lodsim/hwprofile/cost"
 )
 
 // ErrNoUsableRows is returned by Calibrate when no measurement of the GPU
@@ -52,13 +54,13 @@ type FitPoint struct {
 
 // OpFit is the held-out fit of one operation.
 type OpFit struct {
-	FitSummary
+	cost.FitSummary
 	Points []FitPoint // in a deterministic order
 }
 
 // FitReport is what Calibrate measured about its own fit.
 type FitReport struct {
-	GPU     GPU
+	GPU     cost.GPU
 	Seed    uint64
 	HoldOut float64
 	Ops     []OpFit
@@ -105,7 +107,7 @@ type commPt struct {
 // reports the fit on a seeded held-out split: each operation's model is
 // built again without the held-out points and evaluated on them. The
 // returned profile is built from all points.
-func Calibrate(ms *Measurements, g GPU, opt CalibrateOptions) (*Profile, *FitReport, error) {
+func Calibrate(ms *Measurements, g cost.GPU, opt CalibrateOptions) (*cost.Profile, *FitReport, error) {
 	opt.defaults()
 	if opt.RingMinBytes >= opt.RingMaxBytes {
 		return nil, nil, fmt.Errorf("hwprofile: ring fit range: found %d..%d bytes, expected min < max", opt.RingMinBytes, opt.RingMaxBytes)
@@ -118,11 +120,11 @@ func Calibrate(ms *Measurements, g GPU, opt CalibrateOptions) (*Profile, *FitRep
 	if created == "" {
 		created = ms.SourceDate
 	}
-	p := &Profile{
-		Version:      ProfileVersion,
-		Device:       profileGPU(g),
+	p := &cost.Profile{
+		Version:      cost.ProfileVersion,
+		Device:       cost.NewProfileGPU(g),
 		Created:      created,
-		Generator:    fmt.Sprintf("lodsim calibrate (profile format %d)", ProfileVersion),
+		Generator:    fmt.Sprintf("lodsim calibrate (profile format %d)", cost.ProfileVersion),
 		SourceCommit: ms.SourceCommit,
 		Selection:    selectionNotes,
 	}
@@ -142,7 +144,7 @@ func Calibrate(ms *Measurements, g GPU, opt CalibrateOptions) (*Profile, *FitRep
 
 	// heldOut runs predict on every fold of n points and gathers the
 	// held-out predictions (main) and those of the alpha-beta form (ring).
-	heldOut := func(op Op, n int, predict func(train, test []int) (main, ring []FitPoint, err error)) (main, ring []FitPoint, err error) {
+	heldOut := func(op cost.Op, n int, predict func(train, test []int) (main, ring []FitPoint, err error)) (main, ring []FitPoint, err error) {
 		for _, f := range folds(n, opt, op) {
 			m, r, err := predict(f[0], f[1])
 			if err != nil {
@@ -154,12 +156,12 @@ func Calibrate(ms *Measurements, g GPU, opt CalibrateOptions) (*Profile, *FitRep
 	}
 
 	if len(sel.gemm) > 0 {
-		pts, _, err := heldOut(OpGEMM, len(sel.gemm), func(train, test []int) (out, _ []FitPoint, err error) {
-			tp := &Profile{Device: p.Device}
+		pts, _, err := heldOut(cost.OpGEMM, len(sel.gemm), func(train, test []int) (out, _ []FitPoint, err error) {
+			tp := &cost.Profile{Device: p.Device}
 			if tp.GEMMs, err = buildGEMM(pick(sel.gemm, train)); err != nil {
 				return nil, nil, err
 			}
-			if err := tp.compile(); err != nil {
+			if err := tp.Compile(); err != nil {
 				return nil, nil, fmt.Errorf("hwprofile: gemm: %w", err)
 			}
 			for _, i := range test {
@@ -171,22 +173,22 @@ func Calibrate(ms *Measurements, g GPU, opt CalibrateOptions) (*Profile, *FitRep
 		if err != nil {
 			return nil, nil, err
 		}
-		eval(string(OpGEMM), "", pts)
+		eval(string(cost.OpGEMM), "", pts)
 		if p.GEMMs, err = buildGEMM(sel.gemm); err != nil {
 			return nil, nil, err
 		}
 	}
 	for _, a := range []struct {
-		op     Op
+		op     cost.Op
 		pts    []attnPt
 		decode bool
-		dst    **AttentionTable
-	}{{OpContextAttention, sel.ctx, false, &p.Context}, {OpGenerationAttention, sel.gen, true, &p.Generation}} {
+		dst    **cost.AttentionTable
+	}{{cost.OpContextAttention, sel.ctx, false, &p.Context}, {cost.OpGenerationAttention, sel.gen, true, &p.Generation}} {
 		if len(a.pts) == 0 {
 			continue
 		}
 		pts, _, err := heldOut(a.op, len(a.pts), func(train, test []int) (out, _ []FitPoint, err error) {
-			tp := &Profile{Device: p.Device}
+			tp := &cost.Profile{Device: p.Device}
 			tt, err := buildAttention(pick(a.pts, train), a.decode)
 			if err != nil {
 				return nil, nil, fmt.Errorf("hwprofile: %s: %w", a.op, err)
@@ -196,12 +198,12 @@ func Calibrate(ms *Measurements, g GPU, opt CalibrateOptions) (*Profile, *FitRep
 			} else {
 				tp.Context = tt
 			}
-			if err := tp.compile(); err != nil {
+			if err := tp.Compile(); err != nil {
 				return nil, nil, fmt.Errorf("hwprofile: %s: %w", a.op, err)
 			}
 			for _, i := range test {
 				x := a.pts[i]
-				s := AttnShape{Heads: int(x.h), KVHeads: int(x.kv), HeadDim: int(x.hd)}
+				s := cost.AttnShape{Heads: int(x.h), KVHeads: int(x.kv), HeadDim: int(x.hd)}
 				var pred float64
 				if a.decode {
 					pred = tp.GenerationAttention(int(x.b), int(x.s), s)
@@ -220,7 +222,7 @@ func Calibrate(ms *Measurements, g GPU, opt CalibrateOptions) (*Profile, *FitRep
 			return nil, nil, fmt.Errorf("hwprofile: %s: %w", a.op, err)
 		}
 	}
-	for _, op := range []Op{OpAllReduce, OpAllGather, OpReduceScatter, OpSend, OpCustomAllReduce} {
+	for _, op := range []cost.Op{cost.OpAllReduce, cost.OpAllGather, cost.OpReduceScatter, cost.OpSend, cost.OpCustomAllReduce} {
 		pts := sel.comm[op]
 		if len(pts) == 0 {
 			continue
@@ -230,8 +232,8 @@ func Calibrate(ms *Measurements, g GPU, opt CalibrateOptions) (*Profile, *FitRep
 			if err != nil {
 				return nil, nil, err
 			}
-			tp := &Profile{Device: p.Device, Comm: tables}
-			if err := tp.compile(); err != nil {
+			tp := &cost.Profile{Device: p.Device, Comm: tables}
+			if err := tp.Compile(); err != nil {
 				return nil, nil, fmt.Errorf("hwprofile: %s: %w", op, err)
 			}
 			for _, i := range test {
@@ -239,9 +241,8 @@ func Calibrate(ms *Measurements, g GPU, opt CalibrateOptions) (*Profile, *FitRep
 				t, _ := tp.Collective(op, float64(x.bytes), x.n)
 				grid = append(grid, FitPoint{x.t, t})
 				if x.bytes >= opt.RingMinBytes && x.bytes <= opt.RingMaxBytes {
-					c := tp.comm[op]
-					l := c.links[c.nearest(x.n)]
-					ring = append(ring, FitPoint{x.t, ringTime(op, l, float64(x.bytes), commN(op, x.n))})
+					l, _ := tp.CommLink(op, x.n)
+					ring = append(ring, FitPoint{x.t, cost.RingTime(op, l, float64(x.bytes), cost.CommN(op, x.n))})
 				}
 			}
 			return grid, ring, nil
@@ -258,14 +259,14 @@ func Calibrate(ms *Measurements, g GPU, opt CalibrateOptions) (*Profile, *FitRep
 		p.Comm = append(p.Comm, all...)
 	}
 	if len(sel.elem) > 0 {
-		fit := func(idx []int) LinkFit {
+		fit := func(idx []int) cost.LinkFit {
 			var xs, ts []float64
 			for _, i := range idx {
 				xs, ts = append(xs, float64(sel.elem[i].bytes)), append(ts, sel.elem[i].t)
 			}
-			return fitLink(OpSend, xs, ts, 2)
+			return fitLink(cost.OpSend, xs, ts, 2)
 		}
-		pts, _, _ := heldOut(OpElementwise, len(sel.elem), func(train, test []int) (out, _ []FitPoint, _ error) {
+		pts, _, _ := heldOut(cost.OpElementwise, len(sel.elem), func(train, test []int) (out, _ []FitPoint, _ error) {
 			l := fit(train)
 			for _, i := range test {
 				x := sel.elem[i]
@@ -273,7 +274,7 @@ func Calibrate(ms *Measurements, g GPU, opt CalibrateOptions) (*Profile, *FitRep
 			}
 			return out, nil, nil
 		})
-		eval(string(OpElementwise), "", pts)
+		eval(string(cost.OpElementwise), "", pts)
 		all := make([]int, len(sel.elem))
 		for i := range all {
 			all[i] = i
@@ -281,7 +282,7 @@ func Calibrate(ms *Measurements, g GPU, opt CalibrateOptions) (*Profile, *FitRep
 		l := fit(all)
 		p.Element = &l
 	}
-	if err := p.compile(); err != nil {
+	if err := p.Compile(); err != nil {
 		return nil, nil, fmt.Errorf("hwprofile: calibrated profile: %w", err)
 	}
 	return p, rep, nil
@@ -291,7 +292,7 @@ func Calibrate(ms *Measurements, g GPU, opt CalibrateOptions) (*Profile, *FitRep
 type selection struct {
 	gemm     []gemmPt
 	ctx, gen []attnPt
-	comm     map[Op][]commPt
+	comm     map[cost.Op][]commPt
 	elem     []commPt
 	used     map[string]int
 	total    int
@@ -306,17 +307,17 @@ func median(v []float64) float64 {
 	return (v[n/2-1] + v[n/2]) / 2
 }
 
-func selectRows(ms *Measurements, g GPU) *selection {
-	s := &selection{comm: map[Op][]commPt{}, used: map[string]int{}}
+func selectRows(ms *Measurements, g cost.GPU) *selection {
+	s := &selection{comm: map[cost.Op][]commPt{}, used: map[string]int{}}
 	type key struct {
-		op            Op
+		op            cost.Op
 		a, b, c, d, e int64
 	}
 	groups := map[key][]float64{}
 	hasGraph := map[int]bool{}
 	for i := range ms.Rows {
 		m := &ms.Rows[i]
-		if m.Op == OpCustomAllReduce && m.GPU == g.Key && strings.Contains(strings.ToLower(m.Kernel), "graph") {
+		if m.Op == cost.OpCustomAllReduce && m.GPU == g.Key && strings.Contains(strings.ToLower(m.Kernel), "graph") {
 			hasGraph[m.GPUs] = true
 		}
 	}
@@ -330,27 +331,27 @@ func selectRows(ms *Measurements, g GPU) *selection {
 		}
 		var k key
 		switch m.Op {
-		case OpGEMM:
+		case cost.OpGEMM:
 			k = key{m.Op, m.M, m.N, m.K, 0, 0}
-		case OpContextAttention, OpGenerationAttention:
+		case cost.OpContextAttention, cost.OpGenerationAttention:
 			if (m.KVDtype != "" && !isHalf(m.KVDtype)) || m.Window != 0 || m.Prefix != 0 {
 				continue
 			}
 			k = key{m.Op, m.Heads, m.KVHeads, m.HeadDim, m.Batch, m.SeqLen}
-		case OpAllReduce, OpAllGather, OpReduceScatter, OpCustomAllReduce:
+		case cost.OpAllReduce, cost.OpAllGather, cost.OpReduceScatter, cost.OpCustomAllReduce:
 			if m.GPUsPerNode != 0 && m.GPUsPerNode < m.GPUs {
 				continue
 			}
-			if m.Op == OpCustomAllReduce && hasGraph[m.GPUs] && !strings.Contains(strings.ToLower(m.Kernel), "graph") {
+			if m.Op == cost.OpCustomAllReduce && hasGraph[m.GPUs] && !strings.Contains(strings.ToLower(m.Kernel), "graph") {
 				continue
 			}
 			k = key{m.Op, int64(m.GPUs), m.Bytes, 0, 0, 0}
-		case OpSend:
+		case cost.OpSend:
 			if m.GPUsPerNode == 1 { // the two ranks are on different nodes
 				continue
 			}
 			k = key{m.Op, 2, m.Bytes, 0, 0, 0}
-		case OpElementwise:
+		case cost.OpElementwise:
 			k = key{m.Op, m.Bytes, 0, 0, 0, 0}
 		default:
 			continue
@@ -378,13 +379,13 @@ func selectRows(ms *Measurements, g GPU) *selection {
 	for _, k := range keys {
 		t := median(groups[k])
 		switch k.op {
-		case OpGEMM:
+		case cost.OpGEMM:
 			s.gemm = append(s.gemm, gemmPt{k.a, k.b, k.c, t})
-		case OpContextAttention:
+		case cost.OpContextAttention:
 			s.ctx = append(s.ctx, attnPt{k.a, k.b, k.c, k.d, k.e, t})
-		case OpGenerationAttention:
+		case cost.OpGenerationAttention:
 			s.gen = append(s.gen, attnPt{k.a, k.b, k.c, k.d, k.e, t})
-		case OpElementwise:
+		case cost.OpElementwise:
 			s.elem = append(s.elem, commPt{1, k.a, t})
 		default:
 			s.comm[k.op] = append(s.comm[k.op], commPt{int(k.a), k.b, t})
@@ -404,11 +405,11 @@ const minHeldOut = 100
 // round(1/HoldOut) folds instead and each fold is held out in turn, so every
 // point is predicted once by a model that never saw it. Fewer than 10
 // points, or HoldOut < 0, gives no check.
-func folds(n int, opt CalibrateOptions, op Op) [][2][]int {
+func folds(n int, opt CalibrateOptions, op cost.Op) [][2][]int {
 	if opt.HoldOut <= 0 || n < 10 {
 		return nil
 	}
-	rng := rand.New(rand.NewPCG(opt.Seed, uint64(opIndex(op))+1))
+	rng := rand.New(rand.NewPCG(opt.Seed, uint64(op.Index())+1))
 	perm := rng.Perm(n)
 	nt := int(math.Round(opt.HoldOut * float64(n)))
 	nt = max(1, min(nt, n-1))
@@ -446,8 +447,8 @@ func pick[T any](v []T, idx []int) []T {
 }
 
 // summarize computes the error statistics of pts.
-func summarize(op string, pts []FitPoint) FitSummary {
-	s := FitSummary{Op: op, Count: len(pts)}
+func summarize(op string, pts []FitPoint) cost.FitSummary {
+	s := cost.FitSummary{Op: op, Count: len(pts)}
 	if len(pts) == 0 {
 		return s
 	}
@@ -490,9 +491,9 @@ func indexOf(axis []int64, v int64) int {
 
 // fitRoofline fits BaseParams to (flops, bytes, t) by least squares in log
 // time, with gonum's Nelder-Mead over the logs of the three parameters.
-func fitRoofline(fl, by, t []float64) (BaseParams, error) {
+func fitRoofline(fl, by, t []float64) (cost.BaseParams, error) {
 	if len(t) == 0 {
-		return BaseParams{}, fmt.Errorf("no points to fit")
+		return cost.BaseParams{}, fmt.Errorf("no points to fit")
 	}
 	minT, maxF, maxB := math.Inf(1), 0.0, 0.0
 	for i := range t {
@@ -504,10 +505,10 @@ func fitRoofline(fl, by, t []float64) (BaseParams, error) {
 		maxF = 1
 	}
 	obj := func(x []float64) float64 {
-		b := BaseParams{math.Exp(x[0]), math.Exp(x[1]), math.Exp(x[2])}
+		b := cost.BaseParams{LaunchNs: math.Exp(x[0]), FlopsPerNs: math.Exp(x[1]), BytesPerNs: math.Exp(x[2])}
 		s := 0.0
 		for i := range t {
-			d := math.Log(b.time(fl[i], by[i]) / t[i])
+			d := math.Log(b.Time(fl[i], by[i]) / t[i])
 			s += d * d
 		}
 		return s / float64(len(t))
@@ -521,49 +522,49 @@ func fitRoofline(fl, by, t []float64) (BaseParams, error) {
 	if err == nil || res != nil {
 		x = res.X
 	}
-	b := BaseParams{round(math.Exp(x[0]), 6), round(math.Exp(x[1]), 6), round(math.Exp(x[2]), 6)}
-	if err := checkBase("base", b); err != nil {
-		return BaseParams{}, err
+	b := cost.BaseParams{LaunchNs: round(math.Exp(x[0]), 6), FlopsPerNs: round(math.Exp(x[1]), 6), BytesPerNs: round(math.Exp(x[2]), 6)}
+	if err := b.Check("base"); err != nil {
+		return cost.BaseParams{}, err
 	}
 	return b, nil
 }
 
 // fillTable turns measured points on a grid into the stored latency table:
 // residuals against base where measured, logGrid.fill elsewhere.
-func fillTable(g *logGrid, known []bool, baseAt func(c int) float64) ([]float64, error) {
-	if err := g.fill(known); err != nil {
+func fillTable(g *cost.Grid, known []bool, baseAt func(c int) float64) ([]float64, error) {
+	if err := g.Fill(known); err != nil {
 		return nil, err
 	}
-	out := make([]float64, len(g.r))
+	out := make([]float64, len(g.R))
 	for c := range out {
-		out[c] = round(baseAt(c)*math.Exp(g.r[c]), tableDigits)
+		out[c] = round(baseAt(c)*math.Exp(g.R[c]), tableDigits)
 	}
 	return out, nil
 }
 
-func buildGEMM(pts []gemmPt) (*GEMMTable, error) {
+func buildGEMM(pts []gemmPt) (*cost.GEMMTable, error) {
 	var ms, ns, ks []int64
 	fl, by, ts := make([]float64, len(pts)), make([]float64, len(pts)), make([]float64, len(pts))
 	for i, x := range pts {
 		ms, ns, ks = append(ms, x.m), append(ns, x.n), append(ks, x.k)
-		fl[i], by[i] = gemmWork(float64(x.m), float64(x.n), float64(x.k))
+		fl[i], by[i] = cost.GEMMWork(float64(x.m), float64(x.n), float64(x.k))
 		ts[i] = x.t
 	}
 	base, err := fitRoofline(fl, by, ts)
 	if err != nil {
 		return nil, fmt.Errorf("hwprofile: gemm: %w", err)
 	}
-	t := &GEMMTable{Base: base, M: uniq(ms), N: uniq(ns), K: uniq(ks)}
-	g := newLogGrid(floats(t.M), floats(t.N), floats(t.K))
-	known := make([]bool, len(g.r))
+	t := &cost.GEMMTable{Base: base, M: uniq(ms), N: uniq(ns), K: uniq(ks)}
+	g := cost.NewGrid(t.M, t.N, t.K)
+	known := make([]bool, len(g.R))
 	for i, x := range pts {
-		c := indexOf(t.M, x.m)*g.strides[0] + indexOf(t.N, x.n)*g.strides[1] + indexOf(t.K, x.k)
-		g.r[c] = math.Log(x.t / base.time(fl[i], by[i]))
+		c := indexOf(t.M, x.m)*g.Strides[0] + indexOf(t.N, x.n)*g.Strides[1] + indexOf(t.K, x.k)
+		g.R[c] = math.Log(x.t / base.Time(fl[i], by[i]))
 		known[c] = true
 	}
 	t.LatencyNs, err = fillTable(g, known, func(c int) float64 {
-		f, b := gemmWork(float64(t.M[c/g.strides[0]]), float64(t.N[c%g.strides[0]/g.strides[1]]), float64(t.K[c%g.strides[1]]))
-		return base.time(f, b)
+		f, b := cost.GEMMWork(float64(t.M[c/g.Strides[0]]), float64(t.N[c%g.Strides[0]/g.Strides[1]]), float64(t.K[c%g.Strides[1]]))
+		return base.Time(f, b)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("hwprofile: gemm: %w", err)
@@ -573,12 +574,12 @@ func buildGEMM(pts []gemmPt) (*GEMMTable, error) {
 
 func attnWork(decode bool, b, s, h, kv, hd float64) (float64, float64) {
 	if decode {
-		return genWork(b, s, h, kv, hd)
+		return cost.GenerationWork(b, s, h, kv, hd)
 	}
-	return ctxWork(b, s, 0, h, kv, hd)
+	return cost.ContextWork(b, s, 0, h, kv, hd)
 }
 
-func buildAttention(pts []attnPt, decode bool) (*AttentionTable, error) {
+func buildAttention(pts []attnPt, decode bool) (*cost.AttentionTable, error) {
 	fl, by, ts := make([]float64, len(pts)), make([]float64, len(pts)), make([]float64, len(pts))
 	for i, x := range pts {
 		fl[i], by[i] = attnWork(decode, float64(x.b), float64(x.s), float64(x.h), float64(x.kv), float64(x.hd))
@@ -588,7 +589,7 @@ func buildAttention(pts []attnPt, decode bool) (*AttentionTable, error) {
 	if err != nil {
 		return nil, err
 	}
-	t := &AttentionTable{Base: base}
+	t := &cost.AttentionTable{Base: base}
 	// pts are sorted by (h, kv, hd, b, s): each run of one shape is a slice.
 	for lo := 0; lo < len(pts); {
 		hi := lo
@@ -600,18 +601,18 @@ func buildAttention(pts []attnPt, decode bool) (*AttentionTable, error) {
 		for _, x := range run {
 			bs, ss = append(bs, x.b), append(ss, x.s)
 		}
-		sl := AttentionSlice{Heads: int(run[0].h), KVHeads: int(run[0].kv), HeadDim: int(run[0].hd), Batch: uniq(bs), SeqLen: uniq(ss)}
-		g := newLogGrid(floats(sl.Batch), floats(sl.SeqLen))
-		known := make([]bool, len(g.r))
+		sl := cost.AttentionSlice{Heads: int(run[0].h), KVHeads: int(run[0].kv), HeadDim: int(run[0].hd), Batch: uniq(bs), SeqLen: uniq(ss)}
+		g := cost.NewGrid(sl.Batch, sl.SeqLen)
+		known := make([]bool, len(g.R))
 		for j, x := range run {
-			c := indexOf(sl.Batch, x.b)*g.strides[0] + indexOf(sl.SeqLen, x.s)
-			g.r[c] = math.Log(x.t / base.time(fl[lo+j], by[lo+j]))
+			c := indexOf(sl.Batch, x.b)*g.Strides[0] + indexOf(sl.SeqLen, x.s)
+			g.R[c] = math.Log(x.t / base.Time(fl[lo+j], by[lo+j]))
 			known[c] = true
 		}
 		h, kv, hd := float64(sl.Heads), float64(sl.KVHeads), float64(sl.HeadDim)
 		sl.LatencyNs, err = fillTable(g, known, func(c int) float64 {
-			f, b := attnWork(decode, float64(sl.Batch[c/g.strides[0]]), float64(sl.SeqLen[c%g.strides[0]]), h, kv, hd)
-			return base.time(f, b)
+			f, b := attnWork(decode, float64(sl.Batch[c/g.Strides[0]]), float64(sl.SeqLen[c%g.Strides[0]]), h, kv, hd)
+			return base.Time(f, b)
 		})
 		if err != nil {
 			return nil, err
@@ -626,8 +627,8 @@ func buildAttention(pts []attnPt, decode bool) (*AttentionTable, error) {
 // GPUs by least squares in relative error, (pred - t) / t, which has a
 // closed form in (alpha, 1/B). A non-positive solution falls back to the
 // best one-parameter fit with the other at a small positive value.
-func fitLink(op Op, s, t []float64, n float64) LinkFit {
-	hops, share := commHops(op, n)
+func fitLink(op cost.Op, s, t []float64, n float64) cost.LinkFit {
+	hops, share := cost.CommHops(op, n)
 	var a11, a12, a22, b1, b2 float64
 	for i := range t {
 		x1, x2 := hops/t[i], hops*share*s[i]/t[i]
@@ -650,10 +651,10 @@ func fitLink(op Op, s, t []float64, n float64) LinkFit {
 	default:
 		alpha, beta = b1/a11, 1e-12 // latency-only
 	}
-	return LinkFit{LatencyNs: round(alpha, 6), BytesPerNs: round(1/beta, 6)}
+	return cost.LinkFit{LatencyNs: round(alpha, 6), BytesPerNs: round(1/beta, 6)}
 }
 
-func buildComm(op Op, pts []commPt, opt CalibrateOptions) ([]CommTable, error) {
+func buildComm(op cost.Op, pts []commPt, opt CalibrateOptions) ([]cost.CommTable, error) {
 	byN := map[int][]commPt{}
 	var ns []int
 	for _, x := range pts {
@@ -663,7 +664,7 @@ func buildComm(op Op, pts []commPt, opt CalibrateOptions) ([]CommTable, error) {
 		byN[x.n] = append(byN[x.n], x)
 	}
 	sort.Ints(ns)
-	var out []CommTable
+	var out []cost.CommTable
 	for _, n := range ns {
 		run := byN[n]
 		var s, t, sAll, tAll []float64
@@ -676,23 +677,23 @@ func buildComm(op Op, pts []commPt, opt CalibrateOptions) ([]CommTable, error) {
 		if len(t) < 2 {
 			s, t = sAll, tAll
 		}
-		fn := commN(op, n)
+		fn := cost.CommN(op, n)
 		l := fitLink(op, s, t, fn)
-		ct := CommTable{Op: op, GPUs: n, Link: l}
+		ct := cost.CommTable{Op: op, GPUs: n, Link: l}
 		for _, x := range run {
 			ct.Bytes = append(ct.Bytes, x.bytes)
 		}
 		ct.Bytes = uniq(ct.Bytes)
-		g := newLogGrid(floats(ct.Bytes))
-		known := make([]bool, len(g.r))
+		g := cost.NewGrid(ct.Bytes)
+		known := make([]bool, len(g.R))
 		for _, x := range run {
 			c := indexOf(ct.Bytes, x.bytes)
-			g.r[c] = math.Log(x.t / ringTime(op, l.link(), float64(x.bytes), fn))
+			g.R[c] = math.Log(x.t / cost.RingTime(op, l.Link(), float64(x.bytes), fn))
 			known[c] = true
 		}
 		var err error
 		ct.LatencyNs, err = fillTable(g, known, func(c int) float64 {
-			return ringTime(op, l.link(), float64(ct.Bytes[c]), fn)
+			return cost.RingTime(op, l.Link(), float64(ct.Bytes[c]), fn)
 		})
 		if err != nil {
 			return nil, fmt.Errorf("hwprofile: %s on %d GPUs: %w", op, n, err)

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"math"
 	"testing"
+
+	"github.com/lodsim/lodsim/hwprofile/cost"
 )
 
 func pow2s(lo, hi int64) []int64 {
@@ -16,42 +18,42 @@ func pow2s(lo, hi int64) []int64 {
 
 // synthetic builds measurements that follow known models exactly: GEMM and
 // decode attention on a roofline, all-reduce on an alpha-beta ring.
-func synthetic(gemm, gen BaseParams, ring Link) *Measurements {
+func synthetic(gemm, gen cost.BaseParams, ring cost.Link) *Measurements {
 	ms := &Measurements{}
 	for _, m := range pow2s(1, 4096) {
 		for _, n := range pow2s(128, 16384) {
 			for _, k := range pow2s(128, 16384) {
-				f, b := gemmWork(float64(m), float64(n), float64(k))
-				ms.Rows = append(ms.Rows, Measurement{Op: OpGEMM, Dtype: "bf16", M: m, N: n, K: k, MeanNs: gemm.time(f, b), Source: "synthetic"})
+				f, b := cost.GEMMWork(float64(m), float64(n), float64(k))
+				ms.Rows = append(ms.Rows, Measurement{Op: cost.OpGEMM, Dtype: "bf16", M: m, N: n, K: k, MeanNs: gemm.Time(f, b), Source: "synthetic"})
 			}
 		}
 	}
-	for _, s := range []AttnShape{{8, 1, 128}, {32, 8, 128}, {16, 2, 64}} {
+	for _, s := range []cost.AttnShape{{Heads: 8, KVHeads: 1, HeadDim: 128}, {Heads: 32, KVHeads: 8, HeadDim: 128}, {Heads: 16, KVHeads: 2, HeadDim: 64}} {
 		for _, b := range pow2s(1, 256) {
 			for _, c := range pow2s(16, 65536) {
-				f, by := genWork(float64(b), float64(c), float64(s.Heads), float64(s.KVHeads), float64(s.HeadDim))
-				ms.Rows = append(ms.Rows, Measurement{Op: OpGenerationAttention, Dtype: "bf16", Batch: b, SeqLen: c,
-					Heads: int64(s.Heads), KVHeads: int64(s.KVHeads), HeadDim: int64(s.HeadDim), MeanNs: gen.time(f, by), Source: "synthetic"})
+				f, by := cost.GenerationWork(float64(b), float64(c), float64(s.Heads), float64(s.KVHeads), float64(s.HeadDim))
+				ms.Rows = append(ms.Rows, Measurement{Op: cost.OpGenerationAttention, Dtype: "bf16", Batch: b, SeqLen: c,
+					Heads: int64(s.Heads), KVHeads: int64(s.KVHeads), HeadDim: int64(s.HeadDim), MeanNs: gen.Time(f, by), Source: "synthetic"})
 			}
 		}
 	}
 	for _, n := range []int{2, 4, 8} {
 		for _, s := range pow2s(1024, 1<<30) {
-			ms.Rows = append(ms.Rows, Measurement{Op: OpAllReduce, Dtype: "fp16", Bytes: s, GPUs: n,
-				MeanNs: ringTime(OpAllReduce, ring, float64(s), float64(n)), Source: "synthetic"})
+			ms.Rows = append(ms.Rows, Measurement{Op: cost.OpAllReduce, Dtype: "fp16", Bytes: s, GPUs: n,
+				MeanNs: cost.RingTime(cost.OpAllReduce, ring, float64(s), float64(n)), Source: "synthetic"})
 		}
 	}
-	ms.Sources = []SourceFile{{Path: "synthetic", Rows: len(ms.Rows)}}
+	ms.Sources = []cost.SourceFile{{Path: "synthetic", Rows: len(ms.Rows)}}
 	return ms
 }
 
 func relErr(a, b float64) float64 { return math.Abs(a-b) / b }
 
 func TestCalibrateRecoversKnownModels(t *testing.T) {
-	gemm := BaseParams{LaunchNs: 4000, FlopsPerNs: 600e3, BytesPerNs: 2500}
-	gen := BaseParams{LaunchNs: 9000, FlopsPerNs: 150e3, BytesPerNs: 2000}
-	ring := Link{LatencyNs: 2500, BytesPerNs: 280}
-	g, _ := LookupGPU("h100_sxm")
+	gemm := cost.BaseParams{LaunchNs: 4000, FlopsPerNs: 600e3, BytesPerNs: 2500}
+	gen := cost.BaseParams{LaunchNs: 9000, FlopsPerNs: 150e3, BytesPerNs: 2000}
+	ring := cost.Link{LatencyNs: 2500, BytesPerNs: 280}
+	g, _ := cost.LookupGPU("h100_sxm")
 	p, rep, err := Calibrate(synthetic(gemm, gen, ring), g, CalibrateOptions{Seed: 7, Created: "2025-01-01"})
 	if err != nil {
 		t.Fatal(err)
@@ -93,25 +95,25 @@ func TestCalibrateRecoversKnownModels(t *testing.T) {
 	}
 	// Far outside the grid the fitted roofline carries the time.
 	for _, c := range [][3]int{{1 << 20, 8192, 8192}, {3, 100000, 50}} {
-		f, b := gemmWork(float64(c[0]), float64(c[1]), float64(c[2]))
-		if e := relErr(p.GEMM(c[0], c[1], c[2]), gemm.time(f, b)); e > 0.01 {
+		f, b := cost.GEMMWork(float64(c[0]), float64(c[1]), float64(c[2]))
+		if e := relErr(p.GEMM(c[0], c[1], c[2]), gemm.Time(f, b)); e > 0.01 {
 			t.Errorf("GEMM%v off the grid is %.2f%% from the true model", c, 100*e)
 		}
 	}
-	s := AttnShape{Heads: 12, KVHeads: 3, HeadDim: 96} // not measured
-	f, b := genWork(1024, 1<<20, 12, 3, 96)
-	if e := relErr(p.GenerationAttention(1024, 1<<20, s), gen.time(f, b)); e > 0.01 {
+	s := cost.AttnShape{Heads: 12, KVHeads: 3, HeadDim: 96} // not measured
+	f, b := cost.GenerationWork(1024, 1<<20, 12, 3, 96)
+	if e := relErr(p.GenerationAttention(1024, 1<<20, s), gen.Time(f, b)); e > 0.01 {
 		t.Errorf("GenerationAttention off the grid and shape is %.2f%% from the true model", 100*e)
 	}
 	// n = 16 was not measured: the 8-GPU link in the n = 16 ring form.
-	if e := relErr(p.AllReduce(1<<24, 16), ringTime(OpAllReduce, ring, 1<<24, 16)); e > 0.01 {
+	if e := relErr(p.AllReduce(1<<24, 16), cost.RingTime(cost.OpAllReduce, ring, 1<<24, 16)); e > 0.01 {
 		t.Errorf("AllReduce on 16 GPUs is %.2f%% from the ring form", 100*e)
 	}
 	if p.AllReduce(1<<20, 1) != 0 {
 		t.Errorf("AllReduce on 1 GPU = %v, expected 0", p.AllReduce(1<<20, 1))
 	}
 	// No context attention was measured: the roofline answers.
-	if got, want := p.ContextAttention(2, 512, 0, s), NewRoofline(g).ContextAttention(2, 512, 0, s); got != want {
+	if got, want := p.ContextAttention(2, 512, 0, s), cost.NewRoofline(g).ContextAttention(2, 512, 0, s); got != want {
 		t.Errorf("ContextAttention without measurements = %v, expected the roofline's %v", got, want)
 	}
 	if p.Created != "2025-01-01" {
@@ -120,8 +122,9 @@ func TestCalibrateRecoversKnownModels(t *testing.T) {
 }
 
 func TestCalibrateDeterministic(t *testing.T) {
-	ms := synthetic(BaseParams{4000, 600e3, 2500}, BaseParams{9000, 150e3, 2000}, Link{2500, 280})
-	g, _ := LookupGPU("a100_sxm")
+	ms := synthetic(cost.BaseParams{LaunchNs: 4000, FlopsPerNs: 600e3, BytesPerNs: 2500},
+		cost.BaseParams{LaunchNs: 9000, FlopsPerNs: 150e3, BytesPerNs: 2000}, cost.Link{LatencyNs: 2500, BytesPerNs: 280})
+	g, _ := cost.LookupGPU("a100_sxm")
 	_, r1, err := Calibrate(ms, g, CalibrateOptions{Seed: 3})
 	if err != nil {
 		t.Fatal(err)
@@ -146,52 +149,13 @@ func TestCalibrateDeterministic(t *testing.T) {
 }
 
 func TestCalibrateErrors(t *testing.T) {
-	ms := &Measurements{Rows: []Measurement{{Op: OpGEMM, GPU: "a100_sxm", Dtype: "bf16", M: 1, N: 1, K: 1, MeanNs: 10}}}
-	g, _ := LookupGPU("h100_sxm")
+	ms := &Measurements{Rows: []Measurement{{Op: cost.OpGEMM, GPU: "a100_sxm", Dtype: "bf16", M: 1, N: 1, K: 1, MeanNs: 10}}}
+	g, _ := cost.LookupGPU("h100_sxm")
 	if _, _, err := Calibrate(ms, g, CalibrateOptions{}); !errors.Is(err, ErrNoUsableRows) {
 		t.Errorf("calibrating h100 from a100 rows: %v, expected ErrNoUsableRows", err)
 	}
 	ms.Rows[0].GPU, ms.Rows[0].Dtype = "h100_sxm", "fp8"
 	if _, _, err := Calibrate(ms, g, CalibrateOptions{}); !errors.Is(err, ErrNoUsableRows) {
 		t.Errorf("calibrating from fp8 rows only: %v, expected ErrNoUsableRows", err)
-	}
-}
-
-// A function linear in the log coordinates is reproduced exactly by fill
-// (interior holes) and by at (between grid points).
-func TestLogGridLinear(t *testing.T) {
-	xs, ys := []float64{1, 2, 4, 8, 16, 32}, []float64{10, 100, 1000, 10000}
-	g := newLogGrid(xs, ys)
-	f := func(lx, ly float64) float64 { return 0.3 + 0.7*lx - 0.2*ly }
-	known := make([]bool, len(g.r))
-	for i := range xs {
-		for j := range ys {
-			c := i*g.strides[0] + j
-			if i > 0 && i < len(xs)-1 && (i+j)%2 == 0 {
-				continue // an interior hole
-			}
-			g.r[c], known[c] = f(g.axes[0][i], g.axes[1][j]), true
-		}
-	}
-	if err := g.fill(known); err != nil {
-		t.Fatal(err)
-	}
-	for i := range xs {
-		for j := range ys {
-			if d := math.Abs(g.r[i*g.strides[0]+j] - f(g.axes[0][i], g.axes[1][j])); d > 1e-12 {
-				t.Errorf("cell (%d,%d) filled %.3g off", i, j, d)
-			}
-		}
-	}
-	lx, ly := math.Log(5.5), math.Log(333)
-	if d := math.Abs(g.at([maxDims]float64{lx, ly}) - f(lx, ly)); d > 1e-12 {
-		t.Errorf("interpolation %.3g off a linear function", d)
-	}
-	// Outside the grid the edge value holds.
-	if got, want := g.at([maxDims]float64{math.Log(1e6), math.Log(1e9)}), f(g.axes[0][5], g.axes[1][3]); math.Abs(got-want) > 1e-12 {
-		t.Errorf("beyond the corner: %v, expected the corner's %v", got, want)
-	}
-	if err := newLogGrid(xs).fill(make([]bool, len(xs))); err == nil {
-		t.Error("filling a grid with no known cell succeeded")
 	}
 }

@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/lodsim/lodsim/hwprofile/cost"
 )
 
 // TestCatalogMatchesSpecsCSV checks every catalog figure against
@@ -41,8 +43,8 @@ func TestCatalogMatchesSpecsCSV(t *testing.T) {
 	for _, r := range recs[1:] {
 		rows[r[0]] = r
 	}
-	for _, g := range catalog {
-		name := g.Name
+	for _, name := range cost.GPUNames() {
+		g, _ := cost.LookupGPU(name)
 		if n, ok := csvName[name]; ok {
 			name = n
 		}
@@ -54,7 +56,7 @@ func TestCatalogMatchesSpecsCSV(t *testing.T) {
 		if v := num(r, "bf16_dense_tflops"); v != g.BF16TFLOPS {
 			t.Errorf("%s: BF16TFLOPS %v, CSV %v", g.Name, g.BF16TFLOPS, v)
 		}
-		if v := num(r, "memory_gb"); int64(v)*gib != g.MemoryBytes {
+		if v := num(r, "memory_gb"); int64(v)<<30 != g.MemoryBytes {
 			t.Errorf("%s: MemoryBytes %d, CSV %v GB", g.Name, g.MemoryBytes, v)
 		}
 		if v := num(r, "tdp_w"); v != g.TDPWatts {

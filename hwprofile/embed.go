@@ -7,6 +7,8 @@ import (
 	"sort"
 	"strings"
 	"sync"
+
+	"github.com/lodsim/lodsim/hwprofile/cost"
 )
 
 // The shipped profiles, calibrated from the aiconfigurator tables under
@@ -18,7 +20,7 @@ var embeddedFS embed.FS
 
 var embedded struct {
 	sync.Mutex
-	byKey map[string]*Profile
+	byKey map[string]*cost.Profile
 }
 
 // EmbeddedKeys lists the GPU keys with a shipped profile, sorted.
@@ -39,7 +41,7 @@ func EmbeddedKeys() []string {
 // the keys there are. Each call returns its own copy of the profile's
 // top-level fields (the tables are shared and read-only), so a caller may
 // change its Overhead.
-func EmbeddedProfile(key string) (*Profile, error) {
+func EmbeddedProfile(key string) (*cost.Profile, error) {
 	embedded.Lock()
 	defer embedded.Unlock()
 	if p, ok := embedded.byKey[key]; ok {
@@ -50,12 +52,12 @@ func EmbeddedProfile(key string) (*Profile, error) {
 	if err != nil {
 		return nil, fmt.Errorf("hwprofile: no shipped profile for %q: expected one of %s", key, strings.Join(EmbeddedKeys(), ", "))
 	}
-	p, err := LoadProfile(bytes.NewReader(data), "embedded:"+key)
+	p, err := cost.LoadProfile(bytes.NewReader(data), "embedded:"+key)
 	if err != nil {
 		panic("hwprofile: shipped profile does not load: " + err.Error())
 	}
 	if embedded.byKey == nil {
-		embedded.byKey = map[string]*Profile{}
+		embedded.byKey = map[string]*cost.Profile{}
 	}
 	embedded.byKey[key] = p
 	cp := *p
@@ -65,13 +67,13 @@ func EmbeddedProfile(key string) (*Profile, error) {
 // DefaultCostModel is the cost model lodsim uses for g when the user gives
 // no profile: the shipped calibrated profile of g's key when there is one,
 // else the roofline of g's datasheet figures.
-func DefaultCostModel(g GPU) CostModel {
+func DefaultCostModel(g cost.GPU) cost.CostModel {
 	if _, err := embeddedFS.Open("profiles/" + g.Key + ".yaml"); err != nil {
-		return NewRoofline(g)
+		return cost.NewRoofline(g)
 	}
 	p, err := EmbeddedProfile(g.Key)
 	if err != nil {
-		return NewRoofline(g)
+		return cost.NewRoofline(g)
 	}
 	return p
 }

@@ -6,6 +6,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/lodsim/lodsim/hwprofile/cost"
 )
 
 var update = flag.Bool("update", false, "rewrite the shipped profiles under profiles/ from data/aiconfigurator")
@@ -23,7 +25,7 @@ func TestEmbeddedProfilesRebuild(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			g, err := LookupGPU(key)
+			g, err := cost.LookupGPU(key)
 			if err != nil {
 				t.Fatal(err)
 			}

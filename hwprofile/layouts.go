@@ -3,6 +3,8 @@ package hwprofile
 import (
 	"path/filepath"
 	"strings"
+
+	"github.com/lodsim/lodsim/hwprofile/cost"
 )
 
 const nsPerMs = 1e6
@@ -27,7 +29,7 @@ var aicGEMM = &layout{
 	read: func(t *table, i int, c *readContext, out *[]Measurement) error {
 		var m Measurement
 		var err error
-		m.Op = OpGEMM
+		m.Op = cost.OpGEMM
 		if m.M, err = t.int(i, "m", true); err != nil {
 			return err
 		}
@@ -74,13 +76,13 @@ var aicAttention = &layout{
 		var err error
 		switch op := t.str(i, "op_name"); {
 		case op == "context_attention":
-			m.Op = OpContextAttention
+			m.Op = cost.OpContextAttention
 		case op == "generation_attention":
-			m.Op = OpGenerationAttention
+			m.Op = cost.OpGenerationAttention
 		case op == "" && strings.HasPrefix(filepath.Base(c.path), "context"):
-			m.Op = OpContextAttention
+			m.Op = cost.OpContextAttention
 		case op == "" && strings.HasPrefix(filepath.Base(c.path), "generation"):
-			m.Op = OpGenerationAttention
+			m.Op = cost.OpGenerationAttention
 		default:
 			return t.errAt(i, "op_name", "found %q, expected context_attention or generation_attention", op)
 		}
@@ -105,7 +107,7 @@ var aicAttention = &layout{
 		if step < 0 {
 			return t.errAt(i, "step", "found %d, expected zero or more", step)
 		}
-		if m.Op == OpGenerationAttention {
+		if m.Op == cost.OpGenerationAttention {
 			m.SeqLen += step
 		}
 		if m.Window, err = t.int(i, "window_size", false); err != nil {
@@ -139,11 +141,11 @@ var aicNCCL = &layout{
 		var m Measurement
 		switch op := t.str(i, "op_name"); op {
 		case "all_reduce":
-			m.Op = OpAllReduce
+			m.Op = cost.OpAllReduce
 		case "all_gather":
-			m.Op = OpAllGather
+			m.Op = cost.OpAllGather
 		case "reduce_scatter":
-			m.Op = OpReduceScatter
+			m.Op = cost.OpReduceScatter
 		case "alltoall":
 			return nil // not used by the models lodsim simulates
 		default:
@@ -161,7 +163,7 @@ var aicCustomAllReduce = &layout{
 	optional: append([]string{"backend"}, aicMeta...),
 	fields:   map[string]string{"bytes": "message_size", "gpus": "num_gpus"},
 	read: func(t *table, i int, c *readContext, out *[]Measurement) error {
-		return aicComm(t, i, "allreduce_dtype", Measurement{Op: OpCustomAllReduce}, out)
+		return aicComm(t, i, "allreduce_dtype", Measurement{Op: cost.OpCustomAllReduce}, out)
 	},
 }
 
@@ -225,9 +227,9 @@ var vidurNetwork = &layout{
 		coll := t.str(i, "collective")
 		switch coll {
 		case "all_reduce":
-			m.Op = OpAllReduce
+			m.Op = cost.OpAllReduce
 		case "send_recv":
-			m.Op = OpSend
+			m.Op = cost.OpSend
 		default:
 			return t.errAt(i, "collective", "found %q, expected all_reduce or send_recv", coll)
 		}
@@ -252,7 +254,7 @@ var vidurNetwork = &layout{
 		if !ok {
 			return t.errAt(i, "time_stats."+coll+".median", "found no timing, expected time_stats.%s.mean or .median in milliseconds", coll)
 		}
-		if m.Op == OpSend && m.GPUs != 2 {
+		if m.Op == cost.OpSend && m.GPUs != 2 {
 			return t.errAt(i, "num_workers", "found %d, expected 2 for send_recv", m.GPUs)
 		}
 		*out = append(*out, m)
@@ -319,14 +321,14 @@ var vidurCompute = &layout{
 			op string
 			m  Measurement
 		}{
-			{"attn_pre_proj", Measurement{Op: OpGEMM, M: tok, N: (nh + 2*nkv) * hd / tp, K: emb}},
-			{"attn_post_proj", Measurement{Op: OpGEMM, M: tok, N: emb, K: nh * hd / tp}},
-			{"mlp_up_proj", Measurement{Op: OpGEMM, M: tok, N: gated * exp / tp, K: emb}},
-			{"mlp_down_proj", Measurement{Op: OpGEMM, M: tok, N: emb, K: exp / tp}},
-			{"input_layernorm", Measurement{Op: OpElementwise, Bytes: 2 * 2 * tok * emb}},
-			{"post_attention_layernorm", Measurement{Op: OpElementwise, Bytes: 2 * 2 * tok * emb}},
-			{"add", Measurement{Op: OpElementwise, Bytes: 3 * 2 * tok * emb}},
-			{"mlp_act", Measurement{Op: OpElementwise, Bytes: (gated + 1) * 2 * tok * exp / tp}},
+			{"attn_pre_proj", Measurement{Op: cost.OpGEMM, M: tok, N: (nh + 2*nkv) * hd / tp, K: emb}},
+			{"attn_post_proj", Measurement{Op: cost.OpGEMM, M: tok, N: emb, K: nh * hd / tp}},
+			{"mlp_up_proj", Measurement{Op: cost.OpGEMM, M: tok, N: gated * exp / tp, K: emb}},
+			{"mlp_down_proj", Measurement{Op: cost.OpGEMM, M: tok, N: emb, K: exp / tp}},
+			{"input_layernorm", Measurement{Op: cost.OpElementwise, Bytes: 2 * 2 * tok * emb}},
+			{"post_attention_layernorm", Measurement{Op: cost.OpElementwise, Bytes: 2 * 2 * tok * emb}},
+			{"add", Measurement{Op: cost.OpElementwise, Bytes: 3 * 2 * tok * emb}},
+			{"mlp_act", Measurement{Op: cost.OpElementwise, Bytes: (gated + 1) * 2 * tok * exp / tp}},
 		}
 		for _, r := range rows {
 			m := r.m
@@ -376,10 +378,11 @@ var canonicalLayout = &layout{
 		"heads", "kv_heads", "head_dim", "window", "bytes", "gpus", "gpus_per_node", "samples"}, canonicalLatencyCols()...),
 	read: func(t *table, i int, c *readContext, out *[]Measurement) error {
 		var m Measurement
-		op, ok := parseOp(t.str(i, "op"))
+		op, ok := cost.ParseOp(t.str(i, "op"))
 		if !ok {
-			names := make([]string, len(knownOps))
-			for j, o := range knownOps {
+			ops := cost.Ops()
+			names := make([]string, len(ops))
+			for j, o := range ops {
 				names[j] = string(o)
 			}
 			return t.errAt(i, "op", "found %q, expected one of %s", t.str(i, "op"), strings.Join(names, ", "))

@@ -4,36 +4,9 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+
+	"github.com/lodsim/lodsim/hwprofile/cost"
 )
-
-// Op names a measured operation.
-type Op string
-
-// The operations lodsim calibrates. The string values are the `op` column of
-// the canonical measurement schema (MEASUREMENTS.md).
-const (
-	OpGEMM                Op = "gemm"
-	OpContextAttention    Op = "context_attention"
-	OpGenerationAttention Op = "generation_attention"
-	OpAllReduce           Op = "all_reduce"
-	OpAllGather           Op = "all_gather"
-	OpReduceScatter       Op = "reduce_scatter"
-	OpSend                Op = "send"
-	OpCustomAllReduce     Op = "custom_all_reduce"
-	OpElementwise         Op = "elementwise"
-)
-
-var knownOps = []Op{OpGEMM, OpContextAttention, OpGenerationAttention, OpAllReduce,
-	OpAllGather, OpReduceScatter, OpSend, OpCustomAllReduce, OpElementwise}
-
-func parseOp(s string) (Op, bool) {
-	for _, o := range knownOps {
-		if string(o) == s {
-			return o, true
-		}
-	}
-	return "", false
-}
 
 // Measurement is one measured operation in the canonical form every reader
 // produces. Only the shape fields of its Op are set; the others are zero.
@@ -48,7 +21,7 @@ func parseOp(s string) (Op, bool) {
 //   - send: Bytes from one GPU to another.
 //   - elementwise: Bytes moved (read plus written).
 type Measurement struct {
-	Op    Op
+	Op    cost.Op
 	GPU   string // catalog key where known (e.g. "h100_sxm"), else the device string
 	Dtype string // element type of the computation, normalised: "bf16", "fp16", "fp8", ...
 	// KVDtype is the KV-cache element type of attention rows ("" = Dtype).
@@ -89,19 +62,11 @@ func (m *Measurement) LatencyNs() float64 {
 	return m.MeanNs
 }
 
-// SourceFile is one file measurements were read from.
-type SourceFile struct {
-	Path   string `yaml:"path"`   // relative to the measurement root, slash-separated
-	SHA256 string `yaml:"sha256"` // of the file's bytes
-	Layout string `yaml:"layout"` // which reader understood it
-	Rows   int    `yaml:"rows"`   // measurements read from it; in a profile, those calibration used
-}
-
 // Measurements is what ReadMeasurements returns: the rows of every table, in
 // file order, with where they came from.
 type Measurements struct {
 	Rows    []Measurement
-	Sources []SourceFile
+	Sources []cost.SourceFile
 	// SourceCommit and SourceDate come from a COMMIT file ("<sha> <date>
 	// <time> <zone>") beside or above the tables, as the copies under
 	// hwprofile/data carry; calibration dates a profile by SourceDate so that
@@ -131,12 +96,12 @@ func (ms *Measurements) GPUs() []string {
 // ("NVIDIA H100 80GB HBM3", "NVIDIA A100-SXM4-80GB", "NVIDIA H200").
 func gpuKeyFromLabel(s string) string {
 	l := strings.ToLower(strings.TrimSpace(s))
-	if g, err := LookupGPU(l); err == nil {
+	if g, err := cost.LookupGPU(l); err == nil {
 		return g.Key
 	}
 	for _, suf := range []string{"_dgx", "_pairwise_nvlink"} {
 		if t, ok := strings.CutSuffix(l, suf); ok {
-			if g, err := LookupGPU(t); err == nil {
+			if g, err := cost.LookupGPU(t); err == nil {
 				return g.Key
 			}
 		}
@@ -202,9 +167,9 @@ func (m *Measurement) validate() (field string, found any, want string) {
 		return true
 	}
 	switch m.Op {
-	case OpGEMM:
+	case cost.OpGEMM:
 		_ = pos("m", m.M) && pos("n", m.N) && pos("k", m.K)
-	case OpContextAttention, OpGenerationAttention:
+	case cost.OpContextAttention, cost.OpGenerationAttention:
 		ok := pos("batch", m.Batch) && pos("seq_len", m.SeqLen) && pos("heads", m.Heads) &&
 			pos("kv_heads", m.KVHeads) && pos("head_dim", m.HeadDim)
 		if ok && m.Prefix < 0 {
@@ -213,11 +178,11 @@ func (m *Measurement) validate() (field string, found any, want string) {
 		if ok && m.Heads%m.KVHeads != 0 {
 			field, found, want = "kv_heads", m.KVHeads, fmt.Sprintf("a divisor of heads (%d)", m.Heads)
 		}
-	case OpAllReduce, OpAllGather, OpReduceScatter, OpCustomAllReduce:
+	case cost.OpAllReduce, cost.OpAllGather, cost.OpReduceScatter, cost.OpCustomAllReduce:
 		if pos("bytes", m.Bytes) && m.GPUs < 2 {
 			field, found, want = "gpus", m.GPUs, "2 or more"
 		}
-	case OpSend, OpElementwise:
+	case cost.OpSend, cost.OpElementwise:
 		pos("bytes", m.Bytes)
 	}
 	if field != "" {

@@ -6,9 +6,11 @@ import (
 	"math/rand/v2"
 	"strings"
 	"testing"
+
+	"github.com/lodsim/lodsim/hwprofile/cost"
 )
 
-func mustEmbedded(t testing.TB, key string) *Profile {
+func mustEmbedded(t testing.TB, key string) *cost.Profile {
 	t.Helper()
 	p, err := EmbeddedProfile(key)
 	if err != nil {
@@ -45,9 +47,9 @@ func TestShippedFitTargets(t *testing.T) {
 
 func TestDefaultCostModel(t *testing.T) {
 	for _, key := range []string{"a100_sxm", "h100_sxm", "h200_sxm"} {
-		g, _ := LookupGPU(key)
+		g, _ := cost.LookupGPU(key)
 		cm := DefaultCostModel(g)
-		p, ok := cm.(*Profile)
+		p, ok := cm.(*cost.Profile)
 		if !ok {
 			t.Fatalf("%s: DefaultCostModel is %T, expected the shipped *Profile", key, cm)
 		}
@@ -58,8 +60,8 @@ func TestDefaultCostModel(t *testing.T) {
 			t.Errorf("%s: Name() = %q", key, cm.Name())
 		}
 	}
-	g, _ := LookupGPU("l40s")
-	if _, ok := DefaultCostModel(g).(*Roofline); !ok {
+	g, _ := cost.LookupGPU("l40s")
+	if _, ok := DefaultCostModel(g).(*cost.Roofline); !ok {
 		t.Errorf("l40s has no shipped profile, expected the roofline")
 	}
 	if _, err := EmbeddedProfile("l40s"); err == nil || !strings.Contains(err.Error(), "h100_sxm") {
@@ -80,7 +82,7 @@ func TestProfileReproducesMeasuredPoints(t *testing.T) {
 		want float64
 	}{
 		{"gemm", p.GEMM(32768, 65536, 12288), 60.32404242621528e6},
-		{"generation", p.GenerationAttention(32, 2, AttnShape{64, 1, 64}), 0.01126933346192042e6},
+		{"generation", p.GenerationAttention(32, 2, cost.AttnShape{Heads: 64, KVHeads: 1, HeadDim: 64}), 0.01126933346192042e6},
 	}
 	for _, c := range checks {
 		// 5 significant digits are stored: 1e-4 relative covers rounding.
@@ -111,7 +113,7 @@ func TestCostsPositiveFinite(t *testing.T) {
 			m, n, k := logInt(1, 1e7), logInt(1, 1e6), logInt(1, 1e6)
 			bad("GEMM", p.GEMM(m, n, k), m, n, k)
 			kv := logInt(1, 128)
-			s := AttnShape{Heads: kv * logInt(1, 16), KVHeads: kv, HeadDim: logInt(16, 1024)}
+			s := cost.AttnShape{Heads: kv * logInt(1, 16), KVHeads: kv, HeadDim: logInt(16, 1024)}
 			b, q, pre := logInt(1, 4096), logInt(1, 1e6), logInt(1, 2e6)-1
 			bad("ContextAttention", p.ContextAttention(b, q, pre, s), b, q, pre, s)
 			bad("GenerationAttention", p.GenerationAttention(b, q, s), b, q, s)
@@ -130,8 +132,8 @@ func TestCostsPositiveFinite(t *testing.T) {
 		}
 		// Degenerate shapes still cost something.
 		bad("GEMM", p.GEMM(0, -1, 0))
-		bad("ContextAttention", p.ContextAttention(0, 0, -5, AttnShape{}))
-		bad("GenerationAttention", p.GenerationAttention(0, 0, AttnShape{}))
+		bad("ContextAttention", p.ContextAttention(0, 0, -5, cost.AttnShape{}))
+		bad("GenerationAttention", p.GenerationAttention(0, 0, cost.AttnShape{}))
 	}
 }
 
@@ -139,7 +141,7 @@ func TestCostsPositiveFinite(t *testing.T) {
 // never make an operation much cheaper.
 func TestCostsMonotoneInWork(t *testing.T) {
 	p := mustEmbedded(t, "h100_sxm")
-	s := AttnShape{Heads: 16, KVHeads: 2, HeadDim: 128} // Llama-3-70B at TP 4
+	s := cost.AttnShape{Heads: 16, KVHeads: 2, HeadDim: 128} // Llama-3-70B at TP 4
 	// The measurements themselves are not monotone: on H100, m=1 by 8192 x
 	// 8192 takes 51.6 us and m=2 45.8 us (kernel selection), 12% apart. 20%
 	// slack tolerates that while catching a broken axis.
@@ -176,12 +178,12 @@ func TestCostsMonotoneInWork(t *testing.T) {
 
 func TestProfileRoundTrip(t *testing.T) {
 	p := mustEmbedded(t, "a100_sxm")
-	p.Overhead = Overheads{StepNs: 1500, PerSeqNs: 20, PerPrefillTokenNs: 0.5, PerRequestNs: 40000}
+	p.Overhead = cost.Overheads{StepNs: 1500, PerSeqNs: 20, PerPrefillTokenNs: 0.5, PerRequestNs: 40000}
 	var a bytes.Buffer
 	if err := p.Write(&a); err != nil {
 		t.Fatal(err)
 	}
-	q, err := LoadProfile(bytes.NewReader(a.Bytes()), "roundtrip.yaml")
+	q, err := cost.LoadProfile(bytes.NewReader(a.Bytes()), "roundtrip.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -195,7 +197,7 @@ func TestProfileRoundTrip(t *testing.T) {
 	if !bytes.Equal(a.Bytes(), b.Bytes()) {
 		t.Error("write-load-write is not byte-identical")
 	}
-	s := AttnShape{Heads: 8, KVHeads: 1, HeadDim: 128}
+	s := cost.AttnShape{Heads: 8, KVHeads: 1, HeadDim: 128}
 	for _, c := range [][2]float64{
 		{p.GEMM(77, 5000, 3000), q.GEMM(77, 5000, 3000)},
 		{p.ContextAttention(3, 700, 300, s), q.ContextAttention(3, 700, 300, s)},
@@ -207,7 +209,7 @@ func TestProfileRoundTrip(t *testing.T) {
 		}
 	}
 	// The shipped copy is not changed by editing ours.
-	if mustEmbedded(t, "a100_sxm").Overheads() != (Overheads{}) {
+	if mustEmbedded(t, "a100_sxm").Overheads() != (cost.Overheads{}) {
 		t.Error("EmbeddedProfile returned a shared, mutable profile")
 	}
 }
@@ -232,7 +234,7 @@ func TestLoadProfileErrors(t *testing.T) {
 			t.Fatalf("%s: fixture lacks %q", c.name, c.old)
 		}
 		bad := strings.Replace(good, c.old, c.new, 1)
-		_, err := LoadProfile(strings.NewReader(bad), "bad.yaml")
+		_, err := cost.LoadProfile(strings.NewReader(bad), "bad.yaml")
 		if err == nil || !strings.Contains(err.Error(), c.want) || !strings.Contains(err.Error(), "bad.yaml") {
 			t.Errorf("%s: error %v, expected one naming bad.yaml and %q", c.name, err, c.want)
 		}
@@ -241,8 +243,8 @@ func TestLoadProfileErrors(t *testing.T) {
 
 func TestProfileCallsDoNotAllocate(t *testing.T) {
 	p := mustEmbedded(t, "h100_sxm")
-	s := AttnShape{Heads: 16, KVHeads: 2, HeadDim: 128}
-	odd := AttnShape{Heads: 36, KVHeads: 3, HeadDim: 96} // not measured: nearest-shape search
+	s := cost.AttnShape{Heads: 16, KVHeads: 2, HeadDim: 128}
+	odd := cost.AttnShape{Heads: 36, KVHeads: 3, HeadDim: 96} // not measured: nearest-shape search
 	sink := 0.0
 	n := testing.AllocsPerRun(100, func() {
 		sink += p.GEMM(300, 8192, 1024) + p.ContextAttention(2, 1000, 500, s) + p.GenerationAttention(64, 3000, s) +
@@ -256,7 +258,7 @@ func TestProfileCallsDoNotAllocate(t *testing.T) {
 
 func BenchmarkProfile(b *testing.B) {
 	p := mustEmbedded(b, "h100_sxm")
-	s := AttnShape{Heads: 16, KVHeads: 2, HeadDim: 128}
+	s := cost.AttnShape{Heads: 16, KVHeads: 2, HeadDim: 128}
 	b.Run("op=gemm", func(b *testing.B) {
 		b.ReportAllocs()
 		for i := 0; i < b.N; i++ {
@@ -287,7 +289,7 @@ func BenchmarkLoadEmbedded(b *testing.B) {
 	data, _ := embeddedFS.ReadFile("profiles/h100_sxm.yaml")
 	b.ReportAllocs()
 	for i := 0; i < b.N; i++ {
-		if _, err := LoadProfile(bytes.NewReader(data), "h100"); err != nil {
+		if _, err := cost.LoadProfile(bytes.NewReader(data), "h100"); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+
+	"github.com/lodsim/lodsim/hwprofile/cost"
 )
 
 // ErrNoMeasurements is returned when the paths given hold no measurement
@@ -140,7 +142,7 @@ func (ms *Measurements) readFile(path, rel string) error {
 		}
 	}
 	sum := sha256.Sum256(data)
-	ms.Sources = append(ms.Sources, SourceFile{Path: rel, SHA256: hex.EncodeToString(sum[:]),
+	ms.Sources = append(ms.Sources, cost.SourceFile{Path: rel, SHA256: hex.EncodeToString(sum[:]),
 		Layout: l.name, Rows: len(ms.Rows) - before})
 	return nil
 }
@@ -155,7 +157,7 @@ func gpuFromPath(path string) string {
 	parts := strings.Split(filepath.ToSlash(filepath.Dir(abs)), "/")
 	for i := len(parts) - 1; i >= 0; i-- {
 		if k := gpuKeyFromLabel(parts[i]); k != "" && !strings.Contains(parts[i], " ") {
-			if _, err := LookupGPU(k); err == nil {
+			if _, err := cost.LookupGPU(k); err == nil {
 				return k
 			}
 		}

@@ -15,6 +15,8 @@ import (
 	"github.com/apache/arrow/go/v17/arrow/ipc"
 	"github.com/apache/arrow/go/v17/arrow/memory"
 	"github.com/parquet-go/parquet-go"
+
+	"github.com/lodsim/lodsim/hwprofile/cost"
 )
 
 func readOne(t *testing.T, path string) *Measurements {
@@ -26,8 +28,8 @@ func readOne(t *testing.T, path string) *Measurements {
 	return ms
 }
 
-func countOps(ms *Measurements) map[Op]int {
-	n := map[Op]int{}
+func countOps(ms *Measurements) map[cost.Op]int {
+	n := map[cost.Op]int{}
 	for _, m := range ms.Rows {
 		n[m.Op]++
 	}
@@ -43,7 +45,7 @@ func TestReadAiconfiguratorGEMM(t *testing.T) {
 	// torch.nn.functional.linear, bfloat16, m=32768 n=65536 k=12288,
 	// 60.32404242621528 ms.
 	m := ms.Rows[0]
-	want := Measurement{Op: OpGEMM, GPU: "h100_sxm", Dtype: "bf16", Kernel: "torch.nn.functional.linear",
+	want := Measurement{Op: cost.OpGEMM, GPU: "h100_sxm", Dtype: "bf16", Kernel: "torch.nn.functional.linear",
 		M: 32768, N: 65536, K: 12288, MeanNs: m.MeanNs, Source: "gemm_perf.parquet", Row: 1}
 	// ms to ns is one multiplication: allow its last-bit rounding.
 	if math.Abs(m.MeanNs-60.32404242621528e6) > 1e-12*m.MeanNs || m != want {
@@ -64,13 +66,13 @@ func TestReadAiconfiguratorGEMM(t *testing.T) {
 func TestReadAiconfiguratorAttention(t *testing.T) {
 	ms := readOne(t, "data/aiconfigurator/h100_sxm/attention")
 	n := countOps(ms)
-	if n[OpContextAttention] != 50830 || n[OpGenerationAttention] != 62166 {
+	if n[cost.OpContextAttention] != 50830 || n[cost.OpGenerationAttention] != 62166 {
 		t.Fatalf("ops %v, expected 50830 context and 62166 generation rows", n)
 	}
 	// Row 1 of context_attention_perf: fa3, batch 4, isl 16384, 64 heads, 64
 	// KV heads, head_dim 64, bf16 with an fp8 cache, 17.4667 ms.
 	c := ms.Rows[0]
-	if c.Op != OpContextAttention || c.Batch != 4 || c.SeqLen != 16384 || c.Heads != 64 || c.KVHeads != 64 ||
+	if c.Op != cost.OpContextAttention || c.Batch != 4 || c.SeqLen != 16384 || c.Heads != 64 || c.KVHeads != 64 ||
 		c.HeadDim != 64 || c.Dtype != "bf16" || c.KVDtype != "fp8" || c.Window != 0 || c.MeanNs != 17.46666081746419e6 {
 		t.Errorf("context row 1 = %+v", c)
 	}
@@ -78,7 +80,7 @@ func TestReadAiconfiguratorAttention(t *testing.T) {
 	// length of 2), 64 heads, 1 KV head, head_dim 64, 0.011269 ms.
 	var g Measurement
 	for _, r := range ms.Rows {
-		if r.Op == OpGenerationAttention {
+		if r.Op == cost.OpGenerationAttention {
 			g = r
 			break
 		}
@@ -101,7 +103,7 @@ func TestReadAiconfiguratorNCCL(t *testing.T) {
 	// 0.00598 ms.
 	old := readOne(t, "data/aiconfigurator/h100_sxm/comm/nccl/2.23/nccl_perf.parquet")
 	m := old.Rows[0]
-	if m.Op != OpAllGather || m.GPUs != 2 || m.Bytes != 2048 || m.Dtype != "fp16" || m.GPU != "h100_sxm" || m.MeanNs != 0.005980000000000001e6 {
+	if m.Op != cost.OpAllGather || m.GPUs != 2 || m.Bytes != 2048 || m.Dtype != "fp16" || m.GPU != "h100_sxm" || m.MeanNs != 0.005980000000000001e6 {
 		t.Errorf("2.23 row 1 = %+v", m)
 	}
 	// alltoall rows are skipped: 342 rows, 114 of them alltoall.
@@ -111,16 +113,16 @@ func TestReadAiconfiguratorNCCL(t *testing.T) {
 	// The newer layout: row 1 is all_gather, half, 2 GPUs, 256 elements.
 	nw := readOne(t, "data/aiconfigurator/h100_sxm/comm/nccl/2.29.2/nccl_perf.parquet")
 	m = nw.Rows[0]
-	if m.Op != OpAllGather || m.GPUs != 2 || m.Bytes != 512 || m.MeanNs != 0.00531e6 {
+	if m.Op != cost.OpAllGather || m.GPUs != 2 || m.Bytes != 512 || m.MeanNs != 0.00531e6 {
 		t.Errorf("2.29.2 row 1 = %+v", m)
 	}
-	if n := countOps(nw); n[OpAllReduce] != 126 || n[OpReduceScatter] != 126 {
+	if n := countOps(nw); n[cost.OpAllReduce] != 126 || n[cost.OpReduceScatter] != 126 {
 		t.Errorf("2.29.2 ops %v", n)
 	}
 	ca := readOne(t, "data/aiconfigurator/h100_sxm/comm/vllm/0.24.0/custom_allreduce_perf.parquet")
 	m = ca.Rows[0]
 	// Row 1: vLLM_custom_graph, bfloat16, 2 GPUs, 128 elements, 0.0042915 ms.
-	if m.Op != OpCustomAllReduce || m.Kernel != "vLLM_custom_graph" || m.Bytes != 256 || m.GPUs != 2 || m.MeanNs != 0.004291520118713379e6 {
+	if m.Op != cost.OpCustomAllReduce || m.Kernel != "vLLM_custom_graph" || m.Bytes != 256 || m.GPUs != 2 || m.MeanNs != 0.004291520118713379e6 {
 		t.Errorf("custom all-reduce row 1 = %+v", m)
 	}
 }
@@ -129,17 +131,17 @@ func TestReadVidur(t *testing.T) {
 	net := readOne(t, "data/vidur/network/h100_dgx/all_reduce.csv")
 	// Line 2: 8 workers, 2048 bytes, devices_per_node 8, median 0.037 ms.
 	m := net.Rows[0]
-	if m.Op != OpAllReduce || m.GPUs != 8 || m.GPUsPerNode != 8 || m.Bytes != 2048 || m.GPU != "h100_sxm" ||
+	if m.Op != cost.OpAllReduce || m.GPUs != 8 || m.GPUsPerNode != 8 || m.Bytes != 2048 || m.GPU != "h100_sxm" ||
 		m.MedianNs != 0.037e6 || m.MeanNs != 0.03e6 || m.LatencyNs() != 0.037e6 {
 		t.Errorf("all_reduce line 2 = %+v", m)
 	}
 	sr := readOne(t, "data/vidur/network/h100_dgx/send_recv.csv")
-	if sr.Rows[0].Op != OpSend || sr.Rows[0].Bytes != 2048 || sr.Rows[0].GPUsPerNode != 1 {
+	if sr.Rows[0].Op != cost.OpSend || sr.Rows[0].Bytes != 2048 || sr.Rows[0].GPUsPerNode != 1 {
 		t.Errorf("send_recv line 2 = %+v", sr.Rows[0])
 	}
 	mlp := readOne(t, "data/vidur/compute/h100/meta-llama/Llama-2-7b-hf/mlp.csv")
 	n := countOps(mlp)
-	if n[OpGEMM] != 4*105 || n[OpElementwise] != 4*105 {
+	if n[cost.OpGEMM] != 4*105 || n[cost.OpElementwise] != 4*105 {
 		t.Errorf("mlp.csv ops %v, expected 4 GEMMs and 4 element-wise rows per line", n)
 	}
 	// Line 2: Llama-2-7B, 4096 tokens, TP 1: attn_pre_proj is a 4096 x
@@ -187,19 +189,19 @@ func wantCanonical(t *testing.T, ms *Measurements) {
 		t.Fatalf("%d rows, expected 4", len(ms.Rows))
 	}
 	g := ms.Rows[0]
-	if g.Op != OpGEMM || g.GPU != "h100_sxm" || g.Dtype != "bf16" || g.M != 128 || g.N != 4096 || g.K != 4096 ||
+	if g.Op != cost.OpGEMM || g.GPU != "h100_sxm" || g.Dtype != "bf16" || g.M != 128 || g.N != 4096 || g.K != 4096 ||
 		g.Samples != 20 || g.MeanNs != 30500 || g.MedianNs != 30100 || g.StdNs != 400 {
 		t.Errorf("gemm row = %+v", g)
 	}
 	c := ms.Rows[1]
-	if c.Op != OpContextAttention || c.Batch != 2 || c.SeqLen != 1024 || c.Heads != 32 || c.KVHeads != 8 || c.HeadDim != 128 {
+	if c.Op != cost.OpContextAttention || c.Batch != 2 || c.SeqLen != 1024 || c.Heads != 32 || c.KVHeads != 8 || c.HeadDim != 128 {
 		t.Errorf("context row = %+v", c)
 	}
 	if ms.Rows[2].GPU != "h100_sxm" {
 		t.Errorf("gpu alias h100 read as %q, expected h100_sxm", ms.Rows[2].GPU)
 	}
 	a := ms.Rows[3]
-	if a.Op != OpAllReduce || a.Bytes != 1<<20 || a.GPUs != 8 || a.LatencyNs() != 24500 {
+	if a.Op != cost.OpAllReduce || a.Bytes != 1<<20 || a.GPUs != 8 || a.LatencyNs() != 24500 {
 		t.Errorf("all_reduce row = %+v", a)
 	}
 }

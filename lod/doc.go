@@ -6,7 +6,7 @@
 // attention over the prefill and decode parts of the batch, output
 // projection, MLP) and two all-reduces (after attention and after the MLP),
 // plus a transfer of activations between pipeline stages. Planner computes
-// those costs once per step from a hwprofile.CostModel, rounded to integer
+// those costs once per step from a cost.CostModel, rounded to integer
 // nanoseconds, so that the high level of detail (which replays every
 // operation on every rank) and the medium level (which sums them into one
 // event) start from the same numbers.

@@ -4,7 +4,7 @@ import (
 	"math"
 	"testing"
 
-	"github.com/lodsim/lodsim/hwprofile"
+	"github.com/lodsim/lodsim/hwprofile/cost"
 )
 
 func TestModelCatalog(t *testing.T) {
@@ -43,7 +43,7 @@ func TestStageLayers(t *testing.T) {
 }
 
 func TestRingFormula(t *testing.T) {
-	l := hwprofile.Link{LatencyNs: 5000, BytesPerNs: 100}
+	l := cost.Link{LatencyNs: 5000, BytesPerNs: 100}
 	// 2(n-1) x alpha + 2(n-1)/n x S/B with n=4, S=1 MB: 6 x 5000 + 1.5 x 10000.
 	if got := RingAllReduceNs(l, 1e6, 4); got != 45000 {
 		t.Errorf("ring all-reduce %d ns, want 45000", got)
@@ -55,8 +55,8 @@ func TestRingFormula(t *testing.T) {
 
 func TestDecodePaysForWeights(t *testing.T) {
 	m, _ := LookupModel("Llama-3-8B")
-	g, _ := hwprofile.LookupGPU("H100-SXM")
-	p, err := NewPlanner(m, hwprofile.NewRoofline(g), 1, 1)
+	g, _ := cost.LookupGPU("H100-SXM")
+	p, err := NewPlanner(m, cost.NewRoofline(g), 1, 1)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -78,8 +78,8 @@ func TestDecodePaysForWeights(t *testing.T) {
 
 func TestPlanSplitsStages(t *testing.T) {
 	m, _ := LookupModel("Llama-3-8B")
-	g, _ := hwprofile.LookupGPU("A100-80GB-SXM")
-	p, err := NewPlanner(m, hwprofile.NewRoofline(g), 2, 2)
+	g, _ := cost.LookupGPU("A100-80GB-SXM")
+	p, err := NewPlanner(m, cost.NewRoofline(g), 2, 2)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -95,7 +95,7 @@ func TestPlanSplitsStages(t *testing.T) {
 	if out[0].ARBytes != 8*4096*2 {
 		t.Errorf("all-reduce bytes %v", out[0].ARBytes)
 	}
-	if _, err := NewPlanner(m, hwprofile.NewRoofline(g), 3, 1); err == nil {
+	if _, err := NewPlanner(m, cost.NewRoofline(g), 3, 1); err == nil {
 		t.Error("TP3 of 32 heads accepted")
 	}
 }

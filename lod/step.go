@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"math"
 
-	"github.com/lodsim/lodsim/hwprofile"
+	"github.com/lodsim/lodsim/hwprofile/cost"
 )
 
 // Op names one per-layer compute operation.
@@ -68,11 +68,11 @@ func (b *Batch) Seqs() int { return len(b.Chunks) + b.Decodes }
 type StageCost struct {
 	Op       [NumOps]int64
 	Layers   int
-	Head     int64          // LM head and sampling; last stage only
-	Overhead int64          // engine overhead; first stage only
-	ARBytes  float64        // bytes of each TP all-reduce; 0 when TP = 1
-	ARLink   hwprofile.Link // per-hop link of those all-reduces
-	PPBytes  float64        // activation bytes sent to the next stage; 0 on the last
+	Head     int64     // LM head and sampling; last stage only
+	Overhead int64     // engine overhead; first stage only
+	ARBytes  float64   // bytes of each TP all-reduce; 0 when TP = 1
+	ARLink   cost.Link // per-hop link of those all-reduces
+	PPBytes  float64   // activation bytes sent to the next stage; 0 on the last
 }
 
 // Compute is the stage's total compute time for the step.
@@ -87,14 +87,14 @@ func (c *StageCost) Compute() int64 {
 // HopNs is the uncontended time of one point-to-point transfer of s bytes
 // over l, in whole nanoseconds: round(latency) + ceil(s / bandwidth). Every
 // transfer at every level of detail is timed by this one function.
-func HopNs(l hwprofile.Link, s float64) int64 {
+func HopNs(l cost.Link, s float64) int64 {
 	lat, bw := HopParts(l, s)
 	return lat + bw
 }
 
 // HopParts splits HopNs into the latency and the time the bytes occupy
 // the link's bandwidth; only the latter is shared by concurrent transfers.
-func HopParts(l hwprofile.Link, s float64) (lat, bw int64) {
+func HopParts(l cost.Link, s float64) (lat, bw int64) {
 	if s <= 0 {
 		return 0, 0
 	}
@@ -108,7 +108,7 @@ func HopParts(l hwprofile.Link, s float64) (lat, bw int64) {
 //
 // (Patarasuk and Yuan, JPDC 2009), computed hop by hop in integer ns so that
 // it equals the high level of detail's ring of transfers exactly.
-func RingAllReduceNs(l hwprofile.Link, s float64, n int) int64 {
+func RingAllReduceNs(l cost.Link, s float64, n int) int64 {
 	if n <= 1 || s <= 0 {
 		return 0
 	}
@@ -126,20 +126,20 @@ func (c *StageCost) CollectiveNs(tp int) int64 {
 // Planner is not safe for concurrent use.
 type Planner struct {
 	model  Model
-	cost   hwprofile.CostModel
+	cost   cost.CostModel
 	tp, pp int
 	layers []int // layers per stage
-	shape  hwprofile.AttnShape
-	over   hwprofile.Overheads
+	shape  cost.AttnShape
+	over   cost.Overheads
 	dense  []denseCost // by token count, lazily filled
 	heads  []int64     // LM head cost by sampled sequences, lazily filled (0: unset)
 	attn   *[attnCacheSize]attnEntry
-	link   *hwprofile.Link // fixed all-reduce link (SetLink), else the cost model's
+	link   *cost.Link // fixed all-reduce link (SetLink), else the cost model's
 }
 
 // SetLink makes every all-reduce use l instead of the cost model's
 // size-dependent link (a configured link overrides calibration).
-func (p *Planner) SetLink(l hwprofile.Link) {
+func (p *Planner) SetLink(l cost.Link) {
 	p.link = &l
 	for i := range p.dense {
 		p.dense[i].ok = false
@@ -182,11 +182,11 @@ type denseCost struct {
 	ok     bool
 	qkv, o int64
 	mlp    float64 // before rounding: elementwise + GEMMs
-	arLink hwprofile.Link
+	arLink cost.Link
 }
 
 // NewPlanner checks that the layout fits the model and returns a planner.
-func NewPlanner(m Model, cm hwprofile.CostModel, tp, pp int) (*Planner, error) {
+func NewPlanner(m Model, cm cost.CostModel, tp, pp int) (*Planner, error) {
 	if errs := m.Validate(); len(errs) > 0 {
 		return nil, fmt.Errorf("lod: model %s: %v", m.Name, errs)
 	}
@@ -201,7 +201,7 @@ func NewPlanner(m Model, cm hwprofile.CostModel, tp, pp int) (*Planner, error) {
 	}
 	p := &Planner{model: m, cost: cm, tp: tp, pp: pp, over: cm.Overheads(), attn: new([attnCacheSize]attnEntry)}
 	p.layers = StageLayers(m.Layers, pp)
-	p.shape = hwprofile.AttnShape{Heads: m.Heads / tp, KVHeads: m.KVHeadsPerRank(tp), HeadDim: m.HeadDim}
+	p.shape = cost.AttnShape{Heads: m.Heads / tp, KVHeads: m.KVHeadsPerRank(tp), HeadDim: m.HeadDim}
 	return p, nil
 }
 

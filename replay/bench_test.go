@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/lodsim/lodsim/hwprofile"
+	"github.com/lodsim/lodsim/hwprofile/cost"
 	"github.com/lodsim/lodsim/trace"
 )
 
@@ -34,7 +35,7 @@ func benchScenario(b *testing.B, name, lodName string) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	g, err := hwprofile.LookupGPU(c.Hardware.GPU)
+	g, err := cost.LookupGPU(c.Hardware.GPU)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -80,7 +81,7 @@ func BenchmarkAzureConv(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	g, err := hwprofile.LookupGPU(c.Hardware.GPU)
+	g, err := cost.LookupGPU(c.Hardware.GPU)
 	if err != nil {
 		b.Fatal(err)
 	}

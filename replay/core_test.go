@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/lodsim/lodsim/hwprofile"
+	"github.com/lodsim/lodsim/hwprofile/cost"
 	"github.com/lodsim/lodsim/lod"
 	"github.com/lodsim/lodsim/trace"
 )
@@ -16,20 +16,20 @@ import (
 // element-wise work (the planner rounds those up to 1 ns), and uses a link
 // of 100 ns latency and 10 bytes/ns, so step times can be worked out by
 // hand.
-type fixedCost struct{ overheads hwprofile.Overheads }
+type fixedCost struct{ overheads cost.Overheads }
 
-func (fixedCost) Name() string                                                         { return "fixed" }
-func (fixedCost) GPU() hwprofile.GPU                                                   { return hwprofile.GPU{Name: "test", MemoryBytes: 1 << 34} }
-func (fixedCost) GEMM(m, n, k int) float64                                             { return 1000 }
-func (fixedCost) ContextAttention(batch, q, prefix int, s hwprofile.AttnShape) float64 { return 0 }
-func (fixedCost) GenerationAttention(batch, ctx int, s hwprofile.AttnShape) float64    { return 0 }
-func (fixedCost) Elementwise(bytes float64) float64                                    { return 0 }
-func (fixedCost) RingLink(n int) hwprofile.Link {
-	return hwprofile.Link{LatencyNs: 100, BytesPerNs: 10}
+func (fixedCost) Name() string                                                    { return "fixed" }
+func (fixedCost) GPU() cost.GPU                                                   { return cost.GPU{Name: "test", MemoryBytes: 1 << 34} }
+func (fixedCost) GEMM(m, n, k int) float64                                        { return 1000 }
+func (fixedCost) ContextAttention(batch, q, prefix int, s cost.AttnShape) float64 { return 0 }
+func (fixedCost) GenerationAttention(batch, ctx int, s cost.AttnShape) float64    { return 0 }
+func (fixedCost) Elementwise(bytes float64) float64                               { return 0 }
+func (fixedCost) RingLink(n int) cost.Link {
+	return cost.Link{LatencyNs: 100, BytesPerNs: 10}
 }
-func (f fixedCost) AllReduceLink(n int, s float64) hwprofile.Link { return f.RingLink(n) }
-func (f fixedCost) SendLink() hwprofile.Link                      { return f.RingLink(2) }
-func (f fixedCost) Overheads() hwprofile.Overheads                { return f.overheads }
+func (f fixedCost) AllReduceLink(n int, s float64) cost.Link { return f.RingLink(n) }
+func (f fixedCost) SendLink() cost.Link                      { return f.RingLink(2) }
+func (f fixedCost) Overheads() cost.Overheads                { return f.overheads }
 
 var tinyModel = lod.Model{Name: "tiny", Layers: 2, Hidden: 64, Heads: 4, KVHeads: 2, HeadDim: 16, Intermediate: 128, Vocab: 100, DTypeBytes: 2}
 
@@ -46,7 +46,7 @@ func tinyConfig(lodName string, tp int) *Config {
 	return c
 }
 
-func runReqs(t *testing.T, c *Config, cm hwprofile.CostModel, reqs []trace.Request) (*Stats, []RequestResult) {
+func runReqs(t *testing.T, c *Config, cm cost.CostModel, reqs []trace.Request) (*Stats, []RequestResult) {
 	t.Helper()
 	var col Collect
 	st, err := Run(Input{Config: c, Model: c.Model, Cost: cm, Workload: trace.NewSliceReader(reqs), Sink: &col, CheckInvariants: true})
@@ -94,7 +94,7 @@ func TestHandComputedStepTimes(t *testing.T) {
 }
 
 func TestEngineOverheads(t *testing.T) {
-	cm := fixedCost{overheads: hwprofile.Overheads{StepNs: 500, PerSeqNs: 10, PerRequestNs: 7}}
+	cm := fixedCost{overheads: cost.Overheads{StepNs: 500, PerSeqNs: 10, PerRequestNs: 7}}
 	reqs := []trace.Request{{ID: 0, Arrival: 0, PromptTokens: 10, OutputTokens: 2}}
 	_, rs := runReqs(t, tinyConfig("medium", 1), cm, reqs)
 	// The request becomes schedulable at 7 ns; each step pays 500 + 10.
@@ -357,7 +357,7 @@ func TestScenariosParse(t *testing.T) {
 
 func TestKVBlocksFollowVLLM(t *testing.T) {
 	c := refConfig(1, 1, "medium")
-	g, _ := hwprofile.LookupGPU("A100-80GB-SXM")
+	g, _ := cost.LookupGPU("A100-80GB-SXM")
 	b1, err := KVBlocks(c, tinyModelOr(t, "Llama-3-8B"), g, 0)
 	if err != nil {
 		t.Fatal(err)
@@ -456,9 +456,9 @@ func TestStateFollowsRequestsInFlight(t *testing.T) {
 	c.Workload.Synthetic.Duration = 0
 	c.Workload.Synthetic.Count = 60000
 	m, _ := c.ResolveModel()
-	g, _ := hwprofile.LookupGPU(c.Hardware.GPU)
+	g, _ := cost.LookupGPU(c.Hardware.GPU)
 	var sink countSink
-	s, err := NewSimulator(Input{Config: c, Model: m, Cost: hwprofile.NewRoofline(g), Workload: synthReader(t, c), Sink: &sink})
+	s, err := NewSimulator(Input{Config: c, Model: m, Cost: cost.NewRoofline(g), Workload: synthReader(t, c), Sink: &sink})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -480,11 +480,11 @@ func TestStateFollowsRequestsInFlight(t *testing.T) {
 // calibrated profiles give for small all-reduces.
 type latencyCost struct{ fixedCost }
 
-func (latencyCost) RingLink(n int) hwprofile.Link {
-	return hwprofile.Link{LatencyNs: 100, BytesPerNs: math.Inf(1)}
+func (latencyCost) RingLink(n int) cost.Link {
+	return cost.Link{LatencyNs: 100, BytesPerNs: math.Inf(1)}
 }
-func (c latencyCost) AllReduceLink(n int, s float64) hwprofile.Link { return c.RingLink(n) }
-func (c latencyCost) SendLink() hwprofile.Link                      { return c.RingLink(2) }
+func (c latencyCost) AllReduceLink(n int, s float64) cost.Link { return c.RingLink(n) }
+func (c latencyCost) SendLink() cost.Link                      { return c.RingLink(2) }
 
 // TestLatencyBoundLinks: hops that only pay latency are delivered (no
 // deadlock), do not slow each other down when they overlap (latency is not
@@ -521,8 +521,8 @@ func TestNoAllocationPerEvent(t *testing.T) {
 		c := refConfig(2, 4, "high")
 		c.Workload.Synthetic.Duration = Duration(sec * 1e9)
 		m, _ := c.ResolveModel()
-		g, _ := hwprofile.LookupGPU(c.Hardware.GPU)
-		cm := hwprofile.NewRoofline(g)
+		g, _ := cost.LookupGPU(c.Hardware.GPU)
+		cm := cost.NewRoofline(g)
 		var events uint64
 		a := testing.AllocsPerRun(2, func() {
 			st, err := Run(Input{Config: c, Model: m, Cost: cm, Workload: synthReader(t, c), Sink: &countSink{}})
@@ -568,10 +568,10 @@ func TestProgressReported(t *testing.T) {
 	c := refConfig(4, 8, "high")
 	c.Workload.Synthetic.Duration = Duration(4e9)
 	m, _ := c.ResolveModel()
-	g, _ := hwprofile.LookupGPU(c.Hardware.GPU)
+	g, _ := cost.LookupGPU(c.Hardware.GPU)
 	var calls int
 	var last Time
-	_, err := Run(Input{Config: c, Model: m, Cost: hwprofile.NewRoofline(g), Workload: synthReader(t, c), Sink: &countSink{},
+	_, err := Run(Input{Config: c, Model: m, Cost: cost.NewRoofline(g), Workload: synthReader(t, c), Sink: &countSink{},
 		Progress: func(now Time, finished int64) {
 			if now < last {
 				t.Errorf("progress went back from %d to %d", last, now)

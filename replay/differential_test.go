@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/lodsim/lodsim/hwprofile"
+	"github.com/lodsim/lodsim/hwprofile/cost"
 	"github.com/lodsim/lodsim/trace"
 )
 
@@ -15,8 +16,8 @@ import (
 // variability or contention, must give identical per-request results.
 // A failure prints the seed that reproduces it.
 func TestRandomHighEqualsMedium(t *testing.T) {
-	g, _ := hwprofile.LookupGPU("H100-SXM")
-	models := []hwprofile.CostModel{fixedCost{}, latencyCost{}, hwprofile.NewRoofline(g), hwprofile.DefaultCostModel(g)}
+	g, _ := cost.LookupGPU("H100-SXM")
+	models := []cost.CostModel{fixedCost{}, latencyCost{}, cost.NewRoofline(g), hwprofile.DefaultCostModel(g)}
 	// 500 seeds run in about a second; 3,000 passed when this was written.
 	for seed := uint64(1); seed <= 500; seed++ {
 		rng := rand.New(rand.NewPCG(seed, 77))
@@ -83,8 +84,8 @@ func TestRandomHighEqualsMedium(t *testing.T) {
 // finish every request with consistent KV accounting: no ring deadlock, no
 // lost transfer, whatever the interleaving.
 func TestRandomHighLiveness(t *testing.T) {
-	g, _ := hwprofile.LookupGPU("A100-80GB-SXM")
-	models := []hwprofile.CostModel{fixedCost{}, latencyCost{}, hwprofile.NewRoofline(g)}
+	g, _ := cost.LookupGPU("A100-80GB-SXM")
+	models := []cost.CostModel{fixedCost{}, latencyCost{}, cost.NewRoofline(g)}
 	// 300 seeds in CI; 2,000 passed when this was written.
 	for seed := uint64(1); seed <= 300; seed++ {
 		rng := rand.New(rand.NewPCG(seed, 91))

@@ -3,7 +3,7 @@ package replay
 import (
 	"math"
 
-	"github.com/lodsim/lodsim/hwprofile"
+	"github.com/lodsim/lodsim/hwprofile/cost"
 	"github.com/lodsim/lodsim/lod"
 )
 
@@ -42,7 +42,7 @@ type xfer struct {
 
 // link is a directed GPU-to-GPU connection (or a shared bus).
 type link struct {
-	ln     hwprofile.Link
+	ln     cost.Link
 	active []xfer
 	last   Time
 	nextID uint32
@@ -53,7 +53,7 @@ type link struct {
 // through: float rounding of the shared-rate bookkeeping stays far below.
 const doneEps = 1e-6
 
-func (s *Simulator) newLink(l hwprofile.Link) int32 {
+func (s *Simulator) newLink(l cost.Link) int32 {
 	s.links = append(s.links, link{ln: l})
 	return int32(len(s.links) - 1)
 }

@@ -8,7 +8,7 @@ import (
 	"math/rand/v2"
 	"sort"
 
-	"github.com/lodsim/lodsim/hwprofile"
+	"github.com/lodsim/lodsim/hwprofile/cost"
 	"github.com/lodsim/lodsim/lod"
 	"github.com/lodsim/lodsim/trace"
 )
@@ -18,7 +18,7 @@ import (
 type Input struct {
 	Config   *Config
 	Model    lod.Model
-	Cost     hwprofile.CostModel
+	Cost     cost.CostModel
 	Workload trace.Reader
 	Sink     Sink
 	// Progress, if set, is called every few hundred thousand events with
@@ -59,8 +59,8 @@ type Simulator struct {
 	tp, pp   int
 	bs       int32 // block size
 	maxLen   int32
-	ringLink hwprofile.Link
-	ppLink   hwprofile.Link
+	ringLink cost.Link
+	ppLink   cost.Link
 	shared   bool
 	varSigma float64
 	rng      *rand.Rand
@@ -165,8 +165,8 @@ func NewSimulator(in Input) (*Simulator, error) {
 // its share of the weights and an activation reserve; what is left, divided
 // by the bytes a token's KV takes on that GPU, in blocks of block_size.
 // extraGB is the engine's further memory reserve per GPU
-// (hwprofile.Overheads.MemoryReserveGB).
-func KVBlocks(c *Config, m lod.Model, g hwprofile.GPU, extraGB float64) (int64, error) {
+// (cost.Overheads.MemoryReserveGB).
+func KVBlocks(c *Config, m lod.Model, g cost.GPU, extraGB float64) (int64, error) {
 	if c.Scheduler.KVBlocks > 0 {
 		return int64(c.Scheduler.KVBlocks), nil
 	}

@@ -3,7 +3,7 @@ package replay
 import (
 	"testing"
 
-	"github.com/lodsim/lodsim/hwprofile"
+	"github.com/lodsim/lodsim/hwprofile/cost"
 	"github.com/lodsim/lodsim/lod"
 	"github.com/lodsim/lodsim/trace"
 )
@@ -39,17 +39,17 @@ func synthReader(t testing.TB, c *Config) trace.Reader {
 	return r
 }
 
-func runCfg(t testing.TB, c *Config, cm hwprofile.CostModel) (*Stats, []RequestResult) {
+func runCfg(t testing.TB, c *Config, cm cost.CostModel) (*Stats, []RequestResult) {
 	m, err := c.ResolveModel()
 	if err != nil {
 		t.Fatal(err)
 	}
 	if cm == nil {
-		g, err := hwprofile.LookupGPU(c.Hardware.GPU)
+		g, err := cost.LookupGPU(c.Hardware.GPU)
 		if err != nil {
 			t.Fatal(err)
 		}
-		cm = hwprofile.NewRoofline(g)
+		cm = cost.NewRoofline(g)
 	}
 	var col Collect
 	st, err := Run(Input{Config: c, Model: m, Cost: cm, Workload: synthReader(t, c), Sink: &col, CheckInvariants: true})

@@ -11,6 +11,7 @@ import (
 
 	"github.com/lodsim/lodsim/analysis"
 	"github.com/lodsim/lodsim/hwprofile"
+	"github.com/lodsim/lodsim/hwprofile/cost"
 	"github.com/lodsim/lodsim/lod"
 	"github.com/lodsim/lodsim/replay"
 	"github.com/lodsim/lodsim/trace"
@@ -21,7 +22,7 @@ import (
 type Experiment struct {
 	cfg     *replay.Config
 	model   lod.Model // derived from cfg.Model
-	cost    hwprofile.CostModel
+	cost    cost.CostModel
 	profile analysis.ProfileID
 }
 
@@ -30,7 +31,7 @@ type Option func(*Experiment)
 
 // WithCost uses cm instead of the cost model hardware.gpu and
 // hardware.profile name; id identifies it in the run's provenance.
-func WithCost(cm hwprofile.CostModel, id analysis.ProfileID) Option {
+func WithCost(cm cost.CostModel, id analysis.ProfileID) Option {
 	return func(e *Experiment) { e.cost, e.profile = cm, id }
 }
 
@@ -290,20 +291,20 @@ func Workload(c *replay.Config) string {
 
 // costModel resolves hardware.gpu and hardware.profile to a cost model and
 // its identity.
-func costModel(c *replay.Config) (hwprofile.CostModel, analysis.ProfileID, error) {
-	g, err := hwprofile.LookupGPU(c.Hardware.GPU)
+func costModel(c *replay.Config) (cost.CostModel, analysis.ProfileID, error) {
+	g, err := cost.LookupGPU(c.Hardware.GPU)
 	if err != nil {
 		return nil, analysis.ProfileID{}, fmt.Errorf("hardware.gpu: %w", err)
 	}
 	switch p := c.Hardware.Profile; p {
 	case "":
 		cm := hwprofile.DefaultCostModel(g)
-		if prof, ok := cm.(*hwprofile.Profile); ok {
+		if prof, ok := cm.(*cost.Profile); ok {
 			return cm, ProfileIdentity(prof), nil
 		}
 		return cm, analysis.ProfileID{Name: "roofline", GPU: g.Name}, nil
 	case "roofline":
-		return hwprofile.NewRoofline(g), analysis.ProfileID{Name: "roofline", GPU: g.Name}, nil
+		return cost.NewRoofline(g), analysis.ProfileID{Name: "roofline", GPU: g.Name}, nil
 	default:
 		path := c.Path(p)
 		f, err := os.Open(path)
@@ -311,7 +312,7 @@ func costModel(c *replay.Config) (hwprofile.CostModel, analysis.ProfileID, error
 			return nil, analysis.ProfileID{}, fmt.Errorf("hardware.profile: %w", err)
 		}
 		defer f.Close()
-		prof, err := hwprofile.LoadProfile(f, path)
+		prof, err := cost.LoadProfile(f, path)
 		if err != nil {
 			return nil, analysis.ProfileID{}, fmt.Errorf("hardware.profile: %w", err)
 		}
@@ -325,7 +326,7 @@ func costModel(c *replay.Config) (hwprofile.CostModel, analysis.ProfileID, error
 // ProfileIdentity names a calibrated profile: its name, GPU, the engine
 // its overheads were fitted to and the SHA-256 of its encoding, which
 // changes with any number in it.
-func ProfileIdentity(p *hwprofile.Profile) analysis.ProfileID {
+func ProfileIdentity(p *cost.Profile) analysis.ProfileID {
 	h := newHash()
 	if err := p.Write(h); err != nil {
 		panic("experiment: encode profile: " + err.Error())

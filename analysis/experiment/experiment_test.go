@@ -331,4 +331,3 @@ func TestParseDurationAndLengths(t *testing.T) {
 		t.Errorf("negative head: %v", err)
 	}
 }
-

@@ -6,7 +6,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/lodsim/lodsim/hwprofile"
+	"github.com/lodsim/lodsim/hwprofile/cost"
 	"github.com/lodsim/lodsim/replay"
 )
 
@@ -18,7 +18,7 @@ var sweepSetters = map[string]func(c *replay.Config, v string) error{
 	"max_num_seqs":           intSetter(func(c *replay.Config) *int { return &c.Scheduler.MaxNumSeqs }),
 	"max_num_batched_tokens": intSetter(func(c *replay.Config) *int { return &c.Scheduler.MaxNumBatchedTokens }),
 	"gpu": func(c *replay.Config, v string) error {
-		g, err := hwprofile.LookupGPU(v)
+		g, err := cost.LookupGPU(v)
 		if err != nil {
 			return err
 		}

@@ -14,7 +14,7 @@
 // simulate (unknown model, no profile for the GPU, a model that does not
 // fit) are kept with the reason they were skipped.
 //
-// FitOverheads fits hwprofile.Overheads to rows by bounded
+// FitOverheads fits cost.Overheads to rows by bounded
 // Levenberg-Marquardt on relative errors, re-simulating the rows for each
 // Jacobian column; Split makes the seeded calibrate-on-half,
 // measure-on-the-other-half division.

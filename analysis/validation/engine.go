@@ -3,7 +3,7 @@ package validation
 import (
 	"strings"
 
-	"github.com/lodsim/lodsim/hwprofile"
+	"github.com/lodsim/lodsim/hwprofile/cost"
 )
 
 // Engine is what lodsim assumes of the benchmarked engine's settings when
@@ -49,7 +49,7 @@ type Engine struct {
 // server defaults to max_num_batched_tokens 8192 and max_num_seqs 1024,
 // else 2048 and 256; gpu_memory_utilization 0.9. Any other backend gets
 // the vLLM defaults.
-func EngineFor(backend string, g hwprofile.GPU, tp, pp int) Engine {
+func EngineFor(backend string, g cost.GPU, tp, pp int) Engine {
 	memMiB := float64(g.MemoryBytes) / (1 << 20)
 	switch strings.ToLower(strings.TrimSpace(backend)) {
 	case "sglang":

@@ -10,13 +10,13 @@ import (
 
 	"gonum.org/v1/gonum/mat"
 
-	"github.com/lodsim/lodsim/hwprofile"
+	"github.com/lodsim/lodsim/hwprofile/cost"
 )
 
 // ErrNoRows is returned when a fit has no simulated row to fit to.
 var ErrNoRows = errors.New("validation: no row to fit to")
 
-// OverheadParam names one fitted parameter of hwprofile.Overheads.
+// OverheadParam names one fitted parameter of cost.Overheads.
 type OverheadParam int
 
 // The fitted parameters, in the order of FitReport.Params.
@@ -42,7 +42,7 @@ var paramInfo = [numParams]struct {
 
 func (p OverheadParam) String() string { return paramInfo[p].name }
 
-func getParam(o hwprofile.Overheads, p OverheadParam) float64 {
+func getParam(o cost.Overheads, p OverheadParam) float64 {
 	switch p {
 	case ParamStep:
 		return o.StepNs
@@ -56,7 +56,7 @@ func getParam(o hwprofile.Overheads, p OverheadParam) float64 {
 	return o.PerRequestNs
 }
 
-func setParam(o *hwprofile.Overheads, p OverheadParam, v float64) {
+func setParam(o *cost.Overheads, p OverheadParam, v float64) {
 	switch p {
 	case ParamStep:
 		o.StepNs = v
@@ -88,7 +88,7 @@ type FitReport struct {
 	Rows       int      // rows fitted to
 	Skipped    []string // rows left out, each with its reason
 	Params     []string // fitted parameter names
-	Start, End hwprofile.Overheads
+	Start, End cost.Overheads
 	// Cost is the sum of squared relative errors of TTFT and TPOT over the
 	// rows, before and after.
 	StartCost, EndCost float64
@@ -134,7 +134,7 @@ func (r *FitReport) WriteText(w io.Writer) error {
 // percent, not machine epsilon, and the descent starts from the best
 // point of a coarse scan along each parameter (0.5, 1, 2 and 4 units).
 // Rows whose GPU is not base's are skipped.
-func FitOverheads(rows []Row, base *hwprofile.Profile, opt FitOptions) (hwprofile.Overheads, FitReport, error) {
+func FitOverheads(rows []Row, base *cost.Profile, opt FitOptions) (cost.Overheads, FitReport, error) {
 	rep := FitReport{Start: base.Overhead, End: base.Overhead}
 	params := opt.Params
 	if params == nil {
@@ -152,10 +152,10 @@ func FitOverheads(rows []Row, base *hwprofile.Profile, opt FitOptions) (hwprofil
 	}
 	sim := opt.Sim
 	key := base.GPU().Key
-	sim.Profiles = map[string]*hwprofile.Profile{key: base}
+	sim.Profiles = map[string]*cost.Profile{key: base}
 	var use []Row
 	for _, r := range rows {
-		g, err := hwprofile.LookupGPU(r.GPU)
+		g, err := cost.LookupGPU(r.GPU)
 		if err == nil && g.Key != key {
 			rep.Skipped = append(rep.Skipped, fmt.Sprintf("%s: line %d: %s: GPU %s, the profile is for %s", r.File, r.Line, r.Label(), g.Key, key))
 			continue
@@ -163,7 +163,7 @@ func FitOverheads(rows []Row, base *hwprofile.Profile, opt FitOptions) (hwprofil
 		use = append(use, r)
 	}
 
-	eval := func(o hwprofile.Overheads) (*Report, []float64, error) {
+	eval := func(o cost.Overheads) (*Report, []float64, error) {
 		rep.Evaluations++
 		s := sim
 		s.Overheads = &o
@@ -179,7 +179,7 @@ func FitOverheads(rows []Row, base *hwprofile.Profile, opt FitOptions) (hwprofil
 		}
 		return r, res, nil
 	}
-	toOver := func(x []float64) hwprofile.Overheads {
+	toOver := func(x []float64) cost.Overheads {
 		o := base.Overhead
 		for i, p := range params {
 			setParam(&o, p, x[i]*paramInfo[p].scale)

@@ -20,7 +20,7 @@ import (
 //
 // each averaged over requests (a mean of per-request values, not a ratio of
 // sums). Simulated requests are "sent" at their arrival, so a per-request
-// engine overhead (hwprofile.Overheads.PerRequestNs) counts in TTFT and
+// engine overhead (cost.Overheads.PerRequestNs) counts in TTFT and
 // E2E, as client-side and API-server time does in the tools.
 type Metrics struct {
 	Requests int     // completed requests in the run

@@ -9,6 +9,7 @@ import (
 	"github.com/lodsim/lodsim/analysis"
 	"github.com/lodsim/lodsim/analysis/experiment"
 	"github.com/lodsim/lodsim/hwprofile"
+	"github.com/lodsim/lodsim/hwprofile/cost"
 	"github.com/lodsim/lodsim/lod"
 	"github.com/lodsim/lodsim/replay"
 	"github.com/lodsim/lodsim/trace"
@@ -31,9 +32,9 @@ type Options struct {
 	Seed uint64
 	// Profiles overrides the shipped calibrated profile of a GPU, by
 	// catalog key ("h100_sxm"). Rows of a GPU with neither are skipped.
-	Profiles map[string]*hwprofile.Profile
+	Profiles map[string]*cost.Profile
 	// Overheads, when set, replaces the engine overheads of every profile.
-	Overheads *hwprofile.Overheads
+	Overheads *cost.Overheads
 	// All measures every completed request instead of the steady-state
 	// window (see Measure).
 	All bool
@@ -86,7 +87,7 @@ func RowConfig(row Row, opt Options) (*experiment.Experiment, error) {
 	if err != nil {
 		return nil, skipf("unknown model %q: lodsim has no architecture for it (built in: %v)", row.Model, lod.ModelNames())
 	}
-	g, err := hwprofile.LookupGPU(row.GPU)
+	g, err := cost.LookupGPU(row.GPU)
 	if err != nil {
 		return nil, skipf("unknown GPU %q: not in the hardware catalog", row.GPU)
 	}

@@ -6,7 +6,7 @@ import (
 	"io"
 	"strconv"
 
-	"github.com/lodsim/lodsim/hwprofile"
+	"github.com/lodsim/lodsim/hwprofile/cost"
 )
 
 // WriteRows writes one line per row: measured and predicted TTFT and TPOT
@@ -58,7 +58,7 @@ func (rep *Report) WriteCSV(w io.Writer) error {
 // Calibration is a fit of a profile's engine overheads and, when part of
 // the rows were held out, its accuracy on them.
 type Calibration struct {
-	Profile *hwprofile.Profile // the base profile with the fitted overheads
+	Profile *cost.Profile // the base profile with the fitted overheads
 	Fit     FitReport
 	HeldOut *Report // nil without a held-out half
 	Seed    uint64
@@ -67,7 +67,7 @@ type Calibration struct {
 // CalibrateOverheads fits base's overheads to rows (FitOverheads). With
 // holdOut it fits on a seeded half of the rows (Split) and validates the
 // result on the other half.
-func CalibrateOverheads(rows []Row, base *hwprofile.Profile, holdOut bool, seed uint64, opt FitOptions) (*Calibration, error) {
+func CalibrateOverheads(rows []Row, base *cost.Profile, holdOut bool, seed uint64, opt FitOptions) (*Calibration, error) {
 	fitRows, evalRows := rows, []Row(nil)
 	if holdOut {
 		fitRows, evalRows = Split(rows, seed)
@@ -81,7 +81,7 @@ func CalibrateOverheads(rows []Row, base *hwprofile.Profile, holdOut bool, seed 
 	c := &Calibration{Profile: &prof, Fit: rep, Seed: seed}
 	if len(evalRows) > 0 {
 		eo := opt.Sim
-		eo.Profiles = map[string]*hwprofile.Profile{base.GPU().Key: base}
+		eo.Profiles = map[string]*cost.Profile{base.GPU().Key: base}
 		eo.Overheads = &o
 		if c.HeldOut, err = Validate(evalRows, eo); err != nil {
 			return nil, err

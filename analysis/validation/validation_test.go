@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/lodsim/lodsim/hwprofile"
+	"github.com/lodsim/lodsim/hwprofile/cost"
 	"github.com/lodsim/lodsim/replay"
 	"github.com/lodsim/lodsim/trace"
 )
@@ -261,13 +262,13 @@ func TestSkippedRows(t *testing.T) {
 	// not crash: the weights alone exceed the memory.
 	tiny := rows[0]
 	tiny.TP, tiny.GPU = 1, "A100-40GB-SXM"
-	p, err := Predict(tiny, Options{Profiles: map[string]*hwprofile.Profile{"a100_sxm_40gb": mustProfile(t, "a100_sxm")}})
+	p, err := Predict(tiny, Options{Profiles: map[string]*cost.Profile{"a100_sxm_40gb": mustProfile(t, "a100_sxm")}})
 	if err != nil || p.Simulated() || !strings.Contains(p.Skipped, "does not fit") {
 		t.Fatalf("40 GB TP1: %v %q", err, p.Skipped)
 	}
 }
 
-func mustProfile(t *testing.T, key string) *hwprofile.Profile {
+func mustProfile(t *testing.T, key string) *cost.Profile {
 	p, err := hwprofile.EmbeddedProfile(key)
 	if err != nil {
 		t.Fatal(err)
@@ -324,7 +325,7 @@ func TestFitRecoversOverheads(t *testing.T) {
 			pick = append(pick, r)
 		}
 	}
-	truth := hwprofile.Overheads{StepNs: 3e6, PerSeqNs: 4e4}
+	truth := cost.Overheads{StepNs: 3e6, PerSeqNs: 4e4}
 	opt := Options{RequestsPerClient: 4}
 	withTruth := opt
 	withTruth.Overheads = &truth

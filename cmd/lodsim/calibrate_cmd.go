@@ -11,6 +11,7 @@ import (
 	"github.com/lodsim/lodsim/analysis/rundir"
 	"github.com/lodsim/lodsim/analysis/validation"
 	"github.com/lodsim/lodsim/hwprofile"
+	"github.com/lodsim/lodsim/hwprofile/cost"
 	"github.com/lodsim/lodsim/plots/report"
 )
 
@@ -57,7 +58,7 @@ func calibrateAction(ctx *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	g, err := hwprofile.LookupGPU(ctx.String("gpu"))
+	g, err := cost.LookupGPU(ctx.String("gpu"))
 	if err != nil {
 		return usagef("--gpu: %w", err)
 	}
@@ -85,7 +86,7 @@ func calibrateAction(ctx *cli.Context) error {
 	w := stdout(ctx)
 	fmt.Fprintf(w, "%s: %d measurements from %d files; held-out fit (seed %d, %.0f%% held out or %d-fold):\n\n",
 		g.Name, len(ms.Rows), len(p.Sources), rep.Seed, 100*rep.HoldOut, int(math.Round(1/rep.HoldOut)))
-	if err := hwprofile.WriteFitTable(w, p.Fit); err != nil {
+	if err := cost.WriteFitTable(w, p.Fit); err != nil {
 		return err
 	}
 	fmt.Fprintf(w, "\nwrote %s\n", out)

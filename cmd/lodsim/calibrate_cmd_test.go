@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/lodsim/lodsim/hwprofile"
+	"github.com/lodsim/lodsim/hwprofile/cost"
 )
 
 // pngNonBlank decodes a PNG and counts the distinct colours of a sample of
@@ -58,7 +58,7 @@ func TestCalibrateCommand(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := hwprofile.LoadProfile(f, out)
+	p, err := cost.LoadProfile(f, out)
 	f.Close()
 	if err != nil {
 		t.Fatal(err)

@@ -6,6 +6,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/lodsim/lodsim/hwprofile"
+	"github.com/lodsim/lodsim/hwprofile/cost"
 )
 
 func profileCommand() *cli.Command {
@@ -25,13 +26,13 @@ func profileCommand() *cli.Command {
 }
 
 // loadProfile reads a profile file; errors name the flag it came from.
-func loadProfile(flag, path string) (*hwprofile.Profile, error) {
+func loadProfile(flag, path string) (*cost.Profile, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, usagef("%s: %w", flag, err)
 	}
 	defer f.Close()
-	p, err := hwprofile.LoadProfile(f, path)
+	p, err := cost.LoadProfile(f, path)
 	if err != nil {
 		return nil, usagef("%s: %w", flag, err)
 	}
@@ -39,8 +40,8 @@ func loadProfile(flag, path string) (*hwprofile.Profile, error) {
 }
 
 // embeddedProfile is the shipped profile of a GPU given by name or key.
-func embeddedProfile(flag, name string) (*hwprofile.Profile, error) {
-	g, err := hwprofile.LookupGPU(name)
+func embeddedProfile(flag, name string) (*cost.Profile, error) {
+	g, err := cost.LookupGPU(name)
 	if err != nil {
 		return nil, usagef("%s: %w", flag, err)
 	}
@@ -52,7 +53,7 @@ func embeddedProfile(flag, name string) (*hwprofile.Profile, error) {
 }
 
 func profileShowAction(ctx *cli.Context) error {
-	var p *hwprofile.Profile
+	var p *cost.Profile
 	var err error
 	switch key := ctx.String("embedded"); {
 	case key != "" && ctx.NArg() > 0:

@@ -10,7 +10,7 @@ import (
 
 	"github.com/lodsim/lodsim/analysis/rundir"
 	"github.com/lodsim/lodsim/analysis/validation"
-	"github.com/lodsim/lodsim/hwprofile"
+	"github.com/lodsim/lodsim/hwprofile/cost"
 	"github.com/lodsim/lodsim/plots"
 )
 
@@ -43,7 +43,7 @@ func validateCommand() *cli.Command {
 
 // benchInputs reads the shared flags: simulation options, the base profile
 // (nil when not given) and the benchmark rows.
-func benchInputs(ctx *cli.Context) (validation.Options, *hwprofile.Profile, []validation.Row, validation.Layout, error) {
+func benchInputs(ctx *cli.Context) (validation.Options, *cost.Profile, []validation.Row, validation.Layout, error) {
 	opt := validation.Options{RequestsPerClient: ctx.Int("requests-per-client"), Seed: ctx.Uint64("seed"), All: ctx.Bool("all-requests")}
 	if ctx.IsSet("measurements") {
 		return opt, nil, nil, "", usagef("%s: --measurements names kernel measurement tables (lodsim calibrate); serving benchmarks are --benchmarks FILE", ctx.Command.Name)
@@ -55,12 +55,12 @@ func benchInputs(ctx *cli.Context) (validation.Options, *hwprofile.Profile, []va
 	if err != nil {
 		return opt, nil, nil, "", err
 	}
-	var p *hwprofile.Profile
+	var p *cost.Profile
 	if pp := ctx.String("profile"); pp != "" {
 		if p, err = loadProfile("--profile", pp); err != nil {
 			return opt, nil, nil, "", err
 		}
-		opt.Profiles = map[string]*hwprofile.Profile{p.GPU().Key: p}
+		opt.Profiles = map[string]*cost.Profile{p.GPU().Key: p}
 	}
 	rows, layout, err := validation.ReadBenchmarkFile(path)
 	if err != nil {

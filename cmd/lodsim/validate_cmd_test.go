@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/lodsim/lodsim/hwprofile"
+	"github.com/lodsim/lodsim/hwprofile/cost"
 )
 
 const devSetPath = "../../analysis/validation/testdata/silicon_dev_qwen3-32b_h100_sglang.csv"
@@ -72,11 +72,11 @@ func TestCalibrateOverheadsCommand(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	p, err := hwprofile.LoadProfile(f, prof)
+	p, err := cost.LoadProfile(f, prof)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if p.GPU().Key != "h100_sxm" || p.Overhead == (hwprofile.Overheads{}) {
+	if p.GPU().Key != "h100_sxm" || p.Overhead == (cost.Overheads{}) {
 		t.Fatalf("written profile %s with overheads %+v, expected fitted ones", p.GPU().Key, p.Overhead)
 	}
 	// The written profile feeds validate.

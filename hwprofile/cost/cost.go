@@ -1,4 +1,4 @@
-package hwprofile
+package cost
 
 // AttnShape is the per-rank shape of one attention layer: query heads and KV
 // heads already divided by the tensor-parallel degree.

@@ -1,4 +1,4 @@
-package hwprofile
+package cost
 
 import (
 	"fmt"

@@ -1,4 +1,4 @@
-package hwprofile
+package cost
 
 import (
 	"fmt"
@@ -72,7 +72,7 @@ func LookupGPU(name string) (GPU, error) {
 			return g, nil
 		}
 	}
-	return GPU{}, fmt.Errorf("hwprofile: unknown GPU %q: expected one of %s", name, strings.Join(GPUNames(), ", "))
+	return GPU{}, fmt.Errorf("cost: unknown GPU %q: expected one of %s", name, strings.Join(GPUNames(), ", "))
 }
 
 // GPUNames lists the catalog's canonical names, sorted.

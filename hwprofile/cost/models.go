@@ -1,4 +1,4 @@
-package hwprofile
+package cost
 
 import "math"
 
@@ -17,21 +17,24 @@ type BaseParams struct {
 	BytesPerNs float64 `yaml:"bytes_per_ns"`
 }
 
-func (b BaseParams) time(flops, bytes float64) float64 {
+func (b BaseParams) Time(flops, bytes float64) float64 {
 	return b.LaunchNs + math.Max(flops/b.FlopsPerNs, bytes/b.BytesPerNs)
 }
 
-func gemmWork(m, n, k float64) (flops, bytes float64) {
+// GEMMWork is the roofline work of an (m x k) by (k x n) BF16 multiply.
+func GEMMWork(m, n, k float64) (flops, bytes float64) {
 	return 2 * m * n * k, bf16 * (m*k + k*n + m*n)
 }
 
-// ctxWork is the roofline work of causal prefill attention, as Roofline
+// ContextWork is the roofline work of causal prefill attention, as Roofline
 // counts it.
-func ctxWork(b, q, p, h, kv, hd float64) (flops, bytes float64) {
+func ContextWork(b, q, p, h, kv, hd float64) (flops, bytes float64) {
 	return 4 * b * h * hd * q * (p + q/2), bf16 * b * hd * (2*kv*(p+q) + 2*h*q)
 }
 
-func genWork(b, ctx, h, kv, hd float64) (flops, bytes float64) {
+// GenerationWork is the roofline work of decode attention, as Roofline
+// counts it.
+func GenerationWork(b, ctx, h, kv, hd float64) (flops, bytes float64) {
 	return 4 * b * h * hd * ctx, bf16 * b * hd * (2*kv*ctx + 2*h)
 }
 
@@ -47,19 +50,19 @@ func pos(x int) float64 {
 // gemmModel is base x exp(residual grid over (log m, log n, log k)).
 type gemmModel struct {
 	base BaseParams
-	grid *logGrid
+	grid *Grid
 }
 
-func (g *gemmModel) time(m, n, k float64) float64 {
-	f, b := gemmWork(m, n, k)
-	return g.base.time(f, b) * math.Exp(g.grid.at([maxDims]float64{math.Log(m), math.Log(n), math.Log(k)}))
+func (g *gemmModel) Time(m, n, k float64) float64 {
+	f, b := GEMMWork(m, n, k)
+	return g.base.Time(f, b) * math.Exp(g.grid.At([MaxDims]float64{math.Log(m), math.Log(n), math.Log(k)}))
 }
 
 // attnSlice is the measured (batch, sequence) grid of one head shape.
 type attnSlice struct {
 	heads, kv, hd int
 	lh, lkv, lhd  float64
-	grid          *logGrid
+	grid          *Grid
 }
 
 type shapeKey struct{ h, kv, hd int32 }
@@ -98,27 +101,27 @@ func (a *attnModel) slice(h, kv, hd int) *attnSlice {
 // which is q itself when there is no prefix.
 func (a *attnModel) context(b, q, p float64, h, kv, hd int) float64 {
 	fh, fkv, fhd := pos(h), pos(kv), pos(hd)
-	f, by := ctxWork(b, q, p, fh, fkv, fhd)
+	f, by := ContextWork(b, q, p, fh, fkv, fhd)
 	s := a.slice(h, kv, hd)
 	seq := q
 	if p > 0 {
 		seq = math.Sqrt(q * (q + 2*p))
 	}
-	return a.base.time(f, by) * math.Exp(s.grid.at([maxDims]float64{math.Log(b), math.Log(seq)}))
+	return a.base.Time(f, by) * math.Exp(s.grid.At([MaxDims]float64{math.Log(b), math.Log(seq)}))
 }
 
 func (a *attnModel) generation(b, ctx float64, h, kv, hd int) float64 {
-	f, by := genWork(b, ctx, pos(h), pos(kv), pos(hd))
+	f, by := GenerationWork(b, ctx, pos(h), pos(kv), pos(hd))
 	s := a.slice(h, kv, hd)
-	return a.base.time(f, by) * math.Exp(s.grid.at([maxDims]float64{math.Log(b), math.Log(ctx)}))
+	return a.base.Time(f, by) * math.Exp(s.grid.At([MaxDims]float64{math.Log(b), math.Log(ctx)}))
 }
 
-// commHops gives the alpha-beta form of each collective on n GPUs: a
+// CommHops gives the alpha-beta form of each collective on n GPUs: a
 // message of S bytes costs hops x (LatencyNs + share x S / BytesPerNs).
 // Ring all-reduce: 2(n-1) hops of S/n; ring all-gather and reduce-scatter:
 // n-1 hops of S/n (S is the whole buffer, as nccl-tests counts it); send: one
 // hop of S.
-func commHops(op Op, n float64) (hops, share float64) {
+func CommHops(op Op, n float64) (hops, share float64) {
 	switch op {
 	case OpAllReduce, OpCustomAllReduce:
 		return 2 * (n - 1), 1 / n
@@ -129,8 +132,10 @@ func commHops(op Op, n float64) (hops, share float64) {
 	}
 }
 
-func ringTime(op Op, l Link, s, n float64) float64 {
-	hops, share := commHops(op, n)
+// RingTime is the alpha-beta time of op on n GPUs over l for s bytes (see
+// CommHops).
+func RingTime(op Op, l Link, s, n float64) float64 {
+	hops, share := CommHops(op, n)
 	return hops * (l.LatencyNs + share*s/l.BytesPerNs)
 }
 
@@ -140,7 +145,7 @@ type commModel struct {
 	op    Op
 	gpus  []int // ascending
 	links []Link
-	grids []*logGrid
+	grids []*Grid
 }
 
 // nearest is the index of the measured GPU count nearest n in log scale
@@ -156,11 +161,11 @@ func (c *commModel) nearest(n int) int {
 	return best
 }
 
-func (c *commModel) time(bytes float64, n int) float64 {
+func (c *commModel) Time(bytes float64, n int) float64 {
 	i := c.nearest(n)
 	fn := float64(n)
 	if c.op == OpSend {
 		fn = 2
 	}
-	return ringTime(c.op, c.links[i], bytes, fn) * math.Exp(c.grids[i].at([maxDims]float64{math.Log(bytes)}))
+	return RingTime(c.op, c.links[i], bytes, fn) * math.Exp(c.grids[i].At([MaxDims]float64{math.Log(bytes)}))
 }

@@ -1,13 +1,14 @@
-package hwprofile
+package cost
 
 import (
 	"errors"
 	"math"
 )
 
-const maxDims = 3
+// MaxDims is the most axes a Grid has.
+const MaxDims = 3
 
-// logGrid is a dense grid over up to three axes, each sampled at positive
+// Grid is a dense grid over up to three axes, each sampled at positive
 // values and indexed by their logarithms. A cell holds the log of the ratio
 // of measured time to a smooth base model, so that
 //
@@ -18,26 +19,32 @@ const maxDims = 3
 // measurements in log-log space; outside it the base model's shape carries
 // the time and r keeps the efficiency seen at the nearest edge, which is the
 // "roofline-shaped extrapolation" of the issue.
-type logGrid struct {
-	dims    int
-	axes    [maxDims][]float64 // log of the axis values, strictly ascending
-	strides [maxDims]int
-	r       []float64 // row-major, last axis fastest
+type Grid struct {
+	dims int
+	axes [MaxDims][]float64 // log of the axis values, strictly ascending
+	// Strides are the row-major strides of the axes (the last is 1).
+	Strides [MaxDims]int
+	// R holds the cells, row-major, last axis fastest.
+	R []float64
 }
 
-func newLogGrid(axes ...[]float64) *logGrid {
-	g := &logGrid{dims: len(axes)}
+// NewGrid is a grid over the given axes (positive, strictly ascending
+// values), with every cell 0.
+// NewGrid is a grid over the given axes (positive, strictly ascending
+// values) with every cell 0.
+func NewGrid(axes ...[]int64) *Grid {
+	g := &Grid{dims: len(axes)}
 	n := 1
 	for d := len(axes) - 1; d >= 0; d-- {
 		la := make([]float64, len(axes[d]))
 		for i, v := range axes[d] {
-			la[i] = math.Log(v)
+			la[i] = math.Log(float64(v))
 		}
 		g.axes[d] = la
-		g.strides[d] = n
+		g.Strides[d] = n
 		n *= len(axes[d])
 	}
-	g.r = make([]float64, n)
+	g.R = make([]float64, n)
 	return g
 }
 
@@ -63,14 +70,14 @@ func bracket(a []float64, x float64) (int, float64) {
 	return lo, (x - a[lo]) / (a[hi] - a[lo])
 }
 
-// at interpolates r at log coordinates x.
-func (g *logGrid) at(x [maxDims]float64) float64 {
-	var idx [maxDims]int
-	var w [maxDims]float64
+// At interpolates R at log coordinates x (the logs of the axis values).
+func (g *Grid) At(x [MaxDims]float64) float64 {
+	var idx [MaxDims]int
+	var w [MaxDims]float64
 	base := 0
 	for d := 0; d < g.dims; d++ {
 		idx[d], w[d] = bracket(g.axes[d], x[d])
-		base += idx[d] * g.strides[d]
+		base += idx[d] * g.Strides[d]
 	}
 	sum := 0.0
 	for c := 0; c < 1<<g.dims; c++ {
@@ -82,13 +89,13 @@ func (g *logGrid) at(x [maxDims]float64) float64 {
 					break
 				}
 				wt *= w[d]
-				off += g.strides[d]
+				off += g.Strides[d]
 			} else {
 				wt *= 1 - w[d]
 			}
 		}
 		if wt != 0 {
-			sum += wt * g.r[off]
+			sum += wt * g.R[off]
 		}
 	}
 	return sum
@@ -96,14 +103,14 @@ func (g *logGrid) at(x [maxDims]float64) float64 {
 
 var errEmptyGrid = errors.New("no measured cell")
 
-// fill completes r where known is false. Each pass estimates every unknown
+// Fill completes R where known is false. Each pass estimates every unknown
 // cell from the cells known before the pass: along each axis, linear
 // interpolation in log coordinate between the nearest known cells on both
 // sides; where no axis has both, the nearest known cell along any axis
 // (constant extrapolation of the efficiency). The estimates of the axes are
 // averaged. Passes repeat until every cell is known.
-func (g *logGrid) fill(known []bool) error {
-	n := len(g.r)
+func (g *Grid) Fill(known []bool) error {
+	n := len(g.R)
 	any := false
 	for _, k := range known {
 		any = any || k
@@ -113,7 +120,7 @@ func (g *logGrid) fill(known []bool) error {
 	}
 	now := append([]bool(nil), known...)
 	next := append([]bool(nil), known...)
-	var coord [maxDims]int
+	var coord [MaxDims]int
 	for {
 		missing := 0
 		for c := 0; c < n; c++ {
@@ -122,8 +129,8 @@ func (g *logGrid) fill(known []bool) error {
 			}
 			rem := c
 			for d := 0; d < g.dims; d++ {
-				coord[d] = rem / g.strides[d]
-				rem %= g.strides[d]
+				coord[d] = rem / g.Strides[d]
+				rem %= g.Strides[d]
 			}
 			var twoSum float64
 			var twoN int
@@ -132,13 +139,13 @@ func (g *logGrid) fill(known []bool) error {
 				ax := g.axes[d]
 				lo, hi := -1, -1
 				for i := coord[d] - 1; i >= 0; i-- {
-					if now[c+(i-coord[d])*g.strides[d]] {
+					if now[c+(i-coord[d])*g.Strides[d]] {
 						lo = i
 						break
 					}
 				}
 				for i := coord[d] + 1; i < len(ax); i++ {
-					if now[c+(i-coord[d])*g.strides[d]] {
+					if now[c+(i-coord[d])*g.Strides[d]] {
 						hi = i
 						break
 					}
@@ -146,27 +153,27 @@ func (g *logGrid) fill(known []bool) error {
 				x := ax[coord[d]]
 				switch {
 				case lo >= 0 && hi >= 0:
-					rl := g.r[c+(lo-coord[d])*g.strides[d]]
-					rh := g.r[c+(hi-coord[d])*g.strides[d]]
+					rl := g.R[c+(lo-coord[d])*g.Strides[d]]
+					rh := g.R[c+(hi-coord[d])*g.Strides[d]]
 					f := (x - ax[lo]) / (ax[hi] - ax[lo])
 					twoSum += rl + f*(rh-rl)
 					twoN++
 				case lo >= 0:
 					if dist := x - ax[lo]; dist < oneBest {
-						oneBest, oneVal = dist, g.r[c+(lo-coord[d])*g.strides[d]]
+						oneBest, oneVal = dist, g.R[c+(lo-coord[d])*g.Strides[d]]
 					}
 				case hi >= 0:
 					if dist := ax[hi] - x; dist < oneBest {
-						oneBest, oneVal = dist, g.r[c+(hi-coord[d])*g.strides[d]]
+						oneBest, oneVal = dist, g.R[c+(hi-coord[d])*g.Strides[d]]
 					}
 				}
 			}
 			switch {
 			case twoN > 0:
-				g.r[c] = twoSum / float64(twoN)
+				g.R[c] = twoSum / float64(twoN)
 				next[c] = true
 			case !math.IsInf(oneBest, 1):
-				g.r[c] = oneVal
+				g.R[c] = oneVal
 				next[c] = true
 			default:
 				missing++

@@ -1,4 +1,4 @@
-package hwprofile
+package cost
 
 import (
 	"bytes"
@@ -27,7 +27,7 @@ type ProfileGPU struct {
 	TDPWatts      float64 `yaml:"tdp_watts"`
 }
 
-func profileGPU(g GPU) ProfileGPU {
+func NewProfileGPU(g GPU) ProfileGPU {
 	return ProfileGPU{Name: g.Name, Key: g.Key, BF16TFLOPS: g.BF16TFLOPS, MemoryBytes: g.MemoryBytes,
 		MemBWBytes: g.MemBWBytes, LinkBWBytes: g.LinkBWBytes, LinkLatencyNs: g.LinkLatencyNs, TDPWatts: g.TDPWatts}
 }
@@ -54,11 +54,12 @@ type LinkFit struct {
 	BytesPerNs float64 `yaml:"bytes_per_ns"`
 }
 
-func (l LinkFit) link() Link { return Link{LatencyNs: l.LatencyNs, BytesPerNs: l.BytesPerNs} }
+// Link is the fitted pair as a Link.
+func (l LinkFit) Link() Link { return Link{LatencyNs: l.LatencyNs, BytesPerNs: l.BytesPerNs} }
 
 // GEMMTable is the GEMM section: the fitted base roofline and the measured
 // latency on the full grid M x N x K (row-major, K fastest). Cells that were
-// not measured hold values filled from their neighbours (see logGrid.fill).
+// not measured hold values filled from their neighbours (see Grid.Fill).
 type GEMMTable struct {
 	Base      BaseParams `yaml:"base"`
 	M         []int64    `yaml:"m,flow"`
@@ -149,7 +150,7 @@ func LoadProfile(r io.Reader, name string) (*Profile, error) {
 		return nil, fmt.Errorf("%s: version: found %d, expected %d", name, p.Version, ProfileVersion)
 	}
 	p.name = name
-	if err := p.compile(); err != nil {
+	if err := p.Compile(); err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
 	return p, nil
@@ -193,7 +194,9 @@ func checkTimes(field string, t []float64, want int) error {
 	return nil
 }
 
-func checkBase(field string, b BaseParams) error {
+// Check reports the first parameter of b that is not positive and finite,
+// naming it under field.
+func (b BaseParams) Check(field string) error {
 	for _, f := range []struct {
 		n string
 		v float64
@@ -215,16 +218,10 @@ func checkLink(field string, l LinkFit) error {
 	return nil
 }
 
-func floats(a []int64) []float64 {
-	out := make([]float64, len(a))
-	for i, v := range a {
-		out[i] = float64(v)
-	}
-	return out
-}
-
-// compile validates the sections and builds the interpolation models.
-func (p *Profile) compile() error {
+// Compile validates the sections and builds the interpolation models. LoadProfile
+// calls it; a profile assembled in code (as calibration does) must call it
+// before use.
+func (p *Profile) Compile() error {
 	p.gpu = p.Device.gpu()
 	if p.gpu.Name == "" {
 		return fmt.Errorf("gpu.name: found an empty name, expected the GPU's catalog name")
@@ -247,7 +244,7 @@ func (p *Profile) compile() error {
 		}
 	}
 	if t := p.GEMMs; t != nil {
-		if err := checkBase("gemm.base", t.Base); err != nil {
+		if err := t.Base.Check("gemm.base"); err != nil {
 			return err
 		}
 		for _, a := range []struct {
@@ -261,13 +258,13 @@ func (p *Profile) compile() error {
 		if err := checkTimes("gemm.latency_ns", t.LatencyNs, len(t.M)*len(t.N)*len(t.K)); err != nil {
 			return err
 		}
-		g := newLogGrid(floats(t.M), floats(t.N), floats(t.K))
+		g := NewGrid(t.M, t.N, t.K)
 		c := 0
 		for _, m := range t.M {
 			for _, n := range t.N {
 				for _, k := range t.K {
-					f, b := gemmWork(float64(m), float64(n), float64(k))
-					g.r[c] = math.Log(t.LatencyNs[c] / t.Base.time(f, b))
+					f, b := GEMMWork(float64(m), float64(n), float64(k))
+					g.R[c] = math.Log(t.LatencyNs[c] / t.Base.Time(f, b))
 					c++
 				}
 			}
@@ -304,14 +301,14 @@ func (p *Profile) compile() error {
 		if err := checkTimes(f+".latency_ns", ct.LatencyNs, len(ct.Bytes)); err != nil {
 			return err
 		}
-		key := [2]int{opIndex(ct.Op), ct.GPUs}
+		key := [2]int{ct.Op.Index(), ct.GPUs}
 		if seen[key] {
 			return fmt.Errorf("%s: found a second %s table for %d GPUs, expected one", f, ct.Op, ct.GPUs)
 		}
 		seen[key] = true
-		g := newLogGrid(floats(ct.Bytes))
+		g := NewGrid(ct.Bytes)
 		for j, b := range ct.Bytes {
-			g.r[j] = math.Log(ct.LatencyNs[j] / ringTime(ct.Op, ct.Link.link(), float64(b), commN(ct.Op, ct.GPUs)))
+			g.R[j] = math.Log(ct.LatencyNs[j] / RingTime(ct.Op, ct.Link.Link(), float64(b), CommN(ct.Op, ct.GPUs)))
 		}
 		cm := p.comm[ct.Op]
 		if cm == nil {
@@ -319,7 +316,7 @@ func (p *Profile) compile() error {
 			p.comm[ct.Op] = cm
 		}
 		cm.gpus = append(cm.gpus, ct.GPUs)
-		cm.links = append(cm.links, ct.Link.link())
+		cm.links = append(cm.links, ct.Link.Link())
 		cm.grids = append(cm.grids, g)
 	}
 	for _, cm := range p.comm {
@@ -328,20 +325,12 @@ func (p *Profile) compile() error {
 	return nil
 }
 
-func commN(op Op, gpus int) float64 {
+// CommN is the ring size of op on gpus GPUs: 2 for send, else gpus.
+func CommN(op Op, gpus int) float64 {
 	if op == OpSend {
 		return 2
 	}
 	return float64(gpus)
-}
-
-func opIndex(o Op) int {
-	for i, k := range knownOps {
-		if k == o {
-			return i
-		}
-	}
-	return -1
 }
 
 type byGPUs struct{ c *commModel }
@@ -359,7 +348,7 @@ func compileAttention(field string, t *AttentionTable, decode bool) (*attnModel,
 	if t == nil {
 		return nil, nil
 	}
-	if err := checkBase(field+".base", t.Base); err != nil {
+	if err := t.Base.Check(field + ".base"); err != nil {
 		return nil, err
 	}
 	if len(t.Slices) == 0 {
@@ -384,18 +373,18 @@ func compileAttention(field string, t *AttentionTable, decode bool) (*attnModel,
 		if err := checkTimes(f+".latency_ns", s.LatencyNs, len(s.Batch)*len(s.SeqLen)); err != nil {
 			return nil, err
 		}
-		g := newLogGrid(floats(s.Batch), floats(s.SeqLen))
+		g := NewGrid(s.Batch, s.SeqLen)
 		h, kv, hd := float64(s.Heads), float64(s.KVHeads), float64(s.HeadDim)
 		c := 0
 		for _, b := range s.Batch {
 			for _, sl := range s.SeqLen {
 				var fl, by float64
 				if decode {
-					fl, by = genWork(float64(b), float64(sl), h, kv, hd)
+					fl, by = GenerationWork(float64(b), float64(sl), h, kv, hd)
 				} else {
-					fl, by = ctxWork(float64(b), float64(sl), 0, h, kv, hd)
+					fl, by = ContextWork(float64(b), float64(sl), 0, h, kv, hd)
 				}
-				g.r[c] = math.Log(s.LatencyNs[c] / t.Base.time(fl, by))
+				g.R[c] = math.Log(s.LatencyNs[c] / t.Base.Time(fl, by))
 				c++
 			}
 		}
@@ -418,7 +407,7 @@ func (p *Profile) GEMM(m, n, k int) float64 {
 	if p.gemm == nil {
 		return p.roof.GEMM(m, n, k)
 	}
-	return p.gemm.time(pos(m), pos(n), pos(k))
+	return p.gemm.Time(pos(m), pos(n), pos(k))
 }
 
 // ContextAttention implements CostModel. See attnModel.context for how a
@@ -466,6 +455,16 @@ func (p *Profile) RingLink(n int) Link {
 	return c.links[c.nearest(n)]
 }
 
+// CommLink is the fitted alpha-beta link of op on the measured GPU count
+// nearest n in log scale; ok is false when the profile has no op section.
+func (p *Profile) CommLink(op Op, n int) (l Link, ok bool) {
+	c := p.comm[op]
+	if c == nil {
+		return Link{}, false
+	}
+	return c.links[c.nearest(n)], true
+}
+
 // Overheads implements CostModel: the profile's overheads section.
 func (p *Profile) Overheads() Overheads { return p.Overhead }
 
@@ -485,7 +484,7 @@ func (p *Profile) Collective(op Op, bytes float64, n int) (t float64, ok bool) {
 	if !(bytes >= 1) {
 		bytes = 1
 	}
-	return c.time(bytes, n), true
+	return c.Time(bytes, n), true
 }
 
 // AllReduceLink implements CostModel: the fitted ring link's latency, with
@@ -519,7 +518,7 @@ func (p *Profile) AllReduce(bytes float64, n int) float64 {
 	if n < 2 {
 		return 0
 	}
-	return ringTime(OpAllReduce, p.RingLink(n), bytes, float64(n))
+	return RingTime(OpAllReduce, p.RingLink(n), bytes, float64(n))
 }
 
 // AllGather is the NCCL all-gather time of a bytes-sized output over n GPUs.
@@ -555,7 +554,7 @@ func (p *Profile) collectiveOrRing(op Op, bytes float64, n int) float64 {
 		return 0
 	}
 	if op == OpSend {
-		return ringTime(OpSend, p.SendLink(), math.Max(bytes, 1), 2)
+		return RingTime(OpSend, p.SendLink(), math.Max(bytes, 1), 2)
 	}
-	return ringTime(op, p.RingLink(n), math.Max(bytes, 1), float64(n))
+	return RingTime(op, p.RingLink(n), math.Max(bytes, 1), float64(n))
 }
