@@ -41,28 +41,44 @@ func WithCost(cm cost.CostModel, id analysis.ProfileID) Option {
 // changes to it do not reach the experiment.
 func New(cfg *replay.Config, opts ...Option) (*Experiment, error) {
 	c := cfg.Clone()
-	if err := c.Validate(); err != nil {
-		return nil, nameErr(c, err)
-	}
 	e := &Experiment{cfg: c}
 	for _, o := range opts {
 		o(e)
+	}
+	// Gather every problem (fields, GPU, profile, trace file) in one error.
+	var errs []error
+	verr := c.Validate()
+	errs = append(errs, verr)
+	if e.cost == nil {
+		var err error
+		e.cost, e.profile, err = costModel(c)
+		errs = append(errs, err)
+	}
+	if verr == nil || c.Workload.Trace != "" {
+		src, err := e.Open()
+		if err == nil {
+			src.Close()
+		}
+		errs = append(errs, unnamed(c, err))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, nameErr(c, err)
 	}
 	var err error
 	if e.model, err = c.ResolveModel(); err != nil {
 		return nil, nameErr(c, err)
 	}
-	if e.cost == nil {
-		if e.cost, e.profile, err = costModel(c); err != nil {
-			return nil, nameErr(c, err)
+	return e, nil
+}
+
+// unnamed strips the config name Open puts in front of its errors.
+func unnamed(c *replay.Config, err error) error {
+	if err != nil && c.Name != "" {
+		if u := errors.Unwrap(err); u != nil {
+			return u
 		}
 	}
-	src, err := e.Open()
-	if err != nil {
-		return nil, err
-	}
-	src.Close()
-	return e, nil
+	return err
 }
 
 func nameErr(c *replay.Config, err error) error {

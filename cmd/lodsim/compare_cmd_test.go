@@ -81,7 +81,7 @@ func TestCompareEndToEnd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"tiny-tp1", "tiny-tp2", "high/medium", "reduction", "speed-up", "TTFT p99"} {
+	for _, want := range []string{"tiny-tp1", "tiny-tp2", "high/medium", "reduction", "speed-up", "TTFT p99", "TTFT p50 ms", "TPOT p99 ms", "output tok/s", "absolute latencies"} {
 		if !strings.Contains(stdout, want) {
 			t.Errorf("table lacks %q:\n%s", want, stdout)
 		}
@@ -229,6 +229,23 @@ func TestPlotUnknownDir(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), "found no compare.json, run.json or accuracy.json") || !strings.Contains(err.Error(), dir) {
 			t.Errorf("%s of an empty dir: %v", cmd, err)
 		}
+	}
+}
+
+// TestCompareSweepWithoutConfig: the README's compare --sweep tp=1,2,4,8
+// sweeps the first reference scenario.
+func TestCompareSweepWithoutConfig(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs an embedded reference scenario twice")
+	}
+	out := t.TempDir()
+	stdout, err := runCLI(t, "compare", "--sweep", "tp=1,2", "--out", out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sw, err := rundir.ReadIndex(out)
+	if err != nil || len(sw.Comparisons) != 2 || sw.Comparisons[1].Label != "tp2" || len(sw.Runs) != 4 {
+		t.Fatalf("sweep index: %v\n%s", err, stdout)
 	}
 }
 

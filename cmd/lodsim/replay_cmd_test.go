@@ -57,6 +57,15 @@ func TestReplayCommand(t *testing.T) {
 		if !strings.Contains(text, "small at high LoD") || !strings.Contains(text, "TTFT") {
 			t.Errorf("unexpected output:\n%s", text)
 		}
+		// The console starts with what is simulated, and the wall time covers
+		// the whole command with its split.
+		if !strings.HasPrefix(text, "lodsim ") || !strings.Contains(text, "\nsmall: Llama-3-8B on 2 x H100-SXM TP2 PP1, vLLM V1-style (mixed batching), trace ") ||
+			!strings.Contains(text, "high LoD\n") || !regexp.MustCompile(`wall \S+ in all: read \S+, simulate \S+, write \S+\n`).MatchString(text) {
+			t.Errorf("no header or wall-time split:\n%s", text)
+		}
+		if resolved, err := os.ReadFile(filepath.Join(out, rundir.ConfigFile)); err != nil || !strings.Contains(string(resolved), "seed: 3") || !strings.Contains(string(resolved), "max_num_seqs: 256") {
+			t.Errorf("config.resolved.yaml: %v\n%s", err, resolved)
+		}
 		run, err := rundir.Read(out)
 		if err != nil {
 			t.Fatal(err)
