@@ -31,6 +31,21 @@ var absolute = []struct{ title, metric, format string }{
 	{"req/s", "requests_per_s", "%.2f"}, {"output tok/s", "output_tokens_per_s", "%.0f"},
 }
 
+// SimulationWallNs is the wall time of every run of the sweep together:
+// each comparison's other run and each configuration's reference once.
+func (s *Sweep) SimulationWallNs() int64 {
+	var ns int64
+	seen := map[string]bool{}
+	for _, c := range s.Comparisons {
+		ns += c.WallNs
+		if !seen[c.Label] {
+			seen[c.Label] = true
+			ns += c.RefWallNs
+		}
+	}
+	return ns
+}
+
 // WriteAbsolute writes one row per configuration with the absolute
 // latencies and throughput of its reference run (the first comparison of
 // each label).

@@ -323,12 +323,7 @@ func costModel(c *replay.Config) (cost.CostModel, analysis.ProfileID, error) {
 		return cost.NewRoofline(g), analysis.ProfileID{Name: "roofline", GPU: g.Name}, nil
 	default:
 		path := c.Path(p)
-		f, err := os.Open(path)
-		if err != nil {
-			return nil, analysis.ProfileID{}, fmt.Errorf("hardware.profile: %w", err)
-		}
-		defer f.Close()
-		prof, err := cost.LoadProfile(f, path)
+		prof, err := LoadProfile(path)
 		if err != nil {
 			return nil, analysis.ProfileID{}, fmt.Errorf("hardware.profile: %w", err)
 		}
@@ -337,6 +332,26 @@ func costModel(c *replay.Config) (cost.CostModel, analysis.ProfileID, error) {
 		}
 		return prof, ProfileIdentity(prof), nil
 	}
+}
+
+// LoadProfile reads a calibrated profile file.
+func LoadProfile(path string) (*cost.Profile, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return cost.LoadProfile(f, path)
+}
+
+// ShippedProfile is the profile lodsim ships for a GPU, named in either
+// spelling (H100-SXM or h100_sxm).
+func ShippedProfile(gpu string) (*cost.Profile, error) {
+	g, err := cost.LookupGPU(gpu)
+	if err != nil {
+		return nil, err
+	}
+	return hwprofile.EmbeddedProfile(g.Key)
 }
 
 // ProfileIdentity names a calibrated profile: its name, GPU, the engine

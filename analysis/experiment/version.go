@@ -3,6 +3,7 @@ package experiment
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
 	"hash"
 	"runtime/debug"
 )
@@ -55,6 +56,17 @@ func (v BuildVersion) String() string {
 		rev += "+dirty"
 	}
 	return s + " (" + rev + ", " + v.Time + ")"
+}
+
+// Long is the version in full, one fact a line, as lodsim --version prints it.
+func (v BuildVersion) Long() string {
+	or := func(s string) string {
+		if s == "" {
+			return "unknown (not built from a repository checkout)"
+		}
+		return s
+	}
+	return fmt.Sprintf("%s\nmodule %s\nrevision %s\nbuilt %s with %s\n", v, v.Module, or(v.Revision), or(v.Time), v.Go)
 }
 
 type hasher struct{ hash.Hash }

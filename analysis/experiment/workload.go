@@ -130,3 +130,31 @@ func ParseLengthDist(s string, prompt bool) (trace.LengthDist, error) {
 	}
 	return trace.LengthDist{Kind: "empirical", Values: o}, nil
 }
+
+// Counted calls report with the number of requests read so far every 4096
+// requests, for progress reports; trace.ProblemsOf sees through it.
+func Counted(r trace.Reader, report func(n int64)) trace.Reader {
+	if report == nil {
+		return r
+	}
+	return &countingReader{Reader: r, report: report}
+}
+
+type countingReader struct {
+	trace.Reader
+	report func(n int64)
+	n      int64
+}
+
+// Unwrap lets trace.ProblemsOf see the reader underneath.
+func (c *countingReader) Unwrap() trace.Reader { return c.Reader }
+
+func (c *countingReader) Next() (trace.Request, error) {
+	req, err := c.Reader.Next()
+	if err == nil {
+		if c.n++; c.n&0xfff == 0 {
+			c.report(c.n)
+		}
+	}
+	return req, err
+}

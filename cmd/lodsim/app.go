@@ -53,10 +53,7 @@ func newApp() *cli.App {
 		},
 		CommandNotFound: func(ctx *cli.Context, name string) {},
 	}
-	cli.VersionPrinter = func(ctx *cli.Context) {
-		v := experiment.Version()
-		fmt.Fprintf(ctx.App.Writer, "%s\nmodule %s\nrevision %s\nbuilt %s with %s\n", v, v.Module, orNone(v.Revision), orNone(v.Time), v.Go)
-	}
+	cli.VersionPrinter = func(ctx *cli.Context) { fmt.Fprint(ctx.App.Writer, experiment.Version().Long()) }
 	var walk func(cmds []*cli.Command)
 	walk = func(cmds []*cli.Command) {
 		for _, c := range cmds {
@@ -69,13 +66,6 @@ func newApp() *cli.App {
 	return app
 }
 
-func orNone(s string) string {
-	if s == "" {
-		return "unknown (not built from a repository checkout)"
-	}
-	return s
-}
-
 func onUsageError(ctx *cli.Context, err error, _ bool) error {
 	return usagef("%v (see lodsim %s --help)", err, ctx.Command.FullName())
 }
@@ -86,7 +76,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	app.Writer, app.ErrWriter = stdout, stderr
 	args = reorderArgs(app, args)
 	if len(args) > 1 && !strings.HasPrefix(args[1], "-") && app.Command(args[1]) == nil && args[1] != "help" && args[1] != "h" {
-		fmt.Fprintf(stderr, "lodsim: unknown command %q; the commands are: %s (lodsim --help)\n", args[1], commandNames(app))
+		fmt.Fprintf(stderr, "lodsim: unknown command %q; lodsim --help lists the commands\n", args[1])
 		return exitUsage
 	}
 	err := app.Run(args)
@@ -98,14 +88,6 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 	return exitFailure
-}
-
-func commandNames(app *cli.App) string {
-	var names []string
-	for _, c := range app.Commands {
-		names = append(names, c.Name)
-	}
-	return strings.Join(names, ", ")
 }
 
 // userTerms rewrites the names of library options in messages into the

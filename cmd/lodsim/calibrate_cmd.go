@@ -3,8 +3,6 @@ package main
 import (
 	"fmt"
 	"math"
-	"path/filepath"
-	"strings"
 
 	"github.com/urfave/cli/v2"
 
@@ -75,26 +73,17 @@ func calibrateAction(ctx *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	plotDir := ctx.String("plots")
-	if plotDir == "" {
-		plotDir = filepath.Dir(out)
-	}
-	stem := strings.TrimSuffix(filepath.Base(out), filepath.Ext(out))
 	if err := rundir.WriteFile(out, p.Write); err != nil {
 		return err
 	}
-	w := stdout(ctx)
+	w := ctx.App.Writer
 	fmt.Fprintf(w, "%s: %d measurements from %d files; held-out fit (seed %d, %.0f%% held out or %d-fold):\n\n",
 		g.Name, len(ms.Rows), len(p.Sources), rep.Seed, 100*rep.HoldOut, int(math.Round(1/rep.HoldOut)))
 	if err := cost.WriteFitTable(w, p.Fit); err != nil {
 		return err
 	}
 	fmt.Fprintf(w, "\nwrote %s\n", out)
-	figs, err := report.FitFigures(g.Name, rep.Ops, stem)
-	if err != nil {
-		return err
-	}
-	written, err := report.WriteFigures(plotDir, figs)
+	written, err := report.WriteFitFigures(g.Name, rep.Ops, out, ctx.String("plots"))
 	for _, p := range written {
 		fmt.Fprintf(w, "wrote %s\n", p)
 	}

@@ -9,7 +9,6 @@ import (
 
 	"github.com/lodsim/lodsim/analysis"
 	"github.com/lodsim/lodsim/analysis/experiment"
-	"github.com/lodsim/lodsim/analysis/rundir"
 	"github.com/lodsim/lodsim/plots/report"
 	"github.com/lodsim/lodsim/replay"
 )
@@ -61,26 +60,19 @@ func compareAction(ctx *cli.Context) error {
 			return inputErr(fmt.Errorf("compare: %w", err))
 		}
 	}
-	w := stdout(ctx)
-	header(w, cfgs, strings.Join(lods, "/"))
+	w := ctx.App.Writer
+	fmt.Fprint(w, experiment.Header(cfgs, strings.Join(lods, "/")))
 	var last *progress
 	cmp := &experiment.Comparison{
 		Configs: cfgs, LoDs: lods, Out: ctx.String("out"),
-		RunFigures: func(run *analysis.Run) ([]rundir.Extra, error) {
-			figs, err := report.RunFigures(run)
-			return report.Extras(figs), err
-		},
-		IndexFigures: func(sw *analysis.Sweep) ([]rundir.Extra, error) {
-			figs, err := report.CompareFigures(sw)
-			return report.Extras(figs), err
-		},
+		RunFigures: report.RunExtras, IndexFigures: report.IndexExtras,
 		Progress: func(e *experiment.Experiment) experiment.Progress {
 			last = newProgress(ctx, e.Name()+" "+e.LoD(), "requests", e.ExpectedRequests())
 			return last.sim()
 		},
 		Done: func(run *analysis.Run, _ string) {
 			last.done()
-			fmt.Fprintf(stderr(ctx), "%s at %s LoD: %d events, %v wall, %d/%d completed\n", run.Label, run.LoD,
+			fmt.Fprintf(ctx.App.ErrWriter, "%s at %s LoD: %d events, %v wall, %d/%d completed\n", run.Label, run.LoD,
 				run.Stats.TotalEvents, time.Duration(run.WallNs).Round(time.Millisecond), run.Summary.Completed, run.Summary.Requests)
 		},
 	}
@@ -96,13 +88,6 @@ func compareAction(ctx *cli.Context) error {
 	if err := sw.WriteText(w); err != nil {
 		return err
 	}
-	var simNs int64
-	for _, c := range sw.Comparisons {
-		simNs += c.WallNs
-	}
-	for i := 0; i < len(sw.Comparisons); i += len(lods) - 1 {
-		simNs += sw.Comparisons[i].RefWallNs
-	}
-	fmt.Fprintf(w, "\nwall %s in all, %s of it simulating\ntables, figures and runs in %s\n", secs(time.Since(started).Nanoseconds()), secs(simNs), cmp.Out)
+	fmt.Fprintf(w, "\nwall %s in all, %s of it simulating\ntables, figures and runs in %s\n", secs(time.Since(started).Nanoseconds()), secs(sw.SimulationWallNs()), cmp.Out)
 	return nil
 }

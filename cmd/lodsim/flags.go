@@ -11,19 +11,12 @@ import (
 
 // durationValue is the one duration syntax of every flag, the same as the
 // config's: a Go duration ("60s", "500ms", "1m30s") or a number of seconds.
-type durationValue struct {
-	d   time.Duration
-	set bool
-}
+type durationValue struct{ d time.Duration }
 
-func (v *durationValue) Set(s string) (err error) {
-	v.d, err = experiment.ParseDuration(s)
-	v.set = err == nil
-	return err
-}
+func (v *durationValue) Set(s string) (err error) { v.d, err = experiment.ParseDuration(s); return err }
 
 func (v *durationValue) String() string {
-	if v == nil || !v.set {
+	if v == nil || v.d == 0 {
 		return ""
 	}
 	return v.d.String()
@@ -33,17 +26,16 @@ func durationFlag(name, usage string) cli.Flag {
 	return &cli.GenericFlag{Name: name, Value: &durationValue{}, Usage: usage + " (e.g. 500ms, 60s, or seconds)"}
 }
 
-// positiveDuration returns the duration flag name and whether it was set;
-// a zero or negative value is a usage error.
+// positiveDuration is a duration flag's value, nil when not given; zero or
+// negative is a usage error.
 func positiveDuration(ctx *cli.Context, name string) (*time.Duration, error) {
-	v, _ := ctx.Generic(name).(*durationValue)
-	if v == nil || !v.set {
+	if !ctx.IsSet(name) {
 		return nil, nil
 	}
-	if v.d <= 0 {
-		return nil, usagef("--%s %v: expected a positive duration", name, v.d)
+	d := ctx.Generic(name).(*durationValue).d
+	if d <= 0 {
+		return nil, usagef("--%s %v: expected a positive duration", name, d)
 	}
-	d := v.d
 	return &d, nil
 }
 
@@ -64,17 +56,10 @@ func configFlags() []cli.Flag {
 
 // overrides reads the override flags of configFlags.
 func overrides(ctx *cli.Context) (experiment.Overrides, error) {
-	o := experiment.Overrides{Trace: ctx.String("trace"), TraceOptions: traceOptions(ctx), Topology: ctx.String("topology")}
-	if ctx.IsSet("seed") {
-		s := ctx.Uint64("seed")
-		o.Seed = &s
-	}
-	if ctx.IsSet("variability") {
-		v := ctx.Float64("variability")
-		if !(v >= 0 && v <= 10) {
-			return o, usagef("--variability %v: expected a coefficient of variation in [0, 10]", v)
-		}
-		o.Variability = &v
+	o := experiment.Overrides{Trace: ctx.String("trace"), TraceOptions: traceOptions(ctx), Topology: ctx.String("topology"),
+		Seed: optional(ctx, "seed", ctx.Uint64), Variability: optional(ctx, "variability", ctx.Float64)}
+	if v := o.Variability; v != nil && !(*v >= 0 && *v <= 10) {
+		return o, usagef("--variability %v: expected a coefficient of variation in [0, 10]", *v)
 	}
 	var err error
 	for _, b := range []struct {
@@ -102,6 +87,15 @@ func traceInputFlags() []cli.Flag {
 func traceOptions(c *cli.Context) trace.Options {
 	return trace.Options{Format: c.String("format"), Columns: c.String("columns"), TimeUnit: c.String("time-unit"),
 		Sort: c.Bool("sort"), DropFailed: c.Bool("drop-failed"), KeepOffset: c.Bool("keep-offset")}
+}
+
+// optional is a flag's value, nil when the flag was not given.
+func optional[T any](ctx *cli.Context, name string, get func(string) T) *T {
+	if !ctx.IsSet(name) {
+		return nil
+	}
+	v := get(name)
+	return &v
 }
 
 // noArgs rejects positional arguments for commands that take none.

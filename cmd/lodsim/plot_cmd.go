@@ -43,7 +43,7 @@ func plotAction(ctx *cli.Context) error {
 		return inputErr(fmt.Errorf("plot: %w", err))
 	}
 	for _, p := range written {
-		fmt.Fprintln(stdout(ctx), p)
+		fmt.Fprintln(ctx.App.Writer, p)
 	}
 	return nil
 }
@@ -81,6 +81,6 @@ func reportAction(ctx *cli.Context) error {
 	if err := rundir.WriteFile(out, rep.Write); err != nil {
 		return fmt.Errorf("report: %w", err)
 	}
-	fmt.Fprintln(stdout(ctx), out)
+	fmt.Fprintln(ctx.App.Writer, out)
 	return nil
 }

@@ -1,10 +1,9 @@
 package main
 
 import (
-	"os"
-
 	"github.com/urfave/cli/v2"
 
+	"github.com/lodsim/lodsim/analysis/experiment"
 	"github.com/lodsim/lodsim/hwprofile"
 	"github.com/lodsim/lodsim/hwprofile/cost"
 )
@@ -27,12 +26,7 @@ func profileCommand() *cli.Command {
 
 // loadProfile reads a profile file; errors name the flag it came from.
 func loadProfile(flag, path string) (*cost.Profile, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, usagef("%s: %w", flag, err)
-	}
-	defer f.Close()
-	p, err := cost.LoadProfile(f, path)
+	p, err := experiment.LoadProfile(path)
 	if err != nil {
 		return nil, usagef("%s: %w", flag, err)
 	}
@@ -41,11 +35,7 @@ func loadProfile(flag, path string) (*cost.Profile, error) {
 
 // embeddedProfile is the shipped profile of a GPU given by name or key.
 func embeddedProfile(flag, name string) (*cost.Profile, error) {
-	g, err := cost.LookupGPU(name)
-	if err != nil {
-		return nil, usagef("%s: %w", flag, err)
-	}
-	p, err := hwprofile.EmbeddedProfile(g.Key)
+	p, err := experiment.ShippedProfile(name)
 	if err != nil {
 		return nil, usagef("%s: %w", flag, err)
 	}
@@ -68,5 +58,5 @@ func profileShowAction(ctx *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	return p.Describe(stdout(ctx))
+	return p.Describe(ctx.App.Writer)
 }

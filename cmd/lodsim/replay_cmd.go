@@ -50,8 +50,8 @@ func replayAction(ctx *cli.Context) error {
 	if out == "" {
 		out = filepath.Join("lodsim-out", e.Name()+"-"+e.LoD())
 	}
-	w := stdout(ctx)
-	header(w, cfgs, "")
+	w := ctx.App.Writer
+	fmt.Fprint(w, experiment.Header(cfgs, ""))
 	readNs := time.Since(started).Nanoseconds()
 	p := newProgress(ctx, e.Name()+" "+e.LoD(), "requests", e.ExpectedRequests())
 	run, t, err := e.WriteRun(out, p.sim())

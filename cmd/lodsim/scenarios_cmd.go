@@ -3,6 +3,7 @@ package main
 import (
 	"embed"
 	"fmt"
+	"text/tabwriter"
 
 	"github.com/urfave/cli/v2"
 
@@ -19,14 +20,11 @@ func scenariosCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			width := 0
+			tw := tabwriter.NewWriter(ctx.App.Writer, 0, 0, 2, ' ', 0)
 			for _, s := range list {
-				width = max(width, len(s.Name))
+				fmt.Fprintf(tw, "%s\t%s\n", s.Name, s.Description)
 			}
-			for _, s := range list {
-				fmt.Fprintf(stdout(ctx), "%-*s  %s\n", width, s.Name, s.Description)
-			}
-			return nil
+			return tw.Flush()
 		},
 	}
 }
@@ -53,14 +51,14 @@ func completionCommand() *cli.Command {
 				if err != nil {
 					return err
 				}
-				_, err = fmt.Fprint(stdout(ctx), s)
+				_, err = fmt.Fprint(ctx.App.Writer, s)
 				return err
 			}
 			s, err := completionScripts.ReadFile("completion/lodsim." + shell)
 			if err != nil {
 				return usagef("completion: unknown shell %q, expected bash, zsh or fish", shell)
 			}
-			_, err = stdout(ctx).Write(s)
+			_, err = ctx.App.Writer.Write(s)
 			return err
 		},
 	}

@@ -73,7 +73,7 @@ func traceStats(c *cli.Context) error {
 	}
 	defer r.Close()
 	p := newProgress(c, "trace stats", "requests", 0)
-	s, err := trace.ComputeStats(counted(r, p))
+	s, err := trace.ComputeStats(experiment.Counted(r, p.count()))
 	p.done()
 	if err != nil {
 		return err
@@ -96,37 +96,14 @@ func traceConvert(c *cli.Context) error {
 		return inputErr(err)
 	}
 	defer r.Close()
-	tf := experiment.Transforms{Model: c.String("model"), Window: c.String("window"), KeepOffset: c.Bool("keep-offset"), Seed: c.Uint64("seed")}
-	if c.IsSet("head") {
-		n := c.Int64("head")
-		tf.Head = &n
-	}
-	if c.IsSet("scale") {
-		f := c.Float64("scale")
-		tf.Scale = &f
-	}
-	if c.IsSet("sample") {
-		f := c.Float64("sample")
-		tf.Sample = &f
-	}
+	tf := experiment.Transforms{Model: c.String("model"), Window: c.String("window"), KeepOffset: c.Bool("keep-offset"), Seed: c.Uint64("seed"),
+		Head: optional(c, "head", c.Int64), Scale: optional(c, "scale", c.Float64), Sample: optional(c, "sample", c.Float64)}
 	if r, err = tf.Apply(r); err != nil {
 		return usageError{err}
 	}
-	a, err := rundir.CreateFile(out)
-	if err != nil {
-		return inputErr(err)
-	}
-	p := newProgress(c, "trace convert", "requests", 0)
-	n, err := trace.Write(a, counted(r, p), format)
-	p.done()
-	if err != nil {
-		a.Abort()
+	if err := writeTrace(c, r, out, format, 0); err != nil {
 		return fmt.Errorf("trace convert %s: %w", in, err)
 	}
-	if err := a.Commit(); err != nil {
-		return err
-	}
-	fmt.Fprintf(c.App.Writer, "wrote %d requests to %s\n", n, out)
 	return nil
 }
 
@@ -169,11 +146,17 @@ func traceSynth(c *cli.Context) error {
 	if err != nil {
 		return usageError{err}
 	}
+	return writeTrace(c, r, out, format, count)
+}
+
+// writeTrace writes r to out in format, atomically (through special
+// files), with progress, and says how many requests it wrote.
+func writeTrace(c *cli.Context, r trace.Reader, out string, format string, total int64) error {
 	var n int64
-	p := newProgress(c, "trace synth", "requests", count)
-	err = rundir.WriteFile(out, func(w io.Writer) error {
+	p := newProgress(c, c.Command.FullName(), "requests", total)
+	err := rundir.WriteFile(out, func(w io.Writer) error {
 		var err error
-		n, err = trace.Write(w, counted(r, p), format)
+		n, err = trace.Write(w, experiment.Counted(r, p.count()), format)
 		return err
 	})
 	p.done()
@@ -182,32 +165,4 @@ func traceSynth(c *cli.Context) error {
 	}
 	fmt.Fprintf(c.App.Writer, "wrote %d requests to %s\n", n, out)
 	return nil
-}
-
-// countingReader reports each request read to a progress line.
-type countingReader struct {
-	trace.Reader
-	p *progress
-	n int64
-}
-
-func counted(r trace.Reader, p *progress) trace.Reader {
-	if p == nil {
-		return r
-	}
-	return &countingReader{Reader: r, p: p}
-}
-
-// Unwrap lets trace.ProblemsOf see the file reader underneath.
-func (c *countingReader) Unwrap() trace.Reader { return c.Reader }
-
-func (c *countingReader) Next() (trace.Request, error) {
-	req, err := c.Reader.Next()
-	if err == nil {
-		c.n++
-		if c.n&0xfff == 0 {
-			c.p.update(c.n, 0)
-		}
-	}
-	return req, err
 }

@@ -11,7 +11,7 @@ import (
 	"github.com/lodsim/lodsim/analysis/rundir"
 	"github.com/lodsim/lodsim/analysis/validation"
 	"github.com/lodsim/lodsim/hwprofile/cost"
-	"github.com/lodsim/lodsim/plots"
+	"github.com/lodsim/lodsim/plots/report"
 )
 
 // benchFlags are shared by the commands that replay benchmark rows.
@@ -69,28 +69,21 @@ func benchInputs(ctx *cli.Context) (validation.Options, *cost.Profile, []validat
 	return opt, p, rows, layout, nil
 }
 
-// rowProgress reports simulated benchmark rows.
-func rowProgress(ctx *cli.Context, label string, total int) (*progress, func(done, total int)) {
-	p := newProgress(ctx, label, "rows", int64(total))
-	if p == nil {
-		return nil, nil
-	}
-	return p, func(done, _ int) { p.update(int64(done), 0) }
-}
-
 func validateAction(ctx *cli.Context) error {
 	opt, _, rows, layout, err := benchInputs(ctx)
 	if err != nil {
 		return err
 	}
-	p, cb := rowProgress(ctx, "validate", len(rows))
-	opt.Progress = cb
+	p := newProgress(ctx, "validate", "rows", int64(len(rows)))
+	if p != nil {
+		opt.Progress = func(done, _ int) { p.update(int64(done), 0) }
+	}
 	rep, err := validation.Validate(rows, opt)
 	p.done()
 	if err != nil {
 		return err
 	}
-	w := stdout(ctx)
+	w := ctx.App.Writer
 	skipped := len(rep.Skipped())
 	fmt.Fprintf(w, "%d rows (%s layout), %d simulated, %d skipped\n\n", len(rows), layout, len(rows)-skipped, skipped)
 	rep.WriteRows(w)
@@ -105,19 +98,10 @@ func validateAction(ctx *cli.Context) error {
 	if err := rep.TPOT.WriteText(w); err != nil {
 		return err
 	}
-	out := ctx.String("out")
-	csvPath := filepath.Join(out, "validation.csv")
-	if err := rundir.WriteFile(csvPath, func(f io.Writer) error { return rep.WriteCSV(f) }); err != nil {
+	written, err := report.WriteValidation(ctx.String("out"), rep, "lodsim vs "+filepath.Base(ctx.String("benchmarks")))
+	if err != nil {
 		return err
 	}
-	written := []string{csvPath}
-	png := filepath.Join(out, "validation.png")
-	if err := rundir.WriteFile(png, func(f io.Writer) error {
-		return plots.Validation(f, &rep.TTFT, &rep.TPOT, "lodsim vs "+filepath.Base(ctx.String("benchmarks")))
-	}); err != nil {
-		return err
-	}
-	written = append(written, png)
 	fmt.Fprintf(w, "\nwrote %v\n", written)
 	return nil
 }
@@ -170,7 +154,7 @@ func overheadsAction(ctx *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	w := stdout(ctx)
+	w := ctx.App.Writer
 	if err := cal.WriteText(w); err != nil {
 		return err
 	}

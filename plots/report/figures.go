@@ -7,9 +7,11 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/lodsim/lodsim/analysis"
 	"github.com/lodsim/lodsim/analysis/rundir"
+	"github.com/lodsim/lodsim/analysis/validation"
 	"github.com/lodsim/lodsim/hwprofile"
 	"github.com/lodsim/lodsim/plots"
 )
@@ -238,5 +240,44 @@ func FitFigures(gpu string, ops []hwprofile.OpFit, stem string) ([]Figure, error
 	return figs, nil
 }
 
-// WriteFigures writes each figure into dir and returns their paths.
-func WriteFigures(dir string, figs []Figure) ([]string, error) { return writeFigures(dir, figs) }
+// WriteFitFigures writes FitFigures for the profile written to profile:
+// into dir, or beside the profile when dir is "", named after it
+// (profile.yaml gives profile.OP.png). It returns the paths written.
+func WriteFitFigures(gpu string, ops []hwprofile.OpFit, profile, dir string) ([]string, error) {
+	if dir == "" {
+		dir = filepath.Dir(profile)
+	}
+	figs, err := FitFigures(gpu, ops, strings.TrimSuffix(filepath.Base(profile), filepath.Ext(profile)))
+	if err != nil {
+		return nil, err
+	}
+	return writeFigures(dir, figs)
+}
+
+// RunExtras are a run's figures as files of its run directory (for
+// experiment.Comparison.RunFigures).
+func RunExtras(run *analysis.Run) ([]rundir.Extra, error) {
+	figs, err := RunFigures(run)
+	return Extras(figs), err
+}
+
+// IndexExtras are a comparison's figures as files beside its index (for
+// experiment.Comparison.IndexFigures).
+func IndexExtras(sw *analysis.Sweep) ([]rundir.Extra, error) {
+	figs, err := CompareFigures(sw)
+	return Extras(figs), err
+}
+
+// WriteValidation writes a validation's table (validation.csv) and its
+// figure (validation.png, titled title) into dir and returns their paths.
+func WriteValidation(dir string, rep *validation.Report, title string) ([]string, error) {
+	csvPath, png := filepath.Join(dir, "validation.csv"), filepath.Join(dir, "validation.png")
+	if err := rundir.WriteFile(csvPath, rep.WriteCSV); err != nil {
+		return nil, err
+	}
+	err := rundir.WriteFile(png, func(w io.Writer) error { return plots.Validation(w, &rep.TTFT, &rep.TPOT, title) })
+	if err != nil {
+		return []string{csvPath}, err
+	}
+	return []string{csvPath, png}, nil
+}
