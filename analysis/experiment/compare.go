@@ -64,6 +64,7 @@ func (cmp *Comparison) Run() (*analysis.Sweep, error) {
 			exps[i] = append(exps[i], e)
 		}
 	}
+	errs = append(errs, rundir.CheckDir(cmp.Out))
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}

@@ -130,3 +130,16 @@ func ReadAccuracy(dir string) (*Accuracy, error) {
 	}
 	return &a, nil
 }
+
+// CheckDir refuses an output directory path that exists (after symlinks)
+// and is not a directory, before anything is written into it.
+func CheckDir(dir string) error {
+	_, mode, err := resolve(dir)
+	if err != nil {
+		return err
+	}
+	if mode != 0 && mode&os.ModeDir == 0 {
+		return refusef("%s exists and is not a directory; expected a directory for the output files", dir)
+	}
+	return nil
+}

@@ -42,8 +42,8 @@ type Options struct {
 	// do not depend on it.
 	Workers int
 	// Progress, when set, is called after each row with the number of
-	// rows done so far and the total, from one goroutine at a time.
-	Progress func(done, total int)
+	// rows done so far, from one goroutine at a time.
+	Progress func(done int64)
 }
 
 func (o *Options) requests(c int) int64 {
@@ -207,7 +207,7 @@ func PredictAll(rows []Row, opt Options) ([]Prediction, error) {
 	next := make(chan int)
 	var wg sync.WaitGroup
 	var mu sync.Mutex
-	done := 0
+	var done int64
 	for range w {
 		wg.Add(1)
 		go func() {
@@ -217,7 +217,7 @@ func PredictAll(rows []Row, opt Options) ([]Prediction, error) {
 				if opt.Progress != nil {
 					mu.Lock()
 					done++
-					opt.Progress(done, len(rows))
+					opt.Progress(done)
 					mu.Unlock()
 				}
 			}

@@ -96,6 +96,8 @@ func TestExitCodes(t *testing.T) {
 		{[]string{"replay", "-c", cfg, "--lod", "fast"}, 2, `--lod "fast"`},
 		{[]string{"replay", "-c", cfg, "--out", file}, 2, "exists and is not a directory"},
 		{[]string{"replay", "-c", cfg, "--out", dir}, 2, "not a lodsim run directory"},
+		{[]string{"compare", "-c", cfg, "--out", file}, 2, "exists and is not a directory"},
+		{[]string{"validate", "--benchmarks", devSetPath, "--out", file}, 2, "exists and is not a directory"},
 		{[]string{"replay", "-c", filepath.Join(dir, "none.yaml")}, 2, "none.yaml"},
 		// Out of order is found while running: a runtime failure, in flag terms.
 		{[]string{"replay", "-c", cfg, "--trace", unsorted, "--out", filepath.Join(dir, "r")}, 1, "pass --sort"},

@@ -2,11 +2,9 @@ package main
 
 import (
 	"fmt"
-	"path/filepath"
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/lodsim/lodsim/analysis/rundir"
 	"github.com/lodsim/lodsim/plots/report"
 )
 
@@ -34,11 +32,7 @@ func plotAction(ctx *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	out := ctx.String("out")
-	if out == "" {
-		out = in
-	}
-	written, err := report.Plot(in, out)
+	written, err := report.Plot(in, ctx.String("out"))
 	if err != nil {
 		return inputErr(fmt.Errorf("plot: %w", err))
 	}
@@ -70,16 +64,9 @@ func reportAction(ctx *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	out := ctx.String("out")
-	if out == "" {
-		out = filepath.Join(in, report.File)
-	}
-	rep, err := report.Build(in)
+	out, err := report.WriteFile(in, ctx.String("out"))
 	if err != nil {
 		return inputErr(fmt.Errorf("report: %w", err))
-	}
-	if err := rundir.WriteFile(out, rep.Write); err != nil {
-		return fmt.Errorf("report: %w", err)
 	}
 	fmt.Fprintln(ctx.App.Writer, out)
 	return nil

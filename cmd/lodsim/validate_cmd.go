@@ -74,10 +74,11 @@ func validateAction(ctx *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	p := newProgress(ctx, "validate", "rows", int64(len(rows)))
-	if p != nil {
-		opt.Progress = func(done, _ int) { p.update(int64(done), 0) }
+	if err := rundir.CheckDir(ctx.String("out")); err != nil {
+		return err
 	}
+	p := newProgress(ctx, "validate", "rows", int64(len(rows)))
+	opt.Progress = p.count()
 	rep, err := validation.Validate(rows, opt)
 	p.done()
 	if err != nil {

@@ -149,9 +149,15 @@ func notResults(dir string) error {
 }
 
 // Plot redraws every figure the directory in has the data for into out
-// (run directories of a compare directory get theirs in out/NAME) and
-// returns the paths written.
+// (in when out is ""; run directories of a compare directory get theirs in
+// out/NAME) and returns the paths written.
 func Plot(in, out string) ([]string, error) {
+	if out == "" {
+		out = in
+	}
+	if err := rundir.CheckDir(out); err != nil {
+		return nil, err
+	}
 	switch {
 	case rundir.IsCompare(in):
 		sw, err := rundir.ReadIndex(in)
@@ -271,6 +277,9 @@ func IndexExtras(sw *analysis.Sweep) ([]rundir.Extra, error) {
 // WriteValidation writes a validation's table (validation.csv) and its
 // figure (validation.png, titled title) into dir and returns their paths.
 func WriteValidation(dir string, rep *validation.Report, title string) ([]string, error) {
+	if err := rundir.CheckDir(dir); err != nil {
+		return nil, err
+	}
 	csvPath, png := filepath.Join(dir, "validation.csv"), filepath.Join(dir, "validation.png")
 	if err := rundir.WriteFile(csvPath, rep.WriteCSV); err != nil {
 		return nil, err

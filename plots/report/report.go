@@ -7,6 +7,7 @@ import (
 	"io"
 	"math"
 	"os"
+	"path/filepath"
 
 	"github.com/lodsim/lodsim/analysis"
 	"github.com/lodsim/lodsim/analysis/rundir"
@@ -55,6 +56,19 @@ type Report struct {
 	Figures  []htmlFigure
 	Runs     []reportRun
 	Accuracy *reportAccuracy
+}
+
+// WriteFile builds the page of the directory in and writes it to out
+// (in/report.html when out is ""); it returns the path written.
+func WriteFile(in, out string) (string, error) {
+	if out == "" {
+		out = filepath.Join(in, File)
+	}
+	rep, err := Build(in)
+	if err != nil {
+		return "", err
+	}
+	return out, rundir.WriteFile(out, rep.Write)
 }
 
 // Write writes the page.
