@@ -331,3 +331,16 @@ func TestParseDurationAndLengths(t *testing.T) {
 		t.Errorf("negative head: %v", err)
 	}
 }
+
+func TestVersionString(t *testing.T) {
+	v := BuildVersion{Module: "v1.2.0", Revision: "abcdef0123456789", Time: "2026-12-01T00:00:00Z", Modified: true, Go: "go1.26"}
+	if got := v.String(); got != "lodsim v1.2.0 (abcdef012345+dirty, 2026-12-01T00:00:00Z)" {
+		t.Errorf("String = %q", got)
+	}
+	if got := v.Long(); !strings.Contains(got, "revision abcdef0123456789\ncommitted 2026-12-01T00:00:00Z\nbuilt with go1.26") {
+		t.Errorf("Long = %q", got)
+	}
+	if got := (BuildVersion{Module: "(devel)"}).String(); got != "lodsim (devel)" {
+		t.Errorf("without VCS: %q", got)
+	}
+}

@@ -12,7 +12,7 @@ import (
 type BuildVersion struct {
 	Module   string // module version, "(devel)" for a build from a checkout
 	Revision string // VCS revision, "" when not built from a repository
-	Time     string // VCS commit time (RFC 3339), the build's date
+	Time     string // VCS commit time (RFC 3339): the date of the source built
 	Modified bool   // the working tree had uncommitted changes
 	Go       string // Go toolchain version
 }
@@ -66,7 +66,7 @@ func (v BuildVersion) Long() string {
 		}
 		return s
 	}
-	return fmt.Sprintf("%s\nmodule %s\nrevision %s\nbuilt %s with %s\n", v, v.Module, or(v.Revision), or(v.Time), v.Go)
+	return fmt.Sprintf("%s\nmodule %s\nrevision %s\ncommitted %s\nbuilt with %s\n", v, v.Module, or(v.Revision), or(v.Time), v.Go)
 }
 
 type hasher struct{ hash.Hash }

@@ -181,7 +181,7 @@ func TestReportRefusesMixedRunDirectory(t *testing.T) {
 
 func TestVersionScenariosCompletion(t *testing.T) {
 	out := runApp(t, "--version")
-	for _, w := range []string{"lodsim ", "module ", "revision ", "built "} {
+	for _, w := range []string{"lodsim ", "module ", "revision ", "committed ", "built with go"} {
 		if !strings.Contains(out, w) {
 			t.Errorf("--version lacks %q:\n%s", w, out)
 		}
