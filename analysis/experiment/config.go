@@ -16,9 +16,10 @@ import (
 // ScenarioPrefix names an embedded scenario in place of a config path.
 const ScenarioPrefix = "scenario:"
 
-// Load reads a config file and validates it, or with path "" returns the
-// embedded default scenarios; "scenario:NAME" names one embedded scenario.
-// A config without a name is named after its file.
+// Load reads a config file, or with path "" returns the embedded default
+// scenarios; "scenario:NAME" names one embedded scenario. A config without
+// a name is named after its file. It checks the YAML only: New reports
+// every other problem of the config at once (fields, GPU, profile, trace).
 func Load(path string) ([]*replay.Config, error) {
 	if path == "" {
 		var out []*replay.Config
@@ -49,9 +50,6 @@ func Load(path string) ([]*replay.Config, error) {
 	if c.Name == "" {
 		c.Name = strings.TrimSuffix(filepath.Base(path), filepath.Ext(path))
 	}
-	if err := c.Validate(); err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
 	c.Dir = filepath.Dir(path)
 	return []*replay.Config{c}, nil
 }
@@ -72,8 +70,7 @@ type Overrides struct {
 	SLOTTFT, SLOTPOT, SLOE2E *time.Duration
 }
 
-// Apply changes c in place and validates the result, reporting every
-// problem at once.
+// Apply changes c in place; New validates the result.
 func (o Overrides) Apply(c *replay.Config) error {
 	if p := o.Trace; p != "" {
 		if !strings.HasPrefix(p, trace.EmbeddedPrefix) {
@@ -107,7 +104,7 @@ func (o Overrides) Apply(c *replay.Config) error {
 			*b.dst = replay.Duration(*b.v)
 		}
 	}
-	return nameErr(c, c.Validate())
+	return nil
 }
 
 // LoadAll is Load followed by Apply on every config.

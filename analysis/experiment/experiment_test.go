@@ -142,8 +142,11 @@ func TestOverrides(t *testing.T) {
 	if err != nil || len(run.Results) != 2 || run.Summary.SLO.TTFTNs != 250e6 {
 		t.Fatalf("run of the override trace: %v", err)
 	}
-	bad := Overrides{Topology: "mesh", LoD: "fast"}
-	if err := bad.Apply(tiny(t)); err == nil || !strings.Contains(err.Error(), "cluster.links.topology") || !strings.Contains(err.Error(), "simulation.lod") {
+	bad, c := Overrides{Topology: "mesh", LoD: "fast"}, tiny(t)
+	if err := bad.Apply(c); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := New(c); err == nil || !strings.Contains(err.Error(), "cluster.links.topology") || !strings.Contains(err.Error(), "simulation.lod") {
 		t.Errorf("every bad override in one error: %v", err)
 	}
 }
@@ -342,5 +345,31 @@ func TestVersionString(t *testing.T) {
 	}
 	if got := (BuildVersion{Module: "(devel)"}).String(); got != "lodsim (devel)" {
 		t.Errorf("without VCS: %q", got)
+	}
+}
+
+// TestAllConfigErrorsAtOnce: field errors, an unknown GPU and a missing
+// trace file come back together, so one round fixes them all.
+func TestAllConfigErrorsAtOnce(t *testing.T) {
+	dir := t.TempDir()
+	p := writeFile(t, dir, "c.yaml", "simulation: {lod: fast}\nmodel: {name: Llama-3-8B}\nhardware: {gpu: TPU-v9}\n"+
+		"cluster: {tensor_parallel: 5}\nscheduler: {batching: greedy}\nworkload: {trace: nope.csv}\n")
+	cfgs, err := Load(p)
+	if err == nil {
+		_, err = New(cfgs[0])
+	}
+	for _, want := range []string{"simulation.lod", "cluster.tensor_parallel", "scheduler.batching", "hardware.gpu", "nope.csv"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("Load lacks %q: %v", want, err)
+		}
+	}
+	c := tiny(t)
+	c.Simulation.LoD, c.Hardware.GPU = "fast", "TPU-v9"
+	c.Workload = replay.WorkloadConfig{Trace: filepath.Join(dir, "nope.csv")}
+	_, err = New(c)
+	for _, want := range []string{"simulation.lod", "hardware.gpu", "TPU-v9", "nope.csv"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("New lacks %q: %v", want, err)
+		}
 	}
 }
