@@ -72,8 +72,8 @@ func (rw *ResultWriter) Record(r *replay.RequestResult) error {
 		return rw.err
 	}
 	rw.buf = append(rw.buf, resultRow{
-		ID: int64(r.ID), Arrival: r.Arrival, FirstScheduled: r.FirstScheduled, FirstToken: r.FirstToken,
-		Completion: r.Completion, PromptTokens: r.PromptTokens, OutputTokens: r.OutputTokens,
+		ID: int64(r.ID), Arrival: int64(r.Arrival), FirstScheduled: int64(r.FirstScheduled), FirstToken: int64(r.FirstToken),
+		Completion: int64(r.Completion), PromptTokens: r.PromptTokens, OutputTokens: r.OutputTokens,
 		Replica: r.Replica, Preemptions: int32(r.Preemptions), Status: r.Status.String(), Reason: r.Reason.String(),
 	})
 	if len(rw.buf) == cap(rw.buf) {
@@ -199,8 +199,8 @@ func (r *resultRow) result() (replay.RequestResult, error) {
 		return replay.RequestResult{}, fmt.Errorf("column preemptions: found %d, expected 0..32767", r.Preemptions)
 	}
 	return replay.RequestResult{
-		ID: trace.RequestID(r.ID), Arrival: r.Arrival, FirstScheduled: r.FirstScheduled, FirstToken: r.FirstToken,
-		Completion: r.Completion, PromptTokens: r.PromptTokens, OutputTokens: r.OutputTokens,
+		ID: trace.RequestID(r.ID), Arrival: replay.Time(r.Arrival), FirstScheduled: replay.Time(r.FirstScheduled), FirstToken: replay.Time(r.FirstToken),
+		Completion: replay.Time(r.Completion), PromptTokens: r.PromptTokens, OutputTokens: r.OutputTokens,
 		Replica: r.Replica, Preemptions: int16(r.Preemptions), Status: st, Reason: reason,
 	}, nil
 }

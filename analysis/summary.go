@@ -217,7 +217,7 @@ func Summarize(results []replay.RequestResult, st *replay.Stats, slo SLO) Summar
 // (32 bytes) in fixed-size chunks, so memory grows without copying.
 type Summarizer struct {
 	s                            Summary
-	firstArrival, lastCompletion int64
+	firstArrival, lastCompletion replay.Time
 	outTok, totTok               int64
 	ttftOK, tpotOK, e2eOK        int64
 	ttft, tpot, e2e, queue       chunked

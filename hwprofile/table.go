@@ -2,8 +2,6 @@ package hwprofile
 
 import (
 	"bytes"
-	"encoding/csv"
-	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -12,8 +10,9 @@ import (
 
 	"github.com/apache/arrow/go/v17/arrow"
 	"github.com/apache/arrow/go/v17/arrow/array"
-	"github.com/apache/arrow/go/v17/arrow/ipc"
 	"github.com/parquet-go/parquet-go"
+
+	"github.com/lodsim/lodsim/trace/tabular"
 )
 
 // table is a decoded file in column form. Parquet and Arrow columns keep
@@ -153,14 +152,23 @@ func isArrowStream(file string, data []byte) bool {
 	return len(data) >= 4 && data[0] == 0xff && data[1] == 0xff && data[2] == 0xff && data[3] == 0xff
 }
 
-func readParquet(file string, data []byte) (*table, error) {
-	pf, err := parquet.OpenFile(bytes.NewReader(data), int64(len(data)))
+// The readers below go through trace/tabular, which checks every size the
+// file claims before allocating; columns grow by append, never by a row
+// count read from a footer.
+
+func readParquet(file string, data []byte) (t *table, err error) {
+	pf, err := tabular.OpenParquet(bytes.NewReader(data), int64(len(data)), file, tabular.Limits{})
 	if err != nil {
-		return nil, fmt.Errorf("%s: not a readable Parquet file: %w", file, err)
+		return nil, err
 	}
+	defer func() {
+		if p := recover(); p != nil {
+			t, err = nil, fmt.Errorf("%s: corrupt Parquet data: %v", file, p)
+		}
+	}()
 	schema := pf.Schema()
 	paths := schema.Columns()
-	t := &table{file: file, numRows: int(pf.NumRows())}
+	t = &table{file: file}
 	isNum := make([]bool, len(paths))
 	for ci, p := range paths {
 		if len(p) != 1 {
@@ -174,25 +182,35 @@ func readParquet(file string, data []byte) (*table, error) {
 		default:
 			return nil, fmt.Errorf("%s: column %q has Parquet type %v, expected numbers or strings", file, p[0], leaf.Node.Type())
 		}
-		c := column{name: p[0], valid: make([]bool, t.numRows)}
+		c := column{name: p[0], valid: []bool{}}
 		if isNum[ci] {
-			c.num = make([]float64, t.numRows)
+			c.num = []float64{}
 		} else {
-			c.str = make([]string, t.numRows)
+			c.str = []string{}
 		}
 		if err := t.addColumn(c); err != nil {
 			return nil, err
 		}
 	}
+	footerRows := pf.NumRows()
 	r := parquet.NewGenericReader[any](pf)
 	defer r.Close()
 	buf := make([]parquet.Row, 512)
-	row := 0
 	for {
 		n, err := r.ReadRows(buf)
 		for _, rv := range buf[:n] {
-			if row >= t.numRows {
-				return nil, fmt.Errorf("%s: more rows than the footer's %d", file, t.numRows)
+			if int64(t.numRows) >= footerRows {
+				return nil, fmt.Errorf("%s: more rows than the footer's %d", file, footerRows)
+			}
+			row := t.numRows
+			for ci := range t.cols {
+				c := &t.cols[ci]
+				c.valid = append(c.valid, false)
+				if c.num != nil {
+					c.num = append(c.num, 0)
+				} else {
+					c.str = append(c.str, "")
+				}
 			}
 			for _, v := range rv {
 				ci := v.Column()
@@ -215,63 +233,51 @@ func readParquet(file string, data []byte) (*table, error) {
 				case parquet.Double:
 					c.num[row] = v.Double()
 				default:
-					c.str[row] = string(v.ByteArray())
+					if c.str != nil {
+						c.str[row] = string(v.ByteArray())
+					}
 				}
 			}
-			row++
+			t.numRows++
 		}
 		if err == io.EOF {
 			break
 		}
 		if err != nil {
-			return nil, fmt.Errorf("%s: reading row %d: %w", file, row+1, err)
+			return nil, fmt.Errorf("%s: reading row %d: %w", file, t.numRows+1, err)
 		}
 	}
-	t.numRows = row
 	return t, nil
 }
 
-func readArrowFile(file string, data []byte) (*table, error) {
-	fr, err := ipc.NewFileReader(bytes.NewReader(data))
-	if err != nil {
-		return nil, fmt.Errorf("%s: not a readable Arrow file: %w", file, err)
-	}
-	defer fr.Close()
-	t, err := arrowTable(file, fr.Schema())
+// readArrowFile reads an Arrow IPC file; readArrowStream a stream. Both go
+// through tabular.OpenArrow, which tells them apart by the magic.
+func readArrowFile(file string, data []byte) (*table, error) { return readArrow(file, data) }
+
+func readArrowStream(file string, data []byte) (*table, error) { return readArrow(file, data) }
+
+func readArrow(file string, data []byte) (t *table, err error) {
+	ar, err := tabular.OpenArrow(bytes.NewReader(data), int64(len(data)), file, tabular.Limits{})
 	if err != nil {
 		return nil, err
 	}
-	for i := 0; i < fr.NumRecords(); i++ {
-		rec, err := fr.Record(i)
+	defer ar.Close()
+	t, err = arrowTable(file, ar.Schema())
+	if err != nil {
+		return nil, err
+	}
+	for {
+		rec, err := ar.Next()
+		if err == io.EOF {
+			return t, nil
+		}
 		if err != nil {
-			return nil, fmt.Errorf("%s: record batch %d: %w", file, i, err)
+			return nil, err
 		}
 		if err := t.appendArrow(rec); err != nil {
 			return nil, err
 		}
 	}
-	return t, nil
-}
-
-func readArrowStream(file string, data []byte) (*table, error) {
-	sr, err := ipc.NewReader(bytes.NewReader(data))
-	if err != nil {
-		return nil, fmt.Errorf("%s: not a readable Arrow stream: %w", file, err)
-	}
-	defer sr.Release()
-	t, err := arrowTable(file, sr.Schema())
-	if err != nil {
-		return nil, err
-	}
-	for sr.Next() {
-		if err := t.appendArrow(sr.Record()); err != nil {
-			return nil, err
-		}
-	}
-	if err := sr.Err(); err != nil && !errors.Is(err, io.EOF) {
-		return nil, fmt.Errorf("%s: %w", file, err)
-	}
-	return t, nil
 }
 
 func arrowTable(file string, s *arrow.Schema) (*table, error) {
@@ -279,7 +285,7 @@ func arrowTable(file string, s *arrow.Schema) (*table, error) {
 	for _, f := range s.Fields() {
 		c := column{name: f.Name}
 		switch f.Type.ID() {
-		case arrow.STRING, arrow.LARGE_STRING, arrow.BINARY, arrow.LARGE_BINARY:
+		case arrow.STRING, arrow.LARGE_STRING, arrow.STRING_VIEW, arrow.BINARY, arrow.LARGE_BINARY:
 		case arrow.BOOL, arrow.INT8, arrow.INT16, arrow.INT32, arrow.INT64, arrow.UINT8, arrow.UINT16,
 			arrow.UINT32, arrow.UINT64, arrow.FLOAT32, arrow.FLOAT64:
 			c.num = []float64{}
@@ -294,8 +300,16 @@ func arrowTable(file string, s *arrow.Schema) (*table, error) {
 	return t, nil
 }
 
-func (t *table) appendArrow(rec arrow.Record) error {
+func (t *table) appendArrow(rec arrow.Record) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("%s: row %d: corrupt Arrow data: %v", t.file, t.numRows+1, p)
+		}
+	}()
 	n := int(rec.NumRows())
+	if int(rec.NumCols()) != len(t.cols) {
+		return fmt.Errorf("%s: a record batch with %d columns, expected the schema's %d", t.file, rec.NumCols(), len(t.cols))
+	}
 	for ci := range t.cols {
 		c := &t.cols[ci]
 		a := rec.Column(ci)
@@ -307,6 +321,8 @@ func (t *table) appendArrow(rec arrow.Record) error {
 				case *array.String:
 					s = x.Value(i)
 				case *array.LargeString:
+					s = x.Value(i)
+				case *array.StringView:
 					s = x.Value(i)
 				case *array.Binary:
 					s = string(x.Value(i))
@@ -351,18 +367,13 @@ func (t *table) appendArrow(rec arrow.Record) error {
 }
 
 func readCSV(file string, data []byte) (*table, error) {
-	r := csv.NewReader(bytes.NewReader(data))
-	r.ReuseRecord = false
-	header, err := r.Read()
-	if err == io.EOF {
-		return nil, fmt.Errorf("%s: empty file, expected a CSV header", file)
-	}
+	r, err := tabular.NewCSV(bytes.NewReader(data), file, tabular.CSVOptions{})
 	if err != nil {
-		return nil, fmt.Errorf("%s: not a Parquet, Arrow or CSV file: %w", file, err)
+		return nil, err
 	}
 	t := &table{file: file, csv: true}
-	for i, h := range header {
-		h = strings.TrimSpace(strings.TrimPrefix(h, "\ufeff"))
+	for i, h := range r.Header() {
+		h = strings.TrimSpace(h)
 		if h == "" && i == 0 {
 			h = "index" // pandas writes an unnamed index column
 		}
@@ -376,7 +387,7 @@ func readCSV(file string, data []byte) (*table, error) {
 			break
 		}
 		if err != nil {
-			return nil, fmt.Errorf("%s: %w", file, err)
+			return nil, err
 		}
 		for ci := range t.cols {
 			t.cols[ci].str = append(t.cols[ci].str, rec[ci])

@@ -34,13 +34,13 @@ func synthRun(label, lod string, n int, slow float64, events uint64, wallNs int6
 		ttft := q + int64(float64(5*ms+rng.Int64N(400*ms))*slow)
 		out := int32(2 + rng.IntN(300))
 		tpot := int64(float64(10*ms+rng.Int64N(30*ms)) * slow)
-		rs[i] = replay.RequestResult{ID: trace.RequestID(i), Arrival: arr, FirstScheduled: arr + q, FirstToken: arr + ttft,
-			Completion: arr + ttft + int64(out-1)*tpot, PromptTokens: 500, OutputTokens: out, Status: replay.Completed}
+		rs[i] = replay.RequestResult{ID: trace.RequestID(i), Arrival: replay.Time(arr), FirstScheduled: replay.Time(arr + q), FirstToken: replay.Time(arr + ttft),
+			Completion: replay.Time(arr + ttft + int64(out-1)*tpot), PromptTokens: 500, OutputTokens: out, Status: replay.Completed}
 	}
 	st := &replay.Stats{LoD: lod, TotalEvents: events, Events: []replay.EventCount{{Kind: "arrival", Count: uint64(n)}, {Kind: "step", Count: events - uint64(n)}}}
 	for i := range 200 {
 		x := float64(i) / 200
-		st.Samples = append(st.Samples, replay.Sample{T: int64(i+1) * 100 * ms, Running: int32(20 + 10*x), Waiting: int32(30 * x * x),
+		st.Samples = append(st.Samples, replay.Sample{T: replay.Time(int64(i+1) * 100 * ms), Running: int32(20 + 10*x), Waiting: int32(30 * x * x),
 			BatchSize: 18 + 8*x, KVUtil: 0.2 + 0.7*x, OutputTokens: int64(300 + rng.IntN(100)), Completed: int64(rng.IntN(3))})
 	}
 	r := &analysis.Run{Label: label, LoD: lod, WallNs: wallNs, Stats: st, Results: rs}

@@ -1,15 +1,14 @@
 package trace
 
 import (
-	"bufio"
-	"bytes"
 	"fmt"
 	"io"
 	"strconv"
 
 	"github.com/apache/arrow/go/v17/arrow"
 	"github.com/apache/arrow/go/v17/arrow/array"
-	"github.com/apache/arrow/go/v17/arrow/ipc"
+
+	"github.com/lodsim/lodsim/trace/tabular"
 )
 
 // arrowKind is how an Arrow column's values are read.
@@ -28,6 +27,7 @@ const (
 	akFloat32
 	akString
 	akLargeString
+	akStringView
 	akDictString
 	akList
 	akLargeList
@@ -54,6 +54,7 @@ type arrowCol struct {
 	f32   []float32
 	str   *array.String
 	lstr  *array.LargeString
+	vstr  *array.StringView
 	dict  *array.Dictionary
 	dstr  arrow.Array // dictionary values (string or large string)
 	list  *array.List
@@ -63,6 +64,7 @@ type arrowCol struct {
 
 // arrowElems reads the uint64 elements of a list column.
 type arrowElems struct {
+	n   int64 // number of elements
 	u64 []uint64
 	i64 []int64
 	u32 []uint32
@@ -84,11 +86,8 @@ func (e *arrowElems) at(i int64) uint64 {
 // arrowDecoder reads an Arrow IPC file or stream one record batch at a time.
 type arrowDecoder struct {
 	name   string
-	file   *ipc.FileReader // file format, random access
-	stream *ipc.Reader     // stream format
-	nrec   int
+	ar     *tabular.ArrowReader
 	rec    arrow.Record
-	recIdx int
 	i, n   int
 	m      mapping
 	cols   []*arrowCol
@@ -101,54 +100,16 @@ type arrowDecoder struct {
 // v2) or stream (.arrows). A file is read through its footer when r is an
 // io.ReaderAt and io.Seeker, else as the stream it contains.
 func NewArrowReader(r io.Reader, name string, opt Options) (Reader, error) {
-	return newArrowFileOrStream(r, name, opt, nil)
+	return newArrowFileOrStream(r, -1, name, opt, nil)
 }
 
-type readAtSeeker interface {
-	io.Reader
-	io.ReaderAt
-	io.Seeker
-}
-
-func newArrowFileOrStream(r io.Reader, name string, opt Options, c io.Closer) (rd Reader, err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			rd, err = nil, &Error{File: name, Found: fmt.Sprint("unreadable schema: ", p), Expected: "an Arrow IPC file or stream", Err: errCorrupt}
-		}
-	}()
-	d := &arrowDecoder{name: name, closer: c}
-	var schema *arrow.Schema
-	if ras, ok := r.(readAtSeeker); ok {
-		var magic [6]byte
-		n, _ := ras.ReadAt(magic[:], 0)
-		if n == 0 {
-			return nil, &Error{File: name, Found: "an empty file", Expected: "an Arrow IPC file or stream", Err: ErrEmpty}
-		}
-		if string(magic[:n]) == "ARROW1" {
-			fr, err := ipc.NewFileReader(ras)
-			if err != nil {
-				return nil, &Error{File: name, Found: "an unreadable Arrow file footer", Expected: "an Arrow IPC file", Err: fmt.Errorf("%w: %v", errCorrupt, err)}
-			}
-			d.file, d.nrec, schema = fr, fr.NumRecords(), fr.Schema()
-		}
+func newArrowFileOrStream(r io.Reader, size int64, name string, opt Options, c io.Closer) (Reader, error) {
+	ar, err := tabular.OpenArrow(r, size, name, opt.Limits)
+	if err != nil {
+		return nil, fromTabular(err)
 	}
-	if d.file == nil {
-		br := bufio.NewReaderSize(r, 1<<16)
-		head, _ := br.Peek(8)
-		if len(head) == 0 {
-			return nil, &Error{File: name, Found: "an empty file", Expected: "an Arrow IPC file or stream", Err: ErrEmpty}
-		}
-		if bytes.HasPrefix(head, []byte("ARROW1")) {
-			// A file holds a stream after its 8-byte magic and padding.
-			br.Discard(8)
-		}
-		sr, err := ipc.NewReader(br)
-		if err != nil {
-			return nil, &Error{File: name, Found: "an unreadable Arrow stream schema", Expected: "an Arrow IPC file or stream", Err: fmt.Errorf("%w: %v", errCorrupt, err)}
-		}
-		d.stream, schema = sr, sr.Schema()
-	}
-	if err := d.bind(schema, opt); err != nil {
+	d := &arrowDecoder{name: name, ar: ar, closer: c}
+	if err := d.bind(ar.Schema(), opt); err != nil {
 		d.close()
 		return nil, err
 	}
@@ -190,7 +151,7 @@ func arrowExpected(f field) string {
 	case fPrefix:
 		return "a list of uint64 or int64 block hashes"
 	case fModel, fSession:
-		return "a string, dictionary-encoded string or integer column"
+		return "a string (utf8, large_utf8, utf8_view or dictionary-encoded) or integer column"
 	case fArrival:
 		return "an integer, float, timestamp or string arrival column"
 	}
@@ -230,7 +191,7 @@ func arrowKindOf(f field, dt arrow.DataType) (arrowKind, int64, bool) {
 		return 0, 0, false
 	case *arrow.DictionaryType:
 		switch t.ValueType.ID() {
-		case arrow.STRING, arrow.LARGE_STRING:
+		case arrow.STRING, arrow.LARGE_STRING, arrow.STRING_VIEW:
 			return akDictString, 0, true
 		}
 		return 0, 0, false
@@ -262,6 +223,8 @@ func arrowKindOf(f field, dt arrow.DataType) (arrowKind, int64, bool) {
 		return akString, 0, true
 	case arrow.LARGE_STRING:
 		return akLargeString, 0, true
+	case arrow.STRING_VIEW:
+		return akStringView, 0, true
 	default:
 		return 0, 0, false
 	}
@@ -275,22 +238,16 @@ func arrowKindOf(f field, dt arrow.DataType) (arrowKind, int64, bool) {
 	return k, 0, true
 }
 
-func (d *arrowDecoder) hasID() bool         { return d.m.has(fID) }
-func (d *arrowDecoder) arrivalName() string { return d.m.name[fArrival] }
+func (d *arrowDecoder) hasID() bool            { return d.m.has(fID) }
+func (d *arrowDecoder) colName(f field) string { return d.m.name[f] }
+func (d *arrowDecoder) arrivalUnit() int64     { return d.m.unit }
 
 func (d *arrowDecoder) close() error {
-	if d.rec != nil {
-		d.rec.Release()
-		d.rec = nil
-	}
+	d.rec = nil
 	var err error
-	if d.file != nil {
-		err = d.file.Close()
-		d.file = nil
-	}
-	if d.stream != nil {
-		d.stream.Release()
-		d.stream = nil
+	if d.ar != nil {
+		err = d.ar.Close()
+		d.ar = nil
 	}
 	if d.closer != nil {
 		if cerr := d.closer.Close(); err == nil {
@@ -304,43 +261,24 @@ func (d *arrowDecoder) close() error {
 // nextBatch loads the next non-empty record batch and binds the columns.
 func (d *arrowDecoder) nextBatch() error {
 	for {
-		if d.rec != nil {
-			d.rec.Release()
-			d.rec = nil
-		}
-		switch {
-		case d.file != nil:
-			if d.recIdx >= d.nrec {
-				return io.EOF
-			}
-			rec, err := d.file.Record(d.recIdx)
-			d.recIdx++
-			if err != nil {
-				return &Error{File: d.name, Row: d.row + 1, Found: fmt.Sprintf("unreadable record batch %d", d.recIdx-1), Expected: "Arrow IPC record batches", Err: fmt.Errorf("%w: %v", errCorrupt, err)}
-			}
-			rec.Retain()
-			d.rec = rec
-		case d.stream != nil:
-			if !d.stream.Next() {
-				if err := d.stream.Err(); err != nil && err != io.EOF {
-					return &Error{File: d.name, Row: d.row + 1, Found: "an unreadable record batch", Expected: "Arrow IPC record batches", Err: fmt.Errorf("%w: %v", errCorrupt, err)}
-				}
-				return io.EOF
-			}
-			d.rec = d.stream.Record()
-			d.rec.Retain()
-		default:
+		if d.ar == nil {
 			return io.EOF
 		}
-		d.i, d.n = 0, int(d.rec.NumRows())
+		rec, err := d.ar.Next()
+		if err != nil {
+			d.rec = nil
+			return fromTabular(err)
+		}
+		d.rec = rec
+		d.i, d.n = 0, int(rec.NumRows())
 		if d.n == 0 {
 			continue
 		}
 		for _, c := range d.cols {
-			if c.idx >= int(d.rec.NumCols()) || d.rec.Column(c.idx).Len() < d.n {
+			if c.idx >= int(rec.NumCols()) || rec.Column(c.idx).Len() < d.n {
 				return &Error{File: d.name, Row: d.row + 1, Column: c.name, Found: "a column shorter than its record batch", Expected: "aligned columns", Err: errCorrupt}
 			}
-			c.bindArray(d.rec.Column(c.idx))
+			c.bindArray(rec.Column(c.idx))
 		}
 		return nil
 	}
@@ -380,6 +318,8 @@ func (c *arrowCol) bindArray(a arrow.Array) {
 		c.str = a.(*array.String)
 	case akLargeString:
 		c.lstr = a.(*array.LargeString)
+	case akStringView:
+		c.vstr = a.(*array.StringView)
 	case akDictString:
 		c.dict = a.(*array.Dictionary)
 		c.dstr = c.dict.Dictionary()
@@ -392,7 +332,7 @@ func (c *arrowCol) bindArray(a arrow.Array) {
 			c.llist = a.(*array.LargeList)
 			vals = c.llist.ListValues()
 		}
-		c.elems = arrowElems{}
+		c.elems = arrowElems{n: int64(vals.Len())}
 		switch v := vals.(type) {
 		case *array.Uint64:
 			c.elems.u64 = v.Uint64Values()
@@ -446,12 +386,16 @@ func (c *arrowCol) text(i int) (string, bool) {
 		return c.str.Value(i), true
 	case akLargeString:
 		return c.lstr.Value(i), true
+	case akStringView:
+		return c.vstr.Value(i), true
 	case akDictString:
 		j := c.dict.GetValueIndex(i)
 		switch s := c.dstr.(type) {
 		case *array.String:
 			return s.Value(j), true
 		case *array.LargeString:
+			return s.Value(j), true
+		case *array.StringView:
 			return s.Value(j), true
 		}
 	}
@@ -571,6 +515,9 @@ func (d *arrowDecoder) set(req *Request, c *arrowCol, i int) *fieldError {
 			lo, hi = c.list.ValueOffsets(i)
 		} else {
 			lo, hi = c.llist.ValueOffsets(i)
+		}
+		if lo < 0 || hi < lo || hi > c.elems.n {
+			return badValue(fmt.Sprintf("list offsets [%d, %d) of %d elements", lo, hi, c.elems.n), "a list inside the column's values")
 		}
 		if hi > lo {
 			hs := make([]uint64, hi-lo)

@@ -38,28 +38,33 @@ type ClosedLoopSource struct {
 	unknown        int64
 }
 
+// MaxClients bounds ClosedLoop.Clients: each client holds a heap slot and
+// a map entry, so the bound keeps a typo (1e9 clients) from exhausting
+// memory before the first request.
+const MaxClients = 1 << 20
+
 // NewClosedLoop validates spec and returns its source.
 func NewClosedLoop(spec ClosedLoop) (*ClosedLoopSource, error) {
 	var errs []string
 	var err error
-	if spec.Prompt, err = spec.Prompt.resolve(); err != nil {
+	if spec.Prompt, err = resolveLengths(spec.Prompt); err != nil {
 		errs = append(errs, "prompt: "+err.Error())
-	} else if err := spec.Prompt.validate(); err != nil {
+	} else if err := spec.Prompt.Validate(); err != nil {
 		errs = append(errs, "prompt: "+err.Error())
 	}
-	if spec.Output, err = spec.Output.resolve(); err != nil {
+	if spec.Output, err = resolveLengths(spec.Output); err != nil {
 		errs = append(errs, "output: "+err.Error())
-	} else if err := spec.Output.validate(); err != nil {
+	} else if err := spec.Output.Validate(); err != nil {
 		errs = append(errs, "output: "+err.Error())
 	}
-	if spec.Clients < 1 || spec.Clients > 1<<30 {
-		errs = append(errs, fmt.Sprintf("clients %d: expected at least 1", spec.Clients))
+	if spec.Clients < 1 || spec.Clients > MaxClients {
+		errs = append(errs, fmt.Sprintf("clients %d: expected 1 to %d", spec.Clients, MaxClients))
 	}
 	if spec.Requests < 1 {
 		errs = append(errs, fmt.Sprintf("requests %d: expected at least 1", spec.Requests))
 	}
-	if spec.ThinkNs < 0 {
-		errs = append(errs, fmt.Sprintf("think time %d ns: expected >= 0", spec.ThinkNs))
+	if spec.ThinkNs < 0 || spec.ThinkNs > DefaultMaxSpan {
+		errs = append(errs, fmt.Sprintf("think time %d ns: expected 0 to %d ns (366 days)", spec.ThinkNs, DefaultMaxSpan))
 	}
 	if len(errs) > 0 {
 		return nil, fmt.Errorf("trace: closed-loop workload: %s", strings.Join(errs, "; "))
@@ -97,8 +102,8 @@ func (s *ClosedLoopSource) Next() (Request, error) {
 	return Request{
 		ID:           id,
 		Arrival:      c.at,
-		PromptTokens: s.spec.Prompt.draw(s.rng),
-		OutputTokens: s.spec.Output.draw(s.rng),
+		PromptTokens: s.spec.Prompt.Draw(s.rng),
+		OutputTokens: s.spec.Output.Draw(s.rng),
 		Session:      clientSession(c.client),
 	}, nil
 }

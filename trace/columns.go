@@ -52,6 +52,33 @@ var layouts = []layout{
 		fArrival: "timestamp", fPrompt: "input_length", fOutput: "output_length", fPrefix: "hash_ids", fSession: "session_id"}},
 }
 
+// aliases are common column names for each field outside the known layouts
+// (pandas, Polars and benchmark scripts), tried in order after the layouts;
+// names match case-insensitively with spaces and hyphens read as
+// underscores. An arrival alias carries its unit: arrival_time and
+// timestamp are seconds, as in vLLM's and Vidur's tooling.
+var aliases = [nFields][]struct{ name, unit string }{
+	fArrival: {{"arrival_time", "s"}, {"arrival_timestamp", "s"}, {"arrival_time_s", "s"}, {"arrival_s", "s"},
+		{"arrival_ms", "ms"}, {"arrival_time_ms", "ms"}, {"arrival_us", "us"}, {"arrival", "s"},
+		{"timestamp", "s"}, {"timestamp_s", "s"}, {"timestamp_ms", "ms"}, {"time", "s"}, {"ts", "s"}},
+	fPrompt: {{"input_tokens", ""}, {"num_input_tokens", ""}, {"num_prompt_tokens", ""}, {"prompt_len", ""},
+		{"prompt_length", ""}, {"input_len", ""}, {"input_length", ""}, {"context_tokens", ""},
+		{"request_tokens", ""}, {"prefill_tokens", ""}, {"num_prefill_tokens", ""}},
+	fOutput: {{"output_tokens", ""}, {"num_output_tokens", ""}, {"completion_tokens", ""}, {"num_completion_tokens", ""},
+		{"output_len", ""}, {"output_length", ""}, {"generated_tokens", ""}, {"response_tokens", ""},
+		{"decode_tokens", ""}, {"num_decode_tokens", ""}},
+	fID:      {{"request_id", ""}, {"req_id", ""}, {"id", ""}},
+	fModel:   {{"model", ""}, {"model_name", ""}},
+	fSession: {{"session_id", ""}, {"conversation_id", ""}, {"session", ""}},
+	fPrefix:  {{"prefix_hashes", ""}, {"hash_ids", ""}, {"block_hashes", ""}},
+}
+
+// normName is the form column names are matched in.
+func normName(s string) string {
+	s = strings.ToLower(strings.TrimSpace(s))
+	return strings.NewReplacer(" ", "_", "-", "_").Replace(s)
+}
+
 // mapping says which file column feeds each field.
 type mapping struct {
 	layout string
@@ -141,10 +168,14 @@ func resolveMapping(file string, header []string, opt Options) (mapping, error) 
 		m.col[f] = -1
 	}
 	index := make(map[string]int, len(header))
+	norm := make(map[string]int, len(header))
 	for i, h := range header {
 		key := strings.ToLower(strings.TrimSpace(h))
 		if _, dup := index[key]; !dup {
 			index[key] = i
+		}
+		if _, dup := norm[normName(h)]; !dup {
+			norm[normName(h)] = i
 		}
 	}
 	lookup := func(name string) int {
@@ -215,6 +246,31 @@ func resolveMapping(file string, header []string, opt Options) (mapping, error) 
 			}
 		}
 	}
+	// Fields still unmapped: common names outside the known layouts.
+	taken := map[int]bool{}
+	for f := range m.col {
+		if m.col[f] >= 0 {
+			taken[m.col[f]] = true
+		}
+	}
+	for f := field(0); f < nFields; f++ {
+		if m.col[f] >= 0 || cs.Names[f] != "" {
+			continue
+		}
+		for _, a := range aliases[f] {
+			if i, ok := norm[a.name]; ok && !taken[i] {
+				m.col[f], m.name[f] = i, header[i]
+				taken[i] = true
+				if f == fArrival {
+					arrivalLayout = a.unit
+				}
+				if f <= fOutput && m.layout == "custom" {
+					m.layout = "common names"
+				}
+				break
+			}
+		}
+	}
 	if m.col[fArrival] < 0 || m.col[fPrompt] < 0 || m.col[fOutput] < 0 {
 		var need []string
 		for f := fArrival; f <= fOutput; f++ {
@@ -272,7 +328,8 @@ func layoutHelp() string {
 		}
 		fmt.Fprintf(&b, "%s (%s, %s, %s)", l.name, l.cols[fArrival], l.cols[fPrompt], l.cols[fOutput])
 	}
-	b.WriteString("; or a Columns mapping arrival=...,prompt=...,output=...")
+	b.WriteString("; or common names such as arrival_time/timestamp (seconds), input_tokens/prompt_len, output_tokens/completion_tokens")
+	b.WriteString("; or the columns option arrival=...,prompt=...,output=...")
 	return b.String()
 }
 

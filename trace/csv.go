@@ -1,20 +1,17 @@
 package trace
 
 import (
-	"bytes"
-	"encoding/csv"
-	"errors"
-	"fmt"
 	"io"
+
+	"github.com/lodsim/lodsim/trace/tabular"
 )
 
 // csvDecoder reads a delimited text trace with a header row.
 type csvDecoder struct {
 	name   string
-	cr     *csv.Reader
+	cr     *tabular.CSVReader
 	m      mapping
 	row    int64
-	header []string
 	intern interner
 }
 
@@ -29,52 +26,22 @@ func NewCSVReader(r io.Reader, name string, opt Options) (Reader, error) {
 }
 
 func newCSVDecoder(r io.Reader, name string, opt Options) (*csvDecoder, error) {
-	cr := csv.NewReader(r)
-	cr.ReuseRecord = true
-	cr.TrimLeadingSpace = true
-	header, err := cr.Read()
-	if err == io.EOF {
-		return nil, &Error{File: name, Found: "an empty file", Expected: "a header row naming the columns", Err: ErrEmpty}
-	}
+	cr, err := tabular.NewCSV(r, name, tabular.CSVOptions{TrimLeadingSpace: true, Limits: opt.Limits})
 	if err != nil {
-		return nil, csvError(name, 0, err)
+		return nil, fromTabular(err)
 	}
-	header = append([]string(nil), header...)
-	header[0] = string(bytes.TrimPrefix([]byte(header[0]), []byte("\ufeff")))
-	m, err := resolveMapping(name, header, opt)
+	m, err := resolveMapping(name, cr.Header(), opt)
 	if err != nil {
 		return nil, err
 	}
-	cr.FieldsPerRecord = len(header)
-	return &csvDecoder{name: name, cr: cr, m: m, header: header}, nil
+	return &csvDecoder{name: name, cr: cr, m: m}, nil
 }
 
-func csvError(name string, row int64, err error) error {
-	var pe *csv.ParseError
-	if errors.As(err, &pe) {
-		e := &Error{File: name, Row: row, Line: int64(pe.Line), Err: pe.Err}
-		if errors.Is(pe.Err, csv.ErrFieldCount) {
-			e.Err = nil
-			e.Found = "a different number of fields"
-			e.Expected = "as many fields as the header"
-			// The row is intact; the reader can go on.
-			e.skippable = true
-		} else {
-			e.Found = fmt.Sprintf("malformed CSV at column %d", pe.Column)
-			e.Expected = "RFC 4180 quoting"
-		}
-		return e
-	}
-	return &Error{File: name, Row: row, Err: err}
-}
-
-func (d *csvDecoder) hasID() bool         { return d.m.has(fID) }
-func (d *csvDecoder) arrivalName() string { return d.m.name[fArrival] }
-func (d *csvDecoder) close() error        { return nil }
-func (d *csvDecoder) line(col int) int64 {
-	l, _ := d.cr.FieldPos(col)
-	return int64(l)
-}
+func (d *csvDecoder) hasID() bool            { return d.m.has(fID) }
+func (d *csvDecoder) colName(f field) string { return d.m.name[f] }
+func (d *csvDecoder) arrivalUnit() int64     { return d.m.unit }
+func (d *csvDecoder) close() error           { return nil }
+func (d *csvDecoder) line(col int) int64     { return d.cr.Line(col) }
 
 func (d *csvDecoder) decode(req *Request) error {
 	rec, err := d.cr.Read()
@@ -83,7 +50,7 @@ func (d *csvDecoder) decode(req *Request) error {
 	}
 	d.row++
 	if err != nil {
-		return csvError(d.name, d.row, err)
+		return fromTabular(err)
 	}
 	m := &d.m
 	var fe *fieldError

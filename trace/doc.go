@@ -13,8 +13,17 @@
 // column mapping from its header: the canonical schema (see SCHEMA.md), the
 // Azure LLM inference traces 2023 and 2024, BurstGPT, Vidur/Splitwise and
 // Mooncake layouts are recognised; anything else is mapped with
-// Options.Columns. Every decoding error is an *Error naming the file, the row
-// and the column, what was found and what was expected.
+// Options.Columns; failing those, common names (arrival_time, timestamp,
+// input_tokens, output_tokens, ...) are tried. Every decoding error is an
+// *Error naming the file, the row and the column, what was found and what
+// was expected.
+//
+// Files are read through trace/tabular, the reading layer shared with
+// hwprofile, which checks every size a file claims before allocating
+// (Options.Limits). The reader also bounds what the rows mean: arrivals lie
+// within Options.MaxSpan of the first (366 days by default), prompt + output
+// within MaxRequestTokens, ids from an id column are unique; rows with 0
+// output tokens are kept and counted (Problems.ZeroOutput).
 //
 // Transforms (Window, Scale, Head, Sample, FilterModel, DropFailed,
 // ShiftToZero) wrap a Reader and compose. Synthetic and ClosedLoop generate

@@ -102,7 +102,7 @@ func loadLengths(r io.Reader, name, column string) ([]int32, error) {
 		}
 		d.row++
 		if err != nil {
-			return nil, csvError(name, d.row, err)
+			return nil, fromTabular(err)
 		}
 		v, fe := parseTokensText(rec[col])
 		if fe == nil && v == 0 {

@@ -1,8 +1,10 @@
 package trace
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -57,7 +59,12 @@ func TestEmbeddedAzure2023(t *testing.T) {
 }
 
 func TestEmbeddedKeepOffset(t *testing.T) {
-	r, err := OpenEmbedded("azure-code-2023", Options{KeepOffset: true})
+	// Unix time is 54 years after 0: beyond the default span, so a
+	// simulation cannot start in 1970 by accident.
+	if _, err := readAllErr(OpenEmbedded("azure-code-2023", Options{KeepOffset: true})); !errors.Is(err, ErrSpan) || !strings.Contains(err.Error(), "keep-offset") {
+		t.Fatalf("keep-offset on a calendar trace: %v, want ErrSpan naming keep-offset", err)
+	}
+	r, err := OpenEmbedded("azure-code-2023", Options{KeepOffset: true, MaxSpan: NoSpanLimit})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,9 +1,11 @@
 package trace
 
 import (
+	"encoding/csv"
 	"errors"
 	"fmt"
-	"strings"
+
+	"github.com/lodsim/lodsim/trace/tabular"
 )
 
 // Error describes bad input: which file, row and column, what was found and
@@ -22,47 +24,50 @@ type Error struct {
 }
 
 func (e *Error) Error() string {
-	var b strings.Builder
-	b.WriteString("trace: ")
-	if e.File != "" {
-		b.WriteString(e.File)
-	} else {
-		b.WriteString("<input>")
-	}
-	if e.Row > 0 {
-		fmt.Fprintf(&b, ": row %d", e.Row)
-		if e.Line > 0 {
-			fmt.Fprintf(&b, " (line %d)", e.Line)
-		}
-	}
-	if e.Column != "" {
-		fmt.Fprintf(&b, ": column %q", e.Column)
-	}
-	if e.Found != "" {
-		b.WriteString(": found ")
-		b.WriteString(e.Found)
-	}
-	if e.Expected != "" {
-		if e.Found != "" {
-			b.WriteString(",")
-		} else {
-			b.WriteString(":")
-		}
-		b.WriteString(" expected ")
-		b.WriteString(e.Expected)
-	}
-	if e.Err != nil {
-		b.WriteString(": ")
-		b.WriteString(e.Err.Error())
-	}
-	return b.String()
+	te := tabular.Error{File: e.File, Row: e.Row, Line: e.Line, Column: e.Column, Found: e.Found, Expected: e.Expected, Err: e.Err}
+	return "trace: " + te.Error()
 }
 
 func (e *Error) Unwrap() error { return e.Err }
 
 // ErrOutOfOrder is wrapped by the *Error returned when an arrival is earlier
 // than the one before it and Options.Sort is not set.
-var ErrOutOfOrder = errors.New("arrivals out of order (set Sort to sort them)")
+var ErrOutOfOrder = errors.New("arrivals out of order (the sort option sorts them)")
+
+// ErrDuplicateID is wrapped by the *Error returned for a request id seen
+// before in the same file: per-request results are keyed by id, and vLLM
+// refuses a request whose id is already in use.
+var ErrDuplicateID = errors.New("duplicate request id")
+
+// ErrSpan is wrapped by the *Error returned for an arrival outside
+// [0, Options.MaxSpan] after shifting (see Options.MaxSpan).
+var ErrSpan = errors.New("arrival outside the trace span limit")
+
+// ErrLimit is wrapped by every error for an input beyond a reading limit
+// (tabular.Limits): a record batch, page, line or decompressed stream too
+// large.
+var ErrLimit = tabular.ErrLimit
+
+// errCorrupt is wrapped by errors about damaged Parquet or Arrow data.
+var errCorrupt = tabular.ErrCorrupt
+
+// fromTabular turns the reading layer's *tabular.Error into an *Error; a
+// row with the wrong number of fields is skippable.
+func fromTabular(err error) error {
+	var te *tabular.Error
+	if !errors.As(err, &te) {
+		return err
+	}
+	e := &Error{File: te.File, Row: te.Row, Line: te.Line, Column: te.Column, Found: te.Found, Expected: te.Expected, Err: te.Err}
+	switch {
+	case errors.Is(te.Err, tabular.ErrEmpty):
+		e.Err = ErrEmpty
+	case errors.Is(te.Err, csv.ErrFieldCount):
+		e.Err = nil
+		e.skippable = true
+	}
+	return e
+}
 
 // ErrEmpty is wrapped by the *Error returned for a file with no data rows.
 var ErrEmpty = errors.New("no requests")

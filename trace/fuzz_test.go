@@ -7,12 +7,15 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/lodsim/lodsim/trace/tabular"
 )
 
 // checkStream reads at most 10,000 requests and checks the Reader contract:
 // errors are *Error naming the file (never a panic), arrivals do not
 // decrease, token counts are not negative.
 func checkStream(t *testing.T, r Reader, err error) {
+	t.Helper()
 	if err != nil {
 		var e *Error
 		if !errors.As(err, &e) && !strings.HasPrefix(err.Error(), "trace: ") {
@@ -34,7 +37,9 @@ func checkStream(t *testing.T, r Reader, err error) {
 			}
 			return
 		}
-		if q.Arrival < prev || q.PromptTokens < 0 || q.OutputTokens < 0 {
+		// Shifted arrivals lie in [0, MaxSpan]; tokens in [0, MaxRequestTokens].
+		if q.Arrival < prev || q.Arrival < 0 || q.Arrival > DefaultMaxSpan || q.PromptTokens < 0 || q.OutputTokens < 0 ||
+			int64(q.PromptTokens)+int64(q.OutputTokens) > MaxRequestTokens {
 			t.Fatalf("request %+v after arrival %d", q, prev)
 		}
 		prev = q.Arrival
@@ -53,7 +58,7 @@ func FuzzCSV(f *testing.F) {
 	f.Add([]byte("id,arrival_ns,prompt_tokens,output_tokens,priority,session,model,prefix_hashes\n1,5,1,1,-3,s,\"m,1\",1 2 3\n"), "", true)
 	f.Add([]byte("\ufeffarrived_at,num_prefill_tokens,num_decode_tokens\n1e308,1,1\n-1e308,1,1\n"), "", false)
 	f.Fuzz(func(t *testing.T, data []byte, columns string, skip bool) {
-		opt := Options{Columns: columns, SkipInvalid: skip}
+		opt := Options{Columns: columns, SkipInvalid: skip, Limits: fuzzLimits}
 		r, err := NewCSVReader(bytes.NewReader(data), "fuzz", opt)
 		checkStream(t, r, err)
 		opt.Sort = true
@@ -70,7 +75,7 @@ func FuzzJSONL(f *testing.F) {
 	f.Add([]byte(`{"t": 1, "p": 2, "o": 3, "h": "1 2"}`+"\n"+`{"t": null}`), "arrival=t,prompt=p,output=o,prefix=h")
 	f.Add([]byte(`{"timestamp": 1e400, "input_length": -0, "output_length": 1}`), "")
 	f.Fuzz(func(t *testing.T, data []byte, columns string) {
-		r, err := NewJSONLReader(bytes.NewReader(data), "fuzz", Options{Columns: columns})
+		r, err := NewJSONLReader(bytes.NewReader(data), "fuzz", Options{Columns: columns, Limits: fuzzLimits})
 		checkStream(t, r, err)
 	})
 }
@@ -137,3 +142,33 @@ func FuzzTimestamp(f *testing.F) {
 		}
 	})
 }
+
+// fuzzLimits bound what a fuzzed binary file may make the reader allocate:
+// the seeds hold at most a few hundred rows.
+var fuzzLimits = tabular.Limits{DecodedBytes: 16 << 20, MetadataBytes: 1 << 20, RecordBytes: 1 << 20}
+
+func fuzzBinary(f *testing.F, format string) {
+	for _, n := range []int{1, 7, 300} {
+		f.Add(encode(f, richRequests(n), format), false)
+	}
+	f.Add(encode(f, []Request{{ID: 3, Arrival: 5, PromptTokens: 1, OutputTokens: 0}, {ID: 3, Arrival: 4, PromptTokens: 1 << 30, OutputTokens: 9}}, format), true)
+	f.Fuzz(func(t *testing.T, data []byte, skip bool) {
+		opt := Options{SkipInvalid: skip, Limits: fuzzLimits}
+		r, err := openBinary(data, format, opt)
+		checkStream(t, r, err)
+		opt.Sort = true
+		r, err = openBinary(data, format, opt)
+		checkStream(t, r, err)
+	})
+}
+
+func openBinary(data []byte, format string, opt Options) (Reader, error) {
+	if format == "parquet" {
+		return NewParquetReader(bytes.NewReader(data), int64(len(data)), "fuzz", opt)
+	}
+	return NewArrowReader(bytes.NewReader(data), "fuzz", opt)
+}
+
+func FuzzParquet(f *testing.F)     { fuzzBinary(f, "parquet") }
+func FuzzArrowFile(f *testing.F)   { fuzzBinary(f, "arrow") }
+func FuzzArrowStream(f *testing.F) { fuzzBinary(f, "arrows") }

@@ -68,3 +68,12 @@ func readFileTB(tb testing.TB, path string) ([]byte, error) {
 	tb.Helper()
 	return os.ReadFile(path)
 }
+
+// readAllErr drains an (Reader, error) pair and returns the first error,
+// from opening or reading.
+func readAllErr(r Reader, err error) ([]Request, error) {
+	if err != nil {
+		return nil, err
+	}
+	return ReadAll(r)
+}

@@ -1,11 +1,12 @@
 package trace
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/json"
 	"errors"
 	"io"
+
+	"github.com/lodsim/lodsim/trace/tabular"
 )
 
 // jsonlDecoder reads one JSON object per line, such as the Mooncake traces
@@ -13,11 +14,10 @@ import (
 // The first object's keys play the part of a header.
 type jsonlDecoder struct {
 	name   string
-	br     *bufio.Reader
+	lr     *tabular.LineReader
 	m      mapping
 	row    int64
 	line   int64
-	buf    []byte
 	obj    map[string]json.RawMessage
 	first  bool // obj holds the first row, already read to build the mapping
 	intern interner
@@ -34,13 +34,13 @@ func NewJSONLReader(r io.Reader, name string, opt Options) (Reader, error) {
 }
 
 func newJSONLDecoder(r io.Reader, name string, opt Options) (*jsonlDecoder, error) {
-	d := &jsonlDecoder{name: name, br: bufio.NewReaderSize(r, 1<<16), obj: map[string]json.RawMessage{}}
+	d := &jsonlDecoder{name: name, lr: tabular.NewLines(r, opt.Limits), obj: map[string]json.RawMessage{}}
 	line, err := d.readLine()
 	if err == io.EOF {
 		return nil, &Error{File: name, Found: "an empty file", Expected: "one JSON object per line", Err: ErrEmpty}
 	}
 	if err != nil {
-		return nil, &Error{File: name, Err: err}
+		return nil, &Error{File: name, Line: d.lr.Line(), Err: err}
 	}
 	if err := json.Unmarshal(line, &d.obj); err != nil {
 		return nil, &Error{File: name, Row: 1, Line: d.line, Found: quote(string(line)), Expected: "a JSON object", Err: err}
@@ -56,31 +56,21 @@ func newJSONLDecoder(r io.Reader, name string, opt Options) (*jsonlDecoder, erro
 // readLine returns the next non-blank line, without its newline.
 func (d *jsonlDecoder) readLine() ([]byte, error) {
 	for {
-		d.buf = d.buf[:0]
-		for {
-			chunk, err := d.br.ReadSlice('\n')
-			d.buf = append(d.buf, chunk...)
-			if err == bufio.ErrBufferFull {
-				continue
-			}
-			if err == io.EOF && len(d.buf) > 0 {
-				break
-			}
-			if err != nil {
-				return nil, err
-			}
-			break
+		line, err := d.lr.Next()
+		d.line = d.lr.Line()
+		if err != nil {
+			return nil, err
 		}
-		d.line++
-		if line := bytes.TrimSpace(d.buf); len(line) > 0 {
+		if line = bytes.TrimSpace(line); len(line) > 0 {
 			return line, nil
 		}
 	}
 }
 
-func (d *jsonlDecoder) hasID() bool         { return d.m.has(fID) }
-func (d *jsonlDecoder) arrivalName() string { return d.m.name[fArrival] }
-func (d *jsonlDecoder) close() error        { return nil }
+func (d *jsonlDecoder) hasID() bool            { return d.m.has(fID) }
+func (d *jsonlDecoder) colName(f field) string { return d.m.name[f] }
+func (d *jsonlDecoder) arrivalUnit() int64     { return d.m.unit }
+func (d *jsonlDecoder) close() error           { return nil }
 
 func (d *jsonlDecoder) decode(req *Request) error {
 	if d.first {
@@ -91,7 +81,7 @@ func (d *jsonlDecoder) decode(req *Request) error {
 			return io.EOF
 		}
 		if err != nil {
-			return &Error{File: d.name, Row: d.row + 1, Err: err}
+			return &Error{File: d.name, Row: d.row + 1, Line: d.line, Err: err}
 		}
 		clear(d.obj)
 		if err := json.Unmarshal(line, &d.obj); err != nil {

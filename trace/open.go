@@ -3,17 +3,19 @@ package trace
 import (
 	"bufio"
 	"bytes"
-	"compress/gzip"
 	"fmt"
+	"github.com/lodsim/lodsim/trace/workload"
 	"io"
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/lodsim/lodsim/trace/tabular"
 )
 
 // EmbeddedPrefix marks a path that names an embedded trace: Open
 // ("embedded:azure-conv-2023", opt) is OpenEmbedded("azure-conv-2023", opt).
-const EmbeddedPrefix = "embedded:"
+const EmbeddedPrefix = workload.EmbeddedPrefix
 
 // Open opens a trace file for streaming. The format comes from opt.Format,
 // else from the extension (.csv, .parquet, .arrow/.feather/.arrows/.ipc,
@@ -43,16 +45,37 @@ func openFile(f *os.File, path string, opt Options) (Reader, error) {
 	if err != nil {
 		return nil, fmt.Errorf("trace: %w", err)
 	}
-	var head [8]byte
-	n, _ := io.ReadFull(f, head[:])
-	if _, err := f.Seek(0, io.SeekStart); err != nil {
-		return nil, fmt.Errorf("trace: %w", err)
+	if st.IsDir() {
+		return nil, &Error{File: path, Found: "a directory", Expected: "a trace file (CSV, Parquet, Arrow IPC or JSONL)"}
 	}
-	if n == 0 {
+	switch opt.Format {
+	case "", "csv", "parquet", "arrow", "jsonl":
+	default:
+		return nil, &Error{File: path, Found: fmt.Sprintf("format %q", opt.Format), Expected: "format csv, parquet, arrow or jsonl (or none, to detect it)"}
+	}
+	// A pipe, FIFO or device cannot seek: sniff through a buffer and read
+	// it as a stream.
+	regular := st.Mode().IsRegular()
+	var src io.Reader = f
+	var head []byte
+	if regular {
+		var h [tabular.HeadBytes]byte
+		n, _ := io.ReadFull(f, h[:])
+		if _, err := f.Seek(0, io.SeekStart); err != nil {
+			return nil, fmt.Errorf("trace: %w", err)
+		}
+		head = h[:n]
+	} else {
+		br := bufio.NewReaderSize(f, 1<<16)
+		head, _ = br.Peek(tabular.HeadBytes)
+		src = br
+	}
+	if len(head) == 0 {
 		return nil, &Error{File: path, Found: "an empty file", Expected: "a trace", Err: ErrEmpty}
 	}
-	if n >= 2 && head[0] == 0x1f && head[1] == 0x8b {
-		zr, err := gzip.NewReader(bufio.NewReaderSize(f, 1<<16))
+	sniffed := tabular.Sniff(head)
+	if sniffed == tabular.Gzip {
+		zr, err := tabular.Gunzip(src, opt.Limits)
 		if err != nil {
 			return nil, &Error{File: path, Found: "a damaged gzip header", Expected: "a gzip-compressed CSV or JSONL trace", Err: err}
 		}
@@ -71,31 +94,55 @@ func openFile(f *os.File, path string, opt Options) (Reader, error) {
 		case "jsonl":
 			return newTextReader(br, path, opt, newJSONLDecoderCloser(closer))
 		}
+		zr.Close()
 		return nil, &Error{File: path, Found: "gzip-compressed " + format, Expected: "gzip only around CSV or JSONL"}
 	}
 	format := opt.Format
 	if format == "" {
-		format = formatFromMagic(head[:n])
+		format = formatFromMagic(head)
 	}
 	if format == "" {
 		format = formatFromExt(strings.ToLower(path))
 	}
 	switch format {
 	case "parquet":
+		if !regular {
+			return nil, &Error{File: path, Found: "Parquet in " + fileKind(st.Mode()), Expected: "a regular file (Parquet keeps its index at the end, so it needs random access)"}
+		}
 		return newParquetReader(f, st.Size(), path, opt, f)
 	case "arrow":
-		return newArrowFileOrStream(f, path, opt, f)
-	case "csv", "jsonl", "":
-		br := bufio.NewReaderSize(f, 1<<16)
-		if format == "" {
-			format = sniffText(br)
+		size := int64(-1)
+		if regular {
+			size = st.Size()
 		}
-		if format == "jsonl" {
-			return newTextReader(br, path, opt, newJSONLDecoderCloser(f))
-		}
-		return newTextReader(br, path, opt, newCSVDecoderCloser(f))
+		return newArrowFileOrStream(src, size, path, opt, f)
 	}
-	return nil, fmt.Errorf("trace: %s: format %q: expected csv, parquet, arrow or jsonl", path, format)
+	br, ok := src.(*bufio.Reader)
+	if !ok {
+		br = bufio.NewReaderSize(src, 1<<16)
+	}
+	if format == "" {
+		format = sniffText(br)
+	}
+	if format == "jsonl" {
+		return newTextReader(br, path, opt, newJSONLDecoderCloser(f))
+	}
+	return newTextReader(br, path, opt, newCSVDecoderCloser(f))
+}
+
+// fileKind names a non-regular file's type for messages.
+func fileKind(m os.FileMode) string {
+	switch {
+	case m&os.ModeNamedPipe != 0:
+		return "a named pipe (FIFO)"
+	case m&os.ModeCharDevice != 0:
+		return "a character device"
+	case m&os.ModeDevice != 0:
+		return "a device"
+	case m&os.ModeSocket != 0:
+		return "a socket"
+	}
+	return "a non-regular file"
 }
 
 type multiCloser []io.Closer
@@ -170,13 +217,11 @@ func formatFromExt(path string) string {
 
 // formatFromMagic recognises the binary formats by their first bytes.
 func formatFromMagic(head []byte) string {
-	switch {
-	case bytes.HasPrefix(head, []byte("PAR1")):
+	switch tabular.Sniff(head) {
+	case tabular.Parquet:
 		return "parquet"
-	case bytes.HasPrefix(head, []byte("ARROW1")):
+	case tabular.ArrowFile, tabular.ArrowStream:
 		return "arrow"
-	case len(head) >= 4 && bytes.Equal(head[:4], []byte{0xff, 0xff, 0xff, 0xff}):
-		return "arrow" // IPC stream: continuation marker
 	}
 	return ""
 }

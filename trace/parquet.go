@@ -9,10 +9,9 @@ import (
 	"github.com/parquet-go/parquet-go"
 	"github.com/parquet-go/parquet-go/deprecated"
 	"github.com/parquet-go/parquet-go/format"
-)
 
-// errCorrupt is wrapped by errors about damaged Parquet or Arrow data.
-var errCorrupt = errors.New("corrupt or truncated file")
+	"github.com/lodsim/lodsim/trace/tabular"
+)
 
 // pqColumn reads the values of one mapped leaf column, a buffer at a time,
 // across pages and row groups.
@@ -69,12 +68,9 @@ func newParquetDecoder(r io.ReaderAt, size int64, name string, opt Options) (d *
 			d, err = nil, &Error{File: name, Found: fmt.Sprint("unreadable metadata: ", p), Expected: "a Parquet file", Err: errCorrupt}
 		}
 	}()
-	if size == 0 {
-		return nil, &Error{File: name, Found: "an empty file", Expected: "a Parquet file", Err: ErrEmpty}
-	}
-	f, err := parquet.OpenFile(r, size, parquet.SkipBloomFilters(true), parquet.SkipPageIndex(true))
+	f, err := tabular.OpenParquet(r, size, name, opt.Limits, parquet.SkipBloomFilters(true), parquet.SkipPageIndex(true))
 	if err != nil {
-		return nil, &Error{File: name, Found: "unreadable Parquet metadata", Expected: "a Parquet file", Err: fmt.Errorf("%w: %v", errCorrupt, err)}
+		return nil, fromTabular(err)
 	}
 	schema := f.Schema()
 	paths := schema.Columns()
@@ -176,8 +172,9 @@ func checkParquetKind(f field, k parquet.Kind, repeated bool) string {
 	return "an integer token count column"
 }
 
-func (d *parquetDecoder) hasID() bool         { return d.m.has(fID) }
-func (d *parquetDecoder) arrivalName() string { return d.m.name[fArrival] }
+func (d *parquetDecoder) hasID() bool            { return d.m.has(fID) }
+func (d *parquetDecoder) colName(f field) string { return d.m.name[f] }
+func (d *parquetDecoder) arrivalUnit() int64     { return d.m.unit }
 
 func (d *parquetDecoder) close() error {
 	var err error

@@ -2,9 +2,14 @@ package trace
 
 import (
 	"errors"
+	"fmt"
+	"github.com/lodsim/lodsim/trace/workload"
 	"io"
+	"math"
 	"sort"
 	"strconv"
+
+	"github.com/lodsim/lodsim/trace/tabular"
 )
 
 // Options control how Open reads a trace file.
@@ -21,20 +26,56 @@ type Options struct {
 	// name (_ms), else seconds. Calendar timestamps and Parquet/Arrow
 	// timestamp columns carry their own unit.
 	TimeUnit string
-	// Sort sorts out-of-order arrivals (stably, so ties keep file order)
-	// instead of failing at the first one. Sorting holds the whole trace in
-	// memory.
+	// Sort (option "sort") sorts out-of-order arrivals (stably, so ties
+	// keep file order) instead of failing at the first one. Sorting holds
+	// the whole trace in memory.
 	Sort bool
-	// DropFailed drops requests with zero output tokens (BurstGPT marks
-	// failed requests that way).
+	// DropFailed (option "drop-failed") drops requests with zero output
+	// tokens (BurstGPT marks failed requests that way). Without it they are
+	// kept and counted in Problems.ZeroOutput.
 	DropFailed bool
-	// KeepOffset keeps arrival times as found (Unix nanoseconds for calendar
-	// timestamps) instead of shifting the first request to 0.
+	// KeepOffset (option "keep-offset") keeps arrival times as found
+	// instead of shifting the first request to 0. The arrivals must then
+	// lie in [0, MaxSpan] themselves, which rules out calendar timestamps
+	// (Unix time) and keeps a simulation from starting in 1970.
 	KeepOffset bool
-	// SkipInvalid skips rows with missing or invalid values, and
-	// out-of-order rows, counting them (see Problems) instead of failing.
-	// Structural damage (a truncated file) still fails.
+	// SkipInvalid (option "skip-invalid") skips rows with missing or invalid
+	// values, out-of-order rows and duplicate ids, counting them (see
+	// Problems) instead of failing. Structural damage (a truncated file)
+	// still fails.
 	SkipInvalid bool
+	// MaxSpan (option "max-span") bounds every arrival after shifting, in
+	// nanoseconds: a row arriving later than MaxSpan after the first (or
+	// after 0 with KeepOffset) is an error. 0 means DefaultMaxSpan;
+	// NoSpanLimit turns the check off, for a conversion that keeps Unix
+	// timestamps.
+	MaxSpan int64
+	// Limits bound what reading the file may cost (record batch memory,
+	// line length, decompressed size); zero fields take tabular's
+	// defaults.
+	Limits tabular.Limits
+}
+
+// DefaultMaxSpan is the default Options.MaxSpan: 366 days, longer than any
+// published serving trace (BurstGPT spans about 61 days) and short enough
+// that one corrupt far-future timestamp, a millisecond column read as
+// seconds or a calendar trace under keep-offset fails at once instead of
+// making a simulation run through centuries of idle time.
+const DefaultMaxSpan = 366 * 24 * 3600 * int64(1e9)
+
+// NoSpanLimit as Options.MaxSpan accepts any arrival that fits in int64
+// nanoseconds.
+const NoSpanLimit = math.MaxInt64
+
+// MaxRequestTokens bounds prompt + output tokens of one request (see
+// workload.MaxRequestTokens).
+const MaxRequestTokens = workload.MaxRequestTokens
+
+func (o Options) maxSpan() int64 {
+	if o.MaxSpan > 0 {
+		return o.MaxSpan
+	}
+	return DefaultMaxSpan
 }
 
 // decoder is one file format's row decoder. decode fills req from the next
@@ -45,8 +86,8 @@ type decoder interface {
 	// hasID reports whether the file has an id column; otherwise IDs are
 	// 0-based row indexes.
 	hasID() bool
-	// arrivalName is the file's arrival column, for order errors.
-	arrivalName() string
+	// colName is the file column mapped to f, for errors.
+	colName(f field) string
 	close() error
 }
 
@@ -56,8 +97,21 @@ type Problems struct {
 	Missing    int64            // rows skipped for an empty or null required value
 	Invalid    int64            // rows skipped for a value that did not parse or was out of range
 	OutOfOrder int64            // rows skipped for arriving before the row before them
+	Duplicate  int64            // rows skipped for repeating an earlier row's id
+	ZeroOutput int64            // rows kept with 0 output tokens (not skipped; not counted in Rows)
 	ByColumn   map[string]int64 // rows skipped per file column
 	First      error            // the first problem, as an *Error
+}
+
+// Warnings returns one line per kept-but-suspicious kind of row, for a
+// caller to print: rows with 0 output tokens (a server generates at least
+// one token; BurstGPT marks failed requests so).
+func (p Problems) Warnings() []string {
+	var w []string
+	if p.ZeroOutput > 0 {
+		w = append(w, fmt.Sprintf("%d requests have 0 output tokens (failed requests in BurstGPT); they are kept and finish at their first token; the drop-failed option drops them", p.ZeroOutput))
+	}
+	return w
 }
 
 func (p *Problems) add(e *Error, kind *int64) {
@@ -88,6 +142,7 @@ type fileReader struct {
 	problems Problems
 
 	scratch Request
+	seen    idSet // ids seen so far, when the file has an id column
 
 	sorted []Request // Options.Sort: the whole trace, sorted
 	pos    int
@@ -95,7 +150,9 @@ type fileReader struct {
 }
 
 func newFileReader(name string, dec decoder, opt Options) *fileReader {
-	return &fileReader{name: name, dec: dec, opt: opt, ids: dec.hasID()}
+	r := &fileReader{name: name, dec: dec, opt: opt, ids: dec.hasID()}
+	r.seen.on = r.ids
+	return r
 }
 
 // Problems reports the rows skipped so far under Options.SkipInvalid.
@@ -144,15 +201,37 @@ func (r *fileReader) raw() (Request, error) {
 			}
 			return req, e
 		}
+		if int64(req.PromptTokens)+int64(req.OutputTokens) > MaxRequestTokens {
+			e := &Error{File: r.name, Row: r.row, Column: r.dec.colName(fOutput),
+				Found:    fmt.Sprintf("%d prompt + %d output tokens", req.PromptTokens, req.OutputTokens),
+				Expected: fmt.Sprintf("at most %d tokens per request", MaxRequestTokens), skippable: true}
+			if r.opt.SkipInvalid {
+				r.problems.add(e, &r.problems.Invalid)
+				continue
+			}
+			return req, e
+		}
+		if r.seen.on && !r.seen.add(int64(req.ID)) {
+			e := &Error{File: r.name, Row: r.row, Column: r.dec.colName(fID),
+				Found: "id " + strconv.FormatInt(int64(req.ID), 10) + ", used by an earlier row", Expected: "a unique request id", Err: ErrDuplicateID}
+			if r.opt.SkipInvalid {
+				r.problems.add(e, &r.problems.Duplicate)
+				continue
+			}
+			return req, e
+		}
 		r.prev, r.havePrev = req.Arrival, true
-		if r.opt.DropFailed && req.OutputTokens == 0 {
-			continue
+		if req.OutputTokens == 0 {
+			if r.opt.DropFailed {
+				continue
+			}
+			r.problems.ZeroOutput++
 		}
 		return req, nil
 	}
 }
 
-func (r *fileReader) arrivalColumn() string { return r.dec.arrivalName() }
+func (r *fileReader) arrivalColumn() string { return r.dec.colName(fArrival) }
 
 // Next implements Reader.
 func (r *fileReader) Next() (Request, error) {
@@ -182,9 +261,69 @@ func (r *fileReader) Next() (Request, error) {
 	if r.returned == 0 && !r.opt.KeepOffset {
 		r.base = req.Arrival
 	}
+	at, err := r.shift(req.Arrival)
+	if err != nil {
+		r.err = err
+		return Request{}, err
+	}
 	r.returned++
-	req.Arrival -= r.base
+	req.Arrival = at
 	return req, nil
+}
+
+// shift returns arrival relative to the base, checking that it lies in
+// [0, MaxSpan]: one far-future row, timestamps centuries apart or Unix time
+// under keep-offset would otherwise make a simulation run through idle
+// years.
+func (r *fileReader) shift(arrival int64) (int64, error) {
+	at, ok := subInt64(arrival, r.base)
+	span := r.opt.maxSpan()
+	if ok && at >= 0 && at <= span {
+		return at, nil
+	}
+	e := &Error{File: r.name, Column: r.arrivalColumn(), Err: ErrSpan}
+	if !r.opt.Sort {
+		e.Row = r.row
+	}
+	switch {
+	case r.opt.KeepOffset && ok && at < 0:
+		e.Found = fmt.Sprintf("arrival %d ns, before 0", arrival)
+		e.Expected = "arrivals at or after 0 with the keep-offset option"
+	case r.opt.KeepOffset:
+		e.Found = fmt.Sprintf("arrival %d ns (%s after 0)", arrival, spanString(at, ok))
+		e.Expected = fmt.Sprintf("arrivals within the max-span of %s of 0 with the keep-offset option (calendar timestamps are Unix time: drop keep-offset)", spanString(span, true))
+	default:
+		e.Found = fmt.Sprintf("arrival %d ns, %s after the first request's %d ns", arrival, spanString(at, ok), r.base)
+		e.Expected = fmt.Sprintf("arrivals within the max-span of %s of the first request (is the time unit %s right?)", spanString(span, true), unitName(r.unit()))
+	}
+	return 0, e
+}
+
+func (r *fileReader) unit() int64 {
+	if u, ok := r.dec.(interface{ arrivalUnit() int64 }); ok {
+		return u.arrivalUnit()
+	}
+	return 1
+}
+
+// subInt64 returns a-b and whether it did not overflow.
+func subInt64(a, b int64) (int64, bool) {
+	d := a - b
+	return d, (b >= 0) == (d <= a)
+}
+
+// spanString writes a duration in ns in the largest unit that fits.
+func spanString(ns int64, ok bool) string {
+	if !ok {
+		return "more than 292 years"
+	}
+	switch {
+	case ns >= 2*86400e9:
+		return fmt.Sprintf("%.4g days", float64(ns)/86400e9)
+	case ns >= 3600e9:
+		return fmt.Sprintf("%.4g h", float64(ns)/3600e9)
+	}
+	return fmt.Sprintf("%.4g s", float64(ns)/1e9)
 }
 
 func (r *fileReader) sortAll() error {

@@ -167,6 +167,9 @@ func (s Stats) String() string {
 	if p.First != nil {
 		fmt.Fprintf(w, "first problem\t%v\n", p.First)
 	}
+	for _, warn := range p.Warnings() {
+		fmt.Fprintf(w, "warning\t%s\n", warn)
+	}
 	w.Flush()
 	return b.String()
 }

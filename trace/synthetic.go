@@ -8,30 +8,8 @@ import (
 	"strings"
 )
 
-// LengthDist describes how a synthetic token count is drawn. Every kind is
-// rounded to an integer and clamped to [max(Min, 1), Max] (Max 0 = no limit).
-//
-//	fixed:     Mean
-//	normal:    N(Mean, Std²)
-//	lognormal: exp(N(μ, σ²)) with σ² = ln(1 + Std²/Mean²), μ = ln(Mean) − σ²/2,
-//	           so that the length itself has mean Mean and standard deviation Std
-//	empirical: Values[i], i uniform on [0, len(Values)) (see LoadLengths,
-//	           EmbeddedLengths); a config names an embedded distribution with
-//	           Source "sharegpt:prompt", "arxiv:output" and so on instead.
-//	           When prompt and output are drawn from the two columns of one
-//	           source, one row is drawn for both, keeping their pairing.
-type LengthDist struct {
-	Kind   string  `yaml:"kind"` // fixed | normal | lognormal | empirical
-	Mean   float64 `yaml:"mean"`
-	Std    float64 `yaml:"std"`
-	Min    int32   `yaml:"min"`
-	Max    int32   `yaml:"max"`
-	Values []int32 `yaml:"-"`      // empirical: the lengths to draw from
-	Source string  `yaml:"source"` // empirical: NAME:prompt or NAME:output of an embedded distribution, when Values is empty
-}
-
-// resolve loads an empirical distribution's Source into Values.
-func (l LengthDist) resolve() (LengthDist, error) {
+// resolveLengths loads an empirical distribution's Source into Values.
+func resolveLengths(l LengthDist) (LengthDist, error) {
 	if l.Kind != "empirical" || len(l.Values) > 0 || l.Source == "" {
 		return l, nil
 	}
@@ -55,6 +33,9 @@ func (l LengthDist) resolve() (LengthDist, error) {
 // Count requests or at Duration nanoseconds of arrivals, whichever comes first
 // (zero means no limit; at least one must be set).
 //
+// Rate must lie in [MinRate, MaxRate]; an arrival beyond int64 nanoseconds
+// ends the stream with an error rather than wrapping around.
+//
 // Poisson arrivals have exponential gaps of mean 1/Rate. Gamma arrivals have
 // gamma-distributed gaps with the same mean and coefficient of variation CV
 // (shape 1/CV², scale CV²/Rate): CV > 1 is burstier than Poisson, CV < 1
@@ -69,6 +50,12 @@ type Synthetic struct {
 	Duration int64 // ns
 	Seed     uint64
 }
+
+// Rate bounds: one request in 11.6 days up to one per nanosecond.
+const (
+	MinRate = 1e-6
+	MaxRate = 1e9
+)
 
 type syntheticReader struct {
 	spec  Synthetic
@@ -92,10 +79,10 @@ func jointSource(p, o LengthDist) bool {
 // NewSynthetic returns a Reader that generates spec's requests lazily.
 func NewSynthetic(spec Synthetic) (Reader, error) {
 	var err error
-	if spec.Prompt, err = spec.Prompt.resolve(); err != nil {
+	if spec.Prompt, err = resolveLengths(spec.Prompt); err != nil {
 		return nil, fmt.Errorf("trace: synthetic workload: prompt: %w", err)
 	}
-	if spec.Output, err = spec.Output.resolve(); err != nil {
+	if spec.Output, err = resolveLengths(spec.Output); err != nil {
 		return nil, fmt.Errorf("trace: synthetic workload: output: %w", err)
 	}
 	if err := spec.validate(); err != nil {
@@ -116,83 +103,30 @@ func (s Synthetic) validate() error {
 	default:
 		errs = append(errs, fmt.Sprintf("arrival %q: expected poisson or gamma", s.Arrival))
 	}
-	if !(s.Rate > 0) || math.IsInf(s.Rate, 0) {
-		errs = append(errs, fmt.Sprintf("rate %v: expected a positive request rate", s.Rate))
+	if !(s.Rate >= MinRate && s.Rate <= MaxRate) {
+		errs = append(errs, fmt.Sprintf("rate %v: expected %g to %g requests per second", s.Rate, MinRate, MaxRate))
 	}
-	if s.Count <= 0 && s.Duration <= 0 {
-		errs = append(errs, "neither count nor duration set: expected at least one")
+	if s.Count < 0 {
+		errs = append(errs, fmt.Sprintf("count %d: expected a positive number of requests (or 0 with a duration)", s.Count))
+	}
+	if s.Duration < 0 || s.Duration > DefaultMaxSpan {
+		errs = append(errs, fmt.Sprintf("duration %d ns: expected 0 to %d ns (366 days)", s.Duration, DefaultMaxSpan))
+	}
+	if s.Count == 0 && s.Duration == 0 {
+		errs = append(errs, "count and duration both 0: expected a request count, a duration or both")
 	}
 	for _, d := range []struct {
 		name string
 		l    LengthDist
 	}{{"prompt", s.Prompt}, {"output", s.Output}} {
-		if err := d.l.validate(); err != nil {
+		if err := d.l.Validate(); err != nil {
 			errs = append(errs, d.name+": "+err.Error())
 		}
 	}
 	if len(errs) > 0 {
-		return fmt.Errorf("trace: synthetic workload: %v", errs)
+		return fmt.Errorf("trace: synthetic workload: %s", strings.Join(errs, "; "))
 	}
 	return nil
-}
-
-func (l LengthDist) validate() error {
-	switch l.Kind {
-	case "fixed", "":
-		if l.Mean < 1 {
-			return fmt.Errorf("mean %v: expected at least 1 token", l.Mean)
-		}
-	case "normal", "lognormal":
-		if !(l.Mean >= 1) || !(l.Std >= 0) || math.IsInf(l.Mean, 0) || math.IsInf(l.Std, 0) {
-			return fmt.Errorf("mean %v std %v: expected mean >= 1 and std >= 0", l.Mean, l.Std)
-		}
-	case "empirical":
-		if len(l.Values) == 0 {
-			return fmt.Errorf("empirical: expected Values or a Source such as sharegpt:prompt")
-		}
-	default:
-		return fmt.Errorf("kind %q: expected fixed, normal, lognormal or empirical", l.Kind)
-	}
-	if l.Max > 0 && l.Min > l.Max {
-		return fmt.Errorf("min %d max %d: expected min <= max", l.Min, l.Max)
-	}
-	return nil
-}
-
-func (l LengthDist) draw(rng *rand.Rand) int32 {
-	v := l.Mean
-	switch l.Kind {
-	case "normal":
-		v = l.Mean + l.Std*rng.NormFloat64()
-	case "lognormal":
-		s2 := math.Log1p(l.Std * l.Std / (l.Mean * l.Mean))
-		v = math.Exp(math.Log(l.Mean) - s2/2 + math.Sqrt(s2)*rng.NormFloat64())
-	case "empirical":
-		v = float64(l.Values[rng.IntN(len(l.Values))])
-	}
-	return l.clamp(v)
-}
-
-// clamp rounds v and clamps it to [max(Min, 1), Max].
-func (l LengthDist) clamp(v float64) int32 {
-	var n int32
-	switch {
-	case v >= math.MaxInt32:
-		n = math.MaxInt32
-	case v > 0:
-		n = int32(math.Round(v))
-	}
-	lo := l.Min
-	if lo < 1 {
-		lo = 1
-	}
-	if n < lo {
-		n = lo
-	}
-	if l.Max > 0 && n > l.Max {
-		n = l.Max
-	}
-	return n
 }
 
 func (s *syntheticReader) Next() (Request, error) {
@@ -207,18 +141,22 @@ func (s *syntheticReader) Next() (Request, error) {
 			s.t += s.rng.ExpFloat64() / s.spec.Rate * 1e9
 		}
 	}
-	at := int64(s.t)
-	if s.spec.Duration > 0 && at >= s.spec.Duration {
+	if s.spec.Duration > 0 && s.t >= float64(s.spec.Duration) {
 		return Request{}, io.EOF
 	}
+	// 2^63 is exactly representable; anything at or beyond it wraps.
+	if !(s.t < 9.223372036854775807e18) {
+		return Request{}, fmt.Errorf("trace: synthetic workload: request %d would arrive at %.3g s, beyond the 292 years int64 nanoseconds hold: expected a higher rate or fewer requests", s.n, s.t/1e9)
+	}
+	at := int64(s.t)
 	r := Request{ID: RequestID(s.n), Arrival: at}
 	if s.joint {
 		i := s.rng.IntN(len(s.spec.Prompt.Values))
-		r.PromptTokens = s.spec.Prompt.clamp(float64(s.spec.Prompt.Values[i]))
-		r.OutputTokens = s.spec.Output.clamp(float64(s.spec.Output.Values[i]))
+		r.PromptTokens = s.spec.Prompt.Clamp(float64(s.spec.Prompt.Values[i]))
+		r.OutputTokens = s.spec.Output.Clamp(float64(s.spec.Output.Values[i]))
 	} else {
-		r.PromptTokens = s.spec.Prompt.draw(s.rng)
-		r.OutputTokens = s.spec.Output.draw(s.rng)
+		r.PromptTokens = s.spec.Prompt.Draw(s.rng)
+		r.OutputTokens = s.spec.Output.Draw(s.rng)
 	}
 	s.n++
 	return r, nil

@@ -73,16 +73,42 @@ func Scale(r Reader, factor float64) Reader {
 	if !(factor > 0) || math.IsInf(factor, 0) {
 		return failing{r, fmt.Errorf("trace: scale factor %v: expected a positive finite number", factor)}
 	}
-	return &filter{src: r, keep: func(q *Request) (bool, bool) {
-		q.Arrival = int64(math.Round(float64(q.Arrival) / factor))
-		return true, false
-	}}
+	return &scaled{src: r, factor: factor}
 }
+
+// scaled is Scale's Reader: a scaled arrival that int64 nanoseconds cannot
+// hold ends the stream with an error instead of wrapping negative.
+type scaled struct {
+	src    Reader
+	factor float64
+	err    error
+}
+
+func (s *scaled) Next() (Request, error) {
+	if s.err != nil {
+		return Request{}, s.err
+	}
+	q, err := s.src.Next()
+	if err != nil {
+		return q, err
+	}
+	v := math.Round(float64(q.Arrival) / s.factor)
+	// ±2^63 are exactly representable; -2^63 itself fits.
+	if !(v < 9.223372036854775807e18 && v >= -9.223372036854775807e18) {
+		s.err = fmt.Errorf("trace: scale factor %v: request %d's arrival %d ns becomes %.3g ns, beyond the 292 years int64 nanoseconds hold: expected a larger factor", s.factor, q.ID, q.Arrival, v)
+		return Request{}, s.err
+	}
+	q.Arrival = int64(v)
+	return q, nil
+}
+
+func (s *scaled) Close() error   { return s.src.Close() }
+func (s *scaled) Unwrap() Reader { return s.src }
 
 // Head keeps the first n requests.
 func Head(r Reader, n int64) Reader {
 	if n < 0 {
-		return failing{r, fmt.Errorf("trace: head %d: expected n >= 0", n)}
+		return failing{r, fmt.Errorf("trace: head %d: expected a number of requests >= 0", n)}
 	}
 	var seen int64
 	return &filter{src: r, keep: func(q *Request) (bool, bool) {
@@ -122,18 +148,40 @@ func DropFailed(r Reader) Reader {
 	}}
 }
 
-// ShiftToZero subtracts the first request's arrival from every arrival.
-func ShiftToZero(r Reader) Reader {
-	first := true
-	var base int64
-	return &filter{src: r, keep: func(q *Request) (bool, bool) {
-		if first {
-			base, first = q.Arrival, false
-		}
-		q.Arrival -= base
-		return true, false
-	}}
+// ShiftToZero subtracts the first request's arrival from every arrival. An
+// arrival before the first (an unsorted source) or a difference beyond
+// int64 ends the stream with an error.
+func ShiftToZero(r Reader) Reader { return &shifted{src: r, first: true} }
+
+type shifted struct {
+	src   Reader
+	first bool
+	base  int64
+	err   error
 }
+
+func (s *shifted) Next() (Request, error) {
+	if s.err != nil {
+		return Request{}, s.err
+	}
+	q, err := s.src.Next()
+	if err != nil {
+		return q, err
+	}
+	if s.first {
+		s.base, s.first = q.Arrival, false
+	}
+	d, ok := subInt64(q.Arrival, s.base)
+	if !ok || d < 0 {
+		s.err = fmt.Errorf("trace: shift to zero: request %d arrives at %d ns, before or too far from the first request's %d ns: expected arrivals in order within 292 years", q.ID, q.Arrival, s.base)
+		return Request{}, s.err
+	}
+	q.Arrival = d
+	return q, nil
+}
+
+func (s *shifted) Close() error   { return s.src.Close() }
+func (s *shifted) Unwrap() Reader { return s.src }
 
 // ProblemsOf returns what the file reader under r (through any transforms)
 // skipped under Options.SkipInvalid; false when r is not a file reader.

@@ -51,6 +51,9 @@ func forEachBatch(r Reader, batch int, add func(*Request) error, flush func() er
 		if err != nil {
 			return n, err
 		}
+		if q.Arrival < 0 || q.PromptTokens < 0 || q.OutputTokens < 0 {
+			return n, fmt.Errorf("trace: request %d (output row %d): arrival %d ns, %d prompt and %d output tokens: expected a non-negative arrival and token counts", q.ID, n+1, q.Arrival, q.PromptTokens, q.OutputTokens)
+		}
 		if err := add(&q); err != nil {
 			return n, err
 		}

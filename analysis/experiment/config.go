@@ -91,10 +91,10 @@ func (o Overrides) Apply(c *replay.Config) error {
 		c.Simulation.Variability = *o.Variability
 	}
 	if o.Topology != "" {
-		c.Cluster.Links.Topology = o.Topology
+		c.Cluster.Links.Topology = replay.Topology(o.Topology)
 	}
 	if o.LoD != "" {
-		c.Simulation.LoD = o.LoD
+		c.Simulation.LoD = replay.LoD(o.LoD)
 	}
 	for _, b := range []struct {
 		v   *time.Duration

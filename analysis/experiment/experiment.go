@@ -96,7 +96,7 @@ func (e *Experiment) Config() *replay.Config { return e.cfg.Clone() }
 func (e *Experiment) Name() string { return e.cfg.Name }
 
 // LoD is the level of detail the experiment runs at.
-func (e *Experiment) LoD() string { return e.cfg.Simulation.LoD }
+func (e *Experiment) LoD() string { return string(e.cfg.Simulation.LoD) }
 
 // SLO is the configuration's SLO in the form summaries use.
 func (e *Experiment) SLO() analysis.SLO { return SLOOf(e.cfg) }
@@ -108,11 +108,11 @@ func SLOOf(c *replay.Config) analysis.SLO {
 
 // WithLoD returns the same experiment at another level of detail.
 func (e *Experiment) WithLoD(lodName string) (*Experiment, error) {
-	if lodName == "" || lodName == e.cfg.Simulation.LoD {
+	if lodName == "" || replay.LoD(lodName) == e.cfg.Simulation.LoD {
 		return e, nil
 	}
 	c := e.cfg.Clone()
-	c.Simulation.LoD = lodName
+	c.Simulation.LoD = replay.LoD(lodName)
 	if err := c.Validate(); err != nil {
 		return nil, nameErr(c, err)
 	}
@@ -129,7 +129,8 @@ func (e *Experiment) Open() (trace.Reader, error) {
 	var err error
 	switch {
 	case w.Trace != "":
-		r, err = trace.Open(c.Path(w.Trace), w.TraceOptions())
+		r, err = trace.Open(c.Path(w.Trace), trace.Options{Format: w.Format, Columns: w.Columns, TimeUnit: w.TimeUnit,
+			Sort: w.Sort, DropFailed: w.DropFailed, KeepOffset: w.KeepOffset})
 	case w.Embedded != "":
 		r, err = trace.Embedded(w.Embedded)
 	case w.Synthetic != nil:
@@ -252,7 +253,7 @@ func (e *Experiment) Collect(progress Progress) (*analysis.Run, error) {
 // NewRun is the analysis.Run of one execution of e, without results or
 // summary (a streaming caller fills in the summary).
 func (e *Experiment) NewRun(st *replay.Stats, wallNs int64) *analysis.Run {
-	return &analysis.Run{Label: e.cfg.Name, LoD: e.cfg.Simulation.LoD, WallNs: wallNs, PeakRSSBytes: PeakRSS(),
+	return &analysis.Run{Label: e.cfg.Name, LoD: e.LoD(), WallNs: wallNs, PeakRSSBytes: PeakRSS(),
 		Stats: st, Config: e.Config(), Provenance: e.Provenance()}
 }
 

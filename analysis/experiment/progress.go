@@ -38,7 +38,7 @@ func Header(cfgs []*replay.Config, lods string) string {
 	for _, c := range cfgs {
 		d := Describe(c)
 		if lods != "" {
-			d = strings.TrimSuffix(d, c.Simulation.LoD+" LoD") + lods + " LoD"
+			d = strings.TrimSuffix(d, string(c.Simulation.LoD)+" LoD") + lods + " LoD"
 		}
 		fmt.Fprintf(&b, "%s: %s\n", c.Name, d)
 	}

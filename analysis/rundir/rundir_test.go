@@ -18,7 +18,7 @@ import (
 // handRun is a small run with every status, a preemption and a time
 // series, built without simulating.
 func handRun() *analysis.Run {
-	const ms = int64(1e6)
+	const ms = replay.Time(1e6)
 	rs := []replay.RequestResult{
 		{ID: 1, Arrival: 0, FirstScheduled: 1 * ms, FirstToken: 10 * ms, Completion: 110 * ms, PromptTokens: 100, OutputTokens: 11, Status: replay.Completed},
 		{ID: 2, Arrival: 5 * ms, FirstScheduled: 5 * ms, FirstToken: 25 * ms, Completion: 65 * ms, PromptTokens: 200, OutputTokens: 5, Replica: 1, Status: replay.Completed},
@@ -27,9 +27,9 @@ func handRun() *analysis.Run {
 	}
 	st := &replay.Stats{LoD: "medium", Seed: 7, SimEnd: 200 * ms, TotalEvents: 12,
 		Events: []replay.EventCount{{Kind: "arrival", Count: 4}, {Kind: "iteration", Count: 8}}, Completed: 2, Unfinished: 1, Rejected: 1, Arrived: 4}
-	st.ITL.Add(10*ms, 14)
+	st.ITL.Add(int64(10*ms), 14)
 	for i := range 3 {
-		st.Samples = append(st.Samples, replay.Sample{T: int64(i+1) * 100 * ms, Running: 2, Waiting: int32(i), BatchSize: 1.5, KVUtil: 0.25, OutputTokens: 5, Completed: 1})
+		st.Samples = append(st.Samples, replay.Sample{T: replay.Time(i+1) * 100 * ms, Running: 2, Waiting: int32(i), BatchSize: 1.5, KVUtil: 0.25, OutputTokens: 5, Completed: 1})
 	}
 	cfg, err := replay.Scenario("reference-tp2")
 	if err != nil {

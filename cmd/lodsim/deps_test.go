@@ -5,7 +5,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"slices"
 	"strings"
 	"testing"
 )
@@ -34,17 +33,6 @@ var linkRules = []struct{ from, to string }{
 	{"replay", "encoding/csv"},
 }
 
-// knownLinks are link-rule violations still to be removed: replay imports
-// package trace for its Reader and Request types, and trace holds the
-// Arrow, Parquet and CSV readers beside them. Moving those types into a
-// reader-free package (as hwprofile/cost did for the cost model) removes
-// these; the test then fails until they are deleted from this list.
-var knownLinks = []string{
-	"replay -> github.com/apache/arrow",
-	"replay -> github.com/parquet-go",
-	"replay -> encoding/csv",
-}
-
 const module = "github.com/lodsim/lodsim/"
 
 func under(pkg, dir string) bool {
@@ -57,7 +45,6 @@ func TestDependencyRules(t *testing.T) {
 	if err != nil {
 		t.Fatalf("go list: %v", err)
 	}
-	seen := map[string]bool{}
 	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
 		parts := strings.SplitN(line, "|", 3)
 		if len(parts) != 3 {
@@ -80,19 +67,10 @@ func TestDependencyRules(t *testing.T) {
 			}
 			for _, d := range deps {
 				if d == r.to || strings.HasPrefix(d, r.to+"/") {
-					key := r.from + " -> " + r.to
-					if !slices.Contains(knownLinks, key) {
-						t.Errorf("%s depends on %s: %s must not link table readers", pkg, d, r.from)
-					}
-					seen[key] = true
+					t.Errorf("%s depends on %s: %s must not link table readers", pkg, d, r.from)
 					break
 				}
 			}
-		}
-	}
-	for _, k := range knownLinks {
-		if !seen[k] {
-			t.Errorf("known violation %q is gone: delete it from knownLinks so the rule holds from now on", k)
 		}
 	}
 }
