@@ -132,29 +132,37 @@ func (cmp *Comparison) runOne(e *Experiment, sw *analysis.Sweep) (*analysis.Run,
 // deterministic, and returns the runs in the order of exps. The first
 // error (in exps order) is returned with every other one joined.
 func CollectAll(exps []*Experiment, workers int) ([]*analysis.Run, error) {
-	if workers <= 0 {
-		workers = len(exps)
-	}
 	runs := make([]*analysis.Run, len(exps))
 	errs := make([]error, len(exps))
-	next := make(chan int)
-	var wg sync.WaitGroup
-	for range min(workers, len(exps)) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range next {
-				runs[i], errs[i] = exps[i].Collect(nil)
-			}
-		}()
-	}
-	for i := range exps {
-		next <- i
-	}
-	close(next)
-	wg.Wait()
+	Parallel(len(exps), workers, func(i int) { runs[i], errs[i] = exps[i].Collect(nil) })
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
 	return runs, nil
+}
+
+// Parallel calls fn(i) for i in [0, n), workers at a time (0: all at
+// once), each call in its own goroutine, and returns when all are done.
+// Results written by fn to distinct slots of a slice are in input order
+// whatever the number of workers.
+func Parallel(n, workers int, fn func(i int)) {
+	if workers <= 0 {
+		workers = n
+	}
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range min(workers, n) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				fn(i)
+			}
+		}()
+	}
+	for i := range n {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
 }

@@ -203,31 +203,17 @@ func PredictAll(rows []Row, opt Options) ([]Prediction, error) {
 	if w <= 0 {
 		w = runtime.GOMAXPROCS(0)
 	}
-	w = min(w, len(rows))
-	next := make(chan int)
-	var wg sync.WaitGroup
 	var mu sync.Mutex
 	var done int64
-	for range w {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range next {
-				out[i], errs[i] = Predict(rows[i], opt)
-				if opt.Progress != nil {
-					mu.Lock()
-					done++
-					opt.Progress(done)
-					mu.Unlock()
-				}
-			}
-		}()
-	}
-	for i := range rows {
-		next <- i
-	}
-	close(next)
-	wg.Wait()
+	experiment.Parallel(len(rows), w, func(i int) {
+		out[i], errs[i] = Predict(rows[i], opt)
+		if opt.Progress != nil {
+			mu.Lock()
+			done++
+			opt.Progress(done)
+			mu.Unlock()
+		}
+	})
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}

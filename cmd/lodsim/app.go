@@ -94,7 +94,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 // flags a user sets.
 func userTerms(msg string) string {
 	return strings.NewReplacer(
-		"(set Sort to sort them)", "(pass --sort, or set workload.sort in the config, to sort them)",
+		"(the sort option sorts them)", "(pass --sort, or set workload.sort in the config, to sort them)",
 	).Replace(msg)
 }
 

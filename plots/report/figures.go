@@ -58,22 +58,12 @@ func isNoData(err error) bool { return err != nil && errors.Is(err, plots.ErrNoD
 // the sweep-wide accuracy figure when one LoD is compared over several
 // configurations. A figure with nothing to show is left out.
 func CompareFigures(sw *analysis.Sweep) ([]Figure, error) {
-	var figs []Figure
-	for _, spec := range []struct {
-		name, title string
-		draw        func(io.Writer, *analysis.Sweep) error
-	}{
+	figs, err := renderAll(sw, []spec[*analysis.Sweep]{
 		{Fig1File, "Figure 1: events per level of detail", plots.EventReduction},
 		{Fig2File, "Figure 2: simulation wall time and speed-up", plots.SpeedUp},
-	} {
-		f, err := render(spec.name, spec.title, func(w io.Writer) error { return spec.draw(w, sw) })
-		if isNoData(err) {
-			continue
-		}
-		if err != nil {
-			return nil, err
-		}
-		figs = append(figs, f)
+	})
+	if err != nil {
+		return nil, err
 	}
 	lods := map[string]bool{}
 	for _, c := range sw.Comparisons {
@@ -111,15 +101,23 @@ func CompareFigures(sw *analysis.Sweep) ([]Figure, error) {
 // RunFigures renders figures 4 and 5 of a run; a run with no completed
 // request or no samples simply has fewer figures.
 func RunFigures(run *analysis.Run) ([]Figure, error) {
-	var figs []Figure
-	for _, spec := range []struct {
-		name, title string
-		draw        func(io.Writer, *analysis.Run) error
-	}{
+	return renderAll(run, []spec[*analysis.Run]{
 		{Fig4File, "Figure 4: latency distributions", plots.LatencyCDF},
 		{Fig5File, "Figure 5: cluster state over simulated time", plots.TimeSeries},
-	} {
-		f, err := render(spec.name, spec.title, func(w io.Writer) error { return spec.draw(w, run) })
+	})
+}
+
+// spec is one figure drawn from data of type T.
+type spec[T any] struct {
+	name, title string
+	draw        func(io.Writer, T) error
+}
+
+// renderAll draws each spec from x, leaving out figures with no data.
+func renderAll[T any](x T, specs []spec[T]) ([]Figure, error) {
+	var figs []Figure
+	for _, sp := range specs {
+		f, err := render(sp.name, sp.title, func(w io.Writer) error { return sp.draw(w, x) })
 		if isNoData(err) {
 			continue
 		}
