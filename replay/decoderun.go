@@ -176,10 +176,9 @@ func (m *mediumExecutor) settleRun(rp *replica, t Time) {
 	run.active, run.b = false, nil
 	if j == 0 {
 		// Not even the first step finished (the stop time came first):
-		// undo nothing; the step's blocks stay allocated as in flight.
-		for _, slot := range b.slots {
-			m.s.reqs[slot].inflight = false
-		}
+		// undo nothing; its requests stay in flight with the step's
+		// blocks, as in the step-by-step path (clearing inflight broke
+		// the KV invariant for the next replica's settle to find).
 		rp.inflight--
 		rp.pool = append(rp.pool, b)
 		return
