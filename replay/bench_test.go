@@ -2,11 +2,11 @@ package replay
 
 import (
 	"fmt"
+	"github.com/lodsim/lodsim/trace"
 	"testing"
 
 	"github.com/lodsim/lodsim/hwprofile"
 	"github.com/lodsim/lodsim/hwprofile/cost"
-	"github.com/lodsim/lodsim/trace"
 )
 
 // BenchmarkEngine measures the bare event heap: push and pop with a

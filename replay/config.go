@@ -13,7 +13,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/lodsim/lodsim/lod"
-	"github.com/lodsim/lodsim/trace"
+	"github.com/lodsim/lodsim/trace/workload"
 )
 
 // Duration is a YAML duration: a Go duration string ("20s", "100ms") or a
@@ -175,31 +175,25 @@ type WorkloadConfig struct {
 	ClosedLoop *ClosedLoopConfig `yaml:"closed_loop,omitempty"`
 }
 
-// TraceOptions are the trace reader's options for w.Trace.
-func (w *WorkloadConfig) TraceOptions() trace.Options {
-	return trace.Options{Format: w.Format, Columns: w.Columns, TimeUnit: w.TimeUnit,
-		Sort: w.Sort, DropFailed: w.DropFailed, KeepOffset: w.KeepOffset}
-}
-
 // SyntheticConfig is an open-loop generator.
 type SyntheticConfig struct {
-	Arrival  string           `yaml:"arrival"` // poisson | gamma
-	Rate     float64          `yaml:"rate"`    // requests per second
-	CV       float64          `yaml:"cv,omitempty"`
-	Prompt   trace.LengthDist `yaml:"prompt"`
-	Output   trace.LengthDist `yaml:"output"`
-	Count    int64            `yaml:"count,omitempty"`
-	Duration Duration         `yaml:"duration,omitempty"`
+	Arrival  string              `yaml:"arrival"` // poisson | gamma
+	Rate     float64             `yaml:"rate"`    // requests per second
+	CV       float64             `yaml:"cv,omitempty"`
+	Prompt   workload.LengthDist `yaml:"prompt"`
+	Output   workload.LengthDist `yaml:"output"`
+	Count    int64               `yaml:"count,omitempty"`
+	Duration Duration            `yaml:"duration,omitempty"`
 }
 
 // ClosedLoopConfig is a population of clients that each send the next
 // request when the previous one completes.
 type ClosedLoopConfig struct {
-	Clients   int              `yaml:"clients"`
-	Requests  int64            `yaml:"requests"`
-	Prompt    trace.LengthDist `yaml:"prompt"`
-	Output    trace.LengthDist `yaml:"output"`
-	ThinkTime Duration         `yaml:"think_time,omitempty"`
+	Clients   int                 `yaml:"clients"`
+	Requests  int64               `yaml:"requests"`
+	Prompt    workload.LengthDist `yaml:"prompt"`
+	Output    workload.LengthDist `yaml:"output"`
+	ThinkTime Duration            `yaml:"think_time,omitempty"`
 }
 
 // ParseConfig decodes YAML, rejecting unknown fields, and applies defaults.
@@ -220,7 +214,7 @@ func (c *Config) Marshal() ([]byte, error) { return yaml.Marshal(c) }
 
 // Path resolves a path named in the config against Dir.
 func (c *Config) Path(p string) string {
-	if p == "" || filepath.IsAbs(p) || c.Dir == "" || strings.HasPrefix(p, trace.EmbeddedPrefix) {
+	if p == "" || filepath.IsAbs(p) || c.Dir == "" || strings.HasPrefix(p, workload.EmbeddedPrefix) {
 		return p
 	}
 	return filepath.Join(c.Dir, p)

@@ -9,7 +9,7 @@ import (
 
 	"github.com/lodsim/lodsim/hwprofile/cost"
 	"github.com/lodsim/lodsim/lod"
-	"github.com/lodsim/lodsim/trace"
+	"github.com/lodsim/lodsim/trace/workload"
 )
 
 // fixedCost charges 1000 ns per GEMM, nothing for attention and
@@ -46,18 +46,18 @@ func tinyConfig(lodName string, tp int) *Config {
 	return c
 }
 
-func runReqs(t *testing.T, c *Config, cm cost.CostModel, reqs []trace.Request) (*Stats, []RequestResult) {
+func runReqs(t *testing.T, c *Config, cm cost.CostModel, reqs []workload.Request) (*Stats, []RequestResult) {
 	t.Helper()
 	var col Collect
-	st, err := Run(Input{Config: c, Model: c.Model, Cost: cm, Workload: trace.NewSliceReader(reqs), Sink: &col, CheckInvariants: true})
+	st, err := Run(Input{Config: c, Model: c.Model, Cost: cm, Workload: workload.NewSliceReader(reqs), Sink: &col, CheckInvariants: true})
 	if err != nil {
 		t.Fatal(err)
 	}
 	return st, col.Results
 }
 
-func byID(rs []RequestResult) map[trace.RequestID]RequestResult {
-	m := map[trace.RequestID]RequestResult{}
+func byID(rs []RequestResult) map[workload.RequestID]RequestResult {
+	m := map[workload.RequestID]RequestResult{}
 	for _, r := range rs {
 		m[r.ID] = r
 	}
@@ -70,7 +70,7 @@ func byID(rs []RequestResult) map[trace.RequestID]RequestResult {
 const tinyStep = 9002
 
 func TestHandComputedStepTimes(t *testing.T) {
-	reqs := []trace.Request{{ID: 0, Arrival: 0, PromptTokens: 10, OutputTokens: 3}}
+	reqs := []workload.Request{{ID: 0, Arrival: 0, PromptTokens: 10, OutputTokens: 3}}
 	for _, l := range []string{"high", "medium"} {
 		_, rs := runReqs(t, tinyConfig(l, 1), fixedCost{}, reqs)
 		r := rs[0]
@@ -95,7 +95,7 @@ func TestHandComputedStepTimes(t *testing.T) {
 
 func TestEngineOverheads(t *testing.T) {
 	cm := fixedCost{overheads: cost.Overheads{StepNs: 500, PerSeqNs: 10, PerRequestNs: 7}}
-	reqs := []trace.Request{{ID: 0, Arrival: 0, PromptTokens: 10, OutputTokens: 2}}
+	reqs := []workload.Request{{ID: 0, Arrival: 0, PromptTokens: 10, OutputTokens: 2}}
 	_, rs := runReqs(t, tinyConfig("medium", 1), cm, reqs)
 	// The request becomes schedulable at 7 ns; each step pays 500 + 10.
 	if want := Time(7 + tinyStep + 510); rs[0].FirstToken != want {
@@ -107,9 +107,9 @@ func TestPreemptionCompletesEveryRequest(t *testing.T) {
 	// 40 blocks of 4 tokens = 160 tokens of KV for 8 requests that each
 	// grow to 8 + 32 = 40 tokens (10 blocks): at most 4 fit at the end, so
 	// running requests are preempted and recomputed, and all complete.
-	var reqs []trace.Request
+	var reqs []workload.Request
 	for i := 0; i < 8; i++ {
-		reqs = append(reqs, trace.Request{ID: trace.RequestID(i), Arrival: int64(i) * 1000, PromptTokens: 8, OutputTokens: 32})
+		reqs = append(reqs, workload.Request{ID: workload.RequestID(i), Arrival: int64(i) * 1000, PromptTokens: 8, OutputTokens: 32})
 	}
 	for _, l := range []string{"high", "medium"} {
 		c := tinyConfig(l, 2)
@@ -129,7 +129,7 @@ func TestPreemptionCompletesEveryRequest(t *testing.T) {
 func TestStopTimeReportsUnfinished(t *testing.T) {
 	c := tinyConfig("medium", 1)
 	c.Simulation.MaxSimulationTime = Duration(5 * tinyStep)
-	reqs := []trace.Request{
+	reqs := []workload.Request{
 		{ID: 0, Arrival: 0, PromptTokens: 4, OutputTokens: 3},
 		{ID: 1, Arrival: 0, PromptTokens: 4, OutputTokens: 100},
 	}
@@ -183,7 +183,7 @@ func TestPipelineKeepsSeveralMicroBatchesInFlight(t *testing.T) {
 	// 0 until 4001 ns; B arrives at 1 ns and starts on stage 0 as soon as
 	// A's micro-batch moves to stage 1, so B's first token comes before
 	// A's second: two micro-batches are in flight.
-	reqs := []trace.Request{
+	reqs := []workload.Request{
 		{ID: 0, Arrival: 0, PromptTokens: 4, OutputTokens: 10},
 		{ID: 1, Arrival: 1, PromptTokens: 4, OutputTokens: 10},
 	}
@@ -235,13 +235,13 @@ func TestContentionAndVariabilityDiverge(t *testing.T) {
 }
 
 func TestRouterPolicies(t *testing.T) {
-	reqs := []trace.Request{}
+	reqs := []workload.Request{}
 	for i := 0; i < 12; i++ {
 		out := int32(4)
 		if i%3 == 0 {
 			out = 200 // every third request is long
 		}
-		reqs = append(reqs, trace.Request{ID: trace.RequestID(i), Arrival: int64(i) * 50000, PromptTokens: 8, OutputTokens: out})
+		reqs = append(reqs, workload.Request{ID: workload.RequestID(i), Arrival: int64(i) * 50000, PromptTokens: 8, OutputTokens: out})
 	}
 	// longHomes is the set of replicas that served the long requests.
 	longHomes := func(policy string) map[int32]bool {
@@ -422,9 +422,9 @@ func (c latencyCost) SendLink() cost.Link                      { return c.RingLi
 // deadlock), do not slow each other down when they overlap (latency is not
 // a shared resource), and match medium exactly without variability.
 func TestLatencyBoundLinks(t *testing.T) {
-	var reqs []trace.Request
+	var reqs []workload.Request
 	for i := 0; i < 6; i++ {
-		reqs = append(reqs, trace.Request{ID: trace.RequestID(i), Arrival: int64(i) * 3000, PromptTokens: 8, OutputTokens: 20})
+		reqs = append(reqs, workload.Request{ID: workload.RequestID(i), Arrival: int64(i) * 3000, PromptTokens: 8, OutputTokens: 20})
 	}
 	var res [2][]RequestResult
 	var sts [2]*Stats
@@ -481,7 +481,7 @@ func TestNoAllocationPerEvent(t *testing.T) {
 // reduces 1280 bytes, 640 per hop: 200 + ceil(640/20) = 232 ns a hop, and
 // 2 layers x 2 all-reduces x 2 hops = 8 hops.
 func TestLinkOverride(t *testing.T) {
-	reqs := []trace.Request{{ID: 0, Arrival: 0, PromptTokens: 10, OutputTokens: 1}}
+	reqs := []workload.Request{{ID: 0, Arrival: 0, PromptTokens: 10, OutputTokens: 1}}
 	for _, l := range []string{"high", "medium"} {
 		c := tinyConfig(l, 2)
 		c.Cluster.Links.LatencyUs = 0.2

@@ -6,7 +6,7 @@ import (
 
 	"github.com/lodsim/lodsim/hwprofile"
 	"github.com/lodsim/lodsim/hwprofile/cost"
-	"github.com/lodsim/lodsim/trace"
+	"github.com/lodsim/lodsim/trace/workload"
 )
 
 // TestRandomHighEqualsMedium is the differential test of the fast paths:
@@ -27,7 +27,7 @@ func TestRandomHighEqualsMedium(t *testing.T) {
 	// 500 seeds run in about a second; 3,000 passed when this was written.
 	for seed := uint64(1); seed <= 500; seed++ {
 		rng := rand.New(rand.NewPCG(seed, 77))
-		var reqs []trace.Request
+		var reqs []workload.Request
 		var at int64
 		maxOut := 60
 		if seed%8 == 0 {
@@ -35,7 +35,7 @@ func TestRandomHighEqualsMedium(t *testing.T) {
 		}
 		for i := 0; i < 5+rng.IntN(40); i++ {
 			at += rng.Int64N(40000)
-			reqs = append(reqs, trace.Request{ID: trace.RequestID(i), Arrival: at,
+			reqs = append(reqs, workload.Request{ID: workload.RequestID(i), Arrival: at,
 				PromptTokens: int32(1 + rng.IntN(120)), OutputTokens: int32(1 + rng.IntN(maxOut))})
 		}
 		cm := models[rng.IntN(len(models))]
@@ -66,7 +66,7 @@ func TestRandomHighEqualsMedium(t *testing.T) {
 			}
 			drawEngine(r, c)
 			var col Collect
-			s, err := Run(Input{Config: c, Model: c.Model, Cost: cm, Workload: trace.NewSliceReader(reqs), Sink: &col, CheckInvariants: true})
+			s, err := Run(Input{Config: c, Model: c.Model, Cost: cm, Workload: workload.NewSliceReader(reqs), Sink: &col, CheckInvariants: true})
 			if err != nil {
 				t.Fatalf("seed %d %s: %v", seed, l, err)
 			}
@@ -91,11 +91,11 @@ func TestRandomHighLiveness(t *testing.T) {
 	// 300 seeds in CI; 2,000 passed when this was written.
 	for seed := uint64(1); seed <= 300; seed++ {
 		rng := rand.New(rand.NewPCG(seed, 91))
-		var reqs []trace.Request
+		var reqs []workload.Request
 		var at int64
 		for i := 0; i < 3+rng.IntN(20); i++ {
 			at += rng.Int64N(30000)
-			reqs = append(reqs, trace.Request{ID: trace.RequestID(i), Arrival: at,
+			reqs = append(reqs, workload.Request{ID: workload.RequestID(i), Arrival: at,
 				PromptTokens: int32(1 + rng.IntN(100)), OutputTokens: int32(1 + rng.IntN(40))})
 		}
 		c := tinyConfig("high", []int{2, 4}[rng.IntN(2)])
@@ -108,7 +108,7 @@ func TestRandomHighLiveness(t *testing.T) {
 		c.Scheduler.MaxNumBatchedTokens = 16 + rng.IntN(100)
 		cm := models[rng.IntN(len(models))]
 		var col Collect
-		st, err := Run(Input{Config: c, Model: c.Model, Cost: cm, Workload: trace.NewSliceReader(reqs), Sink: &col, CheckInvariants: true})
+		st, err := Run(Input{Config: c, Model: c.Model, Cost: cm, Workload: workload.NewSliceReader(reqs), Sink: &col, CheckInvariants: true})
 		if err != nil {
 			t.Fatalf("seed %d: %v", seed, err)
 		}

@@ -3,13 +3,13 @@ package replay
 import (
 	"fmt"
 
-	"github.com/lodsim/lodsim/trace"
+	"github.com/lodsim/lodsim/trace/workload"
 )
 
 // reqState is the per-request bookkeeping of a request that has arrived
 // and not yet left. Slots are recycled through a free list.
 type reqState struct {
-	id         trace.RequestID
+	id         workload.RequestID
 	arrival    Time
 	firstSched Time
 	firstToken Time

@@ -4,7 +4,7 @@ import (
 	"math"
 	"math/bits"
 
-	"github.com/lodsim/lodsim/trace"
+	"github.com/lodsim/lodsim/trace/workload"
 )
 
 // Status is how a request left the simulation.
@@ -82,7 +82,7 @@ func ParseReason(s string) (Reason, bool) {
 //	TPOT = (Completion - FirstToken) / (OutputTokens - 1), for OutputTokens > 1
 //	queueing delay = FirstScheduled - Arrival
 type RequestResult struct {
-	ID             trace.RequestID
+	ID             workload.RequestID
 	Arrival        Time
 	FirstScheduled Time
 	FirstToken     Time

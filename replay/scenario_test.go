@@ -10,7 +10,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/lodsim/lodsim/trace"
+	"github.com/lodsim/lodsim/trace/workload"
 )
 
 var update = flag.Bool("update", false, "rewrite the expected output of testdata/scheduler scenarios")
@@ -72,10 +72,10 @@ func TestSchedulerScenarios(t *testing.T) {
 
 // runScenario runs reqs, stopping at each check time to print every
 // replica's state.
-func runScenario(t *testing.T, c *Config, reqs []trace.Request, checks []Time) (*Stats, []RequestResult, string) {
+func runScenario(t *testing.T, c *Config, reqs []workload.Request, checks []Time) (*Stats, []RequestResult, string) {
 	t.Helper()
 	var col Collect
-	s, err := NewSimulator(Input{Config: c, Model: c.Model, Cost: fixedCost{}, Workload: trace.NewSliceReader(reqs), Sink: &col, CheckInvariants: true})
+	s, err := NewSimulator(Input{Config: c, Model: c.Model, Cost: fixedCost{}, Workload: workload.NewSliceReader(reqs), Sink: &col, CheckInvariants: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -97,9 +97,9 @@ func runScenario(t *testing.T, c *Config, reqs []trace.Request, checks []Time) (
 	return st, col.Results, b.String()
 }
 
-func parseScenario(input, lodName string) (*Config, []trace.Request, []Time, error) {
+func parseScenario(input, lodName string) (*Config, []workload.Request, []Time, error) {
 	c := tinyConfig(lodName, 1)
-	var reqs []trace.Request
+	var reqs []workload.Request
 	var checks []Time
 	sc := bufio.NewScanner(strings.NewReader(input))
 	line := 0
@@ -163,7 +163,7 @@ func parseScenario(input, lodName string) (*Config, []trace.Request, []Time, err
 				}
 			}
 		case "arrive":
-			var r trace.Request
+			var r workload.Request
 			id, err := num("id")
 			if err != nil {
 				return nil, nil, nil, err
@@ -180,7 +180,7 @@ func parseScenario(input, lodName string) (*Config, []trace.Request, []Time, err
 			if err != nil {
 				return nil, nil, nil, err
 			}
-			r.ID, r.Arrival, r.PromptTokens, r.OutputTokens = trace.RequestID(id), at, int32(p), int32(o)
+			r.ID, r.Arrival, r.PromptTokens, r.OutputTokens = workload.RequestID(id), at, int32(p), int32(o)
 			reqs = append(reqs, r)
 		case "at":
 			at, err := num("t")

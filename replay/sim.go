@@ -8,7 +8,7 @@ import (
 
 	"github.com/lodsim/lodsim/hwprofile/cost"
 	"github.com/lodsim/lodsim/lod"
-	"github.com/lodsim/lodsim/trace"
+	"github.com/lodsim/lodsim/trace/workload"
 )
 
 // Input is everything one run needs. The core does no I/O: the caller opens
@@ -17,7 +17,7 @@ type Input struct {
 	Config   *Config
 	Model    lod.Model
 	Cost     cost.CostModel
-	Workload trace.Reader
+	Workload workload.Reader
 	Sink     Sink
 	// Progress, if set, is called every few hundred thousand events with
 	// the current simulated time and the number of finished requests.

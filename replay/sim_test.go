@@ -1,11 +1,12 @@
 package replay
 
 import (
+	"github.com/lodsim/lodsim/trace"
 	"testing"
 
 	"github.com/lodsim/lodsim/hwprofile/cost"
 	"github.com/lodsim/lodsim/lod"
-	"github.com/lodsim/lodsim/trace"
+	"github.com/lodsim/lodsim/trace/workload"
 )
 
 // refConfig is the reference scenario of the core issue: Llama-3-8B on
@@ -21,15 +22,15 @@ func refConfig(tp int, rate float64, lodName string) *Config {
 		Scheduler:  SchedulerConfig{MaxNumBatchedTokens: 2048},
 		Workload: WorkloadConfig{Synthetic: &SyntheticConfig{
 			Arrival: "poisson", Rate: rate, Duration: Duration(20e9),
-			Prompt: trace.LengthDist{Kind: "fixed", Mean: 512},
-			Output: trace.LengthDist{Kind: "fixed", Mean: 128},
+			Prompt: workload.LengthDist{Kind: "fixed", Mean: 512},
+			Output: workload.LengthDist{Kind: "fixed", Mean: 128},
 		}},
 	}
 	c.ApplyDefaults()
 	return c
 }
 
-func synthReader(t testing.TB, c *Config) trace.Reader {
+func synthReader(t testing.TB, c *Config) workload.Reader {
 	w := c.Workload.Synthetic
 	r, err := trace.NewSynthetic(trace.Synthetic{Arrival: w.Arrival, Rate: w.Rate, Prompt: w.Prompt, Output: w.Output,
 		Count: w.Count, Duration: int64(w.Duration), Seed: c.Simulation.Seed})

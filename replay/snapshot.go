@@ -1,14 +1,14 @@
 package replay
 
-import "github.com/lodsim/lodsim/trace"
+import "github.com/lodsim/lodsim/trace/workload"
 
 // ReplicaState is what a replica holds at a moment of the run, as seen
 // between events (after Step or RunUntil). Both levels of detail give the
 // same state at the same time without variability or contention.
 type ReplicaState struct {
-	Waiting []trace.RequestID // waiting queue, front first
-	Running []trace.RequestID // running queue, in admission order
-	Batch   []trace.RequestID // running requests in a step in flight
+	Waiting []workload.RequestID // waiting queue, front first
+	Running []workload.RequestID // running queue, in admission order
+	Batch   []workload.RequestID // running requests in a step in flight
 	// KVUsed of KVTotal blocks are held, counting those of the steps in
 	// flight.
 	KVUsed, KVTotal int64

@@ -5,22 +5,22 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/lodsim/lodsim/trace"
+	"github.com/lodsim/lodsim/trace/workload"
 )
 
 // source is the workload as the simulator reads it: one request ahead, and
 // for a reactive (closed-loop) source, whether it waits for a completion.
 type source struct {
-	r        trace.Reader
-	reactive trace.Reactive
-	next     trace.Request
+	r        workload.Reader
+	reactive workload.Reactive
+	next     workload.Request
 	hasNext  bool
 	pending  bool // source waits for a completion
 }
 
-func newSource(r trace.Reader) source {
+func newSource(r workload.Reader) source {
 	src := source{r: r}
-	src.reactive, _ = r.(trace.Reactive)
+	src.reactive, _ = r.(workload.Reactive)
 	return src
 }
 
@@ -35,7 +35,7 @@ func (s *Simulator) pull() {
 	case err == nil:
 	case err == io.EOF:
 		return
-	case errors.Is(err, trace.ErrPending):
+	case errors.Is(err, workload.ErrPending):
 		src.pending = true
 		return
 	default:

@@ -60,7 +60,7 @@ func openWorkload(c *replay.Config) (trace.Reader, error) {
 	w := c.Workload
 	switch {
 	case w.Trace != "":
-		return trace.Open(c.Path(w.Trace), w.TraceOptions())
+		return trace.Open(c.Path(w.Trace), workloadTraceOptions(&w))
 	case w.Embedded != "":
 		return trace.Embedded(w.Embedded)
 	case w.Synthetic != nil:
@@ -167,4 +167,10 @@ func simulate(cfg *replay.Config, lodName string, sink replay.Sink) (*replay.Sta
 		return nil, 0, fmt.Errorf("%s: %w", label, err)
 	}
 	return st, wall, nil
+}
+
+// workloadTraceOptions are the trace reader's options a workload section names.
+func workloadTraceOptions(w *replay.WorkloadConfig) trace.Options {
+	return trace.Options{Format: w.Format, Columns: w.Columns, TimeUnit: w.TimeUnit,
+		Sort: w.Sort, DropFailed: w.DropFailed, KeepOffset: w.KeepOffset}
 }
