@@ -48,10 +48,13 @@ func loadConfigs(path string) ([]*replay.Config, error) {
 	if c.Name == "" {
 		c.Name = strings.TrimSuffix(filepath.Base(path), filepath.Ext(path))
 	}
+	c.Dir = filepath.Dir(path)
+	if err := c.LoadModelConfig(os.ReadFile); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
 	if err := c.Validate(); err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	c.Dir = filepath.Dir(path)
 	return []*replay.Config{c}, nil
 }
 
