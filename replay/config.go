@@ -194,6 +194,9 @@ type ClosedLoopConfig struct {
 	Prompt    workload.LengthDist `yaml:"prompt"`
 	Output    workload.LengthDist `yaml:"output"`
 	ThinkTime Duration            `yaml:"think_time,omitempty"`
+	// Ramp spreads the clients' first requests evenly over this time
+	// (trace.ClosedLoop.RampNs); 0 starts every client at once.
+	Ramp Duration `yaml:"ramp,omitempty"`
 }
 
 // ParseConfig decodes YAML, rejecting unknown fields, and applies defaults.
@@ -448,6 +451,9 @@ func (c *Config) validateWorkload(p *problems) {
 		}
 		if w.ClosedLoop.Requests < 1 {
 			p.add("workload.closed_loop.requests: %d, expected >= 1", w.ClosedLoop.Requests)
+		}
+		if w.ClosedLoop.Ramp < 0 {
+			p.add("workload.closed_loop.ramp: %v, expected >= 0", time.Duration(w.ClosedLoop.Ramp))
 		}
 	}
 	if n != 1 {

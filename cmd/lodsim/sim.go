@@ -70,7 +70,7 @@ func openWorkload(c *replay.Config) (trace.Reader, error) {
 	case w.ClosedLoop != nil:
 		s := w.ClosedLoop
 		return trace.NewClosedLoop(trace.ClosedLoop{Clients: s.Clients, Requests: s.Requests, Prompt: s.Prompt, Output: s.Output,
-			ThinkNs: int64(s.ThinkTime), Seed: c.Simulation.Seed})
+			ThinkNs: int64(s.ThinkTime), RampNs: int64(s.Ramp), Seed: c.Simulation.Seed})
 	}
 	return nil, fmt.Errorf("workload: no source configured")
 }
