@@ -99,9 +99,14 @@ type LinksConfig struct {
 
 // ClusterConfig is the layout of GPUs.
 type ClusterConfig struct {
-	Replicas             int         `yaml:"replicas"`
-	TensorParallel       int         `yaml:"tensor_parallel"`
-	PipelineParallel     int         `yaml:"pipeline_parallel"`
+	Replicas         int `yaml:"replicas"`
+	TensorParallel   int `yaml:"tensor_parallel"`
+	PipelineParallel int `yaml:"pipeline_parallel"`
+	// GPUMemoryUtilization is the fraction of GPU memory for weights and
+	// KV cache (vLLM's gpu_memory_utilization, SGLang's
+	// mem_fraction_static); with engine trtllm, TensorRT-LLM's
+	// free_gpu_memory_fraction: the fraction of what weights and
+	// activations leave that goes to the KV cache.
 	GPUMemoryUtilization float64     `yaml:"gpu_memory_utilization"`
 	ActivationReserveGB  float64     `yaml:"activation_reserve_gb,omitempty"` // 0: estimated
 	Links                LinksConfig `yaml:"links"`
