@@ -2,7 +2,9 @@ package replay
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
+	"io/fs"
 	"math"
 	"path/filepath"
 	"slices"
@@ -301,7 +303,9 @@ func (c *Config) ApplyDefaults() {
 	}
 }
 
-// ResolveModel returns the architecture the config names or spells out.
+// ResolveModel returns the architecture the config names, spells out or
+// reads from model.config (after LoadModelConfig), with model.weights and
+// model.kv_cache applied to a named one.
 func (c *Config) ResolveModel() (lod.Model, error) {
 	if c.Model.Layers > 0 {
 		m := c.Model
@@ -311,12 +315,81 @@ func (c *Config) ResolveModel() (lod.Model, error) {
 		if m.DTypeBytes == 0 {
 			m.DTypeBytes = 2
 		}
+		m.Config = ""
 		if errs := m.Validate(); len(errs) > 0 {
 			return lod.Model{}, fmt.Errorf("model: %s", strings.Join(errs, "; "))
 		}
 		return m, nil
 	}
-	return lod.LookupModel(c.Model.Name)
+	if c.Model.Config != "" {
+		return lod.Model{}, fmt.Errorf("model.config %s: not read (LoadModelConfig)", c.Model.Config)
+	}
+	probe := c.Model
+	probe.Name, probe.Weights, probe.KVCache = "", "", ""
+	if probe != (lod.Model{}) {
+		return lod.Model{}, fmt.Errorf("model: architecture fields without layers: give name (or config) with only weights and kv_cache, or spell out the whole architecture")
+	}
+	m, err := lod.LookupModel(c.Model.Name)
+	if err != nil {
+		return lod.Model{}, err
+	}
+	w, kv, err := c.modelPrecision()
+	if err != nil {
+		return lod.Model{}, err
+	}
+	return m.WithPrecision(w, kv), nil
+}
+
+// modelPrecision reads model.weights and model.kv_cache.
+func (c *Config) modelPrecision() (w, kv lod.Precision, err error) {
+	if c.Model.Weights != "" {
+		if w, err = lod.ParsePrecision(string(c.Model.Weights)); err != nil {
+			return "", "", fmt.Errorf("weights: %w", err)
+		}
+	}
+	if c.Model.KVCache != "" {
+		if kv, err = lod.ParsePrecision(string(c.Model.KVCache)); err != nil {
+			return "", "", fmt.Errorf("kv_cache: %w", err)
+		}
+	}
+	return w, kv, nil
+}
+
+// LoadModelConfig reads model.config, a Hugging Face config.json (and the
+// hf_quant_config.json beside it, when read finds one), resolved against
+// Dir, into the model's architecture; model.weights and model.kv_cache
+// override its precision. read is the file reader (os.ReadFile); a config
+// without model.config is left as it is.
+func (c *Config) LoadModelConfig(read func(path string) ([]byte, error)) error {
+	if c.Model.Config == "" || c.Model.Layers > 0 {
+		return nil
+	}
+	path := c.Path(c.Model.Config)
+	data, err := read(path)
+	if err != nil {
+		return fmt.Errorf("model.config: %w", err)
+	}
+	qpath := filepath.Join(filepath.Dir(path), strings.TrimSuffix(filepath.Base(path), "config.json")+"hf_quant_config.json")
+	quant, err := read(qpath)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("model.config: %w", err)
+	}
+	name := c.Model.Name
+	if name == "" {
+		name = filepath.Base(filepath.Dir(path))
+	}
+	m, err := lod.ParseHFConfig(name, data, quant)
+	if err != nil {
+		return fmt.Errorf("model.config %s: %w", path, err)
+	}
+	w, kv, err := c.modelPrecision()
+	if err != nil {
+		return fmt.Errorf("model: %w", err)
+	}
+	m = m.WithPrecision(w, kv)
+	m.Config = c.Model.Config
+	c.Model = m
+	return nil
 }
 
 // problems collects validation messages, each with its field path.

@@ -33,6 +33,8 @@ func KVBlocks(c *Config, m lod.Model, g cost.GPU, extraGB float64) (int64, error
 		reserve = act + logits + 1<<30
 	}
 	reserve += int64(extraGB * (1 << 30))
+	// Sliding-window layers hold at most a window of tokens per sequence.
+	reserve += int64(c.Scheduler.MaxNumSeqs) * m.KVWindowBytesPerSeq(k.TensorParallel, k.PipelineParallel)
 	avail := int64(float64(g.MemoryBytes)*k.GPUMemoryUtilization) - weights - reserve
 	if c.Scheduler.Engine == EngineTRTLLM {
 		// TensorRT-LLM's free_gpu_memory_fraction is a fraction of the

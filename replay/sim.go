@@ -44,6 +44,7 @@ type Simulator struct {
 	processed uint64
 	started   bool
 	over      bool // no event left, or the stop time passed
+	ended     bool // Finish has reported the run
 
 	reqs []reqState
 	free []int32

@@ -145,17 +145,17 @@ func TestMetricDefinitions(t *testing.T) {
 // with a stable TTFT (the first and second halves of the window agree).
 func TestClosedLoopWorkload(t *testing.T) {
 	row := Row{File: "t", Line: 2, ID: "r", Model: "Qwen/Qwen3-32B", GPU: "h100_sxm", Backend: "sglang", ISL: 1024, OSL: 128, Concurrency: 16, TP: 4, PP: 1, TTFTms: 1, TPOTms: 1}
-	cfg, m, cm, err := RowConfig(row, Options{RequestsPerClient: 12})
+	e, err := RowConfig(row, Options{RequestsPerClient: 12})
 	if err != nil {
 		t.Fatal(err)
 	}
-	cl := cfg.Workload.ClosedLoop
-	src, err := trace.NewClosedLoop(trace.ClosedLoop{Clients: cl.Clients, Requests: cl.Requests, Prompt: cl.Prompt, Output: cl.Output})
+	r, err := e.Open()
 	if err != nil {
 		t.Fatal(err)
 	}
+	src := r.(*trace.ClosedLoopSource)
 	var col replay.Collect
-	if _, err := replay.Run(replay.Input{Config: cfg, Model: m, Cost: cm, Workload: src, Sink: &col}); err != nil {
+	if _, _, err := e.RunFrom(src, &col, nil); err != nil {
 		t.Fatal(err)
 	}
 	if src.MaxOutstanding() != 16 || src.Issued() != 192 {
@@ -229,7 +229,7 @@ func TestSkippedRows(t *testing.T) {
 	rows := readDev(t)[:2]
 	bad := []Row{rows[0], rows[1], rows[0], rows[0]}
 	bad[1].Model = "acme/unknown-7b"
-	bad[2].GPU = "b200_sxm" // in the catalog, no calibrated profile
+	bad[2].GPU = "mi300x" // in the catalog, no calibrated profile
 	bad[3].GPU = "tpu-v9"
 	bad[3].Line = 99
 	big := rows[0]
@@ -239,7 +239,7 @@ func TestSkippedRows(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"", "unknown model", "no calibrated profile for GPU B200-SXM", "unknown GPU \"tpu-v9\"", "cannot hold one request"}
+	want := []string{"", "unknown model", "no calibrated profile for GPU MI300X", "unknown GPU \"tpu-v9\"", "cannot hold one request"}
 	if len(rep.Predictions) != len(want) {
 		t.Fatalf("%d predictions for %d rows: a row was dropped", len(rep.Predictions), len(want))
 	}
