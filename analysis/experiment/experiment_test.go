@@ -1,8 +1,10 @@
 package experiment
 
 import (
+	"compress/gzip"
 	"crypto/sha256"
 	"encoding/hex"
+	"io"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -163,7 +165,7 @@ func TestNewChecksInputsFirst(t *testing.T) {
 		t.Errorf("missing trace: %v", err)
 	}
 	// A profile of another GPU than hardware.gpu is refused, not used.
-	h100, err := os.ReadFile("../../hwprofile/profiles/h100_sxm.yaml")
+	h100, err := readGzip("../../hwprofile/profiles/h100_sxm.vllm.yaml.gz")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -396,4 +398,18 @@ func TestAllConfigErrorsAtOnce(t *testing.T) {
 			t.Errorf("New lacks %q: %v", want, err)
 		}
 	}
+}
+
+// readGzip reads a gzip-compressed file (the shipped profiles).
+func readGzip(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	z, err := gzip.NewReader(f)
+	if err != nil {
+		return nil, err
+	}
+	return io.ReadAll(z)
 }
