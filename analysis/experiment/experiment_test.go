@@ -1,6 +1,7 @@
 package experiment
 
 import (
+	"bytes"
 	"compress/gzip"
 	"crypto/sha256"
 	"encoding/hex"
@@ -165,7 +166,15 @@ func TestNewChecksInputsFirst(t *testing.T) {
 		t.Errorf("missing trace: %v", err)
 	}
 	// A profile of another GPU than hardware.gpu is refused, not used.
-	h100, err := readGzip("../../hwprofile/profiles/h100_sxm.vllm.yaml.gz")
+	gz, err := os.ReadFile("../../hwprofile/profiles/h100_sxm.vllm.yaml.gz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	zr, err := gzip.NewReader(bytes.NewReader(gz))
+	if err != nil {
+		t.Fatal(err)
+	}
+	h100, err := io.ReadAll(zr)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -398,18 +407,4 @@ func TestAllConfigErrorsAtOnce(t *testing.T) {
 			t.Errorf("New lacks %q: %v", want, err)
 		}
 	}
-}
-
-// readGzip reads a gzip-compressed file (the shipped profiles).
-func readGzip(path string) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	z, err := gzip.NewReader(f)
-	if err != nil {
-		return nil, err
-	}
-	return io.ReadAll(z)
 }
