@@ -101,9 +101,14 @@ type LinksConfig struct {
 
 // ClusterConfig is the layout of GPUs.
 type ClusterConfig struct {
-	Replicas             int         `yaml:"replicas"`
-	TensorParallel       int         `yaml:"tensor_parallel"`
-	PipelineParallel     int         `yaml:"pipeline_parallel"`
+	Replicas         int `yaml:"replicas"`
+	TensorParallel   int `yaml:"tensor_parallel"`
+	PipelineParallel int `yaml:"pipeline_parallel"`
+	// GPUMemoryUtilization is the fraction of GPU memory for weights and
+	// KV cache (vLLM's gpu_memory_utilization, SGLang's
+	// mem_fraction_static); with engine trtllm, TensorRT-LLM's
+	// free_gpu_memory_fraction: the fraction of what weights and
+	// activations leave that goes to the KV cache.
 	GPUMemoryUtilization float64     `yaml:"gpu_memory_utilization"`
 	ActivationReserveGB  float64     `yaml:"activation_reserve_gb,omitempty"` // 0: estimated
 	Links                LinksConfig `yaml:"links"`
@@ -196,6 +201,9 @@ type ClosedLoopConfig struct {
 	Prompt    workload.LengthDist `yaml:"prompt"`
 	Output    workload.LengthDist `yaml:"output"`
 	ThinkTime Duration            `yaml:"think_time,omitempty"`
+	// Ramp spreads the clients' first requests evenly over this time
+	// (trace.ClosedLoop.RampNs); 0 starts every client at once.
+	Ramp Duration `yaml:"ramp,omitempty"`
 }
 
 // ParseConfig decodes YAML, rejecting unknown fields, and applies defaults.
@@ -521,6 +529,9 @@ func (c *Config) validateWorkload(p *problems) {
 		}
 		if w.ClosedLoop.Requests < 1 {
 			p.add("workload.closed_loop.requests: %d, expected >= 1", w.ClosedLoop.Requests)
+		}
+		if w.ClosedLoop.Ramp < 0 {
+			p.add("workload.closed_loop.ramp: %v, expected >= 0", time.Duration(w.ClosedLoop.Ramp))
 		}
 	}
 	if n != 1 {

@@ -22,9 +22,13 @@
 //   - kvpool.go: the paged KV cache, which owns every block count change
 //     and states its invariants (checked by CheckKV);
 //   - scheduler.go: the scheduler interface (batch formation, admission,
-//     preemption victim); sched_vllm.go and sched_sglang.go are the vLLM V1
-//     and SGLang policies, admission_reserve.go SGLang's conservative
-//     admission;
+//     preemption victim); sched_vllm.go, sched_sglang.go and
+//     sched_trtllm.go are the vLLM V1, SGLang and TensorRT-LLM policies,
+//     admission_reserve.go SGLang's conservative admission;
+//   - engine.go: the serving engines' documented defaults per version
+//     (scheduler.engine, scheduler.engine_version);
+//   - stepcost.go, cudagraph.go: a formed step's costs as the engine runs
+//     it (CUDA-graph padding, TensorRT-LLM's overlap scheduler);
 //   - executor.go: how a formed batch becomes events, one executor per
 //     level of detail (exec_high.go with links.go, exec_medium.go with
 //     decoderun.go);

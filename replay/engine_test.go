@@ -175,3 +175,29 @@ func TestEngineValidation(t *testing.T) {
 		}
 	}
 }
+
+// TestTRTLLMMemoryFraction: TensorRT-LLM's free_gpu_memory_fraction takes
+// its share of what the weights and activations leave, vLLM's
+// gpu_memory_utilization its share of the whole GPU before them.
+func TestTRTLLMMemoryFraction(t *testing.T) {
+	g, _ := cost.LookupGPU("H100-SXM")
+	for _, e := range []Engine{EngineVLLM, EngineTRTLLM} {
+		c := engineConfig(t, "scheduler:\n  engine: "+string(e)+"\n  block_size: 16\ncluster:\n  activation_reserve_gb: 2\n")
+		m, err := c.ResolveModel()
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := KVBlocks(c, m, g, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		w, reserve := m.WeightBytes(), int64(2<<30)
+		avail := int64(float64(g.MemoryBytes)*0.9) - w - reserve
+		if e == EngineTRTLLM {
+			avail = int64(float64(g.MemoryBytes-w-reserve) * 0.9)
+		}
+		if want := avail / (m.KVBytesPerToken(1, 1) * 16); got != want {
+			t.Errorf("%s: %d KV blocks, want %d", e, got, want)
+		}
+	}
+}

@@ -9,7 +9,9 @@ import (
 
 // KVBlocks is the number of KV-cache blocks one replica holds, derived the
 // way vLLM does it: each GPU offers memory x gpu_memory_utilization, minus
-// its share of the weights and an activation reserve; what is left, divided
+// its share of the weights and an activation reserve (with engine trtllm:
+// gpu_memory_utilization, TensorRT-LLM's free_gpu_memory_fraction, of the
+// memory less weights and reserve); what is left, divided
 // by the bytes a token's KV takes on that GPU, in blocks of block_size.
 // extraGB is the engine's further memory reserve per GPU
 // (cost.Overheads.MemoryReserveGB).
@@ -34,6 +36,11 @@ func KVBlocks(c *Config, m lod.Model, g cost.GPU, extraGB float64) (int64, error
 	// Sliding-window layers hold at most a window of tokens per sequence.
 	reserve += int64(c.Scheduler.MaxNumSeqs) * m.KVWindowBytesPerSeq(k.TensorParallel, k.PipelineParallel)
 	avail := int64(float64(g.MemoryBytes)*k.GPUMemoryUtilization) - weights - reserve
+	if c.Scheduler.Engine == EngineTRTLLM {
+		// TensorRT-LLM's free_gpu_memory_fraction is a fraction of the
+		// memory left after the weights and a profiling forward pass.
+		avail = int64(float64(g.MemoryBytes-weights-reserve) * k.GPUMemoryUtilization)
+	}
 	perBlock := m.KVBytesPerToken(k.TensorParallel, k.PipelineParallel) * int64(c.Scheduler.BlockSize)
 	if avail < perBlock {
 		return 0, fmt.Errorf("replay: %s does not fit on %d x %s: %.1f GiB of weights per GPU and %.1f GiB reserve leave %.2f GiB of %.0f GiB x %.2f for the KV cache; add GPUs (cluster.tensor_parallel/pipeline_parallel) or raise cluster.gpu_memory_utilization",

@@ -17,12 +17,17 @@ type ClosedLoop struct {
 	Prompt   LengthDist
 	Output   LengthDist
 	ThinkNs  int64
-	Seed     uint64
+	// RampNs spreads the clients' first requests evenly over [0, RampNs):
+	// client c sends its first at c x RampNs / Clients, as a benchmark
+	// tool starting its clients one after another does. 0 starts them all
+	// at once; with fixed lengths such clients stay in lock-step waves.
+	RampNs int64
+	Seed   uint64
 }
 
 // ClosedLoopSource generates a ClosedLoop workload. It is a Reader and a
-// Reactive source: at time 0 every client has a request ready (IDs
-// 0..Clients-1); afterwards a client's next request becomes ready only when
+// Reactive source: every client has a first request ready, at time 0 or
+// at its place in the ramp (IDs 0..Clients-1); afterwards a client's next request becomes ready only when
 // Completed reports its previous one. Next returns ErrPending when no request
 // is ready but some are in flight, and io.EOF once Requests have been issued.
 // Requests are issued in order of readiness (time, then client), and IDs
@@ -66,6 +71,9 @@ func NewClosedLoop(spec ClosedLoop) (*ClosedLoopSource, error) {
 	if spec.ThinkNs < 0 || spec.ThinkNs > DefaultMaxSpan {
 		errs = append(errs, fmt.Sprintf("think time %d ns: expected 0 to %d ns (366 days)", spec.ThinkNs, DefaultMaxSpan))
 	}
+	if spec.RampNs < 0 || spec.RampNs > DefaultMaxSpan {
+		errs = append(errs, fmt.Sprintf("ramp %d ns: expected 0 to %d ns (366 days)", spec.RampNs, DefaultMaxSpan))
+	}
 	if len(errs) > 0 {
 		return nil, fmt.Errorf("trace: closed-loop workload: %s", strings.Join(errs, "; "))
 	}
@@ -79,7 +87,7 @@ func NewClosedLoop(spec ClosedLoop) (*ClosedLoopSource, error) {
 		n = spec.Requests // clients beyond the total never send anything
 	}
 	for c := int64(0); c < n; c++ {
-		s.ready.push(readyClient{at: 0, client: int32(c)})
+		s.ready.push(readyClient{at: c * spec.RampNs / int64(spec.Clients), client: int32(c)})
 	}
 	return s, nil
 }

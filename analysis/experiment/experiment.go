@@ -143,7 +143,7 @@ func (e *Experiment) Open() (trace.Reader, error) {
 	case w.ClosedLoop != nil:
 		s := w.ClosedLoop
 		r, err = trace.NewClosedLoop(trace.ClosedLoop{Clients: s.Clients, Requests: s.Requests, Prompt: s.Prompt, Output: s.Output,
-			ThinkNs: int64(s.ThinkTime), Seed: c.Simulation.Seed})
+			ThinkNs: int64(s.ThinkTime), RampNs: int64(s.Ramp), Seed: c.Simulation.Seed})
 	default:
 		err = errors.New("no source configured")
 	}
