@@ -19,11 +19,11 @@ import (
 func handPair() (*Run, *Run) {
 	refRes := handResults()
 	oth := slices.Clone(refRes)
-	oth[0].FirstToken += 5 * ms
-	oth[0].Completion += 10 * ms
+	oth[0].FirstToken += replay.Time(5 * ms)
+	oth[0].Completion += replay.Time(10 * ms)
 	oth = slices.Delete(oth, 2, 3)
-	oth = append(oth, replay.RequestResult{ID: 6, Arrival: 40 * ms, FirstScheduled: 40 * ms, FirstToken: 70 * ms,
-		Completion: 100 * ms, OutputTokens: 4, Status: replay.Completed})
+	oth = append(oth, replay.RequestResult{ID: 6, Arrival: replay.Time(40 * ms), FirstScheduled: replay.Time(40 * ms), FirstToken: replay.Time(70 * ms),
+		Completion: replay.Time(100 * ms), OutputTokens: 4, Status: replay.Completed})
 	ost := handStats()
 	ost.LoD = "medium"
 	ost.Events = []replay.EventCount{{Kind: "arrival", Count: 5}, {Kind: "iteration", Count: 15}}
@@ -66,7 +66,7 @@ func TestPairResultsOrderIndependent(t *testing.T) {
 	a := synthResults(500, 3)
 	b := slices.Clone(a)
 	for i := range b {
-		b[i].Completion += int64(i%7) * ms
+		b[i].Completion += replay.Time(int64(i%7) * ms)
 	}
 	slices.Reverse(b) // completion order differs between runs; ids still match
 	p := PairResults(a, b)
@@ -240,7 +240,7 @@ func BenchmarkCompare(b *testing.B) {
 	rs := synthResults(1_000_000, 1)
 	os := slices.Clone(rs)
 	for i := range os {
-		os[i].Completion += int64(i % 5)
+		os[i].Completion += replay.Time(i % 5)
 	}
 	ref := &Run{Label: "tp1", LoD: "high", Results: rs, Summary: Summarize(rs, nil, SLO{})}
 	other := &Run{Label: "tp1", LoD: "medium", Results: os, Summary: Summarize(os, nil, SLO{})}

@@ -28,8 +28,8 @@ func handResults() []replay.RequestResult {
 			}
 			return v * ms
 		}
-		return replay.RequestResult{ID: trace.RequestID(id), Arrival: arr * ms, FirstScheduled: conv(sched),
-			FirstToken: conv(first), Completion: conv(done), PromptTokens: prompt, OutputTokens: out,
+		return replay.RequestResult{ID: trace.RequestID(id), Arrival: replay.Time(arr * ms), FirstScheduled: replay.Time(conv(sched)),
+			FirstToken: replay.Time(conv(first)), Completion: replay.Time(conv(done)), PromptTokens: prompt, OutputTokens: out,
 			Status: st, Preemptions: pre}
 	}
 	rs := []replay.RequestResult{
@@ -54,7 +54,7 @@ func handStats() *replay.Stats {
 	st.ITL.Add(1000, 1)
 	st.ITL.Add(2000, 3)
 	for i, bs := range []float64{1, 3, 2, 4} {
-		st.Samples = append(st.Samples, replay.Sample{T: int64(i+1) * 1e9, Running: int32(bs), Waiting: int32(4 - i),
+		st.Samples = append(st.Samples, replay.Sample{T: replay.Time(int64(i+1) * 1e9), Running: int32(bs), Waiting: int32(4 - i),
 			BatchSize: bs, KVUtil: []float64{0.1, 0.5, 0.3, 0.2}[i], OutputTokens: int64(100 * (i + 1)), Completed: int64(i)})
 	}
 	return st
@@ -71,8 +71,8 @@ func synthResults(n int, seed uint64) []replay.RequestResult {
 		ttft := q + 20*ms + rng.Int64N(200*ms)
 		outTok := int32(1 + rng.IntN(200))
 		done := arr + ttft + int64(outTok-1)*(15*ms+rng.Int64N(10*ms))
-		out[i] = replay.RequestResult{ID: trace.RequestID(i), Arrival: arr, FirstScheduled: arr + q,
-			FirstToken: arr + ttft, Completion: done, PromptTokens: int32(100 + rng.IntN(2000)),
+		out[i] = replay.RequestResult{ID: trace.RequestID(i), Arrival: replay.Time(arr), FirstScheduled: replay.Time(arr + q),
+			FirstToken: replay.Time(arr + ttft), Completion: replay.Time(done), PromptTokens: int32(100 + rng.IntN(2000)),
 			OutputTokens: outTok, Status: replay.Completed}
 	}
 	return out

@@ -145,7 +145,7 @@ func Series(st *replay.Stats) TimeSeries {
 		TimeS: make([]float64, n), OutputTokensPerS: make([]float64, n), RequestsPerS: make([]float64, n),
 		Waiting: make([]float64, n), Running: make([]float64, n), BatchSize: make([]float64, n), KVUtil: make([]float64, n),
 	}
-	var prev int64
+	var prev replay.Time
 	for i, s := range st.Samples {
 		ts.TimeS[i] = float64(s.T) / 1e9
 		if dt := float64(s.T-prev) / 1e9; dt > 0 {

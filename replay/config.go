@@ -2,7 +2,9 @@ package replay
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
+	"io/fs"
 	"math"
 	"path/filepath"
 	"strconv"
@@ -12,7 +14,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/lodsim/lodsim/lod"
-	"github.com/lodsim/lodsim/trace"
+	"github.com/lodsim/lodsim/trace/workload"
 )
 
 // Duration is a YAML duration: a Go duration string ("20s", "100ms") or a
@@ -68,7 +70,7 @@ type SLOConfig struct {
 // SimulationConfig controls the run itself.
 type SimulationConfig struct {
 	MaxSimulationTime Duration `yaml:"max_simulation_time"` // 0: run until every request is done
-	LoD               string   `yaml:"lod"`                 // high | medium
+	LoD               LoD      `yaml:"lod"`                 // high | medium
 	Seed              uint64   `yaml:"seed"`
 	SampleInterval    Duration `yaml:"sample_interval"` // time-series resolution; default 100ms
 	// Variability is the coefficient of variation of each operation's time
@@ -89,7 +91,7 @@ type HardwareConfig struct {
 type LinksConfig struct {
 	// Topology "nvlink": a dedicated link per direction between each pair of
 	// GPUs; "shared": every transfer in a replica shares one bus (PCIe).
-	Topology string `yaml:"topology"`
+	Topology Topology `yaml:"topology"`
 	// BandwidthGBps and LatencyUs override the profile's per-hop link
 	// (bytes/s per direction in GB/s, and microseconds).
 	BandwidthGBps float64 `yaml:"bandwidth_gbps,omitempty"`
@@ -120,7 +122,7 @@ type SchedulerConfig struct {
 	// decodes and prefill chunks in one step, running requests first) or
 	// "prefill_first" (SGLang's default: a step is either new prefills,
 	// when any waiting request can be admitted, or all running decodes).
-	Batching string `yaml:"batching,omitempty"`
+	Batching Batching `yaml:"batching,omitempty"`
 	// AdmissionReserve > 0 turns on SGLang's conservative admission: a
 	// waiting request is admitted only if the free KV cache, less
 	// AdmissionReserve x the tokens each running request may still
@@ -133,7 +135,7 @@ type SchedulerConfig struct {
 
 // RouterConfig picks the replica for each arriving request.
 type RouterConfig struct {
-	Policy string `yaml:"policy"` // round_robin | least_outstanding | least_kv
+	Policy RoutingPolicy `yaml:"policy"` // round_robin | least_outstanding | least_kv
 }
 
 // WorkloadConfig is either a trace, an embedded trace, a synthetic open-loop
@@ -152,31 +154,25 @@ type WorkloadConfig struct {
 	ClosedLoop *ClosedLoopConfig `yaml:"closed_loop,omitempty"`
 }
 
-// TraceOptions are the trace reader's options for w.Trace.
-func (w *WorkloadConfig) TraceOptions() trace.Options {
-	return trace.Options{Format: w.Format, Columns: w.Columns, TimeUnit: w.TimeUnit,
-		Sort: w.Sort, DropFailed: w.DropFailed, KeepOffset: w.KeepOffset}
-}
-
 // SyntheticConfig is an open-loop generator.
 type SyntheticConfig struct {
-	Arrival  string           `yaml:"arrival"` // poisson | gamma
-	Rate     float64          `yaml:"rate"`    // requests per second
-	CV       float64          `yaml:"cv,omitempty"`
-	Prompt   trace.LengthDist `yaml:"prompt"`
-	Output   trace.LengthDist `yaml:"output"`
-	Count    int64            `yaml:"count,omitempty"`
-	Duration Duration         `yaml:"duration,omitempty"`
+	Arrival  string              `yaml:"arrival"` // poisson | gamma
+	Rate     float64             `yaml:"rate"`    // requests per second
+	CV       float64             `yaml:"cv,omitempty"`
+	Prompt   workload.LengthDist `yaml:"prompt"`
+	Output   workload.LengthDist `yaml:"output"`
+	Count    int64               `yaml:"count,omitempty"`
+	Duration Duration            `yaml:"duration,omitempty"`
 }
 
 // ClosedLoopConfig is a population of clients that each send the next
 // request when the previous one completes.
 type ClosedLoopConfig struct {
-	Clients   int              `yaml:"clients"`
-	Requests  int64            `yaml:"requests"`
-	Prompt    trace.LengthDist `yaml:"prompt"`
-	Output    trace.LengthDist `yaml:"output"`
-	ThinkTime Duration         `yaml:"think_time,omitempty"`
+	Clients   int                 `yaml:"clients"`
+	Requests  int64               `yaml:"requests"`
+	Prompt    workload.LengthDist `yaml:"prompt"`
+	Output    workload.LengthDist `yaml:"output"`
+	ThinkTime Duration            `yaml:"think_time,omitempty"`
 }
 
 // ParseConfig decodes YAML, rejecting unknown fields, and applies defaults.
@@ -197,7 +193,7 @@ func (c *Config) Marshal() ([]byte, error) { return yaml.Marshal(c) }
 
 // Path resolves a path named in the config against Dir.
 func (c *Config) Path(p string) string {
-	if p == "" || filepath.IsAbs(p) || c.Dir == "" || strings.HasPrefix(p, trace.EmbeddedPrefix) {
+	if p == "" || filepath.IsAbs(p) || c.Dir == "" || strings.HasPrefix(p, workload.EmbeddedPrefix) {
 		return p
 	}
 	return filepath.Join(c.Dir, p)
@@ -225,7 +221,7 @@ func (c *Config) Clone() *Config {
 func (c *Config) ApplyDefaults() {
 	s := &c.Simulation
 	if s.LoD == "" {
-		s.LoD = "medium"
+		s.LoD = LoDMedium
 	}
 	if s.SampleInterval == 0 {
 		s.SampleInterval = Duration(100 * time.Millisecond)
@@ -244,7 +240,7 @@ func (c *Config) ApplyDefaults() {
 		k.GPUMemoryUtilization = 0.9
 	}
 	if k.Links.Topology == "" {
-		k.Links.Topology = "nvlink"
+		k.Links.Topology = TopologyNVLink
 	}
 	sc := &c.Scheduler
 	if sc.MaxNumSeqs == 0 {
@@ -257,18 +253,20 @@ func (c *Config) ApplyDefaults() {
 		sc.BlockSize = 16
 	}
 	if sc.Batching == "" {
-		sc.Batching = "mixed"
+		sc.Batching = BatchingMixed
 	}
 	if sc.ChunkedPrefill == nil {
 		t := true
 		sc.ChunkedPrefill = &t
 	}
 	if c.Router.Policy == "" {
-		c.Router.Policy = "round_robin"
+		c.Router.Policy = RoundRobin
 	}
 }
 
-// ResolveModel returns the architecture the config names or spells out.
+// ResolveModel returns the architecture the config names, spells out or
+// reads from model.config (after LoadModelConfig), with model.weights and
+// model.kv_cache applied to a named one.
 func (c *Config) ResolveModel() (lod.Model, error) {
 	if c.Model.Layers > 0 {
 		m := c.Model
@@ -278,109 +276,195 @@ func (c *Config) ResolveModel() (lod.Model, error) {
 		if m.DTypeBytes == 0 {
 			m.DTypeBytes = 2
 		}
+		m.Config = ""
 		if errs := m.Validate(); len(errs) > 0 {
 			return lod.Model{}, fmt.Errorf("model: %s", strings.Join(errs, "; "))
 		}
 		return m, nil
 	}
-	return lod.LookupModel(c.Model.Name)
+	if c.Model.Config != "" {
+		return lod.Model{}, fmt.Errorf("model.config %s: not read (LoadModelConfig)", c.Model.Config)
+	}
+	probe := c.Model
+	probe.Name, probe.Weights, probe.KVCache = "", "", ""
+	if probe != (lod.Model{}) {
+		return lod.Model{}, fmt.Errorf("model: architecture fields without layers: give name (or config) with only weights and kv_cache, or spell out the whole architecture")
+	}
+	m, err := lod.LookupModel(c.Model.Name)
+	if err != nil {
+		return lod.Model{}, err
+	}
+	w, kv, err := c.modelPrecision()
+	if err != nil {
+		return lod.Model{}, err
+	}
+	return m.WithPrecision(w, kv), nil
+}
+
+// modelPrecision reads model.weights and model.kv_cache.
+func (c *Config) modelPrecision() (w, kv lod.Precision, err error) {
+	if c.Model.Weights != "" {
+		if w, err = lod.ParsePrecision(string(c.Model.Weights)); err != nil {
+			return "", "", fmt.Errorf("weights: %w", err)
+		}
+	}
+	if c.Model.KVCache != "" {
+		if kv, err = lod.ParsePrecision(string(c.Model.KVCache)); err != nil {
+			return "", "", fmt.Errorf("kv_cache: %w", err)
+		}
+	}
+	return w, kv, nil
+}
+
+// LoadModelConfig reads model.config, a Hugging Face config.json (and the
+// hf_quant_config.json beside it, when read finds one), resolved against
+// Dir, into the model's architecture; model.weights and model.kv_cache
+// override its precision. read is the file reader (os.ReadFile); a config
+// without model.config is left as it is.
+func (c *Config) LoadModelConfig(read func(path string) ([]byte, error)) error {
+	if c.Model.Config == "" || c.Model.Layers > 0 {
+		return nil
+	}
+	path := c.Path(c.Model.Config)
+	data, err := read(path)
+	if err != nil {
+		return fmt.Errorf("model.config: %w", err)
+	}
+	qpath := filepath.Join(filepath.Dir(path), strings.TrimSuffix(filepath.Base(path), "config.json")+"hf_quant_config.json")
+	quant, err := read(qpath)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("model.config: %w", err)
+	}
+	name := c.Model.Name
+	if name == "" {
+		name = filepath.Base(filepath.Dir(path))
+	}
+	m, err := lod.ParseHFConfig(name, data, quant)
+	if err != nil {
+		return fmt.Errorf("model.config %s: %w", path, err)
+	}
+	w, kv, err := c.modelPrecision()
+	if err != nil {
+		return fmt.Errorf("model: %w", err)
+	}
+	m = m.WithPrecision(w, kv)
+	m.Config = c.Model.Config
+	c.Model = m
+	return nil
+}
+
+// problems collects validation messages, each with its field path.
+type problems []string
+
+func (p *problems) add(format string, args ...any) { *p = append(*p, fmt.Sprintf(format, args...)) }
+
+// enum adds msg, a checkEnum result, unless it is empty.
+func (p *problems) enum(msg string) {
+	if msg != "" {
+		*p = append(*p, msg)
+	}
 }
 
 // Validate reports every problem in c at once, each with its field path.
 func (c *Config) Validate() error {
-	var errs []string
-	add := func(format string, args ...any) { errs = append(errs, fmt.Sprintf(format, args...)) }
-	switch c.Simulation.LoD {
-	case "high", "medium":
-	default:
-		add("simulation.lod: %q, expected high or medium", c.Simulation.LoD)
-	}
-	if c.Simulation.MaxSimulationTime < 0 {
-		add("simulation.max_simulation_time: %v, expected >= 0", time.Duration(c.Simulation.MaxSimulationTime))
-	}
-	if c.Simulation.SampleInterval <= 0 {
-		add("simulation.sample_interval: %v, expected > 0", time.Duration(c.Simulation.SampleInterval))
-	}
-	if c.Simulation.Variability < 0 || c.Simulation.Variability > 10 || math.IsNaN(c.Simulation.Variability) {
-		add("simulation.variability: %v, expected a coefficient of variation in [0, 10]", c.Simulation.Variability)
-	}
+	var p problems
+	c.validateSimulation(&p)
 	m, merr := c.ResolveModel()
 	if merr != nil {
-		add("model: %v", merr)
+		p.add("model: %v", merr)
 	}
 	if c.Hardware.GPU == "" {
-		add("hardware.gpu: missing, expected a GPU name from the catalog")
+		p.add("hardware.gpu: missing, expected a GPU name from the catalog")
 	}
-	k := c.Cluster
-	if k.Replicas < 1 {
-		add("cluster.replicas: %d, expected >= 1", k.Replicas)
-	}
-	if k.TensorParallel < 1 {
-		add("cluster.tensor_parallel: %d, expected >= 1", k.TensorParallel)
-	}
-	if k.PipelineParallel < 1 {
-		add("cluster.pipeline_parallel: %d, expected >= 1", k.PipelineParallel)
-	}
-	if merr == nil && k.TensorParallel >= 1 && m.Heads%k.TensorParallel != 0 {
-		add("cluster.tensor_parallel: %d does not divide %s's %d attention heads", k.TensorParallel, m.Name, m.Heads)
-	}
-	if merr == nil && k.PipelineParallel > m.Layers {
-		add("cluster.pipeline_parallel: %d exceeds %s's %d layers", k.PipelineParallel, m.Name, m.Layers)
-	}
-	if !(k.GPUMemoryUtilization > 0 && k.GPUMemoryUtilization <= 1) {
-		add("cluster.gpu_memory_utilization: %v, expected in (0, 1]", k.GPUMemoryUtilization)
-	}
-	if k.ActivationReserveGB < 0 {
-		add("cluster.activation_reserve_gb: %v, expected >= 0", k.ActivationReserveGB)
-	}
-	switch k.Links.Topology {
-	case "nvlink", "shared":
-	default:
-		add("cluster.links.topology: %q, expected nvlink or shared", k.Links.Topology)
-	}
-	if k.Links.BandwidthGBps < 0 {
-		add("cluster.links.bandwidth_gbps: %v, expected > 0", k.Links.BandwidthGBps)
-	}
-	if k.Links.LatencyUs < 0 {
-		add("cluster.links.latency_us: %v, expected >= 0", k.Links.LatencyUs)
-	}
-	s := c.Scheduler
-	if s.MaxNumSeqs < 1 {
-		add("scheduler.max_num_seqs: %d, expected >= 1", s.MaxNumSeqs)
-	}
-	if s.MaxNumBatchedTokens < 1 {
-		add("scheduler.max_num_batched_tokens: %d, expected >= 1", s.MaxNumBatchedTokens)
-	}
-	if s.BlockSize < 1 {
-		add("scheduler.block_size: %d, expected >= 1", s.BlockSize)
-	}
-	if s.MaxModelLen < 0 {
-		add("scheduler.max_model_len: %d, expected >= 0", s.MaxModelLen)
-	}
-	if s.AdmissionReserve < 0 || s.AdmissionReserve > 1 || math.IsNaN(s.AdmissionReserve) {
-		add("scheduler.admission_reserve: %v, expected a ratio in [0, 1]", s.AdmissionReserve)
-	}
-	switch s.Batching {
-	case "mixed", "prefill_first":
-	default:
-		add("scheduler.batching: %q, expected mixed or prefill_first", s.Batching)
-	}
-	if s.KVBlocks < 0 {
-		add("scheduler.kv_blocks: %d, expected >= 0", s.KVBlocks)
-	}
+	c.validateCluster(&p, m, merr == nil)
+	c.validateScheduler(&p)
 	for _, b := range []struct {
 		name string
 		v    Duration
 	}{{"slo.ttft", c.SLO.TTFT}, {"slo.tpot", c.SLO.TPOT}, {"slo.e2e", c.SLO.E2E}} {
 		if b.v < 0 {
-			add("%s: %v, expected a positive duration", b.name, time.Duration(b.v))
+			p.add("%s: %v, expected a positive duration", b.name, time.Duration(b.v))
 		}
 	}
-	switch c.Router.Policy {
-	case "round_robin", "least_outstanding", "least_kv":
-	default:
-		add("router.policy: %q, expected round_robin, least_outstanding or least_kv", c.Router.Policy)
+	p.enum(checkEnum("router.policy", c.Router.Policy, RoutingPolicies))
+	c.validateWorkload(&p)
+	if len(p) > 0 {
+		return fmt.Errorf("invalid config:\n  %s", strings.Join(p, "\n  "))
 	}
+	return nil
+}
+
+func (c *Config) validateSimulation(p *problems) {
+	p.enum(checkEnum("simulation.lod", c.Simulation.LoD, LoDs))
+	if c.Simulation.MaxSimulationTime < 0 {
+		p.add("simulation.max_simulation_time: %v, expected >= 0", time.Duration(c.Simulation.MaxSimulationTime))
+	}
+	if c.Simulation.SampleInterval <= 0 {
+		p.add("simulation.sample_interval: %v, expected > 0", time.Duration(c.Simulation.SampleInterval))
+	}
+	if c.Simulation.Variability < 0 || c.Simulation.Variability > 10 || math.IsNaN(c.Simulation.Variability) {
+		p.add("simulation.variability: %v, expected a coefficient of variation in [0, 10]", c.Simulation.Variability)
+	}
+}
+
+// validateCluster checks the layout; with a resolved model m (haveModel),
+// also that it can be split as asked.
+func (c *Config) validateCluster(p *problems, m lod.Model, haveModel bool) {
+	k := c.Cluster
+	if k.Replicas < 1 {
+		p.add("cluster.replicas: %d, expected >= 1", k.Replicas)
+	}
+	if k.TensorParallel < 1 {
+		p.add("cluster.tensor_parallel: %d, expected >= 1", k.TensorParallel)
+	}
+	if k.PipelineParallel < 1 {
+		p.add("cluster.pipeline_parallel: %d, expected >= 1", k.PipelineParallel)
+	}
+	if haveModel && k.TensorParallel >= 1 && m.Heads%k.TensorParallel != 0 {
+		p.add("cluster.tensor_parallel: %d does not divide %s's %d attention heads", k.TensorParallel, m.Name, m.Heads)
+	}
+	if haveModel && k.PipelineParallel > m.Layers {
+		p.add("cluster.pipeline_parallel: %d exceeds %s's %d layers", k.PipelineParallel, m.Name, m.Layers)
+	}
+	if !(k.GPUMemoryUtilization > 0 && k.GPUMemoryUtilization <= 1) {
+		p.add("cluster.gpu_memory_utilization: %v, expected in (0, 1]", k.GPUMemoryUtilization)
+	}
+	if k.ActivationReserveGB < 0 {
+		p.add("cluster.activation_reserve_gb: %v, expected >= 0", k.ActivationReserveGB)
+	}
+	p.enum(checkEnum("cluster.links.topology", k.Links.Topology, Topologies))
+	if k.Links.BandwidthGBps < 0 {
+		p.add("cluster.links.bandwidth_gbps: %v, expected > 0", k.Links.BandwidthGBps)
+	}
+	if k.Links.LatencyUs < 0 {
+		p.add("cluster.links.latency_us: %v, expected >= 0", k.Links.LatencyUs)
+	}
+}
+
+func (c *Config) validateScheduler(p *problems) {
+	s := c.Scheduler
+	if s.MaxNumSeqs < 1 {
+		p.add("scheduler.max_num_seqs: %d, expected >= 1", s.MaxNumSeqs)
+	}
+	if s.MaxNumBatchedTokens < 1 {
+		p.add("scheduler.max_num_batched_tokens: %d, expected >= 1", s.MaxNumBatchedTokens)
+	}
+	if s.BlockSize < 1 {
+		p.add("scheduler.block_size: %d, expected >= 1", s.BlockSize)
+	}
+	if s.MaxModelLen < 0 {
+		p.add("scheduler.max_model_len: %d, expected >= 0", s.MaxModelLen)
+	}
+	if s.AdmissionReserve < 0 || s.AdmissionReserve > 1 || math.IsNaN(s.AdmissionReserve) {
+		p.add("scheduler.admission_reserve: %v, expected a ratio in [0, 1]", s.AdmissionReserve)
+	}
+	p.enum(checkEnum("scheduler.batching", s.Batching, BatchingPolicies))
+	if s.KVBlocks < 0 {
+		p.add("scheduler.kv_blocks: %d, expected >= 0", s.KVBlocks)
+	}
+}
+
+func (c *Config) validateWorkload(p *problems) {
 	w := c.Workload
 	n := 0
 	if w.Trace != "" {
@@ -392,26 +476,22 @@ func (c *Config) Validate() error {
 	if w.Synthetic != nil {
 		n++
 		if !(w.Synthetic.Rate > 0) {
-			add("workload.synthetic.rate: %v, expected > 0 requests/s", w.Synthetic.Rate)
+			p.add("workload.synthetic.rate: %v, expected > 0 requests/s", w.Synthetic.Rate)
 		}
 		if w.Synthetic.Count <= 0 && w.Synthetic.Duration <= 0 {
-			add("workload.synthetic: neither count nor duration set, expected at least one")
+			p.add("workload.synthetic: neither count nor duration set, expected at least one")
 		}
 	}
 	if w.ClosedLoop != nil {
 		n++
 		if w.ClosedLoop.Clients < 1 {
-			add("workload.closed_loop.clients: %d, expected >= 1", w.ClosedLoop.Clients)
+			p.add("workload.closed_loop.clients: %d, expected >= 1", w.ClosedLoop.Clients)
 		}
 		if w.ClosedLoop.Requests < 1 {
-			add("workload.closed_loop.requests: %d, expected >= 1", w.ClosedLoop.Requests)
+			p.add("workload.closed_loop.requests: %d, expected >= 1", w.ClosedLoop.Requests)
 		}
 	}
 	if n != 1 {
-		add("workload: %d sources set, expected exactly one of trace, embedded, synthetic, closed_loop", n)
+		p.add("workload: %d sources set, expected exactly one of trace, embedded, synthetic, closed_loop", n)
 	}
-	if len(errs) > 0 {
-		return fmt.Errorf("invalid config:\n  %s", strings.Join(errs, "\n  "))
-	}
-	return nil
 }

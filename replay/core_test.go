@@ -9,7 +9,7 @@ import (
 
 	"github.com/lodsim/lodsim/hwprofile/cost"
 	"github.com/lodsim/lodsim/lod"
-	"github.com/lodsim/lodsim/trace"
+	"github.com/lodsim/lodsim/trace/workload"
 )
 
 // fixedCost charges 1000 ns per GEMM, nothing for attention and
@@ -31,11 +31,22 @@ func (f fixedCost) AllReduceLink(n int, s float64) cost.Link { return f.RingLink
 func (f fixedCost) SendLink() cost.Link                      { return f.RingLink(2) }
 func (f fixedCost) Overheads() cost.Overheads                { return f.overheads }
 
+// The operations of quantised, MLA and MoE models, which these tests do not
+// run.
+func (fixedCost) QuantGEMM(m, n, k int, p cost.Precision) float64          { return 1000 }
+func (fixedCost) ContextMLA(batch, q, prefix int, s cost.MLAShape) float64 { return 0 }
+func (fixedCost) GenerationMLA(batch, ctx int, s cost.MLAShape) float64    { return 0 }
+func (fixedCost) MoE(s cost.MoEShape) float64                              { return 1000 }
+func (fixedCost) AllGather(bytes float64, n int) float64                   { return 0 }
+func (fixedCost) ReduceScatter(bytes float64, n int) float64               { return 0 }
+func (fixedCost) AllToAll(bytes float64, n int) float64                    { return 0 }
+func (f fixedCost) AllToAllLink(n int, s float64) cost.Link                { return f.RingLink(n) }
+
 var tinyModel = lod.Model{Name: "tiny", Layers: 2, Hidden: 64, Heads: 4, KVHeads: 2, HeadDim: 16, Intermediate: 128, Vocab: 100, DTypeBytes: 2}
 
 func tinyConfig(lodName string, tp int) *Config {
 	c := &Config{
-		Simulation: SimulationConfig{LoD: lodName, Seed: 1},
+		Simulation: SimulationConfig{LoD: LoD(lodName), Seed: 1},
 		Model:      tinyModel,
 		Hardware:   HardwareConfig{GPU: "A100-80GB-SXM"},
 		Cluster:    ClusterConfig{Replicas: 1, TensorParallel: tp},
@@ -46,18 +57,18 @@ func tinyConfig(lodName string, tp int) *Config {
 	return c
 }
 
-func runReqs(t *testing.T, c *Config, cm cost.CostModel, reqs []trace.Request) (*Stats, []RequestResult) {
+func runReqs(t *testing.T, c *Config, cm cost.CostModel, reqs []workload.Request) (*Stats, []RequestResult) {
 	t.Helper()
 	var col Collect
-	st, err := Run(Input{Config: c, Model: c.Model, Cost: cm, Workload: trace.NewSliceReader(reqs), Sink: &col, CheckInvariants: true})
+	st, err := Run(Input{Config: c, Model: c.Model, Cost: cm, Workload: workload.NewSliceReader(reqs), Sink: &col, CheckInvariants: true})
 	if err != nil {
 		t.Fatal(err)
 	}
 	return st, col.Results
 }
 
-func byID(rs []RequestResult) map[trace.RequestID]RequestResult {
-	m := map[trace.RequestID]RequestResult{}
+func byID(rs []RequestResult) map[workload.RequestID]RequestResult {
+	m := map[workload.RequestID]RequestResult{}
 	for _, r := range rs {
 		m[r.ID] = r
 	}
@@ -70,7 +81,7 @@ func byID(rs []RequestResult) map[trace.RequestID]RequestResult {
 const tinyStep = 9002
 
 func TestHandComputedStepTimes(t *testing.T) {
-	reqs := []trace.Request{{ID: 0, Arrival: 0, PromptTokens: 10, OutputTokens: 3}}
+	reqs := []workload.Request{{ID: 0, Arrival: 0, PromptTokens: 10, OutputTokens: 3}}
 	for _, l := range []string{"high", "medium"} {
 		_, rs := runReqs(t, tinyConfig(l, 1), fixedCost{}, reqs)
 		r := rs[0]
@@ -84,10 +95,10 @@ func TestHandComputedStepTimes(t *testing.T) {
 		// x 8 = 856.
 		_, rs = runReqs(t, tinyConfig(l, 2), fixedCost{}, reqs)
 		r = rs[0]
-		if want := int64(tinyStep + 1312); r.FirstToken != want {
+		if want := Time(tinyStep + 1312); r.FirstToken != want {
 			t.Errorf("%s tp2: first token %d, want %d", l, r.FirstToken, want)
 		}
-		if want := int64(tinyStep+1312) + 2*(tinyStep+856); r.Completion != want {
+		if want := Time(tinyStep+1312) + 2*(tinyStep+856); r.Completion != want {
 			t.Errorf("%s tp2: completion %d, want %d", l, r.Completion, want)
 		}
 	}
@@ -95,37 +106,11 @@ func TestHandComputedStepTimes(t *testing.T) {
 
 func TestEngineOverheads(t *testing.T) {
 	cm := fixedCost{overheads: cost.Overheads{StepNs: 500, PerSeqNs: 10, PerRequestNs: 7}}
-	reqs := []trace.Request{{ID: 0, Arrival: 0, PromptTokens: 10, OutputTokens: 2}}
+	reqs := []workload.Request{{ID: 0, Arrival: 0, PromptTokens: 10, OutputTokens: 2}}
 	_, rs := runReqs(t, tinyConfig("medium", 1), cm, reqs)
 	// The request becomes schedulable at 7 ns; each step pays 500 + 10.
-	if want := int64(7 + tinyStep + 510); rs[0].FirstToken != want {
+	if want := Time(7 + tinyStep + 510); rs[0].FirstToken != want {
 		t.Errorf("first token %d, want %d", rs[0].FirstToken, want)
-	}
-}
-
-func TestChunkedPrefillAcrossSteps(t *testing.T) {
-	// Budget of 4 tokens. A (2-token prompt) arrives first and prefills
-	// alone in step 1; B (10 tokens) arrives 1 ns later, so from step 2 A
-	// decodes one token per step while B takes 3 + 3 + 3 + 1 prefill
-	// tokens, its first token at the end of step 5 with A's last.
-	reqs := []trace.Request{
-		{ID: 0, Arrival: 0, PromptTokens: 2, OutputTokens: 5},
-		{ID: 1, Arrival: 1, PromptTokens: 10, OutputTokens: 2},
-	}
-	for _, l := range []string{"high", "medium"} {
-		c := tinyConfig(l, 1)
-		c.Scheduler.MaxNumBatchedTokens = 4
-		st, rs := runReqs(t, c, fixedCost{}, reqs)
-		m := byID(rs)
-		if m[0].FirstToken != tinyStep || m[0].Completion != 5*tinyStep {
-			t.Errorf("%s: A first %d done %d, want %d, %d", l, m[0].FirstToken, m[0].Completion, tinyStep, 5*tinyStep)
-		}
-		if m[1].FirstToken != 5*tinyStep || m[1].Completion != 6*tinyStep || m[1].FirstScheduled != tinyStep {
-			t.Errorf("%s: B scheduled %d first %d done %d, want %d, %d, %d", l, m[1].FirstScheduled, m[1].FirstToken, m[1].Completion, tinyStep, 5*tinyStep, 6*tinyStep)
-		}
-		if st.Steps != 6 {
-			t.Errorf("%s: %d steps, want 6", l, st.Steps)
-		}
 	}
 }
 
@@ -133,9 +118,9 @@ func TestPreemptionCompletesEveryRequest(t *testing.T) {
 	// 40 blocks of 4 tokens = 160 tokens of KV for 8 requests that each
 	// grow to 8 + 32 = 40 tokens (10 blocks): at most 4 fit at the end, so
 	// running requests are preempted and recomputed, and all complete.
-	var reqs []trace.Request
+	var reqs []workload.Request
 	for i := 0; i < 8; i++ {
-		reqs = append(reqs, trace.Request{ID: trace.RequestID(i), Arrival: int64(i) * 1000, PromptTokens: 8, OutputTokens: 32})
+		reqs = append(reqs, workload.Request{ID: workload.RequestID(i), Arrival: int64(i) * 1000, PromptTokens: 8, OutputTokens: 32})
 	}
 	for _, l := range []string{"high", "medium"} {
 		c := tinyConfig(l, 2)
@@ -152,24 +137,10 @@ func TestPreemptionCompletesEveryRequest(t *testing.T) {
 	}
 }
 
-func TestRejectsRequestThatCannotFit(t *testing.T) {
-	c := tinyConfig("medium", 1)
-	c.Scheduler.KVBlocks = 10 // 40 tokens
-	reqs := []trace.Request{
-		{ID: 0, Arrival: 0, PromptTokens: 30, OutputTokens: 20},
-		{ID: 1, Arrival: 0, PromptTokens: 10, OutputTokens: 10},
-	}
-	st, rs := runReqs(t, c, fixedCost{}, reqs)
-	m := byID(rs)
-	if m[0].Status != Rejected || m[1].Status != Completed || st.Rejected != 1 {
-		t.Fatalf("statuses %v %v, rejected %d", m[0].Status, m[1].Status, st.Rejected)
-	}
-}
-
 func TestStopTimeReportsUnfinished(t *testing.T) {
 	c := tinyConfig("medium", 1)
 	c.Simulation.MaxSimulationTime = Duration(5 * tinyStep)
-	reqs := []trace.Request{
+	reqs := []workload.Request{
 		{ID: 0, Arrival: 0, PromptTokens: 4, OutputTokens: 3},
 		{ID: 1, Arrival: 0, PromptTokens: 4, OutputTokens: 100},
 	}
@@ -205,19 +176,15 @@ func TestDeterministic(t *testing.T) {
 func TestPipelineParallelEquivalent(t *testing.T) {
 	for _, pp := range []int{2, 4} {
 		var rs [2][]RequestResult
+		var st [2]*Stats
 		for i, l := range []string{"high", "medium"} {
 			c := refConfig(2, 6, l)
 			c.Cluster.PipelineParallel = pp
 			c.Workload.Synthetic.Duration = Duration(5e9)
-			_, rs[i] = runCfg(t, c, nil)
+			st[i], rs[i] = runCfg(t, c, nil)
 		}
-		if len(rs[0]) != len(rs[1]) {
-			t.Fatalf("pp%d: %d vs %d results", pp, len(rs[0]), len(rs[1]))
-		}
-		for i := range rs[0] {
-			if rs[0][i] != rs[1][i] {
-				t.Fatalf("pp%d: request %d differs:\nhigh   %+v\nmedium %+v", pp, i, rs[0][i], rs[1][i])
-			}
+		if d := diffOutputs(st[0], st[1], rs[0], rs[1]); d != "" {
+			t.Fatalf("pp%d: high and medium differ: %s", pp, d)
 		}
 	}
 }
@@ -227,7 +194,7 @@ func TestPipelineKeepsSeveralMicroBatchesInFlight(t *testing.T) {
 	// 0 until 4001 ns; B arrives at 1 ns and starts on stage 0 as soon as
 	// A's micro-batch moves to stage 1, so B's first token comes before
 	// A's second: two micro-batches are in flight.
-	reqs := []trace.Request{
+	reqs := []workload.Request{
 		{ID: 0, Arrival: 0, PromptTokens: 4, OutputTokens: 10},
 		{ID: 1, Arrival: 1, PromptTokens: 4, OutputTokens: 10},
 	}
@@ -279,19 +246,19 @@ func TestContentionAndVariabilityDiverge(t *testing.T) {
 }
 
 func TestRouterPolicies(t *testing.T) {
-	reqs := []trace.Request{}
+	reqs := []workload.Request{}
 	for i := 0; i < 12; i++ {
 		out := int32(4)
 		if i%3 == 0 {
 			out = 200 // every third request is long
 		}
-		reqs = append(reqs, trace.Request{ID: trace.RequestID(i), Arrival: int64(i) * 50000, PromptTokens: 8, OutputTokens: out})
+		reqs = append(reqs, workload.Request{ID: workload.RequestID(i), Arrival: int64(i) * 50000, PromptTokens: 8, OutputTokens: out})
 	}
 	// longHomes is the set of replicas that served the long requests.
 	longHomes := func(policy string) map[int32]bool {
 		c := tinyConfig("medium", 1)
 		c.Cluster.Replicas = 3
-		c.Router.Policy = policy
+		c.Router.Policy = RoutingPolicy(policy)
 		_, rs := runReqs(t, c, fixedCost{}, reqs)
 		if len(rs) != 12 {
 			t.Fatalf("%s: %d results", policy, len(rs))
@@ -322,8 +289,8 @@ func TestValidateReportsEveryProblem(t *testing.T) {
 simulation: {lod: ultra}
 model: {name: Llama-3-8B}
 hardware: {gpu: ""}
-cluster: {tensor_parallel: 3, gpu_memory_utilization: 1.5}
-scheduler: {max_num_seqs: -1}
+cluster: {tensor_parallel: 3, gpu_memory_utilization: 1.5, links: {topology: pcie}}
+scheduler: {max_num_seqs: -1, batching: fcfs}
 router: {policy: random}
 `))
 	if err != nil {
@@ -333,7 +300,12 @@ router: {policy: random}
 	if err == nil {
 		t.Fatal("invalid config accepted")
 	}
-	for _, want := range []string{"simulation.lod", "hardware.gpu", "cluster.tensor_parallel", "cluster.gpu_memory_utilization", "scheduler.max_num_seqs", "router.policy", "workload"} {
+	for _, want := range []string{"hardware.gpu", "cluster.tensor_parallel", "cluster.gpu_memory_utilization", "scheduler.max_num_seqs", "workload",
+		// An unknown enum value names the field, what was found and every valid value.
+		`simulation.lod: "ultra", expected one of high, medium`,
+		`cluster.links.topology: "pcie", expected one of nvlink, shared`,
+		`scheduler.batching: "fcfs", expected one of mixed, prefill_first`,
+		`router.policy: "random", expected one of round_robin, least_outstanding, least_kv`} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error does not name %s:\n%v", want, err)
 		}
@@ -394,51 +366,22 @@ func tinyModelOr(t *testing.T, name string) lod.Model {
 // and checks they agree request by request.
 func TestOverloadScenarioPreempts(t *testing.T) {
 	var res [2][]RequestResult
+	var sts [2]*Stats
 	for i, l := range []string{"high", "medium"} {
 		c, err := Scenario("overload-tp1")
 		if err != nil {
 			t.Fatal(err)
 		}
-		c.Simulation.LoD = l
+		c.Simulation.LoD = LoD(l)
 		c.Workload.Synthetic.Duration = Duration(20e9)
 		st, rs := runCfg(t, c, nil)
 		if st.Preemptions == 0 || st.Completed != st.Arrived || st.PeakKVUtil < 0.99 {
 			t.Fatalf("%s: preemptions %d, completed %d of %d, peak KV %.2f", l, st.Preemptions, st.Completed, st.Arrived, st.PeakKVUtil)
 		}
-		res[i] = rs
+		res[i], sts[i] = rs, st
 	}
-	for i := range res[0] {
-		if res[0][i] != res[1][i] {
-			t.Fatalf("request %d differs:\nhigh   %+v\nmedium %+v", i, res[0][i], res[1][i])
-		}
-	}
-}
-
-func TestPrefillFirstBatching(t *testing.T) {
-	// SGLang-style: B's prefill chunks (4 + 4 + 2 tokens) run alone and
-	// hold A's decodes back; then both decode together. The first two
-	// chunks sample nothing, so they skip the LM head (1000 ns).
-	reqs := []trace.Request{
-		{ID: 0, Arrival: 0, PromptTokens: 2, OutputTokens: 5},
-		{ID: 1, Arrival: 1, PromptTokens: 10, OutputTokens: 2},
-	}
-	for _, l := range []string{"high", "medium"} {
-		c := tinyConfig(l, 1)
-		c.Scheduler.MaxNumBatchedTokens = 4
-		c.Scheduler.Batching = "prefill_first"
-		st, rs := runReqs(t, c, fixedCost{}, reqs)
-		m := byID(rs)
-		const noHead = tinyStep - 1000
-		bFirst := int64(tinyStep + 2*noHead + tinyStep)
-		if m[1].FirstToken != bFirst || m[1].Completion != bFirst+tinyStep {
-			t.Errorf("%s: B first %d done %d, want %d, %d", l, m[1].FirstToken, m[1].Completion, bFirst, bFirst+tinyStep)
-		}
-		if m[0].FirstToken != tinyStep || m[0].Completion != bFirst+4*tinyStep {
-			t.Errorf("%s: A first %d done %d, want %d, %d", l, m[0].FirstToken, m[0].Completion, tinyStep, bFirst+4*tinyStep)
-		}
-		if st.Steps != 8 {
-			t.Errorf("%s: %d steps, want 8", l, st.Steps)
-		}
+	if d := diffOutputs(sts[0], sts[1], res[0], res[1]); d != "" {
+		t.Fatalf("high and medium differ: %s", d)
 	}
 }
 
@@ -490,20 +433,19 @@ func (c latencyCost) SendLink() cost.Link                      { return c.RingLi
 // deadlock), do not slow each other down when they overlap (latency is not
 // a shared resource), and match medium exactly without variability.
 func TestLatencyBoundLinks(t *testing.T) {
-	var reqs []trace.Request
+	var reqs []workload.Request
 	for i := 0; i < 6; i++ {
-		reqs = append(reqs, trace.Request{ID: trace.RequestID(i), Arrival: int64(i) * 3000, PromptTokens: 8, OutputTokens: 20})
+		reqs = append(reqs, workload.Request{ID: workload.RequestID(i), Arrival: int64(i) * 3000, PromptTokens: 8, OutputTokens: 20})
 	}
 	var res [2][]RequestResult
+	var sts [2]*Stats
 	for i, l := range []string{"high", "medium"} {
 		c := tinyConfig(l, 4)
 		c.Cluster.PipelineParallel = 2
-		_, res[i] = runReqs(t, c, latencyCost{}, reqs)
+		sts[i], res[i] = runReqs(t, c, latencyCost{}, reqs)
 	}
-	for i := range res[0] {
-		if res[0][i] != res[1][i] {
-			t.Fatalf("request %d differs:\nhigh   %+v\nmedium %+v", i, res[0][i], res[1][i])
-		}
+	if d := diffOutputs(sts[0], sts[1], res[0], res[1]); d != "" {
+		t.Fatalf("high and medium differ: %s", d)
 	}
 	c := tinyConfig("high", 4)
 	c.Simulation.Variability = 0.3
@@ -550,13 +492,13 @@ func TestNoAllocationPerEvent(t *testing.T) {
 // reduces 1280 bytes, 640 per hop: 200 + ceil(640/20) = 232 ns a hop, and
 // 2 layers x 2 all-reduces x 2 hops = 8 hops.
 func TestLinkOverride(t *testing.T) {
-	reqs := []trace.Request{{ID: 0, Arrival: 0, PromptTokens: 10, OutputTokens: 1}}
+	reqs := []workload.Request{{ID: 0, Arrival: 0, PromptTokens: 10, OutputTokens: 1}}
 	for _, l := range []string{"high", "medium"} {
 		c := tinyConfig(l, 2)
 		c.Cluster.Links.LatencyUs = 0.2
 		c.Cluster.Links.BandwidthGBps = 20
 		_, rs := runReqs(t, c, fixedCost{}, reqs)
-		if want := int64(tinyStep + 8*232); rs[0].FirstToken != want {
+		if want := Time(tinyStep + 8*232); rs[0].FirstToken != want {
 			t.Errorf("%s: first token %d, want %d", l, rs[0].FirstToken, want)
 		}
 	}

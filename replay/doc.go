@@ -1,6 +1,6 @@
 // Package replay is lodsim's deterministic discrete-event engine and the
 // serving system it simulates: a router in front of data-parallel replicas,
-// each a TP x PP group of GPUs joined by links, running a vLLM-style
+// each a TP x PP group of GPUs joined by links, running an engine's
 // continuous-batching scheduler over a paged KV cache with preemption by
 // recompute.
 //
@@ -9,8 +9,30 @@
 // Run returns the same Stats and the same sequence of results for the same
 // inputs and seed. Simulated time is an integer count of nanoseconds; events
 // are ordered by (time, sequence number) in a typed heap of value structs.
+// Step and RunUntil advance a run event by event or to a time, so that tests
+// can look at each replica's state (Replica) in the middle of a run.
 //
-// Two levels of detail share everything but the step execution:
+// Each concept has its own type and file:
+//
+//   - sim.go, loop.go, finish.go: the Simulator, its event loop and its end;
+//   - source.go, router.go: arrivals from the workload and the replica each
+//     goes to;
+//   - replica.go, stage.go, batch.go: a replica's queues, its pipeline
+//     stages and the step moving through them;
+//   - kvpool.go: the paged KV cache, which owns every block count change
+//     and states its invariants (checked by CheckKV);
+//   - scheduler.go: the scheduler interface (batch formation, admission,
+//     preemption victim); sched_vllm.go and sched_sglang.go are the vLLM V1
+//     and SGLang policies, admission_reserve.go SGLang's conservative
+//     admission;
+//   - executor.go: how a formed batch becomes events, one executor per
+//     level of detail (exec_high.go with links.go, exec_medium.go with
+//     decoderun.go);
+//   - stepdone.go: the one bookkeeping path of a finished step, shared by
+//     single steps and settled decode runs;
+//   - sample.go, stats.go, result.go: time series, statistics and results.
+//
+// Two levels of detail share everything but the executor:
 //
 //   - high replays every layer's operations on every TP rank's own compute
 //     stream and each all-reduce as a ring of 2(N-1) point-to-point transfers
@@ -22,6 +44,6 @@
 //     arrival, completion, KV block shortage or waiting request), advances a
 //     whole run of decode steps in one event.
 //
-// Without variability and contention both levels produce identical
-// per-request times.
+// Without variability and contention both levels produce identical outputs:
+// per-request results, ITL histogram, time series and statistics.
 package replay

@@ -4,12 +4,8 @@ import (
 	"math"
 	"math/bits"
 
-	"github.com/lodsim/lodsim/trace"
+	"github.com/lodsim/lodsim/trace/workload"
 )
-
-// Time is simulated time: an integer count of nanoseconds since the start of
-// the run.
-type Time = int64
 
 // Status is how a request left the simulation.
 type Status uint8
@@ -80,7 +76,7 @@ func ParseReason(s string) (Reason, bool) {
 //	TPOT = (Completion - FirstToken) / (OutputTokens - 1), for OutputTokens > 1
 //	queueing delay = FirstScheduled - Arrival
 type RequestResult struct {
-	ID             trace.RequestID
+	ID             workload.RequestID
 	Arrival        Time
 	FirstScheduled Time
 	FirstToken     Time

@@ -10,19 +10,22 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/lodsim/lodsim/trace"
+	"github.com/lodsim/lodsim/trace/workload"
 )
 
 var update = flag.Bool("update", false, "rewrite the expected output of testdata/scheduler scenarios")
 
 // TestSchedulerScenarios runs the text scenarios in testdata/scheduler.
 // Each file has setting lines (`set key=value ...`: batching, budget,
-// blocks, block_size, tp, pp, max_seqs, reserve, max_model_len) and request lines
-// (`arrive id=N at=NS prompt=N output=N`), then a line `----` and the
-// expected result: one line per request and a totals line. Both levels of
-// detail must produce it. The tiny model with fixedCost makes every step
-// 9002 ns at TP1 (8002 ns when it samples no token). Run with -update to
-// rewrite the expected part, then review the diff.
+// blocks, block_size, tp, pp, max_seqs, reserve, max_model_len), request
+// lines (`arrive id=N at=NS prompt=N output=N`) and state checks (`at
+// t=NS`), then a line `----` and the expected result: for each check, the
+// state of every replica at that time (waiting queue, running queue, the
+// running requests in a step in flight, KV blocks held of capacity), then
+// one line per request and a totals line. Both levels of detail must
+// produce it. The tiny model with fixedCost makes every step 9002 ns at TP1
+// (8002 ns when it samples no token). Run with -update to rewrite the
+// expected part, then review the diff.
 func TestSchedulerScenarios(t *testing.T) {
 	files, _ := filepath.Glob("testdata/scheduler/*.txt")
 	if len(files) == 0 {
@@ -36,13 +39,19 @@ func TestSchedulerScenarios(t *testing.T) {
 			}
 			input, want, _ := strings.Cut(string(data), "----\n")
 			var got [2]string
+			var sts [2]*Stats
+			var res [2][]RequestResult
 			for i, l := range []string{"high", "medium"} {
-				c, reqs, err := parseScenario(input, l)
+				c, reqs, checks, err := parseScenario(input, l)
 				if err != nil {
 					t.Fatalf("%s: %v", f, err)
 				}
-				st, rs := runReqs(t, c, fixedCost{}, reqs)
-				got[i] = formatScenario(st, rs)
+				var states string
+				sts[i], res[i], states = runScenario(t, c, reqs, checks)
+				got[i] = states + formatScenario(sts[i], res[i])
+			}
+			if d := diffOutputs(sts[0], sts[1], res[0], res[1]); d != "" {
+				t.Fatalf("high and medium differ: %s", d)
 			}
 			if got[0] != got[1] {
 				t.Fatalf("high and medium differ:\nhigh:\n%s\nmedium:\n%s", got[0], got[1])
@@ -60,9 +69,37 @@ func TestSchedulerScenarios(t *testing.T) {
 	}
 }
 
-func parseScenario(input, lodName string) (*Config, []trace.Request, error) {
+// runScenario runs reqs, stopping at each check time to print every
+// replica's state.
+func runScenario(t *testing.T, c *Config, reqs []workload.Request, checks []Time) (*Stats, []RequestResult, string) {
+	t.Helper()
+	var col Collect
+	s, err := NewSimulator(Input{Config: c, Model: c.Model, Cost: fixedCost{}, Workload: workload.NewSliceReader(reqs), Sink: &col, CheckInvariants: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	for _, at := range checks {
+		if _, err := s.RunUntil(at); err != nil {
+			t.Fatal(err)
+		}
+		for i := 0; i < s.Replicas(); i++ {
+			r := s.Replica(i)
+			fmt.Fprintf(&b, "at=%d replica=%d waiting=%v running=%v batch=%v kv=%d/%d\n",
+				at, i, r.Waiting, r.Running, r.Batch, r.KVUsed, r.KVTotal)
+		}
+	}
+	st, err := s.Run()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st, col.Results, b.String()
+}
+
+func parseScenario(input, lodName string) (*Config, []workload.Request, []Time, error) {
 	c := tinyConfig(lodName, 1)
-	var reqs []trace.Request
+	var reqs []workload.Request
+	var checks []Time
 	sc := bufio.NewScanner(strings.NewReader(input))
 	line := 0
 	for sc.Scan() {
@@ -75,7 +112,7 @@ func parseScenario(input, lodName string) (*Config, []trace.Request, error) {
 		for _, f := range fields[1:] {
 			k, v, ok := strings.Cut(f, "=")
 			if !ok {
-				return nil, nil, fmt.Errorf("line %d: %q is not key=value", line, f)
+				return nil, nil, nil, fmt.Errorf("line %d: %q is not key=value", line, f)
 			}
 			kv[k] = v
 		}
@@ -93,7 +130,7 @@ func parseScenario(input, lodName string) (*Config, []trace.Request, error) {
 				n, perr := strconv.ParseFloat(v, 64)
 				switch k {
 				case "batching":
-					c.Scheduler.Batching = v
+					c.Scheduler.Batching = Batching(v)
 				case "budget":
 					c.Scheduler.MaxNumBatchedTokens, err = int(n), perr
 				case "blocks":
@@ -114,34 +151,43 @@ func parseScenario(input, lodName string) (*Config, []trace.Request, error) {
 					err = fmt.Errorf("unknown setting")
 				}
 				if err != nil {
-					return nil, nil, fmt.Errorf("line %d: set %s=%s: %v", line, k, v, err)
+					return nil, nil, nil, fmt.Errorf("line %d: set %s=%s: %v", line, k, v, err)
 				}
 			}
 		case "arrive":
-			var r trace.Request
+			var r workload.Request
 			id, err := num("id")
 			if err != nil {
-				return nil, nil, err
+				return nil, nil, nil, err
 			}
 			at, err := num("at")
 			if err != nil {
-				return nil, nil, err
+				return nil, nil, nil, err
 			}
 			p, err := num("prompt")
 			if err != nil {
-				return nil, nil, err
+				return nil, nil, nil, err
 			}
 			o, err := num("output")
 			if err != nil {
-				return nil, nil, err
+				return nil, nil, nil, err
 			}
-			r.ID, r.Arrival, r.PromptTokens, r.OutputTokens = trace.RequestID(id), at, int32(p), int32(o)
+			r.ID, r.Arrival, r.PromptTokens, r.OutputTokens = workload.RequestID(id), at, int32(p), int32(o)
 			reqs = append(reqs, r)
+		case "at":
+			at, err := num("t")
+			if err != nil {
+				return nil, nil, nil, err
+			}
+			if n := len(checks); n > 0 && Time(at) < checks[n-1] {
+				return nil, nil, nil, fmt.Errorf("line %d: at t=%d before the previous check", line, at)
+			}
+			checks = append(checks, Time(at))
 		default:
-			return nil, nil, fmt.Errorf("line %d: unknown directive %q (set, arrive)", line, fields[0])
+			return nil, nil, nil, fmt.Errorf("line %d: unknown directive %q (set, arrive, at)", line, fields[0])
 		}
 	}
-	return c, reqs, nil
+	return c, reqs, checks, nil
 }
 
 func formatScenario(st *Stats, rs []RequestResult) string {

@@ -47,14 +47,14 @@ const MaxClients = 1 << 20
 func NewClosedLoop(spec ClosedLoop) (*ClosedLoopSource, error) {
 	var errs []string
 	var err error
-	if spec.Prompt, err = spec.Prompt.resolve(); err != nil {
+	if spec.Prompt, err = resolveLengths(spec.Prompt); err != nil {
 		errs = append(errs, "prompt: "+err.Error())
-	} else if err := spec.Prompt.validate(); err != nil {
+	} else if err := spec.Prompt.Validate(); err != nil {
 		errs = append(errs, "prompt: "+err.Error())
 	}
-	if spec.Output, err = spec.Output.resolve(); err != nil {
+	if spec.Output, err = resolveLengths(spec.Output); err != nil {
 		errs = append(errs, "output: "+err.Error())
-	} else if err := spec.Output.validate(); err != nil {
+	} else if err := spec.Output.Validate(); err != nil {
 		errs = append(errs, "output: "+err.Error())
 	}
 	if spec.Clients < 1 || spec.Clients > MaxClients {
@@ -102,8 +102,8 @@ func (s *ClosedLoopSource) Next() (Request, error) {
 	return Request{
 		ID:           id,
 		Arrival:      c.at,
-		PromptTokens: s.spec.Prompt.draw(s.rng),
-		OutputTokens: s.spec.Output.draw(s.rng),
+		PromptTokens: s.spec.Prompt.Draw(s.rng),
+		OutputTokens: s.spec.Output.Draw(s.rng),
 		Session:      clientSession(c.client),
 	}, nil
 }

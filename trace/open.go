@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"fmt"
+	"github.com/lodsim/lodsim/trace/workload"
 	"io"
 	"os"
 	"path/filepath"
@@ -14,7 +15,7 @@ import (
 
 // EmbeddedPrefix marks a path that names an embedded trace: Open
 // ("embedded:azure-conv-2023", opt) is OpenEmbedded("azure-conv-2023", opt).
-const EmbeddedPrefix = "embedded:"
+const EmbeddedPrefix = workload.EmbeddedPrefix
 
 // Open opens a trace file for streaming. The format comes from opt.Format,
 // else from the extension (.csv, .parquet, .arrow/.feather/.arrows/.ipc,

@@ -3,6 +3,7 @@ package trace
 import (
 	"errors"
 	"fmt"
+	"github.com/lodsim/lodsim/trace/workload"
 	"io"
 	"math"
 	"sort"
@@ -66,10 +67,9 @@ const DefaultMaxSpan = 366 * 24 * 3600 * int64(1e9)
 // nanoseconds.
 const NoSpanLimit = math.MaxInt64
 
-// MaxRequestTokens bounds prompt + output tokens of one request: 2^30,
-// far above any model's context, so that token arithmetic downstream
-// (block rounding, KV sizes) has headroom in int32.
-const MaxRequestTokens = 1 << 30
+// MaxRequestTokens bounds prompt + output tokens of one request (see
+// workload.MaxRequestTokens).
+const MaxRequestTokens = workload.MaxRequestTokens
 
 func (o Options) maxSpan() int64 {
 	if o.MaxSpan > 0 {

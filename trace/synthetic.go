@@ -8,31 +8,8 @@ import (
 	"strings"
 )
 
-// LengthDist describes how a synthetic token count is drawn. Every kind is
-// rounded to an integer and clamped to [max(Min, 1), Max] (Max 0 = 2^29, half
-// of MaxRequestTokens).
-//
-//	fixed:     Mean
-//	normal:    N(Mean, Std²)
-//	lognormal: exp(N(μ, σ²)) with σ² = ln(1 + Std²/Mean²), μ = ln(Mean) − σ²/2,
-//	           so that the length itself has mean Mean and standard deviation Std
-//	empirical: Values[i], i uniform on [0, len(Values)) (see LoadLengths,
-//	           EmbeddedLengths); a config names an embedded distribution with
-//	           Source "sharegpt:prompt", "arxiv:output" and so on instead.
-//	           When prompt and output are drawn from the two columns of one
-//	           source, one row is drawn for both, keeping their pairing.
-type LengthDist struct {
-	Kind   string  `yaml:"kind"` // fixed | normal | lognormal | empirical
-	Mean   float64 `yaml:"mean"`
-	Std    float64 `yaml:"std"`
-	Min    int32   `yaml:"min"`
-	Max    int32   `yaml:"max"`
-	Values []int32 `yaml:"-"`      // empirical: the lengths to draw from
-	Source string  `yaml:"source"` // empirical: NAME:prompt or NAME:output of an embedded distribution, when Values is empty
-}
-
-// resolve loads an empirical distribution's Source into Values.
-func (l LengthDist) resolve() (LengthDist, error) {
+// resolveLengths loads an empirical distribution's Source into Values.
+func resolveLengths(l LengthDist) (LengthDist, error) {
 	if l.Kind != "empirical" || len(l.Values) > 0 || l.Source == "" {
 		return l, nil
 	}
@@ -102,10 +79,10 @@ func jointSource(p, o LengthDist) bool {
 // NewSynthetic returns a Reader that generates spec's requests lazily.
 func NewSynthetic(spec Synthetic) (Reader, error) {
 	var err error
-	if spec.Prompt, err = spec.Prompt.resolve(); err != nil {
+	if spec.Prompt, err = resolveLengths(spec.Prompt); err != nil {
 		return nil, fmt.Errorf("trace: synthetic workload: prompt: %w", err)
 	}
-	if spec.Output, err = spec.Output.resolve(); err != nil {
+	if spec.Output, err = resolveLengths(spec.Output); err != nil {
 		return nil, fmt.Errorf("trace: synthetic workload: output: %w", err)
 	}
 	if err := spec.validate(); err != nil {
@@ -142,7 +119,7 @@ func (s Synthetic) validate() error {
 		name string
 		l    LengthDist
 	}{{"prompt", s.Prompt}, {"output", s.Output}} {
-		if err := d.l.validate(); err != nil {
+		if err := d.l.Validate(); err != nil {
 			errs = append(errs, d.name+": "+err.Error())
 		}
 	}
@@ -150,72 +127,6 @@ func (s Synthetic) validate() error {
 		return fmt.Errorf("trace: synthetic workload: %s", strings.Join(errs, "; "))
 	}
 	return nil
-}
-
-func (l LengthDist) validate() error {
-	switch l.Kind {
-	case "fixed", "":
-		if !(l.Mean >= 1 && l.Mean <= maxLength) {
-			return fmt.Errorf("mean %v: expected 1 to %d tokens", l.Mean, maxLength)
-		}
-	case "normal", "lognormal":
-		if !(l.Mean >= 1 && l.Mean <= maxLength) || !(l.Std >= 0 && l.Std <= maxLength) {
-			return fmt.Errorf("mean %v std %v: expected mean 1 to %d tokens and std 0 to %d", l.Mean, l.Std, maxLength, maxLength)
-		}
-	case "empirical":
-		if len(l.Values) == 0 {
-			return fmt.Errorf("empirical: expected a source such as sharegpt:prompt")
-		}
-	default:
-		return fmt.Errorf("kind %q: expected fixed, normal, lognormal or empirical", l.Kind)
-	}
-	if l.Max > 0 && l.Min > l.Max {
-		return fmt.Errorf("min %d max %d: expected min <= max", l.Min, l.Max)
-	}
-	if l.Min < 0 || l.Max < 0 || l.Min > maxLength || l.Max > maxLength {
-		return fmt.Errorf("min %d max %d: expected 0 to %d tokens (0 = no bound)", l.Min, l.Max, maxLength)
-	}
-	return nil
-}
-
-func (l LengthDist) draw(rng *rand.Rand) int32 {
-	v := l.Mean
-	switch l.Kind {
-	case "normal":
-		v = l.Mean + l.Std*rng.NormFloat64()
-	case "lognormal":
-		s2 := math.Log1p(l.Std * l.Std / (l.Mean * l.Mean))
-		v = math.Exp(math.Log(l.Mean) - s2/2 + math.Sqrt(s2)*rng.NormFloat64())
-	case "empirical":
-		v = float64(l.Values[rng.IntN(len(l.Values))])
-	}
-	return l.clamp(v)
-}
-
-// maxLength bounds one synthetic prompt or output length, so that
-// prompt + output stays within MaxRequestTokens.
-const maxLength = MaxRequestTokens / 2
-
-// clamp rounds v and clamps it to [max(Min, 1), Max], and Max to maxLength.
-func (l LengthDist) clamp(v float64) int32 {
-	var n int32
-	switch {
-	case v >= maxLength:
-		n = maxLength
-	case v > 0:
-		n = int32(math.Round(v))
-	}
-	lo := l.Min
-	if lo < 1 {
-		lo = 1
-	}
-	if n < lo {
-		n = lo
-	}
-	if l.Max > 0 && n > l.Max {
-		n = l.Max
-	}
-	return n
 }
 
 func (s *syntheticReader) Next() (Request, error) {
@@ -241,11 +152,11 @@ func (s *syntheticReader) Next() (Request, error) {
 	r := Request{ID: RequestID(s.n), Arrival: at}
 	if s.joint {
 		i := s.rng.IntN(len(s.spec.Prompt.Values))
-		r.PromptTokens = s.spec.Prompt.clamp(float64(s.spec.Prompt.Values[i]))
-		r.OutputTokens = s.spec.Output.clamp(float64(s.spec.Output.Values[i]))
+		r.PromptTokens = s.spec.Prompt.Clamp(float64(s.spec.Prompt.Values[i]))
+		r.OutputTokens = s.spec.Output.Clamp(float64(s.spec.Output.Values[i]))
 	} else {
-		r.PromptTokens = s.spec.Prompt.draw(s.rng)
-		r.OutputTokens = s.spec.Output.draw(s.rng)
+		r.PromptTokens = s.spec.Prompt.Draw(s.rng)
+		r.OutputTokens = s.spec.Output.Draw(s.rng)
 	}
 	s.n++
 	return r, nil

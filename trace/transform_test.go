@@ -68,8 +68,8 @@ func TestTransforms(t *testing.T) {
 func TestWindowStopsReading(t *testing.T) {
 	src := NewSliceReader(reqsAt(0, 10, 20, 30, 40))
 	collect(t)(Window(src, 0, 15), nil)
-	if src.next != 3 {
-		t.Errorf("window read %d requests from its source, want 3 (it stops at the first past the end)", src.next)
+	if src.Served() != 3 {
+		t.Errorf("window read %d requests from its source, want 3 (it stops at the first past the end)", src.Served())
 	}
 }
 

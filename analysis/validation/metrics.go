@@ -68,8 +68,8 @@ func Measure(results []replay.RequestResult, clients int, all bool) (Metrics, er
 	comp := make([]int64, len(done))
 	var lastSent int64
 	for i, r := range done {
-		comp[i] = r.Completion
-		lastSent = max(lastSent, r.Arrival)
+		comp[i] = int64(r.Completion)
+		lastSent = max(lastSent, int64(r.Arrival))
 	}
 	slices.Sort(comp)
 	m.WarmupEndNs = comp[min(clients, len(comp))-1]
@@ -81,7 +81,7 @@ func Measure(results []replay.RequestResult, clients int, all bool) (Metrics, er
 	var nTPOT int
 	for i := range done {
 		r := &done[i]
-		if r.Arrival < m.WarmupEndNs || r.Completion > m.CooldownStartNs {
+		if int64(r.Arrival) < m.WarmupEndNs || int64(r.Completion) > m.CooldownStartNs {
 			continue
 		}
 		m.Measured++

@@ -106,12 +106,12 @@ func RowConfig(row Row, opt Options) (*replay.Config, lod.Model, cost.CostModel,
 	chunked := true
 	cfg := &replay.Config{
 		Name:       row.ID,
-		Simulation: replay.SimulationConfig{LoD: lodName, Seed: opt.Seed},
+		Simulation: replay.SimulationConfig{LoD: replay.LoD(lodName), Seed: opt.Seed},
 		Model:      m,
 		Hardware:   replay.HardwareConfig{GPU: g.Name},
 		Cluster: replay.ClusterConfig{Replicas: 1, TensorParallel: row.TP, PipelineParallel: max(row.PP, 1),
 			GPUMemoryUtilization: e.MemoryUtilization, ActivationReserveGB: e.ActivationReserveGB},
-		Scheduler: replay.SchedulerConfig{MaxNumSeqs: e.MaxNumSeqs, MaxNumBatchedTokens: e.MaxNumBatchedTokens, ChunkedPrefill: &chunked, Batching: e.Batching, AdmissionReserve: e.AdmissionReserve},
+		Scheduler: replay.SchedulerConfig{MaxNumSeqs: e.MaxNumSeqs, MaxNumBatchedTokens: e.MaxNumBatchedTokens, ChunkedPrefill: &chunked, Batching: replay.Batching(e.Batching), AdmissionReserve: e.AdmissionReserve},
 		Workload: replay.WorkloadConfig{ClosedLoop: &replay.ClosedLoopConfig{
 			Clients:  row.Concurrency,
 			Requests: opt.requests(row.Concurrency),

@@ -99,16 +99,16 @@ func TestMetricDefinitions(t *testing.T) {
 	res := []replay.RequestResult{
 		// 2 clients; ids 0 and 1 sent at 0 finish at 100 and 120 ms: the
 		// second completion ends warm-up at 120 ms.
-		{ID: 0, Arrival: 0, FirstScheduled: 0, FirstToken: 50 * ms, Completion: 100 * ms, OutputTokens: 11, Status: replay.Completed},
-		{ID: 1, Arrival: 0, FirstScheduled: 0, FirstToken: 60 * ms, Completion: 120 * ms, OutputTokens: 11, Status: replay.Completed},
+		{ID: 0, Arrival: 0, FirstScheduled: 0, FirstToken: replay.Time(50 * ms), Completion: replay.Time(100 * ms), OutputTokens: 11, Status: replay.Completed},
+		{ID: 1, Arrival: 0, FirstScheduled: 0, FirstToken: replay.Time(60 * ms), Completion: replay.Time(120 * ms), OutputTokens: 11, Status: replay.Completed},
 		// sent at 120 (inside the window): queued 30 ms before its first
 		// step, first token at 170, 3 tokens.
-		{ID: 3, Arrival: 120 * ms, FirstScheduled: 150 * ms, FirstToken: 170 * ms, Completion: 190 * ms, OutputTokens: 3, Status: replay.Completed},
+		{ID: 3, Arrival: replay.Time(120 * ms), FirstScheduled: replay.Time(150 * ms), FirstToken: replay.Time(170 * ms), Completion: replay.Time(190 * ms), OutputTokens: 3, Status: replay.Completed},
 		// sent at 100, before warm-up ends: left out.
-		{ID: 2, Arrival: 100 * ms, FirstScheduled: 100 * ms, FirstToken: 110 * ms, Completion: 200 * ms, OutputTokens: 11, Status: replay.Completed},
+		{ID: 2, Arrival: replay.Time(100 * ms), FirstScheduled: replay.Time(100 * ms), FirstToken: replay.Time(110 * ms), Completion: replay.Time(200 * ms), OutputTokens: 11, Status: replay.Completed},
 		// sent at 190, the last request sent: measured, 101 tokens.
-		{ID: 4, Arrival: 200 * ms, FirstScheduled: 200 * ms, FirstToken: 210 * ms, Completion: 210 * ms, OutputTokens: 1, Status: replay.Completed},
-		{ID: 5, Arrival: 190 * ms, FirstScheduled: 190 * ms, FirstToken: 200 * ms, Completion: 300 * ms, OutputTokens: 101, Status: replay.Completed},
+		{ID: 4, Arrival: replay.Time(200 * ms), FirstScheduled: replay.Time(200 * ms), FirstToken: replay.Time(210 * ms), Completion: replay.Time(210 * ms), OutputTokens: 1, Status: replay.Completed},
+		{ID: 5, Arrival: replay.Time(190 * ms), FirstScheduled: replay.Time(190 * ms), FirstToken: replay.Time(200 * ms), Completion: replay.Time(300 * ms), OutputTokens: 101, Status: replay.Completed},
 	}
 	m, err := Measure(res, 2, false)
 	if err != nil {
@@ -173,8 +173,8 @@ func TestClosedLoopWorkload(t *testing.T) {
 		if r.Status != replay.Completed || r.PromptTokens != 1024 || r.OutputTokens != 128 {
 			t.Fatalf("request %+v", r)
 		}
-		evs = append(evs, ev{r.Arrival, +1}, ev{r.Completion, -1})
-		lastSent = max(lastSent, r.Arrival)
+		evs = append(evs, ev{int64(r.Arrival), +1}, ev{int64(r.Completion), -1})
+		lastSent = max(lastSent, int64(r.Arrival))
 	}
 	sortEvents := func(a, b ev) int {
 		if a.t != b.t {
@@ -207,7 +207,7 @@ func TestClosedLoopWorkload(t *testing.T) {
 	// staggered arrivals fall in a step).
 	var in []replay.RequestResult
 	for _, r := range col.Results {
-		if r.Arrival >= mt.WarmupEndNs && r.Completion <= mt.CooldownStartNs {
+		if int64(r.Arrival) >= mt.WarmupEndNs && int64(r.Completion) <= mt.CooldownStartNs {
 			in = append(in, r)
 		}
 	}
@@ -229,7 +229,7 @@ func TestSkippedRows(t *testing.T) {
 	rows := readDev(t)[:2]
 	bad := []Row{rows[0], rows[1], rows[0], rows[0]}
 	bad[1].Model = "acme/unknown-7b"
-	bad[2].GPU = "b200_sxm" // in the catalog, no calibrated profile
+	bad[2].GPU = "mi300x" // in the catalog, no calibrated profile
 	bad[3].GPU = "tpu-v9"
 	bad[3].Line = 99
 	big := rows[0]
@@ -239,7 +239,7 @@ func TestSkippedRows(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"", "unknown model", "no calibrated profile for GPU B200-SXM", "unknown GPU \"tpu-v9\"", "cannot hold one request"}
+	want := []string{"", "unknown model", "no calibrated profile for GPU MI300X", "unknown GPU \"tpu-v9\"", "cannot hold one request"}
 	if len(rep.Predictions) != len(want) {
 		t.Fatalf("%d predictions for %d rows: a row was dropped", len(rep.Predictions), len(want))
 	}

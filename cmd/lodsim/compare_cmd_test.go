@@ -176,7 +176,11 @@ func TestCompareEndToEnd(t *testing.T) {
 		t.Errorf("compare.csv: %d rows, %v", len(rows), err)
 	}
 
-	figs := []string{fig1File, fig2File, fig3Prefix + "sweep.png", fig3Prefix + "tiny-tp1.png", fig3Prefix + "tiny-tp2.png"}
+	// Without variability high and medium agree exactly: no sweep figure.
+	if fileExists(filepath.Join(out, fig3Prefix+"sweep.png")) {
+		t.Error("accuracy-sweep figure drawn though every relative error is 0")
+	}
+	figs := []string{fig1File, fig2File, fig3Prefix + "tiny-tp1.png", fig3Prefix + "tiny-tp2.png"}
 	for _, name := range []string{"tiny-tp1-high", "tiny-tp1-medium", "tiny-tp2-high", "tiny-tp2-medium"} {
 		run, err := readRunDir(filepath.Join(out, name))
 		if err != nil {

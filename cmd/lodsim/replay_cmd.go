@@ -56,7 +56,7 @@ func configsFromFlags(ctx *cli.Context) ([]*replay.Config, error) {
 			c.Simulation.Variability = ctx.Float64("variability")
 		}
 		if ctx.IsSet("topology") {
-			c.Cluster.Links.Topology = ctx.String("topology")
+			c.Cluster.Links.Topology = replay.Topology(ctx.String("topology"))
 		}
 	}
 	return cfgs, nil
@@ -112,7 +112,7 @@ func replayAction(ctx *cli.Context) error {
 	cfg := cfgs[0]
 	lodName := ctx.String("lod")
 	if lodName == "" {
-		lodName = cfg.Simulation.LoD
+		lodName = string(cfg.Simulation.LoD)
 	}
 	out := ctx.String("out")
 	if out == "" {

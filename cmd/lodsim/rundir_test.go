@@ -17,16 +17,16 @@ import (
 func handRun() *analysis.Run {
 	const ms = int64(1e6)
 	rs := []replay.RequestResult{
-		{ID: 1, Arrival: 0, FirstScheduled: 1 * ms, FirstToken: 10 * ms, Completion: 110 * ms, PromptTokens: 100, OutputTokens: 11, Status: replay.Completed},
-		{ID: 2, Arrival: 5 * ms, FirstScheduled: 5 * ms, FirstToken: 25 * ms, Completion: 65 * ms, PromptTokens: 200, OutputTokens: 5, Replica: 1, Status: replay.Completed},
-		{ID: 4, Arrival: 20 * ms, FirstScheduled: 30 * ms, FirstToken: 60 * ms, Completion: -1, PromptTokens: 400, OutputTokens: 3, Preemptions: 2, Status: replay.Unfinished},
-		{ID: 5, Arrival: 30 * ms, FirstScheduled: -1, FirstToken: -1, Completion: -1, PromptTokens: 500, Status: replay.Rejected, Reason: replay.TooLongForModel},
+		{ID: 1, Arrival: 0, FirstScheduled: replay.Time(1 * ms), FirstToken: replay.Time(10 * ms), Completion: replay.Time(110 * ms), PromptTokens: 100, OutputTokens: 11, Status: replay.Completed},
+		{ID: 2, Arrival: replay.Time(5 * ms), FirstScheduled: replay.Time(5 * ms), FirstToken: replay.Time(25 * ms), Completion: replay.Time(65 * ms), PromptTokens: 200, OutputTokens: 5, Replica: 1, Status: replay.Completed},
+		{ID: 4, Arrival: replay.Time(20 * ms), FirstScheduled: replay.Time(30 * ms), FirstToken: replay.Time(60 * ms), Completion: -1, PromptTokens: 400, OutputTokens: 3, Preemptions: 2, Status: replay.Unfinished},
+		{ID: 5, Arrival: replay.Time(30 * ms), FirstScheduled: -1, FirstToken: -1, Completion: -1, PromptTokens: 500, Status: replay.Rejected, Reason: replay.TooLongForModel},
 	}
-	st := &replay.Stats{LoD: "medium", Seed: 7, SimEnd: 200 * ms, TotalEvents: 12,
+	st := &replay.Stats{LoD: "medium", Seed: 7, SimEnd: replay.Time(200 * ms), TotalEvents: 12,
 		Events: []replay.EventCount{{Kind: "arrival", Count: 4}, {Kind: "iteration", Count: 8}}, Completed: 2, Unfinished: 1, Rejected: 1, Arrived: 4}
 	st.ITL.Add(10*ms, 14)
 	for i := range 3 {
-		st.Samples = append(st.Samples, replay.Sample{T: int64(i+1) * 100 * ms, Running: 2, Waiting: int32(i), BatchSize: 1.5, KVUtil: 0.25, OutputTokens: 5, Completed: 1})
+		st.Samples = append(st.Samples, replay.Sample{T: replay.Time(int64(i+1) * 100 * ms), Running: 2, Waiting: int32(i), BatchSize: 1.5, KVUtil: 0.25, OutputTokens: 5, Completed: 1})
 	}
 	run := &analysis.Run{Label: "tp2", LoD: "medium", WallNs: 1234567, PeakRSSBytes: 55 << 20, Stats: st, Results: rs}
 	run.Summary = analysis.Summarize(rs, st, analysis.SLO{TTFTNs: 50e6})

@@ -48,10 +48,13 @@ func loadConfigs(path string) ([]*replay.Config, error) {
 	if c.Name == "" {
 		c.Name = strings.TrimSuffix(filepath.Base(path), filepath.Ext(path))
 	}
+	c.Dir = filepath.Dir(path)
+	if err := c.LoadModelConfig(os.ReadFile); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
 	if err := c.Validate(); err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	c.Dir = filepath.Dir(path)
 	return []*replay.Config{c}, nil
 }
 
@@ -60,7 +63,7 @@ func openWorkload(c *replay.Config) (trace.Reader, error) {
 	w := c.Workload
 	switch {
 	case w.Trace != "":
-		return trace.Open(c.Path(w.Trace), w.TraceOptions())
+		return trace.Open(c.Path(w.Trace), workloadTraceOptions(&w))
 	case w.Embedded != "":
 		return trace.Embedded(w.Embedded)
 	case w.Synthetic != nil:
@@ -132,7 +135,7 @@ func runSim(cfg *replay.Config, lodName string) (*analysis.Run, error) {
 func simulate(cfg *replay.Config, lodName string, sink replay.Sink) (*replay.Stats, int64, error) {
 	c := cfg.Clone()
 	if lodName != "" {
-		c.Simulation.LoD = lodName
+		c.Simulation.LoD = replay.LoD(lodName)
 	}
 	if err := c.Validate(); err != nil {
 		return nil, 0, fmt.Errorf("%s: %w", c.Name, err)
@@ -167,4 +170,10 @@ func simulate(cfg *replay.Config, lodName string, sink replay.Sink) (*replay.Sta
 		return nil, 0, fmt.Errorf("%s: %w", label, err)
 	}
 	return st, wall, nil
+}
+
+// workloadTraceOptions are the trace reader's options a workload section names.
+func workloadTraceOptions(w *replay.WorkloadConfig) trace.Options {
+	return trace.Options{Format: w.Format, Columns: w.Columns, TimeUnit: w.TimeUnit,
+		Sort: w.Sort, DropFailed: w.DropFailed, KeepOffset: w.KeepOffset}
 }

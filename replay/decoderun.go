@@ -1,0 +1,188 @@
+package replay
+
+// runState is a run of decode steps with an unchanged batch, advanced in
+// one event at the medium level of detail.
+type runState struct {
+	active bool
+	b      *batch
+	k      int    // steps in the run
+	ends   []Time // end of each step
+	ver    uint32
+	// counted is how many of the run's steps the time-series counters
+	// already hold (a sample taken mid-run counts the steps done by then).
+	counted int
+	// blocked: the run started with a waiting head it keeps blocked, so
+	// arrivals (which queue behind it) do not cut it.
+	blocked bool
+}
+
+// maxRun caps the steps of one run, bounding the step-end buffer.
+const maxRun = 1 << 16
+
+// endedBy is the number of the run's steps that ended by t.
+func (run *runState) endedBy(t Time) int {
+	j := 0
+	for j < run.k && run.ends[j] <= t {
+		j++
+	}
+	return j
+}
+
+// runExtraBlocks is how many more KV blocks rp's requests hold now than
+// the run has settled: the step in progress has allocated blocks for its
+// token, as the step-by-step path would have.
+func (m *mediumExecutor) runExtraBlocks(rp *replica) int64 {
+	run := &rp.run
+	j := run.endedBy(m.s.now)
+	if j < run.k {
+		j++ // the step in progress
+	}
+	var extra int64
+	for _, slot := range run.b.slots {
+		r := &m.s.reqs[slot]
+		extra += int64(rp.kv.need(r, r.computed+int32(j)))
+	}
+	return extra
+}
+
+// countRunSteps adds the steps of rp's run that ended by now to the
+// time-series counters, so that samples see runs as they progress rather
+// than in one lump at their end.
+func (m *mediumExecutor) countRunSteps(rp *replica) {
+	run := &rp.run
+	j := run.counted
+	for j < run.k && run.ends[j] <= m.s.now {
+		j++
+	}
+	if n := j - run.counted; n > 0 {
+		d := len(run.b.slots)
+		m.s.ts.addSteps(n, d)
+		m.s.ts.tokens += int64(n * d)
+		run.counted = j
+	}
+}
+
+// tryRun tries to advance a decode-only batch as a run of steps. The run
+// ends at the first step that completes a request, before the first step
+// whose KV blocks would not fit, or at the stop time; an arrival at the
+// replica cuts it short (arrivalDuringRun). It reports false when a run of
+// at least two steps is not possible, and the caller runs a single step.
+func (m *mediumExecutor) tryRun(rp *replica, b *batch) bool {
+	k := m.runLength(rp, b)
+	if k < 2 {
+		return false
+	}
+	s := m.s
+	run := &rp.run
+	run.ends = run.ends[:0]
+	lb := b.lb
+	cost := b.cost
+	t := s.now
+	d := int64(lb.Decodes)
+	for j := 0; j < k; j++ {
+		if j > 0 {
+			lb.DecodeCtx += d
+			s.planner.Plan(&lb, cost)
+		}
+		t += Time(cost[0].Compute() + cost[0].CollectiveNs(s.tp))
+		run.ends = append(run.ends, t)
+		if s.stop > 0 && t > s.stop {
+			break
+		}
+	}
+	run.active, run.b, run.k, run.counted = true, b, len(run.ends), 0
+	run.ver++
+	s.h.push(run.ends[run.k-1], evDecodeRun, rp.id, 0, run.ver)
+	return true
+}
+
+// runLength is the most steps b can repeat: until its first request
+// completes, and while the blocks of every step fit.
+func (m *mediumExecutor) runLength(rp *replica, b *batch) int {
+	k := maxRun
+	for _, slot := range b.slots {
+		r := &m.s.reqs[slot]
+		if left := int(r.output - r.generated); left < k {
+			k = left
+		}
+	}
+	if k < 2 {
+		return k
+	}
+	// Largest k whose extra blocks fit: step j (0-based) needs
+	// blocksFor(computed+j+1) per request; step 0 is already allocated.
+	fits := func(k int) bool {
+		var need int64
+		for _, slot := range b.slots {
+			r := &m.s.reqs[slot]
+			need += int64(rp.kv.need(r, r.computed+int32(k)))
+		}
+		return need <= int64(rp.kv.free)
+	}
+	if fits(k) {
+		return k
+	}
+	lo, hi := 1, k // fits(lo) holds: step 0 is allocated
+	for lo < hi {
+		mid := (lo + hi + 1) / 2
+		if fits(mid) {
+			lo = mid
+		} else {
+			hi = mid - 1
+		}
+	}
+	return lo
+}
+
+// arrivalDuringRun: a request arrived at rp during its run. Unless it
+// queues behind a waiting head that the run keeps blocked (FCFS), it
+// joins the batch at the next step: the run is cut to end with the step
+// in progress, so that the scheduler sees the arrival at that step's end.
+func (m *mediumExecutor) arrivalDuringRun(rp *replica) {
+	run := &rp.run
+	if run.blocked {
+		return
+	}
+	s := m.s
+	j := 0
+	for j < run.k && run.ends[j] < s.now {
+		j++
+	}
+	if j >= run.k-1 {
+		return
+	}
+	run.k = j + 1
+	run.ver++
+	s.h.push(run.ends[j], evDecodeRun, rp.id, 0, run.ver)
+}
+
+func (m *mediumExecutor) onRunEnd(rp *replica, ver uint32) {
+	if ver != rp.run.ver || !rp.run.active {
+		m.s.counts[evDecodeRun]--
+		m.s.counts[evRunStale]++
+		return
+	}
+	m.settleRun(rp, m.s.now)
+	m.s.kick(rp)
+}
+
+// settleRun applies the steps of rp's run that ended by t through the
+// step-by-step path's bookkeeping (Simulator.stepsDone), which sees them
+// as identical steps ending at the run's step ends.
+func (m *mediumExecutor) settleRun(rp *replica, t Time) {
+	run := &rp.run
+	j := run.endedBy(t)
+	b := run.b
+	run.active, run.b = false, nil
+	if j == 0 {
+		// Not even the first step finished (the stop time came first):
+		// undo nothing; the step's blocks stay allocated as in flight.
+		for _, slot := range b.slots {
+			m.s.reqs[slot].inflight = false
+		}
+		rp.inflight--
+		rp.pool = append(rp.pool, b)
+		return
+	}
+	m.s.stepsDone(b, run.ends[:j], run.counted)
+}

@@ -1,0 +1,81 @@
+package replay
+
+import (
+	"fmt"
+	"strings"
+)
+
+// LoD is a level of detail: how finely a step is simulated.
+type LoD string
+
+const (
+	// LoDHigh replays every operation on every rank and each all-reduce as
+	// a ring of point-to-point transfers over modelled links.
+	LoDHigh LoD = "high"
+	// LoDMedium runs one aggregated event per step and stage, with
+	// analytical collectives and decode runs advanced in one event.
+	LoDMedium LoD = "medium"
+)
+
+// LoDs lists the valid levels of detail.
+var LoDs = []LoD{LoDHigh, LoDMedium}
+
+// RoutingPolicy is how the router picks a replica for each request.
+type RoutingPolicy string
+
+const (
+	// RoundRobin sends requests to the replicas in turn.
+	RoundRobin RoutingPolicy = "round_robin"
+	// LeastOutstanding picks the replica with the fewest unfinished
+	// requests.
+	LeastOutstanding RoutingPolicy = "least_outstanding"
+	// LeastKV picks the replica with the least KV pressure (blocks held
+	// plus blocks its waiting prompts need).
+	LeastKV RoutingPolicy = "least_kv"
+)
+
+// RoutingPolicies lists the valid routing policies.
+var RoutingPolicies = []RoutingPolicy{RoundRobin, LeastOutstanding, LeastKV}
+
+// Batching is how prefills and decodes share a replica's steps.
+type Batching string
+
+const (
+	// BatchingMixed is vLLM V1's: decodes and prefill chunks in one step,
+	// running requests first.
+	BatchingMixed Batching = "mixed"
+	// BatchingPrefillFirst is SGLang's: a step is either new prefills,
+	// when any waiting request can be admitted, or all running decodes.
+	BatchingPrefillFirst Batching = "prefill_first"
+)
+
+// BatchingPolicies lists the valid batching policies.
+var BatchingPolicies = []Batching{BatchingMixed, BatchingPrefillFirst}
+
+// Topology is how the GPUs of one replica are connected.
+type Topology string
+
+const (
+	// TopologyNVLink is a dedicated link per direction between each pair
+	// of GPUs.
+	TopologyNVLink Topology = "nvlink"
+	// TopologyShared is one bus (PCIe) that every transfer of a replica
+	// shares.
+	TopologyShared Topology = "shared"
+)
+
+// Topologies lists the valid link topologies.
+var Topologies = []Topology{TopologyNVLink, TopologyShared}
+
+// checkEnum returns a validation message for field when v is not one of
+// valid, naming every valid value; "" when v is valid.
+func checkEnum[T ~string](field string, v T, valid []T) string {
+	names := make([]string, len(valid))
+	for i, x := range valid {
+		if x == v {
+			return ""
+		}
+		names[i] = string(x)
+	}
+	return fmt.Sprintf("%s: %q, expected one of %s", field, string(v), strings.Join(names, ", "))
+}

@@ -1,0 +1,71 @@
+package replay
+
+import (
+	"github.com/lodsim/lodsim/hwprofile/cost"
+	"github.com/lodsim/lodsim/lod"
+)
+
+// mediumExecutor is the medium level of detail: one aggregated compute
+// event and one analytical collective per step and stage, an analytical
+// hop between stages, and, where nothing can change the batch, a whole run
+// of decode steps in one event (decoderun.go).
+type mediumExecutor struct {
+	s          *Simulator
+	ppLink     cost.Link
+	batchTable []*batch // batches named by index in pipeline events
+}
+
+func (m *mediumExecutor) initReplica(*replica) {}
+
+func (m *mediumExecutor) start(st *stage, b *batch) {
+	s := m.s
+	s.h.push(s.now+Time(b.cost[st.idx].Compute()), evStageCompute, st.gid, 0, 0)
+}
+
+// onStageCompute: the stage's compute finished; its collectives follow.
+func (m *mediumExecutor) onStageCompute(st *stage) {
+	s := m.s
+	if s.tp > 1 {
+		c := &st.cur.cost[st.idx]
+		s.h.push(s.now+Time(c.CollectiveNs(s.tp)), evStageCollective, st.gid, 0, 0)
+		return
+	}
+	s.stageDone(st)
+}
+
+// forward sends the activations to the next stage in one analytical hop.
+func (m *mediumExecutor) forward(st *stage, b *batch) {
+	s := m.s
+	bytes := b.cost[st.idx].PPBytes
+	s.h.push(s.now+Time(lod.HopNs(m.ppLink, bytes)), evPPTransfer, st.gid+1, m.batchRef(b), 0)
+}
+
+// batchRef registers b so an event can name it by index.
+func (m *mediumExecutor) batchRef(b *batch) int32 {
+	if b.id == 0 {
+		m.batchTable = append(m.batchTable, b)
+		b.id = int32(len(m.batchTable))
+	}
+	return b.id - 1
+}
+
+func (m *mediumExecutor) onPPArrive(stageGID, batchIdx int) {
+	m.s.arriveStage(m.s.stages[stageGID], m.batchTable[batchIdx])
+}
+
+// startRun advances a decode-only step as a run when it can repeat
+// unchanged: nothing waits, or the waiting queue's head was just refused
+// for a reason that a run of decodes cannot lift: max_num_seqs (no request
+// finishes inside a run), the token budget (the decodes keep it) or KV
+// blocks (decodes only take more). A preemption skips admission, so it
+// rules a run out; so does an admission rule that changes per step
+// (SGLang's decaying reserve), which can admit mid-run. Pipeline stages
+// hand steps on one by one, so runs need PP1.
+func (m *mediumExecutor) startRun(rp *replica, b *batch, preempted bool) bool {
+	blocked := rp.waiting.n > 0 && rp.sched.headStaysBlocked()
+	if m.s.pp != 1 || !b.decodeOnly() || preempted || (rp.waiting.n > 0 && !blocked) {
+		return false
+	}
+	rp.run.blocked = blocked
+	return m.tryRun(rp, b)
+}

@@ -1,0 +1,94 @@
+package replay
+
+import "math"
+
+// Run executes the run to its end: every event until none is left or the
+// stop time passes, then Finish. It continues a run advanced by Step or
+// RunUntil.
+func (s *Simulator) Run() (*Stats, error) {
+	s.loop(math.MaxInt64, -1)
+	return s.Finish()
+}
+
+// Step processes the next event. It reports false, processing nothing,
+// once the run is over (no event left, or the next lies past
+// max_simulation_time) or has failed (the error says why).
+func (s *Simulator) Step() (bool, error) {
+	s.loop(math.MaxInt64, 1)
+	return !s.over && s.err == nil, s.err
+}
+
+// RunUntil processes every event at or before t and leaves the simulated
+// clock at t, so that the state seen between steps (Now, Replica) is the
+// state at t. It reports false once the run is over or has failed.
+func (s *Simulator) RunUntil(t Time) (bool, error) {
+	s.loop(t, -1)
+	if !s.over && s.err == nil && t > s.now {
+		s.now = t
+	}
+	return !s.over && s.err == nil, s.err
+}
+
+// Now is the current simulated time.
+func (s *Simulator) Now() Time { return s.now }
+
+// loop processes up to n events (all, for n < 0) at or before until. It
+// reads as the run's phases: pull the first request, then pop and
+// dispatch events, each changing the state of one component.
+func (s *Simulator) loop(until Time, n int) {
+	if !s.started {
+		s.started = true
+		s.pull()
+		s.h.push(0, evSample, 0, 0, 0)
+	}
+	if s.over {
+		return
+	}
+	stop := Time(math.MaxInt64)
+	if s.stop > 0 {
+		stop = s.stop
+	}
+	limit := min(until, stop)
+	processed := s.processed // a local: the loop's hottest counter
+	for ; n != 0 && s.err == nil; n-- {
+		if len(s.h.ev) == 0 {
+			s.over = true
+			break
+		}
+		if t := s.h.ev[0].t; t > limit {
+			if t > stop {
+				s.now, s.over = stop, true
+			}
+			break
+		}
+		ev := s.h.pop()
+		s.now = ev.t
+		s.counts[ev.kind]++
+		// Each event goes to the component it concerns (the switch is
+		// inline: a call per event costs measurably at high LoD).
+		switch ev.kind {
+		case evArrival:
+			s.onArrival()
+		case evSample:
+			s.onSample()
+		case evRankCompute:
+			s.high.advance(s.stages[ev.a], int(ev.b))
+		case evLinkTransfer:
+			s.high.onLinkDeliver(int(ev.a), ev.ver)
+		case evLinkRate:
+			s.high.onLinkRate(int(ev.a), ev.ver)
+		case evStageCompute:
+			s.medium.onStageCompute(s.stages[ev.a])
+		case evStageCollective:
+			s.stageDone(s.stages[ev.a])
+		case evPPTransfer:
+			s.medium.onPPArrive(int(ev.a), int(ev.b))
+		case evDecodeRun:
+			s.medium.onRunEnd(s.replicas[ev.a], ev.ver)
+		}
+		if processed++; s.in.Progress != nil && processed&0x3ffff == 0 {
+			s.in.Progress(s.now, s.finished)
+		}
+	}
+	s.processed = processed
+}

@@ -1,0 +1,40 @@
+package replay
+
+// router picks the replica for each arriving request by the configured
+// policy; ties go to the lowest replica id.
+type router struct {
+	policy RoutingPolicy
+	rr     int // next replica of round robin
+}
+
+func (ro *router) route(s *Simulator) *replica {
+	reps := s.replicas
+	switch ro.policy {
+	case LeastOutstanding:
+		best := reps[0]
+		for _, rp := range reps[1:] {
+			if rp.outstanding() < best.outstanding() {
+				best = rp
+			}
+		}
+		return best
+	case LeastKV:
+		best, bestLoad := reps[0], s.kvLoad(reps[0])
+		for _, rp := range reps[1:] {
+			if l := s.kvLoad(rp); l < bestLoad {
+				best, bestLoad = rp, l
+			}
+		}
+		return best
+	}
+	rp := reps[ro.rr%len(reps)]
+	ro.rr++
+	return rp
+}
+
+// kvLoad is the router's view of KV pressure: blocks held plus blocks the
+// waiting prompts will need, over capacity.
+func (s *Simulator) kvLoad(rp *replica) float64 {
+	used := s.kvHeld(rp) + rp.waitingTokens/int64(rp.kv.blockSize)
+	return float64(used) / float64(rp.kv.total)
+}

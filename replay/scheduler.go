@@ -1,0 +1,198 @@
+package replay
+
+// scheduler decides, for one replica, what each step computes: which
+// running requests continue, which waiting ones are admitted, and which
+// running request gives up its KV blocks when they run out. It changes
+// block counts only through the replica's kvPool. An engine is one
+// implementation (vllmScheduler, sglangScheduler); they share schedCore's
+// loops and differ in how they order and combine them.
+type scheduler interface {
+	// formBatch fills the empty b with the replica's next step and reports
+	// whether it preempted a request to find KV blocks.
+	formBatch(b *batch) (preempted bool)
+	// victim is the index in the running queue of the request to preempt,
+	// or -1 when none may be.
+	victim() int
+	// decodeStepsDone tells the scheduler that n decode-only steps
+	// finished (SGLang's admission reserve decays with them).
+	decodeStepsDone(n int)
+	// headStaysBlocked reports whether a waiting request refused for lack
+	// of budget, sequences or KV stays refused while the batch repeats
+	// unchanged (false when the admission rule itself changes per step).
+	headStaysBlocked() bool
+}
+
+// newScheduler builds the configured policy for rp.
+func newScheduler(s *Simulator, rp *replica) scheduler {
+	core := schedCore{s: s, rp: rp, reserve: newAdmissionReserve(s.cfg.Scheduler.AdmissionReserve)}
+	if s.cfg.Scheduler.Batching == BatchingPrefillFirst {
+		sc := &sglangScheduler{schedCore: core}
+		sc.self = sc
+		return sc
+	}
+	sc := &vllmScheduler{schedCore: core}
+	sc.self = sc
+	return sc
+}
+
+// schedCore holds what the policies share: the replica, its admission
+// reserve and the loops over the running and waiting queues.
+type schedCore struct {
+	s       *Simulator
+	rp      *replica
+	self    scheduler // the policy, whose victim the loops ask
+	reserve admissionReserve
+}
+
+func (c *schedCore) decodeStepsDone(n int) { c.reserve.decay(n) }
+
+func (c *schedCore) headStaysBlocked() bool { return !c.reserve.on() }
+
+// victim is the most recently admitted running request that is not in
+// flight: vLLM's and SGLang's recompute preemption order.
+func (c *schedCore) victim() int {
+	rp := c.rp
+	for i := len(rp.running) - 1; i >= 0; i-- {
+		if !c.s.reqs[rp.running[i]].inflight {
+			return i
+		}
+	}
+	return -1
+}
+
+// continueRunning adds running requests to b in admission order, each
+// taking the tokens it still needs (one for a decode, up to the remaining
+// budget for a prefill chunk), preempting the policy's victim when KV
+// blocks run out. With prefillsOnly it takes only requests whose prefill
+// is unfinished. It returns the budget left.
+func (c *schedCore) continueRunning(b *batch, budget int32, prefillsOnly bool, preempted *bool) int32 {
+	rp, reqs := c.rp, c.s.reqs
+	chunked := *c.s.cfg.Scheduler.ChunkedPrefill
+	for i := 0; i < len(rp.running) && budget > 0; i++ {
+		slot := rp.running[i]
+		r := &reqs[slot]
+		if r.inflight {
+			continue
+		}
+		n := r.numTokens() - r.computed
+		if prefillsOnly && n <= 1 && r.generated > 0 {
+			continue
+		}
+		if n > budget {
+			if !chunked && r.computed < r.numTokens()-1 {
+				continue
+			}
+			n = budget
+		}
+		if !c.makeRoom(i, rp.kv.need(r, r.computed+n), preempted) {
+			break
+		}
+		rp.kv.growTo(r, r.computed+n)
+		b.add(r, slot, n)
+		budget -= n
+	}
+	return budget
+}
+
+// makeRoom preempts victims until need blocks are free for running[i].
+// It reports false when they cannot be: nothing left to preempt but
+// requests in flight, or running[i] itself was the victim.
+func (c *schedCore) makeRoom(i int, need int32, preempted *bool) bool {
+	for !c.rp.kv.fits(need) {
+		v := c.self.victim()
+		if v < 0 {
+			return false
+		}
+		c.preempt(v)
+		*preempted = true
+		if v == i {
+			return false
+		}
+	}
+	return true
+}
+
+// preempt evicts running[i] by recompute: it loses its KV blocks and goes
+// back to the front of the waiting queue, to prefill prompt and generated
+// tokens again.
+func (c *schedCore) preempt(i int) {
+	rp, s := c.rp, c.s
+	slot := rp.running[i]
+	copy(rp.running[i:], rp.running[i+1:])
+	rp.running = rp.running[:len(rp.running)-1]
+	r := &s.reqs[slot]
+	r.preempt++
+	s.st.Preemptions++
+	c.reserve.reset()
+	rp.kv.release(r)
+	r.computed = 0
+	rp.waiting.pushFront(slot)
+	rp.waitingTokens += int64(r.numTokens())
+}
+
+// admitWaiting moves waiting requests into b in FCFS order while the
+// token budget, max_num_seqs, free blocks and the admission reserve allow.
+// With wholePrompt a request is admitted only if its whole remaining
+// prompt fits beside the unfinished prefills of the running requests.
+func (c *schedCore) admitWaiting(b *batch, budget int32, wholePrompt bool) {
+	rp, s := c.rp, c.s
+	sc := &s.cfg.Scheduler
+	var room int64 // tokens free beyond the running requests' reserve
+	if c.reserve.on() && rp.waiting.n > 0 {
+		room = c.reserve.room(int64(rp.kv.free)*int64(rp.kv.blockSize), s.reqs, rp.running)
+	}
+	var promptRoom int64 // blocks
+	if wholePrompt && rp.waiting.n > 0 {
+		promptRoom = c.promptRoom()
+	}
+	for rp.waiting.n > 0 && budget > 0 && len(rp.running) < sc.MaxNumSeqs {
+		slot := rp.waiting.front()
+		r := &s.reqs[slot]
+		n := r.numTokens() - r.computed
+		if n > budget {
+			if !*sc.ChunkedPrefill {
+				break
+			}
+			n = budget
+		}
+		if !rp.kv.fits(rp.kv.need(r, n)) || !c.reserve.take(r, &room) {
+			break
+		}
+		if wholePrompt {
+			whole := int64(rp.kv.blocksFor(r.numTokens()))
+			if whole > promptRoom {
+				break
+			}
+			promptRoom -= whole
+		}
+		c.admit(slot, r)
+		rp.kv.growTo(r, n)
+		b.add(r, slot, n)
+		budget -= n
+	}
+}
+
+// promptRoom is the free blocks less those the running requests' unfinished
+// prefills still need.
+func (c *schedCore) promptRoom() int64 {
+	rp := c.rp
+	room := int64(rp.kv.free)
+	for _, slot := range rp.running {
+		r := &c.s.reqs[slot]
+		if r.generated == 0 || r.computed < r.numTokens()-1 {
+			room -= int64(max(0, rp.kv.need(r, r.numTokens())))
+		}
+	}
+	return room
+}
+
+// admit moves the waiting queue's head to the running queue.
+func (c *schedCore) admit(slot int32, r *reqState) {
+	rp := c.rp
+	rp.waiting.popFront()
+	rp.waitingTokens -= int64(r.numTokens())
+	rp.running = append(rp.running, slot)
+	if r.firstSched < 0 {
+		r.firstSched = c.s.now
+	}
+}

@@ -1,0 +1,91 @@
+package replay
+
+import (
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/lodsim/lodsim/trace/workload"
+)
+
+// source is the workload as the simulator reads it: one request ahead, and
+// for a reactive (closed-loop) source, whether it waits for a completion.
+type source struct {
+	r        workload.Reader
+	reactive workload.Reactive
+	next     workload.Request
+	hasNext  bool
+	pending  bool // source waits for a completion
+}
+
+func newSource(r workload.Reader) source {
+	src := source{r: r}
+	src.reactive, _ = r.(workload.Reactive)
+	return src
+}
+
+// pull fetches the next request from the source and schedules its arrival.
+func (s *Simulator) pull() {
+	src := &s.src
+	if src.hasNext || s.err != nil {
+		return
+	}
+	r, err := src.r.Next()
+	switch {
+	case err == nil:
+	case err == io.EOF:
+		return
+	case errors.Is(err, workload.ErrPending):
+		src.pending = true
+		return
+	default:
+		s.err = fmt.Errorf("replay: workload: %w", err)
+		return
+	}
+	src.pending = false
+	src.next, src.hasNext = r, true
+	// The request becomes schedulable after the engine's per-request
+	// overhead (tokenisation, admission); a reactive source may answer
+	// late, and nothing is scheduled in the past.
+	t := Time(r.Arrival) + Time(s.in.Cost.Overheads().PerRequestNs)
+	if t < s.now {
+		t = s.now
+	}
+	s.h.push(t, evArrival, 0, 0, 0)
+}
+
+// onArrival routes the request that arrived and queues it, or rejects it
+// when it can never run: longer than max_model_len, or more KV blocks than
+// its replica has.
+func (s *Simulator) onArrival() {
+	r := s.src.next
+	s.src.hasNext = false
+	s.st.Arrived++
+	if n := s.st.Arrived - s.finished; n > s.st.PeakInFlight {
+		s.st.PeakInFlight = n
+	}
+	slot := s.allocReq()
+	rs := &s.reqs[slot]
+	*rs = reqState{id: r.ID, arrival: Time(r.Arrival), firstSched: -1, firstToken: -1, lastToken: -1,
+		prompt: max(r.PromptTokens, 1), output: max(r.OutputTokens, 1)} // the prefill itself yields one token
+	rep := s.router.route(s)
+	rs.replica = rep.id
+	reason := NotRejected
+	switch {
+	case s.maxLen > 0 && rs.prompt+rs.output > s.maxLen:
+		reason = TooLongForModel
+	case rep.kv.blocksFor(rs.prompt+rs.output) > rep.kv.total:
+		reason = TooLongForKV
+	}
+	if reason != NotRejected {
+		s.reject = reason
+		s.record(slot, Rejected, -1)
+		s.reject = NotRejected
+		s.pull()
+		return
+	}
+	rep.waiting.pushBack(slot)
+	rep.waitingTokens += int64(rs.prompt)
+	s.pull()
+	s.kick(rep)
+}
