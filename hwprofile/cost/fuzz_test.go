@@ -11,6 +11,7 @@ import (
 
 // FuzzLoadProfile: no profile YAML makes loading or a prediction panic.
 func FuzzLoadProfile(f *testing.F) {
+	// A real shipped profile seeds the corpus.
 	gz, err := os.Open("../profiles/a100_sxm.vllm.yaml.gz")
 	if err != nil {
 		f.Fatal(err)
