@@ -221,7 +221,6 @@ func ReadBenchmarks(r io.Reader, name string) ([]Row, Layout, error) {
 		if err == io.EOF {
 			break
 		}
-		line, _ := cr.FieldPos(0)
 		if err != nil {
 			errs = append(errs, fmt.Sprintf("%s: %v", name, err))
 			if len(errs) >= 50 {
@@ -229,6 +228,7 @@ func ReadBenchmarks(r io.Reader, name string) ([]Row, Layout, error) {
 			}
 			continue
 		}
+		line, _ := cr.FieldPos(0)
 		if len(rec) == 1 && strings.TrimSpace(rec[0]) == "" {
 			continue
 		}

@@ -61,6 +61,7 @@ func OpenParquet(r io.ReaderAt, size int64, file string, lim Limits, opts ...par
 // each page lies inside the chunk and decodes to at most DecodedBytes.
 func checkParquetChunks(r io.ReaderAt, md *format.FileMetaData, footerStart int64, file string, lim Limits) error {
 	var hdr format.PageHeader
+	var scratch []byte
 	proto := &thrift.CompactProtocol{}
 	for gi, g := range md.RowGroups {
 		if g.NumRows < 0 {
@@ -81,7 +82,7 @@ func checkParquetChunks(r io.ReaderAt, md *format.FileMetaData, footerStart int6
 			}
 			end := start + cm.TotalCompressedSize
 			for pos := start; pos < end; {
-				n, err := readPageHeader(r, proto, &hdr, pos, end, lim)
+				n, err := readPageHeader(r, proto, &hdr, &scratch, pos, end, lim)
 				if err != nil {
 					return bad(fmt.Sprintf("an unreadable page header at offset %d: %v", pos, err))
 				}
@@ -108,11 +109,14 @@ func checkParquetChunks(r io.ReaderAt, md *format.FileMetaData, footerStart int6
 // readPageHeader decodes the page header at pos and returns its size. It
 // reads a small window first and a larger one only when the header (with
 // its statistics) does not fit.
-func readPageHeader(r io.ReaderAt, proto *thrift.CompactProtocol, hdr *format.PageHeader, pos, end int64, lim Limits) (int64, error) {
+func readPageHeader(r io.ReaderAt, proto *thrift.CompactProtocol, hdr *format.PageHeader, scratch *[]byte, pos, end int64, lim Limits) (int64, error) {
 	var err error
 	for _, w := range []int64{4 << 10, lim.MetadataBytes} {
 		w = min(w, end-pos)
-		buf := make([]byte, w)
+		if int64(cap(*scratch)) < w {
+			*scratch = make([]byte, w)
+		}
+		buf := (*scratch)[:w]
 		if _, err = r.ReadAt(buf, pos); err != nil && err != io.EOF {
 			return 0, err
 		}
