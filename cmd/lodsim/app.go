@@ -130,7 +130,7 @@ func reorderArgs(app *cli.App, args []string) []string {
 			takesValue[n] = !isBool
 		}
 	}
-	var flags, pos []string
+	var global, flags, pos []string
 	rest := args[i:]
 	for k := 0; k < len(rest); k++ {
 		a := rest[k]
@@ -143,13 +143,18 @@ func reorderArgs(app *cli.App, args []string) []string {
 			pos = append(pos, a)
 			continue
 		}
+		if name == "quiet" || name == "q" {
+			global = append(global, a) // the app's flag, typed after the command
+			continue
+		}
 		flags = append(flags, a)
 		if n, _, hasValue := strings.Cut(name, "="); !hasValue && takesValue[n] && k+1 < len(rest) {
 			k++
 			flags = append(flags, rest[k])
 		}
 	}
-	return append(append(append([]string(nil), args[:i]...), flags...), pos...)
+	out := append(append([]string{args[0]}, global...), args[1:i]...)
+	return append(append(out, flags...), pos...)
 }
 
 // stopOnSignal makes SIGINT and SIGTERM remove the temporaries of the
