@@ -33,6 +33,16 @@ type CalibrateOptions struct {
 	// sizes tensor-parallel inference exchanges). The interpolated tables use
 	// every size.
 	RingMinBytes, RingMaxBytes int64
+	// Engine selects the serving engine whose kernel tables are used
+	// ("vllm", "sglang" or "trtllm"; kernels differ between them). Tables
+	// of no engine (NCCL collectives) are used whatever it is. Empty uses
+	// every row when the tables hold one engine only, and is an error when
+	// they hold several.
+	Engine string
+	// FitSample caps the points each roofline base is fitted on (see
+	// fitRoofline); 0 fits on every point. The grids always hold every
+	// point.
+	FitSample int
 }
 
 func (o *CalibrateOptions) defaults() {
@@ -78,9 +88,10 @@ func (r *FitReport) Op(op string) (OpFit, bool) {
 
 // Selection rules, written into every profile.
 var selectionNotes = []string{
-	"rows of the profile's GPU only",
-	"16-bit floating point only (bf16 or fp16; NCCL 'half'); fp8/int8 rows are not used",
+	"rows of the profile's GPU only, and of its engine (collectives measured with NCCL serve every engine)",
+	"16-bit floating point (bf16 or fp16; NCCL 'half'), except gemm and moe rows of a quantised precision, which form their own sections",
 	"attention: KV cache in bf16/fp16, full attention (window 0), no prefix (context) rows; beam width 1",
+	"mla: bf16 compute, KV cache bf16 or fp8; moe: balanced routing only",
 	"generation attention: seq_len is the KV length (aiconfigurator isl + step)",
 	"collectives: ranks within one node; message bytes = elements x element size",
 	"custom_all_reduce: CUDA-graph kernels when measured, else all",
@@ -112,7 +123,10 @@ func Calibrate(ms *Measurements, g cost.GPU, opt CalibrateOptions) (*cost.Profil
 	if opt.RingMinBytes >= opt.RingMaxBytes {
 		return nil, nil, fmt.Errorf("hwprofile: ring fit range: found %d..%d bytes, expected min < max", opt.RingMinBytes, opt.RingMaxBytes)
 	}
-	sel := selectRows(ms, g)
+	sel, err := selectRows(ms, g, opt.Engine)
+	if err != nil {
+		return nil, nil, err
+	}
 	if sel.total == 0 {
 		return nil, nil, fmt.Errorf("%w for %s (key %s): the tables hold GPUs %s", ErrNoUsableRows, g.Name, g.Key, strings.Join(ms.GPUs(), ", "))
 	}
@@ -127,6 +141,7 @@ func Calibrate(ms *Measurements, g cost.GPU, opt CalibrateOptions) (*cost.Profil
 		Generator:    fmt.Sprintf("lodsim calibrate (profile format %d)", cost.ProfileVersion),
 		SourceCommit: ms.SourceCommit,
 		Selection:    selectionNotes,
+		Engine:       sel.engine,
 	}
 	for _, s := range ms.Sources {
 		if sel.used[s.Path] > 0 {
@@ -144,8 +159,8 @@ func Calibrate(ms *Measurements, g cost.GPU, opt CalibrateOptions) (*cost.Profil
 
 	// heldOut runs predict on every fold of n points and gathers the
 	// held-out predictions (main) and those of the alpha-beta form (ring).
-	heldOut := func(op cost.Op, n int, predict func(train, test []int) (main, ring []FitPoint, err error)) (main, ring []FitPoint, err error) {
-		for _, f := range folds(n, opt, op) {
+	heldOut := func(stream uint64, n int, predict func(train, test []int) (main, ring []FitPoint, err error)) (main, ring []FitPoint, err error) {
+		for _, f := range folds(n, opt, stream) {
 			m, r, err := predict(f[0], f[1])
 			if err != nil {
 				return nil, nil, err
@@ -156,9 +171,9 @@ func Calibrate(ms *Measurements, g cost.GPU, opt CalibrateOptions) (*cost.Profil
 	}
 
 	if len(sel.gemm) > 0 {
-		pts, _, err := heldOut(cost.OpGEMM, len(sel.gemm), func(train, test []int) (out, _ []FitPoint, err error) {
+		pts, _, err := heldOut(opStream(cost.OpGEMM), len(sel.gemm), func(train, test []int) (out, _ []FitPoint, err error) {
 			tp := &cost.Profile{Device: p.Device}
-			if tp.GEMMs, err = buildGEMM(pick(sel.gemm, train)); err != nil {
+			if tp.GEMMs, err = buildGEMM(pick(sel.gemm, train), opt.FitSample); err != nil {
 				return nil, nil, err
 			}
 			if err := tp.Compile(); err != nil {
@@ -174,7 +189,7 @@ func Calibrate(ms *Measurements, g cost.GPU, opt CalibrateOptions) (*cost.Profil
 			return nil, nil, err
 		}
 		eval(string(cost.OpGEMM), "", pts)
-		if p.GEMMs, err = buildGEMM(sel.gemm); err != nil {
+		if p.GEMMs, err = buildGEMM(sel.gemm, opt.FitSample); err != nil {
 			return nil, nil, err
 		}
 	}
@@ -187,9 +202,9 @@ func Calibrate(ms *Measurements, g cost.GPU, opt CalibrateOptions) (*cost.Profil
 		if len(a.pts) == 0 {
 			continue
 		}
-		pts, _, err := heldOut(a.op, len(a.pts), func(train, test []int) (out, _ []FitPoint, err error) {
+		pts, _, err := heldOut(opStream(a.op), len(a.pts), func(train, test []int) (out, _ []FitPoint, err error) {
 			tp := &cost.Profile{Device: p.Device}
-			tt, err := buildAttention(pick(a.pts, train), a.decode)
+			tt, err := buildAttention(pick(a.pts, train), a.decode, opt.FitSample)
 			if err != nil {
 				return nil, nil, fmt.Errorf("hwprofile: %s: %w", a.op, err)
 			}
@@ -218,16 +233,16 @@ func Calibrate(ms *Measurements, g cost.GPU, opt CalibrateOptions) (*cost.Profil
 			return nil, nil, err
 		}
 		eval(string(a.op), "", pts)
-		if *a.dst, err = buildAttention(a.pts, a.decode); err != nil {
+		if *a.dst, err = buildAttention(a.pts, a.decode, opt.FitSample); err != nil {
 			return nil, nil, fmt.Errorf("hwprofile: %s: %w", a.op, err)
 		}
 	}
-	for _, op := range []cost.Op{cost.OpAllReduce, cost.OpAllGather, cost.OpReduceScatter, cost.OpSend, cost.OpCustomAllReduce} {
+	for _, op := range []cost.Op{cost.OpAllReduce, cost.OpAllGather, cost.OpReduceScatter, cost.OpSend, cost.OpCustomAllReduce, cost.OpAllToAll} {
 		pts := sel.comm[op]
 		if len(pts) == 0 {
 			continue
 		}
-		grid, ring, err := heldOut(op, len(pts), func(train, test []int) (grid, ring []FitPoint, err error) {
+		grid, ring, err := heldOut(opStream(op), len(pts), func(train, test []int) (grid, ring []FitPoint, err error) {
 			tables, err := buildComm(op, pick(pts, train), opt)
 			if err != nil {
 				return nil, nil, err
@@ -266,7 +281,7 @@ func Calibrate(ms *Measurements, g cost.GPU, opt CalibrateOptions) (*cost.Profil
 			}
 			return fitLink(cost.OpSend, xs, ts, 2)
 		}
-		pts, _, _ := heldOut(cost.OpElementwise, len(sel.elem), func(train, test []int) (out, _ []FitPoint, _ error) {
+		pts, _, _ := heldOut(opStream(cost.OpElementwise), len(sel.elem), func(train, test []int) (out, _ []FitPoint, _ error) {
 			l := fit(train)
 			for _, i := range test {
 				x := sel.elem[i]
@@ -282,6 +297,10 @@ func Calibrate(ms *Measurements, g cost.GPU, opt CalibrateOptions) (*cost.Profil
 		l := fit(all)
 		p.Element = &l
 	}
+	if err := calibrateQuantized(p, sel, opt.FitSample, heldOut, eval); err != nil {
+		return nil, nil, err
+	}
+	p.Notes = append(p.Notes, ms.Notes...)
 	if err := p.Compile(); err != nil {
 		return nil, nil, fmt.Errorf("hwprofile: calibrated profile: %w", err)
 	}
@@ -290,12 +309,27 @@ func Calibrate(ms *Measurements, g cost.GPU, opt CalibrateOptions) (*cost.Profil
 
 // selection holds the deduplicated points of each op, sorted by shape.
 type selection struct {
+	engine   string
 	gemm     []gemmPt
 	ctx, gen []attnPt
 	comm     map[cost.Op][]commPt
 	elem     []commPt
-	used     map[string]int
-	total    int
+	// qgemm and moe are indexed by precision.
+	qgemm      map[cost.Precision][]gemmPt
+	cmla, gmla []mlaPt
+	moe        map[cost.Precision][]moePt
+	used       map[string]int
+	total      int
+}
+
+type mlaPt struct {
+	h, kv, b, s int64 // kv: the cache's cost.Precision
+	t           float64
+}
+
+type moePt struct {
+	hidden, inter, experts, topk, tp, ep, tokens int64
+	t                                            float64
 }
 
 func median(v []float64) float64 {
@@ -307,52 +341,111 @@ func median(v []float64) float64 {
 	return (v[n/2-1] + v[n/2]) / 2
 }
 
-func selectRows(ms *Measurements, g cost.GPU) *selection {
-	s := &selection{comm: map[cost.Op][]commPt{}, used: map[string]int{}}
+// pickEngine checks the engine choice against the engines of g's rows.
+func pickEngine(ms *Measurements, g cost.GPU, engine string) (string, error) {
+	seen := map[string]bool{}
+	for i := range ms.Rows {
+		if m := &ms.Rows[i]; m.Engine != "" && (m.GPU == "" || m.GPU == g.Key) {
+			seen[m.Engine] = true
+		}
+	}
+	var have []string
+	for e := range seen {
+		have = append(have, e)
+	}
+	sort.Strings(have)
+	if engine == "" {
+		if len(have) > 1 {
+			return "", fmt.Errorf("hwprofile: the %s tables hold the engines %s: choose one (kernels differ between engines)",
+				g.Name, strings.Join(have, ", "))
+		}
+		if len(have) == 1 {
+			return have[0], nil
+		}
+		return "", nil
+	}
+	known := false
+	for _, e := range Engines {
+		known = known || e == engine
+	}
+	if !known {
+		return "", fmt.Errorf("hwprofile: engine %q: expected one of %s", engine, strings.Join(Engines, ", "))
+	}
+	if !seen[engine] {
+		return "", fmt.Errorf("%w for %s with engine %s: the tables hold engines %s", ErrNoUsableRows, g.Name, engine, strings.Join(have, ", "))
+	}
+	return engine, nil
+}
+
+func selectRows(ms *Measurements, g cost.GPU, engine string) (*selection, error) {
+	engine, err := pickEngine(ms, g, engine)
+	if err != nil {
+		return nil, err
+	}
+	s := &selection{engine: engine, comm: map[cost.Op][]commPt{}, used: map[string]int{},
+		qgemm: map[cost.Precision][]gemmPt{}, moe: map[cost.Precision][]moePt{}}
 	type key struct {
 		op            cost.Op
 		a, b, c, d, e int64
+		f, g, h       int64
 	}
 	groups := map[key][]float64{}
 	hasGraph := map[int]bool{}
+	mine := func(m *Measurement) bool {
+		return (m.GPU == "" || m.GPU == g.Key) && (m.Engine == "" || m.Engine == engine)
+	}
 	for i := range ms.Rows {
 		m := &ms.Rows[i]
-		if m.Op == cost.OpCustomAllReduce && m.GPU == g.Key && strings.Contains(strings.ToLower(m.Kernel), "graph") {
+		if m.Op == cost.OpCustomAllReduce && mine(m) && m.GPU == g.Key && strings.Contains(strings.ToLower(m.Kernel), "graph") {
 			hasGraph[m.GPUs] = true
 		}
 	}
 	for i := range ms.Rows {
 		m := &ms.Rows[i]
-		if m.GPU != "" && m.GPU != g.Key {
+		if !mine(m) {
 			continue
 		}
-		if m.Dtype != "" && !isHalf(m.Dtype) {
+		quantGEMM := m.Op == cost.OpGEMM && m.Quant != cost.BF16
+		if m.Dtype != "" && !isHalf(m.Dtype) && !quantGEMM {
 			continue
 		}
 		var k key
 		switch m.Op {
 		case cost.OpGEMM:
-			k = key{m.Op, m.M, m.N, m.K, 0, 0}
+			k = key{op: m.Op, a: m.M, b: m.N, c: m.K, f: int64(m.Quant)}
 		case cost.OpContextAttention, cost.OpGenerationAttention:
 			if (m.KVDtype != "" && !isHalf(m.KVDtype)) || m.Window != 0 || m.Prefix != 0 {
 				continue
 			}
-			k = key{m.Op, m.Heads, m.KVHeads, m.HeadDim, m.Batch, m.SeqLen}
-		case cost.OpAllReduce, cost.OpAllGather, cost.OpReduceScatter, cost.OpCustomAllReduce:
+			k = key{op: m.Op, a: m.Heads, b: m.KVHeads, c: m.HeadDim, d: m.Batch, e: m.SeqLen}
+		case cost.OpContextMLA, cost.OpGenerationMLA:
+			kv := cost.BF16
+			if m.KVDtype != "" && !isHalf(m.KVDtype) {
+				if kv, err = cost.ParsePrecision(m.KVDtype); err != nil || kv != cost.FP8 {
+					continue
+				}
+			}
+			k = key{op: m.Op, a: m.Heads, b: int64(kv), c: m.Batch, d: m.SeqLen}
+		case cost.OpMoE:
+			if m.Distribution != "" && m.Distribution != "balanced" {
+				continue
+			}
+			k = key{op: m.Op, a: int64(m.Quant), b: m.Hidden, c: m.Inter, d: m.Experts, e: m.TopK, f: m.MoETP, g: m.MoEEP, h: m.Batch}
+		case cost.OpAllReduce, cost.OpAllGather, cost.OpReduceScatter, cost.OpCustomAllReduce, cost.OpAllToAll:
 			if m.GPUsPerNode != 0 && m.GPUsPerNode < m.GPUs {
 				continue
 			}
 			if m.Op == cost.OpCustomAllReduce && hasGraph[m.GPUs] && !strings.Contains(strings.ToLower(m.Kernel), "graph") {
 				continue
 			}
-			k = key{m.Op, int64(m.GPUs), m.Bytes, 0, 0, 0}
+			k = key{op: m.Op, a: int64(m.GPUs), b: m.Bytes}
 		case cost.OpSend:
 			if m.GPUsPerNode == 1 { // the two ranks are on different nodes
 				continue
 			}
-			k = key{m.Op, 2, m.Bytes, 0, 0, 0}
+			k = key{op: m.Op, a: 2, b: m.Bytes}
 		case cost.OpElementwise:
-			k = key{m.Op, m.Bytes, 0, 0, 0, 0}
+			k = key{op: m.Op, a: m.Bytes}
 		default:
 			continue
 		}
@@ -364,12 +457,14 @@ func selectRows(ms *Measurements, g cost.GPU) *selection {
 	for k := range groups {
 		keys = append(keys, k)
 	}
+	// Precision (f) sorts after the shape so that the BF16 gemm rows keep
+	// the order they had before precisions were read.
 	sort.Slice(keys, func(i, j int) bool {
 		a, b := keys[i], keys[j]
 		if a.op != b.op {
 			return a.op < b.op
 		}
-		for _, d := range [][2]int64{{a.a, b.a}, {a.b, b.b}, {a.c, b.c}, {a.d, b.d}, {a.e, b.e}} {
+		for _, d := range [][2]int64{{a.a, b.a}, {a.b, b.b}, {a.c, b.c}, {a.d, b.d}, {a.e, b.e}, {a.f, b.f}, {a.g, b.g}, {a.h, b.h}} {
 			if d[0] != d[1] {
 				return d[0] < d[1]
 			}
@@ -380,19 +475,36 @@ func selectRows(ms *Measurements, g cost.GPU) *selection {
 		t := median(groups[k])
 		switch k.op {
 		case cost.OpGEMM:
-			s.gemm = append(s.gemm, gemmPt{k.a, k.b, k.c, t})
+			if q := cost.Precision(k.f); q != cost.BF16 {
+				s.qgemm[q] = append(s.qgemm[q], gemmPt{k.a, k.b, k.c, t})
+			} else {
+				s.gemm = append(s.gemm, gemmPt{k.a, k.b, k.c, t})
+			}
 		case cost.OpContextAttention:
 			s.ctx = append(s.ctx, attnPt{k.a, k.b, k.c, k.d, k.e, t})
 		case cost.OpGenerationAttention:
 			s.gen = append(s.gen, attnPt{k.a, k.b, k.c, k.d, k.e, t})
+		case cost.OpContextMLA:
+			s.cmla = append(s.cmla, mlaPt{k.a, k.b, k.c, k.d, t})
+		case cost.OpGenerationMLA:
+			s.gmla = append(s.gmla, mlaPt{k.a, k.b, k.c, k.d, t})
+		case cost.OpMoE:
+			q := cost.Precision(k.a)
+			s.moe[q] = append(s.moe[q], moePt{k.b, k.c, k.d, k.e, k.f, k.g, k.h, t})
 		case cost.OpElementwise:
 			s.elem = append(s.elem, commPt{1, k.a, t})
 		default:
 			s.comm[k.op] = append(s.comm[k.op], commPt{int(k.a), k.b, t})
 		}
 	}
-	return s
+	return s, nil
 }
+
+// opStream is the PCG stream of op's held-out split; subStream that of one
+// precision of it (distinct from every opStream).
+func opStream(op cost.Op) uint64 { return uint64(op.Index()) + 1 }
+
+func subStream(op cost.Op, q cost.Precision) uint64 { return opStream(op)<<8 | uint64(q) + 1<<16 }
 
 // minHeldOut is the number of held-out points below which the fit is
 // measured by k-fold cross-validation instead of a single split.
@@ -405,11 +517,11 @@ const minHeldOut = 100
 // round(1/HoldOut) folds instead and each fold is held out in turn, so every
 // point is predicted once by a model that never saw it. Fewer than 10
 // points, or HoldOut < 0, gives no check.
-func folds(n int, opt CalibrateOptions, op cost.Op) [][2][]int {
+func folds(n int, opt CalibrateOptions, stream uint64) [][2][]int {
 	if opt.HoldOut <= 0 || n < 10 {
 		return nil
 	}
-	rng := rand.New(rand.NewPCG(opt.Seed, uint64(op.Index())+1))
+	rng := rand.New(rand.NewPCG(opt.Seed, stream))
 	perm := rng.Perm(n)
 	nt := int(math.Round(opt.HoldOut * float64(n)))
 	nt = max(1, min(nt, n-1))
@@ -491,9 +603,22 @@ func indexOf(axis []int64, v int64) int {
 
 // fitRoofline fits BaseParams to (flops, bytes, t) by least squares in log
 // time, with gonum's Nelder-Mead over the logs of the three parameters.
-func fitRoofline(fl, by, t []float64) (cost.BaseParams, error) {
+//
+// With sample > 0 and more points than that, the fit uses every
+// ceil(n/sample)-th point (the points are sorted by shape, so the stride
+// spans the grid): the base is only the smooth shape the measured grid is
+// stored relative to, and the stride makes large sections fast to fit.
+func fitRoofline(fl, by, t []float64, sample int) (cost.BaseParams, error) {
 	if len(t) == 0 {
 		return cost.BaseParams{}, fmt.Errorf("no points to fit")
+	}
+	if sample > 0 && len(t) > sample {
+		step := (len(t) + sample - 1) / sample
+		var sf, sb, st []float64
+		for i := 0; i < len(t); i += step {
+			sf, sb, st = append(sf, fl[i]), append(sb, by[i]), append(st, t[i])
+		}
+		fl, by, t = sf, sb, st
 	}
 	minT, maxF, maxB := math.Inf(1), 0.0, 0.0
 	for i := range t {
@@ -542,19 +667,24 @@ func fillTable(g *cost.Grid, known []bool, baseAt func(c int) float64) ([]float6
 	return out, nil
 }
 
-func buildGEMM(pts []gemmPt) (*cost.GEMMTable, error) {
+func buildGEMM(pts []gemmPt, sample int) (*cost.GEMMTable, error) {
+	return buildGEMMAt(pts, cost.BF16, sample)
+}
+
+// buildGEMMAt builds the GEMM section of precision q.
+func buildGEMMAt(pts []gemmPt, q cost.Precision, sample int) (*cost.GEMMTable, error) {
 	var ms, ns, ks []int64
 	fl, by, ts := make([]float64, len(pts)), make([]float64, len(pts)), make([]float64, len(pts))
 	for i, x := range pts {
 		ms, ns, ks = append(ms, x.m), append(ns, x.n), append(ks, x.k)
-		fl[i], by[i] = cost.GEMMWork(float64(x.m), float64(x.n), float64(x.k))
+		fl[i], by[i] = cost.QuantGEMMWork(float64(x.m), float64(x.n), float64(x.k), q)
 		ts[i] = x.t
 	}
-	base, err := fitRoofline(fl, by, ts)
+	base, err := fitRoofline(fl, by, ts, sample)
 	if err != nil {
 		return nil, fmt.Errorf("hwprofile: gemm: %w", err)
 	}
-	t := &cost.GEMMTable{Base: base, M: uniq(ms), N: uniq(ns), K: uniq(ks)}
+	t := &cost.GEMMTable{Precision: q, Base: base, M: uniq(ms), N: uniq(ns), K: uniq(ks)}
 	g := cost.NewGrid(t.M, t.N, t.K)
 	known := make([]bool, len(g.R))
 	for i, x := range pts {
@@ -563,7 +693,7 @@ func buildGEMM(pts []gemmPt) (*cost.GEMMTable, error) {
 		known[c] = true
 	}
 	t.LatencyNs, err = fillTable(g, known, func(c int) float64 {
-		f, b := cost.GEMMWork(float64(t.M[c/g.Strides[0]]), float64(t.N[c%g.Strides[0]/g.Strides[1]]), float64(t.K[c%g.Strides[1]]))
+		f, b := cost.QuantGEMMWork(float64(t.M[c/g.Strides[0]]), float64(t.N[c%g.Strides[0]/g.Strides[1]]), float64(t.K[c%g.Strides[1]]), q)
 		return base.Time(f, b)
 	})
 	if err != nil {
@@ -579,13 +709,13 @@ func attnWork(decode bool, b, s, h, kv, hd float64) (float64, float64) {
 	return cost.ContextWork(b, s, 0, h, kv, hd)
 }
 
-func buildAttention(pts []attnPt, decode bool) (*cost.AttentionTable, error) {
+func buildAttention(pts []attnPt, decode bool, sample int) (*cost.AttentionTable, error) {
 	fl, by, ts := make([]float64, len(pts)), make([]float64, len(pts)), make([]float64, len(pts))
 	for i, x := range pts {
 		fl[i], by[i] = attnWork(decode, float64(x.b), float64(x.s), float64(x.h), float64(x.kv), float64(x.hd))
 		ts[i] = x.t
 	}
-	base, err := fitRoofline(fl, by, ts)
+	base, err := fitRoofline(fl, by, ts, sample)
 	if err != nil {
 		return nil, err
 	}

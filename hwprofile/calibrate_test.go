@@ -3,6 +3,7 @@ package hwprofile
 import (
 	"errors"
 	"math"
+	"strings"
 	"testing"
 
 	"github.com/lodsim/lodsim/hwprofile/cost"
@@ -154,8 +155,28 @@ func TestCalibrateErrors(t *testing.T) {
 	if _, _, err := Calibrate(ms, g, CalibrateOptions{}); !errors.Is(err, ErrNoUsableRows) {
 		t.Errorf("calibrating h100 from a100 rows: %v, expected ErrNoUsableRows", err)
 	}
-	ms.Rows[0].GPU, ms.Rows[0].Dtype = "h100_sxm", "fp8"
+	ms.Rows[0].GPU, ms.Rows[0].Dtype = "h100_sxm", "fp16"
+	// Sliding-window attention is not fitted.
+	ms.Rows[0] = Measurement{Op: cost.OpContextAttention, GPU: "h100_sxm", Dtype: "bf16", Batch: 1, SeqLen: 64, Heads: 8, KVHeads: 8, HeadDim: 64, Window: 32, MeanNs: 10}
 	if _, _, err := Calibrate(ms, g, CalibrateOptions{}); !errors.Is(err, ErrNoUsableRows) {
-		t.Errorf("calibrating from fp8 rows only: %v, expected ErrNoUsableRows", err)
+		t.Errorf("calibrating from unusable rows only: %v, expected ErrNoUsableRows", err)
+	}
+	// Kernels differ between engines: tables of two engines need a choice.
+	two := &Measurements{Rows: []Measurement{
+		{Op: cost.OpGEMM, GPU: "h100_sxm", Dtype: "bf16", Engine: "vllm", M: 1, N: 1, K: 1, MeanNs: 10},
+		{Op: cost.OpGEMM, GPU: "h100_sxm", Dtype: "bf16", Engine: "sglang", M: 1, N: 1, K: 1, MeanNs: 12},
+	}}
+	if _, _, err := Calibrate(two, g, CalibrateOptions{}); err == nil || !strings.Contains(err.Error(), "engines sglang, vllm: choose one") {
+		t.Errorf("two engines, none chosen: %v", err)
+	}
+	if _, _, err := Calibrate(two, g, CalibrateOptions{Engine: "tgi"}); err == nil || !strings.Contains(err.Error(), `engine "tgi"`) {
+		t.Errorf("unknown engine: %v", err)
+	}
+	if _, _, err := Calibrate(two, g, CalibrateOptions{Engine: "trtllm"}); !errors.Is(err, ErrNoUsableRows) {
+		t.Errorf("an engine the tables lack: %v, expected ErrNoUsableRows", err)
+	}
+	p, _, err := Calibrate(two, g, CalibrateOptions{Engine: "sglang", HoldOut: -1})
+	if err != nil || p.Engine != "sglang" || p.GEMM(1, 1, 1) != 12 {
+		t.Errorf("sglang only: engine %q, GEMM %v, %v; expected the sglang row's 12 ns", p.Engine, p.GEMM(1, 1, 1), err)
 	}
 }

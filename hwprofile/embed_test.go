@@ -2,6 +2,7 @@ package hwprofile
 
 import (
 	"bytes"
+	"compress/gzip"
 	"flag"
 	"os"
 	"path/filepath"
@@ -10,26 +11,76 @@ import (
 	"github.com/lodsim/lodsim/hwprofile/cost"
 )
 
-var update = flag.Bool("update", false, "rewrite the shipped profiles under profiles/ from data/aiconfigurator")
+var (
+	update       = flag.Bool("update", false, "rewrite the shipped profiles under profiles/ from data/aiconfigurator")
+	writeCompact = flag.Bool("write-compact", false, "rewrite data/aiconfigurator/compact from the full tables under ../shared (slow)")
+)
 
-// shippedOptions are the options the shipped profiles are calibrated with.
-var shippedOptions = CalibrateOptions{Seed: 1}
+// shippedProfile is one embedded profile and the tables it is calibrated
+// from.
+type shippedProfile struct {
+	key, engine string
+	source      string // under data/aiconfigurator
+	opt         CalibrateOptions
+}
 
-// TestEmbeddedProfilesRebuild calibrates each shipped profile again from the
-// copied source tables and checks the result is byte-identical to the
+// compactDigits is the precision of the latencies in the compact tables.
+const compactDigits = 5
+
+// The shipped profiles. The A100, H100 and H200 vLLM profiles come from
+// the aiconfigurator tables copied unchanged; the others from the compact
+// re-encodings of the full tables (see WriteCompact), with the roofline
+// bases fitted on at most 4096 points so that rebuilding them stays fast.
+var shippedProfiles = []shippedProfile{
+	{"a100_sxm", "vllm", "a100_sxm", CalibrateOptions{Seed: 1}},
+	{"h100_sxm", "vllm", "h100_sxm", CalibrateOptions{Seed: 1}},
+	{"h200_sxm", "vllm", "h200_sxm", CalibrateOptions{Seed: 1}},
+	compactProfile("h200_sxm", "sglang"),
+	compactProfile("h200_sxm", "trtllm"),
+	compactProfile("b200_sxm", "vllm"),
+	compactProfile("b200_sxm", "sglang"),
+	compactProfile("b200_sxm", "trtllm"),
+	compactProfile("gb200", "vllm"),
+}
+
+func compactProfile(key, engine string) shippedProfile {
+	return shippedProfile{key, engine, "compact/" + key + "." + engine + ".csv.gz",
+		CalibrateOptions{Seed: 1, Engine: engine, FitSample: 4096}}
+}
+
+func gzipBytes(t testing.TB, b []byte) []byte {
+	var buf bytes.Buffer
+	zw, err := gzip.NewWriterLevel(&buf, gzip.BestCompression)
+	if err != nil {
+		t.Fatal(err)
+	}
+	zw.Write(b)
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+// TestEmbeddedProfilesRebuild calibrates each shipped profile again from
+// the shipped source tables and checks the result is byte-identical to the
 // embedded file.
 func TestEmbeddedProfilesRebuild(t *testing.T) {
-	for _, key := range []string{"a100_sxm", "h100_sxm", "h200_sxm"} {
-		t.Run(key, func(t *testing.T) {
-			ms, err := ReadMeasurements(filepath.Join("data", "aiconfigurator", key))
+	listed := map[string]bool{}
+	for _, sp := range shippedProfiles {
+		sp := sp
+		file := sp.key + "." + sp.engine + ".yaml.gz"
+		listed[file] = true
+		t.Run(sp.key+"/"+sp.engine, func(t *testing.T) {
+			t.Parallel()
+			ms, err := ReadMeasurements(filepath.Join("data", "aiconfigurator", sp.source))
 			if err != nil {
 				t.Fatal(err)
 			}
-			g, err := cost.LookupGPU(key)
+			g, err := cost.LookupGPU(sp.key)
 			if err != nil {
 				t.Fatal(err)
 			}
-			p, _, err := Calibrate(ms, g, shippedOptions)
+			p, _, err := Calibrate(ms, g, sp.opt)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -37,24 +88,92 @@ func TestEmbeddedProfilesRebuild(t *testing.T) {
 			if err := p.Write(&buf); err != nil {
 				t.Fatal(err)
 			}
-			path := filepath.Join("profiles", key+".yaml")
+			path := filepath.Join("profiles", file)
 			if *update {
-				if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+				if err := os.WriteFile(path, gzipBytes(t, buf.Bytes()), 0o644); err != nil {
 					t.Fatal(err)
 				}
 			}
-			want, err := os.ReadFile(path)
+			gz, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, err := gunzip(gz)
 			if err != nil {
 				t.Fatal(err)
 			}
 			if !bytes.Equal(buf.Bytes(), want) {
 				t.Fatalf("rebuilding %s from data/aiconfigurator/%s gives different bytes (%d vs %d); run go test ./hwprofile -run TestEmbeddedProfilesRebuild -update and review the diff",
-					path, key, buf.Len(), len(want))
+					path, sp.source, buf.Len(), len(want))
 			}
 			// Profiles are embedded in the binary: keep each small.
-			if len(want) > 1500<<10 {
-				t.Errorf("%s is %d bytes, expected at most 1.5 MiB", path, len(want))
+			if len(gz) > 1<<20 {
+				t.Errorf("%s is %d bytes, expected at most 1 MiB", path, len(gz))
+			}
+			if p.Engine != sp.engine {
+				t.Errorf("%s: engine %q, expected %q", path, p.Engine, sp.engine)
 			}
 		})
+	}
+	ents, err := os.ReadDir("profiles")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range ents {
+		if !listed[e.Name()] {
+			t.Errorf("profiles/%s is not built by shippedProfiles", e.Name())
+		}
+	}
+}
+
+// TestWriteCompact rewrites the compact tables from the full ones under
+// ../shared with -write-compact; without it, it checks that each compact
+// table still re-encodes the full tables where those are present (slow, so
+// only with -shared-fit).
+func TestWriteCompact(t *testing.T) {
+	if !*writeCompact && !*sharedFit {
+		t.Skip("slow: run with -write-compact or -shared-fit")
+	}
+	root, ok := sharedAIC()
+	if !ok {
+		t.Skip("../shared not present")
+	}
+	byKey := map[string][]shippedProfile{}
+	var keys []string
+	for _, sp := range shippedProfiles {
+		if filepath.Dir(sp.source) != "compact" {
+			continue
+		}
+		if byKey[sp.key] == nil {
+			keys = append(keys, sp.key)
+		}
+		byKey[sp.key] = append(byKey[sp.key], sp)
+	}
+	for _, key := range keys {
+		ms, err := ReadMeasurements(filepath.Join(root, key))
+		if err != nil {
+			t.Fatal(err)
+		}
+		g, _ := cost.LookupGPU(key)
+		for _, sp := range byKey[key] {
+			var buf bytes.Buffer
+			if err := WriteCompact(&buf, ms, g, sp.engine, compactDigits); err != nil {
+				t.Fatal(err)
+			}
+			path := filepath.Join("data", "aiconfigurator", sp.source)
+			if *writeCompact {
+				if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+					t.Fatal(err)
+				}
+				continue
+			}
+			have, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(have, buf.Bytes()) {
+				t.Errorf("%s does not re-encode the full %s %s tables; rerun with -write-compact", path, key, sp.engine)
+			}
+		}
 	}
 }

@@ -42,12 +42,29 @@ var aicGEMM = &layout{
 		if m.MeanNs, err = aicLatency(t, i); err != nil {
 			return err
 		}
+		if m.Quant, err = aicQuant(t, i, "gemm_dtype"); err != nil {
+			return err
+		}
 		m.Dtype = normDtype(t.str(i, "gemm_dtype"))
 		m.Kernel = t.str(i, "kernel_source")
 		m.GPU = aicGPU(t, i)
 		*out = append(*out, m)
 		return nil
 	},
+}
+
+// aicQuant reads a quant-mode column; an empty cell is BF16 and an unknown
+// mode is an error naming the cell.
+func aicQuant(t *table, i int, col string) (cost.Precision, error) {
+	v := t.str(i, col)
+	if v == "" {
+		return cost.BF16, nil
+	}
+	p, err := cost.ParsePrecision(v)
+	if err != nil {
+		return 0, t.errAt(i, col, "%v", err)
+	}
+	return p, nil
 }
 
 func aicLatency(t *table, i int) (float64, error) {
@@ -147,7 +164,7 @@ var aicNCCL = &layout{
 		case "reduce_scatter":
 			m.Op = cost.OpReduceScatter
 		case "alltoall":
-			return nil // not used by the models lodsim simulates
+			m.Op = cost.OpAllToAll
 		default:
 			return t.errAt(i, "op_name", "found %q, expected all_reduce, all_gather, reduce_scatter or alltoall", op)
 		}
@@ -160,7 +177,7 @@ var aicNCCL = &layout{
 var aicCustomAllReduce = &layout{
 	name:     "aiconfigurator custom_allreduce_perf",
 	required: []string{"allreduce_dtype", "num_gpus", "message_size", "latency"},
-	optional: append([]string{"backend"}, aicMeta...),
+	optional: append([]string{"backend", "implementation"}, aicMeta...),
 	fields:   map[string]string{"bytes": "message_size", "gpus": "num_gpus"},
 	read: func(t *table, i int, c *readContext, out *[]Measurement) error {
 		return aicComm(t, i, "allreduce_dtype", Measurement{Op: cost.OpCustomAllReduce}, out)
@@ -193,6 +210,113 @@ func aicComm(t *table, i int, dtypeCol string, m Measurement, out *[]Measurement
 	m.GPU = aicGPU(t, i)
 	*out = append(*out, m)
 	return nil
+}
+
+// aiconfigurator {context,generation}_mla_perf: DeepSeek latent attention
+// kernels by per-rank num_heads (tp_size records the split), batch_size,
+// isl, step, mla_dtype, kv_cache_dtype, latency (ms). As for attention, a
+// generation row's KV length is isl + step.
+var aicMLA = &layout{
+	name:     "aiconfigurator mla_perf",
+	required: []string{"mla_dtype", "kv_cache_dtype", "num_heads", "batch_size", "isl", "latency"},
+	optional: append([]string{"tp_size", "step"}, aicMeta...),
+	fields:   map[string]string{"batch": "batch_size", "seq_len": "isl", "heads": "num_heads"},
+	read: func(t *table, i int, c *readContext, out *[]Measurement) error {
+		var m Measurement
+		var err error
+		switch op := t.str(i, "op_name"); {
+		case op == "mla_context" || (op == "" && strings.HasPrefix(filepath.Base(c.path), "context")):
+			m.Op = cost.OpContextMLA
+		case op == "mla_generation" || (op == "" && strings.HasPrefix(filepath.Base(c.path), "generation")):
+			m.Op = cost.OpGenerationMLA
+		default:
+			return t.errAt(i, "op_name", "found %q, expected mla_context or mla_generation", op)
+		}
+		for _, f := range []struct {
+			dst *int64
+			col string
+		}{{&m.Batch, "batch_size"}, {&m.SeqLen, "isl"}, {&m.Heads, "num_heads"}} {
+			if *f.dst, err = t.int(i, f.col, true); err != nil {
+				return err
+			}
+		}
+		step, err := t.int(i, "step", false)
+		if err != nil {
+			return err
+		}
+		if step < 0 {
+			return t.errAt(i, "step", "found %d, expected zero or more", step)
+		}
+		if m.Op == cost.OpGenerationMLA {
+			m.SeqLen += step
+		}
+		if m.MeanNs, err = aicLatency(t, i); err != nil {
+			return err
+		}
+		for _, col := range []string{"mla_dtype", "kv_cache_dtype"} {
+			if _, err := aicQuant(t, i, col); err != nil {
+				return err
+			}
+		}
+		m.Dtype = normDtype(t.str(i, "mla_dtype"))
+		m.KVDtype = normDtype(t.str(i, "kv_cache_dtype"))
+		m.Kernel = t.str(i, "kernel_source")
+		m.GPU = aicGPU(t, i)
+		*out = append(*out, m)
+		return nil
+	},
+}
+
+// aiconfigurator moe_perf: the routed experts of one MoE layer on one rank,
+// by num_tokens, hidden_size, inter_size, topk, num_experts, moe_tp_size,
+// moe_ep_size, the weights' quant mode moe_dtype and the routing
+// distribution; latency (ms).
+var aicMoE = &layout{
+	name: "aiconfigurator moe_perf",
+	required: []string{"moe_dtype", "num_tokens", "hidden_size", "inter_size", "topk", "num_experts",
+		"moe_tp_size", "moe_ep_size", "latency"},
+	optional: append([]string{"distribution"}, aicMeta...),
+	fields: map[string]string{"tokens": "num_tokens", "hidden": "hidden_size", "inter": "inter_size",
+		"experts": "num_experts", "moe_tp": "moe_tp_size", "moe_ep": "moe_ep_size"},
+	read: func(t *table, i int, c *readContext, out *[]Measurement) error {
+		m := Measurement{Op: cost.OpMoE}
+		var err error
+		for _, f := range []struct {
+			dst *int64
+			col string
+		}{{&m.Batch, "num_tokens"}, {&m.Hidden, "hidden_size"}, {&m.Inter, "inter_size"}, {&m.TopK, "topk"},
+			{&m.Experts, "num_experts"}, {&m.MoETP, "moe_tp_size"}, {&m.MoEEP, "moe_ep_size"}} {
+			if *f.dst, err = t.int(i, f.col, true); err != nil {
+				return err
+			}
+		}
+		if m.Quant, err = aicQuant(t, i, "moe_dtype"); err != nil {
+			return err
+		}
+		if m.MeanNs, err = aicLatency(t, i); err != nil {
+			return err
+		}
+		m.Distribution = t.str(i, "distribution")
+		m.Dtype = "bf16" // activations; the weights are Quant
+		m.Kernel = t.str(i, "kernel_source")
+		m.GPU = aicGPU(t, i)
+		*out = append(*out, m)
+		return nil
+	},
+}
+
+// Tables aiconfigurator ships that lodsim recognises but does not
+// calibrate from: whole MLA modules (projections and attention together,
+// which lodsim composes from GEMMs and MLA kernels), the absorbed-weight
+// MLA BMMs, and DeepSeek-V4 fused MegaMoE modules. They are read, checked
+// for their key columns and recorded as sources with no rows, so that a
+// directory of an engine's tables reads whole.
+var aicUnused = []*layout{
+	{name: "aiconfigurator mla_module_perf (not used)", required: []string{"model", "architecture", "mla_dtype", "kv_cache_dtype",
+		"gemm_type", "num_heads", "batch_size", "isl", "latency"}, anyOther: true},
+	{name: "aiconfigurator mla_bmm_perf (not used)", required: []string{"bmm_dtype", "num_tokens", "num_heads", "latency"}, anyOther: true},
+	{name: "aiconfigurator dsv4_megamoe_module_perf (not used)", required: []string{"phase", "kernel_dtype", "global_num_tokens",
+		"moe_dtype", "num_tokens", "hidden_size", "inter_size", "topk", "num_experts", "moe_tp_size", "moe_ep_size", "latency"}, anyOther: true},
 }
 
 // vidurStats reads time_stats.<name>.{mean,median,std} (ms).
@@ -374,8 +498,9 @@ func canonicalLatencyCols() []string {
 var canonicalLayout = &layout{
 	name:     "lodsim canonical",
 	required: []string{"op"},
-	optional: append([]string{"gpu", "dtype", "kv_dtype", "kernel", "m", "n", "k", "batch", "seq_len", "prefix",
-		"heads", "kv_heads", "head_dim", "window", "bytes", "gpus", "gpus_per_node", "samples"}, canonicalLatencyCols()...),
+	optional: append([]string{"gpu", "engine", "quant", "dtype", "kv_dtype", "kernel", "m", "n", "k", "batch", "seq_len", "prefix",
+		"heads", "kv_heads", "head_dim", "window", "tokens", "hidden", "inter", "experts", "topk", "moe_tp", "moe_ep",
+		"distribution", "bytes", "gpus", "gpus_per_node", "samples"}, canonicalLatencyCols()...),
 	read: func(t *table, i int, c *readContext, out *[]Measurement) error {
 		var m Measurement
 		op, ok := cost.ParseOp(t.str(i, "op"))
@@ -393,7 +518,8 @@ var canonicalLayout = &layout{
 			col string
 		}{{&m.M, "m"}, {&m.N, "n"}, {&m.K, "k"}, {&m.Batch, "batch"}, {&m.SeqLen, "seq_len"},
 			{&m.Prefix, "prefix"}, {&m.Heads, "heads"}, {&m.KVHeads, "kv_heads"}, {&m.HeadDim, "head_dim"},
-			{&m.Window, "window"}, {&m.Bytes, "bytes"}}
+			{&m.Window, "window"}, {&m.Bytes, "bytes"}, {&m.Hidden, "hidden"}, {&m.Inter, "inter"},
+			{&m.Experts, "experts"}, {&m.TopK, "topk"}, {&m.MoETP, "moe_tp"}, {&m.MoEEP, "moe_ep"}}
 		var err error
 		for _, f := range ints {
 			if *f.dst, err = t.int(i, f.col, false); err != nil {
@@ -411,6 +537,20 @@ var canonicalLayout = &layout{
 			return err
 		}
 		m.GPUs, m.GPUsPerNode, m.Samples = int(g), int(gpn), int(samples)
+		if op == cost.OpMoE {
+			if m.Batch, err = t.int(i, "tokens", true); err != nil {
+				return err
+			}
+		}
+		if m.Quant, err = aicQuant(t, i, "quant"); err != nil {
+			return err
+		}
+		if e := t.str(i, "engine"); e != "" {
+			if m.Engine = engineOf(e); m.Engine == "" {
+				return t.errAt(i, "engine", "found %q, expected vllm, sglang, trtllm or empty", e)
+			}
+		}
+		m.Distribution = t.str(i, "distribution")
 		for _, stat := range []struct {
 			dst  *float64
 			name string

@@ -18,6 +18,11 @@ import (
 //     (the KV length), Heads, KVHeads, HeadDim.
 //   - all_reduce, all_gather, reduce_scatter, custom_all_reduce: Bytes (the
 //     whole buffer, as nccl-tests reports it) over GPUs ranks.
+//   - all_to_all: Bytes sent by each of GPUs ranks.
+//   - context_mla, generation_mla: as the attention ops, with Heads the
+//     per-rank query heads and KVDtype the latent cache's type.
+//   - moe: Batch tokens through a layer of Hidden, Inter, Experts, TopK
+//     split over MoETP x MoEEP ranks, weights at Quant.
 //   - send: Bytes from one GPU to another.
 //   - elementwise: Bytes moved (read plus written).
 type Measurement struct {
@@ -31,12 +36,25 @@ type Measurement struct {
 	Window int64
 	// Kernel names the implementation measured (kernel_source), when known.
 	Kernel string
+	// Engine is the serving engine whose kernels were measured ("vllm",
+	// "sglang", "trtllm"), "" for engine-independent tables (NCCL) and
+	// sources that do not say; Version is its version.
+	Engine, Version string
+	// Quant is the weights' precision of gemm and moe rows.
+	Quant cost.Precision
 
 	M, N, K int64
 
 	Batch, SeqLen, Prefix int64
 	Heads, KVHeads        int64
 	HeadDim               int64
+
+	// MoE layer shape (moe rows): Batch holds the token count.
+	Hidden, Inter, Experts, TopK int64
+	MoETP, MoEEP                 int64
+	// Distribution is the MoE routing of the measurement ("balanced",
+	// "power_law_1.2", ...).
+	Distribution string
 
 	Bytes       int64
 	GPUs        int
@@ -73,6 +91,12 @@ type Measurements struct {
 	// rebuilding it is byte-identical.
 	SourceCommit string
 	SourceDate   string
+	// Notes are what the reader noticed but did not reject: a reuse.yaml
+	// pointing at a version that is not there, a table its
+	// collection_meta.yaml does not call complete.
+	Notes []string
+
+	dirs map[string]*dirInfo
 }
 
 // GPUs lists the distinct GPU labels of the rows, sorted.
@@ -118,6 +142,8 @@ func gpuKeyFromLabel(s string) string {
 		return "a100_sxm_40gb"
 	case strings.Contains(l, "a100") && strings.Contains(l, "sxm"):
 		return "a100_sxm"
+	case strings.Contains(l, "gb200"):
+		return "gb200"
 	case strings.Contains(l, "b200"):
 		return "b200_sxm"
 	case strings.Contains(l, "l40s"):
@@ -178,7 +204,15 @@ func (m *Measurement) validate() (field string, found any, want string) {
 		if ok && m.Heads%m.KVHeads != 0 {
 			field, found, want = "kv_heads", m.KVHeads, fmt.Sprintf("a divisor of heads (%d)", m.Heads)
 		}
-	case cost.OpAllReduce, cost.OpAllGather, cost.OpReduceScatter, cost.OpCustomAllReduce:
+	case cost.OpContextMLA, cost.OpGenerationMLA:
+		_ = pos("batch", m.Batch) && pos("seq_len", m.SeqLen) && pos("heads", m.Heads)
+	case cost.OpMoE:
+		ok := pos("tokens", m.Batch) && pos("hidden", m.Hidden) && pos("inter", m.Inter) && pos("experts", m.Experts) &&
+			pos("topk", m.TopK) && pos("moe_tp", m.MoETP) && pos("moe_ep", m.MoEEP)
+		if ok && m.TopK > m.Experts {
+			field, found, want = "topk", m.TopK, fmt.Sprintf("at most num_experts (%d)", m.Experts)
+		}
+	case cost.OpAllReduce, cost.OpAllGather, cost.OpReduceScatter, cost.OpCustomAllReduce, cost.OpAllToAll:
 		if pos("bytes", m.Bytes) && m.GPUs < 2 {
 			field, found, want = "gpus", m.GPUs, "2 or more"
 		}

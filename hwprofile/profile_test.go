@@ -38,9 +38,64 @@ func TestShippedFitTargets(t *testing.T) {
 	for op := range targets {
 		t.Errorf("h100_sxm profile has no fit row for %s", op)
 	}
-	for _, key := range []string{"a100_sxm", "h200_sxm"} {
-		for _, f := range mustEmbedded(t, key).Fit {
-			t.Logf("%s %-24s n=%5d MAPE %5.2f%% p90 %6.2f%% worst %7.2f%%", key, f.Op, f.Count, f.MAPE, f.P90APE, f.WorstAPE)
+}
+
+// knownFitMisses are the shipped fits above issue 10's targets, with the
+// held-out MAPE they have (%): all GEMMs, whose error sits in kernels under
+// 100 us (at and above 100 us their MAPE is about 4%), the measurement
+// scatter of short kernels that interpolating neighbours cannot predict.
+// The test holds them at these figures so that they cannot get worse
+// unnoticed.
+var knownFitMisses = map[string]float64{
+	"a100_sxm/vllm/gemm":             5.47,
+	"h100_sxm/vllm/gemm_fp8_block":   6.61,
+	"h200_sxm/vllm/gemm_fp8_block":   5.83,
+	"h200_sxm/sglang/gemm":           7.18,
+	"h200_sxm/sglang/gemm_fp8":       8.55,
+	"h200_sxm/sglang/gemm_fp8_block": 9.91,
+	"b200_sxm/vllm/gemm_fp8":         11.32,
+	"b200_sxm/vllm/gemm_fp8_block":   7.99,
+	"b200_sxm/sglang/gemm":           8.29,
+	"b200_sxm/sglang/gemm_fp8":       8.37,
+	"b200_sxm/sglang/gemm_fp8_block": 9.07,
+	"b200_sxm/sglang/gemm_nvfp4":     8.53,
+	"gb200/vllm/gemm":                5.20,
+	"gb200/vllm/gemm_fp8_block":      11.05,
+}
+
+// TestShippedEngineFitTargets checks every shipped profile's held-out
+// fit against issue 10's targets (fitTarget) and prints the table
+// (go test ./hwprofile -run TestShippedEngineFitTargets -v).
+func TestShippedEngineFitTargets(t *testing.T) {
+	seen := map[string]bool{}
+	for _, sp := range shippedProfiles {
+		p, err := EmbeddedProfileFor(sp.key, sp.engine)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range p.Fit {
+			lim, ok := fitTarget(f.Op)
+			if !ok {
+				continue
+			}
+			id := sp.key + "/" + sp.engine + "/" + f.Op
+			seen[id] = true
+			t.Logf("%-36s n=%5d MAPE %5.2f%% (target %.0f%%) p90 %6.2f%% worst %7.2f%%", id, f.Count, f.MAPE, lim, f.P90APE, f.WorstAPE)
+			if miss, known := knownFitMisses[id]; known {
+				// The figures above are the stored ones to 2 decimals.
+				if f.MAPE > miss+0.005 {
+					t.Errorf("%s: held-out MAPE %.2f%%, worse than the known %.2f%%", id, f.MAPE, miss)
+				}
+				continue
+			}
+			if f.MAPE >= lim {
+				t.Errorf("%s: held-out MAPE %.2f%%, expected under %.0f%%", id, f.MAPE, lim)
+			}
+		}
+	}
+	for id := range knownFitMisses {
+		if !seen[id] {
+			t.Errorf("known miss %s has no fit row", id)
 		}
 	}
 }
@@ -66,6 +121,26 @@ func TestDefaultCostModel(t *testing.T) {
 	}
 	if _, err := EmbeddedProfile("l40s"); err == nil || !strings.Contains(err.Error(), "h100_sxm") {
 		t.Errorf("EmbeddedProfile(l40s) = %v, expected an error listing the shipped keys", err)
+	}
+	// Engines: the default is vLLM; another engine's profile is its own
+	// calibration, named after it.
+	b200, _ := cost.LookupGPU("b200_sxm")
+	def, err := EngineCostModel(b200, "")
+	if err != nil || def.Name() != "profile:embedded:b200_sxm" {
+		t.Fatalf("B200 default: %v, %v", def, err)
+	}
+	sg, err := EngineCostModel(b200, "sglang")
+	if err != nil || sg.Name() != "profile:embedded:b200_sxm/sglang" || sg.(*cost.Profile).Engine != "sglang" {
+		t.Fatalf("B200 sglang: %v, %v", sg, err)
+	}
+	if sg.GEMM(4096, 4096, 4096) == def.GEMM(4096, 4096, 4096) {
+		t.Error("the sglang and vllm B200 profiles give the same GEMM time: not calibrated per engine")
+	}
+	if got := EmbeddedEngines("b200_sxm"); strings.Join(got, ",") != "sglang,trtllm,vllm" {
+		t.Errorf("B200 engines %v", got)
+	}
+	if _, err := EngineCostModel(b200, "tgi"); err == nil || !strings.Contains(err.Error(), "sglang, trtllm, vllm") {
+		t.Errorf("unknown engine: %v, expected an error listing the shipped engines", err)
 	}
 }
 
@@ -286,11 +361,75 @@ func BenchmarkProfile(b *testing.B) {
 }
 
 func BenchmarkLoadEmbedded(b *testing.B) {
-	data, _ := embeddedFS.ReadFile("profiles/h100_sxm.yaml")
+	gz, _ := embeddedFS.ReadFile("profiles/h100_sxm.vllm.yaml.gz")
+	data, err := gunzip(gz)
+	if err != nil {
+		b.Fatal(err)
+	}
 	b.ReportAllocs()
 	for i := 0; i < b.N; i++ {
 		if _, err := cost.LoadProfile(bytes.NewReader(data), "h100"); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+// The engine profiles reproduce measured points of their compact tables
+// (data/aiconfigurator/compact): quantised GEMM, MLA, MoE and all-to-all.
+func TestEngineProfilesReproduceMeasuredPoints(t *testing.T) {
+	sg, err := EmbeddedProfileFor("b200_sxm", "sglang")
+	if err != nil {
+		t.Fatal(err)
+	}
+	vl := mustEmbedded(t, "b200_sxm")
+	checks := []struct {
+		name      string
+		got, want float64
+	}{
+		{"sglang nvfp4 gemm 4096^3", sg.QuantGEMM(4096, 4096, 4096, cost.NVFP4), 63941},
+		{"sglang generation MLA, 1 head, fp8 cache, batch 1, KV 2", sg.GenerationMLA(1, 2, cost.MLAShape{Heads: 1, KVCache: cost.FP8}), 10461},
+		{"vllm fp8_block MoE, 1 token, DeepSeek-V3 shape", vl.MoE(cost.MoEShape{Tokens: 1, Hidden: 7168, Inter: 2048, Experts: 256, TopK: 8, TP: 1, EP: 1, Quant: cost.FP8Block}), 81984},
+		{"vllm all-to-all of 512 bytes on 8 GPUs", vl.AllToAll(512, 8), 10690},
+	}
+	for _, c := range checks {
+		// The tables keep 5 significant digits.
+		if math.Abs(c.got-c.want) > 1e-4*c.want {
+			t.Errorf("%s: %.1f ns, measured %.0f ns", c.name, c.got, c.want)
+		}
+	}
+	// A precision the profile did not measure (NVFP4 on the H100) scales
+	// the calibrated BF16 GEMM by the roofline's ratio.
+	h := mustEmbedded(t, "h100_sxm")
+	roof := cost.NewRoofline(h.GPU())
+	want := h.GEMM(64, 8192, 8192) * roof.QuantGEMM(64, 8192, 8192, cost.NVFP4) / roof.GEMM(64, 8192, 8192)
+	if got := h.QuantGEMM(64, 8192, 8192, cost.NVFP4); got != want {
+		t.Errorf("H100 NVFP4 GEMM %v, expected the scaled BF16 grid's %v", got, want)
+	}
+	if got := h.QuantGEMM(64, 8192, 8192, cost.BF16); got != h.GEMM(64, 8192, 8192) {
+		t.Errorf("QuantGEMM at BF16 %v differs from GEMM %v", got, h.GEMM(64, 8192, 8192))
+	}
+	// The small-batch MoE step reads a few experts: much faster than a
+	// large one on the same layer.
+	s := cost.MoEShape{Tokens: 1, Hidden: 7168, Inter: 2048, Experts: 256, TopK: 8, TP: 1, EP: 8, Quant: cost.FP8Block}
+	small := vl.MoE(s)
+	s.Tokens = 4096
+	if big := vl.MoE(s); !(small > 0 && big > 4*small) {
+		t.Errorf("MoE 1 token %v ns, 4096 tokens %v ns", small, big)
+	}
+}
+
+func TestDescribeEngineProfile(t *testing.T) {
+	p, err := EmbeddedProfileFor("b200_sxm", "trtllm")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b bytes.Buffer
+	if err := p.Describe(&b); err != nil {
+		t.Fatal(err)
+	}
+	for _, w := range []string{"engine     trtllm", "gemm nvfp4", "context_mla ", "generation_mla ", "moe w4a8_mxfp4", "all_to_all"} {
+		if !strings.Contains(b.String(), w) {
+			t.Errorf("description lacks %q:\n%s", w, b.String())
 		}
 	}
 }

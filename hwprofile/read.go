@@ -1,10 +1,13 @@
 package hwprofile
 
 import (
+	"bytes"
+	"compress/gzip"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -19,7 +22,7 @@ import (
 var ErrNoMeasurements = errors.New("hwprofile: no measurement tables found")
 
 // tableExts are the file names ReadMeasurements picks up in a directory.
-var tableExts = []string{".parquet", ".arrow", ".arrows", ".feather", ".ipc", ".csv"}
+var tableExts = []string{".parquet", ".arrow", ".arrows", ".feather", ".ipc", ".csv", ".csv.gz"}
 
 // ReadMeasurements reads measurement tables from files and directories. A
 // directory is walked in lexical order and every .parquet, .arrow, .arrows,
@@ -55,9 +58,9 @@ func ReadMeasurements(paths ...string) (*Measurements, error) {
 				return filepath.SkipDir
 			}
 			if d.Type().IsRegular() && !strings.HasPrefix(d.Name(), ".") {
-				ext := strings.ToLower(filepath.Ext(path))
+				name := strings.ToLower(d.Name())
 				for _, e := range tableExts {
-					if ext == e {
+					if strings.HasSuffix(name, e) {
 						files = append(files, path)
 					}
 				}
@@ -115,6 +118,15 @@ func (ms *Measurements) readFile(path, rel string) error {
 	if err != nil {
 		return fmt.Errorf("hwprofile: %w", err)
 	}
+	if strings.HasSuffix(strings.ToLower(path), ".gz") {
+		zr, err := gzip.NewReader(bytes.NewReader(data))
+		if err != nil {
+			return fmt.Errorf("hwprofile: %s: %w", path, err)
+		}
+		if data, err = io.ReadAll(zr); err != nil {
+			return fmt.Errorf("hwprofile: %s: %w", path, err)
+		}
+	}
 	t, err := readTable(path, data)
 	if err != nil {
 		return err
@@ -123,9 +135,17 @@ func (ms *Measurements) readFile(path, rel string) error {
 	if err != nil {
 		return err
 	}
+	dir, err := ms.tableDir(filepath.Dir(path))
+	if err != nil {
+		return err
+	}
+	table := strings.TrimSuffix(filepath.Base(path), filepath.Ext(path))
+	if st, ok := dir.status[table]; ok && st != "complete" {
+		ms.Notes = append(ms.Notes, fmt.Sprintf("%s: collection_meta.yaml calls the table %q", rel, st))
+	}
 	ctx := readContext{path: path, rel: rel, pathGPU: gpuFromPath(path)}
 	before := len(ms.Rows)
-	for i := 0; i < t.numRows; i++ {
+	for i := 0; i < t.numRows && l.read != nil; i++ {
 		n := len(ms.Rows)
 		if err := l.read(t, i, &ctx, &ms.Rows); err != nil {
 			return err
@@ -136,6 +156,9 @@ func (ms *Measurements) readFile(path, rel string) error {
 			if m.GPU == "" {
 				m.GPU = ctx.pathGPU
 			}
+			if m.Engine == "" {
+				m.Engine, m.Version = dir.engine, dir.version
+			}
 			if f, found, want := m.validate(); f != "" {
 				return t.errAt(i, l.column(f), "found %v, expected %s", found, want)
 			}
@@ -143,7 +166,7 @@ func (ms *Measurements) readFile(path, rel string) error {
 	}
 	sum := sha256.Sum256(data)
 	ms.Sources = append(ms.Sources, cost.SourceFile{Path: rel, SHA256: hex.EncodeToString(sum[:]),
-		Layout: l.name, Rows: len(ms.Rows) - before})
+		Layout: l.name, Rows: len(ms.Rows) - before, Engine: dir.engine, Version: dir.version})
 	return nil
 }
 
@@ -180,7 +203,10 @@ type layout struct {
 	// fields maps Measurement field names used in validation messages to
 	// the layout's column names.
 	fields map[string]string
-	read   func(t *table, i int, c *readContext, out *[]Measurement) error
+	// anyOther accepts columns beyond required ones (layouts recognised
+	// but not used); read is nil for them.
+	anyOther bool
+	read     func(t *table, i int, c *readContext, out *[]Measurement) error
 }
 
 func (l *layout) column(field string) string {
@@ -240,7 +266,7 @@ func detectLayout(t *table) (*layout, error) {
 		return nil, fmt.Errorf("%s: columns [%s] match no known measurement layout; expected the columns of one of: %s",
 			t.file, strings.Join(t.names(), ", "), strings.Join(names, "; "))
 	}
-	if u := best.unknown(t); len(u) > 0 {
+	if u := best.unknown(t); len(u) > 0 && !best.anyOther {
 		return nil, fmt.Errorf("%s: looks like the %s layout but has unknown column(s) %s; expected only %s",
 			t.file, best.name, quoteList(u), quoteList(append(append([]string(nil), best.required...), best.optional...)))
 	}
@@ -260,7 +286,8 @@ var layouts []*layout
 
 func init() {
 	layouts = []*layout{
-		aicGEMM, aicAttention, aicNCCL, aicCustomAllReduce,
+		aicGEMM, aicAttention, aicNCCL, aicCustomAllReduce, aicMLA, aicMoE,
 		vidurCompute, vidurNetwork, canonicalLayout,
 	}
+	layouts = append(layouts, aicUnused...)
 }

@@ -45,18 +45,19 @@ func TestReadAiconfiguratorGEMM(t *testing.T) {
 	// torch.nn.functional.linear, bfloat16, m=32768 n=65536 k=12288,
 	// 60.32404242621528 ms.
 	m := ms.Rows[0]
+	// The engine and version come from the directories <engine>/<version>.
 	want := Measurement{Op: cost.OpGEMM, GPU: "h100_sxm", Dtype: "bf16", Kernel: "torch.nn.functional.linear",
-		M: 32768, N: 65536, K: 12288, MeanNs: m.MeanNs, Source: "gemm_perf.parquet", Row: 1}
+		Engine: "vllm", Version: "0.24.0", M: 32768, N: 65536, K: 12288, MeanNs: m.MeanNs, Source: "gemm_perf.parquet", Row: 1}
 	// ms to ns is one multiplication: allow its last-bit rounding.
 	if math.Abs(m.MeanNs-60.32404242621528e6) > 1e-12*m.MeanNs || m != want {
 		t.Errorf("row 1 = %+v\nexpected %+v", m, want)
 	}
-	dt := map[string]int{}
+	dt := map[cost.Precision]int{}
 	for _, r := range ms.Rows {
-		dt[r.Dtype]++
+		dt[r.Quant]++
 	}
-	if dt["bf16"] != 35742 || dt["fp8"] != 35742 || dt["fp8_block"] != 35704 {
-		t.Errorf("dtypes %v, expected 35742 bf16, 35742 fp8, 35704 fp8_block", dt)
+	if dt[cost.BF16] != 35742 || dt[cost.FP8] != 35742 || dt[cost.FP8Block] != 35704 {
+		t.Errorf("quant modes %v, expected 35742 bf16, 35742 fp8, 35704 fp8_block", dt)
 	}
 	if len(ms.Sources) != 1 || len(ms.Sources[0].SHA256) != 64 || ms.Sources[0].Layout != "aiconfigurator gemm_perf" {
 		t.Errorf("sources %+v", ms.Sources)
@@ -106,9 +107,9 @@ func TestReadAiconfiguratorNCCL(t *testing.T) {
 	if m.Op != cost.OpAllGather || m.GPUs != 2 || m.Bytes != 2048 || m.Dtype != "fp16" || m.GPU != "h100_sxm" || m.MeanNs != 0.005980000000000001e6 {
 		t.Errorf("2.23 row 1 = %+v", m)
 	}
-	// alltoall rows are skipped: 342 rows, 114 of them alltoall.
-	if len(old.Rows) != 228 {
-		t.Errorf("2.23: %d measurements, expected 228 (342 rows less 114 alltoall)", len(old.Rows))
+	// 342 rows, 114 of them alltoall.
+	if n := countOps(old); len(old.Rows) != 342 || n[cost.OpAllToAll] != 114 {
+		t.Errorf("2.23: %d measurements (ops %v), expected 342 with 114 all_to_all", len(old.Rows), n)
 	}
 	// The newer layout: row 1 is all_gather, half, 2 GPUs, 256 elements.
 	nw := readOne(t, "data/aiconfigurator/h100_sxm/comm/nccl/2.29.2/nccl_perf.parquet")
@@ -350,6 +351,14 @@ func TestReadBadTables(t *testing.T) {
 			[]string{"line 2", `"nccl_dtype"`, `found "quarter"`}},
 		{"vidur_coll.csv", ",time_stats.all_reduce.median,num_workers,size,collective\n0,0.1,2,1024,broadcast\n",
 			[]string{"line 2", `"collective"`, `found "broadcast"`}},
+		{"aic_quant.csv", "m,n,k,gemm_dtype,latency\n16,16,16,fp8,0.01\n16,16,16,int3_magic,0.01\n",
+			[]string{"line 3", `"gemm_dtype"`, `unknown quant mode "int3_magic"`, "nvfp4"}},
+		{"aic_moe_quant.csv", "moe_dtype,num_tokens,hidden_size,inter_size,topk,num_experts,moe_tp_size,moe_ep_size,latency\nfp9,1,4096,1024,8,128,1,1,0.1\n",
+			[]string{"line 2", `"moe_dtype"`, `unknown quant mode "fp9"`}},
+		{"aic_moe_topk.csv", "moe_dtype,num_tokens,hidden_size,inter_size,topk,num_experts,moe_tp_size,moe_ep_size,latency\nbfloat16,1,4096,1024,16,8,1,1,0.1\n",
+			[]string{"line 2", `"topk"`, "found 16", "at most num_experts (8)"}},
+		{"canon_quant.csv", "op,quant,m,n,k,median_us\ngemm,fp5,16,16,16,5\n", []string{"line 2", `"quant"`, `unknown quant mode "fp5"`}},
+		{"canon_engine.csv", "op,engine,m,n,k,median_us\ngemm,tgi,16,16,16,5\n", []string{"line 2", `"engine"`, `found "tgi"`}},
 	}
 	for _, c := range cases {
 		p := filepath.Join(dir, c.name)
@@ -382,5 +391,67 @@ func TestReadBadTables(t *testing.T) {
 	empty := t.TempDir()
 	if _, err := ReadMeasurements(empty); !errors.Is(err, ErrNoMeasurements) {
 		t.Errorf("empty directory: %v, expected ErrNoMeasurements", err)
+	}
+}
+
+// TestReadAiconfiguratorSideFiles reads a table directory laid out as
+// aiconfigurator's: collection_meta.yaml names the engine and version
+// (over the directory names), and a reuse.yaml pointing at a version that is
+// not there becomes a note.
+func TestReadAiconfiguratorSideFiles(t *testing.T) {
+	root := t.TempDir()
+	dir := filepath.Join(root, "b200_sxm", "moe", "trtllm", "1.3.0rc23-folder")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	write := func(name, data string) {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("moe_perf.csv", "moe_dtype,num_tokens,hidden_size,inter_size,topk,num_experts,moe_tp_size,moe_ep_size,distribution,latency\n"+
+		"w4a8_mxfp4_mxfp8,1,4096,2048,6,256,2,32,balanced,0.0184\n")
+	write("collection_meta.yaml", "schema_version: 1\nruntime:\n  framework: trtllm\n  version: 1.3.0rc23\ntables:\n  moe_perf:\n    status: partial\n")
+	write("reuse.yaml", "schema_version: 1\nreuse:\n- table: moe_perf\n  from_version: 1.3.0rc20\n  reason: older shapes\n")
+	ms, err := ReadMeasurements(filepath.Join(root, "b200_sxm"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := ms.Rows[0]
+	if m.Op != cost.OpMoE || m.Engine != "trtllm" || m.Version != "1.3.0rc23" || m.Quant != cost.W4A8MXFP4 || m.GPU != "b200_sxm" ||
+		m.Batch != 1 || m.Hidden != 4096 || m.Inter != 2048 || m.TopK != 6 || m.Experts != 256 || m.MoETP != 2 || m.MoEEP != 32 ||
+		m.Distribution != "balanced" {
+		t.Errorf("moe row = %+v", m)
+	}
+	notes := strings.Join(ms.Notes, "\n")
+	if !strings.Contains(notes, "reuses version 1.3.0rc20, which is not in the tables read") || !strings.Contains(notes, `calls the table "partial"`) {
+		t.Errorf("notes %q, expected the missing reuse source and the partial table", notes)
+	}
+	write("collection_meta.yaml", "schema_version: 7\n")
+	if _, err := ReadMeasurements(filepath.Join(root, "b200_sxm")); err == nil || !strings.Contains(err.Error(), "collection_meta.yaml: schema_version: found 7") {
+		t.Errorf("bad schema version: %v", err)
+	}
+	write("collection_meta.yaml", "schema_version: 1\nruntime:\n  framework: tgi\n")
+	if _, err := ReadMeasurements(filepath.Join(root, "b200_sxm")); err == nil || !strings.Contains(err.Error(), `runtime.framework: found "tgi"`) {
+		t.Errorf("unknown framework: %v", err)
+	}
+}
+
+// TestReadCompactTable reads a shipped compact table back: every op the
+// calibration uses, engine-specific rows labelled with the engine and the
+// NCCL rows with none.
+func TestReadCompactTable(t *testing.T) {
+	ms := readOne(t, "data/aiconfigurator/compact/b200_sxm.sglang.csv.gz")
+	n := countOps(ms)
+	if n[cost.OpContextMLA] == 0 || n[cost.OpGenerationMLA] == 0 || n[cost.OpAllToAll] == 0 || n[cost.OpGEMM] < 100000 {
+		t.Fatalf("ops %v: expected MLA, all-to-all and the GEMMs of four precisions", n)
+	}
+	for _, r := range ms.Rows {
+		if r.Op == cost.OpGEMM && r.Engine != "sglang" || r.Op == cost.OpAllToAll && r.Engine != "" {
+			t.Fatalf("row %d: engine %q for %s", r.Row, r.Engine, r.Op)
+		}
+	}
+	if len(ms.Sources) != 1 || ms.Sources[0].Layout != "lodsim canonical" {
+		t.Errorf("sources %+v", ms.Sources)
 	}
 }

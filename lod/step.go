@@ -37,12 +37,17 @@ type Batch struct {
 	Decodes   int     // sequences decoding one token
 	DecodeCtx int64   // context tokens the decodes attend to, summed
 	Sampled   int     // sequences that produce a token this step
+	// Graph, when above Tokens(), is the batch size of the CUDA graph the
+	// step replays: its layers, all-reduces and pipeline hand-offs run on
+	// Graph tokens (padding); attention, sampling and per-sequence
+	// overheads stay with the real sequences.
+	Graph int
 }
 
 // Reset empties b, keeping its storage.
 func (b *Batch) Reset() {
 	b.Chunks = b.Chunks[:0]
-	b.Decodes, b.DecodeCtx, b.Sampled = 0, 0, 0
+	b.Decodes, b.DecodeCtx, b.Sampled, b.Graph = 0, 0, 0, 0
 }
 
 // Tokens is the number of tokens the step computes.
@@ -65,6 +70,10 @@ func (b *Batch) Seqs() int { return len(b.Chunks) + b.Decodes }
 //
 //	compute = Overhead + Layers x sum(Op) + Head
 //	each layer ends its attention and its MLP with an all-reduce of ARBytes
+//
+// Layers of one stage can differ (MoE and dense-MLP layers, sliding-window
+// and full attention): Op is then the stage's mean layer, so that Layers x
+// Op is the stage's sum to within rounding.
 type StageCost struct {
 	Op       [NumOps]int64
 	Layers   int
@@ -73,6 +82,23 @@ type StageCost struct {
 	ARBytes  float64   // bytes of each TP all-reduce; 0 when TP = 1
 	ARLink   cost.Link // per-hop link of those all-reduces
 	PPBytes  float64   // activation bytes sent to the next stage; 0 on the last
+
+	// MoELayers is how many of the stage's layers route tokens to experts.
+	MoELayers int
+	// A2ABytes is one rank's buffer in each MoE layer's token dispatch
+	// all-to-all over A2ARanks ranks, and again in the combine that brings
+	// the expert outputs back: the hidden state of each of its tokens for
+	// each of its k experts, A2ABytes / A2ARanks to every rank of the
+	// expert-parallel group (itself included, as cost.CostModel.AllToAll
+	// counts it). 0 unless the experts are spread (EP > 1) over ranks that
+	// hold different tokens (attention data parallelism).
+	A2ABytes float64
+	A2ARanks int
+	A2ALink  cost.Link // per-peer link of those all-to-alls
+	// WeightBytes is the weights one rank reads in the step: the stage's
+	// layers (for MoE layers only the experts the step's tokens hit) and,
+	// on the last stage, the LM head.
+	WeightBytes float64
 }
 
 // Compute is the stage's total compute time for the step.
@@ -121,26 +147,60 @@ func (c *StageCost) CollectiveNs(tp int) int64 {
 	return int64(2*c.Layers) * RingAllReduceNs(c.ARLink, c.ARBytes, tp)
 }
 
+// AllToAllNs is the uncontended time of one all-to-all of s bytes per rank
+// over n ranks: each rank sends s/n bytes to each of the n-1 others, one
+// after another,
+//
+//	(n-1) x (alpha + (s/n)/B)
+//
+// computed hop by hop in integer ns, as the high level of detail would
+// send them.
+func AllToAllNs(l cost.Link, s float64, n int) int64 {
+	if n <= 1 || s <= 0 {
+		return 0
+	}
+	return int64(n-1) * HopNs(l, s/float64(n))
+}
+
+// MoECommNs is the stage's analytical all-to-all time for one step: a
+// dispatch and a combine per MoE layer.
+func (c *StageCost) MoECommNs() int64 {
+	return int64(2*c.MoELayers) * AllToAllNs(c.A2ALink, c.A2ABytes, c.A2ARanks)
+}
+
 // Planner turns batches into per-stage costs for one model on one
 // parallel layout. It caches the token-count-only parts of the costs, so a
 // Planner is not safe for concurrent use.
 type Planner struct {
-	model  Model
-	cost   cost.CostModel
-	tp, pp int
-	layers []int // layers per stage
-	shape  cost.AttnShape
-	over   cost.Overheads
-	dense  []denseCost // by token count, lazily filled
-	heads  []int64     // LM head cost by sampled sequences, lazily filled (0: unset)
-	attn   *[attnCacheSize]attnEntry
-	link   *cost.Link // fixed all-reduce link (SetLink), else the cost model's
+	model   Model
+	cost    cost.CostModel
+	tp, pp  int
+	ep, adp int // expert parallelism, attention data parallelism
+	layers  []int
+	kinds   []stageKinds
+	shape   cost.AttnShape // attention, per rank (GQA)
+	mla     cost.MLAShape  // latent attention, per rank (MLA)
+	kvRatio float64        // KV-cache element size relative to DTypeBytes
+	over    cost.Overheads
+	dense   []denseCost // by token count, lazily filled
+	heads   []int64     // LM head cost by sampled sequences, lazily filled (0: unset)
+	attn    *[attnCacheSize]attnEntry
+	link    *cost.Link // fixed all-reduce link (SetLink), else the cost model's
+}
+
+// stageKinds counts a stage's layers by kind.
+type stageKinds struct {
+	moe, window int
 }
 
 // SetLink makes every all-reduce use l instead of the cost model's
 // size-dependent link (a configured link overrides calibration).
 func (p *Planner) SetLink(l cost.Link) {
 	p.link = &l
+	p.resetMemo()
+}
+
+func (p *Planner) resetMemo() {
 	for i := range p.dense {
 		p.dense[i].ok = false
 	}
@@ -157,11 +217,16 @@ type attnEntry struct {
 	v   float64
 }
 
-func (p *Planner) attnCost(decode bool, a, b int) float64 {
-	key := uint64(a)<<31 | uint64(b)
-	if decode {
-		key |= 1 << 62
-	}
+// The attention memo's kinds.
+const (
+	attnPrefill = iota
+	attnDecode
+	attnPrefillWindow
+	attnDecodeWindow
+)
+
+func (p *Planner) attnCost(kind uint64, a, b int) float64 {
+	key := kind<<62 | uint64(a)<<31 | uint64(b)
 	key++
 	h := (key * 0x9e3779b97f4a7c15) >> (64 - 14)
 	e := &p.attn[h]
@@ -169,20 +234,99 @@ func (p *Planner) attnCost(decode bool, a, b int) float64 {
 		return e.v
 	}
 	var v float64
-	if decode {
-		v = p.cost.GenerationAttention(a, b, p.shape)
-	} else {
-		v = p.cost.ContextAttention(1, a, b, p.shape)
+	switch kind {
+	case attnPrefill:
+		v = p.prefillAttention(a, b)
+	case attnDecode:
+		v = p.decodeAttention(a, b)
+	case attnPrefillWindow:
+		v = p.windowPrefillAttention(a, b)
+	case attnDecodeWindow:
+		// The mean context capped at the window: exact once every
+		// sequence is past the window, an overestimate of at most the
+		// window while some are shorter.
+		v = p.decodeAttention(a, min(b, p.model.SlidingWindow))
 	}
 	e.key, e.v = key, v
 	return v
 }
 
+// prefillAttention is one sequence's prefill of q tokens after prefix
+// cached ones. MLA computes it decompressed, after expanding the latents
+// of all prefix + q tokens into per-head keys and values (kv_b_proj).
+func (p *Planner) prefillAttention(q, prefix int) float64 {
+	m := &p.model
+	if !m.MLA() {
+		return p.cost.ContextAttention(1, q, prefix, p.shape)
+	}
+	return p.cost.ContextMLA(1, q, prefix, p.mla) +
+		p.gemm(q+prefix, p.mla.Heads*(m.QKNopeDim+m.VHeadDim), m.KVLoRARank, m.attnPrecision())
+}
+
+// decodeAttention is batch sequences decoding over ctx tokens each. MLA
+// decodes in the absorbed form over the latent cache, plus the per-head
+// absorption of q into the latent space and of the output back
+// (kv_b_proj's two halves, which vLLM and SGLang dequantize to BF16 at
+// load: batched GEMMs, costed as one BF16 GEMM of their FLOPs and
+// weights). The cost model's GQA attention reads a BF16 cache, so an FP8
+// one costs as ctx x the element ratio: decode attention is bound by the
+// bytes of the cache.
+func (p *Planner) decodeAttention(batch, ctx int) float64 {
+	m := &p.model
+	if m.MLA() {
+		h := p.mla.Heads
+		return p.cost.GenerationMLA(batch, ctx, p.mla) +
+			p.cost.GEMM(batch, h*m.KVLoRARank, m.QKNopeDim) + p.cost.GEMM(batch, h*m.VHeadDim, m.KVLoRARank)
+	}
+	c := ctx
+	if p.kvRatio != 1 {
+		c = int(math.Ceil(float64(ctx) * p.kvRatio))
+	}
+	return p.cost.GenerationAttention(batch, c, p.shape)
+}
+
+// gemm is an (m x k) activation by (k x n) weight GEMM with the weight in w.
+func (p *Planner) gemm(m, n, k int, w Precision) float64 {
+	return p.cost.QuantGEMM(m, n, k, w.Kernel())
+}
+
+// windowPrefillAttention is a prefill of q tokens after prefix ones in a
+// layer whose queries see at most the last W keys. The first queries,
+// while the window still holds the whole context, attend causally as in a
+// full layer; every later one attends to exactly W keys, which costs as
+// chunks of W queries over a prefix of W/2 (W x W products each).
+func (p *Planner) windowPrefillAttention(q, prefix int) float64 {
+	w := p.model.SlidingWindow
+	if prefix+q <= w {
+		return p.attnCost(attnPrefill, q, prefix)
+	}
+	var v float64
+	q1 := max(0, min(q, w-prefix))
+	if q1 > 0 {
+		v += p.cost.ContextAttention(1, q1, prefix, p.shape)
+	}
+	n, r := (q-q1)/w, (q-q1)%w
+	if n > 0 {
+		v += p.cost.ContextAttention(n, w, w/2, p.shape)
+	}
+	if r > 0 {
+		v += p.cost.ContextAttention(1, r, w-r/2, p.shape)
+	}
+	return v
+}
+
 type denseCost struct {
-	ok     bool
-	qkv, o int64
-	mlp    float64 // before rounding: elementwise + GEMMs
-	arLink cost.Link
+	ok      bool
+	qkv, o  int64
+	mlp     float64 // dense MLP layer, before rounding: elementwise + GEMMs
+	moe     float64 // MoE layer, before rounding
+	arLink  cost.Link
+	wAttn   float64   // weight bytes read per layer: attention
+	wMLP    float64   // dense MLP
+	wMoE    float64   // router, shared experts and the experts hit
+	a2a     float64   // all-to-all bytes per rank and MoE layer
+	a2aLink cost.Link // and their link
+	experts float64   // expected distinct experts hit on this rank
 }
 
 // NewPlanner checks that the layout fits the model and returns a planner.
@@ -199,10 +343,55 @@ func NewPlanner(m Model, cm cost.CostModel, tp, pp int) (*Planner, error) {
 	if pp > m.Layers {
 		return nil, fmt.Errorf("lod: pipeline_parallel %d exceeds %s's %d layers", pp, m.Name, m.Layers)
 	}
-	p := &Planner{model: m, cost: cm, tp: tp, pp: pp, over: cm.Overheads(), attn: new([attnCacheSize]attnEntry)}
+	p := &Planner{model: m, cost: cm, tp: tp, pp: pp, ep: 1, adp: 1, over: cm.Overheads(), attn: new([attnCacheSize]attnEntry)}
 	p.layers = StageLayers(m.Layers, pp)
+	start := 0
+	for _, n := range p.layers {
+		var k stageKinds
+		for i := start; i < start+n; i++ {
+			if m.IsMoELayer(i) {
+				k.moe++
+			}
+			if m.IsWindowLayer(i) {
+				k.window++
+			}
+		}
+		p.kinds = append(p.kinds, k)
+		start += n
+	}
 	p.shape = cost.AttnShape{Heads: m.Heads / tp, KVHeads: m.KVHeadsPerRank(tp), HeadDim: m.HeadDim}
+	if m.MLA() {
+		p.mla = cost.MLAShape{Heads: m.Heads / tp, KVLoRARank: m.KVLoRARank, QKNopeDim: m.QKNopeDim, QKRopeDim: m.QKRopeDim,
+			VHeadDim: m.VHeadDim, KVCache: m.KVCache.Kernel()}
+	}
+	p.kvRatio = float64(m.kvElemBytes()) / float64(m.DTypeBytes)
 	return p, nil
+}
+
+// SetExpertParallel spreads each MoE layer's routed experts over ep ranks
+// and runs attention data-parallel over attentionDP groups of TP ranks
+// (the rows' moe_ep_size and attention_dp_size). The MoE layers then span
+// TP x attentionDP ranks: ep expert groups of moe_tp = TP x attentionDP /
+// ep ranks, each of which splits its experts' intermediate dimension.
+// A batch given to Plan is one data-parallel group's; the others are
+// taken to carry as many tokens (the mean load).
+func (p *Planner) SetExpertParallel(ep, attentionDP int) error {
+	m := p.model
+	if ep < 1 || attentionDP < 1 {
+		return fmt.Errorf("lod: expert_parallel %d, attention_data_parallel %d: expected both >= 1", ep, attentionDP)
+	}
+	if g := p.tp * attentionDP; g%ep != 0 {
+		return fmt.Errorf("lod: expert_parallel %d does not divide the %d ranks of tensor_parallel %d x attention_data_parallel %d", ep, g, p.tp, attentionDP)
+	}
+	if ep > 1 && !m.MoE() {
+		return fmt.Errorf("lod: expert_parallel %d: %s has no experts", ep, m.Name)
+	}
+	if m.MoE() && m.Experts%ep != 0 {
+		return fmt.Errorf("lod: expert_parallel %d does not divide %s's %d experts", ep, m.Name, m.Experts)
+	}
+	p.ep, p.adp = ep, attentionDP
+	p.resetMemo()
+	return nil
 }
 
 // StageLayers splits layers over pp stages as evenly as possible, the
@@ -227,6 +416,15 @@ func (p *Planner) Stages() int { return p.pp }
 // TP is the tensor-parallel degree.
 func (p *Planner) TP() int { return p.tp }
 
+// EP is the expert-parallel degree.
+func (p *Planner) EP() int { return p.ep }
+
+// AttentionDP is the attention data-parallel degree.
+func (p *Planner) AttentionDP() int { return p.adp }
+
+// MoETP is the tensor-parallel degree inside each expert group.
+func (p *Planner) MoETP() int { return p.tp * p.adp / p.ep }
+
 func ns(x float64) int64 {
 	if !(x >= 1) { // also catches NaN
 		return 1
@@ -249,19 +447,30 @@ func (p *Planner) denseFor(t int) *denseCost {
 		return d
 	}
 	m, tp, cm := p.model, p.tp, p.cost
-	h, hd := m.Hidden, m.HeadDim
+	h := m.Hidden
 	el := float64(m.DTypeBytes)
 	act := float64(t) * float64(h) * el
-	qn := (p.shape.Heads + 2*p.shape.KVHeads) * hd
-	// input RMSNorm reads and writes the activations; rotary embedding
-	// touches q and k once.
-	d.qkv = ns(cm.Elementwise(2*act) + cm.GEMM(t, qn, h) + cm.Elementwise(2*float64(t)*float64(qn)*el))
-	d.o = ns(cm.GEMM(t, h, p.shape.Heads*hd))
+	aw := m.attnPrecision()
+	if m.MLA() {
+		p.mlaProjections(d, t)
+	} else {
+		hd := m.HeadDim
+		qn := (p.shape.Heads + 2*p.shape.KVHeads) * hd
+		// input RMSNorm reads and writes the activations; rotary embedding
+		// touches q and k once.
+		d.qkv = ns(cm.Elementwise(2*act) + p.gemm(t, qn, h, aw) + cm.Elementwise(2*float64(t)*float64(qn)*el))
+		d.o = ns(p.gemm(t, h, p.shape.Heads*hd, aw))
+		d.wAttn = float64(aw.bytes(int64(h)*int64(qn+p.shape.Heads*hd), m.DTypeBytes))
+	}
 	inter := m.Intermediate / tp
 	// post-attention RMSNorm, gate+up GEMM, SiLU-and-multiply (reads 2x,
 	// writes 1x the intermediate activations), down GEMM
-	d.mlp = cm.Elementwise(2*act) + cm.GEMM(t, 2*inter, h) +
-		cm.Elementwise(3*float64(t)*float64(inter)*el) + cm.GEMM(t, h, inter)
+	d.mlp = cm.Elementwise(2*act) + p.gemm(t, 2*inter, h, m.Weights) +
+		cm.Elementwise(3*float64(t)*float64(inter)*el) + p.gemm(t, h, inter, m.Weights)
+	d.wMLP = float64(m.Weights.bytes(3*int64(h)*int64(inter), m.DTypeBytes))
+	if m.MoE() {
+		p.moeLayer(d, t)
+	}
 	if p.link != nil {
 		d.arLink = *p.link
 	} else if tp > 1 {
@@ -269,6 +478,36 @@ func (p *Planner) denseFor(t int) *denseCost {
 	}
 	d.ok = true
 	return d
+}
+
+// mlaProjections costs MLA's projections for t tokens on one TP rank:
+// q through its low-rank pair (q_a_proj, q_a_layernorm, q_b_proj) or
+// directly, the joint KV latent and rotary key (kv_a_proj_with_mqa,
+// kv_a_layernorm), rotary embedding, and o_proj. q_a_proj and
+// kv_a_proj_with_mqa are replicated on every rank, the rest split by head
+// (as vLLM and SGLang shard DeepSeek-V3).
+func (p *Planner) mlaProjections(d *denseCost, t int) {
+	m, cm := &p.model, p.cost
+	h, heads, w := m.Hidden, p.shape.Heads, m.attnPrecision()
+	el, ft := float64(m.DTypeBytes), float64(t)
+	qk, lat := m.QKNopeDim+m.QKRopeDim, m.KVLoRARank+m.QKRopeDim
+	v := cm.Elementwise(2 * ft * float64(h) * el)
+	var wts int64
+	if q := m.QLoRARank; q > 0 {
+		// q_a_proj and kv_a_proj_with_mqa read the same input: engines
+		// run them as one GEMM (vLLM's fused_qkv_a_proj).
+		v += p.gemm(t, q+lat, h, w) + cm.Elementwise(2*ft*float64(q)*el) + p.gemm(t, heads*qk, q, w)
+		wts += int64(h)*int64(q+lat) + int64(q)*int64(heads*qk)
+	} else {
+		v += p.gemm(t, heads*qk, h, w) + p.gemm(t, lat, h, w)
+		wts += int64(h) * int64(heads*qk+lat)
+	}
+	v += cm.Elementwise(2*ft*float64(m.KVLoRARank)*el) + cm.Elementwise(2*ft*float64(heads*m.QKRopeDim+m.QKRopeDim)*el)
+	wts += int64(m.KVLoRARank) * int64(heads*(m.QKNopeDim+m.VHeadDim))
+	d.qkv = ns(v)
+	d.o = ns(p.gemm(t, h, heads*m.VHeadDim, w))
+	wts += int64(heads*m.VHeadDim) * int64(h)
+	d.wAttn = float64(w.bytes(wts, m.DTypeBytes))
 }
 
 // headCost is the LM head over the sampled positions, then sampling over
@@ -289,21 +528,43 @@ func (p *Planner) headCost(sampled int) int64 {
 	return p.heads[sampled]
 }
 
+// mix is the mean of a layers costing x and b layers costing y, in whole
+// ns; a stage of one kind costs exactly its kind.
+func mix(a int, x float64, b int, y float64) int64 {
+	switch {
+	case b == 0:
+		return ns(x)
+	case a == 0:
+		return ns(y)
+	}
+	return ns((float64(a)*x + float64(b)*y) / float64(a+b))
+}
+
 // Plan fills out (length Stages()) with the cost of batch b on each stage.
 func (p *Planner) Plan(b *Batch, out []StageCost) {
-	t := b.Tokens()
+	t := max(b.Tokens(), b.Graph) // tokens through the layers, padding included
 	d := p.denseFor(t)
-	var attn float64
+	m := &p.model
+	var attn, wattn float64
 	for _, c := range b.Chunks {
-		attn += p.attnCost(false, int(c.Q), int(c.Prefix))
+		attn += p.attnCost(attnPrefill, int(c.Q), int(c.Prefix))
 	}
+	var ctx int
 	if b.Decodes > 0 {
-		ctx := int((b.DecodeCtx + int64(b.Decodes)/2) / int64(b.Decodes))
-		attn += p.attnCost(true, b.Decodes, ctx)
+		ctx = int((b.DecodeCtx + int64(b.Decodes)/2) / int64(b.Decodes))
+		attn += p.attnCost(attnDecode, b.Decodes, ctx)
+	}
+	if m.SlidingWindow > 0 {
+		for _, c := range b.Chunks {
+			wattn += p.attnCost(attnPrefillWindow, int(c.Q), int(c.Prefix))
+		}
+		if b.Decodes > 0 {
+			wattn += p.attnCost(attnDecodeWindow, b.Decodes, ctx)
+		}
 	}
 	var arBytes float64
 	if p.tp > 1 {
-		arBytes = float64(t) * float64(p.model.Hidden) * float64(p.model.DTypeBytes)
+		arBytes = float64(t) * float64(m.Hidden) * float64(m.DTypeBytes)
 	}
 	head := p.headCost(b.Sampled)
 	over := ns(p.over.StepNs + p.over.PerSeqNs*float64(b.Seqs()) + p.over.PerPrefillTokenNs*float64(b.PrefillTokens()))
@@ -312,18 +573,26 @@ func (p *Planner) Plan(b *Batch, out []StageCost) {
 	}
 	for s := range out {
 		c := &out[s]
-		c.Op = [NumOps]int64{d.qkv, ns(attn), d.o, ns(d.mlp)}
-		c.Layers = p.layers[s]
+		n, k := p.layers[s], p.kinds[s]
+		c.Op = [NumOps]int64{d.qkv, mix(n-k.window, attn, k.window, wattn), d.o, mix(n-k.moe, d.mlp, k.moe, d.moe)}
+		c.Layers = n
 		c.ARBytes = arBytes
 		c.ARLink = d.arLink
+		c.MoELayers = k.moe
+		c.A2ABytes, c.A2ALink, c.A2ARanks = d.a2a, d.a2aLink, 0
+		if d.a2a > 0 {
+			c.A2ARanks = p.ep
+		}
+		c.WeightBytes = float64(n)*d.wAttn + float64(n-k.moe)*d.wMLP + float64(k.moe)*d.wMoE
 		c.Head, c.Overhead, c.PPBytes = 0, 0, 0
 		if s == 0 {
 			c.Overhead = over
 		}
 		if s == len(out)-1 {
 			c.Head = head
+			c.WeightBytes += float64(m.Vocab/p.tp) * float64(m.Hidden) * float64(m.DTypeBytes)
 		} else {
-			c.PPBytes = float64(t) * float64(p.model.Hidden) * float64(p.model.DTypeBytes)
+			c.PPBytes = float64(t) * float64(m.Hidden) * float64(m.DTypeBytes)
 		}
 	}
 }

@@ -2,9 +2,12 @@ package replay
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
+	"io/fs"
 	"math"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -129,6 +132,28 @@ type SchedulerConfig struct {
 	// after a preemption (SGLang's init_new_token_ratio, 0.7 by default).
 	// 0 admits on prompt blocks alone, as vLLM does.
 	AdmissionReserve float64 `yaml:"admission_reserve,omitempty"`
+
+	// Engine is the serving engine modelled (engine.go): vllm, sglang or
+	// trtllm. Set, it fills every field left unset with that engine's
+	// documented defaults for EngineVersion (empty: the newest known) on
+	// the configured GPU and TP, and picks its scheduler; explicit values
+	// win. Unset, the scheduler is chosen by Batching and unset fields take
+	// lodsim's historical defaults (vLLM-like, no CUDA graphs).
+	Engine        Engine `yaml:"engine,omitempty"`
+	EngineVersion string `yaml:"engine_version,omitempty"`
+	// CUDAGraphSizes are the decode batch sizes captured as CUDA graphs: a
+	// decode-only step of at most the largest size costs the compute of
+	// the next size up (cudagraph.go). Empty: the engine's defaults.
+	CUDAGraphSizes []int `yaml:"cuda_graph_sizes,omitempty"`
+	// EnforceEager turns CUDA graphs off (vLLM's enforce_eager).
+	EnforceEager bool `yaml:"enforce_eager,omitempty"`
+	// CapacityPolicy is TensorRT-LLM's capacity scheduler policy
+	// (engine trtllm only).
+	CapacityPolicy CapacityPolicy `yaml:"capacity_policy,omitempty"`
+	// OverlapScheduler is TensorRT-LLM's overlap scheduler (on unless
+	// disabled): the CPU work of a step hides behind the GPU work of the
+	// step before (engine trtllm only).
+	OverlapScheduler *bool `yaml:"overlap_scheduler,omitempty"`
 }
 
 // RouterConfig picks the replica for each arriving request.
@@ -204,6 +229,11 @@ func (c *Config) Clone() *Config {
 		v := *c.Scheduler.ChunkedPrefill
 		d.Scheduler.ChunkedPrefill = &v
 	}
+	d.Scheduler.CUDAGraphSizes = slices.Clone(c.Scheduler.CUDAGraphSizes)
+	if c.Scheduler.OverlapScheduler != nil {
+		v := *c.Scheduler.OverlapScheduler
+		d.Scheduler.OverlapScheduler = &v
+	}
 	if c.Workload.Synthetic != nil {
 		s := *c.Workload.Synthetic
 		d.Workload.Synthetic = &s
@@ -215,7 +245,9 @@ func (c *Config) Clone() *Config {
 	return &d
 }
 
-// ApplyDefaults fills unset fields with vLLM's defaults where one exists.
+// ApplyDefaults fills unset fields: with the engine's defaults when
+// scheduler.engine is set (applyEngineDefaults), else with vLLM's where one
+// exists.
 func (c *Config) ApplyDefaults() {
 	s := &c.Simulation
 	if s.LoD == "" {
@@ -234,6 +266,7 @@ func (c *Config) ApplyDefaults() {
 	if k.PipelineParallel == 0 {
 		k.PipelineParallel = 1
 	}
+	c.applyEngineDefaults()
 	if k.GPUMemoryUtilization == 0 {
 		k.GPUMemoryUtilization = 0.9
 	}
@@ -262,7 +295,9 @@ func (c *Config) ApplyDefaults() {
 	}
 }
 
-// ResolveModel returns the architecture the config names or spells out.
+// ResolveModel returns the architecture the config names, spells out or
+// reads from model.config (after LoadModelConfig), with model.weights and
+// model.kv_cache applied to a named one.
 func (c *Config) ResolveModel() (lod.Model, error) {
 	if c.Model.Layers > 0 {
 		m := c.Model
@@ -272,12 +307,81 @@ func (c *Config) ResolveModel() (lod.Model, error) {
 		if m.DTypeBytes == 0 {
 			m.DTypeBytes = 2
 		}
+		m.Config = ""
 		if errs := m.Validate(); len(errs) > 0 {
 			return lod.Model{}, fmt.Errorf("model: %s", strings.Join(errs, "; "))
 		}
 		return m, nil
 	}
-	return lod.LookupModel(c.Model.Name)
+	if c.Model.Config != "" {
+		return lod.Model{}, fmt.Errorf("model.config %s: not read (LoadModelConfig)", c.Model.Config)
+	}
+	probe := c.Model
+	probe.Name, probe.Weights, probe.KVCache = "", "", ""
+	if probe != (lod.Model{}) {
+		return lod.Model{}, fmt.Errorf("model: architecture fields without layers: give name (or config) with only weights and kv_cache, or spell out the whole architecture")
+	}
+	m, err := lod.LookupModel(c.Model.Name)
+	if err != nil {
+		return lod.Model{}, err
+	}
+	w, kv, err := c.modelPrecision()
+	if err != nil {
+		return lod.Model{}, err
+	}
+	return m.WithPrecision(w, kv), nil
+}
+
+// modelPrecision reads model.weights and model.kv_cache.
+func (c *Config) modelPrecision() (w, kv lod.Precision, err error) {
+	if c.Model.Weights != "" {
+		if w, err = lod.ParsePrecision(string(c.Model.Weights)); err != nil {
+			return "", "", fmt.Errorf("weights: %w", err)
+		}
+	}
+	if c.Model.KVCache != "" {
+		if kv, err = lod.ParsePrecision(string(c.Model.KVCache)); err != nil {
+			return "", "", fmt.Errorf("kv_cache: %w", err)
+		}
+	}
+	return w, kv, nil
+}
+
+// LoadModelConfig reads model.config, a Hugging Face config.json (and the
+// hf_quant_config.json beside it, when read finds one), resolved against
+// Dir, into the model's architecture; model.weights and model.kv_cache
+// override its precision. read is the file reader (os.ReadFile); a config
+// without model.config is left as it is.
+func (c *Config) LoadModelConfig(read func(path string) ([]byte, error)) error {
+	if c.Model.Config == "" || c.Model.Layers > 0 {
+		return nil
+	}
+	path := c.Path(c.Model.Config)
+	data, err := read(path)
+	if err != nil {
+		return fmt.Errorf("model.config: %w", err)
+	}
+	qpath := filepath.Join(filepath.Dir(path), strings.TrimSuffix(filepath.Base(path), "config.json")+"hf_quant_config.json")
+	quant, err := read(qpath)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("model.config: %w", err)
+	}
+	name := c.Model.Name
+	if name == "" {
+		name = filepath.Base(filepath.Dir(path))
+	}
+	m, err := lod.ParseHFConfig(name, data, quant)
+	if err != nil {
+		return fmt.Errorf("model.config %s: %w", path, err)
+	}
+	w, kv, err := c.modelPrecision()
+	if err != nil {
+		return fmt.Errorf("model: %w", err)
+	}
+	m = m.WithPrecision(w, kv)
+	m.Config = c.Model.Config
+	c.Model = m
+	return nil
 }
 
 // problems collects validation messages, each with its field path.
@@ -389,6 +493,7 @@ func (c *Config) validateScheduler(p *problems) {
 	if s.KVBlocks < 0 {
 		p.add("scheduler.kv_blocks: %d, expected >= 0", s.KVBlocks)
 	}
+	c.validateEngine(p)
 }
 
 func (c *Config) validateWorkload(p *problems) {

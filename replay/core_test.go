@@ -31,6 +31,17 @@ func (f fixedCost) AllReduceLink(n int, s float64) cost.Link { return f.RingLink
 func (f fixedCost) SendLink() cost.Link                      { return f.RingLink(2) }
 func (f fixedCost) Overheads() cost.Overheads                { return f.overheads }
 
+// The operations of quantised, MLA and MoE models, which these tests do not
+// run.
+func (fixedCost) QuantGEMM(m, n, k int, p cost.Precision) float64          { return 1000 }
+func (fixedCost) ContextMLA(batch, q, prefix int, s cost.MLAShape) float64 { return 0 }
+func (fixedCost) GenerationMLA(batch, ctx int, s cost.MLAShape) float64    { return 0 }
+func (fixedCost) MoE(s cost.MoEShape) float64                              { return 1000 }
+func (fixedCost) AllGather(bytes float64, n int) float64                   { return 0 }
+func (fixedCost) ReduceScatter(bytes float64, n int) float64               { return 0 }
+func (fixedCost) AllToAll(bytes float64, n int) float64                    { return 0 }
+func (f fixedCost) AllToAllLink(n int, s float64) cost.Link                { return f.RingLink(n) }
+
 var tinyModel = lod.Model{Name: "tiny", Layers: 2, Hidden: 64, Heads: 4, KVHeads: 2, HeadDim: 16, Intermediate: 128, Vocab: 100, DTypeBytes: 2}
 
 func tinyConfig(lodName string, tp int) *Config {

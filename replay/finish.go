@@ -5,11 +5,17 @@ import "sort"
 // Finish ends the run at the current simulated time: it settles decode
 // runs cut by it, reports every request still waiting or running as
 // unfinished and returns the statistics. Run calls it after the last
-// event; after Step or RunUntil it stops the run early.
+// event; after Step or RunUntil it stops the run early. Later calls return
+// the same statistics.
 func (s *Simulator) Finish() (*Stats, error) {
 	if s.err != nil {
 		return nil, s.err
 	}
+	if s.ended {
+		return &s.st, nil
+	}
+	s.ended = true
+	s.over = true
 	for _, rp := range s.replicas {
 		if rp.run.active {
 			// The step in progress at the stop time has its blocks, as

@@ -31,6 +31,8 @@ func KVBlocks(c *Config, m lod.Model, g cost.GPU, extraGB float64) (int64, error
 		reserve = act + logits + 1<<30
 	}
 	reserve += int64(extraGB * (1 << 30))
+	// Sliding-window layers hold at most a window of tokens per sequence.
+	reserve += int64(c.Scheduler.MaxNumSeqs) * m.KVWindowBytesPerSeq(k.TensorParallel, k.PipelineParallel)
 	avail := int64(float64(g.MemoryBytes)*k.GPUMemoryUtilization) - weights - reserve
 	perBlock := m.KVBytesPerToken(k.TensorParallel, k.PipelineParallel) * int64(c.Scheduler.BlockSize)
 	if avail < perBlock {

@@ -41,18 +41,25 @@ func (s *Simulator) loop(until Time, n int) {
 		s.pull()
 		s.h.push(0, evSample, 0, 0, 0)
 	}
+	if s.over {
+		return
+	}
+	stop := Time(math.MaxInt64)
+	if s.stop > 0 {
+		stop = s.stop
+	}
+	limit := min(until, stop)
+	processed := s.processed // a local: the loop's hottest counter
 	for ; n != 0 && s.err == nil; n-- {
-		if s.h.Len() == 0 {
+		if len(s.h.ev) == 0 {
 			s.over = true
-			return
+			break
 		}
-		t := s.h.ev[0].t
-		if s.stop > 0 && t > s.stop {
-			s.now, s.over = s.stop, true
-			return
-		}
-		if t > until {
-			return
+		if t := s.h.ev[0].t; t > limit {
+			if t > stop {
+				s.now, s.over = stop, true
+			}
+			break
 		}
 		ev := s.h.pop()
 		s.now = ev.t
@@ -79,8 +86,9 @@ func (s *Simulator) loop(until Time, n int) {
 		case evDecodeRun:
 			s.medium.onRunEnd(s.replicas[ev.a], ev.ver)
 		}
-		if s.processed++; s.in.Progress != nil && s.processed&0x3ffff == 0 {
+		if processed++; s.in.Progress != nil && processed&0x3ffff == 0 {
 			s.in.Progress(s.now, s.finished)
 		}
 	}
+	s.processed = processed
 }

@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/lodsim/lodsim/hwprofile/cost"
+	"github.com/lodsim/lodsim/trace"
 )
 
 // TestSteppingMatchesRun: driving a run event by event (Step) or in slices
@@ -66,5 +67,36 @@ func TestSteppingMatchesRun(t *testing.T) {
 		if d := diffOutputs(refSt, untilSt, refRs, untilRs); d != "" {
 			t.Errorf("%s: RunUntil differs from Run: %s", l, d)
 		}
+	}
+}
+
+// TestFinishEndsTheRunEarly: Finish after RunUntil reports what is in
+// flight as unfinished at that time, once: a later Run or Finish records
+// nothing more.
+func TestFinishEndsTheRunEarly(t *testing.T) {
+	c := tinyConfig("medium", 1)
+	reqs := []trace.Request{
+		{ID: 0, Arrival: 0, PromptTokens: 4, OutputTokens: 3},
+		{ID: 1, Arrival: 0, PromptTokens: 4, OutputTokens: 100},
+	}
+	var col Collect
+	s, err := NewSimulator(Input{Config: c, Model: c.Model, Cost: fixedCost{}, Workload: trace.NewSliceReader(reqs), Sink: &col, CheckInvariants: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if more, err := s.RunUntil(5 * tinyStep); !more || err != nil {
+		t.Fatalf("RunUntil: more %v, err %v", more, err)
+	}
+	st, err := s.Finish()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// As TestStopTimeReportsUnfinished with the stop time at 5 steps.
+	m := byID(col.Results)
+	if st.SimEnd != 5*tinyStep || m[0].Status != Completed || m[1].Status != Unfinished || m[1].OutputTokens != 4 {
+		t.Fatalf("end %d, results %+v", st.SimEnd, col.Results)
+	}
+	if st2, err := s.Run(); err != nil || st2 != st || len(col.Results) != 2 {
+		t.Fatalf("Run after Finish: %v, %d results", err, len(col.Results))
 	}
 }

@@ -51,6 +51,9 @@ func Load(path string) ([]*replay.Config, error) {
 		c.Name = strings.TrimSuffix(filepath.Base(path), filepath.Ext(path))
 	}
 	c.Dir = filepath.Dir(path)
+	if err := c.LoadModelConfig(os.ReadFile); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
 	return []*replay.Config{c}, nil
 }
 

@@ -1,10 +1,13 @@
 package experiment
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
 	"runtime"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -270,6 +273,40 @@ func (e *Experiment) Provenance() analysis.Provenance {
 		Seed:        c.Simulation.Seed,
 		Profile:     e.profile,
 	}
+}
+
+// ResultsProvenance is what results.parquet records of the run in its
+// created_by and key-value metadata: the lodsim build, what was simulated,
+// the seed, the cost model's identity and the SHA-256 of the resolved
+// configuration (config.resolved.yaml beside it holds the same bytes).
+func (e *Experiment) ResultsProvenance() (analysis.ResultsProvenance, error) {
+	p := e.Provenance()
+	v := Version()
+	cfg, err := e.Config().Marshal()
+	if err != nil {
+		return analysis.ResultsProvenance{}, err
+	}
+	sum := sha256.Sum256(cfg)
+	build := v.Revision
+	if v.Modified && build != "" {
+		build += "-dirty"
+	}
+	md := map[string]string{
+		"lodsim_version": p.Version,
+		"config_sha256":  hex.EncodeToString(sum[:]),
+		"model":          p.Model,
+		"gpu":            p.GPU,
+		"engine":         p.Engine,
+		"parallelism":    p.Parallelism,
+		"workload":       p.Workload,
+		"lod":            e.LoD(),
+		"seed":           strconv.FormatUint(p.Seed, 10),
+		"profile":        p.Profile.Name,
+	}
+	if p.Profile.SHA256 != "" {
+		md["profile_sha256"] = p.Profile.SHA256
+	}
+	return analysis.ResultsProvenance{Version: v.Module, Build: build, Metadata: md}, nil
 }
 
 // Engine names the serving engine whose scheduling the configuration

@@ -1,6 +1,8 @@
 package experiment
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -309,6 +311,28 @@ func TestWriteRunMatchesCollect(t *testing.T) {
 	}
 	if back.Config == nil || back.Config.Simulation.Seed != 42 || back.Provenance.Model != "Llama-3-8B" {
 		t.Errorf("config.resolved.yaml or provenance missing: %+v", back.Provenance)
+	}
+	// results.parquet says what made it, and its config hash is that of
+	// config.resolved.yaml beside it.
+	f, err := os.Open(filepath.Join(dir, rundir.ResultsFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	fi, _ := f.Stat()
+	info, err := analysis.ReadResultsInfo(f, fi.Size())
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := os.ReadFile(filepath.Join(dir, rundir.ConfigFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256(cfg)
+	md := info.Metadata
+	if md["model"] != "Llama-3-8B" || md["seed"] != "42" || md["lod"] != e.LoD() || md["config_sha256"] != hex.EncodeToString(sum[:]) ||
+		md["gpu"] == "" || md["engine"] == "" || md["profile"] == "" || !strings.HasPrefix(info.CreatedBy, "lodsim version ") {
+		t.Errorf("results.parquet provenance: created_by %q, metadata %v", info.CreatedBy, md)
 	}
 }
 

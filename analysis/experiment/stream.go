@@ -26,7 +26,12 @@ func (e *Experiment) WriteRun(dir string, progress Progress) (*analysis.Run, Tim
 	if err != nil {
 		return nil, Timing{}, err
 	}
-	rw := analysis.NewResultWriter(f)
+	rp, err := e.ResultsProvenance()
+	if err != nil {
+		f.Close()
+		return nil, Timing{}, err
+	}
+	rw := analysis.NewResultWriter(f, analysis.WithProvenance(rp), analysis.WithSortBuffer(analysis.DefaultSortRows, w.Staging()))
 	sum := analysis.NewSummarizer(e.SLO())
 	st, t, err := e.Run(teeSink{rw, sum}, progress)
 	if err != nil {

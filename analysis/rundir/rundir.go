@@ -77,6 +77,11 @@ func Create(dir string) (*Writer, error) {
 // Dir is the directory the run will be committed to.
 func (w *Writer) Dir() string { return w.dir }
 
+// Staging is the hidden directory the run is written in before Commit
+// swaps it into place; an interrupt removes it with everything in it, so
+// scratch files of the run (a results sort's spill files) belong there.
+func (w *Writer) Staging() string { return w.tmp }
+
 // Results returns the results file for a streaming run; call Close on it
 // before Commit.
 func (w *Writer) Results() (io.WriteCloser, error) {

@@ -229,7 +229,7 @@ func TestSkippedRows(t *testing.T) {
 	rows := readDev(t)[:2]
 	bad := []Row{rows[0], rows[1], rows[0], rows[0]}
 	bad[1].Model = "acme/unknown-7b"
-	bad[2].GPU = "b200_sxm" // in the catalog, no calibrated profile
+	bad[2].GPU = "mi300x" // in the catalog, no calibrated profile
 	bad[3].GPU = "tpu-v9"
 	bad[3].Line = 99
 	big := rows[0]
@@ -239,7 +239,7 @@ func TestSkippedRows(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"", "unknown model", "no calibrated profile for GPU B200-SXM", "unknown GPU \"tpu-v9\"", "cannot hold one request"}
+	want := []string{"", "unknown model", "no calibrated profile for GPU MI300X", "unknown GPU \"tpu-v9\"", "cannot hold one request"}
 	if len(rep.Predictions) != len(want) {
 		t.Fatalf("%d predictions for %d rows: a row was dropped", len(rep.Predictions), len(want))
 	}

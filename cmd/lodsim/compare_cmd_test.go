@@ -114,7 +114,11 @@ func TestCompareEndToEnd(t *testing.T) {
 		t.Errorf("compare.csv: %d rows, %v", len(rows), err)
 	}
 
-	figs := []string{report.Fig1File, report.Fig2File, report.Fig3Prefix + "sweep.png", report.Fig3Prefix + "tiny-tp1.png", report.Fig3Prefix + "tiny-tp2.png"}
+	// Without variability high and medium agree exactly: no sweep figure.
+	if fileExists(filepath.Join(out, report.Fig3Prefix+"sweep.png")) {
+		t.Error("accuracy-sweep figure drawn though every relative error is 0")
+	}
+	figs := []string{report.Fig1File, report.Fig2File, report.Fig3Prefix + "tiny-tp1.png", report.Fig3Prefix + "tiny-tp2.png"}
 	for _, name := range []string{"tiny-tp1-high", "tiny-tp1-medium", "tiny-tp2-high", "tiny-tp2-medium"} {
 		run, err := rundir.Read(filepath.Join(out, name))
 		if err != nil {
@@ -274,4 +278,9 @@ func TestCompareDefault(t *testing.T) {
 			t.Errorf("%s missing or empty", f)
 		}
 	}
+}
+
+func fileExists(p string) bool {
+	fi, err := os.Stat(p)
+	return err == nil && fi.Mode().IsRegular()
 }

@@ -8,6 +8,40 @@ type AttnShape struct {
 	HeadDim int
 }
 
+// MLAShape is the per-rank shape of one multi-head latent attention layer
+// (DeepSeek-V2/V3): query heads already divided by the tensor-parallel
+// degree, the compressed KV width and the per-head dimensions, and the KV
+// cache's precision (BF16 or FP8). DeepSeek-V3 is {Heads: 128/tp,
+// KVLoRARank: 512, QKNopeDim: 128, QKRopeDim: 64, VHeadDim: 128}.
+type MLAShape struct {
+	Heads      int
+	KVLoRARank int
+	QKNopeDim  int
+	QKRopeDim  int
+	VHeadDim   int
+	KVCache    Precision
+}
+
+// MoEShape is one mixture-of-experts layer's expert computation on one
+// rank. Tokens is the number of tokens the layer routes in the step across
+// the ranks that share its experts (with attention data parallelism, the
+// sum over the data-parallel ranks; the aiconfigurator tables' num_tokens).
+// Each token goes to TopK of Experts routed experts; the experts are split
+// over EP ranks and each expert's intermediate dimension over TP ranks, so a
+// rank holds Experts/EP experts of Inter/TP columns and computes about
+// Tokens x TopK / EP token-expert pairs (balanced routing). Hidden is the
+// model width; Quant the expert weights' precision. Shared experts are not
+// included: they are dense GEMMs.
+type MoEShape struct {
+	Tokens  int
+	Hidden  int
+	Inter   int
+	Experts int
+	TopK    int
+	TP, EP  int
+	Quant   Precision
+}
+
 // Link is the per-hop model of a point-to-point transfer: a transfer of S
 // bytes takes LatencyNs + S/BytesPerNs nanoseconds when it has the link alone.
 type Link struct {
@@ -42,6 +76,10 @@ type CostModel interface {
 	GPU() GPU
 	// GEMM is the time of an (m x k) by (k x n) BF16 matrix multiply.
 	GEMM(m, n, k int) float64
+	// QuantGEMM is the time of an (m x k) activation by (k x n) weight
+	// multiply with the weights (and, for FP8 and NVFP4, the activations)
+	// at precision p; QuantGEMM(m, n, k, BF16) = GEMM(m, n, k).
+	QuantGEMM(m, n, k int, p Precision) float64
 	// ContextAttention is the time of prefill attention for batch sequences
 	// of q new tokens each, attending to prefix cached tokens plus themselves
 	// (causal).
@@ -49,6 +87,16 @@ type CostModel interface {
 	// GenerationAttention is the time of decode attention for batch
 	// sequences with a mean context length of ctx tokens.
 	GenerationAttention(batch, ctx int, s AttnShape) float64
+	// ContextMLA is the time of prefill multi-head latent attention for
+	// batch sequences of q new tokens each after prefix cached tokens.
+	ContextMLA(batch, q, prefix int, s MLAShape) float64
+	// GenerationMLA is the time of decode latent attention (weights
+	// absorbed) for batch sequences with a mean context of ctx tokens.
+	GenerationMLA(batch, ctx int, s MLAShape) float64
+	// MoE is the time of one MoE layer's routed-expert computation (gate/up
+	// and down grouped GEMMs with the activation between them) on one rank,
+	// without the token dispatch and combine.
+	MoE(s MoEShape) float64
 	// Elementwise is the time of memory-bound element-wise work (norms,
 	// activations, residual adds) that moves the given number of bytes.
 	Elementwise(bytes float64) float64
@@ -61,6 +109,20 @@ type CostModel interface {
 	// all-reduce time where a profile has one (NCCL switches algorithms
 	// across sizes, which no single alpha-beta pair follows), else RingLink.
 	AllReduceLink(n int, s float64) Link
+	// AllGather is the time of an all-gather over n GPUs whose output
+	// (the whole gathered buffer, as nccl-tests counts it) is bytes; 0 for
+	// n < 2.
+	AllGather(bytes float64, n int) float64
+	// ReduceScatter is the time of a reduce-scatter over n GPUs of a
+	// bytes-sized input; 0 for n < 2.
+	ReduceScatter(bytes float64, n int) float64
+	// AllToAll is the time of an all-to-all over n GPUs in which each rank
+	// sends bytes in total, bytes/n to every rank (MoE token dispatch or
+	// combine); 0 for n < 2.
+	AllToAll(bytes float64, n int) float64
+	// AllToAllLink is the per-peer link of that all-to-all: n-1 transfers
+	// of s/n bytes each, one after another, over it take AllToAll(s, n).
+	AllToAllLink(n int, s float64) Link
 	// SendLink is the link of a point-to-point transfer between two GPUs
 	// (pipeline-parallel activations).
 	SendLink() Link

@@ -33,6 +33,9 @@ func (p *Profile) Describe(w io.Writer) error {
 	ew.printf("profile %s (format %d)\n", p.name, p.Version)
 	ew.printf("gpu        %s (key %s): %.0f TFLOP/s bf16, %.0f GB/s HBM, %.0f GB/s link per direction\n",
 		g.Name, g.Key, g.BF16TFLOPS, g.MemBWBytes/1e9, g.LinkBWBytes/1e9)
+	if p.Engine != "" {
+		ew.printf("engine     %s\n", p.Engine)
+	}
 	ew.printf("created    %s by %s\n", p.Created, p.Generator)
 	if p.SourceCommit != "" {
 		ew.printf("data       commit %s\n", p.SourceCommit)
@@ -40,6 +43,12 @@ func (p *Profile) Describe(w io.Writer) error {
 	if len(p.Selection) > 0 {
 		ew.printf("\nselection:\n")
 		for _, s := range p.Selection {
+			ew.printf("  - %s\n", s)
+		}
+	}
+	if len(p.Notes) > 0 {
+		ew.printf("\nnotes:\n")
+		for _, s := range p.Notes {
 			ew.printf("  - %s\n", s)
 		}
 	}
@@ -80,6 +89,32 @@ func (p *Profile) Describe(w io.Writer) error {
 		}
 		ew.printf("  %-21s %d head shapes, %d cells; base launch %.0f ns, %.0f TFLOP/s, %.0f GB/s\n",
 			a.name, len(a.t.Slices), cells, a.t.Base.LaunchNs, a.t.Base.FlopsPerNs/1e3, a.t.Base.BytesPerNs)
+	}
+	for _, t := range p.QuantGEMMs {
+		ew.printf("  gemm %-16s %d x %d x %d grid; base launch %.0f ns, %.0f TFLOP/s, %.0f GB/s\n",
+			t.Precision, len(t.M), len(t.N), len(t.K), t.Base.LaunchNs, t.Base.FlopsPerNs/1e3, t.Base.BytesPerNs)
+	}
+	for _, a := range []struct {
+		name string
+		t    *MLATable
+	}{{"context_mla", p.CtxMLA}, {"generation_mla", p.GenMLA}} {
+		if a.t == nil {
+			continue
+		}
+		cells := 0
+		for _, s := range a.t.Slices {
+			cells += len(s.LatencyNs)
+		}
+		ew.printf("  %-21s %d head counts x KV precisions, %d cells; base launch %.0f ns, %.0f TFLOP/s, %.0f GB/s\n",
+			a.name, len(a.t.Slices), cells, a.t.Base.LaunchNs, a.t.Base.FlopsPerNs/1e3, a.t.Base.BytesPerNs)
+	}
+	for _, t := range p.MoEs {
+		pts := 0
+		for _, s := range t.Slices {
+			pts += len(s.Tokens)
+		}
+		ew.printf("  moe %-17s %d layer shapes, %d token points; base launch %.0f ns, %.0f TFLOP/s, %.0f GB/s\n",
+			t.Precision, len(t.Slices), pts, t.Base.LaunchNs, t.Base.FlopsPerNs/1e3, t.Base.BytesPerNs)
 	}
 	if p.Element != nil {
 		ew.printf("  elementwise           %.0f ns + bytes / %.0f GB/s\n", p.Element.LatencyNs, p.Element.BytesPerNs)

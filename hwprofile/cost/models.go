@@ -21,23 +21,6 @@ func (b BaseParams) Time(flops, bytes float64) float64 {
 	return b.LaunchNs + math.Max(flops/b.FlopsPerNs, bytes/b.BytesPerNs)
 }
 
-// GEMMWork is the roofline work of an (m x k) by (k x n) BF16 multiply.
-func GEMMWork(m, n, k float64) (flops, bytes float64) {
-	return 2 * m * n * k, bf16 * (m*k + k*n + m*n)
-}
-
-// ContextWork is the roofline work of causal prefill attention, as Roofline
-// counts it.
-func ContextWork(b, q, p, h, kv, hd float64) (flops, bytes float64) {
-	return 4 * b * h * hd * q * (p + q/2), bf16 * b * hd * (2*kv*(p+q) + 2*h*q)
-}
-
-// GenerationWork is the roofline work of decode attention, as Roofline
-// counts it.
-func GenerationWork(b, ctx, h, kv, hd float64) (flops, bytes float64) {
-	return 4 * b * h * hd * ctx, bf16 * b * hd * (2*kv*ctx + 2*h)
-}
-
 // pos clamps a shape argument to at least 1, so that a zero or negative
 // shape still yields a positive time.
 func pos(x int) float64 {
@@ -49,12 +32,17 @@ func pos(x int) float64 {
 
 // gemmModel is base x exp(residual grid over (log m, log n, log k)).
 type gemmModel struct {
+	prec Precision
 	base BaseParams
 	grid *Grid
 }
 
+func (g *gemmModel) work(m, n, k float64) (flops, bytes float64) {
+	return QuantGEMMWork(m, n, k, g.prec)
+}
+
 func (g *gemmModel) Time(m, n, k float64) float64 {
-	f, b := GEMMWork(m, n, k)
+	f, b := g.work(m, n, k)
 	return g.base.Time(f, b) * math.Exp(g.grid.At([MaxDims]float64{math.Log(m), math.Log(n), math.Log(k)}))
 }
 
@@ -119,13 +107,14 @@ func (a *attnModel) generation(b, ctx float64, h, kv, hd int) float64 {
 // CommHops gives the alpha-beta form of each collective on n GPUs: a
 // message of S bytes costs hops x (LatencyNs + share x S / BytesPerNs).
 // Ring all-reduce: 2(n-1) hops of S/n; ring all-gather and reduce-scatter:
-// n-1 hops of S/n (S is the whole buffer, as nccl-tests counts it); send: one
+// n-1 hops of S/n (S is the whole buffer, as nccl-tests counts it);
+// all-to-all: n-1 transfers of S/n (S is what each rank sends); send: one
 // hop of S.
 func CommHops(op Op, n float64) (hops, share float64) {
 	switch op {
 	case OpAllReduce, OpCustomAllReduce:
 		return 2 * (n - 1), 1 / n
-	case OpAllGather, OpReduceScatter:
+	case OpAllGather, OpReduceScatter, OpAllToAll:
 		return n - 1, 1 / n
 	default:
 		return 1, 1

@@ -15,12 +15,18 @@ const (
 	OpSend                Op = "send"
 	OpCustomAllReduce     Op = "custom_all_reduce"
 	OpElementwise         Op = "elementwise"
+	OpAllToAll            Op = "all_to_all"
+	OpQuantGEMM           Op = "quant_gemm"
+	OpContextMLA          Op = "context_mla"
+	OpGenerationMLA       Op = "generation_mla"
+	OpMoE                 Op = "moe"
 )
 
 // knownOps fixes each op's Index; new ops go at the end so that seeded
 // held-out splits of the existing ops stay the same.
 var knownOps = []Op{OpGEMM, OpContextAttention, OpGenerationAttention, OpAllReduce,
-	OpAllGather, OpReduceScatter, OpSend, OpCustomAllReduce, OpElementwise}
+	OpAllGather, OpReduceScatter, OpSend, OpCustomAllReduce, OpElementwise,
+	OpAllToAll, OpQuantGEMM, OpContextMLA, OpGenerationMLA, OpMoE}
 
 // Ops lists the known operations in Index order.
 func Ops() []Op { return append([]Op(nil), knownOps...) }
@@ -52,4 +58,8 @@ type SourceFile struct {
 	SHA256 string `yaml:"sha256"` // of the file's bytes
 	Layout string `yaml:"layout"` // which reader understood it
 	Rows   int    `yaml:"rows"`   // measurements read from it; in a profile, those calibration used
+	// Engine and Version are the serving engine the kernels were measured
+	// in and its version, where the source says.
+	Engine  string `yaml:"engine,omitempty"`
+	Version string `yaml:"version,omitempty"`
 }

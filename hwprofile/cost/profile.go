@@ -25,16 +25,21 @@ type ProfileGPU struct {
 	LinkBWBytes   float64 `yaml:"link_bw_bytes_per_s"`
 	LinkLatencyNs float64 `yaml:"link_latency_ns"`
 	TDPWatts      float64 `yaml:"tdp_watts"`
+	FP8TFLOPS     float64 `yaml:"fp8_tflops,omitempty"`
+	FP4TFLOPS     float64 `yaml:"fp4_tflops,omitempty"`
+	LinkDomain    int     `yaml:"link_domain,omitempty"`
 }
 
 func NewProfileGPU(g GPU) ProfileGPU {
 	return ProfileGPU{Name: g.Name, Key: g.Key, BF16TFLOPS: g.BF16TFLOPS, MemoryBytes: g.MemoryBytes,
-		MemBWBytes: g.MemBWBytes, LinkBWBytes: g.LinkBWBytes, LinkLatencyNs: g.LinkLatencyNs, TDPWatts: g.TDPWatts}
+		MemBWBytes: g.MemBWBytes, LinkBWBytes: g.LinkBWBytes, LinkLatencyNs: g.LinkLatencyNs, TDPWatts: g.TDPWatts,
+		FP8TFLOPS: g.FP8TFLOPS, FP4TFLOPS: g.FP4TFLOPS, LinkDomain: g.LinkDomain}
 }
 
 func (p ProfileGPU) gpu() GPU {
 	return GPU{Name: p.Name, Key: p.Key, BF16TFLOPS: p.BF16TFLOPS, MemoryBytes: p.MemoryBytes,
-		MemBWBytes: p.MemBWBytes, LinkBWBytes: p.LinkBWBytes, LinkLatencyNs: p.LinkLatencyNs, TDPWatts: p.TDPWatts}
+		MemBWBytes: p.MemBWBytes, LinkBWBytes: p.LinkBWBytes, LinkLatencyNs: p.LinkLatencyNs, TDPWatts: p.TDPWatts,
+		FP8TFLOPS: p.FP8TFLOPS, FP4TFLOPS: p.FP4TFLOPS, LinkDomain: p.LinkDomain}
 }
 
 // FitSummary is the held-out fit quality of one operation, in percent
@@ -61,6 +66,9 @@ func (l LinkFit) Link() Link { return Link{LatencyNs: l.LatencyNs, BytesPerNs: l
 // latency on the full grid M x N x K (row-major, K fastest). Cells that were
 // not measured hold values filled from their neighbours (see Grid.Fill).
 type GEMMTable struct {
+	// Precision is the weights' precision (omitted for BF16); the roofline
+	// work is QuantGEMMWork at it.
+	Precision Precision  `yaml:"precision,omitempty"`
 	Base      BaseParams `yaml:"base"`
 	M         []int64    `yaml:"m,flow"`
 	N         []int64    `yaml:"n,flow"`
@@ -106,15 +114,21 @@ type CommTable struct {
 // A Profile is safe for concurrent use once loaded or calibrated; its
 // methods do not allocate.
 type Profile struct {
-	Version      int          `yaml:"version"`
-	Device       ProfileGPU   `yaml:"gpu"`
-	Created      string       `yaml:"created"`
-	Generator    string       `yaml:"generator"`
-	SourceCommit string       `yaml:"source_commit,omitempty"`
-	Selection    []string     `yaml:"selection,omitempty"`
-	Sources      []SourceFile `yaml:"sources"`
-	Fit          []FitSummary `yaml:"fit"`
-	Overhead     Overheads    `yaml:"overheads"`
+	Version      int        `yaml:"version"`
+	Device       ProfileGPU `yaml:"gpu"`
+	Created      string     `yaml:"created"`
+	Generator    string     `yaml:"generator"`
+	SourceCommit string     `yaml:"source_commit,omitempty"`
+	Selection    []string   `yaml:"selection,omitempty"`
+	// Engine is the serving engine whose kernels were measured ("" when
+	// the tables did not say).
+	Engine string `yaml:"engine,omitempty"`
+	// Notes are what reading the tables noticed (a reuse.yaml pointing at
+	// a version that is not there, an incomplete table).
+	Notes    []string     `yaml:"notes,omitempty"`
+	Sources  []SourceFile `yaml:"sources"`
+	Fit      []FitSummary `yaml:"fit"`
+	Overhead Overheads    `yaml:"overheads"`
 	// Elementwise is the fitted memory-bound kernel link; nil uses the
 	// roofline.
 	Element    *LinkFit        `yaml:"elementwise,omitempty"`
@@ -122,6 +136,12 @@ type Profile struct {
 	Context    *AttentionTable `yaml:"context_attention,omitempty"`
 	Generation *AttentionTable `yaml:"generation_attention,omitempty"`
 	Comm       []CommTable     `yaml:"comm,omitempty"`
+	// QuantGEMMs are the GEMM sections of quantised precisions, one each.
+	QuantGEMMs []GEMMTable `yaml:"quant_gemm,omitempty"`
+	CtxMLA     *MLATable   `yaml:"context_mla,omitempty"`
+	GenMLA     *MLATable   `yaml:"generation_mla,omitempty"`
+	// MoEs are the MoE sections, one per expert precision.
+	MoEs []MoETable `yaml:"moe,omitempty"`
 
 	name string
 	gpu  GPU
@@ -130,6 +150,10 @@ type Profile struct {
 	ctx  *attnModel
 	gen  *attnModel
 	comm map[Op]*commModel
+	// qgemm is indexed by Precision (nil where not measured; BF16 is gemm).
+	qgemm      []*gemmModel
+	cmla, gmla *mlaModel
+	moe        []*moeModel // by Precision
 }
 
 var _ CostModel = (*Profile)(nil)
@@ -243,37 +267,50 @@ func (p *Profile) Compile() error {
 			return err
 		}
 	}
-	if t := p.GEMMs; t != nil {
-		if err := t.Base.Check("gemm.base"); err != nil {
-			return err
-		}
-		for _, a := range []struct {
-			f string
-			v []int64
-		}{{"gemm.m", t.M}, {"gemm.n", t.N}, {"gemm.k", t.K}} {
-			if err := checkAxis(a.f, a.v); err != nil {
-				return err
-			}
-		}
-		if err := checkTimes("gemm.latency_ns", t.LatencyNs, len(t.M)*len(t.N)*len(t.K)); err != nil {
-			return err
-		}
-		g := NewGrid(t.M, t.N, t.K)
-		c := 0
-		for _, m := range t.M {
-			for _, n := range t.N {
-				for _, k := range t.K {
-					f, b := GEMMWork(float64(m), float64(n), float64(k))
-					g.R[c] = math.Log(t.LatencyNs[c] / t.Base.Time(f, b))
-					c++
-				}
-			}
-		}
-		p.gemm = &gemmModel{base: t.Base, grid: g}
-	} else {
-		p.gemm = nil
-	}
 	var err error
+	if p.gemm, err = compileGEMM("gemm", p.GEMMs, BF16); err != nil {
+		return err
+	}
+	p.qgemm = nil
+	for i := range p.QuantGEMMs {
+		t := &p.QuantGEMMs[i]
+		f := fmt.Sprintf("quant_gemm[%d]", i)
+		if t.Precision == BF16 || t.Precision >= numPrecisions {
+			return fmt.Errorf("%s.precision: found %s, expected a quantised precision (BF16 is the gemm section)", f, t.Precision)
+		}
+		if p.qgemm == nil {
+			p.qgemm = make([]*gemmModel, numPrecisions)
+		}
+		if p.qgemm[t.Precision] != nil {
+			return fmt.Errorf("%s: found a second %s table, expected one", f, t.Precision)
+		}
+		if p.qgemm[t.Precision], err = compileGEMM(f, t, t.Precision); err != nil {
+			return err
+		}
+	}
+	if p.cmla, err = compileMLA("context_mla", p.CtxMLA, false); err != nil {
+		return err
+	}
+	if p.gmla, err = compileMLA("generation_mla", p.GenMLA, true); err != nil {
+		return err
+	}
+	p.moe = nil
+	for i := range p.MoEs {
+		t := &p.MoEs[i]
+		f := fmt.Sprintf("moe[%d]", i)
+		if t.Precision >= numPrecisions {
+			return fmt.Errorf("%s.precision: found %d, expected a known precision", f, t.Precision)
+		}
+		if p.moe == nil {
+			p.moe = make([]*moeModel, numPrecisions)
+		}
+		if p.moe[t.Precision] != nil {
+			return fmt.Errorf("%s: found a second %s table, expected one", f, t.Precision)
+		}
+		if p.moe[t.Precision], err = compileMoE(f, t); err != nil {
+			return err
+		}
+	}
 	if p.ctx, err = compileAttention("context_attention", p.Context, false); err != nil {
 		return err
 	}
@@ -285,9 +322,9 @@ func (p *Profile) Compile() error {
 	for i, ct := range p.Comm {
 		f := fmt.Sprintf("comm[%d]", i)
 		switch ct.Op {
-		case OpAllReduce, OpAllGather, OpReduceScatter, OpCustomAllReduce, OpSend:
+		case OpAllReduce, OpAllGather, OpReduceScatter, OpCustomAllReduce, OpSend, OpAllToAll:
 		default:
-			return fmt.Errorf("%s.op: found %q, expected all_reduce, all_gather, reduce_scatter, custom_all_reduce or send", f, ct.Op)
+			return fmt.Errorf("%s.op: found %q, expected all_reduce, all_gather, reduce_scatter, custom_all_reduce, all_to_all or send", f, ct.Op)
 		}
 		if ct.GPUs < 2 {
 			return fmt.Errorf("%s.gpus: found %d, expected 2 or more", f, ct.GPUs)
@@ -342,6 +379,40 @@ func (b byGPUs) Swap(i, j int) {
 	c.gpus[i], c.gpus[j] = c.gpus[j], c.gpus[i]
 	c.links[i], c.links[j] = c.links[j], c.links[i]
 	c.grids[i], c.grids[j] = c.grids[j], c.grids[i]
+}
+
+// compileGEMM builds the interpolation model of a GEMM section; a nil
+// section gives a nil model.
+func compileGEMM(field string, t *GEMMTable, q Precision) (*gemmModel, error) {
+	if t == nil {
+		return nil, nil
+	}
+	if err := t.Base.Check(field + ".base"); err != nil {
+		return nil, err
+	}
+	for _, a := range []struct {
+		f string
+		v []int64
+	}{{field + ".m", t.M}, {field + ".n", t.N}, {field + ".k", t.K}} {
+		if err := checkAxis(a.f, a.v); err != nil {
+			return nil, err
+		}
+	}
+	if err := checkTimes(field+".latency_ns", t.LatencyNs, len(t.M)*len(t.N)*len(t.K)); err != nil {
+		return nil, err
+	}
+	gm := &gemmModel{prec: q, base: t.Base, grid: NewGrid(t.M, t.N, t.K)}
+	c := 0
+	for _, m := range t.M {
+		for _, n := range t.N {
+			for _, k := range t.K {
+				f, b := gm.work(float64(m), float64(n), float64(k))
+				gm.grid.R[c] = math.Log(t.LatencyNs[c] / t.Base.Time(f, b))
+				c++
+			}
+		}
+	}
+	return gm, nil
 }
 
 func compileAttention(field string, t *AttentionTable, decode bool) (*attnModel, error) {
@@ -408,6 +479,47 @@ func (p *Profile) GEMM(m, n, k int) float64 {
 		return p.roof.GEMM(m, n, k)
 	}
 	return p.gemm.Time(pos(m), pos(n), pos(k))
+}
+
+// QuantGEMM implements CostModel: the measured grid of precision q where
+// the profile has one; otherwise the BF16 grid scaled by the roofline's
+// ratio of q to BF16 (its peak rate and bytes), so that a precision without
+// measurements stays consistent with the calibrated BF16 kernels.
+func (p *Profile) QuantGEMM(m, n, k int, q Precision) float64 {
+	if q == BF16 {
+		return p.GEMM(m, n, k)
+	}
+	if int(q) < len(p.qgemm) && p.qgemm[q] != nil {
+		return p.qgemm[q].Time(pos(m), pos(n), pos(k))
+	}
+	return p.GEMM(m, n, k) * p.roof.QuantGEMM(m, n, k, q) / p.roof.GEMM(m, n, k)
+}
+
+// ContextMLA implements CostModel: the measured grid of the nearest head
+// count and the shape's KV precision, else the roofline.
+func (p *Profile) ContextMLA(batch, q, prefix int, s MLAShape) float64 {
+	if p.cmla == nil {
+		return p.roof.ContextMLA(batch, q, prefix, s)
+	}
+	return p.cmla.context(pos(batch), pos(q), math.Max(float64(prefix), 0), s)
+}
+
+// GenerationMLA implements CostModel, as ContextMLA.
+func (p *Profile) GenerationMLA(batch, ctx int, s MLAShape) float64 {
+	if p.gmla == nil {
+		return p.roof.GenerationMLA(batch, ctx, s)
+	}
+	return p.gmla.generation(pos(batch), pos(ctx), s)
+}
+
+// MoE implements CostModel: the measured token grid of the nearest
+// measured layer shape of the same precision where the profile has one;
+// otherwise the roofline.
+func (p *Profile) MoE(s MoEShape) float64 {
+	if m := p.moeModel(s.Quant); m != nil {
+		return m.time(s)
+	}
+	return p.roof.MoE(s)
 }
 
 // ContextAttention implements CostModel. See attnModel.context for how a
@@ -521,15 +633,42 @@ func (p *Profile) AllReduce(bytes float64, n int) float64 {
 	return RingTime(OpAllReduce, p.RingLink(n), bytes, float64(n))
 }
 
-// AllGather is the NCCL all-gather time of a bytes-sized output over n GPUs.
+// AllGather implements CostModel: the NCCL all-gather time of a
+// bytes-sized output over n GPUs.
 func (p *Profile) AllGather(bytes float64, n int) float64 {
 	return p.collectiveOrRing(OpAllGather, bytes, n)
 }
 
-// ReduceScatter is the NCCL reduce-scatter time of a bytes-sized input over
-// n GPUs.
+// ReduceScatter implements CostModel: the NCCL reduce-scatter time of a
+// bytes-sized input over n GPUs.
 func (p *Profile) ReduceScatter(bytes float64, n int) float64 {
 	return p.collectiveOrRing(OpReduceScatter, bytes, n)
+}
+
+// AllToAll implements CostModel: the NCCL all-to-all time when each of n
+// GPUs sends bytes, from the measured grid, else the alpha-beta form over
+// RingLink.
+func (p *Profile) AllToAll(bytes float64, n int) float64 {
+	return p.collectiveOrRing(OpAllToAll, bytes, n)
+}
+
+// AllToAllLink implements CostModel: the fitted all-to-all link's latency,
+// with the bandwidth that makes n-1 transfers of s/n bytes take
+// AllToAll(s, n).
+func (p *Profile) AllToAllLink(n int, s float64) Link {
+	l, ok := p.CommLink(OpAllToAll, n)
+	if !ok {
+		l = p.RingLink(n)
+	}
+	if n < 2 || !(s > 0) {
+		return l
+	}
+	hops := float64(n - 1)
+	beta := p.AllToAll(s, n)/hops - l.LatencyNs
+	if beta <= 0 {
+		return Link{LatencyNs: p.AllToAll(s, n) / hops, BytesPerNs: math.Inf(1)}
+	}
+	return Link{LatencyNs: l.LatencyNs, BytesPerNs: s / float64(n) / beta}
 }
 
 // Send is the point-to-point time of bytes from one GPU to another.

@@ -1,0 +1,111 @@
+package cost
+
+import (
+	"fmt"
+	"math"
+)
+
+// MoETable is the MoE section of one expert precision: the fitted base
+// roofline (over MoEWork) and, per measured layer shape, the latency by
+// token count. Measurements with balanced routing only: routing skew is
+// the simulator's to model.
+type MoETable struct {
+	Precision Precision  `yaml:"precision"`
+	Base      BaseParams `yaml:"base"`
+	Slices    []MoESlice `yaml:"shapes"`
+}
+
+// MoESlice is one layer shape (MoEShape without Tokens and Quant) and its
+// latency at each measured token count.
+type MoESlice struct {
+	Hidden    int       `yaml:"hidden"`
+	Inter     int       `yaml:"inter"`
+	Experts   int       `yaml:"experts"`
+	TopK      int       `yaml:"topk"`
+	TP        int       `yaml:"tp"`
+	EP        int       `yaml:"ep"`
+	Tokens    []int64   `yaml:"tokens,flow"`
+	LatencyNs []float64 `yaml:"latency_ns,flow"`
+}
+
+func (s MoESlice) shape(tokens int, q Precision) MoEShape {
+	return MoEShape{Tokens: tokens, Hidden: s.Hidden, Inter: s.Inter, Experts: s.Experts, TopK: s.TopK, TP: s.TP, EP: s.EP, Quant: q}
+}
+
+type moeSlice struct {
+	key  [6]float64 // logs of hidden, inter/tp, experts/ep, topk, tp, ep
+	grid *Grid
+}
+
+func moeKey(s MoEShape) [6]float64 {
+	tp, ep := pos(s.TP), pos(s.EP)
+	return [6]float64{math.Log(pos(s.Hidden)), math.Log(pos(s.Inter) / tp), math.Log(pos(s.Experts) / ep),
+		math.Log(pos(s.TopK)), math.Log(tp), math.Log(ep)}
+}
+
+// moeModel is base x exp(residual over log tokens of the nearest measured
+// layer shape, by the L1 distance of moeKey).
+type moeModel struct {
+	base   BaseParams
+	slices []moeSlice
+}
+
+func (m *moeModel) time(s MoEShape) float64 {
+	k := moeKey(s)
+	best, bestD := 0, math.Inf(1)
+	for i := range m.slices {
+		d := 0.0
+		for j, v := range m.slices[i].key {
+			d += math.Abs(v - k[j])
+		}
+		if d < bestD {
+			best, bestD = i, d
+		}
+	}
+	f, b := MoEWork(s)
+	return m.base.Time(f, b) * math.Exp(m.slices[best].grid.At([MaxDims]float64{math.Log(pos(s.Tokens))}))
+}
+
+func (p *Profile) moeModel(q Precision) *moeModel {
+	if int(q) < len(p.moe) {
+		return p.moe[q]
+	}
+	return nil
+}
+
+func compileMoE(field string, t *MoETable) (*moeModel, error) {
+	if err := t.Base.Check(field + ".base"); err != nil {
+		return nil, err
+	}
+	if len(t.Slices) == 0 {
+		return nil, fmt.Errorf("%s.shapes: found none, expected at least one layer shape", field)
+	}
+	m := &moeModel{base: t.Base}
+	for i, s := range t.Slices {
+		f := fmt.Sprintf("%s.shapes[%d]", field, i)
+		for _, v := range []struct {
+			n string
+			v int
+		}{{"hidden", s.Hidden}, {"inter", s.Inter}, {"experts", s.Experts}, {"topk", s.TopK}, {"tp", s.TP}, {"ep", s.EP}} {
+			if v.v <= 0 {
+				return nil, fmt.Errorf("%s.%s: found %d, expected a positive integer", f, v.n, v.v)
+			}
+		}
+		if s.TopK > s.Experts {
+			return nil, fmt.Errorf("%s.topk: found %d, expected at most experts (%d)", f, s.TopK, s.Experts)
+		}
+		if err := checkAxis(f+".tokens", s.Tokens); err != nil {
+			return nil, err
+		}
+		if err := checkTimes(f+".latency_ns", s.LatencyNs, len(s.Tokens)); err != nil {
+			return nil, err
+		}
+		g := NewGrid(s.Tokens)
+		for j, tok := range s.Tokens {
+			fl, by := MoEWork(s.shape(int(tok), t.Precision))
+			g.R[j] = math.Log(s.LatencyNs[j] / t.Base.Time(fl, by))
+		}
+		m.slices = append(m.slices, moeSlice{key: moeKey(s.shape(1, t.Precision)), grid: g})
+	}
+	return m, nil
+}
