@@ -2,6 +2,8 @@ package cost
 
 import (
 	"bytes"
+	"compress/gzip"
+	"io"
 	"os"
 	"strings"
 	"testing"
@@ -9,7 +11,17 @@ import (
 
 // FuzzLoadProfile: no profile YAML makes loading or a prediction panic.
 func FuzzLoadProfile(f *testing.F) {
-	data, err := os.ReadFile("../profiles/a100_sxm.yaml")
+	// A real shipped profile seeds the corpus.
+	gz, err := os.Open("../profiles/a100_sxm.vllm.yaml.gz")
+	if err != nil {
+		f.Fatal(err)
+	}
+	defer gz.Close()
+	zr, err := gzip.NewReader(gz)
+	if err != nil {
+		f.Fatal(err)
+	}
+	data, err := io.ReadAll(zr)
 	if err != nil {
 		f.Fatal(err)
 	}
