@@ -163,12 +163,16 @@ func TestNewChecksInputsFirst(t *testing.T) {
 		t.Errorf("missing trace: %v", err)
 	}
 	// A profile of another GPU than hardware.gpu is refused, not used.
-	h100, err := os.ReadFile("../../hwprofile/profiles/h100_sxm.yaml")
+	h100, err := ShippedProfile("h100_sxm")
 	if err != nil {
 		t.Fatal(err)
 	}
+	var yaml strings.Builder
+	if err := h100.Write(&yaml); err != nil {
+		t.Fatal(err)
+	}
 	c = tiny(t)
-	c.Hardware.Profile = writeFile(t, dir, "h100.yaml", string(h100))
+	c.Hardware.Profile = writeFile(t, dir, "h100.yaml", yaml.String())
 	if _, err := New(c); err == nil || !strings.Contains(err.Error(), "calibrated on H100-SXM, but hardware.gpu is A100-80GB-SXM") {
 		t.Errorf("mismatched profile: %v", err)
 	}
