@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/signal"
 	"strings"
+	"sync/atomic"
 	"syscall"
 
 	"github.com/urfave/cli/v2"
@@ -80,6 +81,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 	err := app.Run(args)
+	if s := signalled.Load(); s != 0 {
+		return interrupted(syscall.Signal(s), stderr)
+	}
 	if err == nil {
 		return exitOK
 	}
@@ -130,7 +134,7 @@ func reorderArgs(app *cli.App, args []string) []string {
 			takesValue[n] = !isBool
 		}
 	}
-	var flags, pos []string
+	var global, flags, pos []string
 	rest := args[i:]
 	for k := 0; k < len(rest); k++ {
 		a := rest[k]
@@ -143,14 +147,23 @@ func reorderArgs(app *cli.App, args []string) []string {
 			pos = append(pos, a)
 			continue
 		}
+		if name == "quiet" || name == "q" {
+			global = append(global, a) // the app's flag, typed after the command
+			continue
+		}
 		flags = append(flags, a)
 		if n, _, hasValue := strings.Cut(name, "="); !hasValue && takesValue[n] && k+1 < len(rest) {
 			k++
 			flags = append(flags, rest[k])
 		}
 	}
-	return append(append(append([]string(nil), args[:i]...), flags...), pos...)
+	out := append(append([]string{args[0]}, global...), args[1:i]...)
+	return append(append(out, flags...), pos...)
 }
+
+// stopsGracefully is set by a command that stops by itself on SIGINT and
+// SIGTERM (sweep checkpoints what completed); run then exits 128 + signal.
+var stopsGracefully, signalled atomic.Int32
 
 // stopOnSignal makes SIGINT and SIGTERM remove the temporaries of the
 // outputs in progress, say what was kept, and exit with 128 + the signal.
@@ -159,17 +172,18 @@ func stopOnSignal(stderr io.Writer) {
 	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
 	go func() {
 		s := <-sigs
-		os.Exit(interrupted(s.(syscall.Signal), stderr))
+		if signalled.Store(int32(s.(syscall.Signal))); stopsGracefully.Load() == 0 {
+			os.Exit(interrupted(s.(syscall.Signal), stderr))
+		}
 	}()
 }
 
 func interrupted(s syscall.Signal, stderr io.Writer) int {
 	removed := rundir.RemoveTemporaries()
-	fmt.Fprintf(stderr, "\nlodsim: interrupted (%v): removed %d temporary output(s)", s, len(removed))
-	if kept := rundir.Committed(); len(kept) > 0 {
-		fmt.Fprintf(stderr, "; kept the completed outputs: %s\n", strings.Join(kept, ", "))
-	} else {
-		fmt.Fprintf(stderr, "; nothing was written\n")
+	kept := "nothing was written"
+	if c := rundir.Committed(); len(c) > 0 {
+		kept = "kept the completed outputs: " + strings.Join(c, ", ")
 	}
+	fmt.Fprintf(stderr, "\nlodsim: interrupted (%v): removed %d temporary output(s); %s\n", s, len(removed), kept)
 	return 128 + int(s)
 }

@@ -124,7 +124,7 @@ func TestExitCodes(t *testing.T) {
 // understood.
 func TestFlagsAfterArguments(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "head.csv")
-	text := runApp(t, "trace", "convert", "embedded:azure-code-2023", out, "--head", "3", "--scale=2")
+	text := runApp(t, "trace", "convert", "embedded:azure-code-2023", out, "--head", "3", "--scale=2", "--quiet")
 	if !strings.Contains(text, "wrote 3 requests") {
 		t.Errorf("--head after OUT ignored: %s", text)
 	}

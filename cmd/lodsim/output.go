@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"io"
-	"os"
 	"sync"
 	"time"
 
@@ -37,10 +36,8 @@ func newProgress(ctx *cli.Context, label, unit string, total int64) *progress {
 		return nil
 	}
 	p := &progress{w: ctx.App.ErrWriter, label: label, unit: unit, total: total, every: plainEvery, now: time.Now}
-	if f, ok := p.w.(*os.File); ok {
-		if fi, err := f.Stat(); err == nil && fi.Mode()&os.ModeCharDevice != 0 {
-			p.tty, p.every = true, 100*time.Millisecond
-		}
+	if isTerminal(p.w) {
+		p.tty, p.every = true, 100*time.Millisecond
 	}
 	p.start, p.last = p.now(), p.now()
 	return p

@@ -125,6 +125,7 @@ func sweepAction(ctx *cli.Context) error {
 	progress := sweep.ProgressPrinter(pw, isTerminal(w))
 	// Slurm and Kubernetes send SIGTERM before killing a preempted task:
 	// stop, and checkpoint what completed.
+	stopsGracefully.Store(1)
 	sigCtx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	o, err := sweep.Execute(sigCtx, plan, out, sweep.Options{Workers: ctx.Int("workers"), Shard: shard, Progress: progress})
