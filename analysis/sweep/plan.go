@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -251,6 +252,11 @@ func resolve(base *yaml.Node, dir string, p *Plan, assign []Assignment, prices P
 		return Point{}, err
 	}
 	c.Dir = dir
+	// A Hugging Face config.json named by model.config becomes the
+	// architecture here, so the ID covers what the file says.
+	if err := c.LoadModelConfig(os.ReadFile); err != nil {
+		return Point{}, err
+	}
 	if scale != 1 {
 		switch w := &c.Workload; {
 		case w.Synthetic != nil:
