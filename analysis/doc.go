@@ -8,7 +8,10 @@
 //
 // Every function here is pure: it reads its arguments and returns values. It
 // never reads the wall clock, files or global state, so the same inputs give
-// byte-identical text, CSV and JSON.
+// byte-identical text, CSV and JSON. The one exception is ResultWriter,
+// which spills sorted runs to temporary files when a run has more results
+// than its sort buffer holds (see RESULTS.md); its output bytes do not
+// depend on it.
 //
 // # Percentiles
 //

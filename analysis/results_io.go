@@ -1,21 +1,33 @@
 package analysis
 
 import (
+	"bytes"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
+	"maps"
+	"math"
+	"slices"
+	"sync"
 
+	"github.com/apache/arrow/go/v17/arrow"
+	"github.com/apache/arrow/go/v17/arrow/ipc"
 	"github.com/parquet-go/parquet-go"
+	"github.com/parquet-go/parquet-go/compress/zstd"
 
 	"github.com/lodsim/lodsim/replay"
 	"github.com/lodsim/lodsim/trace"
 )
 
 // resultRow is the Parquet layout of a replay.RequestResult: one row per
-// request, snake_case columns with the unit in the name. Times that never
-// happened are -1, as in RequestResult.
+// request, snake_case columns with the unit in the name (the schema is
+// documented in RESULTS.md). Raw times that never happened are -1, as in
+// RequestResult; the derived durations are null instead, so that SQL
+// aggregates skip them. The duration pointers point into an encoder-owned
+// array, so building a row allocates nothing.
 type resultRow struct {
-	ID             int64  `parquet:"id"`
+	ID             int64  `parquet:"id,delta"`
 	Arrival        int64  `parquet:"arrival_ns,delta"`
 	FirstScheduled int64  `parquet:"first_scheduled_ns,delta"`
 	FirstToken     int64  `parquet:"first_token_ns,delta"`
@@ -26,44 +38,158 @@ type resultRow struct {
 	Preemptions    int32  `parquet:"preemptions"`
 	Status         string `parquet:"status,dict"`        // completed, unfinished or rejected
 	Reason         string `parquet:"reject_reason,dict"` // why a rejected request was; empty otherwise
+	TTFT           *int64 `parquet:"ttft_ns,optional"`   // first_token_ns - arrival_ns
+	TPOT           *int64 `parquet:"tpot_ns,optional"`   // (completion_ns - first_token_ns) / (output_tokens - 1), rounded
+	E2E            *int64 `parquet:"e2e_ns,optional"`    // completion_ns - arrival_ns
+	Queue          *int64 `parquet:"queue_ns,optional"`  // first_scheduled_ns - arrival_ns
 }
 
-// ResultColumns are the column names of a results file, in order.
+// rawRow is what ReadResults decodes: the raw columns only, since the
+// durations follow from them (and files written before they existed still
+// read).
+type rawRow struct {
+	ID             int64  `parquet:"id"`
+	Arrival        int64  `parquet:"arrival_ns"`
+	FirstScheduled int64  `parquet:"first_scheduled_ns"`
+	FirstToken     int64  `parquet:"first_token_ns"`
+	Completion     int64  `parquet:"completion_ns"`
+	PromptTokens   int32  `parquet:"prompt_tokens"`
+	OutputTokens   int32  `parquet:"output_tokens"`
+	Replica        int32  `parquet:"replica"`
+	Preemptions    int32  `parquet:"preemptions"`
+	Status         string `parquet:"status"`
+	Reason         string `parquet:"reject_reason"`
+}
+
+// ResultColumns are the raw column names of a results file, in order; every
+// results file has them.
 var ResultColumns = []string{"id", "arrival_ns", "first_scheduled_ns", "first_token_ns", "completion_ns",
 	"prompt_tokens", "output_tokens", "replica", "preemptions", "status", "reject_reason"}
+
+// ResultDurationColumns are the derived per-request durations that follow
+// the raw columns, in nanoseconds, null where undefined.
+var ResultDurationColumns = []string{"ttft_ns", "tpot_ns", "e2e_ns", "queue_ns"}
 
 var resultKinds = []parquet.Kind{parquet.Int64, parquet.Int64, parquet.Int64, parquet.Int64, parquet.Int64,
 	parquet.Int32, parquet.Int32, parquet.Int32, parquet.Int32, parquet.ByteArray, parquet.ByteArray}
 
-// resultBatch is how many rows ResultWriter buffers before handing them to
-// the Parquet writer, and resultRowGroup how many rows make a row group: the
-// writer holds at most one row group's encoded pages, so memory stays
-// bounded however long the run.
+// Metadata keys every results file carries besides the caller's.
+const (
+	// MetaSchema names the layout version: "lodsim.results/2" has the
+	// duration columns and rows sorted by id.
+	MetaSchema = "lodsim.schema"
+	// MetaArrowSchema is the Arrow schema Arrow-based readers (pyarrow,
+	// Polars, arrow-rs) apply to the columns: it types the durations as
+	// duration[ns], which Parquet itself has no logical type for.
+	MetaArrowSchema = "ARROW:schema"
+	resultsSchemaV2 = "lodsim.results/2"
+)
+
+// resultBatch is how many rows ResultWriter hands the Parquet writer at a
+// time, and resultRowGroup how many rows make a row group: the Parquet
+// writer holds at most one row group's encoded pages.
 const (
 	resultBatch    = 4096
 	resultRowGroup = 1 << 16
 )
 
-// ResultWriter streams results to a Parquet file as they arrive. It
-// implements replay.Sink. Close must be called to write the footer; it does
-// not close the underlying writer.
+// ResultsProvenance is what a results file says about the run that made it.
+// Version and Build form Parquet's created_by field, "lodsim version
+// VERSION (build BUILD)"; Metadata becomes the file's key-value metadata,
+// e.g. lodsim_version, config_hash, model, gpu, engine, seed, run_id.
+type ResultsProvenance struct {
+	Version  string            // lodsim module version, e.g. "v0.4.0" or "(devel)"
+	Build    string            // VCS revision, possibly with a "-dirty" suffix
+	Metadata map[string]string // written in key order
+}
+
+// CreatedBy is the created_by string of a file written with p, in the form
+// the Parquet specification gives: "application version V (build B)".
+func (p ResultsProvenance) CreatedBy() string {
+	v := p.Version
+	if v == "" {
+		v = "unknown"
+	}
+	s := "lodsim version " + v
+	if p.Build != "" {
+		s += " (build " + p.Build + ")"
+	}
+	return s
+}
+
+// ResultOption configures a ResultWriter.
+type ResultOption func(*resultConfig)
+
+type resultConfig struct {
+	prov     ResultsProvenance
+	sortRows int
+	tempDir  string
+}
+
+// WithProvenance records p in the file's created_by and key-value metadata.
+// Keys lodsim reserves (MetaSchema, MetaArrowSchema) are refused.
+func WithProvenance(p ResultsProvenance) ResultOption {
+	return func(c *resultConfig) {
+		c.prov = p
+		c.prov.Metadata = maps.Clone(p.Metadata)
+	}
+}
+
+// WithSortBuffer sets how many results the writer sorts in memory (56
+// bytes each; default DefaultSortRows, at least 1024) and the directory
+// where sorted runs of a longer stream go ("" for the system's temporary
+// directory).
+func WithSortBuffer(rows int, tempDir string) ResultOption {
+	return func(c *resultConfig) { c.sortRows, c.tempDir = rows, tempDir }
+}
+
+// DefaultSortRows is the in-memory sort buffer of a ResultWriter: 1 Mi
+// results, 56 MiB. A buffer holds at least minSortRows, so that a merge
+// never opens more than one run file per thousand results.
+const (
+	DefaultSortRows = 1 << 20
+	minSortRows     = 1 << 10
+)
+
+// ResultWriter streams results to a Parquet file sorted by request id. It
+// implements replay.Sink; results may arrive in any order (the simulator
+// records them as requests finish).
+//
+// Sorting is an external merge sort with bounded memory: results collect in
+// a buffer of DefaultSortRows (see WithSortBuffer); a run that never fills
+// it is sorted in memory and written at Close. A longer stream sorts each
+// full buffer and spills it as a run file of 56-byte records in the
+// temporary directory, and Close merges the runs. Memory stays at the
+// buffer plus one batch of each run however long the run; disk use is the
+// runs, which Close removes. Equal ids are ordered by their times, so the
+// bytes never depend on the order results arrived in.
+//
+// Close must be called to write the footer (and remove the runs, also after
+// an error); it does not close the underlying writer.
 type ResultWriter struct {
-	pw   *parquet.GenericWriter[resultRow]
-	buf  []resultRow
-	rows int64
+	w    io.Writer
+	cfg  resultConfig
+	sort *resultSorter
 	err  error
 }
 
 // NewResultWriter returns a ResultWriter writing to w.
-func NewResultWriter(w io.Writer) *ResultWriter {
-	return &ResultWriter{
-		pw: parquet.NewGenericWriter[resultRow](w,
-			parquet.Compression(&parquet.Zstd),
-			parquet.MaxRowsPerRowGroup(resultRowGroup),
-			parquet.CreatedBy("lodsim", "", ""),
-		),
-		buf: make([]resultRow, 0, resultBatch),
+func NewResultWriter(w io.Writer, opts ...ResultOption) *ResultWriter {
+	cfg := resultConfig{sortRows: DefaultSortRows}
+	for _, o := range opts {
+		o(&cfg)
 	}
+	rw := &ResultWriter{w: w, cfg: cfg}
+	for _, k := range []string{MetaSchema, MetaArrowSchema} {
+		if _, ok := cfg.prov.Metadata[k]; ok {
+			rw.err = fmt.Errorf("results: metadata key %q is reserved for lodsim", k)
+		}
+	}
+	if cfg.sortRows < minSortRows {
+		rw.err = fmt.Errorf("results: sort buffer of %d rows, expected at least %d", cfg.sortRows, minSortRows)
+	}
+	rw.sort = newResultSorter(cfg.sortRows, cfg.tempDir)
+	return rw
 }
 
 // Record implements replay.Sink.
@@ -71,49 +197,112 @@ func (rw *ResultWriter) Record(r *replay.RequestResult) error {
 	if rw.err != nil {
 		return rw.err
 	}
-	rw.buf = append(rw.buf, resultRow{
-		ID: int64(r.ID), Arrival: int64(r.Arrival), FirstScheduled: int64(r.FirstScheduled), FirstToken: int64(r.FirstToken),
-		Completion: int64(r.Completion), PromptTokens: r.PromptTokens, OutputTokens: r.OutputTokens,
-		Replica: r.Replica, Preemptions: int32(r.Preemptions), Status: r.Status.String(), Reason: r.Reason.String(),
-	})
-	if len(rw.buf) == cap(rw.buf) {
-		return rw.flush()
+	if err := rw.sort.add(r); err != nil {
+		rw.err = err
 	}
-	return nil
-}
-
-func (rw *ResultWriter) flush() error {
-	if len(rw.buf) == 0 {
-		return nil
-	}
-	if _, err := rw.pw.Write(rw.buf); err != nil {
-		rw.err = fmt.Errorf("results: write rows %d-%d: %w", rw.rows, rw.rows+int64(len(rw.buf))-1, err)
-		return rw.err
-	}
-	rw.rows += int64(len(rw.buf))
-	rw.buf = rw.buf[:0]
-	return nil
+	return rw.err
 }
 
 // Rows is the number of results recorded so far.
-func (rw *ResultWriter) Rows() int64 { return rw.rows + int64(len(rw.buf)) }
+func (rw *ResultWriter) Rows() int64 { return rw.sort.rows }
 
-// Close flushes buffered rows and writes the Parquet footer.
+// Close sorts what is left, writes every row and the Parquet footer, and
+// removes the sorted runs. After an error it only removes the runs.
 func (rw *ResultWriter) Close() error {
-	if err := rw.flush(); err != nil {
+	defer rw.sort.cleanup()
+	if rw.err != nil {
+		return rw.err
+	}
+	pw := parquet.NewGenericWriter[resultRow](rw.w, rw.writerOptions()...)
+	enc := rowEncoder{}
+	var written int64
+	err := rw.sort.each(func(batch []replay.RequestResult) error {
+		rows := enc.encode(batch)
+		if _, err := pw.Write(rows); err != nil {
+			return fmt.Errorf("results: write rows %d-%d: %w", written, written+int64(len(rows))-1, err)
+		}
+		written += int64(len(rows))
+		return nil
+	})
+	if err != nil {
+		rw.err = err
 		return err
 	}
-	if err := rw.pw.Close(); err != nil {
-		return fmt.Errorf("results: close: %w", err)
+	if err := pw.Close(); err != nil {
+		rw.err = fmt.Errorf("results: close: %w", err)
+		return rw.err
 	}
+	rw.err = errors.New("results: writer closed")
 	return nil
 }
 
-// WriteResults writes results to w as one Parquet file.
-func WriteResults(w io.Writer, results []replay.RequestResult) error {
-	rw := NewResultWriter(w)
+func (rw *ResultWriter) writerOptions() []parquet.WriterOption {
+	opts := []parquet.WriterOption{
+		parquet.Compression(resultCodec),
+		parquet.MaxRowsPerRowGroup(resultRowGroup),
+		createdBy(rw.cfg.prov.CreatedBy()),
+		parquet.SortingWriterConfig(parquet.SortingColumns(parquet.Ascending("id"))),
+		parquet.KeyValueMetadata(MetaSchema, resultsSchemaV2),
+		parquet.KeyValueMetadata(MetaArrowSchema, resultsArrowSchema()),
+	}
+	for _, k := range slices.Sorted(maps.Keys(rw.cfg.prov.Metadata)) {
+		opts = append(opts, parquet.KeyValueMetadata(k, rw.cfg.prov.Metadata[k]))
+	}
+	return opts
+}
+
+// resultCodec compresses results with zstd's fastest level: the duration
+// columns doubled the bytes to compress, and the default level took most
+// of the writer's time. One codec for every file, so its encoders are
+// pooled rather than made per file.
+var resultCodec = &zstd.Codec{Level: zstd.SpeedFastest}
+
+// createdBy sets created_by verbatim: parquet.CreatedBy drops the space
+// before "(build".
+type createdBy string
+
+func (c createdBy) ConfigureWriter(cfg *parquet.WriterConfig) { cfg.CreatedBy = string(c) }
+
+// rowEncoder turns results into rows, reusing its buffers.
+type rowEncoder struct {
+	rows []resultRow
+	durs []int64
+}
+
+func (e *rowEncoder) encode(batch []replay.RequestResult) []resultRow {
+	e.rows = slices.Grow(e.rows[:0], len(batch))[:len(batch)]
+	e.durs = slices.Grow(e.durs[:0], 4*len(batch))[:4*len(batch)]
+	for i := range batch {
+		r := &batch[i]
+		d := e.durs[4*i : 4*i+4 : 4*i+4]
+		row := resultRow{
+			ID: int64(r.ID), Arrival: int64(r.Arrival), FirstScheduled: int64(r.FirstScheduled), FirstToken: int64(r.FirstToken),
+			Completion: int64(r.Completion), PromptTokens: r.PromptTokens, OutputTokens: r.OutputTokens,
+			Replica: r.Replica, Preemptions: int32(r.Preemptions), Status: r.Status.String(), Reason: r.Reason.String(),
+		}
+		if v := r.TTFT(); v >= 0 {
+			d[0], row.TTFT = int64(v), &d[0]
+		}
+		if v := r.TPOT(); v >= 0 {
+			d[1], row.TPOT = int64(math.Round(v)), &d[1]
+		}
+		if v := r.E2E(); v >= 0 {
+			d[2], row.E2E = int64(v), &d[2]
+		}
+		if r.FirstScheduled >= 0 {
+			d[3], row.Queue = int64(r.FirstScheduled-r.Arrival), &d[3]
+		}
+		e.rows[i] = row
+	}
+	return e.rows
+}
+
+// WriteResults writes results to w as one Parquet file, sorted by id.
+func WriteResults(w io.Writer, results []replay.RequestResult, opts ...ResultOption) error {
+	rw := NewResultWriter(w, opts...)
 	for i := range results {
 		if err := rw.Record(&results[i]); err != nil {
+			rw.Close()
 			return err
 		}
 	}
@@ -124,15 +313,36 @@ func WriteResults(w io.Writer, results []replay.RequestResult) error {
 // that is not a valid results file.
 var ErrResultsFormat = errors.New("not a lodsim results file")
 
-// ReadResults reads a results file written by ResultWriter. Errors name the
-// row (0-based, over the whole file) and column at fault.
-func ReadResults(r io.ReaderAt, size int64) (out []replay.RequestResult, err error) {
-	// parquet-go panics on some corrupt inputs; bad input must be an error.
+// ResultsInfo is what a results file says about itself.
+type ResultsInfo struct {
+	Rows      int64
+	CreatedBy string
+	Metadata  map[string]string // every key-value pair, lodsim's own included
+}
+
+// ReadResultsInfo reads the footer of a results file: row count,
+// created_by and key-value metadata, without decoding any row.
+func ReadResultsInfo(r io.ReaderAt, size int64) (info ResultsInfo, err error) {
 	defer func() {
 		if p := recover(); p != nil {
-			out, err = nil, fmt.Errorf("%w: corrupt parquet: %v", ErrResultsFormat, p)
+			info, err = ResultsInfo{}, fmt.Errorf("%w: corrupt parquet: %v", ErrResultsFormat, p)
 		}
 	}()
+	f, err := openResults(r, size)
+	if err != nil {
+		return ResultsInfo{}, err
+	}
+	md := f.Metadata()
+	info = ResultsInfo{Rows: f.NumRows(), CreatedBy: md.CreatedBy, Metadata: map[string]string{}}
+	for _, kv := range md.KeyValueMetadata {
+		info.Metadata[kv.Key] = kv.Value
+	}
+	return info, nil
+}
+
+// openResults opens a Parquet file and checks it has every raw column with
+// its type, and the duration columns, where present, with theirs.
+func openResults(r io.ReaderAt, size int64) (*parquet.File, error) {
 	f, err := parquet.OpenFile(r, size)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrResultsFormat, err)
@@ -147,11 +357,34 @@ func ReadResults(r io.ReaderAt, size int64) (out []replay.RequestResult, err err
 			return nil, fmt.Errorf("%w: column %s: found type %v, expected %v", ErrResultsFormat, name, k, resultKinds[i])
 		}
 	}
+	for _, name := range ResultDurationColumns {
+		if col, ok := schema.Lookup(name); ok && col.Node.Type().Kind() != parquet.Int64 {
+			return nil, fmt.Errorf("%w: column %s: found type %v, expected INT64", ErrResultsFormat, name, col.Node.Type().Kind())
+		}
+	}
+	return f, nil
+}
+
+// ReadResults reads a results file written by ResultWriter, in file order
+// (by id for files lodsim writes). The duration columns are not read: they
+// follow from the raw times. Errors name the row (0-based, over the whole
+// file) and column at fault.
+func ReadResults(r io.ReaderAt, size int64) (out []replay.RequestResult, err error) {
+	// parquet-go panics on some corrupt inputs; bad input must be an error.
+	defer func() {
+		if p := recover(); p != nil {
+			out, err = nil, fmt.Errorf("%w: corrupt parquet: %v", ErrResultsFormat, p)
+		}
+	}()
+	f, err := openResults(r, size)
+	if err != nil {
+		return nil, err
+	}
 	out = make([]replay.RequestResult, 0, f.NumRows())
-	buf := make([]resultRow, resultBatch)
+	buf := make([]rawRow, resultBatch)
 	var row int64
 	for _, rg := range f.RowGroups() {
-		rr := parquet.NewGenericRowGroupReader[resultRow](rg)
+		rr := parquet.NewGenericRowGroupReader[rawRow](rg)
 		for {
 			n, rerr := rr.Read(buf)
 			for i := range buf[:n] {
@@ -178,7 +411,7 @@ func ReadResults(r io.ReaderAt, size int64) (out []replay.RequestResult, err err
 	return out, nil
 }
 
-func (r *resultRow) result() (replay.RequestResult, error) {
+func (r *rawRow) result() (replay.RequestResult, error) {
 	var st replay.Status
 	switch r.Status {
 	case "completed":
@@ -204,3 +437,37 @@ func (r *resultRow) result() (replay.RequestResult, error) {
 		Replica: r.Replica, Preemptions: int16(r.Preemptions), Status: st, Reason: reason,
 	}, nil
 }
+
+// resultsArrowSchema is the base64 Arrow IPC schema message that
+// Arrow-based Parquet readers use to type columns (the ARROW:schema
+// metadata key, as pyarrow and arrow-go write it): the same columns as
+// resultRow, with the durations as duration[ns].
+var resultsArrowSchema = sync.OnceValue(func() string {
+	dur := &arrow.DurationType{Unit: arrow.Nanosecond}
+	fields := []arrow.Field{
+		{Name: "id", Type: arrow.PrimitiveTypes.Int64},
+		{Name: "arrival_ns", Type: arrow.PrimitiveTypes.Int64},
+		{Name: "first_scheduled_ns", Type: arrow.PrimitiveTypes.Int64},
+		{Name: "first_token_ns", Type: arrow.PrimitiveTypes.Int64},
+		{Name: "completion_ns", Type: arrow.PrimitiveTypes.Int64},
+		{Name: "prompt_tokens", Type: arrow.PrimitiveTypes.Int32},
+		{Name: "output_tokens", Type: arrow.PrimitiveTypes.Int32},
+		{Name: "replica", Type: arrow.PrimitiveTypes.Int32},
+		{Name: "preemptions", Type: arrow.PrimitiveTypes.Int32},
+		{Name: "status", Type: arrow.BinaryTypes.String},
+		{Name: "reject_reason", Type: arrow.BinaryTypes.String},
+		{Name: "ttft_ns", Type: dur, Nullable: true},
+		{Name: "tpot_ns", Type: dur, Nullable: true},
+		{Name: "e2e_ns", Type: dur, Nullable: true},
+		{Name: "queue_ns", Type: dur, Nullable: true},
+	}
+	var buf bytes.Buffer
+	w := ipc.NewWriter(&buf, ipc.WithSchema(arrow.NewSchema(fields, nil)))
+	if err := w.Close(); err != nil {
+		panic("analysis: serialise the results Arrow schema: " + err.Error())
+	}
+	// The stream is the schema message then the 8-byte end-of-stream
+	// marker; the metadata holds the message alone.
+	msg := buf.Bytes()[:buf.Len()-8]
+	return base64.StdEncoding.EncodeToString(msg)
+})

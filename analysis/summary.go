@@ -152,7 +152,12 @@ type Goodput struct {
 
 // SeriesStats summarises one quantity of the sampled time series; every
 // sample weighs the same since samples are evenly spaced in simulated time.
+// Unit and Scope say what the numbers count and over what: a cluster total
+// (summed over replicas), the cluster pooled (a ratio of sums), or one
+// replica.
 type SeriesStats struct {
+	Unit    string  `json:"unit"`
+	Scope   string  `json:"scope"`
 	Samples int64   `json:"samples"`
 	Mean    float64 `json:"mean"`
 	P50     float64 `json:"p50"`
@@ -187,11 +192,15 @@ type Summary struct {
 	SLO        SLO        `json:"slo"`
 	Goodput    Goodput    `json:"goodput"`
 
-	BatchSize  SeriesStats `json:"batch_size"` // mean sequences per step, per sample
-	Running    SeriesStats `json:"running"`    // sequences in running queues
-	Waiting    SeriesStats `json:"waiting"`    // sequences in waiting queues
-	KVUtil     SeriesStats `json:"kv_util"`    // used / total KV blocks
-	PeakKVUtil float64     `json:"peak_kv_util"`
+	// The time series, each with its unit and scope (see the Scope
+	// constants): batch size is per replica step, running and waiting
+	// are cluster totals, KV utilisation is pooled over the cluster, and
+	// the peak is that of the fullest replica.
+	BatchSize  SeriesStats `json:"batch_size"`   // mean sequences per step of one replica, per sample
+	Running    SeriesStats `json:"running"`      // sequences in running queues, summed over replicas
+	Waiting    SeriesStats `json:"waiting"`      // requests in waiting queues, summed over replicas
+	KVUtil     SeriesStats `json:"kv_util"`      // used / total KV blocks of the whole cluster
+	PeakKVUtil float64     `json:"peak_kv_util"` // used / total KV blocks of the fullest replica, at its fullest
 
 	// The run's cost: events by kind, simulated time, and the wall time
 	// of the simulation (set by whoever timed it; 0 when unknown).
@@ -351,12 +360,42 @@ func (z *Summarizer) Summary(st *replay.Stats) Summary {
 		s.KVUtil = sample(func(x *replay.Sample) float64 { return x.KVUtil })
 		s.PeakKVUtil = max(s.PeakKVUtil, s.KVUtil.Max)
 	}
+	s.BatchSize.Unit, s.BatchSize.Scope = "sequences per step", ScopeReplica
+	s.Running.Unit, s.Running.Scope = "sequences", ScopeClusterTotal
+	s.Waiting.Unit, s.Waiting.Scope = "requests", ScopeClusterTotal
+	s.KVUtil.Unit, s.KVUtil.Scope = "fraction of KV blocks", ScopeClusterPooled
 	return s
 }
+
+// Scopes of the time-series statistics of a Summary.
+const (
+	// ScopeReplica: a quantity of one replica (its batch), averaged over
+	// every replica's steps in a sample interval.
+	ScopeReplica = "per replica"
+	// ScopeClusterTotal: summed over every replica.
+	ScopeClusterTotal = "cluster total"
+	// ScopeClusterPooled: a ratio of cluster-wide sums (used blocks of all
+	// replicas over their total blocks).
+	ScopeClusterPooled = "cluster, pooled"
+	// ScopeFullestReplica: the maximum over replicas.
+	ScopeFullestReplica = "fullest replica"
+)
 
 func seriesStats(v []float64) SeriesStats {
 	d := distOf(v, 1)
 	return SeriesStats{Samples: d.Count, Mean: d.Mean, P50: d.P50, P99: d.P99, Max: d.Max}
+}
+
+// SeriesRow is one row of a summary's "over time" table.
+type SeriesRow struct {
+	Name  string
+	Stats SeriesStats
+}
+
+// OverTime lists the time-series statistics in the order reports show
+// them; each carries its unit and scope.
+func (s *Summary) OverTime() []SeriesRow {
+	return []SeriesRow{{"batch size", s.BatchSize}, {"running", s.Running}, {"waiting", s.Waiting}, {"KV util", s.KVUtil}}
 }
 
 // Metric is one named scalar of a summary.
@@ -406,7 +445,7 @@ func (s *Summary) WriteText(w io.Writer) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintf(tw, "requests\tcompleted\tunfinished\trejected\tpreemptions\tpreempted\t\n")
 	fmt.Fprintf(tw, "%d\t%d\t%d\t%d\t%d\t%d\t\n\n", s.Requests, s.Completed, s.Unfinished, s.Rejected, s.Preemptions, s.PreemptedRequests)
-	fmt.Fprintf(tw, "latency (ms)\tcount\tmean\tp50\tp90\tp95\tp99\tmax\t\n")
+	fmt.Fprintf(tw, "latency (ms, per completed request)\tcount\tmean\tp50\tp90\tp95\tp99\tmax\t\n")
 	for _, row := range []struct {
 		name string
 		d    Dist
@@ -415,20 +454,19 @@ func (s *Summary) WriteText(w io.Writer) error {
 		fmt.Fprintf(tw, "%s\t%d\t%.3f\t%.3f\t%.3f\t%.3f\t%.3f\t%.3f\t\n", row.name, d.Count, d.Mean, d.P50, d.P90, d.P95, d.P99, d.Max)
 	}
 	fmt.Fprintf(tw, "\t\n")
-	fmt.Fprintf(tw, "span (s)\treq/s\toutput tok/s\ttotal tok/s\t\n")
-	fmt.Fprintf(tw, "%.3f\t%.3f\t%.1f\t%.1f\t\n\n", s.SpanS, s.Throughput.RequestsPerS, s.Throughput.OutputTokensPerS, s.Throughput.TotalTokensPerS)
+	fmt.Fprintf(tw, "cluster throughput\tspan (s)\treq/s\toutput tok/s\ttotal tok/s\t\n")
+	fmt.Fprintf(tw, "completed requests\t%.3f\t%.3f\t%.1f\t%.1f\t\n\n", s.SpanS, s.Throughput.RequestsPerS, s.Throughput.OutputTokensPerS, s.Throughput.TotalTokensPerS)
 	fmt.Fprintf(tw, "SLO\tmet\tgoodput req/s\tfraction\tTTFT ok\tTPOT ok\tE2E ok\t\n")
 	fmt.Fprintf(tw, "%s\t%d\t%.3f\t%.4f\t%.4f\t%.4f\t%.4f\t\n\n", s.SLO, s.Goodput.Met, s.Goodput.PerS, s.Goodput.Fraction,
 		s.Goodput.TTFTFraction, s.Goodput.TPOTFraction, s.Goodput.E2EFraction)
-	fmt.Fprintf(tw, "over time\tsamples\tmean\tp50\tp99\tmax\t\n")
-	for _, row := range []struct {
-		name string
-		v    SeriesStats
-	}{{"batch size", s.BatchSize}, {"running", s.Running}, {"waiting", s.Waiting}, {"KV util", s.KVUtil}} {
-		v := row.v
-		fmt.Fprintf(tw, "%s\t%d\t%.3f\t%.3f\t%.3f\t%.3f\t\n", row.name, v.Samples, v.Mean, v.P50, v.P99, v.Max)
+	// Scope and unit are text columns; tabwriter right-aligns them too,
+	// which keeps the numbers under their headings.
+	fmt.Fprintf(tw, "over time\tscope\tunit\tsamples\tmean\tp50\tp99\tmax\t\n")
+	for _, row := range s.OverTime() {
+		v := row.Stats
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%.3f\t%.3f\t%.3f\t%.3f\t\n", row.Name, v.Scope, v.Unit, v.Samples, v.Mean, v.P50, v.P99, v.Max)
 	}
-	fmt.Fprintf(tw, "peak KV util\t%.4f\t\n", s.PeakKVUtil)
+	fmt.Fprintf(tw, "peak KV util\t%s\t%s\t\t\t\t\t%.4f\t\n", ScopeFullestReplica, s.KVUtil.Unit, s.PeakKVUtil)
 	if s.TotalEvents > 0 {
 		fmt.Fprintf(tw, "\t\n")
 		fmt.Fprintf(tw, "events\t%d\tsimulated (s)\t%.3f\twall (s)\t%.3f\t\n", s.TotalEvents, s.SimulatedS, s.WallS)
@@ -437,4 +475,62 @@ func (s *Summary) WriteText(w io.Writer) error {
 		}
 	}
 	return tw.Flush()
+}
+
+// Spread summarises repeated measurements of one quantity (wall times of
+// repeated runs): the nearest-rank median and the range. Wall time varies
+// from run to run with the machine's load, so one run's figure misleads.
+type Spread struct {
+	N      int     `json:"n"`
+	Median float64 `json:"median"`
+	Min    float64 `json:"min"`
+	Max    float64 `json:"max"`
+}
+
+// SpreadOf summarises v (not modified); an empty v gives N 0.
+func SpreadOf(v []float64) Spread {
+	if len(v) == 0 {
+		return Spread{}
+	}
+	s := slices.Clone(v)
+	slices.Sort(s)
+	return Spread{N: len(s), Median: Percentile(s, 0.5), Min: s[0], Max: s[len(s)-1]}
+}
+
+// WallTimes are the wall times of repeated runs of one configuration at a
+// reference level of detail and another, in nanoseconds, one per
+// repetition; repetition i of both levels ran back to back, so their ratio
+// is one speed-up measurement.
+type WallTimes struct {
+	Label  string  `json:"label"`
+	RefLoD string  `json:"ref_lod"`
+	LoD    string  `json:"lod"`
+	RefNs  []int64 `json:"ref_wall_ns"`
+	Ns     []int64 `json:"wall_ns"`
+}
+
+// RefSeconds is the spread of the reference level's wall times, in seconds.
+func (w *WallTimes) RefSeconds() Spread { return SpreadOf(seconds(w.RefNs)) }
+
+// Seconds is the spread of the other level's wall times, in seconds.
+func (w *WallTimes) Seconds() Spread { return SpreadOf(seconds(w.Ns)) }
+
+// SpeedUp is the spread of the per-repetition speed-ups RefNs[i] / Ns[i]
+// over the repetitions both levels have with a positive time.
+func (w *WallTimes) SpeedUp() Spread {
+	var r []float64
+	for i := range min(len(w.RefNs), len(w.Ns)) {
+		if w.RefNs[i] > 0 && w.Ns[i] > 0 {
+			r = append(r, float64(w.RefNs[i])/float64(w.Ns[i]))
+		}
+	}
+	return SpreadOf(r)
+}
+
+func seconds(ns []int64) []float64 {
+	out := make([]float64, len(ns))
+	for i, v := range ns {
+		out[i] = float64(v) / 1e9
+	}
+	return out
 }

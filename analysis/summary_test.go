@@ -156,6 +156,54 @@ func TestSummaryMetricsAndText(t *testing.T) {
 	}
 }
 
+// TestSummaryScopes: every time-series figure states its unit and whether
+// it is per replica or a cluster figure, in the text and in the JSON.
+func TestSummaryScopes(t *testing.T) {
+	s := Summarize(handResults(), handStats(), SLO{})
+	var buf bytes.Buffer
+	if err := s.WriteText(&buf); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string][2]string{
+		"batch size":   {ScopeReplica, "sequences per step"},
+		"running":      {ScopeClusterTotal, "sequences"},
+		"waiting":      {ScopeClusterTotal, "requests"},
+		"KV util":      {ScopeClusterPooled, "fraction of KV blocks"},
+		"peak KV util": {ScopeFullestReplica, "fraction of KV blocks"},
+	}
+	lines := strings.Split(buf.String(), "\n")
+	for name, sc := range want {
+		found := false
+		for _, l := range lines {
+			if strings.HasPrefix(strings.TrimSpace(l), name+"  ") {
+				found = true
+				if !strings.Contains(l, sc[0]) || !strings.Contains(l, sc[1]) {
+					t.Errorf("row %q lacks scope %q or unit %q: %q", name, sc[0], sc[1], l)
+				}
+			}
+		}
+		if !found {
+			t.Errorf("no row %q in\n%s", name, buf.String())
+		}
+	}
+	for _, head := range []string{"latency (ms, per completed request)", "cluster throughput"} {
+		if !strings.Contains(buf.String(), head) {
+			t.Errorf("text lacks %q", head)
+		}
+	}
+	js, err := json.Marshal(&s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(js), `"running":{"unit":"sequences","scope":"cluster total"`) {
+		t.Errorf("JSON does not state the running series' unit and scope: %s", js)
+	}
+	// A summary without statistics still says what its rows would be.
+	if e := Summarize(handResults(), nil, SLO{}); e.KVUtil.Scope != ScopeClusterPooled {
+		t.Errorf("no stats: KV scope %q", e.KVUtil.Scope)
+	}
+}
+
 func TestSummarizeLarge(t *testing.T) {
 	rs := synthResults(20000, 7)
 	s := Summarize(rs, nil, SLO{})
@@ -181,4 +229,26 @@ func BenchmarkSummarize(b *testing.B) {
 		Summarize(rs, st, SLO{TTFTNs: 500e6, TPOTNs: 50e6})
 	}
 	b.ReportMetric(float64(len(rs))*float64(b.N)/b.Elapsed().Seconds(), "results/s")
+}
+
+func TestWallTimesSpread(t *testing.T) {
+	// Five repetitions; the fourth ran on a busy machine.
+	w := WallTimes{Label: "tp4", RefLoD: "high", LoD: "medium",
+		RefNs: []int64{400e6, 420e6, 410e6, 900e6, 405e6},
+		Ns:    []int64{10e6, 12e6, 10e6, 60e6, 9e6}}
+	ref := w.RefSeconds()
+	if ref.N != 5 || ref.Median != 0.41 || ref.Min != 0.4 || ref.Max != 0.9 {
+		t.Errorf("ref spread %+v", ref)
+	}
+	// Ratios 40, 35, 41, 15, 45: median 40, range 15-45.
+	su := w.SpeedUp()
+	if su.N != 5 || su.Median != 40 || su.Min != 15 || su.Max != 45 {
+		t.Errorf("speed-up spread %+v", su)
+	}
+	if (&WallTimes{RefNs: []int64{1}, Ns: []int64{0}}).SpeedUp().N != 0 {
+		t.Error("a zero time counted as a speed-up")
+	}
+	if s := SpreadOf(nil); s != (Spread{}) {
+		t.Errorf("empty spread %+v", s)
+	}
 }

@@ -73,7 +73,7 @@ func calibrationFigure(t *analysis.AccuracyTable, title, unit string) (*figure, 
 	}
 	diag.LineStyle = draw.LineStyle{Color: dark, Width: vg.Points(1), Dashes: []vg.Length{vg.Points(5), vg.Points(3)}}
 	p.Add(diag)
-	p.Legend.Add("y = x (perfect prediction)", diag)
+	f.addLegend("y = x (perfect prediction)", diag)
 
 	byGroup := map[string]plotter.XYs{}
 	for _, pr := range t.Pairs {
@@ -101,14 +101,9 @@ func calibrationFigure(t *analysis.AccuracyTable, title, unit string) (*figure, 
 		if g.Group == "" {
 			name = fmt.Sprintf("MAPE %.1f%%, n=%d", g.MAPE, g.Count)
 		}
-		p.Legend.Add(name, sc)
+		f.addLegend(name, sc)
 		f.add(series{name, c})
 	}
-	// Bottom right: points hug the diagonal, so that corner is empty.
-	p.Legend.Left = false
-	p.Legend.Top = false
-	p.Legend.XOffs = -vg.Points(6)
-	p.Legend.YOffs = vg.Points(6)
 	if len(t.Groups) > 1 {
 		p.Title.Text = fmt.Sprintf("overall MAPE %.1f%%, median APE %.1f%%, n=%d", t.Overall.MAPE, t.Overall.MedianAPE, t.Overall.Count)
 	}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"strconv"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
@@ -33,6 +34,113 @@ func SpeedUp(w io.Writer, s *analysis.Sweep) error {
 		return err
 	}
 	return f.render(w)
+}
+
+// SpeedUpSpread draws figure 2 from repeated runs: for each configuration
+// the median wall time of each level of detail as a bar, the range over
+// the repetitions as a whisker, and the median speed-up with its range
+// over each group. Wall times swing with the machine's load, so a paper
+// should show this rather than SpeedUp's single runs.
+func SpeedUpSpread(w io.Writer, walls []analysis.WallTimes) error {
+	f, err := speedUpSpreadFigure(walls)
+	if err != nil {
+		return err
+	}
+	return f.render(w)
+}
+
+func speedUpSpreadFigure(walls []analysis.WallTimes) (*figure, error) {
+	const title = "Simulation wall time per level of detail"
+	if len(walls) == 0 {
+		return nil, fmt.Errorf("%w: %s: no configurations", ErrNoData, title)
+	}
+	n := len(walls)
+	reps := 0
+	for i := range walls {
+		wt := &walls[i]
+		if len(wt.RefNs) == 0 || len(wt.Ns) == 0 {
+			return nil, fmt.Errorf("%w: %s: configuration %s has no repetitions", ErrNoData, title, wt.Label)
+		}
+		reps = max(reps, len(wt.RefNs), len(wt.Ns))
+	}
+	f := newFigure(fmt.Sprintf("%s (median of %d runs, whiskers: min to max)", title, reps), math.Max(7, 2+1.8*float64(n)), 5.5, 1, 1)
+	p := f.grid[0][0]
+	p.Y.Label.Text = "wall time (s)"
+	p.X.Label.Text = "configuration"
+	ref, oth := spreadBars(walls)
+	names := make([]string, n)
+	var all []float64
+	for i := range walls {
+		names[i] = walls[i].Label
+		all = append(all, ref.Lo[i], ref.Hi[i], oth.Lo[i], oth.Hi[i])
+	}
+	p.Add(ref, oth)
+	f.addLegend(walls[0].RefLoD, ref)
+	f.addLegend(walls[0].LoD, oth)
+	f.add(series{walls[0].RefLoD, ref.Color})
+	f.add(series{walls[0].LoD, oth.Color})
+	p.NominalX(names...)
+	p.X.Min, p.X.Max = -0.6, float64(n)-0.4
+	lo, hi := math.Inf(1), 0.0
+	for _, v := range all {
+		if v > 0 {
+			lo, hi = min(lo, v), max(hi, v)
+		}
+	}
+	if hi <= 0 {
+		return nil, fmt.Errorf("%w: %s: every time is 0", ErrNoData, title)
+	}
+	useLog := spansDecades(all...)
+	if useLog {
+		setLog(&p.Y, lo, hi*3)
+		p.Y.Label.Text += " (log scale)"
+	} else {
+		p.Y.Min, p.Y.Max = 0, hi*1.18
+	}
+	var lx, ly []float64
+	var lt []string
+	for i := range walls {
+		top := max(ref.Hi[i], oth.Hi[i])
+		y := top + 0.03*hi
+		if useLog {
+			y = top * 1.25
+		}
+		su := walls[i].SpeedUp()
+		lx, ly = append(lx, float64(i)), append(ly, y)
+		if su.N == 0 {
+			lt = append(lt, "n/a")
+			continue
+		}
+		lt = append(lt, fmt.Sprintf("%s× faster (%s–%s)", trimFactor(su.Median), trimFactor(su.Min), trimFactor(su.Max)))
+	}
+	l, err := labels(lx, ly, lt, 10)
+	if err != nil {
+		return nil, err
+	}
+	p.Add(l)
+	return f, nil
+}
+
+// spreadBars makes the bars of SpeedUpSpread: the median wall time of
+// each level, in seconds, with the range as whiskers.
+func spreadBars(walls []analysis.WallTimes) (ref, oth *bars) {
+	const barW = 0.36
+	ref = &bars{Width: barW, Color: lodColor(0, walls[0].RefLoD)}
+	oth = &bars{Width: barW, Color: lodColor(1, walls[0].LoD)}
+	for i := range walls {
+		wt := &walls[i]
+		for _, b := range []struct {
+			bars *bars
+			s    analysis.Spread
+			dx   float64
+		}{{ref, wt.RefSeconds(), -barW / 2}, {oth, wt.Seconds(), barW / 2}} {
+			b.bars.X = append(b.bars.X, float64(i)+b.dx)
+			b.bars.Y = append(b.bars.Y, b.s.Median)
+			b.bars.Lo = append(b.bars.Lo, b.s.Min)
+			b.bars.Hi = append(b.bars.Hi, b.s.Max)
+		}
+	}
+	return ref, oth
 }
 
 func eventReductionFigure(s *analysis.Sweep) (*figure, error) {
@@ -83,8 +191,8 @@ func lodBars(s *analysis.Sweep, title, ylabel string, value func(*analysis.Compa
 		return nil, fmt.Errorf("%w: %s: every value is 0", ErrNoData, title)
 	}
 	p.Add(ref, oth)
-	p.Legend.Add(refName, ref)
-	p.Legend.Add(otherName, oth)
+	f.addLegend(refName, ref)
+	f.addLegend(otherName, oth)
 	f.add(series{refName, ref.Color})
 	f.add(series{otherName, oth.Color})
 	p.NominalX(names...)
@@ -101,10 +209,10 @@ func lodBars(s *analysis.Sweep, title, ylabel string, value func(*analysis.Compa
 	var lx, ly []float64
 	var lt []string
 	if useLog {
-		setLog(&p.Y, lo, hi*20)
+		setLog(&p.Y, lo, hi*3) // room for the ratio labels
 		p.Y.Label.Text += " (log scale)"
 	} else {
-		p.Y.Min, p.Y.Max = 0, hi*1.35
+		p.Y.Min, p.Y.Max = 0, hi*1.12 // room for the ratio labels
 	}
 	for i := range s.Comparisons {
 		c := &s.Comparisons[i]
@@ -125,9 +233,6 @@ func lodBars(s *analysis.Sweep, title, ylabel string, value func(*analysis.Compa
 		return nil, err
 	}
 	p.Add(l)
-	// Top right, in the headroom left above the bars and their labels.
-	p.Legend.Left = false
-	p.Legend.Top = true
 	return f, nil
 }
 
@@ -174,7 +279,7 @@ func accuracyFigure(c *analysis.Comparison) (*figure, error) {
 	}{{"TTFT", c.RefCDFs.TTFT, c.CDFs.TTFT}, {"E2E latency", c.RefCDFs.E2E, c.CDFs.E2E}} {
 		p := f.grid[0][i]
 		p.Title.Text = panel.name + " CDF"
-		if err := cdfPanel(p, panel.name, []namedCDF{
+		if err := cdfPanel(f, p, panel.name, []namedCDF{
 			{c.RefLoD, panel.ref, refColor, false},
 			{c.LoD, panel.oth, othColor, true},
 		}); err != nil {
@@ -257,8 +362,8 @@ type namedCDF struct {
 }
 
 // cdfPanel draws CDFs (x in ms) into p, on a log x axis when they span
-// decades.
-func cdfPanel(p *plot.Plot, quantity string, curves []namedCDF) error {
+// decades, with the curves in f's legend. The y axis ends at 1.
+func cdfPanel(f *figure, p *plot.Plot, quantity string, curves []namedCDF) error {
 	var xs []float64
 	for _, c := range curves {
 		xs = append(xs, c.cdf.X...)
@@ -268,13 +373,8 @@ func cdfPanel(p *plot.Plot, quantity string, curves []namedCDF) error {
 	}
 	p.Y.Label.Text = "fraction of requests"
 	p.X.Label.Text = quantity + " (ms)"
-	// Every curve ends at 1; the band above it is kept free for the legend,
-	// one line per curve, and carries no ticks.
-	p.Y.Min, p.Y.Max = 0, 1.08+0.065*float64(len(curves))
-	p.Y.Tick.Marker = plot.ConstantTicks{
-		{Value: 0, Label: "0"}, {Value: 0.25, Label: "0.25"}, {Value: 0.5, Label: "0.5"},
-		{Value: 0.75, Label: "0.75"}, {Value: 1, Label: "1"},
-	}
+	p.Y.Min, p.Y.Max = 0, 1
+	p.Y.Tick.Marker = cdfTicks
 	useLog := spansDecades(xs...)
 	lo, hi := math.Inf(1), math.Inf(-1)
 	for _, x := range xs {
@@ -297,13 +397,20 @@ func cdfPanel(p *plot.Plot, quantity string, curves []namedCDF) error {
 		}
 		l.LineStyle = lineStyle(c.color, c.dashed)
 		p.Add(l)
-		p.Legend.Add(c.name, l)
+		f.addLegend(c.name, l)
 	}
-	p.Legend.Top = true
-	p.Legend.Left = true
-	p.Legend.XOffs = vg.Points(8)
 	return nil
 }
+
+// cdfTicks label the fraction axis every 0.1, with 0, 0.5 and 1 among
+// them.
+var cdfTicks = func() plot.ConstantTicks {
+	var t plot.ConstantTicks
+	for i := 0; i <= 10; i++ {
+		t = append(t, plot.Tick{Value: float64(i) / 10, Label: strconv.FormatFloat(float64(i)/10, 'g', -1, 64)})
+	}
+	return t
+}()
 
 // stepXYs turns a CDF into the points of its staircase, dropping
 // non-positive x on a log axis.

@@ -2,16 +2,23 @@ package plots
 
 import (
 	"bytes"
+	"encoding/xml"
 	"errors"
 	"flag"
+	"fmt"
 	"image"
 	"image/color"
 	"image/png"
+	"math"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
 	"testing"
 
+	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/vg"
 
 	"github.com/lodsim/lodsim/analysis"
@@ -107,6 +114,7 @@ func checkFigure(t *testing.T, name string, f *figure, err error, wantSeries int
 	if nonWhite := total - white; nonWhite < total*2/100 {
 		t.Errorf("%s: only %d of %d pixels are not white", name, nonWhite, total)
 	}
+	checkLegend(t, name, f)
 	if len(f.series) != wantSeries {
 		t.Errorf("%s: %d series %v, want %d", name, len(f.series), f.series, wantSeries)
 	}
@@ -275,5 +283,250 @@ func TestSweepAccuracy(t *testing.T) {
 	checkFigure(t, "fig3_accuracy_sweep", f, err, len(s.Comparisons))
 	if _, err := sweepAccuracyFigure(&analysis.Sweep{}); !errors.Is(err, ErrNoData) {
 		t.Errorf("empty sweep: %v", err)
+	}
+}
+
+// checkLegend: the legend lies on the page (not clipped) and overlaps no
+// panel's data area, and lists every series.
+func checkLegend(t *testing.T, name string, f *figure) {
+	t.Helper()
+	if len(f.legend) == 0 {
+		t.Errorf("%s: no legend", name)
+		return
+	}
+	l := f.legendRect
+	if l.Min.X < 0 || l.Max.X > f.width || l.Min.Y < 0 || l.Max.Y > f.height || l.Min.X >= l.Max.X {
+		t.Errorf("%s: legend %+v is not within the %vx%v page", name, l, f.width, f.height)
+	}
+	if len(f.dataRects) == 0 {
+		t.Errorf("%s: no data area recorded", name)
+	}
+	for i, d := range f.dataRects {
+		if l.Min.X < d.Max.X && d.Min.X < l.Max.X && l.Min.Y < d.Max.Y && d.Min.Y < l.Max.Y {
+			t.Errorf("%s: legend %+v overlaps panel %d's data area %+v", name, l, i, d)
+		}
+	}
+	for _, s := range f.series {
+		found := false
+		for _, e := range f.legend {
+			found = found || strings.HasPrefix(e.name, s.Name)
+		}
+		if !found {
+			t.Errorf("%s: series %q is not in the legend", name, s.Name)
+		}
+	}
+}
+
+// TestFormats renders every figure as SVG and PDF: the SVG must be
+// well-formed XML of the figure's size with each series' colour in it,
+// the PDF a complete document with the fonts embedded, and both
+// byte-identical when rendered twice.
+func TestFormats(t *testing.T) {
+	sw := testSweep()
+	a, b := validationTables()
+	figs := map[string]func() (*figure, error){
+		"reduction":   func() (*figure, error) { return eventReductionFigure(sw) },
+		"speed-up":    func() (*figure, error) { return speedUpSpreadFigure(testWalls()) },
+		"accuracy":    func() (*figure, error) { return accuracyFigure(&sw.Comparisons[0]) },
+		"sweep":       func() (*figure, error) { return sweepAccuracyFigure(sw) },
+		"latency":     func() (*figure, error) { return latencyCDFFigure(synthRun("tp1", "high", 500, 1, 1e6, 1e9, 3)) },
+		"time series": func() (*figure, error) { return timeSeriesFigure(synthRun("tp1", "high", 50, 1, 1e6, 1e9, 3)) },
+		"calibration": func() (*figure, error) { return calibrationFigure(calibTable(), "", "us") },
+		"validation":  func() (*figure, error) { return validationFigure(a, b, "") },
+	}
+	for name, mk := range figs {
+		for _, format := range []Format{SVG, PDF} {
+			var out [2]bytes.Buffer
+			for i := range out {
+				f, err := mk()
+				if err != nil {
+					t.Fatalf("%s: %v", name, err)
+				}
+				if err := f.render(FormatWriter{&out[i], format}); err != nil {
+					t.Fatalf("%s %s: %v", name, format, err)
+				}
+			}
+			if !bytes.Equal(out[0].Bytes(), out[1].Bytes()) {
+				t.Errorf("%s %s: two renders differ", name, format)
+			}
+			f, _ := mk()
+			data := out[0].Bytes()
+			if *outDir != "" {
+				os.WriteFile(filepath.Join(*outDir, strings.ReplaceAll(name, " ", "_")+format.Ext()), data, 0o644)
+			}
+			switch format {
+			case SVG:
+				var root struct {
+					XMLName xml.Name
+					Width   string `xml:"width,attr"`
+				}
+				if err := xml.Unmarshal(data, &root); err != nil || root.XMLName.Local != "svg" {
+					t.Errorf("%s: not an SVG document: %v", name, err)
+				}
+				w, err := strconv.ParseFloat(strings.TrimSuffix(root.Width, "pt"), 64)
+				if want := f.width.Points(); err != nil || math.Abs(w-want) > 0.01 {
+					t.Errorf("%s: SVG width %q, want %gpt", name, root.Width, want)
+				}
+				for _, s := range f.series {
+					hex := fmt.Sprintf("#%02X%02X%02X", s.Color.R, s.Color.G, s.Color.B)
+					if !bytes.Contains(data, []byte(hex)) {
+						t.Errorf("%s: SVG lacks series %q colour %s", name, s.Name, hex)
+					}
+				}
+			case PDF:
+				if !bytes.HasPrefix(data, []byte("%PDF-")) || !bytes.Contains(data[len(data)-16:], []byte("%%EOF")) {
+					t.Errorf("%s: not a complete PDF", name)
+				}
+				if !bytes.Contains(data, []byte("/FontFile")) {
+					t.Errorf("%s: PDF does not embed its fonts", name)
+				}
+			}
+		}
+	}
+	var buf bytes.Buffer
+	if err := LatencyCDF(FormatWriter{&buf, "jpeg"}, synthRun("tp1", "high", 50, 1, 1e6, 1e9, 3)); err == nil {
+		t.Error("an unknown format: no error")
+	}
+	// Through the public functions, a FormatWriter picks the format.
+	buf.Reset()
+	if err := Calibration(FormatWriter{&buf, SVG}, calibTable(), "", "us"); err != nil || !bytes.Contains(buf.Bytes(), []byte("<svg")) {
+		t.Errorf("Calibration to an SVG FormatWriter: %v, %.40q", err, buf.Bytes())
+	}
+}
+
+func TestParseFormats(t *testing.T) {
+	got, err := ParseFormats("png, SVG,pdf")
+	if err != nil || !slices.Equal(got, []Format{PNG, SVG, PDF}) {
+		t.Errorf("ParseFormats = %v, %v", got, err)
+	}
+	for _, bad := range []string{"", "png,gif", "svg,svg"} {
+		if _, err := ParseFormats(bad); err == nil {
+			t.Errorf("ParseFormats(%q): no error", bad)
+		}
+	}
+}
+
+// TestCDFAxes: a CDF's fraction axis ends at exactly 1, with a label there.
+func TestCDFAxes(t *testing.T) {
+	f, err := latencyCDFFigure(synthRun("tp4", "medium", 300, 1, 1e6, 1e9, 4))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sw := testSweep()
+	acc, err := accuracyFigure(&sw.Comparisons[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []*plot.Plot{f.grid[0][0], acc.grid[0][0], acc.grid[0][1]} {
+		if p.Y.Min != 0 || p.Y.Max != 1 {
+			t.Errorf("CDF y axis %g..%g, want 0..1", p.Y.Min, p.Y.Max)
+		}
+		ticks := p.Y.Tick.Marker.Ticks(p.Y.Min, p.Y.Max)
+		if last := ticks[len(ticks)-1]; last.Value != 1 || last.Label != "1" {
+			t.Errorf("CDF top tick %+v, want 1 labelled", last)
+		}
+	}
+}
+
+// TestLinearTicks: every linear axis gets five to thirteen labelled ticks
+// at round values, including the accuracy figure's error axis, which had
+// three.
+func TestLinearTicks(t *testing.T) {
+	for _, r := range [][2]float64{{-10.6, 10.6}, {-1.6, 1.6}, {0, 1}, {0, 4000}, {-0.016, 0.016}, {0, 97}, {3, 3.0001}} {
+		var labelled []float64
+		for _, tk := range (plainTicks{}).Ticks(r[0], r[1]) {
+			if tk.Label != "" {
+				labelled = append(labelled, tk.Value)
+				if strings.Contains(tk.Label, "e-") || len(tk.Label) > 8 {
+					t.Errorf("range %v: label %q is not short", r, tk.Label)
+				}
+			}
+		}
+		if len(labelled) < 5 || len(labelled) > 13 {
+			t.Errorf("range %v: %d labelled ticks %v, want 5-13", r, len(labelled), labelled)
+		}
+	}
+	sw := testSweep()
+	f, err := accuracyFigure(&sw.Comparisons[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := f.grid[0][2]
+	n := 0
+	for _, tk := range p.X.Tick.Marker.Ticks(p.X.Min, p.X.Max) {
+		if tk.Label != "" {
+			n++
+		}
+	}
+	if n < 5 {
+		t.Errorf("error axis: %d labelled ticks, want at least 5", n)
+	}
+}
+
+// testWalls: five repetitions of three configurations, one of them
+// disturbed, as a loaded machine gives.
+func testWalls() []analysis.WallTimes {
+	var out []analysis.WallTimes
+	for i, tp := range []string{"tp1", "tp2", "tp4"} {
+		f := int64(i + 1)
+		w := analysis.WallTimes{Label: tp, RefLoD: "high", LoD: "medium"}
+		for r := range int64(5) {
+			w.RefNs = append(w.RefNs, f*(400e6+r*10e6))
+			w.Ns = append(w.Ns, 2e6+r*1e5)
+		}
+		w.Ns[3] *= 6 // a busy moment
+		out = append(out, w)
+	}
+	return out
+}
+
+func TestSpeedUpSpread(t *testing.T) {
+	walls := testWalls()
+	f, err := speedUpSpreadFigure(walls)
+	checkFigure(t, "fig2_speedup_spread", f, err, 2)
+	// The bars are the medians and the whiskers the ranges.
+	_, got := spreadBars(walls)
+	med := walls[0].Seconds()
+	if got.Y[0] != med.Median || got.Lo[0] != med.Min || got.Hi[0] != med.Max {
+		t.Errorf("medium tp1 bar %g [%g, %g], want %+v", got.Y[0], got.Lo[0], got.Hi[0], med)
+	}
+	if !strings.Contains(f.title, "median of 5 runs") {
+		t.Errorf("title %q does not say what the bars are", f.title)
+	}
+	// Whiskers are drawn: a bar with them differs from one without.
+	draw := func(b *bars) []byte {
+		g := newFigure("", 3, 3, 1, 1)
+		g.grid[0][0].Add(b)
+		g.addLegend("x", b)
+		var buf bytes.Buffer
+		if err := g.render(&buf); err != nil {
+			t.Fatal(err)
+		}
+		return buf.Bytes()
+	}
+	with := draw(&bars{X: []float64{0}, Y: []float64{2}, Lo: []float64{1}, Hi: []float64{3}, Width: 0.5, Color: blue})
+	without := draw(&bars{X: []float64{0}, Y: []float64{2}, Width: 0.5, Color: blue})
+	if bytes.Equal(with, without) {
+		t.Error("whiskers left no mark")
+	}
+	if _, err := speedUpSpreadFigure([]analysis.WallTimes{{Label: "x"}}); !errors.Is(err, ErrNoData) {
+		t.Errorf("no repetitions: %v", err)
+	}
+}
+
+// TestSweepAccuracyExact: levels that agree exactly leave nothing to show.
+func TestSweepAccuracyExact(t *testing.T) {
+	var s analysis.Sweep
+	for i, tp := range []string{"tp1", "tp2"} {
+		hi := synthRun(tp, "high", 200, 1, 1e6, 1e9, uint64(i))
+		med := synthRun(tp, "medium", 200, 1, 1e4, 1e7, uint64(i))
+		s.Comparisons = append(s.Comparisons, analysis.Compare(hi, med))
+	}
+	if _, err := sweepAccuracyFigure(&s); !errors.Is(err, ErrNoData) {
+		t.Errorf("exact agreement: %v, want ErrNoData", err)
+	}
+	s.Comparisons[1] = testSweep().Comparisons[1]
+	if _, err := sweepAccuracyFigure(&s); err != nil {
+		t.Errorf("one configuration with errors: %v", err)
 	}
 }

@@ -6,7 +6,6 @@ import (
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
-	"gonum.org/v1/plot/vg"
 
 	"github.com/lodsim/lodsim/analysis"
 )
@@ -50,7 +49,7 @@ func latencyCDFFigure(run *analysis.Run) (*figure, error) {
 		{name("TPOT", s.TPOT), lat.TPOT, purple, false},
 		{name("E2E", s.E2E), lat.E2E, orange, false},
 	}
-	if err := cdfPanel(p, "latency", curves); err != nil {
+	if err := cdfPanel(f, p, "latency", curves); err != nil {
 		return nil, err
 	}
 	for _, c := range curves {
@@ -106,35 +105,34 @@ func timeSeriesFigure(run *analysis.Run) (*figure, error) {
 		}
 		yMax float64
 	}{
-		{ylabel: "throughput (tokens/s)", lines: []struct {
+		{ylabel: "output (tokens/s)", lines: []struct {
 			name   string
 			y      []float64
 			color  colorRGBA
 			dashed bool
-		}{{"output tokens/s", ts.OutputTokensPerS, green, false}}},
-		{ylabel: "queue length (requests)", lines: []struct {
+		}{{"output tokens/s (cluster)", ts.OutputTokensPerS, green, false}}},
+		{ylabel: "waiting (requests)", lines: []struct {
 			name   string
 			y      []float64
 			color  colorRGBA
 			dashed bool
-		}{{"waiting", ts.Waiting, vermilion, false}}},
+		}{{"waiting requests (cluster total)", ts.Waiting, vermilion, false}}},
 		{ylabel: "sequences", lines: []struct {
 			name   string
 			y      []float64
 			color  colorRGBA
 			dashed bool
-		}{{"running", ts.Running, blue, false}, {"mean batch size per step", ts.BatchSize, skyBlue, true}}},
+		}{{"running sequences (cluster total)", ts.Running, blue, false}, {"batch size (mean per replica step)", ts.BatchSize, skyBlue, true}}},
 		{ylabel: "KV cache used (%)", yMax: 100, lines: []struct {
 			name   string
 			y      []float64
 			color  colorRGBA
 			dashed bool
-		}{{"KV utilisation", kvPct, purple, false}}},
+		}{{"KV cache used (cluster, pooled)", kvPct, purple, false}}},
 	}
 	for r, pn := range panels {
 		p := f.grid[r][0]
 		p.Y.Label.Text = pn.ylabel
-		p.Legend.Top = true
 		p.X.Min, p.X.Max = 0, ts.TimeS[ts.Len()-1]
 		if r == len(panels)-1 {
 			p.X.Label.Text = "simulated time (s)"
@@ -148,23 +146,16 @@ func timeSeriesFigure(run *analysis.Run) (*figure, error) {
 			l.LineStyle = lineStyle(ln.color, ln.dashed)
 			l.LineStyle.Width = 1.6
 			p.Add(l)
-			p.Legend.Add(ln.name, l)
+			f.addLegend(ln.name, l)
 			f.add(series{ln.name, ln.color})
 			for _, v := range ln.y {
 				top = max(top, v)
 			}
 		}
-		// Headroom above the data for the legend, one line per series.
-		head := 1.15 + 0.15*float64(len(pn.lines))
 		p.Y.Min = 0
-		p.Y.Max = max(top*head, 1)
+		p.Y.Max = max(top*1.05, 1)
 		if pn.yMax > 0 {
-			// A fixed scale (KV utilisation up to 100%) has no headroom;
-			// its legend goes top left, where a run starts empty.
-			p.Y.Max = pn.yMax
-			p.Legend.Left = true
-			p.Legend.XOffs = vg.Points(8)
-			continue
+			p.Y.Max = pn.yMax // a fixed scale: KV utilisation up to 100%
 		}
 	}
 	return f, nil

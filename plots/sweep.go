@@ -15,7 +15,9 @@ import (
 // each headline metric of the other level of detail against the reference,
 // one bar colour per configuration, so that the accuracy lost can be read
 // across TP degrees at a glance. Metrics a comparison cannot define (no
-// completed request) are left out.
+// completed request) are left out. When every error is 0 (the levels agree
+// exactly, as they do without variability or contention) there is nothing
+// to show and it returns ErrNoData.
 func SweepAccuracy(w io.Writer, s *analysis.Sweep) error {
 	f, err := sweepAccuracyFigure(s)
 	if err != nil {
@@ -51,11 +53,13 @@ func sweepAccuracyFigure(s *analysis.Sweep) (*figure, error) {
 		}
 		p.Add(b)
 		name := c.Label
-		p.Legend.Add(name, b)
+		f.addLegend(name, b)
 		f.add(series{name, b.Color})
 	}
 	if lim == 0 {
-		lim = 1 // all exact: show ±1% so the zero line has context
+		// Every level agrees exactly (no variability, no contention):
+		// a figure of empty bars would say nothing.
+		return nil, fmt.Errorf("%w: accuracy across the sweep: every relative error is 0", ErrNoData)
 	}
 	zero, err := plotter.NewLine(plotter.XYs{{X: -0.6, Y: 0}, {X: float64(len(metrics)) - 0.4, Y: 0}})
 	if err != nil {
@@ -66,7 +70,6 @@ func sweepAccuracyFigure(s *analysis.Sweep) (*figure, error) {
 	p.Add(zero)
 	p.NominalX(titles...)
 	p.X.Min, p.X.Max = -0.6, float64(len(metrics))-0.4
-	p.Y.Min, p.Y.Max = -lim*1.3, lim*1.3
-	p.Legend.Top, p.Legend.Left = true, false
+	p.Y.Min, p.Y.Max = -lim*1.1, lim*1.1
 	return f, nil
 }

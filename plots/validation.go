@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"slices"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
@@ -44,18 +45,33 @@ func validationFigure(ttft, tpot *analysis.AccuracyTable, title string) (*figure
 			}
 		}
 	}
+	// One legend for both panels: each group with its MAPE in each.
+	names := map[string]string{}
+	for _, g := range ttft.Groups {
+		names[g.Group] = fmt.Sprintf("%s (TTFT MAPE %.1f%%", g.Group, g.MAPE)
+	}
+	for _, g := range tpot.Groups {
+		if n, ok := names[g.Group]; ok {
+			names[g.Group] = fmt.Sprintf("%s, TPOT %.1f%%", n, g.MAPE)
+		} else {
+			names[g.Group] = fmt.Sprintf("%s (TPOT MAPE %.1f%%", g.Group, g.MAPE)
+		}
+	}
+	for g := range names {
+		names[g] += ")"
+	}
 	for i, panel := range []struct {
 		t    *analysis.AccuracyTable
 		name string
 	}{{ttft, "TTFT"}, {tpot, "TPOT"}} {
-		if err := validationPanel(f, f.grid[0][i], panel.t, panel.name, colour, i == 0); err != nil {
+		if err := validationPanel(f, f.grid[0][i], panel.t, panel.name, colour, names); err != nil {
 			return nil, err
 		}
 	}
 	return f, nil
 }
 
-func validationPanel(f *figure, p *plot.Plot, t *analysis.AccuracyTable, name string, colour map[string]int, record bool) error {
+func validationPanel(f *figure, p *plot.Plot, t *analysis.AccuracyTable, name string, colour map[string]int, names map[string]string) error {
 	lo, hi := math.Inf(1), math.Inf(-1)
 	byGroup := map[string]plotter.XYs{}
 	for _, pr := range t.Pairs {
@@ -83,7 +99,7 @@ func validationPanel(f *figure, p *plot.Plot, t *analysis.AccuracyTable, name st
 	}
 	diag.LineStyle = draw.LineStyle{Color: dark, Width: vg.Points(1), Dashes: []vg.Length{vg.Points(5), vg.Points(3)}}
 	p.Add(diag)
-	p.Legend.Add("y = x", diag)
+	f.addLegend("y = x", diag)
 	for _, g := range t.Groups {
 		pts := byGroup[g.Group]
 		if len(pts) == 0 {
@@ -97,15 +113,10 @@ func validationPanel(f *figure, p *plot.Plot, t *analysis.AccuracyTable, name st
 		c := palette[i%len(palette)]
 		sc.GlyphStyle = draw.GlyphStyle{Color: c, Radius: vg.Points(4), Shape: glyphs[(i/len(palette))%len(glyphs)]}
 		p.Add(sc)
-		label := fmt.Sprintf("%s (MAPE %.1f%%, n=%d)", g.Group, g.MAPE, g.Count)
-		p.Legend.Add(label, sc)
-		if record {
+		if !slices.ContainsFunc(f.series, func(s series) bool { return s.Name == g.Group }) {
+			f.addLegend(names[g.Group], sc)
 			f.add(series{g.Group, c})
 		}
 	}
-	p.Legend.Left = false
-	p.Legend.Top = false
-	p.Legend.XOffs = -vg.Points(6)
-	p.Legend.YOffs = vg.Points(6)
 	return nil
 }
