@@ -727,22 +727,13 @@ func buildAttention(pts []attnPt, decode bool, sample int) (*cost.AttentionTable
 			hi++
 		}
 		run := pts[lo:hi]
-		var bs, ss []int64
-		for _, x := range run {
-			bs, ss = append(bs, x.b), append(ss, x.s)
-		}
-		sl := cost.AttentionSlice{Heads: int(run[0].h), KVHeads: int(run[0].kv), HeadDim: int(run[0].hd), Batch: uniq(bs), SeqLen: uniq(ss)}
-		g := cost.NewGrid(sl.Batch, sl.SeqLen)
-		known := make([]bool, len(g.R))
-		for j, x := range run {
-			c := indexOf(sl.Batch, x.b)*g.Strides[0] + indexOf(sl.SeqLen, x.s)
-			g.R[c] = math.Log(x.t / base.Time(fl[lo+j], by[lo+j]))
-			known[c] = true
-		}
+		sl := cost.AttentionSlice{Heads: int(run[0].h), KVHeads: int(run[0].kv), HeadDim: int(run[0].hd)}
 		h, kv, hd := float64(sl.Heads), float64(sl.KVHeads), float64(sl.HeadDim)
-		sl.LatencyNs, err = fillTable(g, known, func(c int) float64 {
-			f, b := attnWork(decode, float64(sl.Batch[c/g.Strides[0]]), float64(sl.SeqLen[c%g.Strides[0]]), h, kv, hd)
-			return base.Time(f, b)
+		sl.Batch, sl.SeqLen, sl.LatencyNs, err = batchSeqTable(len(run), func(j int) (int64, int64, float64) {
+			return run[j].b, run[j].s, run[j].t
+		}, func(b, s int64) float64 {
+			f, by := attnWork(decode, float64(b), float64(s), h, kv, hd)
+			return base.Time(f, by)
 		})
 		if err != nil {
 			return nil, err
@@ -751,6 +742,28 @@ func buildAttention(pts []attnPt, decode bool, sample int) (*cost.AttentionTable
 		lo = hi
 	}
 	return t, nil
+}
+
+// batchSeqTable builds the stored (batch x sequence) latency table of one
+// slice from its n measured points (point j is batch, sequence, latency):
+// the residuals of the points against baseAt, the rest filled by
+// fillTable.
+func batchSeqTable(n int, point func(j int) (b, s int64, t float64), baseAt func(b, s int64) float64) (batch, seq []int64, lat []float64, err error) {
+	for j := 0; j < n; j++ {
+		b, s, _ := point(j)
+		batch, seq = append(batch, b), append(seq, s)
+	}
+	batch, seq = uniq(batch), uniq(seq)
+	g := cost.NewGrid(batch, seq)
+	known := make([]bool, len(g.R))
+	for j := 0; j < n; j++ {
+		b, s, t := point(j)
+		c := indexOf(batch, b)*g.Strides[0] + indexOf(seq, s)
+		g.R[c] = math.Log(t / baseAt(b, s))
+		known[c] = true
+	}
+	lat, err = fillTable(g, known, func(c int) float64 { return baseAt(batch[c/g.Strides[0]], seq[c%g.Strides[0]]) })
+	return batch, seq, lat, err
 }
 
 // fitLink fits the alpha-beta form hops x (alpha + share x S / B) of op on n

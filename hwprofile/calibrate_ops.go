@@ -2,7 +2,6 @@ package hwprofile
 
 import (
 	"fmt"
-	"math"
 	"sort"
 
 	"github.com/lodsim/lodsim/hwprofile/cost"
@@ -152,22 +151,13 @@ func buildMLA(pts []mlaPt, decode bool, sample int) (*cost.MLATable, error) {
 			hi++
 		}
 		run := pts[lo:hi]
-		var bs, ss []int64
-		for _, x := range run {
-			bs, ss = append(bs, x.b), append(ss, x.s)
-		}
-		sl := cost.MLASlice{Heads: int(run[0].h), KVCache: cost.Precision(run[0].kv), Batch: uniq(bs), SeqLen: uniq(ss)}
-		g := cost.NewGrid(sl.Batch, sl.SeqLen)
-		known := make([]bool, len(g.R))
-		for j, x := range run {
-			c := indexOf(sl.Batch, x.b)*g.Strides[0] + indexOf(sl.SeqLen, x.s)
-			g.R[c] = math.Log(x.t / base.Time(fl[lo+j], by[lo+j]))
-			known[c] = true
-		}
+		sl := cost.MLASlice{Heads: int(run[0].h), KVCache: cost.Precision(run[0].kv)}
 		sh := cost.MLAShape{Heads: sl.Heads, KVCache: sl.KVCache}
-		sl.LatencyNs, err = fillTable(g, known, func(c int) float64 {
-			f, b := cost.MLAWork(decode, float64(sl.Batch[c/g.Strides[0]]), float64(sl.SeqLen[c%g.Strides[0]]), sh)
-			return base.Time(f, b)
+		sl.Batch, sl.SeqLen, sl.LatencyNs, err = batchSeqTable(len(run), func(j int) (int64, int64, float64) {
+			return run[j].b, run[j].s, run[j].t
+		}, func(b, s int64) float64 {
+			f, by := cost.MLAWork(decode, float64(b), float64(s), sh)
+			return base.Time(f, by)
 		})
 		if err != nil {
 			return nil, err

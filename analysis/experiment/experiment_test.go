@@ -1,8 +1,11 @@
 package experiment
 
 import (
+	"bytes"
+	"compress/gzip"
 	"crypto/sha256"
 	"encoding/hex"
+	"io"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -163,7 +166,15 @@ func TestNewChecksInputsFirst(t *testing.T) {
 		t.Errorf("missing trace: %v", err)
 	}
 	// A profile of another GPU than hardware.gpu is refused, not used.
-	h100, err := os.ReadFile("../../hwprofile/profiles/h100_sxm.yaml")
+	gz, err := os.ReadFile("../../hwprofile/profiles/h100_sxm.vllm.yaml.gz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	zr, err := gzip.NewReader(bytes.NewReader(gz))
+	if err != nil {
+		t.Fatal(err)
+	}
+	h100, err := io.ReadAll(zr)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -252,8 +252,6 @@ func resolve(base *yaml.Node, dir string, p *Plan, assign []Assignment, prices P
 		return Point{}, err
 	}
 	c.Dir = dir
-	// A Hugging Face config.json named by model.config becomes the
-	// architecture here, so the ID covers what the file says.
 	if err := c.LoadModelConfig(os.ReadFile); err != nil {
 		return Point{}, err
 	}

@@ -2,6 +2,7 @@ package sweep
 
 import (
 	"context"
+	"fmt"
 	"math"
 
 	"github.com/lodsim/lodsim/analysis"
@@ -17,10 +18,9 @@ import (
 // the sweep), unless ctx was cancelled.
 type Runner func(ctx context.Context, p *Point) (analysis.Summary, error)
 
-// Simulate is the default Runner: the point's configuration through the
-// library entry point (experiment.New, then RunFrom with the workload's
-// arrival rate scaled by the point's RateScale), results streamed into an
-// analysis.Summarizer.
+// Simulate is the default Runner: the point's configuration built by the
+// library entry point (analysis/experiment), run at its level of detail
+// with results streamed into an analysis.Summarizer.
 func Simulate(ctx context.Context, p *Point) (analysis.Summary, error) {
 	e, err := experiment.New(p.Config)
 	if err != nil {
@@ -28,17 +28,13 @@ func Simulate(ctx context.Context, p *Point) (analysis.Summary, error) {
 	}
 	src, err := e.Open()
 	if err != nil {
-		return analysis.Summary{}, err
+		return analysis.Summary{}, fmt.Errorf("workload: %w", err)
 	}
-	defer src.Close()
 	if p.RateScale != 1 {
 		src = trace.Scale(src, p.RateScale)
 	}
-	// A closed loop is fed back by the simulator and must stay visible as
-	// one: it is not wrapped (a cancelled sweep lets such a point finish).
-	if _, reactive := src.(trace.Reactive); !reactive {
-		src = &cancellable{Reader: src, ctx: ctx}
-	}
+	src = cancellable(ctx, src)
+	defer src.Close()
 	z := analysis.NewSummarizer(e.SLO())
 	st, _, err := e.RunFrom(src, z, nil)
 	if err != nil {
@@ -47,19 +43,35 @@ func Simulate(ctx context.Context, p *Point) (analysis.Summary, error) {
 	return z.Summary(st), nil
 }
 
-// cancellable stops a run when its context is cancelled: the simulator
-// pulls requests as it goes, so the next pull fails.
-type cancellable struct {
+// cancellable stops a run when ctx is cancelled: the simulator pulls
+// requests as it goes, so the next pull fails. A reactive source (closed
+// loop) stays reactive.
+func cancellable(ctx context.Context, r trace.Reader) trace.Reader {
+	c := &cancelReader{Reader: r, ctx: ctx}
+	if re, ok := r.(trace.Reactive); ok {
+		return cancelReactive{c, re}
+	}
+	return c
+}
+
+type cancelReader struct {
 	trace.Reader
 	ctx context.Context
 }
 
-func (c *cancellable) Next() (trace.Request, error) {
+func (c *cancelReader) Next() (trace.Request, error) {
 	if err := c.ctx.Err(); err != nil {
 		return trace.Request{}, err
 	}
 	return c.Reader.Next()
 }
+
+type cancelReactive struct {
+	*cancelReader
+	re trace.Reactive
+}
+
+func (c cancelReactive) Completed(id trace.RequestID, at int64) { c.re.Completed(id, at) }
 
 // rowOf turns a point's summary (or its error) into its table row.
 func rowOf(p *Point, s *analysis.Summary, runErr error, attainment float64) Row {

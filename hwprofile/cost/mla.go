@@ -108,24 +108,12 @@ func compileMLA(field string, t *MLATable, decode bool) (*mlaModel, error) {
 		} else {
 			seen[k] = true
 		}
-		if err := checkAxis(f+".batch", s.Batch); err != nil {
-			return nil, err
-		}
-		if err := checkAxis(f+".seq_len", s.SeqLen); err != nil {
-			return nil, err
-		}
-		if err := checkTimes(f+".latency_ns", s.LatencyNs, len(s.Batch)*len(s.SeqLen)); err != nil {
-			return nil, err
-		}
-		g := NewGrid(s.Batch, s.SeqLen)
 		sh := MLAShape{Heads: s.Heads, KVCache: s.KVCache}
-		c := 0
-		for _, b := range s.Batch {
-			for _, sl := range s.SeqLen {
-				fl, by := MLAWork(decode, float64(b), float64(sl), sh)
-				g.R[c] = math.Log(s.LatencyNs[c] / t.Base.Time(fl, by))
-				c++
-			}
+		g, err := batchSeqGrid(f, s.Batch, s.SeqLen, s.LatencyNs, func(b, sl float64) float64 {
+			return t.Base.Time(MLAWork(decode, b, sl, sh))
+		})
+		if err != nil {
+			return nil, err
 		}
 		m.slices = append(m.slices, mlaSlice{heads: s.Heads, kv: s.KVCache, lh: math.Log(float64(s.Heads)), grid: g})
 	}

@@ -415,6 +415,29 @@ func compileGEMM(field string, t *GEMMTable, q Precision) (*gemmModel, error) {
 	return gm, nil
 }
 
+// batchSeqGrid checks one (batch x sequence) slice of a section named f
+// and returns its residual grid against baseAt.
+func batchSeqGrid(f string, batch, seq []int64, lat []float64, baseAt func(b, s float64) float64) (*Grid, error) {
+	if err := checkAxis(f+".batch", batch); err != nil {
+		return nil, err
+	}
+	if err := checkAxis(f+".seq_len", seq); err != nil {
+		return nil, err
+	}
+	if err := checkTimes(f+".latency_ns", lat, len(batch)*len(seq)); err != nil {
+		return nil, err
+	}
+	g := NewGrid(batch, seq)
+	c := 0
+	for _, b := range batch {
+		for _, s := range seq {
+			g.R[c] = math.Log(lat[c] / baseAt(float64(b), float64(s)))
+			c++
+		}
+	}
+	return g, nil
+}
+
 func compileAttention(field string, t *AttentionTable, decode bool) (*attnModel, error) {
 	if t == nil {
 		return nil, nil
@@ -435,29 +458,15 @@ func compileAttention(field string, t *AttentionTable, decode bool) (*attnModel,
 		if _, dup := a.index[key]; dup {
 			return nil, fmt.Errorf("%s: found a second table for heads %d, kv_heads %d, head_dim %d, expected one", f, s.Heads, s.KVHeads, s.HeadDim)
 		}
-		if err := checkAxis(f+".batch", s.Batch); err != nil {
-			return nil, err
-		}
-		if err := checkAxis(f+".seq_len", s.SeqLen); err != nil {
-			return nil, err
-		}
-		if err := checkTimes(f+".latency_ns", s.LatencyNs, len(s.Batch)*len(s.SeqLen)); err != nil {
-			return nil, err
-		}
-		g := NewGrid(s.Batch, s.SeqLen)
 		h, kv, hd := float64(s.Heads), float64(s.KVHeads), float64(s.HeadDim)
-		c := 0
-		for _, b := range s.Batch {
-			for _, sl := range s.SeqLen {
-				var fl, by float64
-				if decode {
-					fl, by = GenerationWork(float64(b), float64(sl), h, kv, hd)
-				} else {
-					fl, by = ContextWork(float64(b), float64(sl), 0, h, kv, hd)
-				}
-				g.R[c] = math.Log(s.LatencyNs[c] / t.Base.Time(fl, by))
-				c++
+		g, err := batchSeqGrid(f, s.Batch, s.SeqLen, s.LatencyNs, func(b, sl float64) float64 {
+			if decode {
+				return t.Base.Time(GenerationWork(b, sl, h, kv, hd))
 			}
+			return t.Base.Time(ContextWork(b, sl, 0, h, kv, hd))
+		})
+		if err != nil {
+			return nil, err
 		}
 		a.index[key] = len(a.slices)
 		a.slices = append(a.slices, attnSlice{heads: s.Heads, kv: s.KVHeads, hd: s.HeadDim,
