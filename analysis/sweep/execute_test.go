@@ -375,3 +375,32 @@ func TestKubernetesShardsInProcess(t *testing.T) {
 		t.Error("the Indexed Job's merged table differs from the local run")
 	}
 }
+
+// TestClosedLoopPoints runs a closed-loop workload through Simulate: the
+// source must reach the simulator as the reactive source it is.
+func TestClosedLoopPoints(t *testing.T) {
+	base := []byte(`
+name: closed
+model: {name: Llama-3-8B}
+hardware: {gpu: A100-80GB-SXM}
+workload:
+  closed_loop: {clients: 4, requests: 30, prompt: {kind: fixed, mean: 128}, output: {kind: fixed, mean: 16}}
+`)
+	p, err := NewPlan(&Spec{Base: base, Grid: []Axis{{"replicas", []string{"1", "2"}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	if _, err := Execute(context.Background(), p, dir, Options{Workers: 2}); err != nil {
+		t.Fatal(err)
+	}
+	tab, err := Merge(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range tab.Rows {
+		if r.Status != "ok" || r.Completed != 30 {
+			t.Errorf("point %d: %s %q, %d completed, want all 30", r.Point, r.Status, r.Error, r.Completed)
+		}
+	}
+}

@@ -1,6 +1,8 @@
 package sweep
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -119,6 +121,32 @@ func TestGPUDropsProfile(t *testing.T) {
 				t.Errorf("base profile %q, gpu %s: profile %q, want %q", tc.profile, pt.Config.Hardware.GPU, pt.Config.Hardware.Profile, tc.want)
 			}
 		}
+	}
+}
+
+// TestModelConfigFile: a base naming a Hugging Face config.json resolves
+// it per point, so the points run (and their IDs cover the file).
+func TestModelConfigFile(t *testing.T) {
+	dir := t.TempDir()
+	data, err := os.ReadFile(filepath.Join("..", "..", "lod", "data", "hf-configs", "meta-llama--Meta-Llama-3.1-8B_config.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(dir, "config.json"), data, 0o644)
+	s := testSpec(t)
+	s.Dir = dir
+	s.Set = []Assignment{{"model.config", "config.json"}, {"model.name", ""}}
+	s.Grid = []Axis{{"model.weights", []string{"bf16", "fp8"}}}
+	p, err := NewPlan(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m, err := p.Points[1].Config.ResolveModel(); err != nil || m.Layers != 32 || m.Weights != "fp8" {
+		t.Errorf("point 1 model: %+v %v, want the 32 layers of config.json in FP8", m, err)
+	}
+	os.WriteFile(filepath.Join(dir, "config.json"), []byte("{}"), 0o644)
+	if _, err := NewPlan(s); err == nil || !strings.Contains(err.Error(), "model.config") {
+		t.Errorf("a bad config.json: %v, want an error naming model.config", err)
 	}
 }
 
