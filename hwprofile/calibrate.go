@@ -3,6 +3,7 @@ package hwprofile
 import (
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"math/rand/v2"
 	"sort"
@@ -74,6 +75,14 @@ type FitReport struct {
 	Seed    uint64
 	HoldOut float64
 	Ops     []OpFit
+}
+
+// WriteText says how many measurements from how many files (p's sources)
+// were fitted and how the fit was held out, then writes p's fit table.
+func (r *FitReport) WriteText(w io.Writer, p *cost.Profile, measurements int) error {
+	fmt.Fprintf(w, "%s: %d measurements from %d files; held-out fit (seed %d, %.0f%% held out or %d-fold):\n\n",
+		r.GPU.Name, measurements, len(p.Sources), r.Seed, 100*r.HoldOut, int(math.Round(1/r.HoldOut)))
+	return cost.WriteFitTable(w, p.Fit)
 }
 
 // Op returns the fit of op, if present.

@@ -1,16 +1,19 @@
 package plots
 
 import (
+	"errors"
 	"fmt"
 	"image/color"
 	"io"
 	"math"
+	"path/filepath"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
 
+	"github.com/lodsim/lodsim/analysis/rundir"
 	"github.com/lodsim/lodsim/analysis/sweep"
 )
 
@@ -212,4 +215,31 @@ func (c categoryTicks) Ticks(lo, hi float64) []plot.Tick {
 		out[i] = plot.Tick{Value: float64(i), Label: s}
 	}
 	return out
+}
+
+// WriteSweepFigures writes a sweep's figures into dir: frontier.png (the
+// TTFT and TPOT p99 cost frontiers) and metrics_vs_KEY.png (the metrics
+// against mainKey, the --main-key flag: by default the first swept key). A
+// figure without data is skipped with a line on warn.
+func WriteSweepFigures(dir string, t *sweep.Table, mainKey string, warn io.Writer) error {
+	kps, err := t.KeyPlots(mainKey)
+	if err != nil {
+		return fmt.Errorf("--main-key: %w", err)
+	}
+	for _, f := range []struct {
+		name string
+		draw func(io.Writer) error
+	}{
+		{"frontier.png", func(w io.Writer) error {
+			return Frontier(w, []sweep.FrontierPlot{t.FrontierPlot(sweep.TTFTP99), t.FrontierPlot(sweep.TPOTP99)})
+		}},
+		{"metrics_vs_" + rundir.FileSafe(kps[0].Key) + ".png", func(w io.Writer) error { return SweepMetrics(w, kps) }},
+	} {
+		if err := rundir.WriteFile(filepath.Join(dir, f.name), f.draw); errors.Is(err, ErrNoData) {
+			fmt.Fprintf(warn, "%s: skipped, %v\n", f.name, err)
+		} else if err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -170,3 +170,28 @@ func ParseDuration(s string) (time.Duration, error) {
 	}
 	return d, nil
 }
+
+// LoadRun loads the one configuration replay runs: the first config at
+// path (the last embedded reference scenario when path is ""), with o
+// applied (o.LoD, when set, high or medium). It returns the experiment and
+// every config loaded, for the header.
+func LoadRun(path string, o Overrides) (*Experiment, []*replay.Config, error) {
+	if path == "" {
+		path = ScenarioPrefix + replay.DefaultScenarios[len(replay.DefaultScenarios)-1]
+	}
+	if o.LoD != "" && o.LoD != "high" && o.LoD != "medium" {
+		return nil, nil, fmt.Errorf("--lod %q: expected high or medium", o.LoD)
+	}
+	cfgs, err := LoadAll(path, o)
+	if err != nil {
+		return nil, nil, err
+	}
+	e, err := New(cfgs[0])
+	return e, cfgs, err
+}
+
+// DefaultRunDir is where a run's outputs go unless told otherwise:
+// lodsim-out/NAME-LOD.
+func (e *Experiment) DefaultRunDir() string {
+	return filepath.Join("lodsim-out", e.Name()+"-"+e.LoD())
+}

@@ -135,3 +135,24 @@ func ParseLoDs(s string) ([]string, error) {
 	}
 	return lods, nil
 }
+
+// LoadCompare loads the configs a comparison runs: those at path (with
+// path "", the embedded reference scenarios, or with a sweep the first of
+// them), expanded over sweep (the --sweep syntax) when it is not "".
+func LoadCompare(path, sweep string, o Overrides) ([]*replay.Config, error) {
+	if sweep == "" {
+		return LoadAll(path, o)
+	}
+	sw, err := ParseSweep(sweep)
+	if err != nil {
+		return nil, err
+	}
+	if path == "" {
+		path = ScenarioPrefix + replay.DefaultScenarios[0]
+	}
+	cfgs, err := LoadAll(path, o)
+	if err != nil {
+		return nil, err
+	}
+	return sw.Expand(cfgs)
+}

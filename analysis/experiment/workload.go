@@ -5,6 +5,7 @@ import (
 	"math"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/lodsim/lodsim/trace"
 )
@@ -157,4 +158,41 @@ func (c *countingReader) Next() (trace.Request, error) {
 		}
 	}
 	return req, err
+}
+
+// Synth is an open-loop synthetic trace in the syntax of the trace synth
+// flags: prompt and output lengths as ParseLengthDist reads them, and
+// Count requests or Duration (nil when not given) of arrivals, or both.
+type Synth struct {
+	Arrival        string
+	Rate, CV       float64
+	Prompt, Output string
+	Count          int64
+	Duration       *time.Duration
+	Seed           uint64
+}
+
+// Reader checks every value and returns the synthetic trace.
+func (s Synth) Reader() (trace.Reader, error) {
+	prompt, err := ParseLengthDist(s.Prompt, true)
+	if err != nil {
+		return nil, fmt.Errorf("--prompt: %w", err)
+	}
+	output, err := ParseLengthDist(s.Output, false)
+	if err != nil {
+		return nil, fmt.Errorf("--output: %w", err)
+	}
+	switch {
+	case s.Count < 0:
+		return nil, fmt.Errorf("--count %d: expected a positive number of requests", s.Count)
+	case s.Count == 0 && s.Duration == nil:
+		return nil, fmt.Errorf("trace synth: give --count N or --duration D (or both)")
+	case !(s.Rate > 0):
+		return nil, fmt.Errorf("--rate %v: expected a positive number of requests per second", s.Rate)
+	}
+	syn := trace.Synthetic{Arrival: s.Arrival, Rate: s.Rate, CV: s.CV, Prompt: prompt, Output: output, Count: s.Count, Seed: s.Seed}
+	if s.Duration != nil {
+		syn.Duration = int64(*s.Duration)
+	}
+	return trace.NewSynthetic(syn)
 }

@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 )
 
@@ -229,4 +230,16 @@ func writeFile(path string, fill func(w io.Writer) error) (string, error) {
 		return "", err
 	}
 	return a.Digest(), nil
+}
+
+// Interrupted removes the temporaries of the outputs in progress
+// (RemoveTemporaries) and says, in one line for a command stopped by sig,
+// how many it removed and which completed outputs it kept.
+func Interrupted(sig os.Signal) string {
+	removed := RemoveTemporaries()
+	kept := "nothing was written"
+	if c := Committed(); len(c) > 0 {
+		kept = "kept the completed outputs: " + strings.Join(c, ", ")
+	}
+	return fmt.Sprintf("interrupted (%v): removed %d temporary output(s); %s", sig, len(removed), kept)
 }

@@ -188,7 +188,8 @@ spec:
 // needs) or sweep-job.yaml (k8s, whose pods see the spec at
 // /etc/lodsim/sweep.yaml and the volume claim at /out). c's Spec, Out and
 // SpecContent are filled in here; an empty c.Lodsim is "lodsim" on
-// Kubernetes. It returns the job file's path.
+// Kubernetes and the running binary (os.Executable) on Slurm, whose nodes
+// share the file system. It returns the job file's path.
 func WriteJob(kind string, s *Spec, c Cluster, dir string) (string, error) {
 	abs, err := filepath.Abs(dir)
 	if err != nil {
@@ -201,6 +202,11 @@ func WriteJob(kind string, s *Spec, c Cluster, dir string) (string, error) {
 	var job, name string
 	switch kind {
 	case "slurm":
+		if c.Lodsim == "" {
+			if c.Lodsim, err = os.Executable(); err != nil {
+				return "", err
+			}
+		}
 		c.Spec, c.Out, name = filepath.Join(abs, "sweep.yaml"), abs, "sweep.sbatch"
 		if job, err = SlurmScript(c); err == nil {
 			err = os.MkdirAll(filepath.Join(abs, "logs"), 0o755)

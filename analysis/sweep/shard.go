@@ -122,3 +122,18 @@ func ShardFromEnv(getenv func(string) string) (s Shard, source string, ok bool, 
 	}
 	return Whole, "", false, nil
 }
+
+// ResolveShard is the shard a run takes: flag (i/n, named flagName) when
+// given, else the scheduler's environment (ShardFromEnv), else the whole
+// plan. source says where it came from, as " (from ...)", or is "".
+func ResolveShard(flag, flagName string, getenv func(string) string) (s Shard, source string, err error) {
+	if flag != "" {
+		s, err = ParseShard(flag)
+		return s, " (from " + flagName + ")", err
+	}
+	s, source, _, err = ShardFromEnv(getenv)
+	if source != "" {
+		source = " (from " + source + ")"
+	}
+	return s, source, err
+}

@@ -105,3 +105,14 @@ func (c *Calibration) WriteText(w io.Writer) error {
 	fmt.Fprintf(w, "\nTPOT accuracy\n")
 	return c.HeldOut.TPOT.WriteText(w)
 }
+
+// WriteAccuracy writes the TTFT and TPOT accuracy tables, each under its
+// heading.
+func (rep *Report) WriteAccuracy(w io.Writer) error {
+	fmt.Fprintf(w, "\nTTFT accuracy\n")
+	if err := rep.TTFT.WriteText(w); err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "\nTPOT accuracy\n")
+	return rep.TPOT.WriteText(w)
+}

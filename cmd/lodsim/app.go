@@ -179,11 +179,6 @@ func stopOnSignal(stderr io.Writer) {
 }
 
 func interrupted(s syscall.Signal, stderr io.Writer) int {
-	removed := rundir.RemoveTemporaries()
-	kept := "nothing was written"
-	if c := rundir.Committed(); len(c) > 0 {
-		kept = "kept the completed outputs: " + strings.Join(c, ", ")
-	}
-	fmt.Fprintf(stderr, "\nlodsim: interrupted (%v): removed %d temporary output(s); %s\n", s, len(removed), kept)
+	fmt.Fprintf(stderr, "\nlodsim: %s\n", rundir.Interrupted(s))
 	return 128 + int(s)
 }

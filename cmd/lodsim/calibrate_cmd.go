@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"math"
 
 	"github.com/urfave/cli/v2"
 
@@ -77,9 +76,7 @@ func calibrateAction(ctx *cli.Context) error {
 		return err
 	}
 	w := ctx.App.Writer
-	fmt.Fprintf(w, "%s: %d measurements from %d files; held-out fit (seed %d, %.0f%% held out or %d-fold):\n\n",
-		g.Name, len(ms.Rows), len(p.Sources), rep.Seed, 100*rep.HoldOut, int(math.Round(1/rep.HoldOut)))
-	if err := cost.WriteFitTable(w, p.Fit); err != nil {
+	if err := rep.WriteText(w, p, len(ms.Rows)); err != nil {
 		return err
 	}
 	fmt.Fprintf(w, "\nwrote %s\n", out)

@@ -223,17 +223,7 @@ func TestOneSyntaxAndSpelling(t *testing.T) {
 	}
 }
 
-func TestProgressLines(t *testing.T) {
-	var buf strings.Builder
-	now := time.Unix(0, 0)
-	p := &progress{w: &buf, label: "x", unit: "requests", total: 100, every: plainEvery, now: func() time.Time { return now }}
-	p.start, p.last = now, now
-	p.update(10, 0) // too soon: nothing
-	now = now.Add(6 * time.Second)
-	p.update(30, 2e9)
-	if got := buf.String(); got != "x: 30/100 requests (30%), 2.0 s simulated, 5 requests/s, ETA 14s\n" {
-		t.Errorf("plain progress line %q", got)
-	}
+func TestProgressQuiet(t *testing.T) {
 	if p := newProgress(newQuietContext(t), "x", "requests", 0); p != nil {
 		t.Error("--quiet still reports progress")
 	}

@@ -10,19 +10,16 @@ import (
 	"github.com/lodsim/lodsim/analysis"
 	"github.com/lodsim/lodsim/analysis/experiment"
 	"github.com/lodsim/lodsim/plots/report"
-	"github.com/lodsim/lodsim/replay"
 )
 
 func compareCommand() *cli.Command {
 	return &cli.Command{
-		Name:  "compare",
-		Usage: "run each configuration at every level of detail and compare cost and accuracy",
-		UsageText: `lodsim compare [-c config.yaml] [--sweep tp=1,2,4,8] [--lods high,medium] [--out DIR] [--slo-ttft 500ms --slo-tpot 50ms]
-
-With no config it runs the embedded reference scenarios (TP1, TP2, TP4);
-with --sweep and no config it sweeps the first of them. Writes compare.txt,
-compare.csv, compare.json, figures 1-3 and one run directory per
-simulation (LABEL-LOD, with figures 4-5) into --out.`,
+		Name:      "compare",
+		Usage:     "run each configuration at every level of detail and compare cost and accuracy",
+		UsageText: "lodsim compare [-c config.yaml] [--sweep tp=1,2,4,8] [--lods high,medium] [--out DIR] [--slo-ttft 500ms --slo-tpot 50ms]",
+		Description: "With no config it runs the embedded reference scenarios (TP1, TP2, TP4), with --sweep the first of them.\n" +
+			"Writes compare.txt, .csv and .json, figures 1-3 and one run directory per simulation (LABEL-LOD,\n" +
+			"with figures 4-5) into --out.",
 		Flags: append([]cli.Flag{
 			&cli.StringFlag{Name: "sweep", Usage: "run every config once per value: `KEY=V1,V2,...` with KEY one of " + strings.Join(experiment.SweepKeys(), ", ")},
 			&cli.StringFlag{Name: "lods", Value: "high,medium", Usage: "levels of detail, the reference first"},
@@ -43,35 +40,22 @@ func compareAction(ctx *cli.Context) error {
 	if err != nil {
 		return usageError{err}
 	}
-	path := ctx.String("config")
-	if path == "" && ctx.String("sweep") != "" {
-		path = experiment.ScenarioPrefix + replay.DefaultScenarios[0]
-	}
-	cfgs, err := experiment.LoadAll(path, o)
+	cfgs, err := experiment.LoadCompare(ctx.String("config"), ctx.String("sweep"), o)
 	if err != nil {
 		return inputErr(fmt.Errorf("compare: %w", err))
 	}
-	if s := ctx.String("sweep"); s != "" {
-		sw, err := experiment.ParseSweep(s)
-		if err != nil {
-			return usageError{err}
-		}
-		if cfgs, err = sw.Expand(cfgs); err != nil {
-			return inputErr(fmt.Errorf("compare: %w", err))
-		}
-	}
 	w := ctx.App.Writer
 	fmt.Fprint(w, experiment.Header(cfgs, strings.Join(lods, "/")))
-	var last *progress
+	var last *experiment.Meter
 	cmp := &experiment.Comparison{
 		Configs: cfgs, LoDs: lods, Out: ctx.String("out"),
 		RunFigures: report.RunExtras, IndexFigures: report.IndexExtras,
 		Progress: func(e *experiment.Experiment) experiment.Progress {
 			last = newProgress(ctx, e.Name()+" "+e.LoD(), "requests", e.ExpectedRequests())
-			return last.sim()
+			return last.Sim()
 		},
 		Done: func(run *analysis.Run, _ string) {
-			last.done()
+			last.Done()
 			fmt.Fprintf(ctx.App.ErrWriter, "%s at %s LoD: %d events, %v wall, %d/%d completed\n", run.Label, run.LoD,
 				run.Stats.TotalEvents, time.Duration(run.WallNs).Round(time.Millisecond), run.Summary.Completed, run.Summary.Requests)
 		},

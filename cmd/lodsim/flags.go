@@ -1,6 +1,7 @@
 package main
 
 import (
+	"strings"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -113,4 +114,20 @@ func required(ctx *cli.Context, name string) (string, error) {
 		return "", usagef("%s: --%s is required", ctx.Command.FullName(), name)
 	}
 	return v, nil
+}
+
+// repeated is a flag value that keeps each occurrence whole (urfave's
+// slice flags would split KEY=V1,V2 at the commas).
+type repeated []string
+
+func (r *repeated) Set(v string) error { *r = append(*r, v); return nil }
+func (r *repeated) String() string     { return strings.Join(*r, " ") }
+
+// take returns a repeated flag's values and empties it: urfave/cli v2 keeps
+// a GenericFlag's value across runs of the app.
+func take(ctx *cli.Context, name string) []string {
+	r := ctx.Generic(name).(*repeated)
+	v := *r
+	*r = nil
+	return v
 }

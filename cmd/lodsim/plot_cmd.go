@@ -10,14 +10,9 @@ import (
 
 func plotCommand() *cli.Command {
 	return &cli.Command{
-		Name:  "plot",
-		Usage: "redraw figures from saved results, without simulating",
-		UsageText: `lodsim plot --in DIR [--out DIR]
-
-DIR is one of:
-  a compare directory (compare.json): figures 1-3, and 4-5 for each run directory in it
-  a run directory (run.json): figures 4-5
-  an accuracy directory (accuracy.json: {"title", "unit", "pairs": [{label, group, measured, predicted}]}): figure 6`,
+		Name:      "plot",
+		Usage:     "redraw figures from saved results, without simulating",
+		UsageText: "lodsim plot --in DIR [--out DIR]\n\n" + report.PlotInputs,
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "in", Usage: "`DIR` written by compare or replay"},
 			&cli.StringFlag{Name: "out", Usage: "write figures into `DIR` (default: --in)"},

@@ -24,24 +24,6 @@ func profileCommand() *cli.Command {
 	}
 }
 
-// loadProfile reads a profile file; errors name the flag it came from.
-func loadProfile(flag, path string) (*cost.Profile, error) {
-	p, err := experiment.LoadProfile(path)
-	if err != nil {
-		return nil, usagef("%s: %w", flag, err)
-	}
-	return p, nil
-}
-
-// embeddedProfile is the shipped profile of a GPU given by name or key.
-func embeddedProfile(flag, name string) (*cost.Profile, error) {
-	p, err := experiment.ShippedProfile(name)
-	if err != nil {
-		return nil, usagef("%s: %w", flag, err)
-	}
-	return p, nil
-}
-
 func profileShowAction(ctx *cli.Context) error {
 	var p *cost.Profile
 	var err error
@@ -49,14 +31,15 @@ func profileShowAction(ctx *cli.Context) error {
 	case key != "" && ctx.NArg() > 0:
 		return usagef("profile show: give a FILE or --embedded, not both")
 	case key != "":
-		p, err = embeddedProfile("--embedded", key)
+		if p, err = experiment.ShippedProfile(key); err != nil {
+			return usagef("--embedded: %w", err)
+		}
 	case ctx.NArg() == 1:
-		p, err = loadProfile("profile show", ctx.Args().First())
+		if p, err = experiment.LoadProfile(ctx.Args().First()); err != nil {
+			return usagef("profile show: %w", err)
+		}
 	default:
 		return usagef("profile show: found %d arguments, expected one profile FILE (or --embedded GPU; shipped: %v)", ctx.NArg(), hwprofile.EmbeddedKeys())
-	}
-	if err != nil {
-		return err
 	}
 	return p.Describe(ctx.App.Writer)
 }

@@ -2,13 +2,11 @@ package main
 
 import (
 	"fmt"
-	"path/filepath"
 	"time"
 
 	"github.com/urfave/cli/v2"
 
 	"github.com/lodsim/lodsim/analysis/experiment"
-	"github.com/lodsim/lodsim/replay"
 )
 
 func replayCommand() *cli.Command {
@@ -27,35 +25,25 @@ func replayCommand() *cli.Command {
 
 func replayAction(ctx *cli.Context) error {
 	started := time.Now()
-	path := ctx.String("config")
-	if path == "" {
-		path = experiment.ScenarioPrefix + replay.DefaultScenarios[len(replay.DefaultScenarios)-1]
-	}
 	o, err := overrides(ctx)
 	if err != nil {
 		return err
 	}
-	if o.LoD = ctx.String("lod"); o.LoD != "" && o.LoD != "high" && o.LoD != "medium" {
-		return usagef("--lod %q: expected high or medium", o.LoD)
-	}
-	cfgs, err := experiment.LoadAll(path, o)
-	if err != nil {
-		return inputErr(err)
-	}
-	e, err := experiment.New(cfgs[0])
+	o.LoD = ctx.String("lod")
+	e, cfgs, err := experiment.LoadRun(ctx.String("config"), o)
 	if err != nil {
 		return inputErr(err)
 	}
 	out := ctx.String("out")
 	if out == "" {
-		out = filepath.Join("lodsim-out", e.Name()+"-"+e.LoD())
+		out = e.DefaultRunDir()
 	}
 	w := ctx.App.Writer
 	fmt.Fprint(w, experiment.Header(cfgs, ""))
 	readNs := time.Since(started).Nanoseconds()
 	p := newProgress(ctx, e.Name()+" "+e.LoD(), "requests", e.ExpectedRequests())
-	run, t, err := e.WriteRun(out, p.sim())
-	p.done()
+	run, t, err := e.WriteRun(out, p.Sim())
+	p.Done()
 	if err != nil {
 		return err
 	}

@@ -2,37 +2,19 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"strings"
 	"syscall"
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/lodsim/lodsim/analysis/rundir"
+	"github.com/lodsim/lodsim/analysis/experiment"
 	"github.com/lodsim/lodsim/analysis/sweep"
 	"github.com/lodsim/lodsim/plots"
 )
-
-// repeated is a flag value that keeps each occurrence whole (urfave's
-// slice flags would split KEY=V1,V2 at the commas).
-type repeated []string
-
-func (r *repeated) Set(v string) error { *r = append(*r, v); return nil }
-func (r *repeated) String() string     { return strings.Join(*r, " ") }
-
-// take returns a repeated flag's values and empties it: urfave/cli v2 keeps
-// a GenericFlag's value across runs of the app.
-func take(ctx *cli.Context, name string) []string {
-	r := ctx.Generic(name).(*repeated)
-	v := *r
-	*r = nil
-	return v
-}
 
 var bestFlags = []cli.Flag{
 	&cli.BoolFlag{Name: "best", Usage: "print the cheapest configurations meeting the SLO and the Pareto frontiers"},
@@ -106,14 +88,7 @@ func sweepAction(ctx *cli.Context) error {
 	if e := ctx.String("emit"); e != "" {
 		return emitJob(ctx, e, spec, len(plan.Points), out, sbatch)
 	}
-	shard, source, _, err := sweep.ShardFromEnv(os.Getenv)
-	if v := ctx.String("shard"); v != "" {
-		shard, err = sweep.ParseShard(v)
-		source = "--shard"
-	}
-	if source != "" {
-		source = " (from " + source + ")"
-	}
+	shard, source, err := sweep.ResolveShard(ctx.String("shard"), "--shard", os.Getenv)
 	if err != nil {
 		return fmt.Errorf("sweep: %w", err)
 	}
@@ -122,7 +97,7 @@ func sweepAction(ctx *cli.Context) error {
 	if ctx.Bool("quiet") {
 		pw = io.Discard
 	}
-	progress := sweep.ProgressPrinter(pw, isTerminal(w))
+	progress := sweep.ProgressPrinter(pw, experiment.IsTerminal(w))
 	// Slurm and Kubernetes send SIGTERM before killing a preempted task:
 	// stop, and checkpoint what completed.
 	stopsGracefully.Store(1)
@@ -156,24 +131,8 @@ func writeSweep(ctx *cli.Context, dir string) error {
 	if err := sweep.WriteTable(dir, t, ctx.Int("top")); err != nil {
 		return err
 	}
-	kps, err := t.KeyPlots(ctx.String("main-key"))
-	if err != nil {
-		return fmt.Errorf("--main-key: %w", err)
-	}
-	for _, f := range []struct {
-		name string
-		draw func(io.Writer) error
-	}{
-		{"frontier.png", func(w io.Writer) error {
-			return plots.Frontier(w, []sweep.FrontierPlot{t.FrontierPlot(sweep.TTFTP99), t.FrontierPlot(sweep.TPOTP99)})
-		}},
-		{"metrics_vs_" + rundir.FileSafe(kps[0].Key) + ".png", func(w io.Writer) error { return plots.SweepMetrics(w, kps) }},
-	} {
-		if err := rundir.WriteFile(filepath.Join(dir, f.name), f.draw); errors.Is(err, plots.ErrNoData) {
-			fmt.Fprintf(ctx.App.ErrWriter, "%s: skipped, %v\n", f.name, err)
-		} else if err != nil {
-			return err
-		}
+	if err := plots.WriteSweepFigures(dir, t, ctx.String("main-key"), ctx.App.ErrWriter); err != nil {
+		return err
 	}
 	if ctx.Bool("best") {
 		if err := t.WriteBest(ctx.App.Writer, ctx.Int("top")); err != nil {
@@ -189,27 +148,10 @@ func writeSweep(ctx *cli.Context, dir string) error {
 func emitJob(ctx *cli.Context, kind string, spec *sweep.Spec, points int, out string, sbatch []string) error {
 	c := sweep.Cluster{Name: "lodsim-sweep", Shards: ctx.Int("shards"), Workers: max(ctx.Int("workers"), 1), Points: points,
 		Lodsim: ctx.String("lodsim"), SbatchOptions: sbatch, Image: ctx.String("image"), Claim: ctx.String("claim")}
-	if c.Lodsim == "" && kind == "slurm" {
-		exe, err := os.Executable()
-		if err != nil {
-			return err
-		}
-		c.Lodsim = exe
-	}
 	path, err := sweep.WriteJob(kind, spec, c, out)
 	if err != nil {
 		return fmt.Errorf("sweep --emit: %w", err)
 	}
 	fmt.Fprintf(ctx.App.Writer, "%d points in %d shards: %s (spec: sweep.yaml beside it)\n", points, c.Shards, path)
 	return nil
-}
-
-// isTerminal reports whether w is a terminal (progress redraws one line).
-func isTerminal(w io.Writer) bool {
-	f, ok := w.(*os.File)
-	if !ok {
-		return false
-	}
-	fi, err := f.Stat()
-	return err == nil && fi.Mode()&os.ModeCharDevice != 0
 }

@@ -73,8 +73,8 @@ func traceStats(c *cli.Context) error {
 	}
 	defer r.Close()
 	p := newProgress(c, "trace stats", "requests", 0)
-	s, err := trace.ComputeStats(experiment.Counted(r, p.count()))
-	p.done()
+	s, err := trace.ComputeStats(experiment.Counted(r, p.Count()))
+	p.Done()
 	if err != nil {
 		return err
 	}
@@ -116,37 +116,17 @@ func traceSynth(c *cli.Context) error {
 	if err != nil {
 		return usageError{err}
 	}
-	prompt, err := experiment.ParseLengthDist(c.String("prompt"), true)
-	if err != nil {
-		return usagef("--prompt: %w", err)
-	}
-	output, err := experiment.ParseLengthDist(c.String("output"), false)
-	if err != nil {
-		return usagef("--output: %w", err)
-	}
-	count := c.Int64("count")
 	dur, err := positiveDuration(c, "duration")
 	if err != nil {
 		return err
 	}
-	switch {
-	case count < 0:
-		return usagef("--count %d: expected a positive number of requests", count)
-	case count == 0 && dur == nil:
-		return usagef("trace synth: give --count N or --duration D (or both)")
-	case !(c.Float64("rate") > 0):
-		return usagef("--rate %v: expected a positive number of requests per second", c.Float64("rate"))
-	}
-	syn := trace.Synthetic{Arrival: c.String("arrival"), Rate: c.Float64("rate"), CV: c.Float64("cv"),
-		Prompt: prompt, Output: output, Count: count, Seed: c.Uint64("seed")}
-	if dur != nil {
-		syn.Duration = int64(*dur)
-	}
-	r, err := trace.NewSynthetic(syn)
+	syn := experiment.Synth{Arrival: c.String("arrival"), Rate: c.Float64("rate"), CV: c.Float64("cv"),
+		Prompt: c.String("prompt"), Output: c.String("output"), Count: c.Int64("count"), Duration: dur, Seed: c.Uint64("seed")}
+	r, err := syn.Reader()
 	if err != nil {
 		return usageError{err}
 	}
-	return writeTrace(c, r, out, format, count)
+	return writeTrace(c, r, out, format, syn.Count)
 }
 
 // writeTrace writes r to out in format, atomically (through special
@@ -156,10 +136,10 @@ func writeTrace(c *cli.Context, r trace.Reader, out string, format string, total
 	p := newProgress(c, c.Command.FullName(), "requests", total)
 	err := rundir.WriteFile(out, func(w io.Writer) error {
 		var err error
-		n, err = trace.Write(w, experiment.Counted(r, p.count()), format)
+		n, err = trace.Write(w, experiment.Counted(r, p.Count()), format)
 		return err
 	})
-	p.done()
+	p.Done()
 	if err != nil {
 		return err
 	}

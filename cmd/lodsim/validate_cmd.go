@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 
@@ -10,7 +9,6 @@ import (
 
 	"github.com/lodsim/lodsim/analysis/rundir"
 	"github.com/lodsim/lodsim/analysis/validation"
-	"github.com/lodsim/lodsim/hwprofile/cost"
 	"github.com/lodsim/lodsim/plots/report"
 )
 
@@ -42,61 +40,44 @@ func validateCommand() *cli.Command {
 }
 
 // benchInputs reads the shared flags: simulation options, the base profile
-// (nil when not given) and the benchmark rows.
-func benchInputs(ctx *cli.Context) (validation.Options, *cost.Profile, []validation.Row, validation.Layout, error) {
-	opt := validation.Options{RequestsPerClient: ctx.Int("requests-per-client"), Seed: ctx.Uint64("seed"), All: ctx.Bool("all-requests")}
+// and the benchmark rows.
+func benchInputs(ctx *cli.Context) (*validation.Inputs, error) {
 	if ctx.IsSet("measurements") {
-		return opt, nil, nil, "", usagef("%s: --measurements names kernel measurement tables (lodsim calibrate); serving benchmarks are --benchmarks FILE", ctx.Command.Name)
-	}
-	if opt.RequestsPerClient < 1 {
-		return opt, nil, nil, "", usagef("--requests-per-client: %d, expected >= 1", opt.RequestsPerClient)
+		return nil, usagef("%s: --measurements names kernel measurement tables (lodsim calibrate); serving benchmarks are --benchmarks FILE", ctx.Command.Name)
 	}
 	path, err := required(ctx, "benchmarks")
 	if err != nil {
-		return opt, nil, nil, "", err
+		return nil, err
 	}
-	var p *cost.Profile
-	if pp := ctx.String("profile"); pp != "" {
-		if p, err = loadProfile("--profile", pp); err != nil {
-			return opt, nil, nil, "", err
-		}
-		opt.Profiles = map[string]*cost.Profile{p.GPU().Key: p}
-	}
-	rows, layout, err := validation.ReadBenchmarkFile(path)
-	if err != nil {
-		return opt, nil, nil, "", inputErr(fmt.Errorf("--benchmarks: %w", err))
-	}
-	return opt, p, rows, layout, nil
+	opt := validation.Options{RequestsPerClient: ctx.Int("requests-per-client"), Seed: ctx.Uint64("seed"), All: ctx.Bool("all-requests")}
+	in, err := validation.LoadInputs(path, ctx.String("profile"), opt)
+	return in, inputErr(err)
 }
 
 func validateAction(ctx *cli.Context) error {
-	opt, _, rows, layout, err := benchInputs(ctx)
+	in, err := benchInputs(ctx)
 	if err != nil {
 		return err
 	}
+	rows := in.Rows
 	if err := rundir.CheckDir(ctx.String("out")); err != nil {
 		return err
 	}
 	p := newProgress(ctx, "validate", "rows", int64(len(rows)))
-	opt.Progress = p.count()
-	rep, err := validation.Validate(rows, opt)
-	p.done()
+	in.Options.Progress = p.Count()
+	rep, err := validation.Validate(rows, in.Options)
+	p.Done()
 	if err != nil {
 		return err
 	}
 	w := ctx.App.Writer
 	skipped := len(rep.Skipped())
-	fmt.Fprintf(w, "%d rows (%s layout), %d simulated, %d skipped\n\n", len(rows), layout, len(rows)-skipped, skipped)
+	fmt.Fprintf(w, "%d rows (%s layout), %d simulated, %d skipped\n\n", len(rows), in.Layout, len(rows)-skipped, skipped)
 	rep.WriteRows(w)
 	if skipped == len(rows) {
 		return usagef("validate: every one of the %d rows was skipped (reasons above); nothing to validate", len(rows))
 	}
-	fmt.Fprintf(w, "\nTTFT accuracy\n")
-	if err := rep.TTFT.WriteText(w); err != nil {
-		return err
-	}
-	fmt.Fprintf(w, "\nTPOT accuracy\n")
-	if err := rep.TPOT.WriteText(w); err != nil {
+	if err := rep.WriteAccuracy(w); err != nil {
 		return err
 	}
 	written, err := report.WriteValidation(ctx.String("out"), rep, "lodsim vs "+filepath.Base(ctx.String("benchmarks")))
@@ -129,29 +110,23 @@ func overheadsAction(ctx *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	opt, base, rows, _, err := benchInputs(ctx)
+	in, err := benchInputs(ctx)
 	if err != nil {
 		return err
 	}
-	if base == nil {
-		name := ctx.String("gpu")
-		if name == "" {
-			name = rows[0].GPU
-		}
-		if base, err = embeddedProfile("--gpu", name); err != nil {
-			return usagef("%w; pass a base profile with --profile", err)
-		}
+	base, err := in.BaseProfile(ctx.String("gpu"))
+	if err != nil {
+		return usageError{err}
 	}
 	split := ctx.String("split")
 	if split != "none" && split != "half" {
 		return usagef("--split: %q, expected none or half", split)
 	}
-	var log io.Writer = os.Stderr
-	if ctx.Bool("quiet") {
-		log = io.Discard
+	fo := validation.FitOptions{Sim: in.Options, MaxIter: ctx.Int("max-iter")}
+	if !ctx.Bool("quiet") {
+		fo.Log = os.Stderr
 	}
-	fo := validation.FitOptions{Sim: opt, MaxIter: ctx.Int("max-iter"), Log: log}
-	cal, err := validation.CalibrateOverheads(rows, base, split == "half", ctx.Uint64("seed"), fo)
+	cal, err := validation.CalibrateOverheads(in.Rows, base, split == "half", ctx.Uint64("seed"), fo)
 	if err != nil {
 		return err
 	}

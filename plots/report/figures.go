@@ -146,6 +146,13 @@ func notResults(dir string) error {
 		dir, rundir.CompareJSON, rundir.RunFile, rundir.AccuracyJSON)
 }
 
+// PlotInputs describes, for help texts, the directories Plot reads and the
+// figures it draws from each.
+const PlotInputs = `DIR is one of:
+  a compare directory (compare.json): figures 1-3, and 4-5 for each run directory in it
+  a run directory (run.json): figures 4-5
+  an accuracy directory (accuracy.json: {"title", "unit", "pairs": [{label, group, measured, predicted}]}): figure 6`
+
 // Plot redraws every figure the directory in has the data for into out
 // (in when out is ""; run directories of a compare directory get theirs in
 // out/NAME) and returns the paths written.
