@@ -93,11 +93,11 @@ const (
 	resultRowGroup = 1 << 16
 )
 
-// Provenance is what a results file says about the run that made it.
+// ResultsProvenance is what a results file says about the run that made it.
 // Version and Build form Parquet's created_by field, "lodsim version
 // VERSION (build BUILD)"; Metadata becomes the file's key-value metadata,
 // e.g. lodsim_version, config_hash, model, gpu, engine, seed, run_id.
-type Provenance struct {
+type ResultsProvenance struct {
 	Version  string            // lodsim module version, e.g. "v0.4.0" or "(devel)"
 	Build    string            // VCS revision, possibly with a "-dirty" suffix
 	Metadata map[string]string // written in key order
@@ -105,7 +105,7 @@ type Provenance struct {
 
 // CreatedBy is the created_by string of a file written with p, in the form
 // the Parquet specification gives: "application version V (build B)".
-func (p Provenance) CreatedBy() string {
+func (p ResultsProvenance) CreatedBy() string {
 	v := p.Version
 	if v == "" {
 		v = "unknown"
@@ -121,14 +121,14 @@ func (p Provenance) CreatedBy() string {
 type ResultOption func(*resultConfig)
 
 type resultConfig struct {
-	prov     Provenance
+	prov     ResultsProvenance
 	sortRows int
 	tempDir  string
 }
 
 // WithProvenance records p in the file's created_by and key-value metadata.
 // Keys lodsim reserves (MetaSchema, MetaArrowSchema) are refused.
-func WithProvenance(p Provenance) ResultOption {
+func WithProvenance(p ResultsProvenance) ResultOption {
 	return func(c *resultConfig) {
 		c.prov = p
 		c.prov.Metadata = maps.Clone(p.Metadata)

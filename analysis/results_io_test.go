@@ -305,7 +305,7 @@ func TestResultsDurations(t *testing.T) {
 }
 
 func TestResultsProvenance(t *testing.T) {
-	prov := Provenance{Version: "v1.2.3", Build: "abc123", Metadata: map[string]string{
+	prov := ResultsProvenance{Version: "v1.2.3", Build: "abc123", Metadata: map[string]string{
 		"lodsim_version": "v1.2.3", "config_hash": "sha256:00ff", "model": "Llama-3.1-8B", "gpu": "H100-SXM",
 		"engine": "vllm", "seed": "42", "run_id": "r-1"}}
 	var buf bytes.Buffer
@@ -330,11 +330,11 @@ func TestResultsProvenance(t *testing.T) {
 	if info.Metadata[MetaSchema] != "lodsim.results/2" {
 		t.Errorf("metadata %s = %q", MetaSchema, info.Metadata[MetaSchema])
 	}
-	if got := (Provenance{}).CreatedBy(); got != "lodsim version unknown" {
+	if got := (ResultsProvenance{}).CreatedBy(); got != "lodsim version unknown" {
 		t.Errorf("empty provenance: created_by %q", got)
 	}
 	// Reserved keys cannot be overwritten by a caller.
-	bad := Provenance{Metadata: map[string]string{MetaArrowSchema: "x"}}
+	bad := ResultsProvenance{Metadata: map[string]string{MetaArrowSchema: "x"}}
 	if err := WriteResults(&bytes.Buffer{}, handResults(), WithProvenance(bad)); err == nil || !strings.Contains(err.Error(), "reserved") {
 		t.Errorf("reserved key: %v", err)
 	}

@@ -10,27 +10,54 @@ import (
 // Run is one simulation of one configuration at one level of detail, with
 // what it cost to produce.
 type Run struct {
-	Label        string // configuration label, e.g. "tp4"
-	LoD          string // level of detail, e.g. "high" or "medium"
-	WallNs       int64  // measured wall time of the simulation
-	PeakRSSBytes int64  // peak resident memory of the process, 0 when unknown
+	ID           string         // content identity of the run directory (see package rundir); "" until written
+	Label        string         // configuration label, e.g. "tp4"
+	LoD          string         // level of detail, e.g. "high" or "medium"
+	WallNs       int64          // measured wall time of the simulation
+	PeakRSSBytes int64          // peak resident memory of the process, 0 when unknown
+	Config       *replay.Config // the fully resolved configuration, nil when unknown
+	Provenance   Provenance
 	Stats        *replay.Stats
 	Results      []replay.RequestResult
 	Summary      Summary
 }
 
+// Provenance records what was simulated and by which lodsim.
+type Provenance struct {
+	Version     string    `json:"version"`     // lodsim build
+	Model       string    `json:"model"`       // architecture name
+	GPU         string    `json:"gpu"`         // catalog name
+	Engine      string    `json:"engine"`      // whose scheduling the config follows
+	Parallelism string    `json:"parallelism"` // replicas x TP x PP
+	Workload    string    `json:"workload"`    // the request source in one phrase
+	Seed        uint64    `json:"seed"`
+	Profile     ProfileID `json:"profile"` // where the costs came from
+}
+
+// ProfileID identifies a cost model: a calibrated profile by name, GPU,
+// generator and the SHA-256 of its encoding, or the roofline of a GPU.
+type ProfileID struct {
+	Name      string `json:"name"`
+	GPU       string `json:"gpu"`
+	Generator string `json:"generator,omitempty"`
+	SHA256    string `json:"sha256,omitempty"`
+}
+
 // RunInfo is the part of a Run that is neither results nor stats; it is what
-// a run directory's run.json holds.
+// a run directory's run.json holds, with the digest of every other file.
 type RunInfo struct {
-	Label        string `json:"label"`
-	LoD          string `json:"lod"`
-	WallNs       int64  `json:"wall_ns"`
-	PeakRSSBytes int64  `json:"peak_rss_bytes"`
+	ID           string            `json:"run_id"`
+	Label        string            `json:"label"`
+	LoD          string            `json:"lod"`
+	WallNs       int64             `json:"wall_ns"`
+	PeakRSSBytes int64             `json:"peak_rss_bytes"`
+	Provenance   Provenance        `json:"provenance"`
+	Files        map[string]string `json:"files,omitempty"` // file name -> SHA-256 of its bytes
 }
 
 // Info returns r's identity and costs.
 func (r *Run) Info() RunInfo {
-	return RunInfo{Label: r.Label, LoD: r.LoD, WallNs: r.WallNs, PeakRSSBytes: r.PeakRSSBytes}
+	return RunInfo{ID: r.ID, Label: r.Label, LoD: r.LoD, WallNs: r.WallNs, PeakRSSBytes: r.PeakRSSBytes, Provenance: r.Provenance}
 }
 
 // Name is "label-lod", the run's directory name, or the LoD alone when the

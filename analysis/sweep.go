@@ -16,6 +16,65 @@ import (
 type Sweep struct {
 	SLO         SLO          `json:"slo"` // the SLO every summary's goodput used
 	Comparisons []Comparison `json:"comparisons"`
+	// Runs maps each run directory of a compare directory to the id of
+	// the run it must hold (see package rundir).
+	Runs map[string]string `json:"runs,omitempty"`
+}
+
+// absolute are the reference run's figures the quick start prints per
+// configuration, so a first run answers "how fast is it" and not only
+// "how close are the levels of detail".
+var absolute = []struct{ title, metric, format string }{
+	{"TTFT p50 ms", "ttft_p50_ms", "%.1f"}, {"TTFT p99 ms", "ttft_p99_ms", "%.1f"},
+	{"TPOT p50 ms", "tpot_p50_ms", "%.2f"}, {"TPOT p99 ms", "tpot_p99_ms", "%.2f"},
+	{"E2E p50 ms", "e2e_p50_ms", "%.1f"}, {"E2E p99 ms", "e2e_p99_ms", "%.1f"},
+	{"req/s", "requests_per_s", "%.2f"}, {"output tok/s", "output_tokens_per_s", "%.0f"},
+}
+
+// SimulationWallNs is the wall time of every run of the sweep together:
+// each comparison's other run and each configuration's reference once.
+func (s *Sweep) SimulationWallNs() int64 {
+	var ns int64
+	seen := map[string]bool{}
+	for _, c := range s.Comparisons {
+		ns += c.WallNs
+		if !seen[c.Label] {
+			seen[c.Label] = true
+			ns += c.RefWallNs
+		}
+	}
+	return ns
+}
+
+// WriteAbsolute writes one row per configuration with the absolute
+// latencies and throughput of its reference run (the first comparison of
+// each label).
+func (s *Sweep) WriteAbsolute(w io.Writer) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintf(tw, "config\tLoD\t")
+	for _, a := range absolute {
+		fmt.Fprintf(tw, "%s\t", a.title)
+	}
+	fmt.Fprintf(tw, "\n")
+	seen := map[string]bool{}
+	for i := range s.Comparisons {
+		c := &s.Comparisons[i]
+		if seen[c.Label] {
+			continue
+		}
+		seen[c.Label] = true
+		fmt.Fprintf(tw, "%s\t%s\t", c.Label, c.RefLoD)
+		for _, a := range absolute {
+			m, ok := c.Metric(a.metric)
+			if !ok || math.IsNaN(m.Ref) {
+				fmt.Fprintf(tw, "n/a\t")
+				continue
+			}
+			fmt.Fprintf(tw, a.format+"\t", m.Ref)
+		}
+		fmt.Fprintf(tw, "\n")
+	}
+	return tw.Flush()
 }
 
 // headline are the relative errors the text table shows; the CSV and JSON

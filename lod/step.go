@@ -37,12 +37,17 @@ type Batch struct {
 	Decodes   int     // sequences decoding one token
 	DecodeCtx int64   // context tokens the decodes attend to, summed
 	Sampled   int     // sequences that produce a token this step
+	// Graph, when above Tokens(), is the batch size of the CUDA graph the
+	// step replays: its layers, all-reduces and pipeline hand-offs run on
+	// Graph tokens (padding); attention, sampling and per-sequence
+	// overheads stay with the real sequences.
+	Graph int
 }
 
 // Reset empties b, keeping its storage.
 func (b *Batch) Reset() {
 	b.Chunks = b.Chunks[:0]
-	b.Decodes, b.DecodeCtx, b.Sampled = 0, 0, 0
+	b.Decodes, b.DecodeCtx, b.Sampled, b.Graph = 0, 0, 0, 0
 }
 
 // Tokens is the number of tokens the step computes.
@@ -537,7 +542,7 @@ func mix(a int, x float64, b int, y float64) int64 {
 
 // Plan fills out (length Stages()) with the cost of batch b on each stage.
 func (p *Planner) Plan(b *Batch, out []StageCost) {
-	t := b.Tokens()
+	t := max(b.Tokens(), b.Graph) // tokens through the layers, padding included
 	d := p.denseFor(t)
 	m := &p.model
 	var attn, wattn float64

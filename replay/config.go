@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"math"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -131,6 +132,28 @@ type SchedulerConfig struct {
 	// after a preemption (SGLang's init_new_token_ratio, 0.7 by default).
 	// 0 admits on prompt blocks alone, as vLLM does.
 	AdmissionReserve float64 `yaml:"admission_reserve,omitempty"`
+
+	// Engine is the serving engine modelled (engine.go): vllm, sglang or
+	// trtllm. Set, it fills every field left unset with that engine's
+	// documented defaults for EngineVersion (empty: the newest known) on
+	// the configured GPU and TP, and picks its scheduler; explicit values
+	// win. Unset, the scheduler is chosen by Batching and unset fields take
+	// lodsim's historical defaults (vLLM-like, no CUDA graphs).
+	Engine        Engine `yaml:"engine,omitempty"`
+	EngineVersion string `yaml:"engine_version,omitempty"`
+	// CUDAGraphSizes are the decode batch sizes captured as CUDA graphs: a
+	// decode-only step of at most the largest size costs the compute of
+	// the next size up (cudagraph.go). Empty: the engine's defaults.
+	CUDAGraphSizes []int `yaml:"cuda_graph_sizes,omitempty"`
+	// EnforceEager turns CUDA graphs off (vLLM's enforce_eager).
+	EnforceEager bool `yaml:"enforce_eager,omitempty"`
+	// CapacityPolicy is TensorRT-LLM's capacity scheduler policy
+	// (engine trtllm only).
+	CapacityPolicy CapacityPolicy `yaml:"capacity_policy,omitempty"`
+	// OverlapScheduler is TensorRT-LLM's overlap scheduler (on unless
+	// disabled): the CPU work of a step hides behind the GPU work of the
+	// step before (engine trtllm only).
+	OverlapScheduler *bool `yaml:"overlap_scheduler,omitempty"`
 }
 
 // RouterConfig picks the replica for each arriving request.
@@ -206,6 +229,11 @@ func (c *Config) Clone() *Config {
 		v := *c.Scheduler.ChunkedPrefill
 		d.Scheduler.ChunkedPrefill = &v
 	}
+	d.Scheduler.CUDAGraphSizes = slices.Clone(c.Scheduler.CUDAGraphSizes)
+	if c.Scheduler.OverlapScheduler != nil {
+		v := *c.Scheduler.OverlapScheduler
+		d.Scheduler.OverlapScheduler = &v
+	}
 	if c.Workload.Synthetic != nil {
 		s := *c.Workload.Synthetic
 		d.Workload.Synthetic = &s
@@ -217,7 +245,9 @@ func (c *Config) Clone() *Config {
 	return &d
 }
 
-// ApplyDefaults fills unset fields with vLLM's defaults where one exists.
+// ApplyDefaults fills unset fields: with the engine's defaults when
+// scheduler.engine is set (applyEngineDefaults), else with vLLM's where one
+// exists.
 func (c *Config) ApplyDefaults() {
 	s := &c.Simulation
 	if s.LoD == "" {
@@ -236,6 +266,7 @@ func (c *Config) ApplyDefaults() {
 	if k.PipelineParallel == 0 {
 		k.PipelineParallel = 1
 	}
+	c.applyEngineDefaults()
 	if k.GPUMemoryUtilization == 0 {
 		k.GPUMemoryUtilization = 0.9
 	}
@@ -462,6 +493,7 @@ func (c *Config) validateScheduler(p *problems) {
 	if s.KVBlocks < 0 {
 		p.add("scheduler.kv_blocks: %d, expected >= 0", s.KVBlocks)
 	}
+	c.validateEngine(p)
 }
 
 func (c *Config) validateWorkload(p *problems) {

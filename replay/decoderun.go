@@ -82,7 +82,7 @@ func (m *mediumExecutor) tryRun(rp *replica, b *batch) bool {
 	for j := 0; j < k; j++ {
 		if j > 0 {
 			lb.DecodeCtx += d
-			s.planner.Plan(&lb, cost)
+			s.steps.plan(&lb, cost)
 		}
 		t += Time(cost[0].Compute() + cost[0].CollectiveNs(s.tp))
 		run.ends = append(run.ends, t)
@@ -176,10 +176,9 @@ func (m *mediumExecutor) settleRun(rp *replica, t Time) {
 	run.active, run.b = false, nil
 	if j == 0 {
 		// Not even the first step finished (the stop time came first):
-		// undo nothing; the step's blocks stay allocated as in flight.
-		for _, slot := range b.slots {
-			m.s.reqs[slot].inflight = false
-		}
+		// undo nothing; its requests stay in flight with the step's
+		// blocks, as in the step-by-step path (clearing inflight broke
+		// the KV invariant for the next replica's settle to find).
 		rp.inflight--
 		rp.pool = append(rp.pool, b)
 		return

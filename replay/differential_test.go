@@ -12,7 +12,8 @@ import (
 // TestRandomHighEqualsMedium is the differential test of the fast paths:
 // random workloads and settings (KV pressure and preemption, chunking,
 // both batching policies, admission reserve, PP, several replicas and
-// routers, stop times), each run at both levels of detail without
+// routers, stop times, engines with their CUDA-graph padding, TensorRT-LLM's
+// capacity policies, context chunking and overlap scheduler), each run at both levels of detail without
 // variability or contention, must give identical outputs: per-request
 // results, ITL histogram, time series and statistics. Some seeds draw long
 // outputs under SGLang's admission reserve, whose decay over hundreds of
@@ -20,7 +21,9 @@ import (
 // A failure prints the seed that reproduces it.
 func TestRandomHighEqualsMedium(t *testing.T) {
 	g, _ := cost.LookupGPU("H100-SXM")
-	models := []cost.CostModel{fixedCost{}, latencyCost{}, cost.NewRoofline(g), hwprofile.DefaultCostModel(g)}
+	// The last model has engine overheads for the overlap scheduler to hide.
+	models := []cost.CostModel{fixedCost{}, latencyCost{}, cost.NewRoofline(g), hwprofile.DefaultCostModel(g),
+		fixedCost{overheads: cost.Overheads{StepNs: 6000, PerSeqNs: 400, PerPrefillTokenNs: 30}}}
 	// 500 seeds run in about a second; 3,000 passed when this was written.
 	for seed := uint64(1); seed <= 500; seed++ {
 		rng := rand.New(rand.NewPCG(seed, 77))
@@ -61,6 +64,7 @@ func TestRandomHighEqualsMedium(t *testing.T) {
 				// requests instead of a hung test.
 				c.Simulation.MaxSimulationTime = Duration(10e9)
 			}
+			drawEngine(r, c)
 			var col Collect
 			s, err := Run(Input{Config: c, Model: c.Model, Cost: cm, Workload: workload.NewSliceReader(reqs), Sink: &col, CheckInvariants: true})
 			if err != nil {
@@ -146,5 +150,24 @@ func TestITLHoldsEveryTokenGap(t *testing.T) {
 				t.Errorf("%s %s: %d output tokens, results have %d", name, l, st.OutputTokens, int64(gaps)+int64(len(rs)))
 			}
 		}
+	}
+}
+
+// drawEngine draws the engine settings of a differential run: none (the
+// historical defaults) or an engine, whose CUDA-graph sizes come from its
+// defaults unless drawn, and for TensorRT-LLM its capacity policy,
+// context chunking and overlap scheduler.
+func drawEngine(r *rand.Rand, c *Config) {
+	if e := r.IntN(4); e > 0 {
+		c.Scheduler.Engine = Engines[e-1]
+	}
+	if c.Scheduler.Engine == EngineTRTLLM {
+		c.Scheduler.Batching = BatchingMixed
+		c.Scheduler.CapacityPolicy = CapacityPolicies[r.IntN(2)]
+		overlap, chunked := r.IntN(2) == 0, r.IntN(2) == 0
+		c.Scheduler.OverlapScheduler, c.Scheduler.ChunkedPrefill = &overlap, &chunked
+	}
+	if r.IntN(3) == 0 {
+		c.Scheduler.CUDAGraphSizes = []int{1, 2, 4, 8}
 	}
 }

@@ -52,6 +52,42 @@ const (
 // BatchingPolicies lists the valid batching policies.
 var BatchingPolicies = []Batching{BatchingMixed, BatchingPrefillFirst}
 
+// Engine is the serving engine a replica models: its scheduler and, with
+// scheduler.engine_version, its documented defaults (engine.go).
+type Engine string
+
+const (
+	// EngineVLLM is vLLM's V1 engine: mixed batching under a token budget.
+	EngineVLLM Engine = "vllm"
+	// EngineSGLang is SGLang: prefill-first batching with conservative
+	// admission.
+	EngineSGLang Engine = "sglang"
+	// EngineTRTLLM is TensorRT-LLM's PyTorch backend: in-flight batching
+	// under a capacity scheduler policy.
+	EngineTRTLLM Engine = "trtllm"
+)
+
+// Engines lists the valid engines.
+var Engines = []Engine{EngineVLLM, EngineSGLang, EngineTRTLLM}
+
+// CapacityPolicy is TensorRT-LLM's capacity scheduler policy: how it
+// decides whether a waiting request's KV cache fits.
+type CapacityPolicy string
+
+const (
+	// GuaranteedNoEvict admits a request only if the KV blocks of its
+	// whole sequence (prompt + output tokens) fit beside what every
+	// running request may still need: no request is ever evicted.
+	GuaranteedNoEvict CapacityPolicy = "guaranteed_no_evict"
+	// MaxUtilization admits while the blocks of the step fit and evicts
+	// (pauses, to recompute later) the most recently admitted request
+	// when running requests run out of blocks.
+	MaxUtilization CapacityPolicy = "max_utilization"
+)
+
+// CapacityPolicies lists the valid capacity scheduler policies.
+var CapacityPolicies = []CapacityPolicy{GuaranteedNoEvict, MaxUtilization}
+
 // Topology is how the GPUs of one replica are connected.
 type Topology string
 

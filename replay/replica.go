@@ -67,7 +67,7 @@ func (s *Simulator) kick(rp *replica) {
 	}
 	s.notePeakKV(rp)
 	rp.inflight++
-	s.planner.Plan(&b.lb, b.cost)
+	s.steps.plan(&b.lb, b.cost)
 	if s.exec.startRun(rp, b, preempted) {
 		return
 	}

@@ -44,6 +44,10 @@ const (
 	// TooLongForModel: prompt plus output tokens exceed
 	// scheduler.max_model_len.
 	TooLongForModel
+	// TooLongForBudget: without chunked prefill, the prompt exceeds the
+	// step's token budget (max_num_batched_tokens / max_num_tokens), so it
+	// could never be prefilled in one step.
+	TooLongForBudget
 )
 
 func (r Reason) String() string {
@@ -54,13 +58,15 @@ func (r Reason) String() string {
 		return "exceeds_kv_capacity"
 	case TooLongForModel:
 		return "exceeds_max_model_len"
+	case TooLongForBudget:
+		return "exceeds_token_budget"
 	}
 	return "unknown"
 }
 
 // ParseReason is the inverse of Reason.String.
 func ParseReason(s string) (Reason, bool) {
-	for r := NotRejected; r <= TooLongForModel; r++ {
+	for r := NotRejected; r <= TooLongForBudget; r++ {
 		if r.String() == s {
 			return r, true
 		}

@@ -17,7 +17,8 @@ var update = flag.Bool("update", false, "rewrite the expected output of testdata
 
 // TestSchedulerScenarios runs the text scenarios in testdata/scheduler.
 // Each file has setting lines (`set key=value ...`: batching, budget,
-// blocks, block_size, tp, pp, max_seqs, reserve, max_model_len), request
+// blocks, block_size, tp, pp, max_seqs, reserve, max_model_len, engine,
+// capacity_policy, chunked), request
 // lines (`arrive id=N at=NS prompt=N output=N`) and state checks (`at
 // t=NS`), then a line `----` and the expected result: for each check, the
 // state of every replica at that time (waiting queue, running queue, the
@@ -147,6 +148,13 @@ func parseScenario(input, lodName string) (*Config, []workload.Request, []Time, 
 					c.Scheduler.AdmissionReserve, err = n, perr
 				case "max_model_len":
 					c.Scheduler.MaxModelLen, err = int(n), perr
+				case "engine":
+					c.Scheduler.Engine = Engine(v)
+				case "capacity_policy":
+					c.Scheduler.CapacityPolicy = CapacityPolicy(v)
+				case "chunked":
+					on := n != 0
+					c.Scheduler.ChunkedPrefill, err = &on, perr
 				default:
 					err = fmt.Errorf("unknown setting")
 				}

@@ -13,7 +13,7 @@ type sglangScheduler struct{ schedCore }
 func (g *sglangScheduler) formBatch(b *batch) (preempted bool) {
 	full := int32(g.s.cfg.Scheduler.MaxNumBatchedTokens)
 	budget := g.continueRunning(b, full, true, &preempted)
-	g.admitWaiting(b, budget, true)
+	g.admitWaiting(b, budget, admitPrompt)
 	if len(b.slots) == 0 {
 		g.continueRunning(b, full, false, &preempted)
 	}

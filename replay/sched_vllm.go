@@ -6,11 +6,4 @@ package replay
 // waiting ones in FCFS order with the budget left.
 type vllmScheduler struct{ schedCore }
 
-func (v *vllmScheduler) formBatch(b *batch) (preempted bool) {
-	budget := int32(v.s.cfg.Scheduler.MaxNumBatchedTokens)
-	budget = v.continueRunning(b, budget, false, &preempted)
-	if !preempted {
-		v.admitWaiting(b, budget, false)
-	}
-	return preempted
-}
+func (v *vllmScheduler) formBatch(b *batch) (preempted bool) { return v.mixedStep(b, admitStep) }

@@ -4,8 +4,8 @@ package replay
 // running requests continue, which waiting ones are admitted, and which
 // running request gives up its KV blocks when they run out. It changes
 // block counts only through the replica's kvPool. An engine is one
-// implementation (vllmScheduler, sglangScheduler); they share schedCore's
-// loops and differ in how they order and combine them.
+// implementation (vllmScheduler, sglangScheduler, trtllmScheduler); they
+// share schedCore's loops and differ in how they order and combine them.
 type scheduler interface {
 	// formBatch fills the empty b with the replica's next step and reports
 	// whether it preempted a request to find KV blocks.
@@ -25,6 +25,14 @@ type scheduler interface {
 // newScheduler builds the configured policy for rp.
 func newScheduler(s *Simulator, rp *replica) scheduler {
 	core := schedCore{s: s, rp: rp, reserve: newAdmissionReserve(s.cfg.Scheduler.AdmissionReserve)}
+	if s.cfg.Scheduler.Engine == EngineTRTLLM {
+		sc := &trtllmScheduler{schedCore: core, rule: admitSequence}
+		if s.cfg.Scheduler.CapacityPolicy == MaxUtilization {
+			sc.rule = admitStep
+		}
+		sc.self = sc
+		return sc
+	}
 	if s.cfg.Scheduler.Batching == BatchingPrefillFirst {
 		sc := &sglangScheduler{schedCore: core}
 		sc.self = sc
@@ -79,7 +87,10 @@ func (c *schedCore) continueRunning(b *batch, budget int32, prefillsOnly bool, p
 			continue
 		}
 		if n > budget {
-			if !chunked && r.computed < r.numTokens()-1 {
+			// Without chunking a prompt runs whole; a preempted request's
+			// recompute of prompt and output may still be chunked, or one
+			// longer than the budget could never resume.
+			if !chunked && r.generated == 0 && r.computed < r.numTokens()-1 {
 				continue
 			}
 			n = budget
@@ -130,27 +141,64 @@ func (c *schedCore) preempt(i int) {
 	rp.waitingTokens += int64(r.numTokens())
 }
 
+// mixedStep forms a mixed step: the running requests continue in
+// admission order (decodes and prefill chunks alike), then, unless that
+// preempted a request, waiting ones are admitted under rule in FCFS order
+// with the budget left.
+func (c *schedCore) mixedStep(b *batch, rule admitRule) (preempted bool) {
+	budget := int32(c.s.cfg.Scheduler.MaxNumBatchedTokens)
+	budget = c.continueRunning(b, budget, false, &preempted)
+	if !preempted {
+		c.admitWaiting(b, budget, rule)
+	}
+	return preempted
+}
+
+// admitRule is what KV blocks a waiting request needs free, beyond the
+// blocks of its first step, to be admitted.
+type admitRule uint8
+
+const (
+	// admitStep: the blocks of its first step alone (vLLM; TensorRT-LLM's
+	// max_utilization).
+	admitStep admitRule = iota
+	// admitPrompt: its whole remaining prompt, beside the unfinished
+	// prefills of the running requests (SGLang).
+	admitPrompt
+	// admitSequence: its whole sequence, prompt plus output, beside what
+	// every running request may still need to reach its own (TensorRT-LLM's
+	// guaranteed_no_evict): running requests never run out of blocks.
+	admitSequence
+)
+
+// target is the tokens of KV r must be able to reach under rule.
+func (rule admitRule) target(r *reqState) int32 {
+	if rule == admitSequence {
+		return r.prompt + r.output
+	}
+	return r.numTokens()
+}
+
 // admitWaiting moves waiting requests into b in FCFS order while the
-// token budget, max_num_seqs, free blocks and the admission reserve allow.
-// With wholePrompt a request is admitted only if its whole remaining
-// prompt fits beside the unfinished prefills of the running requests.
-func (c *schedCore) admitWaiting(b *batch, budget int32, wholePrompt bool) {
+// token budget, max_num_seqs, free blocks, the admission reserve and rule
+// allow.
+func (c *schedCore) admitWaiting(b *batch, budget int32, rule admitRule) {
 	rp, s := c.rp, c.s
 	sc := &s.cfg.Scheduler
 	var room int64 // tokens free beyond the running requests' reserve
 	if c.reserve.on() && rp.waiting.n > 0 {
 		room = c.reserve.room(int64(rp.kv.free)*int64(rp.kv.blockSize), s.reqs, rp.running)
 	}
-	var promptRoom int64 // blocks
-	if wholePrompt && rp.waiting.n > 0 {
-		promptRoom = c.promptRoom()
+	var ruleRoom int64 // blocks
+	if rule != admitStep && rp.waiting.n > 0 {
+		ruleRoom = c.ruleRoom(rule)
 	}
 	for rp.waiting.n > 0 && budget > 0 && len(rp.running) < sc.MaxNumSeqs {
 		slot := rp.waiting.front()
 		r := &s.reqs[slot]
 		n := r.numTokens() - r.computed
 		if n > budget {
-			if !*sc.ChunkedPrefill {
+			if !*sc.ChunkedPrefill && r.generated == 0 {
 				break
 			}
 			n = budget
@@ -158,12 +206,12 @@ func (c *schedCore) admitWaiting(b *batch, budget int32, wholePrompt bool) {
 		if !rp.kv.fits(rp.kv.need(r, n)) || !c.reserve.take(r, &room) {
 			break
 		}
-		if wholePrompt {
-			whole := int64(rp.kv.blocksFor(r.numTokens()))
-			if whole > promptRoom {
+		if rule != admitStep {
+			whole := int64(rp.kv.blocksFor(rule.target(r)))
+			if whole > ruleRoom {
 				break
 			}
-			promptRoom -= whole
+			ruleRoom -= whole
 		}
 		c.admit(slot, r)
 		rp.kv.growTo(r, n)
@@ -172,15 +220,16 @@ func (c *schedCore) admitWaiting(b *batch, budget int32, wholePrompt bool) {
 	}
 }
 
-// promptRoom is the free blocks less those the running requests' unfinished
-// prefills still need.
-func (c *schedCore) promptRoom() int64 {
+// ruleRoom is the free blocks less those the running requests still need
+// to reach rule's target: under admitPrompt, the unfinished prefills' whole
+// prompts; under admitSequence, every request's whole sequence.
+func (c *schedCore) ruleRoom(rule admitRule) int64 {
 	rp := c.rp
 	room := int64(rp.kv.free)
 	for _, slot := range rp.running {
 		r := &c.s.reqs[slot]
-		if r.generated == 0 || r.computed < r.numTokens()-1 {
-			room -= int64(max(0, rp.kv.need(r, r.numTokens())))
+		if rule == admitSequence || r.generated == 0 || r.computed < r.numTokens()-1 {
+			room -= int64(max(0, rp.kv.need(r, rule.target(r))))
 		}
 	}
 	return room

@@ -33,6 +33,7 @@ type Simulator struct {
 	in      Input
 	cfg     *Config
 	planner *lod.Planner
+	steps   stepCost // the planner with the engine's padding and overlap
 	tp, pp  int
 	maxLen  int32
 	stop    Time
@@ -98,6 +99,9 @@ func NewSimulator(in Input) (*Simulator, error) {
 		stop:   Time(c.Simulation.MaxSimulationTime),
 		router: router{policy: c.Router.Policy},
 		src:    newSource(in.Workload),
+	}
+	if s.steps, err = newStepCost(c, pl); err != nil {
+		return nil, err
 	}
 	ring, pp, err := links(in.Cost, k.Links, pl)
 	if err != nil {

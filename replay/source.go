@@ -55,8 +55,8 @@ func (s *Simulator) pull() {
 }
 
 // onArrival routes the request that arrived and queues it, or rejects it
-// when it can never run: longer than max_model_len, or more KV blocks than
-// its replica has.
+// when it can never run: longer than max_model_len, more KV blocks than
+// its replica has, or a prompt over the token budget without chunking.
 func (s *Simulator) onArrival() {
 	r := s.src.next
 	s.src.hasNext = false
@@ -76,6 +76,8 @@ func (s *Simulator) onArrival() {
 		reason = TooLongForModel
 	case rep.kv.blocksFor(rs.prompt+rs.output) > rep.kv.total:
 		reason = TooLongForKV
+	case !*s.cfg.Scheduler.ChunkedPrefill && rs.prompt > int32(s.cfg.Scheduler.MaxNumBatchedTokens):
+		reason = TooLongForBudget
 	}
 	if reason != NotRejected {
 		s.reject = reason

@@ -7,6 +7,7 @@ import (
 	"sync"
 
 	"github.com/lodsim/lodsim/analysis"
+	"github.com/lodsim/lodsim/analysis/experiment"
 	"github.com/lodsim/lodsim/hwprofile"
 	"github.com/lodsim/lodsim/hwprofile/cost"
 	"github.com/lodsim/lodsim/lod"
@@ -40,6 +41,9 @@ type Options struct {
 	// Workers simulates this many rows at once; 0 is GOMAXPROCS. Results
 	// do not depend on it.
 	Workers int
+	// Progress, when set, is called after each row with the number of
+	// rows done so far, from one goroutine at a time.
+	Progress func(done int64)
 }
 
 func (o *Options) requests(c int) int64 {
@@ -75,23 +79,23 @@ func skipf(format string, args ...any) error { return &errSkip{fmt.Sprintf(forma
 // on TP x PP GPUs of the row's type, scheduler and memory settings of the
 // row's engine (EngineFor), and a closed-loop workload of Concurrency
 // clients sending fixed ISL/OSL requests with no think time, as benchmark
-// tools do with --max-concurrency. It also returns the model and the cost
-// model. Problems that make the row unusable (unknown model or GPU, no
-// profile) come back as a skip reason.
-func RowConfig(row Row, opt Options) (*replay.Config, lod.Model, cost.CostModel, error) {
+// tools do with --max-concurrency, ready to run with the row's cost model.
+// Problems that make the row unusable (unknown model or GPU, no profile)
+// come back as a skip reason.
+func RowConfig(row Row, opt Options) (*experiment.Experiment, error) {
 	m, err := lod.LookupModel(row.Model)
 	if err != nil {
-		return nil, lod.Model{}, nil, skipf("unknown model %q: lodsim has no architecture for it (built in: %v)", row.Model, lod.ModelNames())
+		return nil, skipf("unknown model %q: lodsim has no architecture for it (built in: %v)", row.Model, lod.ModelNames())
 	}
 	g, err := cost.LookupGPU(row.GPU)
 	if err != nil {
-		return nil, lod.Model{}, nil, skipf("unknown GPU %q: not in the hardware catalog", row.GPU)
+		return nil, skipf("unknown GPU %q: not in the hardware catalog", row.GPU)
 	}
 	prof := opt.Profiles[g.Key]
 	if prof == nil {
 		prof, err = hwprofile.EmbeddedProfile(g.Key)
 		if err != nil {
-			return nil, lod.Model{}, nil, skipf("no calibrated profile for GPU %s (%s): lodsim ships %v; pass one with --profile", g.Name, g.Key, hwprofile.EmbeddedKeys())
+			return nil, skipf("no calibrated profile for GPU %s (%s): lodsim ships %v; pass one with --profile", g.Name, g.Key, hwprofile.EmbeddedKeys())
 		}
 	}
 	cp := *prof // the tables are shared and read-only; the overheads are ours
@@ -121,16 +125,20 @@ func RowConfig(row Row, opt Options) (*replay.Config, lod.Model, cost.CostModel,
 	}
 	cfg.ApplyDefaults()
 	if err := cfg.Validate(); err != nil {
-		return nil, lod.Model{}, nil, skipf("%v", err)
+		return nil, skipf("%v", err)
 	}
 	blocks, err := replay.KVBlocks(cfg, m, g, cp.Overhead.MemoryReserveGB)
 	if err != nil {
-		return nil, lod.Model{}, nil, skipf("does not fit: %v", err)
+		return nil, skipf("does not fit: %v", err)
 	}
 	if need := int64(row.ISL+row.OSL+cfg.Scheduler.BlockSize-1) / int64(cfg.Scheduler.BlockSize); need > blocks {
-		return nil, lod.Model{}, nil, skipf("KV cache of %d tokens per replica cannot hold one request of %d tokens", blocks*int64(cfg.Scheduler.BlockSize), row.ISL+row.OSL)
+		return nil, skipf("KV cache of %d tokens per replica cannot hold one request of %d tokens", blocks*int64(cfg.Scheduler.BlockSize), row.ISL+row.OSL)
 	}
-	return cfg, m, &cp, nil
+	x, err := experiment.New(cfg, experiment.WithCost(&cp, analysis.ProfileID{Name: cp.Name(), GPU: g.Name, Generator: cp.Generator}))
+	if err != nil {
+		return nil, skipf("%v", err)
+	}
+	return x, nil
 }
 
 // Predict simulates one row. A row lodsim cannot simulate comes back with
@@ -138,7 +146,7 @@ func RowConfig(row Row, opt Options) (*replay.Config, lod.Model, cost.CostModel,
 // itself.
 func Predict(row Row, opt Options) (Prediction, error) {
 	p := Prediction{Row: row}
-	cfg, m, cm, err := RowConfig(row, opt)
+	e, err := RowConfig(row, opt)
 	var sk *errSkip
 	if errors.As(err, &sk) {
 		p.Skipped = sk.reason
@@ -147,8 +155,8 @@ func Predict(row Row, opt Options) (Prediction, error) {
 	if err != nil {
 		return p, err
 	}
-	p.Config = cfg
-	p.Metrics, err = simulate(row, cfg, m, cm, opt.All)
+	p.Config = e.Config()
+	p.Metrics, err = simulate(row, e, opt.All)
 	if errors.As(err, &sk) {
 		p.Skipped = sk.reason
 		return p, nil
@@ -157,14 +165,14 @@ func Predict(row Row, opt Options) (Prediction, error) {
 }
 
 // simulate runs a row's closed-loop simulation and measures it.
-func simulate(row Row, cfg *replay.Config, m lod.Model, cm cost.CostModel, all bool) (Metrics, error) {
-	cl := cfg.Workload.ClosedLoop
-	src, err := trace.NewClosedLoop(trace.ClosedLoop{Clients: cl.Clients, Requests: cl.Requests, Prompt: cl.Prompt, Output: cl.Output, Seed: cfg.Simulation.Seed})
+func simulate(row Row, e *experiment.Experiment, all bool) (Metrics, error) {
+	r, err := e.Open()
 	if err != nil {
 		return Metrics{}, fmt.Errorf("%s: line %d: %w", row.File, row.Line, err)
 	}
+	src := r.(*trace.ClosedLoopSource)
 	var col replay.Collect
-	if _, err := replay.Run(replay.Input{Config: cfg, Model: m, Cost: cm, Workload: src, Sink: &col}); err != nil {
+	if _, _, err := e.RunFrom(src, &col, nil); err != nil {
 		return Metrics{}, fmt.Errorf("%s: line %d: %w", row.File, row.Line, err)
 	}
 	if src.MaxOutstanding() > row.Concurrency {
@@ -195,23 +203,17 @@ func PredictAll(rows []Row, opt Options) ([]Prediction, error) {
 	if w <= 0 {
 		w = runtime.GOMAXPROCS(0)
 	}
-	w = min(w, len(rows))
-	next := make(chan int)
-	var wg sync.WaitGroup
-	for range w {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range next {
-				out[i], errs[i] = Predict(rows[i], opt)
-			}
-		}()
-	}
-	for i := range rows {
-		next <- i
-	}
-	close(next)
-	wg.Wait()
+	var mu sync.Mutex
+	var done int64
+	experiment.Parallel(len(rows), w, func(i int) {
+		out[i], errs[i] = Predict(rows[i], opt)
+		if opt.Progress != nil {
+			mu.Lock()
+			done++
+			opt.Progress(done)
+			mu.Unlock()
+		}
+	})
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}

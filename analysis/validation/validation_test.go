@@ -145,17 +145,17 @@ func TestMetricDefinitions(t *testing.T) {
 // with a stable TTFT (the first and second halves of the window agree).
 func TestClosedLoopWorkload(t *testing.T) {
 	row := Row{File: "t", Line: 2, ID: "r", Model: "Qwen/Qwen3-32B", GPU: "h100_sxm", Backend: "sglang", ISL: 1024, OSL: 128, Concurrency: 16, TP: 4, PP: 1, TTFTms: 1, TPOTms: 1}
-	cfg, m, cm, err := RowConfig(row, Options{RequestsPerClient: 12})
+	e, err := RowConfig(row, Options{RequestsPerClient: 12})
 	if err != nil {
 		t.Fatal(err)
 	}
-	cl := cfg.Workload.ClosedLoop
-	src, err := trace.NewClosedLoop(trace.ClosedLoop{Clients: cl.Clients, Requests: cl.Requests, Prompt: cl.Prompt, Output: cl.Output})
+	r, err := e.Open()
 	if err != nil {
 		t.Fatal(err)
 	}
+	src := r.(*trace.ClosedLoopSource)
 	var col replay.Collect
-	if _, err := replay.Run(replay.Input{Config: cfg, Model: m, Cost: cm, Workload: src, Sink: &col}); err != nil {
+	if _, _, err := e.RunFrom(src, &col, nil); err != nil {
 		t.Fatal(err)
 	}
 	if src.MaxOutstanding() != 16 || src.Issued() != 192 {

@@ -2,23 +2,19 @@ package main
 
 import (
 	"fmt"
-	"io"
 	"math"
-	"os"
-	"path/filepath"
-	"strings"
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/lodsim/lodsim/analysis"
+	"github.com/lodsim/lodsim/analysis/rundir"
 	"github.com/lodsim/lodsim/analysis/validation"
 	"github.com/lodsim/lodsim/hwprofile"
 	"github.com/lodsim/lodsim/hwprofile/cost"
-	"github.com/lodsim/lodsim/plots"
+	"github.com/lodsim/lodsim/plots/report"
 )
 
-func init() {
-	register(&cli.Command{
+func calibrateCommand() *cli.Command {
+	return &cli.Command{
 		Name:      "calibrate",
 		Usage:     "fit a GPU cost profile from kernel and collective measurements",
 		UsageText: "lodsim calibrate --measurements DIR_OR_FILE [--measurements ...] --gpu h100_sxm --out profile.yaml [--plots DIR]",
@@ -34,83 +30,62 @@ func init() {
 			&cli.StringFlag{Name: "profile", Usage: "with --benchmarks: base profile `FILE` instead of the GPU's shipped one"},
 			&cli.IntFlag{Name: "requests-per-client", Value: validation.DefaultRequestsPerClient, Usage: "with --benchmarks: closed-loop requests each client sends"},
 			&cli.BoolFlag{Name: "all-requests", Usage: "with --benchmarks: measure every request, without warm-up and cool-down windows"},
-			&cli.StringFlag{Name: "out", Required: true, Usage: "profile `FILE` to write (YAML)"},
+			&cli.StringFlag{Name: "out", Usage: "profile `FILE` to write (YAML; required)"},
 			&cli.StringFlag{Name: "plots", Usage: "`DIR` for the predicted-vs-measured PNGs (default: beside --out)"},
 			&cli.Uint64Flag{Name: "seed", Value: 1, Usage: "seed of the held-out split"},
 			&cli.Float64Flag{Name: "holdout", Value: 0.1, Usage: "fraction of each operation's points held out to measure the fit"},
 			&cli.StringFlag{Name: "created", Usage: "date to stamp the profile with (default: the source data's COMMIT date)"},
 		},
+		Before: noArgs,
 		Action: calibrateAction,
-	})
+	}
 }
 
 func calibrateAction(ctx *cli.Context) error {
 	switch {
 	case ctx.IsSet("benchmarks") && ctx.IsSet("measurements"):
-		return fmt.Errorf("--measurements and --benchmarks: give one, kernel measurements or end-to-end benchmarks")
+		return usagef("--measurements and --benchmarks: give one, kernel measurements or end-to-end benchmarks")
 	case ctx.IsSet("benchmarks"):
 		return overheadsAction(ctx)
 	case !ctx.IsSet("measurements"):
-		return fmt.Errorf("--measurements (kernel tables) or --benchmarks (serving benchmarks) is required")
+		return usagef("--measurements (kernel tables) or --benchmarks (serving benchmarks) is required")
 	case ctx.String("gpu") == "":
-		return fmt.Errorf("--gpu is required with --measurements")
+		return usagef("--gpu is required with --measurements")
+	}
+	out, err := required(ctx, "out")
+	if err != nil {
+		return err
 	}
 	g, err := cost.LookupGPU(ctx.String("gpu"))
 	if err != nil {
-		return fmt.Errorf("--gpu: %w", err)
+		return usagef("--gpu: %w", err)
 	}
 	holdout := ctx.Float64("holdout")
 	if !(holdout > 0 && holdout < 1) {
-		return fmt.Errorf("--holdout: %v, expected a fraction between 0 and 1", holdout)
+		return usagef("--holdout: %v, expected a fraction between 0 and 1", holdout)
 	}
 	ms, err := hwprofile.ReadMeasurements(ctx.StringSlice("measurements")...)
 	if err != nil {
-		return err
+		return inputErr(fmt.Errorf("--measurements: %w", err))
 	}
 	p, rep, err := hwprofile.Calibrate(ms, g, hwprofile.CalibrateOptions{
 		Seed: ctx.Uint64("seed"), HoldOut: holdout, Created: ctx.String("created")})
 	if err != nil {
 		return err
 	}
-	out := ctx.String("out")
-	plotDir := ctx.String("plots")
-	if plotDir == "" {
-		plotDir = filepath.Dir(out)
-	}
-	stem := strings.TrimSuffix(filepath.Base(out), filepath.Ext(out))
-	if err := writeFileAtomic(out, p.Write); err != nil {
+	if err := rundir.WriteFile(out, p.Write); err != nil {
 		return err
 	}
 	w := ctx.App.Writer
-	if w == nil {
-		w = os.Stdout
-	}
 	fmt.Fprintf(w, "%s: %d measurements from %d files; held-out fit (seed %d, %.0f%% held out or %d-fold):\n\n",
 		g.Name, len(ms.Rows), len(p.Sources), rep.Seed, 100*rep.HoldOut, int(math.Round(1/rep.HoldOut)))
 	if err := cost.WriteFitTable(w, p.Fit); err != nil {
 		return err
 	}
 	fmt.Fprintf(w, "\nwrote %s\n", out)
-	for _, op := range rep.Ops {
-		if len(op.Points) == 0 {
-			continue
-		}
-		path := filepath.Join(plotDir, stem+"."+op.Op+".png")
-		if err := writeFileAtomic(path, func(f io.Writer) error { return drawFit(f, g.Name, op) }); err != nil {
-			return err
-		}
-		fmt.Fprintf(w, "wrote %s\n", path)
+	written, err := report.WriteFitFigures(g.Name, rep.Ops, out, ctx.String("plots"))
+	for _, p := range written {
+		fmt.Fprintf(w, "wrote %s\n", p)
 	}
-	return nil
-}
-
-// drawFit draws the held-out predictions of one operation against the
-// measurements (figure 6 of the plots package), in microseconds.
-func drawFit(w io.Writer, gpu string, op hwprofile.OpFit) error {
-	pairs := make([]analysis.Pair, len(op.Points))
-	for i, fp := range op.Points {
-		pairs[i] = analysis.Pair{Group: "held-out " + op.Op, Measured: fp.Measured / 1e3, Predicted: fp.Predicted / 1e3}
-	}
-	t := analysis.Accuracy(pairs)
-	return plots.Calibration(w, &t, fmt.Sprintf("%s on %s: held-out predicted vs measured", op.Op, gpu), "us")
+	return err
 }

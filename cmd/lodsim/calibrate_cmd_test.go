@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"image/png"
 	"os"
 	"path/filepath"
@@ -10,15 +9,6 @@ import (
 
 	"github.com/lodsim/lodsim/hwprofile/cost"
 )
-
-func runLodsim(t *testing.T, args ...string) (string, error) {
-	t.Helper()
-	app := newApp()
-	var out bytes.Buffer
-	app.Writer, app.ErrWriter = &out, &out
-	err := app.Run(append([]string{"lodsim"}, args...))
-	return out.String(), err
-}
 
 // pngNonBlank decodes a PNG and counts the distinct colours of a sample of
 // its pixels: a drawn plot has axes, glyphs, a line and text.

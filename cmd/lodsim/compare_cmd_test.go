@@ -11,7 +11,8 @@ import (
 	"testing"
 
 	"github.com/lodsim/lodsim/analysis"
-	"github.com/lodsim/lodsim/replay"
+	"github.com/lodsim/lodsim/analysis/rundir"
+	"github.com/lodsim/lodsim/plots/report"
 )
 
 // tinyConfig is the TP1 reference scenario cut to 3 simulated seconds, so an
@@ -44,16 +45,6 @@ workload:
     output: {kind: fixed, mean: 64}
 `
 
-// runCLI runs lodsim with args and returns what it wrote to stdout.
-func runCLI(t *testing.T, args ...string) (string, error) {
-	t.Helper()
-	app := newApp()
-	var out, errOut bytes.Buffer
-	app.Writer, app.ErrWriter = &out, &errOut
-	err := app.Run(append([]string{"lodsim"}, args...))
-	return out.String(), err
-}
-
 func writeTinyConfig(t *testing.T) string {
 	t.Helper()
 	p := filepath.Join(t.TempDir(), "tiny.yaml")
@@ -81,59 +72,6 @@ func checkPNG(t *testing.T, path string) {
 	}
 }
 
-func TestParseSweep(t *testing.T) {
-	key, vals, err := parseSweep("tp=1, 2,4")
-	if err != nil || key != "tp" || strings.Join(vals, "|") != "1|2|4" {
-		t.Errorf("parseSweep = %q %q %v", key, vals, err)
-	}
-	for in, want := range map[string]string{
-		"tp":        "expected KEY=V1,V2",
-		"gpus=1,2":  `unknown key "gpus"`,
-		"=1":        "expected KEY=V1,V2",
-		"replicas=": "expected KEY=V1,V2",
-	} {
-		if _, _, err := parseSweep(in); err == nil || !strings.Contains(err.Error(), want) {
-			t.Errorf("parseSweep(%q) = %v, want %q", in, err, want)
-		}
-	}
-}
-
-func TestExpandSweep(t *testing.T) {
-	base, err := replay.ParseConfig([]byte(tinyConfig))
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfgs, err := expandSweep([]*replay.Config{base}, "tp", []string{"2", "4"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(cfgs) != 2 || cfgs[0].Name != "tiny-tp2" || cfgs[1].Name != "tiny-tp4" || cfgs[1].Cluster.TensorParallel != 4 {
-		t.Errorf("expanded = %s/%d, %s/%d", cfgs[0].Name, cfgs[0].Cluster.TensorParallel, cfgs[1].Name, cfgs[1].Cluster.TensorParallel)
-	}
-	if base.Cluster.TensorParallel != 1 || base.Name != "tiny-tp1" {
-		t.Error("expanding changed the base config")
-	}
-	cfgs, err = expandSweep([]*replay.Config{base}, "rate", []string{"0.5"})
-	if err != nil || cfgs[0].Name != "tiny-tp1-rate0.5" || cfgs[0].Workload.Synthetic.Rate != 0.5 {
-		t.Errorf("rate sweep: %v", err)
-	}
-	for _, bad := range []struct{ key, val, want string }{
-		{"tp", "0", `value "0": expected a positive integer`},
-		{"pp", "two", `value "two"`},
-		{"rate", "-1", "positive number"},
-	} {
-		if _, err := expandSweep([]*replay.Config{base}, bad.key, []string{bad.val}); err == nil || !strings.Contains(err.Error(), bad.want) {
-			t.Errorf("sweep %s=%s: %v, want %q", bad.key, bad.val, err, bad.want)
-		}
-	}
-	if _, err := parseLoDs("high"); err == nil {
-		t.Error("a single LoD was accepted")
-	}
-	if _, err := parseLoDs("high,high"); err == nil {
-		t.Error("a repeated LoD was accepted")
-	}
-}
-
 // TestCompareEndToEnd runs compare over a two-point TP sweep, then redraws
 // with plot and builds the report from what it saved.
 func TestCompareEndToEnd(t *testing.T) {
@@ -143,18 +81,18 @@ func TestCompareEndToEnd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"tiny-tp1", "tiny-tp2", "high/medium", "reduction", "speed-up", "TTFT p99"} {
+	for _, want := range []string{"tiny-tp1", "tiny-tp2", "high/medium", "reduction", "speed-up", "TTFT p99", "TTFT p50 ms", "TPOT p99 ms", "output tok/s", "absolute latencies"} {
 		if !strings.Contains(stdout, want) {
 			t.Errorf("table lacks %q:\n%s", want, stdout)
 		}
 	}
-	txt, _ := os.ReadFile(filepath.Join(out, compareText))
+	txt, _ := os.ReadFile(filepath.Join(out, rundir.CompareText))
 	if !strings.Contains(stdout, string(txt)) || len(txt) == 0 {
 		t.Error("compare.txt is not the printed table")
 	}
 
 	var sw analysis.Sweep
-	b, err := os.ReadFile(filepath.Join(out, compareJSON))
+	b, err := os.ReadFile(filepath.Join(out, rundir.CompareJSON))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -169,7 +107,7 @@ func TestCompareEndToEnd(t *testing.T) {
 			t.Errorf("%s: %+v", c.Label, c)
 		}
 	}
-	f, _ := os.Open(filepath.Join(out, compareCSV))
+	f, _ := os.Open(filepath.Join(out, rundir.CompareCSV))
 	rows, err := csv.NewReader(f).ReadAll()
 	f.Close()
 	if err != nil || len(rows) != 3 || rows[0][0] != "label" {
@@ -177,19 +115,19 @@ func TestCompareEndToEnd(t *testing.T) {
 	}
 
 	// Without variability high and medium agree exactly: no sweep figure.
-	if fileExists(filepath.Join(out, fig3Prefix+"sweep.png")) {
+	if fileExists(filepath.Join(out, report.Fig3Prefix+"sweep.png")) {
 		t.Error("accuracy-sweep figure drawn though every relative error is 0")
 	}
-	figs := []string{fig1File, fig2File, fig3Prefix + "tiny-tp1.png", fig3Prefix + "tiny-tp2.png"}
+	figs := []string{report.Fig1File, report.Fig2File, report.Fig3Prefix + "tiny-tp1.png", report.Fig3Prefix + "tiny-tp2.png"}
 	for _, name := range []string{"tiny-tp1-high", "tiny-tp1-medium", "tiny-tp2-high", "tiny-tp2-medium"} {
-		run, err := readRunDir(filepath.Join(out, name))
+		run, err := rundir.Read(filepath.Join(out, name))
 		if err != nil {
 			t.Fatal(err)
 		}
 		if run.Name() != name || len(run.Results) == 0 || run.Summary.SLO.TPOTNs != 50e6 {
 			t.Errorf("%s: %s with %d results", name, run.Name(), len(run.Results))
 		}
-		figs = append(figs, filepath.Join(name, fig4File), filepath.Join(name, fig5File))
+		figs = append(figs, filepath.Join(name, report.Fig4File), filepath.Join(name, report.Fig5File))
 	}
 	for _, f := range figs {
 		checkPNG(t, filepath.Join(out, f))
@@ -216,7 +154,7 @@ func TestCompareEndToEnd(t *testing.T) {
 	if _, err := runCLI(t, "report", "--in", out); err != nil {
 		t.Fatal(err)
 	}
-	page, err := os.ReadFile(filepath.Join(out, reportFile))
+	page, err := os.ReadFile(filepath.Join(out, report.File))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -244,43 +182,42 @@ func checkSelfContained(t *testing.T, page string, images int) {
 }
 
 func TestPlotAndReportRunDir(t *testing.T) {
-	dir := filepath.Join(t.TempDir(), "tp2-medium")
-	if err := writeRunDir(dir, handRun()); err != nil {
-		t.Fatal(err)
-	}
+	dir := filepath.Join(t.TempDir(), "small-high")
+	runApp(t, "replay", "-c", writeSmallConfig(t), "--out", dir, "--slo-ttft", "50ms")
 	if _, err := runCLI(t, "plot", "--in", dir); err != nil {
 		t.Fatal(err)
 	}
-	checkPNG(t, filepath.Join(dir, fig4File))
-	checkPNG(t, filepath.Join(dir, fig5File))
+	checkPNG(t, filepath.Join(dir, report.Fig4File))
+	checkPNG(t, filepath.Join(dir, report.Fig5File))
 	if _, err := runCLI(t, "report", "--in", dir); err != nil {
 		t.Fatal(err)
 	}
-	page, _ := os.ReadFile(filepath.Join(dir, reportFile))
+	page, _ := os.ReadFile(filepath.Join(dir, report.File))
 	checkSelfContained(t, string(page), 2)
-	if !strings.Contains(string(page), "lodsim run tp2-medium") || !strings.Contains(string(page), "TTFT&lt;=50ms") {
+	if !strings.Contains(string(page), "lodsim run small-high") || !strings.Contains(string(page), "TTFT&lt;=50ms") {
 		t.Error("run report lacks its title or SLO")
 	}
 }
 
 func TestPlotAndReportAccuracy(t *testing.T) {
 	dir := t.TempDir()
-	in := accuracyInput{Title: "GEMM on H100", Unit: "us", Pairs: []analysis.Pair{
+	in := rundir.Accuracy{Title: "GEMM on H100", Unit: "us", Pairs: []analysis.Pair{
 		{Label: "m=1", Group: "gemm", Measured: 10, Predicted: 11},
 		{Label: "m=64", Group: "gemm", Measured: 100, Predicted: 90},
 		{Label: "ctx", Group: "attention", Measured: 1000, Predicted: 1000},
 	}}
-	if err := writeJSON(filepath.Join(dir, accuracyJS), in); err != nil {
+	b, _ := json.Marshal(in)
+	if err := os.WriteFile(filepath.Join(dir, rundir.AccuracyJSON), b, 0o644); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := runCLI(t, "plot", "--in", dir); err != nil {
 		t.Fatal(err)
 	}
-	checkPNG(t, filepath.Join(dir, fig6File))
+	checkPNG(t, filepath.Join(dir, report.Fig6File))
 	if _, err := runCLI(t, "report", "--in", dir); err != nil {
 		t.Fatal(err)
 	}
-	page, _ := os.ReadFile(filepath.Join(dir, reportFile))
+	page, _ := os.ReadFile(filepath.Join(dir, report.File))
 	checkSelfContained(t, string(page), 1)
 	for _, want := range []string{"GEMM on H100", "<td>gemm</td><td>2</td>", "10.00%", "overall"} {
 		if !strings.Contains(string(page), want) {
@@ -296,6 +233,23 @@ func TestPlotUnknownDir(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), "found no compare.json, run.json or accuracy.json") || !strings.Contains(err.Error(), dir) {
 			t.Errorf("%s of an empty dir: %v", cmd, err)
 		}
+	}
+}
+
+// TestCompareSweepWithoutConfig: the README's compare --sweep tp=1,2,4,8
+// sweeps the first reference scenario.
+func TestCompareSweepWithoutConfig(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs an embedded reference scenario twice")
+	}
+	out := t.TempDir()
+	stdout, err := runCLI(t, "compare", "--sweep", "tp=1,2", "--out", out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sw, err := rundir.ReadIndex(out)
+	if err != nil || len(sw.Comparisons) != 2 || sw.Comparisons[1].Label != "tp2" || len(sw.Runs) != 4 {
+		t.Fatalf("sweep index: %v\n%s", err, stdout)
 	}
 }
 
@@ -315,34 +269,18 @@ func TestCompareDefault(t *testing.T) {
 		if !strings.Contains(stdout, label) {
 			t.Errorf("table lacks %s", label)
 		}
-		checkPNG(t, filepath.Join(out, fig3Prefix+label+".png"))
+		checkPNG(t, filepath.Join(out, report.Fig3Prefix+label+".png"))
 	}
-	checkPNG(t, filepath.Join(out, fig1File))
-	checkPNG(t, filepath.Join(out, fig2File))
-	for _, f := range []string{compareText, compareCSV, compareJSON} {
+	checkPNG(t, filepath.Join(out, report.Fig1File))
+	checkPNG(t, filepath.Join(out, report.Fig2File))
+	for _, f := range []string{rundir.CompareText, rundir.CompareCSV, rundir.CompareJSON} {
 		if fi, err := os.Stat(filepath.Join(out, f)); err != nil || fi.Size() == 0 {
 			t.Errorf("%s missing or empty", f)
 		}
 	}
 }
 
-func TestSweepGPUAndBudget(t *testing.T) {
-	base, err := loadConfigs("scenario:reference-tp2")
-	if err != nil {
-		t.Fatal(err)
-	}
-	out, err := expandSweep(base, "gpu", []string{"h100", "L40S"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(out) != 2 || out[0].Hardware.GPU != "H100-SXM" || out[1].Hardware.GPU != "L40S" || out[0].Name != "tp2-gpuh100" {
-		t.Fatalf("gpu sweep: %s %s %s", out[0].Hardware.GPU, out[1].Hardware.GPU, out[0].Name)
-	}
-	if _, err := expandSweep(base, "gpu", []string{"TPU-v9"}); err == nil {
-		t.Error("unknown GPU accepted")
-	}
-	out, err = expandSweep(base, "max_num_batched_tokens", []string{"512", "8192"})
-	if err != nil || out[1].Scheduler.MaxNumBatchedTokens != 8192 {
-		t.Fatalf("budget sweep: %v", err)
-	}
+func fileExists(p string) bool {
+	fi, err := os.Stat(p)
+	return err == nil && fi.Mode().IsRegular()
 }

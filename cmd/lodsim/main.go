@@ -2,14 +2,9 @@
 // inference cluster at two levels of detail.
 package main
 
-import (
-	"fmt"
-	"os"
-)
+import "os"
 
 func main() {
-	if err := newApp().Run(os.Args); err != nil {
-		fmt.Fprintln(os.Stderr, "lodsim:", err)
-		os.Exit(1)
-	}
+	stopOnSignal(os.Stderr)
+	os.Exit(run(os.Args, os.Stdout, os.Stderr))
 }

@@ -1,17 +1,15 @@
 package main
 
 import (
-	"fmt"
-	"os"
-
 	"github.com/urfave/cli/v2"
 
+	"github.com/lodsim/lodsim/analysis/experiment"
 	"github.com/lodsim/lodsim/hwprofile"
 	"github.com/lodsim/lodsim/hwprofile/cost"
 )
 
-func init() {
-	register(&cli.Command{
+func profileCommand() *cli.Command {
+	return &cli.Command{
 		Name:  "profile",
 		Usage: "inspect calibrated GPU profiles",
 		Subcommands: []*cli.Command{{
@@ -19,11 +17,29 @@ func init() {
 			Usage:     "print what a profile contains: GPU, sources, fit quality, sections",
 			UsageText: "lodsim profile show FILE | lodsim profile show --embedded h100_sxm",
 			Flags: []cli.Flag{
-				&cli.StringFlag{Name: "embedded", Usage: "show the shipped profile of GPU `KEY` instead of a file"},
+				&cli.StringFlag{Name: "embedded", Usage: "show the shipped profile of `GPU` (name or key: H100-SXM or h100_sxm) instead of a file"},
 			},
 			Action: profileShowAction,
 		}},
-	})
+	}
+}
+
+// loadProfile reads a profile file; errors name the flag it came from.
+func loadProfile(flag, path string) (*cost.Profile, error) {
+	p, err := experiment.LoadProfile(path)
+	if err != nil {
+		return nil, usagef("%s: %w", flag, err)
+	}
+	return p, nil
+}
+
+// embeddedProfile is the shipped profile of a GPU given by name or key.
+func embeddedProfile(flag, name string) (*cost.Profile, error) {
+	p, err := experiment.ShippedProfile(name)
+	if err != nil {
+		return nil, usagef("%s: %w", flag, err)
+	}
+	return p, nil
 }
 
 func profileShowAction(ctx *cli.Context) error {
@@ -31,26 +47,16 @@ func profileShowAction(ctx *cli.Context) error {
 	var err error
 	switch key := ctx.String("embedded"); {
 	case key != "" && ctx.NArg() > 0:
-		return fmt.Errorf("profile show: give a FILE or --embedded, not both")
+		return usagef("profile show: give a FILE or --embedded, not both")
 	case key != "":
-		p, err = hwprofile.EmbeddedProfile(key)
+		p, err = embeddedProfile("--embedded", key)
 	case ctx.NArg() == 1:
-		path := ctx.Args().First()
-		f, ferr := os.Open(path)
-		if ferr != nil {
-			return fmt.Errorf("profile show: %w", ferr)
-		}
-		defer f.Close()
-		p, err = cost.LoadProfile(f, path)
+		p, err = loadProfile("profile show", ctx.Args().First())
 	default:
-		return fmt.Errorf("profile show: found %d arguments, expected one profile FILE (or --embedded KEY; shipped: %v)", ctx.NArg(), hwprofile.EmbeddedKeys())
+		return usagef("profile show: found %d arguments, expected one profile FILE (or --embedded GPU; shipped: %v)", ctx.NArg(), hwprofile.EmbeddedKeys())
 	}
 	if err != nil {
 		return err
 	}
-	w := ctx.App.Writer
-	if w == nil {
-		w = os.Stdout
-	}
-	return p.Describe(w)
+	return p.Describe(ctx.App.Writer)
 }

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/lodsim/lodsim/analysis"
+	"github.com/lodsim/lodsim/analysis/rundir"
 )
 
 const smallConfig = `
@@ -44,15 +45,6 @@ func writeSmallConfig(t *testing.T) string {
 	return cfg
 }
 
-func tryApp(t *testing.T, args ...string) (string, error) {
-	t.Helper()
-	var out bytes.Buffer
-	app := newApp()
-	app.Writer, app.ErrWriter = &out, &out
-	err := app.Run(append([]string{"lodsim"}, args...))
-	return out.String(), err
-}
-
 func TestReplayCommand(t *testing.T) {
 	cfg := writeSmallConfig(t)
 	var files [2]map[string][]byte
@@ -65,7 +57,16 @@ func TestReplayCommand(t *testing.T) {
 		if !strings.Contains(text, "small at high LoD") || !strings.Contains(text, "TTFT") {
 			t.Errorf("unexpected output:\n%s", text)
 		}
-		run, err := readRunDir(out)
+		// The console starts with what is simulated, and the wall time covers
+		// the whole command with its split.
+		if !strings.HasPrefix(text, "lodsim ") || !strings.Contains(text, "\nsmall: Llama-3-8B on 2 x H100-SXM TP2 PP1, vLLM V1-style (mixed batching), trace ") ||
+			!strings.Contains(text, "high LoD\n") || !regexp.MustCompile(`wall \S+ in all: read \S+, simulate \S+, write \S+\n`).MatchString(text) {
+			t.Errorf("no header or wall-time split:\n%s", text)
+		}
+		if resolved, err := os.ReadFile(filepath.Join(out, rundir.ConfigFile)); err != nil || !strings.Contains(string(resolved), "seed: 3") || !strings.Contains(string(resolved), "max_num_seqs: 256") {
+			t.Errorf("config.resolved.yaml: %v\n%s", err, resolved)
+		}
+		run, err := rundir.Read(out)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -82,12 +83,12 @@ func TestReplayCommand(t *testing.T) {
 			t.Errorf("streamed summary differs from the one recomputed from results.parquet:\n%+v\n%+v", run.Summary, got)
 		}
 		files[i] = map[string][]byte{}
-		for _, f := range []string{resultsFile, statsFile, summaryJSON} {
+		for _, f := range []string{rundir.ResultsFile, rundir.StatsFile, rundir.SummaryJSON} {
 			b, err := os.ReadFile(filepath.Join(out, f))
 			if err != nil {
 				t.Fatal(err)
 			}
-			if f == summaryJSON {
+			if f == rundir.SummaryJSON {
 				// Wall time is the one measured, not simulated, figure.
 				b = regexp.MustCompile(`"wall_s": [0-9.e+-]+`).ReplaceAll(b, []byte(`"wall_s": 0`))
 			}
@@ -139,7 +140,7 @@ func TestReplaySLOFromConfig(t *testing.T) {
 	if _, err := tryApp(t, "replay", "-c", cfg, "--out", out); err != nil {
 		t.Fatal(err)
 	}
-	run, err := readRunDir(out)
+	run, err := rundir.Read(out)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -149,7 +150,7 @@ func TestReplaySLOFromConfig(t *testing.T) {
 	if _, err := tryApp(t, "replay", "-c", cfg, "--out", out, "--slo-ttft", "1h"); err != nil {
 		t.Fatal(err)
 	}
-	run, _ = readRunDir(out)
+	run, _ = rundir.Read(out)
 	if run.Summary.SLO.TTFTNs != 3600e9 || run.Summary.SLO.TPOTNs != 1e9 || run.Summary.Goodput.Met != 5 {
 		t.Fatalf("SLO %+v, goodput %+v: with --slo-ttft 1h all five should meet it", run.Summary.SLO, run.Summary.Goodput)
 	}
@@ -162,7 +163,7 @@ func TestReplayEmbeddedTraceFlag(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	run, err := readRunDir(out)
+	run, err := rundir.Read(out)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -185,7 +186,7 @@ func TestReplayTraceReaderFlags(t *testing.T) {
 	if _, err := tryApp(t, "replay", "-c", "scenario:reference-tp1", "--trace", tr, "--sort", "--drop-failed", "--out", out); err != nil {
 		t.Fatal(err)
 	}
-	run, err := readRunDir(out)
+	run, err := rundir.Read(out)
 	if err != nil {
 		t.Fatal(err)
 	}

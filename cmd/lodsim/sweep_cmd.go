@@ -13,6 +13,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/lodsim/lodsim/analysis/rundir"
 	"github.com/lodsim/lodsim/analysis/sweep"
 	"github.com/lodsim/lodsim/plots"
 )
@@ -39,8 +40,9 @@ var bestFlags = []cli.Flag{
 	&cli.StringFlag{Name: "main-key", Usage: "the swept key the metrics figure is drawn against (default: the first)"},
 }
 
-func init() {
-	register(&cli.Command{
+// sweepCommand is `lodsim sweep` and `lodsim sweep merge`.
+func sweepCommand() *cli.Command {
+	return &cli.Command{
 		Name:  "sweep",
 		Usage: "run a grid of configurations in parallel at one level of detail and tabulate latency, throughput and cost",
 		UsageText: `lodsim sweep [--spec sweep.yaml] [-c config.yaml] --grid KEY=V1,V2,... [--point KEY=V,KEY=V] [--set KEY=V]
@@ -76,7 +78,7 @@ In a Slurm job array or a Kubernetes Indexed Job the shard comes from the enviro
 			Name: "merge", Usage: "check every point of a sharded sweep is present once and write its table",
 			ArgsUsage: "DIR", Flags: bestFlags, Action: mergeAction,
 		}},
-	})
+	}
 }
 
 func specFromFlags(ctx *cli.Context) (*sweep.Spec, error) {
@@ -115,8 +117,12 @@ func sweepAction(ctx *cli.Context) error {
 	if err != nil {
 		return fmt.Errorf("sweep: %w", err)
 	}
-	w := stderr(ctx)
-	progress := sweep.ProgressPrinter(w, isTerminal(os.Stderr))
+	w := ctx.App.ErrWriter
+	pw := w
+	if ctx.Bool("quiet") {
+		pw = io.Discard
+	}
+	progress := sweep.ProgressPrinter(pw, isTerminal(w))
 	// Slurm and Kubernetes send SIGTERM before killing a preempted task:
 	// stop, and checkpoint what completed.
 	sigCtx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -127,7 +133,7 @@ func sweepAction(ctx *cli.Context) error {
 	}
 	fmt.Fprintf(w, "shard %s%s: %d points, %d resumed, %d ran, %d failed; %s\n", o.Shard, source, o.Points, o.Skipped, o.Ran, o.Failed, o.Partition)
 	if shard.Count > 1 {
-		fmt.Fprintf(stdout(ctx), "shard %s done; when every shard is: lodsim sweep merge %s\n", shard, out)
+		fmt.Fprintf(ctx.App.Writer, "shard %s done; when every shard is: lodsim sweep merge %s\n", shard, out)
 		return nil
 	}
 	return writeSweep(ctx, out)
@@ -160,20 +166,20 @@ func writeSweep(ctx *cli.Context, dir string) error {
 		{"frontier.png", func(w io.Writer) error {
 			return plots.Frontier(w, []sweep.FrontierPlot{t.FrontierPlot(sweep.TTFTP99), t.FrontierPlot(sweep.TPOTP99)})
 		}},
-		{"metrics_vs_" + fileSafe(kps[0].Key) + ".png", func(w io.Writer) error { return plots.SweepMetrics(w, kps) }},
+		{"metrics_vs_" + rundir.FileSafe(kps[0].Key) + ".png", func(w io.Writer) error { return plots.SweepMetrics(w, kps) }},
 	} {
-		if err := writeFileAtomic(filepath.Join(dir, f.name), f.draw); errors.Is(err, plots.ErrNoData) {
-			fmt.Fprintf(stderr(ctx), "%s: skipped, %v\n", f.name, err)
+		if err := rundir.WriteFile(filepath.Join(dir, f.name), f.draw); errors.Is(err, plots.ErrNoData) {
+			fmt.Fprintf(ctx.App.ErrWriter, "%s: skipped, %v\n", f.name, err)
 		} else if err != nil {
 			return err
 		}
 	}
 	if ctx.Bool("best") {
-		if err := t.WriteBest(stdout(ctx), ctx.Int("top")); err != nil {
+		if err := t.WriteBest(ctx.App.Writer, ctx.Int("top")); err != nil {
 			return err
 		}
 	}
-	fmt.Fprintf(stdout(ctx), "%d points: %s, %s, best.txt and figures in %s\n", len(t.Rows), sweep.TableFile, sweep.CSVFile, dir)
+	fmt.Fprintf(ctx.App.Writer, "%d points: %s, %s, best.txt and figures in %s\n", len(t.Rows), sweep.TableFile, sweep.CSVFile, dir)
 	return nil
 }
 
@@ -193,6 +199,16 @@ func emitJob(ctx *cli.Context, kind string, spec *sweep.Spec, points int, out st
 	if err != nil {
 		return fmt.Errorf("sweep --emit: %w", err)
 	}
-	fmt.Fprintf(stdout(ctx), "%d points in %d shards: %s (spec: sweep.yaml beside it)\n", points, c.Shards, path)
+	fmt.Fprintf(ctx.App.Writer, "%d points in %d shards: %s (spec: sweep.yaml beside it)\n", points, c.Shards, path)
 	return nil
+}
+
+// isTerminal reports whether w is a terminal (progress redraws one line).
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
 }

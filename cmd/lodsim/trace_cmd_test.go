@@ -10,15 +10,6 @@ import (
 	"github.com/lodsim/lodsim/trace"
 )
 
-func runTrace(t *testing.T, args ...string) (string, error) {
-	t.Helper()
-	app := newApp()
-	var out bytes.Buffer
-	app.Writer, app.ErrWriter = &out, &out
-	err := app.Run(append([]string{"lodsim", "trace"}, args...))
-	return out.String(), err
-}
-
 func TestTraceStatsEmbedded(t *testing.T) {
 	out, err := runTrace(t, "stats", "embedded:azure-code-2023")
 	if err != nil {

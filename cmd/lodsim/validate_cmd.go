@@ -1,83 +1,96 @@
 package main
 
 import (
-	"encoding/csv"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
-	"strconv"
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/lodsim/lodsim/analysis/rundir"
 	"github.com/lodsim/lodsim/analysis/validation"
 	"github.com/lodsim/lodsim/hwprofile/cost"
-	"github.com/lodsim/lodsim/plots"
+	"github.com/lodsim/lodsim/plots/report"
 )
 
 // benchFlags are shared by the commands that replay benchmark rows.
-var benchFlags = []cli.Flag{
-	&cli.StringFlag{Name: "profile", Usage: "calibrated profile `FILE` (YAML) to use for its GPU instead of the shipped one"},
-	&cli.IntFlag{Name: "requests-per-client", Value: validation.DefaultRequestsPerClient, Usage: "closed-loop requests each client sends"},
-	&cli.Uint64Flag{Name: "seed", Usage: "simulation seed"},
-	&cli.BoolFlag{Name: "all-requests", Usage: "measure every request, without the warm-up and cool-down windows"},
+func benchFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringFlag{Name: "benchmarks", Aliases: []string{"b"}, Usage: "serving benchmark `FILE` (CSV, lodsim or aiconfigurator silicon layout)"},
+		&cli.StringFlag{Name: "profile", Usage: "calibrated profile `FILE` (YAML) to use for its GPU instead of the shipped one"},
+		&cli.IntFlag{Name: "requests-per-client", Value: validation.DefaultRequestsPerClient, Usage: "closed-loop requests each client sends"},
+		&cli.Uint64Flag{Name: "seed", Usage: "simulation seed"},
+		&cli.BoolFlag{Name: "all-requests", Usage: "measure every request, without the warm-up and cool-down windows"},
+		// --measurements names kernel tables (calibrate); here it is an
+		// error that says which flag is meant.
+		&cli.StringFlag{Name: "measurements", Aliases: []string{"m"}, Hidden: true},
+	}
 }
 
-func init() {
-	register(&cli.Command{
+func validateCommand() *cli.Command {
+	return &cli.Command{
 		Name:      "validate",
 		Usage:     "replay end-to-end serving benchmarks and report predicted vs measured TTFT and TPOT",
-		UsageText: "lodsim validate --measurements FILE [--profile PROFILE.yaml] [--out DIR]",
+		UsageText: "lodsim validate --benchmarks FILE [--profile PROFILE.yaml] [--out DIR]",
 		Flags: append([]cli.Flag{
-			&cli.StringFlag{Name: "measurements", Aliases: []string{"m"}, Required: true, Usage: "benchmark `FILE` (CSV, lodsim or aiconfigurator silicon layout)"},
 			&cli.StringFlag{Name: "out", Value: filepath.Join("lodsim-out", "validation"), Usage: "output `DIR` for validation.csv and validation.png"},
-		}, benchFlags...),
+		}, benchFlags()...),
+		Before: noArgs,
 		Action: validateAction,
-	})
+	}
 }
 
-// benchOptions turns the shared flags into simulation options.
-func benchOptions(ctx *cli.Context) (validation.Options, *cost.Profile, error) {
+// benchInputs reads the shared flags: simulation options, the base profile
+// (nil when not given) and the benchmark rows.
+func benchInputs(ctx *cli.Context) (validation.Options, *cost.Profile, []validation.Row, validation.Layout, error) {
 	opt := validation.Options{RequestsPerClient: ctx.Int("requests-per-client"), Seed: ctx.Uint64("seed"), All: ctx.Bool("all-requests")}
+	if ctx.IsSet("measurements") {
+		return opt, nil, nil, "", usagef("%s: --measurements names kernel measurement tables (lodsim calibrate); serving benchmarks are --benchmarks FILE", ctx.Command.Name)
+	}
 	if opt.RequestsPerClient < 1 {
-		return opt, nil, fmt.Errorf("--requests-per-client: %d, expected >= 1", opt.RequestsPerClient)
+		return opt, nil, nil, "", usagef("--requests-per-client: %d, expected >= 1", opt.RequestsPerClient)
 	}
-	path := ctx.String("profile")
-	if path == "" {
-		return opt, nil, nil
-	}
-	f, err := os.Open(path)
+	path, err := required(ctx, "benchmarks")
 	if err != nil {
-		return opt, nil, fmt.Errorf("--profile: %w", err)
+		return opt, nil, nil, "", err
 	}
-	defer f.Close()
-	p, err := cost.LoadProfile(f, path)
+	var p *cost.Profile
+	if pp := ctx.String("profile"); pp != "" {
+		if p, err = loadProfile("--profile", pp); err != nil {
+			return opt, nil, nil, "", err
+		}
+		opt.Profiles = map[string]*cost.Profile{p.GPU().Key: p}
+	}
+	rows, layout, err := validation.ReadBenchmarkFile(path)
 	if err != nil {
-		return opt, nil, fmt.Errorf("--profile: %w", err)
+		return opt, nil, nil, "", inputErr(fmt.Errorf("--benchmarks: %w", err))
 	}
-	opt.Profiles = map[string]*cost.Profile{p.GPU().Key: p}
-	return opt, p, nil
+	return opt, p, rows, layout, nil
 }
 
 func validateAction(ctx *cli.Context) error {
-	opt, _, err := benchOptions(ctx)
+	opt, _, rows, layout, err := benchInputs(ctx)
 	if err != nil {
 		return err
 	}
-	rows, layout, err := validation.ReadBenchmarkFile(ctx.String("measurements"))
-	if err != nil {
+	if err := rundir.CheckDir(ctx.String("out")); err != nil {
 		return err
 	}
+	p := newProgress(ctx, "validate", "rows", int64(len(rows)))
+	opt.Progress = p.count()
 	rep, err := validation.Validate(rows, opt)
+	p.done()
 	if err != nil {
 		return err
 	}
 	w := ctx.App.Writer
-	if w == nil {
-		w = os.Stdout
+	skipped := len(rep.Skipped())
+	fmt.Fprintf(w, "%d rows (%s layout), %d simulated, %d skipped\n\n", len(rows), layout, len(rows)-skipped, skipped)
+	rep.WriteRows(w)
+	if skipped == len(rows) {
+		return usagef("validate: every one of the %d rows was skipped (reasons above); nothing to validate", len(rows))
 	}
-	fmt.Fprintf(w, "%d rows (%s layout), %d simulated, %d skipped\n\n", len(rows), layout, len(rows)-len(rep.Skipped()), len(rep.Skipped()))
-	writeValidationRows(w, rep)
 	fmt.Fprintf(w, "\nTTFT accuracy\n")
 	if err := rep.TTFT.WriteText(w); err != nil {
 		return err
@@ -86,65 +99,69 @@ func validateAction(ctx *cli.Context) error {
 	if err := rep.TPOT.WriteText(w); err != nil {
 		return err
 	}
-	out := ctx.String("out")
-	csvPath := filepath.Join(out, "validation.csv")
-	if err := writeFileAtomic(csvPath, func(f io.Writer) error { return writeValidationCSV(f, rep) }); err != nil {
+	written, err := report.WriteValidation(ctx.String("out"), rep, "lodsim vs "+filepath.Base(ctx.String("benchmarks")))
+	if err != nil {
 		return err
-	}
-	written := []string{csvPath}
-	if rep.TTFT.Overall.Count > 0 {
-		png := filepath.Join(out, "validation.png")
-		if err := writeFileAtomic(png, func(f io.Writer) error {
-			return plots.Validation(f, &rep.TTFT, &rep.TPOT, "lodsim vs "+filepath.Base(ctx.String("measurements")))
-		}); err != nil {
-			return err
-		}
-		written = append(written, png)
 	}
 	fmt.Fprintf(w, "\nwrote %v\n", written)
 	return nil
 }
 
-func writeValidationRows(w io.Writer, rep *validation.Report) {
-	fmt.Fprintf(w, "%-6s %-52s %10s %10s %7s %9s %9s %7s\n", "line", "row", "TTFT ms", "predicted", "APE %", "TPOT ms", "predicted", "APE %")
-	for _, p := range rep.Predictions {
-		r := p.Row
-		if !p.Simulated() {
-			fmt.Fprintf(w, "%-6d %-52s skipped: %s\n", r.Line, r.Label(), p.Skipped)
-			continue
-		}
-		fmt.Fprintf(w, "%-6d %-52s %10.1f %10.1f %7.1f %9.2f %9.2f %7.1f\n", r.Line, r.Label(),
-			r.TTFTms, p.Metrics.TTFTms, ape(p.Metrics.TTFTms, r.TTFTms), r.TPOTms, p.Metrics.TPOTms, ape(p.Metrics.TPOTms, r.TPOTms))
+func overheadsCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "calibrate-overheads",
+		Usage: "fit a profile's engine overheads to end-to-end serving benchmarks (least squares)",
+		UsageText: "lodsim calibrate-overheads --benchmarks FILE --gpu h100_sxm [--profile BASE.yaml] [--split half --seed N] --out profile.yaml\n\n" +
+			"--split half fits on a seeded half of the rows (stratified by model, GPU and TP) and reports the accuracy on the other half.",
+		Flags: append([]cli.Flag{
+			&cli.StringFlag{Name: "gpu", Usage: "GPU whose shipped profile to start from (default: the --profile's, or the first row's)"},
+			&cli.StringFlag{Name: "split", Value: "none", Usage: "none: fit on every row; half: fit on half, evaluate on the rest"},
+			&cli.StringFlag{Name: "out", Usage: "profile `FILE` to write (YAML, the base profile with the fitted overheads; required)"},
+			&cli.IntFlag{Name: "max-iter", Value: 25, Usage: "Levenberg-Marquardt iterations at most"},
+		}, benchFlags()...),
+		Before: noArgs,
+		Action: overheadsAction,
 	}
 }
 
-func ape(pred, meas float64) float64 {
-	d := (pred - meas) / meas * 100
-	if d < 0 {
-		return -d
+func overheadsAction(ctx *cli.Context) error {
+	out, err := required(ctx, "out")
+	if err != nil {
+		return err
 	}
-	return d
-}
-
-// writeValidationCSV writes one row per benchmark row; skipped rows have
-// empty predictions and their reason.
-func writeValidationCSV(w io.Writer, rep *validation.Report) error {
-	cw := csv.NewWriter(w)
-	cw.Write([]string{"file", "line", "id", "model", "gpu", "backend", "isl", "osl", "concurrency", "tp", "pp",
-		"measured_ttft_ms", "predicted_ttft_ms", "ttft_ape_pct", "measured_tpot_ms", "predicted_tpot_ms", "tpot_ape_pct",
-		"measured_requests", "skipped"})
-	f := func(v float64) string { return strconv.FormatFloat(v, 'g', 8, 64) }
-	for _, p := range rep.Predictions {
-		r := p.Row
-		rec := []string{r.File, strconv.Itoa(r.Line), r.ID, r.Model, r.GPU, r.Backend, strconv.Itoa(r.ISL), strconv.Itoa(r.OSL),
-			strconv.Itoa(r.Concurrency), strconv.Itoa(r.TP), strconv.Itoa(r.PP), f(r.TTFTms), "", "", f(r.TPOTms), "", "", "", p.Skipped}
-		if p.Simulated() {
-			rec[12], rec[13] = f(p.Metrics.TTFTms), f(ape(p.Metrics.TTFTms, r.TTFTms))
-			rec[15], rec[16] = f(p.Metrics.TPOTms), f(ape(p.Metrics.TPOTms, r.TPOTms))
-			rec[17] = strconv.Itoa(p.Metrics.Measured)
+	opt, base, rows, _, err := benchInputs(ctx)
+	if err != nil {
+		return err
+	}
+	if base == nil {
+		name := ctx.String("gpu")
+		if name == "" {
+			name = rows[0].GPU
 		}
-		cw.Write(rec)
+		if base, err = embeddedProfile("--gpu", name); err != nil {
+			return usagef("%w; pass a base profile with --profile", err)
+		}
 	}
-	cw.Flush()
-	return cw.Error()
+	split := ctx.String("split")
+	if split != "none" && split != "half" {
+		return usagef("--split: %q, expected none or half", split)
+	}
+	var log io.Writer = os.Stderr
+	if ctx.Bool("quiet") {
+		log = io.Discard
+	}
+	fo := validation.FitOptions{Sim: opt, MaxIter: ctx.Int("max-iter"), Log: log}
+	cal, err := validation.CalibrateOverheads(rows, base, split == "half", ctx.Uint64("seed"), fo)
+	if err != nil {
+		return err
+	}
+	w := ctx.App.Writer
+	if err := cal.WriteText(w); err != nil {
+		return err
+	}
+	if err := rundir.WriteFile(out, cal.Profile.Write); err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "\nwrote %s\n", out)
+	return nil
 }

@@ -30,19 +30,10 @@ func smallBench(t *testing.T) string {
 	return p
 }
 
-func runApp(t *testing.T, args ...string) string {
-	t.Helper()
-	out, err := tryApp(t, args...)
-	if err != nil {
-		t.Fatalf("%v: %v\n%s", args, err, out)
-	}
-	return out
-}
-
 func TestValidateCommand(t *testing.T) {
 	bench := smallBench(t)
 	dir := t.TempDir()
-	out := runApp(t, "validate", "--measurements", bench, "--out", dir, "--requests-per-client", "4")
+	out := runApp(t, "validate", "--benchmarks", bench, "--out", dir, "--requests-per-client", "4")
 	for _, w := range []string{"4 rows (lodsim layout), 3 simulated, 1 skipped", "skipped: unknown model \"acme/nothing-1b\"", "TTFT accuracy", "Qwen3-32B h100_sxm tp4", "overall"} {
 		if !strings.Contains(out, w) {
 			t.Errorf("output lacks %q:\n%s", w, out)
@@ -89,7 +80,7 @@ func TestCalibrateOverheadsCommand(t *testing.T) {
 		t.Fatalf("written profile %s with overheads %+v, expected fitted ones", p.GPU().Key, p.Overhead)
 	}
 	// The written profile feeds validate.
-	runApp(t, "validate", "--measurements", smallBench(t), "--profile", prof, "--out", t.TempDir(), "--requests-per-client", "3")
+	runApp(t, "validate", "--benchmarks", smallBench(t), "--profile", prof, "--out", t.TempDir(), "--requests-per-client", "3")
 }
 
 // TestCalibrateBenchmarksAlias: `lodsim calibrate --benchmarks` is the

@@ -1,4 +1,4 @@
-package main
+package report
 
 import (
 	"encoding/base64"
@@ -6,48 +6,15 @@ import (
 	"html/template"
 	"io"
 	"math"
+	"os"
 	"path/filepath"
 
-	"github.com/urfave/cli/v2"
-
 	"github.com/lodsim/lodsim/analysis"
-	"github.com/lodsim/lodsim/plots"
+	"github.com/lodsim/lodsim/analysis/rundir"
 )
 
-const reportFile = "report.html"
-
-func init() {
-	register(&cli.Command{
-		Name:  "report",
-		Usage: "write one self-contained HTML page (tables and figures) from saved results",
-		UsageText: `lodsim report --in DIR [--out FILE]
-
-DIR is a compare directory, a run directory or an accuracy directory (see
-lodsim plot). The page embeds every figure and needs no network.`,
-		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "in", Usage: "`DIR` written by compare or replay", Required: true},
-			&cli.StringFlag{Name: "out", Usage: "output `FILE` (default DIR/report.html)"},
-		},
-		Action: reportAction,
-	})
-}
-
-func reportAction(ctx *cli.Context) error {
-	in := ctx.String("in")
-	out := ctx.String("out")
-	if out == "" {
-		out = filepath.Join(in, reportFile)
-	}
-	rep, err := buildReport(in)
-	if err != nil {
-		return fmt.Errorf("report: %w", err)
-	}
-	if err := writeFileAtomic(out, rep.write); err != nil {
-		return fmt.Errorf("report: %w", err)
-	}
-	fmt.Fprintln(stdout(ctx), out)
-	return nil
-}
+// File is the page's default name inside the directory it reports on.
+const File = "report.html"
 
 // htmlFigure is a figure ready to inline as a data URL.
 type htmlFigure struct {
@@ -55,7 +22,7 @@ type htmlFigure struct {
 	URL   template.URL
 }
 
-func inline(figs []figure) []htmlFigure {
+func inline(figs []Figure) []htmlFigure {
 	out := make([]htmlFigure, len(figs))
 	for i, f := range figs {
 		out[i] = htmlFigure{Title: f.Title, URL: template.URL("data:image/png;base64," + base64.StdEncoding.EncodeToString(f.PNG))}
@@ -79,7 +46,9 @@ type reportAccuracy struct {
 	Figures []htmlFigure
 }
 
-type report struct {
+// Report is one HTML page: the tables and figures of a compare, run or
+// accuracy directory.
+type Report struct {
 	Title    string
 	Sweep    *analysis.Sweep
 	Headline []string // titles of the headline metrics
@@ -89,10 +58,24 @@ type report struct {
 	Accuracy *reportAccuracy
 }
 
-func (r *report) write(w io.Writer) error { return reportTemplate.Execute(w, r) }
+// WriteFile builds the page of the directory in and writes it to out
+// (in/report.html when out is ""); it returns the path written.
+func WriteFile(in, out string) (string, error) {
+	if out == "" {
+		out = filepath.Join(in, File)
+	}
+	rep, err := Build(in)
+	if err != nil {
+		return "", err
+	}
+	return out, rundir.WriteFile(out, rep.Write)
+}
+
+// Write writes the page.
+func (r *Report) Write(w io.Writer) error { return reportTemplate.Execute(w, r) }
 
 func newReportRun(run *analysis.Run) (reportRun, error) {
-	figs, err := runFigures(run)
+	figs, err := RunFigures(run)
 	if err != nil {
 		return reportRun{}, err
 	}
@@ -104,42 +87,35 @@ func newReportRun(run *analysis.Run) (reportRun, error) {
 	return rr, nil
 }
 
-// buildReport gathers the tables and renders the figures of dir; figures
-// are drawn afresh from the data rather than read from PNG files, so the
-// page always matches the tables.
-func buildReport(dir string) (*report, error) {
-	rep := &report{}
+// Build gathers the tables and renders the figures of dir; figures are
+// drawn afresh from the data rather than read from PNG files, so the page
+// always matches the tables.
+func Build(dir string) (*Report, error) {
+	rep := &Report{}
 	rep.Headline, rep.Metrics = analysis.Headline()
 	switch {
-	case isCompareDir(dir):
-		sw, err := readSweep(dir)
+	case rundir.IsCompare(dir):
+		sw, err := rundir.ReadIndex(dir)
 		if err != nil {
 			return nil, err
 		}
 		rep.Title = "lodsim comparison of levels of detail"
 		rep.Sweep = sw
-		figs, err := compareFigures(sw)
+		figs, err := CompareFigures(sw)
 		if err != nil {
 			return nil, err
 		}
 		rep.Figures = inline(figs)
-		for _, name := range sweepRunDirs(sw) {
-			sub := filepath.Join(dir, name)
-			if !isRunDir(sub) {
-				continue
-			}
-			run, err := readRunDir(sub)
-			if err != nil {
-				return nil, err
-			}
+		err = rundir.ReadRuns(dir, sw, func(_ string, run *analysis.Run) error {
 			rr, err := newReportRun(run)
-			if err != nil {
-				return nil, err
-			}
 			rep.Runs = append(rep.Runs, rr)
+			return err
+		})
+		if err != nil {
+			return nil, err
 		}
-	case isRunDir(dir):
-		run, err := readRunDir(dir)
+	case rundir.IsRun(dir):
+		run, err := rundir.Read(dir)
 		if err != nil {
 			return nil, err
 		}
@@ -149,20 +125,22 @@ func buildReport(dir string) (*report, error) {
 		}
 		rep.Title = "lodsim run " + rr.Name
 		rep.Runs = []reportRun{rr}
-	case fileExists(filepath.Join(dir, accuracyJS)):
-		acc, tab, err := readAccuracy(dir)
+	case rundir.IsAccuracy(dir):
+		acc, err := rundir.ReadAccuracy(dir)
 		if err != nil {
 			return nil, err
 		}
-		f, err := render(fig6File, acc.Title, func(w io.Writer) error { return plots.Calibration(w, &tab, acc.Title, acc.Unit) })
+		f, tab, err := AccuracyFigure(acc)
 		if err != nil {
 			return nil, err
 		}
-		rep.Title = "lodsim accuracy: " + acc.Title
-		rep.Accuracy = &reportAccuracy{Title: acc.Title, Unit: acc.Unit, Table: tab, Figures: inline([]figure{f})}
+		rep.Title = "lodsim accuracy: " + f.Title
+		rep.Accuracy = &reportAccuracy{Title: f.Title, Unit: acc.Unit, Table: tab, Figures: inline([]Figure{f})}
 	default:
-		return nil, fmt.Errorf("%s: found no %s, %s or %s (expected a directory written by compare or replay, or an accuracy table)",
-			dir, compareJSON, runFile, accuracyJS)
+		if _, err := os.Stat(dir); err != nil {
+			return nil, err
+		}
+		return nil, notResults(dir)
 	}
 	return rep, nil
 }
@@ -273,6 +251,7 @@ details { margin: 0.5em 0; } summary { cursor: pointer; }
 {{range .Runs}}
 <h2>Run {{.Name}}</h2>
 <p class="note">{{.Info.Label}} at {{.Info.LoD}} level of detail: {{secs .Info.WallNs}} wall{{if .Events}}, {{.Events}} events, {{f 3 .SimEndS}} s simulated{{end}}; peak RSS {{mib .Info.PeakRSSBytes}}.</p>
+<p class="note">Run {{.Info.ID}}{{with .Info.Provenance}}: {{.Model}} on {{.GPU}}, {{.Parallelism}}; {{.Engine}}; workload: {{.Workload}}; seed {{.Seed}}; costs: {{.Profile.Name}}{{if .Profile.SHA256}} (sha256 {{.Profile.SHA256}}){{end}}; {{.Version}}{{end}}.</p>
 {{with .Summary}}
 <table>
 <tr><th>requests</th><th>completed</th><th>unfinished</th><th>rejected</th><th>preemptions</th><th>preempted requests</th></tr>

@@ -1,0 +1,432 @@
+package experiment
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"runtime"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/lodsim/lodsim/analysis"
+	"github.com/lodsim/lodsim/hwprofile"
+	"github.com/lodsim/lodsim/hwprofile/cost"
+	"github.com/lodsim/lodsim/lod"
+	"github.com/lodsim/lodsim/replay"
+	"github.com/lodsim/lodsim/trace"
+)
+
+// Experiment is one configuration, validated and resolved, ready to run
+// any number of times.
+type Experiment struct {
+	cfg     *replay.Config
+	model   lod.Model // derived from cfg.Model
+	cost    cost.CostModel
+	profile analysis.ProfileID
+}
+
+// Option changes how New resolves a configuration.
+type Option func(*Experiment)
+
+// WithCost uses cm instead of the cost model hardware.gpu and
+// hardware.profile name; id identifies it in the run's provenance.
+func WithCost(cm cost.CostModel, id analysis.ProfileID) Option {
+	return func(e *Experiment) { e.cost, e.profile = cm, id }
+}
+
+// New validates cfg (every problem at once), resolves its model and cost
+// model and checks that its workload opens, so that a caller can learn of
+// every input error before it creates any output. cfg is copied; later
+// changes to it do not reach the experiment.
+func New(cfg *replay.Config, opts ...Option) (*Experiment, error) {
+	c := cfg.Clone()
+	e := &Experiment{cfg: c}
+	for _, o := range opts {
+		o(e)
+	}
+	// Gather every problem (fields, GPU, profile, trace file) in one error.
+	var errs []error
+	verr := c.Validate()
+	errs = append(errs, verr)
+	if e.cost == nil {
+		var err error
+		e.cost, e.profile, err = costModel(c)
+		errs = append(errs, err)
+	}
+	if verr == nil || c.Workload.Trace != "" {
+		src, err := e.Open()
+		if err == nil {
+			src.Close()
+		}
+		errs = append(errs, unnamed(c, err))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, nameErr(c, err)
+	}
+	var err error
+	if e.model, err = c.ResolveModel(); err != nil {
+		return nil, nameErr(c, err)
+	}
+	return e, nil
+}
+
+// unnamed strips the config name Open puts in front of its errors.
+func unnamed(c *replay.Config, err error) error {
+	if err != nil && c.Name != "" {
+		if u := errors.Unwrap(err); u != nil {
+			return u
+		}
+	}
+	return err
+}
+
+func nameErr(c *replay.Config, err error) error {
+	if err == nil || c.Name == "" {
+		return err
+	}
+	return fmt.Errorf("%s: %w", c.Name, err)
+}
+
+// Config returns a copy of the resolved configuration: defaults applied,
+// overrides in place. It is what config.resolved.yaml holds.
+func (e *Experiment) Config() *replay.Config { return e.cfg.Clone() }
+
+// Name is the configuration's name.
+func (e *Experiment) Name() string { return e.cfg.Name }
+
+// LoD is the level of detail the experiment runs at.
+func (e *Experiment) LoD() string { return string(e.cfg.Simulation.LoD) }
+
+// SLO is the configuration's SLO in the form summaries use.
+func (e *Experiment) SLO() analysis.SLO { return SLOOf(e.cfg) }
+
+// SLOOf is c's slo section as an analysis.SLO.
+func SLOOf(c *replay.Config) analysis.SLO {
+	return analysis.SLO{TTFTNs: float64(c.SLO.TTFT), TPOTNs: float64(c.SLO.TPOT), E2ENs: float64(c.SLO.E2E)}
+}
+
+// WithLoD returns the same experiment at another level of detail.
+func (e *Experiment) WithLoD(lodName string) (*Experiment, error) {
+	if lodName == "" || replay.LoD(lodName) == e.cfg.Simulation.LoD {
+		return e, nil
+	}
+	c := e.cfg.Clone()
+	c.Simulation.LoD = replay.LoD(lodName)
+	if err := c.Validate(); err != nil {
+		return nil, nameErr(c, err)
+	}
+	d := *e
+	d.cfg = c
+	return &d, nil
+}
+
+// Open opens a fresh request source for the configuration's workload.
+func (e *Experiment) Open() (trace.Reader, error) {
+	c := e.cfg
+	w := c.Workload
+	var r trace.Reader
+	var err error
+	switch {
+	case w.Trace != "":
+		r, err = trace.Open(c.Path(w.Trace), trace.Options{Format: w.Format, Columns: w.Columns, TimeUnit: w.TimeUnit,
+			Sort: w.Sort, DropFailed: w.DropFailed, KeepOffset: w.KeepOffset})
+	case w.Embedded != "":
+		r, err = trace.Embedded(w.Embedded)
+	case w.Synthetic != nil:
+		s := w.Synthetic
+		r, err = trace.NewSynthetic(trace.Synthetic{Arrival: s.Arrival, Rate: s.Rate, CV: s.CV, Prompt: s.Prompt, Output: s.Output,
+			Count: s.Count, Duration: int64(s.Duration), Seed: c.Simulation.Seed})
+	case w.ClosedLoop != nil:
+		s := w.ClosedLoop
+		r, err = trace.NewClosedLoop(trace.ClosedLoop{Clients: s.Clients, Requests: s.Requests, Prompt: s.Prompt, Output: s.Output,
+			ThinkNs: int64(s.ThinkTime), Seed: c.Simulation.Seed})
+	default:
+		err = errors.New("no source configured")
+	}
+	if err != nil {
+		return nil, nameErr(c, fmt.Errorf("workload: %w", err))
+	}
+	return r, nil
+}
+
+// ExpectedRequests is how many requests the workload will send when that is
+// known before reading it (synthetic count, closed-loop requests), else 0.
+func (e *Experiment) ExpectedRequests() int64 {
+	w := e.cfg.Workload
+	switch {
+	case w.Synthetic != nil && w.Synthetic.Duration == 0:
+		return w.Synthetic.Count
+	case w.ClosedLoop != nil:
+		return w.ClosedLoop.Requests
+	}
+	return 0
+}
+
+// Progress is called every few hundred thousand events with the simulated
+// time and the number of finished requests.
+type Progress func(now replay.Time, finished int64)
+
+// Timing splits the wall time of a run. Reading a trace file and recording
+// results happen inside the simulation loop (requests stream in and out),
+// so they are timed where they happen and taken out of Simulate.
+type Timing struct {
+	WallNs     int64 // the whole simulation loop: Read + Record + Simulate
+	ReadNs     int64 // reading the workload, for a trace file
+	RecordNs   int64 // handing results to the sink (writing them, for a streaming sink)
+	SimulateNs int64 // the rest: the simulation proper
+}
+
+// Run simulates the experiment into sink and returns its statistics and
+// where the wall time went.
+func (e *Experiment) Run(sink replay.Sink, progress Progress) (*replay.Stats, Timing, error) {
+	src, err := e.Open()
+	if err != nil {
+		return nil, Timing{}, err
+	}
+	defer src.Close()
+	return e.RunFrom(src, sink, progress)
+}
+
+// RunFrom is Run with a request source the caller opened (with Open) and
+// may inspect afterwards.
+func (e *Experiment) RunFrom(src trace.Reader, sink replay.Sink, progress Progress) (*replay.Stats, Timing, error) {
+	var t Timing
+	if _, reactive := src.(trace.Reactive); !reactive && e.cfg.Workload.Trace != "" {
+		src = &timedReader{Reader: src, ns: &t.ReadNs}
+	}
+	in := replay.Input{Config: e.cfg, Model: e.model, Cost: e.cost, Workload: src, Sink: timedSink{sink, &t.RecordNs}, Progress: progress}
+	start := time.Now()
+	st, err := replay.Run(in)
+	t.WallNs = time.Since(start).Nanoseconds()
+	t.SimulateNs = max(t.WallNs-t.ReadNs-t.RecordNs, 0)
+	if err != nil {
+		return nil, Timing{}, fmt.Errorf("%s %s: %w", e.cfg.Name, e.cfg.Simulation.LoD, err)
+	}
+	return st, t, nil
+}
+
+// timedReader adds the time spent in Next to *ns.
+type timedReader struct {
+	trace.Reader
+	ns *int64
+}
+
+// Unwrap lets trace.ProblemsOf see the reader underneath.
+func (r *timedReader) Unwrap() trace.Reader { return r.Reader }
+
+func (r *timedReader) Next() (trace.Request, error) {
+	start := time.Now()
+	req, err := r.Reader.Next()
+	*r.ns += time.Since(start).Nanoseconds()
+	return req, err
+}
+
+// timedSink adds the time spent in Record to *ns.
+type timedSink struct {
+	replay.Sink
+	ns *int64
+}
+
+func (s timedSink) Record(r *replay.RequestResult) error {
+	start := time.Now()
+	err := s.Sink.Record(r)
+	*s.ns += time.Since(start).Nanoseconds()
+	return err
+}
+
+// Collect runs the experiment keeping every result in memory and returns
+// the run with its summary against the configuration's SLO.
+func (e *Experiment) Collect(progress Progress) (*analysis.Run, error) {
+	var col replay.Collect
+	st, t, err := e.Run(&col, progress)
+	if err != nil {
+		return nil, err
+	}
+	run := e.NewRun(st, t.WallNs)
+	run.Results = col.Results
+	run.Summary = analysis.Summarize(run.Results, st, e.SLO())
+	run.Summary.WallS = float64(t.WallNs) / 1e9
+	return run, nil
+}
+
+// NewRun is the analysis.Run of one execution of e, without results or
+// summary (a streaming caller fills in the summary).
+func (e *Experiment) NewRun(st *replay.Stats, wallNs int64) *analysis.Run {
+	return &analysis.Run{Label: e.cfg.Name, LoD: e.LoD(), WallNs: wallNs, PeakRSSBytes: PeakRSS(),
+		Stats: st, Config: e.Config(), Provenance: e.Provenance()}
+}
+
+// Provenance describes what e simulates, for run directories and headers.
+func (e *Experiment) Provenance() analysis.Provenance {
+	c := e.cfg
+	return analysis.Provenance{
+		Version:     Version().String(),
+		Model:       e.model.Name,
+		GPU:         e.cost.GPU().Name,
+		Engine:      Engine(c),
+		Parallelism: fmt.Sprintf("%d replica(s) x TP%d x PP%d", c.Cluster.Replicas, c.Cluster.TensorParallel, c.Cluster.PipelineParallel),
+		Workload:    Workload(c),
+		Seed:        c.Simulation.Seed,
+		Profile:     e.profile,
+	}
+}
+
+// ResultsProvenance is what results.parquet records of the run in its
+// created_by and key-value metadata: the lodsim build, what was simulated,
+// the seed, the cost model's identity and the SHA-256 of the resolved
+// configuration (config.resolved.yaml beside it holds the same bytes).
+func (e *Experiment) ResultsProvenance() (analysis.ResultsProvenance, error) {
+	p := e.Provenance()
+	v := Version()
+	cfg, err := e.Config().Marshal()
+	if err != nil {
+		return analysis.ResultsProvenance{}, err
+	}
+	sum := sha256.Sum256(cfg)
+	build := v.Revision
+	if v.Modified && build != "" {
+		build += "-dirty"
+	}
+	md := map[string]string{
+		"lodsim_version": p.Version,
+		"config_sha256":  hex.EncodeToString(sum[:]),
+		"model":          p.Model,
+		"gpu":            p.GPU,
+		"engine":         p.Engine,
+		"parallelism":    p.Parallelism,
+		"workload":       p.Workload,
+		"lod":            e.LoD(),
+		"seed":           strconv.FormatUint(p.Seed, 10),
+		"profile":        p.Profile.Name,
+	}
+	if p.Profile.SHA256 != "" {
+		md["profile_sha256"] = p.Profile.SHA256
+	}
+	return analysis.ResultsProvenance{Version: v.Module, Build: build, Metadata: md}, nil
+}
+
+// Engine names the serving engine whose scheduling the configuration
+// follows.
+func Engine(c *replay.Config) string {
+	if c.Scheduler.Batching == "prefill_first" {
+		return "SGLang-style (prefill-first batching)"
+	}
+	return "vLLM V1-style (mixed batching)"
+}
+
+// Workload describes the configuration's request source in one phrase.
+func Workload(c *replay.Config) string {
+	w := c.Workload
+	switch {
+	case w.Trace != "":
+		return "trace " + w.Trace
+	case w.Embedded != "":
+		return "embedded trace " + w.Embedded
+	case w.Synthetic != nil:
+		s := w.Synthetic
+		var n []string
+		if s.Count > 0 {
+			n = append(n, fmt.Sprintf("%d requests", s.Count))
+		}
+		if s.Duration > 0 {
+			n = append(n, fmt.Sprintf("%v", time.Duration(s.Duration)))
+		}
+		return fmt.Sprintf("%s arrivals at %g req/s (%s), prompt %s, output %s", s.Arrival, s.Rate, strings.Join(n, ", "), lengths(s.Prompt), lengths(s.Output))
+	case w.ClosedLoop != nil:
+		s := w.ClosedLoop
+		return fmt.Sprintf("closed loop: %d clients, %d requests, prompt %s, output %s", s.Clients, s.Requests, lengths(s.Prompt), lengths(s.Output))
+	}
+	return "none"
+}
+
+// costModel resolves hardware.gpu and hardware.profile to a cost model and
+// its identity.
+func costModel(c *replay.Config) (cost.CostModel, analysis.ProfileID, error) {
+	g, err := cost.LookupGPU(c.Hardware.GPU)
+	if err != nil {
+		return nil, analysis.ProfileID{}, fmt.Errorf("hardware.gpu: %w", err)
+	}
+	switch p := c.Hardware.Profile; p {
+	case "":
+		cm := hwprofile.DefaultCostModel(g)
+		if prof, ok := cm.(*cost.Profile); ok {
+			return cm, ProfileIdentity(prof), nil
+		}
+		return cm, analysis.ProfileID{Name: "roofline", GPU: g.Name}, nil
+	case "roofline":
+		return cost.NewRoofline(g), analysis.ProfileID{Name: "roofline", GPU: g.Name}, nil
+	default:
+		path := c.Path(p)
+		prof, err := LoadProfile(path)
+		if err != nil {
+			return nil, analysis.ProfileID{}, fmt.Errorf("hardware.profile: %w", err)
+		}
+		if pg := prof.GPU(); pg.Key != g.Key {
+			return nil, analysis.ProfileID{}, fmt.Errorf("hardware.profile: %s was calibrated on %s, but hardware.gpu is %s; use a profile of the same GPU", path, pg.Name, g.Name)
+		}
+		return prof, ProfileIdentity(prof), nil
+	}
+}
+
+// LoadProfile reads a calibrated profile file.
+func LoadProfile(path string) (*cost.Profile, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return cost.LoadProfile(f, path)
+}
+
+// ShippedProfile is the profile lodsim ships for a GPU, named in either
+// spelling (H100-SXM or h100_sxm).
+func ShippedProfile(gpu string) (*cost.Profile, error) {
+	g, err := cost.LookupGPU(gpu)
+	if err != nil {
+		return nil, err
+	}
+	return hwprofile.EmbeddedProfile(g.Key)
+}
+
+// ProfileIdentity names a calibrated profile: its name, GPU, the engine
+// its overheads were fitted to and the SHA-256 of its encoding, which
+// changes with any number in it.
+func ProfileIdentity(p *cost.Profile) analysis.ProfileID {
+	h := newHash()
+	if err := p.Write(h); err != nil {
+		panic("experiment: encode profile: " + err.Error())
+	}
+	return analysis.ProfileID{Name: p.Name(), GPU: p.GPU().Name, Generator: p.Generator, SHA256: h.hex()}
+}
+
+// PeakRSS is the process's peak resident set size in bytes (0 where the
+// system does not report it).
+func PeakRSS() int64 {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	if runtime.GOOS == "darwin" {
+		return ru.Maxrss // bytes
+	}
+	return ru.Maxrss * 1024 // Linux reports kilobytes
+}
+
+// lengths writes a token-length distribution as the trace synth flags do.
+func lengths(d trace.LengthDist) string {
+	switch d.Kind {
+	case "fixed":
+		return fmt.Sprintf("%g", d.Mean)
+	case "normal", "lognormal":
+		return fmt.Sprintf("%s(%g, %g)", d.Kind, d.Mean, d.Std)
+	case "empirical":
+		if d.Source != "" {
+			return d.Source
+		}
+	}
+	return d.Kind
+}

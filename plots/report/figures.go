@@ -1,0 +1,290 @@
+package report
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/lodsim/lodsim/analysis"
+	"github.com/lodsim/lodsim/analysis/rundir"
+	"github.com/lodsim/lodsim/analysis/validation"
+	"github.com/lodsim/lodsim/hwprofile"
+	"github.com/lodsim/lodsim/plots"
+)
+
+// Figure file names.
+const (
+	Fig1File        = "fig1_event_reduction.png"
+	Fig2File        = "fig2_speedup.png"
+	Fig3Prefix      = "fig3_accuracy_"
+	Fig4File        = "fig4_latency_cdf.png"
+	Fig5File        = "fig5_timeseries.png"
+	Fig6File        = "fig6_calibration.png"
+	accuracyDefault = "Predicted vs measured"
+)
+
+// Figure is one rendered image and the file it belongs in.
+type Figure struct {
+	Name  string // file name
+	Title string // caption in reports
+	PNG   []byte
+}
+
+// Extras turns figures into files of a run or compare directory.
+func Extras(figs []Figure) []rundir.Extra {
+	out := make([]rundir.Extra, len(figs))
+	for i, f := range figs {
+		out[i] = rundir.Extra{Name: f.Name, Data: f.PNG}
+	}
+	return out
+}
+
+func render(name, title string, draw func(w io.Writer) error) (Figure, error) {
+	var buf bytes.Buffer
+	if err := draw(&buf); err != nil {
+		return Figure{}, fmt.Errorf("%s: %w", name, err)
+	}
+	return Figure{Name: name, Title: title, PNG: buf.Bytes()}, nil
+}
+
+func isNoData(err error) bool { return err != nil && errors.Is(err, plots.ErrNoData) }
+
+// CompareFigures renders figures 1-3 of a sweep: one accuracy figure per
+// comparison, named by label (and by LoD when several are compared), and
+// the sweep-wide accuracy figure when one LoD is compared over several
+// configurations. A figure with nothing to show is left out.
+func CompareFigures(sw *analysis.Sweep) ([]Figure, error) {
+	figs, err := renderAll(sw, []spec[*analysis.Sweep]{
+		{Fig1File, "Figure 1: events per level of detail", plots.EventReduction},
+		{Fig2File, "Figure 2: simulation wall time and speed-up", plots.SpeedUp},
+	})
+	if err != nil {
+		return nil, err
+	}
+	lods := map[string]bool{}
+	for _, c := range sw.Comparisons {
+		lods[c.LoD] = true
+	}
+	if len(sw.Comparisons) > 1 && len(lods) == 1 {
+		f, err := render(Fig3Prefix+"sweep.png", "Figure 3: relative error across the sweep",
+			func(w io.Writer) error { return plots.SweepAccuracy(w, sw) })
+		if err != nil && !isNoData(err) {
+			return nil, err
+		}
+		if err == nil {
+			figs = append(figs, f)
+		}
+	}
+	for i := range sw.Comparisons {
+		c := &sw.Comparisons[i]
+		name := c.Label
+		if len(lods) > 1 {
+			name += "_" + c.LoD
+		}
+		f, err := render(Fig3Prefix+rundir.FileSafe(name)+".png", fmt.Sprintf("Figure 3: accuracy of %s vs %s, %s", c.LoD, c.RefLoD, c.Label),
+			func(w io.Writer) error { return plots.Accuracy(w, c) })
+		if isNoData(err) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		figs = append(figs, f)
+	}
+	return figs, nil
+}
+
+// RunFigures renders figures 4 and 5 of a run; a run with no completed
+// request or no samples simply has fewer figures.
+func RunFigures(run *analysis.Run) ([]Figure, error) {
+	return renderAll(run, []spec[*analysis.Run]{
+		{Fig4File, "Figure 4: latency distributions", plots.LatencyCDF},
+		{Fig5File, "Figure 5: cluster state over simulated time", plots.TimeSeries},
+	})
+}
+
+// spec is one figure drawn from data of type T.
+type spec[T any] struct {
+	name, title string
+	draw        func(io.Writer, T) error
+}
+
+// renderAll draws each spec from x, leaving out figures with no data.
+func renderAll[T any](x T, specs []spec[T]) ([]Figure, error) {
+	var figs []Figure
+	for _, sp := range specs {
+		f, err := render(sp.name, sp.title, func(w io.Writer) error { return sp.draw(w, x) })
+		if isNoData(err) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		figs = append(figs, f)
+	}
+	return figs, nil
+}
+
+// AccuracyFigure renders figure 6 of an accuracy table.
+func AccuracyFigure(acc *rundir.Accuracy) (Figure, analysis.AccuracyTable, error) {
+	title := acc.Title
+	if title == "" {
+		title = accuracyDefault
+	}
+	tab := analysis.Accuracy(acc.Pairs)
+	f, err := render(Fig6File, title, func(w io.Writer) error { return plots.Calibration(w, &tab, title, acc.Unit) })
+	return f, tab, err
+}
+
+// notResults is the error for a directory of none of the known kinds.
+func notResults(dir string) error {
+	return fmt.Errorf("%s: found no %s, %s or %s (expected a directory written by compare or replay, or an accuracy table)",
+		dir, rundir.CompareJSON, rundir.RunFile, rundir.AccuracyJSON)
+}
+
+// Plot redraws every figure the directory in has the data for into out
+// (in when out is ""; run directories of a compare directory get theirs in
+// out/NAME) and returns the paths written.
+func Plot(in, out string) ([]string, error) {
+	if out == "" {
+		out = in
+	}
+	if err := rundir.CheckDir(out); err != nil {
+		return nil, err
+	}
+	switch {
+	case rundir.IsCompare(in):
+		sw, err := rundir.ReadIndex(in)
+		if err != nil {
+			return nil, err
+		}
+		figs, err := CompareFigures(sw)
+		if err != nil {
+			return nil, err
+		}
+		written, err := writeFigures(out, figs)
+		if err != nil {
+			return nil, err
+		}
+		err = rundir.ReadRuns(in, sw, func(name string, run *analysis.Run) error {
+			figs, err := RunFigures(run)
+			if err != nil {
+				return err
+			}
+			more, err := writeFigures(filepath.Join(out, name), figs)
+			written = append(written, more...)
+			return err
+		})
+		return written, err
+	case rundir.IsRun(in):
+		run, err := rundir.Read(in)
+		if err != nil {
+			return nil, err
+		}
+		figs, err := RunFigures(run)
+		if err != nil {
+			return nil, err
+		}
+		return writeFigures(out, figs)
+	case rundir.IsAccuracy(in):
+		acc, err := rundir.ReadAccuracy(in)
+		if err != nil {
+			return nil, err
+		}
+		f, _, err := AccuracyFigure(acc)
+		if err != nil {
+			return nil, err
+		}
+		return writeFigures(out, []Figure{f})
+	}
+	if _, err := os.Stat(in); err != nil {
+		return nil, err
+	}
+	return nil, notResults(in)
+}
+
+// writeFigures writes each figure into dir and returns their paths.
+func writeFigures(dir string, figs []Figure) ([]string, error) {
+	var paths []string
+	for _, f := range figs {
+		p := filepath.Join(dir, f.Name)
+		if err := rundir.WriteFile(p, func(w io.Writer) error { _, err := w.Write(f.PNG); return err }); err != nil {
+			return nil, err
+		}
+		paths = append(paths, p)
+	}
+	return paths, nil
+}
+
+// FitFigures renders one held-out predicted-vs-measured figure (figure 6)
+// per fitted operation of a calibration, in microseconds, named
+// STEM.OP.png.
+func FitFigures(gpu string, ops []hwprofile.OpFit, stem string) ([]Figure, error) {
+	var figs []Figure
+	for _, op := range ops {
+		if len(op.Points) == 0 {
+			continue
+		}
+		pairs := make([]analysis.Pair, len(op.Points))
+		for i, fp := range op.Points {
+			pairs[i] = analysis.Pair{Group: "held-out " + op.Op, Measured: fp.Measured / 1e3, Predicted: fp.Predicted / 1e3}
+		}
+		t := analysis.Accuracy(pairs)
+		title := fmt.Sprintf("%s on %s: held-out predicted vs measured", op.Op, gpu)
+		f, err := render(stem+"."+op.Op+".png", title, func(w io.Writer) error { return plots.Calibration(w, &t, title, "us") })
+		if err != nil {
+			return nil, err
+		}
+		figs = append(figs, f)
+	}
+	return figs, nil
+}
+
+// WriteFitFigures writes FitFigures for the profile written to profile:
+// into dir, or beside the profile when dir is "", named after it
+// (profile.yaml gives profile.OP.png). It returns the paths written.
+func WriteFitFigures(gpu string, ops []hwprofile.OpFit, profile, dir string) ([]string, error) {
+	if dir == "" {
+		dir = filepath.Dir(profile)
+	}
+	figs, err := FitFigures(gpu, ops, strings.TrimSuffix(filepath.Base(profile), filepath.Ext(profile)))
+	if err != nil {
+		return nil, err
+	}
+	return writeFigures(dir, figs)
+}
+
+// RunExtras are a run's figures as files of its run directory (for
+// experiment.Comparison.RunFigures).
+func RunExtras(run *analysis.Run) ([]rundir.Extra, error) {
+	figs, err := RunFigures(run)
+	return Extras(figs), err
+}
+
+// IndexExtras are a comparison's figures as files beside its index (for
+// experiment.Comparison.IndexFigures).
+func IndexExtras(sw *analysis.Sweep) ([]rundir.Extra, error) {
+	figs, err := CompareFigures(sw)
+	return Extras(figs), err
+}
+
+// WriteValidation writes a validation's table (validation.csv) and its
+// figure (validation.png, titled title) into dir and returns their paths.
+func WriteValidation(dir string, rep *validation.Report, title string) ([]string, error) {
+	if err := rundir.CheckDir(dir); err != nil {
+		return nil, err
+	}
+	csvPath, png := filepath.Join(dir, "validation.csv"), filepath.Join(dir, "validation.png")
+	if err := rundir.WriteFile(csvPath, rep.WriteCSV); err != nil {
+		return nil, err
+	}
+	err := rundir.WriteFile(png, func(w io.Writer) error { return plots.Validation(w, &rep.TTFT, &rep.TPOT, title) })
+	if err != nil {
+		return []string{csvPath}, err
+	}
+	return []string{csvPath, png}, nil
+}

@@ -1,0 +1,116 @@
+package replay
+
+import (
+	"testing"
+
+	"github.com/lodsim/lodsim/hwprofile/cost"
+	"github.com/lodsim/lodsim/lod"
+	"github.com/lodsim/lodsim/trace"
+)
+
+// rowCost is fixedCost with GEMMs that grow with their rows: 1000 + 10 x m
+// ns, so that padding a step's tokens shows in its time.
+type rowCost struct{ fixedCost }
+
+func (rowCost) GEMM(m, n, k int) float64 { return 1000 + 10*float64(m) }
+
+// TestCUDAGraphPaddingCost: with graphs captured at 4 and 8, a decode step
+// of one sequence replays the graph of 4. Each of the tiny model's 2 layers
+// has 4 GEMMs (QKV, O, gate+up, down) whose rows grow from 1 to 4: 8 x 10 x
+// 3 = 240 ns more per decode step. The LM head samples the real sequence
+// only, the prefill step is never padded, and a 1-token decode run of 19
+// steps pays 19 x 240 ns at both levels of detail. Nine decoding sequences
+// exceed the largest graph and run eagerly at their own cost.
+func TestCUDAGraphPaddingCost(t *testing.T) {
+	one := []trace.Request{{ID: 0, Arrival: 0, PromptTokens: 10, OutputTokens: 20}}
+	var nine []trace.Request
+	for i := 0; i < 9; i++ {
+		nine = append(nine, trace.Request{ID: trace.RequestID(i), Arrival: 0, PromptTokens: 4, OutputTokens: 6})
+	}
+	for _, l := range []string{"high", "medium"} {
+		run := func(reqs []trace.Request, sizes []int) (*Stats, []RequestResult) {
+			c := tinyConfig(l, 1)
+			c.Scheduler.CUDAGraphSizes = sizes
+			return runReqs(t, c, rowCost{}, reqs)
+		}
+		st0, eager := run(one, nil)
+		st1, padded := run(one, []int{8, 4})
+		if padded[0].FirstToken != eager[0].FirstToken {
+			t.Errorf("%s: prefill padded: first token %d, eager %d", l, padded[0].FirstToken, eager[0].FirstToken)
+		}
+		if d := padded[0].Completion - eager[0].Completion; d != 19*240 {
+			t.Errorf("%s: padding to 4 added %d ns over 19 decode steps, want %d", l, d, 19*240)
+		}
+		if st0.Steps != st1.Steps || st0.OutputTokens != st1.OutputTokens || st0.PeakKVUtil != st1.PeakKVUtil {
+			t.Errorf("%s: padding changed steps, tokens or KV: %+v vs %+v", l, st0, st1)
+		}
+		_, e9 := run(nine, nil)
+		_, p9 := run(nine, []int{4, 8})
+		for i := range e9 {
+			if e9[i] != p9[i] {
+				t.Errorf("%s: 9 decodes beyond the largest graph (8) changed: %+v vs %+v", l, e9[i], p9[i])
+			}
+		}
+	}
+}
+
+func TestCUDAGraphPadSizes(t *testing.T) {
+	g := cudaGraphs{sizes: []int32{1, 2, 4, 8, 16}}
+	for _, c := range []struct {
+		decodes, chunks, want int
+	}{{1, 0, 1}, {3, 0, 4}, {4, 0, 4}, {5, 0, 8}, {16, 0, 16}, {17, 0, 0}, {3, 1, 0}, {0, 0, 0}} {
+		lb := lod.Batch{Decodes: c.decodes, Graph: 99}
+		for i := 0; i < c.chunks; i++ {
+			lb.Chunks = append(lb.Chunks, lod.Chunk{Q: 5})
+		}
+		g.pad(&lb)
+		if lb.Graph != c.want {
+			t.Errorf("%d decodes, %d chunks: graph %d, want %d", c.decodes, c.chunks, lb.Graph, c.want)
+		}
+	}
+}
+
+// TestStepOverheadIndependentOfTP: the engine's per-step CPU cost is the
+// same absolute amount per step at TP1 and TP8 (it does not shrink with
+// the GPUs), at both levels of detail: a request of 3 steps pays exactly
+// 3 x StepNs more, whatever the TP degree.
+func TestStepOverheadIndependentOfTP(t *testing.T) {
+	m := lod.Model{Name: "tiny8", Layers: 2, Hidden: 64, Heads: 8, KVHeads: 8, HeadDim: 8, Intermediate: 128, Vocab: 96, DTypeBytes: 2}
+	reqs := []trace.Request{{ID: 0, Arrival: 0, PromptTokens: 10, OutputTokens: 3}}
+	const stepNs = 70000
+	for _, l := range []string{"high", "medium"} {
+		for _, tp := range []int{1, 8} {
+			c := tinyConfig(l, tp)
+			c.Model = m
+			_, base := runReqs(t, c, fixedCost{}, reqs)
+			_, over := runReqs(t, c, fixedCost{overheads: cost.Overheads{StepNs: stepNs}}, reqs)
+			if d := over[0].Completion - base[0].Completion; d != 3*stepNs {
+				t.Errorf("%s tp%d: step overhead added %d ns over 3 steps, want %d", l, tp, d, 3*stepNs)
+			}
+		}
+	}
+}
+
+// TestOverlapSchedulerHidesStepOverhead: with TensorRT-LLM's overlap
+// scheduler a step's CPU overhead runs behind the GPU work, so a step
+// takes max(GPU, CPU) instead of their sum. The tiny model's steps take
+// 9002 ns of GPU time at TP1: a 5000 ns overhead disappears, a 20000 ns
+// one leaves a 20000 ns step; without overlap the two add up.
+func TestOverlapSchedulerHidesStepOverhead(t *testing.T) {
+	reqs := []trace.Request{{ID: 0, Arrival: 0, PromptTokens: 10, OutputTokens: 3}}
+	for _, l := range []string{"high", "medium"} {
+		for _, c := range []struct {
+			stepNs  float64
+			overlap bool
+			want    Time
+		}{{5000, true, 3 * tinyStep}, {20000, true, 3 * 20000}, {5000, false, 3 * (tinyStep + 5000)}, {20000, false, 3 * (tinyStep + 20000)}} {
+			cfg := tinyConfig(l, 1)
+			cfg.Scheduler.Engine = EngineTRTLLM
+			cfg.Scheduler.OverlapScheduler = &c.overlap
+			_, rs := runReqs(t, cfg, fixedCost{overheads: cost.Overheads{StepNs: c.stepNs}}, reqs)
+			if rs[0].Completion != c.want {
+				t.Errorf("%s overhead %.0f ns overlap %v: completion %d, want %d", l, c.stepNs, c.overlap, rs[0].Completion, c.want)
+			}
+		}
+	}
+}

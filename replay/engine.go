@@ -1,0 +1,410 @@
+package replay
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/lodsim/lodsim/hwprofile/cost"
+)
+
+// EngineDefaults are the settings an engine version picks when its user
+// sets none, for one GPU and tensor-parallel degree. Each field names the
+// engine argument it stands for; engineRows says where each was read.
+type EngineDefaults struct {
+	Engine Engine
+	// Version is the row of the table whose rules apply: the first
+	// version they hold for (a later version without its own row uses
+	// the nearest older one).
+	Version string
+	// MaxNumBatchedTokens: vLLM max_num_batched_tokens, SGLang
+	// chunked_prefill_size, TensorRT-LLM max_num_tokens.
+	MaxNumBatchedTokens int
+	// MaxNumSeqs: vLLM max_num_seqs, SGLang max_running_requests,
+	// TensorRT-LLM max_batch_size.
+	MaxNumSeqs int
+	// BlockSize: vLLM block_size, SGLang page_size, TensorRT-LLM
+	// tokens_per_block.
+	BlockSize int
+	// MemoryFraction: vLLM gpu_memory_utilization and SGLang
+	// mem_fraction_static (of the GPU's memory), TensorRT-LLM
+	// free_gpu_memory_fraction (of what weights and activations leave).
+	MemoryFraction float64
+	// ActivationReserveGB is what lodsim takes out before the KV cache
+	// (cluster.activation_reserve_gb); 0 lets replay estimate it.
+	ActivationReserveGB float64
+	ChunkedPrefill      bool
+	Batching            Batching
+	// AdmissionReserve: SGLang's init_new_token_ratio (0.7) x
+	// schedule_conservativeness (1.0); 0 for the others.
+	AdmissionReserve float64
+	// CapacityPolicy and OverlapScheduler: TensorRT-LLM only.
+	CapacityPolicy   CapacityPolicy
+	OverlapScheduler bool
+	// CUDAGraphMaxBatch is the largest decode batch the engine captures
+	// and pads to (0: it does not pad decode batches).
+	CUDAGraphMaxBatch int
+}
+
+// engineHost is what engine defaults depend on.
+type engineHost struct {
+	memMiB float64
+	name   string // lower case
+	tp, pp int
+}
+
+// engineRow is the rules of one engine from one version on.
+type engineRow struct {
+	engine Engine
+	since  string
+	source string
+	rules  func(h engineHost) EngineDefaults
+	// graphs lists the decode batch sizes captured as CUDA graphs for the
+	// final max_num_seqs and token budget, or nil when none are padded to.
+	graphs func(d EngineDefaults, maxSeqs, maxTokens int) []int
+}
+
+// engineRows is the table of engine defaults, oldest first per engine.
+var engineRows = []engineRow{
+	{
+		engine: EngineVLLM, since: "0.11.0",
+		source: "vllm/engine/arg_utils.py EngineArgs.get_batch_defaults (OpenAI server: GPUs of at least 70 GiB " +
+			"other than A100 get max_num_batched_tokens 8192 and max_num_seqs 1024, others 2048 and 256); " +
+			"CacheConfig gpu_memory_utilization 0.9, block_size 16; V1 always chunks prefills; " +
+			"vllm/config/compilation.py cudagraph_capture_sizes [1, 2, 4] + 8..248 step 8 + 256..max step 16, " +
+			"max_cudagraph_capture_size min(2 x max_num_seqs, 512), no size above max_num_batched_tokens; " +
+			"cudagraph_mode FULL_AND_PIECEWISE replays decode-only batches padded to the next size",
+		rules:  vllmDefaults,
+		graphs: vllmGraphs,
+	},
+	{
+		engine: EngineSGLang, since: "0.5.0",
+		source: "python/sglang/srt/server_args.py ServerArgs._handle_gpu_memory_settings: chunked_prefill_size " +
+			"2048 below 35 GiB, 4096 below 60 GiB, 8192 below 160 GiB, 16384 above; cuda_graph_max_bs 8 below 20 GiB, " +
+			"24 (tp < 4) or 80 below 35 GiB, 32 or 160 below 60 GiB, 256 or 512 below 160 GiB, 512 above; " +
+			"mem_fraction_static (mem - reserved) / mem, reserved = 512 + 1.5 x max(chunk, 2048) + 2 x cuda_graph_max_bs " +
+			"+ tp x pp / 8 x 1024 MiB, at least 10 GiB above 60 GiB; _generate_cuda_graph_batch_sizes " +
+			"[1, 2, 4, 8, 12] + 16..256 step 8 + 272..496 step 16 + 512..max step 32; page_size 1; " +
+			"schedule_conservativeness 1.0 x SGLANG_INIT_NEW_TOKEN_RATIO 0.7; max_running_requests follows the KV " +
+			"pool (lodsim: 4096, the KV cache binds first)",
+		rules:  sglangDefaults,
+		graphs: sglangGraphs,
+	},
+	{
+		engine: EngineTRTLLM, since: "1.0.0",
+		source: "tensorrt_llm/llmapi/llm_args.py TorchLlmArgs: max_batch_size 2048, max_num_tokens 8192, " +
+			"enable_chunked_prefill False, disable_overlap_scheduler False; KvCacheConfig free_gpu_memory_fraction 0.9, " +
+			"tokens_per_block 32; SchedulerConfig capacity_scheduler_policy GUARANTEED_NO_EVICT; CudaGraphConfig " +
+			"max_batch_size 128, enable_padding False (graphs replay only at exact sizes: no padding)",
+		rules:  trtllmDefaults,
+		graphs: func(EngineDefaults, int, int) []int { return nil },
+	},
+}
+
+func vllmDefaults(h engineHost) EngineDefaults {
+	d := EngineDefaults{MaxNumBatchedTokens: 2048, MaxNumSeqs: 256, BlockSize: 16, MemoryFraction: 0.9,
+		ChunkedPrefill: true, Batching: BatchingMixed}
+	if h.memMiB >= 70*1024 && !strings.Contains(h.name, "a100") {
+		d.MaxNumBatchedTokens, d.MaxNumSeqs = 8192, 1024
+	}
+	d.CUDAGraphMaxBatch = min(2*d.MaxNumSeqs, 512)
+	return d
+}
+
+func vllmGraphs(_ EngineDefaults, maxSeqs, maxTokens int) []int {
+	top := min(2*maxSeqs, 512, maxTokens)
+	var s []int
+	for _, b := range []int{1, 2, 4} {
+		s = append(s, b)
+	}
+	for b := 8; b < 256; b += 8 {
+		s = append(s, b)
+	}
+	for b := 256; b <= 512; b += 16 {
+		s = append(s, b)
+	}
+	return capSizes(s, top)
+}
+
+func sglangDefaults(h engineHost) EngineDefaults {
+	d := EngineDefaults{MaxNumSeqs: 4096, BlockSize: 1, ActivationReserveGB: 1, ChunkedPrefill: true,
+		Batching: BatchingPrefillFirst, AdmissionReserve: 0.7}
+	big := h.tp >= 4
+	switch m := h.memMiB; {
+	case m < 20*1024:
+		d.MaxNumBatchedTokens, d.CUDAGraphMaxBatch = 2048, 8
+	case m < 35*1024:
+		d.MaxNumBatchedTokens, d.CUDAGraphMaxBatch = 2048, pick(big, 80, 24)
+	case m < 60*1024:
+		d.MaxNumBatchedTokens, d.CUDAGraphMaxBatch = 4096, pick(big, 160, 32)
+	case m < 160*1024:
+		d.MaxNumBatchedTokens, d.CUDAGraphMaxBatch = 8192, pick(big, 512, 256)
+	default:
+		d.MaxNumBatchedTokens, d.CUDAGraphMaxBatch = 16384, 512
+	}
+	reserved := 512 + 1.5*float64(max(d.MaxNumBatchedTokens, 2048)) + 2*float64(d.CUDAGraphMaxBatch) +
+		float64(h.tp*h.pp)/8*1024
+	if h.memMiB > 60*1024 {
+		reserved = max(reserved, 10*1024)
+	}
+	d.MemoryFraction = (h.memMiB - reserved) / h.memMiB
+	return d
+}
+
+func pick(c bool, a, b int) int {
+	if c {
+		return a
+	}
+	return b
+}
+
+func sglangGraphs(d EngineDefaults, maxSeqs, _ int) []int {
+	s := []int{1, 2, 4, 8, 12}
+	for b := 16; b <= 256; b += 8 {
+		s = append(s, b)
+	}
+	for b := 272; b < 512; b += 16 {
+		s = append(s, b)
+	}
+	for b := 512; b <= d.CUDAGraphMaxBatch; b += 32 {
+		s = append(s, b)
+	}
+	return capSizes(s, min(d.CUDAGraphMaxBatch, maxSeqs))
+}
+
+func trtllmDefaults(engineHost) EngineDefaults {
+	return EngineDefaults{MaxNumBatchedTokens: 8192, MaxNumSeqs: 2048, BlockSize: 32, MemoryFraction: 0.9,
+		Batching: BatchingMixed, CapacityPolicy: GuaranteedNoEvict, OverlapScheduler: true}
+}
+
+// capSizes keeps the sizes up to top.
+func capSizes(s []int, top int) []int {
+	out := s[:0]
+	for _, b := range s {
+		if b <= top {
+			out = append(out, b)
+		}
+	}
+	return out
+}
+
+// parseVersion reads the leading major.minor.patch numbers of v; a
+// pre-release or post tag after them ("1.0.0rc3", "0.5.1.post1") is
+// ignored, so a release candidate uses its release's row.
+func parseVersion(v string) ([3]int, bool) {
+	var out [3]int
+	parts := strings.SplitN(strings.TrimPrefix(strings.TrimSpace(v), "v"), ".", 4)
+	for i := 0; i < len(parts) && i < 3; i++ {
+		j := 0
+		for j < len(parts[i]) && parts[i][j] >= '0' && parts[i][j] <= '9' {
+			j++
+		}
+		if j == 0 {
+			return out, i > 0
+		}
+		n, err := strconv.Atoi(parts[i][:j])
+		if err != nil {
+			return out, false
+		}
+		out[i] = n
+		if j < len(parts[i]) {
+			break
+		}
+	}
+	return out, true
+}
+
+func versionLess(a, b [3]int) bool {
+	for i := range a {
+		if a[i] != b[i] {
+			return a[i] < b[i]
+		}
+	}
+	return false
+}
+
+// engineRowFor finds the rules of engine e at version (empty: the newest
+// known): the row of the nearest version at or below it.
+func engineRowFor(e Engine, version string) (engineRow, error) {
+	var rows []engineRow
+	var known []string
+	for _, r := range engineRows {
+		if r.engine == e {
+			rows = append(rows, r)
+			known = append(known, r.since)
+		}
+	}
+	if len(rows) == 0 {
+		return engineRow{}, errors.New(checkEnum("scheduler.engine", e, Engines))
+	}
+	if strings.TrimSpace(version) == "" {
+		return rows[len(rows)-1], nil
+	}
+	v, ok := parseVersion(version)
+	if !ok {
+		return engineRow{}, fmt.Errorf("scheduler.engine_version: %q is not a version number, expected e.g. %s (known %s rules: from %s on)",
+			version, known[len(known)-1], e, strings.Join(known, ", "))
+	}
+	for i := len(rows) - 1; i >= 0; i-- {
+		since, _ := parseVersion(rows[i].since)
+		if !versionLess(v, since) {
+			return rows[i], nil
+		}
+	}
+	return engineRow{}, fmt.Errorf("scheduler.engine_version: %s %q is older than every known version, expected %s or later (known %s rules: from %s on)",
+		e, version, known[0], e, strings.Join(known, ", "))
+}
+
+// LookupEngineDefaults returns the defaults of engine e at version (empty:
+// the newest known) on tp x pp GPUs of g. An unknown engine or a version
+// older than every row is an error listing the known ones; a version
+// without its own row uses the nearest older row (EngineDefaults.Version
+// says which).
+func LookupEngineDefaults(e Engine, version string, g cost.GPU, tp, pp int) (EngineDefaults, error) {
+	row, err := engineRowFor(e, version)
+	if err != nil {
+		return EngineDefaults{}, err
+	}
+	d := row.rules(engineHost{memMiB: float64(g.MemoryBytes) / (1 << 20), name: strings.ToLower(g.Name), tp: max(tp, 1), pp: max(pp, 1)})
+	d.Engine, d.Version = e, row.since
+	return d, nil
+}
+
+// EngineSource says where the defaults of engine e at version were read.
+func EngineSource(e Engine, version string) (string, error) {
+	row, err := engineRowFor(e, version)
+	return row.source, err
+}
+
+// applyEngineDefaults fills the unset scheduler and memory fields of c
+// with its engine's defaults. Without scheduler.engine it does nothing
+// (lodsim's historical vLLM-like defaults follow in ApplyDefaults); an
+// engine, version or GPU it cannot resolve is left to Validate to report.
+func (c *Config) applyEngineDefaults() {
+	sc := &c.Scheduler
+	if sc.Engine == "" {
+		return
+	}
+	g, err := cost.LookupGPU(c.Hardware.GPU)
+	if err != nil {
+		return
+	}
+	d, err := LookupEngineDefaults(sc.Engine, sc.EngineVersion, g, c.Cluster.TensorParallel, c.Cluster.PipelineParallel)
+	if err != nil {
+		return
+	}
+	setInt(&sc.MaxNumSeqs, d.MaxNumSeqs)
+	setInt(&sc.MaxNumBatchedTokens, d.MaxNumBatchedTokens)
+	setInt(&sc.BlockSize, d.BlockSize)
+	if sc.Batching == "" {
+		sc.Batching = d.Batching
+	}
+	if sc.AdmissionReserve == 0 {
+		sc.AdmissionReserve = d.AdmissionReserve
+	}
+	if sc.ChunkedPrefill == nil {
+		v := d.ChunkedPrefill
+		sc.ChunkedPrefill = &v
+	}
+	if sc.CapacityPolicy == "" {
+		sc.CapacityPolicy = d.CapacityPolicy
+	}
+	if sc.OverlapScheduler == nil && sc.Engine == EngineTRTLLM {
+		v := d.OverlapScheduler
+		sc.OverlapScheduler = &v
+	}
+	k := &c.Cluster
+	if k.GPUMemoryUtilization == 0 {
+		k.GPUMemoryUtilization = d.MemoryFraction
+	}
+	if k.ActivationReserveGB == 0 {
+		k.ActivationReserveGB = d.ActivationReserveGB
+	}
+}
+
+func setInt(p *int, v int) {
+	if *p == 0 {
+		*p = v
+	}
+}
+
+// graphSizes is the sorted list of decode batch sizes c's engine captures
+// as CUDA graphs and pads to: scheduler.cuda_graph_sizes when set, none
+// with enforce_eager or without an engine, else the engine's defaults for
+// the final max_num_seqs and token budget.
+func (c *Config) graphSizes() ([]int32, error) {
+	sc := &c.Scheduler
+	var sizes []int
+	switch {
+	case sc.EnforceEager:
+		return nil, nil
+	case len(sc.CUDAGraphSizes) > 0:
+		sizes = append(sizes, sc.CUDAGraphSizes...)
+	case sc.Engine == "":
+		return nil, nil
+	default:
+		g, err := cost.LookupGPU(c.Hardware.GPU)
+		if err != nil {
+			return nil, err
+		}
+		d, err := LookupEngineDefaults(sc.Engine, sc.EngineVersion, g, c.Cluster.TensorParallel, c.Cluster.PipelineParallel)
+		if err != nil {
+			return nil, err
+		}
+		row, _ := engineRowFor(sc.Engine, sc.EngineVersion)
+		sizes = row.graphs(d, sc.MaxNumSeqs, sc.MaxNumBatchedTokens)
+	}
+	if len(sizes) == 0 {
+		return nil, nil
+	}
+	out := make([]int32, 0, len(sizes))
+	for _, b := range sizes {
+		out = append(out, int32(b))
+	}
+	slices.Sort(out)
+	return slices.Compact(out), nil
+}
+
+// validateEngine checks the engine settings: a known engine and version,
+// a GPU its defaults can be read for, and engine-specific settings only
+// with their engine.
+func (c *Config) validateEngine(p *problems) {
+	s := c.Scheduler
+	if s.Engine != "" {
+		if _, err := engineRowFor(s.Engine, s.EngineVersion); err != nil {
+			p.add("%v", err)
+		}
+		if _, err := cost.LookupGPU(c.Hardware.GPU); err != nil && c.Hardware.GPU != "" {
+			p.add("scheduler.engine: %s's defaults depend on the GPU: %v", s.Engine, err)
+		}
+	} else if s.EngineVersion != "" {
+		p.add("scheduler.engine_version: %q without scheduler.engine, expected an engine (%s)", s.EngineVersion, joinEnum(Engines))
+	}
+	for i, b := range s.CUDAGraphSizes {
+		if b < 1 {
+			p.add("scheduler.cuda_graph_sizes[%d]: %d, expected a batch size >= 1", i, b)
+		}
+	}
+	if s.CapacityPolicy != "" {
+		p.enum(checkEnum("scheduler.capacity_policy", s.CapacityPolicy, CapacityPolicies))
+		if s.Engine != EngineTRTLLM {
+			p.add("scheduler.capacity_policy: %s is TensorRT-LLM's, expected scheduler.engine: trtllm", s.CapacityPolicy)
+		}
+	}
+	if s.OverlapScheduler != nil && s.Engine != EngineTRTLLM {
+		p.add("scheduler.overlap_scheduler: TensorRT-LLM's, expected scheduler.engine: trtllm")
+	}
+	if s.Engine == EngineTRTLLM && s.Batching != BatchingMixed {
+		p.add("scheduler.batching: %s, expected mixed with engine trtllm (in-flight batching)", s.Batching)
+	}
+}
+
+func joinEnum[T ~string](v []T) string {
+	names := make([]string, len(v))
+	for i, x := range v {
+		names[i] = string(x)
+	}
+	return strings.Join(names, ", ")
+}

@@ -1,0 +1,177 @@
+package replay
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/lodsim/lodsim/hwprofile/cost"
+)
+
+// TestEngineDefaultsPerVersion checks the engine table against the
+// engines' source, row by row, and how versions map to rows.
+func TestEngineDefaultsPerVersion(t *testing.T) {
+	h100, _ := cost.LookupGPU("H100-SXM")
+	a100, _ := cost.LookupGPU("A100-80GB-SXM")
+	cases := []struct {
+		engine  Engine
+		version string
+		g       cost.GPU
+		tp      int
+		want    EngineDefaults
+	}{
+		// vLLM: >= 70 GiB and not A100 gets the large OpenAI-server budget.
+		{EngineVLLM, "0.16.0", h100, 1, EngineDefaults{Engine: EngineVLLM, Version: "0.11.0", MaxNumBatchedTokens: 8192, MaxNumSeqs: 1024,
+			BlockSize: 16, MemoryFraction: 0.9, ChunkedPrefill: true, Batching: BatchingMixed, CUDAGraphMaxBatch: 512}},
+		{EngineVLLM, "0.12.0", a100, 1, EngineDefaults{Engine: EngineVLLM, Version: "0.11.0", MaxNumBatchedTokens: 2048, MaxNumSeqs: 256,
+			BlockSize: 16, MemoryFraction: 0.9, ChunkedPrefill: true, Batching: BatchingMixed, CUDAGraphMaxBatch: 512}},
+		// SGLang on 80 GiB: chunk 8192, cuda_graph_max_bs 256 below TP4;
+		// reserved 512 + 1.5 x 8192 + 2 x 256 + 1/8 x 1024 = 13440 MiB of 81920.
+		{EngineSGLang, "0.5.1.post1", h100, 1, EngineDefaults{Engine: EngineSGLang, Version: "0.5.0", MaxNumBatchedTokens: 8192, MaxNumSeqs: 4096,
+			BlockSize: 1, MemoryFraction: (81920 - 13440) / 81920.0, ActivationReserveGB: 1, ChunkedPrefill: true,
+			Batching: BatchingPrefillFirst, AdmissionReserve: 0.7, CUDAGraphMaxBatch: 256}},
+		// TP8: cuda_graph_max_bs 512; reserved 512 + 12288 + 1024 + 1024.
+		{EngineSGLang, "0.5.8.post1", h100, 8, EngineDefaults{Engine: EngineSGLang, Version: "0.5.0", MaxNumBatchedTokens: 8192, MaxNumSeqs: 4096,
+			BlockSize: 1, MemoryFraction: (81920 - 14848) / 81920.0, ActivationReserveGB: 1, ChunkedPrefill: true,
+			Batching: BatchingPrefillFirst, AdmissionReserve: 0.7, CUDAGraphMaxBatch: 512}},
+		// A release candidate uses its release's row.
+		{EngineTRTLLM, "1.0.0rc3", h100, 1, EngineDefaults{Engine: EngineTRTLLM, Version: "1.0.0", MaxNumBatchedTokens: 8192, MaxNumSeqs: 2048,
+			BlockSize: 32, MemoryFraction: 0.9, Batching: BatchingMixed, CapacityPolicy: GuaranteedNoEvict, OverlapScheduler: true}},
+		// A newer version without a row falls back to the nearest older one;
+		// no version means the newest row.
+		{EngineTRTLLM, "1.2.0rc6.post1", h100, 1, EngineDefaults{Engine: EngineTRTLLM, Version: "1.0.0", MaxNumBatchedTokens: 8192, MaxNumSeqs: 2048,
+			BlockSize: 32, MemoryFraction: 0.9, Batching: BatchingMixed, CapacityPolicy: GuaranteedNoEvict, OverlapScheduler: true}},
+		{EngineVLLM, "", h100, 1, EngineDefaults{Engine: EngineVLLM, Version: "0.11.0", MaxNumBatchedTokens: 8192, MaxNumSeqs: 1024,
+			BlockSize: 16, MemoryFraction: 0.9, ChunkedPrefill: true, Batching: BatchingMixed, CUDAGraphMaxBatch: 512}},
+	}
+	for _, c := range cases {
+		got, err := LookupEngineDefaults(c.engine, c.version, c.g, c.tp, 1)
+		if err != nil {
+			t.Fatalf("%s %s: %v", c.engine, c.version, err)
+		}
+		if got != c.want {
+			t.Errorf("%s %s on %s tp%d:\ngot  %+v\nwant %+v", c.engine, c.version, c.g.Name, c.tp, got, c.want)
+		}
+		if src, err := EngineSource(c.engine, c.version); err != nil || src == "" {
+			t.Errorf("%s %s: no source (%v)", c.engine, c.version, err)
+		}
+	}
+}
+
+func TestEngineUnknownIsAnError(t *testing.T) {
+	h100, _ := cost.LookupGPU("H100-SXM")
+	for _, c := range []struct {
+		engine      Engine
+		version     string
+		wantInError []string
+	}{
+		{"tgi", "", []string{`"tgi"`, "vllm, sglang, trtllm"}},
+		{EngineSGLang, "0.4.9", []string{"older than every known version", "0.5.0"}},
+		{EngineTRTLLM, "gpt-oss-dev", []string{"not a version number", "1.0.0"}},
+	} {
+		_, err := LookupEngineDefaults(c.engine, c.version, h100, 1, 1)
+		if err == nil {
+			t.Fatalf("%s %q: no error", c.engine, c.version)
+		}
+		for _, w := range c.wantInError {
+			if !strings.Contains(err.Error(), w) {
+				t.Errorf("%s %q: error %q does not say %q", c.engine, c.version, err, w)
+			}
+		}
+	}
+}
+
+func TestEngineGraphSizes(t *testing.T) {
+	c := engineConfig(t, "scheduler:\n  engine: vllm\n  engine_version: 0.16.0\n")
+	got, err := c.graphSizes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// [1, 2, 4] + 8..248 step 8 + 256..512 step 16: 3 + 31 + 17 sizes.
+	if len(got) != 51 || got[0] != 1 || got[3] != 8 || got[33] != 248 || got[34] != 256 || got[50] != 512 {
+		t.Errorf("vLLM capture sizes %v", got)
+	}
+	// max_num_seqs 64 caps them at 2 x 64 = 128.
+	c = engineConfig(t, "scheduler:\n  engine: vllm\n  max_num_seqs: 64\n")
+	if got, _ = c.graphSizes(); got[len(got)-1] != 128 {
+		t.Errorf("vLLM capture sizes at max_num_seqs 64 end at %d, want 128", got[len(got)-1])
+	}
+	c = engineConfig(t, "scheduler:\n  engine: sglang\n")
+	if got, _ = c.graphSizes(); len(got) != 36 || got[4] != 12 || got[35] != 256 {
+		t.Errorf("SGLang capture sizes %v", got)
+	}
+	for _, y := range []string{"scheduler:\n  engine: trtllm\n", "scheduler:\n  engine: vllm\n  enforce_eager: true\n", "scheduler: {}\n"} {
+		if got, _ = engineConfig(t, y).graphSizes(); got != nil {
+			t.Errorf("%q: capture sizes %v, want none", y, got)
+		}
+	}
+	c = engineConfig(t, "scheduler:\n  cuda_graph_sizes: [8, 2, 4, 4]\n")
+	if got, _ = c.graphSizes(); len(got) != 3 || got[0] != 2 || got[2] != 8 {
+		t.Errorf("explicit capture sizes %v, want [2 4 8]", got)
+	}
+}
+
+// engineConfig parses a config on one H100 with the given scheduler part.
+func engineConfig(t *testing.T, sched string) *Config {
+	t.Helper()
+	c, err := ParseConfig([]byte("model:\n  name: llama-3.1-8b\nhardware:\n  gpu: H100-SXM\nworkload:\n  embedded: test\n" + sched))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// TestEngineSetsUnsetFields: an engine fills what the user left unset,
+// and explicit values win.
+func TestEngineSetsUnsetFields(t *testing.T) {
+	c := engineConfig(t, "scheduler:\n  engine: sglang\n  max_num_seqs: 64\n")
+	s := c.Scheduler
+	if s.Batching != BatchingPrefillFirst || s.AdmissionReserve != 0.7 || s.BlockSize != 1 || s.MaxNumBatchedTokens != 8192 || s.MaxNumSeqs != 64 {
+		t.Errorf("sglang: %+v", s)
+	}
+	if want := (81920 - 13440) / 81920.0; c.Cluster.GPUMemoryUtilization != want || c.Cluster.ActivationReserveGB != 1 {
+		t.Errorf("sglang memory fraction %v reserve %v, want %v and 1", c.Cluster.GPUMemoryUtilization, c.Cluster.ActivationReserveGB, want)
+	}
+	c = engineConfig(t, "scheduler:\n  engine: sglang\n  batching: mixed\n  chunked_prefill: false\ncluster:\n  gpu_memory_utilization: 0.8\n")
+	if c.Scheduler.Batching != BatchingMixed || *c.Scheduler.ChunkedPrefill || c.Cluster.GPUMemoryUtilization != 0.8 {
+		t.Errorf("explicit values lost: %+v %+v", c.Scheduler, c.Cluster)
+	}
+	c = engineConfig(t, "scheduler:\n  engine: trtllm\n")
+	if s := c.Scheduler; s.CapacityPolicy != GuaranteedNoEvict || !*s.OverlapScheduler || *s.ChunkedPrefill || s.MaxNumSeqs != 2048 {
+		t.Errorf("trtllm: %+v", s)
+	}
+	if err := c.Validate(); err != nil {
+		t.Error(err)
+	}
+	// Without an engine nothing changes: lodsim's historical defaults.
+	c = engineConfig(t, "")
+	if s := c.Scheduler; s.MaxNumSeqs != 256 || s.MaxNumBatchedTokens != 2048 || s.BlockSize != 16 || s.Batching != BatchingMixed || c.Cluster.GPUMemoryUtilization != 0.9 {
+		t.Errorf("no engine: %+v", s)
+	}
+}
+
+func TestEngineValidation(t *testing.T) {
+	for y, want := range map[string]string{
+		"scheduler:\n  engine: tgi\n":                                      `scheduler.engine: "tgi", expected one of vllm, sglang, trtllm`,
+		"scheduler:\n  engine: vllm\n  engine_version: 0.2.0\n":            "older than every known version",
+		"scheduler:\n  engine_version: 0.16.0\n":                           "without scheduler.engine",
+		"scheduler:\n  engine: vllm\n  capacity_policy: max_utilization\n": "expected scheduler.engine: trtllm",
+		"scheduler:\n  engine: trtllm\n  capacity_policy: fifo\n":          `"fifo", expected one of guaranteed_no_evict, max_utilization`,
+		"scheduler:\n  engine: sglang\n  overlap_scheduler: true\n":        "overlap_scheduler",
+		"scheduler:\n  engine: trtllm\n  batching: prefill_first\n":        "expected mixed with engine trtllm",
+		"scheduler:\n  cuda_graph_sizes: [4, 0]\n":                         "cuda_graph_sizes[1]: 0",
+		"scheduler:\n  engine: vllm\nhardware:\n  gpu: TPU-v5\n":           "depend on the GPU",
+	} {
+		c, err := ParseConfig([]byte("model:\n  name: llama-3.1-8b\nhardware:\n  gpu: H100-SXM\nworkload:\n  embedded: test\n" + y))
+		if err != nil {
+			// a repeated key (hardware) is a YAML error; rebuild without the default
+			c, err = ParseConfig([]byte("model:\n  name: llama-3.1-8b\nworkload:\n  embedded: test\n" + y))
+		}
+		if err != nil {
+			t.Fatalf("%q: %v", y, err)
+		}
+		err = c.Validate()
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%q: error %v, want it to say %q", y, err, want)
+		}
+	}
+}

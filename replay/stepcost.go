@@ -1,0 +1,50 @@
+package replay
+
+import "github.com/lodsim/lodsim/lod"
+
+// stepCost turns a formed step into per-stage costs the way the engine
+// runs it: the planner's kernels and overheads, CUDA-graph padding
+// (cudagraph.go) and TensorRT-LLM's overlap scheduler. Both levels of
+// detail and every step of a medium decode run go through plan, so they
+// cost a step identically.
+//
+// The engine's per-step overhead (cost.Overheads: StepNs + PerSeqNs x
+// sequences + PerPrefillTokenNs x prefill tokens) is CPU work: scheduling,
+// input preparation, sampling bookkeeping, launch gaps. It is a fixed
+// wall-clock cost on the first stage, paid once per step whatever the TP
+// or PP degree. With the overlap scheduler the CPU work of step n+1 runs
+// while the GPU computes step n, so a step pays only the part of its
+// overhead that the GPU time does not cover:
+//
+//	overhead' = max(0, overhead - (kernels + collectives of the first stage))
+//
+// taking the step's own GPU time as the stand-in for the previous step's.
+// (Overlap also makes a finished request ride one more step before it
+// leaves; lodsim does not model that.)
+type stepCost struct {
+	planner *lod.Planner
+	graphs  cudaGraphs
+	overlap bool
+	tp      int
+}
+
+// plan fills out with the cost of lb on each stage, padding lb first.
+func (c *stepCost) plan(lb *lod.Batch, out []lod.StageCost) {
+	c.graphs.pad(lb)
+	c.planner.Plan(lb, out)
+	if c.overlap && out[0].Overhead > 0 {
+		s := &out[0]
+		gpu := s.Compute() - s.Overhead + s.CollectiveNs(c.tp)
+		s.Overhead = max(0, s.Overhead-gpu)
+	}
+}
+
+// newStepCost reads the engine's CUDA-graph sizes and overlap setting.
+func newStepCost(c *Config, pl *lod.Planner) (stepCost, error) {
+	sizes, err := c.graphSizes()
+	if err != nil {
+		return stepCost{}, err
+	}
+	o := c.Scheduler.OverlapScheduler
+	return stepCost{planner: pl, graphs: cudaGraphs{sizes: sizes}, overlap: o != nil && *o, tp: pl.TP()}, nil
+}
