@@ -1,6 +1,7 @@
 package experiment
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"os"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/lodsim/lodsim/analysis"
 	"github.com/lodsim/lodsim/analysis/rundir"
+	"github.com/lodsim/lodsim/hwprofile"
 	"github.com/lodsim/lodsim/replay"
 	"github.com/lodsim/lodsim/trace"
 )
@@ -163,12 +165,16 @@ func TestNewChecksInputsFirst(t *testing.T) {
 		t.Errorf("missing trace: %v", err)
 	}
 	// A profile of another GPU than hardware.gpu is refused, not used.
-	h100, err := os.ReadFile("../../hwprofile/profiles/h100_sxm.yaml")
+	h100, err := hwprofile.EmbeddedProfile("h100_sxm")
 	if err != nil {
 		t.Fatal(err)
 	}
+	var yml bytes.Buffer
+	if err := h100.Write(&yml); err != nil {
+		t.Fatal(err)
+	}
 	c = tiny(t)
-	c.Hardware.Profile = writeFile(t, dir, "h100.yaml", string(h100))
+	c.Hardware.Profile = writeFile(t, dir, "h100.yaml", yml.String())
 	if _, err := New(c); err == nil || !strings.Contains(err.Error(), "calibrated on H100-SXM, but hardware.gpu is A100-80GB-SXM") {
 		t.Errorf("mismatched profile: %v", err)
 	}
