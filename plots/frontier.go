@@ -75,7 +75,7 @@ func frontierFigure(fs []sweep.FrontierPlot) (*figure, error) {
 			}
 			sc.GlyphStyle = draw.GlyphStyle{Color: s.c, Radius: vg.Points(3.5), Shape: draw.CircleGlyph{}}
 			p.Add(sc)
-			p.Legend.Add(s.name, sc)
+			f.addLegend(s.name, sc)
 			if i == 0 {
 				f.add(series{s.name, s.c})
 			}
@@ -97,7 +97,7 @@ func frontierFigure(fs []sweep.FrontierPlot) (*figure, error) {
 		line.LineStyle = lineStyle(vermilion, false)
 		pts.GlyphStyle = draw.GlyphStyle{Color: vermilion, Radius: vg.Points(4.5), Shape: draw.RingGlyph{}}
 		p.Add(line, pts)
-		p.Legend.Add("Pareto frontier", line, pts)
+		f.addLegend("Pareto frontier", line, pts)
 		if i == 0 {
 			f.add(series{"Pareto frontier", vermilion})
 		}
@@ -119,8 +119,6 @@ func frontierFigure(fs []sweep.FrontierPlot) (*figure, error) {
 			return nil, err
 		}
 		p.Add(lb)
-		p.Legend.Top = false
-		p.Legend.Left = false
 	}
 	return f, nil
 }
@@ -188,7 +186,7 @@ func sweepMetricsFigure(kps []sweep.KeyPlot) (*figure, error) {
 			line.LineStyle = lineStyle(c, g >= len(palette))
 			pts.GlyphStyle = draw.GlyphStyle{Color: c, Radius: vg.Points(3), Shape: draw.CircleGlyph{}}
 			p.Add(line, pts)
-			p.Legend.Add(grp.Name, line, pts)
+			f.addLegend(grp.Name, line, pts)
 			if i == 0 {
 				f.add(series{grp.Name, c})
 			}

@@ -14,6 +14,10 @@ type rowCost struct{ fixedCost }
 
 func (rowCost) GEMM(m, n, k int) float64 { return 1000 + 10*float64(m) }
 
+// QuantGEMM is what the planner prices the layers' GEMMs with (at the
+// model's weight precision).
+func (r rowCost) QuantGEMM(m, n, k int, _ cost.Precision) float64 { return r.GEMM(m, n, k) }
+
 // TestCUDAGraphPaddingCost: with graphs captured at 4 and 8, a decode step
 // of one sequence replays the graph of 4. Each of the tiny model's 2 layers
 // has 4 GEMMs (QKV, O, gate+up, down) whose rows grow from 1 to 4: 8 x 10 x

@@ -4,12 +4,9 @@ import (
 	"context"
 	"fmt"
 	"math"
-	"os"
 
 	"github.com/lodsim/lodsim/analysis"
-	"github.com/lodsim/lodsim/hwprofile"
-	"github.com/lodsim/lodsim/hwprofile/cost"
-	"github.com/lodsim/lodsim/replay"
+	"github.com/lodsim/lodsim/analysis/experiment"
 	"github.com/lodsim/lodsim/trace"
 )
 
@@ -21,103 +18,60 @@ import (
 // the sweep), unless ctx was cancelled.
 type Runner func(ctx context.Context, p *Point) (analysis.Summary, error)
 
-// Simulate is the default Runner: one replay.Run of the point's
-// configuration at its level of detail, results streamed into an
-// analysis.Summarizer.
+// Simulate is the default Runner: the point's configuration built by the
+// library entry point (analysis/experiment), run at its level of detail
+// with results streamed into an analysis.Summarizer.
 func Simulate(ctx context.Context, p *Point) (analysis.Summary, error) {
-	c := p.Config
-	m, err := c.ResolveModel()
+	e, err := experiment.New(p.Config)
 	if err != nil {
 		return analysis.Summary{}, err
 	}
-	cm, err := costModel(c)
-	if err != nil {
-		return analysis.Summary{}, err
-	}
-	src, err := openWorkload(c)
+	src, err := e.Open()
 	if err != nil {
 		return analysis.Summary{}, fmt.Errorf("workload: %w", err)
 	}
 	if p.RateScale != 1 {
 		src = trace.Scale(src, p.RateScale)
 	}
-	src = &cancellable{Reader: src, ctx: ctx}
+	src = cancellable(ctx, src)
 	defer src.Close()
-	slo := analysis.SLO{TTFTNs: float64(c.SLO.TTFT), TPOTNs: float64(c.SLO.TPOT), E2ENs: float64(c.SLO.E2E)}
-	z := analysis.NewSummarizer(slo)
-	st, err := replay.Run(replay.Input{Config: c, Model: m, Cost: cm, Workload: src, Sink: z})
+	z := analysis.NewSummarizer(e.SLO())
+	st, _, err := e.RunFrom(src, z, nil)
 	if err != nil {
 		return analysis.Summary{}, err
 	}
 	return z.Summary(st), nil
 }
 
-// cancellable stops a run when its context is cancelled: the simulator
-// pulls requests as it goes, so the next pull fails.
-type cancellable struct {
+// cancellable stops a run when ctx is cancelled: the simulator pulls
+// requests as it goes, so the next pull fails. A reactive source (closed
+// loop) stays reactive.
+func cancellable(ctx context.Context, r trace.Reader) trace.Reader {
+	c := &cancelReader{Reader: r, ctx: ctx}
+	if re, ok := r.(trace.Reactive); ok {
+		return cancelReactive{c, re}
+	}
+	return c
+}
+
+type cancelReader struct {
 	trace.Reader
 	ctx context.Context
 }
 
-func (c *cancellable) Next() (trace.Request, error) {
+func (c *cancelReader) Next() (trace.Request, error) {
 	if err := c.ctx.Err(); err != nil {
 		return trace.Request{}, err
 	}
 	return c.Reader.Next()
 }
 
-// openWorkload opens the request source a config names.
-//
-// TODO(lead): switch to analysis/experiment. This and costModel are copies
-// of cmd/lodsim/sim.go's openWorkload and costModel, the config-to-run
-// wiring that has no library home yet.
-func openWorkload(c *replay.Config) (trace.Reader, error) {
-	w := c.Workload
-	switch {
-	case w.Trace != "":
-		return trace.Open(c.Path(w.Trace), trace.Options{Format: w.Format, Columns: w.Columns, TimeUnit: w.TimeUnit,
-			Sort: w.Sort, DropFailed: w.DropFailed, KeepOffset: w.KeepOffset})
-	case w.Embedded != "":
-		return trace.Embedded(w.Embedded)
-	case w.Synthetic != nil:
-		s := w.Synthetic
-		return trace.NewSynthetic(trace.Synthetic{Arrival: s.Arrival, Rate: s.Rate, CV: s.CV, Prompt: s.Prompt, Output: s.Output,
-			Count: s.Count, Duration: int64(s.Duration), Seed: c.Simulation.Seed})
-	case w.ClosedLoop != nil:
-		s := w.ClosedLoop
-		return trace.NewClosedLoop(trace.ClosedLoop{Clients: s.Clients, Requests: s.Requests, Prompt: s.Prompt, Output: s.Output,
-			ThinkNs: int64(s.ThinkTime), Seed: c.Simulation.Seed})
-	}
-	return nil, fmt.Errorf("workload: no source configured")
+type cancelReactive struct {
+	*cancelReader
+	re trace.Reactive
 }
 
-// costModel resolves hardware.gpu and hardware.profile to a cost model.
-//
-// TODO(lead): switch to analysis/experiment (see openWorkload).
-func costModel(c *replay.Config) (cost.CostModel, error) {
-	g, err := cost.LookupGPU(c.Hardware.GPU)
-	if err != nil {
-		return nil, fmt.Errorf("hardware.gpu: %w", err)
-	}
-	switch p := c.Hardware.Profile; p {
-	case "":
-		return hwprofile.DefaultCostModel(g), nil
-	case "roofline":
-		return cost.NewRoofline(g), nil
-	default:
-		path := c.Path(p)
-		f, err := os.Open(path)
-		if err != nil {
-			return nil, fmt.Errorf("hardware.profile: %w", err)
-		}
-		defer f.Close()
-		prof, err := cost.LoadProfile(f, path)
-		if err != nil {
-			return nil, fmt.Errorf("hardware.profile: %w", err)
-		}
-		return prof, nil
-	}
-}
+func (c cancelReactive) Completed(id trace.RequestID, at int64) { c.re.Completed(id, at) }
 
 // rowOf turns a point's summary (or its error) into its table row.
 func rowOf(p *Point, s *analysis.Summary, runErr error, attainment float64) Row {
