@@ -285,9 +285,13 @@ func (p *Planner) decodeAttention(batch, ctx int) float64 {
 	return p.cost.GenerationAttention(batch, c, p.shape)
 }
 
-// gemm is an (m x k) activation by (k x n) weight GEMM with the weight in w.
+// gemm is an (m x k) activation by (k x n) weight GEMM with the weight in
+// w; an unquantized one is the cost model's GEMM itself.
 func (p *Planner) gemm(m, n, k int, w Precision) float64 {
-	return p.cost.QuantGEMM(m, n, k, w.Kernel())
+	if q := w.Kernel(); q != cost.BF16 {
+		return p.cost.QuantGEMM(m, n, k, q)
+	}
+	return p.cost.GEMM(m, n, k)
 }
 
 // windowPrefillAttention is a prefill of q tokens after prefix ones in a

@@ -2,8 +2,10 @@ package experiment
 
 import (
 	"bytes"
+	"compress/gzip"
 	"crypto/sha256"
 	"encoding/hex"
+	"io"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -13,7 +15,6 @@ import (
 
 	"github.com/lodsim/lodsim/analysis"
 	"github.com/lodsim/lodsim/analysis/rundir"
-	"github.com/lodsim/lodsim/hwprofile"
 	"github.com/lodsim/lodsim/replay"
 	"github.com/lodsim/lodsim/trace"
 )
@@ -165,16 +166,20 @@ func TestNewChecksInputsFirst(t *testing.T) {
 		t.Errorf("missing trace: %v", err)
 	}
 	// A profile of another GPU than hardware.gpu is refused, not used.
-	h100, err := hwprofile.EmbeddedProfile("h100_sxm")
+	gz, err := os.ReadFile("../../hwprofile/profiles/h100_sxm.vllm.yaml.gz")
 	if err != nil {
 		t.Fatal(err)
 	}
-	var yml bytes.Buffer
-	if err := h100.Write(&yml); err != nil {
+	zr, err := gzip.NewReader(bytes.NewReader(gz))
+	if err != nil {
+		t.Fatal(err)
+	}
+	h100, err := io.ReadAll(zr)
+	if err != nil {
 		t.Fatal(err)
 	}
 	c = tiny(t)
-	c.Hardware.Profile = writeFile(t, dir, "h100.yaml", yml.String())
+	c.Hardware.Profile = writeFile(t, dir, "h100.yaml", string(h100))
 	if _, err := New(c); err == nil || !strings.Contains(err.Error(), "calibrated on H100-SXM, but hardware.gpu is A100-80GB-SXM") {
 		t.Errorf("mismatched profile: %v", err)
 	}
