@@ -6,6 +6,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/lodsim/lodsim/hwprofile/cost"
@@ -20,7 +21,7 @@ var (
 // from.
 type shippedProfile struct {
 	key, engine string
-	source      string // under data/aiconfigurator
+	sources     []string // under data/aiconfigurator
 	opt         CalibrateOptions
 }
 
@@ -28,13 +29,14 @@ type shippedProfile struct {
 const compactDigits = 5
 
 // The shipped profiles. The A100, H100 and H200 vLLM profiles come from
-// the aiconfigurator tables copied unchanged; the others from the compact
+// the aiconfigurator tables copied unchanged (H100 and H200 with the MoE
+// rows of the vLLM tables, compact); the others from the compact
 // re-encodings of the full tables (see WriteCompact), with the roofline
 // bases fitted on at most 4096 points so that rebuilding them stays fast.
 var shippedProfiles = []shippedProfile{
-	{"a100_sxm", "vllm", "a100_sxm", CalibrateOptions{Seed: 1}},
-	{"h100_sxm", "vllm", "h100_sxm", CalibrateOptions{Seed: 1}},
-	{"h200_sxm", "vllm", "h200_sxm", CalibrateOptions{Seed: 1}},
+	{"a100_sxm", "vllm", []string{"a100_sxm"}, CalibrateOptions{Seed: 1}},
+	{"h100_sxm", "vllm", []string{"h100_sxm", moeOnly("h100_sxm", "vllm")}, CalibrateOptions{Seed: 1}},
+	{"h200_sxm", "vllm", []string{"h200_sxm", moeOnly("h200_sxm", "vllm")}, CalibrateOptions{Seed: 1}},
 	compactProfile("h200_sxm", "sglang"),
 	compactProfile("h200_sxm", "trtllm"),
 	compactProfile("b200_sxm", "vllm"),
@@ -44,9 +46,12 @@ var shippedProfiles = []shippedProfile{
 }
 
 func compactProfile(key, engine string) shippedProfile {
-	return shippedProfile{key, engine, "compact/" + key + "." + engine + ".csv.gz",
+	return shippedProfile{key, engine, []string{"compact/" + key + "." + engine + ".csv.gz"},
 		CalibrateOptions{Seed: 1, Engine: engine, FitSample: 4096}}
 }
+
+// moeOnly names the compact table of the MoE rows alone of key and engine.
+func moeOnly(key, engine string) string { return "compact/" + key + "." + engine + "-moe.csv.gz" }
 
 func gzipBytes(t testing.TB, b []byte) []byte {
 	var buf bytes.Buffer
@@ -72,7 +77,11 @@ func TestEmbeddedProfilesRebuild(t *testing.T) {
 		listed[file] = true
 		t.Run(sp.key+"/"+sp.engine, func(t *testing.T) {
 			t.Parallel()
-			ms, err := ReadMeasurements(filepath.Join("data", "aiconfigurator", sp.source))
+			var paths []string
+			for _, s := range sp.sources {
+				paths = append(paths, filepath.Join("data", "aiconfigurator", s))
+			}
+			ms, err := ReadMeasurements(paths...)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -104,7 +113,7 @@ func TestEmbeddedProfilesRebuild(t *testing.T) {
 			}
 			if !bytes.Equal(buf.Bytes(), want) {
 				t.Fatalf("rebuilding %s from data/aiconfigurator/%s gives different bytes (%d vs %d); run go test ./hwprofile -run TestEmbeddedProfilesRebuild -update and review the diff",
-					path, sp.source, buf.Len(), len(want))
+					path, strings.Join(sp.sources, ", "), buf.Len(), len(want))
 			}
 			// Profiles are embedded in the binary: keep each small.
 			if len(gz) > 1<<20 {
@@ -138,16 +147,19 @@ func TestWriteCompact(t *testing.T) {
 	if !ok {
 		t.Skip("../shared not present")
 	}
-	byKey := map[string][]shippedProfile{}
+	type compact struct{ key, engine, source string }
+	byKey := map[string][]compact{}
 	var keys []string
 	for _, sp := range shippedProfiles {
-		if filepath.Dir(sp.source) != "compact" {
-			continue
+		for _, src := range sp.sources {
+			if filepath.Dir(src) != "compact" {
+				continue
+			}
+			if byKey[sp.key] == nil {
+				keys = append(keys, sp.key)
+			}
+			byKey[sp.key] = append(byKey[sp.key], compact{sp.key, sp.engine, src})
 		}
-		if byKey[sp.key] == nil {
-			keys = append(keys, sp.key)
-		}
-		byKey[sp.key] = append(byKey[sp.key], sp)
 	}
 	for _, key := range keys {
 		ms, err := ReadMeasurements(filepath.Join(root, key))
@@ -155,12 +167,23 @@ func TestWriteCompact(t *testing.T) {
 			t.Fatal(err)
 		}
 		g, _ := cost.LookupGPU(key)
-		for _, sp := range byKey[key] {
+		for _, c := range byKey[key] {
+			use := ms
+			if strings.HasSuffix(c.source, "-moe.csv.gz") {
+				moe := *ms
+				moe.Rows = nil
+				for _, r := range ms.Rows {
+					if r.Op == cost.OpMoE {
+						moe.Rows = append(moe.Rows, r)
+					}
+				}
+				use = &moe
+			}
 			var buf bytes.Buffer
-			if err := WriteCompact(&buf, ms, g, sp.engine, compactDigits); err != nil {
+			if err := WriteCompact(&buf, use, g, c.engine, compactDigits); err != nil {
 				t.Fatal(err)
 			}
-			path := filepath.Join("data", "aiconfigurator", sp.source)
+			path := filepath.Join("data", "aiconfigurator", c.source)
 			if *writeCompact {
 				if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
 					t.Fatal(err)
@@ -172,7 +195,7 @@ func TestWriteCompact(t *testing.T) {
 				t.Fatal(err)
 			}
 			if !bytes.Equal(have, buf.Bytes()) {
-				t.Errorf("%s does not re-encode the full %s %s tables; rerun with -write-compact", path, key, sp.engine)
+				t.Errorf("%s does not re-encode the full %s %s tables; rerun with -write-compact", path, key, c.engine)
 			}
 		}
 	}

@@ -512,6 +512,9 @@ var canonicalLayout = &layout{
 			}
 			return t.errAt(i, "op", "found %q, expected one of %s", t.str(i, "op"), strings.Join(names, ", "))
 		}
+		if op == cost.OpQuantGEMM {
+			op = cost.OpGEMM // quant_gemm is gemm with its quant column
+		}
 		m.Op = op
 		ints := []struct {
 			dst *int64
