@@ -11,10 +11,10 @@ import (
 func TestSynthChecksValues(t *testing.T) {
 	good := Synth{Arrival: "poisson", Rate: 2, CV: 1, Prompt: "fixed:10", Output: "fixed:5", Count: 3, Seed: 1}
 	for want, s := range map[string]Synth{
-		"--prompt": {Arrival: "poisson", Rate: 2, Prompt: "fixed:x", Output: "fixed:5", Count: 3},
-		"--output": {Arrival: "poisson", Rate: 2, Prompt: "fixed:10", Output: "nope", Count: 3},
-		"--count":  {Arrival: "poisson", Rate: 2, Prompt: "fixed:10", Output: "fixed:5", Count: -1},
-		"--rate":   {Arrival: "poisson", Rate: 0, Prompt: "fixed:10", Output: "fixed:5", Count: 3},
+		"--prompt":                       {Arrival: "poisson", Rate: 2, Prompt: "fixed:x", Output: "fixed:5", Count: 3},
+		"--output":                       {Arrival: "poisson", Rate: 2, Prompt: "fixed:10", Output: "nope", Count: 3},
+		"--count":                        {Arrival: "poisson", Rate: 2, Prompt: "fixed:10", Output: "fixed:5", Count: -1},
+		"--rate":                         {Arrival: "poisson", Rate: 0, Prompt: "fixed:10", Output: "fixed:5", Count: 3},
 		"give --count N or --duration D": {Arrival: "poisson", Rate: 2, Prompt: "fixed:10", Output: "fixed:5"},
 	} {
 		if _, err := s.Reader(); err == nil || !strings.Contains(err.Error(), want) {
