@@ -44,7 +44,19 @@ type Row struct {
 	TP, PP      int
 	TTFTms      float64 // measured mean time to first token
 	TPOTms      float64 // measured mean time per output token
+	// Mode is "" for aggregated serving (one pool serves prefill and
+	// decode) and "disagg" for separate prefill and decode pools.
+	Mode string
+	// GEMMQuant and MoEQuant are the weight formats the engine ran the
+	// dense and expert GEMMs in (the silicon layout's gemm_quant_mode and
+	// moe_quant_mode, e.g. "fp8", "fp8_block", "nvfp4"); empty means the
+	// checkpoint's own.
+	GEMMQuant, MoEQuant string
 }
+
+// Disaggregated reports whether the row measured separate prefill and
+// decode pools.
+func (r Row) Disaggregated() bool { return strings.EqualFold(r.Mode, "disagg") }
 
 // Label names the row in tables and figures.
 func (r Row) Label() string {
@@ -67,6 +79,10 @@ type column struct {
 	names    []string
 	required bool
 	set      func(r *Row, v string) error
+	// aggOnly columns are required of aggregated rows only: a
+	// disaggregated row leaves them blank and has prefill_*/decode_*
+	// columns instead.
+	aggOnly bool
 }
 
 func intField(dst func(*Row) *int, min int) func(*Row, string) error {
@@ -124,35 +140,56 @@ func layoutColumns(l Layout) []column {
 	ttft := func(r *Row) *float64 { return &r.TTFTms }
 	tpot := func(r *Row) *float64 { return &r.TPOTms }
 	if l == LayoutSilicon {
+		// mode comes first: it decides whether the aggOnly columns may be
+		// blank.
 		return []column{
-			{[]string{"id"}, false, stringField(id, false)},
-			{[]string{"model_path"}, true, stringField(model, true)},
-			{[]string{"system"}, true, stringField(gpu, true)},
-			{[]string{"backend"}, true, stringField(backend, true)},
-			{[]string{"backend_version"}, false, stringField(version, false)},
-			{[]string{"isl"}, true, intField(isl, 1)},
-			{[]string{"osl"}, true, intField(osl, 1)},
-			{[]string{"batch_size"}, true, intField(conc, 1)},
-			{[]string{"tp_size"}, true, intField(tp, 1)},
-			{[]string{"pp_size"}, false, intField(pp, 1)},
-			{[]string{"silicon_ttft_ms"}, true, timeField(ttft)},
-			{[]string{"silicon_tpot_ms"}, true, timeField(tpot)},
+			{names: []string{"mode"}, set: modeField},
+			{names: []string{"id"}, set: stringField(id, false)},
+			{names: []string{"model_path"}, required: true, set: stringField(model, true)},
+			{names: []string{"system"}, required: true, set: stringField(gpu, true)},
+			{names: []string{"backend"}, required: true, set: stringField(backend, true)},
+			{names: []string{"backend_version"}, set: stringField(version, false)},
+			{names: []string{"gemm_quant_mode"}, set: stringField(func(r *Row) *string { return &r.GEMMQuant }, false)},
+			{names: []string{"moe_quant_mode"}, set: stringField(func(r *Row) *string { return &r.MoEQuant }, false)},
+			{names: []string{"isl"}, required: true, set: intField(isl, 1)},
+			{names: []string{"osl"}, required: true, set: intField(osl, 1)},
+			{names: []string{"batch_size"}, required: true, set: intField(conc, 1), aggOnly: true},
+			{names: []string{"tp_size"}, required: true, set: intField(tp, 1), aggOnly: true},
+			{names: []string{"pp_size"}, set: intField(pp, 1)},
+			{names: []string{"silicon_ttft_ms"}, required: true, set: timeField(ttft)},
+			{names: []string{"silicon_tpot_ms"}, required: true, set: timeField(tpot)},
 		}
 	}
 	return []column{
-		{[]string{"id"}, false, stringField(id, false)},
-		{[]string{"model"}, true, stringField(model, true)},
-		{[]string{"gpu"}, true, stringField(gpu, true)},
-		{[]string{"backend"}, true, stringField(backend, true)},
-		{[]string{"backend_version"}, false, stringField(version, false)},
-		{[]string{"isl"}, true, intField(isl, 1)},
-		{[]string{"osl"}, true, intField(osl, 1)},
-		{[]string{"concurrency"}, true, intField(conc, 1)},
-		{[]string{"tp"}, true, intField(tp, 1)},
-		{[]string{"pp"}, false, intField(pp, 1)},
-		{[]string{"ttft_ms"}, true, timeField(ttft)},
-		{[]string{"tpot_ms"}, true, timeField(tpot)},
+		{names: []string{"id"}, set: stringField(id, false)},
+		{names: []string{"model"}, required: true, set: stringField(model, true)},
+		{names: []string{"gpu"}, required: true, set: stringField(gpu, true)},
+		{names: []string{"backend"}, required: true, set: stringField(backend, true)},
+		{names: []string{"backend_version"}, set: stringField(version, false)},
+		{names: []string{"isl"}, required: true, set: intField(isl, 1)},
+		{names: []string{"osl"}, required: true, set: intField(osl, 1)},
+		{names: []string{"concurrency"}, required: true, set: intField(conc, 1)},
+		{names: []string{"tp"}, required: true, set: intField(tp, 1)},
+		{names: []string{"pp"}, set: intField(pp, 1)},
+		{names: []string{"ttft_ms"}, required: true, set: timeField(ttft)},
+		{names: []string{"tpot_ms"}, required: true, set: timeField(tpot)},
+		{names: []string{"mode"}, set: modeField},
+		{names: []string{"gemm_quant_mode"}, set: stringField(func(r *Row) *string { return &r.GEMMQuant }, false)},
+		{names: []string{"moe_quant_mode"}, set: stringField(func(r *Row) *string { return &r.MoEQuant }, false)},
 	}
+}
+
+// modeField reads the silicon layout's mode column: agg or disagg.
+func modeField(r *Row, v string) error {
+	switch m := strings.ToLower(strings.TrimSpace(v)); m {
+	case "", "agg":
+		r.Mode = "" // empty means aggregated
+		return nil
+	case "disagg":
+		r.Mode = m
+		return nil
+	}
+	return fmt.Errorf("found %q, expected agg or disagg", v)
 }
 
 // DetectLayout names the layout of a header row: the silicon layout when it
@@ -244,7 +281,7 @@ func ReadBenchmarks(r io.Reader, name string) ([]Row, Layout, error) {
 				continue
 			}
 			v := rec[pos[i]]
-			if strings.TrimSpace(v) == "" && !c.required {
+			if strings.TrimSpace(v) == "" && (!c.required || c.aggOnly && row.Disaggregated()) {
 				continue
 			}
 			if err := c.set(&row, v); err != nil {
@@ -276,7 +313,7 @@ func ReadBenchmarkFile(path string) ([]Row, Layout, error) {
 }
 
 // CanonicalHeader is the header WriteBenchmarks writes.
-var CanonicalHeader = []string{"id", "model", "gpu", "backend", "backend_version", "isl", "osl", "concurrency", "tp", "pp", "ttft_ms", "tpot_ms"}
+var CanonicalHeader = []string{"id", "model", "gpu", "backend", "backend_version", "isl", "osl", "concurrency", "tp", "pp", "ttft_ms", "tpot_ms", "mode", "gemm_quant_mode", "moe_quant_mode"}
 
 // WriteBenchmarks writes rows in the canonical layout.
 func WriteBenchmarks(w io.Writer, rows []Row) error {
@@ -285,7 +322,7 @@ func WriteBenchmarks(w io.Writer, rows []Row) error {
 	for _, r := range rows {
 		cw.Write([]string{r.ID, r.Model, r.GPU, r.Backend, r.Version, strconv.Itoa(r.ISL), strconv.Itoa(r.OSL),
 			strconv.Itoa(r.Concurrency), strconv.Itoa(r.TP), strconv.Itoa(r.PP),
-			strconv.FormatFloat(r.TTFTms, 'g', -1, 64), strconv.FormatFloat(r.TPOTms, 'g', -1, 64)})
+			strconv.FormatFloat(r.TTFTms, 'g', -1, 64), strconv.FormatFloat(r.TPOTms, 'g', -1, 64), r.Mode, r.GEMMQuant, r.MoEQuant})
 	}
 	cw.Flush()
 	return cw.Error()

@@ -5,14 +5,15 @@
 // closed-loop run of a serving engine: Concurrency clients send requests
 // of fixed ISL prompt and OSL output tokens to one TP x PP replica and the
 // tool reports mean TTFT and TPOT. RowConfig turns a row into a
-// replay.Config with the matching model, the GPU's calibrated profile, the
-// engine's default scheduler and memory settings (EngineFor) and a
-// closed-loop workload; Predict replays it at the medium level of detail
+// replay.Config with the matching model (in the row's GEMM and MoE
+// formats), the GPU's calibrated profile, the row's engine and version
+// (replay applies that engine's defaults) and a closed-loop workload; Predict replays it at the medium level of detail
 // and Measure applies the benchmark tools' metric definitions over the
 // steady-state window. Validate tabulates predicted against measured per
 // group (model, GPU, TP) with analysis.Accuracy. Rows lodsim cannot
-// simulate (unknown model, no profile for the GPU, a model that does not
-// fit) are kept with the reason they were skipped.
+// simulate (disaggregated, unknown engine or model, no profile for the
+// GPU, a model that does not fit) are kept with the reason they were
+// skipped.
 //
 // FitOverheads fits cost.Overheads to rows by bounded
 // Levenberg-Marquardt on relative errors, re-simulating the rows for each

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"slices"
+	"strings"
 	"sync"
 
 	"github.com/lodsim/lodsim/analysis"
@@ -76,16 +78,28 @@ func (e *errSkip) Error() string { return e.reason }
 func skipf(format string, args ...any) error { return &errSkip{fmt.Sprintf(format, args...)} }
 
 // RowConfig builds the simulation of a row: one replica of the row's model
-// on TP x PP GPUs of the row's type, scheduler and memory settings of the
-// row's engine (EngineFor), and a closed-loop workload of Concurrency
+// (its weights in the row's GEMM and MoE formats when the checkpoint is
+// unquantized) on TP x PP GPUs of the row's type, the scheduler and memory
+// defaults of the row's engine and version (scheduler.engine and
+// engine_version, applied by replay), and a closed-loop workload of Concurrency
 // clients sending fixed ISL/OSL requests with no think time, as benchmark
 // tools do with --max-concurrency, ready to run with the row's cost model.
 // Problems that make the row unusable (unknown model or GPU, no profile)
 // come back as a skip reason.
 func RowConfig(row Row, opt Options) (*experiment.Experiment, error) {
+	if row.Disaggregated() {
+		return nil, skipf("disaggregated prefill/decode: lodsim simulates one aggregated pool")
+	}
 	m, err := lod.LookupModel(row.Model)
 	if err != nil {
 		return nil, skipf("unknown model %q: lodsim has no architecture for it (built in: %v)", row.Model, lod.ModelNames())
+	}
+	if m, err = rowPrecision(m, row); err != nil {
+		return nil, skipf("%v", err)
+	}
+	engine, version, err := rowEngine(row)
+	if err != nil {
+		return nil, skipf("%v", err)
 	}
 	g, err := cost.LookupGPU(row.GPU)
 	if err != nil {
@@ -102,20 +116,17 @@ func RowConfig(row Row, opt Options) (*experiment.Experiment, error) {
 	if opt.Overheads != nil {
 		cp.Overhead = *opt.Overheads
 	}
-	e := EngineFor(row.Backend, g, row.TP, row.PP)
 	lodName := opt.LoD
 	if lodName == "" {
 		lodName = "medium"
 	}
-	chunked := true
 	cfg := &replay.Config{
 		Name:       row.ID,
 		Simulation: replay.SimulationConfig{LoD: replay.LoD(lodName), Seed: opt.Seed},
 		Model:      m,
 		Hardware:   replay.HardwareConfig{GPU: g.Name},
-		Cluster: replay.ClusterConfig{Replicas: 1, TensorParallel: row.TP, PipelineParallel: max(row.PP, 1),
-			GPUMemoryUtilization: e.MemoryUtilization, ActivationReserveGB: e.ActivationReserveGB},
-		Scheduler: replay.SchedulerConfig{MaxNumSeqs: e.MaxNumSeqs, MaxNumBatchedTokens: e.MaxNumBatchedTokens, ChunkedPrefill: &chunked, Batching: replay.Batching(e.Batching), AdmissionReserve: e.AdmissionReserve},
+		Cluster:    replay.ClusterConfig{Replicas: 1, TensorParallel: row.TP, PipelineParallel: max(row.PP, 1)},
+		Scheduler:  replay.SchedulerConfig{Engine: engine, EngineVersion: version},
 		Workload: replay.WorkloadConfig{ClosedLoop: &replay.ClosedLoopConfig{
 			Clients:  row.Concurrency,
 			Requests: opt.requests(row.Concurrency),
@@ -124,6 +135,14 @@ func RowConfig(row Row, opt Options) (*experiment.Experiment, error) {
 		}},
 	}
 	cfg.ApplyDefaults()
+	if sc := &cfg.Scheduler; !*sc.ChunkedPrefill {
+		// Without context chunking a prompt runs whole, so a deployment
+		// benchmarked at this ISL and concurrency had a token budget that
+		// holds one prompt beside a decode of every other client; the
+		// engine default (TRT-LLM's max_num_tokens 8192) would starve
+		// prefills behind the decodes, which the measured TTFT rules out.
+		sc.MaxNumBatchedTokens = max(sc.MaxNumBatchedTokens, row.ISL+row.Concurrency)
+	}
 	if err := cfg.Validate(); err != nil {
 		return nil, skipf("%v", err)
 	}
@@ -265,4 +284,45 @@ func NewReport(preds []Prediction) *Report {
 	rep.TTFT = analysis.Accuracy(ttft)
 	rep.TPOT = analysis.Accuracy(tpot)
 	return rep
+}
+
+// rowPrecision puts an unquantized checkpoint's weights in the formats the
+// row's engine ran them in (gemm_quant_mode for the dense layers,
+// moe_quant_mode for the experts), as an engine quantizing at load time
+// does. A quantized checkpoint keeps its own formats (its config knows
+// which layers stay in 16 bits).
+func rowPrecision(m lod.Model, row Row) (lod.Model, error) {
+	if m.Weights != lod.Unquantized || m.ExpertWeights != lod.Unquantized || m.AttentionWeights != lod.Unquantized {
+		return m, nil
+	}
+	if row.GEMMQuant != "" {
+		p, err := lod.ParsePrecision(row.GEMMQuant)
+		if err != nil {
+			return m, fmt.Errorf("gemm_quant_mode: %w", err)
+		}
+		m = m.WithPrecision(p, lod.Unquantized)
+	}
+	if row.MoEQuant != "" && m.Experts > 0 {
+		p, err := lod.ParsePrecision(row.MoEQuant)
+		if err != nil {
+			return m, fmt.Errorf("moe_quant_mode: %w", err)
+		}
+		m.ExpertWeights = p
+	}
+	return m, nil
+}
+
+// rowEngine is the replay engine and version a row's backend names. A
+// version that is not a release number (a development build such as
+// "gpt-oss-dev") takes the engine's newest known defaults; a blank one too.
+func rowEngine(row Row) (replay.Engine, string, error) {
+	e := replay.Engine(strings.ToLower(strings.TrimSpace(row.Backend)))
+	if !slices.Contains(replay.Engines, e) {
+		return "", "", fmt.Errorf("backend %q: lodsim models %v", row.Backend, replay.Engines)
+	}
+	v := strings.TrimSpace(row.Version)
+	if v != "" && (v[0] < '0' || v[0] > '9') {
+		v = ""
+	}
+	return e, v, nil
 }

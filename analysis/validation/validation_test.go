@@ -356,7 +356,7 @@ func TestFitRecoversOverheads(t *testing.T) {
 // seeded half of the development set and measure on the other half, with
 // TTFT MAPE under 15% and TPOT MAPE under 10% on the held-out half. The
 // rows are SGLang, simulated with its prefill-first batching and
-// conservative admission (EngineFor).
+// conservative admission (replay's sglang engine defaults).
 func TestDevSetTarget(t *testing.T) {
 	rows := readDev(t)
 	calib, eval := Split(rows, 1)

@@ -1,0 +1,85 @@
+package validation
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/lodsim/lodsim/lod"
+	"github.com/lodsim/lodsim/replay"
+)
+
+// The whole development set, agg and disagg rows, in the upstream layout.
+const wholeDevSet = "testdata/silicon_dev.csv"
+
+// TestWholeFileReads: disaggregated rows leave batch_size and tp_size
+// blank; they are read (and later skipped with a reason) instead of
+// failing the file.
+func TestWholeFileReads(t *testing.T) {
+	rows, layout, err := ReadBenchmarkFile(wholeDevSet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if layout != LayoutSilicon || len(rows) != 882 {
+		t.Fatalf("%d rows in layout %q, expected the file's 882 in %q", len(rows), layout, LayoutSilicon)
+	}
+	disagg := 0
+	for _, r := range rows {
+		if r.Disaggregated() {
+			disagg++
+		}
+	}
+	if disagg != 64 {
+		t.Errorf("%d disaggregated rows, expected the file's 64", disagg)
+	}
+	// A blank batch_size stays an error on an aggregated row.
+	bad := siliconHeader + "\nx,agg,m,h100_sxm,vllm,,1,1,,1,1,1"
+	if _, _, err := ReadBenchmarks(strings.NewReader(bad), "bad.csv"); err == nil || !strings.Contains(err.Error(), "batch_size") {
+		t.Errorf("agg row without batch_size: %v, expected an error naming batch_size", err)
+	}
+}
+
+const siliconHeader = "id,mode,model_path,system,backend,backend_version,isl,osl,batch_size,tp_size,silicon_ttft_ms,silicon_tpot_ms"
+
+// TestRowConfigMapsTheRow: a row's engine, version and quantization reach
+// the simulation; a disaggregated row, an unknown backend and an unknown
+// model are skipped with a reason, never a failure.
+func TestRowConfigMapsTheRow(t *testing.T) {
+	row := Row{ID: "r", Model: "meta-llama/Llama-3.1-70B", GPU: "h200_sxm", Backend: "trtllm", Version: "1.0.0rc3",
+		ISL: 8192, OSL: 128, Concurrency: 16, TP: 4, PP: 1, TTFTms: 1, TPOTms: 1, GEMMQuant: "fp8"}
+	x, err := RowConfig(row, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := x.Config()
+	if c.Scheduler.Engine != replay.EngineTRTLLM || c.Scheduler.EngineVersion != "1.0.0rc3" {
+		t.Errorf("engine %q version %q, expected trtllm 1.0.0rc3", c.Scheduler.Engine, c.Scheduler.EngineVersion)
+	}
+	m, err := c.ResolveModel()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Weights != lod.FP8 {
+		t.Errorf("weights %q, expected the row's gemm_quant_mode fp8", m.Weights)
+	}
+	// TRT-LLM runs prompts whole: the budget holds one prompt and a decode
+	// per other client.
+	if got := c.Scheduler.MaxNumBatchedTokens; got < row.ISL+row.Concurrency {
+		t.Errorf("token budget %d cannot hold a %d-token prompt beside %d decodes", got, row.ISL, row.Concurrency)
+	}
+	// A development build takes the newest defaults.
+	dev := row
+	dev.Version = "gpt-oss-dev"
+	if x, err := RowConfig(dev, Options{}); err != nil || x.Config().Scheduler.EngineVersion != "" {
+		t.Errorf("development build: %v", err)
+	}
+	for name, r := range map[string]Row{
+		"disagg":  func() Row { r := row; r.Mode = "disagg"; return r }(),
+		"backend": func() Row { r := row; r.Backend = "tgi"; return r }(),
+		"model":   func() Row { r := row; r.Model = "nobody/NoModel-1B"; return r }(),
+	} {
+		p, err := Predict(r, Options{})
+		if err != nil || p.Simulated() {
+			t.Errorf("%s: predicted %v (err %v), expected a skip with a reason", name, p.Simulated(), err)
+		}
+	}
+}
