@@ -17,12 +17,13 @@ cp .ci/interop/package.json .ci/interop/package-lock.json .ci/interop/interop.mj
 echo "== lodsim outputs"
 go build -o "$tmp/lodsim" ./cmd/lodsim
 "$tmp/lodsim" compare -c scenario:reference-tp1 --sweep tp=1,2 --out "$tmp/cmp" >/dev/null
+"$tmp/lodsim" sweep -c scenario:reference-tp1 --grid tp=1,2 --out "$tmp/sweep" >/dev/null 2>&1
 "$tmp/lodsim" trace convert examples/requests.csv "$tmp/trace.parquet" >/dev/null
 "$tmp/lodsim" trace convert examples/requests.csv "$tmp/trace.arrow" >/dev/null
 "$tmp/lodsim" trace stats examples/requests.csv >"$tmp/trace-stats.txt"
 
 echo "== read them back"
-(cd "$tmp" && node interop.mjs "$tmp/cmp" "$tmp/trace.parquet" "$tmp/trace.arrow" "$tmp/trace-stats.txt")
+(cd "$tmp" && node interop.mjs "$tmp/cmp" "$tmp/trace.parquet" "$tmp/trace.arrow" "$tmp/trace-stats.txt" "$tmp/sweep")
 
 # The checker must fail when lodsim and the readers disagree: a summary
 # whose mean TTFT is off by 1% has to be caught.
@@ -34,4 +35,11 @@ if (cd "$tmp" && node interop.mjs "$tmp/bad" "$tmp/trace.parquet" "$tmp/trace.ar
   echo "interop: the checker passed a summary with a wrong mean TTFT" >&2; exit 1
 fi
 grep -q "mean ttft_ns" "$tmp/bad.log" || { cat "$tmp/bad.log"; echo "interop: the self-test failed for another reason" >&2; exit 1; }
+# ... and a sweep table whose Parquet and CSV disagree.
+cp -r "$tmp/sweep" "$tmp/badsweep"
+sed -i '2s/,ok,/,failed,/' "$tmp/badsweep/sweep.csv"
+if (cd "$tmp" && node interop.mjs "$tmp/cmp" "$tmp/trace.parquet" "$tmp/trace.arrow" "$tmp/trace-stats.txt" "$tmp/badsweep") >"$tmp/badsweep.log" 2>&1; then
+  echo "interop: the checker passed a sweep.csv that disagrees with sweep.parquet" >&2; exit 1
+fi
+grep -q "status" "$tmp/badsweep.log" || { cat "$tmp/badsweep.log"; echo "interop: the sweep self-test failed for another reason" >&2; exit 1; }
 echo "interop: ok"

@@ -118,6 +118,22 @@ type Comparison struct {
 	// RefCDFs and CDFs are what the accuracy figure draws.
 	RefCDFs LatencyCDFs `json:"ref_cdfs"`
 	CDFs    LatencyCDFs `json:"cdfs"`
+	// Walls, when the comparison was repeated (compare --repeat), holds
+	// the wall time of every repetition of both levels, the committed run
+	// first; figure 2 then shows the median with its range. WallNs and
+	// SpeedUp stay the committed runs' single figures.
+	Walls *WallTimes `json:"wall_times,omitempty"`
+}
+
+// SpeedUpSpread is the speed-up over the repetitions (Walls) with its
+// range, or the committed runs' single figure when there are none.
+func (c *Comparison) SpeedUpSpread() Spread {
+	if c.Walls != nil {
+		if s := c.Walls.SpeedUp(); s.N > 0 {
+			return s
+		}
+	}
+	return Spread{N: 1, Median: c.SpeedUp, Min: c.SpeedUp, Max: c.SpeedUp}
 }
 
 // Metric returns the named metric error and whether it exists.

@@ -31,16 +31,43 @@ var absolute = []struct{ title, metric, format string }{
 	{"req/s", "requests_per_s", "%.2f"}, {"output tok/s", "output_tokens_per_s", "%.0f"},
 }
 
+// Repeated reports whether any comparison holds repeated wall times.
+func (s *Sweep) Repeated() bool {
+	for i := range s.Comparisons {
+		if s.Comparisons[i].Walls != nil {
+			return true
+		}
+	}
+	return false
+}
+
+func medianNs(ns []int64) int64 {
+	v := make([]float64, len(ns))
+	for i, x := range ns {
+		v[i] = float64(x)
+	}
+	return int64(SpreadOf(v).Median)
+}
+
 // SimulationWallNs is the wall time of every run of the sweep together:
-// each comparison's other run and each configuration's reference once.
+// each comparison's other run and each configuration's reference once,
+// every repetition counted.
 func (s *Sweep) SimulationWallNs() int64 {
 	var ns int64
 	seen := map[string]bool{}
 	for _, c := range s.Comparisons {
-		ns += c.WallNs
+		oth, ref := []int64{c.WallNs}, []int64{c.RefWallNs}
+		if c.Walls != nil {
+			oth, ref = c.Walls.Ns, c.Walls.RefNs
+		}
+		for _, v := range oth {
+			ns += v
+		}
 		if !seen[c.Label] {
 			seen[c.Label] = true
-			ns += c.RefWallNs
+			for _, v := range ref {
+				ns += v
+			}
 		}
 	}
 	return ns
@@ -140,6 +167,19 @@ func (s *Sweep) WriteText(w io.Writer) error {
 			c.RefEvents, c.Events, factor(c.Reduction), Duration(c.RefWallNs), Duration(c.WallNs), factor(c.SpeedUp),
 			mib(c.RefPeakRSSBytes), mib(c.PeakRSSBytes), c.RefCompleted, c.Completed)
 	}
+	if s.Repeated() {
+		fmt.Fprintf(tw, "\t\n")
+		fmt.Fprintf(tw, "repeated runs\trepetitions\twall ref median\twall median\tspeed-up median\tmin\tmax\t\n")
+		for i := range s.Comparisons {
+			c := &s.Comparisons[i]
+			if c.Walls == nil {
+				continue
+			}
+			su := c.SpeedUpSpread()
+			fmt.Fprintf(tw, "%s %s vs %s\t%d\t%s\t%s\t%s\t%s\t%s\t\n", c.Label, c.LoD, c.RefLoD, su.N,
+				Duration(medianNs(c.Walls.RefNs)), Duration(medianNs(c.Walls.Ns)), factor(su.Median), factor(su.Min), factor(su.Max))
+		}
+	}
 	fmt.Fprintf(tw, "\t\n")
 	fmt.Fprintf(tw, "relative difference\t")
 	for _, h := range headline {
@@ -208,7 +248,8 @@ func (s *Sweep) WriteCSV(w io.Writer) error {
 	slices.Sort(kinds)
 
 	header := []string{"label", "ref_lod", "lod", "ref_events", "events", "event_reduction",
-		"ref_wall_ns", "wall_ns", "speed_up", "ref_peak_rss_bytes", "peak_rss_bytes"}
+		"ref_wall_ns", "wall_ns", "speed_up", "ref_peak_rss_bytes", "peak_rss_bytes",
+		"repetitions", "speed_up_median", "speed_up_min", "speed_up_max"}
 	for _, k := range kinds {
 		header = append(header, "ref_events_"+k, "events_"+k)
 	}
@@ -230,6 +271,8 @@ func (s *Sweep) WriteCSV(w io.Writer) error {
 		c := &s.Comparisons[i]
 		row := []string{c.Label, c.RefLoD, c.LoD, u64(c.RefEvents), u64(c.Events), ftoa(c.Reduction),
 			i64(c.RefWallNs), i64(c.WallNs), ftoa(c.SpeedUp), i64(c.RefPeakRSSBytes), i64(c.PeakRSSBytes)}
+		su := c.SpeedUpSpread()
+		row = append(row, strconv.Itoa(su.N), ftoa(su.Median), ftoa(su.Min), ftoa(su.Max))
 		for _, k := range kinds {
 			var ref, other uint64
 			for _, e := range c.EventsByKind {

@@ -27,13 +27,35 @@ func EventReduction(w io.Writer, s *analysis.Sweep) error {
 
 // SpeedUp draws figure 2: the simulation wall time of each level of detail
 // for each configuration, as grouped bars (log scale when the times span
-// decades), with the speed-up over each group.
+// decades), with the speed-up over each group. When every comparison was
+// repeated and one level is compared with the reference, it draws
+// SpeedUpSpread: medians with their range.
 func SpeedUp(w io.Writer, s *analysis.Sweep) error {
+	if walls := repeatedWalls(s); walls != nil {
+		return SpeedUpSpread(w, walls)
+	}
 	f, err := speedUpFigure(s)
 	if err != nil {
 		return err
 	}
 	return f.render(w)
+}
+
+// repeatedWalls returns the wall times of every comparison of s when each
+// has repetitions and all compare the same level; nil otherwise.
+func repeatedWalls(s *analysis.Sweep) []analysis.WallTimes {
+	if s == nil || len(s.Comparisons) == 0 {
+		return nil
+	}
+	var walls []analysis.WallTimes
+	for i := range s.Comparisons {
+		c := &s.Comparisons[i]
+		if c.Walls == nil || c.LoD != s.Comparisons[0].LoD {
+			return nil
+		}
+		walls = append(walls, *c.Walls)
+	}
+	return walls
 }
 
 // SpeedUpSpread draws figure 2 from repeated runs: for each configuration

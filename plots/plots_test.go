@@ -530,3 +530,40 @@ func TestSweepAccuracyExact(t *testing.T) {
 		t.Errorf("one configuration with errors: %v", err)
 	}
 }
+
+// TestSpeedUpUsesRepetitions: figure 2 shows medians with their range
+// when every comparison was repeated, and single runs otherwise.
+func TestSpeedUpUsesRepetitions(t *testing.T) {
+	s := &analysis.Sweep{}
+	for _, w := range testWalls() {
+		s.Comparisons = append(s.Comparisons, analysis.Comparison{Label: w.Label, RefLoD: w.RefLoD, LoD: w.LoD,
+			RefWallNs: w.RefNs[0], WallNs: w.Ns[0], SpeedUp: float64(w.RefNs[0]) / float64(w.Ns[0])})
+	}
+	if repeatedWalls(s) != nil {
+		t.Error("single runs drawn as repetitions")
+	}
+	var single, spread bytes.Buffer
+	if err := SpeedUp(&single, s); err != nil {
+		t.Fatal(err)
+	}
+	for i, w := range testWalls() {
+		s.Comparisons[i].Walls = &w
+	}
+	if got := repeatedWalls(s); len(got) != len(s.Comparisons) {
+		t.Fatalf("repeated walls %d, want %d", len(got), len(s.Comparisons))
+	}
+	if err := SpeedUp(&spread, s); err != nil {
+		t.Fatal(err)
+	}
+	var want bytes.Buffer
+	if err := SpeedUpSpread(&want, testWalls()); err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Equal(single.Bytes(), spread.Bytes()) || !bytes.Equal(spread.Bytes(), want.Bytes()) {
+		t.Error("figure 2 of a repeated comparison is not the spread figure")
+	}
+	s.Comparisons[1].LoD = "other" // two levels compared: single runs
+	if repeatedWalls(s) != nil {
+		t.Error("walls of two levels drawn as one")
+	}
+}

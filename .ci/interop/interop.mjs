@@ -1,15 +1,17 @@
 // Reads lodsim's outputs with independent readers and checks them against
 // lodsim's own summaries; exits 1 listing every disagreement.
-//   node interop.mjs COMPARE_DIR TRACE.parquet TRACE.arrow TRACE_STATS.txt
+//   node interop.mjs COMPARE_DIR TRACE.parquet TRACE.arrow TRACE_STATS.txt [SWEEP_DIR]
 // DuckDB reads results.parquet, the converted Parquet trace and
-// compare.csv; Apache Arrow JS reads the Arrow IPC trace (DuckDB's core has
+// compare.csv, and sweep.parquet and sweep.csv of a sweep over the same
+// configurations as the comparison (checked against its medium runs);
+// Apache Arrow JS reads the Arrow IPC trace (DuckDB's core has
 // no Arrow IPC reader; its nanoarrow extension is a download of its own).
 import { DuckDBInstance } from '@duckdb/node-api';
 import { tableFromIPC } from 'apache-arrow';
 import { readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 
-const [cmpDir, traceParquet, traceArrow, traceStats] = process.argv.slice(2);
+const [cmpDir, traceParquet, traceArrow, traceStats, sweepDir] = process.argv.slice(2);
 if (!traceStats) {
   console.error('usage: node interop.mjs COMPARE_DIR TRACE.parquet TRACE.arrow TRACE_STATS.txt');
   process.exit(2);
@@ -109,9 +111,32 @@ const pa = (await rows(`select arrival_ns from read_parquet(${sql(traceParquet)}
 const aa = col('arrival_ns');
 eq('rows where trace.arrow and trace.parquet arrivals differ', pa.filter((v, i) => v !== aa[i]).length + Math.abs(pa.length - aa.length), 0);
 
+// 3. The sweep table: sweep.parquet and sweep.csv agree cell by cell, and
+// each point equals the comparison's medium run of the same configuration.
+if (sweepDir) {
+  const pq = await rows(`select * from read_parquet(${sql(join(sweepDir, 'sweep.parquet'))}) order by point`);
+  const csv = await rows(`select * from read_csv_auto(${sql(join(sweepDir, 'sweep.csv'))}) order by point`);
+  eq('sweep.parquet rows', pq.length, csv.length);
+  eq('sweep points vs compare configurations', pq.length, sweep.comparisons.length);
+  pq.forEach((r, i) => {
+    const c = csv[i] ?? {};
+    for (const [k, v] of Object.entries(r)) {
+      if (typeof num(v) === 'number') eq(`sweep point ${r.point}: ${k} in sweep.parquet vs sweep.csv`, v, c[k], 1e-12);
+      else if (typeof v === 'string') { checks++; if (v !== String(c[k] ?? '')) failures.push(`sweep point ${r.point}: ${k} ${JSON.stringify(v)} in sweep.parquet, ${JSON.stringify(c[k])} in sweep.csv`); }
+    }
+    const label = sweep.comparisons[i]?.label;
+    if (!label) return;
+    const sum = JSON.parse(readFileSync(join(cmpDir, `${label}-medium`, 'summary.json'), 'utf8'));
+    eq(`sweep point ${r.point} vs ${label}-medium: completed`, r.completed, sum.completed);
+    eq(`sweep point ${r.point} vs ${label}-medium: ttft_mean_ms`, r.ttft_mean_ms, sum.ttft_ms.mean, 1e-12);
+    eq(`sweep point ${r.point} vs ${label}-medium: tpot_p99_ms`, r.tpot_p99_ms, sum.tpot_ms.p99, 1e-12);
+    eq(`sweep point ${r.point} vs ${label}-medium: e2e_p50_ms`, r.e2e_p50_ms, sum.e2e_ms.p50, 1e-12);
+  });
+}
+
 if (failures.length) {
   console.error(`interop: ${failures.length} of ${checks} checks FAILED:`);
   for (const f of failures) console.error('  ' + f);
   process.exit(1);
 }
-console.log(`interop: ${checks} checks passed (DuckDB ${(await rows('select version() v'))[0].v}, Arrow JS, ${table.length} configurations)`);
+console.log(`interop: ${checks} checks passed (DuckDB ${(await rows('select version() v'))[0].v}, Arrow JS, ${table.length} configurations${sweepDir ? ', a sweep' : ''})`);

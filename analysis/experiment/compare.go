@@ -24,8 +24,16 @@ type Comparison struct {
 	IndexFigures func(sw *analysis.Sweep) ([]rundir.Extra, error)
 	// Progress, when set, gives the progress callback of one run.
 	Progress func(e *Experiment) Progress
-	// Done, when set, is called after each run is committed.
+	// Done, when set, is called after each run is committed, and after
+	// each repetition with dir empty.
 	Done func(run *analysis.Run, dir string)
+	// Repeat is how many times each configuration runs at each level of
+	// detail (0 or 1: once). The first run is committed; the others are
+	// timed only, back to back in the same order, and every comparison
+	// then carries the wall times of all (analysis.Comparison.Walls), so
+	// figure 2 shows the median speed-up with its range rather than one
+	// run's figure, which swings with the machine's load.
+	Repeat int
 }
 
 // Run validates every configuration at every level of detail before it
@@ -41,6 +49,9 @@ func (cmp *Comparison) Run() (*analysis.Sweep, error) {
 	}
 	if len(cmp.LoDs) < 2 {
 		return nil, errors.New("compare: need a reference and at least one other level of detail")
+	}
+	if cmp.Repeat < 0 || cmp.Repeat > MaxRepeat {
+		return nil, fmt.Errorf("compare: repeat %d: want 1 to %d runs of each configuration", cmp.Repeat, MaxRepeat)
 	}
 	seen := map[string]bool{}
 	exps := make([][]*Experiment, len(cmp.Configs))
@@ -83,8 +94,16 @@ func (cmp *Comparison) Run() (*analysis.Sweep, error) {
 			runs[i] = run
 			debug.FreeOSMemory() // return the last run's garbage before the next one
 		}
-		for _, other := range runs[1:] {
-			sw.Comparisons = append(sw.Comparisons, analysis.Compare(runs[0], other))
+		walls, err := cmp.repeat(row, runs)
+		if err != nil {
+			return nil, err
+		}
+		for k, other := range runs[1:] {
+			c := analysis.Compare(runs[0], other)
+			if walls != nil {
+				c.Walls = &analysis.WallTimes{Label: c.Label, RefLoD: c.RefLoD, LoD: c.LoD, RefNs: walls[0], Ns: walls[k+1]}
+			}
+			sw.Comparisons = append(sw.Comparisons, c)
 		}
 	}
 	var figs []rundir.Extra
@@ -98,6 +117,41 @@ func (cmp *Comparison) Run() (*analysis.Sweep, error) {
 		return nil, err
 	}
 	return sw, nil
+}
+
+// MaxRepeat bounds Comparison.Repeat.
+const MaxRepeat = 100
+
+// repeat runs the Repeat-1 extra repetitions of one configuration's
+// experiments (row, in the committed runs' order) and returns each level's
+// wall times, the committed run's first; nil when Repeat is at most 1.
+func (cmp *Comparison) repeat(row []*Experiment, runs []*analysis.Run) ([][]int64, error) {
+	if cmp.Repeat <= 1 {
+		return nil, nil
+	}
+	walls := make([][]int64, len(row))
+	for i, r := range runs {
+		walls[i] = append(make([]int64, 0, cmp.Repeat), r.WallNs)
+	}
+	for range cmp.Repeat - 1 {
+		for k := range row {
+			i := (k + 1) % len(row)
+			var progress Progress
+			if cmp.Progress != nil {
+				progress = cmp.Progress(row[i])
+			}
+			run, err := row[i].Collect(progress)
+			if err != nil {
+				return nil, err
+			}
+			walls[i] = append(walls[i], run.WallNs)
+			if cmp.Done != nil {
+				cmp.Done(run, "")
+			}
+			debug.FreeOSMemory()
+		}
+	}
+	return walls, nil
 }
 
 func (cmp *Comparison) runOne(e *Experiment, sw *analysis.Sweep) (*analysis.Run, error) {

@@ -408,3 +408,50 @@ func TestAllConfigErrorsAtOnce(t *testing.T) {
 		}
 	}
 }
+
+// TestComparisonRepeat: with Repeat each comparison carries the wall time
+// of every repetition of both levels, the committed runs' first, and the
+// text and CSV tables report the median speed-up with its range; a
+// repeat out of range is refused before anything is written.
+func TestComparisonRepeat(t *testing.T) {
+	out := t.TempDir()
+	done := 0
+	cmp := &Comparison{Configs: []*replay.Config{tiny(t)}, LoDs: []string{"high", "medium"}, Out: out, Repeat: 3,
+		Done: func(*analysis.Run, string) { done++ }}
+	sw, err := cmp.Run()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if done != 6 {
+		t.Errorf("Done called %d times, want 2 committed runs + 4 repetitions", done)
+	}
+	c := sw.Comparisons[0]
+	if c.Walls == nil || len(c.Walls.RefNs) != 3 || len(c.Walls.Ns) != 3 {
+		t.Fatalf("walls %+v, want 3 repetitions of each level", c.Walls)
+	}
+	if c.Walls.RefNs[0] != c.RefWallNs || c.Walls.Ns[0] != c.WallNs || c.Walls.LoD != "medium" || c.Walls.RefLoD != "high" {
+		t.Errorf("walls %+v do not start with the committed runs (%d, %d)", c.Walls, c.RefWallNs, c.WallNs)
+	}
+	if su := c.SpeedUpSpread(); su.N != 3 || su.Min > su.Median || su.Median > su.Max {
+		t.Errorf("speed-up spread %+v", su)
+	}
+	var txt, csv bytes.Buffer
+	if err := sw.WriteText(&txt); err != nil {
+		t.Fatal(err)
+	}
+	if err := sw.WriteCSV(&csv); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(txt.String(), "repeated runs") || !strings.Contains(csv.String(), "speed_up_median") {
+		t.Errorf("tables do not report the repetitions:\n%s", txt.String())
+	}
+	for _, r := range []int{-1, MaxRepeat + 1} {
+		cmp := &Comparison{Configs: []*replay.Config{tiny(t)}, LoDs: []string{"high", "medium"}, Out: filepath.Join(t.TempDir(), "x"), Repeat: r}
+		if _, err := cmp.Run(); err == nil || !strings.Contains(err.Error(), "repeat") {
+			t.Errorf("repeat %d: %v", r, err)
+		}
+		if _, err := os.Stat(cmp.Out); !os.IsNotExist(err) {
+			t.Errorf("repeat %d created %s", r, cmp.Out)
+		}
+	}
+}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/lodsim/lodsim/analysis/experiment"
 	"github.com/lodsim/lodsim/analysis/rundir"
+	"github.com/lodsim/lodsim/cmd/lodsim/internal/argv"
 )
 
 // Exit codes (README "Exit codes").
@@ -75,7 +76,7 @@ func onUsageError(ctx *cli.Context, err error, _ bool) error {
 func run(args []string, stdout, stderr io.Writer) int {
 	app := newApp()
 	app.Writer, app.ErrWriter = stdout, stderr
-	args = reorderArgs(app, args)
+	args = argv.Reorder(app, args, "quiet", "q")
 	if len(args) > 1 && !strings.HasPrefix(args[1], "-") && app.Command(args[1]) == nil && args[1] != "help" && args[1] != "h" {
 		fmt.Fprintf(stderr, "lodsim: unknown command %q; lodsim --help lists the commands\n", args[1])
 		return exitUsage
@@ -100,65 +101,6 @@ func userTerms(msg string) string {
 	return strings.NewReplacer(
 		"(the sort option sorts them)", "(pass --sort, or set workload.sort in the config, to sort them)",
 	).Replace(msg)
-}
-
-// reorderArgs moves the flags a command's user typed after its positional
-// arguments in front of them (urfave/cli stops at the first positional
-// argument), so `lodsim trace stats FILE --strict` means what it says. A
-// "--" ends the flags as usual.
-func reorderArgs(app *cli.App, args []string) []string {
-	i := 1
-	for i < len(args) && strings.HasPrefix(args[i], "-") {
-		i++ // global flags (all boolean)
-	}
-	var cmd *cli.Command
-	for cmds := app.Commands; i < len(args); i++ {
-		var next *cli.Command
-		for _, c := range cmds {
-			if c.HasName(args[i]) {
-				next = c
-			}
-		}
-		if next == nil {
-			break
-		}
-		cmd, cmds = next, next.Subcommands
-	}
-	if cmd == nil || cmd.SkipFlagParsing {
-		return args
-	}
-	takesValue := map[string]bool{}
-	for _, f := range cmd.Flags {
-		_, isBool := f.(*cli.BoolFlag)
-		for _, n := range f.Names() {
-			takesValue[n] = !isBool
-		}
-	}
-	var global, flags, pos []string
-	rest := args[i:]
-	for k := 0; k < len(rest); k++ {
-		a := rest[k]
-		if a == "--" {
-			pos = append(pos, rest[k:]...)
-			break
-		}
-		name := strings.TrimLeft(a, "-")
-		if !strings.HasPrefix(a, "-") || a == "-" || name == "" {
-			pos = append(pos, a)
-			continue
-		}
-		if name == "quiet" || name == "q" {
-			global = append(global, a) // the app's flag, typed after the command
-			continue
-		}
-		flags = append(flags, a)
-		if n, _, hasValue := strings.Cut(name, "="); !hasValue && takesValue[n] && k+1 < len(rest) {
-			k++
-			flags = append(flags, rest[k])
-		}
-	}
-	out := append(append([]string{args[0]}, global...), args[1:i]...)
-	return append(append(out, flags...), pos...)
 }
 
 // stopsGracefully is set by a command that stops by itself on SIGINT and

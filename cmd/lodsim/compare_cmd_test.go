@@ -77,7 +77,7 @@ func checkPNG(t *testing.T, path string) {
 func TestCompareEndToEnd(t *testing.T) {
 	cfg := writeTinyConfig(t)
 	out := filepath.Join(t.TempDir(), "cmp")
-	stdout, err := runCLI(t, "compare", "-c", cfg, "--sweep", "tp=1,2", "--out", out, "--slo-ttft", "500ms", "--slo-tpot", "50ms")
+	stdout, err := runCLI(t, "compare", "-c", cfg, "--sweep", "tp=1,2", "--repeat", "1", "--out", out, "--slo-ttft", "500ms", "--slo-tpot", "50ms")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -243,7 +243,7 @@ func TestCompareSweepWithoutConfig(t *testing.T) {
 		t.Skip("runs an embedded reference scenario twice")
 	}
 	out := t.TempDir()
-	stdout, err := runCLI(t, "compare", "--sweep", "tp=1,2", "--out", out)
+	stdout, err := runCLI(t, "compare", "--sweep", "tp=1,2", "--repeat", "1", "--out", out)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -273,6 +273,19 @@ func TestCompareDefault(t *testing.T) {
 	}
 	checkPNG(t, filepath.Join(out, report.Fig1File))
 	checkPNG(t, filepath.Join(out, report.Fig2File))
+	// Wall times are the median of three runs by default (issue 14).
+	sw, err := rundir.ReadIndex(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range sw.Comparisons {
+		if c.Walls == nil || len(c.Walls.Ns) != 3 || len(c.Walls.RefNs) != 3 {
+			t.Errorf("%s: wall times %+v, want 3 repetitions", c.Label, c.Walls)
+		}
+	}
+	if !strings.Contains(stdout, "speed-up median") {
+		t.Error("the table does not give the median speed-up")
+	}
 	for _, f := range []string{rundir.CompareText, rundir.CompareCSV, rundir.CompareJSON} {
 		if fi, err := os.Stat(filepath.Join(out, f)); err != nil || fi.Size() == 0 {
 			t.Errorf("%s missing or empty", f)
