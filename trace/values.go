@@ -61,6 +61,77 @@ func scaleFloat(v float64, unit int64) (int64, bool) {
 	return int64(ns), true
 }
 
+// scaleDecimal converts a plain decimal s ([+-]digits[.digits], no
+// exponent) of unit ns to ns exactly, rounding half away from zero at the
+// nanosecond like scaleFloat: through float64 a Unix time in seconds such as
+// 1700000000.123456789 would lose its last digits (float64 holds about 16).
+// exact is false when s is not a plain decimal (the caller falls back to
+// ParseFloat); ok is false when the value overflows int64 nanoseconds.
+func scaleDecimal(s string, unit int64) (ns int64, ok, exact bool) {
+	neg := false
+	switch {
+	case strings.HasPrefix(s, "-"):
+		neg, s = true, s[1:]
+	case strings.HasPrefix(s, "+"):
+		s = s[1:]
+	}
+	ip, fp, _ := strings.Cut(s, ".")
+	if ip == "" && fp == "" || !allDigits(ip) || !allDigits(fp) {
+		return 0, false, false
+	}
+	whole := int64(0)
+	for i := 0; i < len(ip); i++ {
+		d := int64(ip[i] - '0')
+		if whole > (math.MaxInt64-d)/10 {
+			return 0, false, true
+		}
+		whole = whole*10 + d
+	}
+	ns, ok = scaleInt(whole, unit)
+	if !ok {
+		return 0, false, true
+	}
+	// The fraction in units of unit ns: digits beyond the nanosecond only
+	// round.
+	frac, scale := int64(0), unit
+	for i := 0; i < len(fp) && scale > 1; i++ {
+		scale /= 10
+		frac += int64(fp[i]-'0') * scale
+	}
+	if digits := len(fp); digits > 0 && scale == 1 {
+		if k := ndigits(unit); digits > k && fp[k] >= '5' {
+			frac++
+		}
+	}
+	if ns > math.MaxInt64-frac {
+		return 0, false, true
+	}
+	ns += frac
+	if neg {
+		ns = -ns
+	}
+	return ns, true, true
+}
+
+func allDigits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// ndigits is the number of decimal digits of a power of ten's exponent:
+// 1e9 -> 9.
+func ndigits(unit int64) int {
+	n := 0
+	for ; unit > 1; unit /= 10 {
+		n++
+	}
+	return n
+}
+
 // parseArrivalText parses an arrival cell: an integer or decimal number of
 // unit (ns per unit), or a calendar timestamp (see parseTimestamp), which
 // gives Unix nanoseconds.
@@ -71,6 +142,12 @@ func parseArrivalText(s string, unit int64) (int64, *fieldError) {
 	}
 	if v, err := strconv.ParseInt(s, 10, 64); err == nil {
 		if ns, ok := scaleInt(v, unit); ok {
+			return ns, nil
+		}
+		return 0, badValue(quote(s), fmt.Sprintf("an arrival time in %s that fits in int64 nanoseconds", unitName(unit)))
+	}
+	if ns, ok, exact := scaleDecimal(s, unit); exact {
+		if ok {
 			return ns, nil
 		}
 		return 0, badValue(quote(s), fmt.Sprintf("an arrival time in %s that fits in int64 nanoseconds", unitName(unit)))
