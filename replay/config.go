@@ -419,6 +419,17 @@ const (
 	MaxTokens = 1 << 30
 )
 
+// MaxModelLenFor is the longest request (prompt + output tokens) the
+// configuration serves with model m: scheduler.max_model_len when set,
+// else m's context length, as vLLM defaults it (0: no limit). A longer
+// request is rejected on arrival (TooLongForModel).
+func (c *Config) MaxModelLenFor(m lod.Model) int {
+	if c.Scheduler.MaxModelLen > 0 {
+		return c.Scheduler.MaxModelLen
+	}
+	return m.ContextLen
+}
+
 // problems collects validation messages, each with its field path.
 type problems []string
 
@@ -489,6 +500,10 @@ func (c *Config) validateCluster(p *problems, m lod.Model, haveModel bool) {
 	}
 	if haveModel && k.TensorParallel >= 1 && m.Heads%k.TensorParallel != 0 {
 		p.add("cluster.tensor_parallel: %d does not divide %s's %d attention heads", k.TensorParallel, m.Name, m.Heads)
+	}
+	if haveModel && m.ContextLen > 0 && c.Scheduler.MaxModelLen > m.ContextLen {
+		p.add("scheduler.max_model_len: %d exceeds %s's context length of %d tokens (max_position_embeddings), expected at most that",
+			c.Scheduler.MaxModelLen, m.Name, m.ContextLen)
 	}
 	if haveModel && k.PipelineParallel > m.Layers {
 		p.add("cluster.pipeline_parallel: %d exceeds %s's %d layers", k.PipelineParallel, m.Name, m.Layers)
