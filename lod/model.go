@@ -57,12 +57,12 @@ type Model struct {
 	QKRopeDim  int `yaml:"qk_rope_head_dim,omitempty" json:"qk_rope_head_dim,omitempty"`
 	VHeadDim   int `yaml:"v_head_dim,omitempty" json:"v_head_dim,omitempty"`
 
-	SlidingWindow  int  `yaml:"sliding_window,omitempty" json:"sliding_window,omitempty"`
+	SlidingWindow int `yaml:"sliding_window,omitempty" json:"sliding_window,omitempty"`
 	// ContextLen is the longest sequence (prompt + output tokens) the
 	// model was trained for: config.json's max_position_embeddings. It is
 	// replay's default scheduler.max_model_len, as it is vLLM's; 0:
 	// unknown, no limit.
-	ContextLen int `yaml:"context_length,omitempty" json:"context_length,omitempty"`
+	ContextLen     int  `yaml:"context_length,omitempty" json:"context_length,omitempty"`
 	SlidingPeriod  int  `yaml:"sliding_period,omitempty" json:"sliding_period,omitempty"`
 	AttentionSinks bool `yaml:"attention_sinks,omitempty" json:"attention_sinks,omitempty"`
 	AttentionBias  bool `yaml:"attention_bias,omitempty" json:"attention_bias,omitempty"`
