@@ -88,7 +88,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return exitOK
 	}
 	fmt.Fprintln(stderr, "lodsim:", userTerms(err.Error()))
-	if errors.As(err, new(usageError)) || errors.Is(err, rundir.ErrRefused) {
+	if errors.As(err, new(usageError)) || errors.Is(err, rundir.ErrRefused) || errors.Is(err, rundir.ErrInput) {
 		return exitUsage
 	}
 	return exitFailure
