@@ -175,16 +175,16 @@ type SeriesStats struct {
 // and goodput divide by it. With no completed request the span and every
 // rate are 0.
 type Summary struct {
-	Requests          int64 `json:"requests"` // results of any status
-	Completed         int64 `json:"completed"`
-	Unfinished        int64 `json:"unfinished"`
-	Rejected          int64 `json:"rejected"`
+	Requests   int64 `json:"requests"` // results of any status
+	Completed  int64 `json:"completed"`
+	Unfinished int64 `json:"unfinished"`
+	Rejected   int64 `json:"rejected"`
 	// RejectedFor counts the rejected requests by reason (results.parquet's
 	// reason column: exceeds_max_model_len, exceeds_kv_capacity,
 	// exceeds_token_budget).
-	RejectedFor map[string]int64 `json:"rejected_for,omitempty"`
-	Preemptions       int64 `json:"preemptions"`        // preemption events, summed over requests
-	PreemptedRequests int64 `json:"preempted_requests"` // requests preempted at least once
+	RejectedFor       map[string]int64 `json:"rejected_for,omitempty"`
+	Preemptions       int64            `json:"preemptions"`        // preemption events, summed over requests
+	PreemptedRequests int64            `json:"preempted_requests"` // requests preempted at least once
 
 	TTFT     Dist `json:"ttft_ms"`
 	TPOT     Dist `json:"tpot_ms"`

@@ -51,16 +51,16 @@ type hostileCase struct {
 	Make  []hostileMake       `yaml:"make"`  // generated or special files, in order
 	Setup [][]string          `yaml:"setup"` // in-process commands that must succeed first
 	Args  []string            `yaml:"args"`
-	Exit  string              `yaml:"exit"` // the exit code (a number, or a ${variable})
-	Want  []string            `yaml:"want"`   // fragments of stdout + stderr
-	Not   []string            `yaml:"not"`    // fragments that must not appear
-	After []hostileCheck      `yaml:"after"`  // the state of paths afterwards
-	Limit string              `yaml:"limit"`  // time limit, default hostileTimeout
-	Skip  string              `yaml:"skip"`   // a reason to skip the case
-	Stdin string              `yaml:"stdin"`  // what the command reads on stdin
-	Env   map[string]string   `yaml:"env"`    // extra environment
-	Slow  bool                `yaml:"slow"`   // skipped under -short
-	Path  string              `yaml:"-"`      // the case file
+	Exit  string              `yaml:"exit"`  // the exit code (a number, or a ${variable})
+	Want  []string            `yaml:"want"`  // fragments of stdout + stderr
+	Not   []string            `yaml:"not"`   // fragments that must not appear
+	After []hostileCheck      `yaml:"after"` // the state of paths afterwards
+	Limit string              `yaml:"limit"` // time limit, default hostileTimeout
+	Skip  string              `yaml:"skip"`  // a reason to skip the case
+	Stdin string              `yaml:"stdin"` // what the command reads on stdin
+	Env   map[string]string   `yaml:"env"`   // extra environment
+	Slow  bool                `yaml:"slow"`  // skipped under -short
+	Path  string              `yaml:"-"`     // the case file
 	vars  map[string]string
 }
 
