@@ -200,7 +200,29 @@ func (c *hostileCase) make(t *testing.T, dir string) {
 			t.Fatal(err)
 		}
 	}
+	// Files are made first, then setup runs, then files are changed (so
+	// that a case can damage what setup wrote).
+	c.makeFiles(t, dir, false)
+	for _, s := range c.Setup {
+		args := c.subAll(s, dir)
+		if out, errOut, code := lodsimIn(dir, args...); code != 0 {
+			t.Fatalf("setup %v: exit %d\n%s%s", args, code, out, errOut)
+		}
+	}
+	c.makeFiles(t, dir, true)
+}
+
+// changes reports whether m changes an existing file rather than making one.
+func (m hostileMake) changes() bool {
+	return m.Flip != "" || m.Truncate != "" || m.Replace != "" || m.FromFile != "" || m.Chmod != ""
+}
+
+func (c *hostileCase) makeFiles(t *testing.T, dir string, changes bool) {
+	t.Helper()
 	for _, m := range c.Make {
+		if m.changes() != changes {
+			continue
+		}
 		p := filepath.Join(dir, c.sub(m.Path))
 		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
 			t.Fatal(err)
@@ -273,12 +295,6 @@ func (c *hostileCase) make(t *testing.T, dir string) {
 		}
 		if err != nil {
 			t.Fatalf("make %s: %v", m.Path, err)
-		}
-	}
-	for _, s := range c.Setup {
-		args := c.subAll(s, dir)
-		if out, errOut, code := lodsimIn(dir, args...); code != 0 {
-			t.Fatalf("setup %v: exit %d\n%s%s", args, code, out, errOut)
 		}
 	}
 }
