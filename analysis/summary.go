@@ -5,6 +5,7 @@ import (
 	"io"
 	"math"
 	"slices"
+	"strings"
 	"text/tabwriter"
 
 	"github.com/lodsim/lodsim/replay"
@@ -174,12 +175,16 @@ type SeriesStats struct {
 // and goodput divide by it. With no completed request the span and every
 // rate are 0.
 type Summary struct {
-	Requests          int64 `json:"requests"` // results of any status
-	Completed         int64 `json:"completed"`
-	Unfinished        int64 `json:"unfinished"`
-	Rejected          int64 `json:"rejected"`
-	Preemptions       int64 `json:"preemptions"`        // preemption events, summed over requests
-	PreemptedRequests int64 `json:"preempted_requests"` // requests preempted at least once
+	Requests   int64 `json:"requests"` // results of any status
+	Completed  int64 `json:"completed"`
+	Unfinished int64 `json:"unfinished"`
+	Rejected   int64 `json:"rejected"`
+	// RejectedFor counts the rejected requests by reason (results.parquet's
+	// reason column: exceeds_max_model_len, exceeds_kv_capacity,
+	// exceeds_token_budget).
+	RejectedFor       map[string]int64 `json:"rejected_for,omitempty"`
+	Preemptions       int64            `json:"preemptions"`        // preemption events, summed over requests
+	PreemptedRequests int64            `json:"preempted_requests"` // requests preempted at least once
 
 	TTFT     Dist `json:"ttft_ms"`
 	TPOT     Dist `json:"tpot_ms"`
@@ -278,6 +283,10 @@ func (z *Summarizer) Record(r *replay.RequestResult) error {
 		s.Unfinished++
 	case replay.Rejected:
 		s.Rejected++
+		if s.RejectedFor == nil {
+			s.RejectedFor = map[string]int64{}
+		}
+		s.RejectedFor[r.Reason.String()]++
 	}
 	if r.Status != replay.Completed {
 		return nil
@@ -440,11 +449,38 @@ func (s *Summary) Metrics() []Metric {
 	return out
 }
 
+// rejectionText says what each rejection reason means in config terms.
+var rejectionText = map[string]string{
+	"exceeds_max_model_len": "prompt + output above scheduler.max_model_len (default: the model's context length)",
+	"exceeds_kv_capacity":   "more KV blocks than a replica holds",
+	"exceeds_token_budget":  "prompt above max_num_batched_tokens with chunked prefill off",
+}
+
+// rejectedLine says why requests were rejected, reason by reason.
+func (s *Summary) rejectedLine() string {
+	keys := make([]string, 0, len(s.RejectedFor))
+	for k := range s.RejectedFor {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = fmt.Sprintf("%d %s", s.RejectedFor[k], k)
+		if t := rejectionText[k]; t != "" {
+			parts[i] += " (" + t + ")"
+		}
+	}
+	return "rejected: " + strings.Join(parts, ", ")
+}
+
 // WriteText writes the summary as an aligned plain-text report.
 func (s *Summary) WriteText(w io.Writer) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintf(tw, "requests\tcompleted\tunfinished\trejected\tpreemptions\tpreempted\t\n")
 	fmt.Fprintf(tw, "%d\t%d\t%d\t%d\t%d\t%d\t\n\n", s.Requests, s.Completed, s.Unfinished, s.Rejected, s.Preemptions, s.PreemptedRequests)
+	if len(s.RejectedFor) > 0 {
+		fmt.Fprintf(tw, "%s\n\n", s.rejectedLine())
+	}
 	fmt.Fprintf(tw, "latency (ms, per completed request)\tcount\tmean\tp50\tp90\tp95\tp99\tmax\t\n")
 	for _, row := range []struct {
 		name string

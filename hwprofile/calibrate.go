@@ -1,11 +1,13 @@
 package hwprofile
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"io"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -138,6 +140,9 @@ func Calibrate(ms *Measurements, g cost.GPU, opt CalibrateOptions) (*cost.Profil
 	}
 	if sel.total == 0 {
 		return nil, nil, fmt.Errorf("%w for %s (key %s): the tables hold GPUs %s", ErrNoUsableRows, g.Name, g.Key, strings.Join(ms.GPUs(), ", "))
+	}
+	if err := sel.enough(g); err != nil {
+		return nil, nil, err
 	}
 	created := opt.Created
 	if created == "" {
@@ -329,6 +334,59 @@ type selection struct {
 	moe        map[cost.Precision][]moePt
 	used       map[string]int
 	total      int
+}
+
+// MinFitShapes is the fewest measured shapes a kernel section is fitted
+// from: its roofline base has three parameters (launch time, compute rate,
+// bandwidth), so fewer points leave it undetermined and one point gave a
+// profile predicting minutes per step. A collective or elementwise link
+// (latency and bandwidth) needs two sizes.
+const MinFitShapes = 4
+
+// enough refuses a selection with a section too thin to fit, naming the
+// op, the count and the minimum.
+func (s *selection) enough(g cost.GPU) error {
+	var bad []string
+	check := func(op string, n, min int) {
+		if n > 0 && n < min {
+			bad = append(bad, fmt.Sprintf("%s: %d measured shape(s), expected at least %d", op, n, min))
+		}
+	}
+	check(string(cost.OpGEMM), len(s.gemm), MinFitShapes)
+	check(string(cost.OpContextAttention), len(s.ctx), MinFitShapes)
+	check(string(cost.OpGenerationAttention), len(s.gen), MinFitShapes)
+	check(string(cost.OpContextMLA), len(s.cmla), MinFitShapes)
+	check(string(cost.OpGenerationMLA), len(s.gmla), MinFitShapes)
+	check(string(cost.OpElementwise), len(s.elem), 2)
+	for _, q := range sortedKeys(s.qgemm) {
+		check(string(cost.OpGEMM)+" "+q.String(), len(s.qgemm[q]), MinFitShapes)
+	}
+	for _, q := range sortedKeys(s.moe) {
+		check(string(cost.OpMoE)+" "+q.String(), len(s.moe[q]), MinFitShapes)
+	}
+	for _, op := range []cost.Op{cost.OpAllReduce, cost.OpAllGather, cost.OpReduceScatter, cost.OpSend, cost.OpCustomAllReduce, cost.OpAllToAll} {
+		byN := map[int]int{}
+		for _, x := range s.comm[op] {
+			byN[x.n]++
+		}
+		for _, n := range sortedKeys(byN) {
+			check(fmt.Sprintf("%s on %d GPUs", op, n), byN[n], 2)
+		}
+	}
+	if len(bad) > 0 {
+		return fmt.Errorf("hwprofile: too few measurements to calibrate %s: %s (add rows, or leave an op out entirely to use the roofline for it)",
+			g.Name, strings.Join(bad, "; "))
+	}
+	return nil
+}
+
+func sortedKeys[K cmp.Ordered, V any](m map[K]V) []K {
+	out := make([]K, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	slices.Sort(out)
+	return out
 }
 
 type mlaPt struct {

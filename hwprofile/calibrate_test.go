@@ -175,6 +175,19 @@ func TestCalibrateErrors(t *testing.T) {
 	if _, _, err := Calibrate(two, g, CalibrateOptions{Engine: "trtllm"}); !errors.Is(err, ErrNoUsableRows) {
 		t.Errorf("an engine the tables lack: %v, expected ErrNoUsableRows", err)
 	}
+	// One row cannot determine a fit: refused, naming the op and the minimum.
+	if _, _, err := Calibrate(two, g, CalibrateOptions{Engine: "sglang", HoldOut: -1}); err == nil ||
+		!strings.Contains(err.Error(), "too few measurements to calibrate H100") || !strings.Contains(err.Error(), "gemm: 1 measured shape(s), expected at least 4") {
+		t.Errorf("calibrating from one row: %v, expected a too-few-measurements error", err)
+	}
+	for _, e := range []struct {
+		engine string
+		ns     float64
+	}{{"vllm", 10}, {"sglang", 12}} {
+		for i := int64(2); i <= 4; i++ {
+			two.Rows = append(two.Rows, Measurement{Op: cost.OpGEMM, GPU: "h100_sxm", Dtype: "bf16", Engine: e.engine, M: 64 * i, N: 1024, K: 1024, MeanNs: e.ns * float64(i)})
+		}
+	}
 	p, _, err := Calibrate(two, g, CalibrateOptions{Engine: "sglang", HoldOut: -1})
 	if err != nil || p.Engine != "sglang" || p.GEMM(1, 1, 1) != 12 {
 		t.Errorf("sglang only: engine %q, GEMM %v, %v; expected the sglang row's 12 ns", p.Engine, p.GEMM(1, 1, 1), err)

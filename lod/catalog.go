@@ -22,41 +22,44 @@ const hfConfigDir = "data/hf-configs"
 // handModels are built-in architectures without a shipped config.json,
 // from each model's published config.json on the Hugging Face hub
 // (num_hidden_layers, hidden_size, num_attention_heads,
-// num_key_value_heads, head_dim, intermediate_size, vocab_size).
+// num_key_value_heads, head_dim, intermediate_size, vocab_size,
+// max_position_embeddings).
 var handModels = []struct {
 	repo string
 	m    Model
 }{
-	{"meta-llama/Meta-Llama-3-8B", Model{Name: "Llama-3-8B", Layers: 32, Hidden: 4096, Heads: 32, KVHeads: 8, HeadDim: 128, Intermediate: 14336, Vocab: 128256, DTypeBytes: 2}},
-	{"meta-llama/Meta-Llama-3-70B", Model{Name: "Llama-3-70B", Layers: 80, Hidden: 8192, Heads: 64, KVHeads: 8, HeadDim: 128, Intermediate: 28672, Vocab: 128256, DTypeBytes: 2}},
-	{"meta-llama/Llama-2-7b-hf", Model{Name: "Llama-2-7B", Layers: 32, Hidden: 4096, Heads: 32, KVHeads: 32, HeadDim: 128, Intermediate: 11008, Vocab: 32000, DTypeBytes: 2}},
-	{"meta-llama/Llama-2-70b-hf", Model{Name: "Llama-2-70B", Layers: 80, Hidden: 8192, Heads: 64, KVHeads: 8, HeadDim: 128, Intermediate: 28672, Vocab: 32000, DTypeBytes: 2}},
-	{"mistralai/Mistral-7B-v0.1", Model{Name: "Mistral-7B", Layers: 32, Hidden: 4096, Heads: 32, KVHeads: 8, HeadDim: 128, Intermediate: 14336, Vocab: 32000, DTypeBytes: 2}},
+	{"meta-llama/Meta-Llama-3-8B", Model{Name: "Llama-3-8B", ContextLen: 8192, Layers: 32, Hidden: 4096, Heads: 32, KVHeads: 8, HeadDim: 128, Intermediate: 14336, Vocab: 128256, DTypeBytes: 2}},
+	{"meta-llama/Meta-Llama-3-70B", Model{Name: "Llama-3-70B", ContextLen: 8192, Layers: 80, Hidden: 8192, Heads: 64, KVHeads: 8, HeadDim: 128, Intermediate: 28672, Vocab: 128256, DTypeBytes: 2}},
+	{"meta-llama/Llama-2-7b-hf", Model{Name: "Llama-2-7B", ContextLen: 4096, Layers: 32, Hidden: 4096, Heads: 32, KVHeads: 32, HeadDim: 128, Intermediate: 11008, Vocab: 32000, DTypeBytes: 2}},
+	{"meta-llama/Llama-2-70b-hf", Model{Name: "Llama-2-70B", ContextLen: 4096, Layers: 80, Hidden: 8192, Heads: 64, KVHeads: 8, HeadDim: 128, Intermediate: 28672, Vocab: 32000, DTypeBytes: 2}},
+	{"mistralai/Mistral-7B-v0.1", Model{Name: "Mistral-7B", ContextLen: 32768, Layers: 32, Hidden: 4096, Heads: 32, KVHeads: 8, HeadDim: 128, Intermediate: 14336, Vocab: 32000, DTypeBytes: 2}},
 }
 
 // repoAliases are repositories without a shipped config that publish a
 // catalog architecture, retrained or in another precision: their configs
-// differ from the base's only in context length and rope scaling, which
-// lodsim does not model. NVIDIA's Llama FP8 checkpoints are ModelOpt FP8
+// differ from the base's only in context length (context, the
+// max_position_embeddings of the alias's config.json where it differs)
+// and rope scaling, which lodsim does not model. NVIDIA's Llama FP8 checkpoints are ModelOpt FP8
 // with an FP8 KV cache, as nvidia/Llama-3.1-70B-Instruct-FP8's
 // hf_quant_config.json says; Qwen's -FP8 ones are FP8 in 128 x 128 blocks
 // like Qwen3-235B-A22B-FP8.
 var repoAliases = []struct {
 	repo, base  string
 	weights, kv Precision
+	context     int // max_position_embeddings when it differs from the base's
 }{
-	{"nvidia/Llama-3.1-8B-Instruct-FP8", "Llama-3.1-8B", FP8, FP8},
-	{"nvidia/Llama-3.1-405B-Instruct-FP8", "Llama-3.1-405B", FP8, FP8},
-	{"meta-llama/Llama-3.3-70B-Instruct", "Llama-3.1-70B", Unquantized, Unquantized},
-	{"nvidia/Llama-3.3-70B-Instruct-FP8", "Llama-3.1-70B", FP8, FP8},
-	{"deepseek-ai/DeepSeek-R1-0528", "DeepSeek-R1", Unquantized, Unquantized},
-	{"deepseek-ai/DeepSeek-V3-0324", "DeepSeek-V3", Unquantized, Unquantized},
-	{"deepseek-ai/DeepSeek-V3.1", "DeepSeek-V3", Unquantized, Unquantized},
-	{"Qwen/Qwen3-235B-A22B-Instruct-2507", "Qwen3-235B-A22B", Unquantized, Unquantized},
-	{"Qwen/Qwen3-235B-A22B-Thinking-2507", "Qwen3-235B-A22B", Unquantized, Unquantized},
-	{"Qwen/Qwen3-235B-A22B-Instruct-2507-FP8", "Qwen3-235B-A22B-FP8", Unquantized, Unquantized},
-	{"Qwen/Qwen3-235B-A22B-Thinking-2507-FP8", "Qwen3-235B-A22B-FP8", Unquantized, Unquantized},
-	{"Qwen/Qwen3-30B-A3B-Instruct-2507", "Qwen3-30B-A3B", Unquantized, Unquantized},
+	{"nvidia/Llama-3.1-8B-Instruct-FP8", "Llama-3.1-8B", FP8, FP8, 0},
+	{"nvidia/Llama-3.1-405B-Instruct-FP8", "Llama-3.1-405B", FP8, FP8, 0},
+	{"meta-llama/Llama-3.3-70B-Instruct", "Llama-3.1-70B", Unquantized, Unquantized, 0},
+	{"nvidia/Llama-3.3-70B-Instruct-FP8", "Llama-3.1-70B", FP8, FP8, 0},
+	{"deepseek-ai/DeepSeek-R1-0528", "DeepSeek-R1", Unquantized, Unquantized, 0},
+	{"deepseek-ai/DeepSeek-V3-0324", "DeepSeek-V3", Unquantized, Unquantized, 0},
+	{"deepseek-ai/DeepSeek-V3.1", "DeepSeek-V3", Unquantized, Unquantized, 0},
+	{"Qwen/Qwen3-235B-A22B-Instruct-2507", "Qwen3-235B-A22B", Unquantized, Unquantized, 262144},
+	{"Qwen/Qwen3-235B-A22B-Thinking-2507", "Qwen3-235B-A22B", Unquantized, Unquantized, 262144},
+	{"Qwen/Qwen3-235B-A22B-Instruct-2507-FP8", "Qwen3-235B-A22B-FP8", Unquantized, Unquantized, 262144},
+	{"Qwen/Qwen3-235B-A22B-Thinking-2507-FP8", "Qwen3-235B-A22B-FP8", Unquantized, Unquantized, 262144},
+	{"Qwen/Qwen3-30B-A3B-Instruct-2507", "Qwen3-30B-A3B", Unquantized, Unquantized, 262144},
 }
 
 // CatalogEntry is one built-in model: its name, the Hugging Face
@@ -126,6 +129,9 @@ func buildCatalog(fsys fs.FS) catalog {
 		if e.Err == nil {
 			e.Model = e.Model.WithPrecision(a.weights, a.kv)
 			e.Model.Name = e.Name
+			if a.context > 0 {
+				e.Model.ContextLen = a.context
+			}
 		}
 		c.entries = append(c.entries, e)
 	}

@@ -155,14 +155,14 @@ func TestConfigFields(t *testing.T) {
 	}
 	want := Model{Name: "DeepSeek-R1", Layers: 61, Hidden: 7168, Heads: 128, KVHeads: 128, HeadDim: 192, Intermediate: 18432,
 		Vocab: 129280, DTypeBytes: 2, Experts: 256, ExpertsPerToken: 8, ExpertIntermediate: 2048, SharedIntermediate: 2048,
-		DenseLayers: 3, KVLoRARank: 512, QLoRARank: 1536, QKNopeDim: 128, QKRopeDim: 64, VHeadDim: 128, Weights: FP8Block}
+		DenseLayers: 3, KVLoRARank: 512, QLoRARank: 1536, QKNopeDim: 128, QKRopeDim: 64, VHeadDim: 128, ContextLen: 163840, Weights: FP8Block}
 	if r1 != want {
 		t.Errorf("DeepSeek-R1:\n got %+v\nwant %+v", r1, want)
 	}
 	oss, _ := LookupModel("openai/gpt-oss-120b")
 	want = Model{Name: "gpt-oss-120b", Layers: 36, Hidden: 2880, Heads: 64, KVHeads: 8, HeadDim: 64, Intermediate: 2880,
 		Vocab: 201088, DTypeBytes: 2, Experts: 128, ExpertsPerToken: 4, ExpertIntermediate: 2880, SlidingWindow: 128,
-		SlidingPeriod: 2, AttentionSinks: true, AttentionBias: true, ExpertBias: true, Weights: MXFP4, AttentionWeights: BF16}
+		SlidingPeriod: 2, ContextLen: 131072, AttentionSinks: true, AttentionBias: true, ExpertBias: true, Weights: MXFP4, AttentionWeights: BF16}
 	if oss != want {
 		t.Errorf("gpt-oss-120b:\n got %+v\nwant %+v", oss, want)
 	}

@@ -9,17 +9,17 @@ import (
 
 // legacyModels are the built-in architectures as lodsim had them before
 // the catalog was read from config.json: the catalog must give exactly
-// these (Llama-3.1-8B, Llama-3.1-70B and Qwen3-32B now come from their
+// these, with the context length of each config.json (Llama-3.1-8B, Llama-3.1-70B and Qwen3-32B now come from their
 // shipped configs).
 var legacyModels = []Model{
-	{Name: "Llama-3-8B", Layers: 32, Hidden: 4096, Heads: 32, KVHeads: 8, HeadDim: 128, Intermediate: 14336, Vocab: 128256, DTypeBytes: 2},
-	{Name: "Llama-3.1-8B", Layers: 32, Hidden: 4096, Heads: 32, KVHeads: 8, HeadDim: 128, Intermediate: 14336, Vocab: 128256, DTypeBytes: 2},
-	{Name: "Llama-3-70B", Layers: 80, Hidden: 8192, Heads: 64, KVHeads: 8, HeadDim: 128, Intermediate: 28672, Vocab: 128256, DTypeBytes: 2},
-	{Name: "Llama-3.1-70B", Layers: 80, Hidden: 8192, Heads: 64, KVHeads: 8, HeadDim: 128, Intermediate: 28672, Vocab: 128256, DTypeBytes: 2},
-	{Name: "Llama-2-7B", Layers: 32, Hidden: 4096, Heads: 32, KVHeads: 32, HeadDim: 128, Intermediate: 11008, Vocab: 32000, DTypeBytes: 2},
-	{Name: "Llama-2-70B", Layers: 80, Hidden: 8192, Heads: 64, KVHeads: 8, HeadDim: 128, Intermediate: 28672, Vocab: 32000, DTypeBytes: 2},
-	{Name: "Qwen3-32B", Layers: 64, Hidden: 5120, Heads: 64, KVHeads: 8, HeadDim: 128, Intermediate: 25600, Vocab: 151936, DTypeBytes: 2},
-	{Name: "Mistral-7B", Layers: 32, Hidden: 4096, Heads: 32, KVHeads: 8, HeadDim: 128, Intermediate: 14336, Vocab: 32000, DTypeBytes: 2},
+	{Name: "Llama-3-8B", ContextLen: 8192, Layers: 32, Hidden: 4096, Heads: 32, KVHeads: 8, HeadDim: 128, Intermediate: 14336, Vocab: 128256, DTypeBytes: 2},
+	{Name: "Llama-3.1-8B", ContextLen: 131072, Layers: 32, Hidden: 4096, Heads: 32, KVHeads: 8, HeadDim: 128, Intermediate: 14336, Vocab: 128256, DTypeBytes: 2},
+	{Name: "Llama-3-70B", ContextLen: 8192, Layers: 80, Hidden: 8192, Heads: 64, KVHeads: 8, HeadDim: 128, Intermediate: 28672, Vocab: 128256, DTypeBytes: 2},
+	{Name: "Llama-3.1-70B", ContextLen: 131072, Layers: 80, Hidden: 8192, Heads: 64, KVHeads: 8, HeadDim: 128, Intermediate: 28672, Vocab: 128256, DTypeBytes: 2},
+	{Name: "Llama-2-7B", ContextLen: 4096, Layers: 32, Hidden: 4096, Heads: 32, KVHeads: 32, HeadDim: 128, Intermediate: 11008, Vocab: 32000, DTypeBytes: 2},
+	{Name: "Llama-2-70B", ContextLen: 4096, Layers: 80, Hidden: 8192, Heads: 64, KVHeads: 8, HeadDim: 128, Intermediate: 28672, Vocab: 32000, DTypeBytes: 2},
+	{Name: "Qwen3-32B", ContextLen: 40960, Layers: 64, Hidden: 5120, Heads: 64, KVHeads: 8, HeadDim: 128, Intermediate: 25600, Vocab: 151936, DTypeBytes: 2},
+	{Name: "Mistral-7B", ContextLen: 32768, Layers: 32, Hidden: 4096, Heads: 32, KVHeads: 8, HeadDim: 128, Intermediate: 14336, Vocab: 32000, DTypeBytes: 2},
 }
 
 func TestLegacyModelsUnchanged(t *testing.T) {

@@ -59,6 +59,8 @@ type hfConfig struct {
 	SlidingWindow    *int     `json:"sliding_window"`
 	UseSlidingWindow *bool    `json:"use_sliding_window"`
 	LayerTypes       []string `json:"layer_types"`
+
+	MaxPositionEmbeddings int `json:"max_position_embeddings"`
 }
 
 // The model families lodsim reads, by config.json model_type.
@@ -168,7 +170,7 @@ func isNull(v json.RawMessage) bool { return bytes.Equal(bytes.TrimSpace(v), []b
 func (c *hfConfig) model(name, family string) (Model, error) {
 	m := Model{Name: name, Layers: c.NumHiddenLayers, Hidden: c.HiddenSize, Heads: c.NumAttentionHeads,
 		KVHeads: c.NumAttentionHeads, Intermediate: c.IntermediateSize, Vocab: c.VocabSize, DTypeBytes: 2,
-		TiedEmbed: c.TieWordEmbeddings}
+		TiedEmbed: c.TieWordEmbeddings, ContextLen: max(c.MaxPositionEmbeddings, 0)}
 	if c.NumKeyValueHeads != nil {
 		m.KVHeads = *c.NumKeyValueHeads
 	}

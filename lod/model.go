@@ -57,7 +57,12 @@ type Model struct {
 	QKRopeDim  int `yaml:"qk_rope_head_dim,omitempty" json:"qk_rope_head_dim,omitempty"`
 	VHeadDim   int `yaml:"v_head_dim,omitempty" json:"v_head_dim,omitempty"`
 
-	SlidingWindow  int  `yaml:"sliding_window,omitempty" json:"sliding_window,omitempty"`
+	SlidingWindow int `yaml:"sliding_window,omitempty" json:"sliding_window,omitempty"`
+	// ContextLen is the longest sequence (prompt + output tokens) the
+	// model was trained for: config.json's max_position_embeddings. It is
+	// replay's default scheduler.max_model_len, as it is vLLM's; 0:
+	// unknown, no limit.
+	ContextLen     int  `yaml:"context_length,omitempty" json:"context_length,omitempty"`
 	SlidingPeriod  int  `yaml:"sliding_period,omitempty" json:"sliding_period,omitempty"`
 	AttentionSinks bool `yaml:"attention_sinks,omitempty" json:"attention_sinks,omitempty"`
 	AttentionBias  bool `yaml:"attention_bias,omitempty" json:"attention_bias,omitempty"`
@@ -104,7 +109,7 @@ func (m Model) Validate() []string {
 	}{{"experts", m.Experts}, {"experts_per_token", m.ExpertsPerToken}, {"expert_intermediate", m.ExpertIntermediate},
 		{"shared_intermediate", m.SharedIntermediate}, {"dense_layers", m.DenseLayers}, {"kv_lora_rank", m.KVLoRARank},
 		{"q_lora_rank", m.QLoRARank}, {"qk_nope_head_dim", m.QKNopeDim}, {"qk_rope_head_dim", m.QKRopeDim},
-		{"v_head_dim", m.VHeadDim}, {"sliding_window", m.SlidingWindow}, {"sliding_period", m.SlidingPeriod}} {
+		{"v_head_dim", m.VHeadDim}, {"sliding_window", m.SlidingWindow}, {"context_length", m.ContextLen}, {"sliding_period", m.SlidingPeriod}} {
 		nonneg(f.name, f.v)
 	}
 	if m.Experts > 0 {

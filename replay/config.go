@@ -57,6 +57,10 @@ type Config struct {
 	Router     RouterConfig     `yaml:"router"`
 	Workload   WorkloadConfig   `yaml:"workload"`
 	SLO        SLOConfig        `yaml:"slo,omitempty"`
+
+	// inputProblems are what ParseConfig found in the YAML itself
+	// (config_strict.go); Validate reports them with the rest.
+	inputProblems []string
 }
 
 // SLOConfig holds the latency objectives goodput is measured against; an
@@ -210,12 +214,20 @@ type ClosedLoopConfig struct {
 // It does not validate: call Validate.
 func ParseConfig(data []byte) (*Config, error) {
 	c := &Config{}
+	var root yaml.Node
+	if err := yaml.Unmarshal(data, &root); err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	s := scanConfigTree(&root)
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	if err := dec.Decode(c); err != nil {
+		if len(s.problems) > 0 {
+			return nil, fmt.Errorf("config: %w\n  %s", err, strings.Join(s.problems, "\n  "))
+		}
 		return nil, fmt.Errorf("config: %w", err)
 	}
-	c.ApplyDefaults()
+	s.finish(c)
 	return c, nil
 }
 
@@ -392,6 +404,32 @@ func (c *Config) LoadModelConfig(read func(path string) ([]byte, error)) error {
 	return nil
 }
 
+// Limits on the size of a simulation, checked by Validate so that a typo
+// fails at once with the limit named instead of exhausting memory.
+const (
+	// MaxReplicas bounds cluster.replicas: each replica holds its own
+	// queues, KV pool and executor state.
+	MaxReplicas = 4096
+	// MaxBlockSize bounds scheduler.block_size (tokens per KV block).
+	MaxBlockSize = 1024
+	// MaxTokens bounds the token and sequence counts of the scheduler
+	// (max_num_seqs, max_num_batched_tokens, max_model_len, kv_blocks):
+	// the engine counts them in 32 bits, and prompt + output is at most
+	// 2^30 tokens (workload.MaxRequestTokens).
+	MaxTokens = 1 << 30
+)
+
+// MaxModelLenFor is the longest request (prompt + output tokens) the
+// configuration serves with model m: scheduler.max_model_len when set,
+// else m's context length, as vLLM defaults it (0: no limit). A longer
+// request is rejected on arrival (TooLongForModel).
+func (c *Config) MaxModelLenFor(m lod.Model) int {
+	if c.Scheduler.MaxModelLen > 0 {
+		return c.Scheduler.MaxModelLen
+	}
+	return m.ContextLen
+}
+
 // problems collects validation messages, each with its field path.
 type problems []string
 
@@ -406,7 +444,7 @@ func (p *problems) enum(msg string) {
 
 // Validate reports every problem in c at once, each with its field path.
 func (c *Config) Validate() error {
-	var p problems
+	p := problems(slices.Clone(c.inputProblems))
 	c.validateSimulation(&p)
 	m, merr := c.ResolveModel()
 	if merr != nil {
@@ -438,8 +476,9 @@ func (c *Config) validateSimulation(p *problems) {
 	if c.Simulation.MaxSimulationTime < 0 {
 		p.add("simulation.max_simulation_time: %v, expected >= 0", time.Duration(c.Simulation.MaxSimulationTime))
 	}
-	if c.Simulation.SampleInterval <= 0 {
-		p.add("simulation.sample_interval: %v, expected > 0", time.Duration(c.Simulation.SampleInterval))
+	if c.Simulation.SampleInterval < MinSampleInterval {
+		p.add("simulation.sample_interval: %v, expected at least %v (the time series is bounded at %d points)",
+			time.Duration(c.Simulation.SampleInterval), time.Duration(MinSampleInterval), MaxSamples)
 	}
 	if c.Simulation.Variability < 0 || c.Simulation.Variability > 10 || math.IsNaN(c.Simulation.Variability) {
 		p.add("simulation.variability: %v, expected a coefficient of variation in [0, 10]", c.Simulation.Variability)
@@ -450,8 +489,8 @@ func (c *Config) validateSimulation(p *problems) {
 // also that it can be split as asked.
 func (c *Config) validateCluster(p *problems, m lod.Model, haveModel bool) {
 	k := c.Cluster
-	if k.Replicas < 1 {
-		p.add("cluster.replicas: %d, expected >= 1", k.Replicas)
+	if k.Replicas < 1 || k.Replicas > MaxReplicas {
+		p.add("cluster.replicas: %d, expected 1 to %d", k.Replicas, MaxReplicas)
 	}
 	if k.TensorParallel < 1 {
 		p.add("cluster.tensor_parallel: %d, expected >= 1", k.TensorParallel)
@@ -461,6 +500,10 @@ func (c *Config) validateCluster(p *problems, m lod.Model, haveModel bool) {
 	}
 	if haveModel && k.TensorParallel >= 1 && m.Heads%k.TensorParallel != 0 {
 		p.add("cluster.tensor_parallel: %d does not divide %s's %d attention heads", k.TensorParallel, m.Name, m.Heads)
+	}
+	if haveModel && m.ContextLen > 0 && c.Scheduler.MaxModelLen > m.ContextLen {
+		p.add("scheduler.max_model_len: %d exceeds %s's context length of %d tokens (max_position_embeddings), expected at most that",
+			c.Scheduler.MaxModelLen, m.Name, m.ContextLen)
 	}
 	if haveModel && k.PipelineParallel > m.Layers {
 		p.add("cluster.pipeline_parallel: %d exceeds %s's %d layers", k.PipelineParallel, m.Name, m.Layers)
@@ -482,24 +525,24 @@ func (c *Config) validateCluster(p *problems, m lod.Model, haveModel bool) {
 
 func (c *Config) validateScheduler(p *problems) {
 	s := c.Scheduler
-	if s.MaxNumSeqs < 1 {
-		p.add("scheduler.max_num_seqs: %d, expected >= 1", s.MaxNumSeqs)
+	if s.MaxNumSeqs < 1 || s.MaxNumSeqs > MaxTokens {
+		p.add("scheduler.max_num_seqs: %d, expected 1 to %d", s.MaxNumSeqs, MaxTokens)
 	}
-	if s.MaxNumBatchedTokens < 1 {
-		p.add("scheduler.max_num_batched_tokens: %d, expected >= 1", s.MaxNumBatchedTokens)
+	if s.MaxNumBatchedTokens < 1 || s.MaxNumBatchedTokens > MaxTokens {
+		p.add("scheduler.max_num_batched_tokens: %d, expected 1 to %d", s.MaxNumBatchedTokens, MaxTokens)
 	}
-	if s.BlockSize < 1 {
-		p.add("scheduler.block_size: %d, expected >= 1", s.BlockSize)
+	if s.BlockSize < 1 || s.BlockSize > MaxBlockSize {
+		p.add("scheduler.block_size: %d, expected 1 to %d tokens per KV block (engines use 1 to 256)", s.BlockSize, MaxBlockSize)
 	}
-	if s.MaxModelLen < 0 {
-		p.add("scheduler.max_model_len: %d, expected >= 0", s.MaxModelLen)
+	if s.MaxModelLen < 0 || s.MaxModelLen > MaxTokens {
+		p.add("scheduler.max_model_len: %d, expected 1 to %d tokens (or leave it out for the model's context length)", s.MaxModelLen, MaxTokens)
 	}
 	if s.AdmissionReserve < 0 || s.AdmissionReserve > 1 || math.IsNaN(s.AdmissionReserve) {
 		p.add("scheduler.admission_reserve: %v, expected a ratio in [0, 1]", s.AdmissionReserve)
 	}
 	p.enum(checkEnum("scheduler.batching", s.Batching, BatchingPolicies))
-	if s.KVBlocks < 0 {
-		p.add("scheduler.kv_blocks: %d, expected >= 0", s.KVBlocks)
+	if s.KVBlocks < 0 || s.KVBlocks > MaxTokens {
+		p.add("scheduler.kv_blocks: %d, expected 1 to %d (or leave it out to derive it from GPU memory)", s.KVBlocks, MaxTokens)
 	}
 	c.validateEngine(p)
 }
@@ -518,8 +561,21 @@ func (c *Config) validateWorkload(p *problems) {
 		if !(w.Synthetic.Rate > 0) {
 			p.add("workload.synthetic.rate: %v, expected > 0 requests/s", w.Synthetic.Rate)
 		}
-		if w.Synthetic.Count <= 0 && w.Synthetic.Duration <= 0 {
+		sy := w.Synthetic
+		if sy.Count < 0 {
+			p.add("workload.synthetic.count: %d, expected a positive number of requests", sy.Count)
+		}
+		if sy.Duration < 0 {
+			p.add("workload.synthetic.duration: %v, expected a positive duration", time.Duration(sy.Duration))
+		}
+		if sy.Count == 0 && sy.Duration == 0 {
 			p.add("workload.synthetic: neither count nor duration set, expected at least one")
+		}
+		switch {
+		case sy.CV < 0 || math.IsNaN(sy.CV) || math.IsInf(sy.CV, 0):
+			p.add("workload.synthetic.cv: %v, expected a positive coefficient of variation", sy.CV)
+		case sy.CV != 0 && sy.Arrival != "gamma":
+			p.add("workload.synthetic.cv: %v with arrival %q, expected arrival: gamma (poisson arrivals have cv 1)", sy.CV, sy.Arrival)
 		}
 	}
 	if w.ClosedLoop != nil {
@@ -529,6 +585,9 @@ func (c *Config) validateWorkload(p *problems) {
 		}
 		if w.ClosedLoop.Requests < 1 {
 			p.add("workload.closed_loop.requests: %d, expected >= 1", w.ClosedLoop.Requests)
+		}
+		if w.ClosedLoop.ThinkTime < 0 {
+			p.add("workload.closed_loop.think_time: %v, expected >= 0", time.Duration(w.ClosedLoop.ThinkTime))
 		}
 		if w.ClosedLoop.Ramp < 0 {
 			p.add("workload.closed_loop.ramp: %v, expected >= 0", time.Duration(w.ClosedLoop.Ramp))

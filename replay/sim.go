@@ -95,7 +95,7 @@ func NewSimulator(in Input) (*Simulator, error) {
 	s := &Simulator{
 		in: in, cfg: c, planner: pl,
 		tp: k.TensorParallel, pp: k.PipelineParallel,
-		maxLen: int32(c.Scheduler.MaxModelLen),
+		maxLen: int32(c.MaxModelLenFor(in.Model)),
 		stop:   Time(c.Simulation.MaxSimulationTime),
 		router: router{policy: c.Router.Policy},
 		src:    newSource(in.Workload),

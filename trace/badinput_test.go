@@ -29,7 +29,7 @@ func TestBadCSV(t *testing.T) {
 		{"bad timestamp", h + ok + "2023-13-16 18:17:04,5,1\n", []string{"row 2", `"TIMESTAMP"`, `"2023-13-16 18:17:04"`, "timestamp like"}},
 		{"NaN arrival", h + "NaN,5,1\n", []string{"row 1", `"TIMESTAMP"`, "finite"}},
 		{"empty arrival", h + ok + ",5,1\n", []string{"row 2", `"TIMESTAMP"`, "empty"}},
-		{"out of order", h + ok + "2023-11-16 18:17:02,5,1\n", []string{"row 2", `"TIMESTAMP"`, "before the previous row", "the sort option"}},
+		{"out of order", h + ok + "2023-11-16 18:17:02,5,1\n", []string{"row 2", `"TIMESTAMP"`, "before the previous row", "pass --sort"}},
 		{"field count", h + ok + "2023-11-16 18:17:04,5\n", []string{"row 2", "line 3", "number of fields"}},
 		{"bad quote", h + ok + "2023-11-16 \"18:17:04,5,1\n", []string{"row 2", "malformed CSV"}},
 	} {

@@ -32,7 +32,7 @@ func (e *Error) Unwrap() error { return e.Err }
 
 // ErrOutOfOrder is wrapped by the *Error returned when an arrival is earlier
 // than the one before it and Options.Sort is not set.
-var ErrOutOfOrder = errors.New("arrivals out of order (the sort option sorts them)")
+var ErrOutOfOrder = errors.New("arrivals out of order (pass --sort, or set workload.sort in the config, to sort them)")
 
 // ErrDuplicateID is wrapped by the *Error returned for a request id seen
 // before in the same file: per-request results are keyed by id, and vLLM

@@ -77,7 +77,7 @@ func (cmp *Comparison) Run() (*analysis.Sweep, error) {
 	}
 	errs = append(errs, rundir.CheckDir(cmp.Out))
 	if err := errors.Join(errs...); err != nil {
-		return nil, err
+		return nil, rundir.Input(err) // the configurations or --out: nothing ran
 	}
 	if err := rundir.RemoveIndex(cmp.Out); err != nil {
 		return nil, err

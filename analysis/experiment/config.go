@@ -1,6 +1,7 @@
 package experiment
 
 import (
+	"cmp"
 	"fmt"
 	"math"
 	"os"
@@ -73,8 +74,19 @@ type Overrides struct {
 	SLOTTFT, SLOTPOT, SLOE2E *time.Duration
 }
 
-// Apply changes c in place; New validates the result.
+// Apply changes c in place; New validates the result. Trace reading
+// options without Trace change the config's trace workload; given for a
+// workload that is not a trace they are an error rather than ignored.
 func (o Overrides) Apply(c *replay.Config) error {
+	if t := o.TraceOptions; o.Trace == "" && (t.Format != "" || t.Columns != "" || t.TimeUnit != "" || t.Sort || t.DropFailed || t.KeepOffset) {
+		w := &c.Workload
+		if w.Trace == "" {
+			return fmt.Errorf("--format, --columns, --time-unit, --sort, --drop-failed and --keep-offset read a trace file, "+
+				"but the workload of %s is not one: expected --trace FILE (or workload.trace in the config)", c.Name)
+		}
+		w.Format, w.Columns, w.TimeUnit = cmp.Or(t.Format, w.Format), cmp.Or(t.Columns, w.Columns), cmp.Or(t.TimeUnit, w.TimeUnit)
+		w.Sort, w.DropFailed, w.KeepOffset = w.Sort || t.Sort, w.DropFailed || t.DropFailed, w.KeepOffset || t.KeepOffset
+	}
 	if p := o.Trace; p != "" {
 		if !strings.HasPrefix(p, trace.EmbeddedPrefix) {
 			abs, err := filepath.Abs(p)

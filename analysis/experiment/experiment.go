@@ -56,6 +56,11 @@ func New(cfg *replay.Config, opts ...Option) (*Experiment, error) {
 		var err error
 		e.cost, e.profile, err = costModel(c)
 		errs = append(errs, err)
+	} else if g, err := cost.LookupGPU(c.Hardware.GPU); err == nil && e.cost.GPU().Key != g.Key {
+		// A cost model given in code must describe the configured GPU
+		// too: its memory sizes the KV cache, its times the steps.
+		errs = append(errs, fmt.Errorf("hardware.gpu: %s, but the cost model %s describes %s; expected the same GPU",
+			g.Name, e.cost.Name(), e.cost.GPU().Name))
 	}
 	if verr == nil || c.Workload.Trace != "" {
 		src, err := e.Open()
@@ -71,6 +76,8 @@ func New(cfg *replay.Config, opts ...Option) (*Experiment, error) {
 	if e.model, err = c.ResolveModel(); err != nil {
 		return nil, nameErr(c, err)
 	}
+	// State the request-length limit in the resolved configuration.
+	c.Scheduler.MaxModelLen = c.MaxModelLenFor(e.model)
 	return e, nil
 }
 

@@ -42,7 +42,7 @@ func (t Transforms) Apply(r trace.Reader) (trace.Reader, error) {
 	if t.Scale != nil {
 		f := *t.Scale
 		if !(f > 0 && f < 1e9) {
-			return nil, fmt.Errorf("--scale %v: expected a rate factor > 0", f)
+			return nil, fmt.Errorf("--scale %v: expected a rate factor above 0 and below 1e9", f)
 		}
 		r = trace.Scale(r, f)
 	}

@@ -28,6 +28,24 @@ type refused struct{ error }
 func (refused) Is(target error) bool { return target == ErrRefused }
 func (r refused) Unwrap() error      { return r.error }
 
+// ErrInput is wrapped by errors in what a command reads (a missing or
+// foreign run directory, a corrupt results file), as opposed to failures
+// while it writes: the CLI exits 2 for the first and 1 for the second.
+var ErrInput = errors.New("input error")
+
+// Input marks err (if any) as an input error without changing its text.
+func Input(err error) error {
+	if err == nil {
+		return nil
+	}
+	return inputError{err}
+}
+
+type inputError struct{ error }
+
+func (inputError) Is(target error) bool { return target == ErrInput }
+func (e inputError) Unwrap() error      { return e.error }
+
 // registry tracks temporaries that exist and outputs already committed.
 var registry struct {
 	sync.Mutex

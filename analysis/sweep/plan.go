@@ -221,12 +221,7 @@ func decode(root *yaml.Node, strict bool) (*replay.Config, error) {
 		}
 		return replay.ParseConfig(data)
 	}
-	c := &replay.Config{}
-	if err := root.Decode(c); err != nil {
-		return nil, fmt.Errorf("config: %w", err)
-	}
-	c.ApplyDefaults()
-	return c, nil
+	return replay.DecodeConfigNode(root)
 }
 
 // resolve builds one point from the base tree and its assignments; strict

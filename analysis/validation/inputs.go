@@ -43,6 +43,15 @@ func LoadInputs(path, profile string, opt Options) (*Inputs, error) {
 // one, else the shipped profile of gpu (by default the first row's GPU).
 func (in *Inputs) BaseProfile(gpu string) (*cost.Profile, error) {
 	if in.Base != nil {
+		if gpu != "" {
+			g, err := cost.LookupGPU(gpu)
+			if err != nil {
+				return nil, fmt.Errorf("--gpu: %w", err)
+			}
+			if pg := in.Base.GPU(); pg.Key != g.Key {
+				return nil, fmt.Errorf("--gpu %s, but the --profile was calibrated on %s; expected the same GPU (or leave --gpu out)", g.Name, pg.Name)
+			}
+		}
 		return in.Base, nil
 	}
 	if gpu == "" {

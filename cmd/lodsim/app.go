@@ -53,7 +53,8 @@ func newApp() *cli.App {
 			traceCommand(), calibrateCommand(), overheadsCommand(), validateCommand(),
 			sweepCommand(), profileCommand(), plotCommand(), reportCommand(), completionCommand(),
 		},
-		CommandNotFound: func(ctx *cli.Context, name string) {},
+		// help TOPIC and an unknown subcommand land here: run reports them.
+		CommandNotFound: func(ctx *cli.Context, name string) { notFound = name },
 	}
 	cli.VersionPrinter = func(ctx *cli.Context) { fmt.Fprint(ctx.App.Writer, experiment.Version().Long()) }
 	var walk func(cmds []*cli.Command)
@@ -72,6 +73,9 @@ func onUsageError(ctx *cli.Context, err error, _ bool) error {
 	return usagef("%v (see lodsim %s --help)", err, ctx.Command.FullName())
 }
 
+// notFound is the unknown command name app.Run met, if any.
+var notFound string
+
 // run runs the command line args and returns the process's exit code.
 func run(args []string, stdout, stderr io.Writer) int {
 	app := newApp()
@@ -81,26 +85,22 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "lodsim: unknown command %q; lodsim --help lists the commands\n", args[1])
 		return exitUsage
 	}
+	notFound = ""
 	err := app.Run(args)
+	if err == nil && notFound != "" {
+		err = usagef("unknown command %q; lodsim --help lists the commands", notFound)
+	}
 	if s := signalled.Load(); s != 0 {
 		return interrupted(syscall.Signal(s), stderr)
 	}
 	if err == nil {
 		return exitOK
 	}
-	fmt.Fprintln(stderr, "lodsim:", userTerms(err.Error()))
-	if errors.As(err, new(usageError)) || errors.Is(err, rundir.ErrRefused) {
+	fmt.Fprintln(stderr, "lodsim:", err)
+	if errors.As(err, new(usageError)) || errors.Is(err, rundir.ErrRefused) || errors.Is(err, rundir.ErrInput) {
 		return exitUsage
 	}
 	return exitFailure
-}
-
-// userTerms rewrites the names of library options in messages into the
-// flags a user sets.
-func userTerms(msg string) string {
-	return strings.NewReplacer(
-		"(the sort option sorts them)", "(pass --sort, or set workload.sort in the config, to sort them)",
-	).Replace(msg)
 }
 
 // stopsGracefully is set by a command that stops by itself on SIGINT and

@@ -70,7 +70,7 @@ func calibrateAction(ctx *cli.Context) error {
 	p, rep, err := hwprofile.Calibrate(ms, g, hwprofile.CalibrateOptions{
 		Seed: ctx.Uint64("seed"), HoldOut: holdout, Created: ctx.String("created")})
 	if err != nil {
-		return err
+		return inputErr(err) // the tables cannot be fitted as they are
 	}
 	if err := rundir.WriteFile(out, p.Write); err != nil {
 		return err

@@ -4,6 +4,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -18,6 +19,12 @@ import (
 // child process: LODSIM_TEST_ARGS holds its arguments, separated by \x1f.
 func TestMain(m *testing.M) {
 	if args := os.Getenv("LODSIM_TEST_ARGS"); args != "" {
+		// LODSIM_TEST_MEM bounds the child's data segment (the hostile
+		// suite): a runaway allocation fails there instead of exhausting
+		// the machine.
+		if n, err := strconv.ParseUint(os.Getenv("LODSIM_TEST_MEM"), 10, 64); err == nil && n > 0 {
+			syscall.Setrlimit(syscall.RLIMIT_DATA, &syscall.Rlimit{Cur: n, Max: n})
+		}
 		os.Args = append([]string{"lodsim"}, strings.Split(args, "\x1f")...)
 		main()
 		return

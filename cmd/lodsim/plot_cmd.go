@@ -61,7 +61,7 @@ func reportAction(ctx *cli.Context) error {
 	}
 	out, err := report.WriteFile(in, ctx.String("out"))
 	if err != nil {
-		return inputErr(fmt.Errorf("report: %w", err))
+		return fmt.Errorf("report: %w", err) // exit 2 for rundir.ErrInput, 1 for a failed write
 	}
 	fmt.Fprintln(ctx.App.Writer, out)
 	return nil

@@ -73,16 +73,16 @@ func specFromFlags(ctx *cli.Context) (*sweep.Spec, error) {
 
 func sweepAction(ctx *cli.Context) error {
 	if ctx.Args().Len() > 0 {
-		return fmt.Errorf("sweep: unexpected argument %q (subcommand: merge)", ctx.Args().First())
+		return usagef("sweep: unexpected argument %q (subcommand: merge)", ctx.Args().First())
 	}
 	sbatch := take(ctx, "sbatch-option")
 	spec, err := specFromFlags(ctx)
 	if err != nil {
-		return fmt.Errorf("sweep: %w", err)
+		return inputErr(fmt.Errorf("sweep: %w", err))
 	}
 	plan, err := sweep.NewPlan(spec)
 	if err != nil {
-		return fmt.Errorf("sweep: %w", err)
+		return inputErr(fmt.Errorf("sweep: %w", err)) // the spec or a point's config
 	}
 	out := ctx.String("out")
 	if e := ctx.String("emit"); e != "" {

@@ -232,6 +232,30 @@ func (b BaseParams) Check(field string) error {
 	return nil
 }
 
+// MaxOverheadNs bounds each engine overhead of a profile: a second per
+// step, sequence, prefill token or request is far beyond any engine
+// (measured ones are microseconds to milliseconds), and keeps the step
+// times they add up to well inside int64 nanoseconds.
+const MaxOverheadNs = 1e9
+
+// Check reports the first overhead of o outside [0, MaxOverheadNs] (or
+// not finite), and a memory reserve outside [0, g's memory], naming it
+// under field.
+func (o Overheads) Check(field string, g GPU) error {
+	for _, f := range []struct {
+		n string
+		v float64
+	}{{"step_ns", o.StepNs}, {"per_seq_ns", o.PerSeqNs}, {"per_prefill_token_ns", o.PerPrefillTokenNs}, {"per_request_ns", o.PerRequestNs}} {
+		if !(f.v >= 0 && f.v <= MaxOverheadNs) {
+			return fmt.Errorf("%s.%s: found %v, expected 0 to %g ns", field, f.n, f.v, MaxOverheadNs)
+		}
+	}
+	if mem := float64(g.MemoryBytes) / (1 << 30); !(o.MemoryReserveGB >= 0 && (o.MemoryReserveGB <= mem || mem == 0)) {
+		return fmt.Errorf("%s.memory_reserve_gb: found %v, expected 0 to %.1f GiB (the GPU's memory)", field, o.MemoryReserveGB, mem)
+	}
+	return nil
+}
+
 func checkLink(field string, l LinkFit) error {
 	if !(l.LatencyNs > 0) || math.IsInf(l.LatencyNs, 0) {
 		return fmt.Errorf("%s.latency_ns: found %v, expected a positive finite number", field, l.LatencyNs)
@@ -256,6 +280,9 @@ func (p *Profile) Compile() error {
 	}
 	if p.gpu.LinkLatencyNs <= 0 {
 		return fmt.Errorf("gpu.link_latency_ns: found %v, expected a positive latency", p.gpu.LinkLatencyNs)
+	}
+	if err := p.Overhead.Check("overheads", p.gpu); err != nil {
+		return err
 	}
 	if p.name == "" {
 		p.name = p.gpu.Key

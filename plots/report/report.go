@@ -60,13 +60,16 @@ type Report struct {
 
 // WriteFile builds the page of the directory in and writes it to out
 // (in/report.html when out is ""); it returns the path written.
+//
+// A problem reading in wraps rundir.ErrInput; a failure writing out does
+// not.
 func WriteFile(in, out string) (string, error) {
 	if out == "" {
 		out = filepath.Join(in, File)
 	}
 	rep, err := Build(in)
 	if err != nil {
-		return "", err
+		return "", rundir.Input(err)
 	}
 	return out, rundir.WriteFile(out, rep.Write)
 }
