@@ -311,7 +311,7 @@ func Split(rows []Row, seed uint64) (calib, eval []Row) {
 	groups := map[string][]int{}
 	var names []string
 	for i, r := range rows {
-		g := r.Group()
+		g := r.Stratum()
 		if _, ok := groups[g]; !ok {
 			names = append(names, g)
 		}

@@ -105,9 +105,24 @@ func RowConfig(row Row, opt Options) (*experiment.Experiment, error) {
 	if err != nil {
 		return nil, skipf("unknown GPU %q: not in the hardware catalog", row.GPU)
 	}
+	if row.AttentionDP > 1 {
+		return nil, skipf("attention data parallel %d: lodsim models tensor-parallel attention only", row.AttentionDP)
+	}
+	dom := g.LinkDomain
+	if dom == 0 {
+		dom = 8 // the catalog's unknown: an HGX node
+	}
+	if row.TP > dom {
+		return nil, skipf("tensor parallel %d spans more than one NVLink domain of %d %s GPUs: lodsim models TP inside one", row.TP, dom, g.Name)
+	}
 	prof := opt.Profiles[g.Key]
 	if prof == nil {
-		prof, err = hwprofile.EmbeddedProfile(g.Key)
+		// The kernels of the row's own engine where lodsim ships them
+		// (aiconfigurator measured each engine's kernels), else the GPU's
+		// default engine's.
+		if prof, err = hwprofile.EmbeddedProfileFor(g.Key, string(engine)); err != nil {
+			prof, err = hwprofile.EmbeddedProfile(g.Key)
+		}
 		if err != nil {
 			return nil, skipf("no calibrated profile for GPU %s (%s): lodsim ships %v; pass one with --profile", g.Name, g.Key, hwprofile.EmbeddedKeys())
 		}
@@ -246,6 +261,9 @@ type Report struct {
 	Predictions []Prediction
 	TTFT        analysis.AccuracyTable
 	TPOT        analysis.AccuracyTable
+	// Groups is the accuracy per (model, GPU, engine, precision, mode),
+	// skipped rows counted.
+	Groups GroupTable
 }
 
 // Skipped lists the skipped rows.
@@ -283,6 +301,7 @@ func NewReport(preds []Prediction) *Report {
 	}
 	rep.TTFT = analysis.Accuracy(ttft)
 	rep.TPOT = analysis.Accuracy(tpot)
+	rep.Groups = Groups(preds)
 	return rep
 }
 

@@ -106,9 +106,13 @@ func (c *Calibration) WriteText(w io.Writer) error {
 	return c.HeldOut.TPOT.WriteText(w)
 }
 
-// WriteAccuracy writes the TTFT and TPOT accuracy tables, each under its
-// heading.
+// WriteAccuracy writes the group table (Groups) and the TTFT and TPOT
+// accuracy tables, each under its heading.
 func (rep *Report) WriteAccuracy(w io.Writer) error {
+	fmt.Fprintf(w, "\naccuracy per group (model, GPU, engine, precision, mode); bias = median signed error, > 0 predicts too high\n")
+	if err := rep.Groups.WriteText(w); err != nil {
+		return err
+	}
 	fmt.Fprintf(w, "\nTTFT accuracy\n")
 	if err := rep.TTFT.WriteText(w); err != nil {
 		return err

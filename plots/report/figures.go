@@ -289,9 +289,13 @@ func WriteValidation(dir string, rep *validation.Report, title string) ([]string
 	if err := rundir.WriteFile(csvPath, rep.WriteCSV); err != nil {
 		return nil, err
 	}
-	err := rundir.WriteFile(png, func(w io.Writer) error { return plots.Validation(w, &rep.TTFT, &rep.TPOT, title) })
-	if err != nil {
+	groups := filepath.Join(dir, "groups.csv")
+	if err := rundir.WriteFile(groups, rep.Groups.WriteCSV); err != nil {
 		return []string{csvPath}, err
 	}
-	return []string{csvPath, png}, nil
+	err := rundir.WriteFile(png, func(w io.Writer) error { return plots.Validation(w, &rep.TTFT, &rep.TPOT, title) })
+	if err != nil {
+		return []string{csvPath, groups}, err
+	}
+	return []string{csvPath, groups, png}, nil
 }
