@@ -320,6 +320,14 @@ func rowPrecision(m lod.Model, row Row) (lod.Model, error) {
 			return m, fmt.Errorf("gemm_quant_mode: %w", err)
 		}
 		m = m.WithPrecision(p, lod.Unquantized)
+		if strings.EqualFold(row.Backend, "trtllm") && p != lod.BF16 && p != lod.FP16 {
+			// TensorRT-LLM deployments quantized to FP8 or FP4 run an
+			// FP8 KV cache (kv_cache_config.dtype fp8, as aiconfigurator
+			// generates them). With a 16-bit cache guaranteed_no_evict
+			// admits half as many requests at TP1/TP2 and predicted
+			// TTFTs came out 10x too high (Llama-3.1-70B, BENCHMARKS.md).
+			m.KVCache = lod.FP8
+		}
 	}
 	if row.MoEQuant != "" && m.Experts > 0 {
 		p, err := lod.ParsePrecision(row.MoEQuant)
