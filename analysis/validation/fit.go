@@ -162,7 +162,14 @@ func FitOverheads(rows []Row, base *cost.Profile, opt FitOptions) (cost.Overhead
 		}
 		use = append(use, r)
 	}
+	return fitRows(use, base.Overhead, sim, params, maxIter, opt.Log, rep)
+}
 
+// fitRows is FitOverheads on rows already chosen, from start, with
+// sim.Overheads set to each trial point.
+func fitRows(use []Row, start cost.Overheads, sim Options, params []OverheadParam, maxIter int, log io.Writer, rep FitReport) (cost.Overheads, FitReport, error) {
+	rows := use
+	base := struct{ Overhead cost.Overheads }{start}
 	eval := func(o cost.Overheads) (*Report, []float64, error) {
 		rep.Evaluations++
 		s := sim
@@ -287,8 +294,8 @@ func FitOverheads(rows []Row, base *cost.Profile, opt FitOptions) (cost.Overhead
 			}
 			lambda *= 4
 		}
-		if opt.Log != nil {
-			fmt.Fprintf(opt.Log, "iteration %d: cost %.5g, lambda %.3g, %v\n", it+1, c, lambda, toOver(x))
+		if log != nil {
+			fmt.Fprintf(log, "iteration %d: cost %.5g, lambda %.3g, %v\n", it+1, c, lambda, toOver(x))
 		}
 		// Stop once the cost settles: a relative decrease under 1e-4 per
 		// iteration changes no reported digit of the MAPEs.

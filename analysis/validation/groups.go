@@ -4,10 +4,14 @@ import (
 	"encoding/csv"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"slices"
 	"strconv"
+	"strings"
 	"text/tabwriter"
+
+	"github.com/lodsim/lodsim/analysis"
 )
 
 // ErrorStats summarise the percentage errors of one metric over a set of
@@ -169,4 +173,32 @@ func (t GroupTable) WriteCSV(w io.Writer) error {
 	}
 	cw.Flush()
 	return cw.Error()
+}
+
+// EngineAccuracy is the accuracy of one engine's simulated rows with the
+// rows grouped by TP ("TP  1", "TP  2", ... padded so they sort by
+// number): the data of the per-engine validation figure.
+type EngineAccuracy struct {
+	Engine     string
+	TTFT, TPOT analysis.AccuracyTable
+}
+
+// ByEngine tabulates the simulated rows of each engine by TP, engines
+// sorted by name; an engine with no simulated row is left out.
+func (rep *Report) ByEngine() []EngineAccuracy {
+	ttft, tpot := map[string][]analysis.Pair{}, map[string][]analysis.Pair{}
+	for _, p := range rep.Predictions {
+		if !p.Simulated() {
+			continue
+		}
+		e := strings.ToLower(p.Row.Backend)
+		l, g := p.Row.Label(), fmt.Sprintf("TP %2d", p.Row.TP)
+		ttft[e] = append(ttft[e], analysis.Pair{Label: l, Group: g, Measured: p.Row.TTFTms, Predicted: p.Metrics.TTFTms})
+		tpot[e] = append(tpot[e], analysis.Pair{Label: l, Group: g, Measured: p.Row.TPOTms, Predicted: p.Metrics.TPOTms})
+	}
+	var out []EngineAccuracy
+	for _, e := range slices.Sorted(maps.Keys(ttft)) {
+		out = append(out, EngineAccuracy{Engine: e, TTFT: analysis.Accuracy(ttft[e]), TPOT: analysis.Accuracy(tpot[e])})
+	}
+	return out
 }

@@ -36,6 +36,9 @@ type Options struct {
 	// catalog key ("h100_sxm"). Rows of a GPU with neither are skipped.
 	Profiles map[string]*cost.Profile
 	// Overheads, when set, replaces the engine overheads of every profile.
+	// Unset, a shipped profile takes the shipped constants of the row's
+	// engine (replay.LookupEngineCosts) and a profile from Profiles keeps
+	// its own.
 	Overheads *cost.Overheads
 	// All measures every completed request instead of the steady-state
 	// window (see Measure).
@@ -128,8 +131,15 @@ func RowConfig(row Row, opt Options) (*experiment.Experiment, error) {
 		}
 	}
 	cp := *prof // the tables are shared and read-only; the overheads are ours
-	if opt.Overheads != nil {
+	switch {
+	case opt.Overheads != nil:
 		cp.Overhead = *opt.Overheads
+	case opt.Profiles[g.Key] == nil:
+		// A shipped profile has no overheads: the engine's shipped
+		// constants supply them, as replay does for scheduler.engine.
+		if ec, ok := replay.LookupEngineCosts(engine); ok {
+			cp.Overhead = ec.Overheads(cp.Overhead.MemoryReserveGB)
+		}
 	}
 	lodName := opt.LoD
 	if lodName == "" {

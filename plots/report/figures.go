@@ -297,5 +297,15 @@ func WriteValidation(dir string, rep *validation.Report, title string) ([]string
 	if err != nil {
 		return []string{csvPath, groups}, err
 	}
-	return []string{csvPath, groups, png}, nil
+	written := []string{csvPath, groups, png}
+	// One figure per engine, its rows coloured by TP.
+	for _, e := range rep.ByEngine() {
+		path := filepath.Join(dir, "validation_"+e.Engine+".png")
+		err := rundir.WriteFile(path, func(w io.Writer) error { return plots.Validation(w, &e.TTFT, &e.TPOT, title+": "+e.Engine+", by TP") })
+		if err != nil {
+			return written, err
+		}
+		written = append(written, path)
+	}
+	return written, nil
 }
