@@ -430,6 +430,12 @@ type EngineCosts struct {
 	PerSeqNs          float64 `json:"per_seq_ns"`
 	PerPrefillTokenNs float64 `json:"per_prefill_token_ns"`
 	PerRequestNs      float64 `json:"per_request_ns"`
+	// ClientRamp is how far apart the engine's benchmark clients were
+	// found to start: their first requests spread over ClientRamp x one
+	// unloaded request's end-to-end time (validation.Options.Ramp); 0 is
+	// every client at once. It is fitted (0 or 1) with the costs: a
+	// property of how the engine's rows were measured, not of the engine.
+	ClientRamp float64 `json:"client_ramp"`
 	// Groups and Rows say what the constants were fitted to.
 	Groups []string `json:"groups"`
 	Rows   int      `json:"rows"`

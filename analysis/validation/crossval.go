@@ -83,7 +83,7 @@ func CrossValidate(rows []Row, opt EngineFitOptions) (*CrossValidation, error) {
 		f.TrainGroups = ec.Groups
 		sim := opt.Sim
 		o := ec.Overheads(0)
-		sim.Overheads = &o
+		sim.Overheads, sim.Ramp = &o, &ec.ClientRamp
 		if f.Predictions, err = PredictAll(left, sim); err != nil {
 			return nil, err
 		}
@@ -116,9 +116,22 @@ func fitPooled(train []Row, e replay.Engine, opt EngineFitOptions) (replay.Engin
 	if len(use) == 0 {
 		return ec, rep, fmt.Errorf("%w: no aggregated %s row", ErrNoRows, e)
 	}
-	o, rep, err := fitRows(use, cost.Overheads{}, sim, EngineParams, maxIter, nil, rep)
-	if err != nil {
-		return ec, rep, err
+	// The client ramp is a switch, not a smooth parameter: fit the costs
+	// with the clients in lock-step and spread, and keep the better.
+	var o cost.Overheads
+	start := rep
+	for _, ramp := range []float64{0, 1} {
+		sim.Ramp = &ramp
+		or, r, err := fitRows(use, cost.Overheads{}, sim, EngineParams, maxIter, nil, true, start)
+		if err != nil {
+			return ec, r, err
+		}
+		if opt.Log != nil {
+			fmt.Fprintf(opt.Log, "  %s, client ramp %g: cost %.4g -> %.4g\n", e, ramp, r.StartCost, r.EndCost)
+		}
+		if ramp == 0 || r.EndCost < rep.EndCost {
+			o, rep, ec.ClientRamp = or, r, ramp
+		}
 	}
 	ec.StepNs, ec.PerSeqNs, ec.PerPrefillTokenNs, ec.PerRequestNs = o.StepNs, o.PerSeqNs, o.PerPrefillTokenNs, o.PerRequestNs
 	seen := map[string]bool{}

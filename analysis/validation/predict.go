@@ -40,6 +40,12 @@ type Options struct {
 	// engine (replay.LookupEngineCosts) and a profile from Profiles keeps
 	// its own.
 	Overheads *cost.Overheads
+	// Ramp spreads the clients' first requests over Ramp x the end-to-end
+	// time of one request alone (the closed loop's ramp; 0 starts every
+	// client at once, and with fixed lengths they stay in lock-step
+	// waves). Unset, the row's engine's shipped ClientRamp (1 when it has
+	// none).
+	Ramp *float64
 	// All measures every completed request instead of the steady-state
 	// window (see Measure).
 	All bool
@@ -178,11 +184,51 @@ func RowConfig(row Row, opt Options) (*experiment.Experiment, error) {
 	if need := int64(row.ISL+row.OSL+cfg.Scheduler.BlockSize-1) / int64(cfg.Scheduler.BlockSize); need > blocks {
 		return nil, skipf("KV cache of %d tokens per replica cannot hold one request of %d tokens", blocks*int64(cfg.Scheduler.BlockSize), row.ISL+row.OSL)
 	}
-	x, err := experiment.New(cfg, experiment.WithCost(&cp, analysis.ProfileID{Name: cp.Name(), GPU: g.Name, Generator: cp.Generator}))
+	id := analysis.ProfileID{Name: cp.Name(), GPU: g.Name, Generator: cp.Generator}
+	ramp := 1.0
+	if ec, ok := replay.LookupEngineCosts(engine); ok {
+		ramp = ec.ClientRamp
+	}
+	if opt.Ramp != nil {
+		ramp = *opt.Ramp
+	}
+	if ramp > 0 && row.Concurrency > 1 {
+		e2e, err := unloadedE2E(cfg, &cp, id)
+		if err != nil {
+			return nil, err
+		}
+		cfg.Workload.ClosedLoop.Ramp = replay.Duration(ramp * float64(e2e))
+	}
+	x, err := experiment.New(cfg, experiment.WithCost(&cp, id))
 	if err != nil {
 		return nil, skipf("%v", err)
 	}
 	return x, nil
+}
+
+// unloadedE2E is the end-to-end time of one request of cfg's lengths alone
+// on the replica: the length of one client's cycle at low load.
+func unloadedE2E(cfg *replay.Config, cp *cost.Profile, id analysis.ProfileID) (int64, error) {
+	one := *cfg
+	cl := *cfg.Workload.ClosedLoop
+	cl.Clients, cl.Requests, cl.Ramp = 1, 1, 0
+	one.Workload.ClosedLoop = &cl
+	x, err := experiment.New(&one, experiment.WithCost(cp, id))
+	if err != nil {
+		return 0, skipf("%v", err)
+	}
+	r, err := x.Open()
+	if err != nil {
+		return 0, err
+	}
+	var col replay.Collect
+	if _, _, err := x.RunFrom(r.(*trace.ClosedLoopSource), &col, nil); err != nil {
+		return 0, err
+	}
+	if len(col.Results) != 1 || col.Results[0].Status != replay.Completed {
+		return 0, skipf("one request alone does not complete")
+	}
+	return int64(col.Results[0].E2E()), nil
 }
 
 // Predict simulates one row. A row lodsim cannot simulate comes back with
