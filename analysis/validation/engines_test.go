@@ -2,13 +2,13 @@ package validation
 
 import (
 	"bytes"
-	"encoding/json"
-	"reflect"
-	"slices"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"flag"
 	"os"
+	"reflect"
+	"slices"
 	"testing"
 
 	"github.com/lodsim/lodsim/analysis"
