@@ -1,6 +1,8 @@
 package replay
 
 import (
+	_ "embed"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -407,4 +409,103 @@ func joinEnum[T ~string](v []T) string {
 		names[i] = string(x)
 	}
 	return strings.Join(names, ", ")
+}
+
+// EngineCosts are an engine's CPU-side costs, the same for every model,
+// GPU and parallelism the engine serves (cost.Overheads gives the
+// formula):
+//
+//	step time      += StepNs + PerSeqNs x sequences + PerPrefillTokenNs x prefill tokens
+//	request's TTFT += PerRequestNs (HTTP, tokenisation, detokenisation)
+//
+// charged once per step on the first pipeline stage whatever the TP: the
+// scheduler, sampling bookkeeping and launch work run on one CPU thread
+// and do not shrink with more GPUs (TestStepOverheadIndependentOfTP).
+// They are fitted jointly on every development-set group of the engine
+// (validation.FitEngineCosts, `lodsim calibrate-overheads --engines`)
+// and shipped in engine_costs.json.
+type EngineCosts struct {
+	Engine            Engine  `json:"engine"`
+	StepNs            float64 `json:"step_ns"`
+	PerSeqNs          float64 `json:"per_seq_ns"`
+	PerPrefillTokenNs float64 `json:"per_prefill_token_ns"`
+	PerRequestNs      float64 `json:"per_request_ns"`
+	// ClientRamp is how far apart the engine's benchmark clients were
+	// found to start: their first requests spread over ClientRamp x one
+	// unloaded request's end-to-end time (validation.Options.Ramp); 0 is
+	// every client at once. It is fitted (0 or 1) with the costs: a
+	// property of how the engine's rows were measured, not of the engine.
+	ClientRamp float64 `json:"client_ramp"`
+	// Groups and Rows say what the constants were fitted to.
+	Groups []string `json:"groups"`
+	Rows   int      `json:"rows"`
+}
+
+// Overheads are the costs as the cost model's overheads; memory reserve
+// stays the profile's (reserve).
+func (c EngineCosts) Overheads(reserveGB float64) cost.Overheads {
+	return cost.Overheads{StepNs: c.StepNs, PerSeqNs: c.PerSeqNs, PerPrefillTokenNs: c.PerPrefillTokenNs,
+		PerRequestNs: c.PerRequestNs, MemoryReserveGB: reserveGB}
+}
+
+// EngineCostFile is the shipped engine_costs.json: how it was made and
+// each engine's constants, sorted by engine.
+type EngineCostFile struct {
+	// Command is the command that writes the file; DevSet the SHA-256 of
+	// the benchmark file it was fitted to.
+	Command string        `json:"command"`
+	DevSet  string        `json:"dev_set_sha256"`
+	Engines []EngineCosts `json:"engines"`
+}
+
+//go:embed engine_costs.json
+var engineCostsJSON []byte
+
+// ShippedEngineCosts is the shipped engine_costs.json, parsed.
+func ShippedEngineCosts() EngineCostFile {
+	var f EngineCostFile
+	if err := json.Unmarshal(engineCostsJSON, &f); err != nil {
+		panic("replay: shipped engine_costs.json does not parse: " + err.Error())
+	}
+	return f
+}
+
+// LookupEngineCosts returns engine e's shipped constants, false when none
+// were fitted for it.
+func LookupEngineCosts(e Engine) (EngineCosts, bool) {
+	for _, c := range ShippedEngineCosts().Engines {
+		if c.Engine == e {
+			return c, true
+		}
+	}
+	return EngineCosts{}, false
+}
+
+// WithEngineCosts returns p with its step, sequence, prefill-token and
+// request overheads replaced by the shipped constants of c's engine, when
+// c names one that has them; otherwise p itself. A shipped profile
+// carries no overheads (its kernels are the GPU's), so this is how a run
+// with scheduler.engine gets its engine's CPU costs out of the box.
+func WithEngineCosts(p *cost.Profile, c *Config) *cost.Profile {
+	if c == nil || c.Scheduler.Engine == "" {
+		return p
+	}
+	ec, ok := LookupEngineCosts(c.Scheduler.Engine)
+	if !ok {
+		return p
+	}
+	cp := *p
+	cp.Overhead = ec.Overheads(p.Overhead.MemoryReserveGB)
+	return &cp
+}
+
+// Encode writes f as engine_costs.json is shipped: indented JSON, engines
+// sorted, one trailing newline.
+func (f EngineCostFile) Encode() ([]byte, error) {
+	slices.SortFunc(f.Engines, func(a, b EngineCosts) int { return strings.Compare(string(a.Engine), string(b.Engine)) })
+	b, err := json.MarshalIndent(f, "", "  ")
+	if err != nil {
+		return nil, err
+	}
+	return append(b, '\n'), nil
 }

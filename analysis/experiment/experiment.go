@@ -360,8 +360,16 @@ func costModel(c *replay.Config) (cost.CostModel, analysis.ProfileID, error) {
 	switch p := c.Hardware.Profile; p {
 	case "":
 		cm := hwprofile.DefaultCostModel(g)
+		if e := c.Scheduler.Engine; e != "" {
+			// The kernels of the configured engine where shipped, with
+			// the engine's fitted CPU costs (replay.EngineCosts).
+			if p, err := hwprofile.EngineCostModel(g, string(e)); err == nil {
+				cm = p
+			}
+		}
 		if prof, ok := cm.(*cost.Profile); ok {
-			return cm, ProfileIdentity(prof), nil
+			prof = replay.WithEngineCosts(prof, c)
+			return prof, ProfileIdentity(prof), nil
 		}
 		return cm, analysis.ProfileID{Name: "roofline", GPU: g.Name}, nil
 	case "roofline":

@@ -52,6 +52,12 @@ type Row struct {
 	// moe_quant_mode, e.g. "fp8", "fp8_block", "nvfp4"); empty means the
 	// checkpoint's own.
 	GEMMQuant, MoEQuant string
+	// Precision is the file's precision column (the deployment's
+	// quantization, e.g. "fp8", "fp4"); empty when it does not say.
+	Precision string
+	// AttentionDP, MoETP and MoEEP are the silicon layout's
+	// attention_dp_size, moe_tp_size and moe_ep_size (0: not given).
+	AttentionDP, MoETP, MoEEP int
 }
 
 // Disaggregated reports whether the row measured separate prefill and
@@ -63,8 +69,36 @@ func (r Row) Label() string {
 	return fmt.Sprintf("%s %s isl=%d osl=%d c=%d tp=%d pp=%d", shortModel(r.Model), r.GPU, r.ISL, r.OSL, r.Concurrency, r.TP, r.PP)
 }
 
-// Group is the accuracy group of the row: model, GPU and TP.
-func (r Row) Group() string { return fmt.Sprintf("%s %s tp%d", shortModel(r.Model), r.GPU, r.TP) }
+// Group is the accuracy group of the row: model, GPU, engine, precision
+// and mode (agg or disagg), the deployments a user would compare. TP is
+// not part of it: a group spans the parallelism a deployment was tried
+// at.
+func (r Row) Group() string {
+	return fmt.Sprintf("%s %s %s %s %s", shortModel(r.Model), r.GPU, strings.ToLower(r.Backend), r.PrecisionName(), r.ModeName())
+}
+
+// Stratum is the finer division Split deals rows by: model, GPU and TP.
+func (r Row) Stratum() string { return fmt.Sprintf("%s %s tp%d", shortModel(r.Model), r.GPU, r.TP) }
+
+// PrecisionName is the row's precision column, else its gemm_quant_mode,
+// else "bf16" (an unquantized checkpoint served as is).
+func (r Row) PrecisionName() string {
+	switch {
+	case r.Precision != "":
+		return strings.ToLower(r.Precision)
+	case r.GEMMQuant != "":
+		return strings.ToLower(r.GEMMQuant)
+	}
+	return "bf16"
+}
+
+// ModeName is "agg" or "disagg".
+func (r Row) ModeName() string {
+	if r.Disaggregated() {
+		return "disagg"
+	}
+	return "agg"
+}
 
 func shortModel(m string) string {
 	if i := strings.LastIndexByte(m, '/'); i >= 0 {
@@ -156,6 +190,10 @@ func layoutColumns(l Layout) []column {
 			{names: []string{"batch_size"}, required: true, set: intField(conc, 1), aggOnly: true},
 			{names: []string{"tp_size"}, required: true, set: intField(tp, 1), aggOnly: true},
 			{names: []string{"pp_size"}, set: intField(pp, 1)},
+			{names: []string{"precision"}, set: stringField(func(r *Row) *string { return &r.Precision }, false)},
+			{names: []string{"attention_dp_size"}, set: intField(func(r *Row) *int { return &r.AttentionDP }, 0)},
+			{names: []string{"moe_tp_size"}, set: intField(func(r *Row) *int { return &r.MoETP }, 0)},
+			{names: []string{"moe_ep_size"}, set: intField(func(r *Row) *int { return &r.MoEEP }, 0)},
 			{names: []string{"silicon_ttft_ms"}, required: true, set: timeField(ttft)},
 			{names: []string{"silicon_tpot_ms"}, required: true, set: timeField(tpot)},
 		}

@@ -162,7 +162,18 @@ func FitOverheads(rows []Row, base *cost.Profile, opt FitOptions) (cost.Overhead
 		}
 		use = append(use, r)
 	}
+	return fitRows(use, base.Overhead, sim, params, maxIter, opt.Log, false, rep)
+}
 
+// fitRows is FitOverheads on rows already chosen, from start, with
+// sim.Overheads set to each trial point. With logRatio the residuals are
+// ln(predicted/measured) instead of relative errors: symmetric in over-
+// and under-prediction, so a row predicted 10x too high (a KV-capacity
+// queue the overheads cannot remove) weighs ln 10 = 2.3, not 9, and does
+// not decide the fit of every other row.
+func fitRows(use []Row, start cost.Overheads, sim Options, params []OverheadParam, maxIter int, log io.Writer, logRatio bool, rep FitReport) (cost.Overheads, FitReport, error) {
+	rows := use
+	base := struct{ Overhead cost.Overheads }{start}
 	eval := func(o cost.Overheads) (*Report, []float64, error) {
 		rep.Evaluations++
 		s := sim
@@ -174,7 +185,11 @@ func FitOverheads(rows []Row, base *cost.Profile, opt FitOptions) (cost.Overhead
 		var res []float64
 		for _, p := range r.Predictions {
 			if p.Simulated() {
-				res = append(res, (p.Metrics.TTFTms-p.Row.TTFTms)/p.Row.TTFTms, (p.Metrics.TPOTms-p.Row.TPOTms)/p.Row.TPOTms)
+				if logRatio {
+					res = append(res, math.Log(p.Metrics.TTFTms/p.Row.TTFTms), math.Log(p.Metrics.TPOTms/p.Row.TPOTms))
+				} else {
+					res = append(res, (p.Metrics.TTFTms-p.Row.TTFTms)/p.Row.TTFTms, (p.Metrics.TPOTms-p.Row.TPOTms)/p.Row.TPOTms)
+				}
 			}
 		}
 		return r, res, nil
@@ -287,8 +302,8 @@ func FitOverheads(rows []Row, base *cost.Profile, opt FitOptions) (cost.Overhead
 			}
 			lambda *= 4
 		}
-		if opt.Log != nil {
-			fmt.Fprintf(opt.Log, "iteration %d: cost %.5g, lambda %.3g, %v\n", it+1, c, lambda, toOver(x))
+		if log != nil {
+			fmt.Fprintf(log, "iteration %d: cost %.5g, lambda %.3g, %v\n", it+1, c, lambda, toOver(x))
 		}
 		// Stop once the cost settles: a relative decrease under 1e-4 per
 		// iteration changes no reported digit of the MAPEs.
@@ -311,7 +326,7 @@ func Split(rows []Row, seed uint64) (calib, eval []Row) {
 	groups := map[string][]int{}
 	var names []string
 	for i, r := range rows {
-		g := r.Group()
+		g := r.Stratum()
 		if _, ok := groups[g]; !ok {
 			names = append(names, g)
 		}

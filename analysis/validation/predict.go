@@ -36,7 +36,16 @@ type Options struct {
 	// catalog key ("h100_sxm"). Rows of a GPU with neither are skipped.
 	Profiles map[string]*cost.Profile
 	// Overheads, when set, replaces the engine overheads of every profile.
+	// Unset, a shipped profile takes the shipped constants of the row's
+	// engine (replay.LookupEngineCosts) and a profile from Profiles keeps
+	// its own.
 	Overheads *cost.Overheads
+	// Ramp spreads the clients' first requests over Ramp x the end-to-end
+	// time of one request alone (the closed loop's ramp; 0 starts every
+	// client at once, and with fixed lengths they stay in lock-step
+	// waves). Unset, the row's engine's shipped ClientRamp (1 when it has
+	// none).
+	Ramp *float64
 	// All measures every completed request instead of the steady-state
 	// window (see Measure).
 	All bool
@@ -105,16 +114,38 @@ func RowConfig(row Row, opt Options) (*experiment.Experiment, error) {
 	if err != nil {
 		return nil, skipf("unknown GPU %q: not in the hardware catalog", row.GPU)
 	}
+	if row.AttentionDP > 1 {
+		return nil, skipf("attention data parallel %d: lodsim models tensor-parallel attention only", row.AttentionDP)
+	}
+	dom := g.LinkDomain
+	if dom == 0 {
+		dom = 8 // the catalog's unknown: an HGX node
+	}
+	if row.TP > dom {
+		return nil, skipf("tensor parallel %d spans more than one NVLink domain of %d %s GPUs: lodsim models TP inside one", row.TP, dom, g.Name)
+	}
 	prof := opt.Profiles[g.Key]
 	if prof == nil {
-		prof, err = hwprofile.EmbeddedProfile(g.Key)
+		// The kernels of the row's own engine where lodsim ships them
+		// (aiconfigurator measured each engine's kernels), else the GPU's
+		// default engine's.
+		if prof, err = hwprofile.EmbeddedProfileFor(g.Key, string(engine)); err != nil {
+			prof, err = hwprofile.EmbeddedProfile(g.Key)
+		}
 		if err != nil {
 			return nil, skipf("no calibrated profile for GPU %s (%s): lodsim ships %v; pass one with --profile", g.Name, g.Key, hwprofile.EmbeddedKeys())
 		}
 	}
 	cp := *prof // the tables are shared and read-only; the overheads are ours
-	if opt.Overheads != nil {
+	switch {
+	case opt.Overheads != nil:
 		cp.Overhead = *opt.Overheads
+	case opt.Profiles[g.Key] == nil:
+		// A shipped profile has no overheads: the engine's shipped
+		// constants supply them, as replay does for scheduler.engine.
+		if ec, ok := replay.LookupEngineCosts(engine); ok {
+			cp.Overhead = ec.Overheads(cp.Overhead.MemoryReserveGB)
+		}
 	}
 	lodName := opt.LoD
 	if lodName == "" {
@@ -153,11 +184,51 @@ func RowConfig(row Row, opt Options) (*experiment.Experiment, error) {
 	if need := int64(row.ISL+row.OSL+cfg.Scheduler.BlockSize-1) / int64(cfg.Scheduler.BlockSize); need > blocks {
 		return nil, skipf("KV cache of %d tokens per replica cannot hold one request of %d tokens", blocks*int64(cfg.Scheduler.BlockSize), row.ISL+row.OSL)
 	}
-	x, err := experiment.New(cfg, experiment.WithCost(&cp, analysis.ProfileID{Name: cp.Name(), GPU: g.Name, Generator: cp.Generator}))
+	id := analysis.ProfileID{Name: cp.Name(), GPU: g.Name, Generator: cp.Generator}
+	ramp := 1.0
+	if ec, ok := replay.LookupEngineCosts(engine); ok {
+		ramp = ec.ClientRamp
+	}
+	if opt.Ramp != nil {
+		ramp = *opt.Ramp
+	}
+	if ramp > 0 && row.Concurrency > 1 {
+		e2e, err := unloadedE2E(cfg, &cp, id)
+		if err != nil {
+			return nil, err
+		}
+		cfg.Workload.ClosedLoop.Ramp = replay.Duration(ramp * float64(e2e))
+	}
+	x, err := experiment.New(cfg, experiment.WithCost(&cp, id))
 	if err != nil {
 		return nil, skipf("%v", err)
 	}
 	return x, nil
+}
+
+// unloadedE2E is the end-to-end time of one request of cfg's lengths alone
+// on the replica: the length of one client's cycle at low load.
+func unloadedE2E(cfg *replay.Config, cp *cost.Profile, id analysis.ProfileID) (int64, error) {
+	one := *cfg
+	cl := *cfg.Workload.ClosedLoop
+	cl.Clients, cl.Requests, cl.Ramp = 1, 1, 0
+	one.Workload.ClosedLoop = &cl
+	x, err := experiment.New(&one, experiment.WithCost(cp, id))
+	if err != nil {
+		return 0, skipf("%v", err)
+	}
+	r, err := x.Open()
+	if err != nil {
+		return 0, err
+	}
+	var col replay.Collect
+	if _, _, err := x.RunFrom(r.(*trace.ClosedLoopSource), &col, nil); err != nil {
+		return 0, err
+	}
+	if len(col.Results) != 1 || col.Results[0].Status != replay.Completed {
+		return 0, skipf("one request alone does not complete")
+	}
+	return int64(col.Results[0].E2E()), nil
 }
 
 // Predict simulates one row. A row lodsim cannot simulate comes back with
@@ -246,6 +317,9 @@ type Report struct {
 	Predictions []Prediction
 	TTFT        analysis.AccuracyTable
 	TPOT        analysis.AccuracyTable
+	// Groups is the accuracy per (model, GPU, engine, precision, mode),
+	// skipped rows counted.
+	Groups GroupTable
 }
 
 // Skipped lists the skipped rows.
@@ -283,6 +357,7 @@ func NewReport(preds []Prediction) *Report {
 	}
 	rep.TTFT = analysis.Accuracy(ttft)
 	rep.TPOT = analysis.Accuracy(tpot)
+	rep.Groups = Groups(preds)
 	return rep
 }
 
@@ -301,6 +376,14 @@ func rowPrecision(m lod.Model, row Row) (lod.Model, error) {
 			return m, fmt.Errorf("gemm_quant_mode: %w", err)
 		}
 		m = m.WithPrecision(p, lod.Unquantized)
+		if strings.EqualFold(row.Backend, "trtllm") && p != lod.BF16 && p != lod.FP16 {
+			// TensorRT-LLM deployments quantized to FP8 or FP4 run an
+			// FP8 KV cache (kv_cache_config.dtype fp8, as aiconfigurator
+			// generates them). With a 16-bit cache guaranteed_no_evict
+			// admits half as many requests at TP1/TP2 and predicted
+			// TTFTs came out 10x too high (Llama-3.1-70B, BENCHMARKS.md).
+			m.KVCache = lod.FP8
+		}
 	}
 	if row.MoEQuant != "" && m.Experts > 0 {
 		p, err := lod.ParsePrecision(row.MoEQuant)

@@ -2,6 +2,7 @@ package validation
 
 import (
 	"encoding/csv"
+	"errors"
 	"fmt"
 	"io"
 	"strconv"
@@ -106,13 +107,34 @@ func (c *Calibration) WriteText(w io.Writer) error {
 	return c.HeldOut.TPOT.WriteText(w)
 }
 
-// WriteAccuracy writes the TTFT and TPOT accuracy tables, each under its
-// heading.
+// WriteAccuracy writes the group table (Groups) and the TTFT and TPOT
+// accuracy tables, each under its heading.
 func (rep *Report) WriteAccuracy(w io.Writer) error {
+	fmt.Fprintf(w, "\naccuracy per group (model, GPU, engine, precision, mode); bias = median signed error, > 0 predicts too high\n")
+	if err := rep.Groups.WriteText(w); err != nil {
+		return err
+	}
 	fmt.Fprintf(w, "\nTTFT accuracy\n")
 	if err := rep.TTFT.WriteText(w); err != nil {
 		return err
 	}
 	fmt.Fprintf(w, "\nTPOT accuracy\n")
 	return rep.TPOT.WriteText(w)
+}
+
+// ErrAllSkipped is WriteText's error when no row was simulated.
+var ErrAllSkipped = errors.New("every row was skipped (reasons above); nothing to validate")
+
+// WriteText writes what validate prints: a summary line, every row
+// (predicted or why it was skipped) and, when any row was simulated, the
+// accuracy tables (WriteAccuracy). With every row skipped it returns
+// ErrAllSkipped, naming the count, so the command can fail.
+func (rep *Report) WriteText(w io.Writer, layout Layout) error {
+	n, skipped := len(rep.Predictions), len(rep.Skipped())
+	fmt.Fprintf(w, "%d rows (%s layout), %d simulated, %d skipped\n\n", n, layout, n-skipped, skipped)
+	rep.WriteRows(w)
+	if skipped == n {
+		return fmt.Errorf("validate: %d of %d rows: %w", skipped, n, ErrAllSkipped)
+	}
+	return rep.WriteAccuracy(w)
 }

@@ -30,9 +30,10 @@ func validateCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "validate",
 		Usage:     "replay end-to-end serving benchmarks and report predicted vs measured TTFT and TPOT",
-		UsageText: "lodsim validate --benchmarks FILE [--profile PROFILE.yaml] [--out DIR]",
+		UsageText: "lodsim validate --benchmarks FILE [--profile PROFILE.yaml] [--out DIR] [--cv group]",
 		Flags: append([]cli.Flag{
 			&cli.StringFlag{Name: "out", Value: filepath.Join("lodsim-out", "validation"), Usage: "output `DIR` for validation.csv and validation.png"},
+			&cli.StringFlag{Name: "cv", Usage: "`group`: leave-one-group-out cross-validation of the engine constants (minutes)"},
 		}, benchFlags()...),
 		Before: noArgs,
 		Action: validateAction,
@@ -60,6 +61,9 @@ func validateAction(ctx *cli.Context) error {
 		return err
 	}
 	rows := in.Rows
+	if ctx.IsSet("cv") {
+		return inputErr(validation.WriteCrossValidation(ctx.App.Writer, ctx.String("cv"), rows, in.Options))
+	}
 	if err := rundir.CheckDir(ctx.String("out")); err != nil {
 		return err
 	}
@@ -71,14 +75,8 @@ func validateAction(ctx *cli.Context) error {
 		return err
 	}
 	w := ctx.App.Writer
-	skipped := len(rep.Skipped())
-	fmt.Fprintf(w, "%d rows (%s layout), %d simulated, %d skipped\n\n", len(rows), in.Layout, len(rows)-skipped, skipped)
-	rep.WriteRows(w)
-	if skipped == len(rows) {
-		return usagef("validate: every one of the %d rows was skipped (reasons above); nothing to validate", len(rows))
-	}
-	if err := rep.WriteAccuracy(w); err != nil {
-		return err
+	if err := rep.WriteText(w, in.Layout); err != nil {
+		return inputErr(err) // every row skipped
 	}
 	written, err := report.WriteValidation(ctx.String("out"), rep, "lodsim vs "+filepath.Base(ctx.String("benchmarks")))
 	if err != nil {

@@ -34,7 +34,7 @@ func TestValidateCommand(t *testing.T) {
 	bench := smallBench(t)
 	dir := t.TempDir()
 	out := runApp(t, "validate", "--benchmarks", bench, "--out", dir, "--requests-per-client", "4")
-	for _, w := range []string{"4 rows (lodsim layout), 3 simulated, 1 skipped", "skipped: unknown model \"acme/nothing-1b\"", "TTFT accuracy", "Qwen3-32B h100_sxm tp4", "overall"} {
+	for _, w := range []string{"4 rows (lodsim layout), 3 simulated, 1 skipped", "skipped: unknown model \"acme/nothing-1b\"", "TTFT accuracy", "Qwen3-32B h100_sxm sglang bf16 agg", "pooled", "overall"} {
 		if !strings.Contains(out, w) {
 			t.Errorf("output lacks %q:\n%s", w, out)
 		}
@@ -51,9 +51,39 @@ func TestValidateCommand(t *testing.T) {
 	if len(recs) != 5 || recs[4][len(recs[4])-1] == "" || recs[1][12] == "" {
 		t.Fatalf("validation.csv: %v", recs)
 	}
-	png, err := os.ReadFile(filepath.Join(dir, "validation.png"))
-	if err != nil || !bytes.HasPrefix(png, []byte("\x89PNG")) {
-		t.Fatalf("validation.png: %v", err)
+	for _, name := range []string{"validation.png", "validation_sglang.png"} {
+		png, err := os.ReadFile(filepath.Join(dir, name))
+		if err != nil || !bytes.HasPrefix(png, []byte("\x89PNG")) {
+			t.Fatalf("%s: %v", name, err)
+		}
+	}
+	groups, err := os.ReadFile(filepath.Join(dir, "groups.csv"))
+	if err != nil || !strings.Contains(string(groups), "Qwen3-32B h100_sxm sglang bf16 agg,Qwen3-32B,h100_sxm,sglang,bf16,agg,3,0,") {
+		t.Fatalf("groups.csv: %v\n%s", err, groups)
+	}
+}
+
+// TestValidateAllSkipped: a file in which no row can be simulated (a
+// disaggregated row, an unknown model) fails with the usage exit status
+// and says why, instead of printing an empty accuracy; a bad --cv is a
+// usage error too.
+func TestValidateAllSkipped(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "skipped.csv")
+	data := "model,gpu,backend,isl,osl,concurrency,tp,pp,ttft_ms,tpot_ms,mode\n" +
+		"Qwen/Qwen3-32B,h100_sxm,sglang,1024,128,16,2,1,840.8,16.54,disagg\n" +
+		"acme/nothing-1b,h100_sxm,vllm,1024,128,16,1,1,100,10,agg\n"
+	if err := os.WriteFile(p, []byte(data), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var stdout, stderr bytes.Buffer
+	code := run([]string{"lodsim", "validate", "--benchmarks", p, "--out", t.TempDir()}, &stdout, &stderr)
+	if code != exitUsage || !strings.Contains(stderr.String(), "every row was skipped") || !strings.Contains(stdout.String(), "2 rows (lodsim layout), 0 simulated, 2 skipped") {
+		t.Fatalf("exit %d, expected %d\nstdout:\n%s\nstderr:\n%s", code, exitUsage, stdout.String(), stderr.String())
+	}
+	stdout.Reset()
+	stderr.Reset()
+	if code := run([]string{"lodsim", "validate", "--benchmarks", p, "--cv", "row"}, &stdout, &stderr); code != exitUsage || !strings.Contains(stderr.String(), "--cv") {
+		t.Fatalf("--cv row: exit %d, stderr %s", code, stderr.String())
 	}
 }
 

@@ -289,9 +289,23 @@ func WriteValidation(dir string, rep *validation.Report, title string) ([]string
 	if err := rundir.WriteFile(csvPath, rep.WriteCSV); err != nil {
 		return nil, err
 	}
-	err := rundir.WriteFile(png, func(w io.Writer) error { return plots.Validation(w, &rep.TTFT, &rep.TPOT, title) })
-	if err != nil {
+	groups := filepath.Join(dir, "groups.csv")
+	if err := rundir.WriteFile(groups, rep.Groups.WriteCSV); err != nil {
 		return []string{csvPath}, err
 	}
-	return []string{csvPath, png}, nil
+	err := rundir.WriteFile(png, func(w io.Writer) error { return plots.Validation(w, &rep.TTFT, &rep.TPOT, title) })
+	if err != nil {
+		return []string{csvPath, groups}, err
+	}
+	written := []string{csvPath, groups, png}
+	// One figure per engine, its rows coloured by TP.
+	for _, e := range rep.ByEngine() {
+		path := filepath.Join(dir, "validation_"+e.Engine+".png")
+		err := rundir.WriteFile(path, func(w io.Writer) error { return plots.Validation(w, &e.TTFT, &e.TPOT, title+": "+e.Engine+", by TP") })
+		if err != nil {
+			return written, err
+		}
+		written = append(written, path)
+	}
+	return written, nil
 }

@@ -1,0 +1,186 @@
+package validation
+
+import (
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+
+	"github.com/lodsim/lodsim/hwprofile/cost"
+	"github.com/lodsim/lodsim/replay"
+)
+
+// Fold is one leave-one-group-out fold: the constants fitted without the
+// group and the group's rows predicted with them.
+type Fold struct {
+	Group string
+	// Costs were fitted on TrainGroups: every other aggregated group of
+	// the group's engine, or, where the engine has no other group, every
+	// other aggregated group of every engine (CrossEngine).
+	Costs       replay.EngineCosts
+	TrainGroups []string
+	CrossEngine bool
+	Predictions []Prediction
+}
+
+// CrossValidation is leave-one-group-out cross-validation of the engine
+// constants: per fold, and every fold's predictions tabulated together
+// (Table: per group and pooled).
+type CrossValidation struct {
+	Folds []Fold
+	Table GroupTable
+}
+
+// CrossValidate runs leave-one-group-out cross-validation: for each
+// aggregated group of rows (Row.Group), FitEngineCosts on the other groups
+// of its engine, then predict every row of the left-out group with those
+// constants. It measures what a user should expect of the shipped
+// constants on a deployment they were not fitted to. Disaggregated rows
+// and groups with no simulated row appear in the table as skipped.
+func CrossValidate(rows []Row, opt EngineFitOptions) (*CrossValidation, error) {
+	byGroup := map[string][]Row{}
+	for _, r := range rows {
+		byGroup[r.Group()] = append(byGroup[r.Group()], r)
+	}
+	names := make([]string, 0, len(byGroup))
+	for g := range byGroup {
+		names = append(names, g)
+	}
+	slices.Sort(names)
+	cv := &CrossValidation{}
+	var all []Prediction
+	for _, g := range names {
+		left := byGroup[g]
+		f := Fold{Group: g}
+		e := replay.Engine(strings.ToLower(strings.TrimSpace(left[0].Backend)))
+		if left[0].Disaggregated() || !slices.Contains(replay.Engines, e) {
+			ps, err := PredictAll(left, opt.Sim) // skipped, each with its reason
+			if err != nil {
+				return nil, err
+			}
+			all = append(all, ps...)
+			continue
+		}
+		var train []Row
+		for _, r := range rows {
+			if r.Group() != g && !r.Disaggregated() && strings.EqualFold(strings.TrimSpace(r.Backend), string(e)) {
+				train = append(train, r)
+			}
+		}
+		if len(train) == 0 {
+			f.CrossEngine = true
+			for _, r := range rows {
+				if r.Group() != g && !r.Disaggregated() {
+					train = append(train, r)
+				}
+			}
+		}
+		ec, _, err := fitPooled(train, e, opt)
+		if err != nil {
+			return nil, fmt.Errorf("fold %s: %w", g, err)
+		}
+		f.Costs = ec
+		f.TrainGroups = ec.Groups
+		sim := opt.Sim
+		o := ec.Overheads(0)
+		sim.Overheads, sim.Ramp = &o, &ec.ClientRamp
+		if f.Predictions, err = PredictAll(left, sim); err != nil {
+			return nil, err
+		}
+		if opt.Log != nil {
+			fmt.Fprintf(opt.Log, "fold %s: fitted on %d groups: step %.0f ns, per seq %.0f ns, per prefill token %.1f ns, per request %.0f ns\n",
+				g, len(f.TrainGroups), ec.StepNs, ec.PerSeqNs, ec.PerPrefillTokenNs, ec.PerRequestNs)
+		}
+		all = append(all, f.Predictions...)
+		cv.Folds = append(cv.Folds, f)
+	}
+	cv.Table = Groups(all)
+	return cv, nil
+}
+
+// fitPooled fits one set of constants to train, whatever their engines
+// (each row still runs its own engine's scheduler), labelled e.
+func fitPooled(train []Row, e replay.Engine, opt EngineFitOptions) (replay.EngineCosts, FitReport, error) {
+	use := Subsample(train, perGroup(opt))
+	maxIter := opt.MaxIter
+	if maxIter <= 0 {
+		maxIter = 8
+	}
+	sim := opt.Sim
+	sim.Profiles = nil
+	rep := FitReport{}
+	for _, p := range EngineParams {
+		rep.Params = append(rep.Params, p.String())
+	}
+	ec := replay.EngineCosts{Engine: e}
+	if len(use) == 0 {
+		return ec, rep, fmt.Errorf("%w: no aggregated %s row", ErrNoRows, e)
+	}
+	// The client ramp is a switch, not a smooth parameter: fit the costs
+	// with the clients in lock-step and spread, and keep the better.
+	var o cost.Overheads
+	start := rep
+	for _, ramp := range []float64{0, 1} {
+		sim.Ramp = &ramp
+		or, r, err := fitRows(use, cost.Overheads{}, sim, EngineParams, maxIter, nil, true, start)
+		if err != nil {
+			return ec, r, err
+		}
+		if opt.Log != nil {
+			fmt.Fprintf(opt.Log, "  %s, client ramp %g: cost %.4g -> %.4g\n", e, ramp, r.StartCost, r.EndCost)
+		}
+		if ramp == 0 || r.EndCost < rep.EndCost {
+			o, rep, ec.ClientRamp = or, r, ramp
+		}
+	}
+	ec.StepNs, ec.PerSeqNs, ec.PerPrefillTokenNs, ec.PerRequestNs = o.StepNs, o.PerSeqNs, o.PerPrefillTokenNs, o.PerRequestNs
+	seen := map[string]bool{}
+	for _, p := range rep.After.Predictions {
+		if !p.Simulated() {
+			continue
+		}
+		ec.Rows++
+		if g := p.Row.Group(); !seen[g] {
+			seen[g] = true
+			ec.Groups = append(ec.Groups, g)
+		}
+	}
+	slices.Sort(ec.Groups)
+	return ec, rep, nil
+}
+
+// WriteText writes each fold's constants and the held-out table.
+func (cv *CrossValidation) WriteText(w io.Writer) error {
+	fmt.Fprintf(w, "leave-one-group-out cross-validation: each group predicted with engine constants fitted on the other groups of its engine\n\n")
+	fmt.Fprintf(w, "%-48s %7s %10s %10s %12s %12s  %s\n", "left-out group", "groups", "step ns", "seq ns", "prefill ns", "request ns", "fitted on")
+	for _, f := range cv.Folds {
+		on := "other groups of its engine"
+		if f.CrossEngine {
+			on = "every other group (no other group of its engine)"
+		}
+		fmt.Fprintf(w, "%-48s %7d %10.0f %10.0f %12.1f %12.0f  %s\n", f.Group, len(f.TrainGroups), f.Costs.StepNs, f.Costs.PerSeqNs, f.Costs.PerPrefillTokenNs, f.Costs.PerRequestNs, on)
+	}
+	fmt.Fprintf(w, "\nheld-out accuracy per group; bias = median signed error, > 0 predicts too high\n")
+	return cv.Table.WriteText(w)
+}
+
+// WriteCrossValidation runs CrossValidate with mode "group" (the one mode)
+// and writes it, each fold's line as it completes and then the table; a
+// run in which no group was predicted is ErrAllSkipped.
+func WriteCrossValidation(w io.Writer, mode string, rows []Row, sim Options) error {
+	if mode != "group" {
+		return fmt.Errorf("--cv: %q, expected group (leave one group out)", mode)
+	}
+	cv, err := CrossValidate(rows, EngineFitOptions{Sim: sim, Log: w})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(w)
+	if err := cv.WriteText(w); err != nil {
+		return err
+	}
+	if cv.Table.Pooled.Simulated() == 0 {
+		return fmt.Errorf("validate --cv: %d rows: %w", len(rows), ErrAllSkipped)
+	}
+	return nil
+}

@@ -1,0 +1,148 @@
+package validation
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"flag"
+	"os"
+	"reflect"
+	"slices"
+	"testing"
+
+	"github.com/lodsim/lodsim/analysis"
+	"github.com/lodsim/lodsim/analysis/experiment"
+	"github.com/lodsim/lodsim/hwprofile"
+	"github.com/lodsim/lodsim/replay"
+)
+
+var update = flag.Bool("update", false, "with LODSIM_REFIT=1: rewrite replay/engine_costs.json from the refit")
+
+const shippedCosts = "../../replay/engine_costs.json"
+
+// TestShippedEngineCosts: the shipped engine constants are what the
+// documented command writes from the committed development set: the
+// file names the command and the set's SHA-256, and is in the writer's
+// canonical form. With LODSIM_REFIT=1 it refits every engine (minutes)
+// and checks the refit reproduces the file byte for byte (the fit is
+// deterministic); with -update as well it rewrites the file instead.
+func TestShippedEngineCosts(t *testing.T) {
+	data, err := os.ReadFile(shippedCosts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if os.Getenv("LODSIM_REFIT") != "" {
+		f, err := FitShippedEngineCosts(wholeDevSet, EngineFitOptions{Log: os.Stderr, Sim: Options{Workers: 2}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := f.Encode()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if *update {
+			if err := os.WriteFile(shippedCosts, got, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			data = got
+		} else if !bytes.Equal(got, data) {
+			t.Fatalf("refit differs from the shipped file:\n%s\nshipped:\n%s", got, data)
+		}
+	}
+	var f replay.EngineCostFile
+	if err := json.Unmarshal(data, &f); err != nil {
+		t.Fatal(err)
+	}
+	if !*update && !reflect.DeepEqual(f, replay.ShippedEngineCosts()) {
+		t.Errorf("the embedded constants are not %s", shippedCosts)
+	}
+	if f.Command != EngineCostsCommand {
+		t.Errorf("shipped file made by %q, expected the documented %q", f.Command, EngineCostsCommand)
+	}
+	dev, err := os.ReadFile(wholeDevSet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256(dev)
+	if f.DevSet != hex.EncodeToString(sum[:]) {
+		t.Errorf("shipped file fitted to a set with SHA-256 %s, the committed %s is %x", f.DevSet, wholeDevSet, sum)
+	}
+	canon, err := f.Encode()
+	if err != nil || !bytes.Equal(canon, data) {
+		t.Errorf("shipped file is not in the writer's form (%v)", err)
+	}
+	for _, e := range replay.Engines {
+		if !slices.ContainsFunc(f.Engines, func(c replay.EngineCosts) bool { return c.Engine == e }) {
+			t.Errorf("no shipped constants for %s", e)
+		}
+	}
+}
+
+// TestEngineCostsOutOfTheBox: a run with scheduler.engine and no profile
+// gets the engine's shipped kernel profile with the engine's shipped
+// constants: the same results as passing that profile with
+// replay.WithEngineCosts, and not those of the bare profile.
+func TestEngineCostsOutOfTheBox(t *testing.T) {
+	row := Row{ID: "r", Model: "meta-llama/Llama-3.1-70B", GPU: "h200_sxm", Backend: "vllm", ISL: 1024, OSL: 16,
+		Concurrency: 2, TP: 4, PP: 1, TTFTms: 1, TPOTms: 1, GEMMQuant: "fp8"}
+	zero := 0.0
+	x, err := RowConfig(row, Options{Ramp: &zero, RequestsPerClient: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ec, ok := replay.LookupEngineCosts(replay.EngineVLLM)
+	if !ok || ec.PerRequestNs <= 0 {
+		t.Fatalf("shipped vLLM constants %+v: expected a per-request cost", ec)
+	}
+	ttft := func(opts ...experiment.Option) float64 {
+		t.Helper()
+		e, err := experiment.New(x.Config(), opts...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var col replay.Collect
+		if _, _, err := e.Run(&col, nil); err != nil {
+			t.Fatal(err)
+		}
+		var s float64
+		for _, r := range col.Results {
+			s += float64(r.TTFT())
+		}
+		return s / float64(len(col.Results))
+	}
+	bare, err := hwprofile.EmbeddedProfileFor("h200_sxm", "vllm")
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := analysis.ProfileID{Name: "x", GPU: "H200-SXM"}
+	cfg := x.Config()
+	got, with, without := ttft(), ttft(experiment.WithCost(replay.WithEngineCosts(bare, cfg), id)), ttft(experiment.WithCost(bare, id))
+	if got != with || got-without < ec.PerRequestNs {
+		t.Errorf("mean TTFT %.0f ns out of the box, %.0f with the engine's constants, %.0f without (per request %.0f ns)", got, with, without, ec.PerRequestNs)
+	}
+}
+
+// TestRampFromUnloadedRequest: by default a row's clients start spread
+// over one unloaded request's end-to-end time (vLLM's shipped
+// client_ramp), and Options.Ramp 0 starts them together.
+func TestRampFromUnloadedRequest(t *testing.T) {
+	row := Row{ID: "r", Model: "meta-llama/Llama-3.1-70B", GPU: "h200_sxm", Backend: "vllm", ISL: 1024, OSL: 64,
+		Concurrency: 8, TP: 4, PP: 1, TTFTms: 1, TPOTms: 1, GEMMQuant: "fp8"}
+	ec, _ := replay.LookupEngineCosts(replay.EngineVLLM)
+	x, err := RowConfig(row, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ramp := x.Config().Workload.ClosedLoop.Ramp
+	// One request alone: a 1024-token prefill and 63 decode steps of a
+	// 70B model on 4 H200s take tens of milliseconds at least, a second
+	// at most.
+	if ec.ClientRamp > 0 && (ramp < replay.Duration(20e6) || ramp > replay.Duration(1e9)) {
+		t.Errorf("ramp %v ns, expected about one unloaded request's end-to-end time", int64(ramp))
+	}
+	zero := 0.0
+	if x, _ := RowConfig(row, Options{Ramp: &zero}); x.Config().Workload.ClosedLoop.Ramp != 0 {
+		t.Error("Ramp 0: the clients are still spread")
+	}
+}
