@@ -82,7 +82,7 @@ func (m *mediumExecutor) tryRun(rp *replica, b *batch) bool {
 	for j := 0; j < k; j++ {
 		if j > 0 {
 			lb.DecodeCtx += d
-			s.steps.plan(&lb, cost)
+			s.steps.replan(&lb, cost)
 		}
 		t += Time(cost[0].Compute() + cost[0].CollectiveNs(s.tp))
 		run.ends = append(run.ends, t)
