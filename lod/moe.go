@@ -52,9 +52,12 @@ func (p *Planner) moeLayer(d *moeCost, t int) {
 	w := float64(Unquantized.bytes(int64(h)*int64(m.Experts), m.DTypeBytes))
 	group := t * p.adp
 	d.experts = ExpectedExperts(group, m.ExpertsPerToken, m.Experts) / float64(p.ep)
+	d.expertNs = 0
 	if group > 0 {
-		v += cm.MoE(cost.MoEShape{Tokens: group, Hidden: h, Inter: m.ExpertIntermediate, Experts: m.Experts,
+		e := cm.MoE(cost.MoEShape{Tokens: group, Hidden: h, Inter: m.ExpertIntermediate, Experts: m.Experts,
 			TopK: m.ExpertsPerToken, TP: moeTP, EP: p.ep, Quant: ew.Kernel()})
+		v += e
+		d.expertNs = ns(e)
 		w += d.experts * float64(ew.bytes(3*int64(h)*int64(m.ExpertIntermediate/moeTP), m.DTypeBytes))
 	}
 	if m.SharedIntermediate > 0 {

@@ -95,6 +95,10 @@ type StageCost struct {
 	A2ABytes float64
 	A2ARanks int
 	A2ALink  cost.Link // per-peer link of those all-to-alls
+	// ExpertNs is the routed experts' kernel time in one MoE layer at the
+	// mean load, the part of Op[OpMLP] that follows an expert-parallel
+	// rank's share of the tokens when the load is skewed.
+	ExpertNs int64
 	// WeightBytes is the weights one rank reads in the step: the stage's
 	// layers (for MoE layers only the experts the step's tokens hit) and,
 	// on the last stage, the LM head.
@@ -347,6 +351,8 @@ type moeCost struct {
 	a2a     float64   // all-to-all bytes per rank and MoE layer
 	a2aLink cost.Link // and their link
 	experts float64   // expected distinct experts hit on this rank
+	// expertNs is the routed experts' kernel time, rounded.
+	expertNs int64
 }
 
 // NewPlanner checks that the layout fits the model and returns a planner.
@@ -624,7 +630,7 @@ func (p *Planner) Plan(b *Batch, out []StageCost) {
 		c.ARBytes = arBytes
 		c.ARLink = d.arLink
 		c.MoELayers = k.moe
-		c.A2ABytes, c.A2ALink, c.A2ARanks = mo.a2a, mo.a2aLink, a2aRanks
+		c.A2ABytes, c.A2ALink, c.A2ARanks, c.ExpertNs = mo.a2a, mo.a2aLink, a2aRanks, mo.expertNs
 		c.WeightBytes = p.stageW[s]
 		if k.moe > 0 {
 			c.WeightBytes += float64(k.moe) * mo.wMoE

@@ -48,7 +48,7 @@ func (c *stepCost) replan(lb *lod.Batch, out []lod.StageCost) {
 func (c *stepCost) overlapOverhead(out []lod.StageCost) {
 	if c.overlap && out[0].Overhead > 0 {
 		s := &out[0]
-		gpu := s.Compute() - s.Overhead + s.CollectiveNs(c.tp)
+		gpu := s.Compute() - s.Overhead + s.CollectiveNs(c.tp) + s.MoECommNs()
 		s.Overhead = max(0, s.Overhead-gpu)
 	}
 }
