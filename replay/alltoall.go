@@ -69,7 +69,10 @@ func (e *highExecutor) newEPPhase(n int, bus int32) *epPhase {
 		if bus >= 0 {
 			ep.links[j] = bus
 		} else {
+			// A rank sends one transfer at a time: room for it now, so
+			// that the first step to use the link does not allocate.
 			ep.links[j] = e.newLink(e.ringLink)
+			e.links[ep.links[j]].active = make([]xfer, 0, 1)
 		}
 	}
 	return ep
