@@ -1,6 +1,7 @@
 package replay
 
 import (
+	"fmt"
 	"math"
 
 	"github.com/lodsim/lodsim/lod"
@@ -70,4 +71,14 @@ func (c *Config) validateExperts(p *problems, m lod.Model, haveModel bool) {
 	if k.ExpertSkew > 0 && (ep == 1 || dp == 1) {
 		p.add("cluster.expert_skew: %v has nothing to skew: the all-to-all needs expert_parallel > 1 and attention_data_parallel > 1", k.ExpertSkew)
 	}
+}
+
+// Parallelism describes the layout for provenance: replicas x TP x PP,
+// then the attention data parallelism and expert parallelism when set.
+func (k *ClusterConfig) Parallelism() string {
+	s := fmt.Sprintf("%d replica(s) x TP%d x PP%d", k.Replicas, k.TensorParallel, k.PipelineParallel)
+	if k.ep() > 1 || k.attentionDP() > 1 {
+		s += fmt.Sprintf(", attention DP%d, EP%d x MoE TP%d", k.attentionDP(), k.ep(), k.TensorParallel*k.attentionDP()/k.ep())
+	}
+	return s
 }
