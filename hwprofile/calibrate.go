@@ -408,6 +408,12 @@ func median(v []float64) float64 {
 	return (v[n/2-1] + v[n/2]) / 2
 }
 
+// Errors of the engine choice (CalibrateOptions.Engine).
+var (
+	ErrSeveralEngines = errors.New("hwprofile: several engines")
+	ErrUnknownEngine  = errors.New("hwprofile: engine")
+)
+
 // pickEngine checks the engine choice against the engines of g's rows.
 func pickEngine(ms *Measurements, g cost.GPU, engine string) (string, error) {
 	seen := map[string]bool{}
@@ -423,8 +429,8 @@ func pickEngine(ms *Measurements, g cost.GPU, engine string) (string, error) {
 	sort.Strings(have)
 	if engine == "" {
 		if len(have) > 1 {
-			return "", fmt.Errorf("hwprofile: the %s tables hold the engines %s: choose one (kernels differ between engines)",
-				g.Name, strings.Join(have, ", "))
+			return "", fmt.Errorf("%w: the %s tables hold the engines %s: choose one (kernels differ between engines)",
+				ErrSeveralEngines, g.Name, strings.Join(have, ", "))
 		}
 		if len(have) == 1 {
 			return have[0], nil
@@ -436,7 +442,7 @@ func pickEngine(ms *Measurements, g cost.GPU, engine string) (string, error) {
 		known = known || e == engine
 	}
 	if !known {
-		return "", fmt.Errorf("hwprofile: engine %q: expected one of %s", engine, strings.Join(Engines, ", "))
+		return "", fmt.Errorf("%w %q: expected one of %s", ErrUnknownEngine, engine, strings.Join(Engines, ", "))
 	}
 	if !seen[engine] {
 		return "", fmt.Errorf("%w for %s with engine %s: the tables hold engines %s", ErrNoUsableRows, g.Name, engine, strings.Join(have, ", "))

@@ -43,7 +43,7 @@ func ExpectedExperts(tokens, k, e int) float64 {
 // t tokens goes to k experts, spread evenly over the EP ranks, and comes
 // back; with pure TP the post-MLP all-reduce combines the experts' partial
 // outputs instead.
-func (p *Planner) moeLayer(d *denseCost, t int) {
+func (p *Planner) moeLayer(d *moeCost, t int) {
 	m, cm := &p.model, p.cost
 	h, el, ft := m.Hidden, float64(m.DTypeBytes), float64(t)
 	moeTP := p.MoETP()
@@ -52,9 +52,12 @@ func (p *Planner) moeLayer(d *denseCost, t int) {
 	w := float64(Unquantized.bytes(int64(h)*int64(m.Experts), m.DTypeBytes))
 	group := t * p.adp
 	d.experts = ExpectedExperts(group, m.ExpertsPerToken, m.Experts) / float64(p.ep)
+	d.expertNs = 0
 	if group > 0 {
-		v += cm.MoE(cost.MoEShape{Tokens: group, Hidden: h, Inter: m.ExpertIntermediate, Experts: m.Experts,
+		e := cm.MoE(cost.MoEShape{Tokens: group, Hidden: h, Inter: m.ExpertIntermediate, Experts: m.Experts,
 			TopK: m.ExpertsPerToken, TP: moeTP, EP: p.ep, Quant: ew.Kernel()})
+		v += e
+		d.expertNs = ns(e)
 		w += d.experts * float64(ew.bytes(3*int64(h)*int64(m.ExpertIntermediate/moeTP), m.DTypeBytes))
 	}
 	if m.SharedIntermediate > 0 {
@@ -68,4 +71,19 @@ func (p *Planner) moeLayer(d *denseCost, t int) {
 		d.a2a = ft * float64(m.ExpertsPerToken) * float64(h) * el
 		d.a2aLink = cm.AllToAllLink(p.ep, d.a2a)
 	}
+}
+
+// moeFor is the MoE layer's cost for t tokens, computed once per t.
+func (p *Planner) moeFor(t int) *moeCost {
+	if t >= len(p.moe) {
+		d := make([]moeCost, max(2*len(p.moe), t+64))
+		copy(d, p.moe)
+		p.moe = d
+	}
+	d := &p.moe[t]
+	if !d.ok {
+		p.moeLayer(d, t)
+		d.ok = true
+	}
+	return d
 }

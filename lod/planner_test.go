@@ -128,7 +128,7 @@ func TestExpertParallel(t *testing.T) {
 	}
 	// 128 tokens in the EP group hit 256 x (1 - (248/256)^128) experts,
 	// an eighth of them on each rank.
-	d := p.denseFor(16)
+	d := p.moeFor(16)
 	if want := ExpectedExperts(128, 8, 256) / 8; math.Abs(d.experts-want) > 1e-12 {
 		t.Errorf("experts hit per rank %v, want %v", d.experts, want)
 	}
@@ -344,5 +344,53 @@ func TestFP8KVDecode(t *testing.T) {
 	}
 	if p8.prefillAttention(512, 1000) != p16.prefillAttention(512, 1000) {
 		t.Error("an FP8 KV cache changed prefill attention")
+	}
+}
+
+// TestRedecodeEqualsPlan: a decode step re-costed by Redecode from the
+// previous step's plan equals a fresh Plan, for dense, MoE (with EP and
+// attention DP), sliding-window and pipelined layouts, with overheads.
+func TestRedecodeEqualsPlan(t *testing.T) {
+	g, err := cost.LookupGPU("H200")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := cost.NewRoofline(g)
+	r.Overhead = cost.Overheads{StepNs: 3000, PerSeqNs: 17.5, PerPrefillTokenNs: 2}
+	for _, c := range []struct {
+		model      string
+		tp, pp     int
+		ep, dp     int
+		graphPadTo int
+	}{
+		{"Llama-3-8B", 2, 2, 1, 1, 0},
+		{"Llama-3.1-70B", 8, 1, 1, 1, 64},
+		{"DeepSeek-R1", 8, 1, 8, 1, 0},
+		{"DeepSeek-R1", 1, 2, 8, 8, 0},
+		{"gpt-oss-120b", 4, 3, 1, 1, 0},
+	} {
+		p, err := NewPlanner(lookup(t, c.model), r, c.tp, c.pp)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := p.SetExpertParallel(c.ep, c.dp); err != nil {
+			t.Fatal(err)
+		}
+		got, want := make([]StageCost, c.pp), make([]StageCost, c.pp)
+		for _, d := range []int{1, 3, 17, 64} {
+			b := Batch{Decodes: d, Sampled: d, DecodeCtx: int64(d) * 200, Graph: c.graphPadTo}
+			p.Plan(&b, got)
+			for step := 0; step < 300; step++ {
+				b.DecodeCtx += int64(d) + int64(step%3)
+				p.Redecode(&b, got)
+				p.Plan(&b, want)
+				for s := range got {
+					if got[s] != want[s] {
+						t.Fatalf("%s tp%d pp%d ep%d dp%d, %d decodes, step %d, stage %d:\nRedecode %+v\nPlan     %+v",
+							c.model, c.tp, c.pp, c.ep, c.dp, d, step, s, got[s], want[s])
+					}
+				}
+			}
+		}
 	}
 }

@@ -95,6 +95,10 @@ type StageCost struct {
 	A2ABytes float64
 	A2ARanks int
 	A2ALink  cost.Link // per-peer link of those all-to-alls
+	// ExpertNs is the routed experts' kernel time in one MoE layer at the
+	// mean load, the part of Op[OpMLP] that follows an expert-parallel
+	// rank's share of the tokens when the load is skewed.
+	ExpertNs int64
 	// WeightBytes is the weights one rank reads in the step: the stage's
 	// layers (for MoE layers only the experts the step's tokens hit) and,
 	// on the last stage, the LM head.
@@ -183,9 +187,16 @@ type Planner struct {
 	kvRatio float64        // KV-cache element size relative to DTypeBytes
 	over    cost.Overheads
 	dense   []denseCost // by token count, lazily filled
+	moe     []moeCost   // by token count, lazily filled; MoE models only
 	heads   []int64     // LM head cost by sampled sequences, lazily filled (0: unset)
-	attn    *[attnCacheSize]attnEntry
-	link    *cost.Link // fixed all-reduce link (SetLink), else the cost model's
+	// Weight bytes one rank reads that do not depend on the batch: per
+	// layer of attention and of dense MLP, the LM head, and each stage's
+	// total of them (the whole stage's weights for a dense model). Kept
+	// here so that a dense model's step does no weight arithmetic.
+	wAttn, wMLP, wHead float64
+	stageW             []float64
+	attn               *[attnCacheSize]attnEntry
+	link               *cost.Link // fixed all-reduce link (SetLink), else the cost model's
 }
 
 // stageKinds counts a stage's layers by kind.
@@ -203,6 +214,9 @@ func (p *Planner) SetLink(l cost.Link) {
 func (p *Planner) resetMemo() {
 	for i := range p.dense {
 		p.dense[i].ok = false
+	}
+	for i := range p.moe {
+		p.moe[i].ok = false
 	}
 }
 
@@ -319,18 +333,26 @@ func (p *Planner) windowPrefillAttention(q, prefix int) float64 {
 	return v
 }
 
+// denseCost is what every model's layer costs for a token count. It is
+// kept as small as the first dense-only planner's, since a replay touches
+// one per step; the MoE layer's parts live in moeCost.
 type denseCost struct {
+	ok     bool
+	qkv, o int64
+	mlp    float64 // dense MLP layer, before rounding: elementwise + GEMMs
+	arLink cost.Link
+}
+
+// moeCost is an MoE layer's cost for a token count.
+type moeCost struct {
 	ok      bool
-	qkv, o  int64
-	mlp     float64 // dense MLP layer, before rounding: elementwise + GEMMs
-	moe     float64 // MoE layer, before rounding
-	arLink  cost.Link
-	wAttn   float64   // weight bytes read per layer: attention
-	wMLP    float64   // dense MLP
-	wMoE    float64   // router, shared experts and the experts hit
+	moe     float64   // MoE layer, before rounding
+	wMoE    float64   // weight bytes read: router, shared experts and the experts hit
 	a2a     float64   // all-to-all bytes per rank and MoE layer
 	a2aLink cost.Link // and their link
 	experts float64   // expected distinct experts hit on this rank
+	// expertNs is the routed experts' kernel time, rounded.
+	expertNs int64
 }
 
 // NewPlanner checks that the layout fits the model and returns a planner.
@@ -369,7 +391,34 @@ func NewPlanner(m Model, cm cost.CostModel, tp, pp int) (*Planner, error) {
 			VHeadDim: m.VHeadDim, KVCache: m.KVCache.Kernel()}
 	}
 	p.kvRatio = float64(m.kvElemBytes()) / float64(m.DTypeBytes)
+	p.weightConstants()
 	return p, nil
+}
+
+// weightConstants sets the batch-independent weight bytes one rank reads:
+// per attention layer, per dense MLP layer, for the LM head, and per
+// stage (the attention and dense MLP layers, plus the head on the last;
+// MoE layers add the experts a step hits, in Plan).
+func (p *Planner) weightConstants() {
+	m := &p.model
+	h := int64(m.Hidden)
+	aw := m.attnPrecision()
+	if m.MLA() {
+		p.wAttn = float64(aw.bytes(p.mlaWeightElems(), m.DTypeBytes))
+	} else {
+		qn := (p.shape.Heads + 2*p.shape.KVHeads) * m.HeadDim
+		p.wAttn = float64(aw.bytes(h*int64(qn+p.shape.Heads*m.HeadDim), m.DTypeBytes))
+	}
+	p.wMLP = float64(m.Weights.bytes(3*h*int64(m.Intermediate/p.tp), m.DTypeBytes))
+	p.wHead = float64(m.Vocab/p.tp) * float64(m.Hidden) * float64(m.DTypeBytes)
+	p.stageW = make([]float64, p.pp)
+	for s, n := range p.layers {
+		k := p.kinds[s]
+		p.stageW[s] = float64(n)*p.wAttn + float64(n-k.moe)*p.wMLP
+		if k.moe == 0 && s == p.pp-1 {
+			p.stageW[s] += p.wHead
+		}
+	}
 }
 
 // SetExpertParallel spreads each MoE layer's routed experts over ep ranks
@@ -464,17 +513,12 @@ func (p *Planner) denseFor(t int) *denseCost {
 		// touches q and k once.
 		d.qkv = ns(cm.Elementwise(2*act) + p.gemm(t, qn, h, aw) + cm.Elementwise(2*float64(t)*float64(qn)*el))
 		d.o = ns(p.gemm(t, h, p.shape.Heads*hd, aw))
-		d.wAttn = float64(aw.bytes(int64(h)*int64(qn+p.shape.Heads*hd), m.DTypeBytes))
 	}
 	inter := m.Intermediate / tp
 	// post-attention RMSNorm, gate+up GEMM, SiLU-and-multiply (reads 2x,
 	// writes 1x the intermediate activations), down GEMM
 	d.mlp = cm.Elementwise(2*act) + p.gemm(t, 2*inter, h, m.Weights) +
 		cm.Elementwise(3*float64(t)*float64(inter)*el) + p.gemm(t, h, inter, m.Weights)
-	d.wMLP = float64(m.Weights.bytes(3*int64(h)*int64(inter), m.DTypeBytes))
-	if m.MoE() {
-		p.moeLayer(d, t)
-	}
 	if p.link != nil {
 		d.arLink = *p.link
 	} else if tp > 1 {
@@ -496,22 +540,32 @@ func (p *Planner) mlaProjections(d *denseCost, t int) {
 	el, ft := float64(m.DTypeBytes), float64(t)
 	qk, lat := m.QKNopeDim+m.QKRopeDim, m.KVLoRARank+m.QKRopeDim
 	v := cm.Elementwise(2 * ft * float64(h) * el)
-	var wts int64
 	if q := m.QLoRARank; q > 0 {
 		// q_a_proj and kv_a_proj_with_mqa read the same input: engines
 		// run them as one GEMM (vLLM's fused_qkv_a_proj).
 		v += p.gemm(t, q+lat, h, w) + cm.Elementwise(2*ft*float64(q)*el) + p.gemm(t, heads*qk, q, w)
-		wts += int64(h)*int64(q+lat) + int64(q)*int64(heads*qk)
 	} else {
 		v += p.gemm(t, heads*qk, h, w) + p.gemm(t, lat, h, w)
-		wts += int64(h) * int64(heads*qk+lat)
 	}
 	v += cm.Elementwise(2*ft*float64(m.KVLoRARank)*el) + cm.Elementwise(2*ft*float64(heads*m.QKRopeDim+m.QKRopeDim)*el)
-	wts += int64(m.KVLoRARank) * int64(heads*(m.QKNopeDim+m.VHeadDim))
 	d.qkv = ns(v)
 	d.o = ns(p.gemm(t, h, heads*m.VHeadDim, w))
-	wts += int64(heads*m.VHeadDim) * int64(h)
-	d.wAttn = float64(w.bytes(wts, m.DTypeBytes))
+}
+
+// mlaWeightElems is the weight elements of one MLA layer on one rank: the
+// projections mlaProjections costs, and kv_b_proj.
+func (p *Planner) mlaWeightElems() int64 {
+	m := &p.model
+	h, heads := int64(m.Hidden), int64(p.shape.Heads)
+	qk, lat := int64(m.QKNopeDim+m.QKRopeDim), int64(m.KVLoRARank+m.QKRopeDim)
+	var wts int64
+	if q := int64(m.QLoRARank); q > 0 {
+		wts += h*(q+lat) + q*(heads*qk)
+	} else {
+		wts += h * (heads*qk + lat)
+	}
+	wts += int64(m.KVLoRARank) * (heads * int64(m.QKNopeDim+m.VHeadDim))
+	return wts + heads*int64(m.VHeadDim)*h
 }
 
 // headCost is the LM head over the sampled positions, then sampling over
@@ -545,11 +599,60 @@ func mix(a int, x float64, b int, y float64) int64 {
 }
 
 // Plan fills out (length Stages()) with the cost of batch b on each stage.
+// A dense model with full attention (no MoE layer, no window layer) takes
+// the shortest path: its per-step work is what the first, dense-only
+// planner did, with the weight bytes read from weightConstants.
 func (p *Planner) Plan(b *Batch, out []StageCost) {
 	t := max(b.Tokens(), b.Graph) // tokens through the layers, padding included
 	d := p.denseFor(t)
 	m := &p.model
-	var attn, wattn float64
+	attn, wattn := p.attention(b)
+	var arBytes float64
+	if p.tp > 1 {
+		arBytes = float64(t) * float64(m.Hidden) * float64(m.DTypeBytes)
+	}
+	head := p.headCost(b.Sampled)
+	over := p.overhead(b)
+	var mo moeCost
+	if m.Experts > 0 {
+		mo = *p.moeFor(t)
+	}
+	a2aRanks := 0
+	if mo.a2a > 0 {
+		a2aRanks = p.ep
+	}
+	last := len(out) - 1
+	for s := range out {
+		c := &out[s]
+		n, k := p.layers[s], p.kinds[s]
+		c.Op = [NumOps]int64{d.qkv, mix(n-k.window, attn, k.window, wattn), d.o, mix(n-k.moe, d.mlp, k.moe, mo.moe)}
+		c.Layers = n
+		c.ARBytes = arBytes
+		c.ARLink = d.arLink
+		c.MoELayers = k.moe
+		c.A2ABytes, c.A2ALink, c.A2ARanks, c.ExpertNs = mo.a2a, mo.a2aLink, a2aRanks, mo.expertNs
+		c.WeightBytes = p.stageW[s]
+		if k.moe > 0 {
+			c.WeightBytes += float64(k.moe) * mo.wMoE
+			if s == last {
+				c.WeightBytes += p.wHead
+			}
+		}
+		c.Head, c.Overhead, c.PPBytes = 0, 0, 0
+		if s == 0 {
+			c.Overhead = over
+		}
+		if s == last {
+			c.Head = head
+		} else {
+			c.PPBytes = float64(t) * float64(m.Hidden) * float64(m.DTypeBytes)
+		}
+	}
+}
+
+// attention is b's attention time per full-attention layer and per
+// sliding-window layer (0 unless the model has window layers).
+func (p *Planner) attention(b *Batch) (attn, wattn float64) {
 	for _, c := range b.Chunks {
 		attn += p.attnCost(attnPrefill, int(c.Q), int(c.Prefix))
 	}
@@ -558,7 +661,7 @@ func (p *Planner) Plan(b *Batch, out []StageCost) {
 		ctx = int((b.DecodeCtx + int64(b.Decodes)/2) / int64(b.Decodes))
 		attn += p.attnCost(attnDecode, b.Decodes, ctx)
 	}
-	if m.SlidingWindow > 0 {
+	if p.model.SlidingWindow > 0 {
 		for _, c := range b.Chunks {
 			wattn += p.attnCost(attnPrefillWindow, int(c.Q), int(c.Prefix))
 		}
@@ -566,37 +669,28 @@ func (p *Planner) Plan(b *Batch, out []StageCost) {
 			wattn += p.attnCost(attnDecodeWindow, b.Decodes, ctx)
 		}
 	}
-	var arBytes float64
-	if p.tp > 1 {
-		arBytes = float64(t) * float64(m.Hidden) * float64(m.DTypeBytes)
+	return attn, wattn
+}
+
+// overhead is the engine's per-step overhead for b.
+func (p *Planner) overhead(b *Batch) int64 {
+	o := &p.over
+	if o.StepNs == 0 && o.PerSeqNs == 0 && o.PerPrefillTokenNs == 0 {
+		return 0
 	}
-	head := p.headCost(b.Sampled)
-	over := ns(p.over.StepNs + p.over.PerSeqNs*float64(b.Seqs()) + p.over.PerPrefillTokenNs*float64(b.PrefillTokens()))
-	if p.over.StepNs == 0 && p.over.PerSeqNs == 0 && p.over.PerPrefillTokenNs == 0 {
-		over = 0
-	}
+	return ns(o.StepNs + o.PerSeqNs*float64(b.Seqs()) + o.PerPrefillTokenNs*float64(b.PrefillTokens()))
+}
+
+// Redecode brings out, which holds Plan's costs of a batch that differs
+// from b only in DecodeCtx, to b's costs, as Plan(b, out) would. Only the
+// attention follows the decodes' context (and the overhead is set afresh,
+// since an engine's overlap adjusts it after Plan). A medium-LoD decode
+// run re-costs each of its steps this way.
+func (p *Planner) Redecode(b *Batch, out []StageCost) {
+	attn, wattn := p.attention(b)
 	for s := range out {
-		c := &out[s]
 		n, k := p.layers[s], p.kinds[s]
-		c.Op = [NumOps]int64{d.qkv, mix(n-k.window, attn, k.window, wattn), d.o, mix(n-k.moe, d.mlp, k.moe, d.moe)}
-		c.Layers = n
-		c.ARBytes = arBytes
-		c.ARLink = d.arLink
-		c.MoELayers = k.moe
-		c.A2ABytes, c.A2ALink, c.A2ARanks = d.a2a, d.a2aLink, 0
-		if d.a2a > 0 {
-			c.A2ARanks = p.ep
-		}
-		c.WeightBytes = float64(n)*d.wAttn + float64(n-k.moe)*d.wMLP + float64(k.moe)*d.wMoE
-		c.Head, c.Overhead, c.PPBytes = 0, 0, 0
-		if s == 0 {
-			c.Overhead = over
-		}
-		if s == len(out)-1 {
-			c.Head = head
-			c.WeightBytes += float64(m.Vocab/p.tp) * float64(m.Hidden) * float64(m.DTypeBytes)
-		} else {
-			c.PPBytes = float64(t) * float64(m.Hidden) * float64(m.DTypeBytes)
-		}
+		out[s].Op[OpAttention] = mix(n-k.window, attn, k.window, wattn)
 	}
+	out[0].Overhead = p.overhead(b)
 }

@@ -76,8 +76,15 @@ func BenchmarkReplay(b *testing.B) {
 // BenchmarkAzureConv replays the Azure 2023 conversation trace (19,366
 // requests, read from the embedded CSV inside the timed loop) on four
 // replicas of Llama-3.1-8B at TP1 on H100 SXM at medium LoD.
-func BenchmarkAzureConv(b *testing.B) {
-	c, err := Scenario("azure-conv-4xh100")
+func BenchmarkAzureConv(b *testing.B) { benchAzure(b, "azure-conv-4xh100") }
+
+// BenchmarkAzureConvDeepSeekR1 replays the same trace on DeepSeek-R1 over
+// 8 x H200 (attention data-parallel over 8 replicas of TP1, EP8) at medium
+// LoD, the MoE layers' all-to-alls analytical. Target: under 1 s a run.
+func BenchmarkAzureConvDeepSeekR1(b *testing.B) { benchAzure(b, "azure-conv-8xh200-dsr1") }
+
+func benchAzure(b *testing.B, scenario string) {
+	c, err := Scenario(scenario)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -93,6 +100,7 @@ func BenchmarkAzureConv(b *testing.B) {
 	var events uint64
 	b.ReportAllocs()
 	b.ResetTimer()
+	cpu0 := cpuTime()
 	for i := 0; i < b.N; i++ {
 		src, err := trace.Embedded(c.Workload.Embedded)
 		if err != nil {
@@ -109,6 +117,13 @@ func BenchmarkAzureConv(b *testing.B) {
 		events += st.TotalEvents
 	}
 	sec := b.Elapsed().Seconds()
+	b.ReportMetric(float64(cpuTime()-cpu0)/float64(b.N), "cpu-ns/op")
 	b.ReportMetric(float64(events)/sec, "events/s")
 	b.ReportMetric(float64(events)/float64(b.N), "events/op")
 }
+
+// BenchmarkExpertParallel runs the dsr1-ep8-h200 scenario (DeepSeek-R1,
+// EP8 over 8 attention data-parallel replicas on H200, skewed expert
+// loads) at high LoD: per-GPU dispatch and combine transfers in every MoE
+// layer. It should allocate nothing per event (TestNoAllocationPerEventEP).
+func BenchmarkExpertParallel(b *testing.B) { benchScenario(b, "dsr1-ep8-h200", "high") }

@@ -116,6 +116,16 @@ type ClusterConfig struct {
 	GPUMemoryUtilization float64     `yaml:"gpu_memory_utilization"`
 	ActivationReserveGB  float64     `yaml:"activation_reserve_gb,omitempty"` // 0: estimated
 	Links                LinksConfig `yaml:"links"`
+	// Expert parallelism of an MoE model (expertparallel.go): 0 is unset.
+	// ExpertParallel is the benchmark rows' moe_ep_size,
+	// AttentionDataParallel their attention_dp_size (replicas that share
+	// the MoE layers), MoETensorParallel their moe_tp_size (derived; when
+	// set it must agree), ExpertSkew the coefficient of variation of the
+	// expert-parallel ranks' loads at high LoD (0: uniform).
+	ExpertParallel        int     `yaml:"expert_parallel,omitempty"`
+	AttentionDataParallel int     `yaml:"attention_data_parallel,omitempty"`
+	MoETensorParallel     int     `yaml:"moe_tensor_parallel,omitempty"`
+	ExpertSkew            float64 `yaml:"expert_skew,omitempty"`
 }
 
 // SchedulerConfig mirrors vLLM's engine arguments of the same names.
@@ -454,6 +464,7 @@ func (c *Config) Validate() error {
 		p.add("hardware.gpu: missing, expected a GPU name from the catalog")
 	}
 	c.validateCluster(&p, m, merr == nil)
+	c.validateExperts(&p, m, merr == nil)
 	c.validateScheduler(&p)
 	for _, b := range []struct {
 		name string

@@ -118,3 +118,38 @@ func TestOverlapSchedulerHidesStepOverhead(t *testing.T) {
 		}
 	}
 }
+
+// TestReplanEqualsPlan: a medium decode run re-costs each step with
+// stepCost.replan; with graphs and the overlap scheduler hiding part of a
+// large overhead, that equals planning the step afresh.
+func TestReplanEqualsPlan(t *testing.T) {
+	g, err := cost.LookupGPU("H200")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := cost.NewRoofline(g)
+	r.Overhead = cost.Overheads{StepNs: 8e6, PerSeqNs: 1000}
+	m, err := lod.LookupModel("Llama-3.1-8B")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pl, err := lod.NewPlanner(m, r, 2, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc := stepCost{planner: pl, graphs: cudaGraphs{sizes: []int32{1, 2, 4, 8, 16}}, overlap: true, tp: 2}
+	got, want := make([]lod.StageCost, 1), make([]lod.StageCost, 1)
+	b := lod.Batch{Decodes: 5, Sampled: 5, DecodeCtx: 5 * 100}
+	sc.plan(&b, got)
+	if got[0].Overhead == 0 {
+		t.Fatalf("overhead fully hidden: the test needs a partly hidden one: %+v", got[0])
+	}
+	for step := 0; step < 50; step++ {
+		b.DecodeCtx += 5
+		sc.replan(&b, got)
+		sc.plan(&b, want)
+		if got[0] != want[0] {
+			t.Fatalf("step %d: replan %+v\nplan %+v", step, got[0], want[0])
+		}
+	}
+}

@@ -82,9 +82,9 @@ func (m *mediumExecutor) tryRun(rp *replica, b *batch) bool {
 	for j := 0; j < k; j++ {
 		if j > 0 {
 			lb.DecodeCtx += d
-			s.steps.plan(&lb, cost)
+			s.steps.replan(&lb, cost)
 		}
-		t += Time(cost[0].Compute() + cost[0].CollectiveNs(s.tp))
+		t += Time(cost[0].Compute() + cost[0].CollectiveNs(s.tp) + cost[0].MoECommNs())
 		run.ends = append(run.ends, t)
 		if s.stop > 0 && t > s.stop {
 			break

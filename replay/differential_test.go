@@ -6,6 +6,7 @@ import (
 
 	"github.com/lodsim/lodsim/hwprofile"
 	"github.com/lodsim/lodsim/hwprofile/cost"
+	"github.com/lodsim/lodsim/lod"
 	"github.com/lodsim/lodsim/trace/workload"
 )
 
@@ -25,6 +26,7 @@ func TestRandomHighEqualsMedium(t *testing.T) {
 	models := []cost.CostModel{fixedCost{}, latencyCost{}, cost.NewRoofline(g), hwprofile.DefaultCostModel(g),
 		fixedCost{overheads: cost.Overheads{StepNs: 6000, PerSeqNs: 400, PerPrefillTokenNs: 30}}}
 	// 500 seeds run in about a second; 3,000 passed when this was written.
+	allToAlls := 0 // runs whose high level exchanged MoE tokens
 	for seed := uint64(1); seed <= 500; seed++ {
 		rng := rand.New(rand.NewPCG(seed, 77))
 		var reqs []workload.Request
@@ -65,6 +67,7 @@ func TestRandomHighEqualsMedium(t *testing.T) {
 				c.Simulation.MaxSimulationTime = Duration(10e9)
 			}
 			drawEngine(r, c)
+			drawExperts(r, c)
 			var col Collect
 			s, err := Run(Input{Config: c, Model: c.Model, Cost: cm, Workload: workload.NewSliceReader(reqs), Sink: &col, CheckInvariants: true})
 			if err != nil {
@@ -78,7 +81,16 @@ func TestRandomHighEqualsMedium(t *testing.T) {
 		if d := diffOutputs(st[0], st[1], res[0], res[1]); d != "" {
 			t.Fatalf("seed %d: high and medium differ: %s", seed, d)
 		}
+		for _, e := range st[0].Events {
+			if e.Kind == "expert_compute" && e.Count > 0 {
+				allToAlls++
+			}
+		}
 	}
+	if allToAlls < 50 {
+		t.Errorf("%d of 500 runs exchanged MoE tokens in all-to-alls, want at least 50", allToAlls)
+	}
+	t.Logf("%d of 500 runs exchanged MoE tokens in all-to-alls", allToAlls)
 }
 
 // TestRandomHighLiveness: with variability and shared links, where high
@@ -170,4 +182,31 @@ func drawEngine(r *rand.Rand, c *Config) {
 	if r.IntN(3) == 0 {
 		c.Scheduler.CUDAGraphSizes = []int{1, 2, 4, 8}
 	}
+}
+
+// tinyMoE is tinyModel with experts: a dense first layer, then MoE layers
+// of 8 experts, 2 per token, with a shared expert.
+var tinyMoE = lod.Model{Name: "tiny-moe", Layers: 3, Hidden: 64, Heads: 4, KVHeads: 2, HeadDim: 16, Intermediate: 128, Vocab: 100, DTypeBytes: 2,
+	Experts: 8, ExpertsPerToken: 2, ExpertIntermediate: 32, SharedIntermediate: 32, DenseLayers: 1}
+
+// drawExperts makes one differential run in three an MoE model with
+// expert parallelism: attention data parallelism over 1, 2 or 4 groups
+// (replicas), experts over a divisor of the ranks, so that most draws
+// exchange tokens in all-to-alls. The skew stays 0: the high level's
+// per-rank transfers must then take the medium level's analytical time.
+func drawExperts(r *rand.Rand, c *Config) {
+	if r.IntN(3) != 0 {
+		return
+	}
+	c.Model = tinyMoE
+	k := &c.Cluster
+	k.AttentionDataParallel = []int{1, 2, 4}[r.IntN(3)]
+	k.Replicas = k.AttentionDataParallel * (1 + r.IntN(2))
+	var eps []int
+	for ep := 1; ep <= 8; ep *= 2 {
+		if (k.TensorParallel*k.AttentionDataParallel)%ep == 0 {
+			eps = append(eps, ep)
+		}
+	}
+	k.ExpertParallel = eps[r.IntN(len(eps))]
 }

@@ -21,6 +21,7 @@ type highExecutor struct {
 	shared   bool // one bus per replica (topology shared)
 	varSigma float64
 	rng      *rand.Rand
+	load     expertLoad // expert-parallel ranks' loads (alltoall.go)
 }
 
 // rankState is one TP rank's position in its stage's program for the
@@ -62,6 +63,9 @@ func (e *highExecutor) initReplica(rp *replica) {
 		} else if i < pp-1 {
 			st.ppLink = e.newLink(e.ppLink)
 		}
+		if pl := e.s.planner; pl.EP() > 1 && pl.AttentionDP() > 1 {
+			st.ep = e.newEPPhase(pl.EP(), bus)
+		}
 	}
 }
 
@@ -95,6 +99,9 @@ func (e *highExecutor) start(st *stage, b *batch) {
 	st.head = c.Head
 	st.hopLat, st.hopBW = lod.HopParts(c.ARLink, c.ARBytes/float64(len(st.ranks)))
 	st.doneRanks = 0
+	if st.ep != nil {
+		st.ep.start(c)
+	}
 	for r := range st.ranks {
 		st.ranks[r] = rankState{}
 		s.h.push(s.now+Time(c.Overhead+e.vary(st.op[lod.OpQKV])), evRankCompute, st.gid, int32(r), 0)
@@ -120,6 +127,10 @@ func (e *highExecutor) advance(st *stage, r int) {
 		return
 	}
 	op := st.seq[rs.k]
+	if st.ep.moeLayer(op, rs.layer) {
+		e.epArrive(st)
+		return
+	}
 	if op == opAR {
 		rs.inAR, rs.sent = true, 0
 		rs.ar++

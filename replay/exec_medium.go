@@ -25,9 +25,8 @@ func (m *mediumExecutor) start(st *stage, b *batch) {
 // onStageCompute: the stage's compute finished; its collectives follow.
 func (m *mediumExecutor) onStageCompute(st *stage) {
 	s := m.s
-	if s.tp > 1 {
-		c := &st.cur.cost[st.idx]
-		s.h.push(s.now+Time(c.CollectiveNs(s.tp)), evStageCollective, st.gid, 0, 0)
+	if c := &st.cur.cost[st.idx]; s.tp > 1 || c.A2ARanks > 1 {
+		s.h.push(s.now+Time(c.CollectiveNs(s.tp)+c.MoECommNs()), evStageCollective, st.gid, 0, 0)
 		return
 	}
 	s.stageDone(st)

@@ -25,6 +25,7 @@ const (
 	evPPTransfer      // medium: activations reached the next stage
 	evDecodeRun       // medium: a run of decode steps with an unchanged batch finished
 	evRunStale        // medium: a superseded decode-run event (run cut short)
+	evExpertCompute   // high: an expert-parallel rank's MoE layer finished (alltoall.go)
 	numEventKinds
 )
 
@@ -40,6 +41,7 @@ var eventKindNames = [numEventKinds]string{
 	evPPTransfer:      "pp_transfer",
 	evDecodeRun:       "decode_run",
 	evRunStale:        "decode_run_stale",
+	evExpertCompute:   "expert_compute",
 }
 
 // eventHeap is a 4-ary min-heap: shallower than a binary heap, and its

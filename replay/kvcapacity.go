@@ -22,6 +22,11 @@ func KVBlocks(c *Config, m lod.Model, g cost.GPU, extraGB float64) (int64, error
 	k := c.Cluster
 	gpus := int64(k.TensorParallel * k.PipelineParallel)
 	weights := m.WeightBytes() / gpus
+	if dp := k.attentionDP(); dp > 1 {
+		// The experts spread over all the attention data-parallel
+		// groups' GPUs; the rest is held by each group.
+		weights = m.RankWeightBytes(k.TensorParallel, k.PipelineParallel, dp)
+	}
 	reserve := int64(k.ActivationReserveGB * (1 << 30))
 	if reserve == 0 {
 		// Peak activations of a max_num_batched_tokens forward pass (the

@@ -22,6 +22,8 @@ type xfer struct {
 	dst   int16
 	par   int8
 	stage int32
+	a2a   int8  // an expert-parallel all-to-all's phase (alltoall.go), else 0
+	src   int16 // and its sender
 	batch *batch
 }
 
@@ -200,6 +202,10 @@ func (e *highExecutor) deliver(x xfer) {
 	s := e.s
 	if x.pp {
 		s.arriveStage(s.stages[x.stage], x.batch)
+		return
+	}
+	if x.a2a != 0 {
+		e.epDeliver(x)
 		return
 	}
 	st := s.stages[x.stage]

@@ -92,6 +92,9 @@ func NewSimulator(in Input) (*Simulator, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := pl.SetExpertParallel(k.ep(), k.attentionDP()); err != nil {
+		return nil, err
+	}
 	s := &Simulator{
 		in: in, cfg: c, planner: pl,
 		tp: k.TensorParallel, pp: k.PipelineParallel,
@@ -146,7 +149,8 @@ func (s *Simulator) newExecutor(ring, pp cost.Link) {
 	c := s.cfg
 	if c.Simulation.LoD == LoDHigh {
 		e := &highExecutor{s: s, ringLink: ring, ppLink: pp, shared: c.Cluster.Links.Topology == TopologyShared,
-			rng: rand.New(rand.NewPCG(c.Simulation.Seed, 0x6c6f6473696d))} // "lodsim"
+			rng:  rand.New(rand.NewPCG(c.Simulation.Seed, 0x6c6f6473696d)), // "lodsim"
+			load: newExpertLoad(c.Cluster.ExpertSkew, c.Simulation.Seed)}
 		if v := c.Simulation.Variability; v > 0 {
 			e.varSigma = math.Sqrt(math.Log1p(v * v))
 		}

@@ -21,8 +21,9 @@ type stage struct {
 	op        [lod.NumOps]int64 // the current step's per-layer costs
 	layers    int32
 	head      int64
-	hopLat    int64 // one ring chunk's latency
-	hopBW     int64 // and bandwidth time
+	hopLat    int64    // one ring chunk's latency
+	hopBW     int64    // and bandwidth time
+	ep        *epPhase // expert-parallel MoE layers (alltoall.go), or nil
 }
 
 // arriveStage hands b to st, queueing it if st is busy.

@@ -32,9 +32,23 @@ type stepCost struct {
 func (c *stepCost) plan(lb *lod.Batch, out []lod.StageCost) {
 	c.graphs.pad(lb)
 	c.planner.Plan(lb, out)
+	c.overlapOverhead(out)
+}
+
+// replan re-costs into out a decode step that differs from the one
+// planned there only in its decodes' context (the next step of a medium
+// decode run): the same costs as plan, doing only the work that changes.
+func (c *stepCost) replan(lb *lod.Batch, out []lod.StageCost) {
+	c.planner.Redecode(lb, out)
+	c.overlapOverhead(out)
+}
+
+// overlapOverhead hides the first stage's overhead behind its GPU time
+// when the engine overlaps scheduling with the previous step.
+func (c *stepCost) overlapOverhead(out []lod.StageCost) {
 	if c.overlap && out[0].Overhead > 0 {
 		s := &out[0]
-		gpu := s.Compute() - s.Overhead + s.CollectiveNs(c.tp)
+		gpu := s.Compute() - s.Overhead + s.CollectiveNs(c.tp) + s.MoECommNs()
 		s.Overhead = max(0, s.Overhead-gpu)
 	}
 }

@@ -1,11 +1,11 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/lodsim/lodsim/analysis/rundir"
 	"github.com/lodsim/lodsim/analysis/validation"
 	"github.com/lodsim/lodsim/hwprofile"
 	"github.com/lodsim/lodsim/hwprofile/cost"
@@ -16,7 +16,7 @@ func calibrateCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "calibrate",
 		Usage:     "fit a GPU cost profile from kernel and collective measurements",
-		UsageText: "lodsim calibrate --measurements DIR_OR_FILE [--measurements ...] --gpu h100_sxm --out profile.yaml [--plots DIR]",
+		UsageText: "lodsim calibrate --measurements DIR_OR_FILE [--measurements ...] --gpu h100_sxm [--engine sglang] --out profile.yaml [--plots DIR]",
 		Description: "Reads measurement tables (aiconfigurator kernel tables, Vidur profiles or the canonical\n" +
 			"schema of hwprofile/MEASUREMENTS.md; Parquet, Arrow or CSV), fits a cost model per operation,\n" +
 			"prints the held-out fit and writes the profile and one predicted-vs-measured plot per operation.",
@@ -24,6 +24,7 @@ func calibrateCommand() *cli.Command {
 			&cli.StringSliceFlag{Name: "measurements", Aliases: []string{"m"}, Usage: "kernel measurement `DIR_OR_FILE` (repeatable)"},
 			&cli.StringFlag{Name: "benchmarks", Aliases: []string{"b"}, Usage: "instead of kernels, fit the engine overheads to end-to-end benchmark `FILE` (as calibrate-overheads)"},
 			&cli.StringFlag{Name: "gpu", Usage: "GPU `NAME` or key from the catalog, e.g. h100_sxm"},
+			&cli.StringFlag{Name: "engine", Usage: "serving engine `NAME` whose kernel tables to fit: vllm, sglang or trtllm (needed when the tables hold several)"},
 			&cli.StringFlag{Name: "split", Value: "none", Usage: "with --benchmarks: none fits on every row; half fits on half and evaluates on the rest"},
 			&cli.IntFlag{Name: "max-iter", Value: 25, Usage: "with --benchmarks: Levenberg-Marquardt iterations at most"},
 			&cli.StringFlag{Name: "profile", Usage: "with --benchmarks: base profile `FILE` instead of the GPU's shipped one"},
@@ -68,21 +69,11 @@ func calibrateAction(ctx *cli.Context) error {
 		return inputErr(fmt.Errorf("--measurements: %w", err))
 	}
 	p, rep, err := hwprofile.Calibrate(ms, g, hwprofile.CalibrateOptions{
-		Seed: ctx.Uint64("seed"), HoldOut: holdout, Created: ctx.String("created")})
-	if err != nil {
+		Seed: ctx.Uint64("seed"), HoldOut: holdout, Created: ctx.String("created"), Engine: ctx.String("engine")})
+	if errors.Is(err, hwprofile.ErrSeveralEngines) || errors.Is(err, hwprofile.ErrUnknownEngine) {
+		return usagef("--engine: %w", err)
+	} else if err != nil {
 		return inputErr(err) // the tables cannot be fitted as they are
 	}
-	if err := rundir.WriteFile(out, p.Write); err != nil {
-		return err
-	}
-	w := ctx.App.Writer
-	if err := rep.WriteText(w, p, len(ms.Rows)); err != nil {
-		return err
-	}
-	fmt.Fprintf(w, "\nwrote %s\n", out)
-	written, err := report.WriteFitFigures(g.Name, rep.Ops, out, ctx.String("plots"))
-	for _, p := range written {
-		fmt.Fprintf(w, "wrote %s\n", p)
-	}
-	return err
+	return report.WriteCalibration(ctx.App.Writer, g.Name, p, rep, len(ms.Rows), out, ctx.String("plots"))
 }

@@ -1,7 +1,9 @@
 package main
 
 import (
+	"fmt"
 	"image/png"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -129,5 +131,63 @@ func TestProfileShowEmbedded(t *testing.T) {
 	}
 	if _, err := runLodsim(t, "profile", "show", "no/such.yaml"); err == nil || !strings.Contains(err.Error(), "no/such.yaml") {
 		t.Errorf("profile show of a missing file: %v", err)
+	}
+}
+
+// TestCalibrateEngine: tables of two engines need --engine; with it the
+// profile is fitted to that engine's kernels only.
+func TestCalibrateEngine(t *testing.T) {
+	dir := t.TempDir()
+	csv := filepath.Join(dir, "two.csv")
+	var b strings.Builder
+	b.WriteString("op,engine,gpu,m,n,k,median_us\n")
+	for _, e := range []struct {
+		name  string
+		scale float64
+	}{{"vllm", 1}, {"sglang", 2}} {
+		for m := 1; m <= 4096; m *= 2 {
+			for _, n := range []int{1024, 4096} {
+				fmt.Fprintf(&b, "gemm,%s,h200,%d,%d,4096,%g\n", e.name, m, n, e.scale*(5+float64(m*n)*4096*2/700e6))
+			}
+		}
+	}
+	if err := os.WriteFile(csv, []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "p.yaml")
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{nil, "--engine: hwprofile: several engines: the H200-SXM tables hold the engines sglang, vllm: choose one"},
+		{[]string{"--engine", "tgi"}, `--engine: hwprofile: engine "tgi": expected one of sglang, trtllm, vllm`},
+		{[]string{"--engine", "trtllm"}, "with engine trtllm: the tables hold engines sglang, vllm"},
+	} {
+		_, err := runLodsim(t, append([]string{"calibrate", "--measurements", csv, "--gpu", "h200", "--out", out}, c.args...)...)
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("calibrate %v: %v, expected an error containing %q", c.args, err, c.want)
+		}
+	}
+	fit := map[string]float64{}
+	for _, e := range []string{"vllm", "sglang"} {
+		if _, err := runLodsim(t, "calibrate", "--measurements", csv, "--gpu", "h200", "--engine", e, "--out", out); err != nil {
+			t.Fatal(err)
+		}
+		f, err := os.Open(out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, err := cost.LoadProfile(f, out)
+		f.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p.Engine != e {
+			t.Errorf("--engine %s: profile of engine %q", e, p.Engine)
+		}
+		fit[e] = p.GEMM(256, 4096, 4096)
+	}
+	if r := fit["sglang"] / fit["vllm"]; math.Abs(r-2) > 0.01 {
+		t.Errorf("sglang's GEMMs take %.3f x vllm's in the fitted profiles, want 2 as measured", r)
 	}
 }

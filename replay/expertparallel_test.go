@@ -1,0 +1,279 @@
+package replay
+
+import (
+	"math"
+	"math/rand/v2"
+	"strings"
+	"testing"
+
+	"github.com/lodsim/lodsim/hwprofile/cost"
+	"github.com/lodsim/lodsim/lod"
+	"github.com/lodsim/lodsim/trace/workload"
+)
+
+// TestNoAllocationPerEventEP: the high level of detail of DeepSeek-R1
+// with EP8 over 8 attention data-parallel replicas (the dsr1-ep8-h200
+// scenario: per-GPU dispatch and combine transfers, skewed loads)
+// allocates nothing per event: with outputs four times as long, so about
+// four times the decode steps, a run allocates about as often.
+func TestNoAllocationPerEventEP(t *testing.T) {
+	allocs := func(output float64) (float64, uint64) {
+		c, err := Scenario("dsr1-ep8-h200")
+		if err != nil {
+			t.Fatal(err)
+		}
+		// 8 requests: one per replica.
+		c.Workload.Synthetic.Duration = Duration(0.25e9)
+		c.Workload.Synthetic.Rate = 32
+		c.Workload.Synthetic.Output.Mean = output
+		m, _ := c.ResolveModel()
+		g, _ := cost.LookupGPU(c.Hardware.GPU)
+		cm := cost.NewRoofline(g)
+		var events uint64
+		a := testing.AllocsPerRun(1, func() {
+			st, err := Run(Input{Config: c, Model: m, Cost: cm, Workload: synthReader(t, c), Sink: &countSink{}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			events = st.TotalEvents
+		})
+		return a, events
+	}
+	a1, e1 := allocs(16)
+	a4, e4 := allocs(64)
+	if e4 < 3*e1 {
+		t.Fatalf("events %d vs %d: the longer run should process several times more", e1, e4)
+	}
+	if a4-a1 > 64 {
+		t.Errorf("%0.f allocations for %d events vs %0.f for %d: the event loop allocates", a4, e4, a1, e1)
+	}
+	t.Logf("%d events: %.0f allocs; %d events: %.0f allocs", e1, a1, e4, a4)
+}
+
+// epConfig is tinyMoE on 4 attention data-parallel replicas of TP1 with
+// its experts over 4 ranks: every MoE layer exchanges tokens.
+func epConfig(lodName string, skew float64) *Config {
+	c := tinyConfig(lodName, 1)
+	c.Model = tinyMoE
+	c.Cluster.Replicas = 4
+	c.Cluster.AttentionDataParallel = 4
+	c.Cluster.ExpertParallel = 4
+	c.Cluster.ExpertSkew = skew
+	return c
+}
+
+// TestExpertSkewMakesStragglers: with a skewed load the high level of
+// detail waits for the busiest rank in every MoE layer, so requests take
+// longer than at the mean load (which equals the medium level), the same
+// seed reproduces the run exactly, and another seed draws other loads.
+func TestExpertSkewMakesStragglers(t *testing.T) {
+	var reqs []workload.Request
+	for i := 0; i < 16; i++ {
+		reqs = append(reqs, workload.Request{ID: workload.RequestID(i), Arrival: int64(i) * 20000, PromptTokens: 40, OutputTokens: 30})
+	}
+	e2e := func(rs []RequestResult) (sum Time) {
+		for _, r := range rs {
+			sum += r.Completion - r.Arrival
+		}
+		return sum
+	}
+	_, med := runReqs(t, epConfig("medium", 0), fixedCost{}, reqs)
+	_, uni := runReqs(t, epConfig("high", 0), fixedCost{}, reqs)
+	if e2e(uni) != e2e(med) {
+		t.Fatalf("uniform load: high %d ns, medium %d ns of latency in all", e2e(uni), e2e(med))
+	}
+	st1, sk1 := runReqs(t, epConfig("high", 0.5), fixedCost{}, reqs)
+	st2, sk2 := runReqs(t, epConfig("high", 0.5), fixedCost{}, reqs)
+	if d := diffOutputs(st1, st2, sk1, sk2); d != "" {
+		t.Fatalf("same seed, different runs: %s", d)
+	}
+	if e2e(sk1) <= e2e(uni) {
+		t.Errorf("skew 0.5: %d ns of latency in all, uniform %d: the stragglers cost nothing", e2e(sk1), e2e(uni))
+	}
+	c := epConfig("high", 0.5)
+	c.Simulation.Seed = 2
+	_, other := runReqs(t, c, fixedCost{}, reqs)
+	if e2e(other) == e2e(sk1) {
+		t.Errorf("seeds 1 and 2 drew the same loads")
+	}
+	t.Logf("latency in all: medium %d, high uniform %d, skew 0.5 %d (seed 2: %d)", e2e(med), e2e(uni), e2e(sk1), e2e(other))
+}
+
+// TestExpertLoadDraws: the load weights have mean 1 and the configured
+// coefficient of variation; a skew of 0 gives exactly 1 each.
+func TestExpertLoadDraws(t *testing.T) {
+	w := make([]float64, 8)
+	l := newExpertLoad(0, 1)
+	if sum := l.draw(w); sum != 8 || w[3] != 1 {
+		t.Fatalf("uniform: sum %v, weight %v", sum, w[3])
+	}
+	l = newExpertLoad(0.4, 1)
+	var n, s, s2 float64
+	for i := 0; i < 20000; i++ {
+		l.draw(w)
+		for _, x := range w {
+			n++
+			s += x
+			s2 += x * x
+		}
+	}
+	mean := s / n
+	cv := math.Sqrt(s2/n-mean*mean) / mean
+	if math.Abs(mean-1) > 0.01 || math.Abs(cv-0.4) > 0.01 {
+		t.Errorf("mean %.4f, cv %.4f; want 1 and 0.4", mean, cv)
+	}
+}
+
+// TestExpertParallelConfigErrors: every problem with the expert-parallel
+// settings is reported at once, naming the field and what was expected.
+func TestExpertParallelConfigErrors(t *testing.T) {
+	c := tinyConfig("high", 2)
+	c.Model = tinyMoE
+	c.Cluster.Replicas = 3
+	c.Cluster.AttentionDataParallel = 2
+	c.Cluster.ExpertParallel = 8
+	c.Cluster.MoETensorParallel = -1
+	c.Cluster.ExpertSkew = math.NaN()
+	err := c.Validate()
+	if err == nil {
+		t.Fatal("no error")
+	}
+	for _, want := range []string{
+		"cluster.moe_tensor_parallel: -1, expected >= 1",
+		"cluster.expert_skew: NaN, expected a coefficient of variation in [0, 10]",
+	} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error lacks %q:\n%v", want, err)
+		}
+	}
+	for _, tc := range []struct {
+		set  func(k *ClusterConfig)
+		want string
+	}{
+		{func(k *ClusterConfig) { k.ExpertParallel = 8 },
+			"cluster.expert_parallel: 8 does not divide the 4 ranks of tensor_parallel 2 x attention_data_parallel 2"},
+		{func(k *ClusterConfig) { k.ExpertParallel, k.MoETensorParallel = 4, 2 },
+			"cluster.moe_tensor_parallel: 2, but tensor_parallel 2 x attention_data_parallel 2 / expert_parallel 4 = 1"},
+		{func(k *ClusterConfig) { k.ExpertParallel, k.Replicas = 2, 3 },
+			"cluster.replicas: 3, expected a multiple of attention_data_parallel 2"},
+		{func(k *ClusterConfig) { k.AttentionDataParallel, k.ExpertSkew = 1, 0.2 },
+			"cluster.expert_skew: 0.2 has nothing to skew"},
+	} {
+		c := tinyConfig("high", 2)
+		c.Model = tinyMoE
+		c.Cluster.Replicas, c.Cluster.AttentionDataParallel = 2, 2
+		tc.set(&c.Cluster)
+		if err := c.Validate(); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("want %q, got %v", tc.want, err)
+		}
+	}
+	d := tinyConfig("high", 2)
+	d.Cluster.ExpertParallel = 2
+	if err := d.Validate(); err == nil || !strings.Contains(err.Error(), "cluster.expert_parallel: tiny has no experts") {
+		t.Errorf("dense model with expert_parallel: %v", err)
+	}
+	var six = tinyMoE
+	six.Experts = 6
+	e := tinyConfig("high", 2)
+	e.Model, e.Cluster.Replicas, e.Cluster.AttentionDataParallel, e.Cluster.ExpertParallel = six, 2, 2, 4
+	if err := e.Validate(); err == nil || !strings.Contains(err.Error(), "cluster.expert_parallel: 4 does not divide tiny-moe's 6 experts") {
+		t.Errorf("6 experts over 4: %v", err)
+	}
+}
+
+// TestRandomExpertParallelLiveness: with skewed loads, variability and a
+// shared bus, where the levels of detail legitimately differ, the high
+// level still finishes every request with consistent KV accounting.
+func TestRandomExpertParallelLiveness(t *testing.T) {
+	for seed := uint64(1); seed <= 100; seed++ {
+		rng := rand.New(rand.NewPCG(seed, 93))
+		var reqs []workload.Request
+		var at int64
+		for i := 0; i < 3+rng.IntN(20); i++ {
+			at += rng.Int64N(30000)
+			reqs = append(reqs, workload.Request{ID: workload.RequestID(i), Arrival: at,
+				PromptTokens: int32(1 + rng.IntN(100)), OutputTokens: int32(1 + rng.IntN(40))})
+		}
+		c := tinyConfig("high", []int{1, 2}[rng.IntN(2)])
+		c.Model = tinyMoE
+		c.Cluster.AttentionDataParallel = []int{2, 4}[rng.IntN(2)]
+		c.Cluster.Replicas = c.Cluster.AttentionDataParallel
+		c.Cluster.ExpertParallel = []int{2, c.Cluster.AttentionDataParallel}[rng.IntN(2)]
+		c.Cluster.ExpertSkew = rng.Float64()
+		c.Cluster.PipelineParallel = 1 + rng.IntN(2)
+		c.Cluster.Links.Topology = Topologies[rng.IntN(2)]
+		c.Simulation.Variability = 0.5 * rng.Float64()
+		c.Simulation.Seed = seed
+		c.Simulation.MaxSimulationTime = Duration(10e9)
+		c.Scheduler.KVBlocks = 100 + rng.IntN(300)
+		var col Collect
+		st, err := Run(Input{Config: c, Model: c.Model, Cost: fixedCost{}, Workload: workload.NewSliceReader(reqs), Sink: &col, CheckInvariants: true})
+		if err != nil {
+			t.Fatalf("seed %d: %v", seed, err)
+		}
+		if st.Completed+st.Rejected != int64(len(reqs)) {
+			t.Fatalf("seed %d: %d of %d requests finished", seed, st.Completed+st.Rejected, len(reqs))
+		}
+	}
+}
+
+// TestExpertSkewHandChecked times one prefill step of tinyMoE with EP2
+// over 2 attention data-parallel replicas by hand. In each of its two MoE
+// layers ranks 0 and 1 draw weights w0, w1 (the simulator's seeded
+// stream, redrawn here); rank j takes the share w_j / (w0 + w1) of the
+// layer's s = 10 tokens x 2 experts x 64 x 2 bytes. A hop of rank j's
+// share takes h_j = 100 + ceil(s w_j/(w0+w1) / 10) ns on fixedCost's link.
+// Dispatch: rank 0 sends rank 1 its share and receives its own, so both
+// start computing at D = max(h0, h1); rank j computes the MLP operation
+// plus (2 w_j/(w0+w1) - 1) x the routed experts' 1000 ns, then sends h_j
+// back. The layer ends when both combines are through:
+// max(c0 + h0, c1 + h1). At the mean load that is 2 x (100 + ceil(s/2 / 10))
+// + MLP, so the skewed step is longer by the difference, summed over the
+// layers.
+func TestExpertSkewHandChecked(t *testing.T) {
+	reqs := []workload.Request{{ID: 0, Arrival: 0, PromptTokens: 10, OutputTokens: 1}}
+	cfg := func(skew float64) *Config {
+		c := tinyConfig("high", 1)
+		c.Model = tinyMoE
+		c.Cluster.Replicas, c.Cluster.AttentionDataParallel, c.Cluster.ExpertParallel = 2, 2, 2
+		c.Cluster.ExpertSkew = skew
+		return c
+	}
+	_, uni := runReqs(t, cfg(0), fixedCost{}, reqs)
+	_, sk := runReqs(t, cfg(0.6), fixedCost{}, reqs)
+
+	// The MLP operation of the stage: its mean over the dense and the two
+	// MoE layers, as the planner gives it.
+	c := cfg(0)
+	st := make([]lod.StageCost, 1)
+	pl, err := lod.NewPlanner(c.Model, fixedCost{}, 1, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := pl.SetExpertParallel(2, 2); err != nil {
+		t.Fatal(err)
+	}
+	pl.Plan(&lod.Batch{Chunks: []lod.Chunk{{Q: 10}}, Sampled: 1}, st)
+	mlp, s := st[0].Op[lod.OpMLP], 10.0*2*64*2
+	if st[0].A2ABytes != s || st[0].ExpertNs != 1000 {
+		t.Fatalf("planner: all-to-all %v bytes, experts %d ns; want %v and 1000", st[0].A2ABytes, st[0].ExpertNs, s)
+	}
+	hop := func(b float64) Time { return 100 + Time(math.Ceil(b/10)) }
+	load := newExpertLoad(0.6, c.Simulation.Seed)
+	w := make([]float64, 2)
+	var extra Time
+	for layer := 0; layer < 2; layer++ {
+		sum := load.draw(w)
+		h0, h1 := hop(s*w[0]/sum), hop(s*w[1]/sum)
+		d := max(h0, h1)
+		c0 := d + Time(mlp) + Time(math.Round((2*w[0]/sum-1)*1000))
+		c1 := d + Time(mlp) + Time(math.Round((2*w[1]/sum-1)*1000))
+		extra += max(c0+h0, c1+h1) - (2*hop(s/2) + Time(mlp))
+	}
+	if extra == 0 {
+		t.Fatal("the draws made no straggler; pick another skew")
+	}
+	if got := sk[0].FirstToken - uni[0].FirstToken; got != extra {
+		t.Errorf("skewed step %d ns longer than the uniform one, want %d", got, extra)
+	}
+}
