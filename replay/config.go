@@ -76,7 +76,8 @@ type SimulationConfig struct {
 	SampleInterval    Duration `yaml:"sample_interval"` // time-series resolution; default 100ms
 	// Variability is the coefficient of variation of each operation's time
 	// on each rank (lognormal, mean 1) at the high level of detail; 0 turns
-	// it off. Medium cannot see it.
+	// it off. Medium and adaptive take its expected effect on TP ranks
+	// that wait for their slowest member (straggler.go).
 	Variability float64 `yaml:"variability"`
 }
 

@@ -12,14 +12,16 @@ import (
 type mediumExecutor struct {
 	s          *Simulator
 	ppLink     cost.Link
-	batchTable []*batch // batches named by index in pipeline events
+	batchTable []*batch    // batches named by index in pipeline events
+	strag      *stragglers // per-rank variability at TP > 1, else nil (mediumcost.go)
+	bus        bool        // one shared bus per replica
 }
 
 func (m *mediumExecutor) initReplica(*replica) {}
 
 func (m *mediumExecutor) start(st *stage, b *batch) {
 	s := m.s
-	s.h.push(s.now+Time(b.cost[st.idx].Compute()), evStageCompute, st.gid, 0, 0)
+	s.h.push(s.now+Time(m.computeNs(&b.cost[st.idx])), evStageCompute, st.gid, 0, 0)
 }
 
 // onStageCompute: the stage's compute finished; its collectives follow.
@@ -27,7 +29,7 @@ func (m *mediumExecutor) onStageCompute(st *stage) {
 	s := m.s
 	if s.tp > 1 {
 		c := &st.cur.cost[st.idx]
-		s.h.push(s.now+Time(c.CollectiveNs(s.tp)), evStageCollective, st.gid, 0, 0)
+		s.h.push(s.now+Time(m.collectiveNs(c)), evStageCollective, st.gid, 0, 0)
 		return
 	}
 	s.stageDone(st)

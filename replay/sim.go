@@ -153,6 +153,6 @@ func (s *Simulator) newExecutor(ring, pp cost.Link) {
 		s.high, s.exec = e, e
 		return
 	}
-	m := &mediumExecutor{s: s, ppLink: pp}
-	s.medium, s.exec = m, m
+	s.medium = s.newMedium(ring, pp)
+	s.exec = s.medium
 }
