@@ -71,7 +71,7 @@ type SLOConfig struct {
 // SimulationConfig controls the run itself.
 type SimulationConfig struct {
 	MaxSimulationTime Duration `yaml:"max_simulation_time"` // 0: run until every request is done
-	LoD               LoD      `yaml:"lod"`                 // high | medium
+	LoD               LoD      `yaml:"lod"`                 // high | medium | adaptive
 	Seed              uint64   `yaml:"seed"`
 	SampleInterval    Duration `yaml:"sample_interval"` // time-series resolution; default 100ms
 	// Variability is the coefficient of variation of each operation's time
@@ -79,6 +79,10 @@ type SimulationConfig struct {
 	// it off. Medium and adaptive take its expected effect on TP ranks
 	// that wait for their slowest member (straggler.go).
 	Variability float64 `yaml:"variability"`
+	// ErrorBudget is the adaptive level of detail's tolerance: the
+	// relative error of a step class's learned correction, at 95%
+	// confidence, that ends its sampling at high. 0: 0.01.
+	ErrorBudget float64 `yaml:"error_budget,omitempty"`
 }
 
 // HardwareConfig picks the GPU and where its costs come from.
@@ -444,6 +448,9 @@ func (c *Config) validateSimulation(p *problems) {
 	}
 	if c.Simulation.Variability < 0 || c.Simulation.Variability > 10 || math.IsNaN(c.Simulation.Variability) {
 		p.add("simulation.variability: %v, expected a coefficient of variation in [0, 10]", c.Simulation.Variability)
+	}
+	if b := c.Simulation.ErrorBudget; !(b >= 0 && b <= 0.5) {
+		p.add("simulation.error_budget: %v, expected a relative error in [0, 0.5] (0: the default 0.01)", b)
 	}
 }
 

@@ -84,7 +84,7 @@ func (m *mediumExecutor) tryRun(rp *replica, b *batch) bool {
 			lb.DecodeCtx += d
 			s.steps.plan(&lb, cost)
 		}
-		t += Time(m.computeNs(&cost[0]) + m.collectiveNs(&cost[0]))
+		t += Time(m.computeNs(&cost[0], 0, &lb) + m.collectiveNs(&cost[0]))
 		run.ends = append(run.ends, t)
 		if s.stop > 0 && t > s.stop {
 			break

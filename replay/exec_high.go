@@ -21,6 +21,11 @@ type highExecutor struct {
 	shared   bool // one bus per replica (topology shared)
 	varSigma float64
 	rng      *rand.Rand
+	// measured, if set, sees each stage finish its program before
+	// stageDone (the adaptive level of detail learns from it).
+	measured func(st *stage)
+	// delivered, if set, sees each pipeline hand-off arrive.
+	delivered func(stage int32, b *batch)
 }
 
 // rankState is one TP rank's position in its stage's program for the
@@ -133,6 +138,9 @@ func (e *highExecutor) advance(st *stage, r int) {
 func (e *highExecutor) rankDone(st *stage) {
 	st.doneRanks++
 	if st.doneRanks == len(st.ranks) {
+		if e.measured != nil {
+			e.measured(st)
+		}
 		e.s.stageDone(st)
 	}
 }

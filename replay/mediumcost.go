@@ -25,8 +25,23 @@ import (
 // to high there). Every medium step, single or in a decode run, is timed
 // here.
 
-// computeNs is the time of stage cost c's compute on the slowest rank.
-func (m *mediumExecutor) computeNs(c *lod.StageCost) int64 {
+// computeNs is the time of stage cost c's compute on the slowest rank,
+// for step lb on stage idx; at adaptive LoD it also carries the step
+// class's learned correction of the whole stage time (compute and
+// collectives), so that the collective event stays as it is.
+func (m *mediumExecutor) computeNs(c *lod.StageCost, idx int, lb *lod.Batch) int64 {
+	t := m.analyticComputeNs(c)
+	if a := m.adapt; a != nil {
+		if f := a.factor(idx, lb); f != 1 {
+			coll := m.collectiveNs(c)
+			t = max(0, int64(float64(t+coll)*f+0.5)-coll)
+		}
+	}
+	return t
+}
+
+// analyticComputeNs is computeNs without a learned correction.
+func (m *mediumExecutor) analyticComputeNs(c *lod.StageCost) int64 {
 	g := m.strag
 	if g == nil {
 		return c.Compute()
@@ -49,7 +64,7 @@ func (m *mediumExecutor) collectiveNs(c *lod.StageCost) int64 {
 // newMedium builds the medium executor with the corrections the config
 // calls for: the shared bus carries the pipeline hand-offs on the ring
 // link, as the high level of detail's bus does.
-func (s *Simulator) newMedium(ring, pp cost.Link) *mediumExecutor {
+func newMedium(s *Simulator, ring, pp cost.Link) *mediumExecutor {
 	m := &mediumExecutor{s: s, ppLink: pp}
 	if s.cfg.Cluster.Links.Topology == TopologyShared {
 		m.bus, m.ppLink = true, ring
