@@ -10,8 +10,9 @@ type batch struct {
 	ntok   []int32 // tokens each computes
 	lb     lod.Batch
 	cost   []lod.StageCost
-	high   bool // adaptive: the step runs at high LoD in a sampled window
-	sentAt Time // adaptive: when a high step left its last stage
+	high   bool  // adaptive: the step runs at high LoD in a sampled window
+	sentAt Time  // adaptive: when a high step left its last stage
+	winPos int32 // adaptive: the step's position in its window
 }
 
 // add puts n tokens of request r (in slot) into the step.

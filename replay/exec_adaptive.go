@@ -29,8 +29,12 @@ import (
 //     mediumcost.go miss: ring hops overlapping a straggler, a hand-off
 //     sharing the bus with another stage's all-reduce) is alike;
 //   - a step whose class has not converged opens a window of windowSteps
-//     consecutive steps of its replica at high, all of them on every
+//     x PP consecutive steps of its replica at high, all of them on every
 //     stage, so that the steps around it (and their transfers) are real;
+//     a stage's step is measured only while every other stage runs a step
+//     of the same window (SMARTS's warm-up): at the window's edges the
+//     neighbours are medium steps, which put nothing on the links and
+//     would hide the contention being measured;
 //   - a class converges when it has minSamples measurements and the 95%
 //     confidence half-width of its mean ratio is below a quarter of
 //     simulation.error_budget: the ratio it applies is then known to well
@@ -50,6 +54,7 @@ type adaptiveExecutor struct {
 	budget  float64    // simulation.error_budget
 	startAt []Time     // by stage gid: when its current high step started
 	window  []int32    // by replica: high steps left in its open window
+	winLen  int32      // steps of a window: windowSteps x PP
 	stages  ratioTable // stage times (compute and collectives)
 	hops    ratioTable // pipeline hand-offs, by sending stage
 	rep     AdaptiveReport
@@ -144,6 +149,7 @@ func newAdaptive(s *Simulator, ring, pp cost.Link) {
 	a.refine = c.Simulation.Variability > 0 || contended
 	a.stages, a.hops = newRatioTable(s.pp), newRatioTable(s.pp)
 	a.window = make([]int32, c.Cluster.Replicas)
+	a.winLen = int32(windowSteps * s.pp)
 	a.startAt = make([]Time, c.Cluster.Replicas*s.pp)
 	a.rep = AdaptiveReport{ErrorBudget: a.budget, Refined: a.refine}
 	a.med.adapt = a
@@ -159,6 +165,8 @@ func (a *adaptiveExecutor) initReplica(rp *replica) { a.hi.initReplica(rp) }
 func (a *adaptiveExecutor) startRun(rp *replica, b *batch, preempted bool) bool {
 	b.high = a.refine && a.sample(rp, &b.lb)
 	if b.high {
+		b.winPos = a.winLen - a.window[rp.id]
+		a.window[rp.id]--
 		a.rep.HighSteps++
 		return false
 	}
@@ -168,7 +176,6 @@ func (a *adaptiveExecutor) startRun(rp *replica, b *batch, preempted bool) bool 
 // sample reports whether the step lb formed on rp runs at high.
 func (a *adaptiveExecutor) sample(rp *replica, lb *lod.Batch) bool {
 	if a.window[rp.id] > 0 {
-		a.window[rp.id]--
 		return true
 	}
 	if a.rep.HighSteps >= highStartup+a.s.st.Steps/highShare {
@@ -177,7 +184,7 @@ func (a *adaptiveExecutor) sample(rp *replica, lb *lod.Batch) bool {
 	k := classOf(lb)
 	for idx := 0; idx < a.s.pp; idx++ {
 		if !a.stages.converged(idx, k, a.budget) || (idx < a.s.pp-1 && !a.hops.converged(idx, k, a.budget)) {
-			a.window[rp.id] = windowSteps - 1
+			a.window[rp.id] = a.winLen
 			a.rep.Windows++
 			return true
 		}
@@ -221,7 +228,17 @@ func (a *adaptiveExecutor) measured(st *stage) {
 	hi := float64(a.s.now - a.startAt[st.gid])
 	med := float64(a.med.analyticComputeNs(c) + a.med.collectiveNs(c))
 	a.rep.HighStageNs += int64(hi)
-	a.stages.add(st.idx, &b.lb, hi, med)
+	if a.warm(st.idx, b) {
+		a.stages.add(st.idx, &b.lb, hi, med)
+	}
+}
+
+// warm reports whether b's step on stage idx ran while every other stage
+// ran a step of its window: the step at window position p on stage idx
+// runs beside position p+idx-j on stage j.
+func (a *adaptiveExecutor) warm(idx int, b *batch) bool {
+	p := b.winPos
+	return p >= int32(a.s.pp-1-idx) && p <= a.winLen-1-int32(idx)
 }
 
 // delivered: b's activations reached stage next at high; the hand-off's
@@ -230,7 +247,9 @@ func (a *adaptiveExecutor) delivered(next int32, b *batch) {
 	from := a.s.stages[next].idx - 1
 	hi := float64(a.s.now - b.sentAt)
 	med := float64(lod.HopNs(a.med.ppLink, b.cost[from].PPBytes))
-	a.hops.add(from, &b.lb, hi, med)
+	if a.warm(from, b) {
+		a.hops.add(from, &b.lb, hi, med)
+	}
 }
 
 // factor is the learned correction of stage idx's time for step lb.
