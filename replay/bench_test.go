@@ -112,3 +112,17 @@ func BenchmarkAzureConv(b *testing.B) {
 	b.ReportMetric(float64(events)/sec, "events/s")
 	b.ReportMetric(float64(events)/float64(b.N), "events/op")
 }
+
+// BenchmarkAdaptive runs the adaptive suite (AdaptiveScenarios: where high
+// and medium differ) at every level of detail, e.g.
+// BenchmarkAdaptive/scenario=lod-var5-tp4/lod=adaptive. High takes tens of
+// seconds a run on the TP8 scenarios: use -benchtime 1x.
+func BenchmarkAdaptive(b *testing.B) {
+	for _, name := range AdaptiveScenarios {
+		for _, l := range LoDs {
+			b.Run(fmt.Sprintf("scenario=%s/lod=%s", name, l), func(b *testing.B) {
+				benchScenario(b, name, string(l))
+			})
+		}
+	}
+}
