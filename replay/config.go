@@ -117,6 +117,18 @@ type ClusterConfig struct {
 	GPUMemoryUtilization float64     `yaml:"gpu_memory_utilization"`
 	ActivationReserveGB  float64     `yaml:"activation_reserve_gb,omitempty"` // 0: estimated
 	Links                LinksConfig `yaml:"links"`
+	// Nodes, GPUsPerNode and Network place the GPUs on nodes joined by a
+	// network (topology.go); 0 nodes: one node holding every GPU.
+	Nodes       int           `yaml:"nodes,omitempty"`
+	GPUsPerNode int           `yaml:"gpus_per_node,omitempty"`
+	Network     NetworkConfig `yaml:"network,omitempty"`
+}
+
+// NetworkConfig is the link between two nodes: each node's NIC, per
+// direction, shared by every transfer from one node to another.
+type NetworkConfig struct {
+	BandwidthGBps float64 `yaml:"bandwidth_gbps,omitempty"`
+	LatencyUs     float64 `yaml:"latency_us,omitempty"`
 }
 
 // SchedulerConfig mirrors vLLM's engine arguments of the same names.
@@ -486,6 +498,7 @@ func (c *Config) validateCluster(p *problems, m lod.Model, haveModel bool) {
 	if k.Links.LatencyUs < 0 {
 		p.add("cluster.links.latency_us: %v, expected >= 0", k.Links.LatencyUs)
 	}
+	c.validateNodes(p)
 }
 
 func (c *Config) validateScheduler(p *problems) {

@@ -146,7 +146,9 @@ func newAdaptive(s *Simulator, ring, pp cost.Link) {
 	// mediumcost.go times exactly (TestMediumSharedBusEqualsHigh); with
 	// PP > 1 hand-offs and other stages' rings contend unpredictably.
 	contended := c.Cluster.Links.Topology == TopologyShared && s.pp > 1
-	a.refine = c.Simulation.Variability > 0 || contended
+	// Hand-offs over the network queue behind each other when they
+	// outlast a stage's step (topology.go).
+	a.refine = c.Simulation.Variability > 0 || contended || anyCrossing(s)
 	a.stages, a.hops = newRatioTable(s.pp), newRatioTable(s.pp)
 	a.window = make([]int32, c.Cluster.Replicas)
 	a.winLen = int32(windowSteps * s.pp)
@@ -246,7 +248,7 @@ func (a *adaptiveExecutor) warm(idx int, b *batch) bool {
 func (a *adaptiveExecutor) delivered(next int32, b *batch) {
 	from := a.s.stages[next].idx - 1
 	hi := float64(a.s.now - b.sentAt)
-	med := float64(lod.HopNs(a.med.ppLink, b.cost[from].PPBytes))
+	med := float64(lod.HopNs(a.med.hopLink(a.s.stages[next-1]), b.cost[from].PPBytes))
 	if a.warm(from, b) {
 		a.hops.add(from, &b.lb, hi, med)
 	}

@@ -26,6 +26,7 @@ type highExecutor struct {
 	measured func(st *stage)
 	// delivered, if set, sees each pipeline hand-off arrive.
 	delivered func(stage int32, b *batch)
+	nics      map[[2]int]int32 // network link by (from, to) node (topology.go)
 }
 
 // rankState is one TP rank's position in its stage's program for the
@@ -68,6 +69,7 @@ func (e *highExecutor) initReplica(rp *replica) {
 			st.ppLink = e.newLink(e.ppLink)
 		}
 	}
+	e.placeOnNodes(rp)
 }
 
 // forward sends the activations over the link to the next stage.

@@ -39,7 +39,7 @@ func (m *mediumExecutor) onStageCompute(st *stage) {
 // forward sends the activations to the next stage in one analytical hop.
 func (m *mediumExecutor) forward(st *stage, b *batch) {
 	s := m.s
-	hop := lod.HopNs(m.ppLink, b.cost[st.idx].PPBytes)
+	hop := lod.HopNs(m.hopLink(st), b.cost[st.idx].PPBytes)
 	if m.adapt != nil {
 		hop = m.adapt.hopNs(st.idx, &b.lb, hop)
 	}

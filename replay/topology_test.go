@@ -1,0 +1,83 @@
+package replay
+
+import (
+	"math"
+	"strings"
+	"testing"
+)
+
+// nodesConfig is lod-level TP2 x PP2 with each stage on its own 2-GPU node,
+// joined by a 12.5 GB/s network (100 Gb/s NIC) with 5 us latency.
+func nodesConfig(lodName string, replicas int) *Config {
+	c := refConfig(2, 6, lodName)
+	c.Cluster.PipelineParallel = 2
+	c.Cluster.Replicas = replicas
+	c.Cluster.Nodes, c.Cluster.GPUsPerNode = 2*replicas, 2
+	c.Cluster.Network = NetworkConfig{BandwidthGBps: 12.5, LatencyUs: 5}
+	c.Workload.Synthetic.Duration = Duration(3e9)
+	return c
+}
+
+// TestNodesPlacement: replica by replica, stage by stage, each stage on
+// its node; the hand-off between them crosses the network.
+func TestNodesPlacement(t *testing.T) {
+	c := nodesConfig("high", 2)
+	s, err := NewSimulator(Input{Config: c, Model: tinyModelOr(t, "Llama-3-8B"), Cost: fixedCost{}, Workload: synthReader(t, c), Sink: &Collect{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for r := 0; r < 2; r++ {
+		for st := 0; st < 2; st++ {
+			if n := nodeOf(s, r, st); n != 2*r+st {
+				t.Errorf("replica %d stage %d on node %d, want %d", r, st, n, 2*r+st)
+			}
+		}
+	}
+	if !crossesNodes(s, s.replicas[1].stages[0]) || crossesNodes(s, s.replicas[1].stages[1]) || !anyCrossing(s) {
+		t.Error("stage 0's hand-off should cross nodes, stage 1 has none")
+	}
+	if l := s.high.links[s.replicas[1].stages[0].ppLink].ln; l.BytesPerNs != 12.5 || l.LatencyNs != 5000 {
+		t.Errorf("hand-off link %+v, want the network's", l)
+	}
+}
+
+// TestNodesHighEqualsMedium: without variability a hand-off over the
+// network never waits for another (each stage sends one batch at a time and
+// the hop is shorter than a step), so high and medium agree exactly, and
+// the network makes every latency longer than on one node.
+func TestNodesHighEqualsMedium(t *testing.T) {
+	var res [2][]RequestResult
+	var st [2]*Stats
+	for i, l := range []string{"high", "medium"} {
+		st[i], res[i] = runCfg(t, nodesConfig(l, 2), nil)
+	}
+	if d := diffOutputs(st[0], st[1], res[0], res[1]); d != "" {
+		t.Fatalf("two nodes: high and medium differ: %s", d)
+	}
+	one := nodesConfig("medium", 2)
+	one.Cluster.Nodes, one.Cluster.GPUsPerNode, one.Cluster.Network = 0, 0, NetworkConfig{}
+	_, r1 := runCfg(t, one, nil)
+	e1, e2 := meanLatencies(r1)[2], meanLatencies(res[1])[2]
+	if !(e2 > e1) || math.IsNaN(e2) {
+		t.Errorf("mean E2E on two nodes %.0f ns, one node %.0f: the network should cost time", e2, e1)
+	}
+}
+
+func TestNodesValidated(t *testing.T) {
+	c := nodesConfig("medium", 2)
+	c.Cluster.Nodes = 1
+	c.Cluster.TensorParallel = 4
+	c.Cluster.GPUsPerNode = 6
+	c.Cluster.Network.BandwidthGBps = 0
+	err := c.Validate()
+	for _, want := range []string{"cluster.nodes: 1 nodes of 6 GPUs", "does not divide cluster.gpus_per_node 6", "cluster.network.bandwidth_gbps: 0"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("error %v: expected it to name %q", err, want)
+		}
+	}
+	c = refConfig(2, 6, "medium")
+	c.Cluster.GPUsPerNode = 8
+	if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "without cluster.nodes") {
+		t.Errorf("gpus_per_node without nodes: %v", err)
+	}
+}
