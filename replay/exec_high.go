@@ -101,6 +101,9 @@ func (e *highExecutor) start(st *stage, b *batch) {
 	st.layers = int32(c.Layers)
 	st.head = c.Head
 	st.hopLat, st.hopBW = lod.HopParts(c.ARLink, c.ARBytes/float64(len(st.ranks)))
+	if st.netRank != nil {
+		st.netLat, st.netBW = lod.HopParts(netLink(e.s.cfg.Cluster), c.ARBytes/float64(len(st.ranks)))
+	}
 	st.doneRanks = 0
 	for r := range st.ranks {
 		st.ranks[r] = rankState{}
@@ -160,7 +163,11 @@ func (e *highExecutor) ringSend(st *stage, r int) {
 	for rs.sent < steps && rs.sent <= rs.recv[par] && rs.out == 0 {
 		rs.sent++
 		rs.out++
-		e.addTransferNs(st.ringLinks[r], xfer{dst: int16((r + 1) % n), par: par, stage: st.gid}, st.hopLat, st.hopBW)
+		lat, bw := st.hopLat, st.hopBW
+		if st.netRank != nil && st.netRank[r] {
+			lat, bw = st.netLat, st.netBW
+		}
+		e.addTransferNs(st.ringLinks[r], xfer{dst: int16((r + 1) % n), par: par, stage: st.gid}, lat, bw)
 	}
 	if rs.recv[par] == steps && rs.sent == steps {
 		rs.recv[par] = 0

@@ -54,6 +54,9 @@ func (m *mediumExecutor) analyticComputeNs(c *lod.StageCost) int64 {
 // collectiveNs is the time of stage cost c's all-reduces.
 func (m *mediumExecutor) collectiveNs(c *lod.StageCost) int64 {
 	tp := m.s.tp
+	if ns, ok := netRingNs(m.s, c.ARLink, c.ARBytes); ok {
+		return int64(2*c.Layers) * ns
+	}
 	if !m.bus || tp <= 1 {
 		return c.CollectiveNs(tp)
 	}

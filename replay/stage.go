@@ -23,6 +23,10 @@ type stage struct {
 	head      int64
 	hopLat    int64 // one ring chunk's latency
 	hopBW     int64 // and bandwidth time
+	// A TP group across nodes (topology.go): the ranks whose ring sends
+	// cross the network, and such a chunk's latency and bandwidth time.
+	netRank       []bool
+	netLat, netBW int64
 }
 
 // arriveStage hands b to st, queueing it if st is busy.

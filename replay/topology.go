@@ -2,6 +2,7 @@ package replay
 
 import (
 	"github.com/lodsim/lodsim/hwprofile/cost"
+	"github.com/lodsim/lodsim/lod"
 )
 
 // Multi-node placement (cluster.nodes, cluster.gpus_per_node,
@@ -14,9 +15,21 @@ import (
 // so a replica occupies consecutive GPUs and a pipeline stage boundary
 // that falls on a node boundary crosses the network: Llama-3.1-405B at
 // TP8 x PP2 on two 8-GPU nodes puts one stage on each node. A TP group
-// must lie within one node (Validate says so otherwise): all-reduces stay
-// on NVLink. Collectives across nodes (hierarchical, or a ring through the
-// NICs) are not modelled.
+// either lies within one node or spans whole nodes (TP16 on two 8-GPU
+// nodes); then its all-reduce is one ring through the nodes, as NCCL's
+// ring algorithm runs it: the rank before each node boundary sends its
+// chunks over the network link to the next node, the others over NVLink.
+// (NCCL may pick a tree or hierarchical algorithm instead; lodsim models
+// the ring.) Medium times it as a barrier at the pace of its slowest hop: a
+// rank sends one chunk at a time, so the slowest sender needs
+//
+//	2(N-1) x max(T_net, T_nvlink)
+//
+// with T the time of one chunk of S/N bytes over the link. At high LoD the
+// ranks behind the faster hops leave each all-reduce early and start the
+// next layer's compute, so consecutive layers overlap and the step is
+// shorter: medium is pessimistic here (TestNodesTPRingAcrossNodes
+// measures it) and the adaptive level of detail refines such replicas.
 //
 // A hand-off between stages on different nodes goes over the sending
 // node's NIC towards the receiving node: one link per ordered node pair,
@@ -45,8 +58,12 @@ func crossesNodes(s *Simulator, st *stage) bool {
 	return st.idx < s.pp-1 && nodeOf(s, int(st.rep.id), st.idx) != nodeOf(s, int(st.rep.id), st.idx+1)
 }
 
-// anyCrossing reports whether some replica hands off across nodes.
+// anyCrossing reports whether some replica hands off or all-reduces
+// across nodes.
 func anyCrossing(s *Simulator) bool {
+	if k := s.cfg.Cluster; k.Nodes > 0 && s.tp > k.GPUsPerNode {
+		return true
+	}
 	for r := 0; r < s.cfg.Cluster.Replicas; r++ {
 		for st := 0; st < s.pp-1; st++ {
 			if nodeOf(s, r, st) != nodeOf(s, r, st+1) {
@@ -57,28 +74,56 @@ func anyCrossing(s *Simulator) bool {
 	return false
 }
 
-// placeOnNodes gives each stage of rp whose hand-off crosses nodes the
-// NIC link between them (one per ordered node pair, made on first use).
+// placeOnNodes gives each stage of rp whose hand-off crosses nodes, and
+// each rank whose ring sends do, the NIC link between the two nodes (one
+// per ordered node pair, made on first use).
 func (e *highExecutor) placeOnNodes(rp *replica) {
 	s := e.s
-	if s.cfg.Cluster.Nodes <= 0 {
+	k := s.cfg.Cluster
+	if k.Nodes <= 0 {
 		return
 	}
 	if e.nics == nil {
 		e.nics = map[[2]int]int32{}
 	}
+	nic := func(from, to int) int32 {
+		li, ok := e.nics[[2]int{from, to}]
+		if !ok {
+			li = e.newLink(netLink(k))
+			e.nics[[2]int{from, to}] = li
+		}
+		return li
+	}
 	for _, st := range rp.stages {
-		if !crossesNodes(s, st) {
+		if crossesNodes(s, st) {
+			st.ppLink = nic(nodeOf(s, int(rp.id), st.idx), nodeOf(s, int(rp.id), st.idx+1))
+		}
+		if s.tp <= k.GPUsPerNode {
 			continue
 		}
-		pair := [2]int{nodeOf(s, int(rp.id), st.idx), nodeOf(s, int(rp.id), st.idx+1)}
-		li, ok := e.nics[pair]
-		if !ok {
-			li = e.newLink(netLink(s.cfg.Cluster))
-			e.nics[pair] = li
+		base := (int(rp.id)*s.pp + st.idx) * s.tp
+		st.netRank = make([]bool, s.tp)
+		for r := range st.netRank {
+			from, to := (base+r)/k.GPUsPerNode, (base+(r+1)%s.tp)/k.GPUsPerNode
+			if from != to {
+				st.netRank[r] = true
+				st.ringLinks[r] = nic(from, to)
+			}
 		}
-		st.ppLink = li
 	}
+}
+
+// netRingNs is one ring all-reduce of s bytes of a TP group spanning
+// whole nodes, as the comment above derives it; ok is false for a group
+// within a node.
+func netRingNs(s *Simulator, ar cost.Link, bytes float64) (ns int64, ok bool) {
+	k := s.cfg.Cluster
+	if k.Nodes <= 0 || s.tp <= k.GPUsPerNode || bytes <= 0 {
+		return 0, false
+	}
+	n := s.tp
+	chunk := bytes / float64(n)
+	return int64(2*(n-1)) * max(lod.HopNs(netLink(k), chunk), lod.HopNs(ar, chunk)), true
 }
 
 // hopLink is the link of medium's analytical hand-off from st.
@@ -110,8 +155,8 @@ func (c *Config) validateNodes(p *problems) {
 	if need := k.Replicas * k.TensorParallel * k.PipelineParallel; need > k.Nodes*k.GPUsPerNode {
 		p.add("cluster.nodes: %d nodes of %d GPUs hold %d, expected at least replicas x TP x PP = %d", k.Nodes, k.GPUsPerNode, k.Nodes*k.GPUsPerNode, need)
 	}
-	if k.TensorParallel > 0 && k.GPUsPerNode%k.TensorParallel != 0 {
-		p.add("cluster.tensor_parallel: %d does not divide cluster.gpus_per_node %d: a TP group must lie within one node (collectives across nodes are not modelled)", k.TensorParallel, k.GPUsPerNode)
+	if tp := k.TensorParallel; tp > 0 && k.GPUsPerNode%tp != 0 && tp%k.GPUsPerNode != 0 {
+		p.add("cluster.tensor_parallel: %d and cluster.gpus_per_node %d: expected a TP group within one node (TP divides it) or over whole nodes (it divides TP)", tp, k.GPUsPerNode)
 	}
 	if !(k.Network.BandwidthGBps > 0) {
 		p.add("cluster.network.bandwidth_gbps: %v, expected > 0 (GB/s per direction of a node's NIC)", k.Network.BandwidthGBps)
