@@ -2,8 +2,12 @@ package replay
 
 import (
 	"math"
+	"math/rand/v2"
 	"strings"
 	"testing"
+
+	"github.com/lodsim/lodsim/hwprofile/cost"
+	"github.com/lodsim/lodsim/trace/workload"
 )
 
 // nodesConfig is lod-level TP2 x PP2 with each stage on its own 2-GPU node,
@@ -119,4 +123,67 @@ func TestNodesTPRingAcrossNodes(t *testing.T) {
 	if m[0][1] == h1[1] {
 		t.Error("high's TPOT is the same on two nodes as on one: the network hops are not used")
 	}
+}
+
+// TestRandomNodesLiveness: random multi-node layouts (TP within or over
+// nodes, PP across them, several replicas sharing NIC links), with
+// variability, at high and adaptive LoD: every request finishes with
+// consistent KV accounting, whatever the interleaving of ring chunks and
+// hand-offs on the shared network links. A failure prints the seed.
+func TestRandomNodesLiveness(t *testing.T) {
+	g, _ := cost.LookupGPU("A100-80GB-SXM")
+	models := []cost.CostModel{fixedCost{}, latencyCost{}, cost.NewRoofline(g)}
+	ran, crossed := 0, 0
+	for seed := uint64(1); seed <= 60; seed++ {
+		rng := rand.New(rand.NewPCG(seed, 171))
+		var reqs []workload.Request
+		var at int64
+		for i := 0; i < 3+rng.IntN(20); i++ {
+			at += rng.Int64N(30000)
+			reqs = append(reqs, workload.Request{ID: workload.RequestID(i), Arrival: at,
+				PromptTokens: int32(1 + rng.IntN(100)), OutputTokens: int32(1 + rng.IntN(40))})
+		}
+		tp := []int{1, 2, 4}[rng.IntN(3)]
+		l := []string{"high", "adaptive"}[rng.IntN(2)]
+		c := tinyConfig(l, tp)
+		c.Cluster.PipelineParallel = 1 + rng.IntN(2) // the tiny model has 2 layers
+		c.Cluster.Replicas = 1 + rng.IntN(3)
+		c.Cluster.GPUsPerNode = []int{1, 2, 4}[rng.IntN(3)]
+		gpus := c.Cluster.Replicas * tp * c.Cluster.PipelineParallel
+		c.Cluster.Nodes = (gpus + c.Cluster.GPUsPerNode - 1) / c.Cluster.GPUsPerNode
+		c.Cluster.Network = NetworkConfig{BandwidthGBps: 0.5 + 20*rng.Float64(), LatencyUs: 5 * rng.Float64()}
+		c.Simulation.Variability = 0.3 * rng.Float64()
+		c.Simulation.Seed = seed
+		c.Simulation.MaxSimulationTime = Duration(10e9)
+		c.Scheduler.KVBlocks = 100 + rng.IntN(300)
+		c.Scheduler.MaxNumBatchedTokens = 16 + rng.IntN(100)
+		if err := c.Validate(); err != nil {
+			t.Fatalf("seed %d: %v", seed, err)
+		}
+		ran++
+		crossed += b2i(c.Cluster.Nodes > 1)
+		cm := models[rng.IntN(len(models))]
+		var col Collect
+		st, err := Run(Input{Config: c, Model: c.Model, Cost: cm, Workload: workload.NewSliceReader(reqs), Sink: &col, CheckInvariants: true})
+		if err != nil {
+			t.Fatalf("seed %d: %v", seed, err)
+		}
+		if st.Completed+st.Rejected != int64(len(reqs)) {
+			t.Fatalf("seed %d (%s, tp%d pp%d x%d on %d nodes of %d): %d of %d requests finished", seed, l, tp,
+				c.Cluster.PipelineParallel, c.Cluster.Replicas, c.Cluster.Nodes, c.Cluster.GPUsPerNode, st.Completed+st.Rejected, len(reqs))
+		}
+	}
+	// Most layouts span several nodes; a drawing change that put them all
+	// on one node would test nothing.
+	if ran != 60 || crossed < 40 {
+		t.Errorf("%d of 60 layouts ran, %d on several nodes", ran, crossed)
+	}
+	t.Logf("%d layouts ran, %d on several nodes", ran, crossed)
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
