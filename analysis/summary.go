@@ -213,6 +213,8 @@ type Summary struct {
 	TotalEvents uint64              `json:"total_events"`
 	SimulatedS  float64             `json:"simulated_s"`
 	WallS       float64             `json:"wall_s"`
+	// Adaptive is what an adaptive-LoD run ran at which level; nil else.
+	Adaptive *replay.AdaptiveReport `json:"adaptive,omitempty"`
 }
 
 // Summarize computes the summary of one run. st may be nil, in which case
@@ -352,6 +354,7 @@ func (z *Summarizer) Summary(st *replay.Stats) Summary {
 	if st != nil {
 		s.Events = st.Events
 		s.TotalEvents = st.TotalEvents
+		s.Adaptive = st.Adaptive
 		s.SimulatedS = float64(st.SimEnd) / 1e9
 		s.ITL = histDist(&st.ITL)
 		s.PeakKVUtil = st.PeakKVUtil
@@ -510,6 +513,9 @@ func (s *Summary) WriteText(w io.Writer) error {
 			fmt.Fprintf(tw, "%s\t%d\t\n", e.Kind, e.Count)
 		}
 	}
+	if a := s.Adaptive; a != nil {
+		writeAdaptive(tw, a)
+	}
 	return tw.Flush()
 }
 
@@ -569,4 +575,31 @@ func seconds(ns []int64) []float64 {
 		out[i] = float64(v) / 1e9
 	}
 	return out
+}
+
+// writeAdaptive reports which parts of an adaptive run ran at high LoD.
+func writeAdaptive(w io.Writer, a *replay.AdaptiveReport) {
+	fmt.Fprintf(w, "\t\n")
+	if !a.Refined {
+		fmt.Fprintf(w, "adaptive LoD\tnothing to refine (no variability, no contended link): every step at medium\t\n")
+		return
+	}
+	converged := 0
+	for _, c := range a.Classes {
+		if c.Converged {
+			converged++
+		}
+	}
+	steps := a.HighSteps + a.MediumSteps
+	fmt.Fprintf(w, "adaptive LoD\twindows\tsteps at high\tof steps\tevents at high\tof events\tstage time at high (s)\tclasses converged\t\n")
+	fmt.Fprintf(w, "error budget %g\t%d\t%d\t%.2f%%\t%d\t%.2f%%\t%.3f\t%d of %d\t\n", a.ErrorBudget, a.Windows, a.HighSteps,
+		100*ratioOr0(float64(a.HighSteps), float64(steps)), a.HighEvents, 100*ratioOr0(float64(a.HighEvents), float64(a.HighEvents+a.MediumEvents)),
+		float64(a.HighStageNs)/1e9, converged, len(a.Classes))
+}
+
+func ratioOr0(a, b float64) float64 {
+	if b == 0 {
+		return 0
+	}
+	return a / b
 }

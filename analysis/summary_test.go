@@ -252,3 +252,33 @@ func TestWallTimesSpread(t *testing.T) {
 		t.Errorf("empty spread %+v", s)
 	}
 }
+
+// TestSummaryShowsAdaptiveParts: an adaptive run's summary says how much
+// of it ran at high LoD, in the text and in the JSON; other runs' do not.
+func TestSummaryShowsAdaptiveParts(t *testing.T) {
+	st := handStats()
+	st.Adaptive = &replay.AdaptiveReport{ErrorBudget: 0.01, Refined: true, Windows: 3, HighSteps: 12, MediumSteps: 588,
+		HighEvents: 40, MediumEvents: 60, HighStageNs: 2.5e9,
+		Classes: []replay.AdaptiveClass{{Part: "stage", Kind: "decode", Samples: 9, Ratio: 1.02, Converged: true}, {Part: "hop", Kind: "mixed", Samples: 2, Ratio: 1.3}}}
+	s := Summarize(handResults(), st, SLO{})
+	var buf bytes.Buffer
+	if err := s.WriteText(&buf); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"adaptive LoD", "2.00%", "40.00%", "2.500", "1 of 2"} {
+		if !strings.Contains(buf.String(), want) {
+			t.Errorf("text lacks %q:\n%s", want, buf.String())
+		}
+	}
+	js, _ := json.Marshal(s)
+	if !strings.Contains(string(js), `"high_steps":12`) {
+		t.Errorf("JSON lacks the adaptive report: %s", js)
+	}
+	plain := Summarize(handResults(), handStats(), SLO{})
+	js, _ = json.Marshal(plain)
+	buf.Reset()
+	plain.WriteText(&buf)
+	if strings.Contains(string(js), "adaptive") || strings.Contains(buf.String(), "adaptive") {
+		t.Error("a non-adaptive run's summary mentions adaptive")
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"slices"
 	"strconv"
 
 	"gonum.org/v1/plot"
@@ -179,44 +180,68 @@ func speedUpFigure(s *analysis.Sweep) (*figure, error) {
 		func(c *analysis.Comparison) float64 { return c.SpeedUp }, "faster", false)
 }
 
-// lodBars draws one group of two bars (reference LoD, other LoD) per
-// comparison, labelled with the ratio.
+// lodBars draws one group of bars per configuration, one bar per level
+// of detail (the reference and every level compared with it, as in
+// `lodsim compare --lods high,medium,adaptive`), labelled with the ratio of
+// the reference to each other level: over the group when there is one
+// other level, over each bar when there are several.
 func lodBars(s *analysis.Sweep, title, ylabel string, value func(*analysis.Comparison) (float64, float64),
 	ratio func(*analysis.Comparison) float64, ratioWord string, forceLog bool) (*figure, error) {
 	if s == nil || len(s.Comparisons) == 0 {
 		return nil, fmt.Errorf("%w: %s: empty sweep", ErrNoData, title)
 	}
-	n := len(s.Comparisons)
-	f := newFigure(title, math.Max(6, 2+1.5*float64(n)), 5.5, 1, 1)
+	groups, lods := lodGroups(s)
+	n, k := len(groups), len(lods)
+	if k > 2 {
+		title += fmt.Sprintf(" (labels: × %s than %s)", ratioWord, lods[0])
+	}
+	f := newFigure(title, math.Max(6, 2+(0.75*float64(k))*float64(n)), 5.5, 1, 1)
 	p := f.grid[0][0]
 	p.Y.Label.Text = ylabel
 	p.X.Label.Text = "configuration"
 
-	first := &s.Comparisons[0]
-	refName, otherName := first.RefLoD, first.LoD
-	const barW = 0.36
-	ref := &bars{Width: barW, Color: lodColor(0, refName)}
-	oth := &bars{Width: barW, Color: lodColor(1, otherName)}
+	barW := 0.72 / float64(k)
+	bs := make([]*bars, k)
+	for j, l := range lods {
+		bs[j] = &bars{Width: barW, Color: lodColor(j, l)}
+	}
 	names := make([]string, n)
 	var all []float64
 	hi := 0.0
-	for i := range s.Comparisons {
-		c := &s.Comparisons[i]
-		names[i] = c.Label
-		a, b := value(c)
-		ref.X, ref.Y = append(ref.X, float64(i)-barW/2), append(ref.Y, a)
-		oth.X, oth.Y = append(oth.X, float64(i)+barW/2), append(oth.Y, b)
-		all = append(all, a, b)
-		hi = max(hi, a, b)
+	var lx, ly, tops []float64
+	var lcs []*analysis.Comparison
+	for i, g := range groups {
+		names[i] = g.label
+		top := 0.0
+		for j, c := range g.byLoD {
+			if c == nil {
+				continue
+			}
+			a, b := value(c)
+			v := b
+			if j == 0 {
+				v = a
+			}
+			x := float64(i) + (float64(j)-float64(k-1)/2)*barW
+			bs[j].X, bs[j].Y = append(bs[j].X, x), append(bs[j].Y, v)
+			all = append(all, v)
+			hi, top = max(hi, v), max(top, v)
+			if j > 0 && k > 2 {
+				lx, tops, lcs = append(lx, x), append(tops, v), append(lcs, c)
+			}
+		}
+		if k == 2 {
+			lx, tops, lcs = append(lx, float64(i)), append(tops, top), append(lcs, g.byLoD[1])
+		}
 	}
 	if hi <= 0 {
 		return nil, fmt.Errorf("%w: %s: every value is 0", ErrNoData, title)
 	}
-	p.Add(ref, oth)
-	f.addLegend(refName, ref)
-	f.addLegend(otherName, oth)
-	f.add(series{refName, ref.Color})
-	f.add(series{otherName, oth.Color})
+	for j, b := range bs {
+		p.Add(b)
+		f.addLegend(lods[j], b)
+		f.add(series{lods[j], b.Color})
+	}
 	p.NominalX(names...)
 	p.X.Min, p.X.Max = -0.6, float64(n)-0.4
 
@@ -228,34 +253,80 @@ func lodBars(s *analysis.Sweep, title, ylabel string, value func(*analysis.Compa
 	}
 	useLog := forceLog || spansDecades(all...)
 	// Labels sit above the taller bar of each group; leave headroom for them.
-	var lx, ly []float64
-	var lt []string
 	if useLog {
 		setLog(&p.Y, lo, hi*3) // room for the ratio labels
 		p.Y.Label.Text += " (log scale)"
 	} else {
 		p.Y.Min, p.Y.Max = 0, hi*1.12 // room for the ratio labels
 	}
-	for i := range s.Comparisons {
-		c := &s.Comparisons[i]
-		top := max(ref.Y[i], oth.Y[i])
-		y := top + 0.03*hi
+	var lt []string
+	for i, c := range lcs {
+		y := tops[i] + 0.03*hi
 		if useLog {
-			y = top * 1.25
+			y = tops[i] * 1.25
 		}
-		lx, ly = append(lx, float64(i)), append(ly, y)
-		if r := ratio(c); r > 0 {
-			lt = append(lt, fmt.Sprintf("%s× %s", trimFactor(r), ratioWord))
-		} else {
+		ly = append(ly, y)
+		r := 0.0
+		if c != nil {
+			r = ratio(c)
+		}
+		switch {
+		case r <= 0:
 			lt = append(lt, "n/a")
+		case k > 2:
+			lt = append(lt, trimFactor(r)+"×")
+		default:
+			lt = append(lt, fmt.Sprintf("%s× %s", trimFactor(r), ratioWord))
 		}
 	}
-	l, err := labels(lx, ly, lt, 11)
+	size := vg.Length(11)
+	if k > 2 {
+		size = 8
+	}
+	l, err := labels(lx, ly, lt, size)
 	if err != nil {
 		return nil, err
 	}
 	p.Add(l)
 	return f, nil
+}
+
+// lodGroup is one configuration's comparisons, by level of detail (index
+// 0, the reference, holds the first comparison, whose Ref values it draws).
+type lodGroup struct {
+	label string
+	byLoD []*analysis.Comparison
+}
+
+// lodGroups groups the sweep's comparisons by configuration, in order of
+// appearance, and lists the levels of detail: the reference, then the
+// others in order of appearance.
+func lodGroups(s *analysis.Sweep) ([]lodGroup, []string) {
+	lods := []string{s.Comparisons[0].RefLoD}
+	at := map[string]int{lods[0]: 0}
+	for i := range s.Comparisons {
+		if l := s.Comparisons[i].LoD; !slices.Contains(lods, l) {
+			at[l] = len(lods)
+			lods = append(lods, l)
+		}
+	}
+	var groups []lodGroup
+	idx := map[string]int{}
+	for i := range s.Comparisons {
+		c := &s.Comparisons[i]
+		gi, ok := idx[c.Label]
+		if !ok {
+			gi = len(groups)
+			idx[c.Label] = gi
+			groups = append(groups, lodGroup{label: c.Label, byLoD: make([]*analysis.Comparison, len(lods))})
+		}
+		g := &groups[gi]
+		if g.byLoD[0] == nil {
+			g.byLoD[0] = c
+		}
+		g.byLoD[at[c.LoD]] = c
+	}
+	return groups, lods
 }
 
 // trimFactor prints a ratio with three significant figures.

@@ -154,6 +154,27 @@ func TestEventReduction(t *testing.T) {
 	}
 }
 
+// TestLoDBarsThreeLevels: with `--lods high,medium,adaptive` every
+// configuration is one group of three bars, and each level is a series.
+func TestLoDBarsThreeLevels(t *testing.T) {
+	var s analysis.Sweep
+	for i, tp := range []string{"tp1", "tp2", "tp4"} {
+		f := float64(i + 1)
+		hi := synthRun(tp, "high", 2000, 1/f, uint64(5e6/f), int64(20e9/f), uint64(i))
+		med := synthRun(tp, "medium", 2000, 1.05/f, uint64(4e4/f), int64(0.4e9/f), uint64(i)+10)
+		ad := synthRun(tp, "adaptive", 2000, 1.01/f, uint64(2e5/f), int64(1e9/f), uint64(i)+20)
+		s.Comparisons = append(s.Comparisons, analysis.Compare(hi, med), analysis.Compare(hi, ad))
+	}
+	f, err := eventReductionFigure(&s)
+	checkFigure(t, "fig1_event_reduction_3lods", f, err, 3)
+	f, err = speedUpFigure(&s)
+	checkFigure(t, "fig2_speedup_3lods", f, err, 3)
+	groups, lods := lodGroups(&s)
+	if len(groups) != 3 || len(lods) != 3 || lods[2] != "adaptive" || groups[1].byLoD[2].LoD != "adaptive" {
+		t.Errorf("groups %d, levels %v", len(groups), lods)
+	}
+}
+
 func TestSpeedUp(t *testing.T) {
 	f, err := speedUpFigure(testSweep())
 	checkFigure(t, "fig2_speedup", f, err, 2)

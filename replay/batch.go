@@ -4,12 +4,15 @@ import "github.com/lodsim/lodsim/lod"
 
 // batch is one step's work as it moves through the pipeline stages.
 type batch struct {
-	id    int32
-	rep   *replica
-	slots []int32 // requests in the step
-	ntok  []int32 // tokens each computes
-	lb    lod.Batch
-	cost  []lod.StageCost
+	id     int32
+	rep    *replica
+	slots  []int32 // requests in the step
+	ntok   []int32 // tokens each computes
+	lb     lod.Batch
+	cost   []lod.StageCost
+	high   bool  // adaptive: the step runs at high LoD in a sampled window
+	sentAt Time  // adaptive: when a high step left its last stage
+	winPos int32 // adaptive: the step's position in its window
 }
 
 // add puts n tokens of request r (in slot) into the step.

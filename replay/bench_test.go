@@ -127,3 +127,17 @@ func benchAzure(b *testing.B, scenario string) {
 // loads) at high LoD: per-GPU dispatch and combine transfers in every MoE
 // layer. It should allocate nothing per event (TestNoAllocationPerEventEP).
 func BenchmarkExpertParallel(b *testing.B) { benchScenario(b, "dsr1-ep8-h200", "high") }
+
+// BenchmarkAdaptive runs the adaptive suite (AdaptiveScenarios: where high
+// and medium differ) at every level of detail, e.g.
+// BenchmarkAdaptive/scenario=lod-var5-tp4/lod=adaptive. High takes tens of
+// seconds a run on the TP8 scenarios: use -benchtime 1x.
+func BenchmarkAdaptive(b *testing.B) {
+	for _, name := range AdaptiveScenarios {
+		for _, l := range LoDs {
+			b.Run(fmt.Sprintf("scenario=%s/lod=%s", name, l), func(b *testing.B) {
+				benchScenario(b, name, string(l))
+			})
+		}
+	}
+}

@@ -75,13 +75,18 @@ type SLOConfig struct {
 // SimulationConfig controls the run itself.
 type SimulationConfig struct {
 	MaxSimulationTime Duration `yaml:"max_simulation_time"` // 0: run until every request is done
-	LoD               LoD      `yaml:"lod"`                 // high | medium
+	LoD               LoD      `yaml:"lod"`                 // high | medium | adaptive
 	Seed              uint64   `yaml:"seed"`
 	SampleInterval    Duration `yaml:"sample_interval"` // time-series resolution; default 100ms
 	// Variability is the coefficient of variation of each operation's time
 	// on each rank (lognormal, mean 1) at the high level of detail; 0 turns
-	// it off. Medium cannot see it.
+	// it off. Medium and adaptive take its expected effect on TP ranks
+	// that wait for their slowest member (straggler.go).
 	Variability float64 `yaml:"variability"`
+	// ErrorBudget is the adaptive level of detail's tolerance: the
+	// relative error of a step class's learned correction, at 95%
+	// confidence, that ends its sampling at high. 0: 0.01.
+	ErrorBudget float64 `yaml:"error_budget,omitempty"`
 }
 
 // HardwareConfig picks the GPU and where its costs come from.
@@ -126,6 +131,18 @@ type ClusterConfig struct {
 	AttentionDataParallel int     `yaml:"attention_data_parallel,omitempty"`
 	MoETensorParallel     int     `yaml:"moe_tensor_parallel,omitempty"`
 	ExpertSkew            float64 `yaml:"expert_skew,omitempty"`
+	// Nodes, GPUsPerNode and Network place the GPUs on nodes joined by a
+	// network (topology.go); 0 nodes: one node holding every GPU.
+	Nodes       int           `yaml:"nodes,omitempty"`
+	GPUsPerNode int           `yaml:"gpus_per_node,omitempty"`
+	Network     NetworkConfig `yaml:"network,omitempty"`
+}
+
+// NetworkConfig is the link between two nodes: each node's NIC, per
+// direction, shared by every transfer from one node to another.
+type NetworkConfig struct {
+	BandwidthGBps float64 `yaml:"bandwidth_gbps,omitempty"`
+	LatencyUs     float64 `yaml:"latency_us,omitempty"`
 }
 
 // SchedulerConfig mirrors vLLM's engine arguments of the same names.
@@ -494,6 +511,9 @@ func (c *Config) validateSimulation(p *problems) {
 	if c.Simulation.Variability < 0 || c.Simulation.Variability > 10 || math.IsNaN(c.Simulation.Variability) {
 		p.add("simulation.variability: %v, expected a coefficient of variation in [0, 10]", c.Simulation.Variability)
 	}
+	if b := c.Simulation.ErrorBudget; !(b >= 0 && b <= 0.5) {
+		p.add("simulation.error_budget: %v, expected a relative error in [0, 0.5] (0: the default 0.01)", b)
+	}
 }
 
 // validateCluster checks the layout; with a resolved model m (haveModel),
@@ -532,6 +552,7 @@ func (c *Config) validateCluster(p *problems, m lod.Model, haveModel bool) {
 	if k.Links.LatencyUs < 0 {
 		p.add("cluster.links.latency_us: %v, expected >= 0", k.Links.LatencyUs)
 	}
+	c.validateNodes(p)
 }
 
 func (c *Config) validateScheduler(p *problems) {

@@ -84,7 +84,7 @@ func (m *mediumExecutor) tryRun(rp *replica, b *batch) bool {
 			lb.DecodeCtx += d
 			s.steps.replan(&lb, cost)
 		}
-		t += Time(cost[0].Compute() + cost[0].CollectiveNs(s.tp) + cost[0].MoECommNs())
+		t += Time(m.computeNs(&cost[0], 0, &lb) + m.collectiveNs(&cost[0]))
 		run.ends = append(run.ends, t)
 		if s.stop > 0 && t > s.stop {
 			break

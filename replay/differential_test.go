@@ -16,7 +16,9 @@ import (
 // routers, stop times, engines with their CUDA-graph padding, TensorRT-LLM's
 // capacity policies, context chunking and overlap scheduler), each run at both levels of detail without
 // variability or contention, must give identical outputs: per-request
-// results, ITL histogram, time series and statistics. Some seeds draw long
+// results, ITL histogram, time series and statistics; the adaptive level
+// of detail, which has nothing to refine there, must equal medium in
+// outputs and in events. Some seeds draw long
 // outputs under SGLang's admission reserve, whose decay over hundreds of
 // decode steps then decides admissions inside decode runs.
 // A failure prints the seed that reproduces it.
@@ -41,10 +43,10 @@ func TestRandomHighEqualsMedium(t *testing.T) {
 				PromptTokens: int32(1 + rng.IntN(120)), OutputTokens: int32(1 + rng.IntN(maxOut))})
 		}
 		cm := models[rng.IntN(len(models))]
-		var res [2][]RequestResult
-		var st [2]*Stats
-		for i, l := range []string{"high", "medium"} {
-			r := rand.New(rand.NewPCG(seed, 78)) // same settings for both
+		var res [3][]RequestResult
+		var st [3]*Stats
+		for i, l := range []string{"high", "medium", "adaptive"} {
+			r := rand.New(rand.NewPCG(seed, 78)) // same settings for all
 			c := tinyConfig(l, []int{1, 2, 4}[r.IntN(3)])
 			c.Cluster.PipelineParallel = 1 + r.IntN(2)
 			c.Cluster.Replicas = 1 + r.IntN(3)
@@ -80,6 +82,9 @@ func TestRandomHighEqualsMedium(t *testing.T) {
 		}
 		if d := diffOutputs(st[0], st[1], res[0], res[1]); d != "" {
 			t.Fatalf("seed %d: high and medium differ: %s", seed, d)
+		}
+		if d := sameAsMedium(st[1], st[2], res[1], res[2]); d != "" {
+			t.Fatalf("seed %d: adaptive and medium differ: %s", seed, d)
 		}
 		for _, e := range st[0].Events {
 			if e.Kind == "expert_compute" && e.Count > 0 {

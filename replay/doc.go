@@ -31,12 +31,13 @@
 //     it (CUDA-graph padding, TensorRT-LLM's overlap scheduler);
 //   - executor.go: how a formed batch becomes events, one executor per
 //     level of detail (exec_high.go with links.go, exec_medium.go with
-//     decoderun.go);
+//     decoderun.go and mediumcost.go, straggler.go; exec_adaptive.go runs
+//     each step on one of the two);
 //   - stepdone.go: the one bookkeeping path of a finished step, shared by
 //     single steps and settled decode runs;
 //   - sample.go, stats.go, result.go: time series, statistics and results.
 //
-// Two levels of detail share everything but the executor:
+// Three levels of detail share everything but the executor:
 //
 //   - high replays every layer's operations on every TP rank's own compute
 //     stream and each all-reduce as a ring of 2(N-1) point-to-point transfers
@@ -46,7 +47,12 @@
 //   - medium runs one aggregated compute event and one analytical collective
 //     per step and stage, and, where nothing can change the batch (no
 //     arrival, completion, KV block shortage or waiting request), advances a
-//     whole run of decode steps in one event.
+//     whole run of decode steps in one event. It takes the expected effect
+//     of variability (the slowest of N ranks) and of a shared bus (N ring
+//     flows at once) analytically.
+//   - adaptive runs medium and refines windows of steps to high where
+//     high could differ, learning per step class the ratio of high's time
+//     to medium's and applying it to every other step.
 //
 // Without variability and contention both levels produce identical outputs:
 // per-request results, ITL histogram, time series and statistics.

@@ -15,10 +15,13 @@ const (
 	// LoDMedium runs one aggregated event per step and stage, with
 	// analytical collectives and decode runs advanced in one event.
 	LoDMedium LoD = "medium"
+	// LoDAdaptive runs medium, refining to high in sampled windows only
+	// where high could change the answer (exec_adaptive.go).
+	LoDAdaptive LoD = "adaptive"
 )
 
 // LoDs lists the valid levels of detail.
-var LoDs = []LoD{LoDHigh, LoDMedium}
+var LoDs = []LoD{LoDHigh, LoDMedium, LoDAdaptive}
 
 // RoutingPolicy is how the router picks a replica for each request.
 type RoutingPolicy string

@@ -22,6 +22,12 @@ type highExecutor struct {
 	varSigma float64
 	rng      *rand.Rand
 	load     expertLoad // expert-parallel ranks' loads (alltoall.go)
+	// measured, if set, sees each stage finish its program before
+	// stageDone (the adaptive level of detail learns from it).
+	measured func(st *stage)
+	// delivered, if set, sees each pipeline hand-off arrive.
+	delivered func(stage int32, b *batch)
+	nics      map[[2]int]int32 // network link by (from, to) node (topology.go)
 }
 
 // rankState is one TP rank's position in its stage's program for the
@@ -67,6 +73,7 @@ func (e *highExecutor) initReplica(rp *replica) {
 			st.ep = e.newEPPhase(pl.EP(), bus)
 		}
 	}
+	e.placeOnNodes(rp)
 }
 
 // forward sends the activations over the link to the next stage.
@@ -98,6 +105,9 @@ func (e *highExecutor) start(st *stage, b *batch) {
 	st.layers = int32(c.Layers)
 	st.head = c.Head
 	st.hopLat, st.hopBW = lod.HopParts(c.ARLink, c.ARBytes/float64(len(st.ranks)))
+	if st.netRank != nil {
+		st.netLat, st.netBW = lod.HopParts(netLink(e.s.cfg.Cluster), c.ARBytes/float64(len(st.ranks)))
+	}
 	st.doneRanks = 0
 	if st.ep != nil {
 		st.ep.start(c)
@@ -144,6 +154,9 @@ func (e *highExecutor) advance(st *stage, r int) {
 func (e *highExecutor) rankDone(st *stage) {
 	st.doneRanks++
 	if st.doneRanks == len(st.ranks) {
+		if e.measured != nil {
+			e.measured(st)
+		}
 		e.s.stageDone(st)
 	}
 }
@@ -161,7 +174,11 @@ func (e *highExecutor) ringSend(st *stage, r int) {
 	for rs.sent < steps && rs.sent <= rs.recv[par] && rs.out == 0 {
 		rs.sent++
 		rs.out++
-		e.addTransferNs(st.ringLinks[r], xfer{dst: int16((r + 1) % n), par: par, stage: st.gid}, st.hopLat, st.hopBW)
+		lat, bw := st.hopLat, st.hopBW
+		if st.netRank != nil && st.netRank[r] {
+			lat, bw = st.netLat, st.netBW
+		}
+		e.addTransferNs(st.ringLinks[r], xfer{dst: int16((r + 1) % n), par: par, stage: st.gid}, lat, bw)
 	}
 	if rs.recv[par] == steps && rs.sent == steps {
 		rs.recv[par] = 0

@@ -12,21 +12,24 @@ import (
 type mediumExecutor struct {
 	s          *Simulator
 	ppLink     cost.Link
-	batchTable []*batch // batches named by index in pipeline events
+	batchTable []*batch          // batches named by index in pipeline events
+	strag      *stragglers       // per-rank variability at TP > 1, else nil (mediumcost.go)
+	bus        bool              // one shared bus per replica
+	adapt      *adaptiveExecutor // adaptive LoD: learned corrections, else nil
 }
 
 func (m *mediumExecutor) initReplica(*replica) {}
 
 func (m *mediumExecutor) start(st *stage, b *batch) {
 	s := m.s
-	s.h.push(s.now+Time(b.cost[st.idx].Compute()), evStageCompute, st.gid, 0, 0)
+	s.h.push(s.now+Time(m.computeNs(&b.cost[st.idx], st.idx, &b.lb)), evStageCompute, st.gid, 0, 0)
 }
 
 // onStageCompute: the stage's compute finished; its collectives follow.
 func (m *mediumExecutor) onStageCompute(st *stage) {
 	s := m.s
 	if c := &st.cur.cost[st.idx]; s.tp > 1 || c.A2ARanks > 1 {
-		s.h.push(s.now+Time(c.CollectiveNs(s.tp)+c.MoECommNs()), evStageCollective, st.gid, 0, 0)
+		s.h.push(s.now+Time(m.collectiveNs(c)), evStageCollective, st.gid, 0, 0)
 		return
 	}
 	s.stageDone(st)
@@ -35,8 +38,11 @@ func (m *mediumExecutor) onStageCompute(st *stage) {
 // forward sends the activations to the next stage in one analytical hop.
 func (m *mediumExecutor) forward(st *stage, b *batch) {
 	s := m.s
-	bytes := b.cost[st.idx].PPBytes
-	s.h.push(s.now+Time(lod.HopNs(m.ppLink, bytes)), evPPTransfer, st.gid+1, m.batchRef(b), 0)
+	hop := lod.HopNs(m.hopLink(st), b.cost[st.idx].PPBytes)
+	if m.adapt != nil {
+		hop = m.adapt.hopNs(st.idx, &b.lb, hop)
+	}
+	s.h.push(s.now+Time(hop), evPPTransfer, st.gid+1, m.batchRef(b), 0)
 }
 
 // batchRef registers b so an event can name it by index.

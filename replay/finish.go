@@ -39,6 +39,9 @@ func (s *Simulator) Finish() (*Stats, error) {
 		}
 	}
 	s.countEvents()
+	if s.adaptive != nil {
+		s.adaptive.report()
+	}
 	if s.err != nil {
 		return nil, s.err
 	}

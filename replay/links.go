@@ -201,6 +201,9 @@ func (e *highExecutor) onLinkDeliver(li int, id uint32) {
 func (e *highExecutor) deliver(x xfer) {
 	s := e.s
 	if x.pp {
+		if e.delivered != nil {
+			e.delivered(x.stage, x.batch)
+		}
 		s.arriveStage(s.stages[x.stage], x.batch)
 		return
 	}

@@ -52,6 +52,9 @@ type Simulator struct {
 	exec   executor
 	high   *highExecutor   // the executor at high LoD, else nil
 	medium *mediumExecutor // the executor at medium LoD, else nil
+	// adaptive is the executor at adaptive LoD (with high and medium
+	// both set: it runs each step on one of them), else nil.
+	adaptive *adaptiveExecutor
 
 	replicas []*replica
 	stages   []*stage // all stages of all replicas
@@ -147,7 +150,7 @@ func links(cm cost.CostModel, o LinksConfig, pl *lod.Planner) (ring, pp cost.Lin
 // one place the LoD is looked at.
 func (s *Simulator) newExecutor(ring, pp cost.Link) {
 	c := s.cfg
-	if c.Simulation.LoD == LoDHigh {
+	if c.Simulation.LoD != LoDMedium {
 		e := &highExecutor{s: s, ringLink: ring, ppLink: pp, shared: c.Cluster.Links.Topology == TopologyShared,
 			rng:  rand.New(rand.NewPCG(c.Simulation.Seed, 0x6c6f6473696d)), // "lodsim"
 			load: newExpertLoad(c.Cluster.ExpertSkew, c.Simulation.Seed)}
@@ -155,8 +158,11 @@ func (s *Simulator) newExecutor(ring, pp cost.Link) {
 			e.varSigma = math.Sqrt(math.Log1p(v * v))
 		}
 		s.high, s.exec = e, e
+		if c.Simulation.LoD == LoDAdaptive {
+			newAdaptive(s, ring, pp)
+		}
 		return
 	}
-	m := &mediumExecutor{s: s, ppLink: pp}
-	s.medium, s.exec = m, m
+	s.medium = newMedium(s, ring, pp)
+	s.exec = s.medium
 }

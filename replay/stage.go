@@ -24,6 +24,10 @@ type stage struct {
 	hopLat    int64    // one ring chunk's latency
 	hopBW     int64    // and bandwidth time
 	ep        *epPhase // expert-parallel MoE layers (alltoall.go), or nil
+	// A TP group across nodes (topology.go): the ranks whose ring sends
+	// cross the network, and such a chunk's latency and bandwidth time.
+	netRank       []bool
+	netLat, netBW int64
 }
 
 // arriveStage hands b to st, queueing it if st is busy.

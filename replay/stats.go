@@ -25,6 +25,9 @@ type Stats struct {
 	OutputTokens int64        `json:"output_tokens"`  // tokens generated, all requests
 	ITL          Histogram    `json:"itl"`            // inter-token latencies
 	Samples      []Sample     `json:"samples"`        // cluster time series
+	// Adaptive says which parts of an adaptive run ran at which level
+	// of detail; nil at high and medium.
+	Adaptive *AdaptiveReport `json:"adaptive,omitempty"`
 }
 
 // Sink receives each request's result as soon as it is final: at

@@ -6,6 +6,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -185,14 +186,14 @@ func ParseDuration(s string) (time.Duration, error) {
 
 // LoadRun loads the one configuration replay runs: the first config at
 // path (the last embedded reference scenario when path is ""), with o
-// applied (o.LoD, when set, high or medium). It returns the experiment and
+// applied (o.LoD, when set, one of replay.LoDs). It returns the experiment and
 // every config loaded, for the header.
 func LoadRun(path string, o Overrides) (*Experiment, []*replay.Config, error) {
 	if path == "" {
 		path = ScenarioPrefix + replay.DefaultScenarios[len(replay.DefaultScenarios)-1]
 	}
-	if o.LoD != "" && o.LoD != "high" && o.LoD != "medium" {
-		return nil, nil, fmt.Errorf("--lod %q: expected high or medium", o.LoD)
+	if o.LoD != "" && !slices.Contains(replay.LoDs, replay.LoD(o.LoD)) {
+		return nil, nil, fmt.Errorf("--lod %q: expected high, medium or adaptive", o.LoD)
 	}
 	cfgs, err := LoadAll(path, o)
 	if err != nil {

@@ -73,6 +73,9 @@ func TestParseSweep(t *testing.T) {
 			t.Errorf("ParseLoDs(%q) = %v, want %q", in, err, want)
 		}
 	}
+	if l, err := ParseLoDs("high,medium,adaptive"); err != nil || len(l) != 3 || l[2] != "adaptive" {
+		t.Errorf("ParseLoDs(high,medium,adaptive) = %v, %v", l, err)
+	}
 }
 
 func TestExpandSweep(t *testing.T) {

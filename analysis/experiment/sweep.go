@@ -3,6 +3,7 @@ package experiment
 import (
 	"fmt"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -124,8 +125,12 @@ func ParseLoDs(s string) ([]string, error) {
 		if l == "" || seen[l] {
 			return nil, fmt.Errorf("--lods %q: expected distinct levels of detail, e.g. high,medium", s)
 		}
-		if l != "high" && l != "medium" {
-			return nil, fmt.Errorf("--lods %q: unknown level of detail %q, expected high or medium", s, l)
+		if !slices.Contains(replay.LoDs, replay.LoD(l)) {
+			names := make([]string, len(replay.LoDs))
+			for i, x := range replay.LoDs {
+				names[i] = string(x)
+			}
+			return nil, fmt.Errorf("--lods %q: unknown level of detail %q, expected one of %s", s, l, strings.Join(names, ", "))
 		}
 		seen[l] = true
 		lods = append(lods, l)

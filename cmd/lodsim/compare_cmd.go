@@ -16,13 +16,13 @@ func compareCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "compare",
 		Usage:     "run each configuration at every level of detail and compare cost and accuracy",
-		UsageText: "lodsim compare [-c config.yaml] [--sweep tp=1,2,4,8] [--lods high,medium] [--repeat N] [--out DIR] [--slo-ttft 500ms --slo-tpot 50ms]",
+		UsageText: "lodsim compare [-c config.yaml] [--sweep tp=1,2,4,8] [--lods high,medium,adaptive] [--repeat N] [--out DIR] [--slo-ttft 500ms --slo-tpot 50ms]",
 		Description: "With no config it runs the embedded reference scenarios (TP1, TP2, TP4), with --sweep the first of them.\n" +
 			"Writes compare.txt, .csv and .json, figures 1-3 and one run directory per simulation (LABEL-LOD,\n" +
 			"with figures 4-5) into --out.",
 		Flags: append([]cli.Flag{
 			&cli.StringFlag{Name: "sweep", Usage: "run every config once per value: `KEY=V1,V2,...` with KEY one of " + strings.Join(experiment.SweepKeys(), ", ")},
-			&cli.StringFlag{Name: "lods", Value: "high,medium", Usage: "levels of detail, the reference first"},
+			&cli.StringFlag{Name: "lods", Value: "high,medium", Usage: "levels of detail (high, medium, adaptive), the reference first"},
 			&cli.StringFlag{Name: "out", Value: "lodsim-out", Usage: "output `DIR`"},
 			&cli.IntFlag{Name: "repeat", Value: 3, Usage: "run each configuration `N` times at each LoD; figure 2 shows the median wall time and speed-up with their range"},
 		}, configFlags()...),

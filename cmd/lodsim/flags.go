@@ -47,7 +47,7 @@ func configFlags() []cli.Flag {
 		&cli.StringFlag{Name: "config", Aliases: []string{"c"}, Usage: "config `FILE` (YAML), or scenario:NAME for an embedded one (lodsim scenarios)"},
 		&cli.StringFlag{Name: "trace", Usage: "replay this trace `FILE` (or embedded:NAME) instead of the config's workload"},
 		&cli.Uint64Flag{Name: "seed", Usage: "override simulation.seed"},
-		&cli.Float64Flag{Name: "variability", Usage: "override simulation.variability: CV of per-rank operation times at high LoD (0 = off)"},
+		&cli.Float64Flag{Name: "variability", Usage: "override simulation.variability: CV of per-rank operation times (high draws it, medium takes its expectation; 0 = off)"},
 		&cli.StringFlag{Name: "topology", Usage: "override cluster.links.topology: nvlink or shared"},
 		durationFlag("slo-ttft", "TTFT bound for goodput"),
 		durationFlag("slo-tpot", "TPOT bound for goodput"),

@@ -13,9 +13,9 @@ func replayCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "replay",
 		Usage:     "simulate one configuration and write per-request results and a summary",
-		UsageText: "lodsim replay [-c config.yaml | -c scenario:NAME] [--lod high|medium] [--out DIR]",
+		UsageText: "lodsim replay [-c config.yaml | -c scenario:NAME] [--lod high|medium|adaptive] [--out DIR]",
 		Flags: append([]cli.Flag{
-			&cli.StringFlag{Name: "lod", Usage: "level of detail: high or medium (default: the config's)"},
+			&cli.StringFlag{Name: "lod", Usage: "level of detail: high, medium or adaptive (default: the config's)"},
 			&cli.StringFlag{Name: "out", Usage: "output `DIR` (default ./lodsim-out/NAME-LOD)"},
 		}, configFlags()...),
 		Before: noArgs,

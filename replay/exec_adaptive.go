@@ -1,0 +1,359 @@
+package replay
+
+import (
+	"fmt"
+	"math"
+	"math/bits"
+
+	"github.com/lodsim/lodsim/hwprofile/cost"
+	"github.com/lodsim/lodsim/lod"
+)
+
+// adaptiveExecutor is the adaptive level of detail: medium everywhere,
+// refined to high only where high could change the answer, in the style of
+// SMARTS (Wunderlich et al., ISCA 2003): short windows of steps run at high
+// LoD measure, per step class, the ratio of the stage time high produces to
+// the one medium predicts, and every other step runs at medium with its
+// class's learned ratio applied (mediumExecutor.computeNs).
+//
+// Where refinement can change nothing (no per-rank variability, no skewed
+// expert loads, and no shared bus that transfers of several stages could
+// contend for) it never
+// samples:
+// every step runs at medium and the outputs are medium's, byte for byte,
+// at medium's cost in events.
+//
+// Otherwise:
+//
+//   - a step class is (pipeline stage, decode-only or not, ⌊log2 tokens⌋):
+//     the steps whose residual (what the analytical corrections of
+//     mediumcost.go miss: ring hops overlapping a straggler, a hand-off
+//     sharing the bus with another stage's all-reduce) is alike;
+//   - a step whose class has not converged opens a window of windowSteps
+//     x PP consecutive steps of its replica at high, all of them on every
+//     stage, so that the steps around it (and their transfers) are real;
+//     a stage's step is measured only while every other stage runs a step
+//     of the same window (SMARTS's warm-up): at the window's edges the
+//     neighbours are medium steps, which put nothing on the links and
+//     would hide the contention being measured;
+//   - a class converges when it has minSamples measurements and the 95%
+//     confidence half-width of its mean ratio is below a quarter of
+//     simulation.error_budget: the ratio it applies is then known to well
+//     within the budget;
+//   - windows stop when high steps would exceed 1/highShare of the steps
+//     (plus a start-up allowance), which bounds the cost whatever the
+//     classes do: a rare class that never converges borrows its stage's
+//     pooled ratio (or its kind's), which is the best estimate there is.
+//
+// Stats.Adaptive reports the windows, the steps and stage time at each
+// level and every class's ratio.
+type adaptiveExecutor struct {
+	s       *Simulator
+	hi      *highExecutor
+	med     *mediumExecutor
+	refine  bool       // whether high can differ from medium at all
+	budget  float64    // simulation.error_budget
+	startAt []Time     // by stage gid: when its current high step started
+	window  []int32    // by replica: high steps left in its open window
+	winLen  int32      // steps of a window: windowSteps x PP
+	stages  ratioTable // stage times (compute and collectives)
+	hops    ratioTable // pipeline hand-offs, by sending stage
+	rep     AdaptiveReport
+}
+
+const (
+	windowSteps = 4  // steps of a replica refined per window
+	minSamples  = 8  // measurements before a class can converge
+	highShare   = 50 // at most one step in highShare at high, ...
+	highStartup = 32 // ... after this many
+	tokenBucket = 24 // ⌊log2 tokens⌋ classes (up to 16M tokens a step)
+)
+
+// ratioTable holds the ratios of every step class of every stage, and
+// their pooled form by stage and kind for classes not yet measured.
+type ratioTable struct {
+	classes []ratioStat // by stage, kind and bucket
+	pooled  []ratioStat // by stage and kind
+}
+
+func newRatioTable(pp int) ratioTable {
+	return ratioTable{classes: make([]ratioStat, pp*2*tokenBucket), pooled: make([]ratioStat, pp*2)}
+}
+
+func (t *ratioTable) add(idx int, lb *lod.Batch, hi, med float64) {
+	if med <= 0 || hi <= 0 {
+		return
+	}
+	k := classOf(lb)
+	t.classes[idx*2*tokenBucket+k].add(hi, med)
+	t.pooled[idx*2+k/tokenBucket].add(hi, med)
+}
+
+// converged reports whether class k of stage idx is known within budget.
+func (t *ratioTable) converged(idx, k int, budget float64) bool {
+	c := &t.classes[idx*2*tokenBucket+k]
+	return c.n >= minSamples && c.halfWidth() <= budget/4
+}
+
+// factor is the learned ratio for step lb on stage idx: its class's once
+// it has minSamples measurements, else its stage and kind's pooled
+// ratio, else 1 (the analytical prediction alone).
+func (t *ratioTable) factor(idx int, lb *lod.Batch) float64 {
+	k := classOf(lb)
+	if c := &t.classes[idx*2*tokenBucket+k]; c.n >= minSamples {
+		return c.ratio()
+	}
+	if c := &t.pooled[idx*2+k/tokenBucket]; c.n >= minSamples {
+		return c.ratio()
+	}
+	return 1
+}
+
+// ratioStat accumulates one class's high/medium stage-time ratios.
+type ratioStat struct {
+	n        int
+	hi, med  float64 // summed stage times (the ratio estimator)
+	mean, m2 float64 // of the per-step ratios (Welford), for the interval
+}
+
+func (r *ratioStat) add(hi, med float64) {
+	r.n++
+	r.hi += hi
+	r.med += med
+	x := hi / med
+	d := x - r.mean
+	r.mean += d / float64(r.n)
+	r.m2 += d * (x - r.mean)
+}
+
+// halfWidth is the 95% confidence half-width of the mean ratio.
+func (r *ratioStat) halfWidth() float64 {
+	if r.n < 2 {
+		return math.Inf(1)
+	}
+	return 1.96 * math.Sqrt(r.m2/float64(r.n-1)/float64(r.n))
+}
+
+func (r *ratioStat) ratio() float64 { return r.hi / r.med }
+
+// newAdaptive wraps the high executor s.high with a medium one.
+func newAdaptive(s *Simulator, ring, pp cost.Link) {
+	c := s.cfg
+	a := &adaptiveExecutor{s: s, hi: s.high, med: newMedium(s, ring, pp), budget: c.Simulation.ErrorBudget}
+	if a.budget == 0 {
+		a.budget = 0.01
+	}
+	// A shared bus at PP1 carries only one ring at a time, which
+	// mediumcost.go times exactly (TestMediumSharedBusEqualsHigh); with
+	// PP > 1 hand-offs and other stages' rings contend unpredictably.
+	contended := c.Cluster.Links.Topology == TopologyShared && s.pp > 1
+	// Hand-offs over the network queue behind each other when they
+	// outlast a stage's step (topology.go).
+	// Skewed expert loads make a straggler rank in every MoE layer.
+	a.refine = c.Simulation.Variability > 0 || contended || anyCrossing(s) || c.Cluster.ExpertSkew > 0
+	a.stages, a.hops = newRatioTable(s.pp), newRatioTable(s.pp)
+	a.window = make([]int32, c.Cluster.Replicas)
+	a.winLen = int32(windowSteps * s.pp)
+	a.startAt = make([]Time, c.Cluster.Replicas*s.pp)
+	a.rep = AdaptiveReport{ErrorBudget: a.budget, Refined: a.refine}
+	a.med.adapt = a
+	a.hi.measured, a.hi.delivered = a.measured, a.delivered
+	s.medium, s.adaptive, s.exec = a.med, a, a
+}
+
+func (a *adaptiveExecutor) initReplica(rp *replica) { a.hi.initReplica(rp) }
+
+// startRun decides the level of detail of the newly formed step b: high
+// inside a window, or opening one for an unconverged class; medium (and
+// perhaps a decode run) otherwise.
+func (a *adaptiveExecutor) startRun(rp *replica, b *batch, preempted bool) bool {
+	b.high = a.refine && a.sample(rp, &b.lb)
+	if b.high {
+		b.winPos = a.winLen - a.window[rp.id]
+		a.window[rp.id]--
+		a.rep.HighSteps++
+		return false
+	}
+	return a.med.startRun(rp, b, preempted)
+}
+
+// sample reports whether the step lb formed on rp runs at high.
+func (a *adaptiveExecutor) sample(rp *replica, lb *lod.Batch) bool {
+	if a.window[rp.id] > 0 {
+		return true
+	}
+	if a.rep.HighSteps >= highStartup+a.s.st.Steps/highShare {
+		return false
+	}
+	k := classOf(lb)
+	for idx := 0; idx < a.s.pp; idx++ {
+		if !a.stages.converged(idx, k, a.budget) || (idx < a.s.pp-1 && !a.hops.converged(idx, k, a.budget)) {
+			a.window[rp.id] = a.winLen
+			a.rep.Windows++
+			return true
+		}
+	}
+	return false
+}
+
+// classOf is lb's class within a stage: decode-only or not, and
+// ⌊log2 tokens⌋.
+func classOf(lb *lod.Batch) int {
+	kind := 0
+	if len(lb.Chunks) > 0 {
+		kind = 1
+	}
+	return kind*tokenBucket + min(bits.Len(uint(lb.Tokens())), tokenBucket-1)
+}
+
+func (a *adaptiveExecutor) start(st *stage, b *batch) {
+	if b.high {
+		a.startAt[st.gid] = a.s.now
+		a.hi.start(st, b)
+		return
+	}
+	a.med.start(st, b)
+}
+
+func (a *adaptiveExecutor) forward(st *stage, b *batch) {
+	if b.high {
+		b.sentAt = a.s.now
+		a.hi.forward(st, b)
+		return
+	}
+	a.med.forward(st, b)
+}
+
+// measured: stage st finished a step at high; its time against medium's
+// analytical prediction is one sample of the step's class.
+func (a *adaptiveExecutor) measured(st *stage) {
+	b := st.cur
+	c := &b.cost[st.idx]
+	hi := float64(a.s.now - a.startAt[st.gid])
+	med := float64(a.med.analyticComputeNs(c) + a.med.collectiveNs(c))
+	a.rep.HighStageNs += int64(hi)
+	if a.warm(st.idx, b) {
+		a.stages.add(st.idx, &b.lb, hi, med)
+	}
+}
+
+// warm reports whether b's step on stage idx ran while every other stage
+// ran a step of its window: the step at window position p on stage idx
+// runs beside position p+idx-j on stage j.
+func (a *adaptiveExecutor) warm(idx int, b *batch) bool {
+	p := b.winPos
+	return p >= int32(a.s.pp-1-idx) && p <= a.winLen-1-int32(idx)
+}
+
+// delivered: b's activations reached stage next at high; the hand-off's
+// time against medium's analytical hop is one sample of its class.
+func (a *adaptiveExecutor) delivered(next int32, b *batch) {
+	from := a.s.stages[next].idx - 1
+	hi := float64(a.s.now - b.sentAt)
+	med := float64(lod.HopNs(a.med.hopLink(a.s.stages[next-1]), b.cost[from].PPBytes))
+	if a.warm(from, b) {
+		a.hops.add(from, &b.lb, hi, med)
+	}
+}
+
+// factor is the learned correction of stage idx's time for step lb.
+func (a *adaptiveExecutor) factor(idx int, lb *lod.Batch) float64 {
+	if !a.refine {
+		return 1
+	}
+	return a.stages.factor(idx, lb)
+}
+
+// hopNs is medium's hand-off time hop from stage idx, corrected.
+func (a *adaptiveExecutor) hopNs(idx int, lb *lod.Batch, hop int64) int64 {
+	if !a.refine {
+		return hop
+	}
+	if f := a.hops.factor(idx, lb); f != 1 {
+		return int64(float64(hop)*f + 0.5)
+	}
+	return hop
+}
+
+// AdaptiveReport is what an adaptive run ran at which level of detail.
+type AdaptiveReport struct {
+	ErrorBudget float64 `json:"error_budget"`
+	// Refined is false when nothing could differ from medium (no
+	// variability, no shared bus): every step ran at medium.
+	Refined bool `json:"refined"`
+	// Windows of consecutive steps of a replica run at high.
+	Windows uint64 `json:"windows"`
+	// HighSteps and MediumSteps are batch steps formed at each level (a
+	// medium decode run counts each of its steps).
+	HighSteps   uint64 `json:"high_steps"`
+	MediumSteps uint64 `json:"medium_steps"`
+	// HighStageNs is the simulated time stages spent on steps at high.
+	HighStageNs int64 `json:"high_stage_ns"`
+	// HighEvents and MediumEvents split the run's events by the level of
+	// detail that processed them (arrivals and samples count as medium).
+	HighEvents   uint64 `json:"high_events"`
+	MediumEvents uint64 `json:"medium_events"`
+	// Classes are the step classes measured at high, by stage and class.
+	Classes []AdaptiveClass `json:"classes,omitempty"`
+}
+
+// AdaptiveClass is one step class's learned correction.
+type AdaptiveClass struct {
+	Part      string  `json:"part"` // stage (its compute and collectives) or hop (its hand-off to the next)
+	Stage     int     `json:"stage"`
+	Kind      string  `json:"kind"`       // decode or mixed
+	MinTokens int     `json:"min_tokens"` // the class holds steps of [MinTokens, 2 MinTokens) tokens
+	Samples   int     `json:"samples"`
+	Ratio     float64 `json:"ratio"`      // high / medium stage time, applied at medium
+	HalfWidth float64 `json:"half_width"` // 95% confidence half-width of the mean ratio
+	Converged bool    `json:"converged"`
+}
+
+// String is one line per class, for logs.
+func (c AdaptiveClass) String() string {
+	return fmt.Sprintf("%s %d %s >=%d tokens: %d samples, ratio %.4f ±%.4f", c.Part, c.Stage, c.Kind, c.MinTokens, c.Samples, c.Ratio, c.HalfWidth)
+}
+
+// report fills Stats.Adaptive at the end of the run.
+func (a *adaptiveExecutor) report() {
+	s := a.s
+	r := a.rep
+	r.MediumSteps = s.st.Steps - min(s.st.Steps, r.HighSteps)
+	for k, n := range s.counts {
+		switch eventKind(k) {
+		case evRankCompute, evLinkTransfer, evLinkRate, evLinkStale:
+			r.HighEvents += n
+		default:
+			r.MediumEvents += n
+		}
+	}
+	r.Classes = a.stages.report(r.Classes, "stage", a.budget)
+	r.Classes = a.hops.report(r.Classes, "hop", a.budget)
+	s.st.Adaptive = &r
+}
+
+// report appends the measured classes of t, of the given part.
+func (t *ratioTable) report(out []AdaptiveClass, part string, budget float64) []AdaptiveClass {
+	for i := range t.classes {
+		c := &t.classes[i]
+		if c.n == 0 {
+			continue
+		}
+		idx, k := i/(2*tokenBucket), i%(2*tokenBucket)
+		kind := "decode"
+		if k >= tokenBucket {
+			kind = "mixed"
+		}
+		minTok := 0
+		if b := k % tokenBucket; b > 0 {
+			minTok = 1 << (b - 1)
+		}
+		hw := c.halfWidth()
+		if math.IsInf(hw, 0) {
+			hw = -1
+		}
+		out = append(out, AdaptiveClass{Part: part, Stage: idx, Kind: kind, MinTokens: minTok, Samples: c.n,
+			Ratio: c.ratio(), HalfWidth: hw, Converged: c.n >= minSamples && c.halfWidth() <= budget/4})
+	}
+	return out
+}
