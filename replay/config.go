@@ -112,6 +112,9 @@ type ClusterConfig struct {
 	GPUMemoryUtilization float64     `yaml:"gpu_memory_utilization"`
 	ActivationReserveGB  float64     `yaml:"activation_reserve_gb,omitempty"` // 0: estimated
 	Links                LinksConfig `yaml:"links"`
+	// Disaggregated, when set, splits the cluster into a prefill and a
+	// decode pool (config_disagg.go).
+	Disaggregated *DisaggConfig `yaml:"disaggregated,omitempty"`
 }
 
 // SchedulerConfig mirrors vLLM's engine arguments of the same names.
@@ -242,6 +245,10 @@ func (c *Config) Clone() *Config {
 		v := *c.Scheduler.OverlapScheduler
 		d.Scheduler.OverlapScheduler = &v
 	}
+	if c.Cluster.Disaggregated != nil {
+		v := *c.Cluster.Disaggregated
+		d.Cluster.Disaggregated = &v
+	}
 	if c.Workload.Synthetic != nil {
 		s := *c.Workload.Synthetic
 		d.Workload.Synthetic = &s
@@ -257,6 +264,7 @@ func (c *Config) Clone() *Config {
 // scheduler.engine is set (applyEngineDefaults), else with vLLM's where one
 // exists.
 func (c *Config) ApplyDefaults() {
+	c.saveDisaggBase()
 	s := &c.Simulation
 	if s.LoD == "" {
 		s.LoD = LoDMedium
@@ -416,6 +424,7 @@ func (c *Config) Validate() error {
 		p.add("hardware.gpu: missing, expected a GPU name from the catalog")
 	}
 	c.validateCluster(&p, m, merr == nil)
+	c.validateDisagg(&p, m, merr == nil)
 	c.validateScheduler(&p)
 	for _, b := range []struct {
 		name string

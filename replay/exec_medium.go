@@ -1,9 +1,6 @@
 package replay
 
-import (
-	"github.com/lodsim/lodsim/hwprofile/cost"
-	"github.com/lodsim/lodsim/lod"
-)
+import "github.com/lodsim/lodsim/lod"
 
 // mediumExecutor is the medium level of detail: one aggregated compute
 // event and one analytical collective per step and stage, an analytical
@@ -11,7 +8,6 @@ import (
 // of decode steps in one event (decoderun.go).
 type mediumExecutor struct {
 	s          *Simulator
-	ppLink     cost.Link
 	batchTable []*batch // batches named by index in pipeline events
 }
 
@@ -25,9 +21,9 @@ func (m *mediumExecutor) start(st *stage, b *batch) {
 // onStageCompute: the stage's compute finished; its collectives follow.
 func (m *mediumExecutor) onStageCompute(st *stage) {
 	s := m.s
-	if s.tp > 1 {
+	if tp := st.rep.grp.tp; tp > 1 {
 		c := &st.cur.cost[st.idx]
-		s.h.push(s.now+Time(c.CollectiveNs(s.tp)), evStageCollective, st.gid, 0, 0)
+		s.h.push(s.now+Time(c.CollectiveNs(tp)), evStageCollective, st.gid, 0, 0)
 		return
 	}
 	s.stageDone(st)
@@ -37,7 +33,7 @@ func (m *mediumExecutor) onStageCompute(st *stage) {
 func (m *mediumExecutor) forward(st *stage, b *batch) {
 	s := m.s
 	bytes := b.cost[st.idx].PPBytes
-	s.h.push(s.now+Time(lod.HopNs(m.ppLink, bytes)), evPPTransfer, st.gid+1, m.batchRef(b), 0)
+	s.h.push(s.now+Time(lod.HopNs(st.rep.grp.ppLink, bytes)), evPPTransfer, st.gid+1, m.batchRef(b), 0)
 }
 
 // batchRef registers b so an event can name it by index.
@@ -63,7 +59,7 @@ func (m *mediumExecutor) onPPArrive(stageGID, batchIdx int) {
 // hand steps on one by one, so runs need PP1.
 func (m *mediumExecutor) startRun(rp *replica, b *batch, preempted bool) bool {
 	blocked := rp.waiting.n > 0 && rp.sched.headStaysBlocked()
-	if m.s.pp != 1 || !b.decodeOnly() || preempted || (rp.waiting.n > 0 && !blocked) {
+	if rp.grp.pp != 1 || !b.decodeOnly() || preempted || (rp.waiting.n > 0 && !blocked) {
 		return false
 	}
 	rp.run.blocked = blocked

@@ -37,6 +37,12 @@ func (s *Simulator) Finish() (*Stats, error) {
 		for rp.waiting.n > 0 {
 			s.record(rp.waiting.popFront(), Unfinished, -1)
 		}
+		if s.disagg != nil {
+			s.disagg.finish(rp)
+		}
+	}
+	if s.disagg != nil {
+		s.st.Disaggregated = s.disagg.stats()
 	}
 	s.countEvents()
 	if s.err != nil {

@@ -25,6 +25,7 @@ const (
 	evPPTransfer      // medium: activations reached the next stage
 	evDecodeRun       // medium: a run of decode steps with an unchanged batch finished
 	evRunStale        // medium: a superseded decode-run event (run cut short)
+	evKVTransfer      // medium: a request's KV cache reached its decode worker
 	numEventKinds
 )
 
@@ -40,6 +41,7 @@ var eventKindNames = [numEventKinds]string{
 	evPPTransfer:      "pp_transfer",
 	evDecodeRun:       "decode_run",
 	evRunStale:        "decode_run_stale",
+	evKVTransfer:      "kv_transfer",
 }
 
 // eventHeap is a 4-ary min-heap: shallower than a binary heap, and its

@@ -21,7 +21,8 @@ type xfer struct {
 	pp    bool // pipeline activations (else a ring chunk)
 	dst   int16
 	par   int8
-	stage int32
+	stage int32 // a KV stream's lane
+	kv    int32 // 1 + the KV stream (kvtransfer.go); 0 for other transfers
 	batch *batch
 }
 
@@ -198,6 +199,10 @@ func (e *highExecutor) onLinkDeliver(li int, id uint32) {
 // deliver hands a finished transfer to its receiver.
 func (e *highExecutor) deliver(x xfer) {
 	s := e.s
+	if x.kv != 0 {
+		e.kvDelivered(x)
+		return
+	}
 	if x.pp {
 		s.arriveStage(s.stages[x.stage], x.batch)
 		return

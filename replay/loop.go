@@ -85,6 +85,8 @@ func (s *Simulator) loop(until Time, n int) {
 			s.medium.onPPArrive(int(ev.a), int(ev.b))
 		case evDecodeRun:
 			s.medium.onRunEnd(s.replicas[ev.a], ev.ver)
+		case evKVTransfer:
+			s.disagg.arrived(ev.a)
 		}
 		if processed++; s.in.Progress != nil && processed&0x3ffff == 0 {
 			s.in.Progress(s.now, s.finished)

@@ -74,13 +74,20 @@ func ParseReason(s string) (Reason, bool) {
 	return 0, false
 }
 
-// RequestResult is the compact per-request record a run produces (56
+// RequestResult is the compact per-request record a run produces (80
 // bytes). Times are simulated ns; a time that never happened is -1.
 //
 //	TTFT = FirstToken - Arrival
 //	E2E  = Completion - Arrival
 //	TPOT = (Completion - FirstToken) / (OutputTokens - 1), for OutputTokens > 1
 //	queueing delay = FirstScheduled - Arrival
+//
+// On a disaggregated cluster (disagg.go) Replica is the worker the request
+// ended on, across both pools (prefill workers first); PrefillWorker and
+// DecodeWorker number the workers within their pools, and the KV transfer
+// ran from TransferStart to TransferEnd, which is also FirstToken (the
+// first token reaches the client with the KV). All four are -1 on an
+// aggregated cluster, or for a stage the request did not reach.
 type RequestResult struct {
 	ID             workload.RequestID
 	Arrival        Time
@@ -93,6 +100,18 @@ type RequestResult struct {
 	Preemptions    int16
 	Status         Status
 	Reason         Reason // why it was rejected
+	PrefillWorker  int32
+	DecodeWorker   int32
+	TransferStart  Time
+	TransferEnd    Time
+}
+
+// TransferNs is the KV transfer's duration, or -1 when none completed.
+func (r *RequestResult) TransferNs() Time {
+	if r.TransferEnd < 0 || r.TransferStart < 0 {
+		return -1
+	}
+	return r.TransferEnd - r.TransferStart
 }
 
 // TTFT is the time to first token, or -1 when there was none.

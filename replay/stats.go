@@ -25,6 +25,31 @@ type Stats struct {
 	OutputTokens int64        `json:"output_tokens"`  // tokens generated, all requests
 	ITL          Histogram    `json:"itl"`            // inter-token latencies
 	Samples      []Sample     `json:"samples"`        // cluster time series
+	// Disaggregated reports each pool and the KV transfers of a
+	// disaggregated cluster; nil for an aggregated one.
+	Disaggregated *DisaggStats `json:"disaggregated,omitempty"`
+}
+
+// DisaggStats is what a disaggregated run reports beside the cluster-wide
+// statistics (in which KVBlocks is a prefill worker's).
+type DisaggStats struct {
+	Prefill, Decode PoolStats
+	KVLink          string  `json:"kv_link"`           // nvlink or network
+	Transfers       int64   `json:"transfers"`         // KV transfers started
+	TransferBytes   float64 `json:"transfer_bytes"`    // KV bytes they moved, all lanes
+	WaitedForRoom   int64   `json:"waited_for_room"`   // transfers that waited for decode blocks
+	PeakPending     int64   `json:"peak_pending"`      // most finished prefills waiting for decode room at once
+	TransferLaneGBs float64 `json:"transfer_lane_gbs"` // one lane's bandwidth, GB/s
+}
+
+// PoolStats describes one pool of a disaggregated cluster and its load.
+type PoolStats struct {
+	Workers    int     `json:"workers"`
+	TP         int     `json:"tensor_parallel"`
+	PP         int     `json:"pipeline_parallel"`
+	KVBlocks   int64   `json:"kv_blocks"`    // per worker
+	Steps      uint64  `json:"steps"`        // batch steps, all workers
+	PeakKVUtil float64 `json:"peak_kv_util"` // highest used/total of a worker
 }
 
 // Sink receives each request's result as soon as it is final: at
