@@ -30,7 +30,7 @@ func handResults() []replay.RequestResult {
 		}
 		return replay.RequestResult{ID: trace.RequestID(id), Arrival: replay.Time(arr * ms), FirstScheduled: replay.Time(conv(sched)),
 			FirstToken: replay.Time(conv(first)), Completion: replay.Time(conv(done)), PromptTokens: prompt, OutputTokens: out,
-			Status: st, Preemptions: pre}
+			Status: st, Preemptions: pre, PrefillWorker: -1, DecodeWorker: -1, TransferStart: -1, TransferEnd: -1}
 	}
 	rs := []replay.RequestResult{
 		row(1, 0, 1, 10, 110, 100, 11, replay.Completed, 0),
@@ -73,7 +73,26 @@ func synthResults(n int, seed uint64) []replay.RequestResult {
 		done := arr + ttft + int64(outTok-1)*(15*ms+rng.Int64N(10*ms))
 		out[i] = replay.RequestResult{ID: trace.RequestID(i), Arrival: replay.Time(arr), FirstScheduled: replay.Time(arr + q),
 			FirstToken: replay.Time(arr + ttft), Completion: replay.Time(done), PromptTokens: int32(100 + rng.IntN(2000)),
-			OutputTokens: outTok, Status: replay.Completed}
+			OutputTokens: outTok, Status: replay.Completed, PrefillWorker: -1, DecodeWorker: -1, TransferStart: -1, TransferEnd: -1}
 	}
+	return out
+}
+
+// disaggResults are synthResults as a disaggregated cluster of two
+// prefill and three decode workers reports them: the KV transfer ends
+// with the first token, the last request is rejected before any transfer.
+func disaggResults(n int, seed uint64) []replay.RequestResult {
+	out := synthResults(n, seed)
+	for i := range out {
+		r := &out[i]
+		r.Disaggregated = true
+		r.PrefillWorker, r.DecodeWorker = int32(i%2), int32(i%3)
+		r.TransferEnd = r.FirstToken
+		r.TransferStart = r.FirstToken - replay.Time(int64(1+i%7)*ms)
+	}
+	last := &out[n-1]
+	last.Status, last.Reason = replay.Rejected, replay.TooLongForKV
+	last.FirstScheduled, last.FirstToken, last.Completion, last.OutputTokens = -1, -1, -1, 0
+	last.DecodeWorker, last.TransferStart, last.TransferEnd = -1, -1, -1
 	return out
 }

@@ -97,11 +97,10 @@ func (d *disagg) tooLongForKV(rep *replica, r *reqState) bool {
 		rep.kv.blocksFor(r.prompt+r.output) > int32(d.decode.blocks)
 }
 
-// toPrefill readies an admitted arrival for the prefill pool, queued on
-// rep: it runs there until it samples its first token.
-func (d *disagg) toPrefill(r *reqState, rep *replica) {
+// toPrefill readies an admitted arrival for the prefill pool: it runs
+// there until it samples its first token.
+func (d *disagg) toPrefill(r *reqState) {
 	r.want, r.output = r.output, 1
-	r.prefillIdx = rep.index
 }
 
 // prefilled takes the requests in done, whose prefill finished on

@@ -63,7 +63,7 @@ func (s *Simulator) record(slot int32, st Status, completion Time) {
 		ID: r.id, Arrival: r.arrival, FirstScheduled: r.firstSched, FirstToken: r.firstToken,
 		Completion: completion, PromptTokens: r.prompt, OutputTokens: r.generated,
 		Replica: r.replica, Preemptions: r.preempt, Status: st, Reason: s.reject,
-		PrefillWorker: r.prefillIdx, DecodeWorker: r.decodeIdx, TransferStart: r.xferStart, TransferEnd: r.xferEnd,
+		Disaggregated: s.disagg != nil, PrefillWorker: r.prefillIdx, DecodeWorker: r.decodeIdx, TransferStart: r.xferStart, TransferEnd: r.xferEnd,
 	}
 	switch st {
 	case Completed:

@@ -74,7 +74,7 @@ func ParseReason(s string) (Reason, bool) {
 	return 0, false
 }
 
-// RequestResult is the compact per-request record a run produces (80
+// RequestResult is the compact per-request record a run produces (88
 // bytes). Times are simulated ns; a time that never happened is -1.
 //
 //	TTFT = FirstToken - Arrival
@@ -82,12 +82,13 @@ func ParseReason(s string) (Reason, bool) {
 //	TPOT = (Completion - FirstToken) / (OutputTokens - 1), for OutputTokens > 1
 //	queueing delay = FirstScheduled - Arrival
 //
-// On a disaggregated cluster (disagg.go) Replica is the worker the request
-// ended on, across both pools (prefill workers first); PrefillWorker and
-// DecodeWorker number the workers within their pools, and the KV transfer
-// ran from TransferStart to TransferEnd, which is also FirstToken (the
-// first token reaches the client with the KV). All four are -1 on an
-// aggregated cluster, or for a stage the request did not reach.
+// On a disaggregated cluster (disagg.go, Disaggregated set) Replica is the
+// worker the request ended on, across both pools (prefill workers first);
+// PrefillWorker and DecodeWorker number the workers within their pools,
+// and the KV transfer ran from TransferStart to TransferEnd, which is also
+// FirstToken (the first token reaches the client with the KV). All four
+// are -1 on an aggregated cluster, or for a stage the request did not
+// reach.
 type RequestResult struct {
 	ID             workload.RequestID
 	Arrival        Time
@@ -100,6 +101,7 @@ type RequestResult struct {
 	Preemptions    int16
 	Status         Status
 	Reason         Reason // why it was rejected
+	Disaggregated  bool   // ran on a disaggregated cluster
 	PrefillWorker  int32
 	DecodeWorker   int32
 	TransferStart  Time

@@ -73,6 +73,9 @@ func (s *Simulator) onArrival() {
 	p := s.pools[0] // the aggregated or the prefill pool
 	rep := p.router.route(s, p.replicas)
 	rs.replica = rep.id
+	if s.disagg != nil {
+		rs.prefillIdx = rep.index
+	}
 	reason := NotRejected
 	switch {
 	case s.maxLen > 0 && rs.prompt+rs.output > s.maxLen:
@@ -91,7 +94,7 @@ func (s *Simulator) onArrival() {
 		return
 	}
 	if s.disagg != nil {
-		s.disagg.toPrefill(rs, rep)
+		s.disagg.toPrefill(rs)
 	}
 	rep.waiting.pushBack(slot)
 	rep.waitingTokens += int64(rs.prompt)
