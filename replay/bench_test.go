@@ -112,3 +112,63 @@ func BenchmarkAzureConv(b *testing.B) {
 	b.ReportMetric(float64(events)/sec, "events/s")
 	b.ReportMetric(float64(events)/float64(b.N), "events/op")
 }
+
+// BenchmarkAzureConvDisagg replays the Azure 2023 conversation trace on
+// azure-conv-4xh100's four GPUs split into two prefill and two decode
+// workers (azure-conv-2p2d-h100), at both levels of detail; compare with
+// BenchmarkAzureConvAggregated, the same loop over the aggregated cluster.
+func BenchmarkAzureConvDisagg(b *testing.B) {
+	for _, l := range []string{"medium", "high"} {
+		b.Run("lod="+l, func(b *testing.B) { benchAzure(b, "azure-conv-2p2d-h100", l) })
+	}
+}
+
+// BenchmarkAzureConvAggregated is BenchmarkAzureConv at both levels of
+// detail, the reference for BenchmarkAzureConvDisagg.
+func BenchmarkAzureConvAggregated(b *testing.B) {
+	for _, l := range []string{"medium", "high"} {
+		b.Run("lod="+l, func(b *testing.B) { benchAzure(b, "azure-conv-4xh100", l) })
+	}
+}
+
+func benchAzure(b *testing.B, scenario, lodName string) {
+	c, err := Scenario(scenario)
+	if err != nil {
+		b.Fatal(err)
+	}
+	c.Simulation.LoD = LoD(lodName)
+	m, err := c.ResolveModel()
+	if err != nil {
+		b.Fatal(err)
+	}
+	g, err := cost.LookupGPU(c.Hardware.GPU)
+	if err != nil {
+		b.Fatal(err)
+	}
+	cm := hwprofile.DefaultCostModel(g)
+	var events uint64
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		src, err := trace.Embedded(c.Workload.Embedded)
+		if err != nil {
+			b.Fatal(err)
+		}
+		st, err := Run(Input{Config: c, Model: m, Cost: cm, Workload: src, Sink: discard{}})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if st.Completed != 19366 {
+			b.Fatalf("completed %d of 19366", st.Completed)
+		}
+		events += st.TotalEvents
+	}
+	sec := b.Elapsed().Seconds()
+	b.ReportMetric(float64(events)/sec, "events/s")
+	b.ReportMetric(float64(events)/float64(b.N), "events/op")
+}
+
+// discard is a Sink that keeps nothing.
+type discard struct{}
+
+func (discard) Record(*RequestResult) error { return nil }
