@@ -250,3 +250,25 @@ func poolCapacityError(kind PoolKind, blocks int64, blockSize, tokens int, what 
 	return fmt.Errorf("cluster.disaggregated.%s: a worker's KV cache holds %d tokens (%d blocks of %d), less than %s (%d tokens); raise %s.tensor_parallel, gpu_memory_utilization or kv_blocks",
 		kind, blocks*int64(blockSize), blocks, blockSize, what, tokens, kind)
 }
+
+// GPUs is the cluster's GPU count: replicas x TP x PP, or the sum over a
+// disaggregated cluster's pools.
+func (c *Config) GPUs() int {
+	if d := c.Cluster.Disaggregated; d != nil {
+		return d.Prefill.gpus() + d.Decode.gpus()
+	}
+	k := c.Cluster
+	return k.Replicas * k.TensorParallel * k.PipelineParallel
+}
+
+// Layout says how the cluster's GPUs are split into replicas:
+// "4 replica(s) x TP1 x PP1", or for a disaggregated cluster
+// "2 prefill x TP1 x PP1 + 2 decode x TP1 x PP1".
+func (c *Config) Layout() string {
+	if d := c.Cluster.Disaggregated; d != nil {
+		return fmt.Sprintf("%d prefill x TP%d x PP%d + %d decode x TP%d x PP%d", d.Prefill.Workers, d.Prefill.TensorParallel,
+			d.Prefill.PipelineParallel, d.Decode.Workers, d.Decode.TensorParallel, d.Decode.PipelineParallel)
+	}
+	k := c.Cluster
+	return fmt.Sprintf("%d replica(s) x TP%d x PP%d", k.Replicas, k.TensorParallel, k.PipelineParallel)
+}

@@ -268,7 +268,7 @@ func (e *Experiment) Provenance() analysis.Provenance {
 		Model:       e.model.Name,
 		GPU:         e.cost.GPU().Name,
 		Engine:      Engine(c),
-		Parallelism: fmt.Sprintf("%d replica(s) x TP%d x PP%d", c.Cluster.Replicas, c.Cluster.TensorParallel, c.Cluster.PipelineParallel),
+		Parallelism: c.Layout(),
 		Workload:    Workload(c),
 		Seed:        c.Simulation.Seed,
 		Profile:     e.profile,
