@@ -52,6 +52,8 @@ type Row struct {
 	// moe_quant_mode, e.g. "fp8", "fp8_block", "nvfp4"); empty means the
 	// checkpoint's own.
 	GEMMQuant, MoEQuant string
+	// Disagg is a disaggregated row's pools (disagg.go).
+	Disagg DisaggLayout
 }
 
 // Disaggregated reports whether the row measured separate prefill and
@@ -142,7 +144,7 @@ func layoutColumns(l Layout) []column {
 	if l == LayoutSilicon {
 		// mode comes first: it decides whether the aggOnly columns may be
 		// blank.
-		return []column{
+		return append([]column{
 			{names: []string{"mode"}, set: modeField},
 			{names: []string{"id"}, set: stringField(id, false)},
 			{names: []string{"model_path"}, required: true, set: stringField(model, true)},
@@ -158,7 +160,7 @@ func layoutColumns(l Layout) []column {
 			{names: []string{"pp_size"}, set: intField(pp, 1)},
 			{names: []string{"silicon_ttft_ms"}, required: true, set: timeField(ttft)},
 			{names: []string{"silicon_tpot_ms"}, required: true, set: timeField(tpot)},
-		}
+		}, disaggColumns()...)
 	}
 	return []column{
 		{names: []string{"id"}, set: stringField(id, false)},
