@@ -18,7 +18,7 @@ import (
 // prefill_* and decode_* columns; 0 where the row leaves a column blank.
 type DisaggLayout struct {
 	PrefillWorkers, PrefillTP, PrefillPP, PrefillAttentionDP, PrefillMoEEP int
-	DecodeWorkers, DecodeTP, DecodePP, DecodeAttentionDP, DecodeMoEEP     int
+	DecodeWorkers, DecodeTP, DecodePP, DecodeAttentionDP, DecodeMoEEP      int
 }
 
 // disaggColumns are the silicon layout's columns of disaggregated rows.
