@@ -19,8 +19,8 @@ type xfer struct {
 	due   Time
 	id    uint32
 	pp    bool // pipeline activations (else a ring chunk)
-	dst   int16
 	par   int8
+	dst   int16
 	stage int32 // a KV stream's lane
 	kv    int32 // 1 + the KV stream (kvtransfer.go); 0 for other transfers
 	batch *batch
