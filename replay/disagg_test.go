@@ -282,3 +282,44 @@ func TestDisaggKVConservation(t *testing.T) {
 	}
 	t.Logf("%d preemptions, %d waits for decode room", preempt, waited)
 }
+
+// TestDisaggDecodeRoom: a decode worker takes a transfer only while its
+// running requests and transfers in progress are fewer than max_num_seqs
+// (here one), so the second request's KV waits, on its prefill worker,
+// until the first request leaves.
+func TestDisaggDecodeRoom(t *testing.T) {
+	reqs := []workload.Request{{ID: 1, PromptTokens: 10, OutputTokens: 5}, {ID: 2, Arrival: 1, PromptTokens: 10, OutputTokens: 5}}
+	for _, l := range []string{"high", "medium"} {
+		c := tinyDisagg(l, PoolConfig{Workers: 1}, PoolConfig{Workers: 1, MaxNumSeqs: 1})
+		st, rs := runDisagg(t, c, fixedCost{}, reqs)
+		m := byID(rs)
+		if m[2].TransferStart != m[1].Completion || st.Disaggregated.WaitedForRoom != 1 {
+			t.Errorf("%s: second transfer started at %d, first request completed at %d; %d waited", l, m[2].TransferStart, m[1].Completion, st.Disaggregated.WaitedForRoom)
+		}
+	}
+}
+
+// TestDisaggDecodeStepsMix: on a decode worker a transferred request joins
+// the running decodes at the next step, even under prefill_first batching
+// (a step of it alone, as a newly admitted request, would stall them): with fixedCost every step takes
+// 9002 ns, so the first request's tokens keep that pace while the second
+// one arrives.
+func TestDisaggDecodeStepsMix(t *testing.T) {
+	reqs := []workload.Request{{ID: 1, PromptTokens: 10, OutputTokens: 20}, {ID: 2, Arrival: 20000, PromptTokens: 10, OutputTokens: 5}}
+	for _, l := range []string{"high", "medium"} {
+		c := &Config{
+			Simulation: SimulationConfig{LoD: LoD(l), Seed: 1},
+			Model:      tinyModel,
+			Hardware:   HardwareConfig{GPU: "A100-80GB-SXM"},
+			Cluster:    ClusterConfig{Disaggregated: &DisaggConfig{Prefill: PoolConfig{Workers: 1}, Decode: PoolConfig{Workers: 1}}},
+			Scheduler:  SchedulerConfig{KVBlocks: 1000, BlockSize: 4, Batching: BatchingPrefillFirst},
+			Workload:   WorkloadConfig{Embedded: "test"},
+		}
+		c.ApplyDefaults()
+		_, rs := runDisagg(t, c, fixedCost{}, reqs)
+		m := byID(rs)
+		if r := m[1]; r.TPOT() != 9002 || m[2].Status != Completed {
+			t.Errorf("%s: first request's TPOT %.1f ns, expected one 9002 ns step a token", l, r.TPOT())
+		}
+	}
+}

@@ -23,12 +23,6 @@ type scheduler interface {
 }
 
 // newScheduler builds the configured policy for rp.
-//
-// A decode pool's replicas have no prompts to prefill but those of
-// requests they preempted, and take each transferred request into the
-// running decode batch at the next step, as SGLang's and vLLM's decode
-// workers do: prefill_first batching there is the mixed step (a step of
-// newly transferred requests alone would stall every running decode).
 func newScheduler(s *Simulator, rp *replica) scheduler {
 	sc0 := rp.grp.sched
 	core := schedCore{s: s, rp: rp, sc: sc0, reserve: newAdmissionReserve(sc0.AdmissionReserve)}
@@ -40,7 +34,7 @@ func newScheduler(s *Simulator, rp *replica) scheduler {
 		sc.self = sc
 		return sc
 	}
-	if sc0.Batching == BatchingPrefillFirst && rp.grp.kind != PoolDecode {
+	if sc0.Batching == BatchingPrefillFirst {
 		sc := &sglangScheduler{schedCore: core}
 		sc.self = sc
 		return sc
