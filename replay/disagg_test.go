@@ -323,3 +323,26 @@ func TestDisaggDecodeStepsMix(t *testing.T) {
 		}
 	}
 }
+
+// TestDisaggKVSharesNVLink: over NVLink a TP2 prefill worker's KV leaves
+// through its GPUs' ring links, which the next prefill step's all-reduces
+// use at the same time. High LoD shares the bandwidth between them, so the
+// transfer takes longer than alone; medium, analytical, does not see it.
+func TestDisaggKVSharesNVLink(t *testing.T) {
+	reqs := []workload.Request{{ID: 1, PromptTokens: 1000, OutputTokens: 2}, {ID: 2, Arrival: 1, PromptTokens: 100, OutputTokens: 2}}
+	var xfer [2]Time
+	for i, l := range []string{"high", "medium"} {
+		c := tinyDisagg(l, PoolConfig{Workers: 1, TensorParallel: 2}, PoolConfig{Workers: 1})
+		c.Cluster.Disaggregated.Transfer = TransferConfig{Link: KVLinkNVLink}
+		st, rs := runDisagg(t, c, fixedCost{}, reqs)
+		r := byID(rs)[1]
+		xfer[i] = r.TransferNs()
+		if st.Disaggregated.KVLink != "nvlink" {
+			t.Errorf("%s: KV over %s", l, st.Disaggregated.KVLink)
+		}
+	}
+	// 1000 tokens x 256 bytes over 2 lanes of 10 bytes/ns and 100 ns.
+	if alone := Time(1000*256/2/10 + 100); xfer[1] != alone || xfer[0] <= alone {
+		t.Errorf("transfer %d ns at high, %d at medium; expected medium %d and high longer", xfer[0], xfer[1], alone)
+	}
+}
