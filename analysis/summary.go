@@ -227,6 +227,12 @@ type DisaggSummary struct {
 	Transfer      Dist             `json:"transfer_ms"`     // per completed request
 	WaitedForRoom int64            `json:"waited_for_room"` // transfers that waited for decode blocks
 	PeakPending   int64            `json:"peak_pending"`    // most prefilled requests waiting for decode room at once
+
+	// Each pool's time series: KV use pooled over its workers, and the
+	// finished prefills waiting for decode room.
+	PrefillKVUtil  SeriesStats `json:"prefill_kv_util"`
+	DecodeKVUtil   SeriesStats `json:"decode_kv_util"`
+	WaitingForRoom SeriesStats `json:"waiting_for_room"`
 }
 
 // Summarize computes the summary of one run. st may be nil, in which case
@@ -383,9 +389,23 @@ func (z *Summarizer) Summary(st *replay.Stats) Summary {
 		s.KVUtil = sample(func(x *replay.Sample) float64 { return x.KVUtil })
 		s.PeakKVUtil = max(s.PeakKVUtil, s.KVUtil.Max)
 		if d := st.Disaggregated; d != nil {
-			s.Disaggregated = &DisaggSummary{Prefill: d.Prefill, Decode: d.Decode, KVLink: d.KVLink,
+			ds := &DisaggSummary{Prefill: d.Prefill, Decode: d.Decode, KVLink: d.KVLink,
 				Transfers: d.Transfers, TransferGB: d.TransferBytes / 1e9, Transfer: distOf(z.xfer.into(buf[:0]), 1e-6),
 				WaitedForRoom: d.WaitedForRoom, PeakPending: d.PeakPending}
+			pool := func(f func(x *replay.PoolSample) float64, unit string) SeriesStats {
+				buf = buf[:0]
+				for i := range d.Samples {
+					buf = append(buf, f(&d.Samples[i]))
+				}
+				v := seriesStats(buf)
+				v.Unit, v.Scope = unit, ScopeClusterPooled
+				return v
+			}
+			ds.PrefillKVUtil = pool(func(x *replay.PoolSample) float64 { return x.PrefillKVUtil }, "fraction of KV blocks")
+			ds.DecodeKVUtil = pool(func(x *replay.PoolSample) float64 { return x.DecodeKVUtil }, "fraction of KV blocks")
+			ds.WaitingForRoom = pool(func(x *replay.PoolSample) float64 { return float64(x.WaitingForRoom) }, "requests")
+			ds.WaitingForRoom.Scope = ScopeClusterTotal
+			s.Disaggregated = ds
 		}
 	}
 	s.BatchSize.Unit, s.BatchSize.Scope = "sequences per step", ScopeReplica
@@ -506,6 +526,14 @@ func (s *Summary) WriteText(w io.Writer) error {
 		}
 		fmt.Fprintf(tw, "KV transfers (%s)\tcount\tGB\tmean ms\tp99 ms\twaited for room\tpeak waiting\t\n", d.KVLink)
 		fmt.Fprintf(tw, "\t%d\t%.3f\t%.3f\t%.3f\t%d\t%d\t\n", d.Transfers, d.TransferGB, d.Transfer.Mean, d.Transfer.P99, d.WaitedForRoom, d.PeakPending)
+		fmt.Fprintf(tw, "pools over time\tscope\tunit\tsamples\tmean\tp50\tp99\tmax\t\n")
+		for _, row := range []struct {
+			name string
+			v    SeriesStats
+		}{{"prefill KV util", d.PrefillKVUtil}, {"decode KV util", d.DecodeKVUtil}, {"waiting for decode room", d.WaitingForRoom}} {
+			v := row.v
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%.3f\t%.3f\t%.3f\t%.3f\t\n", row.name, v.Scope, v.Unit, v.Samples, v.Mean, v.P50, v.P99, v.Max)
+		}
 	}
 	if s.TotalEvents > 0 {
 		fmt.Fprintf(tw, "\t\n")

@@ -48,12 +48,37 @@ type disagg struct {
 	waited      int64
 	pending     int64 // finished prefills waiting for decode room now
 	peakPending int64
+	samples     []PoolSample
 }
 
 func (d *disagg) stats() *DisaggStats {
 	return &DisaggStats{Prefill: d.prefill.stats(), Decode: d.decode.stats(), KVLink: string(d.xfer.link),
 		Transfers: d.transfers, TransferBytes: d.bytes, WaitedForRoom: d.waited, PeakPending: d.peakPending,
-		TransferLaneGBs: d.xfer.lane.BytesPerNs}
+		TransferLaneGBs: d.xfer.lane.BytesPerNs, Samples: d.samples}
+}
+
+// sample takes one point of the per-pool time series (after the
+// cluster's, which settled the decode runs' steps so far).
+func (d *disagg) sample() {
+	s := d.s
+	sm := PoolSample{T: s.now}
+	pool := func(p *workerPool, running, waiting *int32) float64 {
+		var used, total int64
+		for _, rp := range p.replicas {
+			*running += int32(len(rp.running))
+			*waiting += int32(rp.waiting.n)
+			used += s.kvHeld(rp)
+			total += int64(rp.kv.total)
+			if p.kind == PoolDecode {
+				sm.WaitingForRoom += int32(rp.pending.n)
+				sm.InTransfer += int32(len(rp.inbound))
+			}
+		}
+		return float64(used) / float64(total)
+	}
+	sm.PrefillKVUtil = pool(d.prefill, &sm.PrefillRunning, &sm.PrefillWaiting)
+	sm.DecodeKVUtil = pool(d.decode, &sm.DecodeRunning, &sm.DecodeWaiting)
+	d.samples = append(d.samples, sm)
 }
 
 // newDisagg builds the two pools of cluster.disaggregated, checks that a

@@ -34,6 +34,9 @@ func (s *Simulator) onSample() {
 		sm.BatchSize = float64(ts.seqs) / float64(ts.steps)
 	}
 	s.st.Samples = append(s.st.Samples, sm)
+	if s.disagg != nil {
+		s.disagg.sample()
+	}
 	*ts = timeSeries{}
 	// Keep sampling only while something else can still happen.
 	if s.h.Len() > 0 || s.src.hasNext {

@@ -40,6 +40,23 @@ type DisaggStats struct {
 	WaitedForRoom   int64   `json:"waited_for_room"`   // transfers that waited for decode blocks
 	PeakPending     int64   `json:"peak_pending"`      // most finished prefills waiting for decode room at once
 	TransferLaneGBs float64 `json:"transfer_lane_gbs"` // one lane's bandwidth, GB/s
+	// Samples is each pool's time series, taken with Stats.Samples.
+	Samples []PoolSample `json:"samples"`
+}
+
+// PoolSample is one point of a disaggregated cluster's per-pool time
+// series: each pool's queues and pooled KV use, the finished prefills
+// waiting for decode room and the transfers in flight.
+type PoolSample struct {
+	T              Time    `json:"t_ns"`
+	PrefillRunning int32   `json:"prefill_running"`
+	PrefillWaiting int32   `json:"prefill_waiting"`
+	PrefillKVUtil  float64 `json:"prefill_kv_util"`
+	DecodeRunning  int32   `json:"decode_running"`
+	DecodeWaiting  int32   `json:"decode_waiting"`
+	DecodeKVUtil   float64 `json:"decode_kv_util"`
+	WaitingForRoom int32   `json:"waiting_for_room"` // finished prefills
+	InTransfer     int32   `json:"in_transfer"`
 }
 
 // PoolStats describes one pool of a disaggregated cluster and its load.
