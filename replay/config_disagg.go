@@ -31,9 +31,9 @@ type DisaggConfig struct {
 
 	// The scheduler block and memory fraction as written, before any
 	// defaults: each pool applies its engine's defaults for its own TP.
-	base    SchedulerConfig
-	baseMem float64
-	saved   bool
+	base             SchedulerConfig
+	baseMem, baseAct float64
+	saved            bool
 }
 
 // PoolConfig is one pool of a disaggregated cluster. Unset limits take the
@@ -43,6 +43,7 @@ type PoolConfig struct {
 	TensorParallel       int     `yaml:"tensor_parallel,omitempty"`   // default 1
 	PipelineParallel     int     `yaml:"pipeline_parallel,omitempty"` // default 1
 	GPUMemoryUtilization float64 `yaml:"gpu_memory_utilization,omitempty"`
+	ActivationReserveGB  float64 `yaml:"activation_reserve_gb,omitempty"`
 	MaxNumSeqs           int     `yaml:"max_num_seqs,omitempty"`
 	MaxNumBatchedTokens  int     `yaml:"max_num_batched_tokens,omitempty"`
 	KVBlocks             int     `yaml:"kv_blocks,omitempty"`
@@ -99,7 +100,10 @@ func (p PoolConfig) gpus() int {
 }
 
 // saveDisaggBase keeps the scheduler block as written, before defaults,
-// so that each pool can apply its engine's defaults for its own TP.
+// so that each pool can apply its engine's defaults for its own TP, then
+// writes each pool's resolved limits into its PoolConfig: the config as
+// marshalled (a run directory's config.yaml) then reproduces the pools
+// exactly, although its scheduler block holds defaults by then.
 func (c *Config) saveDisaggBase() {
 	d := c.Cluster.Disaggregated
 	if d == nil || d.saved {
@@ -107,8 +111,18 @@ func (c *Config) saveDisaggBase() {
 	}
 	d.base = c.Scheduler
 	d.base.CUDAGraphSizes = slices.Clone(c.Scheduler.CUDAGraphSizes)
-	d.baseMem = c.Cluster.GPUMemoryUtilization
+	d.baseMem, d.baseAct = c.Cluster.GPUMemoryUtilization, c.Cluster.ActivationReserveGB
 	d.saved = true
+	defer func() {
+		for _, k := range []PoolKind{PoolPrefill, PoolDecode} {
+			x, p := c.ForPool(k), &d.Prefill
+			if k == PoolDecode {
+				p = &d.Decode
+			}
+			p.MaxNumSeqs, p.MaxNumBatchedTokens = x.Scheduler.MaxNumSeqs, x.Scheduler.MaxNumBatchedTokens
+			p.GPUMemoryUtilization, p.ActivationReserveGB = x.Cluster.GPUMemoryUtilization, x.Cluster.ActivationReserveGB
+		}
+	}()
 	for _, p := range []*PoolConfig{&d.Prefill, &d.Decode} {
 		if p.TensorParallel == 0 {
 			p.TensorParallel = 1
@@ -147,7 +161,7 @@ func (c *Config) ForPool(kind PoolKind) *Config {
 		x.Scheduler.OverlapScheduler = &v
 	}
 	x.Scheduler.CUDAGraphSizes = slices.Clone(d.base.CUDAGraphSizes)
-	x.Cluster.GPUMemoryUtilization = d.baseMem
+	x.Cluster.GPUMemoryUtilization, x.Cluster.ActivationReserveGB = d.baseMem, d.baseAct
 	x.Cluster.Replicas = p.Workers
 	x.Cluster.TensorParallel, x.Cluster.PipelineParallel = p.TensorParallel, p.PipelineParallel
 	setIfSet := func(dst *int, v int) {
@@ -160,6 +174,9 @@ func (c *Config) ForPool(kind PoolKind) *Config {
 	setIfSet(&x.Scheduler.KVBlocks, p.KVBlocks)
 	if p.GPUMemoryUtilization != 0 {
 		x.Cluster.GPUMemoryUtilization = p.GPUMemoryUtilization
+	}
+	if p.ActivationReserveGB != 0 {
+		x.Cluster.ActivationReserveGB = p.ActivationReserveGB
 	}
 	x.Router.Policy = p.Router
 	x.ApplyDefaults()
@@ -213,6 +230,9 @@ func (c *Config) validateDisagg(p *problems, m lod.Model, haveModel bool) {
 		}
 		if q.KVBlocks < 0 {
 			p.add("%s.kv_blocks: %d, expected >= 0", f, q.KVBlocks)
+		}
+		if q.ActivationReserveGB < 0 || math.IsNaN(q.ActivationReserveGB) {
+			p.add("%s.activation_reserve_gb: %v, expected >= 0", f, q.ActivationReserveGB)
 		}
 		p.enum(checkEnum(f+".router", q.Router, RoutingPolicies))
 	}

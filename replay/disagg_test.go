@@ -2,6 +2,7 @@ package replay
 
 import (
 	"math/rand/v2"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -344,5 +345,59 @@ func TestDisaggKVSharesNVLink(t *testing.T) {
 	// 1000 tokens x 256 bytes over 2 lanes of 10 bytes/ns and 100 ns.
 	if alone := Time(1000*256/2/10 + 100); xfer[1] != alone || xfer[0] <= alone {
 		t.Errorf("transfer %d ns at high, %d at medium; expected medium %d and high longer", xfer[0], xfer[1], alone)
+	}
+}
+
+// TestDisaggConfigYAML reads cluster.disaggregated from YAML: each pool
+// takes the engine's defaults for its own TP (SGLang captures CUDA graphs
+// up to batch 512 at TP >= 4 on an H100, 256 below), explicit limits win,
+// and the marshalled config (a run directory's config.yaml) gives the same
+// pools again, although its scheduler block holds defaults by then.
+func TestDisaggConfigYAML(t *testing.T) {
+	c, err := ParseConfig([]byte(`
+model: {name: Llama-3.1-8B}
+hardware: {gpu: H100-SXM}
+cluster:
+  disaggregated:
+    prefill: {workers: 2, max_num_batched_tokens: 16384}
+    decode: {workers: 1, tensor_parallel: 4, router: least_kv}
+    transfer: {link: network}
+scheduler: {engine: sglang}
+workload: {embedded: azure-conv-2023}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	pre, dec := c.ForPool(PoolPrefill), c.ForPool(PoolDecode)
+	gp, _ := pre.graphSizes()
+	gd, _ := dec.graphSizes()
+	if gp[len(gp)-1] != 256 || gd[len(gd)-1] != 512 || pre.Scheduler.MaxNumBatchedTokens != 16384 || dec.Scheduler.MaxNumBatchedTokens != 8192 {
+		t.Errorf("prefill graphs to %d, budget %d; decode graphs to %d, budget %d", gp[len(gp)-1], pre.Scheduler.MaxNumBatchedTokens, gd[len(gd)-1], dec.Scheduler.MaxNumBatchedTokens)
+	}
+	if c.GPUs() != 6 || dec.Cluster.TensorParallel != 4 || dec.Router.Policy != LeastKV {
+		t.Errorf("%d GPUs, decode %+v", c.GPUs(), dec.Cluster)
+	}
+	data, err := c.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	back, err := ParseConfig(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []PoolKind{PoolPrefill, PoolDecode} {
+		a, b := c.ForPool(k), back.ForPool(k)
+		if !reflect.DeepEqual(a.Scheduler, b.Scheduler) || !reflect.DeepEqual(a.Cluster, b.Cluster) {
+			t.Errorf("%s pool after a round trip:\n  %+v %+v\n  %+v %+v", k, a.Scheduler, a.Cluster, b.Scheduler, b.Cluster)
+		}
+	}
+	// cluster.replicas and TP belong to the pools.
+	bad := c.Clone()
+	bad.Cluster.Replicas, bad.Cluster.TensorParallel = 4, 2
+	if err := bad.Validate(); err == nil || !strings.Contains(err.Error(), "cluster.replicas: 4 with cluster.disaggregated") || !strings.Contains(err.Error(), "cluster.tensor_parallel") {
+		t.Errorf("replicas and TP beside pools: %v", err)
 	}
 }
