@@ -30,7 +30,7 @@ func handResults() []replay.RequestResult {
 		}
 		return replay.RequestResult{ID: trace.RequestID(id), Arrival: replay.Time(arr * ms), FirstScheduled: replay.Time(conv(sched)),
 			FirstToken: replay.Time(conv(first)), Completion: replay.Time(conv(done)), PromptTokens: prompt, OutputTokens: out,
-			Status: st, Preemptions: pre, PrefillWorker: -1, DecodeWorker: -1, TransferStart: -1, TransferEnd: -1}
+			Status: st, Preemptions: pre}
 	}
 	rs := []replay.RequestResult{
 		row(1, 0, 1, 10, 110, 100, 11, replay.Completed, 0),
@@ -73,7 +73,7 @@ func synthResults(n int, seed uint64) []replay.RequestResult {
 		done := arr + ttft + int64(outTok-1)*(15*ms+rng.Int64N(10*ms))
 		out[i] = replay.RequestResult{ID: trace.RequestID(i), Arrival: replay.Time(arr), FirstScheduled: replay.Time(arr + q),
 			FirstToken: replay.Time(arr + ttft), Completion: replay.Time(done), PromptTokens: int32(100 + rng.IntN(2000)),
-			OutputTokens: outTok, Status: replay.Completed, PrefillWorker: -1, DecodeWorker: -1, TransferStart: -1, TransferEnd: -1}
+			OutputTokens: outTok, Status: replay.Completed}
 	}
 	return out
 }

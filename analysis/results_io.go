@@ -506,7 +506,6 @@ func (r *rawRow) result() (replay.RequestResult, error) {
 		ID: trace.RequestID(r.ID), Arrival: replay.Time(r.Arrival), FirstScheduled: replay.Time(r.FirstScheduled), FirstToken: replay.Time(r.FirstToken),
 		Completion: replay.Time(r.Completion), PromptTokens: r.PromptTokens, OutputTokens: r.OutputTokens,
 		Replica: r.Replica, Preemptions: int16(r.Preemptions), Status: st, Reason: reason,
-		PrefillWorker: -1, DecodeWorker: -1, TransferStart: -1, TransferEnd: -1,
 	}, nil
 }
 

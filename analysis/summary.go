@@ -336,7 +336,7 @@ func (z *Summarizer) Record(r *replay.RequestResult) error {
 	if r.FirstScheduled >= 0 {
 		z.queue.add(float64(r.FirstScheduled - r.Arrival))
 	}
-	if v := r.TransferNs(); r.Disaggregated && v >= 0 {
+	if v := r.TransferNs(); v >= 0 {
 		z.xfer.add(float64(v))
 	}
 	return nil

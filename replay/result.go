@@ -86,9 +86,9 @@ func ParseReason(s string) (Reason, bool) {
 // worker the request ended on, across both pools (prefill workers first);
 // PrefillWorker and DecodeWorker number the workers within their pools,
 // and the KV transfer ran from TransferStart to TransferEnd, which is also
-// FirstToken (the first token reaches the client with the KV). All four
-// are -1 on an aggregated cluster, or for a stage the request did not
-// reach.
+// FirstToken (the first token reaches the client with the KV); each is -1
+// for a stage the request did not reach. On an aggregated cluster
+// (Disaggregated false) the four are zero and mean nothing.
 type RequestResult struct {
 	ID             workload.RequestID
 	Arrival        Time
@@ -108,9 +108,10 @@ type RequestResult struct {
 	TransferEnd    Time
 }
 
-// TransferNs is the KV transfer's duration, or -1 when none completed.
+// TransferNs is the KV transfer's duration, or -1 when none completed
+// (always on an aggregated cluster).
 func (r *RequestResult) TransferNs() Time {
-	if r.TransferEnd < 0 || r.TransferStart < 0 {
+	if !r.Disaggregated || r.TransferEnd < 0 || r.TransferStart < 0 {
 		return -1
 	}
 	return r.TransferEnd - r.TransferStart

@@ -68,13 +68,13 @@ func (s *Simulator) onArrival() {
 	slot := s.allocReq()
 	rs := &s.reqs[slot]
 	*rs = reqState{id: r.ID, arrival: Time(r.Arrival), firstSched: -1, firstToken: -1, lastToken: -1,
-		prefillIdx: -1, decodeIdx: -1, xferStart: -1, xferEnd: -1,
 		prompt: max(r.PromptTokens, 1), output: max(r.OutputTokens, 1)} // the prefill itself yields one token
 	p := s.pools[0] // the aggregated or the prefill pool
 	rep := p.router.route(s, p.replicas)
 	rs.replica = rep.id
 	if s.disagg != nil {
 		rs.prefillIdx = rep.index
+		rs.decodeIdx, rs.xferStart, rs.xferEnd = -1, -1, -1
 	}
 	reason := NotRejected
 	switch {
