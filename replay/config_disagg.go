@@ -198,44 +198,8 @@ func (c *Config) validateDisagg(p *problems, m lod.Model, haveModel bool) {
 	if k.TensorParallel > 1 || k.PipelineParallel > 1 {
 		p.add("cluster.tensor_parallel/pipeline_parallel: %d/%d with cluster.disaggregated, expected unset: give them per pool", k.TensorParallel, k.PipelineParallel)
 	}
-	for _, pool := range []struct {
-		name string
-		c    PoolConfig
-	}{{"prefill", d.Prefill}, {"decode", d.Decode}} {
-		f := "cluster.disaggregated." + pool.name
-		q := pool.c
-		if q.Workers < 1 {
-			p.add("%s.workers: %d, expected >= 1 (a pool needs a worker)", f, q.Workers)
-		}
-		if q.TensorParallel < 1 {
-			p.add("%s.tensor_parallel: %d, expected >= 1", f, q.TensorParallel)
-		}
-		if q.PipelineParallel < 1 {
-			p.add("%s.pipeline_parallel: %d, expected >= 1", f, q.PipelineParallel)
-		}
-		if haveModel && q.TensorParallel >= 1 && m.Heads%q.TensorParallel != 0 {
-			p.add("%s.tensor_parallel: %d does not divide %s's %d attention heads", f, q.TensorParallel, m.Name, m.Heads)
-		}
-		if haveModel && q.PipelineParallel > m.Layers {
-			p.add("%s.pipeline_parallel: %d exceeds %s's %d layers", f, q.PipelineParallel, m.Name, m.Layers)
-		}
-		if q.GPUMemoryUtilization < 0 || q.GPUMemoryUtilization > 1 || math.IsNaN(q.GPUMemoryUtilization) {
-			p.add("%s.gpu_memory_utilization: %v, expected in (0, 1]", f, q.GPUMemoryUtilization)
-		}
-		if q.MaxNumSeqs < 0 {
-			p.add("%s.max_num_seqs: %d, expected >= 1", f, q.MaxNumSeqs)
-		}
-		if q.MaxNumBatchedTokens < 0 {
-			p.add("%s.max_num_batched_tokens: %d, expected >= 1", f, q.MaxNumBatchedTokens)
-		}
-		if q.KVBlocks < 0 {
-			p.add("%s.kv_blocks: %d, expected >= 0", f, q.KVBlocks)
-		}
-		if q.ActivationReserveGB < 0 || math.IsNaN(q.ActivationReserveGB) {
-			p.add("%s.activation_reserve_gb: %v, expected >= 0", f, q.ActivationReserveGB)
-		}
-		p.enum(checkEnum(f+".router", q.Router, RoutingPolicies))
-	}
+	validatePool(p, "cluster.disaggregated.prefill", d.Prefill, m, haveModel)
+	validatePool(p, "cluster.disaggregated.decode", d.Decode, m, haveModel)
 	t := d.Transfer
 	if t.Link != "" {
 		p.enum(checkEnum("cluster.disaggregated.transfer.link", t.Link, KVLinks))
@@ -246,6 +210,41 @@ func (c *Config) validateDisagg(p *problems, m lod.Model, haveModel bool) {
 	if t.LatencyUs < 0 || math.IsNaN(t.LatencyUs) {
 		p.add("cluster.disaggregated.transfer.latency_us: %v, expected >= 0", t.LatencyUs)
 	}
+}
+
+// validatePool checks pool q, field f.
+func validatePool(p *problems, f string, q PoolConfig, m lod.Model, haveModel bool) {
+	if q.Workers < 1 {
+		p.add("%s.workers: %d, expected >= 1 (a pool needs a worker)", f, q.Workers)
+	}
+	if q.TensorParallel < 1 {
+		p.add("%s.tensor_parallel: %d, expected >= 1", f, q.TensorParallel)
+	}
+	if q.PipelineParallel < 1 {
+		p.add("%s.pipeline_parallel: %d, expected >= 1", f, q.PipelineParallel)
+	}
+	if haveModel && q.TensorParallel >= 1 && m.Heads%q.TensorParallel != 0 {
+		p.add("%s.tensor_parallel: %d does not divide %s's %d attention heads", f, q.TensorParallel, m.Name, m.Heads)
+	}
+	if haveModel && q.PipelineParallel > m.Layers {
+		p.add("%s.pipeline_parallel: %d exceeds %s's %d layers", f, q.PipelineParallel, m.Name, m.Layers)
+	}
+	if q.GPUMemoryUtilization < 0 || q.GPUMemoryUtilization > 1 || math.IsNaN(q.GPUMemoryUtilization) {
+		p.add("%s.gpu_memory_utilization: %v, expected in (0, 1]", f, q.GPUMemoryUtilization)
+	}
+	if q.MaxNumSeqs < 0 {
+		p.add("%s.max_num_seqs: %d, expected >= 1", f, q.MaxNumSeqs)
+	}
+	if q.MaxNumBatchedTokens < 0 {
+		p.add("%s.max_num_batched_tokens: %d, expected >= 1", f, q.MaxNumBatchedTokens)
+	}
+	if q.KVBlocks < 0 {
+		p.add("%s.kv_blocks: %d, expected >= 0", f, q.KVBlocks)
+	}
+	if q.ActivationReserveGB < 0 || math.IsNaN(q.ActivationReserveGB) {
+		p.add("%s.activation_reserve_gb: %v, expected >= 0", f, q.ActivationReserveGB)
+	}
+	p.enum(checkEnum(f+".router", q.Router, RoutingPolicies))
 }
 
 // kvLink is the link kind the transfers take: as configured, else nvlink
