@@ -181,6 +181,10 @@ func (d *disagg) startTransfers(dst *replica) {
 			s.medium.cutRun(dst)
 		}
 		dst.kv.growTo(r, r.computed)
+		// A peak of KV use: blocks held now, the step in progress's
+		// included (a medium decode run's unsettled ones too).
+		f := float64(s.kvHeld(dst)) / float64(dst.kv.total)
+		s.st.PeakKVUtil, dst.grp.peakKV = max(s.st.PeakKVUtil, f), max(dst.grp.peakKV, f)
 		dst.inbound = append(dst.inbound, slot)
 		r.xferStart = s.now
 		src := d.prefill.replicas[r.prefillIdx]

@@ -188,7 +188,7 @@ func drawDisagg(r *rand.Rand, l string, tight bool) *Config {
 }
 
 // TestRandomDisaggHighEqualsMedium extends the differential test to
-// disaggregated clusters: random pools, workloads and engines at both
+// disaggregated clusters: random pools, workloads, engines and stop times at both
 // levels of detail must agree in every output wherever no two KV
 // transfers shared a lane (high LoD's transfer times then equal medium's
 // analytical ones; a seed where they do not is contended and is only
@@ -205,14 +205,20 @@ func TestRandomDisaggHighEqualsMedium(t *testing.T) {
 		cm := models[rng.IntN(len(models))]
 		var res [2][]RequestResult
 		var st [2]*Stats
+		// A quarter of the seeds stop half way: requests between the
+		// pools, waiting for room or in transfer, end unfinished.
+		stopped := seed%4 == 1
 		for i, l := range []string{"high", "medium"} {
 			c := drawDisagg(rand.New(rand.NewPCG(seed, 13)), l, seed%3 == 0)
+			if stopped {
+				c.Simulation.MaxSimulationTime = Duration(reqs[len(reqs)-1].Arrival / 2)
+			}
 			var col Collect
 			s, err := Run(Input{Config: c, Model: c.Model, Cost: cm, Workload: workload.NewSliceReader(reqs), Sink: &col, CheckInvariants: true})
 			if err != nil {
 				t.Fatalf("seed %d %s: %v", seed, l, err)
 			}
-			if s.Completed+s.Rejected != int64(len(reqs)) {
+			if !stopped && s.Completed+s.Rejected != int64(len(reqs)) {
 				t.Fatalf("seed %d %s: %d of %d requests finished", seed, l, s.Completed+s.Rejected, len(reqs))
 			}
 			res[i], st[i] = col.Results, s
@@ -230,7 +236,7 @@ func TestRandomDisaggHighEqualsMedium(t *testing.T) {
 	}
 	// Most seeds without cache pressure have no contention, and some with
 	// it (whose waiting transfers tend to start together when room opens):
-	// the comparison is not vacuous. 193 and 45 when this was written.
+	// the comparison is not vacuous. 215 and 54 when this was written.
 	if compared < seeds/2 || tightCompared < 10 {
 		t.Errorf("only %d of %d seeds (%d of them tight) free of KV contention", compared, seeds, tightCompared)
 	}

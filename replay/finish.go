@@ -20,9 +20,9 @@ func (s *Simulator) Finish() (*Stats, error) {
 		if rp.run.active {
 			// The step in progress at the stop time has its blocks, as
 			// in the step-by-step path.
-			if f := float64(s.kvHeld(rp)) / float64(rp.kv.total); f > s.st.PeakKVUtil {
-				s.st.PeakKVUtil = f
-			}
+			f := float64(s.kvHeld(rp)) / float64(rp.kv.total)
+			s.st.PeakKVUtil = max(s.st.PeakKVUtil, f)
+			rp.grp.peakKV = max(rp.grp.peakKV, f)
 			s.medium.settleRun(rp, s.now)
 		}
 	}
