@@ -33,13 +33,14 @@ type Stats struct {
 // DisaggStats is what a disaggregated run reports beside the cluster-wide
 // statistics (in which KVBlocks is a prefill worker's).
 type DisaggStats struct {
-	Prefill, Decode PoolStats
-	KVLink          string  `json:"kv_link"`           // nvlink or network
-	Transfers       int64   `json:"transfers"`         // KV transfers started
-	TransferBytes   float64 `json:"transfer_bytes"`    // KV bytes they moved, all lanes
-	WaitedForRoom   int64   `json:"waited_for_room"`   // transfers that waited for decode blocks
-	PeakPending     int64   `json:"peak_pending"`      // most finished prefills waiting for decode room at once
-	TransferLaneGBs float64 `json:"transfer_lane_gbs"` // one lane's bandwidth, GB/s
+	Prefill         PoolStats `json:"prefill"`
+	Decode          PoolStats `json:"decode"`
+	KVLink          string    `json:"kv_link"`           // nvlink or network
+	Transfers       int64     `json:"transfers"`         // KV transfers started
+	TransferBytes   float64   `json:"transfer_bytes"`    // KV bytes they moved, all lanes
+	WaitedForRoom   int64     `json:"waited_for_room"`   // transfers that waited for decode blocks
+	PeakPending     int64     `json:"peak_pending"`      // most finished prefills waiting for decode room at once
+	TransferLaneGBs float64   `json:"transfer_lane_gbs"` // one lane's bandwidth, GB/s
 	// Samples is each pool's time series, taken with Stats.Samples.
 	Samples []PoolSample `json:"samples"`
 }
