@@ -407,3 +407,23 @@ workload: {embedded: azure-conv-2023}
 		t.Errorf("replicas and TP beside pools: %v", err)
 	}
 }
+
+// TestRandomDisaggHighLiveness: at high LoD with variability, either
+// topology and KV over NVLink (sharing the prefill workers' ring links
+// with their all-reduces), every request still completes with consistent
+// KV accounting across both pools.
+func TestRandomDisaggHighLiveness(t *testing.T) {
+	for seed := uint64(1); seed <= 60; seed++ {
+		rng := rand.New(rand.NewPCG(seed, 31))
+		reqs := randomDisaggReqs(rng, 5+rng.IntN(25))
+		c := drawDisagg(rand.New(rand.NewPCG(seed, 32)), "high", seed%2 == 0)
+		c.Simulation.Variability = 0.5 * rng.Float64()
+		c.Simulation.Seed = seed
+		c.Cluster.Links.Topology = Topologies[rng.IntN(2)]
+		c.Cluster.Disaggregated.Transfer = TransferConfig{Link: KVLinkNVLink}
+		st, _ := runDisagg(t, c, fixedCost{}, reqs)
+		if st.Completed+st.Rejected != int64(len(reqs)) {
+			t.Fatalf("seed %d: %d of %d requests finished", seed, st.Completed+st.Rejected, len(reqs))
+		}
+	}
+}
