@@ -9,6 +9,7 @@ import (
 
 	"github.com/lodsim/lodsim/analysis"
 	"github.com/lodsim/lodsim/analysis/experiment"
+	"github.com/lodsim/lodsim/analysis/rundir"
 	"github.com/lodsim/lodsim/replay"
 )
 
@@ -94,6 +95,21 @@ workload:
 	var page bytes.Buffer
 	if err := rep.Write(&page); err != nil {
 		t.Fatal(err)
+	}
+	// The run directory's results carry the pools and the transfers.
+	run, err := rundir.Read(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	decoders := map[int32]bool{}
+	for _, r := range run.Results {
+		if !r.Disaggregated || r.PrefillWorker != 0 || r.TransferNs() <= 0 || r.FirstToken != r.TransferEnd {
+			t.Fatalf("result read back as %+v", r)
+		}
+		decoders[r.DecodeWorker] = true
+	}
+	if len(run.Results) != 40 || !decoders[0] || !decoders[1] {
+		t.Errorf("%d results, decode workers %v", len(run.Results), decoders)
 	}
 	for _, want := range []string{"1 prefill x TP1 x PP1 &#43; 2 decode x TP1 x PP1", "<td>prefill</td><td>1</td>", "<td>decode</td><td>2</td>", "KV transfers (nvlink)</th><th>count</th>", "<td></td><td>40</td>"} {
 		if !strings.Contains(page.String(), want) {
