@@ -77,3 +77,22 @@ func synthResults(n int, seed uint64) []replay.RequestResult {
 	}
 	return out
 }
+
+// disaggResults are synthResults as a disaggregated cluster of two
+// prefill and three decode workers reports them: the KV transfer ends
+// with the first token, the last request is rejected before any transfer.
+func disaggResults(n int, seed uint64) []replay.RequestResult {
+	out := synthResults(n, seed)
+	for i := range out {
+		r := &out[i]
+		r.Disaggregated = true
+		r.PrefillWorker, r.DecodeWorker = int32(i%2), int32(i%3)
+		r.TransferEnd = r.FirstToken
+		r.TransferStart = r.FirstToken - replay.Time(int64(1+i%7)*ms)
+	}
+	last := &out[n-1]
+	last.Status, last.Reason = replay.Rejected, replay.TooLongForKV
+	last.FirstScheduled, last.FirstToken, last.Completion, last.OutputTokens = -1, -1, -1, 0
+	last.DecodeWorker, last.TransferStart, last.TransferEnd = -1, -1, -1
+	return out
+}

@@ -44,6 +44,32 @@ type resultRow struct {
 	Queue          *int64 `parquet:"queue_ns,optional"`  // first_scheduled_ns - arrival_ns
 }
 
+// disaggRow is the layout of a run on a disaggregated cluster (replay's
+// cluster.disaggregated): resultRow's columns, then the request's prefill
+// and decode workers (-1 for a stage it did not reach) and its KV transfer
+// (raw times -1 when it did not happen; the duration null).
+type disaggRow struct {
+	resultRow
+	PrefillWorker int32  `parquet:"prefill_worker"`
+	DecodeWorker  int32  `parquet:"decode_worker"`
+	TransferStart int64  `parquet:"transfer_start_ns,delta"`
+	TransferEnd   int64  `parquet:"transfer_end_ns,delta"`
+	Transfer      *int64 `parquet:"transfer_ns,optional"` // transfer_end_ns - transfer_start_ns
+}
+
+// DisaggColumns are the columns a results file of a disaggregated run has
+// after the durations.
+var DisaggColumns = []string{"prefill_worker", "decode_worker", "transfer_start_ns", "transfer_end_ns", "transfer_ns"}
+
+// rawDisaggRow is what ReadResults decodes from a file with DisaggColumns.
+type rawDisaggRow struct {
+	rawRow
+	PrefillWorker int32 `parquet:"prefill_worker"`
+	DecodeWorker  int32 `parquet:"decode_worker"`
+	TransferStart int64 `parquet:"transfer_start_ns"`
+	TransferEnd   int64 `parquet:"transfer_end_ns"`
+}
+
 // rawRow is what ReadResults decodes: the raw columns only, since the
 // durations follow from them (and files written before they existed still
 // read).
@@ -135,7 +161,7 @@ func WithProvenance(p ResultsProvenance) ResultOption {
 	}
 }
 
-// WithSortBuffer sets how many results the writer sorts in memory (56
+// WithSortBuffer sets how many results the writer sorts in memory (88
 // bytes each; default DefaultSortRows, at least 1024) and the directory
 // where sorted runs of a longer stream go ("" for the system's temporary
 // directory).
@@ -144,7 +170,7 @@ func WithSortBuffer(rows int, tempDir string) ResultOption {
 }
 
 // DefaultSortRows is the in-memory sort buffer of a ResultWriter: 1 Mi
-// results, 56 MiB. A buffer holds at least minSortRows, so that a merge
+// results, 88 MiB. A buffer holds at least minSortRows, so that a merge
 // never opens more than one run file per thousand results.
 const (
 	DefaultSortRows = 1 << 20
@@ -158,7 +184,7 @@ const (
 // Sorting is an external merge sort with bounded memory: results collect in
 // a buffer of DefaultSortRows (see WithSortBuffer); a run that never fills
 // it is sorted in memory and written at Close. A longer stream sorts each
-// full buffer and spills it as a run file of 56-byte records in the
+// full buffer and spills it as a run file of 88-byte records in the
 // temporary directory, and Close merges the runs. Memory stays at the
 // buffer plus one batch of each run however long the run; disk use is the
 // runs, which Close removes. Equal ids are ordered by their times, so the
@@ -213,11 +239,28 @@ func (rw *ResultWriter) Close() error {
 	if rw.err != nil {
 		return rw.err
 	}
-	pw := parquet.NewGenericWriter[resultRow](rw.w, rw.writerOptions()...)
 	enc := rowEncoder{}
+	var err error
+	if rw.sort.disagg {
+		err = writeRows(rw, enc.encodeDisagg)
+	} else {
+		err = writeRows(rw, enc.encode)
+	}
+	if err != nil {
+		rw.err = err
+		return err
+	}
+	rw.err = errors.New("results: writer closed")
+	return nil
+}
+
+// writeRows writes every sorted result as a row of type T and the footer.
+func writeRows[T any](rw *ResultWriter, encode func([]replay.RequestResult) []T) error {
+	_, disagg := any(*new(T)).(disaggRow)
+	pw := parquet.NewGenericWriter[T](rw.w, rw.writerOptions(disagg)...)
 	var written int64
 	err := rw.sort.each(func(batch []replay.RequestResult) error {
-		rows := enc.encode(batch)
+		rows := encode(batch)
 		if _, err := pw.Write(rows); err != nil {
 			return fmt.Errorf("results: write rows %d-%d: %w", written, written+int64(len(rows))-1, err)
 		}
@@ -225,25 +268,26 @@ func (rw *ResultWriter) Close() error {
 		return nil
 	})
 	if err != nil {
-		rw.err = err
 		return err
 	}
 	if err := pw.Close(); err != nil {
-		rw.err = fmt.Errorf("results: close: %w", err)
-		return rw.err
+		return fmt.Errorf("results: close: %w", err)
 	}
-	rw.err = errors.New("results: writer closed")
 	return nil
 }
 
-func (rw *ResultWriter) writerOptions() []parquet.WriterOption {
+func (rw *ResultWriter) writerOptions(disagg bool) []parquet.WriterOption {
+	arrowSchema := resultsArrowSchema
+	if disagg {
+		arrowSchema = disaggArrowSchema
+	}
 	opts := []parquet.WriterOption{
 		parquet.Compression(resultCodec),
 		parquet.MaxRowsPerRowGroup(resultRowGroup),
 		createdBy(rw.cfg.prov.CreatedBy()),
 		parquet.SortingWriterConfig(parquet.SortingColumns(parquet.Ascending("id"))),
 		parquet.KeyValueMetadata(MetaSchema, resultsSchemaV2),
-		parquet.KeyValueMetadata(MetaArrowSchema, resultsArrowSchema()),
+		parquet.KeyValueMetadata(MetaArrowSchema, arrowSchema()),
 	}
 	for _, k := range slices.Sorted(maps.Keys(rw.cfg.prov.Metadata)) {
 		opts = append(opts, parquet.KeyValueMetadata(k, rw.cfg.prov.Metadata[k]))
@@ -265,8 +309,10 @@ func (c createdBy) ConfigureWriter(cfg *parquet.WriterConfig) { cfg.CreatedBy = 
 
 // rowEncoder turns results into rows, reusing its buffers.
 type rowEncoder struct {
-	rows []resultRow
-	durs []int64
+	rows  []resultRow
+	durs  []int64
+	drows []disaggRow
+	xfer  []int64
 }
 
 func (e *rowEncoder) encode(batch []replay.RequestResult) []resultRow {
@@ -295,6 +341,23 @@ func (e *rowEncoder) encode(batch []replay.RequestResult) []resultRow {
 		e.rows[i] = row
 	}
 	return e.rows
+}
+
+// encodeDisagg turns results into rows of a disaggregated run.
+func (e *rowEncoder) encodeDisagg(batch []replay.RequestResult) []disaggRow {
+	rows := e.encode(batch)
+	e.drows = slices.Grow(e.drows[:0], len(batch))[:len(batch)]
+	e.xfer = slices.Grow(e.xfer[:0], len(batch))[:len(batch)]
+	for i := range batch {
+		r := &batch[i]
+		row := disaggRow{resultRow: rows[i], PrefillWorker: r.PrefillWorker, DecodeWorker: r.DecodeWorker,
+			TransferStart: int64(r.TransferStart), TransferEnd: int64(r.TransferEnd)}
+		if v := r.TransferNs(); v >= 0 {
+			e.xfer[i], row.Transfer = int64(v), &e.xfer[i]
+		}
+		e.drows[i] = row
+	}
+	return e.drows
 }
 
 // WriteResults writes results to w as one Parquet file, sorted by id.
@@ -380,15 +443,23 @@ func ReadResults(r io.ReaderAt, size int64) (out []replay.RequestResult, err err
 	if err != nil {
 		return nil, err
 	}
-	out = make([]replay.RequestResult, 0, f.NumRows())
-	buf := make([]rawRow, resultBatch)
+	if _, ok := f.Schema().Lookup(DisaggColumns[0]); ok {
+		return readRows(f, (*rawDisaggRow).result)
+	}
+	return readRows(f, (*rawRow).result)
+}
+
+// readRows decodes every row of f as a T.
+func readRows[T any](f *parquet.File, conv func(*T) (replay.RequestResult, error)) ([]replay.RequestResult, error) {
+	out := make([]replay.RequestResult, 0, f.NumRows())
+	buf := make([]T, resultBatch)
 	var row int64
 	for _, rg := range f.RowGroups() {
-		rr := parquet.NewGenericRowGroupReader[rawRow](rg)
+		rr := parquet.NewGenericRowGroupReader[T](rg)
 		for {
 			n, rerr := rr.Read(buf)
 			for i := range buf[:n] {
-				res, cerr := buf[i].result()
+				res, cerr := conv(&buf[i])
 				if cerr != nil {
 					rr.Close()
 					return nil, fmt.Errorf("%w: row %d: %v", ErrResultsFormat, row, cerr)
@@ -438,11 +509,32 @@ func (r *rawRow) result() (replay.RequestResult, error) {
 	}, nil
 }
 
+func (r *rawDisaggRow) result() (replay.RequestResult, error) {
+	res, err := r.rawRow.result()
+	if err != nil {
+		return res, err
+	}
+	if r.PrefillWorker < -1 || r.DecodeWorker < -1 {
+		return res, fmt.Errorf("columns prefill_worker, decode_worker: found %d, %d, expected -1 or a worker index", r.PrefillWorker, r.DecodeWorker)
+	}
+	res.Disaggregated = true
+	res.PrefillWorker, res.DecodeWorker = r.PrefillWorker, r.DecodeWorker
+	res.TransferStart, res.TransferEnd = replay.Time(r.TransferStart), replay.Time(r.TransferEnd)
+	return res, nil
+}
+
 // resultsArrowSchema is the base64 Arrow IPC schema message that
 // Arrow-based Parquet readers use to type columns (the ARROW:schema
 // metadata key, as pyarrow and arrow-go write it): the same columns as
 // resultRow, with the durations as duration[ns].
-var resultsArrowSchema = sync.OnceValue(func() string {
+var (
+	resultsArrowSchema = sync.OnceValue(func() string { return arrowSchemaOf(false) })
+	disaggArrowSchema  = sync.OnceValue(func() string { return arrowSchemaOf(true) })
+)
+
+// arrowSchemaOf builds the Arrow schema of resultRow, or with disagg of
+// disaggRow.
+func arrowSchemaOf(disagg bool) string {
 	dur := &arrow.DurationType{Unit: arrow.Nanosecond}
 	fields := []arrow.Field{
 		{Name: "id", Type: arrow.PrimitiveTypes.Int64},
@@ -461,6 +553,14 @@ var resultsArrowSchema = sync.OnceValue(func() string {
 		{Name: "e2e_ns", Type: dur, Nullable: true},
 		{Name: "queue_ns", Type: dur, Nullable: true},
 	}
+	if disagg {
+		fields = append(fields,
+			arrow.Field{Name: "prefill_worker", Type: arrow.PrimitiveTypes.Int32},
+			arrow.Field{Name: "decode_worker", Type: arrow.PrimitiveTypes.Int32},
+			arrow.Field{Name: "transfer_start_ns", Type: arrow.PrimitiveTypes.Int64},
+			arrow.Field{Name: "transfer_end_ns", Type: arrow.PrimitiveTypes.Int64},
+			arrow.Field{Name: "transfer_ns", Type: dur, Nullable: true})
+	}
 	var buf bytes.Buffer
 	w := ipc.NewWriter(&buf, ipc.WithSchema(arrow.NewSchema(fields, nil)))
 	if err := w.Close(); err != nil {
@@ -470,4 +570,4 @@ var resultsArrowSchema = sync.OnceValue(func() string {
 	// marker; the metadata holds the message alone.
 	msg := buf.Bytes()[:buf.Len()-8]
 	return base64.StdEncoding.EncodeToString(msg)
-})
+}

@@ -344,7 +344,12 @@ func TestResultsProvenance(t *testing.T) {
 // IPC reader: it must name the file's columns in order and type the
 // durations as duration[ns], or Arrow readers would ignore or reject it.
 func TestResultsArrowSchema(t *testing.T) {
-	b := writeResults(t, handResults())
+	arrowSchemaMatches(t, writeResults(t, handResults()))
+	arrowSchemaMatches(t, writeResults(t, disaggResults(10, 1)))
+}
+
+func arrowSchemaMatches(t *testing.T, b []byte) {
+	t.Helper()
 	info, err := ReadResultsInfo(bytes.NewReader(b), int64(len(b)))
 	if err != nil {
 		t.Fatal(err)
@@ -372,7 +377,7 @@ func TestResultsArrowSchema(t *testing.T) {
 		if fl.Name != cols[i][0] {
 			t.Errorf("field %d: Arrow %q, Parquet %q", i, fl.Name, cols[i][0])
 		}
-		isDur := slices.Contains(ResultDurationColumns, fl.Name)
+		isDur := slices.Contains(ResultDurationColumns, fl.Name) || fl.Name == "transfer_ns"
 		if d, ok := fl.Type.(*arrow.DurationType); ok != isDur || (ok && d.Unit != arrow.Nanosecond) {
 			t.Errorf("field %s: Arrow type %v", fl.Name, fl.Type)
 		}
@@ -411,4 +416,49 @@ func BenchmarkResultWriterSpill(b *testing.B) {
 	}
 	b.ReportMetric(float64(len(rs))*float64(b.N)/b.Elapsed().Seconds(), "results/s")
 	b.ReportMetric(float64(buf.Len())/float64(len(rs)), "bytes/result")
+}
+
+// TestDisaggResultsRoundTrip: a disaggregated run's results carry the
+// prefill and decode workers and the transfer, in their own columns with
+// the transfer's duration (null where none happened), and read back
+// whole, also through the sort's spilled runs; an aggregated file keeps
+// its columns.
+func TestDisaggResultsRoundTrip(t *testing.T) {
+	rs := disaggResults(3000, 5)
+	for _, rows := range []int{DefaultSortRows, minSortRows} {
+		var buf bytes.Buffer
+		w := NewResultWriter(&buf, WithSortBuffer(rows, t.TempDir()))
+		for _, r := range completionOrder(rs, 2) {
+			if err := w.Record(&r); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := w.Close(); err != nil {
+			t.Fatal(err)
+		}
+		back, err := ReadResults(bytes.NewReader(buf.Bytes()), int64(buf.Len()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(back, rs) {
+			t.Fatalf("sort buffer %d: results differ after a round trip", rows)
+		}
+		f, err := parquet.OpenFile(bytes.NewReader(buf.Bytes()), int64(buf.Len()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range DisaggColumns {
+			if _, ok := f.Schema().Lookup(c); !ok {
+				t.Errorf("column %s missing", c)
+			}
+		}
+	}
+	agg := writeResults(t, synthResults(10, 1))
+	f, err := parquet.OpenFile(bytes.NewReader(agg), int64(len(agg)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := f.Schema().Lookup("prefill_worker"); ok {
+		t.Error("an aggregated run's file has disaggregated columns")
+	}
 }

@@ -37,10 +37,11 @@ func compareResults(a, b *replay.RequestResult) int {
 
 // spillLen is the size of one result in a run file: its fields as
 // fixed-width little-endian integers (ID, the four times, prompt and output
-// tokens, replica, preemptions, status, reason). Raw records cost 56 bytes
-// of disk a result against some 35 for a Parquet run, and halve the CPU
-// time of a spilling write (BenchmarkResultWriterSpill).
-const spillLen = 5*8 + 3*4 + 2 + 1 + 1
+// tokens, replica, preemptions, status, reason, then the disaggregated
+// cluster's prefill and decode workers and transfer times). Raw records
+// cost 88 bytes of disk a result against some 35 for a Parquet run, and
+// halve the CPU time of a spilling write (BenchmarkResultWriterSpill).
+const spillLen = 5*8 + 3*4 + 2 + 1 + 1 + 2*4 + 2*8 + 8
 
 func putSpill(b []byte, r *replay.RequestResult) {
 	le := binary.LittleEndian
@@ -54,6 +55,14 @@ func putSpill(b []byte, r *replay.RequestResult) {
 	le.PutUint32(b[48:], uint32(r.Replica))
 	le.PutUint16(b[52:], uint16(r.Preemptions))
 	b[54], b[55] = byte(r.Status), byte(r.Reason)
+	le.PutUint32(b[56:], uint32(r.PrefillWorker))
+	le.PutUint32(b[60:], uint32(r.DecodeWorker))
+	le.PutUint64(b[64:], uint64(r.TransferStart))
+	le.PutUint64(b[72:], uint64(r.TransferEnd))
+	b[80] = 0
+	if r.Disaggregated {
+		b[80] = 1
+	}
 }
 
 func getSpill(b []byte) replay.RequestResult {
@@ -61,7 +70,9 @@ func getSpill(b []byte) replay.RequestResult {
 	return replay.RequestResult{ID: trace.RequestID(le.Uint64(b[0:])), Arrival: replay.Time(le.Uint64(b[8:])),
 		FirstScheduled: replay.Time(le.Uint64(b[16:])), FirstToken: replay.Time(le.Uint64(b[24:])), Completion: replay.Time(le.Uint64(b[32:])),
 		PromptTokens: int32(le.Uint32(b[40:])), OutputTokens: int32(le.Uint32(b[44:])), Replica: int32(le.Uint32(b[48:])),
-		Preemptions: int16(le.Uint16(b[52:])), Status: replay.Status(b[54]), Reason: replay.Reason(b[55])}
+		Preemptions: int16(le.Uint16(b[52:])), Status: replay.Status(b[54]), Reason: replay.Reason(b[55]),
+		PrefillWorker: int32(le.Uint32(b[56:])), DecodeWorker: int32(le.Uint32(b[60:])),
+		TransferStart: replay.Time(le.Uint64(b[64:])), TransferEnd: replay.Time(le.Uint64(b[72:])), Disaggregated: b[80] == 1}
 }
 
 // resultSorter is the external merge sort behind ResultWriter: a buffer of
@@ -73,6 +84,7 @@ type resultSorter struct {
 	buf     []replay.RequestResult
 	runs    []*os.File
 	rows    int64
+	disagg  bool // some result went through a disaggregated cluster
 }
 
 func newResultSorter(limit int, tempDir string) *resultSorter {
@@ -94,6 +106,7 @@ func (s *resultSorter) add(r *replay.RequestResult) error {
 	}
 	s.buf = append(s.buf, *r)
 	s.rows++
+	s.disagg = s.disagg || r.Disaggregated
 	return nil
 }
 

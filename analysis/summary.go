@@ -215,6 +215,31 @@ type Summary struct {
 	WallS       float64             `json:"wall_s"`
 	// Adaptive is what an adaptive-LoD run ran at which level; nil else.
 	Adaptive *replay.AdaptiveReport `json:"adaptive,omitempty"`
+
+	// Disaggregated reports each pool and the KV transfers of a run on a
+	// disaggregated cluster; nil otherwise.
+	Disaggregated *DisaggSummary `json:"disaggregated,omitempty"`
+}
+
+// DisaggSummary is the part of a Summary particular to a disaggregated
+// cluster: each pool's layout and load, and the KV-cache transfers from
+// prefill to decode workers (the volume over every lane, and the time of
+// each completed request's transfer).
+type DisaggSummary struct {
+	Prefill       replay.PoolStats `json:"prefill"`
+	Decode        replay.PoolStats `json:"decode"`
+	KVLink        string           `json:"kv_link"`
+	Transfers     int64            `json:"transfers"`
+	TransferGB    float64          `json:"transfer_gb"`     // KV moved, 1e9 bytes
+	Transfer      Dist             `json:"transfer_ms"`     // per completed request
+	WaitedForRoom int64            `json:"waited_for_room"` // transfers that waited for decode blocks
+	PeakPending   int64            `json:"peak_pending"`    // most prefilled requests waiting for decode room at once
+
+	// Each pool's time series: KV use pooled over its workers, and the
+	// finished prefills waiting for decode room.
+	PrefillKVUtil  SeriesStats `json:"prefill_kv_util"`
+	DecodeKVUtil   SeriesStats `json:"decode_kv_util"`
+	WaitingForRoom SeriesStats `json:"waiting_for_room"`
 }
 
 // Summarize computes the summary of one run. st may be nil, in which case
@@ -237,6 +262,7 @@ type Summarizer struct {
 	outTok, totTok               int64
 	ttftOK, tpotOK, e2eOK        int64
 	ttft, tpot, e2e, queue       chunked
+	xfer                         chunked // KV transfer times (disaggregated)
 }
 
 // NewSummarizer returns an empty Summarizer for the given SLO.
@@ -321,6 +347,9 @@ func (z *Summarizer) Record(r *replay.RequestResult) error {
 	if r.FirstScheduled >= 0 {
 		z.queue.add(float64(r.FirstScheduled - r.Arrival))
 	}
+	if v := r.TransferNs(); v >= 0 {
+		z.xfer.add(float64(v))
+	}
 	return nil
 }
 
@@ -371,6 +400,25 @@ func (z *Summarizer) Summary(st *replay.Stats) Summary {
 		s.Waiting = sample(func(x *replay.Sample) float64 { return float64(x.Waiting) })
 		s.KVUtil = sample(func(x *replay.Sample) float64 { return x.KVUtil })
 		s.PeakKVUtil = max(s.PeakKVUtil, s.KVUtil.Max)
+		if d := st.Disaggregated; d != nil {
+			ds := &DisaggSummary{Prefill: d.Prefill, Decode: d.Decode, KVLink: d.KVLink,
+				Transfers: d.Transfers, TransferGB: d.TransferBytes / 1e9, Transfer: distOf(z.xfer.into(buf[:0]), 1e-6),
+				WaitedForRoom: d.WaitedForRoom, PeakPending: d.PeakPending}
+			pool := func(f func(x *replay.PoolSample) float64, unit string) SeriesStats {
+				buf = buf[:0]
+				for i := range d.Samples {
+					buf = append(buf, f(&d.Samples[i]))
+				}
+				v := seriesStats(buf)
+				v.Unit, v.Scope = unit, ScopeClusterPooled
+				return v
+			}
+			ds.PrefillKVUtil = pool(func(x *replay.PoolSample) float64 { return x.PrefillKVUtil }, "fraction of KV blocks")
+			ds.DecodeKVUtil = pool(func(x *replay.PoolSample) float64 { return x.DecodeKVUtil }, "fraction of KV blocks")
+			ds.WaitingForRoom = pool(func(x *replay.PoolSample) float64 { return float64(x.WaitingForRoom) }, "requests")
+			ds.WaitingForRoom.Scope = ScopeClusterTotal
+			s.Disaggregated = ds
+		}
 	}
 	s.BatchSize.Unit, s.BatchSize.Scope = "sequences per step", ScopeReplica
 	s.Running.Unit, s.Running.Scope = "sequences", ScopeClusterTotal
@@ -506,6 +554,26 @@ func (s *Summary) WriteText(w io.Writer) error {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%.3f\t%.3f\t%.3f\t%.3f\t\n", row.Name, v.Scope, v.Unit, v.Samples, v.Mean, v.P50, v.P99, v.Max)
 	}
 	fmt.Fprintf(tw, "peak KV util\t%s\t%s\t\t\t\t\t%.4f\t\n", ScopeFullestReplica, s.KVUtil.Unit, s.PeakKVUtil)
+	if d := s.Disaggregated; d != nil {
+		fmt.Fprintf(tw, "\t\n")
+		fmt.Fprintf(tw, "pool\tworkers\tTP\tPP\tKV blocks/worker\tsteps\tpeak KV util\t\n")
+		for _, p := range []struct {
+			name string
+			s    replay.PoolStats
+		}{{"prefill", d.Prefill}, {"decode", d.Decode}} {
+			fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%d\t%.4f\t\n", p.name, p.s.Workers, p.s.TP, p.s.PP, p.s.KVBlocks, p.s.Steps, p.s.PeakKVUtil)
+		}
+		fmt.Fprintf(tw, "KV transfers (%s)\tcount\tGB\tmean ms\tp99 ms\twaited for room\tpeak waiting\t\n", d.KVLink)
+		fmt.Fprintf(tw, "\t%d\t%.3f\t%.3f\t%.3f\t%d\t%d\t\n", d.Transfers, d.TransferGB, d.Transfer.Mean, d.Transfer.P99, d.WaitedForRoom, d.PeakPending)
+		fmt.Fprintf(tw, "pools over time\tscope\tunit\tsamples\tmean\tp50\tp99\tmax\t\n")
+		for _, row := range []struct {
+			name string
+			v    SeriesStats
+		}{{"prefill KV util", d.PrefillKVUtil}, {"decode KV util", d.DecodeKVUtil}, {"waiting for decode room", d.WaitingForRoom}} {
+			v := row.v
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%.3f\t%.3f\t%.3f\t%.3f\t\n", row.name, v.Scope, v.Unit, v.Samples, v.Mean, v.P50, v.P99, v.Max)
+		}
+	}
 	if s.TotalEvents > 0 {
 		fmt.Fprintf(tw, "\t\n")
 		fmt.Fprintf(tw, "events\t%d\tsimulated (s)\t%.3f\twall (s)\t%.3f\t\n", s.TotalEvents, s.SimulatedS, s.WallS)

@@ -282,3 +282,35 @@ func TestSummaryShowsAdaptiveParts(t *testing.T) {
 		t.Error("a non-adaptive run's summary mentions adaptive")
 	}
 }
+
+// TestSummaryDisaggregated: a disaggregated run's summary reports each
+// pool, the KV transfers (volume, and the time of each completed
+// request's transfer: 1 to 7 ms in disaggResults) and the pools' time
+// series, in JSON and in the text report; an aggregated one has none.
+func TestSummaryDisaggregated(t *testing.T) {
+	st := handStats()
+	st.Disaggregated = &replay.DisaggStats{
+		Prefill: replay.PoolStats{Workers: 2, TP: 1, PP: 1, KVBlocks: 100, Steps: 10, PeakKVUtil: 0.5},
+		Decode:  replay.PoolStats{Workers: 3, TP: 2, PP: 1, KVBlocks: 300, Steps: 90, PeakKVUtil: 0.9},
+		KVLink:  "network", Transfers: 99, TransferBytes: 2.5e9, WaitedForRoom: 4, PeakPending: 2,
+		Samples: []replay.PoolSample{{PrefillKVUtil: 0.2, DecodeKVUtil: 0.4, WaitingForRoom: 1}, {PrefillKVUtil: 0.4, DecodeKVUtil: 0.8, WaitingForRoom: 3}},
+	}
+	s := Summarize(disaggResults(100, 3), st, SLO{})
+	d := s.Disaggregated
+	if d == nil || d.Transfers != 99 || d.TransferGB != 2.5 || d.Decode.Workers != 3 || d.Transfer.Count != 99 ||
+		d.Transfer.Max != 7 || d.Transfer.P50 < 1 || d.DecodeKVUtil.Max != 0.8 || d.WaitingForRoom.Mean != 2 {
+		t.Fatalf("disaggregated summary %+v", d)
+	}
+	var b strings.Builder
+	if err := s.WriteText(&b); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"prefill", "decode", "KV transfers (network)", "waiting for decode room"} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("text report lacks %q", want)
+		}
+	}
+	if Summarize(synthResults(10, 1), handStats(), SLO{}).Disaggregated != nil {
+		t.Error("an aggregated run's summary has a disaggregated section")
+	}
+}

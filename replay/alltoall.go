@@ -3,6 +3,7 @@ package replay
 import (
 	"math"
 
+	"github.com/lodsim/lodsim/hwprofile/cost"
 	"github.com/lodsim/lodsim/lod"
 )
 
@@ -52,7 +53,7 @@ type epRank struct {
 }
 
 // An expert-parallel rank's phases; a transfer carries the phase it
-// belongs to (xfer.a2a).
+// belongs to (xfer.par of an xferA2A).
 const (
 	epDispatch int8 = 1 + iota
 	epCompute
@@ -62,7 +63,7 @@ const (
 
 // newEPPhase gives a stage n expert-parallel ranks, each with its own
 // link, or all on bus when it is not -1.
-func (e *highExecutor) newEPPhase(n int, bus int32) *epPhase {
+func (e *highExecutor) newEPPhase(n int, bus int32, ring cost.Link) *epPhase {
 	ep := &epPhase{links: make([]int32, n), ranks: make([]epRank, n), w: make([]float64, n),
 		lat: make([]int64, n), bw: make([]int64, n), work: make([]int64, n), load: &e.load}
 	for j := range ep.links {
@@ -71,7 +72,7 @@ func (e *highExecutor) newEPPhase(n int, bus int32) *epPhase {
 		} else {
 			// A rank sends one transfer at a time: room for it now, so
 			// that the first step to use the link does not allocate.
-			ep.links[j] = e.newLink(e.ringLink)
+			ep.links[j] = e.newLink(ring)
 			e.links[ep.links[j]].active = make([]xfer, 0, 1)
 		}
 	}
@@ -134,7 +135,7 @@ func (e *highExecutor) epStep(st *stage, j int) {
 		}
 		r.sent++
 		r.out = true
-		e.addTransferNs(ep.links[j], xfer{a2a: r.phase, src: int16(j), dst: int16(dst), stage: st.gid}, ep.lat[share], ep.bw[share])
+		e.addTransferNs(ep.links[j], xfer{kind: xferA2A, par: r.phase, src: int32(j), dst: int16(dst), stage: st.gid}, ep.lat[share], ep.bw[share])
 		return
 	}
 	s := e.s
@@ -164,7 +165,7 @@ func (e *highExecutor) epDeliver(x xfer) {
 	st := e.s.stages[x.stage]
 	ep := st.ep
 	ep.ranks[x.src].out = false
-	if x.a2a == epDispatch {
+	if x.par == epDispatch {
 		ep.ranks[x.dst].recvD++
 	} else {
 		ep.ranks[x.dst].recvC++

@@ -76,17 +76,22 @@ func BenchmarkReplay(b *testing.B) {
 // BenchmarkAzureConv replays the Azure 2023 conversation trace (19,366
 // requests, read from the embedded CSV inside the timed loop) on four
 // replicas of Llama-3.1-8B at TP1 on H100 SXM at medium LoD.
-func BenchmarkAzureConv(b *testing.B) { benchAzure(b, "azure-conv-4xh100") }
+func BenchmarkAzureConv(b *testing.B) { benchAzure(b, "azure-conv-4xh100", "") }
 
 // BenchmarkAzureConvDeepSeekR1 replays the same trace on DeepSeek-R1 over
 // 8 x H200 (attention data-parallel over 8 replicas of TP1, EP8) at medium
 // LoD, the MoE layers' all-to-alls analytical. Target: under 1 s a run.
-func BenchmarkAzureConvDeepSeekR1(b *testing.B) { benchAzure(b, "azure-conv-8xh200-dsr1") }
+func BenchmarkAzureConvDeepSeekR1(b *testing.B) { benchAzure(b, "azure-conv-8xh200-dsr1", "") }
 
-func benchAzure(b *testing.B, scenario string) {
+// benchAzure replays the scenario's embedded Azure conversation trace at
+// its own level of detail, or at lodName when that is not "".
+func benchAzure(b *testing.B, scenario, lodName string) {
 	c, err := Scenario(scenario)
 	if err != nil {
 		b.Fatal(err)
+	}
+	if lodName != "" {
+		c.Simulation.LoD = LoD(lodName)
 	}
 	m, err := c.ResolveModel()
 	if err != nil {
@@ -141,3 +146,22 @@ func BenchmarkAdaptive(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkAzureConvDisagg replays the Azure 2023 conversation trace on
+// azure-conv-4xh100's four GPUs split into two prefill and two decode
+// workers (azure-conv-2p2d-h100), at both levels of detail; compare with
+// BenchmarkAzureConvAggregated, the same loop over the aggregated cluster.
+func BenchmarkAzureConvDisagg(b *testing.B) {
+	for _, l := range []string{"medium", "high"} {
+		b.Run("lod="+l, func(b *testing.B) { benchAzure(b, "azure-conv-2p2d-h100", l) })
+	}
+}
+
+// BenchmarkAzureConvAggregated is BenchmarkAzureConv at both levels of
+// detail, the reference for BenchmarkAzureConvDisagg.
+func BenchmarkAzureConvAggregated(b *testing.B) {
+	for _, l := range []string{"medium", "high"} {
+		b.Run("lod="+l, func(b *testing.B) { benchAzure(b, "azure-conv-4xh100", l) })
+	}
+}
+

@@ -8,7 +8,14 @@ func (s *Simulator) CheckKV() error {
 		if rp.run.active {
 			continue
 		}
-		if err := rp.kv.check(rp.id, s.reqs, rp.running, &rp.waiting); err != nil {
+		var held int64
+		if s.disagg != nil {
+			var err error
+			if held, err = s.disagg.check(rp); err != nil {
+				return err
+			}
+		}
+		if err := rp.kv.check(rp.id, s.reqs, rp.running, &rp.waiting, held); err != nil {
 			return err
 		}
 	}

@@ -33,6 +33,20 @@ func diffOutputs(a, b *Stats, ra, rb []RequestResult) string {
 			return fmt.Sprintf("sample %d differs:\n  %+v\n  %+v", i, a.Samples[i], b.Samples[i])
 		}
 	}
+	if da, db := a.Disaggregated, b.Disaggregated; (da == nil) != (db == nil) {
+		return "one run is disaggregated, the other not"
+	} else if da != nil {
+		for i := range min(len(da.Samples), len(db.Samples)) {
+			if da.Samples[i] != db.Samples[i] {
+				return fmt.Sprintf("pool sample %d differs:\n  %+v\n  %+v", i, da.Samples[i], db.Samples[i])
+			}
+		}
+		u, v := *da, *db
+		u.Samples, v.Samples = nil, nil
+		if len(da.Samples) != len(db.Samples) || !reflect.DeepEqual(u, v) {
+			return fmt.Sprintf("disaggregated statistics differ (%d and %d pool samples):\n  %+v\n  %+v", len(da.Samples), len(db.Samples), u, v)
+		}
+	}
 	x, y := *a, *b
 	x.LoD, y.LoD = "", ""
 	x.Events, y.Events = nil, nil

@@ -131,6 +131,9 @@ type ClusterConfig struct {
 	AttentionDataParallel int     `yaml:"attention_data_parallel,omitempty"`
 	MoETensorParallel     int     `yaml:"moe_tensor_parallel,omitempty"`
 	ExpertSkew            float64 `yaml:"expert_skew,omitempty"`
+	// Disaggregated, when set, splits the cluster into a prefill and a
+	// decode pool (config_disagg.go).
+	Disaggregated *DisaggConfig `yaml:"disaggregated,omitempty"`
 	// Nodes, GPUsPerNode and Network place the GPUs on nodes joined by a
 	// network (topology.go); 0 nodes: one node holding every GPU.
 	Nodes       int           `yaml:"nodes,omitempty"`
@@ -281,6 +284,10 @@ func (c *Config) Clone() *Config {
 		v := *c.Scheduler.OverlapScheduler
 		d.Scheduler.OverlapScheduler = &v
 	}
+	if c.Cluster.Disaggregated != nil {
+		v := *c.Cluster.Disaggregated
+		d.Cluster.Disaggregated = &v
+	}
 	if c.Workload.Synthetic != nil {
 		s := *c.Workload.Synthetic
 		d.Workload.Synthetic = &s
@@ -296,6 +303,7 @@ func (c *Config) Clone() *Config {
 // scheduler.engine is set (applyEngineDefaults), else with vLLM's where one
 // exists.
 func (c *Config) ApplyDefaults() {
+	c.saveDisaggBase()
 	s := &c.Simulation
 	if s.LoD == "" {
 		s.LoD = LoDMedium
@@ -482,6 +490,7 @@ func (c *Config) Validate() error {
 	}
 	c.validateCluster(&p, m, merr == nil)
 	c.validateExperts(&p, m, merr == nil)
+	c.validateDisagg(&p, m, merr == nil)
 	c.validateScheduler(&p)
 	for _, b := range []struct {
 		name string

@@ -79,12 +79,13 @@ func (m *mediumExecutor) tryRun(rp *replica, b *batch) bool {
 	cost := b.cost
 	t := s.now
 	d := int64(lb.Decodes)
+	grp := rp.grp
 	for j := 0; j < k; j++ {
 		if j > 0 {
 			lb.DecodeCtx += d
-			s.steps.replan(&lb, cost)
+			grp.steps.replan(&lb, cost)
 		}
-		t += Time(m.computeNs(&cost[0], 0, &lb) + m.collectiveNs(&cost[0]))
+		t += Time(m.computeNs(&cost[0], 0, &lb, grp) + m.collectiveNs(&cost[0], grp))
 		run.ends = append(run.ends, t)
 		if s.stop > 0 && t > s.stop {
 			break
@@ -139,10 +140,15 @@ func (m *mediumExecutor) runLength(rp *replica, b *batch) int {
 // joins the batch at the next step: the run is cut to end with the step
 // in progress, so that the scheduler sees the arrival at that step's end.
 func (m *mediumExecutor) arrivalDuringRun(rp *replica) {
-	run := &rp.run
-	if run.blocked {
+	if rp.run.blocked {
 		return
 	}
+	m.cutRun(rp)
+}
+
+// cutRun cuts rp's run to end with the step in progress.
+func (m *mediumExecutor) cutRun(rp *replica) {
+	run := &rp.run
 	s := m.s
 	j := 0
 	for j < run.k && run.ends[j] < s.now {

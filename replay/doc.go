@@ -35,7 +35,13 @@
 //     each step on one of the two);
 //   - stepdone.go: the one bookkeeping path of a finished step, shared by
 //     single steps and settled decode runs;
-//   - sample.go, stats.go, result.go: time series, statistics and results.
+//   - sample.go, stats.go, result.go: time series, statistics and results;
+//   - pool.go: what the replicas of a pool share (config, planner, links,
+//     router): one aggregated pool, or with cluster.disaggregated
+//     (config_disagg.go) a prefill and a decode pool, joined by disagg.go
+//     (the request path between them, the KV blocks held on both sides,
+//     the room policy) and kvtransfer.go (the KV transfer: streamed per
+//     layer over the modelled links at high LoD, analytical at medium).
 //
 // Three levels of detail share everything but the executor:
 //
@@ -55,5 +61,6 @@
 //     to medium's and applying it to every other step.
 //
 // Without variability and contention both levels produce identical outputs:
-// per-request results, ITL histogram, time series and statistics.
+// per-request results, ITL histogram, time series and statistics, on
+// aggregated and disaggregated clusters alike.
 package replay

@@ -5,7 +5,6 @@ import (
 	"math"
 	"math/bits"
 
-	"github.com/lodsim/lodsim/hwprofile/cost"
 	"github.com/lodsim/lodsim/lod"
 )
 
@@ -137,24 +136,27 @@ func (r *ratioStat) halfWidth() float64 {
 func (r *ratioStat) ratio() float64 { return r.hi / r.med }
 
 // newAdaptive wraps the high executor s.high with a medium one.
-func newAdaptive(s *Simulator, ring, pp cost.Link) {
+// It runs once the cluster's pool exists (an aggregated cluster's: see
+// Simulator.agg).
+func newAdaptive(s *Simulator) {
 	c := s.cfg
-	a := &adaptiveExecutor{s: s, hi: s.high, med: newMedium(s, ring, pp), budget: c.Simulation.ErrorBudget}
+	pp := s.agg().pp
+	a := &adaptiveExecutor{s: s, hi: s.high, med: newMedium(s), budget: c.Simulation.ErrorBudget}
 	if a.budget == 0 {
 		a.budget = 0.01
 	}
 	// A shared bus at PP1 carries only one ring at a time, which
 	// mediumcost.go times exactly (TestMediumSharedBusEqualsHigh); with
 	// PP > 1 hand-offs and other stages' rings contend unpredictably.
-	contended := c.Cluster.Links.Topology == TopologyShared && s.pp > 1
+	contended := c.Cluster.Links.Topology == TopologyShared && pp > 1
 	// Hand-offs over the network queue behind each other when they
 	// outlast a stage's step (topology.go).
 	// Skewed expert loads make a straggler rank in every MoE layer.
 	a.refine = c.Simulation.Variability > 0 || contended || anyCrossing(s) || c.Cluster.ExpertSkew > 0
-	a.stages, a.hops = newRatioTable(s.pp), newRatioTable(s.pp)
+	a.stages, a.hops = newRatioTable(pp), newRatioTable(pp)
 	a.window = make([]int32, c.Cluster.Replicas)
-	a.winLen = int32(windowSteps * s.pp)
-	a.startAt = make([]Time, c.Cluster.Replicas*s.pp)
+	a.winLen = int32(windowSteps * pp)
+	a.startAt = make([]Time, c.Cluster.Replicas*pp)
 	a.rep = AdaptiveReport{ErrorBudget: a.budget, Refined: a.refine}
 	a.med.adapt = a
 	a.hi.measured, a.hi.delivered = a.measured, a.delivered
@@ -186,8 +188,8 @@ func (a *adaptiveExecutor) sample(rp *replica, lb *lod.Batch) bool {
 		return false
 	}
 	k := classOf(lb)
-	for idx := 0; idx < a.s.pp; idx++ {
-		if !a.stages.converged(idx, k, a.budget) || (idx < a.s.pp-1 && !a.hops.converged(idx, k, a.budget)) {
+	for idx, pp := 0, a.s.agg().pp; idx < pp; idx++ {
+		if !a.stages.converged(idx, k, a.budget) || (idx < pp-1 && !a.hops.converged(idx, k, a.budget)) {
 			a.window[rp.id] = a.winLen
 			a.rep.Windows++
 			return true
@@ -230,7 +232,7 @@ func (a *adaptiveExecutor) measured(st *stage) {
 	b := st.cur
 	c := &b.cost[st.idx]
 	hi := float64(a.s.now - a.startAt[st.gid])
-	med := float64(a.med.analyticComputeNs(c) + a.med.collectiveNs(c))
+	med := float64(a.med.analyticComputeNs(c, st.rep.grp) + a.med.collectiveNs(c, st.rep.grp))
 	a.rep.HighStageNs += int64(hi)
 	if a.warm(st.idx, b) {
 		a.stages.add(st.idx, &b.lb, hi, med)
@@ -242,7 +244,7 @@ func (a *adaptiveExecutor) measured(st *stage) {
 // runs beside position p+idx-j on stage j.
 func (a *adaptiveExecutor) warm(idx int, b *batch) bool {
 	p := b.winPos
-	return p >= int32(a.s.pp-1-idx) && p <= a.winLen-1-int32(idx)
+	return p >= int32(a.s.agg().pp-1-idx) && p <= a.winLen-1-int32(idx)
 }
 
 // delivered: b's activations reached stage next at high; the hand-off's

@@ -4,7 +4,6 @@ import (
 	"math"
 	"math/rand/v2"
 
-	"github.com/lodsim/lodsim/hwprofile/cost"
 	"github.com/lodsim/lodsim/lod"
 )
 
@@ -16,9 +15,8 @@ import (
 type highExecutor struct {
 	s        *Simulator
 	links    []link
-	ringLink cost.Link
-	ppLink   cost.Link
-	shared   bool // one bus per replica (topology shared)
+	kv       kvStreams // KV-cache transfers in flight (kvtransfer.go)
+	shared   bool      // one bus per replica (topology shared)
 	varSigma float64
 	rng      *rand.Rand
 	load     expertLoad // expert-parallel ranks' loads (alltoall.go)
@@ -48,10 +46,11 @@ type rankState struct {
 // initReplica gives each stage its ranks, its ring links and its link to
 // the next stage (all one bus with the shared topology).
 func (e *highExecutor) initReplica(rp *replica) {
-	tp, pp := e.s.tp, e.s.pp
+	g := rp.grp
+	tp, pp := g.tp, g.pp
 	var bus int32 = -1
 	if e.shared {
-		bus = e.newLink(e.ringLink)
+		bus = e.newLink(g.ring)
 	}
 	for i, st := range rp.stages {
 		st.ranks = make([]rankState, tp)
@@ -61,24 +60,27 @@ func (e *highExecutor) initReplica(rp *replica) {
 			if bus >= 0 {
 				st.ringLinks[r] = bus
 			} else if tp > 1 {
-				st.ringLinks[r] = e.newLink(e.ringLink)
+				st.ringLinks[r] = e.newLink(g.ring)
 			}
 		}
 		if bus >= 0 {
 			st.ppLink = bus
 		} else if i < pp-1 {
-			st.ppLink = e.newLink(e.ppLink)
+			st.ppLink = e.newLink(g.ppLink)
 		}
-		if pl := e.s.planner; pl.EP() > 1 && pl.AttentionDP() > 1 {
-			st.ep = e.newEPPhase(pl.EP(), bus)
+		if pl := g.planner; pl.EP() > 1 && pl.AttentionDP() > 1 {
+			st.ep = e.newEPPhase(pl.EP(), bus, g.ring)
 		}
 	}
 	e.placeOnNodes(rp)
+	if g.kind == PoolPrefill {
+		e.initKVLinks(rp, e.s.disagg.xfer)
+	}
 }
 
 // forward sends the activations over the link to the next stage.
 func (e *highExecutor) forward(st *stage, b *batch) {
-	e.addTransfer(st.ppLink, xfer{pp: true, stage: st.gid + 1, batch: b}, b.cost[st.idx].PPBytes)
+	e.addTransfer(st.ppLink, xfer{kind: xferPP, stage: st.gid + 1, batch: b}, b.cost[st.idx].PPBytes)
 }
 
 // startRun: every step runs op by op at the high level of detail.

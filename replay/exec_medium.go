@@ -1,9 +1,6 @@
 package replay
 
-import (
-	"github.com/lodsim/lodsim/hwprofile/cost"
-	"github.com/lodsim/lodsim/lod"
-)
+import "github.com/lodsim/lodsim/lod"
 
 // mediumExecutor is the medium level of detail: one aggregated compute
 // event and one analytical collective per step and stage, an analytical
@@ -11,9 +8,7 @@ import (
 // of decode steps in one event (decoderun.go).
 type mediumExecutor struct {
 	s          *Simulator
-	ppLink     cost.Link
 	batchTable []*batch          // batches named by index in pipeline events
-	strag      *stragglers       // per-rank variability at TP > 1, else nil (mediumcost.go)
 	bus        bool              // one shared bus per replica
 	adapt      *adaptiveExecutor // adaptive LoD: learned corrections, else nil
 }
@@ -22,14 +17,14 @@ func (m *mediumExecutor) initReplica(*replica) {}
 
 func (m *mediumExecutor) start(st *stage, b *batch) {
 	s := m.s
-	s.h.push(s.now+Time(m.computeNs(&b.cost[st.idx], st.idx, &b.lb)), evStageCompute, st.gid, 0, 0)
+	s.h.push(s.now+Time(m.computeNs(&b.cost[st.idx], st.idx, &b.lb, st.rep.grp)), evStageCompute, st.gid, 0, 0)
 }
 
 // onStageCompute: the stage's compute finished; its collectives follow.
 func (m *mediumExecutor) onStageCompute(st *stage) {
 	s := m.s
-	if c := &st.cur.cost[st.idx]; s.tp > 1 || c.A2ARanks > 1 {
-		s.h.push(s.now+Time(m.collectiveNs(c)), evStageCollective, st.gid, 0, 0)
+	if g, c := st.rep.grp, &st.cur.cost[st.idx]; g.tp > 1 || c.A2ARanks > 1 {
+		s.h.push(s.now+Time(m.collectiveNs(c, g)), evStageCollective, st.gid, 0, 0)
 		return
 	}
 	s.stageDone(st)
@@ -68,7 +63,7 @@ func (m *mediumExecutor) onPPArrive(stageGID, batchIdx int) {
 // hand steps on one by one, so runs need PP1.
 func (m *mediumExecutor) startRun(rp *replica, b *batch, preempted bool) bool {
 	blocked := rp.waiting.n > 0 && rp.sched.headStaysBlocked()
-	if m.s.pp != 1 || !b.decodeOnly() || preempted || (rp.waiting.n > 0 && !blocked) {
+	if rp.grp.pp != 1 || !b.decodeOnly() || preempted || (rp.waiting.n > 0 && !blocked) {
 		return false
 	}
 	rp.run.blocked = blocked

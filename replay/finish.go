@@ -20,9 +20,9 @@ func (s *Simulator) Finish() (*Stats, error) {
 		if rp.run.active {
 			// The step in progress at the stop time has its blocks, as
 			// in the step-by-step path.
-			if f := float64(s.kvHeld(rp)) / float64(rp.kv.total); f > s.st.PeakKVUtil {
-				s.st.PeakKVUtil = f
-			}
+			f := float64(s.kvHeld(rp)) / float64(rp.kv.total)
+			s.st.PeakKVUtil = max(s.st.PeakKVUtil, f)
+			rp.grp.peakKV = max(rp.grp.peakKV, f)
 			s.medium.settleRun(rp, s.now)
 		}
 	}
@@ -37,6 +37,12 @@ func (s *Simulator) Finish() (*Stats, error) {
 		for rp.waiting.n > 0 {
 			s.record(rp.waiting.popFront(), Unfinished, -1)
 		}
+		if s.disagg != nil {
+			s.disagg.finish(rp)
+		}
+	}
+	if s.disagg != nil {
+		s.st.Disaggregated = s.disagg.stats()
 	}
 	s.countEvents()
 	if s.adaptive != nil {

@@ -26,6 +26,7 @@ const (
 	evDecodeRun       // medium: a run of decode steps with an unchanged batch finished
 	evRunStale        // medium: a superseded decode-run event (run cut short)
 	evExpertCompute   // high: an expert-parallel rank's MoE layer finished (alltoall.go)
+	evKVTransfer      // medium: a request's KV cache reached its decode worker
 	numEventKinds
 )
 
@@ -42,6 +43,7 @@ var eventKindNames = [numEventKinds]string{
 	evDecodeRun:       "decode_run",
 	evRunStale:        "decode_run_stale",
 	evExpertCompute:   "expert_compute",
+	evKVTransfer:      "kv_transfer",
 }
 
 // eventHeap is a 4-ary min-heap: shallower than a binary heap, and its

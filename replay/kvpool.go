@@ -10,7 +10,9 @@ import "fmt"
 //
 //	free + Σ blocks held by running requests = total, with 0 <= free
 //	a running request not in flight holds blocksFor(computed) blocks
-//	a waiting request holds no block
+//	a waiting request holds no block (on a decode replica: those of
+//	its transferred KV, blocksFor(computed))
+//	blocks held for transfers between pools (disagg.check) count as used
 //
 // A request in flight holds the blocks of the tokens its step computes;
 // inside a medium decode run, blocks are settled lazily at the run's end
@@ -54,11 +56,23 @@ func (p *kvPool) release(r *reqState) {
 	r.blocks = 0
 }
 
+// handOff keeps r's blocks held for its KV transfer (srcBlocks), out of
+// the running requests' count: its prefill finished.
+func (p *kvPool) handOff(r *reqState) {
+	r.srcBlocks, r.blocks = r.blocks, 0
+}
+
+// releaseHandedOff takes back the blocks of r's finished transfer.
+func (p *kvPool) releaseHandedOff(r *reqState) {
+	p.free += r.srcBlocks
+	r.srcBlocks = 0
+}
+
 // check recounts the pool's blocks from the requests of replica id
-// (running in admission order, waiting in queue order) and returns the
+// (running in admission order, waiting in queue order, and held, the
+// blocks of requests between prefill and decode pools) and returns the
 // first broken invariant.
-func (p *kvPool) check(id int32, reqs []reqState, running []int32, waiting *deque) error {
-	var held int64
+func (p *kvPool) check(id int32, reqs []reqState, running []int32, waiting *deque, held int64) error {
 	for _, slot := range running {
 		r := &reqs[slot]
 		held += int64(r.blocks)
@@ -70,9 +84,12 @@ func (p *kvPool) check(id int32, reqs []reqState, running []int32, waiting *dequ
 		}
 	}
 	for i := 0; i < waiting.n; i++ {
-		if b := reqs[waiting.at(i)].blocks; b != 0 {
-			return fmt.Errorf("replay: invariant: replica %d waiting request holds %d blocks", id, b)
+		// None, or on a decode replica the transferred KV's.
+		r := &reqs[waiting.at(i)]
+		if want := p.blocksFor(r.computed); r.blocks != want {
+			return fmt.Errorf("replay: invariant: replica %d waiting request holds %d blocks, expected %d", id, r.blocks, want)
 		}
+		held += int64(r.blocks)
 	}
 	if held+int64(p.free) != int64(p.total) {
 		return fmt.Errorf("replay: invariant: replica %d used %d + free %d != capacity %d", id, held, p.free, p.total)

@@ -18,14 +18,25 @@ type xfer struct {
 	lat   int64
 	due   Time
 	id    uint32
-	pp    bool // pipeline activations (else a ring chunk)
+	stage int32 // the stage it serves; a KV transfer's lane
+	src   int32 // an all-to-all's sender (alltoall.go); a KV transfer's stream (kvtransfer.go)
 	dst   int16
-	par   int8
-	stage int32
-	a2a   int8  // an expert-parallel all-to-all's phase (alltoall.go), else 0
-	src   int16 // and its sender
+	par   int8     // a ring chunk's all-reduce parity; an all-to-all's phase
+	kind  xferKind // what the receiver does with it (deliver)
 	batch *batch
 }
+
+// xferKind says what a transfer carries. xfer stays 48 bytes (one kind
+// instead of a flag per kind): the high level of detail copies it on every
+// link event.
+type xferKind int8
+
+const (
+	xferRing xferKind = iota // a TP ring all-reduce chunk
+	xferPP                   // pipeline activations to the next stage
+	xferA2A                  // an expert-parallel all-to-all transfer (alltoall.go)
+	xferKV                   // a layer of a KV-cache transfer (kvtransfer.go)
+)
 
 // link is a directed GPU-to-GPU connection (or a shared bus).
 type link struct {
@@ -200,14 +211,17 @@ func (e *highExecutor) onLinkDeliver(li int, id uint32) {
 // deliver hands a finished transfer to its receiver.
 func (e *highExecutor) deliver(x xfer) {
 	s := e.s
-	if x.pp {
+	switch x.kind {
+	case xferKV:
+		e.kvDelivered(x)
+		return
+	case xferPP:
 		if e.delivered != nil {
 			e.delivered(x.stage, x.batch)
 		}
 		s.arriveStage(s.stages[x.stage], x.batch)
 		return
-	}
-	if x.a2a != 0 {
+	case xferA2A:
 		e.epDeliver(x)
 		return
 	}

@@ -87,6 +87,8 @@ func (s *Simulator) loop(until Time, n int) {
 			s.medium.onRunEnd(s.replicas[ev.a], ev.ver)
 		case evExpertCompute:
 			s.high.onExpertCompute(s.stages[ev.a], int(ev.b))
+		case evKVTransfer:
+			s.disagg.arrived(ev.a)
 		}
 		if processed++; s.in.Progress != nil && processed&0x3ffff == 0 {
 			s.in.Progress(s.now, s.finished)

@@ -1,7 +1,6 @@
 package replay
 
 import (
-	"github.com/lodsim/lodsim/hwprofile/cost"
 	"github.com/lodsim/lodsim/lod"
 )
 
@@ -29,11 +28,11 @@ import (
 // for step lb on stage idx; at adaptive LoD it also carries the step
 // class's learned correction of the whole stage time (compute and
 // collectives), so that the collective event stays as it is.
-func (m *mediumExecutor) computeNs(c *lod.StageCost, idx int, lb *lod.Batch) int64 {
-	t := m.analyticComputeNs(c)
+func (m *mediumExecutor) computeNs(c *lod.StageCost, idx int, lb *lod.Batch, g *workerPool) int64 {
+	t := m.analyticComputeNs(c, g)
 	if a := m.adapt; a != nil {
 		if f := a.factor(idx, lb); f != 1 {
-			coll := m.collectiveNs(c)
+			coll := m.collectiveNs(c, g)
 			t = max(0, int64(float64(t+coll)*f+0.5)-coll)
 		}
 	}
@@ -41,8 +40,8 @@ func (m *mediumExecutor) computeNs(c *lod.StageCost, idx int, lb *lod.Batch) int
 }
 
 // analyticComputeNs is computeNs without a learned correction.
-func (m *mediumExecutor) analyticComputeNs(c *lod.StageCost) int64 {
-	g := m.strag
+func (m *mediumExecutor) analyticComputeNs(c *lod.StageCost, pool *workerPool) int64 {
+	g := pool.strag
 	if g == nil {
 		return c.Compute()
 	}
@@ -55,14 +54,14 @@ func (m *mediumExecutor) analyticComputeNs(c *lod.StageCost) int64 {
 // and, for expert-parallel MoE layers, the analytical all-to-alls
 // (lod.StageCost.MoECommNs), which no shared-bus or network correction
 // touches.
-func (m *mediumExecutor) collectiveNs(c *lod.StageCost) int64 {
-	return m.allReduceNs(c) + c.MoECommNs()
+func (m *mediumExecutor) collectiveNs(c *lod.StageCost, g *workerPool) int64 {
+	return m.allReduceNs(c, g) + c.MoECommNs()
 }
 
 // allReduceNs is the time of stage cost c's all-reduces.
-func (m *mediumExecutor) allReduceNs(c *lod.StageCost) int64 {
-	tp := m.s.tp
-	if ns, ok := netRingNs(m.s, c.ARLink, c.ARBytes); ok {
+func (m *mediumExecutor) allReduceNs(c *lod.StageCost, g *workerPool) int64 {
+	tp := g.tp
+	if ns, ok := netRingNs(m.s, g, c.ARLink, c.ARBytes); ok {
 		return int64(2*c.Layers) * ns
 	}
 	if !m.bus || tp <= 1 {
@@ -73,15 +72,9 @@ func (m *mediumExecutor) allReduceNs(c *lod.StageCost) int64 {
 }
 
 // newMedium builds the medium executor with the corrections the config
-// calls for: the shared bus carries the pipeline hand-offs on the ring
-// link, as the high level of detail's bus does.
-func newMedium(s *Simulator, ring, pp cost.Link) *mediumExecutor {
-	m := &mediumExecutor{s: s, ppLink: pp}
-	if s.cfg.Cluster.Links.Topology == TopologyShared {
-		m.bus, m.ppLink = true, ring
-	}
-	if v := s.cfg.Simulation.Variability; v > 0 && s.tp > 1 {
-		m.strag = newStragglers(s.tp, v)
-	}
-	return m
+// calls for: a shared bus carries the pipeline hand-offs on the ring link,
+// as the high level of detail's bus does (hopLink); each pool's straggler
+// table is its own (workerPool.strag).
+func newMedium(s *Simulator) *mediumExecutor {
+	return &mediumExecutor{s: s, bus: s.cfg.Cluster.Links.Topology == TopologyShared}
 }

@@ -5,7 +5,9 @@ import "github.com/lodsim/lodsim/lod"
 // replica is one data-parallel copy of the model: its queues, its KV
 // block pool, its scheduler and its pipeline stages.
 type replica struct {
-	id            int32
+	id            int32 // across the cluster
+	index         int32 // within its pool
+	grp           *workerPool
 	waiting       deque
 	waitingTokens int64
 	running       []int32 // admission order
@@ -16,12 +18,22 @@ type replica struct {
 	stages        []*stage
 	run           runState // medium: the decode run in progress
 	scratch       []int32
+
+	// Disaggregated pools (disagg.go): on a prefill replica, outbound
+	// holds the requests whose prefill finished and whose KV (still held
+	// here) waits for or is in transfer; on a decode replica, pending
+	// queues the requests assigned to it whose blocks do not fit yet
+	// (pendingBlocks of them), inbound those whose KV is in transfer.
+	outbound      []int32
+	pending       deque
+	pendingBlocks int64
+	inbound       []int32
 }
 
-func (s *Simulator) newReplica(id int32, blocks int32) *replica {
-	rp := &replica{id: id, kv: newKVPool(blocks, int32(s.cfg.Scheduler.BlockSize))}
+func (s *Simulator) newReplica(p *workerPool, id int32, blocks int32) *replica {
+	rp := &replica{id: id, grp: p, kv: newKVPool(blocks, int32(p.sched.BlockSize))}
 	rp.sched = newScheduler(s, rp)
-	for i := 0; i < s.pp; i++ {
+	for i := 0; i < p.pp; i++ {
 		st := &stage{rep: rp, idx: i, gid: int32(len(s.stages))}
 		s.stages = append(s.stages, st)
 		rp.stages = append(rp.stages, st)
@@ -32,7 +44,10 @@ func (s *Simulator) newReplica(id int32, blocks int32) *replica {
 
 // outstanding is the number of requests routed to rp and not yet
 // finished: running (preempted ones go back to waiting) or waiting.
-func (rp *replica) outstanding() int { return len(rp.running) + rp.waiting.n }
+// On a decode replica it counts the transfers assigned to it.
+func (rp *replica) outstanding() int {
+	return len(rp.running) + rp.waiting.n + rp.pending.n + len(rp.inbound)
+}
 
 // getBatch takes an empty batch from the replica's pool.
 func (s *Simulator) getBatch(rp *replica) *batch {
@@ -43,7 +58,7 @@ func (s *Simulator) getBatch(rp *replica) *batch {
 		b.lb.Reset()
 		return b
 	}
-	b := &batch{rep: rp, cost: make([]lod.StageCost, s.pp)}
+	b := &batch{rep: rp, cost: make([]lod.StageCost, rp.grp.pp)}
 	b.lb.Reset()
 	return b
 }
@@ -56,7 +71,7 @@ func (s *Simulator) kick(rp *replica) {
 		return
 	}
 	st0 := rp.stages[0]
-	if st0.busy || len(st0.queue) > 0 || rp.inflight >= s.pp {
+	if st0.busy || len(st0.queue) > 0 || rp.inflight >= rp.grp.pp {
 		return
 	}
 	b := s.getBatch(rp)
@@ -67,7 +82,7 @@ func (s *Simulator) kick(rp *replica) {
 	}
 	s.notePeakKV(rp)
 	rp.inflight++
-	s.steps.plan(&b.lb, b.cost)
+	rp.grp.steps.plan(&b.lb, b.cost)
 	if s.exec.startRun(rp, b, preempted) {
 		return
 	}
@@ -78,8 +93,12 @@ func (s *Simulator) kick(rp *replica) {
 // allocated when a step is scheduled or a decode run settled, so checking
 // there sees every peak.
 func (s *Simulator) notePeakKV(rp *replica) {
-	if f := rp.kv.util(); f > s.st.PeakKVUtil {
+	f := rp.kv.util()
+	if f > s.st.PeakKVUtil {
 		s.st.PeakKVUtil = f
+	}
+	if f > rp.grp.peakKV {
+		rp.grp.peakKV = f
 	}
 }
 

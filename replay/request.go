@@ -21,6 +21,17 @@ type reqState struct {
 	blocks     int32 // KV blocks held; changed only by the replica's kvPool
 	preempt    int16
 	replica    int32
+	// On a disaggregated cluster (disagg.go): the whole output (output is
+	// 1 while the request is in the prefill pool), the prefill and decode
+	// replicas' indices within their pools, the blocks still held on the
+	// prefill replica while the KV is handed over, and when the transfer
+	// started and ended (-1: not yet).
+	want       int32
+	prefillIdx int32
+	decodeIdx  int32
+	srcBlocks  int32
+	xferStart  Time
+	xferEnd    Time
 	inflight   bool // part of a batch in flight (pipeline parallelism)
 	done       bool // produced its last token; leaving the running queue
 }
@@ -52,6 +63,7 @@ func (s *Simulator) record(slot int32, st Status, completion Time) {
 		ID: r.id, Arrival: r.arrival, FirstScheduled: r.firstSched, FirstToken: r.firstToken,
 		Completion: completion, PromptTokens: r.prompt, OutputTokens: r.generated,
 		Replica: r.replica, Preemptions: r.preempt, Status: st, Reason: s.reject,
+		Disaggregated: s.disagg != nil, PrefillWorker: r.prefillIdx, DecodeWorker: r.decodeIdx, TransferStart: r.xferStart, TransferEnd: r.xferEnd,
 	}
 	switch st {
 	case Completed:

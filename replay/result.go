@@ -74,13 +74,21 @@ func ParseReason(s string) (Reason, bool) {
 	return 0, false
 }
 
-// RequestResult is the compact per-request record a run produces (56
+// RequestResult is the compact per-request record a run produces (88
 // bytes). Times are simulated ns; a time that never happened is -1.
 //
 //	TTFT = FirstToken - Arrival
 //	E2E  = Completion - Arrival
 //	TPOT = (Completion - FirstToken) / (OutputTokens - 1), for OutputTokens > 1
 //	queueing delay = FirstScheduled - Arrival
+//
+// On a disaggregated cluster (disagg.go, Disaggregated set) Replica is the
+// worker the request ended on, across both pools (prefill workers first);
+// PrefillWorker and DecodeWorker number the workers within their pools,
+// and the KV transfer ran from TransferStart to TransferEnd, which is also
+// FirstToken (the first token reaches the client with the KV); each is -1
+// for a stage the request did not reach. On an aggregated cluster
+// (Disaggregated false) the four are zero and mean nothing.
 type RequestResult struct {
 	ID             workload.RequestID
 	Arrival        Time
@@ -93,6 +101,20 @@ type RequestResult struct {
 	Preemptions    int16
 	Status         Status
 	Reason         Reason // why it was rejected
+	Disaggregated  bool   // ran on a disaggregated cluster
+	PrefillWorker  int32
+	DecodeWorker   int32
+	TransferStart  Time
+	TransferEnd    Time
+}
+
+// TransferNs is the KV transfer's duration, or -1 when none completed
+// (always on an aggregated cluster).
+func (r *RequestResult) TransferNs() Time {
+	if !r.Disaggregated || r.TransferEnd < 0 || r.TransferStart < 0 {
+		return -1
+	}
+	return r.TransferEnd - r.TransferStart
 }
 
 // TTFT is the time to first token, or -1 when there was none.

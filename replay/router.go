@@ -1,14 +1,16 @@
 package replay
 
-// router picks the replica for each arriving request by the configured
-// policy; ties go to the lowest replica id.
+// router picks the replica of a pool for each request it routes by the
+// configured policy; ties go to the lowest replica id. On a disaggregated
+// cluster each pool has its own: the prefill pool's routes arrivals, the
+// decode pool's routes finished prefills, where least_kv is the KV-aware
+// choice (it counts the blocks of transfers waiting for room).
 type router struct {
 	policy RoutingPolicy
 	rr     int // next replica of round robin
 }
 
-func (ro *router) route(s *Simulator) *replica {
-	reps := s.replicas
+func (ro *router) route(s *Simulator, reps []*replica) *replica {
 	switch ro.policy {
 	case LeastOutstanding:
 		best := reps[0]
@@ -33,8 +35,9 @@ func (ro *router) route(s *Simulator) *replica {
 }
 
 // kvLoad is the router's view of KV pressure: blocks held plus blocks the
-// waiting prompts will need, over capacity.
+// waiting prompts and the transfers waiting for room will need, over
+// capacity.
 func (s *Simulator) kvLoad(rp *replica) float64 {
-	used := s.kvHeld(rp) + rp.waitingTokens/int64(rp.kv.blockSize)
+	used := s.kvHeld(rp) + rp.waitingTokens/int64(rp.kv.blockSize) + rp.pendingBlocks
 	return float64(used) / float64(rp.kv.total)
 }

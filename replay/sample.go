@@ -54,6 +54,9 @@ func (s *Simulator) onSample() {
 		return
 	}
 	s.st.Samples = append(s.st.Samples, sm)
+	if s.disagg != nil {
+		s.disagg.sample()
+	}
 	*ts = timeSeries{}
 	// Keep sampling only while something else can still happen.
 	if s.h.Len() == 0 && !s.src.hasNext {

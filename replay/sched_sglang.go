@@ -11,7 +11,7 @@ package replay
 type sglangScheduler struct{ schedCore }
 
 func (g *sglangScheduler) formBatch(b *batch) (preempted bool) {
-	full := int32(g.s.cfg.Scheduler.MaxNumBatchedTokens)
+	full := int32(g.sc.MaxNumBatchedTokens)
 	budget := g.continueRunning(b, full, true, &preempted)
 	g.admitWaiting(b, budget, admitPrompt)
 	if len(b.slots) == 0 {

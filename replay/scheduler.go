@@ -24,16 +24,17 @@ type scheduler interface {
 
 // newScheduler builds the configured policy for rp.
 func newScheduler(s *Simulator, rp *replica) scheduler {
-	core := schedCore{s: s, rp: rp, reserve: newAdmissionReserve(s.cfg.Scheduler.AdmissionReserve)}
-	if s.cfg.Scheduler.Engine == EngineTRTLLM {
+	sc0 := rp.grp.sched
+	core := schedCore{s: s, rp: rp, sc: sc0, reserve: newAdmissionReserve(sc0.AdmissionReserve)}
+	if sc0.Engine == EngineTRTLLM {
 		sc := &trtllmScheduler{schedCore: core, rule: admitSequence}
-		if s.cfg.Scheduler.CapacityPolicy == MaxUtilization {
+		if sc0.CapacityPolicy == MaxUtilization {
 			sc.rule = admitStep
 		}
 		sc.self = sc
 		return sc
 	}
-	if s.cfg.Scheduler.Batching == BatchingPrefillFirst {
+	if sc0.Batching == BatchingPrefillFirst {
 		sc := &sglangScheduler{schedCore: core}
 		sc.self = sc
 		return sc
@@ -48,7 +49,8 @@ func newScheduler(s *Simulator, rp *replica) scheduler {
 type schedCore struct {
 	s       *Simulator
 	rp      *replica
-	self    scheduler // the policy, whose victim the loops ask
+	sc      *SchedulerConfig // the replica's pool's
+	self    scheduler        // the policy, whose victim the loops ask
 	reserve admissionReserve
 }
 
@@ -75,7 +77,7 @@ func (c *schedCore) victim() int {
 // is unfinished. It returns the budget left.
 func (c *schedCore) continueRunning(b *batch, budget int32, prefillsOnly bool, preempted *bool) int32 {
 	rp, reqs := c.rp, c.s.reqs
-	chunked := *c.s.cfg.Scheduler.ChunkedPrefill
+	chunked := *c.sc.ChunkedPrefill
 	for i := 0; i < len(rp.running) && budget > 0; i++ {
 		slot := rp.running[i]
 		r := &reqs[slot]
@@ -146,7 +148,7 @@ func (c *schedCore) preempt(i int) {
 // preempted a request, waiting ones are admitted under rule in FCFS order
 // with the budget left.
 func (c *schedCore) mixedStep(b *batch, rule admitRule) (preempted bool) {
-	budget := int32(c.s.cfg.Scheduler.MaxNumBatchedTokens)
+	budget := int32(c.sc.MaxNumBatchedTokens)
 	budget = c.continueRunning(b, budget, false, &preempted)
 	if !preempted {
 		c.admitWaiting(b, budget, rule)
@@ -184,7 +186,7 @@ func (rule admitRule) target(r *reqState) int32 {
 // allow.
 func (c *schedCore) admitWaiting(b *batch, budget int32, rule admitRule) {
 	rp, s := c.rp, c.s
-	sc := &s.cfg.Scheduler
+	sc := c.sc
 	var room int64 // tokens free beyond the running requests' reserve
 	if c.reserve.on() && rp.waiting.n > 0 {
 		room = c.reserve.room(int64(rp.kv.free)*int64(rp.kv.blockSize), s.reqs, rp.running)
@@ -203,18 +205,20 @@ func (c *schedCore) admitWaiting(b *batch, budget int32, rule admitRule) {
 			}
 			n = budget
 		}
-		if !rp.kv.fits(rp.kv.need(r, n)) || !c.reserve.take(r, &room) {
+		// A waiting request computed nothing, or (on a decode pool) holds
+		// the blocks of the KV transferred to it.
+		if !rp.kv.fits(rp.kv.need(r, r.computed+n)) || !c.reserve.take(r, &room) {
 			break
 		}
 		if rule != admitStep {
-			whole := int64(rp.kv.blocksFor(rule.target(r)))
+			whole := int64(rp.kv.need(r, rule.target(r)))
 			if whole > ruleRoom {
 				break
 			}
 			ruleRoom -= whole
 		}
 		c.admit(slot, r)
-		rp.kv.growTo(r, n)
+		rp.kv.growTo(r, r.computed+n)
 		b.add(r, slot, n)
 		budget -= n
 	}

@@ -30,13 +30,12 @@ type Input struct {
 // Simulator is one run in progress: the event loop (loop.go) over a
 // router, replicas and an executor for the configured level of detail.
 type Simulator struct {
-	in      Input
-	cfg     *Config
-	planner *lod.Planner
-	steps   stepCost // the planner with the engine's padding and overlap
-	tp, pp  int
-	maxLen  int32
-	stop    Time
+	in     Input
+	cfg    *Config
+	pools  []*workerPool // the aggregated pool, or prefill then decode
+	disagg *disagg       // the prefill/decode machinery, nil when aggregated
+	maxLen int32
+	stop   Time
 
 	h         eventHeap
 	now       Time
@@ -56,9 +55,8 @@ type Simulator struct {
 	// both set: it runs each step on one of them), else nil.
 	adaptive *adaptiveExecutor
 
-	replicas []*replica
-	stages   []*stage // all stages of all replicas
-	router   router
+	replicas []*replica // every pool's, numbered across the cluster
+	stages   []*stage   // all stages of all replicas
 	src      source
 
 	st       Stats
@@ -90,40 +88,31 @@ func NewSimulator(in Input) (*Simulator, error) {
 	if err := c.Validate(); err != nil {
 		return nil, err
 	}
-	k := c.Cluster
-	pl, err := lod.NewPlanner(in.Model, in.Cost, k.TensorParallel, k.PipelineParallel)
-	if err != nil {
-		return nil, err
-	}
-	if err := pl.SetExpertParallel(k.ep(), k.attentionDP()); err != nil {
-		return nil, err
-	}
 	s := &Simulator{
-		in: in, cfg: c, planner: pl,
-		tp: k.TensorParallel, pp: k.PipelineParallel,
+		in: in, cfg: c,
 		maxLen: int32(c.MaxModelLenFor(in.Model)),
 		stop:   Time(c.Simulation.MaxSimulationTime),
-		router: router{policy: c.Router.Policy},
 		src:    newSource(in.Workload),
 	}
-	if s.steps, err = newStepCost(c, pl); err != nil {
-		return nil, err
+	s.newExecutor()
+	if c.Cluster.Disaggregated != nil {
+		if err := newDisagg(s); err != nil {
+			return nil, err
+		}
+	} else {
+		p, err := newPool(s, PoolAggregated, c, c.Router.Policy)
+		if err != nil {
+			return nil, err
+		}
+		s.pools = []*workerPool{p}
+		p.addReplicas(s)
 	}
-	ring, pp, err := links(in.Cost, k.Links, pl)
-	if err != nil {
-		return nil, err
+	if c.Simulation.LoD == LoDAdaptive {
+		newAdaptive(s) // over the high executor, once the replicas exist
 	}
-	s.newExecutor(ring, pp)
-	blocks, err := KVBlocks(c, in.Model, in.Cost.GPU(), in.Cost.Overheads().MemoryReserveGB)
-	if err != nil {
-		return nil, err
-	}
-	s.st.KVBlocks = blocks
+	s.st.KVBlocks = s.pools[0].blocks
 	s.st.LoD = string(c.Simulation.LoD)
 	s.st.Seed = c.Simulation.Seed
-	for i := 0; i < k.Replicas; i++ {
-		s.replicas = append(s.replicas, s.newReplica(int32(i), int32(blocks)))
-	}
 	return s, nil
 }
 
@@ -148,21 +137,18 @@ func links(cm cost.CostModel, o LinksConfig, pl *lod.Planner) (ring, pp cost.Lin
 
 // newExecutor builds the executor of the configured level of detail: the
 // one place the LoD is looked at.
-func (s *Simulator) newExecutor(ring, pp cost.Link) {
+func (s *Simulator) newExecutor() {
 	c := s.cfg
 	if c.Simulation.LoD != LoDMedium {
-		e := &highExecutor{s: s, ringLink: ring, ppLink: pp, shared: c.Cluster.Links.Topology == TopologyShared,
+		e := &highExecutor{s: s, shared: c.Cluster.Links.Topology == TopologyShared,
 			rng:  rand.New(rand.NewPCG(c.Simulation.Seed, 0x6c6f6473696d)), // "lodsim"
 			load: newExpertLoad(c.Cluster.ExpertSkew, c.Simulation.Seed)}
 		if v := c.Simulation.Variability; v > 0 {
 			e.varSigma = math.Sqrt(math.Log1p(v * v))
 		}
 		s.high, s.exec = e, e
-		if c.Simulation.LoD == LoDAdaptive {
-			newAdaptive(s, ring, pp)
-		}
 		return
 	}
-	s.medium = newMedium(s, ring, pp)
+	s.medium = newMedium(s)
 	s.exec = s.medium
 }

@@ -56,7 +56,8 @@ func (s *Simulator) pull() {
 
 // onArrival routes the request that arrived and queues it, or rejects it
 // when it can never run: longer than max_model_len, more KV blocks than
-// its replica has, or a prompt over the token budget without chunking.
+// its replica has (disaggregated: see disagg.tooLongForKV), or a prompt
+// over the token budget without chunking.
 func (s *Simulator) onArrival() {
 	r := s.src.next
 	s.src.hasNext = false
@@ -68,15 +69,21 @@ func (s *Simulator) onArrival() {
 	rs := &s.reqs[slot]
 	*rs = reqState{id: r.ID, arrival: Time(r.Arrival), firstSched: -1, firstToken: -1, lastToken: -1,
 		prompt: max(r.PromptTokens, 1), output: max(r.OutputTokens, 1)} // the prefill itself yields one token
-	rep := s.router.route(s)
+	p := s.pools[0] // the aggregated or the prefill pool
+	rep := p.router.route(s, p.replicas)
 	rs.replica = rep.id
+	if s.disagg != nil {
+		rs.prefillIdx = rep.index
+		rs.decodeIdx, rs.xferStart, rs.xferEnd = -1, -1, -1
+	}
 	reason := NotRejected
 	switch {
 	case s.maxLen > 0 && rs.prompt+rs.output > s.maxLen:
 		reason = TooLongForModel
-	case rep.kv.blocksFor(rs.prompt+rs.output) > rep.kv.total:
+	case s.disagg == nil && rep.kv.blocksFor(rs.prompt+rs.output) > rep.kv.total,
+		s.disagg != nil && s.disagg.tooLongForKV(rep, rs):
 		reason = TooLongForKV
-	case !*s.cfg.Scheduler.ChunkedPrefill && rs.prompt > int32(s.cfg.Scheduler.MaxNumBatchedTokens):
+	case !*p.sched.ChunkedPrefill && rs.prompt > int32(p.sched.MaxNumBatchedTokens):
 		reason = TooLongForBudget
 	}
 	if reason != NotRejected {
@@ -85,6 +92,9 @@ func (s *Simulator) onArrival() {
 		s.reject = NotRejected
 		s.pull()
 		return
+	}
+	if s.disagg != nil {
+		s.disagg.toPrefill(rs)
 	}
 	rep.waiting.pushBack(slot)
 	rep.waitingTokens += int64(rs.prompt)

@@ -15,6 +15,7 @@ type stage struct {
 	// high level of detail
 	ranks     []rankState
 	ringLinks []int32 // link used by rank r to send to rank r+1
+	kvLinks   []int32 // link rank r sends KV caches over (prefill pool)
 	ppLink    int32   // link to the next stage
 	doneRanks int
 	seq       []int8            // per-layer operations (layerSeq)
@@ -45,7 +46,8 @@ func (s *Simulator) stageDone(st *stage) {
 	b := st.cur
 	st.busy, st.cur = false, nil
 	rp := st.rep
-	if st.idx < s.pp-1 {
+	pp := rp.grp.pp
+	if st.idx < pp-1 {
 		s.exec.forward(st, b)
 	} else {
 		s.finishBatch(b)
@@ -56,7 +58,7 @@ func (s *Simulator) stageDone(st *stage) {
 		st.queue = st.queue[:len(st.queue)-1]
 		s.arriveStage(st, nb)
 	}
-	if st.idx == 0 || st.idx == s.pp-1 {
+	if st.idx == 0 || st.idx == pp-1 {
 		s.kick(rp)
 	}
 }

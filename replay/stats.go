@@ -28,6 +28,49 @@ type Stats struct {
 	// Adaptive says which parts of an adaptive run ran at which level
 	// of detail; nil at high and medium.
 	Adaptive *AdaptiveReport `json:"adaptive,omitempty"`
+	// Disaggregated reports each pool and the KV transfers of a
+	// disaggregated cluster; nil for an aggregated one.
+	Disaggregated *DisaggStats `json:"disaggregated,omitempty"`
+}
+
+// DisaggStats is what a disaggregated run reports beside the cluster-wide
+// statistics (in which KVBlocks is a prefill worker's).
+type DisaggStats struct {
+	Prefill         PoolStats `json:"prefill"`
+	Decode          PoolStats `json:"decode"`
+	KVLink          string    `json:"kv_link"`           // nvlink or network
+	Transfers       int64     `json:"transfers"`         // KV transfers started
+	TransferBytes   float64   `json:"transfer_bytes"`    // KV bytes they moved, all lanes
+	WaitedForRoom   int64     `json:"waited_for_room"`   // transfers that waited for decode blocks
+	PeakPending     int64     `json:"peak_pending"`      // most finished prefills waiting for decode room at once
+	TransferLaneGBs float64   `json:"transfer_lane_gbs"` // one lane's bandwidth, GB/s
+	// Samples is each pool's time series, taken with Stats.Samples.
+	Samples []PoolSample `json:"samples"`
+}
+
+// PoolSample is one point of a disaggregated cluster's per-pool time
+// series: each pool's queues and pooled KV use, the finished prefills
+// waiting for decode room and the transfers in flight.
+type PoolSample struct {
+	T              Time    `json:"t_ns"`
+	PrefillRunning int32   `json:"prefill_running"`
+	PrefillWaiting int32   `json:"prefill_waiting"`
+	PrefillKVUtil  float64 `json:"prefill_kv_util"`
+	DecodeRunning  int32   `json:"decode_running"`
+	DecodeWaiting  int32   `json:"decode_waiting"`
+	DecodeKVUtil   float64 `json:"decode_kv_util"`
+	WaitingForRoom int32   `json:"waiting_for_room"` // finished prefills
+	InTransfer     int32   `json:"in_transfer"`
+}
+
+// PoolStats describes one pool of a disaggregated cluster and its load.
+type PoolStats struct {
+	Workers    int     `json:"workers"`
+	TP         int     `json:"tensor_parallel"`
+	PP         int     `json:"pipeline_parallel"`
+	KVBlocks   int64   `json:"kv_blocks"`    // per worker
+	Steps      uint64  `json:"steps"`        // batch steps, all workers
+	PeakKVUtil float64 `json:"peak_kv_util"` // highest used/total of a worker
 }
 
 // Sink receives each request's result as soon as it is final: at

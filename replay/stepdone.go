@@ -20,6 +20,7 @@ func (s *Simulator) stepsDone(b *batch, ends []Time, counted int) {
 	n := len(ends)
 	rp.inflight--
 	s.st.Steps += uint64(n)
+	rp.grp.stepCount += uint64(n)
 	if b.decodeOnly() {
 		rp.sched.decodeStepsDone(n)
 	}
@@ -46,6 +47,9 @@ func (s *Simulator) stepsDone(b *batch, ends []Time, counted int) {
 	s.notePeakKV(rp)
 	rp.pool = append(rp.pool, b)
 	s.complete(rp, done, ends[n-1])
+	if s.disagg != nil && rp.grp.kind == PoolDecode {
+		s.disagg.decodeFreed(rp)
+	}
 	if s.in.CheckInvariants {
 		if err := s.CheckKV(); err != nil {
 			panic(err)
@@ -71,7 +75,17 @@ func (s *Simulator) tokens(r *reqState, ends []Time, counted int) {
 // complete releases the KV blocks of the finished requests done (reusing
 // rp.scratch), takes them out of the running queue and records them as
 // completed at the given time.
+//
+// On a prefill replica the requests are not complete but prefilled: they
+// go on to the decode pool (disagg.prefilled).
 func (s *Simulator) complete(rp *replica, done []int32, at Time) {
+	if rp.grp.kind == PoolPrefill {
+		if len(done) > 0 {
+			s.disagg.prefilled(rp, done)
+		}
+		rp.scratch = done[:0]
+		return
+	}
 	for _, slot := range done {
 		r := &s.reqs[slot]
 		rp.kv.release(r)

@@ -37,6 +37,11 @@ import (
 // shared at high LoD by every hand-off between those nodes, and at medium
 // LoD one analytical hop over that link.
 
+// agg is the pool of an aggregated cluster: multi-node placement and the
+// adaptive level of detail are for aggregated clusters (validateNodes and
+// validateDisagg refuse them with cluster.disaggregated).
+func (s *Simulator) agg() *workerPool { return s.pools[0] }
+
 // nodeOf is the node of replica rep's stage s (its first rank), or 0 on a
 // single node.
 func nodeOf(s *Simulator, rep, stage int) int {
@@ -44,7 +49,8 @@ func nodeOf(s *Simulator, rep, stage int) int {
 	if k.Nodes <= 0 {
 		return 0
 	}
-	return ((rep*s.pp + stage) * s.tp) / k.GPUsPerNode
+	g := s.agg()
+	return ((rep*g.pp + stage) * g.tp) / k.GPUsPerNode
 }
 
 // netLink is cluster.network as a link.
@@ -55,17 +61,18 @@ func netLink(k ClusterConfig) cost.Link {
 // crossesNodes reports whether the hand-off from st to the next stage
 // goes over the network.
 func crossesNodes(s *Simulator, st *stage) bool {
-	return st.idx < s.pp-1 && nodeOf(s, int(st.rep.id), st.idx) != nodeOf(s, int(st.rep.id), st.idx+1)
+	return st.idx < st.rep.grp.pp-1 && nodeOf(s, int(st.rep.id), st.idx) != nodeOf(s, int(st.rep.id), st.idx+1)
 }
 
 // anyCrossing reports whether some replica hands off or all-reduces
 // across nodes.
 func anyCrossing(s *Simulator) bool {
-	if k := s.cfg.Cluster; k.Nodes > 0 && s.tp > k.GPUsPerNode {
+	g := s.agg()
+	if k := s.cfg.Cluster; k.Nodes > 0 && g.tp > k.GPUsPerNode {
 		return true
 	}
 	for r := 0; r < s.cfg.Cluster.Replicas; r++ {
-		for st := 0; st < s.pp-1; st++ {
+		for st := 0; st < g.pp-1; st++ {
 			if nodeOf(s, r, st) != nodeOf(s, r, st+1) {
 				return true
 			}
@@ -98,13 +105,14 @@ func (e *highExecutor) placeOnNodes(rp *replica) {
 		if crossesNodes(s, st) {
 			st.ppLink = nic(nodeOf(s, int(rp.id), st.idx), nodeOf(s, int(rp.id), st.idx+1))
 		}
-		if s.tp <= k.GPUsPerNode {
+		g := rp.grp
+		if g.tp <= k.GPUsPerNode {
 			continue
 		}
-		base := (int(rp.id)*s.pp + st.idx) * s.tp
-		st.netRank = make([]bool, s.tp)
+		base := (int(rp.id)*g.pp + st.idx) * g.tp
+		st.netRank = make([]bool, g.tp)
 		for r := range st.netRank {
-			from, to := (base+r)/k.GPUsPerNode, (base+(r+1)%s.tp)/k.GPUsPerNode
+			from, to := (base+r)/k.GPUsPerNode, (base+(r+1)%g.tp)/k.GPUsPerNode
 			if from != to {
 				st.netRank[r] = true
 				st.ringLinks[r] = nic(from, to)
@@ -116,12 +124,12 @@ func (e *highExecutor) placeOnNodes(rp *replica) {
 // netRingNs is one ring all-reduce of s bytes of a TP group spanning
 // whole nodes, as the comment above derives it; ok is false for a group
 // within a node.
-func netRingNs(s *Simulator, ar cost.Link, bytes float64) (ns int64, ok bool) {
+func netRingNs(s *Simulator, g *workerPool, ar cost.Link, bytes float64) (ns int64, ok bool) {
 	k := s.cfg.Cluster
-	if k.Nodes <= 0 || s.tp <= k.GPUsPerNode || bytes <= 0 {
+	if k.Nodes <= 0 || g.tp <= k.GPUsPerNode || bytes <= 0 {
 		return 0, false
 	}
-	n := s.tp
+	n := g.tp
 	chunk := bytes / float64(n)
 	return int64(2*(n-1)) * max(lod.HopNs(netLink(k), chunk), lod.HopNs(ar, chunk)), true
 }
@@ -131,7 +139,10 @@ func (m *mediumExecutor) hopLink(st *stage) cost.Link {
 	if crossesNodes(m.s, st) {
 		return netLink(m.s.cfg.Cluster)
 	}
-	return m.ppLink
+	if m.bus {
+		return st.rep.grp.ring
+	}
+	return st.rep.grp.ppLink
 }
 
 // validateNodes checks the multi-node layout: every GPU placed, a TP group

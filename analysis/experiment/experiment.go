@@ -275,7 +275,7 @@ func (e *Experiment) Provenance() analysis.Provenance {
 		Model:       e.model.Name,
 		GPU:         e.cost.GPU().Name,
 		Engine:      Engine(c),
-		Parallelism: c.Cluster.Parallelism(),
+		Parallelism: c.Layout(),
 		Workload:    Workload(c),
 		Seed:        c.Simulation.Seed,
 		Profile:     e.profile,

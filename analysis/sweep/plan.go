@@ -280,7 +280,7 @@ func resolve(base *yaml.Node, dir string, p *Plan, assign []Assignment, prices P
 		return Point{}, err
 	}
 	pt := Point{Config: c, RateScale: scale, GPU: g.Name, Price: price,
-		GPUs: c.Cluster.Replicas * c.Cluster.TensorParallel * c.Cluster.PipelineParallel}
+		GPUs: c.GPUs()}
 	h := sha256.New()
 	fmt.Fprintf(h, "%s\nrate_scale=%s\nprice=%s\nattainment=%s\ntrace=%s\nprofile=%s\n", idVersion,
 		strconv.FormatFloat(scale, 'g', -1, 64), strconv.FormatFloat(price, 'g', -1, 64),

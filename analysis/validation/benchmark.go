@@ -58,6 +58,8 @@ type Row struct {
 	// AttentionDP, MoETP and MoEEP are the silicon layout's
 	// attention_dp_size, moe_tp_size and moe_ep_size (0: not given).
 	AttentionDP, MoETP, MoEEP int
+	// Disagg is a disaggregated row's pools (disagg.go).
+	Disagg DisaggLayout
 }
 
 // Disaggregated reports whether the row measured separate prefill and
@@ -176,7 +178,7 @@ func layoutColumns(l Layout) []column {
 	if l == LayoutSilicon {
 		// mode comes first: it decides whether the aggOnly columns may be
 		// blank.
-		return []column{
+		return append([]column{
 			{names: []string{"mode"}, set: modeField},
 			{names: []string{"id"}, set: stringField(id, false)},
 			{names: []string{"model_path"}, required: true, set: stringField(model, true)},
@@ -196,7 +198,7 @@ func layoutColumns(l Layout) []column {
 			{names: []string{"moe_ep_size"}, set: intField(func(r *Row) *int { return &r.MoEEP }, 0)},
 			{names: []string{"silicon_ttft_ms"}, required: true, set: timeField(ttft)},
 			{names: []string{"silicon_tpot_ms"}, required: true, set: timeField(tpot)},
-		}
+		}, disaggColumns()...)
 	}
 	return []column{
 		{names: []string{"id"}, set: stringField(id, false)},

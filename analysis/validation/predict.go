@@ -97,7 +97,7 @@ func skipf(format string, args ...any) error { return &errSkip{fmt.Sprintf(forma
 // come back as a skip reason.
 func RowConfig(row Row, opt Options) (*experiment.Experiment, error) {
 	if row.Disaggregated() {
-		return nil, skipf("disaggregated prefill/decode: lodsim simulates one aggregated pool")
+		return disaggRowConfig(row, opt)
 	}
 	m, err := lod.LookupModel(row.Model)
 	if err != nil {

@@ -273,6 +273,17 @@ details { margin: 0.5em 0; } summary { cursor: pointer; }
 {{range series .}}<tr><td>{{.Name}}</td><td>{{.S.Samples}}</td><td>{{f 3 .S.Mean}}</td><td>{{f 3 .S.P50}}</td><td>{{f 3 .S.P99}}</td><td>{{f 3 .S.Max}}</td></tr>
 {{end}}<tr><td>peak KV utilisation</td><td colspan="5">{{f 4 .PeakKVUtil}}</td></tr>
 </table>
+{{with .Disaggregated}}
+<table>
+<tr><th>pool</th><th>workers</th><th>TP</th><th>PP</th><th>KV blocks per worker</th><th>steps</th><th>mean KV utilisation</th><th>peak KV utilisation</th></tr>
+<tr><td>prefill</td><td>{{.Prefill.Workers}}</td><td>{{.Prefill.TP}}</td><td>{{.Prefill.PP}}</td><td>{{.Prefill.KVBlocks}}</td><td>{{.Prefill.Steps}}</td><td>{{f 4 .PrefillKVUtil.Mean}}</td><td>{{f 4 .Prefill.PeakKVUtil}}</td></tr>
+<tr><td>decode</td><td>{{.Decode.Workers}}</td><td>{{.Decode.TP}}</td><td>{{.Decode.PP}}</td><td>{{.Decode.KVBlocks}}</td><td>{{.Decode.Steps}}</td><td>{{f 4 .DecodeKVUtil.Mean}}</td><td>{{f 4 .Decode.PeakKVUtil}}</td></tr>
+</table>
+<table>
+<tr><th>KV transfers ({{.KVLink}})</th><th>count</th><th>GB</th><th>mean (ms)</th><th>p99 (ms)</th><th>waited for decode room</th><th>most waiting at once</th></tr>
+<tr><td></td><td>{{.Transfers}}</td><td>{{f 3 .TransferGB}}</td><td>{{f 3 .Transfer.Mean}}</td><td>{{f 3 .Transfer.P99}}</td><td>{{.WaitedForRoom}}</td><td>{{.PeakPending}}</td></tr>
+</table>
+{{end}}
 {{end}}
 {{range .Figures}}<figure><img src="{{.URL}}" alt="{{.Title}}"><figcaption>{{.Title}}</figcaption></figure>
 {{end}}

@@ -9,6 +9,8 @@ import (
 
 	"github.com/lodsim/lodsim/analysis"
 	"github.com/lodsim/lodsim/analysis/experiment"
+	"github.com/lodsim/lodsim/analysis/rundir"
+	"github.com/lodsim/lodsim/replay"
 )
 
 // TestRunReport builds the page of a real run directory: it names what was
@@ -56,5 +58,62 @@ func TestRunReport(t *testing.T) {
 	// A run with nothing to draw has no figures rather than an error.
 	if figs, err := RunFigures(&analysis.Run{Label: "empty", LoD: "medium"}); err != nil || len(figs) != 0 {
 		t.Errorf("empty run: %d figures, %v", len(figs), err)
+	}
+}
+
+// TestDisaggRunReport runs a small disaggregated cluster end to end
+// (config, run directory, summary, page): the page names both pools'
+// layout and shows each pool and the KV transfers.
+func TestDisaggRunReport(t *testing.T) {
+	c, err := replay.ParseConfig([]byte(`
+name: disagg-small
+simulation: {seed: 3}
+model: {name: Llama-3.1-8B}
+hardware: {gpu: H100-SXM}
+cluster:
+  disaggregated:
+    prefill: {workers: 1}
+    decode: {workers: 2, router: least_kv}
+workload:
+  synthetic: {arrival: poisson, rate: 20, count: 40, prompt: {kind: fixed, mean: 512}, output: {kind: fixed, mean: 32}}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := experiment.New(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(t.TempDir(), "disagg")
+	if _, _, err := e.WriteRun(dir, nil); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := Build(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var page bytes.Buffer
+	if err := rep.Write(&page); err != nil {
+		t.Fatal(err)
+	}
+	// The run directory's results carry the pools and the transfers.
+	run, err := rundir.Read(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	decoders := map[int32]bool{}
+	for _, r := range run.Results {
+		if !r.Disaggregated || r.PrefillWorker != 0 || r.TransferNs() <= 0 || r.FirstToken != r.TransferEnd {
+			t.Fatalf("result read back as %+v", r)
+		}
+		decoders[r.DecodeWorker] = true
+	}
+	if len(run.Results) != 40 || !decoders[0] || !decoders[1] {
+		t.Errorf("%d results, decode workers %v", len(run.Results), decoders)
+	}
+	for _, want := range []string{"1 prefill x TP1 x PP1 &#43; 2 decode x TP1 x PP1", "<td>prefill</td><td>1</td>", "<td>decode</td><td>2</td>", "KV transfers (nvlink)</th><th>count</th>", "<td></td><td>40</td>"} {
+		if !strings.Contains(page.String(), want) {
+			t.Errorf("report lacks %q", want)
+		}
 	}
 }

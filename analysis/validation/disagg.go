@@ -1,0 +1,155 @@
+package validation
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/lodsim/lodsim/analysis"
+	"github.com/lodsim/lodsim/analysis/experiment"
+	"github.com/lodsim/lodsim/hwprofile"
+	"github.com/lodsim/lodsim/hwprofile/cost"
+	"github.com/lodsim/lodsim/lod"
+	"github.com/lodsim/lodsim/replay"
+	"github.com/lodsim/lodsim/trace"
+)
+
+// DisaggLayout is a disaggregated row's pools, from the silicon layout's
+// prefill_* and decode_* columns; 0 where the row leaves a column blank.
+type DisaggLayout struct {
+	PrefillWorkers, PrefillTP, PrefillPP, PrefillAttentionDP, PrefillMoEEP int
+	DecodeWorkers, DecodeTP, DecodePP, DecodeAttentionDP, DecodeMoEEP      int
+}
+
+// disaggColumns are the silicon layout's columns of disaggregated rows.
+// They follow mode, so a disaggregated row's blank batch_size is known
+// when silicon_data_source is read.
+func disaggColumns() []column {
+	f := func(dst func(*DisaggLayout) *int) func(*Row, string) error {
+		return intField(func(r *Row) *int { return dst(&r.Disagg) }, 1)
+	}
+	return []column{
+		{names: []string{"prefill_num_workers"}, set: f(func(d *DisaggLayout) *int { return &d.PrefillWorkers })},
+		{names: []string{"prefill_tp_size"}, set: f(func(d *DisaggLayout) *int { return &d.PrefillTP })},
+		{names: []string{"prefill_pp_size"}, set: f(func(d *DisaggLayout) *int { return &d.PrefillPP })},
+		{names: []string{"prefill_attention_dp_size"}, set: f(func(d *DisaggLayout) *int { return &d.PrefillAttentionDP })},
+		{names: []string{"prefill_moe_ep_size"}, set: f(func(d *DisaggLayout) *int { return &d.PrefillMoEEP })},
+		{names: []string{"decode_num_workers"}, set: f(func(d *DisaggLayout) *int { return &d.DecodeWorkers })},
+		{names: []string{"decode_tp_size"}, set: f(func(d *DisaggLayout) *int { return &d.DecodeTP })},
+		{names: []string{"decode_pp_size"}, set: f(func(d *DisaggLayout) *int { return &d.DecodePP })},
+		{names: []string{"decode_attention_dp_size"}, set: f(func(d *DisaggLayout) *int { return &d.DecodeAttentionDP })},
+		{names: []string{"decode_moe_ep_size"}, set: f(func(d *DisaggLayout) *int { return &d.DecodeMoEEP })},
+		{names: []string{"silicon_data_source"}, set: sourceConcurrency},
+	}
+}
+
+// sourceConcurrency reads silicon_concurrency=N from silicon_data_source
+// ("source_file=...; model=...; silicon_concurrency=1024; ..."), where
+// the upstream files put a disaggregated row's client count (its
+// batch_size, read before, is blank). Aggregated rows ignore it.
+func sourceConcurrency(r *Row, v string) error {
+	if !r.Disaggregated() || r.Concurrency > 0 {
+		return nil
+	}
+	for _, kv := range strings.Split(v, ";") {
+		k, val, ok := strings.Cut(strings.TrimSpace(kv), "=")
+		if !ok || k != "silicon_concurrency" {
+			continue
+		}
+		n, err := strconv.Atoi(strings.TrimSpace(val))
+		if err != nil || n < 1 {
+			return fmt.Errorf("silicon_concurrency: found %q, expected a positive integer", val)
+		}
+		r.Concurrency = n
+	}
+	return nil
+}
+
+// disaggRowConfig builds the simulation of a disaggregated row: a
+// prefill pool and a decode pool of the row's workers (1 where blank), TP
+// and PP, the engine's defaults per pool, KV moved over NVLink when both
+// pools fit in one node of the row's GPU, else over the network
+// (replay's default link choice), and the closed-loop workload of
+// RowConfig with the row's concurrency (batch_size, else the data
+// source's silicon_concurrency).
+//
+// Expert parallelism and attention data parallelism are not modelled by
+// replay yet: a pool's MoE layers split over its TP ranks, whatever the
+// row's moe_ep_size and attention_dp_size.
+func disaggRowConfig(row Row, opt Options) (*experiment.Experiment, error) {
+	d := row.Disagg
+	clients := row.Concurrency
+	if clients < 1 {
+		return nil, skipf("disaggregated row without a concurrency (batch_size or silicon_data_source's silicon_concurrency)")
+	}
+	if d.PrefillTP < 1 || d.DecodeTP < 1 {
+		return nil, skipf("disaggregated row without prefill_tp_size and decode_tp_size")
+	}
+	m, err := lod.LookupModel(row.Model)
+	if err != nil {
+		return nil, skipf("unknown model %q: lodsim has no architecture for it (built in: %v)", row.Model, lod.ModelNames())
+	}
+	if m, err = rowPrecision(m, row); err != nil {
+		return nil, skipf("%v", err)
+	}
+	engine, version, err := rowEngine(row)
+	if err != nil {
+		return nil, skipf("%v", err)
+	}
+	g, err := cost.LookupGPU(row.GPU)
+	if err != nil {
+		return nil, skipf("unknown GPU %q: not in the hardware catalog", row.GPU)
+	}
+	prof := opt.Profiles[g.Key]
+	if prof == nil {
+		if prof, err = hwprofile.EmbeddedProfile(g.Key); err != nil {
+			return nil, skipf("no calibrated profile for GPU %s (%s): lodsim ships %v; pass one with --profile", g.Name, g.Key, hwprofile.EmbeddedKeys())
+		}
+	}
+	cp := *prof
+	if opt.Overheads != nil {
+		cp.Overhead = *opt.Overheads
+	}
+	lodName := opt.LoD
+	if lodName == "" {
+		lodName = "medium"
+	}
+	pool := func(workers, tp, pp int) replay.PoolConfig {
+		return replay.PoolConfig{Workers: max(workers, 1), TensorParallel: tp, PipelineParallel: max(pp, 1)}
+	}
+	cfg := &replay.Config{
+		Name:       row.ID,
+		Simulation: replay.SimulationConfig{LoD: replay.LoD(lodName), Seed: opt.Seed},
+		Model:      m,
+		Hardware:   replay.HardwareConfig{GPU: g.Name},
+		Cluster: replay.ClusterConfig{Disaggregated: &replay.DisaggConfig{
+			Prefill: pool(d.PrefillWorkers, d.PrefillTP, d.PrefillPP),
+			Decode:  pool(d.DecodeWorkers, d.DecodeTP, d.DecodePP)}},
+		Scheduler: replay.SchedulerConfig{Engine: engine, EngineVersion: version},
+		Workload: replay.WorkloadConfig{ClosedLoop: &replay.ClosedLoopConfig{
+			Clients:  clients,
+			Requests: opt.requests(clients),
+			Prompt:   trace.LengthDist{Kind: "fixed", Mean: float64(row.ISL)},
+			Output:   trace.LengthDist{Kind: "fixed", Mean: float64(row.OSL)},
+		}},
+	}
+	cfg.ApplyDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, skipf("%v", err)
+	}
+	for _, k := range []replay.PoolKind{replay.PoolPrefill, replay.PoolDecode} {
+		pc := cfg.ForPool(k)
+		blocks, err := replay.KVBlocks(pc, m, g, cp.Overhead.MemoryReserveGB)
+		if err != nil {
+			return nil, skipf("%s pool does not fit: %v", k, err)
+		}
+		if need := int64(row.ISL+row.OSL+pc.Scheduler.BlockSize-1) / int64(pc.Scheduler.BlockSize); need > blocks {
+			return nil, skipf("KV cache of %d tokens per %s worker cannot hold one request of %d tokens", blocks*int64(pc.Scheduler.BlockSize), k, row.ISL+row.OSL)
+		}
+	}
+	x, err := experiment.New(cfg, experiment.WithCost(&cp, analysis.ProfileID{Name: cp.Name(), GPU: g.Name, Generator: cp.Generator}))
+	if err != nil {
+		return nil, skipf("%v", err)
+	}
+	return x, nil
+}

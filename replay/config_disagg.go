@@ -1,0 +1,304 @@
+package replay
+
+import (
+	"fmt"
+	"math"
+	"slices"
+
+	"github.com/lodsim/lodsim/hwprofile/cost"
+	"github.com/lodsim/lodsim/lod"
+)
+
+// DisaggConfig splits the cluster into a prefill pool and a decode pool
+// (cluster.disaggregated), as NVIDIA Dynamo, SGLang's PD mode, vLLM's
+// disaggregated prefill and llm-d deploy it:
+//
+//	cluster:
+//	  disaggregated:
+//	    prefill: {workers: 2, tensor_parallel: 4, max_num_batched_tokens: 8192}
+//	    decode:  {workers: 2, tensor_parallel: 4, router: least_kv}
+//	    transfer: {link: network}
+//
+// Each pool is a set of identical workers (replicas) with its own TP x PP,
+// scheduler limits and router; everything else (model, GPU, engine, the
+// scheduler block) is shared. The engine's defaults are applied per pool,
+// for its own TP and PP. cluster.replicas, tensor_parallel and
+// pipeline_parallel are per pool and must be left unset.
+type DisaggConfig struct {
+	Prefill  PoolConfig     `yaml:"prefill"`
+	Decode   PoolConfig     `yaml:"decode"`
+	Transfer TransferConfig `yaml:"transfer,omitempty"`
+
+	// The scheduler block and memory fraction as written, before any
+	// defaults: each pool applies its engine's defaults for its own TP.
+	base             SchedulerConfig
+	baseMem, baseAct float64
+	saved            bool
+}
+
+// PoolConfig is one pool of a disaggregated cluster. Unset limits take the
+// scheduler block's value, else the engine's default for the pool.
+type PoolConfig struct {
+	Workers              int     `yaml:"workers"`
+	TensorParallel       int     `yaml:"tensor_parallel,omitempty"`   // default 1
+	PipelineParallel     int     `yaml:"pipeline_parallel,omitempty"` // default 1
+	GPUMemoryUtilization float64 `yaml:"gpu_memory_utilization,omitempty"`
+	ActivationReserveGB  float64 `yaml:"activation_reserve_gb,omitempty"`
+	MaxNumSeqs           int     `yaml:"max_num_seqs,omitempty"`
+	MaxNumBatchedTokens  int     `yaml:"max_num_batched_tokens,omitempty"`
+	KVBlocks             int     `yaml:"kv_blocks,omitempty"`
+	// Router picks the pool's worker for each request: round_robin,
+	// least_outstanding (least loaded) or least_kv (KV-aware; on the
+	// decode pool it counts the transfers waiting for room). Default
+	// round_robin.
+	Router RoutingPolicy `yaml:"router,omitempty"`
+}
+
+// KVLink is the kind of link a KV cache crosses from prefill to decode.
+type KVLink string
+
+const (
+	// KVLinkNVLink: both pools in one NVLink domain (an HGX node, an NVL72
+	// rack); each prefill GPU sends over its NVLink port, the same port its
+	// tensor-parallel ring uses, so KV transfers and collectives share it.
+	KVLinkNVLink KVLink = "nvlink"
+	// KVLinkNetwork: the pools on different nodes; each prefill GPU sends
+	// over its own RDMA NIC (InfiniBand or RoCE, one per GPU as in HGX
+	// systems), shared by that GPU's transfers.
+	KVLinkNetwork KVLink = "network"
+)
+
+// KVLinks lists the valid KV transfer links.
+var KVLinks = []KVLink{KVLinkNVLink, KVLinkNetwork}
+
+// Default RDMA NIC per GPU: ConnectX-7 at 400 Gb/s (50 GB/s per
+// direction), as in DGX/HGX H100 and H200 systems; a few microseconds of
+// latency for an RDMA write through one switch plus the transfer engine's
+// per-transfer setup (Mooncake, NIXL).
+const (
+	defaultNICGBps     = 50
+	defaultNICLatencyU = 5
+)
+
+// TransferConfig is how KV caches move from prefill to decode workers.
+type TransferConfig struct {
+	// Link is nvlink or network; unset, nvlink when every GPU of both
+	// pools fits in the GPU's NVLink domain (cost.GPU.LinkDomain), else
+	// network.
+	Link KVLink `yaml:"link,omitempty"`
+	// BandwidthGBps and LatencyUs override the link's figures (GB/s per
+	// direction per GPU, microseconds). Default: the profile's
+	// point-to-point (or TP ring) link for nvlink, a 400 Gb/s NIC with 5 us
+	// for network.
+	BandwidthGBps float64 `yaml:"bandwidth_gbps,omitempty"`
+	LatencyUs     float64 `yaml:"latency_us,omitempty"`
+}
+
+// gpus is the pool's GPU count.
+func (p PoolConfig) gpus() int {
+	return p.Workers * max(p.TensorParallel, 1) * max(p.PipelineParallel, 1)
+}
+
+// saveDisaggBase keeps the scheduler block as written, before defaults,
+// so that each pool can apply its engine's defaults for its own TP, then
+// writes each pool's resolved limits into its PoolConfig: the config as
+// marshalled (a run directory's config.yaml) then reproduces the pools
+// exactly, although its scheduler block holds defaults by then.
+func (c *Config) saveDisaggBase() {
+	d := c.Cluster.Disaggregated
+	if d == nil || d.saved {
+		return
+	}
+	d.base = c.Scheduler
+	d.base.CUDAGraphSizes = slices.Clone(c.Scheduler.CUDAGraphSizes)
+	d.baseMem, d.baseAct = c.Cluster.GPUMemoryUtilization, c.Cluster.ActivationReserveGB
+	d.saved = true
+	defer func() {
+		for _, k := range []PoolKind{PoolPrefill, PoolDecode} {
+			x, p := c.ForPool(k), &d.Prefill
+			if k == PoolDecode {
+				p = &d.Decode
+			}
+			p.MaxNumSeqs, p.MaxNumBatchedTokens = x.Scheduler.MaxNumSeqs, x.Scheduler.MaxNumBatchedTokens
+			p.GPUMemoryUtilization, p.ActivationReserveGB = x.Cluster.GPUMemoryUtilization, x.Cluster.ActivationReserveGB
+		}
+	}()
+	for _, p := range []*PoolConfig{&d.Prefill, &d.Decode} {
+		if p.TensorParallel == 0 {
+			p.TensorParallel = 1
+		}
+		if p.PipelineParallel == 0 {
+			p.PipelineParallel = 1
+		}
+		if p.Router == "" {
+			p.Router = RoundRobin
+		}
+	}
+}
+
+// ForPool is the whole config of one pool of a disaggregated cluster,
+// defaults applied: the shared parts of c with the pool's workers (as
+// cluster.replicas), TP, PP and limits. It is nil for an aggregated
+// cluster or kind PoolAggregated.
+func (c *Config) ForPool(kind PoolKind) *Config {
+	d := c.Cluster.Disaggregated
+	if d == nil || kind == PoolAggregated {
+		return nil
+	}
+	p := d.Prefill
+	if kind == PoolDecode {
+		p = d.Decode
+	}
+	x := c.Clone()
+	x.Cluster.Disaggregated = nil
+	x.Scheduler = d.base
+	if d.base.ChunkedPrefill != nil {
+		v := *d.base.ChunkedPrefill
+		x.Scheduler.ChunkedPrefill = &v
+	}
+	if d.base.OverlapScheduler != nil {
+		v := *d.base.OverlapScheduler
+		x.Scheduler.OverlapScheduler = &v
+	}
+	x.Scheduler.CUDAGraphSizes = slices.Clone(d.base.CUDAGraphSizes)
+	x.Cluster.GPUMemoryUtilization, x.Cluster.ActivationReserveGB = d.baseMem, d.baseAct
+	x.Cluster.Replicas = p.Workers
+	x.Cluster.TensorParallel, x.Cluster.PipelineParallel = p.TensorParallel, p.PipelineParallel
+	setIfSet := func(dst *int, v int) {
+		if v != 0 {
+			*dst = v
+		}
+	}
+	setIfSet(&x.Scheduler.MaxNumSeqs, p.MaxNumSeqs)
+	setIfSet(&x.Scheduler.MaxNumBatchedTokens, p.MaxNumBatchedTokens)
+	setIfSet(&x.Scheduler.KVBlocks, p.KVBlocks)
+	if p.GPUMemoryUtilization != 0 {
+		x.Cluster.GPUMemoryUtilization = p.GPUMemoryUtilization
+	}
+	if p.ActivationReserveGB != 0 {
+		x.Cluster.ActivationReserveGB = p.ActivationReserveGB
+	}
+	x.Router.Policy = p.Router
+	x.ApplyDefaults()
+	return x
+}
+
+// validateDisagg checks cluster.disaggregated: every problem, each named
+// by its field. With a resolved model m (haveModel), also that each pool
+// can split it.
+func (c *Config) validateDisagg(p *problems, m lod.Model, haveModel bool) {
+	d := c.Cluster.Disaggregated
+	if d == nil {
+		return
+	}
+	k := c.Cluster
+	if k.Replicas > 1 {
+		p.add("cluster.replicas: %d with cluster.disaggregated, expected unset: give cluster.disaggregated.prefill.workers and decode.workers", k.Replicas)
+	}
+	if k.TensorParallel > 1 || k.PipelineParallel > 1 {
+		p.add("cluster.tensor_parallel/pipeline_parallel: %d/%d with cluster.disaggregated, expected unset: give them per pool", k.TensorParallel, k.PipelineParallel)
+	}
+	// Not modelled on two pools yet: each would need its own placement,
+	// expert layout and sampled corrections.
+	if c.Simulation.LoD == LoDAdaptive {
+		p.add("simulation.lod: adaptive with cluster.disaggregated is not supported yet, expected high or medium")
+	}
+	if k.Nodes > 0 {
+		p.add("cluster.nodes: %d with cluster.disaggregated is not supported yet (cluster.disaggregated.transfer.link: network sends the KV over a network)", k.Nodes)
+	}
+	if k.ExpertParallel > 1 || k.AttentionDataParallel > 1 {
+		p.add("cluster.expert_parallel/attention_data_parallel: %d/%d with cluster.disaggregated is not supported yet, expected unset", k.ExpertParallel, k.AttentionDataParallel)
+	}
+	validatePool(p, "cluster.disaggregated.prefill", d.Prefill, m, haveModel)
+	validatePool(p, "cluster.disaggregated.decode", d.Decode, m, haveModel)
+	t := d.Transfer
+	if t.Link != "" {
+		p.enum(checkEnum("cluster.disaggregated.transfer.link", t.Link, KVLinks))
+	}
+	if t.BandwidthGBps < 0 || math.IsNaN(t.BandwidthGBps) {
+		p.add("cluster.disaggregated.transfer.bandwidth_gbps: %v, expected > 0", t.BandwidthGBps)
+	}
+	if t.LatencyUs < 0 || math.IsNaN(t.LatencyUs) {
+		p.add("cluster.disaggregated.transfer.latency_us: %v, expected >= 0", t.LatencyUs)
+	}
+}
+
+// validatePool checks pool q, field f.
+func validatePool(p *problems, f string, q PoolConfig, m lod.Model, haveModel bool) {
+	if q.Workers < 1 {
+		p.add("%s.workers: %d, expected >= 1 (a pool needs a worker)", f, q.Workers)
+	}
+	if q.TensorParallel < 1 {
+		p.add("%s.tensor_parallel: %d, expected >= 1", f, q.TensorParallel)
+	}
+	if q.PipelineParallel < 1 {
+		p.add("%s.pipeline_parallel: %d, expected >= 1", f, q.PipelineParallel)
+	}
+	if haveModel && q.TensorParallel >= 1 && m.Heads%q.TensorParallel != 0 {
+		p.add("%s.tensor_parallel: %d does not divide %s's %d attention heads", f, q.TensorParallel, m.Name, m.Heads)
+	}
+	if haveModel && q.PipelineParallel > m.Layers {
+		p.add("%s.pipeline_parallel: %d exceeds %s's %d layers", f, q.PipelineParallel, m.Name, m.Layers)
+	}
+	if q.GPUMemoryUtilization < 0 || q.GPUMemoryUtilization > 1 || math.IsNaN(q.GPUMemoryUtilization) {
+		p.add("%s.gpu_memory_utilization: %v, expected in (0, 1]", f, q.GPUMemoryUtilization)
+	}
+	if q.MaxNumSeqs < 0 {
+		p.add("%s.max_num_seqs: %d, expected >= 1", f, q.MaxNumSeqs)
+	}
+	if q.MaxNumBatchedTokens < 0 {
+		p.add("%s.max_num_batched_tokens: %d, expected >= 1", f, q.MaxNumBatchedTokens)
+	}
+	if q.KVBlocks < 0 {
+		p.add("%s.kv_blocks: %d, expected >= 0", f, q.KVBlocks)
+	}
+	if q.ActivationReserveGB < 0 || math.IsNaN(q.ActivationReserveGB) {
+		p.add("%s.activation_reserve_gb: %v, expected >= 0", f, q.ActivationReserveGB)
+	}
+	p.enum(checkEnum(f+".router", q.Router, RoutingPolicies))
+}
+
+// kvLink is the link kind the transfers take: as configured, else nvlink
+// when every GPU of both pools fits in one NVLink domain of g.
+func (d *DisaggConfig) kvLink(g cost.GPU) KVLink {
+	if d.Transfer.Link != "" {
+		return d.Transfer.Link
+	}
+	dom := g.LinkDomain
+	if dom == 0 {
+		dom = 8
+	}
+	if d.Prefill.gpus()+d.Decode.gpus() <= dom {
+		return KVLinkNVLink
+	}
+	return KVLinkNetwork
+}
+
+// poolCapacityError is the error of a pool whose KV cache cannot hold
+// what one request needs there, naming the pool's fields.
+func poolCapacityError(kind PoolKind, blocks int64, blockSize, tokens int, what string) error {
+	return fmt.Errorf("cluster.disaggregated.%s: a worker's KV cache holds %d tokens (%d blocks of %d), less than %s (%d tokens); raise %s.tensor_parallel, gpu_memory_utilization or kv_blocks",
+		kind, blocks*int64(blockSize), blocks, blockSize, what, tokens, kind)
+}
+
+// GPUs is the cluster's GPU count: replicas x TP x PP, or the sum over a
+// disaggregated cluster's pools.
+func (c *Config) GPUs() int {
+	if d := c.Cluster.Disaggregated; d != nil {
+		return d.Prefill.gpus() + d.Decode.gpus()
+	}
+	k := c.Cluster
+	return k.Replicas * k.TensorParallel * k.PipelineParallel
+}
+
+// Layout says how the cluster's GPUs are split into replicas:
+// "4 replica(s) x TP1 x PP1", or for a disaggregated cluster
+// "2 prefill x TP1 x PP1 + 2 decode x TP1 x PP1".
+func (c *Config) Layout() string {
+	if d := c.Cluster.Disaggregated; d != nil {
+		return fmt.Sprintf("%d prefill x TP%d x PP%d + %d decode x TP%d x PP%d", d.Prefill.Workers, d.Prefill.TensorParallel,
+			d.Prefill.PipelineParallel, d.Decode.Workers, d.Decode.TensorParallel, d.Decode.PipelineParallel)
+	}
+	k := c.Cluster
+	return fmt.Sprintf("%d replica(s) x TP%d x PP%d", k.Replicas, k.TensorParallel, k.PipelineParallel)
+}

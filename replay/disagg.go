@@ -1,0 +1,301 @@
+package replay
+
+import "fmt"
+
+// disagg is the request path of a disaggregated cluster
+// (cluster.disaggregated):
+//
+//  1. The prefill pool's router picks a prefill worker; the request queues
+//     there with an output of one token and is prefilled (chunked) by the
+//     pool's scheduler, as on an aggregated replica.
+//  2. The step that samples its first token ends its prefill. It leaves
+//     the running queue but keeps its KV blocks on the prefill worker
+//     (outbound). The decode pool's router picks a decode worker, where it
+//     queues (pending) for the blocks of its KV.
+//  3. A transfer starts once the decode worker's free blocks hold its KV
+//     and its running requests and transfers in progress are fewer than
+//     its max_num_seqs, in FCFS order per decode worker: the blocks are
+//     allocated there first, then the KV moves over the links
+//     (kvtransfer.go).
+//  4. When the transfer completes the prefill worker's blocks are
+//     released, and the request joins the decode worker's running queue,
+//     to decode at its next step, as SGLang's decode server moves a
+//     transferred request into its running batch. Holding blocks, it must
+//     be running: a waiting request holding blocks could not be preempted,
+//     and a worker full of them could deadlock. A decode worker that
+//     preempts it recomputes prompt and output there (its waiting queue
+//     holds only such requests, admitted by the engine's rule).
+//
+// Back-pressure: while a decode worker has no room, finished prefills wait
+// holding their prefill blocks, so a prefill worker whose cache fills with
+// them stops admitting; nothing is dropped. A request whose whole sequence
+// cannot fit in a decode worker's cache, or whose prompt cannot fit in a
+// prefill worker's, is rejected on arrival (exceeds_kv_capacity).
+//
+// TTFT: the first token is the one the prefill step sampled, delivered to
+// the client when the transfer completes, as SGLang's PD mode (the decode
+// server streams every token, the first one after the KV has arrived)
+// and NVIDIA Dynamo report it. RequestResult.FirstToken is the transfer's
+// end; TransferStart and TransferEnd bracket the transfer, and the time
+// from the prefill's end to TransferStart is the wait for decode room.
+type disagg struct {
+	s               *Simulator
+	prefill, decode *workerPool
+	xfer            *kvTransfer
+
+	transfers   int64
+	bytes       float64
+	waited      int64
+	pending     int64 // finished prefills waiting for decode room now
+	peakPending int64
+	samples     []PoolSample
+}
+
+func (d *disagg) stats() *DisaggStats {
+	return &DisaggStats{Prefill: d.prefill.stats(), Decode: d.decode.stats(), KVLink: string(d.xfer.link),
+		Transfers: d.transfers, TransferBytes: d.bytes, WaitedForRoom: d.waited, PeakPending: d.peakPending,
+		TransferLaneGBs: d.xfer.lane.BytesPerNs, Samples: d.samples}
+}
+
+// sample takes one point of the per-pool time series (after the
+// cluster's, which settled the decode runs' steps so far).
+func (d *disagg) sample() {
+	s := d.s
+	sm := PoolSample{T: s.now}
+	pool := func(p *workerPool, running, waiting *int32) float64 {
+		var used, total int64
+		for _, rp := range p.replicas {
+			*running += int32(len(rp.running))
+			*waiting += int32(rp.waiting.n)
+			used += s.kvHeld(rp)
+			total += int64(rp.kv.total)
+			if p.kind == PoolDecode {
+				sm.WaitingForRoom += int32(rp.pending.n)
+				sm.InTransfer += int32(len(rp.inbound))
+			}
+		}
+		return float64(used) / float64(total)
+	}
+	sm.PrefillKVUtil = pool(d.prefill, &sm.PrefillRunning, &sm.PrefillWaiting)
+	sm.DecodeKVUtil = pool(d.decode, &sm.DecodeRunning, &sm.DecodeWaiting)
+	d.samples = append(d.samples, sm)
+}
+
+// newDisagg builds the two pools of cluster.disaggregated, checks that a
+// worker of each can hold what one request needs there, and lays out the
+// KV transfers.
+func newDisagg(s *Simulator) error {
+	c := s.cfg
+	d := &disagg{s: s}
+	pc, dc := c.ForPool(PoolPrefill), c.ForPool(PoolDecode)
+	var err error
+	if d.prefill, err = newPool(s, PoolPrefill, pc, pc.Router.Policy); err != nil {
+		return fmt.Errorf("cluster.disaggregated.prefill: %w", err)
+	}
+	if d.decode, err = newPool(s, PoolDecode, dc, dc.Router.Policy); err != nil {
+		return fmt.Errorf("cluster.disaggregated.decode: %w", err)
+	}
+	bs := c.Scheduler.BlockSize
+	if n := c.Scheduler.MaxModelLen; n > 0 {
+		// A request of max_model_len tokens must fit whole on a decode
+		// worker, and its prompt (all but one token) on a prefill worker.
+		if need := int64((n + bs - 1) / bs); need > d.decode.blocks {
+			return poolCapacityError(PoolDecode, d.decode.blocks, bs, n, "one request of scheduler.max_model_len")
+		}
+		if need := int64((n - 1 + bs - 1) / bs); need > d.prefill.blocks {
+			return poolCapacityError(PoolPrefill, d.prefill.blocks, bs, n-1, "the prompt of one request of scheduler.max_model_len")
+		}
+	}
+	d.xfer = newKVTransfer(s.in.Model, s.in.Cost.GPU(), c.Cluster.Disaggregated, d.prefill, c.Cluster.Links.Topology)
+	s.disagg = d
+	s.pools = []*workerPool{d.prefill, d.decode}
+	d.prefill.addReplicas(s)
+	d.decode.addReplicas(s)
+	return nil
+}
+
+// tooLongForKV reports whether r's KV could never fit: its prompt in
+// prefill replica rep's cache, or its whole sequence in a decode
+// replica's.
+func (d *disagg) tooLongForKV(rep *replica, r *reqState) bool {
+	return rep.kv.blocksFor(r.prompt) > rep.kv.total ||
+		rep.kv.blocksFor(r.prompt+r.output) > int32(d.decode.blocks)
+}
+
+// toPrefill readies an admitted arrival for the prefill pool: it runs
+// there until it samples its first token.
+func (d *disagg) toPrefill(r *reqState) {
+	r.want, r.output = r.output, 1
+}
+
+// prefilled takes the requests in done, whose prefill finished on
+// prefill replica rp, out of its running queue, keeping their blocks, and
+// assigns each a decode worker.
+func (d *disagg) prefilled(rp *replica, done []int32) {
+	s := d.s
+	for _, slot := range done {
+		s.reqs[slot].done = true
+	}
+	s.removeRunning(rp)
+	for _, slot := range done {
+		r := &s.reqs[slot]
+		r.done = false
+		rp.kv.handOff(r)
+		rp.outbound = append(rp.outbound, slot)
+		r.output = r.want
+		dst := d.decode.router.route(s, d.decode.replicas)
+		r.decodeIdx = dst.index
+		dst.pending.pushBack(slot)
+		dst.pendingBlocks += int64(dst.kv.blocksFor(r.computed))
+		d.pending++
+		d.startTransfers(dst)
+		if r.xferStart < 0 {
+			d.waited++
+			d.peakPending = max(d.peakPending, d.pending)
+		}
+	}
+}
+
+// startTransfers starts the transfers queued on decode replica dst, in
+// order, while its free blocks hold the next one's KV. Blocks a medium
+// decode run has yet to settle count as held, as at high LoD, and taking
+// blocks cuts the run at its step in progress: its later steps assumed
+// them free.
+func (d *disagg) startTransfers(dst *replica) {
+	s := d.s
+	for dst.pending.n > 0 {
+		slot := dst.pending.front()
+		r := &s.reqs[slot]
+		need := dst.kv.need(r, r.computed)
+		free := int64(dst.kv.free)
+		if dst.run.active {
+			free -= s.medium.runExtraBlocks(dst)
+		}
+		if int64(need) > free || len(dst.running)+len(dst.inbound) >= dst.grp.sched.MaxNumSeqs {
+			return
+		}
+		dst.pending.popFront()
+		dst.pendingBlocks -= int64(need)
+		d.pending--
+		if dst.run.active {
+			s.medium.cutRun(dst)
+		}
+		dst.kv.growTo(r, r.computed)
+		// A peak of KV use: blocks held now, the step in progress's
+		// included (a medium decode run's unsettled ones too).
+		f := float64(s.kvHeld(dst)) / float64(dst.kv.total)
+		s.st.PeakKVUtil, dst.grp.peakKV = max(s.st.PeakKVUtil, f), max(dst.grp.peakKV, f)
+		dst.inbound = append(dst.inbound, slot)
+		r.xferStart = s.now
+		src := d.prefill.replicas[r.prefillIdx]
+		d.transfers++
+		d.bytes += d.xfer.Bytes(r.computed)
+		if s.high != nil {
+			s.high.startKV(slot, src, d.xfer, r.computed)
+		} else {
+			s.h.push(s.now+Time(d.xfer.Ns(r.computed)), evKVTransfer, slot, 0, 0)
+		}
+	}
+}
+
+// arrived: request slot's KV reached its decode worker. The prefill
+// worker's blocks are released and the first token is delivered; the
+// request waits for the decode worker's next step.
+func (d *disagg) arrived(slot int32) {
+	s := d.s
+	r := &s.reqs[slot]
+	src := d.prefill.replicas[r.prefillIdx]
+	dst := d.decode.replicas[r.decodeIdx]
+	src.kv.releaseHandedOff(r)
+	src.outbound = removeSlot(src.outbound, slot)
+	dst.inbound = removeSlot(dst.inbound, slot)
+	r.xferEnd = s.now
+	r.firstToken, r.lastToken = s.now, s.now
+	r.replica = dst.id
+	if r.generated >= r.output {
+		// A one-token request is done with its first token.
+		dst.kv.release(r)
+		s.ts.done++
+		s.record(slot, Completed, s.now)
+		d.decodeFreed(dst)
+	} else {
+		// The batch of a decode run in progress changes at its next step.
+		if dst.run.active {
+			s.medium.cutRun(dst)
+		}
+		dst.running = append(dst.running, slot)
+		s.kick(dst)
+	}
+	s.kick(src)
+}
+
+// removeSlot removes slot from list, keeping the order of the rest.
+func removeSlot(list []int32, slot int32) []int32 {
+	for i, x := range list {
+		if x == slot {
+			copy(list[i:], list[i+1:])
+			return list[:len(list)-1]
+		}
+	}
+	panic(fmt.Sprintf("replay: request slot %d not in its transfer list", slot))
+}
+
+// decodeFreed: decode replica rp's blocks may have been released; start
+// the transfers waiting for them.
+func (d *disagg) decodeFreed(rp *replica) {
+	if rp.pending.n > 0 {
+		d.startTransfers(rp)
+	}
+}
+
+// finish reports as unfinished, at the end of the run, the requests
+// between prefill and decode: each once, from its prefill worker, in the
+// order their prefills ended.
+func (d *disagg) finish(rp *replica) {
+	s := d.s
+	if rp.grp.kind == PoolPrefill {
+		for _, slot := range rp.outbound {
+			s.record(slot, Unfinished, -1)
+		}
+	}
+	rp.outbound, rp.inbound = rp.outbound[:0], rp.inbound[:0]
+	for rp.pending.n > 0 {
+		rp.pending.popFront()
+	}
+	rp.pendingBlocks = 0
+}
+
+// check verifies the KV blocks of requests between the pools on replica
+// rp: an outbound request holds its prompt's blocks on the prefill worker
+// (srcBlocks) and, pending, none on the decode worker; an inbound one holds
+// them on both. It returns the blocks they hold on rp.
+func (d *disagg) check(rp *replica) (int64, error) {
+	s := d.s
+	var held int64
+	for _, slot := range rp.outbound {
+		r := &s.reqs[slot]
+		if want := rp.kv.blocksFor(r.computed); r.srcBlocks != want {
+			return 0, fmt.Errorf("replay: invariant: prefill replica %d holds %d blocks of request %d in transfer, expected %d", rp.id, r.srcBlocks, r.id, want)
+		}
+		held += int64(r.srcBlocks)
+	}
+	var pend int64
+	for i := 0; i < rp.pending.n; i++ {
+		r := &s.reqs[rp.pending.at(i)]
+		if r.blocks != 0 {
+			return 0, fmt.Errorf("replay: invariant: decode replica %d: request %d waiting for room holds %d blocks", rp.id, r.id, r.blocks)
+		}
+		pend += int64(rp.kv.blocksFor(r.computed))
+	}
+	if pend != rp.pendingBlocks {
+		return 0, fmt.Errorf("replay: invariant: decode replica %d counts %d blocks pending, recount %d", rp.id, rp.pendingBlocks, pend)
+	}
+	for _, slot := range rp.inbound {
+		r := &s.reqs[slot]
+		if want := rp.kv.blocksFor(r.computed); r.blocks != want {
+			return 0, fmt.Errorf("replay: invariant: decode replica %d holds %d blocks of request %d in transfer, expected %d", rp.id, r.blocks, r.id, want)
+		}
+		held += int64(r.blocks)
+	}
+	return held, nil
+}

@@ -1,0 +1,228 @@
+package replay
+
+import (
+	"github.com/lodsim/lodsim/hwprofile/cost"
+	"github.com/lodsim/lodsim/lod"
+)
+
+// kvTransfer is how a request's KV cache moves from its prefill worker to
+// its decode worker. Every GPU of the prefill worker sends its own share
+// over its own lane (a link per prefill GPU): the KV of its pipeline
+// stage's layers, split evenly over the stage's TP ranks (GQA heads are
+// sharded; MLA's latent, which every rank holds whole, is sent in equal
+// slices, as the transfer engines do). A lane's share of a request of n
+// prompt tokens is
+//
+//	bytes = n x full + min(n, window) x windowed
+//
+// (full, windowed: the lane's bytes per token over the stage's
+// full-attention and sliding-window layers), and uncontended it takes
+//
+//	lane = latency + bytes / bandwidth
+//
+// with the request's transfer done when its slowest lane is (the stage
+// with the most layers). The receiving side's ports are not modelled.
+//
+// Medium LoD takes that time analytically for each request. High LoD
+// streams each lane's KV layer by layer, the layers back to back as
+// transfers on the lane's link (links.go), so that they share bandwidth
+// with the other transfers on it and, over NVLink, with the worker's own
+// tensor-parallel collectives; only the last layer pays the latency (the
+// stream is pipelined). Alone on its links a lane's layers take exactly the
+// medium time: the layers' bandwidth times split the lane's integer total.
+// Both start when the prefill step that sampled the first token ends
+// (SGLang and vLLM send the KV after the prefill forward pass).
+type kvTransfer struct {
+	link   KVLink
+	lane   cost.Link
+	shared bool // lanes are the prefill GPUs' TP ring links
+	tp     int
+	stages []kvStage // of the prefill pool
+	window int32
+}
+
+// kvStage is one prefill pipeline stage's lane traffic per token.
+type kvStage struct {
+	layers         int
+	full, windowed float64 // bytes per token per lane
+}
+
+// newKVTransfer lays out the transfers from prefill pool p: the link kind
+// and its figures (the transfer block's overrides applied), and each
+// stage's bytes per token per lane.
+func newKVTransfer(m lod.Model, g cost.GPU, d *DisaggConfig, p *workerPool, topology Topology) *kvTransfer {
+	t := &kvTransfer{link: d.kvLink(g), tp: p.tp, window: int32(m.SlidingWindow)}
+	o := d.Transfer
+	switch t.link {
+	case KVLinkNetwork:
+		t.lane = cost.Link{LatencyNs: defaultNICLatencyU * 1e3, BytesPerNs: defaultNICGBps}
+	default:
+		// A prefill GPU's NVLink port: the ring link it all-reduces over
+		// (shared with the collectives), or the point-to-point link at TP1.
+		t.lane = p.ppLink
+		if p.tp > 1 {
+			t.lane = p.ring
+			t.shared = topology == TopologyNVLink && o.BandwidthGBps == 0 && o.LatencyUs == 0
+		}
+	}
+	if o.BandwidthGBps > 0 {
+		t.lane.BytesPerNs = o.BandwidthGBps
+	}
+	if o.LatencyUs > 0 {
+		t.lane.LatencyNs = o.LatencyUs * 1e3
+	}
+	perLayer := float64(m.KVLayerBytes(1)) / float64(p.tp)
+	if m.MLA() {
+		perLayer = float64(m.KVLayerBytes(p.tp)) / float64(p.tp)
+	}
+	start := 0
+	for _, n := range lod.StageLayers(m.Layers, p.pp) {
+		st := kvStage{layers: n}
+		for i := start; i < start+n; i++ {
+			if m.IsWindowLayer(i) {
+				st.windowed += perLayer
+			} else {
+				st.full += perLayer
+			}
+		}
+		t.stages = append(t.stages, st)
+		start += n
+	}
+	return t
+}
+
+// laneBytes is the bytes one lane of stage s sends for tokens of KV.
+func (t *kvTransfer) laneBytes(s int, tokens int32) float64 {
+	st := &t.stages[s]
+	w := tokens
+	if t.window > 0 && w > t.window {
+		w = t.window
+	}
+	return float64(tokens)*st.full + float64(w)*st.windowed
+}
+
+// laneParts is the latency and bandwidth time of one lane of stage s.
+func (t *kvTransfer) laneParts(s int, tokens int32) (lat, bw int64) {
+	return lod.HopParts(t.lane, t.laneBytes(s, tokens))
+}
+
+// Ns is the uncontended transfer time of tokens of KV: its slowest lane.
+func (t *kvTransfer) Ns(tokens int32) int64 {
+	var d int64
+	for s := range t.stages {
+		lat, bw := t.laneParts(s, tokens)
+		d = max(d, lat+bw)
+	}
+	return d
+}
+
+// Bytes is the KV one request of tokens prompt tokens moves, all lanes.
+func (t *kvTransfer) Bytes(tokens int32) float64 {
+	var b float64
+	for s := range t.stages {
+		b += t.laneBytes(s, tokens) * float64(t.tp)
+	}
+	return b
+}
+
+// layerShare is layer l's part of a lane's integer bandwidth time bw over
+// n layers: the shares add up to bw exactly.
+func layerShare(bw int64, l, n int) int64 {
+	return bw*int64(l+1)/int64(n) - bw*int64(l)/int64(n)
+}
+
+// kvStreams are the high LoD's KV transfers in flight: one stream per
+// request, one lane per prefill GPU, each lane's layers sent one after
+// another on its link.
+type kvStreams struct {
+	st   []kvStream
+	free []int32
+}
+
+// kvStream is one request's transfer: its lanes' latency and bandwidth
+// time per prefill stage, and how many lanes are still sending.
+type kvStream struct {
+	slot  int32
+	left  int32
+	src   *replica
+	parts [][2]int64 // per stage: latency, bandwidth time
+}
+
+// initKVLinks gives each GPU of prefill replica rp its lane: its TP ring
+// link where transfers share it with the collectives, else a link of its
+// own.
+func (e *highExecutor) initKVLinks(rp *replica, t *kvTransfer) {
+	for _, st := range rp.stages {
+		st.kvLinks = make([]int32, len(st.ranks))
+		for r := range st.kvLinks {
+			if t.shared {
+				st.kvLinks[r] = st.ringLinks[r]
+			} else {
+				st.kvLinks[r] = e.newLink(t.lane)
+			}
+		}
+	}
+}
+
+// startKV starts streaming request slot's KV (of tokens tokens) from
+// prefill replica src: every lane sends its stage's first layer.
+func (e *highExecutor) startKV(slot int32, src *replica, t *kvTransfer, tokens int32) {
+	ks := &e.kv
+	var id int32
+	if n := len(ks.free); n > 0 {
+		id = ks.free[n-1]
+		ks.free = ks.free[:n-1]
+	} else {
+		ks.st = append(ks.st, kvStream{})
+		id = int32(len(ks.st) - 1)
+	}
+	k := &ks.st[id]
+	k.slot, k.src, k.left = slot, src, int32(len(t.stages)*t.tp)
+	k.parts = k.parts[:0]
+	for s := range t.stages {
+		lat, bw := t.laneParts(s, tokens)
+		k.parts = append(k.parts, [2]int64{lat, bw})
+	}
+	for s := range t.stages {
+		for r := 0; r < t.tp; r++ {
+			e.sendKVLayer(id, s*t.tp+r, 0)
+		}
+	}
+}
+
+// sendKVLayer puts layer l of lane (stage x TP + rank) of stream id on
+// the lane's link.
+func (e *highExecutor) sendKVLayer(id int32, lane, l int) {
+	k := &e.kv.st[id]
+	t := e.s.disagg.xfer
+	s, r := lane/t.tp, lane%t.tp
+	n := t.stages[s].layers
+	lat := int64(0)
+	if l == n-1 {
+		lat = k.parts[s][0]
+	}
+	li := k.src.stages[s].kvLinks[r]
+	e.addTransferNs(li, xfer{kind: xferKV, src: id, stage: int32(lane), dst: int16(l)}, lat, layerShare(k.parts[s][1], l, n))
+}
+
+// kvDelivered: a layer of a lane arrived; the lane sends its next layer,
+// or, its last delivered, the stream counts it done, and with every lane
+// done the request's KV has arrived.
+func (e *highExecutor) kvDelivered(x xfer) {
+	id := x.src
+	k := &e.kv.st[id]
+	t := e.s.disagg.xfer
+	lane, l := int(x.stage), int(x.dst)+1
+	if l < t.stages[lane/t.tp].layers {
+		e.sendKVLayer(id, lane, l)
+		return
+	}
+	k.left--
+	if k.left > 0 {
+		return
+	}
+	slot := k.slot
+	k.src = nil
+	e.kv.free = append(e.kv.free, id)
+	e.s.disagg.arrived(slot)
+}

@@ -1,0 +1,98 @@
+package replay
+
+import (
+	"github.com/lodsim/lodsim/hwprofile/cost"
+	"github.com/lodsim/lodsim/lod"
+)
+
+// PoolKind is the job of a pool of replicas: the one aggregated pool that
+// prefills and decodes, or, on a disaggregated cluster
+// (cluster.disaggregated), the prefill pool or the decode pool.
+type PoolKind uint8
+
+const (
+	// PoolAggregated prefills and decodes on the same replicas.
+	PoolAggregated PoolKind = iota
+	// PoolPrefill computes prompts and the first token, then hands the KV
+	// cache to the decode pool.
+	PoolPrefill
+	// PoolDecode receives KV caches and generates the remaining tokens.
+	PoolDecode
+)
+
+func (k PoolKind) String() string {
+	switch k {
+	case PoolPrefill:
+		return "prefill"
+	case PoolDecode:
+		return "decode"
+	}
+	return "aggregated"
+}
+
+// workerPool is what the replicas of one pool share: their own config (the
+// pool's TP, PP, scheduler limits and engine defaults), planner, step
+// costs, links and router. An aggregated cluster has one pool; a
+// disaggregated one a prefill and a decode pool, which may differ in all of
+// these.
+type workerPool struct {
+	kind     PoolKind
+	cfg      *Config // the pool's own config (the run's, when aggregated)
+	sched    *SchedulerConfig
+	planner  *lod.Planner
+	steps    stepCost
+	tp, pp   int
+	strag    *stragglers // medium: per-rank variability at TP > 1, else nil
+	ring     cost.Link   // TP ring link
+	ppLink   cost.Link   // link between pipeline stages
+	router   router
+	replicas []*replica
+	blocks   int64 // KV blocks per replica
+
+	stepCount uint64  // steps run by the pool's replicas
+	peakKV    float64 // highest KV use of one of them
+}
+
+// stats reports the pool's layout and load.
+func (p *workerPool) stats() PoolStats {
+	return PoolStats{Workers: len(p.replicas), TP: p.tp, PP: p.pp, KVBlocks: p.blocks, Steps: p.stepCount, PeakKVUtil: p.peakKV}
+}
+
+// newPool builds a pool of c.Cluster.Replicas replicas from c, a pool's
+// own config.
+func newPool(s *Simulator, kind PoolKind, c *Config, policy RoutingPolicy) (*workerPool, error) {
+	k := c.Cluster
+	pl, err := lod.NewPlanner(s.in.Model, s.in.Cost, k.TensorParallel, k.PipelineParallel)
+	if err != nil {
+		return nil, err
+	}
+	if err := pl.SetExpertParallel(k.ep(), k.attentionDP()); err != nil {
+		return nil, err
+	}
+	p := &workerPool{kind: kind, cfg: c, sched: &c.Scheduler, planner: pl,
+		tp: k.TensorParallel, pp: k.PipelineParallel, router: router{policy: policy}}
+	if p.steps, err = newStepCost(c, pl); err != nil {
+		return nil, err
+	}
+	if p.ring, p.ppLink, err = links(s.in.Cost, k.Links, pl); err != nil {
+		return nil, err
+	}
+	if v := c.Simulation.Variability; v > 0 && p.tp > 1 && c.Simulation.LoD != LoDHigh {
+		p.strag = newStragglers(p.tp, v) // medium's expected slowest rank (mediumcost.go)
+	}
+	if p.blocks, err = KVBlocks(c, s.in.Model, s.in.Cost.GPU(), s.in.Cost.Overheads().MemoryReserveGB); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// addReplicas creates the pool's replicas, numbered on from the cluster's
+// replicas so far.
+func (p *workerPool) addReplicas(s *Simulator) {
+	for i := 0; i < p.cfg.Cluster.Replicas; i++ {
+		rp := s.newReplica(p, int32(len(s.replicas)), int32(p.blocks))
+		rp.index = int32(i)
+		p.replicas = append(p.replicas, rp)
+		s.replicas = append(s.replicas, rp)
+	}
+}
