@@ -164,4 +164,3 @@ func BenchmarkAzureConvAggregated(b *testing.B) {
 		b.Run("lod="+l, func(b *testing.B) { benchAzure(b, "azure-conv-4xh100", l) })
 	}
 }
-
