@@ -64,8 +64,7 @@ func (s *Simulator) loop(until Time, n int) {
 		ev := s.h.pop()
 		s.now = ev.t
 		s.counts[ev.kind]++
-		// Each event goes to the component it concerns (the switch is
-		// inline: a call per event costs measurably at high LoD).
+		// To the component it concerns; inline (a call costs at high LoD).
 		switch ev.kind {
 		case evArrival:
 			s.onArrival()
