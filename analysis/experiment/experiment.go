@@ -1,20 +1,25 @@
 package experiment
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
+	"reflect"
 	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
 	"time"
 
+	"go.yaml.in/yaml/v3"
+
 	"github.com/lodsim/lodsim/analysis"
 	"github.com/lodsim/lodsim/hwprofile"
 	"github.com/lodsim/lodsim/hwprofile/cost"
+	"github.com/lodsim/lodsim/internal/yamlstrict"
 	"github.com/lodsim/lodsim/lod"
 	"github.com/lodsim/lodsim/replay"
 	"github.com/lodsim/lodsim/trace"
@@ -379,14 +384,25 @@ func costModel(c *replay.Config) (cost.CostModel, analysis.ProfileID, error) {
 	}
 }
 
-// LoadProfile reads a calibrated profile file.
+// LoadProfile reads a calibrated profile file. Beyond cost.LoadProfile's
+// checks, a fraction in an integer field (truncated by the decoder) or a
+// non-finite number is an error naming its field path.
 func LoadProfile(path string) (*cost.Profile, error) {
-	f, err := os.Open(path)
+	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
-	return cost.LoadProfile(f, path)
+	p, err := cost.LoadProfile(bytes.NewReader(data), path)
+	if err != nil {
+		return nil, err
+	}
+	var root yaml.Node
+	if yaml.Unmarshal(data, &root) == nil {
+		if s := yamlstrict.Walk(&root, reflect.TypeOf(cost.Profile{})); len(s.Problems) > 0 {
+			return nil, fmt.Errorf("%s: %s", path, strings.Join(s.Problems, "; "))
+		}
+	}
+	return p, nil
 }
 
 // ShippedProfile is the profile lodsim ships for a GPU, named in either
