@@ -36,6 +36,7 @@ type step struct {
 type Scan struct {
 	Problems []string
 	Leaves   []Leaf
+	visited  int
 }
 
 var unmarshalerType = reflect.TypeOf((*yaml.Unmarshaler)(nil)).Elem()
@@ -56,11 +57,17 @@ func Walk(root *yaml.Node, t reflect.Type) *Scan {
 	return s
 }
 
-// maxDepth bounds the walk (YAML aliases can nest without end).
-const maxDepth = 64
+// maxDepth and maxNodes bound the walk: aliases can nest, and expanding
+// them (a "billion laughs" document) grows exponentially; the decoder
+// refuses such a document itself ("excessive aliasing").
+const (
+	maxDepth = 64
+	maxNodes = 1 << 20
+)
 
 func (s *Scan) walk(n *yaml.Node, t reflect.Type, path string, idx []step, depth int) {
-	if depth > maxDepth {
+	s.visited++
+	if depth > maxDepth || s.visited > maxNodes {
 		return
 	}
 	for n.Kind == yaml.AliasNode && n.Alias != nil {
