@@ -2,6 +2,7 @@ package experiment
 
 import (
 	"bytes"
+	"cmp"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -347,7 +348,7 @@ func Workload(c *replay.Config) string {
 		if s.Duration > 0 {
 			n = append(n, fmt.Sprintf("%v", time.Duration(s.Duration)))
 		}
-		return fmt.Sprintf("%s arrivals at %g req/s (%s), prompt %s, output %s", s.Arrival, s.Rate, strings.Join(n, ", "), lengths(s.Prompt), lengths(s.Output))
+		return fmt.Sprintf("%s arrivals at %g req/s (%s), prompt %s, output %s", cmp.Or(s.Arrival, "poisson"), s.Rate, strings.Join(n, ", "), lengths(s.Prompt), lengths(s.Output))
 	case w.ClosedLoop != nil:
 		s := w.ClosedLoop
 		return fmt.Sprintf("closed loop: %d clients, %d requests, prompt %s, output %s", s.Clients, s.Requests, lengths(s.Prompt), lengths(s.Output))
