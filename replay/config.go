@@ -252,8 +252,8 @@ func ParseConfig(data []byte) (*Config, error) {
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	if err := dec.Decode(c); err != nil {
-		if len(s.problems) > 0 {
-			return nil, fmt.Errorf("config: %w\n  %s", err, strings.Join(s.problems, "\n  "))
+		if len(s.Problems) > 0 {
+			return nil, fmt.Errorf("config: %w\n  %s", err, strings.Join(s.Problems, "\n  "))
 		}
 		return nil, fmt.Errorf("config: %w", err)
 	}

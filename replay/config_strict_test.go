@@ -5,6 +5,9 @@ import (
 	"testing"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/lodsim/lodsim/hwprofile/cost"
+	"github.com/lodsim/lodsim/trace/workload"
 )
 
 const strictHead = `
@@ -137,4 +140,51 @@ func TestDecodeConfigNodeStrict(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "cluster.replicas: 0") || !strings.Contains(err.Error(), "cluster.tensor_parallel: 1.5") {
 		t.Fatalf("got %v", err)
 	}
+}
+
+// TestIdleTimeNotSampled: a day-long gap between two requests costs a few
+// samples, not one per interval, and the time series stays on its grid.
+func TestIdleTimeNotSampled(t *testing.T) {
+	c := refConfig(1, 1, "medium")
+	m, err := c.ResolveModel()
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, _ := lookupGPU(t, c)
+	reqs := []workload.Request{
+		{ID: 0, Arrival: 0, PromptTokens: 512, OutputTokens: 16},
+		{ID: 1, Arrival: 86400e9, PromptTokens: 512, OutputTokens: 16},
+	}
+	var col Collect
+	st, err := Run(Input{Config: c, Model: m, Cost: cost.NewRoofline(g), Workload: workload.NewSliceReader(reqs), Sink: &col})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(st.Samples); n > 20 {
+		t.Fatalf("%d samples for two short requests a day apart, want a handful (idle time skipped)", n)
+	}
+	iv := Time(c.Simulation.SampleInterval)
+	for i, s := range st.Samples {
+		if s.T%iv != 0 {
+			t.Fatalf("sample %d at %d ns, off the %v grid", i, s.T, iv)
+		}
+		if i > 0 && s.T <= st.Samples[i-1].T {
+			t.Fatalf("sample %d at %d ns after %d ns", i, s.T, st.Samples[i-1].T)
+		}
+	}
+	if last := st.Samples[len(st.Samples)-1]; last.T < 86400e9 {
+		t.Fatalf("last sample at %d ns, before the second request", last.T)
+	}
+	if col.Results[1].Status != Completed {
+		t.Fatalf("second request %v", col.Results[1].Status)
+	}
+}
+
+func lookupGPU(t *testing.T, c *Config) (cost.GPU, error) {
+	t.Helper()
+	g, err := cost.LookupGPU(c.Hardware.GPU)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return g, nil
 }

@@ -1,20 +1,26 @@
 package experiment
 
 import (
+	"bytes"
+	"cmp"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
+	"reflect"
 	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
 	"time"
 
+	"go.yaml.in/yaml/v3"
+
 	"github.com/lodsim/lodsim/analysis"
 	"github.com/lodsim/lodsim/hwprofile"
 	"github.com/lodsim/lodsim/hwprofile/cost"
+	"github.com/lodsim/lodsim/internal/yamlstrict"
 	"github.com/lodsim/lodsim/lod"
 	"github.com/lodsim/lodsim/replay"
 	"github.com/lodsim/lodsim/trace"
@@ -342,7 +348,7 @@ func Workload(c *replay.Config) string {
 		if s.Duration > 0 {
 			n = append(n, fmt.Sprintf("%v", time.Duration(s.Duration)))
 		}
-		return fmt.Sprintf("%s arrivals at %g req/s (%s), prompt %s, output %s", s.Arrival, s.Rate, strings.Join(n, ", "), lengths(s.Prompt), lengths(s.Output))
+		return fmt.Sprintf("%s arrivals at %g req/s (%s), prompt %s, output %s", cmp.Or(s.Arrival, "poisson"), s.Rate, strings.Join(n, ", "), lengths(s.Prompt), lengths(s.Output))
 	case w.ClosedLoop != nil:
 		s := w.ClosedLoop
 		return fmt.Sprintf("closed loop: %d clients, %d requests, prompt %s, output %s", s.Clients, s.Requests, lengths(s.Prompt), lengths(s.Output))
@@ -387,14 +393,25 @@ func costModel(c *replay.Config) (cost.CostModel, analysis.ProfileID, error) {
 	}
 }
 
-// LoadProfile reads a calibrated profile file.
+// LoadProfile reads a calibrated profile file. Beyond cost.LoadProfile's
+// checks, a fraction in an integer field (truncated by the decoder) or a
+// non-finite number is an error naming its field path.
 func LoadProfile(path string) (*cost.Profile, error) {
-	f, err := os.Open(path)
+	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
-	return cost.LoadProfile(f, path)
+	p, err := cost.LoadProfile(bytes.NewReader(data), path)
+	if err != nil {
+		return nil, err
+	}
+	var root yaml.Node
+	if yaml.Unmarshal(data, &root) == nil {
+		if s := yamlstrict.Walk(&root, reflect.TypeOf(cost.Profile{})); len(s.Problems) > 0 {
+			return nil, fmt.Errorf("%s: %s", path, strings.Join(s.Problems, "; "))
+		}
+	}
+	return p, nil
 }
 
 // ShippedProfile is the profile lodsim ships for a GPU, named in either

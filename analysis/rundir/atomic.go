@@ -53,13 +53,21 @@ var registry struct {
 	committed []string
 }
 
-func addTemp(p string) {
+// makeTemp creates a temporary with mk and registers it under one lock:
+// an interrupt (RemoveTemporaries) between creating and registering would
+// otherwise leave it behind.
+func makeTemp[T any](mk func() (T, string, error)) (T, error) {
 	registry.Lock()
 	defer registry.Unlock()
+	v, p, err := mk()
+	if err != nil {
+		return v, err
+	}
 	if registry.temps == nil {
 		registry.temps = map[string]bool{}
 	}
 	registry.temps[p] = true
+	return v, nil
 }
 
 func dropTemp(p string) {
@@ -133,11 +141,16 @@ func CreateFile(path string) (*File, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("create %s: %w", dir, err)
 	}
-	f, err := os.CreateTemp(dir, "."+filepath.Base(target)+".tmp*")
+	f, err := makeTemp(func() (*os.File, string, error) {
+		f, err := os.CreateTemp(dir, "."+filepath.Base(target)+".tmp*")
+		if err != nil {
+			return nil, "", err
+		}
+		return f, f.Name(), nil
+	})
 	if err != nil {
 		return nil, fmt.Errorf("create %s: %w", path, err)
 	}
-	addTemp(f.Name())
 	a := newFile(f, target, false)
 	return a, nil
 }

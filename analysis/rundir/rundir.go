@@ -66,11 +66,13 @@ func Create(dir string) (*Writer, error) {
 	if err := os.MkdirAll(parent, 0o755); err != nil {
 		return nil, fmt.Errorf("create %s: %w", parent, err)
 	}
-	tmp, err := os.MkdirTemp(parent, "."+filepath.Base(target)+".tmp*")
+	tmp, err := makeTemp(func() (string, string, error) {
+		p, err := os.MkdirTemp(parent, "."+filepath.Base(target)+".tmp*")
+		return p, p, err
+	})
 	if err != nil {
 		return nil, fmt.Errorf("create %s: %w", dir, err)
 	}
-	addTemp(tmp)
 	return &Writer{dir: target, tmp: tmp, files: map[string]string{}}, nil
 }
 

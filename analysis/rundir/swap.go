@@ -24,12 +24,16 @@ func swapIn(tmp, dir string) error {
 	}
 	// No atomic exchange: move the old run aside first. A crash between
 	// the two renames leaves no run at dir, never a mixed one.
-	old, err := os.MkdirTemp(filepath.Dir(dir), "."+filepath.Base(dir)+".old*")
+	old, err := makeTemp(func() (string, string, error) {
+		old, err := os.MkdirTemp(filepath.Dir(dir), "."+filepath.Base(dir)+".old*")
+		if err == nil {
+			os.Remove(old)
+		}
+		return old, old, err
+	})
 	if err != nil {
 		return err
 	}
-	os.Remove(old)
-	addTemp(old)
 	defer dropTemp(old)
 	if err := os.Rename(dir, old); err != nil {
 		return err

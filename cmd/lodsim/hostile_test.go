@@ -59,9 +59,15 @@ type hostileCase struct {
 	Skip  string              `yaml:"skip"`  // a reason to skip the case
 	Stdin string              `yaml:"stdin"` // what the command reads on stdin
 	Env   map[string]string   `yaml:"env"`   // extra environment
-	Slow  bool                `yaml:"slow"`  // skipped under -short
-	Path  string              `yaml:"-"`     // the case file
-	vars  map[string]string
+	// Interrupt sends Signal (INT or TERM) once a path matching When (a
+	// glob in the case directory) exists.
+	Interrupt *struct {
+		When   string `yaml:"when"`
+		Signal string `yaml:"signal"`
+	} `yaml:"interrupt"`
+	Slow bool   `yaml:"slow"` // skipped under -short
+	Path string `yaml:"-"`    // the case file
+	vars map[string]string
 }
 
 // hostileMake makes one input: exactly one of its makers is set.
@@ -336,7 +342,23 @@ func (c *hostileCase) run(t *testing.T, exe, dir string) {
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	start := time.Now()
-	err := cmd.Run()
+	err := cmd.Start()
+	if err == nil && c.Interrupt != nil {
+		sig := map[string]syscall.Signal{"INT": syscall.SIGINT, "TERM": syscall.SIGTERM}[c.sub(c.Interrupt.Signal)]
+		if sig == 0 {
+			t.Fatalf("interrupt: signal %q, expected INT or TERM", c.Interrupt.Signal)
+		}
+		for ctx.Err() == nil {
+			if m, _ := filepath.Glob(filepath.Join(dir, c.sub(c.Interrupt.When))); len(m) > 0 {
+				cmd.Process.Signal(sig)
+				break
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	if err == nil {
+		err = cmd.Wait()
+	}
 	wall := time.Since(start)
 	text := out.String()
 	if ctx.Err() != nil {
