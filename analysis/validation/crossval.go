@@ -166,11 +166,11 @@ func (cv *CrossValidation) WriteText(w io.Writer) error {
 
 // CVRowsPerGroup and CVMaxIter are the fitting budget of each fold of
 // WriteCrossValidation: smaller than the shipped fit's (ten folds of a
-// full fit would take an hour on two cores), so the cross-validated error
+// full fit would take two hours on two shared cores), so the cross-validated error
 // is, if anything, pessimistic.
 const (
-	CVRowsPerGroup = 5
-	CVMaxIter      = 4
+	CVRowsPerGroup = 3
+	CVMaxIter      = 3
 )
 
 // WriteCrossValidation runs CrossValidate with mode "group" (the one mode)
