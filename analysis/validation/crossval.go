@@ -189,7 +189,7 @@ func WriteCrossValidation(w io.Writer, mode string, rows []Row, sim Options) err
 		return err
 	}
 	if cv.Table.Pooled.Simulated() == 0 {
-		return fmt.Errorf("validate --cv: %d rows: %w", len(rows), ErrAllSkipped)
+		return fmt.Errorf("validate --cv: every one of the %d rows was skipped (reasons above); %w", len(rows), ErrAllSkipped)
 	}
 	return nil
 }
