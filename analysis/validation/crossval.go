@@ -152,13 +152,13 @@ func fitPooled(train []Row, e replay.Engine, opt EngineFitOptions) (replay.Engin
 // WriteText writes each fold's constants and the held-out table.
 func (cv *CrossValidation) WriteText(w io.Writer) error {
 	fmt.Fprintf(w, "leave-one-group-out cross-validation: each group predicted with engine constants fitted on the other groups of its engine\n\n")
-	fmt.Fprintf(w, "%-48s %7s %10s %10s %12s %12s  %s\n", "left-out group", "groups", "step ns", "seq ns", "prefill ns", "request ns", "fitted on")
+	fmt.Fprintf(w, "%-48s %7s %10s %10s %12s %12s %5s  %s\n", "left-out group", "groups", "step ns", "seq ns", "prefill ns", "request ns", "ramp", "fitted on")
 	for _, f := range cv.Folds {
 		on := "other groups of its engine"
 		if f.CrossEngine {
 			on = "every other group (no other group of its engine)"
 		}
-		fmt.Fprintf(w, "%-48s %7d %10.0f %10.0f %12.1f %12.0f  %s\n", f.Group, len(f.TrainGroups), f.Costs.StepNs, f.Costs.PerSeqNs, f.Costs.PerPrefillTokenNs, f.Costs.PerRequestNs, on)
+		fmt.Fprintf(w, "%-48s %7d %10.0f %10.0f %12.1f %12.0f %5g  %s\n", f.Group, len(f.TrainGroups), f.Costs.StepNs, f.Costs.PerSeqNs, f.Costs.PerPrefillTokenNs, f.Costs.PerRequestNs, f.Costs.ClientRamp, on)
 	}
 	fmt.Fprintf(w, "\nheld-out accuracy per group; bias = median signed error, > 0 predicts too high\n")
 	return cv.Table.WriteText(w)
