@@ -216,6 +216,10 @@ func layoutColumns(l Layout) []column {
 		{names: []string{"mode"}, set: modeField},
 		{names: []string{"gemm_quant_mode"}, set: stringField(func(r *Row) *string { return &r.GEMMQuant }, false)},
 		{names: []string{"moe_quant_mode"}, set: stringField(func(r *Row) *string { return &r.MoEQuant }, false)},
+		{names: []string{"precision"}, set: stringField(func(r *Row) *string { return &r.Precision }, false)},
+		{names: []string{"attention_dp_size"}, set: intField(func(r *Row) *int { return &r.AttentionDP }, 0)},
+		{names: []string{"moe_tp_size"}, set: intField(func(r *Row) *int { return &r.MoETP }, 0)},
+		{names: []string{"moe_ep_size"}, set: intField(func(r *Row) *int { return &r.MoEEP }, 0)},
 	}
 }
 
@@ -353,7 +357,7 @@ func ReadBenchmarkFile(path string) ([]Row, Layout, error) {
 }
 
 // CanonicalHeader is the header WriteBenchmarks writes.
-var CanonicalHeader = []string{"id", "model", "gpu", "backend", "backend_version", "isl", "osl", "concurrency", "tp", "pp", "ttft_ms", "tpot_ms", "mode", "gemm_quant_mode", "moe_quant_mode"}
+var CanonicalHeader = []string{"id", "model", "gpu", "backend", "backend_version", "isl", "osl", "concurrency", "tp", "pp", "ttft_ms", "tpot_ms", "mode", "gemm_quant_mode", "moe_quant_mode", "precision", "attention_dp_size", "moe_tp_size", "moe_ep_size"}
 
 // WriteBenchmarks writes rows in the canonical layout.
 func WriteBenchmarks(w io.Writer, rows []Row) error {
@@ -362,7 +366,8 @@ func WriteBenchmarks(w io.Writer, rows []Row) error {
 	for _, r := range rows {
 		cw.Write([]string{r.ID, r.Model, r.GPU, r.Backend, r.Version, strconv.Itoa(r.ISL), strconv.Itoa(r.OSL),
 			strconv.Itoa(r.Concurrency), strconv.Itoa(r.TP), strconv.Itoa(r.PP),
-			strconv.FormatFloat(r.TTFTms, 'g', -1, 64), strconv.FormatFloat(r.TPOTms, 'g', -1, 64), r.Mode, r.GEMMQuant, r.MoEQuant})
+			strconv.FormatFloat(r.TTFTms, 'g', -1, 64), strconv.FormatFloat(r.TPOTms, 'g', -1, 64), r.Mode, r.GEMMQuant, r.MoEQuant,
+			r.Precision, strconv.Itoa(r.AttentionDP), strconv.Itoa(r.MoETP), strconv.Itoa(r.MoEEP)})
 	}
 	cw.Flush()
 	return cw.Error()

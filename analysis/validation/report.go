@@ -123,7 +123,7 @@ func (rep *Report) WriteAccuracy(w io.Writer) error {
 }
 
 // ErrAllSkipped is WriteText's error when no row was simulated.
-var ErrAllSkipped = errors.New("every row was skipped (reasons above); nothing to validate")
+var ErrAllSkipped = errors.New("nothing to validate")
 
 // WriteText writes what validate prints: a summary line, every row
 // (predicted or why it was skipped) and, when any row was simulated, the
@@ -134,7 +134,7 @@ func (rep *Report) WriteText(w io.Writer, layout Layout) error {
 	fmt.Fprintf(w, "%d rows (%s layout), %d simulated, %d skipped\n\n", n, layout, n-skipped, skipped)
 	rep.WriteRows(w)
 	if skipped == n {
-		return fmt.Errorf("validate: %d of %d rows: %w", skipped, n, ErrAllSkipped)
+		return fmt.Errorf("validate: every one of the %d rows was skipped (reasons above); %w", n, ErrAllSkipped)
 	}
 	return rep.WriteAccuracy(w)
 }

@@ -77,7 +77,7 @@ func TestValidateAllSkipped(t *testing.T) {
 	}
 	var stdout, stderr bytes.Buffer
 	code := run([]string{"lodsim", "validate", "--benchmarks", p, "--out", t.TempDir()}, &stdout, &stderr)
-	if code != exitUsage || !strings.Contains(stderr.String(), "every row was skipped") || !strings.Contains(stdout.String(), "2 rows (lodsim layout), 0 simulated, 2 skipped") {
+	if code != exitUsage || !strings.Contains(stderr.String(), "every one of the 2 rows was skipped") || !strings.Contains(stdout.String(), "2 rows (lodsim layout), 0 simulated, 2 skipped") {
 		t.Fatalf("exit %d, expected %d\nstdout:\n%s\nstderr:\n%s", code, exitUsage, stdout.String(), stderr.String())
 	}
 	stdout.Reset()
