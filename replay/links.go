@@ -19,8 +19,8 @@ type xfer struct {
 	due   Time
 	id    uint32
 	pp    bool // pipeline activations (else a ring chunk)
-	dst   int16
 	par   int8
+	dst   int16
 	stage int32
 	a2a   int8  // an expert-parallel all-to-all's phase (alltoall.go), else 0
 	src   int16 // and its sender
