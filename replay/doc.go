@@ -32,6 +32,10 @@
 //   - executor.go: how a formed batch becomes events, one executor per
 //     level of detail (exec_high.go with links.go, exec_medium.go with
 //     decoderun.go);
+//   - expertparallel.go, alltoall.go, expertload.go: MoE layers with
+//     expert parallelism over attention data-parallel replicas: the
+//     settings, the high level's per-rank dispatch and combine transfers,
+//     and the seeded skew of the ranks' expert loads;
 //   - stepdone.go: the one bookkeeping path of a finished step, shared by
 //     single steps and settled decode runs;
 //   - sample.go, stats.go, result.go: time series, statistics and results.
@@ -42,12 +46,16 @@
 //     stream and each all-reduce as a ring of 2(N-1) point-to-point transfers
 //     per rank over modelled links that share bandwidth between concurrent
 //     transfers; optional per-rank, per-operation variability lets a slow
-//     rank delay the collective.
+//     rank delay the collective. With expert parallelism each MoE layer's
+//     token dispatch and combine are per-rank all-to-all transfers, and a
+//     rank with more tokens (cluster.expert_skew) is a straggler.
 //   - medium runs one aggregated compute event and one analytical collective
-//     per step and stage, and, where nothing can change the batch (no
+//     (all-reduces and, with expert parallelism, all-to-alls at the mean
+//     load) per step and stage, and, where nothing can change the batch (no
 //     arrival, completion, KV block shortage or waiting request), advances a
 //     whole run of decode steps in one event.
 //
-// Without variability and contention both levels produce identical outputs:
-// per-request results, ITL histogram, time series and statistics.
+// Without variability, contention and expert skew both levels produce
+// identical outputs: per-request results, ITL histogram, time series and
+// statistics.
 package replay
