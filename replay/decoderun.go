@@ -79,12 +79,15 @@ func (m *mediumExecutor) tryRun(rp *replica, b *batch) bool {
 	cost := b.cost
 	t := s.now
 	d := int64(lb.Decodes)
+	// The steps of a run move the same tokens, so their collectives take
+	// the same time; only the attention (in Compute) grows.
+	comm := cost[0].CollectiveNs(s.tp) + cost[0].MoECommNs()
 	for j := 0; j < k; j++ {
 		if j > 0 {
 			lb.DecodeCtx += d
 			s.steps.replan(&lb, cost)
 		}
-		t += Time(cost[0].Compute() + cost[0].CollectiveNs(s.tp) + cost[0].MoECommNs())
+		t += Time(cost[0].Compute() + comm)
 		run.ends = append(run.ends, t)
 		if s.stop > 0 && t > s.stop {
 			break
