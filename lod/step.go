@@ -195,7 +195,9 @@ type Planner struct {
 	// here so that a dense model's step does no weight arithmetic.
 	wAttn, wMLP, wHead float64
 	stageW             []float64
-	attn               *[attnCacheSize]attnEntry
+	attn               []attnEntry // the attention memo, 1 << attnBits entries
+	attnBits           uint
+	attnMiss           int
 	link               *cost.Link // fixed all-reduce link (SetLink), else the cost model's
 }
 
@@ -223,8 +225,14 @@ func (p *Planner) resetMemo() {
 // The attention memo is direct-mapped: cost models interpolate measured
 // tables (hundreds of ns a call) and a decode-heavy replay asks for the
 // same (batch, context) pairs millions of times. A hit returns the exact
-// value the model gave, so caching changes no result.
-const attnCacheSize = 1 << 14
+// value the model gave, so caching changes no result. It starts small, so
+// that a short replay does not allocate (and the GC clear) the whole of
+// it, and doubles, emptied, whenever it has missed twice its size, up to
+// 1 << attnMaxBits entries.
+const (
+	attnMinBits = 10
+	attnMaxBits = 14
+)
 
 type attnEntry struct {
 	key uint64 // kind<<62 | a<<31 | b, +1 so that zero means empty
@@ -242,10 +250,15 @@ const (
 func (p *Planner) attnCost(kind uint64, a, b int) float64 {
 	key := kind<<62 | uint64(a)<<31 | uint64(b)
 	key++
-	h := (key * 0x9e3779b97f4a7c15) >> (64 - 14)
+	h := (key * 0x9e3779b97f4a7c15) >> (64 - p.attnBits)
 	e := &p.attn[h]
 	if e.key == key {
 		return e.v
+	}
+	if p.attnMiss++; p.attnMiss > 2*len(p.attn) && p.attnBits < attnMaxBits {
+		p.attnBits++
+		p.attn, p.attnMiss = make([]attnEntry, 1<<p.attnBits), 0
+		e = &p.attn[(key*0x9e3779b97f4a7c15)>>(64-p.attnBits)]
 	}
 	var v float64
 	switch kind {
@@ -369,7 +382,8 @@ func NewPlanner(m Model, cm cost.CostModel, tp, pp int) (*Planner, error) {
 	if pp > m.Layers {
 		return nil, fmt.Errorf("lod: pipeline_parallel %d exceeds %s's %d layers", pp, m.Name, m.Layers)
 	}
-	p := &Planner{model: m, cost: cm, tp: tp, pp: pp, ep: 1, adp: 1, over: cm.Overheads(), attn: new([attnCacheSize]attnEntry)}
+	p := &Planner{model: m, cost: cm, tp: tp, pp: pp, ep: 1, adp: 1, over: cm.Overheads(),
+		attn: make([]attnEntry, 1<<attnMinBits), attnBits: attnMinBits}
 	p.layers = StageLayers(m.Layers, pp)
 	start := 0
 	for _, n := range p.layers {

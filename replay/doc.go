@@ -33,6 +33,10 @@
 //     level of detail (exec_high.go with links.go, exec_medium.go with
 //     decoderun.go and mediumcost.go, straggler.go; exec_adaptive.go runs
 //     each step on one of the two);
+//   - expertparallel.go, alltoall.go, expertload.go: MoE layers with
+//     expert parallelism over attention data-parallel replicas: the
+//     settings, the high level's per-rank dispatch and combine transfers,
+//     and the seeded skew of the ranks' expert loads;
 //   - stepdone.go: the one bookkeeping path of a finished step, shared by
 //     single steps and settled decode runs;
 //   - sample.go, stats.go, result.go: time series, statistics and results;
@@ -49,9 +53,12 @@
 //     stream and each all-reduce as a ring of 2(N-1) point-to-point transfers
 //     per rank over modelled links that share bandwidth between concurrent
 //     transfers; optional per-rank, per-operation variability lets a slow
-//     rank delay the collective.
+//     rank delay the collective. With expert parallelism each MoE layer's
+//     token dispatch and combine are per-rank all-to-all transfers, and a
+//     rank with more tokens (cluster.expert_skew) is a straggler.
 //   - medium runs one aggregated compute event and one analytical collective
-//     per step and stage, and, where nothing can change the batch (no
+//     (all-reduces and, with expert parallelism, all-to-alls at the mean
+//     load) per step and stage, and, where nothing can change the batch (no
 //     arrival, completion, KV block shortage or waiting request), advances a
 //     whole run of decode steps in one event. It takes the expected effect
 //     of variability (the slowest of N ranks) and of a shared bus (N ring
@@ -60,7 +67,7 @@
 //     high could differ, learning per step class the ratio of high's time
 //     to medium's and applying it to every other step.
 //
-// Without variability and contention both levels produce identical outputs:
-// per-request results, ITL histogram, time series and statistics, on
-// aggregated and disaggregated clusters alike.
+// Without variability, contention and expert skew both levels produce
+// identical outputs: per-request results, ITL histogram, time series and
+// statistics, on aggregated and disaggregated clusters alike.
 package replay

@@ -277,3 +277,90 @@ func TestExpertSkewHandChecked(t *testing.T) {
 		t.Errorf("skewed step %d ns longer than the uniform one, want %d", got, extra)
 	}
 }
+
+// TestExpertSkewEP4 checks the order of the all-to-all transfers with
+// four ranks against a closed form of the schedule. Rank i sends to
+// i+1, i+2, i+3 (mod 4) back to back over its own link, each dispatch
+// transfer sized by the receiver's share (h_dst) and each combine
+// transfer by the sender's (h_i). Rank i computes once its own sends and
+// the three it receives are through, and is done once its combine sends
+// and the three combines it receives are; the layer ends with the last
+// rank. One prefill step's two MoE layers, skewed, against the uniform
+// step.
+func TestExpertSkewEP4(t *testing.T) {
+	const n = 4
+	reqs := []workload.Request{{ID: 0, Arrival: 0, PromptTokens: 10, OutputTokens: 1}}
+	cfg := func(skew float64) *Config {
+		c := tinyConfig("high", 1)
+		c.Model = tinyMoE
+		c.Cluster.Replicas, c.Cluster.AttentionDataParallel, c.Cluster.ExpertParallel = n, n, n
+		c.Cluster.ExpertSkew = skew
+		return c
+	}
+	_, uni := runReqs(t, cfg(0), fixedCost{}, reqs)
+	_, sk := runReqs(t, cfg(0.8), fixedCost{}, reqs)
+	pl, _ := lod.NewPlanner(tinyMoE, fixedCost{}, 1, 1)
+	if err := pl.SetExpertParallel(n, n); err != nil {
+		t.Fatal(err)
+	}
+	st := make([]lod.StageCost, 1)
+	pl.Plan(&lod.Batch{Chunks: []lod.Chunk{{Q: 10}}, Sampled: 1}, st)
+	mlp, s := Time(st[0].Op[lod.OpMLP]), st[0].A2ABytes
+	hop := func(b float64) Time { return 100 + Time(math.Ceil(b/10)) }
+	// layer is the closed form of one MoE layer's time for weights w.
+	layer := func(w []float64, sum float64) Time {
+		var h, c [n]Time
+		for j := range h {
+			h[j] = hop(s * w[j] / sum)
+		}
+		// arrive(s, i, size) is when sender s's transfer to i is through,
+		// its transfers of sizes size(dst) starting at start[s].
+		arrive := func(start [n]Time, from, to int, size func(dst int) Time) Time {
+			at := start[from]
+			for k := 1; k < n; k++ {
+				dst := (from + k) % n
+				at += size(dst)
+				if dst == to {
+					return at
+				}
+			}
+			t.Fatal("no transfer")
+			return 0
+		}
+		var zero [n]Time
+		for i := range c {
+			d := arrive(zero, i, (i+n-1)%n, func(dst int) Time { return h[dst] }) // own sends
+			for from := range n {
+				if from != i {
+					d = max(d, arrive(zero, from, i, func(dst int) Time { return h[dst] }))
+				}
+			}
+			c[i] = d + mlp + Time(math.Round((float64(n)*w[i]/sum-1)*1000))
+		}
+		var end Time
+		for i := range c {
+			done := arrive(c, i, (i+n-1)%n, func(int) Time { return h[i] })
+			for from := range n {
+				if from != i {
+					done = max(done, arrive(c, from, i, func(int) Time { return h[from] }))
+				}
+			}
+			end = max(end, done)
+		}
+		return end
+	}
+	load := newExpertLoad(0.8, cfg(0).Simulation.Seed)
+	w := make([]float64, n)
+	one := []float64{1, 1, 1, 1}
+	var extra Time
+	for range 2 {
+		sum := load.draw(w)
+		extra += layer(w, sum) - layer(one, n)
+	}
+	if layer(one, n) != 2*(n-1)*hop(s/n)+mlp {
+		t.Fatalf("closed form at the mean load %d, want %d", layer(one, n), 2*(n-1)*hop(s/n)+mlp)
+	}
+	if got := sk[0].FirstToken - uni[0].FirstToken; got != extra {
+		t.Errorf("skewed step %d ns longer than the uniform one, want %d", got, extra)
+	}
+}
