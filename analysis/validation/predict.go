@@ -114,15 +114,16 @@ func RowConfig(row Row, opt Options) (*experiment.Experiment, error) {
 	if err != nil {
 		return nil, skipf("unknown GPU %q: not in the hardware catalog", row.GPU)
 	}
-	if row.AttentionDP > 1 {
-		return nil, skipf("attention data parallel %d: lodsim models tensor-parallel attention only", row.AttentionDP)
-	}
 	dom := g.LinkDomain
 	if dom == 0 {
 		dom = 8 // the catalog's unknown: an HGX node
 	}
 	if row.TP > dom {
 		return nil, skipf("tensor parallel %d spans more than one NVLink domain of %d %s GPUs: lodsim models TP inside one", row.TP, dom, g.Name)
+	}
+	dp := max(row.AttentionDP, 1)
+	if row.TP*dp > dom {
+		return nil, skipf("attention data parallel %d x tensor parallel %d spans more than one NVLink domain of %d %s GPUs: lodsim models expert parallelism inside one", dp, row.TP, dom, g.Name)
 	}
 	prof := opt.Profiles[g.Key]
 	if prof == nil {
@@ -156,8 +157,12 @@ func RowConfig(row Row, opt Options) (*experiment.Experiment, error) {
 		Simulation: replay.SimulationConfig{LoD: replay.LoD(lodName), Seed: opt.Seed},
 		Model:      m,
 		Hardware:   replay.HardwareConfig{GPU: g.Name},
-		Cluster:    replay.ClusterConfig{Replicas: 1, TensorParallel: row.TP, PipelineParallel: max(row.PP, 1)},
-		Scheduler:  replay.SchedulerConfig{Engine: engine, EngineVersion: version},
+		// Attention data parallelism: dp replicas of TP attention share
+		// the MoE layers, whose experts spread over moe_ep_size ranks
+		// (replay/expertparallel.go); the clients spread over the replicas.
+		Cluster: replay.ClusterConfig{Replicas: dp, TensorParallel: row.TP, PipelineParallel: max(row.PP, 1),
+			AttentionDataParallel: attentionDP(dp), ExpertParallel: expertParallel(row.MoEEP)},
+		Scheduler: replay.SchedulerConfig{Engine: engine, EngineVersion: version},
 		Workload: replay.WorkloadConfig{ClosedLoop: &replay.ClosedLoopConfig{
 			Clients:  row.Concurrency,
 			Requests: opt.requests(row.Concurrency),
@@ -408,4 +413,20 @@ func rowEngine(row Row) (replay.Engine, string, error) {
 		v = ""
 	}
 	return e, v, nil
+}
+
+// attentionDP and expertParallel are a row's settings as the config takes
+// them: 1 (no parallelism of the kind) is left unset.
+func attentionDP(dp int) int {
+	if dp > 1 {
+		return dp
+	}
+	return 0
+}
+
+func expertParallel(ep int) int {
+	if ep > 1 {
+		return ep
+	}
+	return 0
 }
