@@ -7,9 +7,6 @@ import (
 
 	"github.com/lodsim/lodsim/analysis"
 	"github.com/lodsim/lodsim/analysis/experiment"
-	"github.com/lodsim/lodsim/hwprofile"
-	"github.com/lodsim/lodsim/hwprofile/cost"
-	"github.com/lodsim/lodsim/lod"
 	"github.com/lodsim/lodsim/replay"
 	"github.com/lodsim/lodsim/trace"
 )
@@ -85,31 +82,11 @@ func disaggRowConfig(row Row, opt Options) (*experiment.Experiment, error) {
 	if d.PrefillTP < 1 || d.DecodeTP < 1 {
 		return nil, skipf("disaggregated row without prefill_tp_size and decode_tp_size")
 	}
-	m, err := lod.LookupModel(row.Model)
+	r, err := resolveRow(row, opt)
 	if err != nil {
-		return nil, skipf("unknown model %q: lodsim has no architecture for it (built in: %v)", row.Model, lod.ModelNames())
+		return nil, err
 	}
-	if m, err = rowPrecision(m, row); err != nil {
-		return nil, skipf("%v", err)
-	}
-	engine, version, err := rowEngine(row)
-	if err != nil {
-		return nil, skipf("%v", err)
-	}
-	g, err := cost.LookupGPU(row.GPU)
-	if err != nil {
-		return nil, skipf("unknown GPU %q: not in the hardware catalog", row.GPU)
-	}
-	prof := opt.Profiles[g.Key]
-	if prof == nil {
-		if prof, err = hwprofile.EmbeddedProfile(g.Key); err != nil {
-			return nil, skipf("no calibrated profile for GPU %s (%s): lodsim ships %v; pass one with --profile", g.Name, g.Key, hwprofile.EmbeddedKeys())
-		}
-	}
-	cp := *prof
-	if opt.Overheads != nil {
-		cp.Overhead = *opt.Overheads
-	}
+	m, engine, version, g, cp := r.model, r.engine, r.version, r.gpu, r.profile
 	lodName := opt.LoD
 	if lodName == "" {
 		lodName = "medium"

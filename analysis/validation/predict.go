@@ -99,21 +99,11 @@ func RowConfig(row Row, opt Options) (*experiment.Experiment, error) {
 	if row.Disaggregated() {
 		return disaggRowConfig(row, opt)
 	}
-	m, err := lod.LookupModel(row.Model)
+	r, err := resolveRow(row, opt)
 	if err != nil {
-		return nil, skipf("unknown model %q: lodsim has no architecture for it (built in: %v)", row.Model, lod.ModelNames())
+		return nil, err
 	}
-	if m, err = rowPrecision(m, row); err != nil {
-		return nil, skipf("%v", err)
-	}
-	engine, version, err := rowEngine(row)
-	if err != nil {
-		return nil, skipf("%v", err)
-	}
-	g, err := cost.LookupGPU(row.GPU)
-	if err != nil {
-		return nil, skipf("unknown GPU %q: not in the hardware catalog", row.GPU)
-	}
+	m, engine, version, g, cp := r.model, r.engine, r.version, r.gpu, r.profile
 	dom := g.LinkDomain
 	if dom == 0 {
 		dom = 8 // the catalog's unknown: an HGX node
@@ -124,29 +114,6 @@ func RowConfig(row Row, opt Options) (*experiment.Experiment, error) {
 	dp := max(row.AttentionDP, 1)
 	if row.TP*dp > dom {
 		return nil, skipf("attention data parallel %d x tensor parallel %d spans more than one NVLink domain of %d %s GPUs: lodsim models expert parallelism inside one", dp, row.TP, dom, g.Name)
-	}
-	prof := opt.Profiles[g.Key]
-	if prof == nil {
-		// The kernels of the row's own engine where lodsim ships them
-		// (aiconfigurator measured each engine's kernels), else the GPU's
-		// default engine's.
-		if prof, err = hwprofile.EmbeddedProfileFor(g.Key, string(engine)); err != nil {
-			prof, err = hwprofile.EmbeddedProfile(g.Key)
-		}
-		if err != nil {
-			return nil, skipf("no calibrated profile for GPU %s (%s): lodsim ships %v; pass one with --profile", g.Name, g.Key, hwprofile.EmbeddedKeys())
-		}
-	}
-	cp := *prof // the tables are shared and read-only; the overheads are ours
-	switch {
-	case opt.Overheads != nil:
-		cp.Overhead = *opt.Overheads
-	case opt.Profiles[g.Key] == nil:
-		// A shipped profile has no overheads: the engine's shipped
-		// constants supply them, as replay does for scheduler.engine.
-		if ec, ok := replay.LookupEngineCosts(engine); ok {
-			cp.Overhead = ec.Overheads(cp.Overhead.MemoryReserveGB)
-		}
 	}
 	lodName := opt.LoD
 	if lodName == "" {
@@ -429,4 +396,64 @@ func expertParallel(ep int) int {
 		return ep
 	}
 	return 0
+}
+
+// resolvedRow is what every row, aggregated or disaggregated, resolves to
+// before its cluster is laid out: the model in the row's formats, the
+// engine, the GPU, and the cost profile with the overheads it runs with.
+type resolvedRow struct {
+	model   lod.Model
+	engine  replay.Engine
+	version string
+	gpu     cost.GPU
+	profile cost.Profile
+}
+
+// resolveRow looks up row's model, engine and GPU and picks its profile:
+// the kernels of the row's own engine where lodsim ships them, with that
+// engine's shipped constants as overheads (as replay does for
+// scheduler.engine), unless opt names a profile or overheads. Problems come
+// back as skip reasons.
+func resolveRow(row Row, opt Options) (resolvedRow, error) {
+	var r resolvedRow
+	m, err := lod.LookupModel(row.Model)
+	if err != nil {
+		return r, skipf("unknown model %q: lodsim has no architecture for it (built in: %v)", row.Model, lod.ModelNames())
+	}
+	if m, err = rowPrecision(m, row); err != nil {
+		return r, skipf("%v", err)
+	}
+	engine, version, err := rowEngine(row)
+	if err != nil {
+		return r, skipf("%v", err)
+	}
+	g, err := cost.LookupGPU(row.GPU)
+	if err != nil {
+		return r, skipf("unknown GPU %q: not in the hardware catalog", row.GPU)
+	}
+	prof := opt.Profiles[g.Key]
+	if prof == nil {
+		// The kernels of the row's own engine where lodsim ships them
+		// (aiconfigurator measured each engine's kernels), else the GPU's
+		// default engine's.
+		if prof, err = hwprofile.EmbeddedProfileFor(g.Key, string(engine)); err != nil {
+			prof, err = hwprofile.EmbeddedProfile(g.Key)
+		}
+		if err != nil {
+			return r, skipf("no calibrated profile for GPU %s (%s): lodsim ships %v; pass one with --profile", g.Name, g.Key, hwprofile.EmbeddedKeys())
+		}
+	}
+	cp := *prof // the tables are shared and read-only; the overheads are ours
+	switch {
+	case opt.Overheads != nil:
+		cp.Overhead = *opt.Overheads
+	case opt.Profiles[g.Key] == nil:
+		// A shipped profile has no overheads: the engine's shipped
+		// constants supply them, as replay does for scheduler.engine.
+		if ec, ok := replay.LookupEngineCosts(engine); ok {
+			cp.Overhead = ec.Overheads(cp.Overhead.MemoryReserveGB)
+		}
+	}
+	r.model, r.engine, r.version, r.gpu, r.profile = m, engine, version, g, cp
+	return r, nil
 }
