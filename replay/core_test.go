@@ -457,34 +457,88 @@ func TestLatencyBoundLinks(t *testing.T) {
 
 // TestNoAllocationPerEvent: a four times longer run processes four times
 // the events with about the same number of allocations (the time series
-// and the first growth of reused buffers, not the events, allocate).
+// and the first growth of reused buffers, not the events, allocate), at
+// high LoD, at adaptive LoD while it refines (variability on), and on a
+// disaggregated cluster at high LoD (KV streamed per layer).
 func TestNoAllocationPerEvent(t *testing.T) {
-	allocs := func(sec float64) (float64, uint64) {
-		c := refConfig(2, 4, "high")
-		c.Workload.Synthetic.Duration = Duration(sec * 1e9)
-		m, _ := c.ResolveModel()
-		g, _ := cost.LookupGPU(c.Hardware.GPU)
-		cm := cost.NewRoofline(g)
-		var events uint64
-		a := testing.AllocsPerRun(2, func() {
-			st, err := Run(Input{Config: c, Model: m, Cost: cm, Workload: synthReader(t, c), Sink: &countSink{}})
-			if err != nil {
-				t.Fatal(err)
+	variants := []struct {
+		name string
+		cfg  func() *Config
+	}{
+		{"high", func() *Config { return refConfig(2, 4, "high") }},
+		{"adaptive", func() *Config {
+			c := refConfig(2, 4, "adaptive")
+			c.Simulation.Variability = 0.2
+			return c
+		}},
+		{"disaggregated", func() *Config {
+			c := refConfig(2, 4, "high")
+			c.Cluster.Replicas, c.Cluster.TensorParallel = 0, 0
+			c.Cluster.Disaggregated = &DisaggConfig{Prefill: PoolConfig{Workers: 1, TensorParallel: 2}, Decode: PoolConfig{Workers: 1, TensorParallel: 2}}
+			c.ApplyDefaults()
+			return c
+		}},
+	}
+	for _, v := range variants {
+		t.Run(v.name, func(t *testing.T) {
+			allocs := func(sec float64) (float64, uint64) {
+				c := v.cfg()
+				c.Workload.Synthetic.Duration = Duration(sec * 1e9)
+				m, _ := c.ResolveModel()
+				g, _ := cost.LookupGPU(c.Hardware.GPU)
+				cm := cost.NewRoofline(g)
+				var events uint64
+				a := testing.AllocsPerRun(2, func() {
+					st, err := Run(Input{Config: c, Model: m, Cost: cm, Workload: synthReader(t, c), Sink: &countSink{}})
+					if err != nil {
+						t.Fatal(err)
+					}
+					events = st.TotalEvents
+				})
+				return a, events
 			}
-			events = st.TotalEvents
+			a1, e1 := allocs(2)
+			a4, e4 := allocs(8)
+			// Adaptive stops refining once its step classes converge, so
+			// its longer run adds mostly medium events (and the high
+			// windows its cap of 32 + steps/50 still allows).
+			if e4 < 3*e1 && (v.name != "adaptive" || e4 <= e1) {
+				t.Fatalf("events %d vs %d: the longer run should process more", e1, e4)
+			}
+			// 64 allocations of slack for the longer time series and request slab.
+			if a4-a1 > 64 {
+				t.Errorf("%0.f allocations for %d events vs %0.f for %d: the event loop allocates", a4, e4, a1, e1)
+			}
+			t.Logf("%d events: %.0f allocs; %d events: %.0f allocs", e1, a1, e4, a4)
+			if v.name == "adaptive" {
+				// Its windows are few (capped), so compare with the same
+				// run at medium: the refined steps' events must not
+				// allocate either (a few tables for the step classes).
+				c := v.cfg()
+				c.Simulation.LoD = LoDMedium
+				c.Workload.Synthetic.Duration = Duration(2e9)
+				m, _ := c.ResolveModel()
+				g, _ := cost.LookupGPU(c.Hardware.GPU)
+				var high int64
+				am := testing.AllocsPerRun(2, func() {
+					if _, err := Run(Input{Config: c, Model: m, Cost: cost.NewRoofline(g), Workload: synthReader(t, c), Sink: &countSink{}}); err != nil {
+						t.Fatal(err)
+					}
+				})
+				ca := v.cfg()
+				ca.Workload.Synthetic.Duration = Duration(2e9)
+				st, err := Run(Input{Config: ca, Model: m, Cost: cost.NewRoofline(g), Workload: synthReader(t, ca), Sink: &countSink{}})
+				if err != nil {
+					t.Fatal(err)
+				}
+				high = int64(st.Adaptive.HighEvents)
+				if high == 0 || a1-am > 32 { // its step-class tables: 24 allocations when written
+					t.Errorf("adaptive: %.0f allocations vs %.0f at medium over %d high-LoD events", a1, am, high)
+				}
+				t.Logf("adaptive %.0f allocs, medium %.0f, %d events at high", a1, am, high)
+			}
 		})
-		return a, events
 	}
-	a1, e1 := allocs(2)
-	a4, e4 := allocs(8)
-	if e4 < 3*e1 {
-		t.Fatalf("events %d vs %d: the longer run should process several times more", e1, e4)
-	}
-	// 64 allocations of slack for the longer time series and request slab.
-	if a4-a1 > 64 {
-		t.Errorf("%0.f allocations for %d events vs %0.f for %d: the event loop allocates", a4, e4, a1, e1)
-	}
-	t.Logf("%d events: %.0f allocs; %d events: %.0f allocs", e1, a1, e4, a4)
 }
 
 // TestLinkOverride: cluster.links.latency_us and bandwidth_gbps replace the
