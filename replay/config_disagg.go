@@ -264,11 +264,7 @@ func (d *DisaggConfig) kvLink(g cost.GPU) KVLink {
 	if d.Transfer.Link != "" {
 		return d.Transfer.Link
 	}
-	dom := g.LinkDomain
-	if dom == 0 {
-		dom = 8
-	}
-	if d.Prefill.gpus()+d.Decode.gpus() <= dom {
+	if d.Prefill.gpus()+d.Decode.gpus() <= g.Domain() {
 		return KVLinkNVLink
 	}
 	return KVLinkNetwork

@@ -104,10 +104,7 @@ func RowConfig(row Row, opt Options) (*experiment.Experiment, error) {
 		return nil, err
 	}
 	m, engine, version, g, cp := r.model, r.engine, r.version, r.gpu, r.profile
-	dom := g.LinkDomain
-	if dom == 0 {
-		dom = 8 // the catalog's unknown: an HGX node
-	}
+	dom := g.Domain()
 	if row.TP > dom {
 		return nil, skipf("tensor parallel %d spans more than one NVLink domain of %d %s GPUs: lodsim models TP inside one", row.TP, dom, g.Name)
 	}

@@ -26,8 +26,17 @@ type GPU struct {
 	FP4TFLOPS float64
 	// LinkDomain is how many GPUs reach each other at LinkBWBytes: 8 in an
 	// HGX node (NVLink) or a PCIe server, 72 in a GB200 NVL72 rack. 0 means
-	// unknown (treated as 8).
+	// unknown (treated as 8: see Domain).
 	LinkDomain int
+}
+
+// Domain is how many GPUs reach each other at LinkBWBytes, LinkDomain with
+// its unknown taken as an HGX node's 8.
+func (g GPU) Domain() int {
+	if g.LinkDomain == 0 {
+		return 8
+	}
+	return g.LinkDomain
 }
 
 // PeakFLOPS is the peak dense tensor-core rate (FLOP/s) of work computed
