@@ -130,7 +130,7 @@ func benchAzure(b *testing.B, scenario, lodName string) {
 // BenchmarkExpertParallel runs the dsr1-ep8-h200 scenario (DeepSeek-R1,
 // EP8 over 8 attention data-parallel replicas on H200, skewed expert
 // loads) at high LoD: per-GPU dispatch and combine transfers in every MoE
-// layer. It should allocate nothing per event (TestNoAllocationPerEventEP).
+// layer. It should allocate nothing per event (TestNoAllocationPerEvent/expert-parallel).
 func BenchmarkExpertParallel(b *testing.B) { benchScenario(b, "dsr1-ep8-h200", "high") }
 
 // BenchmarkAdaptive runs the adaptive suite (AdaptiveScenarios: where high

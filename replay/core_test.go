@@ -458,37 +458,54 @@ func TestLatencyBoundLinks(t *testing.T) {
 // TestNoAllocationPerEvent: a four times longer run processes four times
 // the events with about the same number of allocations (the time series
 // and the first growth of reused buffers, not the events, allocate), at
-// high LoD, at adaptive LoD while it refines (variability on), and on a
-// disaggregated cluster at high LoD (KV streamed per layer).
+// high LoD, at adaptive LoD while it refines (variability on), on a
+// disaggregated cluster at high LoD (KV streamed per layer), and for
+// DeepSeek-R1 with EP8 over 8 attention data-parallel replicas (the
+// dsr1-ep8-h200 scenario: per-GPU dispatch and combine transfers, skewed
+// loads), made longer by four times the output instead.
 func TestNoAllocationPerEvent(t *testing.T) {
+	seconds := func(c *Config, scale float64) *Config {
+		c.Workload.Synthetic.Duration = Duration(2e9 * scale)
+		return c
+	}
 	variants := []struct {
 		name string
-		cfg  func() *Config
+		cfg  func(scale float64) *Config // scale 1 or 4: the run's length
 	}{
-		{"high", func() *Config { return refConfig(2, 4, "high") }},
-		{"adaptive", func() *Config {
+		{"high", func(x float64) *Config { return seconds(refConfig(2, 4, "high"), x) }},
+		{"adaptive", func(x float64) *Config {
 			c := refConfig(2, 4, "adaptive")
 			c.Simulation.Variability = 0.2
-			return c
+			return seconds(c, x)
 		}},
-		{"disaggregated", func() *Config {
+		{"disaggregated", func(x float64) *Config {
 			c := refConfig(2, 4, "high")
 			c.Cluster.Replicas, c.Cluster.TensorParallel = 0, 0
 			c.Cluster.Disaggregated = &DisaggConfig{Prefill: PoolConfig{Workers: 1, TensorParallel: 2}, Decode: PoolConfig{Workers: 1, TensorParallel: 2}}
 			c.ApplyDefaults()
+			return seconds(c, x)
+		}},
+		{"expert-parallel", func(x float64) *Config {
+			c, err := Scenario("dsr1-ep8-h200")
+			if err != nil {
+				t.Fatal(err)
+			}
+			// 8 requests: one per replica.
+			c.Workload.Synthetic.Duration = Duration(0.25e9)
+			c.Workload.Synthetic.Rate = 32
+			c.Workload.Synthetic.Output.Mean = 16 * x
 			return c
 		}},
 	}
 	for _, v := range variants {
 		t.Run(v.name, func(t *testing.T) {
-			allocs := func(sec float64) (float64, uint64) {
-				c := v.cfg()
-				c.Workload.Synthetic.Duration = Duration(sec * 1e9)
+			allocs := func(scale float64) (float64, uint64) {
+				c := v.cfg(scale)
 				m, _ := c.ResolveModel()
 				g, _ := cost.LookupGPU(c.Hardware.GPU)
 				cm := cost.NewRoofline(g)
 				var events uint64
-				a := testing.AllocsPerRun(2, func() {
+				a := testing.AllocsPerRun(1, func() {
 					st, err := Run(Input{Config: c, Model: m, Cost: cm, Workload: synthReader(t, c), Sink: &countSink{}})
 					if err != nil {
 						t.Fatal(err)
@@ -497,8 +514,8 @@ func TestNoAllocationPerEvent(t *testing.T) {
 				})
 				return a, events
 			}
-			a1, e1 := allocs(2)
-			a4, e4 := allocs(8)
+			a1, e1 := allocs(1)
+			a4, e4 := allocs(4)
 			// Adaptive stops refining once its step classes converge, so
 			// its longer run adds mostly medium events (and the high
 			// windows its cap of 32 + steps/50 still allows).
@@ -514,9 +531,8 @@ func TestNoAllocationPerEvent(t *testing.T) {
 				// Its windows are few (capped), so compare with the same
 				// run at medium: the refined steps' events must not
 				// allocate either (a few tables for the step classes).
-				c := v.cfg()
+				c := v.cfg(1)
 				c.Simulation.LoD = LoDMedium
-				c.Workload.Synthetic.Duration = Duration(2e9)
 				m, _ := c.ResolveModel()
 				g, _ := cost.LookupGPU(c.Hardware.GPU)
 				var high int64
@@ -525,8 +541,7 @@ func TestNoAllocationPerEvent(t *testing.T) {
 						t.Fatal(err)
 					}
 				})
-				ca := v.cfg()
-				ca.Workload.Synthetic.Duration = Duration(2e9)
+				ca := v.cfg(1)
 				st, err := Run(Input{Config: ca, Model: m, Cost: cost.NewRoofline(g), Workload: synthReader(t, ca), Sink: &countSink{}})
 				if err != nil {
 					t.Fatal(err)

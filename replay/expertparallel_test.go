@@ -6,49 +6,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/lodsim/lodsim/hwprofile/cost"
 	"github.com/lodsim/lodsim/lod"
 	"github.com/lodsim/lodsim/trace/workload"
 )
-
-// TestNoAllocationPerEventEP: the high level of detail of DeepSeek-R1
-// with EP8 over 8 attention data-parallel replicas (the dsr1-ep8-h200
-// scenario: per-GPU dispatch and combine transfers, skewed loads)
-// allocates nothing per event: with outputs four times as long, so about
-// four times the decode steps, a run allocates about as often.
-func TestNoAllocationPerEventEP(t *testing.T) {
-	allocs := func(output float64) (float64, uint64) {
-		c, err := Scenario("dsr1-ep8-h200")
-		if err != nil {
-			t.Fatal(err)
-		}
-		// 8 requests: one per replica.
-		c.Workload.Synthetic.Duration = Duration(0.25e9)
-		c.Workload.Synthetic.Rate = 32
-		c.Workload.Synthetic.Output.Mean = output
-		m, _ := c.ResolveModel()
-		g, _ := cost.LookupGPU(c.Hardware.GPU)
-		cm := cost.NewRoofline(g)
-		var events uint64
-		a := testing.AllocsPerRun(1, func() {
-			st, err := Run(Input{Config: c, Model: m, Cost: cm, Workload: synthReader(t, c), Sink: &countSink{}})
-			if err != nil {
-				t.Fatal(err)
-			}
-			events = st.TotalEvents
-		})
-		return a, events
-	}
-	a1, e1 := allocs(16)
-	a4, e4 := allocs(64)
-	if e4 < 3*e1 {
-		t.Fatalf("events %d vs %d: the longer run should process several times more", e1, e4)
-	}
-	if a4-a1 > 64 {
-		t.Errorf("%0.f allocations for %d events vs %0.f for %d: the event loop allocates", a4, e4, a1, e1)
-	}
-	t.Logf("%d events: %.0f allocs; %d events: %.0f allocs", e1, a1, e4, a4)
-}
 
 // epConfig is tinyMoE on 4 attention data-parallel replicas of TP1 with
 // its experts over 4 ranks: every MoE layer exchanges tokens.
