@@ -98,6 +98,19 @@ func TestRandomHighEqualsMedium(t *testing.T) {
 	t.Logf("%d of 500 runs exchanged MoE tokens in all-to-alls", allToAlls)
 }
 
+// livenessReqs draws the workload of a liveness test: 3 to 22 requests of
+// up to 100 prompt and 40 output tokens, up to 30 us apart.
+func livenessReqs(rng *rand.Rand) []workload.Request {
+	var reqs []workload.Request
+	var at int64
+	for i := 0; i < 3+rng.IntN(20); i++ {
+		at += rng.Int64N(30000)
+		reqs = append(reqs, workload.Request{ID: workload.RequestID(i), Arrival: at,
+			PromptTokens: int32(1 + rng.IntN(100)), OutputTokens: int32(1 + rng.IntN(40))})
+	}
+	return reqs
+}
+
 // TestRandomHighLiveness: with variability and shared links, where high
 // and medium legitimately differ, the high level of detail must still
 // finish every request with consistent KV accounting: no ring deadlock, no
@@ -108,13 +121,7 @@ func TestRandomHighLiveness(t *testing.T) {
 	// 300 seeds in CI; 2,000 passed when this was written.
 	for seed := uint64(1); seed <= 300; seed++ {
 		rng := rand.New(rand.NewPCG(seed, 91))
-		var reqs []workload.Request
-		var at int64
-		for i := 0; i < 3+rng.IntN(20); i++ {
-			at += rng.Int64N(30000)
-			reqs = append(reqs, workload.Request{ID: workload.RequestID(i), Arrival: at,
-				PromptTokens: int32(1 + rng.IntN(100)), OutputTokens: int32(1 + rng.IntN(40))})
-		}
+		reqs := livenessReqs(rng)
 		c := tinyConfig("high", []int{2, 4}[rng.IntN(2)])
 		c.Cluster.PipelineParallel = 1 + rng.IntN(2)
 		c.Cluster.Links.Topology = Topologies[rng.IntN(2)]

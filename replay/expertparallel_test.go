@@ -147,13 +147,7 @@ func TestExpertParallelConfigErrors(t *testing.T) {
 func TestRandomExpertParallelLiveness(t *testing.T) {
 	for seed := uint64(1); seed <= 100; seed++ {
 		rng := rand.New(rand.NewPCG(seed, 93))
-		var reqs []workload.Request
-		var at int64
-		for i := 0; i < 3+rng.IntN(20); i++ {
-			at += rng.Int64N(30000)
-			reqs = append(reqs, workload.Request{ID: workload.RequestID(i), Arrival: at,
-				PromptTokens: int32(1 + rng.IntN(100)), OutputTokens: int32(1 + rng.IntN(40))})
-		}
+		reqs := livenessReqs(rng)
 		c := tinyConfig("high", []int{1, 2}[rng.IntN(2)])
 		c.Model = tinyMoE
 		c.Cluster.AttentionDataParallel = []int{2, 4}[rng.IntN(2)]

@@ -136,13 +136,7 @@ func TestRandomNodesLiveness(t *testing.T) {
 	ran, crossed := 0, 0
 	for seed := uint64(1); seed <= 60; seed++ {
 		rng := rand.New(rand.NewPCG(seed, 171))
-		var reqs []workload.Request
-		var at int64
-		for i := 0; i < 3+rng.IntN(20); i++ {
-			at += rng.Int64N(30000)
-			reqs = append(reqs, workload.Request{ID: workload.RequestID(i), Arrival: at,
-				PromptTokens: int32(1 + rng.IntN(100)), OutputTokens: int32(1 + rng.IntN(40))})
-		}
+		reqs := livenessReqs(rng)
 		tp := []int{1, 2, 4}[rng.IntN(3)]
 		l := []string{"high", "adaptive"}[rng.IntN(2)]
 		c := tinyConfig(l, tp)
