@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/lodsim/lodsim/hwprofile/cost"
 )
@@ -461,19 +462,28 @@ type EngineCostFile struct {
 //go:embed engine_costs.json
 var engineCostsJSON []byte
 
-// ShippedEngineCosts is the shipped engine_costs.json, parsed.
-func ShippedEngineCosts() EngineCostFile {
+// shippedEngineCosts parses engine_costs.json once: every validation row
+// and every run with scheduler.engine looks it up.
+var shippedEngineCosts = sync.OnceValue(func() EngineCostFile {
 	var f EngineCostFile
 	if err := json.Unmarshal(engineCostsJSON, &f); err != nil {
 		panic("replay: shipped engine_costs.json does not parse: " + err.Error())
 	}
+	return f
+})
+
+// ShippedEngineCosts is the shipped engine_costs.json, parsed (a copy the
+// caller may change).
+func ShippedEngineCosts() EngineCostFile {
+	f := shippedEngineCosts()
+	f.Engines = slices.Clone(f.Engines)
 	return f
 }
 
 // LookupEngineCosts returns engine e's shipped constants, false when none
 // were fitted for it.
 func LookupEngineCosts(e Engine) (EngineCosts, bool) {
-	for _, c := range ShippedEngineCosts().Engines {
+	for _, c := range shippedEngineCosts().Engines {
 		if c.Engine == e {
 			return c, true
 		}
