@@ -427,3 +427,26 @@ func TestRandomDisaggHighLiveness(t *testing.T) {
 		}
 	}
 }
+
+// TestDecodeRouterCountsPendingTransfers: the KV-aware decode router
+// (least_kv) counts the blocks of transfers waiting for room on a decode
+// worker, so a worker whose room is already promised is not chosen again
+// while another is as full but has nothing waiting.
+func TestDecodeRouterCountsPendingTransfers(t *testing.T) {
+	c := tinyDisagg("medium", PoolConfig{Workers: 1}, PoolConfig{Workers: 2, KVBlocks: 60, Router: LeastKV})
+	s, err := NewSimulator(Input{Config: c, Model: c.Model, Cost: fixedCost{}, Workload: workload.NewSliceReader(nil), Sink: &Collect{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dec := s.pools[len(s.pools)-1]
+	if dec.kind != PoolDecode || len(dec.replicas) != 2 {
+		t.Fatalf("decode pool %v with %d workers", dec.kind, len(dec.replicas))
+	}
+	if got := dec.router.route(s, dec.replicas); got != dec.replicas[0] {
+		t.Fatalf("empty workers: routed to %d, want the lowest id %d", got.id, dec.replicas[0].id)
+	}
+	dec.replicas[0].pendingBlocks = 10
+	if got := dec.router.route(s, dec.replicas); got != dec.replicas[1] {
+		t.Errorf("worker %d has 10 blocks of transfers waiting: routed to it again", got.id)
+	}
+}
