@@ -41,6 +41,9 @@ func compareAction(ctx *cli.Context) error {
 	if err != nil {
 		return usageError{err}
 	}
+	if n := ctx.Int("repeat"); n < 1 || n > experiment.MaxRepeat { // the library takes 0 as once
+		return usagef("--repeat %d: expected 1 to %d runs of each configuration", n, experiment.MaxRepeat)
+	}
 	cfgs, err := experiment.LoadCompare(ctx.String("config"), ctx.String("sweep"), o)
 	if err != nil {
 		return inputErr(fmt.Errorf("compare: %w", err))
