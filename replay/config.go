@@ -139,6 +139,9 @@ type ClusterConfig struct {
 	Nodes       int           `yaml:"nodes,omitempty"`
 	GPUsPerNode int           `yaml:"gpus_per_node,omitempty"`
 	Network     NetworkConfig `yaml:"network,omitempty"`
+	// Placement lays replicas, stages and TP ranks on the nodes
+	// (topology.go): packed (the default) or spread.
+	Placement Placement `yaml:"placement,omitempty"`
 }
 
 // NetworkConfig is the link between two nodes: each node's NIC, per

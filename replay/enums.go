@@ -106,6 +106,22 @@ const (
 // Topologies lists the valid link topologies.
 var Topologies = []Topology{TopologyNVLink, TopologyShared}
 
+// Placement is how replicas, stages and TP ranks are laid on nodes
+// (cluster.placement, topology.go).
+type Placement string
+
+const (
+	// PlacementPacked fills the nodes in order, replica by replica, stage
+	// by stage: a replica occupies consecutive GPUs.
+	PlacementPacked Placement = "packed"
+	// PlacementSpread deals node-sized pieces of the TP groups round-robin
+	// over the nodes, so consecutive stages land on different nodes.
+	PlacementSpread Placement = "spread"
+)
+
+// Placements lists the valid placements.
+var Placements = []Placement{PlacementPacked, PlacementSpread}
+
 // checkEnum returns a validation message for field when v is not one of
 // valid, naming every valid value; "" when v is valid.
 func checkEnum[T ~string](field string, v T, valid []T) string {

@@ -41,6 +41,10 @@ type rankState struct {
 	out   int8    // own chunk in transit (a rank's sends go one after another)
 	inAR  bool
 	ar    int32 // all-reduces entered in this batch
+	// A hierarchical all-reduce (hierarchical.go): the phase in progress
+	// and the chunks received, by parity and phase.
+	phase int8
+	hrecv [2][3]int8
 }
 
 // initReplica gives each stage its ranks, its ring links and its link to
@@ -109,6 +113,7 @@ func (e *highExecutor) start(st *stage, b *batch) {
 	st.hopLat, st.hopBW = lod.HopParts(c.ARLink, c.ARBytes/float64(len(st.ranks)))
 	if st.netRank != nil {
 		st.netLat, st.netBW = lod.HopParts(netLink(e.s.cfg.Cluster), c.ARBytes/float64(len(st.ranks)))
+		st.hier.begin(s, st, c)
 	}
 	st.doneRanks = 0
 	if st.ep != nil {
@@ -146,6 +151,10 @@ func (e *highExecutor) advance(st *stage, r int) {
 	if op == opAR {
 		rs.inAR, rs.sent = true, 0
 		rs.ar++
+		if st.hier.on {
+			e.hierSend(st, r)
+			return
+		}
 		e.ringSend(st, r)
 		return
 	}

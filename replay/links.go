@@ -36,6 +36,7 @@ const (
 	xferPP                   // pipeline activations to the next stage
 	xferA2A                  // an expert-parallel all-to-all transfer (alltoall.go)
 	xferKV                   // a layer of a KV-cache transfer (kvtransfer.go)
+	xferHier                 // a hierarchical all-reduce chunk (hierarchical.go)
 )
 
 // link is a directed GPU-to-GPU connection (or a shared bus).
@@ -223,6 +224,9 @@ func (e *highExecutor) deliver(x xfer) {
 		return
 	case xferA2A:
 		e.epDeliver(x)
+		return
+	case xferHier:
+		e.hierDeliver(x)
 		return
 	}
 	st := s.stages[x.stage]

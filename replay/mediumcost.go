@@ -61,7 +61,7 @@ func (m *mediumExecutor) collectiveNs(c *lod.StageCost, g *workerPool) int64 {
 // allReduceNs is the time of stage cost c's all-reduces.
 func (m *mediumExecutor) allReduceNs(c *lod.StageCost, g *workerPool) int64 {
 	tp := g.tp
-	if ns, ok := netRingNs(m.s, g, c.ARLink, c.ARBytes); ok {
+	if ns, ok := spanAllReduceNs(m.s, g, c.ARLink, c.ARBytes); ok {
 		return int64(2*c.Layers) * ns
 	}
 	if !m.bus || tp <= 1 {

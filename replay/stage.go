@@ -29,6 +29,7 @@ type stage struct {
 	// cross the network, and such a chunk's latency and bandwidth time.
 	netRank       []bool
 	netLat, netBW int64
+	hier          hierAR // its hierarchical all-reduce (hierarchical.go)
 }
 
 // arriveStage hands b to st, queueing it if st is busy.

@@ -6,36 +6,73 @@ import (
 )
 
 // Multi-node placement (cluster.nodes, cluster.gpus_per_node,
-// cluster.network). GPUs are numbered replica by replica, stage by stage,
-// rank by rank, and fill the nodes in order:
+// cluster.network, cluster.placement). A TP group either lies within one
+// node (TP divides gpus_per_node) or spans whole nodes (gpus_per_node
+// divides TP); either way it is cut into pieces of u = min(TP,
+// gpus_per_node) ranks, each on one node. The pieces are numbered replica
+// by replica, stage by stage, rank by rank,
 //
-//	GPU of (replica r, stage s, rank i) = (r x PP + s) x TP + i
-//	node = GPU / gpus_per_node
+//	piece of (replica r, stage s, rank i) = (r x PP + s) x TP/u + i/u
 //
-// so a replica occupies consecutive GPUs and a pipeline stage boundary
-// that falls on a node boundary crosses the network: Llama-3.1-405B at
-// TP8 x PP2 on two 8-GPU nodes puts one stage on each node. A TP group
-// either lies within one node or spans whole nodes (TP16 on two 8-GPU
-// nodes); then its all-reduce is one ring through the nodes, as NCCL's
-// ring algorithm runs it: the rank before each node boundary sends its
-// chunks over the network link to the next node, the others over NVLink.
-// (NCCL may pick a tree or hierarchical algorithm instead; lodsim models
-// the ring.) Medium times it as a barrier at the pace of its slowest hop: a
-// rank sends one chunk at a time, so the slowest sender needs
+// and cluster.placement puts piece k on
 //
-//	2(N-1) x max(T_net, T_nvlink)
+//	packed (default): node k x u / gpus_per_node (fill the nodes in order)
+//	spread:           node k mod nodes           (deal them round-robin)
 //
-// with T the time of one chunk of S/N bytes over the link. At high LoD the
-// ranks behind the faster hops leave each all-reduce early and start the
-// next layer's compute, so consecutive layers overlap and the step is
-// shorter: medium is pessimistic here (TestNodesTPRingAcrossNodes
-// measures it) and the adaptive level of detail refines such replicas.
+// Packed keeps a replica on consecutive GPUs: Llama-3.1-405B at TP8 x PP2
+// on two 8-GPU nodes puts one stage on each node, and two such replicas on
+// four nodes use nodes 0-1 and 2-3. Spread puts consecutive stages (and a
+// spanning group's pieces) on consecutive nodes: two TP8 x PP2 replicas on
+// two 16-GPU nodes then both hand off from node 0 to node 1 and share
+// that NIC, where packed would keep each on its own node.
 //
 // A hand-off between stages on different nodes goes over the sending
 // node's NIC towards the receiving node: one link per ordered node pair,
 // with cluster.network's bandwidth (GB/s per direction) and latency,
-// shared at high LoD by every hand-off between those nodes, and at medium
+// shared at high LoD by every transfer between those nodes (hand-offs,
+// all-reduce chunks, all-to-all transfers of any replica), and at medium
 // LoD one analytical hop over that link.
+//
+// A TP group spanning M nodes of G GPUs (N = M x G ranks) all-reduces
+// S bytes with one of two algorithms, picked per all-reduce size as
+// NCCL's tuner picks (its model: per algorithm, the predicted latency
+// plus bytes over bus bandwidth; the lowest wins, ties to hierarchical):
+//
+//   - ring: one ring through every rank, the rank before each node
+//     boundary sending its chunks over the NIC, the others over NVLink.
+//     Every rank sends 2(N-1) chunks of S/N one after another, so the
+//     ring runs at the pace of its slowest hop:
+//
+//     T_ring = 2(N-1) x max(T_net(S/N), T_nvlink(S/N))
+//
+//   - hierarchical (NCCL's tree-style intra-node/inter-node split): a
+//     reduce-scatter in each node (a ring of G ranks over NVLink, G-1
+//     chunks of S/G), then for each local index j an all-reduce of the
+//     node's S/G-byte shard between the M ranks with that index (a ring
+//     over the NICs, 2(M-1) chunks of S/(G M); the G ranks of a node send
+//     theirs at the same time over the node's one NIC, so each takes G
+//     times the bandwidth time), then an all-gather in each node (G-1
+//     chunks of S/G over NVLink):
+//
+//     T_hier = 2(G-1) x T_nvlink(S/G) + 2(M-1) x (alpha_net + G x (S/(G M))/B_net)
+//
+// with T(s) = alpha + s/B per hop (lod.HopParts, in integer ns). Only
+// about S bytes cross each NIC per direction in T_hier against
+// 2(N-1)/N x S in T_ring, and 2(M-1) network latencies against 2(N-1), so
+// on NVLink nodes hierarchical wins at every size; the ring wins where
+// the links inside a node are slower than the network (PCIe nodes on a
+// fast fabric) and at sizes where the ring's fewer NVLink steps matter.
+// With links.topology shared (one bus per replica) lodsim keeps the ring.
+//
+// At high LoD both algorithms are transfers over the links they cross
+// (the ring in exec_high.go, the hierarchical one in hierarchical.go),
+// sharing the NICs with the hand-offs and with other replicas' transfers.
+// Medium LoD times the chosen algorithm by its formula: the hierarchical
+// one exactly as high runs it uncontended (TestNodesHierHighEqualsMedium),
+// the ring as a barrier at its slowest hop, pessimistic at high LoD where
+// the ranks behind the faster hops leave each all-reduce early and start
+// the next layer (TestNodesTPRingAcrossNodes); the adaptive level of
+// detail refines such replicas.
 
 // agg is the pool of an aggregated cluster: multi-node placement and the
 // adaptive level of detail are for aggregated clusters (validateNodes and
@@ -45,12 +82,22 @@ func (s *Simulator) agg() *workerPool { return s.pools[0] }
 // nodeOf is the node of replica rep's stage s (its first rank), or 0 on a
 // single node.
 func nodeOf(s *Simulator, rep, stage int) int {
-	k := s.cfg.Cluster
+	g := s.agg()
+	return rankNode(&s.cfg.Cluster, g.tp, g.pp, rep, stage, 0)
+}
+
+// rankNode is the node of rank i of replica rep's stage st under
+// cluster.placement (the rule above), or 0 on a single node.
+func rankNode(k *ClusterConfig, tp, pp, rep, st, i int) int {
 	if k.Nodes <= 0 {
 		return 0
 	}
-	g := s.agg()
-	return ((rep*g.pp + stage) * g.tp) / k.GPUsPerNode
+	u := min(tp, k.GPUsPerNode)
+	piece := (rep*pp+st)*(tp/u) + i/u
+	if k.Placement == PlacementSpread {
+		return piece % k.Nodes
+	}
+	return piece * u / k.GPUsPerNode
 }
 
 // netLink is cluster.network as a link.
@@ -81,57 +128,75 @@ func anyCrossing(s *Simulator) bool {
 	return false
 }
 
-// placeOnNodes gives each stage of rp whose hand-off crosses nodes, and
-// each rank whose ring sends do, the NIC link between the two nodes (one
-// per ordered node pair, made on first use).
-func (e *highExecutor) placeOnNodes(rp *replica) {
-	s := e.s
-	k := s.cfg.Cluster
-	if k.Nodes <= 0 {
-		return
-	}
+// nic is the network link from node a to node b (one per ordered node
+// pair, made on first use).
+func (e *highExecutor) nic(a, b int) int32 {
 	if e.nics == nil {
 		e.nics = map[[2]int]int32{}
 	}
-	nic := func(from, to int) int32 {
-		li, ok := e.nics[[2]int{from, to}]
-		if !ok {
-			li = e.newLink(netLink(k))
-			e.nics[[2]int{from, to}] = li
-		}
-		return li
+	li, ok := e.nics[[2]int{a, b}]
+	if !ok {
+		li = e.newLink(netLink(e.s.cfg.Cluster))
+		e.nics[[2]int{a, b}] = li
 	}
+	return li
+}
+
+// placeOnNodes gives each stage of rp whose hand-off crosses nodes, and
+// each rank whose ring sends do, the NIC link between the two nodes, and
+// a stage whose TP group spans nodes its hierarchical all-reduce's links.
+func (e *highExecutor) placeOnNodes(rp *replica) {
+	s := e.s
+	k := &s.cfg.Cluster
+	if k.Nodes <= 0 {
+		return
+	}
+	g := rp.grp
 	for _, st := range rp.stages {
 		if crossesNodes(s, st) {
-			st.ppLink = nic(nodeOf(s, int(rp.id), st.idx), nodeOf(s, int(rp.id), st.idx+1))
+			st.ppLink = e.nic(nodeOf(s, int(rp.id), st.idx), nodeOf(s, int(rp.id), st.idx+1))
 		}
-		g := rp.grp
 		if g.tp <= k.GPUsPerNode {
 			continue
 		}
-		base := (int(rp.id)*g.pp + st.idx) * g.tp
+		e.initHier(st)
 		st.netRank = make([]bool, g.tp)
 		for r := range st.netRank {
-			from, to := (base+r)/k.GPUsPerNode, (base+(r+1)%g.tp)/k.GPUsPerNode
+			from, to := rankNode(k, g.tp, g.pp, int(rp.id), st.idx, r), rankNode(k, g.tp, g.pp, int(rp.id), st.idx, (r+1)%g.tp)
 			if from != to {
 				st.netRank[r] = true
-				st.ringLinks[r] = nic(from, to)
+				st.ringLinks[r] = e.nic(from, to)
 			}
 		}
 	}
 }
 
-// netRingNs is one ring all-reduce of s bytes of a TP group spanning
-// whole nodes, as the comment above derives it; ok is false for a group
-// within a node.
-func netRingNs(s *Simulator, g *workerPool, ar cost.Link, bytes float64) (ns int64, ok bool) {
-	k := s.cfg.Cluster
+// spanNs is the predicted time of one all-reduce of bytes by a TP group
+// spanning whole nodes with either algorithm (T_ring and T_hier above);
+// ok is false for a group within a node.
+func spanNs(s *Simulator, g *workerPool, ar cost.Link, bytes float64) (ring, hier int64, ok bool) {
+	k := &s.cfg.Cluster
 	if k.Nodes <= 0 || g.tp <= k.GPUsPerNode || bytes <= 0 {
-		return 0, false
+		return 0, 0, false
 	}
-	n := g.tp
+	n, gn := g.tp, k.GPUsPerNode
+	m := n / gn
+	net := netLink(*k)
 	chunk := bytes / float64(n)
-	return int64(2*(n-1)) * max(lod.HopNs(netLink(k), chunk), lod.HopNs(ar, chunk)), true
+	ring = int64(2*(n-1)) * max(lod.HopNs(net, chunk), lod.HopNs(ar, chunk))
+	if k.Links.Topology == TopologyShared {
+		return ring, ring + 1, true
+	}
+	xl, xb := lod.HopParts(net, bytes/float64(n))
+	hier = int64(2*(gn-1))*lod.HopNs(ar, bytes/float64(gn)) + int64(2*(m-1))*(xl+int64(gn)*xb)
+	return ring, hier, true
+}
+
+// spanAllReduceNs is the medium LoD time of one all-reduce of a TP group
+// spanning nodes: the algorithm the tuner picks, by its formula.
+func spanAllReduceNs(s *Simulator, g *workerPool, ar cost.Link, bytes float64) (ns int64, ok bool) {
+	ring, hier, ok := spanNs(s, g, ar, bytes)
+	return min(ring, hier), ok
 }
 
 // hopLink is the link of medium's analytical hand-off from st.
@@ -150,8 +215,8 @@ func (m *mediumExecutor) hopLink(st *stage) cost.Link {
 func (c *Config) validateNodes(p *problems) {
 	k := c.Cluster
 	if k.Nodes == 0 {
-		if k.GPUsPerNode != 0 || k.Network != (NetworkConfig{}) {
-			p.add("cluster.gpus_per_node/network: set without cluster.nodes, expected cluster.nodes >= 1 with them")
+		if k.GPUsPerNode != 0 || k.Network != (NetworkConfig{}) || k.Placement != "" {
+			p.add("cluster.gpus_per_node/network/placement: set without cluster.nodes, expected cluster.nodes >= 1 with them")
 		}
 		return
 	}
@@ -174,5 +239,28 @@ func (c *Config) validateNodes(p *problems) {
 	}
 	if k.Network.LatencyUs < 0 {
 		p.add("cluster.network.latency_us: %v, expected >= 0", k.Network.LatencyUs)
+	}
+	c.validatePlacement(p)
+}
+
+// validatePlacement checks cluster.placement: a known rule, and with
+// spread, room on every node for the pieces dealt to it.
+func (c *Config) validatePlacement(p *problems) {
+	k := c.Cluster
+	if k.Placement == "" {
+		return
+	}
+	if msg := checkEnum("cluster.placement", k.Placement, Placements); msg != "" {
+		p.add("%s", msg)
+		return
+	}
+	tp, g := k.TensorParallel, k.GPUsPerNode
+	if k.Placement != PlacementSpread || tp < 1 || k.Replicas < 1 || k.PipelineParallel < 1 || (g%tp != 0 && tp%g != 0) {
+		return
+	}
+	u := min(tp, g)
+	pieces := k.Replicas * k.PipelineParallel * (tp / u)
+	if most := (pieces + k.Nodes - 1) / k.Nodes * u; most > g {
+		p.add("cluster.placement: spread deals %d pieces of %d GPUs round-robin over %d nodes, %d GPUs on node 0, expected at most gpus_per_node %d", pieces, u, k.Nodes, most, g)
 	}
 }
