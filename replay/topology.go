@@ -243,24 +243,12 @@ func (c *Config) validateNodes(p *problems) {
 	c.validatePlacement(p)
 }
 
-// validatePlacement checks cluster.placement: a known rule, and with
-// spread, room on every node for the pieces dealt to it.
+// validatePlacement checks cluster.placement. Spread needs no room check
+// of its own: dealing P pieces of u GPUs round-robin puts ceil(P/nodes)
+// on a node, which fits gpus_per_node (a multiple of u) exactly when the
+// P x u GPUs fit the nodes, as validateNodes checks.
 func (c *Config) validatePlacement(p *problems) {
-	k := c.Cluster
-	if k.Placement == "" {
-		return
-	}
-	if msg := checkEnum("cluster.placement", k.Placement, Placements); msg != "" {
-		p.add("%s", msg)
-		return
-	}
-	tp, g := k.TensorParallel, k.GPUsPerNode
-	if k.Placement != PlacementSpread || tp < 1 || k.Replicas < 1 || k.PipelineParallel < 1 || (g%tp != 0 && tp%g != 0) {
-		return
-	}
-	u := min(tp, g)
-	pieces := k.Replicas * k.PipelineParallel * (tp / u)
-	if most := (pieces + k.Nodes - 1) / k.Nodes * u; most > g {
-		p.add("cluster.placement: spread deals %d pieces of %d GPUs round-robin over %d nodes, %d GPUs on node 0, expected at most gpus_per_node %d", pieces, u, k.Nodes, most, g)
+	if pl := c.Cluster.Placement; pl != "" {
+		p.enum(checkEnum("cluster.placement", pl, Placements))
 	}
 }
