@@ -41,10 +41,6 @@ type rankState struct {
 	out   int8    // own chunk in transit (a rank's sends go one after another)
 	inAR  bool
 	ar    int32 // all-reduces entered in this batch
-	// A hierarchical all-reduce (hierarchical.go): the phase in progress
-	// and the chunks received, by parity and phase.
-	phase int8
-	hrecv [2][3]int8
 }
 
 // initReplica gives each stage its ranks, its ring links and its link to

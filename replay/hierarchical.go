@@ -20,13 +20,22 @@ import "github.com/lodsim/lodsim/lod"
 // A chunk carries its phase and the all-reduce's parity (xfer.par =
 // parity | phase<<1), so that a chunk arriving ahead of its receiver (a
 // neighbour already in a later phase or the next all-reduce) is counted
-// where it belongs (rankState.hrecv).
+// where it belongs (hierRank.recv).
 type hierAR struct {
+	ranks        []hierRank
 	on           bool     // this step's all-reduces are hierarchical
 	g, m         int      // ranks per node, nodes
 	steps        [3]int8  // chunks per rank in each phase
 	intra, inter []int32  // rank r's link to its next rank on its node, and to its peer on the next node
 	lat, bw      [2]int64 // a chunk's latency and bandwidth time: [0] NVLink phases, [1] network phase
+}
+
+// hierRank is a rank's progress through a hierarchical all-reduce, beside
+// its rankState (which stays 16 bytes for the ring's sake): the phase in
+// progress and the chunks received, by parity and phase.
+type hierRank struct {
+	phase int8
+	recv  [2][3]int8
 }
 
 // initHier gives a stage whose TP group spans nodes the links of its
@@ -40,7 +49,7 @@ func (e *highExecutor) initHier(st *stage) {
 	h.g = k.GPUsPerNode
 	h.m = g.tp / h.g
 	h.steps = [3]int8{int8(h.g - 1), int8(2 * (h.m - 1)), int8(h.g - 1)}
-	h.intra, h.inter = make([]int32, g.tp), make([]int32, g.tp)
+	h.intra, h.inter, h.ranks = make([]int32, g.tp), make([]int32, g.tp), make([]hierRank, g.tp)
 	node := func(r int) int { return rankNode(k, g.tp, g.pp, int(st.rep.id), st.idx, r) }
 	for r := range h.intra {
 		p, j := r/h.g, r%h.g
@@ -62,6 +71,7 @@ func (h *hierAR) begin(s *Simulator, st *stage, c *lod.StageCost) {
 	if !h.on {
 		return
 	}
+	clear(h.ranks)
 	h.lat[0], h.bw[0] = lod.HopParts(c.ARLink, c.ARBytes/float64(h.g))
 	h.lat[1], h.bw[1] = lod.HopParts(netLink(s.cfg.Cluster), c.ARBytes/float64(h.g*h.m))
 }
@@ -70,23 +80,23 @@ func (h *hierAR) begin(s *Simulator, st *stage, c *lod.StageCost) {
 // the phases; when the all-gather is done the rank moves on.
 func (e *highExecutor) hierSend(st *stage, r int) {
 	h := &st.hier
-	rs := &st.ranks[r]
+	rs, hr := &st.ranks[r], &h.ranks[r]
 	par := int8((rs.ar - 1) & 1)
 	for {
-		steps, got := h.steps[rs.phase], rs.hrecv[par][rs.phase]
+		steps, got := h.steps[hr.phase], hr.recv[par][hr.phase]
 		for rs.sent < steps && rs.sent <= got && rs.out == 0 {
 			rs.sent++
 			rs.out++
-			e.hierChunk(st, r, rs.phase, par)
+			e.hierChunk(st, r, hr.phase, par)
 		}
 		if rs.sent < steps || got < steps {
 			return
 		}
-		rs.hrecv[par][rs.phase], rs.sent = 0, 0
-		if rs.phase++; rs.phase < 3 {
+		hr.recv[par][hr.phase], rs.sent = 0, 0
+		if hr.phase++; hr.phase < 3 {
 			continue
 		}
-		rs.phase, rs.inAR = 0, false
+		hr.phase, rs.inAR = 0, false
 		e.advance(st, r)
 		return
 	}
@@ -115,10 +125,10 @@ func (e *highExecutor) hierDeliver(x xfer) {
 	if src.inAR {
 		e.hierSend(st, int(x.src))
 	}
-	q := &st.ranks[x.dst]
+	q, hq := &st.ranks[x.dst], &st.hier.ranks[x.dst]
 	par, ph := x.par&1, x.par>>1
-	q.hrecv[par][ph]++
-	if q.inAR && int8((q.ar-1)&1) == par && q.phase == ph {
+	hq.recv[par][ph]++
+	if q.inAR && int8((q.ar-1)&1) == par && hq.phase == ph {
 		e.hierSend(st, int(x.dst))
 	}
 }
