@@ -485,6 +485,14 @@ func TestNoAllocationPerEvent(t *testing.T) {
 			c.ApplyDefaults()
 			return seconds(c, x)
 		}},
+		{"hierarchical-all-reduce", func(x float64) *Config {
+			// TP4 over two 2-GPU nodes: NVLink is far faster than twice
+			// the network, so every all-reduce is hierarchical.
+			c := refConfig(4, 4, "high")
+			c.Cluster.Nodes, c.Cluster.GPUsPerNode = 2, 2
+			c.Cluster.Network = NetworkConfig{BandwidthGBps: 12.5, LatencyUs: 5}
+			return seconds(c, x)
+		}},
 		{"expert-parallel", func(x float64) *Config {
 			c, err := Scenario("dsr1-ep8-h200")
 			if err != nil {
