@@ -56,12 +56,13 @@ import (
 //
 //     T_hier = 2(G-1) x T_nvlink(S/G) + 2(M-1) x (alpha_net + G x (S/(G M))/B_net)
 //
-// with T(s) = alpha + s/B per hop (lod.HopParts, in integer ns). Only
-// about S bytes cross each NIC per direction in T_hier against
-// 2(N-1)/N x S in T_ring, and 2(M-1) network latencies against 2(N-1), so
-// on NVLink nodes hierarchical wins at every size; the ring wins where
-// the links inside a node are slower than the network (PCIe nodes on a
-// fast fabric) and at sizes where the ring's fewer NVLink steps matter.
+// with T(s) = alpha + s/B per hop (lod.HopParts, in integer ns). The
+// bandwidth terms differ by 2(G-1) x S x (1/(N B_net) - 1/(G B_nvlink)):
+// bandwidth-bound, hierarchical wins iff B_nvlink >= M x B_net (H100
+// NVLink at 450 GB/s against a 50 GB/s NIC: always at M = 2); latency-
+// bound it always wins (2(G-1) + 2(M-1) hops against the ring's 2(N-1) at
+// the slower latency). The ring is left for nodes whose inner links are
+// less than M times as fast as the network (PCIe nodes on a fast fabric).
 // With links.topology shared (one bus per replica) lodsim keeps the ring.
 //
 // At high LoD both algorithms are transfers over the links they cross
