@@ -35,6 +35,11 @@ type epPhase struct {
 	lat   []int64   // latency and bandwidth time of a transfer of rank j's share
 	bw    []int64
 	work  []int64 // rank j's MoE compute in this layer
+	// Across nodes (epnodes.go): the link from rank i to rank j at
+	// to[i x n + j] (-1: on one node), and a transfer of rank j's share
+	// over the network.
+	to        []int32
+	nlat, nbw []int64
 
 	on       bool  // this step's MoE layers exchange tokens
 	firstMoE int32 // the stage's first MoE layer (the stage's dense layers lead)
@@ -107,6 +112,9 @@ func (e *highExecutor) epArrive(st *stage) {
 	mlp := c.Op[lod.OpMLP]
 	for j := range ep.ranks {
 		ep.lat[j], ep.bw[j] = lod.HopParts(c.A2ALink, c.A2ABytes*ep.w[j]/sum)
+		if ep.to != nil {
+			ep.nlat[j], ep.nbw[j] = lod.HopParts(netLink(e.s.cfg.Cluster), c.A2ABytes*ep.w[j]/sum)
+		}
 		f := float64(n) * ep.w[j] / sum
 		ep.work[j] = max(0, mlp+int64(math.Round((f-1)*float64(c.ExpertNs))))
 		ep.ranks[j] = epRank{phase: epDispatch}
@@ -135,7 +143,11 @@ func (e *highExecutor) epStep(st *stage, j int) {
 		}
 		r.sent++
 		r.out = true
-		e.addTransferNs(ep.links[j], xfer{kind: xferA2A, par: r.phase, src: int32(j), dst: int16(dst), stage: st.gid}, ep.lat[share], ep.bw[share])
+		li, lat, bw := ep.links[j], ep.lat[share], ep.bw[share]
+		if ep.to != nil && ep.to[j*n+dst] >= 0 {
+			li, lat, bw = ep.to[j*n+dst], ep.nlat[share], ep.nbw[share]
+		}
+		e.addTransferNs(li, xfer{kind: xferA2A, par: r.phase, src: int32(j), dst: int16(dst), stage: st.gid}, lat, bw)
 		return
 	}
 	s := e.s

@@ -163,7 +163,10 @@ func newAdaptive(s *Simulator) {
 	s.medium, s.adaptive, s.exec = a.med, a, a
 }
 
-func (a *adaptiveExecutor) initReplica(rp *replica) { a.hi.initReplica(rp) }
+func (a *adaptiveExecutor) initReplica(rp *replica) {
+	a.med.initReplica(rp)
+	a.hi.initReplica(rp)
+}
 
 // startRun decides the level of detail of the newly formed step b: high
 // inside a window, or opening one for an unconverged class; medium (and

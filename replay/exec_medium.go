@@ -11,9 +11,20 @@ type mediumExecutor struct {
 	batchTable []*batch          // batches named by index in pipeline events
 	bus        bool              // one shared bus per replica
 	adapt      *adaptiveExecutor // adaptive LoD: learned corrections, else nil
+	epLayout   *epLayout         // an all-to-all across nodes (epnodes.go), else nil
 }
 
-func (m *mediumExecutor) initReplica(*replica) {}
+// initReplica reads the all-to-all's node layout from the first
+// replica's first stage: every attention-DP group has the same shape
+// when the groups fill whole nodes (packed) or are dealt alike (spread).
+func (m *mediumExecutor) initReplica(rp *replica) {
+	if rp.id != 0 {
+		return
+	}
+	if nodes := epNodes(m.s, rp.grp, 0, 0); nodes != nil {
+		m.epLayout = newEPLayout(nodes)
+	}
+}
 
 func (m *mediumExecutor) start(st *stage, b *batch) {
 	s := m.s

@@ -52,10 +52,10 @@ func (m *mediumExecutor) analyticComputeNs(c *lod.StageCost, pool *workerPool) i
 
 // collectiveNs is the time of stage cost c's collectives: its all-reduces
 // and, for expert-parallel MoE layers, the analytical all-to-alls
-// (lod.StageCost.MoECommNs), which no shared-bus or network correction
-// touches.
+// (lod.StageCost.MoECommNs, or their form across nodes, epnodes.go),
+// which no shared-bus correction touches.
 func (m *mediumExecutor) collectiveNs(c *lod.StageCost, g *workerPool) int64 {
-	return m.allReduceNs(c, g) + c.MoECommNs()
+	return m.allReduceNs(c, g) + m.moeCommNs(c)
 }
 
 // allReduceNs is the time of stage cost c's all-reduces.

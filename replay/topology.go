@@ -154,6 +154,9 @@ func (e *highExecutor) placeOnNodes(rp *replica) {
 	}
 	g := rp.grp
 	for _, st := range rp.stages {
+		if nodes := epNodes(s, g, int(rp.id), st.idx); st.ep != nil && nodes != nil {
+			e.epCross(st.ep, nodes)
+		}
 		if crossesNodes(s, st) {
 			st.ppLink = e.nic(nodeOf(s, int(rp.id), st.idx), nodeOf(s, int(rp.id), st.idx+1))
 		}
