@@ -142,8 +142,9 @@ func TestExpertParallelConfigErrors(t *testing.T) {
 }
 
 // TestRandomExpertParallelLiveness: with skewed loads, variability and a
-// shared bus, where the levels of detail legitimately differ, the high
-// level still finishes every request with consistent KV accounting.
+// shared bus, where the levels of detail legitimately differ, on one node
+// or on several (all-to-alls across them, epnodes.go), the high level still
+// finishes every request with consistent KV accounting.
 func TestRandomExpertParallelLiveness(t *testing.T) {
 	for seed := uint64(1); seed <= 100; seed++ {
 		rng := rand.New(rand.NewPCG(seed, 93))
@@ -160,6 +161,16 @@ func TestRandomExpertParallelLiveness(t *testing.T) {
 		c.Simulation.Seed = seed
 		c.Simulation.MaxSimulationTime = Duration(10e9)
 		c.Scheduler.KVBlocks = 100 + rng.IntN(300)
+		if rng.IntN(2) == 0 {
+			// On nodes: all-to-alls (and TP groups, hand-offs) across them.
+			c.Cluster.GPUsPerNode = []int{1, 2}[rng.IntN(2)]
+			c.Cluster.Nodes = c.Cluster.Replicas * c.Cluster.TensorParallel * c.Cluster.PipelineParallel / c.Cluster.GPUsPerNode
+			c.Cluster.Network = NetworkConfig{BandwidthGBps: 0.5 + 20*rng.Float64(), LatencyUs: 5 * rng.Float64()}
+			c.Cluster.Placement = Placements[rng.IntN(2)]
+		}
+		if err := c.Validate(); err != nil {
+			t.Fatalf("seed %d: %v", seed, err)
+		}
 		var col Collect
 		st, err := Run(Input{Config: c, Model: c.Model, Cost: fixedCost{}, Workload: workload.NewSliceReader(reqs), Sink: &col, CheckInvariants: true})
 		if err != nil {

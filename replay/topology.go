@@ -29,9 +29,10 @@ import (
 // A hand-off between stages on different nodes goes over the sending
 // node's NIC towards the receiving node: one link per ordered node pair,
 // with cluster.network's bandwidth (GB/s per direction) and latency,
-// shared at high LoD by every transfer between those nodes (hand-offs,
-// all-reduce chunks, all-to-all transfers of any replica), and at medium
-// LoD one analytical hop over that link.
+// shared at high LoD by every hand-off and all-reduce chunk of any
+// replica between those nodes, and at medium LoD one analytical hop over
+// that link. (Expert-parallel all-to-alls across nodes use network links
+// of their own, epnodes.go.)
 //
 // A TP group spanning M nodes of G GPUs (N = M x G ranks) all-reduces
 // S bytes with one of two algorithms, picked per all-reduce size as
