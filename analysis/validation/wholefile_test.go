@@ -83,3 +83,60 @@ func TestRowConfigMapsTheRow(t *testing.T) {
 		}
 	}
 }
+
+// TestAttentionDPClients: with attention data parallelism the silicon
+// layout's batch_size is per rank; the row runs batch_size x
+// attention_dp_size clients (the rows' silicon_concurrency), and the
+// canonical layout, which holds the total, round-trips it.
+func TestAttentionDPClients(t *testing.T) {
+	in := "id,mode,model_path,system,backend,isl,osl,batch_size,tp_size,attention_dp_size,silicon_ttft_ms,silicon_tpot_ms\n" +
+		"dp,agg,deepseek-ai/DeepSeek-R1,h200_sxm,trtllm,1024,1024,32,1,8,3000,37\n" +
+		"tp,agg,deepseek-ai/DeepSeek-R1,h200_sxm,trtllm,1024,1024,32,8,1,670,19\n"
+	rows, _, err := ReadBenchmarks(strings.NewReader(in), "dp.csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rows[0].Concurrency != 256 || rows[1].Concurrency != 32 {
+		t.Errorf("clients %d and %d, expected 32 x 8 = 256 with attention DP 8 and 32 without", rows[0].Concurrency, rows[1].Concurrency)
+	}
+	var b strings.Builder
+	if err := WriteBenchmarks(&b, rows); err != nil {
+		t.Fatal(err)
+	}
+	back, _, err := ReadBenchmarks(strings.NewReader(b.String()), "canonical.csv")
+	if err != nil || back[0].Concurrency != 256 {
+		t.Fatalf("canonical round trip: %v, clients %d, expected 256", err, back[0].Concurrency)
+	}
+	x, err := RowConfig(rows[0], Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cl := x.Config().Workload.ClosedLoop; cl.Clients != 256 {
+		t.Errorf("%d simulated clients, expected 256", cl.Clients)
+	}
+}
+
+// TestTRTLLMKVCache: TensorRT-LLM runs an FP8 KV cache with quantized
+// weights, whether the engine quantized them (Llama-3.1-70B, gemm_quant_mode
+// fp8) or the checkpoint is quantized (DeepSeek-R1's block-scaled FP8);
+// vLLM keeps the 16-bit cache.
+func TestTRTLLMKVCache(t *testing.T) {
+	for _, c := range []struct {
+		model, backend, gemm string
+		want                 lod.Precision
+	}{
+		{"meta-llama/Llama-3.1-70B", "trtllm", "fp8", lod.FP8},
+		{"deepseek-ai/DeepSeek-R1", "trtllm", "fp8", lod.FP8},
+		{"meta-llama/Llama-3.1-70B", "trtllm", "", lod.Unquantized},
+		{"deepseek-ai/DeepSeek-R1", "vllm", "fp8", lod.Unquantized},
+		{"Qwen/Qwen3-235B-A22B-FP8", "vllm", "fp8", lod.Unquantized},
+	} {
+		r, err := resolveRow(Row{Model: c.model, GPU: "h200_sxm", Backend: c.backend, GEMMQuant: c.gemm}, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.model.KVCache != c.want {
+			t.Errorf("%s on %s (gemm %q): KV cache %q, expected %q", c.model, c.backend, c.gemm, r.model.KVCache, c.want)
+		}
+	}
+}
