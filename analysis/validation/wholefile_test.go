@@ -104,8 +104,11 @@ func TestAttentionDPClients(t *testing.T) {
 		t.Fatal(err)
 	}
 	back, _, err := ReadBenchmarks(strings.NewReader(b.String()), "canonical.csv")
-	if err != nil || back[0].Concurrency != 256 {
-		t.Fatalf("canonical round trip: %v, clients %d, expected 256", err, back[0].Concurrency)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if back[0].Concurrency != 256 {
+		t.Errorf("canonical round trip: %d clients, expected 256", back[0].Concurrency)
 	}
 	x, err := RowConfig(rows[0], Options{})
 	if err != nil {
