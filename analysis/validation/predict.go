@@ -109,6 +109,9 @@ func RowConfig(row Row, opt Options) (*experiment.Experiment, error) {
 		return nil, skipf("tensor parallel %d spans more than one NVLink domain of %d %s GPUs: lodsim models TP inside one", row.TP, dom, g.Name)
 	}
 	dp := max(row.AttentionDP, 1)
+	if err := moeWorld(row, dp); err != nil {
+		return nil, err
+	}
 	if row.TP*dp > dom {
 		return nil, skipf("attention data parallel %d x tensor parallel %d spans more than one NVLink domain of %d %s GPUs: lodsim models expert parallelism inside one", dp, row.TP, dom, g.Name)
 	}
@@ -173,6 +176,25 @@ func RowConfig(row Row, opt Options) (*experiment.Experiment, error) {
 		return nil, skipf("%v", err)
 	}
 	return x, nil
+}
+
+// moeWorld checks that a row's MoE layers span the GPUs its attention
+// does. A row whose moe_tp_size x moe_ep_size exceeds tp_size x
+// attention_dp_size ran attention data-parallel over more ranks than the
+// file says (vLLM's data_parallel_size with the experts tensor-parallel
+// across the data-parallel ranks, e.g. Qwen3-235B tp_size 1, moe_tp_size
+// 2): the tokens of every rank are gathered before each MoE layer and
+// scattered after, which lodsim does not model, so the row is skipped
+// rather than simulated as the plain TP deployment it was not.
+func moeWorld(row Row, dp int) error {
+	if row.MoETP <= 0 || row.MoEEP <= 0 {
+		return nil
+	}
+	if moe, attn := row.MoETP*row.MoEEP, row.TP*dp; moe != attn {
+		return skipf("moe_tp_size %d x moe_ep_size %d = %d GPUs but tp_size %d x attention_dp_size %d = %d: the deployment ran attention data parallel %d with the experts split across its ranks (gathering every rank's tokens per MoE layer), which lodsim does not model",
+			row.MoETP, row.MoEEP, moe, row.TP, dp, attn, max(moe/max(row.TP, 1), 1))
+	}
+	return nil
 }
 
 // unloadedE2E is the end-to-end time of one request of cfg's lengths alone
