@@ -67,7 +67,14 @@ func (m *moeModel) time(s MoEShape) float64 {
 		}
 	}
 	f, b := MoEWork(s)
-	return m.base.Time(f, b) * math.Exp(m.slices[best].grid.At([MaxDims]float64{math.Log(pos(s.Tokens))}))
+	t := m.base.Time(f, b) * math.Exp(m.slices[best].grid.At([MaxDims]float64{math.Log(pos(s.Tokens))}))
+	if s.Balanced {
+		return t
+	}
+	// The table measured balanced routing; random routing reads only the
+	// experts it hits: scale by the base roofline's ratio of the two.
+	bf, bb := BalancedMoEWork(s)
+	return t * m.base.Time(f, b) / m.base.Time(bf, bb)
 }
 
 func (p *Profile) moeModel(q Precision) *moeModel {
