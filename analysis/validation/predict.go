@@ -109,8 +109,10 @@ func RowConfig(row Row, opt Options) (*experiment.Experiment, error) {
 		return nil, skipf("tensor parallel %d spans more than one NVLink domain of %d %s GPUs: lodsim models TP inside one", row.TP, dom, g.Name)
 	}
 	dp := max(row.AttentionDP, 1)
-	if err := moeWorld(row, dp); err != nil {
-		return nil, err
+	if m.Experts > 0 {
+		if err := moeWorld(row, dp); err != nil {
+			return nil, err
+		}
 	}
 	if row.TP*dp > dom {
 		return nil, skipf("attention data parallel %d x tensor parallel %d spans more than one NVLink domain of %d %s GPUs: lodsim models expert parallelism inside one", dp, row.TP, dom, g.Name)
@@ -178,8 +180,8 @@ func RowConfig(row Row, opt Options) (*experiment.Experiment, error) {
 	return x, nil
 }
 
-// moeWorld checks that a row's MoE layers span the GPUs its attention
-// does. A row whose moe_tp_size x moe_ep_size exceeds tp_size x
+// moeWorld checks that an MoE model's expert layers span the GPUs its
+// attention does. A row whose moe_tp_size x moe_ep_size exceeds tp_size x
 // attention_dp_size ran attention data-parallel over more ranks than the
 // file says (vLLM's data_parallel_size with the experts tensor-parallel
 // across the data-parallel ranks, e.g. Qwen3-235B tp_size 1, moe_tp_size
