@@ -44,11 +44,11 @@ func moeKey(s MoEShape) [6]float64 {
 }
 
 // moeModel is base x exp(residual over log tokens of the nearest measured
-// layer shape, by the L1 distance of moeKey): the base roofline of the
-// work under random routing (MoEWork) times the measured kernel's
-// efficiency relative to the roofline of the balanced routing it was
-// measured with (BalancedMoEWork), so that at a measured shape a batch
-// that hits fewer experts than the table's reads only their weights.
+// layer shape, by the L1 distance of moeKey): the measured latency of the
+// balanced routing the tables used. Random routing (MoEShape.Balanced
+// false) scales it by the base roofline's time of MoEWork over that of
+// BalancedMoEWork, so a batch that hits fewer experts than the table's
+// reads only their weights.
 type moeModel struct {
 	base   BaseParams
 	slices []moeSlice
@@ -113,10 +113,7 @@ func compileMoE(field string, t *MoETable) (*moeModel, error) {
 		}
 		g := NewGrid(s.Tokens)
 		for j, tok := range s.Tokens {
-			// The tables were measured with balanced routing; the
-			// residual over that work carries the kernel's efficiency to
-			// time (MoEWork), the work of random routing.
-			fl, by := BalancedMoEWork(s.shape(int(tok), t.Precision))
+			fl, by := MoEWork(s.shape(int(tok), t.Precision))
 			g.R[j] = math.Log(s.LatencyNs[j] / t.Base.Time(fl, by))
 		}
 		m.slices = append(m.slices, moeSlice{key: moeKey(s.shape(1, t.Precision)), grid: g})
