@@ -143,3 +143,26 @@ func TestTRTLLMKVCache(t *testing.T) {
 		}
 	}
 }
+
+// TestImpliedAttentionDP: a row whose experts span more GPUs than its
+// tp_size x attention_dp_size ran an attention data parallelism the file
+// leaves out (Qwen3-235B vLLM tp_size 1, moe_tp_size 2); it is skipped with
+// the reason instead of being simulated as plain TP. A dense model's
+// moe_* columns do not matter, and a consistent MoE row runs.
+func TestImpliedAttentionDP(t *testing.T) {
+	row := Row{ID: "q", Model: "Qwen/Qwen3-235B-A22B-FP8", GPU: "h200_sxm", Backend: "vllm", Version: "0.12.0",
+		ISL: 1000, OSL: 100, Concurrency: 8, TP: 2, PP: 1, TTFTms: 1, TPOTms: 1, MoETP: 4, MoEEP: 1}
+	p, err := Predict(row, Options{})
+	if err != nil || p.Simulated() || !strings.Contains(p.Skipped, "attention data parallel 2") {
+		t.Errorf("tp 2, moe_tp 4: simulated %v (%v), skipped %q, expected a skip naming attention data parallel 2", p.Simulated(), err, p.Skipped)
+	}
+	row.MoETP = 2
+	if _, err := RowConfig(row, Options{}); err != nil {
+		t.Errorf("tp 2, moe_tp 2: %v, expected it simulated", err)
+	}
+	dense := Row{ID: "d", Model: "Qwen/Qwen3-32B", GPU: "h100_sxm", Backend: "sglang",
+		ISL: 1000, OSL: 100, Concurrency: 8, TP: 2, PP: 1, TTFTms: 1, TPOTms: 1, MoETP: 1, MoEEP: 1}
+	if _, err := RowConfig(dense, Options{}); err != nil {
+		t.Errorf("dense model with moe_tp 1 at tp 2: %v, expected it simulated", err)
+	}
+}
