@@ -100,6 +100,12 @@ type TransferConfig struct {
 	// for network.
 	BandwidthGBps float64 `yaml:"bandwidth_gbps,omitempty"`
 	LatencyUs     float64 `yaml:"latency_us,omitempty"`
+	// SetupUs is a fixed setup time of each request's transfer, in
+	// microseconds, on top of the link's latency: the transfer engine's
+	// handshake before the first byte moves (SGLang PD's bootstrap with
+	// Mooncake or NIXL, Dynamo's NIXL metadata exchange). It is a delay,
+	// not link occupancy: concurrent transfers do not share it. Default 0.
+	SetupUs float64 `yaml:"setup_us,omitempty"`
 }
 
 // layout is the pool's expert-parallel layout, its fields under prefix.
@@ -237,6 +243,9 @@ func (c *Config) validateDisagg(p *problems, m lod.Model, haveModel bool) {
 	}
 	if t.LatencyUs < 0 || math.IsNaN(t.LatencyUs) {
 		p.add("cluster.disaggregated.transfer.latency_us: %v, expected >= 0", t.LatencyUs)
+	}
+	if t.SetupUs < 0 || t.SetupUs > 1e9 || math.IsNaN(t.SetupUs) {
+		p.add("cluster.disaggregated.transfer.setup_us: %v, expected in [0, 1e9] microseconds", t.SetupUs)
 	}
 }
 

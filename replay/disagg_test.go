@@ -1,6 +1,7 @@
 package replay
 
 import (
+	"math"
 	"math/rand/v2"
 	"reflect"
 	"strings"
@@ -64,6 +65,13 @@ func TestDisaggTransferHandComputed(t *testing.T) {
 		if r := rs[0]; r.Status != Completed || r.Completion != 10258 || r.OutputTokens != 1 {
 			t.Errorf("%s: one-token request %v at %d with %d tokens, expected completed at 10258 with 1", l, r.Status, r.Completion, r.OutputTokens)
 		}
+		// A setup of 2.5 us per transfer: 2500 + 1256 = 3756 ns, the
+		// first token at 9002 + 3756 = 12758 ns.
+		c.Cluster.Disaggregated.Transfer.SetupUs = 2.5
+		_, rs = runDisagg(t, c, fixedCost{}, []workload.Request{{ID: 1, PromptTokens: 10, OutputTokens: 3}})
+		if r := rs[0]; r.Status != Completed || r.TransferStart != 9002 || r.TransferEnd != 12758 || r.Completion != 12758+2*9002 {
+			t.Errorf("%s: with setup_us 2.5: transfer %d..%d, completed %d, %v; expected 9002..12758, completed %d", l, r.TransferStart, r.TransferEnd, r.Completion, r.Status, 12758+2*9002)
+		}
 	}
 }
 
@@ -74,12 +82,14 @@ func TestDisaggConfigErrors(t *testing.T) {
 	c := tinyDisagg("medium", PoolConfig{Workers: 0}, PoolConfig{Workers: -1, Router: "nearest"})
 	c.Cluster.Disaggregated.Transfer.Link = "pigeon"
 	c.Cluster.Disaggregated.Transfer.BandwidthGBps = -1
+	c.Cluster.Disaggregated.Transfer.SetupUs = math.NaN()
 	err := c.Validate()
 	if err == nil {
 		t.Fatal("no error")
 	}
 	for _, want := range []string{"cluster.disaggregated.prefill.workers: 0", "cluster.disaggregated.decode.workers: -1",
-		"cluster.disaggregated.decode.router", "cluster.disaggregated.transfer.link", "cluster.disaggregated.transfer.bandwidth_gbps"} {
+		"cluster.disaggregated.decode.router", "cluster.disaggregated.transfer.link", "cluster.disaggregated.transfer.bandwidth_gbps",
+		"cluster.disaggregated.transfer.setup_us: NaN"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error lacks %q:\n%v", want, err)
 		}
