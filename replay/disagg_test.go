@@ -193,6 +193,7 @@ func drawDisagg(r *rand.Rand, l string, tight bool) *Config {
 		// prompts.
 		d.Prefill.KVBlocks, d.Decode.KVBlocks = 70+r.IntN(100), 95+r.IntN(60)
 	}
+	drawPoolExperts(r, c)
 	c.ApplyDefaults()
 	return c
 }
