@@ -461,3 +461,38 @@ func TestDecodeRouterCountsPendingTransfers(t *testing.T) {
 		t.Errorf("worker %d has 10 blocks of transfers waiting: routed to it again", got.id)
 	}
 }
+
+// TestDisaggDecodeNoEvict: on a TensorRT-LLM decode worker with
+// guaranteed_no_evict (the engine's default) a transfer starts only when
+// the request's whole sequence fits beside what the running requests may
+// still need. Ten blocks of 4 tokens; each request has 10 prompt and 20
+// output tokens, 3 blocks on arrival and 8 whole. The second waits for the
+// first to complete (10 - 8 = 2 blocks of room < 8) and nothing is evicted;
+// with max_utilization it starts at once and the two outgrow the cache.
+func TestDisaggDecodeNoEvict(t *testing.T) {
+	reqs := []workload.Request{{ID: 1, PromptTokens: 10, OutputTokens: 20}, {ID: 2, Arrival: 1, PromptTokens: 10, OutputTokens: 20}}
+	for _, l := range []string{"high", "medium"} {
+		for _, policy := range []CapacityPolicy{GuaranteedNoEvict, MaxUtilization} {
+			c := &Config{Simulation: SimulationConfig{LoD: LoD(l), Seed: 1}, Model: tinyModel, Hardware: HardwareConfig{GPU: "A100-80GB-SXM"},
+				Cluster: ClusterConfig{Disaggregated: &DisaggConfig{Prefill: PoolConfig{Workers: 1}, Decode: PoolConfig{Workers: 1, KVBlocks: 10},
+					Transfer: TransferConfig{Link: KVLinkNetwork, BandwidthGBps: 10, LatencyUs: 1}}},
+				Scheduler: SchedulerConfig{BlockSize: 4, Engine: EngineTRTLLM, CapacityPolicy: policy, KVBlocks: 1000},
+				Workload:  WorkloadConfig{Embedded: "test"}}
+			c.ApplyDefaults()
+			st, rs := runDisagg(t, c, fixedCost{}, reqs)
+			m := byID(rs)
+			if st.Completed != 2 {
+				t.Fatalf("%s %s: %d of 2 completed", l, policy, st.Completed)
+			}
+			waited := m[2].TransferStart >= m[1].Completion
+			if policy == GuaranteedNoEvict && (!waited || st.Preemptions != 0) {
+				t.Errorf("%s %s: second transfer at %d, first completed at %d, %d preemptions; expected it to wait and none",
+					l, policy, m[2].TransferStart, m[1].Completion, st.Preemptions)
+			}
+			if policy == MaxUtilization && (waited || st.Preemptions == 0) {
+				t.Errorf("%s %s: second transfer at %d, first completed at %d, %d preemptions; expected it at once and an eviction",
+					l, policy, m[2].TransferStart, m[1].Completion, st.Preemptions)
+			}
+		}
+	}
+}
