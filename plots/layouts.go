@@ -3,6 +3,7 @@ package plots
 import (
 	"fmt"
 	"io"
+	"math"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
@@ -87,19 +88,25 @@ func layoutGoodputFigure(c *analysis.LayoutComparison) (*figure, error) {
 			p.Add(line)
 			all = append(all, b)
 		}
-		if panel.logIfWide && spansDecades(all...) {
-			lo, hi := all[0], all[0]
-			for _, v := range all {
-				if v > 0 {
-					lo, hi = min(lo, v), max(hi, v)
-				}
-			}
-			setLog(&p.Y, lo, hi)
-		} else {
-			p.Y.Min = 0
-		}
+		layoutY(p, all, panel.logIfWide)
 	}
 	return f, nil
+}
+
+// layoutY sets a panel's y axis for its values vs: logarithmic when
+// logIfWide and they span decades, else linear from 0.
+func layoutY(p *plot.Plot, vs []float64, logIfWide bool) {
+	if !logIfWide || !spansDecades(vs...) {
+		p.Y.Min = 0
+		return
+	}
+	lo, hi := math.Inf(1), math.Inf(-1)
+	for _, v := range vs {
+		if v > 0 {
+			lo, hi = min(lo, v), max(hi, v)
+		}
+	}
+	setLog(&p.Y, lo, hi)
 }
 
 // addThroughput draws layout l's completed requests per second, dashed:
