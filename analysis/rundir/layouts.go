@@ -25,7 +25,7 @@ type layoutsIndex struct {
 	Title     string  `json:"title"`
 	SLOTTFTMs float64 `json:"slo_ttft_ms"`
 	SLOTPOTMs float64 `json:"slo_tpot_ms"`
-	Layouts []struct {
+	Layouts   []struct {
 		Label string `json:"label"`
 		Dir   string `json:"dir"`
 	} `json:"layouts"`
