@@ -927,4 +927,3 @@ func buildComm(op cost.Op, pts []commPt, opt CalibrateOptions) ([]cost.CommTable
 	}
 	return out, nil
 }
-
