@@ -174,12 +174,9 @@ func TestShippedConstantsAccuracy(t *testing.T) {
 		"Llama-3.1-70B h200_sxm vllm fp8 agg":       {85.6, 13.6},
 		"MiniMax-M2.5 h200_sxm vllm fp8 agg":        {25.9, 65.1},
 		"Qwen3-235B-A22B-FP8 h200_sxm vllm fp8 agg": {40.3, 14.4},
-		"Qwen3-32B h100_sxm sglang bf16 agg":        {15.7, 5.0}, // H100 sglang kernels (were vLLM's)
-		// H100 trtllm kernels (were vLLM's): TTFT better, TPOT worse (10.2)
-		// under the trtllm constants fitted with the vLLM kernels; the
-		// engine-constant refit is to follow.
-		"Qwen3-32B h100_sxm trtllm fp8 agg":    {48.1, 12.2},
-		"gpt-oss-120b h200_sxm trtllm fp4 agg": {44.9, 23.2},
+		"Qwen3-32B h100_sxm sglang bf16 agg":        {15.7, 5.0},  // H100 sglang kernels (were vLLM's)
+		"Qwen3-32B h100_sxm trtllm fp8 agg":         {48.1, 12.2}, // trtllm kernels; TPOT was 10.2 on vLLM's, constants not yet refit
+		"gpt-oss-120b h200_sxm trtllm fp4 agg":      {44.9, 23.2},
 	}
 	seen := 0
 	for _, g := range rep.Groups.Groups {
