@@ -127,7 +127,7 @@ func TestShippedEngineFitTargets(t *testing.T) {
 }
 
 func TestDefaultCostModel(t *testing.T) {
-	for _, key := range []string{"a100_sxm", "h100_sxm", "h200_sxm"} {
+	for _, key := range []string{"a100_sxm", "h100_sxm", "h200_sxm", "l40s"} {
 		g, _ := cost.LookupGPU(key)
 		cm := DefaultCostModel(g)
 		p, ok := cm.(*cost.Profile)
@@ -141,12 +141,12 @@ func TestDefaultCostModel(t *testing.T) {
 			t.Errorf("%s: Name() = %q", key, cm.Name())
 		}
 	}
-	g, _ := cost.LookupGPU("l40s")
+	g, _ := cost.LookupGPU("h100_pcie")
 	if _, ok := DefaultCostModel(g).(*cost.Roofline); !ok {
-		t.Errorf("l40s has no shipped profile, expected the roofline")
+		t.Errorf("h100_pcie has no shipped profile, expected the roofline")
 	}
-	if _, err := EmbeddedProfile("l40s"); err == nil || !strings.Contains(err.Error(), "h100_sxm") {
-		t.Errorf("EmbeddedProfile(l40s) = %v, expected an error listing the shipped keys", err)
+	if _, err := EmbeddedProfile("h100_pcie"); err == nil || !strings.Contains(err.Error(), "h100_sxm") {
+		t.Errorf("EmbeddedProfile(h100_pcie) = %v, expected an error listing the shipped keys", err)
 	}
 	// Engines: the default is vLLM; another engine's profile is its own
 	// calibration, named after it.
