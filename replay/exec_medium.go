@@ -11,6 +11,8 @@ type mediumExecutor struct {
 	batchTable []*batch          // batches named by index in pipeline events
 	bus        bool              // one shared bus per replica
 	adapt      *adaptiveExecutor // adaptive LoD: learned corrections, else nil
+	skewSigma  float64           // log-sd of the expert loads (cluster.expert_skew), 0: uniform
+	skewMax    []float64         // by expert-parallel ranks n: E[max of n loads], 0: not yet computed
 }
 
 func (m *mediumExecutor) initReplica(*replica) {}
@@ -35,7 +37,7 @@ func (m *mediumExecutor) forward(st *stage, b *batch) {
 	s := m.s
 	hop := lod.HopNs(m.hopLink(st), b.cost[st.idx].PPBytes)
 	if m.adapt != nil {
-		hop = m.adapt.hopNs(st.idx, &b.lb, hop)
+		hop = m.adapt.hopNs(st.rep.grp, st.idx, &b.lb, hop)
 	}
 	s.h.push(s.now+Time(hop), evPPTransfer, st.gid+1, m.batchRef(b), 0)
 }

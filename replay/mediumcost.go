@@ -1,6 +1,8 @@
 package replay
 
 import (
+	"math"
+
 	"github.com/lodsim/lodsim/lod"
 )
 
@@ -17,7 +19,11 @@ import (
 //
 //     2(N-1) x (alpha + N x (S/N)/B)
 //
-//     and the pipeline hand-off crosses that bus, not the send link.
+//     and the pipeline hand-off crosses that bus, not the send link;
+//   - skewed expert loads (cluster.expert_skew, expertload.go): every
+//     expert-parallel rank waits for the one with the most routed tokens,
+//     so each MoE layer's expert kernel takes its time at the expected
+//     maximum rank load instead of the mean one (skewNs).
 //
 // Without variability and contention both corrections are off and the
 // step time is exactly the planner's (the differential tests hold medium
@@ -31,7 +37,7 @@ import (
 func (m *mediumExecutor) computeNs(c *lod.StageCost, idx int, lb *lod.Batch, g *workerPool) int64 {
 	t := m.analyticComputeNs(c, g)
 	if a := m.adapt; a != nil {
-		if f := a.factor(idx, lb); f != 1 {
+		if f := a.factor(g, idx, lb); f != 1 {
 			coll := m.collectiveNs(c, g)
 			t = max(0, int64(float64(t+coll)*f+0.5)-coll)
 		}
@@ -43,11 +49,35 @@ func (m *mediumExecutor) computeNs(c *lod.StageCost, idx int, lb *lod.Batch, g *
 func (m *mediumExecutor) analyticComputeNs(c *lod.StageCost, pool *workerPool) int64 {
 	g := pool.strag
 	if g == nil {
-		return c.Compute()
+		return c.Compute() + m.skewNs(c)
 	}
 	layer := g.segment(c.Op[lod.OpQKV], c.Op[lod.OpAttention], c.Op[lod.OpOProj]) + g.segment(c.Op[lod.OpMLP])
 	t := float64(c.Overhead) + float64(c.Layers)*layer + g.segment(c.Head)
-	return int64(t + 0.5)
+	return int64(t+0.5) + m.skewNs(c)
+}
+
+// skewNs is what skewed expert loads add to stage cost c's MoE layers: at
+// high LoD rank j of n computes its routed experts at n w_j / Σw times the
+// mean load (alltoall.go), with w_j lognormal of mean 1 and coefficient of
+// variation cluster.expert_skew, and the layer ends with the slowest rank,
+// so each layer takes
+//
+//	(E[max_j w_j] - 1) x ExpertNs
+//
+// longer than at the mean load. E[max] is g(n, s) of straggler.go; taking
+// Σw/n as 1 overstates it slightly (the sum shares the largest weight).
+func (m *mediumExecutor) skewNs(c *lod.StageCost) int64 {
+	n := c.A2ARanks
+	if m.skewSigma == 0 || n <= 1 || c.MoELayers == 0 || c.ExpertNs <= 0 {
+		return 0
+	}
+	if n >= len(m.skewMax) {
+		m.skewMax = append(m.skewMax, make([]float64, n+1-len(m.skewMax))...)
+	}
+	if m.skewMax[n] == 0 {
+		m.skewMax[n] = expectedMaxLognormal(n, m.skewSigma)
+	}
+	return int64(float64(c.MoELayers)*(m.skewMax[n]-1)*float64(c.ExpertNs) + 0.5)
 }
 
 // collectiveNs is the time of stage cost c's collectives: its all-reduces
@@ -76,5 +106,9 @@ func (m *mediumExecutor) allReduceNs(c *lod.StageCost, g *workerPool) int64 {
 // as the high level of detail's bus does (hopLink); each pool's straggler
 // table is its own (workerPool.strag).
 func newMedium(s *Simulator) *mediumExecutor {
-	return &mediumExecutor{s: s, bus: s.cfg.Cluster.Links.Topology == TopologyShared}
+	m := &mediumExecutor{s: s, bus: s.cfg.Cluster.Links.Topology == TopologyShared}
+	if cv := s.cfg.Cluster.ExpertSkew; cv > 0 {
+		m.skewSigma = math.Sqrt(math.Log1p(cv * cv))
+	}
+	return m
 }
