@@ -19,14 +19,17 @@ func (m *mediumExecutor) initReplica(*replica) {}
 
 func (m *mediumExecutor) start(st *stage, b *batch) {
 	s := m.s
-	s.h.push(s.now+Time(m.computeNs(&b.cost[st.idx], st.idx, &b.lb, st.rep.grp)), evStageCompute, st.gid, 0, 0)
+	c := &b.cost[st.idx]
+	t := m.computeNs(c, st.idx, &b.lb, st.rep.grp)
+	m.busStep(st, c, t)
+	s.h.push(s.now+Time(t), evStageCompute, st.gid, 0, 0)
 }
 
 // onStageCompute: the stage's compute finished; its collectives follow.
 func (m *mediumExecutor) onStageCompute(st *stage) {
 	s := m.s
 	if g, c := st.rep.grp, &st.cur.cost[st.idx]; g.tp > 1 || c.A2ARanks > 1 {
-		s.h.push(s.now+Time(m.collectiveNs(c, g)), evStageCollective, st.gid, 0, 0)
+		s.h.push(s.now+Time(m.collectiveNs(c, g)+st.busExtra), evStageCollective, st.gid, 0, 0)
 		return
 	}
 	s.stageDone(st)
@@ -36,6 +39,10 @@ func (m *mediumExecutor) onStageCompute(st *stage) {
 func (m *mediumExecutor) forward(st *stage, b *batch) {
 	s := m.s
 	hop := lod.HopNs(m.hopLink(st), b.cost[st.idx].PPBytes)
+	if m.busModel(st) {
+		lat, bw := lod.HopParts(m.hopLink(st), b.cost[st.idx].PPBytes)
+		hop = lat + int64(float64(bw)*st.busK+0.5)
+	}
 	if m.adapt != nil {
 		hop = m.adapt.hopNs(st.rep.grp, st.idx, &b.lb, hop)
 	}
