@@ -172,13 +172,11 @@ func newAdaptive(s *Simulator) {
 		// A shared bus at PP1 carries only one ring at a time, which
 		// mediumcost.go times exactly (TestMediumSharedBusEqualsHigh);
 		// with PP > 1 other stages' rings and hand-offs contend, which
-		// medium's bus load takes (busStep) where the ranks run
-		// alike (no variability) and the ring sends chunks as one (TP > 1;
-		// at TP1 only the hand-offs share the bus, unmodelled).
+		// medium's bus load (busStep) takes only to first order.
 		// Hand-offs over the network queue behind each other when they
 		// outlast a stage's step (topology.go). Skewed expert loads make
 		// a straggler rank in every MoE layer.
-		contended := c.Cluster.Links.Topology == TopologyShared && g.pp > 1 && g.tp < 2
+		contended := c.Cluster.Links.Topology == TopologyShared && g.pp > 1
 		refine := c.Simulation.Variability > 0 || contended || c.Cluster.ExpertSkew > 0 || (s.disagg == nil && anyCrossing(s))
 		a.pools = append(a.pools, adaptivePool{refine: refine, pp: g.pp, winLen: int32(windowSteps * g.pp),
 			stages: newRatioTable(g.pp), hops: newRatioTable(g.pp)})

@@ -177,12 +177,14 @@ func TestErrorBudgetValidated(t *testing.T) {
 // TestAdaptiveSeesStageContention: the lod-shared-bus scenario, TP4 x PP2
 // on one 25 GB/s bus where the two stages' all-reduces and hand-offs
 // contend, with the calibrated A100 profile (as lodsim compare runs it).
-// Medium's analytical bus sees one ring at a time and is 25% fast on mean
-// TPOT; adaptive measures stages only in the warm part of its windows
-// (every stage running a window step) and comes within 1.1%. Measuring at
-// the windows' edges too, beside medium steps that put nothing on the bus,
-// left it 12% short; 3% separates the two with room for the scenario's
-// sensitivity (see the report: its TTFT is still 16% short).
+// Medium's analytical bus with one ring at a time was 25% fast on mean
+// TPOT; with the other stage's bus load (mediumExecutor.busStep) it is
+// 1.6% fast. Adaptive measures stages only in the warm part of its
+// windows (every stage running a window step) and comes within 1.1%.
+// Measuring at the windows' edges too, beside medium steps that put
+// nothing on the bus, left it 12% short; 3% separates both from their
+// failures with room for the scenario's sensitivity (see the report: mean
+// TTFT is still 9% short at medium, 16% at adaptive).
 func TestAdaptiveSeesStageContention(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs the 40 s scenario at high LoD (several seconds)")
@@ -200,7 +202,7 @@ func TestAdaptiveSeesStageContention(t *testing.T) {
 	}
 	med, ad := tpot[1]/tpot[0]-1, tpot[2]/tpot[0]-1
 	t.Logf("mean TPOT vs high: medium %+.2f%%, adaptive %+.2f%%", 100*med, 100*ad)
-	if math.Abs(ad) > 0.03 || med > -0.1 {
-		t.Errorf("mean TPOT vs high: adaptive %+.2f%% (want within 3%%), medium %+.2f%% (want under -10%%)", 100*ad, 100*med)
+	if math.Abs(ad) > 0.03 || math.Abs(med) > 0.03 {
+		t.Errorf("mean TPOT vs high: adaptive %+.2f%%, medium %+.2f%% (want both within 3%%)", 100*ad, 100*med)
 	}
 }
