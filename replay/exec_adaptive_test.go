@@ -53,7 +53,8 @@ func budgetRun(t *testing.T, seed uint64, lodName string, simSeed uint64) (*Stat
 		reqs = append(reqs, workload.Request{ID: workload.RequestID(i), Arrival: at,
 			PromptTokens: int32(16 + rng.IntN(600)), OutputTokens: int32(2 + rng.IntN(80))})
 	}
-	c := tinyConfig(lodName, []int{2, 4, 8}[rng.IntN(3)])
+	tp := []int{2, 4, 8}[rng.IntN(3)]
+	c := tinyConfig(lodName, tp)
 	c.Model = budgetModel
 	c.Cluster.PipelineParallel = 1 + rng.IntN(2)
 	c.Cluster.Replicas = 1 + rng.IntN(2)
@@ -66,11 +67,36 @@ func budgetRun(t *testing.T, seed uint64, lodName string, simSeed uint64) (*Stat
 	c.Scheduler.KVBlocks = 4000
 	c.Scheduler.BlockSize = 16
 	c.Scheduler.MaxNumBatchedTokens = 512
-	g, _ := cost.LookupGPU("H100-SXM")
 	desc := fmt.Sprintf("tp%d pp%d x%d %s variability %.2f, %d requests", c.Cluster.TensorParallel, c.Cluster.PipelineParallel,
 		c.Cluster.Replicas, c.Cluster.Links.Topology, c.Simulation.Variability, n)
+	if seed%3 == 0 {
+		desc = budgetDisagg(c, rng, n)
+	}
+	g, _ := cost.LookupGPU("H100-SXM")
 	st, rs := runReqs(t, c, cost.NewRoofline(g), reqs)
 	return st, rs, desc
+}
+
+// budgetDisagg turns budget scenario c into a disaggregated one: c's TP,
+// PP, topology and variability on a prefill and a decode pool of one or
+// two workers each (the decode pool's PP drawn apart), the KV over a
+// network of 5-50 GB/s or over NVLink. It returns the description.
+func budgetDisagg(c *Config, rng *rand.Rand, n int) string {
+	k := &c.Cluster
+	pool := func(pp int) PoolConfig {
+		return PoolConfig{Workers: 1 + rng.IntN(2), TensorParallel: k.TensorParallel, PipelineParallel: pp}
+	}
+	d := &DisaggConfig{Prefill: pool(k.PipelineParallel), Decode: pool(1 + rng.IntN(2))}
+	if rng.IntN(2) == 0 {
+		d.Transfer = TransferConfig{Link: KVLinkNetwork, BandwidthGBps: float64(5 + rng.IntN(46)), LatencyUs: 5}
+	} else {
+		d.Transfer.Link = KVLinkNVLink
+	}
+	k.Replicas, k.TensorParallel, k.PipelineParallel, k.Disaggregated = 0, 0, 0, d
+	c.ApplyDefaults()
+	return fmt.Sprintf("disaggregated %dP tp%d pp%d + %dD pp%d, KV over %s %.0f GB/s, %s variability %.2f, %d requests",
+		d.Prefill.Workers, d.Prefill.TensorParallel, d.Prefill.PipelineParallel, d.Decode.Workers, d.Decode.PipelineParallel,
+		d.Transfer.Link, d.Transfer.BandwidthGBps, k.Links.Topology, c.Simulation.Variability, n)
 }
 
 // meanLatencies is the mean TTFT, TPOT and E2E of completed requests.
@@ -95,7 +121,9 @@ func meanLatencies(rs []RequestResult) [3]float64 {
 
 // TestRandomAdaptiveWithinBudget is the differential test of the adaptive
 // level of detail where it refines: random workloads with per-rank
-// variability and shared buses, at TP2-8, PP1-2 and one or two replicas.
+// variability and shared buses, at TP2-8, PP1-2 and one or two replicas,
+// every third seed on a disaggregated cluster (prefill and decode pools
+// of their own PP, KV over a network or NVLink).
 // Its mean TPOT and E2E must stay within the error budget (1%) of high's,
 // plus the noise no model of high's mean can beat: twice the difference
 // between two high runs that differ only in their variability seed. Mean
@@ -106,7 +134,7 @@ func meanLatencies(rs []RequestResult) [3]float64 {
 // A failure prints the seed.
 func TestRandomAdaptiveWithinBudget(t *testing.T) {
 	names := [3]string{"TTFT", "TPOT", "E2E"}
-	for seed := uint64(1); seed <= 16; seed++ {
+	for seed := uint64(1); seed <= 30; seed++ {
 		if os.Getenv("ADAPTIVE_SEED") != "" && os.Getenv("ADAPTIVE_SEED") != fmt.Sprint(seed) {
 			continue
 		}
