@@ -188,6 +188,50 @@ func newAdaptive(s *Simulator) {
 	a.hi.measured, a.hi.delivered = a.measured, a.delivered
 	a.hi.kvWhole = true
 	s.medium, s.adaptive, s.exec = a.med, a, a
+	if s.in.Clock != nil {
+		s.wall = &wallSplit{clock: s.in.Clock, last: s.in.Clock()}
+	}
+}
+
+// highEvent reports whether events of kind k belong to the high level of
+// detail (ranks, links); the rest are medium's or shared.
+func highEvent(k eventKind) bool {
+	switch k {
+	case evRankCompute, evLinkTransfer, evLinkRate, evLinkStale, evExpertCompute:
+		return true
+	}
+	return false
+}
+
+// wallSplit splits an adaptive run's wall time between the levels of
+// detail: the clock is read only where the level of consecutive events
+// changes, and the time up to the next change goes to the level of the
+// events in between (arrivals and samples count as medium, as in
+// AdaptiveReport's events).
+type wallSplit struct {
+	clock func() int64
+	last  int64
+	lvl   int      // of the events since last: 0 medium, 1 high
+	ns    [2]int64 // by level
+}
+
+// tick: an event of kind k is next.
+func (w *wallSplit) tick(k eventKind) {
+	l := 0
+	if highEvent(k) {
+		l = 1
+	}
+	if l != w.lvl {
+		w.end()
+		w.lvl = l
+	}
+}
+
+// end gives the time since the last change to the current level.
+func (w *wallSplit) end() {
+	now := w.clock()
+	w.ns[w.lvl] += now - w.last
+	w.last = now
 }
 
 func (a *adaptiveExecutor) initReplica(rp *replica) { a.hi.initReplica(rp) }
@@ -329,6 +373,12 @@ type AdaptiveReport struct {
 	// detail that processed them (arrivals and samples count as medium).
 	HighEvents   uint64 `json:"high_events"`
 	MediumEvents uint64 `json:"medium_events"`
+	// HighWallNs and MediumWallNs split the run's wall time by the level
+	// of its events, with Input.Clock (else 0). Wall time varies from
+	// run to run: they stay out of the JSON outputs, which are
+	// deterministic, and appear in the text summary only.
+	HighWallNs   int64 `json:"-"`
+	MediumWallNs int64 `json:"-"`
 	// Classes are the step classes measured at high, by stage and class.
 	Classes []AdaptiveClass `json:"classes,omitempty"`
 }
@@ -357,12 +407,15 @@ func (a *adaptiveExecutor) report() {
 	r := a.rep
 	r.MediumSteps = s.st.Steps - min(s.st.Steps, r.HighSteps)
 	for k, n := range s.counts {
-		switch eventKind(k) {
-		case evRankCompute, evLinkTransfer, evLinkRate, evLinkStale:
+		if highEvent(eventKind(k)) {
 			r.HighEvents += n
-		default:
+		} else {
 			r.MediumEvents += n
 		}
+	}
+	if w := s.wall; w != nil {
+		w.end()
+		r.HighWallNs, r.MediumWallNs = w.ns[1], w.ns[0]
 	}
 	for i := range a.pools {
 		p := &a.pools[i]

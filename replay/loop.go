@@ -65,6 +65,9 @@ func (s *Simulator) loop(until Time, n int) {
 		ev := s.h.pop()
 		s.now = ev.t
 		s.counts[ev.kind]++
+		if s.wall != nil {
+			s.wall.tick(ev.kind)
+		}
 		switch ev.kind {
 		case evArrival:
 			s.onArrival()
