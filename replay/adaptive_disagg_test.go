@@ -51,6 +51,17 @@ func TestAdaptiveKVWholeEqualsHigh(t *testing.T) {
 	if as.TotalEvents*100 > hs.TotalEvents {
 		t.Errorf("adaptive %d events, high %d: want at least 100x fewer", as.TotalEvents, hs.TotalEvents)
 	}
+	// Every link event of the adaptive run is a KV lane: one per transfer
+	// (one stage, its two network lanes as one), against 64 at high.
+	var links uint64
+	for _, e := range as.Events {
+		if e.Kind == "link_transfer" {
+			links = e.Count
+		}
+	}
+	if n := as.Disaggregated.Transfers; n == 0 || links != uint64(n) {
+		t.Errorf("adaptive: %d link transfer events for %d KV transfers, expected one each", links, n)
+	}
 }
 
 // diffResults names the first request whose times differ, or "".

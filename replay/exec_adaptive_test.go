@@ -195,6 +195,12 @@ func TestAdaptiveReportsItsParts(t *testing.T) {
 
 func TestErrorBudgetValidated(t *testing.T) {
 	c := refConfig(4, 8, "adaptive")
+	if c.Simulation.ErrorBudget != DefaultErrorBudget {
+		t.Errorf("adaptive error budget after ApplyDefaults %v, want %v", c.Simulation.ErrorBudget, DefaultErrorBudget)
+	}
+	if m := refConfig(4, 8, "medium"); m.Simulation.ErrorBudget != 0 {
+		t.Errorf("medium run's error budget %v, want it left unset", m.Simulation.ErrorBudget)
+	}
 	c.Simulation.ErrorBudget = 2
 	err := c.Validate()
 	if err == nil || !strings.Contains(err.Error(), "simulation.error_budget: 2") {
