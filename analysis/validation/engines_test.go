@@ -167,7 +167,7 @@ func TestShippedConstantsAccuracy(t *testing.T) {
 	}
 	pinned := map[string][2]float64{
 		"DeepSeek-R1 h200_sxm trtllm fp8 agg":       {297.4, 44.7},
-		"DeepSeek-R1 h200_sxm sglang fp8 disagg":    {56.2, 67.4}, // disagg.go; no expert parallelism per pool yet
+		"DeepSeek-R1 h200_sxm sglang fp8 disagg":    {55.1, 77.3}, // disagg.go; per-pool EP8 on the 12 moe_ep_size 8 rows: the profile's MoE fit costs EP8 x MoE TP1 above MoE TP8
 		"Llama-3.1-70B b200_sxm trtllm fp8 agg":     {75.0, 46.7},
 		"Llama-3.1-70B b200_sxm vllm fp4 agg":       {52.2, 19.3},
 		"Llama-3.1-70B h200_sxm trtllm fp8 agg":     {86.5, 31.9},
