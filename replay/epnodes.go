@@ -78,10 +78,10 @@ func (e *highExecutor) epCross(ep *epPhase, nodes []int) {
 	}
 }
 
-// epLayout is what medium needs of the EP ranks' nodes: each rank's
+// epNodeLayout is what medium needs of the EP ranks' nodes: each rank's
 // count of transfers on its node and over the network (distinct pairs,
 // with how many ranks have them), and the busiest link's transfers.
-type epLayout struct {
+type epNodeLayout struct {
 	senders []epSender
 	busiest int
 }
@@ -89,10 +89,10 @@ type epLayout struct {
 // epSender is a kind of rank: local and remote transfers, as many.
 type epSender struct{ local, remote int }
 
-// newEPLayout counts the transfers of the all-to-all of ranks on nodes.
-func newEPLayout(nodes []int) *epLayout {
+// newEPNodeLayout counts the transfers of the all-to-all of ranks on nodes.
+func newEPNodeLayout(nodes []int) *epNodeLayout {
 	n := len(nodes)
-	lay := &epLayout{}
+	lay := &epNodeLayout{}
 	load := map[[2]int]int{}
 	seen := map[epSender]bool{}
 	for i := range nodes {
@@ -118,7 +118,7 @@ func newEPLayout(nodes []int) *epLayout {
 // moeCommNs is medium's all-to-all time of stage cost c: T_a2a above per
 // dispatch and combine when the EP ranks span nodes, else the planner's.
 func (m *mediumExecutor) moeCommNs(c *lod.StageCost) int64 {
-	lay := m.epLayout
+	lay := m.epNodes
 	if lay == nil || c.A2ARanks <= 1 || !(c.A2ABytes > 0) {
 		return c.MoECommNs()
 	}

@@ -1,6 +1,8 @@
 package replay
 
 import (
+	"math"
+
 	"github.com/lodsim/lodsim/hwprofile/cost"
 	"github.com/lodsim/lodsim/lod"
 )
@@ -18,17 +20,20 @@ import (
 // (full, windowed: the lane's bytes per token over the stage's
 // full-attention and sliding-window layers), and uncontended it takes
 //
-//	lane = latency + bytes / bandwidth
+//	lane = setup + latency + bytes / bandwidth
 //
-// with the request's transfer done when its slowest lane is (the stage
-// with the most layers). The receiving side's ports are not modelled.
+// (setup: cluster.disaggregated.transfer.setup_us, 0 by default) with the
+// request's transfer done when its slowest lane is (the stage with the
+// most layers). The receiving side's ports are not modelled.
 //
 // Medium LoD takes that time analytically for each request. High LoD
 // streams each lane's KV layer by layer, the layers back to back as
 // transfers on the lane's link (links.go), so that they share bandwidth
 // with the other transfers on it and, over NVLink, with the worker's own
 // tensor-parallel collectives; only the last layer pays the latency (the
-// stream is pipelined). Alone on its links a lane's layers take exactly the
+// stream is pipelined), and the setup with it: a fixed delay that
+// concurrent transfers do not share, taken at the end (a lone stream is
+// delivered at the same time as with the setup first). Alone on its links a lane's layers take exactly the
 // medium time: the layers' bandwidth times split the lane's integer total.
 // Both start when the prefill step that sampled the first token ends
 // (SGLang and vLLM send the KV after the prefill forward pass).
@@ -39,6 +44,7 @@ type kvTransfer struct {
 	tp     int
 	stages []kvStage // of the prefill pool
 	window int32
+	setup  int64 // ns, each transfer's fixed setup time
 }
 
 // kvStage is one prefill pipeline stage's lane traffic per token.
@@ -51,8 +57,8 @@ type kvStage struct {
 // and its figures (the transfer block's overrides applied), and each
 // stage's bytes per token per lane.
 func newKVTransfer(m lod.Model, g cost.GPU, d *DisaggConfig, p *workerPool, topology Topology) *kvTransfer {
-	t := &kvTransfer{link: d.kvLink(g), tp: p.tp, window: int32(m.SlidingWindow)}
 	o := d.Transfer
+	t := &kvTransfer{link: d.kvLink(g), tp: p.tp, window: int32(m.SlidingWindow), setup: int64(math.Round(o.SetupUs * 1e3))}
 	switch t.link {
 	case KVLinkNetwork:
 		t.lane = cost.Link{LatencyNs: defaultNICLatencyU * 1e3, BytesPerNs: defaultNICGBps}
@@ -101,9 +107,11 @@ func (t *kvTransfer) laneBytes(s int, tokens int32) float64 {
 	return float64(tokens)*st.full + float64(w)*st.windowed
 }
 
-// laneParts is the latency and bandwidth time of one lane of stage s.
+// laneParts is the latency (the setup included) and bandwidth time of one
+// lane of stage s.
 func (t *kvTransfer) laneParts(s int, tokens int32) (lat, bw int64) {
-	return lod.HopParts(t.lane, t.laneBytes(s, tokens))
+	lat, bw = lod.HopParts(t.lane, t.laneBytes(s, tokens))
+	return lat + t.setup, bw
 }
 
 // Ns is the uncontended transfer time of tokens of KV: its slowest lane.
@@ -134,6 +142,15 @@ func layerShare(bw int64, l, n int) int64 {
 // kvStreams are the high LoD's KV transfers in flight: one stream per
 // request, one lane per prefill GPU, each lane's layers sent one after
 // another on its link.
+//
+// The adaptive level of detail sends the same streams in an exact
+// compressed form (highExecutor.kvWhole): a lane's layers go back to back
+// with only the last paying the latency, so under processor sharing they
+// drain as one transfer of the lane's whole bandwidth time, which is what
+// it sends; and where each lane has a link of its own (not a TP ring link
+// that carries collectives too), the TP lanes of a stage carry the same
+// streams at the same times, so the stage's first lane stands for all of
+// them. TestAdaptiveKVWholeEqualsHigh holds it to the layered streams.
 type kvStreams struct {
 	st   []kvStream
 	free []int32
@@ -177,14 +194,15 @@ func (e *highExecutor) startKV(slot int32, src *replica, t *kvTransfer, tokens i
 		id = int32(len(ks.st) - 1)
 	}
 	k := &ks.st[id]
-	k.slot, k.src, k.left = slot, src, int32(len(t.stages)*t.tp)
+	lanes := e.kvLanes(t)
+	k.slot, k.src, k.left = slot, src, int32(len(t.stages)*lanes)
 	k.parts = k.parts[:0]
 	for s := range t.stages {
 		lat, bw := t.laneParts(s, tokens)
 		k.parts = append(k.parts, [2]int64{lat, bw})
 	}
 	for s := range t.stages {
-		for r := 0; r < t.tp; r++ {
+		for r := 0; r < lanes; r++ {
 			e.sendKVLayer(id, s*t.tp+r, 0)
 		}
 	}
@@ -196,13 +214,31 @@ func (e *highExecutor) sendKVLayer(id int32, lane, l int) {
 	k := &e.kv.st[id]
 	t := e.s.disagg.xfer
 	s, r := lane/t.tp, lane%t.tp
-	n := t.stages[s].layers
+	n := e.kvLayers(t, s)
 	lat := int64(0)
 	if l == n-1 {
 		lat = k.parts[s][0]
 	}
 	li := k.src.stages[s].kvLinks[r]
 	e.addTransferNs(li, xfer{kind: xferKV, src: id, stage: int32(lane), dst: int16(l)}, lat, layerShare(k.parts[s][1], l, n))
+}
+
+// kvLanes is the lanes a stage's stream sends on: every TP rank's, or,
+// compressed, one where the lanes do not share links with collectives.
+func (e *highExecutor) kvLanes(t *kvTransfer) int {
+	if e.kvWhole && !t.shared {
+		return 1
+	}
+	return t.tp
+}
+
+// kvLayers is the transfers a lane of stage s sends: one per layer, or,
+// compressed, one.
+func (e *highExecutor) kvLayers(t *kvTransfer, s int) int {
+	if e.kvWhole {
+		return 1
+	}
+	return t.stages[s].layers
 }
 
 // kvDelivered: a layer of a lane arrived; the lane sends its next layer,
@@ -213,7 +249,7 @@ func (e *highExecutor) kvDelivered(x xfer) {
 	k := &e.kv.st[id]
 	t := e.s.disagg.xfer
 	lane, l := int(x.stage), int(x.dst)+1
-	if l < t.stages[lane/t.tp].layers {
+	if l < e.kvLayers(t, lane/t.tp) {
 		e.sendKVLayer(id, lane, l)
 		return
 	}

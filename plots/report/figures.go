@@ -24,6 +24,8 @@ const (
 	Fig4File        = "fig4_latency_cdf.png"
 	Fig5File        = "fig5_timeseries.png"
 	Fig6File        = "fig6_calibration.png"
+	LayoutsFile     = "layout_goodput.png"
+	LayoutsTable    = "layout_goodput.md"
 	accuracyDefault = "Predicted vs measured"
 )
 
@@ -54,7 +56,8 @@ func render(name, title string, draw func(w io.Writer) error) (Figure, error) {
 func isNoData(err error) bool { return err != nil && errors.Is(err, plots.ErrNoData) }
 
 // CompareFigures renders figures 1-3 of a sweep: one accuracy figure per
-// comparison, named by label (and by LoD when several are compared), and
+// comparison, named by label (and by LoD when several are compared, with
+// then one per label overlaying every level: overlayFigures), and
 // the sweep-wide accuracy figure when one LoD is compared over several
 // configurations. A figure with nothing to show is left out.
 func CompareFigures(sw *analysis.Sweep) ([]Figure, error) {
@@ -79,6 +82,13 @@ func CompareFigures(sw *analysis.Sweep) ([]Figure, error) {
 			figs = append(figs, f)
 		}
 	}
+	if len(lods) > 1 {
+		over, err := overlayFigures(sw)
+		if err != nil {
+			return nil, err
+		}
+		figs = append(figs, over...)
+	}
 	for i := range sw.Comparisons {
 		c := &sw.Comparisons[i]
 		name := c.Label
@@ -87,6 +97,38 @@ func CompareFigures(sw *analysis.Sweep) ([]Figure, error) {
 		}
 		f, err := render(Fig3Prefix+rundir.FileSafe(name)+".png", fmt.Sprintf("Figure 3: accuracy of %s vs %s, %s", c.LoD, c.RefLoD, c.Label),
 			func(w io.Writer) error { return plots.Accuracy(w, c) })
+		if isNoData(err) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		figs = append(figs, f)
+	}
+	return figs, nil
+}
+
+// overlayFigures renders, for each configuration compared at several
+// levels of detail, figure 3 with every level overlaid
+// (fig3_accuracy_LABEL.png), in the order the configurations come.
+func overlayFigures(sw *analysis.Sweep) ([]Figure, error) {
+	var labels []string
+	byLabel := map[string][]*analysis.Comparison{}
+	for i := range sw.Comparisons {
+		c := &sw.Comparisons[i]
+		if byLabel[c.Label] == nil {
+			labels = append(labels, c.Label)
+		}
+		byLabel[c.Label] = append(byLabel[c.Label], c)
+	}
+	var figs []Figure
+	for _, l := range labels {
+		cs := byLabel[l]
+		if len(cs) < 2 {
+			continue
+		}
+		f, err := render(Fig3Prefix+rundir.FileSafe(l)+".png", fmt.Sprintf("Figure 3: accuracy of every level vs %s, %s", cs[0].RefLoD, l),
+			func(w io.Writer) error { return plots.AccuracyOverlay(w, cs) })
 		if isNoData(err) {
 			continue
 		}
@@ -142,8 +184,8 @@ func AccuracyFigure(acc *rundir.Accuracy) (Figure, analysis.AccuracyTable, error
 
 // notResults is the error for a directory of none of the known kinds.
 func notResults(dir string) error {
-	return fmt.Errorf("%s: found no %s, %s or %s (expected a directory written by compare or replay, or an accuracy table)",
-		dir, rundir.CompareJSON, rundir.RunFile, rundir.AccuracyJSON)
+	return fmt.Errorf("%s: found no %s, %s, %s or %s (expected a directory written by compare or replay, an accuracy table or a layout comparison)",
+		dir, rundir.CompareJSON, rundir.RunFile, rundir.AccuracyJSON, rundir.LayoutsJSON)
 }
 
 // PlotInputs describes, for help texts, the directories Plot reads and the
@@ -151,7 +193,9 @@ func notResults(dir string) error {
 const PlotInputs = `DIR is one of:
   a compare directory (compare.json): figures 1-3, and 4-5 for each run directory in it
   a run directory (run.json): figures 4-5
-  an accuracy directory (accuracy.json: {"title", "unit", "pairs": [{label, group, measured, predicted}]}): figure 6`
+  an accuracy directory (accuracy.json: {"title", "unit", "pairs": [{label, group, measured, predicted}]}): figure 6
+  a layout comparison directory (layouts.json: {"title", "layouts": [{label, dir}]}, each dir a sweep over
+    rate_scale with its sweep.csv): layout_goodput.png (goodput, TTFT and TPOT p99 per layout) and layout_goodput.md`
 
 // Plot redraws every figure the directory in has the data for into out
 // (in when out is ""; run directories of a compare directory get theirs in
@@ -197,6 +241,8 @@ func Plot(in, out string) ([]string, error) {
 			return nil, err
 		}
 		return writeFigures(out, figs)
+	case rundir.IsLayouts(in):
+		return plotLayouts(in, out)
 	case rundir.IsAccuracy(in):
 		acc, err := rundir.ReadAccuracy(in)
 		if err != nil {
@@ -212,6 +258,28 @@ func Plot(in, out string) ([]string, error) {
 		return nil, err
 	}
 	return nil, notResults(in)
+}
+
+// plotLayouts draws a layout comparison directory's figure and writes
+// its table.
+func plotLayouts(in, out string) ([]string, error) {
+	c, err := rundir.ReadLayouts(in)
+	if err != nil {
+		return nil, err
+	}
+	f, err := render(LayoutsFile, c.Title, func(w io.Writer) error { return plots.LayoutGoodput(w, c) })
+	if err != nil {
+		return nil, err
+	}
+	written, err := writeFigures(out, []Figure{f})
+	if err != nil {
+		return nil, err
+	}
+	p := filepath.Join(out, LayoutsTable)
+	if err := rundir.WriteFile(p, c.WriteMarkdown); err != nil {
+		return nil, err
+	}
+	return append(written, p), nil
 }
 
 // writeFigures writes each figure into dir and returns their paths.
