@@ -76,9 +76,8 @@ import (
 // the next layer (TestNodesTPRingAcrossNodes); the adaptive level of
 // detail refines such replicas.
 
-// agg is the pool of an aggregated cluster: multi-node placement and the
-// adaptive level of detail are for aggregated clusters (validateNodes and
-// validateDisagg refuse them with cluster.disaggregated).
+// agg is the pool of an aggregated cluster: multi-node placement is for
+// aggregated clusters (validateNodes refuses it with cluster.disaggregated).
 func (s *Simulator) agg() *workerPool { return s.pools[0] }
 
 // nodeOf is the node of replica rep's stage s (its first rank), or 0 on a
