@@ -635,19 +635,55 @@ func (p *Profile) Collective(op Op, bytes float64, n int) (t float64, ok bool) {
 	return c.Time(bytes, n), true
 }
 
+// CustomAllReduceMaxBytes is the largest message the serving engines send
+// through their custom all-reduce instead of NCCL: vLLM's
+// CustomAllreduce max_size (8 MiB, distributed/device_communicators/
+// custom_all_reduce.py), which SGLang reuses; TensorRT-LLM's AUTO strategy
+// likewise keeps its one-shot/two-shot kernels to small messages and hands
+// large ones to NCCL.
+const CustomAllReduceMaxBytes = 8 << 20
+
+// CustomAllReduceMaxGPUs is the largest tensor-parallel group a custom
+// all-reduce serves: every rank writes into every other rank's buffer
+// over NVLink peer access, which the engines enable for up to 8 GPUs of
+// one NVLink domain.
+const CustomAllReduceMaxGPUs = 8
+
+// TPAllReduce is the time of a tensor-parallel all-reduce of bytes over n
+// GPUs as the serving engines run it: the profile's custom_all_reduce
+// grid (the engine's one-shot/two-shot kernel) when it has one, n is 2 to
+// CustomAllReduceMaxGPUs inside one NVLink domain and the message is at
+// most CustomAllReduceMaxBytes; otherwise NCCL (AllReduce). 0 for n < 2.
+func (p *Profile) TPAllReduce(bytes float64, n int) float64 {
+	if p.customAllReduce(bytes, n) {
+		t, _ := p.Collective(OpCustomAllReduce, bytes, n)
+		return t
+	}
+	return p.AllReduce(bytes, n)
+}
+
+// customAllReduce reports whether an all-reduce of bytes over n GPUs runs
+// on the custom kernel (see TPAllReduce).
+func (p *Profile) customAllReduce(bytes float64, n int) bool {
+	return p.comm[OpCustomAllReduce] != nil && n >= 2 && n <= CustomAllReduceMaxGPUs &&
+		n <= p.gpu.Domain() && bytes <= CustomAllReduceMaxBytes
+}
+
 // AllReduceLink implements CostModel: the fitted ring link's latency, with
 // the per-hop bandwidth that makes 2(n-1) hops of s/n bytes take the
-// grid-interpolated all-reduce time. Where that time is below the ring's
-// latency alone (tiny messages), the hops are pure latency.
+// grid-interpolated tensor-parallel all-reduce time (TPAllReduce: the
+// engine's custom all-reduce for small messages, NCCL otherwise). Where
+// that time is below the ring's latency alone (tiny messages), the hops
+// are pure latency.
 func (p *Profile) AllReduceLink(n int, s float64) Link {
 	l := p.RingLink(n)
 	if n < 2 || !(s > 0) {
 		return l
 	}
-	t, ok := p.Collective(OpAllReduce, s, n)
-	if !ok {
+	if _, ok := p.Collective(OpAllReduce, s, n); !ok && !p.customAllReduce(s, n) {
 		return l
 	}
+	t := p.TPAllReduce(s, n)
 	hops := 2 * float64(n-1)
 	beta := t/hops - l.LatencyNs
 	if beta <= 0 {
