@@ -401,12 +401,7 @@ func rowPrecision(m lod.Model, row Row) (lod.Model, error) {
 			return m, fmt.Errorf("gemm_quant_mode: %w", err)
 		}
 		m = m.WithPrecision(p, lod.Unquantized)
-		if strings.EqualFold(row.Backend, "trtllm") && p != lod.BF16 && p != lod.FP16 {
-			// TensorRT-LLM deployments quantized to FP8 or FP4 run an
-			// FP8 KV cache (kv_cache_config.dtype fp8, as aiconfigurator
-			// generates them). With a 16-bit cache guaranteed_no_evict
-			// admits half as many requests at TP1/TP2 and predicted
-			// TTFTs came out 10x too high (Llama-3.1-70B, BENCHMARKS.md).
+		if fp8KVCache(row.Backend) && p != lod.BF16 && p != lod.FP16 {
 			m.KVCache = lod.FP8
 		}
 	}
@@ -418,6 +413,21 @@ func rowPrecision(m lod.Model, row Row) (lod.Model, error) {
 		m.ExpertWeights = p
 	}
 	return m, nil
+}
+
+// fp8KVCache reports whether deployments of backend quantized to FP8 or FP4
+// at load time ran an FP8 KV cache. TensorRT-LLM's do
+// (kv_cache_config.dtype fp8, as aiconfigurator generates them): with a
+// 16-bit cache guaranteed_no_evict admits half as many requests at TP1/TP2
+// and predicted TTFTs came out 10x too high (Llama-3.1-70B, BENCHMARKS.md).
+// vLLM's do too (--kv-cache-dtype fp8): the Llama-3.1-70B / H200 FP8 row
+// at TP1, 32 clients of 8192 + 1024 tokens measured a 3.1 s TTFT, which
+// needs all 295k tokens in the cache at once, while a 16-bit cache holds
+// about 150k beside 70 GB of weights (35 s predicted with it, clients
+// queueing for blocks). The dev set has no SGLang row quantized at load
+// time, so SGLang keeps its default (the model's dtype).
+func fp8KVCache(backend string) bool {
+	return strings.EqualFold(backend, "trtllm") || strings.EqualFold(backend, "vllm")
 }
 
 // rowEngine is the replay engine and version a row's backend names. A
