@@ -66,3 +66,37 @@ func TestTPAllReduceCustomForSmallMessages(t *testing.T) {
 		t.Errorf("16 GPUs: TPAllReduce %.0f ns, expected NCCL's %.0f ns (no custom all-reduce beyond 8 GPUs)", got, want)
 	}
 }
+
+// TestStaticFP8Activations: a TensorRT-LLM table's FP8 GEMMs cost the
+// table's fixed FP8-over-BF16 difference less than measured (static
+// activation scales, StaticFP8ActivationNs: 10.7 us on H200), and no other
+// engine's table or precision changes.
+func TestStaticFP8Activations(t *testing.T) {
+	trt, err := EmbeddedProfileFor("h200_sxm", "trtllm")
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := trt.StaticFP8ActivationNs()
+	// The shipped fits: 14243 ns FP8 launch against 3509 ns BF16.
+	if d < 10000 || d > 11500 {
+		t.Fatalf("H200 TRT-LLM static-scale saving %.0f ns, expected about 10.7 us", d)
+	}
+	measured := *trt // the same tables, read as another engine's
+	measured.Engine = ""
+	for _, s := range [][3]int{{1, 8192, 8192}, {64, 10240, 8192}, {8192, 57344, 8192}} {
+		got, raw := trt.QuantGEMM(s[0], s[1], s[2], cost.FP8), measured.QuantGEMM(s[0], s[1], s[2], cost.FP8)
+		if math.Abs(raw-d-got) > 1e-6*raw {
+			t.Errorf("%v: FP8 GEMM %.0f ns, expected the table's %.0f ns less %.0f", s, got, raw, d)
+		}
+		if a, b := trt.QuantGEMM(s[0], s[1], s[2], cost.FP8Block), measured.QuantGEMM(s[0], s[1], s[2], cost.FP8Block); a != b {
+			t.Errorf("%v: block-scaled FP8 changed: %.0f against %.0f ns", s, a, b)
+		}
+	}
+	v, err := EmbeddedProfileFor("h200_sxm", "vllm")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := v.StaticFP8ActivationNs(); d != 0 {
+		t.Errorf("vLLM table: static-scale saving %.0f ns, expected none (vLLM quantizes activations dynamically)", d)
+	}
+}
