@@ -47,6 +47,14 @@ type PoolConfig struct {
 	MaxNumSeqs           int     `yaml:"max_num_seqs,omitempty"`
 	MaxNumBatchedTokens  int     `yaml:"max_num_batched_tokens,omitempty"`
 	KVBlocks             int     `yaml:"kv_blocks,omitempty"`
+	// ExpertParallel, AttentionDataParallel and MoETensorParallel are the
+	// pool's cluster.expert_parallel, attention_data_parallel and
+	// moe_tensor_parallel (expertparallel.go): with attention data
+	// parallelism each attention group of tensor_parallel GPUs is a worker,
+	// so workers is a multiple of attention_data_parallel. Unset: 1.
+	ExpertParallel        int `yaml:"expert_parallel,omitempty"`
+	AttentionDataParallel int `yaml:"attention_data_parallel,omitempty"`
+	MoETensorParallel     int `yaml:"moe_tensor_parallel,omitempty"`
 	// Router picks the pool's worker for each request: round_robin,
 	// least_outstanding (least loaded) or least_kv (KV-aware; on the
 	// decode pool it counts the transfers waiting for room). Default
@@ -92,6 +100,18 @@ type TransferConfig struct {
 	// for network.
 	BandwidthGBps float64 `yaml:"bandwidth_gbps,omitempty"`
 	LatencyUs     float64 `yaml:"latency_us,omitempty"`
+	// SetupUs is a fixed setup time of each request's transfer, in
+	// microseconds, on top of the link's latency: the transfer engine's
+	// handshake before the first byte moves (SGLang PD's bootstrap with
+	// Mooncake or NIXL, Dynamo's NIXL metadata exchange). It is a delay,
+	// not link occupancy: concurrent transfers do not share it. Default 0.
+	SetupUs float64 `yaml:"setup_us,omitempty"`
+}
+
+// layout is the pool's expert-parallel layout, its fields under prefix.
+func (p PoolConfig) layout(prefix string) epLayout {
+	return epLayout{prefix: prefix, replicasField: prefix + ".workers", replicas: p.Workers, tp: p.TensorParallel,
+		ep: p.ExpertParallel, dp: p.AttentionDataParallel, moeTP: p.MoETensorParallel}
 }
 
 // gpus is the pool's GPU count.
@@ -164,6 +184,8 @@ func (c *Config) ForPool(kind PoolKind) *Config {
 	x.Cluster.GPUMemoryUtilization, x.Cluster.ActivationReserveGB = d.baseMem, d.baseAct
 	x.Cluster.Replicas = p.Workers
 	x.Cluster.TensorParallel, x.Cluster.PipelineParallel = p.TensorParallel, p.PipelineParallel
+	x.Cluster.ExpertParallel, x.Cluster.AttentionDataParallel = p.ExpertParallel, p.AttentionDataParallel
+	x.Cluster.MoETensorParallel = p.MoETensorParallel
 	setIfSet := func(dst *int, v int) {
 		if v != 0 {
 			*dst = v
@@ -206,8 +228,9 @@ func (c *Config) validateDisagg(p *problems, m lod.Model, haveModel bool) {
 	if k.Nodes > 0 {
 		p.add("cluster.nodes: %d with cluster.disaggregated is not supported yet (cluster.disaggregated.transfer.link: network sends the KV over a network)", k.Nodes)
 	}
-	if k.ExpertParallel > 1 || k.AttentionDataParallel > 1 {
-		p.add("cluster.expert_parallel/attention_data_parallel: %d/%d with cluster.disaggregated is not supported yet, expected unset", k.ExpertParallel, k.AttentionDataParallel)
+	if k.ExpertParallel > 1 || k.AttentionDataParallel > 1 || k.MoETensorParallel > 0 {
+		p.add("cluster.expert_parallel/attention_data_parallel/moe_tensor_parallel: %d/%d/%d with cluster.disaggregated, expected unset: give them per pool (cluster.disaggregated.prefill.expert_parallel, ...)",
+			k.ExpertParallel, k.AttentionDataParallel, k.MoETensorParallel)
 	}
 	validatePool(p, "cluster.disaggregated.prefill", d.Prefill, m, haveModel)
 	validatePool(p, "cluster.disaggregated.decode", d.Decode, m, haveModel)
@@ -220,6 +243,9 @@ func (c *Config) validateDisagg(p *problems, m lod.Model, haveModel bool) {
 	}
 	if t.LatencyUs < 0 || math.IsNaN(t.LatencyUs) {
 		p.add("cluster.disaggregated.transfer.latency_us: %v, expected >= 0", t.LatencyUs)
+	}
+	if t.SetupUs < 0 || t.SetupUs > 1e9 || math.IsNaN(t.SetupUs) {
+		p.add("cluster.disaggregated.transfer.setup_us: %v, expected in [0, 1e9] microseconds", t.SetupUs)
 	}
 }
 
@@ -289,11 +315,22 @@ func (c *Config) GPUs() int {
 
 // Layout says how the cluster's GPUs are split into replicas:
 // "4 replica(s) x TP1 x PP1", or for a disaggregated cluster
-// "2 prefill x TP1 x PP1 + 2 decode x TP1 x PP1".
+// "2 prefill x TP1 x PP1 + 2 decode x TP1 x PP1", a pool's attention data
+// parallelism and expert parallelism following its TP x PP when set
+// ("1 prefill x TP8 x PP1 EP8 + ...").
 func (c *Config) Layout() string {
 	if d := c.Cluster.Disaggregated; d != nil {
-		return fmt.Sprintf("%d prefill x TP%d x PP%d + %d decode x TP%d x PP%d", d.Prefill.Workers, d.Prefill.TensorParallel,
-			d.Prefill.PipelineParallel, d.Decode.Workers, d.Decode.TensorParallel, d.Decode.PipelineParallel)
+		pool := func(kind string, p PoolConfig) string {
+			s := fmt.Sprintf("%d %s x TP%d x PP%d", p.Workers, kind, p.TensorParallel, p.PipelineParallel)
+			if p.AttentionDataParallel > 1 {
+				s += fmt.Sprintf(" DP%d", p.AttentionDataParallel)
+			}
+			if p.ExpertParallel > 1 {
+				s += fmt.Sprintf(" EP%d", p.ExpertParallel)
+			}
+			return s
+		}
+		return pool("prefill", d.Prefill) + " + " + pool("decode", d.Decode)
 	}
 	k := c.Cluster
 	return fmt.Sprintf("%d replica(s) x TP%d x PP%d", k.Replicas, k.TensorParallel, k.PipelineParallel)

@@ -16,7 +16,10 @@ import "fmt"
 //     and its running requests and transfers in progress are fewer than
 //     its max_num_seqs, in FCFS order per decode worker: the blocks are
 //     allocated there first, then the KV moves over the links
-//     (kvtransfer.go).
+//     (kvtransfer.go). With TensorRT-LLM's guaranteed_no_evict (engine
+//     trtllm's default) the free blocks must also hold the request's whole
+//     sequence beside what the worker's requests may still need
+//     (noEvict), so that its decode never evicts.
 //  4. When the transfer completes the prefill worker's blocks are
 //     released, and the request joins the decode worker's running queue,
 //     to decode at its next step, as SGLang's decode server moves a
@@ -174,6 +177,9 @@ func (d *disagg) startTransfers(dst *replica) {
 		if int64(need) > free || len(dst.running)+len(dst.inbound) >= dst.grp.sched.MaxNumSeqs {
 			return
 		}
+		if noEvict(dst) && int64(dst.kv.need(r, admitSequence.target(r))) > d.noEvictRoom(dst) {
+			return
+		}
 		dst.pending.popFront()
 		dst.pendingBlocks -= int64(need)
 		d.pending--
@@ -196,6 +202,31 @@ func (d *disagg) startTransfers(dst *replica) {
 			s.h.push(s.now+Time(d.xfer.Ns(r.computed)), evKVTransfer, slot, 0, 0)
 		}
 	}
+}
+
+// noEvict reports whether decode replica rp takes transfers as
+// TensorRT-LLM's guaranteed_no_evict capacity scheduler admits requests
+// (engine trtllm, its default capacity policy): only a request whose whole
+// sequence, prompt plus output, fits beside what every request running or
+// arriving there may still need, so that a decode worker never evicts.
+func noEvict(rp *replica) bool {
+	sc := rp.grp.sched
+	return sc.Engine == EngineTRTLLM && sc.CapacityPolicy != MaxUtilization
+}
+
+// noEvictRoom is decode replica rp's free blocks less those its running
+// and inbound requests still need to reach their whole sequence. A medium
+// decode run's unsettled blocks cancel out: they are missing from the free
+// count and from the requests' held blocks alike.
+func (d *disagg) noEvictRoom(rp *replica) int64 {
+	room := int64(rp.kv.free)
+	for _, list := range [2][]int32{rp.running, rp.inbound} {
+		for _, slot := range list {
+			r := &d.s.reqs[slot]
+			room -= int64(max(0, rp.kv.need(r, admitSequence.target(r))))
+		}
+	}
+	return room
 }
 
 // arrived: request slot's KV reached its decode worker. The prefill

@@ -1,6 +1,7 @@
 package replay
 
 import (
+	"math"
 	"math/rand/v2"
 	"reflect"
 	"strings"
@@ -64,6 +65,13 @@ func TestDisaggTransferHandComputed(t *testing.T) {
 		if r := rs[0]; r.Status != Completed || r.Completion != 10258 || r.OutputTokens != 1 {
 			t.Errorf("%s: one-token request %v at %d with %d tokens, expected completed at 10258 with 1", l, r.Status, r.Completion, r.OutputTokens)
 		}
+		// A setup of 2.5 us per transfer: 2500 + 1256 = 3756 ns, the
+		// first token at 9002 + 3756 = 12758 ns.
+		c.Cluster.Disaggregated.Transfer.SetupUs = 2.5
+		_, rs = runDisagg(t, c, fixedCost{}, []workload.Request{{ID: 1, PromptTokens: 10, OutputTokens: 3}})
+		if r := rs[0]; r.Status != Completed || r.TransferStart != 9002 || r.TransferEnd != 12758 || r.Completion != 12758+2*9002 {
+			t.Errorf("%s: with setup_us 2.5: transfer %d..%d, completed %d, %v; expected 9002..12758, completed %d", l, r.TransferStart, r.TransferEnd, r.Completion, r.Status, 12758+2*9002)
+		}
 	}
 }
 
@@ -74,12 +82,14 @@ func TestDisaggConfigErrors(t *testing.T) {
 	c := tinyDisagg("medium", PoolConfig{Workers: 0}, PoolConfig{Workers: -1, Router: "nearest"})
 	c.Cluster.Disaggregated.Transfer.Link = "pigeon"
 	c.Cluster.Disaggregated.Transfer.BandwidthGBps = -1
+	c.Cluster.Disaggregated.Transfer.SetupUs = math.NaN()
 	err := c.Validate()
 	if err == nil {
 		t.Fatal("no error")
 	}
 	for _, want := range []string{"cluster.disaggregated.prefill.workers: 0", "cluster.disaggregated.decode.workers: -1",
-		"cluster.disaggregated.decode.router", "cluster.disaggregated.transfer.link", "cluster.disaggregated.transfer.bandwidth_gbps"} {
+		"cluster.disaggregated.decode.router", "cluster.disaggregated.transfer.link", "cluster.disaggregated.transfer.bandwidth_gbps",
+		"cluster.disaggregated.transfer.setup_us: NaN"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error lacks %q:\n%v", want, err)
 		}
@@ -183,6 +193,7 @@ func drawDisagg(r *rand.Rand, l string, tight bool) *Config {
 		// prompts.
 		d.Prefill.KVBlocks, d.Decode.KVBlocks = 70+r.IntN(100), 95+r.IntN(60)
 	}
+	drawPoolExperts(r, c)
 	c.ApplyDefaults()
 	return c
 }
@@ -448,5 +459,40 @@ func TestDecodeRouterCountsPendingTransfers(t *testing.T) {
 	dec.replicas[0].pendingBlocks = 10
 	if got := dec.router.route(s, dec.replicas); got != dec.replicas[1] {
 		t.Errorf("worker %d has 10 blocks of transfers waiting: routed to it again", got.id)
+	}
+}
+
+// TestDisaggDecodeNoEvict: on a TensorRT-LLM decode worker with
+// guaranteed_no_evict (the engine's default) a transfer starts only when
+// the request's whole sequence fits beside what the running requests may
+// still need. Ten blocks of 4 tokens; each request has 10 prompt and 20
+// output tokens, 3 blocks on arrival and 8 whole. The second waits for the
+// first to complete (10 - 8 = 2 blocks of room < 8) and nothing is evicted;
+// with max_utilization it starts at once and the two outgrow the cache.
+func TestDisaggDecodeNoEvict(t *testing.T) {
+	reqs := []workload.Request{{ID: 1, PromptTokens: 10, OutputTokens: 20}, {ID: 2, Arrival: 1, PromptTokens: 10, OutputTokens: 20}}
+	for _, l := range []string{"high", "medium"} {
+		for _, policy := range []CapacityPolicy{GuaranteedNoEvict, MaxUtilization} {
+			c := &Config{Simulation: SimulationConfig{LoD: LoD(l), Seed: 1}, Model: tinyModel, Hardware: HardwareConfig{GPU: "A100-80GB-SXM"},
+				Cluster: ClusterConfig{Disaggregated: &DisaggConfig{Prefill: PoolConfig{Workers: 1}, Decode: PoolConfig{Workers: 1, KVBlocks: 10},
+					Transfer: TransferConfig{Link: KVLinkNetwork, BandwidthGBps: 10, LatencyUs: 1}}},
+				Scheduler: SchedulerConfig{BlockSize: 4, Engine: EngineTRTLLM, CapacityPolicy: policy, KVBlocks: 1000},
+				Workload:  WorkloadConfig{Embedded: "test"}}
+			c.ApplyDefaults()
+			st, rs := runDisagg(t, c, fixedCost{}, reqs)
+			m := byID(rs)
+			if st.Completed != 2 {
+				t.Fatalf("%s %s: %d of 2 completed", l, policy, st.Completed)
+			}
+			waited := m[2].TransferStart >= m[1].Completion
+			if policy == GuaranteedNoEvict && (!waited || st.Preemptions != 0) {
+				t.Errorf("%s %s: second transfer at %d, first completed at %d, %d preemptions; expected it to wait and none",
+					l, policy, m[2].TransferStart, m[1].Completion, st.Preemptions)
+			}
+			if policy == MaxUtilization && (waited || st.Preemptions == 0) {
+				t.Errorf("%s %s: second transfer at %d, first completed at %d, %d preemptions; expected it at once and an eviction",
+					l, policy, m[2].TransferStart, m[1].Completion, st.Preemptions)
+			}
+		}
 	}
 }

@@ -1,6 +1,8 @@
 package replay
 
 import (
+	"math"
+
 	"github.com/lodsim/lodsim/hwprofile/cost"
 	"github.com/lodsim/lodsim/lod"
 )
@@ -18,17 +20,20 @@ import (
 // (full, windowed: the lane's bytes per token over the stage's
 // full-attention and sliding-window layers), and uncontended it takes
 //
-//	lane = latency + bytes / bandwidth
+//	lane = setup + latency + bytes / bandwidth
 //
-// with the request's transfer done when its slowest lane is (the stage
-// with the most layers). The receiving side's ports are not modelled.
+// (setup: cluster.disaggregated.transfer.setup_us, 0 by default) with the
+// request's transfer done when its slowest lane is (the stage with the
+// most layers). The receiving side's ports are not modelled.
 //
 // Medium LoD takes that time analytically for each request. High LoD
 // streams each lane's KV layer by layer, the layers back to back as
 // transfers on the lane's link (links.go), so that they share bandwidth
 // with the other transfers on it and, over NVLink, with the worker's own
 // tensor-parallel collectives; only the last layer pays the latency (the
-// stream is pipelined). Alone on its links a lane's layers take exactly the
+// stream is pipelined), and the setup with it: a fixed delay that
+// concurrent transfers do not share, taken at the end (a lone stream is
+// delivered at the same time as with the setup first). Alone on its links a lane's layers take exactly the
 // medium time: the layers' bandwidth times split the lane's integer total.
 // Both start when the prefill step that sampled the first token ends
 // (SGLang and vLLM send the KV after the prefill forward pass).
@@ -39,6 +44,7 @@ type kvTransfer struct {
 	tp     int
 	stages []kvStage // of the prefill pool
 	window int32
+	setup  int64 // ns, each transfer's fixed setup time
 }
 
 // kvStage is one prefill pipeline stage's lane traffic per token.
@@ -51,8 +57,8 @@ type kvStage struct {
 // and its figures (the transfer block's overrides applied), and each
 // stage's bytes per token per lane.
 func newKVTransfer(m lod.Model, g cost.GPU, d *DisaggConfig, p *workerPool, topology Topology) *kvTransfer {
-	t := &kvTransfer{link: d.kvLink(g), tp: p.tp, window: int32(m.SlidingWindow)}
 	o := d.Transfer
+	t := &kvTransfer{link: d.kvLink(g), tp: p.tp, window: int32(m.SlidingWindow), setup: int64(math.Round(o.SetupUs * 1e3))}
 	switch t.link {
 	case KVLinkNetwork:
 		t.lane = cost.Link{LatencyNs: defaultNICLatencyU * 1e3, BytesPerNs: defaultNICGBps}
@@ -101,9 +107,11 @@ func (t *kvTransfer) laneBytes(s int, tokens int32) float64 {
 	return float64(tokens)*st.full + float64(w)*st.windowed
 }
 
-// laneParts is the latency and bandwidth time of one lane of stage s.
+// laneParts is the latency (the setup included) and bandwidth time of one
+// lane of stage s.
 func (t *kvTransfer) laneParts(s int, tokens int32) (lat, bw int64) {
-	return lod.HopParts(t.lane, t.laneBytes(s, tokens))
+	lat, bw = lod.HopParts(t.lane, t.laneBytes(s, tokens))
+	return lat + t.setup, bw
 }
 
 // Ns is the uncontended transfer time of tokens of KV: its slowest lane.

@@ -14,8 +14,8 @@ import (
 // DisaggLayout is a disaggregated row's pools, from the silicon layout's
 // prefill_* and decode_* columns; 0 where the row leaves a column blank.
 type DisaggLayout struct {
-	PrefillWorkers, PrefillTP, PrefillPP, PrefillAttentionDP, PrefillMoEEP int
-	DecodeWorkers, DecodeTP, DecodePP, DecodeAttentionDP, DecodeMoEEP      int
+	PrefillWorkers, PrefillTP, PrefillPP, PrefillAttentionDP, PrefillMoEEP, PrefillMoETP int
+	DecodeWorkers, DecodeTP, DecodePP, DecodeAttentionDP, DecodeMoEEP, DecodeMoETP       int
 }
 
 // disaggColumns are the silicon layout's columns of disaggregated rows.
@@ -30,11 +30,13 @@ func disaggColumns() []column {
 		{names: []string{"prefill_tp_size"}, set: f(func(d *DisaggLayout) *int { return &d.PrefillTP })},
 		{names: []string{"prefill_pp_size"}, set: f(func(d *DisaggLayout) *int { return &d.PrefillPP })},
 		{names: []string{"prefill_attention_dp_size"}, set: f(func(d *DisaggLayout) *int { return &d.PrefillAttentionDP })},
+		{names: []string{"prefill_moe_tp_size"}, set: f(func(d *DisaggLayout) *int { return &d.PrefillMoETP })},
 		{names: []string{"prefill_moe_ep_size"}, set: f(func(d *DisaggLayout) *int { return &d.PrefillMoEEP })},
 		{names: []string{"decode_num_workers"}, set: f(func(d *DisaggLayout) *int { return &d.DecodeWorkers })},
 		{names: []string{"decode_tp_size"}, set: f(func(d *DisaggLayout) *int { return &d.DecodeTP })},
 		{names: []string{"decode_pp_size"}, set: f(func(d *DisaggLayout) *int { return &d.DecodePP })},
 		{names: []string{"decode_attention_dp_size"}, set: f(func(d *DisaggLayout) *int { return &d.DecodeAttentionDP })},
+		{names: []string{"decode_moe_tp_size"}, set: f(func(d *DisaggLayout) *int { return &d.DecodeMoETP })},
 		{names: []string{"decode_moe_ep_size"}, set: f(func(d *DisaggLayout) *int { return &d.DecodeMoEEP })},
 		{names: []string{"silicon_data_source"}, set: sourceConcurrency},
 	}
@@ -70,9 +72,12 @@ func sourceConcurrency(r *Row, v string) error {
 // RowConfig with the row's concurrency (batch_size, else the data
 // source's silicon_concurrency).
 //
-// Expert parallelism and attention data parallelism are not modelled by
-// replay yet: a pool's MoE layers split over its TP ranks, whatever the
-// row's moe_ep_size and attention_dp_size.
+// Each pool's attention_dp_size, moe_ep_size and moe_tp_size map onto its
+// attention_data_parallel, expert_parallel and moe_tensor_parallel, as
+// RowConfig maps an aggregated row's: each of a worker's attention_dp_size
+// groups of TP GPUs is a replica, so a pool has num_workers x
+// attention_dp_size of them. A moe_tp_size that disagrees with TP x
+// attention DP / EP fails validation and skips the row.
 func disaggRowConfig(row Row, opt Options) (*experiment.Experiment, error) {
 	d := row.Disagg
 	clients := row.Concurrency
@@ -91,8 +96,9 @@ func disaggRowConfig(row Row, opt Options) (*experiment.Experiment, error) {
 	if lodName == "" {
 		lodName = "medium"
 	}
-	pool := func(workers, tp, pp int) replay.PoolConfig {
-		return replay.PoolConfig{Workers: max(workers, 1), TensorParallel: tp, PipelineParallel: max(pp, 1)}
+	pool := func(workers, tp, pp, dp, ep, moeTP int) replay.PoolConfig {
+		return replay.PoolConfig{Workers: max(workers, 1) * max(dp, 1), TensorParallel: tp, PipelineParallel: max(pp, 1),
+			AttentionDataParallel: attentionDP(dp), ExpertParallel: expertParallel(ep), MoETensorParallel: max(moeTP, 0)}
 	}
 	cfg := &replay.Config{
 		Name:       row.ID,
@@ -100,8 +106,8 @@ func disaggRowConfig(row Row, opt Options) (*experiment.Experiment, error) {
 		Model:      m,
 		Hardware:   replay.HardwareConfig{GPU: g.Name},
 		Cluster: replay.ClusterConfig{Disaggregated: &replay.DisaggConfig{
-			Prefill: pool(d.PrefillWorkers, d.PrefillTP, d.PrefillPP),
-			Decode:  pool(d.DecodeWorkers, d.DecodeTP, d.DecodePP)}},
+			Prefill: pool(d.PrefillWorkers, d.PrefillTP, d.PrefillPP, d.PrefillAttentionDP, d.PrefillMoEEP, d.PrefillMoETP),
+			Decode:  pool(d.DecodeWorkers, d.DecodeTP, d.DecodePP, d.DecodeAttentionDP, d.DecodeMoEEP, d.DecodeMoETP)}},
 		Scheduler: replay.SchedulerConfig{Engine: engine, EngineVersion: version},
 		Workload: replay.WorkloadConfig{ClosedLoop: &replay.ClosedLoopConfig{
 			Clients:  clients,

@@ -71,3 +71,42 @@ func TestDisaggDevGroup(t *testing.T) {
 		t.Logf("TPOT %s: %d rows, MAPE %.1f %%, median APE %.1f %%", g.Group, g.Count, g.MAPE, g.MedianAPE)
 	}
 }
+
+// TestDisaggRowExpertParallel: a disaggregated row's per-pool
+// attention_dp_size, moe_ep_size and moe_tp_size map onto each pool's
+// attention_data_parallel, expert_parallel and moe_tensor_parallel (a
+// pool's workers times its attention DP are its replicas), and a
+// moe_tp_size that disagrees with TP x attention DP / EP skips the row
+// naming the pool's field.
+func TestDisaggRowExpertParallel(t *testing.T) {
+	rows, _, err := ReadBenchmarkFile("testdata/silicon_dev.csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var r Row
+	for _, x := range rows {
+		if x.Disaggregated() && x.Disagg.PrefillMoEEP == 8 {
+			r = x
+			break
+		}
+	}
+	if d := r.Disagg; d.PrefillMoETP != 1 || d.DecodeMoEEP != 8 || d.DecodeMoETP != 1 || d.PrefillTP != 8 {
+		t.Fatalf("dev row %q read as %+v, expected TP8 EP8 MoE TP1 in both pools", r.ID, d)
+	}
+	r.Concurrency, r.Disagg.DecodeTP, r.Disagg.DecodeAttentionDP, r.Disagg.DecodeMoETP = 4, 1, 8, 0
+	x, err := RowConfig(r, Options{RequestsPerClient: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := x.Config().Cluster.Disaggregated
+	if p := d.Prefill; p.Workers != 1 || p.TensorParallel != 8 || p.ExpertParallel != 8 || p.MoETensorParallel != 1 || p.AttentionDataParallel != 0 {
+		t.Errorf("prefill pool %+v, expected 1 worker, TP8, EP8, MoE TP1", p)
+	}
+	if p := d.Decode; p.Workers != 8 || p.TensorParallel != 1 || p.ExpertParallel != 8 || p.AttentionDataParallel != 8 {
+		t.Errorf("decode pool %+v, expected 8 workers of TP1 in attention DP8 with EP8", p)
+	}
+	r.Disagg.DecodeMoETP = 2
+	if _, err := RowConfig(r, Options{RequestsPerClient: 1}); err == nil || !strings.Contains(err.Error(), "cluster.disaggregated.decode.moe_tensor_parallel: 2") {
+		t.Errorf("moe_tp_size 2 at TP1 x DP8 / EP8: %v", err)
+	}
+}

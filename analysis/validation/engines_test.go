@@ -167,7 +167,7 @@ func TestShippedConstantsAccuracy(t *testing.T) {
 	}
 	pinned := map[string][2]float64{
 		"DeepSeek-R1 h200_sxm trtllm fp8 agg":       {294.7, 37.6},
-		"DeepSeek-R1 h200_sxm sglang fp8 disagg":    {52.4, 55.3}, // disagg.go; no expert parallelism per pool yet
+		"DeepSeek-R1 h200_sxm sglang fp8 disagg":    {51.3, 65.3}, // disagg.go; per-pool EP8 on the 12 moe_ep_size 8 rows: the profile's MoE fit costs EP8 x MoE TP1 above MoE TP8
 		"Llama-3.1-70B b200_sxm trtllm fp8 agg":     {81.0, 6.7},  // TTFT: clients together (client_ramp 0) with TPOT 31 -> 7 %; needs the refit
 		"Llama-3.1-70B b200_sxm vllm fp4 agg":       {29.2, 7.3},
 		"Llama-3.1-70B h200_sxm trtllm fp8 agg":     {89.0, 5.5}, // as on B200

@@ -230,7 +230,7 @@ func TestPlotUnknownDir(t *testing.T) {
 	dir := t.TempDir()
 	for _, cmd := range []string{"plot", "report"} {
 		_, err := runCLI(t, cmd, "--in", dir)
-		if err == nil || !strings.Contains(err.Error(), "found no compare.json, run.json or accuracy.json") || !strings.Contains(err.Error(), dir) {
+		if err == nil || !strings.Contains(err.Error(), "found no compare.json, run.json, accuracy.json or layouts.json") || !strings.Contains(err.Error(), dir) {
 			t.Errorf("%s of an empty dir: %v", cmd, err)
 		}
 	}

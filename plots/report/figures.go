@@ -24,6 +24,8 @@ const (
 	Fig4File        = "fig4_latency_cdf.png"
 	Fig5File        = "fig5_timeseries.png"
 	Fig6File        = "fig6_calibration.png"
+	LayoutsFile     = "layout_goodput.png"
+	LayoutsTable    = "layout_goodput.md"
 	accuracyDefault = "Predicted vs measured"
 )
 
@@ -142,8 +144,8 @@ func AccuracyFigure(acc *rundir.Accuracy) (Figure, analysis.AccuracyTable, error
 
 // notResults is the error for a directory of none of the known kinds.
 func notResults(dir string) error {
-	return fmt.Errorf("%s: found no %s, %s or %s (expected a directory written by compare or replay, or an accuracy table)",
-		dir, rundir.CompareJSON, rundir.RunFile, rundir.AccuracyJSON)
+	return fmt.Errorf("%s: found no %s, %s, %s or %s (expected a directory written by compare or replay, an accuracy table or a layout comparison)",
+		dir, rundir.CompareJSON, rundir.RunFile, rundir.AccuracyJSON, rundir.LayoutsJSON)
 }
 
 // PlotInputs describes, for help texts, the directories Plot reads and the
@@ -151,7 +153,9 @@ func notResults(dir string) error {
 const PlotInputs = `DIR is one of:
   a compare directory (compare.json): figures 1-3, and 4-5 for each run directory in it
   a run directory (run.json): figures 4-5
-  an accuracy directory (accuracy.json: {"title", "unit", "pairs": [{label, group, measured, predicted}]}): figure 6`
+  an accuracy directory (accuracy.json: {"title", "unit", "pairs": [{label, group, measured, predicted}]}): figure 6
+  a layout comparison directory (layouts.json: {"title", "layouts": [{label, dir}]}, each dir a sweep over
+    rate_scale with its sweep.csv): layout_goodput.png (goodput, TTFT and TPOT p99 per layout) and layout_goodput.md`
 
 // Plot redraws every figure the directory in has the data for into out
 // (in when out is ""; run directories of a compare directory get theirs in
@@ -197,6 +201,8 @@ func Plot(in, out string) ([]string, error) {
 			return nil, err
 		}
 		return writeFigures(out, figs)
+	case rundir.IsLayouts(in):
+		return plotLayouts(in, out)
 	case rundir.IsAccuracy(in):
 		acc, err := rundir.ReadAccuracy(in)
 		if err != nil {
@@ -212,6 +218,28 @@ func Plot(in, out string) ([]string, error) {
 		return nil, err
 	}
 	return nil, notResults(in)
+}
+
+// plotLayouts draws a layout comparison directory's figure and writes
+// its table.
+func plotLayouts(in, out string) ([]string, error) {
+	c, err := rundir.ReadLayouts(in)
+	if err != nil {
+		return nil, err
+	}
+	f, err := render(LayoutsFile, c.Title, func(w io.Writer) error { return plots.LayoutGoodput(w, c) })
+	if err != nil {
+		return nil, err
+	}
+	written, err := writeFigures(out, []Figure{f})
+	if err != nil {
+		return nil, err
+	}
+	p := filepath.Join(out, LayoutsTable)
+	if err := rundir.WriteFile(p, c.WriteMarkdown); err != nil {
+		return nil, err
+	}
+	return append(written, p), nil
 }
 
 // writeFigures writes each figure into dir and returns their paths.
