@@ -128,7 +128,7 @@ func calibrateQuantized(p *cost.Profile, sel *selection, sample int, heldOut hel
 
 func (x moePt) shape(q cost.Precision) cost.MoEShape {
 	return cost.MoEShape{Tokens: int(x.tokens), Hidden: int(x.hidden), Inter: int(x.inter), Experts: int(x.experts),
-		TopK: int(x.topk), TP: int(x.tp), EP: int(x.ep), Quant: q}
+		TopK: int(x.topk), TP: int(x.tp), EP: int(x.ep), Quant: q, Balanced: true}
 }
 
 // buildMLA builds an MLA section: a base roofline over all points and a

@@ -39,7 +39,8 @@ type Row struct {
 	ISL     int    // prompt tokens per request
 	OSL     int    // output tokens per request
 	// Concurrency is the number of closed-loop clients (benchmark tools'
-	// --max-concurrency; aiconfigurator's batch_size).
+	// --max-concurrency; aiconfigurator's batch_size x attention_dp_size,
+	// see siliconClients).
 	Concurrency int
 	TP, PP      int
 	TTFTms      float64 // measured mean time to first token
@@ -335,6 +336,9 @@ func ReadBenchmarks(r io.Reader, name string) ([]Row, Layout, error) {
 		if row.ID == "" {
 			row.ID = fmt.Sprintf("line %d", line)
 		}
+		if layout == LayoutSilicon {
+			siliconClients(&row)
+		}
 		rows = append(rows, row)
 	}
 	if len(errs) > 0 {
@@ -344,6 +348,18 @@ func ReadBenchmarks(r io.Reader, name string) ([]Row, Layout, error) {
 		return nil, layout, fmt.Errorf("%s: no rows after the header, expected at least one measurement", name)
 	}
 	return rows, layout, nil
+}
+
+// siliconClients turns the silicon layout's batch_size into the number of
+// closed-loop clients. With attention data parallelism batch_size is per
+// attention-DP rank: the benchmark ran batch_size x attention_dp_size
+// clients (each row's silicon_concurrency says so, e.g. DeepSeek-R1
+// TRT-LLM batch_size 32 at attention_dp_size 8: 256 clients), and lodsim
+// spreads them over the ranks.
+func siliconClients(r *Row) {
+	if !r.Disaggregated() && r.AttentionDP > 1 {
+		r.Concurrency *= r.AttentionDP
+	}
 }
 
 // ReadBenchmarkFile opens path and reads it with ReadBenchmarks.

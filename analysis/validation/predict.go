@@ -155,6 +155,11 @@ func rowConfig(row Row, opt Options) (*experiment.Experiment, clientSpread, erro
 		return nil, spread, skipf("tensor parallel %d spans more than one NVLink domain of %d %s GPUs: lodsim models TP inside one", row.TP, dom, g.Name)
 	}
 	dp := max(row.AttentionDP, 1)
+	if m.Experts > 0 {
+		if err := moeWorld(row, dp); err != nil {
+			return nil, spread, err
+		}
+	}
 	if row.TP*dp > dom {
 		return nil, spread, skipf("attention data parallel %d x tensor parallel %d spans more than one NVLink domain of %d %s GPUs: lodsim models expert parallelism inside one", dp, row.TP, dom, g.Name)
 	}
@@ -220,6 +225,25 @@ func rowConfig(row Row, opt Options) (*experiment.Experiment, clientSpread, erro
 		return nil, spread, skipf("%v", err)
 	}
 	return x, spread, nil
+}
+
+// moeWorld checks that an MoE model's expert layers span the GPUs its
+// attention does. A row whose moe_tp_size x moe_ep_size exceeds tp_size x
+// attention_dp_size ran attention data-parallel over more ranks than the
+// file says (vLLM's data_parallel_size with the experts tensor-parallel
+// across the data-parallel ranks, e.g. Qwen3-235B tp_size 1, moe_tp_size
+// 2): the tokens of every rank are gathered before each MoE layer and
+// scattered after, which lodsim does not model, so the row is skipped
+// rather than simulated as the plain TP deployment it was not.
+func moeWorld(row Row, dp int) error {
+	if row.MoETP <= 0 || row.MoEEP <= 0 {
+		return nil
+	}
+	if moe, attn := row.MoETP*row.MoEEP, row.TP*dp; moe != attn {
+		return skipf("moe_tp_size %d x moe_ep_size %d = %d GPUs but tp_size %d x attention_dp_size %d = %d: the deployment ran attention data parallel %d with the experts split across its ranks (gathering every rank's tokens per MoE layer), which lodsim does not model",
+			row.MoETP, row.MoEEP, moe, row.TP, dp, attn, max(moe/max(row.TP, 1), 1))
+	}
+	return nil
 }
 
 // unloadedE2E is the end-to-end time of one request of cfg's lengths alone
@@ -390,10 +414,11 @@ func NewReport(preds []Prediction) *Report {
 // row's engine ran them in (gemm_quant_mode for the dense layers,
 // moe_quant_mode for the experts), as an engine quantizing at load time
 // does. A quantized checkpoint keeps its own formats (its config knows
-// which layers stay in 16 bits).
+// which layers stay in 16 bits). Either way the KV cache follows the
+// engine (engineKVCache).
 func rowPrecision(m lod.Model, row Row) (lod.Model, error) {
 	if m.Weights != lod.Unquantized || m.ExpertWeights != lod.Unquantized || m.AttentionWeights != lod.Unquantized {
-		return m, nil
+		return engineKVCache(m, row), nil
 	}
 	if row.GEMMQuant != "" {
 		p, err := lod.ParsePrecision(row.GEMMQuant)
@@ -401,7 +426,7 @@ func rowPrecision(m lod.Model, row Row) (lod.Model, error) {
 			return m, fmt.Errorf("gemm_quant_mode: %w", err)
 		}
 		m = m.WithPrecision(p, lod.Unquantized)
-		if fp8KVCache(row.Backend) && p != lod.BF16 && p != lod.FP16 {
+		if strings.EqualFold(row.Backend, loadTimeFP8KVEngine) && p != lod.BF16 && p != lod.FP16 {
 			m.KVCache = lod.FP8
 		}
 	}
@@ -412,23 +437,41 @@ func rowPrecision(m lod.Model, row Row) (lod.Model, error) {
 		}
 		m.ExpertWeights = p
 	}
-	return m, nil
+	return engineKVCache(m, row), nil
 }
 
-// fp8KVCache reports whether deployments of backend quantized to FP8 or FP4
-// at load time ran an FP8 KV cache. TensorRT-LLM's do
-// (kv_cache_config.dtype fp8, as aiconfigurator generates them): with a
-// 16-bit cache guaranteed_no_evict admits half as many requests at TP1/TP2
-// and predicted TTFTs came out 10x too high (Llama-3.1-70B, BENCHMARKS.md).
-// vLLM's do too (--kv-cache-dtype fp8): the Llama-3.1-70B / H200 FP8 row
-// at TP1, 32 clients of 8192 + 1024 tokens measured a 3.1 s TTFT, which
-// needs all 295k tokens in the cache at once, while a 16-bit cache holds
-// about 150k beside 70 GB of weights (35 s predicted with it, clients
-// queueing for blocks). The dev set has no SGLang row quantized at load
-// time, so SGLang keeps its default (the model's dtype).
-func fp8KVCache(backend string) bool {
-	return strings.EqualFold(backend, "trtllm") || strings.EqualFold(backend, "vllm")
+// engineKVCache sets the KV cache format a row's engine ran: TensorRT-LLM
+// deployments with quantized weights, whether quantized at load time or a
+// quantized checkpoint (DeepSeek-R1's block-scaled FP8), run an FP8 KV cache
+// (kv_cache_config.dtype fp8, as aiconfigurator generates them). With a
+// 16-bit cache guaranteed_no_evict admits half as many requests and
+// predicted TTFTs came out 10x too high (Llama-3.1-70B at TP1/TP2,
+// BENCHMARKS.md); DeepSeek-R1 at 128 clients of 9K tokens on TP8 did not
+// fit in memory at all. Other engines, and a cache format the checkpoint
+// sets, keep the model's own.
+func engineKVCache(m lod.Model, row Row) lod.Model {
+	if !strings.EqualFold(row.Backend, "trtllm") || m.KVCache != lod.Unquantized {
+		return m
+	}
+	switch m.Weights {
+	case lod.Unquantized, lod.BF16, lod.FP16:
+	default:
+		m.KVCache = lod.FP8
+	}
+	return m
 }
+
+// loadTimeFP8KVEngine is the engine besides TensorRT-LLM (engineKVCache)
+// whose rows quantized to FP8 or FP4 at load time (an unquantized
+// checkpoint with gemm_quant_mode fp8/nvfp4) run an FP8 KV cache (--kv-
+// cache-dtype fp8): the Llama-3.1-70B / H200 FP8 row at TP1, 32 clients of
+// 8192 + 1024 tokens, measured a 3.1 s TTFT, which needs all 295k tokens in
+// the cache at once, while a 16-bit cache holds about 150k beside 70 GB of
+// weights (35 s predicted with it, clients queueing for blocks). A
+// quantized vLLM checkpoint keeps the cache format it sets, and the dev set
+// has no SGLang row quantized at load time, so SGLang keeps the model's
+// dtype.
+const loadTimeFP8KVEngine = "vllm"
 
 // rowEngine is the replay engine and version a row's backend names. A
 // version that is not a release number (a development build such as

@@ -83,3 +83,86 @@ func TestRowConfigMapsTheRow(t *testing.T) {
 		}
 	}
 }
+
+// TestAttentionDPClients: with attention data parallelism the silicon
+// layout's batch_size is per rank; the row runs batch_size x
+// attention_dp_size clients (the rows' silicon_concurrency), and the
+// canonical layout, which holds the total, round-trips it.
+func TestAttentionDPClients(t *testing.T) {
+	in := "id,mode,model_path,system,backend,isl,osl,batch_size,tp_size,attention_dp_size,silicon_ttft_ms,silicon_tpot_ms\n" +
+		"dp,agg,deepseek-ai/DeepSeek-R1,h200_sxm,trtllm,1024,1024,32,1,8,3000,37\n" +
+		"tp,agg,deepseek-ai/DeepSeek-R1,h200_sxm,trtllm,1024,1024,32,8,1,670,19\n"
+	rows, _, err := ReadBenchmarks(strings.NewReader(in), "dp.csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rows[0].Concurrency != 256 || rows[1].Concurrency != 32 {
+		t.Errorf("clients %d and %d, expected 32 x 8 = 256 with attention DP 8 and 32 without", rows[0].Concurrency, rows[1].Concurrency)
+	}
+	var b strings.Builder
+	if err := WriteBenchmarks(&b, rows); err != nil {
+		t.Fatal(err)
+	}
+	back, _, err := ReadBenchmarks(strings.NewReader(b.String()), "canonical.csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if back[0].Concurrency != 256 {
+		t.Errorf("canonical round trip: %d clients, expected 256", back[0].Concurrency)
+	}
+	x, err := RowConfig(rows[0], Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cl := x.Config().Workload.ClosedLoop; cl.Clients != 256 {
+		t.Errorf("%d simulated clients, expected 256", cl.Clients)
+	}
+}
+
+// TestTRTLLMKVCache: TensorRT-LLM runs an FP8 KV cache with quantized
+// weights, whether the engine quantized them (Llama-3.1-70B, gemm_quant_mode
+// fp8) or the checkpoint is quantized (DeepSeek-R1's block-scaled FP8);
+// vLLM keeps the 16-bit cache.
+func TestTRTLLMKVCache(t *testing.T) {
+	for _, c := range []struct {
+		model, backend, gemm string
+		want                 lod.Precision
+	}{
+		{"meta-llama/Llama-3.1-70B", "trtllm", "fp8", lod.FP8},
+		{"deepseek-ai/DeepSeek-R1", "trtllm", "fp8", lod.FP8},
+		{"meta-llama/Llama-3.1-70B", "trtllm", "", lod.Unquantized},
+		{"deepseek-ai/DeepSeek-R1", "vllm", "fp8", lod.Unquantized},
+		{"Qwen/Qwen3-235B-A22B-FP8", "vllm", "fp8", lod.Unquantized},
+	} {
+		r, err := resolveRow(Row{Model: c.model, GPU: "h200_sxm", Backend: c.backend, GEMMQuant: c.gemm}, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.model.KVCache != c.want {
+			t.Errorf("%s on %s (gemm %q): KV cache %q, expected %q", c.model, c.backend, c.gemm, r.model.KVCache, c.want)
+		}
+	}
+}
+
+// TestImpliedAttentionDP: a row whose experts span more GPUs than its
+// tp_size x attention_dp_size ran an attention data parallelism the file
+// leaves out (Qwen3-235B vLLM tp_size 1, moe_tp_size 2); it is skipped with
+// the reason instead of being simulated as plain TP. A dense model's
+// moe_* columns do not matter, and a consistent MoE row runs.
+func TestImpliedAttentionDP(t *testing.T) {
+	row := Row{ID: "q", Model: "Qwen/Qwen3-235B-A22B-FP8", GPU: "h200_sxm", Backend: "vllm", Version: "0.12.0",
+		ISL: 1000, OSL: 100, Concurrency: 8, TP: 2, PP: 1, TTFTms: 1, TPOTms: 1, MoETP: 4, MoEEP: 1}
+	p, err := Predict(row, Options{})
+	if err != nil || p.Simulated() || !strings.Contains(p.Skipped, "attention data parallel 2") {
+		t.Errorf("tp 2, moe_tp 4: simulated %v (%v), skipped %q, expected a skip naming attention data parallel 2", p.Simulated(), err, p.Skipped)
+	}
+	row.MoETP = 2
+	if _, err := RowConfig(row, Options{}); err != nil {
+		t.Errorf("tp 2, moe_tp 2: %v, expected it simulated", err)
+	}
+	dense := Row{ID: "d", Model: "Qwen/Qwen3-32B", GPU: "h100_sxm", Backend: "sglang",
+		ISL: 1000, OSL: 100, Concurrency: 8, TP: 2, PP: 1, TTFTms: 1, TPOTms: 1, MoETP: 1, MoEEP: 1}
+	if _, err := RowConfig(dense, Options{}); err != nil {
+		t.Errorf("dense model with moe_tp 1 at tp 2: %v, expected it simulated", err)
+	}
+}

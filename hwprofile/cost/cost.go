@@ -40,6 +40,12 @@ type MoEShape struct {
 	TopK    int
 	TP, EP  int
 	Quant   Precision
+	// Balanced routes the tokens as the MoE tables were measured: the
+	// Tokens x TopK pairs to distinct experts until every expert has one
+	// (BalancedMoEWork). The zero value is random routing (MoEWork), which
+	// hits fewer experts at the same token count; calibration's held-out
+	// check sets Balanced to compare like with like.
+	Balanced bool
 }
 
 // Link is the per-hop model of a point-to-point transfer: a transfer of S

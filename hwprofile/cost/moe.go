@@ -44,7 +44,11 @@ func moeKey(s MoEShape) [6]float64 {
 }
 
 // moeModel is base x exp(residual over log tokens of the nearest measured
-// layer shape, by the L1 distance of moeKey).
+// layer shape, by the L1 distance of moeKey): the measured latency of the
+// balanced routing the tables used. Random routing (MoEShape.Balanced
+// false) scales it by the base roofline's time of MoEWork over that of
+// BalancedMoEWork, so a batch that hits fewer experts than the table's
+// reads only their weights.
 type moeModel struct {
 	base   BaseParams
 	slices []moeSlice
@@ -63,7 +67,14 @@ func (m *moeModel) time(s MoEShape) float64 {
 		}
 	}
 	f, b := MoEWork(s)
-	return m.base.Time(f, b) * math.Exp(m.slices[best].grid.At([MaxDims]float64{math.Log(pos(s.Tokens))}))
+	t := m.base.Time(f, b) * math.Exp(m.slices[best].grid.At([MaxDims]float64{math.Log(pos(s.Tokens))}))
+	if s.Balanced {
+		return t
+	}
+	// The table measured balanced routing; random routing reads only the
+	// experts it hits: scale by the base roofline's ratio of the two.
+	bf, bb := BalancedMoEWork(s)
+	return t * m.base.Time(f, b) / m.base.Time(bf, bb)
 }
 
 func (p *Profile) moeModel(q Precision) *moeModel {
