@@ -67,22 +67,26 @@ func TestTPAllReduceCustomForSmallMessages(t *testing.T) {
 	}
 }
 
-// TestStaticFP8Activations: a TensorRT-LLM table's FP8 GEMMs cost the
-// table's fixed FP8-over-BF16 difference less than measured (static
-// activation scales, StaticFP8ActivationNs: 10.7 us on H200), and no other
-// engine's table or precision changes.
+// TestStaticFP8Activations: with static activation scales set, a
+// TensorRT-LLM table's FP8 GEMMs cost the table's fixed FP8-over-BF16
+// difference less than measured (StaticFP8ActivationNs: 10.7 us on H200);
+// unset, or on another engine's table, or another precision, nothing
+// changes.
 func TestStaticFP8Activations(t *testing.T) {
-	trt, err := EmbeddedProfileFor("h200_sxm", "trtllm")
+	measured, err := EmbeddedProfileFor("h200_sxm", "trtllm")
 	if err != nil {
 		t.Fatal(err)
 	}
+	if d := measured.StaticFP8ActivationNs(); d != 0 {
+		t.Errorf("static scales unset: saving %.0f ns, expected none", d)
+	}
+	trt := *measured // the same tables, for a deployment with static scales
+	trt.StaticFP8Activations = true
 	d := trt.StaticFP8ActivationNs()
 	// The shipped fits: 14243 ns FP8 launch against 3509 ns BF16.
 	if d < 10000 || d > 11500 {
 		t.Fatalf("H200 TRT-LLM static-scale saving %.0f ns, expected about 10.7 us", d)
 	}
-	measured := *trt // the same tables, read as another engine's
-	measured.Engine = ""
 	for _, s := range [][3]int{{1, 8192, 8192}, {64, 10240, 8192}, {8192, 57344, 8192}} {
 		got, raw := trt.QuantGEMM(s[0], s[1], s[2], cost.FP8), measured.QuantGEMM(s[0], s[1], s[2], cost.FP8)
 		if math.Abs(raw-d-got) > 1e-6*raw {
@@ -96,7 +100,9 @@ func TestStaticFP8Activations(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if d := v.StaticFP8ActivationNs(); d != 0 {
+	vc := *v // the embedded profile is shared
+	vc.StaticFP8Activations = true
+	if d := vc.StaticFP8ActivationNs(); d != 0 {
 		t.Errorf("vLLM table: static-scale saving %.0f ns, expected none (vLLM quantizes activations dynamically)", d)
 	}
 }

@@ -730,7 +730,12 @@ func fitRoofline(fl, by, t []float64, sample int) (cost.BaseParams, error) {
 // fillTable turns measured points on a grid into the stored latency table:
 // residuals against base where measured, logGrid.fill elsewhere.
 func fillTable(g *cost.Grid, known []bool, baseAt func(c int) float64) ([]float64, error) {
-	if err := g.Fill(known); err != nil {
+	return fillTableWith(g.Fill, g, known, baseAt)
+}
+
+// fillTableWith is fillTable completing the grid with fill.
+func fillTableWith(fill func([]bool) error, g *cost.Grid, known []bool, baseAt func(c int) float64) ([]float64, error) {
+	if err := fill(known); err != nil {
 		return nil, err
 	}
 	out := make([]float64, len(g.R))
@@ -765,7 +770,11 @@ func buildGEMMAt(pts []gemmPt, q cost.Precision, sample int) (*cost.GEMMTable, e
 		g.R[c] = math.Log(x.t / base.Time(fl[i], by[i]))
 		known[c] = true
 	}
-	t.LatencyNs, err = fillTable(g, known, func(c int) float64 {
+	// The median fill: GEMM grids have holes next to measured points whose
+	// kernel choice scatters them (m = 512 at 65 us beside m = 513 at 30
+	// us for 4096^2 on one table), and the median of the axes' estimates
+	// outvotes such a neighbour where the mean spreads its error.
+	t.LatencyNs, err = fillTableWith(g.FillMedian, g, known, func(c int) float64 {
 		f, b := cost.QuantGEMMWork(float64(t.M[c/g.Strides[0]]), float64(t.N[c%g.Strides[0]/g.Strides[1]]), float64(t.K[c%g.Strides[1]]), q)
 		return base.Time(f, b)
 	})

@@ -43,6 +43,15 @@ var shippedProfiles = []shippedProfile{
 	compactProfile("b200_sxm", "sglang"),
 	compactProfile("b200_sxm", "trtllm"),
 	compactProfile("gb200", "vllm"),
+	compactProfile("a100_sxm", "sglang"),
+	compactProfile("a100_sxm", "trtllm"),
+	compactProfile("h100_sxm", "sglang"),
+	compactProfile("h100_sxm", "trtllm"),
+	compactProfile("gb200", "sglang"),
+	compactProfile("gb200", "trtllm"),
+	compactProfile("l40s", "vllm"),
+	compactProfile("l40s", "sglang"),
+	compactProfile("l40s", "trtllm"),
 }
 
 func compactProfile(key, engine string) shippedProfile {

@@ -42,6 +42,9 @@ var aicGEMM = &layout{
 		if m.MeanNs, err = aicLatency(t, i); err != nil {
 			return err
 		}
+		if skipSmoothQuant(t, i, "gemm_dtype", c) {
+			return nil
+		}
 		if m.Quant, err = aicQuant(t, i, "gemm_dtype"); err != nil {
 			return err
 		}
@@ -51,6 +54,23 @@ var aicGEMM = &layout{
 		*out = append(*out, m)
 		return nil
 	},
+}
+
+// smoothQuantMode is the quant mode of TensorRT-LLM's SmoothQuant INT8
+// GEMMs (W8A8 with per-channel smoothing), which lodsim has no precision
+// for: their rows are skipped and counted (readContext.skipped), not an
+// error, since every older trtllm GEMM table has them beside the modelled
+// modes.
+const smoothQuantMode = "sq"
+
+// skipSmoothQuant reports whether row i's col holds the SmoothQuant mode,
+// counting it in c.
+func skipSmoothQuant(t *table, i int, col string, c *readContext) bool {
+	if strings.ToLower(strings.TrimSpace(t.str(i, col))) != smoothQuantMode {
+		return false
+	}
+	c.skipped[smoothQuantMode]++
+	return true
 }
 
 // aicQuant reads a quant-mode column; an empty cell is BF16 and an unknown
@@ -225,12 +245,12 @@ var aicMLA = &layout{
 		var m Measurement
 		var err error
 		switch op := t.str(i, "op_name"); {
-		case op == "mla_context" || (op == "" && strings.HasPrefix(filepath.Base(c.path), "context")):
+		case op == "mla_context" || op == "context_mla" || (op == "" && strings.HasPrefix(filepath.Base(c.path), "context")):
 			m.Op = cost.OpContextMLA
-		case op == "mla_generation" || (op == "" && strings.HasPrefix(filepath.Base(c.path), "generation")):
+		case op == "mla_generation" || op == "generation_mla" || (op == "" && strings.HasPrefix(filepath.Base(c.path), "generation")):
 			m.Op = cost.OpGenerationMLA
 		default:
-			return t.errAt(i, "op_name", "found %q, expected mla_context or mla_generation", op)
+			return t.errAt(i, "op_name", "found %q, expected mla_context or mla_generation (context_mla, generation_mla)", op)
 		}
 		for _, f := range []struct {
 			dst *int64

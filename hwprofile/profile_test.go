@@ -41,26 +41,52 @@ func TestShippedFitTargets(t *testing.T) {
 }
 
 // knownFitMisses are the shipped fits above issue 10's targets, with the
-// held-out MAPE they have (%): all GEMMs, whose error sits in kernels under
-// 100 us (at and above 100 us their MAPE is about 4%), the measurement
-// scatter of short kernels that interpolating neighbours cannot predict.
-// The test holds them at these figures so that they cannot get worse
-// unnoticed.
+// held-out MAPE they have (%). Most are GEMMs, whose error sits in kernels
+// under 100 us (at and above 100 us their MAPE is about 4%): the
+// measurement scatter of short kernels (4096 x 4096 at m = 512 measured at
+// 65 us beside m = 513 at 30 us) that no fill of a hole from its
+// neighbours predicts; the median fill (cost.Grid.FillMedian) made every
+// one of them better, none enough. The others are the L40S's decode
+// attention (every engine), sglang context attention, NCCL all-gather and
+// trtllm context MLA (139 points), the A100 trtllm 1.0.0 decode attention
+// and the H100 sglang custom all-reduce. The test holds them at these
+// figures so that they cannot get worse unnoticed.
 var knownFitMisses = map[string]float64{
-	"a100_sxm/vllm/gemm":             5.47,
-	"h100_sxm/vllm/gemm_fp8_block":   6.61,
-	"h200_sxm/vllm/gemm_fp8_block":   5.83,
-	"h200_sxm/sglang/gemm":           7.18,
-	"h200_sxm/sglang/gemm_fp8":       8.55,
-	"h200_sxm/sglang/gemm_fp8_block": 9.91,
-	"b200_sxm/vllm/gemm_fp8":         11.32,
-	"b200_sxm/vllm/gemm_fp8_block":   7.99,
-	"b200_sxm/sglang/gemm":           8.29,
-	"b200_sxm/sglang/gemm_fp8":       8.37,
-	"b200_sxm/sglang/gemm_fp8_block": 9.07,
-	"b200_sxm/sglang/gemm_nvfp4":     8.53,
-	"gb200/vllm/gemm":                5.20,
-	"gb200/vllm/gemm_fp8_block":      11.05,
+	"a100_sxm/vllm/gemm":                   5.32,
+	"h100_sxm/vllm/gemm_fp8_block":         5.29,
+	"h200_sxm/sglang/gemm":                 6.92,
+	"h200_sxm/sglang/gemm_fp8":             7.63,
+	"h200_sxm/sglang/gemm_fp8_block":       9.43,
+	"b200_sxm/vllm/gemm_fp8":               9.49,
+	"b200_sxm/sglang/gemm":                 8.05,
+	"b200_sxm/sglang/gemm_fp8":             7.64,
+	"b200_sxm/sglang/gemm_fp8_block":       8.57,
+	"gb200/vllm/gemm_fp8_block":            7.80,
+	"a100_sxm/trtllm/gemm":                 5.04,
+	"h100_sxm/sglang/gemm":                 5.15,
+	"h100_sxm/sglang/gemm_fp8":             5.67,
+	"h100_sxm/sglang/gemm_fp8_block":       7.67,
+	"gb200/sglang/gemm":                    6.81,
+	"gb200/sglang/gemm_fp8":                6.17,
+	"gb200/sglang/gemm_fp8_block":          6.67,
+	"l40s/vllm/gemm":                       6.44,
+	"l40s/vllm/gemm_fp8":                   5.04,
+	"l40s/vllm/gemm_fp8_block":             5.85,
+	"l40s/sglang/gemm":                     9.11,
+	"l40s/sglang/gemm_fp8":                 8.69,
+	"l40s/trtllm/gemm":                     8.33,
+	"l40s/trtllm/gemm_fp8":                 5.68,
+	"l40s/trtllm/gemm_fp8_block":           5.56,
+	"a100_sxm/trtllm/generation_attention": 8.66,
+	"h100_sxm/sglang/custom_all_reduce":    12.26,
+	"l40s/vllm/generation_attention":       12.75,
+	"l40s/vllm/all_gather":                 8.79,
+	"l40s/sglang/context_attention":        10.66,
+	"l40s/sglang/generation_attention":     16.18,
+	"l40s/sglang/all_gather":               8.79,
+	"l40s/trtllm/generation_attention":     14.88,
+	"l40s/trtllm/all_gather":               8.79,
+	"l40s/trtllm/context_mla":              10.79,
 }
 
 // TestShippedEngineFitTargets checks every shipped profile's held-out
@@ -101,7 +127,7 @@ func TestShippedEngineFitTargets(t *testing.T) {
 }
 
 func TestDefaultCostModel(t *testing.T) {
-	for _, key := range []string{"a100_sxm", "h100_sxm", "h200_sxm"} {
+	for _, key := range []string{"a100_sxm", "h100_sxm", "h200_sxm", "l40s"} {
 		g, _ := cost.LookupGPU(key)
 		cm := DefaultCostModel(g)
 		p, ok := cm.(*cost.Profile)
@@ -115,12 +141,12 @@ func TestDefaultCostModel(t *testing.T) {
 			t.Errorf("%s: Name() = %q", key, cm.Name())
 		}
 	}
-	g, _ := cost.LookupGPU("l40s")
+	g, _ := cost.LookupGPU("h100_pcie")
 	if _, ok := DefaultCostModel(g).(*cost.Roofline); !ok {
-		t.Errorf("l40s has no shipped profile, expected the roofline")
+		t.Errorf("h100_pcie has no shipped profile, expected the roofline")
 	}
-	if _, err := EmbeddedProfile("l40s"); err == nil || !strings.Contains(err.Error(), "h100_sxm") {
-		t.Errorf("EmbeddedProfile(l40s) = %v, expected an error listing the shipped keys", err)
+	if _, err := EmbeddedProfile("h100_pcie"); err == nil || !strings.Contains(err.Error(), "h100_sxm") {
+		t.Errorf("EmbeddedProfile(h100_pcie) = %v, expected an error listing the shipped keys", err)
 	}
 	// Engines: the default is vLLM; another engine's profile is its own
 	// calibration, named after it.

@@ -143,7 +143,7 @@ func (ms *Measurements) readFile(path, rel string) error {
 	if st, ok := dir.status[table]; ok && st != "complete" {
 		ms.Notes = append(ms.Notes, fmt.Sprintf("%s: collection_meta.yaml calls the table %q", rel, st))
 	}
-	ctx := readContext{path: path, rel: rel, pathGPU: gpuFromPath(path)}
+	ctx := readContext{path: path, rel: rel, pathGPU: gpuFromPath(path), skipped: map[string]int{}}
 	before := len(ms.Rows)
 	for i := 0; i < t.numRows && l.read != nil; i++ {
 		n := len(ms.Rows)
@@ -163,6 +163,9 @@ func (ms *Measurements) readFile(path, rel string) error {
 				return t.errAt(i, l.column(f), "found %v, expected %s", found, want)
 			}
 		}
+	}
+	for _, q := range sortedKeys(ctx.skipped) {
+		ms.Notes = append(ms.Notes, fmt.Sprintf("%s: %d rows of quant mode %q skipped (no lodsim precision for it)", rel, ctx.skipped[q], q))
 	}
 	sum := sha256.Sum256(data)
 	ms.Sources = append(ms.Sources, cost.SourceFile{Path: rel, SHA256: hex.EncodeToString(sum[:]),
@@ -190,6 +193,9 @@ func gpuFromPath(path string) string {
 
 type readContext struct {
 	path, rel, pathGPU string
+	// skipped counts the rows a layout passed over by the quant mode that
+	// made it skip them (see skipSmoothQuant); each becomes a note.
+	skipped map[string]int
 }
 
 // layout maps one known table layout to measurements.

@@ -455,3 +455,37 @@ func TestReadCompactTable(t *testing.T) {
 		t.Errorf("sources %+v", ms.Sources)
 	}
 }
+
+// TestReadSmoothQuantAndMLANames reads what the older trtllm tables hold:
+// SmoothQuant ("sq") GEMM rows, which lodsim has no precision for, are
+// skipped with a note naming the file and the count (not an error), and the
+// MLA tables' op names context_mla/generation_mla read like
+// mla_context/mla_generation.
+func TestReadSmoothQuantAndMLANames(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, data string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	gemm := write("gemm_perf.csv", "m,n,k,gemm_dtype,latency\n16,16,16,float16,0.01\n16,16,16,sq,0.01\n32,16,16,SQ,0.01\n32,16,16,fp8,0.01\n")
+	ms := readOne(t, gemm)
+	if len(ms.Rows) != 2 || ms.Rows[0].Quant != cost.BF16 || ms.Rows[1].Quant != cost.FP8 || ms.Rows[1].Row != 4 {
+		t.Errorf("rows %+v, expected the bf16 and fp8 rows (file rows 1 and 4)", ms.Rows)
+	}
+	if notes := strings.Join(ms.Notes, "\n"); !strings.Contains(notes, `gemm_perf.csv: 2 rows of quant mode "sq" skipped`) {
+		t.Errorf("notes %q, expected the 2 skipped SmoothQuant rows", notes)
+	}
+	const mlaHead = "op_name,mla_dtype,kv_cache_dtype,num_heads,batch_size,isl,step,latency\n"
+	mla := write("mla_perf.csv", mlaHead+"context_mla,bfloat16,bfloat16,16,1,128,0,0.05\ngeneration_mla,bfloat16,fp8,16,4,128,3,0.02\n")
+	ms = readOne(t, mla)
+	if len(ms.Rows) != 2 || ms.Rows[0].Op != cost.OpContextMLA || ms.Rows[1].Op != cost.OpGenerationMLA || ms.Rows[1].SeqLen != 131 {
+		t.Errorf("mla rows %+v, expected a context row and a generation row at KV length 131", ms.Rows)
+	}
+	bad := write("mla_bad.csv", mlaHead+"mla_prefill,bfloat16,bfloat16,16,1,128,0,0.05\n")
+	if _, err := ReadMeasurements(bad); err == nil || !strings.Contains(err.Error(), `found "mla_prefill"`) {
+		t.Errorf("unknown MLA op: %v, expected an error naming it", err)
+	}
+}

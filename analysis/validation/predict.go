@@ -560,6 +560,7 @@ func resolveRow(row Row, opt Options) (resolvedRow, error) {
 			cp.Overhead = ec.Overheads(cp.Overhead.MemoryReserveGB)
 		}
 	}
+	cp.StaticFP8Activations = replay.StaticFP8Scales(engine, version)
 	r.model, r.engine, r.version, r.gpu, r.profile = m, engine, version, g, cp
 	return r, nil
 }

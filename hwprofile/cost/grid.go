@@ -3,6 +3,7 @@ package cost
 import (
 	"errors"
 	"math"
+	"sort"
 )
 
 // MaxDims is the most axes a Grid has.
@@ -109,8 +110,36 @@ var errEmptyGrid = errors.New("no measured cell")
 // sides; where no axis has both, the nearest known cell along any axis
 // (constant extrapolation of the efficiency). The estimates of the axes are
 // averaged. Passes repeat until every cell is known.
-func (g *Grid) Fill(known []bool) error {
-	n := len(g.R)
+func (g *Grid) Fill(known []bool) error { return g.fill(known, mean) }
+
+// FillMedian is Fill with the axes' estimates of a cell combined by their
+// median instead of their mean: with three axes, one axis whose neighbours
+// are off (a measured point scattered by a different kernel choice, as the
+// GEMM tables have between m = 512 and m = 513) is outvoted by the other
+// two instead of pulling the estimate by a third of its error. With one or
+// two estimates it is Fill.
+func (g *Grid) FillMedian(known []bool) error { return g.fill(known, medianOf) }
+
+func mean(v []float64) float64 {
+	s := 0.0
+	for _, x := range v {
+		s += x
+	}
+	return s / float64(len(v))
+}
+
+// medianOf is the median of v (the mean of the middle two for an even
+// count), reordering v.
+func medianOf(v []float64) float64 {
+	sort.Float64s(v)
+	n := len(v)
+	if n%2 == 1 {
+		return v[n/2]
+	}
+	return (v[n/2-1] + v[n/2]) / 2
+}
+
+func (g *Grid) fill(known []bool, combine func([]float64) float64) error {
 	any := false
 	for _, k := range known {
 		any = any || k
@@ -120,60 +149,20 @@ func (g *Grid) Fill(known []bool) error {
 	}
 	now := append([]bool(nil), known...)
 	next := append([]bool(nil), known...)
-	var coord [MaxDims]int
+	var two [MaxDims]float64
 	for {
 		missing := 0
-		for c := 0; c < n; c++ {
+		for c := range now {
 			if now[c] {
 				continue
 			}
-			rem := c
-			for d := 0; d < g.dims; d++ {
-				coord[d] = rem / g.Strides[d]
-				rem %= g.Strides[d]
-			}
-			var twoSum float64
-			var twoN int
-			oneBest, oneVal := math.Inf(1), 0.0
-			for d := 0; d < g.dims; d++ {
-				ax := g.axes[d]
-				lo, hi := -1, -1
-				for i := coord[d] - 1; i >= 0; i-- {
-					if now[c+(i-coord[d])*g.Strides[d]] {
-						lo = i
-						break
-					}
-				}
-				for i := coord[d] + 1; i < len(ax); i++ {
-					if now[c+(i-coord[d])*g.Strides[d]] {
-						hi = i
-						break
-					}
-				}
-				x := ax[coord[d]]
-				switch {
-				case lo >= 0 && hi >= 0:
-					rl := g.R[c+(lo-coord[d])*g.Strides[d]]
-					rh := g.R[c+(hi-coord[d])*g.Strides[d]]
-					f := (x - ax[lo]) / (ax[hi] - ax[lo])
-					twoSum += rl + f*(rh-rl)
-					twoN++
-				case lo >= 0:
-					if dist := x - ax[lo]; dist < oneBest {
-						oneBest, oneVal = dist, g.R[c+(lo-coord[d])*g.Strides[d]]
-					}
-				case hi >= 0:
-					if dist := ax[hi] - x; dist < oneBest {
-						oneBest, oneVal = dist, g.R[c+(hi-coord[d])*g.Strides[d]]
-					}
-				}
-			}
+			nTwo, one, ok := g.estimate(c, now, &two)
 			switch {
-			case twoN > 0:
-				g.R[c] = twoSum / float64(twoN)
+			case nTwo > 0:
+				g.R[c] = combine(two[:nTwo])
 				next[c] = true
-			case !math.IsInf(oneBest, 1):
-				g.R[c] = oneVal
+			case ok:
+				g.R[c] = one
 				next[c] = true
 			default:
 				missing++
@@ -191,4 +180,52 @@ func (g *Grid) Fill(known []bool) error {
 			return errEmptyGrid
 		}
 	}
+}
+
+// estimate gathers the estimates of cell c from the cells now known: into
+// two, the interpolation along each axis with known cells on both sides
+// (their count is nTwo); one is the nearest known cell along any axis with
+// known cells on one side only (ok when there is one).
+func (g *Grid) estimate(c int, now []bool, two *[MaxDims]float64) (nTwo int, one float64, ok bool) {
+	var coord [MaxDims]int
+	rem := c
+	for d := 0; d < g.dims; d++ {
+		coord[d] = rem / g.Strides[d]
+		rem %= g.Strides[d]
+	}
+	oneBest := math.Inf(1)
+	for d := 0; d < g.dims; d++ {
+		ax := g.axes[d]
+		lo, hi := -1, -1
+		for i := coord[d] - 1; i >= 0; i-- {
+			if now[c+(i-coord[d])*g.Strides[d]] {
+				lo = i
+				break
+			}
+		}
+		for i := coord[d] + 1; i < len(ax); i++ {
+			if now[c+(i-coord[d])*g.Strides[d]] {
+				hi = i
+				break
+			}
+		}
+		x := ax[coord[d]]
+		switch {
+		case lo >= 0 && hi >= 0:
+			rl := g.R[c+(lo-coord[d])*g.Strides[d]]
+			rh := g.R[c+(hi-coord[d])*g.Strides[d]]
+			f := (x - ax[lo]) / (ax[hi] - ax[lo])
+			two[nTwo] = rl + f*(rh-rl)
+			nTwo++
+		case lo >= 0:
+			if dist := x - ax[lo]; dist < oneBest {
+				oneBest, one = dist, g.R[c+(lo-coord[d])*g.Strides[d]]
+			}
+		case hi >= 0:
+			if dist := ax[hi] - x; dist < oneBest {
+				oneBest, one = dist, g.R[c+(hi-coord[d])*g.Strides[d]]
+			}
+		}
+	}
+	return nTwo, one, !math.IsInf(oneBest, 1)
 }

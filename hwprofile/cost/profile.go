@@ -123,6 +123,11 @@ type Profile struct {
 	// Engine is the serving engine whose kernels were measured ("" when
 	// the tables did not say).
 	Engine string `yaml:"engine,omitempty"`
+	// StaticFP8Activations says the deployment runs FP8 checkpoints with
+	// static activation scales (replay.StaticFP8Scales), so that a
+	// TensorRT-LLM table's FP8 GEMMs cost StaticFP8ActivationNs less than
+	// measured. Set per run, never read from or written to a file.
+	StaticFP8Activations bool `yaml:"-"`
 	// Notes are what reading the tables noticed (a reuse.yaml pointing at
 	// a version that is not there, an incomplete table).
 	Notes    []string     `yaml:"notes,omitempty"`
@@ -540,23 +545,18 @@ func (p *Profile) QuantGEMM(m, n, k int, q Precision) float64 {
 }
 
 // StaticFP8ActivationNs is what a per-tensor FP8 GEMM of a TensorRT-LLM
-// kernel table (Engine "trtllm") costs less in a deployment than in the
-// table: the fitted fixed cost of the table's FP8 GEMMs above that of its
-// BF16 GEMMs (H200: 14.2 against 3.5 us; B200: 16.1 against 2.8 us), which
-// the FP8 kernel itself, reading half the weight bytes, does not explain:
-// the measured call quantizes its BF16 activations first, computing their
-// scale on the fly. TensorRT-LLM serves FP8 only from pre-quantized
-// (ModelOpt) checkpoints, whose activation scales are static, so the
-// deployed GEMM reads activations an earlier kernel already wrote in FP8.
-// Without this, the Llama-3.1-70B FP8 rows' TPOT came out 3-4 ms per token
-// too slow at every TP (the same 320 GEMMs per step; TPOT MAPE 31 and 25 %
-// on B200 and H200). Other engines' tables keep their FP8 cost: vLLM and
-// SGLang quantize an unquantized checkpoint's activations dynamically,
-// and TensorRT-LLM rows on another engine's table (Qwen3-32B on H100)
-// came out worse with it (TPOT MAPE 19.8 % against 9.5 %). 0 where the
-// rule does not apply.
+// kernel table (Engine "trtllm") costs less, when StaticFP8Activations is
+// set, than in the table: the fitted fixed cost of the table's FP8 GEMMs
+// above that of its BF16 GEMMs (H100 and H200: 14.0-14.2 against 3.3-3.5
+// us; B200: 16.1 against 2.8 us), which the FP8 kernel itself, reading half
+// the weight bytes, does not explain: the measured call quantizes its BF16
+// activations first, computing their scale on the fly. A deployment whose
+// FP8 checkpoint carries static activation scales does not pay that (see
+// replay.StaticFP8Scales for where lodsim assumes so). Other engines'
+// tables keep their FP8 cost: vLLM and SGLang quantize an unquantized
+// checkpoint's activations dynamically. 0 where the rule does not apply.
 func (p *Profile) StaticFP8ActivationNs() float64 {
-	if p.Engine != "trtllm" || p.gemm == nil || int(FP8) >= len(p.qgemm) || p.qgemm[FP8] == nil {
+	if !p.StaticFP8Activations || p.Engine != "trtllm" || p.gemm == nil || int(FP8) >= len(p.qgemm) || p.qgemm[FP8] == nil {
 		return 0
 	}
 	return math.Max(p.qgemm[FP8].base.LaunchNs-p.gemm.base.LaunchNs, 0)
