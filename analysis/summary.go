@@ -663,6 +663,10 @@ func writeAdaptive(w io.Writer, a *replay.AdaptiveReport) {
 	fmt.Fprintf(w, "error budget %g\t%d\t%d\t%.2f%%\t%d\t%.2f%%\t%.3f\t%d of %d\t\n", a.ErrorBudget, a.Windows, a.HighSteps,
 		100*ratioOr0(float64(a.HighSteps), float64(steps)), a.HighEvents, 100*ratioOr0(float64(a.HighEvents), float64(a.HighEvents+a.MediumEvents)),
 		float64(a.HighStageNs)/1e9, converged, len(a.Classes))
+	if wall := a.HighWallNs + a.MediumWallNs; wall > 0 {
+		fmt.Fprintf(w, "adaptive wall time\tat high (s)\t%.3f\tat medium (s)\t%.3f\tat high\t%.1f%%\t\n", float64(a.HighWallNs)/1e9,
+			float64(a.MediumWallNs)/1e9, 100*float64(a.HighWallNs)/float64(wall))
+	}
 }
 
 func ratioOr0(a, b float64) float64 {

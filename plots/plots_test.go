@@ -588,3 +588,41 @@ func TestSpeedUpUsesRepetitions(t *testing.T) {
 		t.Error("walls of two levels drawn as one")
 	}
 }
+
+// TestAccuracyOverlay: figure 3 of one configuration at medium and
+// adaptive against high draws the reference and both levels as series,
+// and refuses comparisons of different configurations.
+func TestAccuracyOverlay(t *testing.T) {
+	hi := synthRun("tp4", "high", 2000, 1, uint64(5e6), int64(20e9), 1)
+	med := synthRun("tp4", "medium", 2000, 1.05, uint64(4e4), int64(0.4e9), 11)
+	ad := synthRun("tp4", "adaptive", 2000, 1.01, uint64(2e5), int64(1e9), 21)
+	cm, ca := analysis.Compare(hi, med), analysis.Compare(hi, ad)
+	f, err := accuracyOverlayFigure([]*analysis.Comparison{&cm, &ca})
+	b := checkFigure(t, "fig3_accuracy_overlay", f, err, 3)
+	// The error bars of both levels are in the right-hand panel (the CDF
+	// panels draw every colour too): count each level's colour there.
+	img, err := png.Decode(bytes.NewReader(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := img.Bounds()
+	for _, s := range f.series[1:] {
+		n := 0
+		for y := r.Min.Y; y < r.Max.Y; y++ {
+			for x := r.Min.X + r.Dx()*3/4; x < r.Max.X; x++ {
+				if color.RGBAModel.Convert(img.At(x, y)) == s.Color {
+					n++
+				}
+			}
+		}
+		// A bar of a few percent error is hundreds of pixels; the legend
+		// swatch (top of the figure, all panels) well under 200.
+		if n < 200 {
+			t.Errorf("%s: %d pixels of its colour in the error panel, want its bars drawn", s.Name, n)
+		}
+	}
+	other := analysis.Compare(synthRun("tp2", "high", 2000, 1, uint64(5e6), int64(20e9), 2), ad)
+	if _, err := accuracyOverlayFigure([]*analysis.Comparison{&cm, &other}); err == nil || !strings.Contains(err.Error(), "one configuration") {
+		t.Errorf("error %v, expected one refusing two configurations", err)
+	}
+}

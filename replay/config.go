@@ -85,7 +85,8 @@ type SimulationConfig struct {
 	Variability float64 `yaml:"variability"`
 	// ErrorBudget is the adaptive level of detail's tolerance: the
 	// relative error of a step class's learned correction, at 95%
-	// confidence, that ends its sampling at high. 0: 0.01.
+	// confidence, that ends its sampling at high. ApplyDefaults sets
+	// DefaultErrorBudget (0.01) for an adaptive run that gives none.
 	ErrorBudget float64 `yaml:"error_budget,omitempty"`
 }
 
@@ -307,6 +308,9 @@ func (c *Config) ApplyDefaults() {
 	s := &c.Simulation
 	if s.LoD == "" {
 		s.LoD = LoDMedium
+	}
+	if s.LoD == LoDAdaptive && s.ErrorBudget == 0 {
+		s.ErrorBudget = DefaultErrorBudget
 	}
 	if s.SampleInterval == 0 {
 		s.SampleInterval = Duration(100 * time.Millisecond)

@@ -220,11 +220,6 @@ func (c *Config) validateDisagg(p *problems, m lod.Model, haveModel bool) {
 	if k.TensorParallel > 1 || k.PipelineParallel > 1 {
 		p.add("cluster.tensor_parallel/pipeline_parallel: %d/%d with cluster.disaggregated, expected unset: give them per pool", k.TensorParallel, k.PipelineParallel)
 	}
-	// Not modelled on two pools yet: each would need its own placement,
-	// expert layout and sampled corrections.
-	if c.Simulation.LoD == LoDAdaptive {
-		p.add("simulation.lod: adaptive with cluster.disaggregated is not supported yet, expected high or medium")
-	}
 	if k.Nodes > 0 {
 		p.add("cluster.nodes: %d with cluster.disaggregated is not supported yet (cluster.disaggregated.transfer.link: network sends the KV over a network)", k.Nodes)
 	}

@@ -50,15 +50,35 @@ type adaptiveExecutor struct {
 	s       *Simulator
 	hi      *highExecutor
 	med     *mediumExecutor
-	refine  bool       // whether high can differ from medium at all
-	budget  float64    // simulation.error_budget
-	startAt []Time     // by stage gid: when its current high step started
-	window  []int32    // by replica: high steps left in its open window
-	winLen  int32      // steps of a window: windowSteps x PP
-	stages  ratioTable // stage times (compute and collectives)
-	hops    ratioTable // pipeline hand-offs, by sending stage
+	budget  float64        // simulation.error_budget
+	startAt []Time         // by stage gid: when its current high step started
+	window  []int32        // by replica: high steps left in its open window
+	pools   []adaptivePool // by pool: aggregated, or prefill then decode
 	rep     AdaptiveReport
 }
+
+// adaptivePool is what the adaptive level of detail learns of one pool:
+// on a disaggregated cluster the prefill and decode pools differ in TP,
+// PP and batches, so each has its own step classes.
+type adaptivePool struct {
+	refine bool       // whether high can differ from medium in this pool
+	pp     int        // the pool's pipeline stages
+	winLen int32      // steps of a window: windowSteps x PP
+	stages ratioTable // stage times (compute and collectives)
+	hops   ratioTable // pipeline hand-offs, by sending stage
+}
+
+// poolOf is the adaptive state of g's pool: s.pools holds the aggregated
+// pool, or the prefill pool then the decode pool.
+func (a *adaptiveExecutor) poolOf(g *workerPool) *adaptivePool {
+	if g.kind == PoolDecode {
+		return &a.pools[1]
+	}
+	return &a.pools[0]
+}
+
+// DefaultErrorBudget is simulation.error_budget when unset.
+const DefaultErrorBudget = 0.01
 
 const (
 	windowSteps = 4  // steps of a replica refined per window
@@ -136,31 +156,82 @@ func (r *ratioStat) halfWidth() float64 {
 func (r *ratioStat) ratio() float64 { return r.hi / r.med }
 
 // newAdaptive wraps the high executor s.high with a medium one.
-// It runs once the cluster's pool exists (an aggregated cluster's: see
-// Simulator.agg).
+// It runs once the cluster's pools and replicas exist.
+//
+// On a disaggregated cluster the KV transfers between the pools stay at
+// high LoD (they share their lanes with each other, which medium cannot
+// see), in their exact compressed form (highExecutor.kvWhole).
 func newAdaptive(s *Simulator) {
 	c := s.cfg
-	pp := s.agg().pp
 	a := &adaptiveExecutor{s: s, hi: s.high, med: newMedium(s), budget: c.Simulation.ErrorBudget}
 	if a.budget == 0 {
-		a.budget = 0.01
+		a.budget = DefaultErrorBudget
 	}
-	// A shared bus at PP1 carries only one ring at a time, which
-	// mediumcost.go times exactly (TestMediumSharedBusEqualsHigh); with
-	// PP > 1 hand-offs and other stages' rings contend unpredictably.
-	contended := c.Cluster.Links.Topology == TopologyShared && pp > 1
-	// Hand-offs over the network queue behind each other when they
-	// outlast a stage's step (topology.go).
-	// Skewed expert loads make a straggler rank in every MoE layer.
-	a.refine = c.Simulation.Variability > 0 || contended || anyCrossing(s) || c.Cluster.ExpertSkew > 0
-	a.stages, a.hops = newRatioTable(pp), newRatioTable(pp)
-	a.window = make([]int32, c.Cluster.Replicas)
-	a.winLen = int32(windowSteps * pp)
-	a.startAt = make([]Time, c.Cluster.Replicas*pp)
-	a.rep = AdaptiveReport{ErrorBudget: a.budget, Refined: a.refine}
+	a.rep = AdaptiveReport{ErrorBudget: a.budget}
+	for _, g := range s.pools {
+		// A shared bus at PP1 carries only one ring at a time, which
+		// mediumcost.go times exactly (TestMediumSharedBusEqualsHigh);
+		// with PP > 1 other stages' rings and hand-offs contend, which
+		// medium's bus load (busStep) takes only to first order.
+		// Hand-offs over the network queue behind each other when they
+		// outlast a stage's step (topology.go). Skewed expert loads make
+		// a straggler rank in every MoE layer.
+		contended := c.Cluster.Links.Topology == TopologyShared && g.pp > 1
+		refine := c.Simulation.Variability > 0 || contended || c.Cluster.ExpertSkew > 0 || (s.disagg == nil && anyCrossing(s))
+		a.pools = append(a.pools, adaptivePool{refine: refine, pp: g.pp, winLen: int32(windowSteps * g.pp),
+			stages: newRatioTable(g.pp), hops: newRatioTable(g.pp)})
+		a.rep.Refined = a.rep.Refined || refine
+	}
+	a.window = make([]int32, len(s.replicas))
+	a.startAt = make([]Time, len(s.stages))
 	a.med.adapt = a
 	a.hi.measured, a.hi.delivered = a.measured, a.delivered
+	a.hi.kvWhole = true
 	s.medium, s.adaptive, s.exec = a.med, a, a
+	if s.in.Clock != nil {
+		s.wall = &wallSplit{clock: s.in.Clock, last: s.in.Clock()}
+	}
+}
+
+// highEvent reports whether events of kind k belong to the high level of
+// detail (ranks, links); the rest are medium's or shared.
+func highEvent(k eventKind) bool {
+	switch k {
+	case evRankCompute, evLinkTransfer, evLinkRate, evLinkStale, evExpertCompute:
+		return true
+	}
+	return false
+}
+
+// wallSplit splits an adaptive run's wall time between the levels of
+// detail: the clock is read only where the level of consecutive events
+// changes, and the time up to the next change goes to the level of the
+// events in between (arrivals and samples count as medium, as in
+// AdaptiveReport's events).
+type wallSplit struct {
+	clock func() int64
+	last  int64
+	lvl   int      // of the events since last: 0 medium, 1 high
+	ns    [2]int64 // by level
+}
+
+// tick: an event of kind k is next.
+func (w *wallSplit) tick(k eventKind) {
+	l := 0
+	if highEvent(k) {
+		l = 1
+	}
+	if l != w.lvl {
+		w.end()
+		w.lvl = l
+	}
+}
+
+// end gives the time since the last change to the current level.
+func (w *wallSplit) end() {
+	now := w.clock()
+	w.ns[w.lvl] += now - w.last
+	w.last = now
 }
 
 func (a *adaptiveExecutor) initReplica(rp *replica) { a.hi.initReplica(rp) }
@@ -169,9 +240,10 @@ func (a *adaptiveExecutor) initReplica(rp *replica) { a.hi.initReplica(rp) }
 // inside a window, or opening one for an unconverged class; medium (and
 // perhaps a decode run) otherwise.
 func (a *adaptiveExecutor) startRun(rp *replica, b *batch, preempted bool) bool {
-	b.high = a.refine && a.sample(rp, &b.lb)
+	p := a.poolOf(rp.grp)
+	b.high = p.refine && a.sample(rp, p, &b.lb)
 	if b.high {
-		b.winPos = a.winLen - a.window[rp.id]
+		b.winPos = p.winLen - a.window[rp.id]
 		a.window[rp.id]--
 		a.rep.HighSteps++
 		return false
@@ -179,8 +251,9 @@ func (a *adaptiveExecutor) startRun(rp *replica, b *batch, preempted bool) bool 
 	return a.med.startRun(rp, b, preempted)
 }
 
-// sample reports whether the step lb formed on rp runs at high.
-func (a *adaptiveExecutor) sample(rp *replica, lb *lod.Batch) bool {
+// sample reports whether the step lb formed on rp, of pool p, runs at
+// high.
+func (a *adaptiveExecutor) sample(rp *replica, p *adaptivePool, lb *lod.Batch) bool {
 	if a.window[rp.id] > 0 {
 		return true
 	}
@@ -188,9 +261,9 @@ func (a *adaptiveExecutor) sample(rp *replica, lb *lod.Batch) bool {
 		return false
 	}
 	k := classOf(lb)
-	for idx, pp := 0, a.s.agg().pp; idx < pp; idx++ {
-		if !a.stages.converged(idx, k, a.budget) || (idx < pp-1 && !a.hops.converged(idx, k, a.budget)) {
-			a.window[rp.id] = a.winLen
+	for idx := 0; idx < p.pp; idx++ {
+		if !p.stages.converged(idx, k, a.budget) || (idx < p.pp-1 && !p.hops.converged(idx, k, a.budget)) {
+			a.window[rp.id] = p.winLen
 			a.rep.Windows++
 			return true
 		}
@@ -234,44 +307,49 @@ func (a *adaptiveExecutor) measured(st *stage) {
 	hi := float64(a.s.now - a.startAt[st.gid])
 	med := float64(a.med.analyticComputeNs(c, st.rep.grp) + a.med.collectiveNs(c, st.rep.grp))
 	a.rep.HighStageNs += int64(hi)
-	if a.warm(st.idx, b) {
-		a.stages.add(st.idx, &b.lb, hi, med)
+	if p := a.poolOf(st.rep.grp); p.warm(st.idx, b) {
+		p.stages.add(st.idx, &b.lb, hi, med)
 	}
 }
 
 // warm reports whether b's step on stage idx ran while every other stage
 // ran a step of its window: the step at window position p on stage idx
 // runs beside position p+idx-j on stage j.
-func (a *adaptiveExecutor) warm(idx int, b *batch) bool {
-	p := b.winPos
-	return p >= int32(a.s.agg().pp-1-idx) && p <= a.winLen-1-int32(idx)
+func (p *adaptivePool) warm(idx int, b *batch) bool {
+	w := b.winPos
+	return w >= int32(p.pp-1-idx) && w <= p.winLen-1-int32(idx)
 }
 
 // delivered: b's activations reached stage next at high; the hand-off's
 // time against medium's analytical hop is one sample of its class.
 func (a *adaptiveExecutor) delivered(next int32, b *batch) {
-	from := a.s.stages[next].idx - 1
+	st := a.s.stages[next]
+	from := st.idx - 1
 	hi := float64(a.s.now - b.sentAt)
 	med := float64(lod.HopNs(a.med.hopLink(a.s.stages[next-1]), b.cost[from].PPBytes))
-	if a.warm(from, b) {
-		a.hops.add(from, &b.lb, hi, med)
+	if p := a.poolOf(st.rep.grp); p.warm(from, b) {
+		p.hops.add(from, &b.lb, hi, med)
 	}
 }
 
-// factor is the learned correction of stage idx's time for step lb.
-func (a *adaptiveExecutor) factor(idx int, lb *lod.Batch) float64 {
-	if !a.refine {
+// factor is the learned correction of stage idx's time for step lb on a
+// replica of pool g.
+func (a *adaptiveExecutor) factor(g *workerPool, idx int, lb *lod.Batch) float64 {
+	p := a.poolOf(g)
+	if !p.refine {
 		return 1
 	}
-	return a.stages.factor(idx, lb)
+	return p.stages.factor(idx, lb)
 }
 
-// hopNs is medium's hand-off time hop from stage idx, corrected.
-func (a *adaptiveExecutor) hopNs(idx int, lb *lod.Batch, hop int64) int64 {
-	if !a.refine {
+// hopNs is medium's hand-off time hop from stage idx of a replica of pool
+// g, corrected.
+func (a *adaptiveExecutor) hopNs(g *workerPool, idx int, lb *lod.Batch, hop int64) int64 {
+	p := a.poolOf(g)
+	if !p.refine {
 		return hop
 	}
-	if f := a.hops.factor(idx, lb); f != 1 {
+	if f := p.hops.factor(idx, lb); f != 1 {
 		return int64(float64(hop)*f + 0.5)
 	}
 	return hop
@@ -295,12 +373,19 @@ type AdaptiveReport struct {
 	// detail that processed them (arrivals and samples count as medium).
 	HighEvents   uint64 `json:"high_events"`
 	MediumEvents uint64 `json:"medium_events"`
+	// HighWallNs and MediumWallNs split the run's wall time by the level
+	// of its events, with Input.Clock (else 0). Wall time varies from
+	// run to run: they stay out of the JSON outputs, which are
+	// deterministic, and appear in the text summary only.
+	HighWallNs   int64 `json:"-"`
+	MediumWallNs int64 `json:"-"`
 	// Classes are the step classes measured at high, by stage and class.
 	Classes []AdaptiveClass `json:"classes,omitempty"`
 }
 
 // AdaptiveClass is one step class's learned correction.
 type AdaptiveClass struct {
+	Pool      string  `json:"pool"` // aggregated, prefill or decode
 	Part      string  `json:"part"` // stage (its compute and collectives) or hop (its hand-off to the next)
 	Stage     int     `json:"stage"`
 	Kind      string  `json:"kind"`       // decode or mixed
@@ -313,7 +398,7 @@ type AdaptiveClass struct {
 
 // String is one line per class, for logs.
 func (c AdaptiveClass) String() string {
-	return fmt.Sprintf("%s %d %s >=%d tokens: %d samples, ratio %.4f ±%.4f", c.Part, c.Stage, c.Kind, c.MinTokens, c.Samples, c.Ratio, c.HalfWidth)
+	return fmt.Sprintf("%s %s %d %s >=%d tokens: %d samples, ratio %.4f ±%.4f", c.Pool, c.Part, c.Stage, c.Kind, c.MinTokens, c.Samples, c.Ratio, c.HalfWidth)
 }
 
 // report fills Stats.Adaptive at the end of the run.
@@ -322,20 +407,27 @@ func (a *adaptiveExecutor) report() {
 	r := a.rep
 	r.MediumSteps = s.st.Steps - min(s.st.Steps, r.HighSteps)
 	for k, n := range s.counts {
-		switch eventKind(k) {
-		case evRankCompute, evLinkTransfer, evLinkRate, evLinkStale:
+		if highEvent(eventKind(k)) {
 			r.HighEvents += n
-		default:
+		} else {
 			r.MediumEvents += n
 		}
 	}
-	r.Classes = a.stages.report(r.Classes, "stage", a.budget)
-	r.Classes = a.hops.report(r.Classes, "hop", a.budget)
+	if w := s.wall; w != nil {
+		w.end()
+		r.HighWallNs, r.MediumWallNs = w.ns[1], w.ns[0]
+	}
+	for i := range a.pools {
+		p := &a.pools[i]
+		pool := a.s.pools[i].kind.String()
+		r.Classes = p.stages.report(r.Classes, pool, "stage", a.budget)
+		r.Classes = p.hops.report(r.Classes, pool, "hop", a.budget)
+	}
 	s.st.Adaptive = &r
 }
 
 // report appends the measured classes of t, of the given part.
-func (t *ratioTable) report(out []AdaptiveClass, part string, budget float64) []AdaptiveClass {
+func (t *ratioTable) report(out []AdaptiveClass, pool, part string, budget float64) []AdaptiveClass {
 	for i := range t.classes {
 		c := &t.classes[i]
 		if c.n == 0 {
@@ -354,7 +446,7 @@ func (t *ratioTable) report(out []AdaptiveClass, part string, budget float64) []
 		if math.IsInf(hw, 0) {
 			hw = -1
 		}
-		out = append(out, AdaptiveClass{Part: part, Stage: idx, Kind: kind, MinTokens: minTok, Samples: c.n,
+		out = append(out, AdaptiveClass{Pool: pool, Part: part, Stage: idx, Kind: kind, MinTokens: minTok, Samples: c.n,
 			Ratio: c.ratio(), HalfWidth: hw, Converged: c.n >= minSamples && c.halfWidth() <= budget/4})
 	}
 	return out

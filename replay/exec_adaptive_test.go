@@ -53,7 +53,8 @@ func budgetRun(t *testing.T, seed uint64, lodName string, simSeed uint64) (*Stat
 		reqs = append(reqs, workload.Request{ID: workload.RequestID(i), Arrival: at,
 			PromptTokens: int32(16 + rng.IntN(600)), OutputTokens: int32(2 + rng.IntN(80))})
 	}
-	c := tinyConfig(lodName, []int{2, 4, 8}[rng.IntN(3)])
+	tp := []int{2, 4, 8}[rng.IntN(3)]
+	c := tinyConfig(lodName, tp)
 	c.Model = budgetModel
 	c.Cluster.PipelineParallel = 1 + rng.IntN(2)
 	c.Cluster.Replicas = 1 + rng.IntN(2)
@@ -66,11 +67,36 @@ func budgetRun(t *testing.T, seed uint64, lodName string, simSeed uint64) (*Stat
 	c.Scheduler.KVBlocks = 4000
 	c.Scheduler.BlockSize = 16
 	c.Scheduler.MaxNumBatchedTokens = 512
-	g, _ := cost.LookupGPU("H100-SXM")
 	desc := fmt.Sprintf("tp%d pp%d x%d %s variability %.2f, %d requests", c.Cluster.TensorParallel, c.Cluster.PipelineParallel,
 		c.Cluster.Replicas, c.Cluster.Links.Topology, c.Simulation.Variability, n)
+	if seed%3 == 0 {
+		desc = budgetDisagg(c, rng, n)
+	}
+	g, _ := cost.LookupGPU("H100-SXM")
 	st, rs := runReqs(t, c, cost.NewRoofline(g), reqs)
 	return st, rs, desc
+}
+
+// budgetDisagg turns budget scenario c into a disaggregated one: c's TP,
+// PP, topology and variability on a prefill and a decode pool of one or
+// two workers each (the decode pool's PP drawn apart), the KV over a
+// network of 5-50 GB/s or over NVLink. It returns the description.
+func budgetDisagg(c *Config, rng *rand.Rand, n int) string {
+	k := &c.Cluster
+	pool := func(pp int) PoolConfig {
+		return PoolConfig{Workers: 1 + rng.IntN(2), TensorParallel: k.TensorParallel, PipelineParallel: pp}
+	}
+	d := &DisaggConfig{Prefill: pool(k.PipelineParallel), Decode: pool(1 + rng.IntN(2))}
+	if rng.IntN(2) == 0 {
+		d.Transfer = TransferConfig{Link: KVLinkNetwork, BandwidthGBps: float64(5 + rng.IntN(46)), LatencyUs: 5}
+	} else {
+		d.Transfer.Link = KVLinkNVLink
+	}
+	k.Replicas, k.TensorParallel, k.PipelineParallel, k.Disaggregated = 0, 0, 0, d
+	c.ApplyDefaults()
+	return fmt.Sprintf("disaggregated %dP tp%d pp%d + %dD pp%d, KV over %s %.0f GB/s, %s variability %.2f, %d requests",
+		d.Prefill.Workers, d.Prefill.TensorParallel, d.Prefill.PipelineParallel, d.Decode.Workers, d.Decode.PipelineParallel,
+		d.Transfer.Link, d.Transfer.BandwidthGBps, k.Links.Topology, c.Simulation.Variability, n)
 }
 
 // meanLatencies is the mean TTFT, TPOT and E2E of completed requests.
@@ -95,7 +121,9 @@ func meanLatencies(rs []RequestResult) [3]float64 {
 
 // TestRandomAdaptiveWithinBudget is the differential test of the adaptive
 // level of detail where it refines: random workloads with per-rank
-// variability and shared buses, at TP2-8, PP1-2 and one or two replicas.
+// variability and shared buses, at TP2-8, PP1-2 and one or two replicas,
+// every third seed on a disaggregated cluster (prefill and decode pools
+// of their own PP, KV over a network or NVLink).
 // Its mean TPOT and E2E must stay within the error budget (1%) of high's,
 // plus the noise no model of high's mean can beat: twice the difference
 // between two high runs that differ only in their variability seed. Mean
@@ -106,7 +134,7 @@ func meanLatencies(rs []RequestResult) [3]float64 {
 // A failure prints the seed.
 func TestRandomAdaptiveWithinBudget(t *testing.T) {
 	names := [3]string{"TTFT", "TPOT", "E2E"}
-	for seed := uint64(1); seed <= 16; seed++ {
+	for seed := uint64(1); seed <= 30; seed++ {
 		if os.Getenv("ADAPTIVE_SEED") != "" && os.Getenv("ADAPTIVE_SEED") != fmt.Sprint(seed) {
 			continue
 		}
@@ -167,6 +195,12 @@ func TestAdaptiveReportsItsParts(t *testing.T) {
 
 func TestErrorBudgetValidated(t *testing.T) {
 	c := refConfig(4, 8, "adaptive")
+	if c.Simulation.ErrorBudget != DefaultErrorBudget {
+		t.Errorf("adaptive error budget after ApplyDefaults %v, want %v", c.Simulation.ErrorBudget, DefaultErrorBudget)
+	}
+	if m := refConfig(4, 8, "medium"); m.Simulation.ErrorBudget != 0 {
+		t.Errorf("medium run's error budget %v, want it left unset", m.Simulation.ErrorBudget)
+	}
 	c.Simulation.ErrorBudget = 2
 	err := c.Validate()
 	if err == nil || !strings.Contains(err.Error(), "simulation.error_budget: 2") {
@@ -177,12 +211,14 @@ func TestErrorBudgetValidated(t *testing.T) {
 // TestAdaptiveSeesStageContention: the lod-shared-bus scenario, TP4 x PP2
 // on one 25 GB/s bus where the two stages' all-reduces and hand-offs
 // contend, with the calibrated A100 profile (as lodsim compare runs it).
-// Medium's analytical bus sees one ring at a time and is 25% fast on mean
-// TPOT; adaptive measures stages only in the warm part of its windows
-// (every stage running a window step) and comes within 1.1%. Measuring at
-// the windows' edges too, beside medium steps that put nothing on the bus,
-// left it 12% short; 3% separates the two with room for the scenario's
-// sensitivity (see the report: its TTFT is still 16% short).
+// Medium's analytical bus with one ring at a time was 25% fast on mean
+// TPOT; with the other stage's bus load (mediumExecutor.busStep) it is
+// 1.6% fast. Adaptive measures stages only in the warm part of its
+// windows (every stage running a window step) and comes within 1.1%.
+// Measuring at the windows' edges too, beside medium steps that put
+// nothing on the bus, left it 12% short; 3% separates both from their
+// failures with room for the scenario's sensitivity (see the report: mean
+// TTFT is still 9% short at medium, 16% at adaptive).
 func TestAdaptiveSeesStageContention(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs the 40 s scenario at high LoD (several seconds)")
@@ -200,7 +236,7 @@ func TestAdaptiveSeesStageContention(t *testing.T) {
 	}
 	med, ad := tpot[1]/tpot[0]-1, tpot[2]/tpot[0]-1
 	t.Logf("mean TPOT vs high: medium %+.2f%%, adaptive %+.2f%%", 100*med, 100*ad)
-	if math.Abs(ad) > 0.03 || med > -0.1 {
-		t.Errorf("mean TPOT vs high: adaptive %+.2f%% (want within 3%%), medium %+.2f%% (want under -10%%)", 100*ad, 100*med)
+	if math.Abs(ad) > 0.03 || math.Abs(med) > 0.03 {
+		t.Errorf("mean TPOT vs high: adaptive %+.2f%%, medium %+.2f%% (want both within 3%%)", 100*ad, 100*med)
 	}
 }

@@ -26,6 +26,9 @@ type highExecutor struct {
 	// delivered, if set, sees each pipeline hand-off arrive.
 	delivered func(stage int32, b *batch)
 	nics      map[[2]int]int32 // network link by (from, to) node (topology.go)
+	// kvWhole sends each KV lane as one transfer (adaptive LoD): see
+	// kvStreams.
+	kvWhole bool
 }
 
 // rankState is one TP rank's position in its stage's program for the

@@ -11,20 +11,25 @@ type mediumExecutor struct {
 	batchTable []*batch          // batches named by index in pipeline events
 	bus        bool              // one shared bus per replica
 	adapt      *adaptiveExecutor // adaptive LoD: learned corrections, else nil
+	skewSigma  float64           // log-sd of the expert loads (cluster.expert_skew), 0: uniform
+	skewMax    []float64         // by expert-parallel ranks n: E[max of n loads], 0: not yet computed
 }
 
 func (m *mediumExecutor) initReplica(*replica) {}
 
 func (m *mediumExecutor) start(st *stage, b *batch) {
 	s := m.s
-	s.h.push(s.now+Time(m.computeNs(&b.cost[st.idx], st.idx, &b.lb, st.rep.grp)), evStageCompute, st.gid, 0, 0)
+	c := &b.cost[st.idx]
+	t := m.computeNs(c, st.idx, &b.lb, st.rep.grp)
+	m.busStep(st, c, t)
+	s.h.push(s.now+Time(t), evStageCompute, st.gid, 0, 0)
 }
 
 // onStageCompute: the stage's compute finished; its collectives follow.
 func (m *mediumExecutor) onStageCompute(st *stage) {
 	s := m.s
 	if g, c := st.rep.grp, &st.cur.cost[st.idx]; g.tp > 1 || c.A2ARanks > 1 {
-		s.h.push(s.now+Time(m.collectiveNs(c, g)), evStageCollective, st.gid, 0, 0)
+		s.h.push(s.now+Time(m.collectiveNs(c, g)+st.busExtra), evStageCollective, st.gid, 0, 0)
 		return
 	}
 	s.stageDone(st)
@@ -34,8 +39,12 @@ func (m *mediumExecutor) onStageCompute(st *stage) {
 func (m *mediumExecutor) forward(st *stage, b *batch) {
 	s := m.s
 	hop := lod.HopNs(m.hopLink(st), b.cost[st.idx].PPBytes)
+	if m.busModel(st) {
+		lat, bw := lod.HopParts(m.hopLink(st), b.cost[st.idx].PPBytes)
+		hop = lat + int64(float64(bw)*st.busK+0.5)
+	}
 	if m.adapt != nil {
-		hop = m.adapt.hopNs(st.idx, &b.lb, hop)
+		hop = m.adapt.hopNs(st.rep.grp, st.idx, &b.lb, hop)
 	}
 	s.h.push(s.now+Time(hop), evPPTransfer, st.gid+1, m.batchRef(b), 0)
 }

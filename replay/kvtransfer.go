@@ -142,6 +142,15 @@ func layerShare(bw int64, l, n int) int64 {
 // kvStreams are the high LoD's KV transfers in flight: one stream per
 // request, one lane per prefill GPU, each lane's layers sent one after
 // another on its link.
+//
+// The adaptive level of detail sends the same streams in an exact
+// compressed form (highExecutor.kvWhole): a lane's layers go back to back
+// with only the last paying the latency, so under processor sharing they
+// drain as one transfer of the lane's whole bandwidth time, which is what
+// it sends; and where each lane has a link of its own (not a TP ring link
+// that carries collectives too), the TP lanes of a stage carry the same
+// streams at the same times, so the stage's first lane stands for all of
+// them. TestAdaptiveKVWholeEqualsHigh holds it to the layered streams.
 type kvStreams struct {
 	st   []kvStream
 	free []int32
@@ -185,14 +194,15 @@ func (e *highExecutor) startKV(slot int32, src *replica, t *kvTransfer, tokens i
 		id = int32(len(ks.st) - 1)
 	}
 	k := &ks.st[id]
-	k.slot, k.src, k.left = slot, src, int32(len(t.stages)*t.tp)
+	lanes := e.kvLanes(t)
+	k.slot, k.src, k.left = slot, src, int32(len(t.stages)*lanes)
 	k.parts = k.parts[:0]
 	for s := range t.stages {
 		lat, bw := t.laneParts(s, tokens)
 		k.parts = append(k.parts, [2]int64{lat, bw})
 	}
 	for s := range t.stages {
-		for r := 0; r < t.tp; r++ {
+		for r := 0; r < lanes; r++ {
 			e.sendKVLayer(id, s*t.tp+r, 0)
 		}
 	}
@@ -204,13 +214,31 @@ func (e *highExecutor) sendKVLayer(id int32, lane, l int) {
 	k := &e.kv.st[id]
 	t := e.s.disagg.xfer
 	s, r := lane/t.tp, lane%t.tp
-	n := t.stages[s].layers
+	n := e.kvLayers(t, s)
 	lat := int64(0)
 	if l == n-1 {
 		lat = k.parts[s][0]
 	}
 	li := k.src.stages[s].kvLinks[r]
 	e.addTransferNs(li, xfer{kind: xferKV, src: id, stage: int32(lane), dst: int16(l)}, lat, layerShare(k.parts[s][1], l, n))
+}
+
+// kvLanes is the lanes a stage's stream sends on: every TP rank's, or,
+// compressed, one where the lanes do not share links with collectives.
+func (e *highExecutor) kvLanes(t *kvTransfer) int {
+	if e.kvWhole && !t.shared {
+		return 1
+	}
+	return t.tp
+}
+
+// kvLayers is the transfers a lane of stage s sends: one per layer, or,
+// compressed, one.
+func (e *highExecutor) kvLayers(t *kvTransfer, s int) int {
+	if e.kvWhole {
+		return 1
+	}
+	return t.stages[s].layers
 }
 
 // kvDelivered: a layer of a lane arrived; the lane sends its next layer,
@@ -221,7 +249,7 @@ func (e *highExecutor) kvDelivered(x xfer) {
 	k := &e.kv.st[id]
 	t := e.s.disagg.xfer
 	lane, l := int(x.stage), int(x.dst)+1
-	if l < t.stages[lane/t.tp].layers {
+	if l < e.kvLayers(t, lane/t.tp) {
 		e.sendKVLayer(id, lane, l)
 		return
 	}

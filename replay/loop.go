@@ -37,11 +37,7 @@ func (s *Simulator) Now() Time { return s.now }
 // dispatch events, each changing the state of one component (the switch
 // is inline: a call per event costs measurably at high LoD).
 func (s *Simulator) loop(until Time, n int) {
-	if !s.started {
-		s.started = true
-		s.pull()
-		s.h.push(0, evSample, 0, 0, 0)
-	}
+	begin(s)
 	if s.over {
 		return
 	}
@@ -65,6 +61,9 @@ func (s *Simulator) loop(until Time, n int) {
 		ev := s.h.pop()
 		s.now = ev.t
 		s.counts[ev.kind]++
+		if s.wall != nil {
+			s.wall.tick(ev.kind)
+		}
 		switch ev.kind {
 		case evArrival:
 			s.onArrival()
@@ -94,4 +93,14 @@ func (s *Simulator) loop(until Time, n int) {
 		}
 	}
 	s.processed = processed
+}
+
+// begin pulls the first request and schedules the first sample, once.
+// (A function: Simulator's methods are its API, TestPackageShape.)
+func begin(s *Simulator) {
+	if !s.started {
+		s.started = true
+		s.pull()
+		s.h.push(0, evSample, 0, 0, 0)
+	}
 }

@@ -39,6 +39,8 @@ func ScenarioNames() []string {
 }
 
 // AdaptiveScenarios are the embedded scenarios where high and medium LoD
-// differ (variability, a contended bus): the adaptive level of detail's
-// suite (BenchmarkAdaptive, `lodsim compare --lods high,medium,adaptive`).
-var AdaptiveScenarios = []string{"lod-var5-tp4", "lod-var20-tp4", "lod-var5-tp8", "lod-var20-tp8", "lod-shared-bus"}
+// differ (variability, a contended bus, skewed expert loads, KV transfers
+// sharing their lanes): the adaptive level of detail's suite
+// (BenchmarkAdaptive, `lodsim compare --lods high,medium,adaptive`).
+var AdaptiveScenarios = []string{"lod-var5-tp4", "lod-var20-tp4", "lod-var5-tp8", "lod-var20-tp8", "lod-shared-bus",
+	"lod-moe-skew", "lod-pd-contended"}

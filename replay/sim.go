@@ -25,6 +25,10 @@ type Input struct {
 	// CheckInvariants runs the KV accounting check after every step
 	// (tests; it costs O(requests) per step).
 	CheckInvariants bool
+	// Clock, if set, is a monotonic wall clock in ns: an adaptive run
+	// then splits its wall time by level of detail (AdaptiveReport
+	// HighWallNs, MediumWallNs). The core reads no clock of its own.
+	Clock func() int64
 }
 
 // Simulator is one run in progress: the event loop (loop.go) over a
@@ -54,6 +58,7 @@ type Simulator struct {
 	// adaptive is the executor at adaptive LoD (with high and medium
 	// both set: it runs each step on one of them), else nil.
 	adaptive *adaptiveExecutor
+	wall     *wallSplit // adaptive LoD with Input.Clock, else nil
 
 	replicas []*replica // every pool's, numbered across the cluster
 	stages   []*stage   // all stages of all replicas

@@ -29,6 +29,12 @@ type stage struct {
 	// cross the network, and such a chunk's latency and bandwidth time.
 	netRank       []bool
 	netLat, netBW int64
+
+	// medium level of detail on a shared bus (mediumExecutor.busStep)
+	busStart, busEnd Time    // the current or last step's span
+	busNs            float64 // the bus time its flows took
+	busK             float64 // its bandwidth slowdown: 1 + the other stages' bus load
+	busExtra         int64   // what that slowdown added to its all-reduces
 }
 
 // arriveStage hands b to st, queueing it if st is busy.

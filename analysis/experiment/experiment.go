@@ -211,8 +211,9 @@ func (e *Experiment) RunFrom(src trace.Reader, sink replay.Sink, progress Progre
 	if _, reactive := src.(trace.Reactive); !reactive && e.cfg.Workload.Trace != "" {
 		src = &timedReader{Reader: src, ns: &t.ReadNs}
 	}
-	in := replay.Input{Config: e.cfg, Model: e.model, Cost: e.cost, Workload: src, Sink: timedSink{sink, &t.RecordNs}, Progress: progress}
 	start := time.Now()
+	clock := func() int64 { return time.Since(start).Nanoseconds() }
+	in := replay.Input{Config: e.cfg, Model: e.model, Cost: e.cost, Workload: src, Sink: timedSink{sink, &t.RecordNs}, Progress: progress, Clock: clock}
 	st, err := replay.Run(in)
 	t.WallNs = time.Since(start).Nanoseconds()
 	t.SimulateNs = max(t.WallNs-t.ReadNs-t.RecordNs, 0)

@@ -56,7 +56,8 @@ func render(name, title string, draw func(w io.Writer) error) (Figure, error) {
 func isNoData(err error) bool { return err != nil && errors.Is(err, plots.ErrNoData) }
 
 // CompareFigures renders figures 1-3 of a sweep: one accuracy figure per
-// comparison, named by label (and by LoD when several are compared), and
+// comparison, named by label (and by LoD when several are compared, with
+// then one per label overlaying every level: overlayFigures), and
 // the sweep-wide accuracy figure when one LoD is compared over several
 // configurations. A figure with nothing to show is left out.
 func CompareFigures(sw *analysis.Sweep) ([]Figure, error) {
@@ -81,6 +82,13 @@ func CompareFigures(sw *analysis.Sweep) ([]Figure, error) {
 			figs = append(figs, f)
 		}
 	}
+	if len(lods) > 1 {
+		over, err := overlayFigures(sw)
+		if err != nil {
+			return nil, err
+		}
+		figs = append(figs, over...)
+	}
 	for i := range sw.Comparisons {
 		c := &sw.Comparisons[i]
 		name := c.Label
@@ -89,6 +97,38 @@ func CompareFigures(sw *analysis.Sweep) ([]Figure, error) {
 		}
 		f, err := render(Fig3Prefix+rundir.FileSafe(name)+".png", fmt.Sprintf("Figure 3: accuracy of %s vs %s, %s", c.LoD, c.RefLoD, c.Label),
 			func(w io.Writer) error { return plots.Accuracy(w, c) })
+		if isNoData(err) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		figs = append(figs, f)
+	}
+	return figs, nil
+}
+
+// overlayFigures renders, for each configuration compared at several
+// levels of detail, figure 3 with every level overlaid
+// (fig3_accuracy_LABEL.png), in the order the configurations come.
+func overlayFigures(sw *analysis.Sweep) ([]Figure, error) {
+	var labels []string
+	byLabel := map[string][]*analysis.Comparison{}
+	for i := range sw.Comparisons {
+		c := &sw.Comparisons[i]
+		if byLabel[c.Label] == nil {
+			labels = append(labels, c.Label)
+		}
+		byLabel[c.Label] = append(byLabel[c.Label], c)
+	}
+	var figs []Figure
+	for _, l := range labels {
+		cs := byLabel[l]
+		if len(cs) < 2 {
+			continue
+		}
+		f, err := render(Fig3Prefix+rundir.FileSafe(l)+".png", fmt.Sprintf("Figure 3: accuracy of every level vs %s, %s", cs[0].RefLoD, l),
+			func(w io.Writer) error { return plots.AccuracyOverlay(w, cs) })
 		if isNoData(err) {
 			continue
 		}
