@@ -506,7 +506,31 @@ func WithEngineCosts(p *cost.Profile, c *Config) *cost.Profile {
 	}
 	cp := *p
 	cp.Overhead = ec.Overheads(p.Overhead.MemoryReserveGB)
+	cp.StaticFP8Activations = StaticFP8Scales(c.Scheduler.Engine, c.Scheduler.EngineVersion)
 	return &cp
+}
+
+// StaticFP8Scales reports whether deployments of engine e at version
+// (empty: the newest) run FP8 GEMMs with static activation scales, so
+// that a TensorRT-LLM kernel table's FP8 GEMMs cost its dynamic
+// quantization less (cost.Profile.StaticFP8ActivationNs). TensorRT-LLM
+// serves FP8 from pre-quantized (ModelOpt) checkpoints whose activation
+// scales are static. The development set backs it from release 1.1 on
+// (rows of no version, the newest: Llama-3.1-70B FP8 on H200 and B200,
+// whose TPOT came out 3-4 ms per token too slow at every TP with the
+// table's full cost, MAPE 25 and 31 %; 5.4 and 6.6 % without it) and
+// contradicts it on 1.0 (Qwen3-32B FP8 on H100 at 1.0.0rc3: TPOT MAPE 19
+// % with it against 9 % without, predicted too fast), so 1.0 and earlier
+// keep the table's cost.
+func StaticFP8Scales(e Engine, version string) bool {
+	if e != EngineTRTLLM {
+		return false
+	}
+	if strings.TrimSpace(version) == "" {
+		return true
+	}
+	v, ok := parseVersion(version)
+	return ok && !versionLess(v, [3]int{1, 1, 0})
 }
 
 // Encode writes f as engine_costs.json is shipped: indented JSON, engines

@@ -201,3 +201,34 @@ func TestTRTLLMMemoryFraction(t *testing.T) {
 		}
 	}
 }
+
+// TestStaticFP8Scales: TensorRT-LLM from 1.1 on (and with no version, its
+// newest) runs FP8 GEMMs with static activation scales, 1.0 and earlier
+// and the other engines do not, and WithEngineCosts hands the decision to
+// the profile it returns.
+func TestStaticFP8Scales(t *testing.T) {
+	for _, c := range []struct {
+		e    Engine
+		v    string
+		want bool
+	}{
+		{EngineTRTLLM, "", true}, {EngineTRTLLM, "1.1.0", true}, {EngineTRTLLM, "1.2.0rc2", true},
+		{EngineTRTLLM, "1.0.0rc3", false}, {EngineTRTLLM, "0.21.0", false},
+		{EngineVLLM, "", false}, {EngineSGLang, "0.5.0", false},
+	} {
+		if got := StaticFP8Scales(c.e, c.v); got != c.want {
+			t.Errorf("%s %q: static FP8 scales %v, expected %v", c.e, c.v, got, c.want)
+		}
+	}
+	g, err := cost.LookupGPU("H200-SXM")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &cost.Profile{Device: cost.NewProfileGPU(g)}
+	for _, v := range []string{"", "1.0.0rc3"} {
+		c := &Config{Scheduler: SchedulerConfig{Engine: EngineTRTLLM, EngineVersion: v}}
+		if got := WithEngineCosts(p, c).StaticFP8Activations; got != StaticFP8Scales(EngineTRTLLM, v) {
+			t.Errorf("trtllm %q: WithEngineCosts set static FP8 scales %v", v, got)
+		}
+	}
+}

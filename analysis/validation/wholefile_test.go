@@ -122,7 +122,8 @@ func TestAttentionDPClients(t *testing.T) {
 // TestTRTLLMKVCache: TensorRT-LLM runs an FP8 KV cache with quantized
 // weights, whether the engine quantized them (Llama-3.1-70B, gemm_quant_mode
 // fp8) or the checkpoint is quantized (DeepSeek-R1's block-scaled FP8);
-// vLLM keeps the 16-bit cache.
+// vLLM does when it quantized the weights at load time (FP8 or NVFP4) and
+// keeps a quantized checkpoint's own cache; SGLang keeps the model's.
 func TestTRTLLMKVCache(t *testing.T) {
 	for _, c := range []struct {
 		model, backend, gemm string
@@ -133,6 +134,10 @@ func TestTRTLLMKVCache(t *testing.T) {
 		{"meta-llama/Llama-3.1-70B", "trtllm", "", lod.Unquantized},
 		{"deepseek-ai/DeepSeek-R1", "vllm", "fp8", lod.Unquantized},
 		{"Qwen/Qwen3-235B-A22B-FP8", "vllm", "fp8", lod.Unquantized},
+		{"meta-llama/Llama-3.1-70B", "vllm", "fp8", lod.FP8},
+		{"meta-llama/Llama-3.1-70B", "vllm", "nvfp4", lod.FP8},
+		{"meta-llama/Llama-3.1-70B", "vllm", "bf16", lod.Unquantized},
+		{"meta-llama/Llama-3.1-70B", "sglang", "fp8", lod.Unquantized},
 	} {
 		r, err := resolveRow(Row{Model: c.model, GPU: "h200_sxm", Backend: c.backend, GEMMQuant: c.gemm}, Options{})
 		if err != nil {

@@ -113,7 +113,9 @@ type CostModel interface {
 	// AllReduceLink is the per-hop link of a ring all-reduce of s bytes
 	// over n GPUs: 2(n-1) hops of s/n bytes over it take the measured
 	// all-reduce time where a profile has one (NCCL switches algorithms
-	// across sizes, which no single alpha-beta pair follows), else RingLink.
+	// across sizes, which no single alpha-beta pair follows; small
+	// messages go through the engine's custom all-reduce where the profile
+	// measured it, see Profile.TPAllReduce), else RingLink.
 	AllReduceLink(n int, s float64) Link
 	// AllGather is the time of an all-gather over n GPUs whose output
 	// (the whole gathered buffer, as nccl-tests counts it) is bytes; 0 for

@@ -123,6 +123,11 @@ type Profile struct {
 	// Engine is the serving engine whose kernels were measured ("" when
 	// the tables did not say).
 	Engine string `yaml:"engine,omitempty"`
+	// StaticFP8Activations says the deployment runs FP8 checkpoints with
+	// static activation scales (replay.StaticFP8Scales), so that a
+	// TensorRT-LLM table's FP8 GEMMs cost StaticFP8ActivationNs less than
+	// measured. Set per run, never read from or written to a file.
+	StaticFP8Activations bool `yaml:"-"`
 	// Notes are what reading the tables noticed (a reuse.yaml pointing at
 	// a version that is not there, an incomplete table).
 	Notes    []string     `yaml:"notes,omitempty"`
@@ -520,15 +525,41 @@ func (p *Profile) GEMM(m, n, k int) float64 {
 // QuantGEMM implements CostModel: the measured grid of precision q where
 // the profile has one; otherwise the BF16 grid scaled by the roofline's
 // ratio of q to BF16 (its peak rate and bytes), so that a precision without
-// measurements stays consistent with the calibrated BF16 kernels.
+// measurements stays consistent with the calibrated BF16 kernels. A
+// TensorRT-LLM table's FP8 GEMMs run without the dynamic activation
+// quantization its measurements include (StaticFP8ActivationNs).
 func (p *Profile) QuantGEMM(m, n, k int, q Precision) float64 {
 	if q == BF16 {
 		return p.GEMM(m, n, k)
 	}
 	if int(q) < len(p.qgemm) && p.qgemm[q] != nil {
-		return p.qgemm[q].Time(pos(m), pos(n), pos(k))
+		t := p.qgemm[q].Time(pos(m), pos(n), pos(k))
+		if q == FP8 {
+			if d := p.StaticFP8ActivationNs(); d > 0 {
+				t = math.Max(t-d, p.gemm.base.LaunchNs)
+			}
+		}
+		return t
 	}
 	return p.GEMM(m, n, k) * p.roof.QuantGEMM(m, n, k, q) / p.roof.GEMM(m, n, k)
+}
+
+// StaticFP8ActivationNs is what a per-tensor FP8 GEMM of a TensorRT-LLM
+// kernel table (Engine "trtllm") costs less, when StaticFP8Activations is
+// set, than in the table: the fitted fixed cost of the table's FP8 GEMMs
+// above that of its BF16 GEMMs (H100 and H200: 14.0-14.2 against 3.3-3.5
+// us; B200: 16.1 against 2.8 us), which the FP8 kernel itself, reading half
+// the weight bytes, does not explain: the measured call quantizes its BF16
+// activations first, computing their scale on the fly. A deployment whose
+// FP8 checkpoint carries static activation scales does not pay that (see
+// replay.StaticFP8Scales for where lodsim assumes so). Other engines'
+// tables keep their FP8 cost: vLLM and SGLang quantize an unquantized
+// checkpoint's activations dynamically. 0 where the rule does not apply.
+func (p *Profile) StaticFP8ActivationNs() float64 {
+	if !p.StaticFP8Activations || p.Engine != "trtllm" || p.gemm == nil || int(FP8) >= len(p.qgemm) || p.qgemm[FP8] == nil {
+		return 0
+	}
+	return math.Max(p.qgemm[FP8].base.LaunchNs-p.gemm.base.LaunchNs, 0)
 }
 
 // ContextMLA implements CostModel: the measured grid of the nearest head
@@ -635,19 +666,55 @@ func (p *Profile) Collective(op Op, bytes float64, n int) (t float64, ok bool) {
 	return c.Time(bytes, n), true
 }
 
+// CustomAllReduceMaxBytes is the largest message the serving engines send
+// through their custom all-reduce instead of NCCL: vLLM's
+// CustomAllreduce max_size (8 MiB, distributed/device_communicators/
+// custom_all_reduce.py), which SGLang reuses; TensorRT-LLM's AUTO strategy
+// likewise keeps its one-shot/two-shot kernels to small messages and hands
+// large ones to NCCL.
+const CustomAllReduceMaxBytes = 8 << 20
+
+// CustomAllReduceMaxGPUs is the largest tensor-parallel group a custom
+// all-reduce serves: every rank writes into every other rank's buffer
+// over NVLink peer access, which the engines enable for up to 8 GPUs of
+// one NVLink domain.
+const CustomAllReduceMaxGPUs = 8
+
+// TPAllReduce is the time of a tensor-parallel all-reduce of bytes over n
+// GPUs as the serving engines run it: the profile's custom_all_reduce
+// grid (the engine's one-shot/two-shot kernel) when it has one, n is 2 to
+// CustomAllReduceMaxGPUs inside one NVLink domain and the message is at
+// most CustomAllReduceMaxBytes; otherwise NCCL (AllReduce). 0 for n < 2.
+func (p *Profile) TPAllReduce(bytes float64, n int) float64 {
+	if p.customAllReduce(bytes, n) {
+		t, _ := p.Collective(OpCustomAllReduce, bytes, n)
+		return t
+	}
+	return p.AllReduce(bytes, n)
+}
+
+// customAllReduce reports whether an all-reduce of bytes over n GPUs runs
+// on the custom kernel (see TPAllReduce).
+func (p *Profile) customAllReduce(bytes float64, n int) bool {
+	return p.comm[OpCustomAllReduce] != nil && n >= 2 && n <= CustomAllReduceMaxGPUs &&
+		n <= p.gpu.Domain() && bytes <= CustomAllReduceMaxBytes
+}
+
 // AllReduceLink implements CostModel: the fitted ring link's latency, with
 // the per-hop bandwidth that makes 2(n-1) hops of s/n bytes take the
-// grid-interpolated all-reduce time. Where that time is below the ring's
-// latency alone (tiny messages), the hops are pure latency.
+// grid-interpolated tensor-parallel all-reduce time (TPAllReduce: the
+// engine's custom all-reduce for small messages, NCCL otherwise). Where
+// that time is below the ring's latency alone (tiny messages), the hops
+// are pure latency.
 func (p *Profile) AllReduceLink(n int, s float64) Link {
 	l := p.RingLink(n)
 	if n < 2 || !(s > 0) {
 		return l
 	}
-	t, ok := p.Collective(OpAllReduce, s, n)
-	if !ok {
+	if _, ok := p.Collective(OpAllReduce, s, n); !ok && !p.customAllReduce(s, n) {
 		return l
 	}
+	t := p.TPAllReduce(s, n)
 	hops := 2 * float64(n-1)
 	beta := t/hops - l.LatencyNs
 	if beta <= 0 {
