@@ -5,6 +5,7 @@ import (
 	"io"
 	"math"
 	"slices"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 
@@ -240,6 +241,29 @@ type DisaggSummary struct {
 	PrefillKVUtil  SeriesStats `json:"prefill_kv_util"`
 	DecodeKVUtil   SeriesStats `json:"decode_kv_util"`
 	WaitingForRoom SeriesStats `json:"waiting_for_room"`
+}
+
+// ExpertParallel reports whether either pool has an expert-parallel
+// layout, so that the pool tables show EP, attention DP and MoE TP
+// columns; clusters without one keep the plain table.
+func (d *DisaggSummary) ExpertParallel() bool { return d.Prefill.HasEP() || d.Decode.HasEP() }
+
+// epColumns is the text table's expert-parallel cells (names), each
+// followed by a tab, or nothing when no pool has expert parallelism.
+func epColumns(show bool, names ...string) string {
+	if !show {
+		return ""
+	}
+	return strings.Join(names, "\t") + "\t"
+}
+
+// poolEP is a pool's expert-parallel cells in the text table: its EP,
+// attention DP and MoE TP, "-" for a pool without them.
+func poolEP(show bool, p replay.PoolStats) string {
+	if !p.HasEP() {
+		return epColumns(show, "-", "-", "-")
+	}
+	return epColumns(show, strconv.Itoa(p.EP), strconv.Itoa(p.AttentionDP), strconv.Itoa(p.MoETP))
 }
 
 // Summarize computes the summary of one run. st may be nil, in which case
@@ -556,12 +580,13 @@ func (s *Summary) WriteText(w io.Writer) error {
 	fmt.Fprintf(tw, "peak KV util\t%s\t%s\t\t\t\t\t%.4f\t\n", ScopeFullestReplica, s.KVUtil.Unit, s.PeakKVUtil)
 	if d := s.Disaggregated; d != nil {
 		fmt.Fprintf(tw, "\t\n")
-		fmt.Fprintf(tw, "pool\tworkers\tTP\tPP\tKV blocks/worker\tsteps\tpeak KV util\t\n")
+		ep := d.ExpertParallel()
+		fmt.Fprintf(tw, "pool\tworkers\tTP\tPP\t%sKV blocks/worker\tsteps\tpeak KV util\t\n", epColumns(ep, "EP", "attn DP", "MoE TP"))
 		for _, p := range []struct {
 			name string
 			s    replay.PoolStats
 		}{{"prefill", d.Prefill}, {"decode", d.Decode}} {
-			fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%d\t%.4f\t\n", p.name, p.s.Workers, p.s.TP, p.s.PP, p.s.KVBlocks, p.s.Steps, p.s.PeakKVUtil)
+			fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%s%d\t%d\t%.4f\t\n", p.name, p.s.Workers, p.s.TP, p.s.PP, poolEP(ep, p.s), p.s.KVBlocks, p.s.Steps, p.s.PeakKVUtil)
 		}
 		fmt.Fprintf(tw, "KV transfers (%s)\tcount\tGB\tmean ms\tp99 ms\twaited for room\tpeak waiting\t\n", d.KVLink)
 		fmt.Fprintf(tw, "\t%d\t%.3f\t%.3f\t%.3f\t%d\t%d\t\n", d.Transfers, d.TransferGB, d.Transfer.Mean, d.Transfer.P99, d.WaitedForRoom, d.PeakPending)

@@ -310,7 +310,56 @@ func TestSummaryDisaggregated(t *testing.T) {
 			t.Errorf("text report lacks %q", want)
 		}
 	}
+	if strings.Contains(b.String(), "EP") || strings.Contains(b.String(), "MoE TP") {
+		t.Errorf("pools without expert parallelism show EP columns:\n%s", b.String())
+	}
 	if Summarize(synthResults(10, 1), handStats(), SLO{}).Disaggregated != nil {
 		t.Error("an aggregated run's summary has a disaggregated section")
+	}
+}
+
+// TestSummaryDisaggregatedEP: when a pool has expert parallelism the
+// pool table gains EP, attention DP and MoE TP columns, with "-" for a
+// pool without, and the JSON carries them only for that pool.
+func TestSummaryDisaggregatedEP(t *testing.T) {
+	st := handStats()
+	st.Disaggregated = &replay.DisaggStats{
+		Prefill: replay.PoolStats{Workers: 1, TP: 8, PP: 1, KVBlocks: 100, Steps: 10},
+		Decode:  replay.PoolStats{Workers: 8, TP: 1, PP: 1, KVBlocks: 300, Steps: 90, EP: 8, AttentionDP: 8, MoETP: 1},
+		KVLink:  "network",
+	}
+	s := Summarize(disaggResults(10, 3), st, SLO{})
+	var b strings.Builder
+	if err := s.WriteText(&b); err != nil {
+		t.Fatal(err)
+	}
+	var head, prefill, decode []string
+	for _, line := range strings.Split(b.String(), "\n") {
+		f := strings.Fields(line)
+		switch {
+		case len(f) > 0 && f[0] == "pool":
+			head = f
+		case len(f) > 0 && f[0] == "prefill" && prefill == nil:
+			prefill = f
+		case len(f) > 0 && f[0] == "decode" && decode == nil:
+			decode = f
+		}
+	}
+	want := "pool workers TP PP EP attn DP MoE TP KV blocks/worker steps peak KV util"
+	if strings.Join(head, " ") != want {
+		t.Errorf("pool header %q, want %q", strings.Join(head, " "), want)
+	}
+	if got := strings.Join(prefill, " "); got != "prefill 1 8 1 - - - 100 10 0.0000" {
+		t.Errorf("prefill row %q", got)
+	}
+	if got := strings.Join(decode, " "); got != "decode 8 1 1 8 8 1 300 90 0.0000" {
+		t.Errorf("decode row %q", got)
+	}
+	js, err := json.Marshal(s.Disaggregated)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(string(js), `"expert_parallel":8,"attention_data_parallel":8,"moe_tensor_parallel":1`); n != 1 || strings.Count(string(js), "expert_parallel") != 1 {
+		t.Errorf("JSON %s: want the decode pool's layout once", js)
 	}
 }

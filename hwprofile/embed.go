@@ -6,6 +6,7 @@ import (
 	"embed"
 	"fmt"
 	"io"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -123,6 +124,52 @@ func EmbeddedProfileFor(key, engine string) (*cost.Profile, error) {
 	embedded.byName[name] = p
 	cp := *p
 	return &cp, nil
+}
+
+// ShippedProfile is the shipped profile of the GPU named gpu (catalog
+// name or key: "H100-SXM" or "h100_sxm") calibrated from engine's kernels
+// ("vllm", "sglang", "trtllm", any case or spelling engineOf reads; ""
+// for the GPU's default engine). An unknown engine's error lists the
+// engines there are; a GPU without a profile for the engine gets an error
+// naming both, and the engines shipped for it or the GPUs shipped for the
+// engine.
+func ShippedProfile(gpu, engine string) (*cost.Profile, error) {
+	g, err := cost.LookupGPU(gpu)
+	if err != nil {
+		return nil, err
+	}
+	if engine == "" {
+		return EmbeddedProfile(g.Key)
+	}
+	e, err := shippedEngine(embeddedIndex(), g, engine)
+	if err != nil {
+		return nil, err
+	}
+	return EmbeddedProfileFor(g.Key, e)
+}
+
+// shippedEngine is engine's canonical name where idx (GPU key -> engines)
+// has g's profile for it, else an error naming the engines lodsim knows
+// or g and the engine.
+func shippedEngine(idx map[string][]string, g cost.GPU, engine string) (string, error) {
+	e := engineOf(engine)
+	if e == "" {
+		return "", fmt.Errorf("hwprofile: unknown engine %q: expected one of %s", engine, strings.Join(Engines, ", "))
+	}
+	if slices.Contains(idx[g.Key], e) {
+		return e, nil
+	}
+	if es := idx[g.Key]; len(es) > 0 {
+		return "", fmt.Errorf("hwprofile: no shipped %s profile for %s (%s): shipped engines for it: %s", e, g.Name, g.Key, strings.Join(es, ", "))
+	}
+	var keys []string
+	for k, es := range idx {
+		if slices.Contains(es, e) {
+			keys = append(keys, k)
+		}
+	}
+	sort.Strings(keys)
+	return "", fmt.Errorf("hwprofile: no shipped %s profile for %s (%s): GPUs with one: %s", e, g.Name, g.Key, strings.Join(keys, ", "))
 }
 
 func gunzip(data []byte) ([]byte, error) {

@@ -459,3 +459,37 @@ func TestDescribeEngineProfile(t *testing.T) {
 		}
 	}
 }
+
+// TestShippedProfileEngine: ShippedProfile takes a GPU in either spelling
+// and an engine in any of its spellings, and names what is missing: an
+// unknown engine (listing the known ones), an engine a GPU has no profile
+// for (listing the GPU's engines, or the GPUs with one for the engine).
+func TestShippedProfileEngine(t *testing.T) {
+	p, err := ShippedProfile("H100-SXM", "SGLang")
+	if err != nil || p.Name() != "profile:embedded:h100_sxm/sglang" || p.Engine != "sglang" {
+		t.Fatalf("H100-SXM sglang: %v", err)
+	}
+	if d, err := ShippedProfile("h100_sxm", ""); err != nil || d.Name() != "profile:embedded:h100_sxm" || d.Engine != DefaultEngine {
+		t.Errorf("default engine: %v", err)
+	}
+	h100, err := cost.LookupGPU("h100_sxm")
+	if err != nil {
+		t.Fatal(err)
+	}
+	idx := map[string][]string{"h100_sxm": {"vllm"}, "a100_sxm": {"sglang", "vllm"}, "l40s": {"sglang"}}
+	if e, err := shippedEngine(idx, h100, "vLLM"); e != "vllm" || err != nil {
+		t.Errorf("vLLM: %q, %v", e, err)
+	}
+	for engine, want := range map[string]string{
+		"foo":    `unknown engine "foo": expected one of sglang, trtllm, vllm`,
+		"sglang": "no shipped sglang profile for H100-SXM (h100_sxm): shipped engines for it: vllm",
+	} {
+		if _, err := shippedEngine(idx, h100, engine); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: %v, expected an error containing %q", engine, err, want)
+		}
+	}
+	delete(idx, "h100_sxm")
+	if _, err := shippedEngine(idx, h100, "sglang"); err == nil || !strings.Contains(err.Error(), "no shipped sglang profile for H100-SXM (h100_sxm): GPUs with one: a100_sxm, l40s") {
+		t.Errorf("GPU without profiles: %v", err)
+	}
+}

@@ -77,9 +77,17 @@ func TestDisaggPoolExpertParallel(t *testing.T) {
 	if d := diffOutputs(st[0], st[1], rs[0], rs[1]); d != "" {
 		t.Errorf("high and medium differ with per-pool expert parallelism: %s", d)
 	}
+	// The run's pool stats carry each pool's layout (MoE TP: TP1 x DP/EP).
+	if p, d := st[1].Disaggregated.Prefill, st[1].Disaggregated.Decode; p.EP != 2 || p.AttentionDP != 2 || p.MoETP != 1 ||
+		d.EP != 4 || d.AttentionDP != 4 || d.MoETP != 1 {
+		t.Errorf("pool stats: prefill %+v, decode %+v; expected EP2 DP2 MoE TP1, EP4 DP4 MoE TP1", p, d)
+	}
 	plain := tinyDisagg("medium", PoolConfig{Workers: 2}, PoolConfig{Workers: 4})
 	plain.Model = tinyMoE
-	_, noEP := runDisagg(t, plain, latencyCost{}, reqs)
+	plainSt, noEP := runDisagg(t, plain, latencyCost{}, reqs)
+	if p, d := plainSt.Disaggregated.Prefill, plainSt.Disaggregated.Decode; p.HasEP() || d.HasEP() {
+		t.Errorf("pools without expert parallelism report a layout: %+v, %+v", p, d)
+	}
 	if rs[1][0].Completion == noEP[0].Completion {
 		t.Errorf("the first request completes at %d with and without expert parallelism: the pools' layouts are not applied", noEP[0].Completion)
 	}

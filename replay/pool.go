@@ -55,7 +55,11 @@ type workerPool struct {
 
 // stats reports the pool's layout and load.
 func (p *workerPool) stats() PoolStats {
-	return PoolStats{Workers: len(p.replicas), TP: p.tp, PP: p.pp, KVBlocks: p.blocks, Steps: p.stepCount, PeakKVUtil: p.peakKV}
+	st := PoolStats{Workers: len(p.replicas), TP: p.tp, PP: p.pp, KVBlocks: p.blocks, Steps: p.stepCount, PeakKVUtil: p.peakKV}
+	if pl := p.planner; pl.EP() > 1 || pl.AttentionDP() > 1 {
+		st.EP, st.AttentionDP, st.MoETP = pl.EP(), pl.AttentionDP(), pl.MoETP()
+	}
+	return st
 }
 
 // newPool builds a pool of c.Cluster.Replicas replicas from c, a pool's

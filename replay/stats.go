@@ -71,7 +71,18 @@ type PoolStats struct {
 	KVBlocks   int64   `json:"kv_blocks"`    // per worker
 	Steps      uint64  `json:"steps"`        // batch steps, all workers
 	PeakKVUtil float64 `json:"peak_kv_util"` // highest used/total of a worker
+	// EP, AttentionDP and MoETP are the pool's expert-parallel layout
+	// (expert_parallel, attention_data_parallel, and the tensor-parallel
+	// degree inside each expert group), set only on a pool with expert
+	// or attention data parallelism; 0 (and absent from JSON) otherwise.
+	EP          int `json:"expert_parallel,omitempty"`
+	AttentionDP int `json:"attention_data_parallel,omitempty"`
+	MoETP       int `json:"moe_tensor_parallel,omitempty"`
 }
+
+// HasEP reports whether the pool has an expert-parallel layout (EP or
+// attention data parallelism above 1).
+func (p PoolStats) HasEP() bool { return p.EP > 0 }
 
 // Sink receives each request's result as soon as it is final: at
 // completion or rejection, or at the end of the run for unfinished ones.

@@ -418,11 +418,7 @@ func LoadProfile(path string) (*cost.Profile, error) {
 // ShippedProfile is the profile lodsim ships for a GPU, named in either
 // spelling (H100-SXM or h100_sxm).
 func ShippedProfile(gpu string) (*cost.Profile, error) {
-	g, err := cost.LookupGPU(gpu)
-	if err != nil {
-		return nil, err
-	}
-	return hwprofile.EmbeddedProfile(g.Key)
+	return hwprofile.ShippedProfile(gpu, "")
 }
 
 // ProfileIdentity names a calibrated profile: its name, GPU, the engine

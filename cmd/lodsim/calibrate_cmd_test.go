@@ -134,6 +134,33 @@ func TestProfileShowEmbedded(t *testing.T) {
 	}
 }
 
+// TestProfileShowEngine: --engine picks a shipped profile's engine (in any
+// spelling engines go by); an unknown engine, a GPU without a profile for
+// it, and --engine without --embedded are usage errors naming what is
+// wrong.
+func TestProfileShowEngine(t *testing.T) {
+	for _, engine := range []string{"sglang", "TensorRT-LLM"} {
+		out, err := runLodsim(t, "profile", "show", "--embedded", "H200-SXM", "--engine", engine)
+		want := map[string]string{"sglang": "sglang", "TensorRT-LLM": "trtllm"}[engine]
+		if err != nil || !strings.Contains(out, "embedded:h200_sxm/"+want) || !strings.Contains(out, "h200_sxm."+want+".csv.gz") {
+			t.Errorf("--engine %s: %v\n%s", engine, err, out)
+		}
+	}
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--embedded", "h100_sxm", "--engine", "foo"}, `unknown engine "foo": expected one of sglang, trtllm, vllm`},
+		{[]string{"--embedded", "MI300X", "--engine", "sglang"}, "no shipped sglang profile for MI300X (mi300x)"},
+		{[]string{"--engine", "vllm"}, "--engine picks a shipped profile; give it with --embedded GPU"},
+	} {
+		out, err := runLodsim(t, append([]string{"profile", "show"}, c.args...)...)
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("profile show %v: %v, expected an error containing %q\n%s", c.args, err, c.want, out)
+		}
+	}
+}
+
 // TestCalibrateEngine: tables of two engines need --engine; with it the
 // profile is fitted to that engine's kernels only.
 func TestCalibrateEngine(t *testing.T) {

@@ -15,9 +15,10 @@ func profileCommand() *cli.Command {
 		Subcommands: []*cli.Command{{
 			Name:      "show",
 			Usage:     "print what a profile contains: GPU, sources, fit quality, sections",
-			UsageText: "lodsim profile show FILE | lodsim profile show --embedded h100_sxm",
+			UsageText: "lodsim profile show FILE | lodsim profile show --embedded h100_sxm [--engine sglang]",
 			Flags: []cli.Flag{
 				&cli.StringFlag{Name: "embedded", Usage: "show the shipped profile of `GPU` (name or key: H100-SXM or h100_sxm) instead of a file"},
+				&cli.StringFlag{Name: "engine", Usage: "with --embedded, the profile calibrated from `ENGINE`'s kernels: vllm, sglang or trtllm (default: the GPU's default engine)"},
 			},
 			Action: profileShowAction,
 		}},
@@ -30,8 +31,10 @@ func profileShowAction(ctx *cli.Context) error {
 	switch key := ctx.String("embedded"); {
 	case key != "" && ctx.NArg() > 0:
 		return usagef("profile show: give a FILE or --embedded, not both")
+	case key == "" && ctx.IsSet("engine"):
+		return usagef("profile show: --engine picks a shipped profile; give it with --embedded GPU")
 	case key != "":
-		if p, err = experiment.ShippedProfile(key); err != nil {
+		if p, err = hwprofile.ShippedProfile(key, ctx.String("engine")); err != nil {
 			return usagef("--embedded: %w", err)
 		}
 	case ctx.NArg() == 1:

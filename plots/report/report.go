@@ -275,9 +275,9 @@ details { margin: 0.5em 0; } summary { cursor: pointer; }
 </table>
 {{with .Disaggregated}}
 <table>
-<tr><th>pool</th><th>workers</th><th>TP</th><th>PP</th><th>KV blocks per worker</th><th>steps</th><th>mean KV utilisation</th><th>peak KV utilisation</th></tr>
-<tr><td>prefill</td><td>{{.Prefill.Workers}}</td><td>{{.Prefill.TP}}</td><td>{{.Prefill.PP}}</td><td>{{.Prefill.KVBlocks}}</td><td>{{.Prefill.Steps}}</td><td>{{f 4 .PrefillKVUtil.Mean}}</td><td>{{f 4 .Prefill.PeakKVUtil}}</td></tr>
-<tr><td>decode</td><td>{{.Decode.Workers}}</td><td>{{.Decode.TP}}</td><td>{{.Decode.PP}}</td><td>{{.Decode.KVBlocks}}</td><td>{{.Decode.Steps}}</td><td>{{f 4 .DecodeKVUtil.Mean}}</td><td>{{f 4 .Decode.PeakKVUtil}}</td></tr>
+{{$ep := .ExpertParallel}}<tr><th>pool</th><th>workers</th><th>TP</th><th>PP</th>{{if $ep}}<th>EP</th><th>attention DP</th><th>MoE TP</th>{{end}}<th>KV blocks per worker</th><th>steps</th><th>mean KV utilisation</th><th>peak KV utilisation</th></tr>
+<tr><td>prefill</td><td>{{.Prefill.Workers}}</td><td>{{.Prefill.TP}}</td><td>{{.Prefill.PP}}</td>{{if $ep}}{{template "ep" .Prefill}}{{end}}<td>{{.Prefill.KVBlocks}}</td><td>{{.Prefill.Steps}}</td><td>{{f 4 .PrefillKVUtil.Mean}}</td><td>{{f 4 .Prefill.PeakKVUtil}}</td></tr>
+<tr><td>decode</td><td>{{.Decode.Workers}}</td><td>{{.Decode.TP}}</td><td>{{.Decode.PP}}</td>{{if $ep}}{{template "ep" .Decode}}{{end}}<td>{{.Decode.KVBlocks}}</td><td>{{.Decode.Steps}}</td><td>{{f 4 .DecodeKVUtil.Mean}}</td><td>{{f 4 .Decode.PeakKVUtil}}</td></tr>
 </table>
 <table>
 <tr><th>KV transfers ({{.KVLink}})</th><th>count</th><th>GB</th><th>mean (ms)</th><th>p99 (ms)</th><th>waited for decode room</th><th>most waiting at once</th></tr>
@@ -299,4 +299,4 @@ details { margin: 0.5em 0; } summary { cursor: pointer; }
 {{end}}
 </body>
 </html>
-`))
+{{define "ep"}}{{if .HasEP}}<td>{{.EP}}</td><td>{{.AttentionDP}}</td><td>{{.MoETP}}</td>{{else}}<td>-</td><td>-</td><td>-</td>{{end}}{{end}}`))

@@ -116,4 +116,31 @@ workload:
 			t.Errorf("report lacks %q", want)
 		}
 	}
+	if strings.Contains(page.String(), "<th>EP</th>") {
+		t.Error("pools without expert parallelism show EP columns")
+	}
+}
+
+// TestDisaggReportExpertParallel: a pool with expert parallelism adds EP,
+// attention DP and MoE TP columns to the pool table, "-" for a pool
+// without.
+func TestDisaggReportExpertParallel(t *testing.T) {
+	s := analysis.Summary{Disaggregated: &analysis.DisaggSummary{
+		Prefill: replay.PoolStats{Workers: 1, TP: 8, PP: 1, KVBlocks: 100, Steps: 10},
+		Decode:  replay.PoolStats{Workers: 8, TP: 1, PP: 1, KVBlocks: 300, Steps: 90, EP: 8, AttentionDP: 4, MoETP: 2},
+	}}
+	rep := &Report{Title: "ep", Runs: []reportRun{{Name: "ep", Summary: &s}}}
+	var page bytes.Buffer
+	if err := rep.Write(&page); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		"<th>PP</th><th>EP</th><th>attention DP</th><th>MoE TP</th><th>KV blocks per worker</th>",
+		"<td>prefill</td><td>1</td><td>8</td><td>1</td><td>-</td><td>-</td><td>-</td><td>100</td>",
+		"<td>decode</td><td>8</td><td>1</td><td>1</td><td>8</td><td>4</td><td>2</td><td>300</td>",
+	} {
+		if !strings.Contains(page.String(), want) {
+			t.Errorf("report lacks %q", want)
+		}
+	}
 }
