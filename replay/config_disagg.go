@@ -220,9 +220,6 @@ func (c *Config) validateDisagg(p *problems, m lod.Model, haveModel bool) {
 	if k.TensorParallel > 1 || k.PipelineParallel > 1 {
 		p.add("cluster.tensor_parallel/pipeline_parallel: %d/%d with cluster.disaggregated, expected unset: give them per pool", k.TensorParallel, k.PipelineParallel)
 	}
-	if k.Nodes > 0 {
-		p.add("cluster.nodes: %d with cluster.disaggregated is not supported yet (cluster.disaggregated.transfer.link: network sends the KV over a network)", k.Nodes)
-	}
 	if k.ExpertParallel > 1 || k.AttentionDataParallel > 1 || k.MoETensorParallel > 0 {
 		p.add("cluster.expert_parallel/attention_data_parallel/moe_tensor_parallel: %d/%d/%d with cluster.disaggregated, expected unset: give them per pool (cluster.disaggregated.prefill.expert_parallel, ...)",
 			k.ExpertParallel, k.AttentionDataParallel, k.MoETensorParallel)

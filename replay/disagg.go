@@ -55,9 +55,13 @@ type disagg struct {
 }
 
 func (d *disagg) stats() *DisaggStats {
+	lane := d.xfer.lane
+	if d.xfer.nodes && d.xfer.link == KVLinkNetwork {
+		lane = d.xfer.net
+	}
 	return &DisaggStats{Prefill: d.prefill.stats(), Decode: d.decode.stats(), KVLink: string(d.xfer.link),
 		Transfers: d.transfers, TransferBytes: d.bytes, WaitedForRoom: d.waited, PeakPending: d.peakPending,
-		TransferLaneGBs: d.xfer.lane.BytesPerNs, Samples: d.samples}
+		TransferLaneGBs: lane.BytesPerNs, Samples: d.samples}
 }
 
 // sample takes one point of the per-pool time series (after the
@@ -98,6 +102,7 @@ func newDisagg(s *Simulator) error {
 	if d.decode, err = newPool(s, PoolDecode, dc, dc.Router.Policy); err != nil {
 		return fmt.Errorf("cluster.disaggregated.decode: %w", err)
 	}
+	d.decode.base = decodeBase(&c.Cluster)
 	bs := c.Scheduler.BlockSize
 	if n := c.Scheduler.MaxModelLen; n > 0 {
 		// A request of max_model_len tokens must fit whole on a decode
@@ -109,12 +114,26 @@ func newDisagg(s *Simulator) error {
 			return poolCapacityError(PoolPrefill, d.prefill.blocks, bs, n-1, "the prompt of one request of scheduler.max_model_len")
 		}
 	}
-	d.xfer = newKVTransfer(s.in.Model, s.in.Cost.GPU(), c.Cluster.Disaggregated, d.prefill, c.Cluster.Links.Topology)
+	d.xfer = newKVTransfer(s.in.Model, s.in.Cost.GPU(), &c.Cluster, d.prefill)
 	s.disagg = d
 	s.pools = []*workerPool{d.prefill, d.decode}
 	d.prefill.addReplicas(s)
 	d.decode.addReplicas(s)
+	d.netLinkKind()
 	return nil
+}
+
+// netLinkKind reports the KV link as network on nodes where some prefill
+// worker and decode worker lie on different nodes.
+func (d *disagg) netLinkKind() {
+	for _, src := range d.prefill.replicas {
+		for _, dst := range d.decode.replicas {
+			if _, _, cross := d.xfer.crosses(d.s, src, dst); cross {
+				d.xfer.link = KVLinkNetwork
+				return
+			}
+		}
+	}
 }
 
 // tooLongForKV reports whether r's KV could never fit: its prompt in
@@ -197,9 +216,10 @@ func (d *disagg) startTransfers(dst *replica) {
 		d.transfers++
 		d.bytes += d.xfer.Bytes(r.computed)
 		if s.high != nil {
-			s.high.startKV(slot, src, d.xfer, r.computed)
+			s.high.startKV(slot, src, dst, d.xfer, r.computed)
 		} else {
-			s.h.push(s.now+Time(d.xfer.Ns(r.computed)), evKVTransfer, slot, 0, 0)
+			_, _, cross := d.xfer.crosses(s, src, dst)
+			s.h.push(s.now+Time(d.xfer.Ns(r.computed, cross)), evKVTransfer, slot, 0, 0)
 		}
 	}
 }

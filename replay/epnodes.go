@@ -44,7 +44,7 @@ func epNodes(s *Simulator, g *workerPool, rep, st int) []int {
 	spans := false
 	for j := range nodes {
 		q := j * mt
-		nodes[j] = rankNode(k, g.tp, g.pp, r0+q/g.tp, st, q%g.tp)
+		nodes[j] = rankNode(k, g.base, g.tp, g.pp, r0+q/g.tp, st, q%g.tp)
 		spans = spans || nodes[j] != nodes[0]
 	}
 	if !spans {

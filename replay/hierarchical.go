@@ -50,7 +50,7 @@ func (e *highExecutor) initHier(st *stage) {
 	h.m = g.tp / h.g
 	h.steps = [3]int8{int8(h.g - 1), int8(2 * (h.m - 1)), int8(h.g - 1)}
 	h.intra, h.inter, h.ranks = make([]int32, g.tp), make([]int32, g.tp), make([]hierRank, g.tp)
-	node := func(r int) int { return rankNode(k, g.tp, g.pp, int(st.rep.id), st.idx, r) }
+	node := func(r int) int { return rankNode(k, g.base, g.tp, g.pp, int(st.rep.index), st.idx, r) }
 	for r := range h.intra {
 		p, j := r/h.g, r%h.g
 		switch {

@@ -37,9 +37,24 @@ import (
 // medium time: the layers' bandwidth times split the lane's integer total.
 // Both start when the prefill step that sampled the first token ends
 // (SGLang and vLLM send the KV after the prefill forward pass).
+//
+// On nodes (cluster.nodes, topology.go) a transfer between workers on one
+// node takes the NVLink lanes above, and one between workers on different
+// nodes sends every lane over the one NIC link from the prefill node to
+// the decode node (cluster.network), which the lanes share with each other
+// and with every other transfer between those nodes. Uncontended, the
+// lanes drain together under processor sharing: the transfer takes
+//
+//	max over stages (setup + latency) + sum over lanes of bytes / bandwidth
+//
+// (each lane's bandwidth time as an integer, lod.HopParts), which medium
+// LoD takes analytically and high LoD matches exactly alone on the NIC
+// (TestDisaggNodesHighEqualsMedium).
 type kvTransfer struct {
 	link   KVLink
 	lane   cost.Link
+	net    cost.Link // cluster.network, with cluster.nodes
+	nodes  bool      // cluster.nodes: lanes between nodes take the NIC
 	shared bool // lanes are the prefill GPUs' TP ring links
 	tp     int
 	stages []kvStage // of the prefill pool
@@ -56,9 +71,15 @@ type kvStage struct {
 // newKVTransfer lays out the transfers from prefill pool p: the link kind
 // and its figures (the transfer block's overrides applied), and each
 // stage's bytes per token per lane.
-func newKVTransfer(m lod.Model, g cost.GPU, d *DisaggConfig, p *workerPool, topology Topology) *kvTransfer {
+func newKVTransfer(m lod.Model, g cost.GPU, k *ClusterConfig, p *workerPool) *kvTransfer {
+	d, topology := k.Disaggregated, k.Links.Topology
 	o := d.Transfer
 	t := &kvTransfer{link: d.kvLink(g), tp: p.tp, window: int32(m.SlidingWindow), setup: int64(math.Round(o.SetupUs * 1e3))}
+	if k.Nodes > 0 {
+		// Within a node NVLink; between nodes the NIC (validatePoolNodes
+		// leaves the transfer block's link figures unset).
+		t.link, t.nodes, t.net = KVLinkNVLink, true, netLink(*k)
+	}
 	switch t.link {
 	case KVLinkNetwork:
 		t.lane = cost.Link{LatencyNs: defaultNICLatencyU * 1e3, BytesPerNs: defaultNICGBps}
@@ -108,20 +129,41 @@ func (t *kvTransfer) laneBytes(s int, tokens int32) float64 {
 }
 
 // laneParts is the latency (the setup included) and bandwidth time of one
-// lane of stage s.
-func (t *kvTransfer) laneParts(s int, tokens int32) (lat, bw int64) {
-	lat, bw = lod.HopParts(t.lane, t.laneBytes(s, tokens))
+// lane of stage s, over the NIC when cross.
+func (t *kvTransfer) laneParts(s int, tokens int32, cross bool) (lat, bw int64) {
+	ln := t.lane
+	if cross {
+		ln = t.net
+	}
+	lat, bw = lod.HopParts(ln, t.laneBytes(s, tokens))
 	return lat + t.setup, bw
 }
 
-// Ns is the uncontended transfer time of tokens of KV: its slowest lane.
-func (t *kvTransfer) Ns(tokens int32) int64 {
-	var d int64
+// Ns is the uncontended transfer time of tokens of KV: its slowest lane,
+// or, between nodes (cross), every lane's bandwidth time on the one NIC
+// after the largest latency.
+func (t *kvTransfer) Ns(tokens int32, cross bool) int64 {
+	var d, sum, lmax int64
 	for s := range t.stages {
-		lat, bw := t.laneParts(s, tokens)
+		lat, bw := t.laneParts(s, tokens, cross)
 		d = max(d, lat+bw)
+		sum += int64(t.tp) * bw
+		lmax = max(lmax, lat)
+	}
+	if cross {
+		return lmax + sum
 	}
 	return d
+}
+
+// crosses reports whether a transfer from prefill replica src to decode
+// replica dst goes between nodes, and over which: src's node a, dst's b.
+func (t *kvTransfer) crosses(s *Simulator, src, dst *replica) (a, b int, cross bool) {
+	if !t.nodes {
+		return 0, 0, false
+	}
+	a, b = nodeOf(s, src.grp, int(src.index), 0), nodeOf(s, dst.grp, int(dst.index), 0)
+	return a, b, a != b
 }
 
 // Bytes is the KV one request of tokens prompt tokens moves, all lanes.
@@ -161,14 +203,21 @@ type kvStreams struct {
 type kvStream struct {
 	slot  int32
 	left  int32
+	net   int32 // the NIC link every lane takes between nodes, else -1
 	src   *replica
 	parts [][2]int64 // per stage: latency, bandwidth time
 }
 
 // initKVLinks gives each GPU of prefill replica rp its lane: its TP ring
 // link where transfers share it with the collectives, else a link of its
-// own.
+// own; on nodes, the NIC links towards the decode workers' nodes are made
+// now, so that starting a transfer allocates nothing.
 func (e *highExecutor) initKVLinks(rp *replica, t *kvTransfer) {
+	for _, dst := range e.s.disagg.decode.replicas {
+		if a, b, cross := t.crosses(e.s, rp, dst); cross {
+			e.nic(a, b)
+		}
+	}
 	for _, st := range rp.stages {
 		st.kvLinks = make([]int32, len(st.ranks))
 		for r := range st.kvLinks {
@@ -182,8 +231,9 @@ func (e *highExecutor) initKVLinks(rp *replica, t *kvTransfer) {
 }
 
 // startKV starts streaming request slot's KV (of tokens tokens) from
-// prefill replica src: every lane sends its stage's first layer.
-func (e *highExecutor) startKV(slot int32, src *replica, t *kvTransfer, tokens int32) {
+// prefill replica src to decode replica dst: every lane sends its stage's
+// first layer.
+func (e *highExecutor) startKV(slot int32, src, dst *replica, t *kvTransfer, tokens int32) {
 	ks := &e.kv
 	var id int32
 	if n := len(ks.free); n > 0 {
@@ -194,11 +244,16 @@ func (e *highExecutor) startKV(slot int32, src *replica, t *kvTransfer, tokens i
 		id = int32(len(ks.st) - 1)
 	}
 	k := &ks.st[id]
-	lanes := e.kvLanes(t)
+	k.net = -1
+	a, b, cross := t.crosses(e.s, src, dst)
+	if cross {
+		k.net = e.nic(a, b)
+	}
+	lanes := e.kvLanes(t, k)
 	k.slot, k.src, k.left = slot, src, int32(len(t.stages)*lanes)
 	k.parts = k.parts[:0]
 	for s := range t.stages {
-		lat, bw := t.laneParts(s, tokens)
+		lat, bw := t.laneParts(s, tokens, cross)
 		k.parts = append(k.parts, [2]int64{lat, bw})
 	}
 	for s := range t.stages {
@@ -219,14 +274,18 @@ func (e *highExecutor) sendKVLayer(id int32, lane, l int) {
 	if l == n-1 {
 		lat = k.parts[s][0]
 	}
-	li := k.src.stages[s].kvLinks[r]
+	li := k.net
+	if li < 0 {
+		li = k.src.stages[s].kvLinks[r]
+	}
 	e.addTransferNs(li, xfer{kind: xferKV, src: id, stage: int32(lane), dst: int16(l)}, lat, layerShare(k.parts[s][1], l, n))
 }
 
-// kvLanes is the lanes a stage's stream sends on: every TP rank's, or,
-// compressed, one where the lanes do not share links with collectives.
-func (e *highExecutor) kvLanes(t *kvTransfer) int {
-	if e.kvWhole && !t.shared {
+// kvLanes is the lanes a stage's stream k sends on: every TP rank's, or,
+// compressed, one where the lanes do not share links with collectives or
+// with each other (a NIC between nodes).
+func (e *highExecutor) kvLanes(t *kvTransfer, k *kvStream) int {
+	if e.kvWhole && !t.shared && k.net < 0 {
 		return 1
 	}
 	return t.tp

@@ -48,6 +48,7 @@ type workerPool struct {
 	router   router
 	replicas []*replica
 	blocks   int64 // KV blocks per replica
+	base     placeBase // where its placement on nodes starts (topology.go)
 
 	stepCount uint64  // steps run by the pool's replicas
 	peakKV    float64 // highest KV use of one of them

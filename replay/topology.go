@@ -76,29 +76,53 @@ import (
 // the next layer (TestNodesTPRingAcrossNodes); the adaptive level of
 // detail refines such replicas.
 
-// agg is the pool of an aggregated cluster: multi-node placement is for
-// aggregated clusters (validateNodes refuses it with cluster.disaggregated).
+// A disaggregated cluster places the prefill pool's workers by the same
+// rule, then the decode pool's after them: the decode pool's pieces are
+// numbered on from the prefill pool's, and packed fills the nodes from the
+// GPU after the prefill pool's last (node (prefill GPUs + k x u) /
+// gpus_per_node). Each worker must lie within one node (validatePoolNodes;
+// workers spanning nodes are not supported there yet). A KV transfer
+// between workers on different nodes goes over the prefill node's NIC
+// towards the decode node (kvtransfer.go), the link hand-offs and
+// all-reduces between those nodes share.
+
+// placeBase is where a pool's placement starts: the GPUs and pieces of the
+// pools placed before it (the prefill pool's, for the decode pool).
+type placeBase struct{ gpus, pieces int }
+
+// agg is the pool of an aggregated cluster.
 func (s *Simulator) agg() *workerPool { return s.pools[0] }
 
-// nodeOf is the node of replica rep's stage s (its first rank), or 0 on a
-// single node.
-func nodeOf(s *Simulator, rep, stage int) int {
-	g := s.agg()
-	return rankNode(&s.cfg.Cluster, g.tp, g.pp, rep, stage, 0)
+// nodeOf is the node of pool g's replica rep's stage s (its first rank),
+// or 0 on a single node.
+func nodeOf(s *Simulator, g *workerPool, rep, stage int) int {
+	return rankNode(&s.cfg.Cluster, g.base, g.tp, g.pp, rep, stage, 0)
 }
 
-// rankNode is the node of rank i of replica rep's stage st under
-// cluster.placement (the rule above), or 0 on a single node.
-func rankNode(k *ClusterConfig, tp, pp, rep, st, i int) int {
+// rankNode is the node of rank i of replica rep's stage st of a pool
+// starting at b under cluster.placement (the rule above), or 0 on a single
+// node.
+func rankNode(k *ClusterConfig, b placeBase, tp, pp, rep, st, i int) int {
 	if k.Nodes <= 0 {
 		return 0
 	}
 	u := min(tp, k.GPUsPerNode)
 	piece := (rep*pp+st)*(tp/u) + i/u
 	if k.Placement == PlacementSpread {
-		return piece % k.Nodes
+		return (b.pieces + piece) % k.Nodes
 	}
-	return piece * u / k.GPUsPerNode
+	return (b.gpus + piece*u) / k.GPUsPerNode
+}
+
+// decodeBase is where the decode pool's placement starts: after the
+// prefill pool's GPUs and pieces.
+func decodeBase(k *ClusterConfig) placeBase {
+	q := k.Disaggregated.Prefill
+	if k.Nodes <= 0 || k.GPUsPerNode <= 0 || q.TensorParallel <= 0 {
+		return placeBase{}
+	}
+	u := min(q.TensorParallel, k.GPUsPerNode)
+	return placeBase{gpus: q.gpus(), pieces: q.Workers * q.PipelineParallel * (q.TensorParallel / u)}
 }
 
 // netLink is cluster.network as a link.
@@ -109,7 +133,8 @@ func netLink(k ClusterConfig) cost.Link {
 // crossesNodes reports whether the hand-off from st to the next stage
 // goes over the network.
 func crossesNodes(s *Simulator, st *stage) bool {
-	return st.idx < st.rep.grp.pp-1 && nodeOf(s, int(st.rep.id), st.idx) != nodeOf(s, int(st.rep.id), st.idx+1)
+	g := st.rep.grp
+	return st.idx < g.pp-1 && nodeOf(s, g, int(st.rep.index), st.idx) != nodeOf(s, g, int(st.rep.index), st.idx+1)
 }
 
 // anyCrossing reports whether some replica hands off or all-reduces
@@ -121,7 +146,7 @@ func anyCrossing(s *Simulator) bool {
 	}
 	for r := 0; r < s.cfg.Cluster.Replicas; r++ {
 		for st := 0; st < g.pp-1; st++ {
-			if nodeOf(s, r, st) != nodeOf(s, r, st+1) {
+			if nodeOf(s, g, r, st) != nodeOf(s, g, r, st+1) {
 				return true
 			}
 		}
@@ -154,11 +179,11 @@ func (e *highExecutor) placeOnNodes(rp *replica) {
 	}
 	g := rp.grp
 	for _, st := range rp.stages {
-		if nodes := epNodes(s, g, int(rp.id), st.idx); st.ep != nil && nodes != nil {
+		if nodes := epNodes(s, g, int(rp.index), st.idx); st.ep != nil && nodes != nil {
 			e.epCross(st.ep, nodes)
 		}
 		if crossesNodes(s, st) {
-			st.ppLink = e.nic(nodeOf(s, int(rp.id), st.idx), nodeOf(s, int(rp.id), st.idx+1))
+			st.ppLink = e.nic(nodeOf(s, g, int(rp.index), st.idx), nodeOf(s, g, int(rp.index), st.idx+1))
 		}
 		if g.tp <= k.GPUsPerNode {
 			continue
@@ -166,7 +191,7 @@ func (e *highExecutor) placeOnNodes(rp *replica) {
 		e.initHier(st)
 		st.netRank = make([]bool, g.tp)
 		for r := range st.netRank {
-			from, to := rankNode(k, g.tp, g.pp, int(rp.id), st.idx, r), rankNode(k, g.tp, g.pp, int(rp.id), st.idx, (r+1)%g.tp)
+			from, to := rankNode(k, g.base, g.tp, g.pp, int(rp.index), st.idx, r), rankNode(k, g.base, g.tp, g.pp, int(rp.index), st.idx, (r+1)%g.tp)
 			if from != to {
 				st.netRank[r] = true
 				st.ringLinks[r] = e.nic(from, to)
@@ -232,19 +257,91 @@ func (c *Config) validateNodes(p *problems) {
 		p.add("cluster.gpus_per_node: %d, expected >= 1 with cluster.nodes", k.GPUsPerNode)
 		return
 	}
+	if k.Disaggregated != nil {
+		c.validateNetwork(p)
+		c.validatePlacement(p)
+		c.validatePoolNodes(p)
+		return
+	}
 	if need := k.Replicas * k.TensorParallel * k.PipelineParallel; need > k.Nodes*k.GPUsPerNode {
 		p.add("cluster.nodes: %d nodes of %d GPUs hold %d, expected at least replicas x TP x PP = %d", k.Nodes, k.GPUsPerNode, k.Nodes*k.GPUsPerNode, need)
 	}
 	if tp := k.TensorParallel; tp > 0 && k.GPUsPerNode%tp != 0 && tp%k.GPUsPerNode != 0 {
 		p.add("cluster.tensor_parallel: %d and cluster.gpus_per_node %d: expected a TP group within one node (TP divides it) or over whole nodes (it divides TP)", tp, k.GPUsPerNode)
 	}
+	c.validateNetwork(p)
+	c.validatePlacement(p)
+}
+
+// validateNetwork checks cluster.network.
+func (c *Config) validateNetwork(p *problems) {
+	k := c.Cluster
 	if !(k.Network.BandwidthGBps > 0) {
 		p.add("cluster.network.bandwidth_gbps: %v, expected > 0 (GB/s per direction of a node's NIC)", k.Network.BandwidthGBps)
 	}
 	if k.Network.LatencyUs < 0 {
 		p.add("cluster.network.latency_us: %v, expected >= 0", k.Network.LatencyUs)
 	}
-	c.validatePlacement(p)
+}
+
+// validatePoolNodes checks a disaggregated cluster's placement: the pools'
+// GPUs fit the nodes, each worker (and each attention-DP group of an
+// expert-parallel pool) lies within one node, and spread puts no more GPUs
+// on a node than it has. The transfer block's link figures are the nodes'
+// to decide.
+func (c *Config) validatePoolNodes(p *problems) {
+	k := &c.Cluster
+	d := k.Disaggregated
+	if t := d.Transfer; t.Link != "" || t.BandwidthGBps != 0 || t.LatencyUs != 0 {
+		p.add("cluster.disaggregated.transfer.link/bandwidth_gbps/latency_us: set with cluster.nodes, expected unset: the nodes decide (NVLink within a node, cluster.network between nodes)")
+	}
+	if need := d.Prefill.gpus() + d.Decode.gpus(); need > k.Nodes*k.GPUsPerNode {
+		p.add("cluster.nodes: %d nodes of %d GPUs hold %d, expected at least the pools' %d GPUs (prefill %d + decode %d)",
+			k.Nodes, k.GPUsPerNode, k.Nodes*k.GPUsPerNode, need, d.Prefill.gpus(), d.Decode.gpus())
+		return
+	}
+	used := make([]int, k.Nodes)
+	for _, q := range []struct {
+		f    string
+		pool PoolConfig
+		base placeBase
+	}{{"cluster.disaggregated.prefill", d.Prefill, placeBase{}}, {"cluster.disaggregated.decode", d.Decode, decodeBase(k)}} {
+		if !poolNodesValid(p, k, q.f, q.pool, q.base, used) {
+			return
+		}
+	}
+	for n, g := range used {
+		if g > k.GPUsPerNode {
+			p.add("cluster.placement: %s puts %d GPUs on node %d, expected at most cluster.gpus_per_node %d", k.Placement, g, n, k.GPUsPerNode)
+			return
+		}
+	}
+}
+
+// poolNodesValid checks that each worker of pool q (field f), placed from
+// b, lies within one node, counting its GPUs per node into used.
+func poolNodesValid(p *problems, k *ClusterConfig, f string, q PoolConfig, b placeBase, used []int) bool {
+	tp, pp := q.TensorParallel, q.PipelineParallel
+	if tp < 1 || pp < 1 || q.Workers < 1 {
+		return false // validatePool names it
+	}
+	if tp > k.GPUsPerNode || k.GPUsPerNode%tp != 0 {
+		p.add("%s.tensor_parallel: %d with cluster.gpus_per_node %d: expected a TP group within one node (TP divides gpus_per_node); workers spanning nodes are not supported in a disaggregated cluster yet", f, tp, k.GPUsPerNode)
+		return false
+	}
+	group := max(1, q.AttentionDataParallel) // workers that must share a node
+	for w := 0; w < q.Workers; w++ {
+		first := rankNode(k, b, tp, pp, w/group*group, 0, 0)
+		for st := 0; st < pp; st++ {
+			n := rankNode(k, b, tp, pp, w, st, 0)
+			if n != first {
+				p.add("%s: worker %d lies on nodes %d and %d under cluster.placement %q, expected each worker (and attention-DP group) within one node; workers spanning nodes are not supported in a disaggregated cluster yet", f, w, first, n, k.Placement)
+				return false
+			}
+			used[n] += tp
+		}
+	}
+	return true
 }
 
 // validatePlacement checks cluster.placement. Spread needs no room check
