@@ -195,6 +195,7 @@ func drawDisagg(r *rand.Rand, l string, tight bool) *Config {
 	}
 	drawPoolExperts(r, c)
 	c.ApplyDefaults()
+	drawDisaggNodes(r, c)
 	return c
 }
 
@@ -208,7 +209,7 @@ func TestRandomDisaggHighEqualsMedium(t *testing.T) {
 	g, _ := cost.LookupGPU("H100-SXM")
 	models := []cost.CostModel{fixedCost{}, latencyCost{}, cost.NewRoofline(g),
 		fixedCost{overheads: cost.Overheads{StepNs: 6000, PerSeqNs: 400, PerPrefillTokenNs: 30}}}
-	compared, tightCompared := 0, 0
+	compared, tightCompared, netCompared := 0, 0, 0
 	const seeds = 300
 	for seed := uint64(1); seed <= seeds; seed++ {
 		rng := rand.New(rand.NewPCG(seed, 12))
@@ -219,8 +220,10 @@ func TestRandomDisaggHighEqualsMedium(t *testing.T) {
 		// A quarter of the seeds stop half way: requests between the
 		// pools, waiting for room or in transfer, end unfinished.
 		stopped := seed%4 == 1
+		onNodes := false
 		for i, l := range []string{"high", "medium"} {
 			c := drawDisagg(rand.New(rand.NewPCG(seed, 13)), l, seed%3 == 0)
+			onNodes = c.Cluster.Nodes > 0
 			if stopped {
 				c.Simulation.MaxSimulationTime = Duration(reqs[len(reqs)-1].Arrival / 2)
 			}
@@ -244,14 +247,17 @@ func TestRandomDisaggHighEqualsMedium(t *testing.T) {
 		if d := diffOutputs(st[0], st[1], res[0], res[1]); d != "" {
 			t.Fatalf("seed %d: high and medium differ: %s", seed, d)
 		}
+		if onNodes && st[0].Disaggregated.KVLink == string(KVLinkNetwork) && st[0].Disaggregated.Transfers > 0 {
+			netCompared++ // on nodes, KV between them
+		}
 	}
 	// Most seeds without cache pressure have no contention, and some with
 	// it (whose waiting transfers tend to start together when room opens):
 	// the comparison is not vacuous. 215 and 54 when this was written.
-	if compared < seeds/2 || tightCompared < 10 {
-		t.Errorf("only %d of %d seeds (%d of them tight) free of KV contention", compared, seeds, tightCompared)
+	if compared < seeds/2 || tightCompared < 10 || netCompared < 5 {
+		t.Errorf("only %d of %d seeds (%d of them tight, %d with KV between nodes) free of KV contention", compared, seeds, tightCompared, netCompared)
 	}
-	t.Logf("%d of %d seeds compared, %d of them tight", compared, seeds, tightCompared)
+	t.Logf("%d of %d seeds compared, %d of them tight, %d with KV between nodes", compared, seeds, tightCompared, netCompared)
 }
 
 // contended reports whether a high LoD transfer took longer than the

@@ -213,9 +213,14 @@ type kvStream struct {
 // own; on nodes, the NIC links towards the decode workers' nodes are made
 // now, so that starting a transfer allocates nothing.
 func (e *highExecutor) initKVLinks(rp *replica, t *kvTransfer) {
-	for _, dst := range e.s.disagg.decode.replicas {
-		if a, b, cross := t.crosses(e.s, rp, dst); cross {
-			e.nic(a, b)
+	if dec := e.s.disagg.decode; t.nodes {
+		// The decode workers are made after the prefill workers: place
+		// them by index.
+		a := nodeOf(e.s, rp.grp, int(rp.index), 0)
+		for w := 0; w < dec.cfg.Cluster.Replicas; w++ {
+			if b := nodeOf(e.s, dec, w, 0); b != a {
+				e.nic(a, b)
+			}
 		}
 	}
 	for _, st := range rp.stages {

@@ -96,7 +96,6 @@ func newPool(s *Simulator, kind PoolKind, c *Config, policy RoutingPolicy) (*wor
 func (p *workerPool) addReplicas(s *Simulator) {
 	for i := 0; i < p.cfg.Cluster.Replicas; i++ {
 		rp := s.newReplica(p, int32(len(s.replicas)), int32(p.blocks))
-		rp.index = int32(i)
 		p.replicas = append(p.replicas, rp)
 		s.replicas = append(s.replicas, rp)
 	}

@@ -31,7 +31,7 @@ type replica struct {
 }
 
 func (s *Simulator) newReplica(p *workerPool, id int32, blocks int32) *replica {
-	rp := &replica{id: id, grp: p, kv: newKVPool(blocks, int32(p.sched.BlockSize))}
+	rp := &replica{id: id, index: int32(len(p.replicas)), grp: p, kv: newKVPool(blocks, int32(p.sched.BlockSize))}
 	rp.sched = newScheduler(s, rp)
 	for i := 0; i < p.pp; i++ {
 		st := &stage{rep: rp, idx: i, gid: int32(len(s.stages))}

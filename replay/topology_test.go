@@ -32,7 +32,7 @@ func TestNodesPlacement(t *testing.T) {
 	}
 	for r := 0; r < 2; r++ {
 		for st := 0; st < 2; st++ {
-			if n := nodeOf(s, r, st); n != 2*r+st {
+			if n := nodeOf(s, s.agg(), r, st); n != 2*r+st {
 				t.Errorf("replica %d stage %d on node %d, want %d", r, st, n, 2*r+st)
 			}
 		}
@@ -243,7 +243,7 @@ func TestNodesPlacementSpread(t *testing.T) {
 				if pl == PlacementSpread {
 					want = st
 				}
-				if n := nodeOf(s, r, st); n != want {
+				if n := nodeOf(s, s.agg(), r, st); n != want {
 					t.Errorf("%s: replica %d stage %d on node %d, want %d", pl, r, st, n, want)
 				}
 			}
