@@ -1,0 +1,169 @@
+package replay
+
+import (
+	"math/rand/v2"
+	"strings"
+	"testing"
+
+	"github.com/lodsim/lodsim/trace/workload"
+)
+
+// nodesDisagg is tinyDisagg on nodes of gpn GPUs joined by a 10 GB/s,
+// 1 us network: the transfer block's link figures left to the nodes.
+func nodesDisagg(l string, prefill, decode PoolConfig, nodes, gpn int) *Config {
+	c := tinyDisagg(l, prefill, decode)
+	c.Cluster.Disaggregated.Transfer = TransferConfig{}
+	c.Cluster.Nodes, c.Cluster.GPUsPerNode = nodes, gpn
+	c.Cluster.Network = NetworkConfig{BandwidthGBps: 10, LatencyUs: 1}
+	return c
+}
+
+// drawDisaggNodes puts a third of drawn disaggregated clusters on nodes
+// (drawn after every other field, so the rest of the draw is unchanged),
+// keeping the draw only where the pools fit (each worker within a node).
+func drawDisaggNodes(r *rand.Rand, c *Config) {
+	if r.IntN(3) != 0 {
+		return
+	}
+	d := c.Cluster.Disaggregated
+	x := *c
+	x.Cluster.Disaggregated = &DisaggConfig{Prefill: d.Prefill, Decode: d.Decode, Transfer: TransferConfig{SetupUs: d.Transfer.SetupUs}}
+	x.Cluster.GPUsPerNode = []int{2, 4, 8}[r.IntN(3)]
+	x.Cluster.Nodes = (d.Prefill.gpus()+d.Decode.gpus()+x.Cluster.GPUsPerNode-1)/x.Cluster.GPUsPerNode + r.IntN(2)
+	x.Cluster.Network = NetworkConfig{BandwidthGBps: float64(5 + r.IntN(100)), LatencyUs: float64(r.IntN(3))}
+	x.Cluster.Placement = Placements[r.IntN(len(Placements))]
+	if x.Validate() == nil {
+		*c = x
+	}
+}
+
+// TestDisaggNodesPlacement: the prefill pool's workers fill the nodes
+// first, the decode pool's after them; packed keeps them in order, spread
+// deals them round-robin, continuing from the prefill pool's pieces.
+func TestDisaggNodesPlacement(t *testing.T) {
+	for _, tc := range []struct {
+		pl   Placement
+		want []int // nodes of prefill workers 0-1, then decode workers 0-1
+	}{{PlacementPacked, []int{0, 0, 1, 1}}, {PlacementSpread, []int{0, 1, 0, 1}}} {
+		c := nodesDisagg("high", PoolConfig{Workers: 2, TensorParallel: 2}, PoolConfig{Workers: 2, TensorParallel: 2}, 2, 4)
+		c.Cluster.Placement = tc.pl
+		s, err := NewSimulator(Input{Config: c, Model: c.Model, Cost: fixedCost{}, Workload: workload.NewSliceReader(nil), Sink: &Collect{}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []int
+		for _, g := range s.pools {
+			for _, rp := range g.replicas {
+				got = append(got, nodeOf(s, g, int(rp.index), 0))
+			}
+		}
+		if !equalInts(got, tc.want) {
+			t.Errorf("%s: worker nodes %v, want %v", tc.pl, got, tc.want)
+		}
+		if want := map[Placement]string{PlacementPacked: "network", PlacementSpread: "network"}[tc.pl]; s.disagg.stats().KVLink != want {
+			t.Errorf("%s: KV link %q, want %q", tc.pl, s.disagg.stats().KVLink, want)
+		}
+	}
+	// On one node the KV stays on NVLink.
+	c := nodesDisagg("medium", PoolConfig{Workers: 1}, PoolConfig{Workers: 1}, 1, 8)
+	st, _ := runDisagg(t, c, fixedCost{}, []workload.Request{{ID: 1, PromptTokens: 10, OutputTokens: 2}})
+	if st.Disaggregated.KVLink != "nvlink" {
+		t.Errorf("one node: KV link %q, want nvlink", st.Disaggregated.KVLink)
+	}
+}
+
+func equalInts(a, b []int) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// TestDisaggNodesValidated: each problem named by its field.
+func TestDisaggNodesValidated(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		edit func(c *Config)
+		want string
+	}{
+		{"pools do not fit", func(c *Config) { c.Cluster.Nodes = 1 }, "cluster.nodes: 1 nodes of 4 GPUs hold 4, expected at least the pools' 6 GPUs"},
+		{"TP over a node", func(c *Config) { c.Cluster.Disaggregated.Decode.TensorParallel = 8; c.Cluster.Nodes = 6 }, "cluster.disaggregated.decode.tensor_parallel: 8 with cluster.gpus_per_node 4"},
+		{"worker spans nodes", func(c *Config) {
+			c.Cluster.Disaggregated.Prefill.Workers = 1
+			c.Cluster.Disaggregated.Decode = PoolConfig{Workers: 1, TensorParallel: 2, PipelineParallel: 2}
+		},
+			"cluster.disaggregated.decode: worker 0 lies on nodes 0 and 1"},
+		{"spread overflows a node", func(c *Config) {
+			c.Cluster.Placement = PlacementSpread
+			c.Cluster.Disaggregated.Prefill = PoolConfig{Workers: 1, TensorParallel: 4, PipelineParallel: 1}
+			c.Cluster.Disaggregated.Decode.Workers = 4
+			c.Cluster.Nodes = 2
+		}, "cluster.placement: spread puts 6 GPUs on node 0, expected at most cluster.gpus_per_node 4"},
+		{"transfer link set", func(c *Config) { c.Cluster.Disaggregated.Transfer.Link = KVLinkNetwork }, "cluster.disaggregated.transfer.link/bandwidth_gbps/latency_us: set with cluster.nodes"},
+		{"no network", func(c *Config) { c.Cluster.Network = NetworkConfig{} }, "cluster.network.bandwidth_gbps: 0"},
+	} {
+		c := nodesDisagg("medium", PoolConfig{Workers: 2, TensorParallel: 2}, PoolConfig{Workers: 2, TensorParallel: 1}, 2, 4)
+		tc.edit(c)
+		err := c.Validate()
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: %v, want %q", tc.name, err, tc.want)
+		}
+	}
+}
+
+// TestDisaggNodesHighEqualsMedium: one request from a TP2 prefill worker
+// on node 0 to a decode worker on node 1. Each lane sends 10 tokens x 128
+// bytes (half of the 256 bytes a token) = 1280 bytes; both lanes share the
+// NIC at 10 bytes/ns: 2 x 128 + 1000 ns = 1256 ns, at both levels of
+// detail (the compressed high too), and the same request on one node
+// takes the NVLink lanes instead.
+func TestDisaggNodesHighEqualsMedium(t *testing.T) {
+	reqs := []workload.Request{{ID: 1, PromptTokens: 10, OutputTokens: 3}}
+	var res [3][]RequestResult
+	var st [3]*Stats
+	for i, l := range []string{"high", "medium", "adaptive"} {
+		c := nodesDisagg(l, PoolConfig{Workers: 1, TensorParallel: 2}, PoolConfig{Workers: 1, TensorParallel: 2}, 2, 2)
+		st[i], res[i] = runDisagg(t, c, fixedCost{}, reqs)
+		if got := res[i][0].TransferNs(); got != 1256 {
+			t.Errorf("%s: transfer %d ns, want 2 x 128 + 1000 = 1256", l, got)
+		}
+	}
+	if d := diffOutputs(st[0], st[1], res[0], res[1]); d != "" {
+		t.Errorf("high and medium differ: %s", d)
+	}
+	one := nodesDisagg("medium", PoolConfig{Workers: 1, TensorParallel: 2}, PoolConfig{Workers: 1, TensorParallel: 2}, 1, 4)
+	_, r1 := runDisagg(t, one, fixedCost{}, reqs)
+	if r1[0].TransferNs() == 1256 {
+		t.Errorf("one node: transfer %d ns, expected NVLink's, not the NIC's", r1[0].TransferNs())
+	}
+}
+
+// TestDisaggNodesContendedNIC: two prefill workers on node 0 finish their
+// prefills together and send to decode workers on node 1 over the one NIC:
+// high shares its bandwidth, so each transfer takes longer than medium's
+// analytical, uncontended time.
+func TestDisaggNodesContendedNIC(t *testing.T) {
+	reqs := []workload.Request{{ID: 1, PromptTokens: 40, OutputTokens: 2}, {ID: 2, PromptTokens: 40, OutputTokens: 2}}
+	var xfer [2][]Time
+	for i, l := range []string{"high", "medium"} {
+		c := nodesDisagg(l, PoolConfig{Workers: 2, Router: RoundRobin}, PoolConfig{Workers: 2, Router: RoundRobin}, 2, 2)
+		_, rs := runDisagg(t, c, fixedCost{}, reqs)
+		for _, r := range rs {
+			xfer[i] = append(xfer[i], r.TransferNs())
+		}
+	}
+	alone := Time(40*256/10 + 1000)
+	for j := range xfer[1] {
+		if xfer[1][j] != alone {
+			t.Errorf("medium transfer %d: %d ns, want %d", j, xfer[1][j], alone)
+		}
+		if want := Time(2*40*256/10 + 1000); xfer[0][j] != want {
+			t.Errorf("high transfer %d: %d ns, want %d (half the NIC each)", j, xfer[0][j], want)
+		}
+	}
+}
