@@ -55,7 +55,7 @@ type kvTransfer struct {
 	lane   cost.Link
 	net    cost.Link // cluster.network, with cluster.nodes
 	nodes  bool      // cluster.nodes: lanes between nodes take the NIC
-	shared bool // lanes are the prefill GPUs' TP ring links
+	shared bool      // lanes are the prefill GPUs' TP ring links
 	tp     int
 	stages []kvStage // of the prefill pool
 	window int32

@@ -47,7 +47,7 @@ type workerPool struct {
 	ppLink   cost.Link   // link between pipeline stages
 	router   router
 	replicas []*replica
-	blocks   int64 // KV blocks per replica
+	blocks   int64     // KV blocks per replica
 	base     placeBase // where its placement on nodes starts (topology.go)
 
 	stepCount uint64  // steps run by the pool's replicas
