@@ -42,10 +42,11 @@ func drawDisaggNodes(r *rand.Rand, c *Config) {
 // deals them round-robin, continuing from the prefill pool's pieces.
 func TestDisaggNodesPlacement(t *testing.T) {
 	for _, tc := range []struct {
-		pl   Placement
-		want []int // nodes of prefill workers 0-1, then decode workers 0-1
-	}{{PlacementPacked, []int{0, 0, 1, 1}}, {PlacementSpread, []int{0, 1, 0, 1}}} {
-		c := nodesDisagg("high", PoolConfig{Workers: 2, TensorParallel: 2}, PoolConfig{Workers: 2, TensorParallel: 2}, 2, 4)
+		pl       Placement
+		prefills int
+		want     []int // nodes of the prefill workers, then the decode workers
+	}{{PlacementPacked, 2, []int{0, 0, 1, 1}}, {PlacementPacked, 1, []int{0, 0, 1}}, {PlacementSpread, 1, []int{0, 1, 0}}} {
+		c := nodesDisagg("high", PoolConfig{Workers: tc.prefills, TensorParallel: 2}, PoolConfig{Workers: 2, TensorParallel: 2}, 2, 4)
 		c.Cluster.Placement = tc.pl
 		s, err := NewSimulator(Input{Config: c, Model: c.Model, Cost: fixedCost{}, Workload: workload.NewSliceReader(nil), Sink: &Collect{}})
 		if err != nil {
@@ -60,8 +61,8 @@ func TestDisaggNodesPlacement(t *testing.T) {
 		if !equalInts(got, tc.want) {
 			t.Errorf("%s: worker nodes %v, want %v", tc.pl, got, tc.want)
 		}
-		if want := map[Placement]string{PlacementPacked: "network", PlacementSpread: "network"}[tc.pl]; s.disagg.stats().KVLink != want {
-			t.Errorf("%s: KV link %q, want %q", tc.pl, s.disagg.stats().KVLink, want)
+		if s.disagg.stats().KVLink != "network" {
+			t.Errorf("%s: KV link %q, want network", tc.pl, s.disagg.stats().KVLink)
 		}
 	}
 	// On one node the KV stays on NVLink.
@@ -146,24 +147,38 @@ func TestDisaggNodesHighEqualsMedium(t *testing.T) {
 // TestDisaggNodesContendedNIC: two prefill workers on node 0 finish their
 // prefills together and send to decode workers on node 1 over the one NIC:
 // high shares its bandwidth, so each transfer takes longer than medium's
-// analytical, uncontended time.
+// analytical, uncontended time; adaptive, refining the contended workers,
+// sends every lane over the NIC as high does. At TP1 and TP2 alike a
+// 40-token prompt's KV is 40 x 256 bytes, 1024 ns at 10 bytes/ns, over
+// one or two lanes. With links.topology: shared the lanes within a node
+// are links of their own (not the TP ring's), which adaptive may compress
+// to one per stage, but not over a NIC the lanes share.
 func TestDisaggNodesContendedNIC(t *testing.T) {
 	reqs := []workload.Request{{ID: 1, PromptTokens: 40, OutputTokens: 2}, {ID: 2, PromptTokens: 40, OutputTokens: 2}}
-	var xfer [2][]Time
-	for i, l := range []string{"high", "medium"} {
-		c := nodesDisagg(l, PoolConfig{Workers: 2, Router: RoundRobin}, PoolConfig{Workers: 2, Router: RoundRobin}, 2, 2)
-		_, rs := runDisagg(t, c, fixedCost{}, reqs)
-		for _, r := range rs {
-			xfer[i] = append(xfer[i], r.TransferNs())
+	for _, tc := range []struct {
+		tp  int
+		top Topology
+	}{{1, TopologyNVLink}, {2, TopologyNVLink}, {2, TopologyShared}} {
+		tp := tc.tp
+		var xfer [3][]Time
+		for i, l := range []string{"high", "medium", "adaptive"} {
+			c := nodesDisagg(l, PoolConfig{Workers: 2, TensorParallel: tp, Router: RoundRobin}, PoolConfig{Workers: 2, TensorParallel: tp, Router: RoundRobin}, 2, 2*tp)
+			c.Cluster.Links.Topology = tc.top
+			_, rs := runDisagg(t, c, fixedCost{}, reqs)
+			for _, r := range rs {
+				xfer[i] = append(xfer[i], r.TransferNs())
+			}
 		}
-	}
-	alone := Time(40*256/10 + 1000)
-	for j := range xfer[1] {
-		if xfer[1][j] != alone {
-			t.Errorf("medium transfer %d: %d ns, want %d", j, xfer[1][j], alone)
-		}
-		if want := Time(2*40*256/10 + 1000); xfer[0][j] != want {
-			t.Errorf("high transfer %d: %d ns, want %d (half the NIC each)", j, xfer[0][j], want)
+		alone := Time(40*256/10 + 1000)
+		for j := range xfer[1] {
+			if xfer[1][j] != alone {
+				t.Errorf("TP%d: medium transfer %d: %d ns, want %d", tp, j, xfer[1][j], alone)
+			}
+			for i, l := range []string{"high", "adaptive"} {
+				if want := Time(2*40*256/10 + 1000); xfer[2*i][j] != want {
+					t.Errorf("TP%d: %s transfer %d: %d ns, want %d (half the NIC each)", tp, l, j, xfer[2*i][j], want)
+				}
+			}
 		}
 	}
 }
