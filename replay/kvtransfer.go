@@ -56,9 +56,9 @@ type kvStage struct {
 // newKVTransfer lays out the transfers from prefill pool p: the link kind
 // and its figures (the transfer block's overrides applied), and each
 // stage's bytes per token per lane.
-func newKVTransfer(m lod.Model, g cost.GPU, d *DisaggConfig, p *workerPool, topology Topology) *kvTransfer {
+func newKVTransfer(m lod.Model, d *DisaggConfig, p *workerPool, sameGPU bool, topology Topology) *kvTransfer {
 	o := d.Transfer
-	t := &kvTransfer{link: d.kvLink(g), tp: p.tp, window: int32(m.SlidingWindow), setup: int64(math.Round(o.SetupUs * 1e3))}
+	t := &kvTransfer{link: d.kvLink(p.cost.GPU(), sameGPU), tp: p.tp, window: int32(m.SlidingWindow), setup: int64(math.Round(o.SetupUs * 1e3))}
 	switch t.link {
 	case KVLinkNetwork:
 		t.lane = cost.Link{LatencyNs: defaultNICLatencyU * 1e3, BytesPerNs: defaultNICGBps}
