@@ -146,3 +146,27 @@ func TestDisaggPoolGPUDeterministic(t *testing.T) {
 		}
 	}
 }
+
+// TestDisaggPoolGPUEngineDefaults: a pool's engine defaults are read for
+// its own GPU: SGLang's memory fraction on H100 (80 GiB) is 0.8359375, on
+// H200 0.9069..., and vLLM's limits on L40S are 256 sequences and 2048
+// tokens against 1024 and 8192 on H200. The resolved limits are written
+// into each pool's config.
+func TestDisaggPoolGPUEngineDefaults(t *testing.T) {
+	build := func(e Engine, decodeGPU string) *Config {
+		c := &Config{Simulation: SimulationConfig{LoD: "medium", Seed: 1}, Model: llama8B, Hardware: HardwareConfig{GPU: "H200-SXM"},
+			Cluster:   ClusterConfig{Disaggregated: &DisaggConfig{Prefill: PoolConfig{Workers: 1}, Decode: PoolConfig{Workers: 1, GPU: decodeGPU}}},
+			Scheduler: SchedulerConfig{Engine: e}, Workload: WorkloadConfig{Embedded: "test"}}
+		c.ApplyDefaults()
+		return c
+	}
+	d := build(EngineSGLang, "H100-SXM").Cluster.Disaggregated
+	if d.Decode.GPUMemoryUtilization != 0.8359375 || !(d.Prefill.GPUMemoryUtilization > 0.906 && d.Prefill.GPUMemoryUtilization < 0.907) {
+		t.Errorf("sglang memory fraction: prefill (H200) %v, decode (H100) %v; expected 0.9069..., 0.8359375", d.Prefill.GPUMemoryUtilization, d.Decode.GPUMemoryUtilization)
+	}
+	d = build(EngineVLLM, "L40S").Cluster.Disaggregated
+	if d.Prefill.MaxNumSeqs != 1024 || d.Prefill.MaxNumBatchedTokens != 8192 || d.Decode.MaxNumSeqs != 256 || d.Decode.MaxNumBatchedTokens != 2048 {
+		t.Errorf("vllm limits: prefill (H200) %d/%d, decode (L40S) %d/%d; expected 1024/8192, 256/2048",
+			d.Prefill.MaxNumSeqs, d.Prefill.MaxNumBatchedTokens, d.Decode.MaxNumSeqs, d.Decode.MaxNumBatchedTokens)
+	}
+}
