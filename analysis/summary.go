@@ -248,6 +248,24 @@ type DisaggSummary struct {
 // columns; clusters without one keep the plain table.
 func (d *DisaggSummary) ExpertParallel() bool { return d.Prefill.HasEP() || d.Decode.HasEP() }
 
+// OwnGPUs reports whether a pool runs on a GPU of its own
+// (cluster.disaggregated.*.gpu other than hardware.gpu), so that the pool
+// tables show a GPU column; pools on the cluster's GPU keep the plain
+// table.
+func (d *DisaggSummary) OwnGPUs() bool { return d.Prefill.GPU != "" || d.Decode.GPU != "" }
+
+// poolGPU is a pool's GPU cell in the text table (followed by a tab): its
+// own GPU, else hardware.gpu; nothing when no pool has its own.
+func poolGPU(show bool, p replay.PoolStats) string {
+	if !show {
+		return ""
+	}
+	if p.GPU == "" {
+		return "hardware.gpu\t"
+	}
+	return p.GPU + "\t"
+}
+
 // epColumns is the text table's expert-parallel cells (names), each
 // followed by a tab, or nothing when no pool has expert parallelism.
 func epColumns(show bool, names ...string) string {
@@ -581,12 +599,13 @@ func (s *Summary) WriteText(w io.Writer) error {
 	if d := s.Disaggregated; d != nil {
 		fmt.Fprintf(tw, "\t\n")
 		ep := d.ExpertParallel()
-		fmt.Fprintf(tw, "pool\tworkers\tTP\tPP\t%sKV blocks/worker\tsteps\tpeak KV util\t\n", epColumns(ep, "EP", "attn DP", "MoE TP"))
+		gpu := d.OwnGPUs()
+		fmt.Fprintf(tw, "pool\t%sworkers\tTP\tPP\t%sKV blocks/worker\tsteps\tpeak KV util\t\n", epColumns(gpu, "GPU"), epColumns(ep, "EP", "attn DP", "MoE TP"))
 		for _, p := range []struct {
 			name string
 			s    replay.PoolStats
 		}{{"prefill", d.Prefill}, {"decode", d.Decode}} {
-			fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%s%d\t%d\t%.4f\t\n", p.name, p.s.Workers, p.s.TP, p.s.PP, poolEP(ep, p.s), p.s.KVBlocks, p.s.Steps, p.s.PeakKVUtil)
+			fmt.Fprintf(tw, "%s\t%s%d\t%d\t%d\t%s%d\t%d\t%.4f\t\n", p.name, poolGPU(gpu, p.s), p.s.Workers, p.s.TP, p.s.PP, poolEP(ep, p.s), p.s.KVBlocks, p.s.Steps, p.s.PeakKVUtil)
 		}
 		fmt.Fprintf(tw, "KV transfers (%s)\tcount\tGB\tmean ms\tp99 ms\twaited for room\tpeak waiting\t\n", d.KVLink)
 		fmt.Fprintf(tw, "\t%d\t%.3f\t%.3f\t%.3f\t%d\t%d\t\n", d.Transfers, d.TransferGB, d.Transfer.Mean, d.Transfer.P99, d.WaitedForRoom, d.PeakPending)

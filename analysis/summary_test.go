@@ -363,3 +363,36 @@ func TestSummaryDisaggregatedEP(t *testing.T) {
 		t.Errorf("JSON %s: want the decode pool's layout once", js)
 	}
 }
+
+// TestSummaryDisaggregatedPoolGPU: a pool on a GPU of its own adds a GPU
+// column to the pool table ("hardware.gpu" for a pool on the cluster's),
+// and the JSON carries the GPU only for that pool.
+func TestSummaryDisaggregatedPoolGPU(t *testing.T) {
+	st := handStats()
+	st.Disaggregated = &replay.DisaggStats{
+		Prefill: replay.PoolStats{Workers: 1, TP: 8, PP: 1, KVBlocks: 100, Steps: 10},
+		Decode:  replay.PoolStats{GPU: "H100-SXM", Workers: 2, TP: 4, PP: 1, KVBlocks: 300, Steps: 90},
+		KVLink:  "network",
+	}
+	s := Summarize(disaggResults(10, 3), st, SLO{})
+	var b strings.Builder
+	if err := s.WriteText(&b); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"pool GPU workers TP PP KV blocks/worker", "prefill hardware.gpu 1 8 1 100 10", "decode H100-SXM 2 4 1 300 90"} {
+		found := false
+		for _, line := range strings.Split(b.String(), "\n") {
+			found = found || strings.HasPrefix(strings.Join(strings.Fields(line), " "), want)
+		}
+		if !found {
+			t.Errorf("text lacks %q:\n%s", want, b.String())
+		}
+	}
+	js, err := json.Marshal(s.Disaggregated)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Count(string(js), `"gpu":"H100-SXM"`) != 1 || strings.Count(string(js), `"gpu"`) != 1 {
+		t.Errorf("JSON %s: want the decode pool's GPU once", js)
+	}
+}

@@ -20,7 +20,8 @@ import (
 //	    transfer: {link: network}
 //
 // Each pool is a set of identical workers (replicas) with its own TP x PP,
-// scheduler limits and router; everything else (model, GPU, engine, the
+// scheduler limits, router and GPU (gpu, default hardware.gpu: prefill on
+// H200, decode on H100, say); everything else (model, engine, the
 // scheduler block) is shared. The engine's defaults are applied per pool,
 // for its own TP and PP. cluster.replicas, tensor_parallel and
 // pipeline_parallel are per pool and must be left unset.
@@ -60,6 +61,13 @@ type PoolConfig struct {
 	// decode pool it counts the transfers waiting for room). Default
 	// round_robin.
 	Router RoutingPolicy `yaml:"router,omitempty"`
+	// GPU is the pool's GPU, a catalog name; unset, hardware.gpu. The
+	// pool's step costs come from that GPU's profile for the run's engine
+	// (the caller resolves it: Input.PrefillCost, DecodeCost), its KV
+	// cache from that GPU's memory, its engine defaults from both. Pools
+	// on different GPUs share no NVLink domain: their KV caches go over
+	// the network.
+	GPU string `yaml:"gpu,omitempty"`
 }
 
 // KVLink is the kind of link a KV cache crosses from prefill to decode.
@@ -201,6 +209,9 @@ func (c *Config) ForPool(kind PoolKind) *Config {
 		x.Cluster.ActivationReserveGB = p.ActivationReserveGB
 	}
 	x.Router.Policy = p.Router
+	if p.GPU != "" {
+		x.Hardware.GPU = p.GPU
+	}
 	x.ApplyDefaults()
 	return x
 }
@@ -229,6 +240,10 @@ func (c *Config) validateDisagg(p *problems, m lod.Model, haveModel bool) {
 	t := d.Transfer
 	if t.Link != "" {
 		p.enum(checkEnum("cluster.disaggregated.transfer.link", t.Link, KVLinks))
+	}
+	pg, dg, ok := c.poolGPUs()
+	if ok && pg.Key != dg.Key && t.Link == KVLinkNVLink {
+		p.add("cluster.disaggregated.transfer.link: nvlink, but the prefill pool runs on %s and the decode pool on %s: different GPUs share no NVLink domain; expected network", pg.Name, dg.Name)
 	}
 	if t.BandwidthGBps < 0 || math.IsNaN(t.BandwidthGBps) {
 		p.add("cluster.disaggregated.transfer.bandwidth_gbps: %v, expected > 0", t.BandwidthGBps)
@@ -274,15 +289,59 @@ func validatePool(p *problems, f string, q PoolConfig, m lod.Model, haveModel bo
 		p.add("%s.activation_reserve_gb: %v, expected >= 0", f, q.ActivationReserveGB)
 	}
 	p.enum(checkEnum(f+".router", q.Router, RoutingPolicies))
+	if q.GPU != "" {
+		if _, err := cost.LookupGPU(q.GPU); err != nil {
+			p.add("%s.gpu: %v", f, err)
+		}
+	}
+}
+
+// poolGPU is the name of pool q's GPU: its own, else hardware.gpu.
+func (c *Config) poolGPU(q PoolConfig) string {
+	if q.GPU != "" {
+		return q.GPU
+	}
+	return c.Hardware.GPU
+}
+
+// poolGPUs looks up the prefill and decode pools' GPUs; ok is false when
+// either is not in the catalog (Validate reports it).
+func (c *Config) poolGPUs() (prefill, decode cost.GPU, ok bool) {
+	d := c.Cluster.Disaggregated
+	pg, perr := cost.LookupGPU(c.poolGPU(d.Prefill))
+	dg, derr := cost.LookupGPU(c.poolGPU(d.Decode))
+	return pg, dg, perr == nil && derr == nil
+}
+
+// PoolGPU is the GPU pool kind of a disaggregated cluster runs on, as
+// configured (its gpu, else hardware.gpu), and whether it differs from
+// hardware.gpu; "", false for an aggregated cluster or pool.
+func (c *Config) PoolGPU(kind PoolKind) (name string, own bool) {
+	d := c.Cluster.Disaggregated
+	if d == nil || kind == PoolAggregated {
+		return "", false
+	}
+	q := d.Prefill
+	if kind == PoolDecode {
+		q = d.Decode
+	}
+	name = c.poolGPU(q)
+	g, err := cost.LookupGPU(name)
+	h, herr := cost.LookupGPU(c.Hardware.GPU)
+	if err == nil && herr == nil {
+		return g.Name, g.Key != h.Key
+	}
+	return name, name != c.Hardware.GPU
 }
 
 // kvLink is the link kind the transfers take: as configured, else nvlink
-// when every GPU of both pools fits in one NVLink domain of g.
-func (d *DisaggConfig) kvLink(g cost.GPU) KVLink {
+// when both pools run on GPU g and all their GPUs fit in one NVLink domain
+// of g (pools on different GPUs: network).
+func (d *DisaggConfig) kvLink(g cost.GPU, sameGPU bool) KVLink {
 	if d.Transfer.Link != "" {
 		return d.Transfer.Link
 	}
-	if d.Prefill.gpus()+d.Decode.gpus() <= g.Domain() {
+	if sameGPU && d.Prefill.gpus()+d.Decode.gpus() <= g.Domain() {
 		return KVLinkNVLink
 	}
 	return KVLinkNetwork

@@ -114,7 +114,8 @@ func newDisagg(s *Simulator) error {
 			return poolCapacityError(PoolPrefill, d.prefill.blocks, bs, n-1, "the prompt of one request of scheduler.max_model_len")
 		}
 	}
-	d.xfer = newKVTransfer(s.in.Model, s.in.Cost.GPU(), &c.Cluster, d.prefill)
+	same := d.prefill.cost.GPU().Key == d.decode.cost.GPU().Key
+	d.xfer = newKVTransfer(s.in.Model, &c.Cluster, d.prefill, same)
 	s.disagg = d
 	s.pools = []*workerPool{d.prefill, d.decode}
 	d.prefill.addReplicas(s)

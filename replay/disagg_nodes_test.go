@@ -107,6 +107,7 @@ func TestDisaggNodesValidated(t *testing.T) {
 		}, "cluster.placement: spread puts 6 GPUs on node 0, expected at most cluster.gpus_per_node 4"},
 		{"transfer link set", func(c *Config) { c.Cluster.Disaggregated.Transfer.Link = KVLinkNetwork }, "cluster.disaggregated.transfer.link/bandwidth_gbps/latency_us: set with cluster.nodes"},
 		{"no network", func(c *Config) { c.Cluster.Network = NetworkConfig{} }, "cluster.network.bandwidth_gbps: 0"},
+		{"pools on two GPU types", func(c *Config) { c.Cluster.Disaggregated.Decode.GPU = "B200-SXM" }, "cluster.disaggregated.decode.gpu: B200"},
 	} {
 		c := nodesDisagg("medium", PoolConfig{Workers: 2, TensorParallel: 2}, PoolConfig{Workers: 2, TensorParallel: 1}, 2, 4)
 		tc.edit(c)

@@ -71,10 +71,10 @@ type kvStage struct {
 // newKVTransfer lays out the transfers from prefill pool p: the link kind
 // and its figures (the transfer block's overrides applied), and each
 // stage's bytes per token per lane.
-func newKVTransfer(m lod.Model, g cost.GPU, k *ClusterConfig, p *workerPool) *kvTransfer {
+func newKVTransfer(m lod.Model, k *ClusterConfig, p *workerPool, sameGPU bool) *kvTransfer {
 	d, topology := k.Disaggregated, k.Links.Topology
 	o := d.Transfer
-	t := &kvTransfer{link: d.kvLink(g), tp: p.tp, window: int32(m.SlidingWindow), setup: int64(math.Round(o.SetupUs * 1e3))}
+	t := &kvTransfer{link: d.kvLink(p.cost.GPU(), sameGPU), tp: p.tp, window: int32(m.SlidingWindow), setup: int64(math.Round(o.SetupUs * 1e3))}
 	if k.Nodes > 0 {
 		// Within a node NVLink; between nodes the NIC (validatePoolNodes
 		// leaves the transfer block's link figures unset).

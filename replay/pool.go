@@ -1,6 +1,8 @@
 package replay
 
 import (
+	"fmt"
+
 	"github.com/lodsim/lodsim/hwprofile/cost"
 	"github.com/lodsim/lodsim/lod"
 )
@@ -38,6 +40,8 @@ func (k PoolKind) String() string {
 type workerPool struct {
 	kind     PoolKind
 	cfg      *Config // the pool's own config (the run's, when aggregated)
+	cost     cost.CostModel
+	gpu      string // the pool's GPU when not hardware.gpu (PoolStats.GPU), else ""
 	sched    *SchedulerConfig
 	planner  *lod.Planner
 	steps    stepCost
@@ -56,7 +60,7 @@ type workerPool struct {
 
 // stats reports the pool's layout and load.
 func (p *workerPool) stats() PoolStats {
-	st := PoolStats{Workers: len(p.replicas), TP: p.tp, PP: p.pp, KVBlocks: p.blocks, Steps: p.stepCount, PeakKVUtil: p.peakKV}
+	st := PoolStats{GPU: p.gpu, Workers: len(p.replicas), TP: p.tp, PP: p.pp, KVBlocks: p.blocks, Steps: p.stepCount, PeakKVUtil: p.peakKV}
 	if pl := p.planner; pl.EP() > 1 || pl.AttentionDP() > 1 {
 		st.EP, st.AttentionDP, st.MoETP = pl.EP(), pl.AttentionDP(), pl.MoETP()
 	}
@@ -64,31 +68,54 @@ func (p *workerPool) stats() PoolStats {
 }
 
 // newPool builds a pool of c.Cluster.Replicas replicas from c, a pool's
-// own config.
+// own config, with the pool's cost model.
 func newPool(s *Simulator, kind PoolKind, c *Config, policy RoutingPolicy) (*workerPool, error) {
 	k := c.Cluster
-	pl, err := lod.NewPlanner(s.in.Model, s.in.Cost, k.TensorParallel, k.PipelineParallel)
+	cm := s.in.poolCost(kind)
+	gpu, own := s.cfg.PoolGPU(kind)
+	if own {
+		g, err := cost.LookupGPU(gpu)
+		if err == nil && cm.GPU().Key != g.Key {
+			err = fmt.Errorf("gpu: %s, but the pool's cost model %s describes %s; expected a profile of %s (replay.Input.%sCost)",
+				g.Name, cm.Name(), cm.GPU().Name, g.Name, poolField(kind))
+		}
+		if err != nil {
+			return nil, err
+		}
+	} else {
+		gpu = ""
+	}
+	pl, err := lod.NewPlanner(s.in.Model, cm, k.TensorParallel, k.PipelineParallel)
 	if err != nil {
 		return nil, err
 	}
 	if err := pl.SetExpertParallel(k.ep(), k.attentionDP()); err != nil {
 		return nil, err
 	}
-	p := &workerPool{kind: kind, cfg: c, sched: &c.Scheduler, planner: pl,
+	p := &workerPool{kind: kind, cfg: c, cost: cm, gpu: gpu, sched: &c.Scheduler, planner: pl,
 		tp: k.TensorParallel, pp: k.PipelineParallel, router: router{policy: policy}}
 	if p.steps, err = newStepCost(c, pl); err != nil {
 		return nil, err
 	}
-	if p.ring, p.ppLink, err = links(s.in.Cost, k.Links, pl); err != nil {
+	if p.ring, p.ppLink, err = links(cm, k.Links, pl); err != nil {
 		return nil, err
 	}
 	if v := c.Simulation.Variability; v > 0 && p.tp > 1 && c.Simulation.LoD != LoDHigh {
 		p.strag = newStragglers(p.tp, v) // medium's expected slowest rank (mediumcost.go)
 	}
-	if p.blocks, err = KVBlocks(c, s.in.Model, s.in.Cost.GPU(), s.in.Cost.Overheads().MemoryReserveGB); err != nil {
+	if p.blocks, err = KVBlocks(c, s.in.Model, cm.GPU(), cm.Overheads().MemoryReserveGB); err != nil {
 		return nil, err
 	}
 	return p, nil
+}
+
+// poolField is the Input field of pool kind's cost model: Prefill or
+// Decode.
+func poolField(kind PoolKind) string {
+	if kind == PoolDecode {
+		return "Decode"
+	}
+	return "Prefill"
 }
 
 // addReplicas creates the pool's replicas, numbered on from the cluster's

@@ -14,11 +14,16 @@ import (
 // Input is everything one run needs. The core does no I/O: the caller opens
 // the workload and the sink.
 type Input struct {
-	Config   *Config
-	Model    lod.Model
-	Cost     cost.CostModel
-	Workload workload.Reader
-	Sink     Sink
+	Config *Config
+	Model  lod.Model
+	Cost   cost.CostModel
+	// PrefillCost and DecodeCost are the cost models of a disaggregated
+	// cluster's pools; nil uses Cost. A pool on its own GPU
+	// (cluster.disaggregated.*.gpu other than hardware.gpu) needs one
+	// describing that GPU: its steps and KV capacity come from it.
+	PrefillCost, DecodeCost cost.CostModel
+	Workload                workload.Reader
+	Sink                    Sink
 	// Progress, if set, is called every few hundred thousand events with
 	// the current simulated time and the number of finished requests.
 	Progress func(now Time, finished int64)
@@ -119,6 +124,18 @@ func NewSimulator(in Input) (*Simulator, error) {
 	s.st.LoD = string(c.Simulation.LoD)
 	s.st.Seed = c.Simulation.Seed
 	return s, nil
+}
+
+// poolCost is pool kind's cost model: its own when given, else Cost.
+func (in *Input) poolCost(kind PoolKind) cost.CostModel {
+	cm := in.PrefillCost
+	if kind == PoolDecode {
+		cm = in.DecodeCost
+	}
+	if cm == nil || kind == PoolAggregated {
+		return in.Cost
+	}
+	return cm
 }
 
 // links is the ring and pipeline link of the cost model, with the config's

@@ -65,6 +65,9 @@ type PoolSample struct {
 
 // PoolStats describes one pool of a disaggregated cluster and its load.
 type PoolStats struct {
+	// GPU is the pool's GPU when it is not the cluster's (hardware.gpu);
+	// "" (and absent from JSON) when it is.
+	GPU        string  `json:"gpu,omitempty"`
 	Workers    int     `json:"workers"`
 	TP         int     `json:"tensor_parallel"`
 	PP         int     `json:"pipeline_parallel"`

@@ -295,6 +295,11 @@ func (c *Config) validatePoolNodes(p *problems) {
 	if t := d.Transfer; t.Link != "" || t.BandwidthGBps != 0 || t.LatencyUs != 0 {
 		p.add("cluster.disaggregated.transfer.link/bandwidth_gbps/latency_us: set with cluster.nodes, expected unset: the nodes decide (NVLink within a node, cluster.network between nodes)")
 	}
+	for _, kind := range []PoolKind{PoolPrefill, PoolDecode} {
+		if name, own := c.PoolGPU(kind); own {
+			p.add("cluster.disaggregated.%s.gpu: %s with cluster.nodes, expected the cluster's GPU %s: a node holds one GPU type", kind, name, c.Hardware.GPU)
+		}
+	}
 	if need := d.Prefill.gpus() + d.Decode.gpus(); need > k.Nodes*k.GPUsPerNode {
 		p.add("cluster.nodes: %d nodes of %d GPUs hold %d, expected at least the pools' %d GPUs (prefill %d + decode %d)",
 			k.Nodes, k.GPUsPerNode, k.Nodes*k.GPUsPerNode, need, d.Prefill.gpus(), d.Decode.gpus())

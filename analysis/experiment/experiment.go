@@ -33,6 +33,9 @@ type Experiment struct {
 	model   lod.Model // derived from cfg.Model
 	cost    cost.CostModel
 	profile analysis.ProfileID
+	// The cost models of a disaggregated cluster's pools on GPUs of their
+	// own (cluster.disaggregated.*.gpu), else nil: the pool uses cost.
+	prefillCost, decodeCost cost.CostModel
 }
 
 // Option changes how New resolves a configuration.
@@ -67,6 +70,12 @@ func New(cfg *replay.Config, opts ...Option) (*Experiment, error) {
 		// too: its memory sizes the KV cache, its times the steps.
 		errs = append(errs, fmt.Errorf("hardware.gpu: %s, but the cost model %s describes %s; expected the same GPU",
 			g.Name, e.cost.Name(), e.cost.GPU().Name))
+	}
+	if verr == nil {
+		var perr, derr error
+		e.prefillCost, perr = poolCostModel(c, replay.PoolPrefill)
+		e.decodeCost, derr = poolCostModel(c, replay.PoolDecode)
+		errs = append(errs, perr, derr)
 	}
 	if verr == nil || c.Workload.Trace != "" {
 		src, err := e.Open()
@@ -213,7 +222,7 @@ func (e *Experiment) RunFrom(src trace.Reader, sink replay.Sink, progress Progre
 	}
 	start := time.Now()
 	clock := func() int64 { return time.Since(start).Nanoseconds() }
-	in := replay.Input{Config: e.cfg, Model: e.model, Cost: e.cost, Workload: src, Sink: timedSink{sink, &t.RecordNs}, Progress: progress, Clock: clock}
+	in := replay.Input{Config: e.cfg, Model: e.model, Cost: e.cost, PrefillCost: e.prefillCost, DecodeCost: e.decodeCost, Workload: src, Sink: timedSink{sink, &t.RecordNs}, Progress: progress, Clock: clock}
 	st, err := replay.Run(in)
 	t.WallNs = time.Since(start).Nanoseconds()
 	t.SimulateNs = max(t.WallNs-t.ReadNs-t.RecordNs, 0)
@@ -392,6 +401,32 @@ func costModel(c *replay.Config) (cost.CostModel, analysis.ProfileID, error) {
 		}
 		return prof, ProfileIdentity(prof), nil
 	}
+}
+
+// poolCostModel resolves the cost model of pool kind of a disaggregated
+// cluster on a GPU of its own (cluster.disaggregated.<kind>.gpu other than
+// hardware.gpu) as costModel resolves hardware.gpu's: the shipped profile
+// of that GPU for the run's engine, with the engine's CPU costs, else its
+// roofline. A calibrated profile file (hardware.profile) describes
+// hardware.gpu only, so it is an error there. nil when the pool runs on
+// hardware.gpu.
+func poolCostModel(c *replay.Config, kind replay.PoolKind) (cost.CostModel, error) {
+	name, own := c.PoolGPU(kind)
+	if !own {
+		return nil, nil
+	}
+	field := "cluster.disaggregated." + kind.String() + ".gpu"
+	if p := c.Hardware.Profile; p != "" && p != "roofline" {
+		return nil, fmt.Errorf("%s: %s, but hardware.profile %s describes hardware.gpu (%s) and there is no calibrated profile for %s; leave hardware.profile unset (shipped profiles) or roofline",
+			field, name, p, c.Hardware.GPU, name)
+	}
+	x := c.Clone()
+	x.Hardware.GPU = name
+	cm, _, err := costModel(x)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", field, err)
+	}
+	return cm, nil
 }
 
 // LoadProfile reads a calibrated profile file. Beyond cost.LoadProfile's

@@ -270,6 +270,9 @@ func resolve(base *yaml.Node, dir string, p *Plan, assign []Assignment, prices P
 	if err != nil {
 		return Point{}, err
 	}
+	if price, err = poolPrice(c, prices, price); err != nil {
+		return Point{}, err
+	}
 	// The ID hashes the configuration's JSON form (Dir left out: the files
 	// it names are hashed by their absolute paths instead), which is much
 	// cheaper than YAML and as complete.
@@ -367,4 +370,34 @@ func (p *Plan) Shard(s Shard) []int {
 		}
 	}
 	return out
+}
+
+// poolPrice is the price per GPU-hour of c's GPUs: clusterPrice, or for a
+// disaggregated cluster whose pools run on GPUs of their own
+// (cluster.disaggregated.*.gpu), the mean over its GPUs of each pool's
+// GPU's price, so that the price times the GPU count is what the cluster
+// costs.
+func poolPrice(c *replay.Config, prices Prices, clusterPrice float64) (float64, error) {
+	d := c.Cluster.Disaggregated
+	if d == nil {
+		return clusterPrice, nil
+	}
+	var usd, gpus float64
+	for _, k := range []replay.PoolKind{replay.PoolPrefill, replay.PoolDecode} {
+		q := d.Prefill
+		if k == replay.PoolDecode {
+			q = d.Decode
+		}
+		price := clusterPrice
+		if name, own := c.PoolGPU(k); own {
+			v, err := prices.Of(name)
+			if err != nil {
+				return 0, fmt.Errorf("cluster.disaggregated.%s.gpu: %w", k, err)
+			}
+			price = v
+		}
+		n := float64(q.Workers * max(q.TensorParallel, 1) * max(q.PipelineParallel, 1))
+		usd, gpus = usd+price*n, gpus+n
+	}
+	return usd / gpus, nil
 }

@@ -275,9 +275,9 @@ details { margin: 0.5em 0; } summary { cursor: pointer; }
 </table>
 {{with .Disaggregated}}
 <table>
-{{$ep := .ExpertParallel}}<tr><th>pool</th><th>workers</th><th>TP</th><th>PP</th>{{if $ep}}<th>EP</th><th>attention DP</th><th>MoE TP</th>{{end}}<th>KV blocks per worker</th><th>steps</th><th>mean KV utilisation</th><th>peak KV utilisation</th></tr>
-<tr><td>prefill</td><td>{{.Prefill.Workers}}</td><td>{{.Prefill.TP}}</td><td>{{.Prefill.PP}}</td>{{if $ep}}{{template "ep" .Prefill}}{{end}}<td>{{.Prefill.KVBlocks}}</td><td>{{.Prefill.Steps}}</td><td>{{f 4 .PrefillKVUtil.Mean}}</td><td>{{f 4 .Prefill.PeakKVUtil}}</td></tr>
-<tr><td>decode</td><td>{{.Decode.Workers}}</td><td>{{.Decode.TP}}</td><td>{{.Decode.PP}}</td>{{if $ep}}{{template "ep" .Decode}}{{end}}<td>{{.Decode.KVBlocks}}</td><td>{{.Decode.Steps}}</td><td>{{f 4 .DecodeKVUtil.Mean}}</td><td>{{f 4 .Decode.PeakKVUtil}}</td></tr>
+{{$ep := .ExpertParallel}}{{$gpu := .OwnGPUs}}<tr><th>pool</th>{{if $gpu}}<th>GPU</th>{{end}}<th>workers</th><th>TP</th><th>PP</th>{{if $ep}}<th>EP</th><th>attention DP</th><th>MoE TP</th>{{end}}<th>KV blocks per worker</th><th>steps</th><th>mean KV utilisation</th><th>peak KV utilisation</th></tr>
+<tr><td>prefill</td>{{if $gpu}}<td>{{or .Prefill.GPU "hardware.gpu"}}</td>{{end}}<td>{{.Prefill.Workers}}</td><td>{{.Prefill.TP}}</td><td>{{.Prefill.PP}}</td>{{if $ep}}{{template "ep" .Prefill}}{{end}}<td>{{.Prefill.KVBlocks}}</td><td>{{.Prefill.Steps}}</td><td>{{f 4 .PrefillKVUtil.Mean}}</td><td>{{f 4 .Prefill.PeakKVUtil}}</td></tr>
+<tr><td>decode</td>{{if $gpu}}<td>{{or .Decode.GPU "hardware.gpu"}}</td>{{end}}<td>{{.Decode.Workers}}</td><td>{{.Decode.TP}}</td><td>{{.Decode.PP}}</td>{{if $ep}}{{template "ep" .Decode}}{{end}}<td>{{.Decode.KVBlocks}}</td><td>{{.Decode.Steps}}</td><td>{{f 4 .DecodeKVUtil.Mean}}</td><td>{{f 4 .Decode.PeakKVUtil}}</td></tr>
 </table>
 <table>
 <tr><th>KV transfers ({{.KVLink}})</th><th>count</th><th>GB</th><th>mean (ms)</th><th>p99 (ms)</th><th>waited for decode room</th><th>most waiting at once</th></tr>

@@ -144,3 +144,31 @@ func TestDisaggReportExpertParallel(t *testing.T) {
 		}
 	}
 }
+
+// TestDisaggReportPoolGPU: a pool on a GPU of its own adds a GPU column
+// to the pool table; pools on the cluster's GPU keep the plain table.
+func TestDisaggReportPoolGPU(t *testing.T) {
+	s := analysis.Summary{Disaggregated: &analysis.DisaggSummary{
+		Prefill: replay.PoolStats{Workers: 1, TP: 8, PP: 1, KVBlocks: 100, Steps: 10},
+		Decode:  replay.PoolStats{GPU: "B200-SXM", Workers: 8, TP: 1, PP: 1, KVBlocks: 300, Steps: 90},
+	}}
+	page := func() string {
+		rep := &Report{Title: "gpu", Runs: []reportRun{{Name: "gpu", Summary: &s}}}
+		var b bytes.Buffer
+		if err := rep.Write(&b); err != nil {
+			t.Fatal(err)
+		}
+		return b.String()
+	}
+	p := page()
+	for _, want := range []string{"<th>pool</th><th>GPU</th><th>workers</th>",
+		"<td>prefill</td><td>hardware.gpu</td><td>1</td>", "<td>decode</td><td>B200-SXM</td><td>8</td>"} {
+		if !strings.Contains(p, want) {
+			t.Errorf("report lacks %q", want)
+		}
+	}
+	s.Disaggregated.Decode.GPU = ""
+	if strings.Contains(page(), "<th>GPU</th>") {
+		t.Error("pools on the cluster's GPU show a GPU column")
+	}
+}
