@@ -88,6 +88,10 @@ func (s *Simulator) loop(until Time, n int) {
 		case evKVTransfer:
 			s.disagg.arrived(ev.a)
 		}
+		// The schedulers run once every event at this time is applied.
+		if len(s.kicks) > 0 && (len(s.h.ev) == 0 || s.h.ev[0].t > s.now) {
+			flushKicks(s)
+		}
 		if processed++; s.in.Progress != nil && processed&0x3ffff == 0 {
 			s.in.Progress(s.now, s.finished)
 		}

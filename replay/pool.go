@@ -126,4 +126,5 @@ func (p *workerPool) addReplicas(s *Simulator) {
 		p.replicas = append(p.replicas, rp)
 		s.replicas = append(s.replicas, rp)
 	}
+	s.kicks = make([]*replica, 0, len(s.replicas))
 }

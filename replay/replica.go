@@ -28,6 +28,10 @@ type replica struct {
 	pending       deque
 	pendingBlocks int64
 	inbound       []int32
+
+	// kickPending: the replica waits in Simulator.kicks for its scheduler
+	// to run once every event at the current time is applied.
+	kickPending bool
 }
 
 func (s *Simulator) newReplica(p *workerPool, id int32, blocks int32) *replica {
@@ -63,9 +67,36 @@ func (s *Simulator) getBatch(rp *replica) *batch {
 	return b
 }
 
-// kick starts a step on the replica if its first stage is free, the
-// pipeline has room and the scheduler finds work.
+// kick asks for rp's scheduler to run at the current time, after every
+// event at this time has been applied (flushKicks): as an engine's loop
+// sees it, a request that arrived (or whose KV landed) on the very ns a
+// step ended is in the next step, whichever of the two events was pushed
+// first. Both levels of detail end steps and deliver requests through
+// different events, so push order alone made them disagree on such ties.
 func (s *Simulator) kick(rp *replica) {
+	if !rp.kickPending {
+		rp.kickPending = true
+		s.kicks = append(s.kicks, rp)
+	}
+}
+
+// flushKicks runs the scheduler of each replica kicked at the current
+// time, in the order they were kicked (a replica kicked again meanwhile
+// runs again). The loop calls it once no event at the current time is
+// left.
+func flushKicks(s *Simulator) {
+	for i := 0; i < len(s.kicks); i++ {
+		rp := s.kicks[i]
+		rp.kickPending = false
+		schedule(s, rp)
+	}
+	s.kicks = s.kicks[:0]
+}
+
+// schedule starts a step on the replica if its first stage is free, the
+// pipeline has room and the scheduler finds work. (A function: Simulator
+// is at its method budget, TestPackageShape.)
+func schedule(s *Simulator, rp *replica) {
 	if rp.run.active {
 		s.medium.arrivalDuringRun(rp)
 		return

@@ -66,6 +66,7 @@ type Simulator struct {
 	wall     *wallSplit // adaptive LoD with Input.Clock, else nil
 
 	replicas []*replica // every pool's, numbered across the cluster
+	kicks    []*replica // replicas whose scheduler runs once the current time's events are applied
 	stages   []*stage   // all stages of all replicas
 	src      source
 
