@@ -35,16 +35,15 @@ func (s *Simulator) Now() Time { return s.now }
 // loop processes up to n events (all, for n < 0) at or before until. It
 // reads as the run's phases: pull the first request, then pop and
 // dispatch events, each changing the state of one component (the switch
-// is inline: a call per event costs measurably at high LoD).
+// is inline: a call per event costs measurably at high LoD). The
+// schedulers kicked by events run once every event at their time is
+// applied (flushKicks).
 func (s *Simulator) loop(until Time, n int) {
 	begin(s)
 	if s.over {
 		return
 	}
-	stop := Time(math.MaxInt64)
-	if s.stop > 0 {
-		stop = s.stop
-	}
+	stop := stopTime(s)
 	limit := min(until, stop)
 	processed := s.processed // a local: the loop's hottest counter
 	for ; n != 0 && s.err == nil; n-- {
@@ -88,7 +87,6 @@ func (s *Simulator) loop(until Time, n int) {
 		case evKVTransfer:
 			s.disagg.arrived(ev.a)
 		}
-		// The schedulers run once every event at this time is applied.
 		if len(s.kicks) > 0 && (len(s.h.ev) == 0 || s.h.ev[0].t > s.now) {
 			flushKicks(s)
 		}
@@ -97,6 +95,15 @@ func (s *Simulator) loop(until Time, n int) {
 		}
 	}
 	s.processed = processed
+}
+
+// stopTime is the time past which no event is processed: the run's stop
+// time, or none.
+func stopTime(s *Simulator) Time {
+	if s.stop > 0 {
+		return s.stop
+	}
+	return math.MaxInt64
 }
 
 // begin pulls the first request and schedules the first sample, once.
