@@ -149,10 +149,10 @@ func TestStopTimeReportsUnfinished(t *testing.T) {
 	if len(rs) != 2 || m[0].Status != Completed || m[1].Status != Unfinished || st.Unfinished != 1 {
 		t.Fatalf("results %+v", rs)
 	}
-	// A alone prefills in step 1 (B arrives just after it starts); B
-	// prefills in step 2 and decodes in steps 3-5.
-	if m[1].OutputTokens != 4 {
-		t.Errorf("unfinished request produced %d tokens by the stop time, want 4", m[1].OutputTokens)
+	// A and B arrive on the same ns, before the scheduler runs: both
+	// prefill in step 1 and B decodes in steps 2-5.
+	if m[1].OutputTokens != 5 {
+		t.Errorf("unfinished request produced %d tokens by the stop time, want 5", m[1].OutputTokens)
 	}
 }
 

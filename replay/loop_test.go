@@ -93,7 +93,7 @@ func TestFinishEndsTheRunEarly(t *testing.T) {
 	}
 	// As TestStopTimeReportsUnfinished with the stop time at 5 steps.
 	m := byID(col.Results)
-	if st.SimEnd != 5*tinyStep || m[0].Status != Completed || m[1].Status != Unfinished || m[1].OutputTokens != 4 {
+	if st.SimEnd != 5*tinyStep || m[0].Status != Completed || m[1].Status != Unfinished || m[1].OutputTokens != 5 {
 		t.Fatalf("end %d, results %+v", st.SimEnd, col.Results)
 	}
 	if st2, err := s.Run(); err != nil || st2 != st || len(col.Results) != 2 {
