@@ -9,6 +9,10 @@
 // Run returns the same Stats and the same sequence of results for the same
 // inputs and seed. Simulated time is an integer count of nanoseconds; events
 // are ordered by (time, sequence number) in a typed heap of value structs.
+// A replica's scheduler runs once every event at the current time has been
+// applied, as an engine's loop sees it: a request that arrives, or whose KV
+// lands, on the very ns a step ends is in the next step whichever event was
+// pushed first, at every level of detail.
 // Step and RunUntil advance a run event by event or to a time, so that tests
 // can look at each replica's state (Replica) in the middle of a run.
 //
