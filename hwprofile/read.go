@@ -164,6 +164,9 @@ func (ms *Measurements) readFile(path, rel string) error {
 			}
 		}
 	}
+	if l.unused != "" {
+		ms.Notes = append(ms.Notes, fmt.Sprintf("%s: %d rows not used: %s", rel, t.numRows, l.unused))
+	}
 	for _, q := range sortedKeys(ctx.skipped) {
 		ms.Notes = append(ms.Notes, fmt.Sprintf("%s: %d rows of quant mode %q skipped (no lodsim precision for it)", rel, ctx.skipped[q], q))
 	}
@@ -212,6 +215,9 @@ type layout struct {
 	// anyOther accepts columns beyond required ones (layouts recognised
 	// but not used); read is nil for them.
 	anyOther bool
+	// unused says why a recognised layout's rows are not used; the read
+	// notes it with the file and its row count.
+	unused string
 	read     func(t *table, i int, c *readContext, out *[]Measurement) error
 }
 
