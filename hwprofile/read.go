@@ -218,7 +218,7 @@ type layout struct {
 	// unused says why a recognised layout's rows are not used; the read
 	// notes it with the file and its row count.
 	unused string
-	read     func(t *table, i int, c *readContext, out *[]Measurement) error
+	read   func(t *table, i int, c *readContext, out *[]Measurement) error
 }
 
 func (l *layout) column(field string) string {
