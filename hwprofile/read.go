@@ -82,6 +82,10 @@ func ReadMeasurements(paths ...string) (*Measurements, error) {
 		ms.findCommit(p)
 	}
 	if len(ms.Rows) == 0 {
+		if len(ms.Notes) > 0 {
+			// Tables were read but none gave rows: say why.
+			return nil, fmt.Errorf("%w in %s (%s)", ErrNoMeasurements, strings.Join(paths, ", "), strings.Join(ms.Notes, "; "))
+		}
 		return nil, fmt.Errorf("%w in %s", ErrNoMeasurements, strings.Join(paths, ", "))
 	}
 	return ms, nil
