@@ -194,6 +194,7 @@ func rowConfig(row Row, opt Options) (*experiment.Experiment, clientSpread, erro
 		// prefills behind the decodes, which the measured TTFT rules out.
 		sc.MaxNumBatchedTokens = max(sc.MaxNumBatchedTokens, row.ISL+row.Concurrency)
 	}
+	applyRecipes(row, &cfg.Scheduler)
 	if err := cfg.Validate(); err != nil {
 		return nil, spread, skipf("%v", err)
 	}
