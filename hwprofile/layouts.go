@@ -336,8 +336,18 @@ var aicUnused = []*layout{
 		"gemm_type", "num_heads", "batch_size", "isl", "latency"}, anyOther: true},
 	{name: "aiconfigurator mla_bmm_perf (not used)", required: []string{"bmm_dtype", "num_tokens", "num_heads", "latency"}, anyOther: true},
 	{name: "aiconfigurator dsv4_megamoe_module_perf (not used)", required: []string{"phase", "kernel_dtype", "global_num_tokens",
-		"moe_dtype", "num_tokens", "hidden_size", "inter_size", "topk", "num_experts", "moe_tp_size", "moe_ep_size", "latency"}, anyOther: true},
+		"moe_dtype", "num_tokens", "hidden_size", "inter_size", "topk", "num_experts", "moe_tp_size", "moe_ep_size", "latency"},
+		anyOther: true, unused: megaMoEUnused},
 }
+
+// megaMoEUnused is why the fused MegaMoE module rows are not MoE
+// measurements for lodsim: each times the token dispatch to the expert
+// ranks, the experts and the combine in one kernel across the EP group,
+// where lodsim's moe op is the routed experts of one rank alone and the
+// dispatch and combine are its all-to-all collectives (taking the module
+// as the experts would count the all-to-all twice).
+const megaMoEUnused = "fused MegaMoE modules (dispatch, routed experts and combine in one kernel across the EP ranks) " +
+	"are not lodsim's moe op (the routed experts of one rank, with the all-to-all modelled apart); no MoE fit comes from them"
 
 // vidurStats reads time_stats.<name>.{mean,median,std} (ms).
 func vidurStats(t *table, i int, name string, m *Measurement) (ok bool, err error) {

@@ -82,6 +82,10 @@ func ReadMeasurements(paths ...string) (*Measurements, error) {
 		ms.findCommit(p)
 	}
 	if len(ms.Rows) == 0 {
+		if len(ms.Notes) > 0 {
+			// Tables were read but none gave rows: say why.
+			return nil, fmt.Errorf("%w in %s (%s)", ErrNoMeasurements, strings.Join(paths, ", "), strings.Join(ms.Notes, "; "))
+		}
 		return nil, fmt.Errorf("%w in %s", ErrNoMeasurements, strings.Join(paths, ", "))
 	}
 	return ms, nil
@@ -164,6 +168,9 @@ func (ms *Measurements) readFile(path, rel string) error {
 			}
 		}
 	}
+	if l.unused != "" {
+		ms.Notes = append(ms.Notes, fmt.Sprintf("%s: %d rows not used: %s", rel, t.numRows, l.unused))
+	}
 	for _, q := range sortedKeys(ctx.skipped) {
 		ms.Notes = append(ms.Notes, fmt.Sprintf("%s: %d rows of quant mode %q skipped (no lodsim precision for it)", rel, ctx.skipped[q], q))
 	}
@@ -212,7 +219,10 @@ type layout struct {
 	// anyOther accepts columns beyond required ones (layouts recognised
 	// but not used); read is nil for them.
 	anyOther bool
-	read     func(t *table, i int, c *readContext, out *[]Measurement) error
+	// unused says why a recognised layout's rows are not used; the read
+	// notes it with the file and its row count.
+	unused string
+	read   func(t *table, i int, c *readContext, out *[]Measurement) error
 }
 
 func (l *layout) column(field string) string {

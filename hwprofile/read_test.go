@@ -19,9 +19,9 @@ import (
 	"github.com/lodsim/lodsim/hwprofile/cost"
 )
 
-func readOne(t *testing.T, path string) *Measurements {
+func readOne(t *testing.T, paths ...string) *Measurements {
 	t.Helper()
-	ms, err := ReadMeasurements(path)
+	ms, err := ReadMeasurements(paths...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -487,5 +487,34 @@ func TestReadSmoothQuantAndMLANames(t *testing.T) {
 	bad := write("mla_bad.csv", mlaHead+"mla_prefill,bfloat16,bfloat16,16,1,128,0,0.05\n")
 	if _, err := ReadMeasurements(bad); err == nil || !strings.Contains(err.Error(), `found "mla_prefill"`) {
 		t.Errorf("unknown MLA op: %v, expected an error naming it", err)
+	}
+}
+
+// TestReadMegaMoEUnused reads a DeepSeek-V4/Kimi MegaMoE module table (two
+// rows of B200 sglang 0.5.16's dsv4_megamoe_module_perf, as CSV): it is
+// recognised, gives no MoE rows, and a note says why.
+func TestReadMegaMoEUnused(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "dsv4_megamoe_module_perf.csv")
+	csv := "framework,op_name,kernel_source,phase,moe_dtype,kernel_dtype,num_tokens,global_num_tokens,hidden_size," +
+		"inter_size,topk,num_experts,moe_tp_size,moe_ep_size,distribution,latency\n" +
+		"SGLang,dsv4_megamoe_module,deepgemm_megamoe,context,w4a8_mxfp4_mxfp8,fp8_fp4,1024,8192,3584,3072,16,896,1,8,balanced,0.746501\n" +
+		"SGLang,dsv4_megamoe_module,deepgemm_megamoe,generation,w4a8_mxfp4_mxfp8,fp8_fp4,1,8,3584,3072,16,896,1,8,balanced,0.107125\n"
+	if err := os.WriteFile(p, []byte(csv), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// Alone it gives no rows: the error says why.
+	if _, err := ReadMeasurements(p); !errors.Is(err, ErrNoMeasurements) || !strings.Contains(err.Error(), "2 rows not used: fused MegaMoE") {
+		t.Errorf("MegaMoE table alone: %v, expected no measurements with the reason", err)
+	}
+	// Beside a table lodsim uses, it is recognised, gives no rows and a note
+	// says why.
+	ms := readOne(t, p, "data/aiconfigurator/h100_sxm/gemm/vllm/0.24.0/gemm_perf.parquet")
+	if countOps(ms)[cost.OpMoE] != 0 || len(ms.Sources) != 2 || ms.Sources[0].Layout != "aiconfigurator dsv4_megamoe_module_perf (not used)" ||
+		ms.Sources[0].Rows != 0 {
+		t.Fatalf("ops %v, sources %+v: expected the MegaMoE table recognised with no rows", countOps(ms), ms.Sources)
+	}
+	if len(ms.Notes) != 1 || !strings.Contains(ms.Notes[0], "dsv4_megamoe_module_perf.csv: 2 rows not used: fused MegaMoE") ||
+		!strings.Contains(ms.Notes[0], "all-to-all") {
+		t.Errorf("notes %q: expected one saying why the MegaMoE rows are not used", ms.Notes)
 	}
 }
