@@ -197,6 +197,14 @@ type SchedulerConfig struct {
 	// disabled): the CPU work of a step hides behind the GPU work of the
 	// step before (engine trtllm only).
 	OverlapScheduler *bool `yaml:"overlap_scheduler,omitempty"`
+	// BatchWaitTimeoutIters and BatchWaitMaxTokensRatio are TensorRT-LLM's
+	// batch waiting (engine trtllm only; both 0, the default, turn it
+	// off): while requests decode, newly scheduled prompts are held back
+	// until the step's tokens (prompts plus decodes) reach
+	// BatchWaitMaxTokensRatio x max_num_batched_tokens or
+	// BatchWaitTimeoutIters steps have run without them.
+	BatchWaitTimeoutIters   int     `yaml:"batch_wait_timeout_iters,omitempty"`
+	BatchWaitMaxTokensRatio float64 `yaml:"batch_wait_max_tokens_ratio,omitempty"`
 }
 
 // RouterConfig picks the replica for each arriving request.

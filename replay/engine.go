@@ -399,6 +399,7 @@ func (c *Config) validateEngine(p *problems) {
 	if s.OverlapScheduler != nil && s.Engine != EngineTRTLLM {
 		p.add("scheduler.overlap_scheduler: TensorRT-LLM's, expected scheduler.engine: trtllm")
 	}
+	checkBatchWait(p, &s)
 	if s.Engine == EngineTRTLLM && s.Batching != BatchingMixed {
 		p.add("scheduler.batching: %s, expected mixed with engine trtllm (in-flight batching)", s.Batching)
 	}
@@ -542,4 +543,17 @@ func (f EngineCostFile) Encode() ([]byte, error) {
 		return nil, err
 	}
 	return append(b, '\n'), nil
+}
+
+// checkBatchWait validates TensorRT-LLM's batch waiting settings.
+func checkBatchWait(p *problems, s *SchedulerConfig) {
+	if s.BatchWaitTimeoutIters < 0 || s.BatchWaitTimeoutIters > 1<<20 {
+		p.add("scheduler.batch_wait_timeout_iters: %d, expected 0 to %d", s.BatchWaitTimeoutIters, 1<<20)
+	}
+	if !(s.BatchWaitMaxTokensRatio >= 0 && s.BatchWaitMaxTokensRatio <= 1) {
+		p.add("scheduler.batch_wait_max_tokens_ratio: %g, expected 0 to 1", s.BatchWaitMaxTokensRatio)
+	}
+	if (s.BatchWaitTimeoutIters != 0 || s.BatchWaitMaxTokensRatio != 0) && s.Engine != EngineTRTLLM {
+		p.add("scheduler.batch_wait_*: TensorRT-LLM's batch waiting, expected scheduler.engine: trtllm")
+	}
 }

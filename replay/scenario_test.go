@@ -18,7 +18,7 @@ var update = flag.Bool("update", false, "rewrite the expected output of testdata
 // TestSchedulerScenarios runs the text scenarios in testdata/scheduler.
 // Each file has setting lines (`set key=value ...`: batching, budget,
 // blocks, block_size, tp, pp, max_seqs, reserve, max_model_len, engine,
-// capacity_policy, chunked), request
+// capacity_policy, chunked, batch_wait_iters, batch_wait_ratio), request
 // lines (`arrive id=N at=NS prompt=N output=N`) and state checks (`at
 // t=NS`), then a line `----` and the expected result: for each check, the
 // state of every replica at that time (waiting queue, running queue, the
@@ -152,6 +152,10 @@ func parseScenario(input, lodName string) (*Config, []workload.Request, []Time, 
 					c.Scheduler.Engine = Engine(v)
 				case "capacity_policy":
 					c.Scheduler.CapacityPolicy = CapacityPolicy(v)
+				case "batch_wait_iters":
+					c.Scheduler.BatchWaitTimeoutIters, err = int(n), perr
+				case "batch_wait_ratio":
+					c.Scheduler.BatchWaitMaxTokensRatio, err = n, perr
 				case "chunked":
 					on := n != 0
 					c.Scheduler.ChunkedPrefill, err = &on, perr

@@ -22,9 +22,73 @@ package replay
 //     (paused: it loses its KV and recomputes it when re-admitted).
 //
 // The overlap scheduler is a step cost, not a policy: see stepCost.
+//
+// Batch waiting (scheduler.batch_wait_timeout_iters,
+// batch_wait_max_tokens_ratio; PyExecutor._waiting_requests): while
+// requests decode, the prompts the step would admit are held back until
+// the step's tokens (those prompts plus one per decode) reach the ratio x
+// max_num_tokens or the timeout's count of steps has run without them;
+// then they run and the count restarts. With no decode running nothing
+// waits.
 type trtllmScheduler struct {
 	schedCore
-	rule admitRule
+	rule   admitRule
+	waited int // steps the waiting prompts have been held back
 }
 
-func (t *trtllmScheduler) formBatch(b *batch) (preempted bool) { return t.mixedStep(b, t.rule) }
+func (t *trtllmScheduler) formBatch(b *batch) (preempted bool) {
+	budget := int32(t.sc.MaxNumBatchedTokens)
+	budget = t.continueRunning(b, budget, false, &preempted)
+	if preempted || t.holdPrompts(b, budget) {
+		return preempted
+	}
+	t.admitWaiting(b, budget, t.rule)
+	return false
+}
+
+// headStaysBlocked: with batch waiting a held prompt runs once its
+// steps have passed, so a run of decodes cannot stand for those steps.
+func (t *trtllmScheduler) headStaysBlocked() bool {
+	return !t.batchWaits() && t.schedCore.headStaysBlocked()
+}
+
+func (t *trtllmScheduler) batchWaits() bool {
+	return t.sc.BatchWaitTimeoutIters != 0 || t.sc.BatchWaitMaxTokensRatio != 0
+}
+
+// holdPrompts reports whether batch waiting holds the waiting prompts out
+// of step b, whose running requests left budget tokens.
+func (t *trtllmScheduler) holdPrompts(b *batch, budget int32) bool {
+	sc, rp := t.sc, t.rp
+	if !t.batchWaits() {
+		return false
+	}
+	if len(b.slots) == 0 || rp.waiting.n == 0 || len(rp.running) >= sc.MaxNumSeqs {
+		return false
+	}
+	// The prompts the step would take: FCFS while the budget holds them.
+	var prompts int64
+	for i, room := 0, budget; i < rp.waiting.n && len(rp.running)+i < sc.MaxNumSeqs; i++ {
+		r := &t.s.reqs[rp.waiting.at(i)]
+		n := r.numTokens() - r.computed
+		if n > room {
+			break
+		}
+		room -= n
+		prompts += int64(n)
+	}
+	if prompts == 0 {
+		return false
+	}
+	var stepTokens int64
+	for _, n := range b.ntok {
+		stepTokens += int64(n)
+	}
+	full := float64(prompts+stepTokens) >= sc.BatchWaitMaxTokensRatio*float64(sc.MaxNumBatchedTokens)
+	if t.waited >= sc.BatchWaitTimeoutIters || full {
+		t.waited = 0
+		return false
+	}
+	t.waited++
+	return true
+}

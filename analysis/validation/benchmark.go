@@ -61,6 +61,9 @@ type Row struct {
 	AttentionDP, MoETP, MoEEP int
 	// Disagg is a disaggregated row's pools (disagg.go).
 	Disagg DisaggLayout
+	// Client is the benchmark client the row was measured with (see
+	// Client); read from silicon_data_source.
+	Client Client
 }
 
 // Disaggregated reports whether the row measured separate prefill and

@@ -38,7 +38,10 @@ func disaggColumns() []column {
 		{names: []string{"decode_attention_dp_size"}, set: f(func(d *DisaggLayout) *int { return &d.DecodeAttentionDP })},
 		{names: []string{"decode_moe_tp_size"}, set: f(func(d *DisaggLayout) *int { return &d.DecodeMoETP })},
 		{names: []string{"decode_moe_ep_size"}, set: f(func(d *DisaggLayout) *int { return &d.DecodeMoEEP })},
-		{names: []string{"silicon_data_source"}, set: sourceConcurrency},
+		{names: []string{"silicon_data_source"}, set: func(r *Row, v string) error {
+			r.Client = sourceClient(r, v)
+			return sourceConcurrency(r, v)
+		}},
 	}
 }
 

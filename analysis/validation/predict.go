@@ -180,9 +180,9 @@ func rowConfig(row Row, opt Options) (*experiment.Experiment, clientSpread, erro
 		Scheduler: replay.SchedulerConfig{Engine: engine, EngineVersion: version},
 		Workload: replay.WorkloadConfig{ClosedLoop: &replay.ClosedLoopConfig{
 			Clients:  row.Concurrency,
-			Requests: opt.requests(row.Concurrency),
-			Prompt:   trace.LengthDist{Kind: "fixed", Mean: float64(row.ISL)},
-			Output:   trace.LengthDist{Kind: "fixed", Mean: float64(row.OSL)},
+			Requests: row.Client.requests(row.Concurrency, opt),
+			Prompt:   row.Client.lengths(row.ISL),
+			Output:   row.Client.lengths(row.OSL),
 		}},
 	}
 	cfg.ApplyDefaults()
@@ -194,6 +194,7 @@ func rowConfig(row Row, opt Options) (*experiment.Experiment, clientSpread, erro
 		// prefills behind the decodes, which the measured TTFT rules out.
 		sc.MaxNumBatchedTokens = max(sc.MaxNumBatchedTokens, row.ISL+row.Concurrency)
 	}
+	applyRecipes(row, &cfg.Scheduler)
 	if err := cfg.Validate(); err != nil {
 		return nil, spread, skipf("%v", err)
 	}
@@ -211,6 +212,9 @@ func rowConfig(row Row, opt Options) (*experiment.Experiment, clientSpread, erro
 	}
 	if opt.Ramp != nil {
 		ramp = *opt.Ramp
+	}
+	if row.Client == ClientBenchServing {
+		ramp = 0 // --request-rate inf: every client sends at once
 	}
 	if ramp > 0 && row.Concurrency > 1 {
 		e2e, err := unloadedE2E(cfg, &cp, id)
@@ -286,14 +290,14 @@ func Predict(row Row, opt Options) (Prediction, error) {
 		return p, err
 	}
 	p.Config = e.Config()
-	p.Metrics, err = simulate(row, e, opt.All)
+	p.Metrics, err = simulate(row, e, opt.All || row.Client.measuresAll())
 	if err == nil {
 		// Clients spread over one unloaded request bunch up when a loaded
 		// cycle is much longer: spread them over the loaded one.
 		var again *experiment.Experiment
 		if again, err = spread.respread(p.Config, p.Metrics.E2Ems*1e6); again != nil {
 			p.Config = again.Config()
-			p.Metrics, err = simulate(row, again, opt.All)
+			p.Metrics, err = simulate(row, again, opt.All || row.Client.measuresAll())
 		}
 	}
 	if errors.As(err, &sk) {

@@ -1,0 +1,84 @@
+package validation
+
+import (
+	"testing"
+
+	"github.com/lodsim/lodsim/replay"
+)
+
+// TestSourceClient: InferenceMAX's rows (wip= in silicon_data_source) of
+// a TensorRT-LLM aggregated deployment are simulated with its
+// benchmark_serving client; other sources, other engines and
+// disaggregated rows keep the default.
+func TestSourceClient(t *testing.T) {
+	imax := "source_file=2026-04-06.csv; model=Llama-3.1-70B; silicon_concurrency=4; wip=False"
+	for _, c := range []struct {
+		backend, mode, source string
+		want                  Client
+	}{
+		{"trtllm", "", imax, ClientBenchServing},
+		{"TRTLLM", "", imax, ClientBenchServing},
+		{"trtllm", "", "source_file=/x/aic-auto-gap-analysis/q.csv; gtl_job_id=1", ClientAIPerf},
+		{"trtllm", "", "db-dump/2026-04-27; config_id=606; swip=1", ClientAIPerf},
+		{"vllm", "", imax, ClientAIPerf},
+		{"trtllm", "disagg", imax, ClientAIPerf},
+	} {
+		r := Row{Backend: c.backend, Mode: c.mode}
+		if got := sourceClient(&r, c.source); got != c.want {
+			t.Errorf("%s %q %q: client %q, want %q", c.backend, c.mode, c.source, got, c.want)
+		}
+	}
+}
+
+// TestBenchServingRowConfig: a benchmark_serving row runs 10 requests per
+// client, all clients at once, lengths uniform over [0.8 x, 1 x] the
+// row's; the default client keeps fixed lengths.
+func TestBenchServingRowConfig(t *testing.T) {
+	row := Row{ID: "r", Model: "meta-llama/Llama-3.1-70B", GPU: "h200_sxm", Backend: "trtllm",
+		ISL: 1000, OSL: 200, Concurrency: 4, TP: 8, PP: 1, TTFTms: 1, TPOTms: 1, Precision: "fp8",
+		GEMMQuant: "fp8", Client: ClientBenchServing}
+	x, err := RowConfig(row, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cl := x.Config().Workload.ClosedLoop
+	if cl.Requests != 40 || cl.Ramp != 0 {
+		t.Errorf("requests %d ramp %v, want 40 and 0", cl.Requests, cl.Ramp)
+	}
+	p, o := cl.Prompt, cl.Output
+	if p.Kind != "empirical" || len(p.Values) != 201 || p.Values[0] != 800 || p.Values[200] != 1000 {
+		t.Errorf("prompt lengths %s %d values, want 800..1000", p.Kind, len(p.Values))
+	}
+	if o.Kind != "empirical" || o.Values[0] != 160 || o.Values[len(o.Values)-1] != 200 {
+		t.Errorf("output lengths %s, want 160..200", o.Kind)
+	}
+	row.Client = ClientAIPerf
+	if x, err = RowConfig(row, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	if k := x.Config().Workload.ClosedLoop.Prompt.Kind; k != "fixed" {
+		t.Errorf("default client: prompt lengths %s, want fixed", k)
+	}
+}
+
+// TestBatchWaitRecipe: InferenceMAX's Llama-3.1-70B TensorRT-LLM recipe
+// waits for prompts at 1024/1024 below TP8 only.
+func TestBatchWaitRecipe(t *testing.T) {
+	for _, c := range []struct {
+		isl, osl, tp int
+		backend      replay.Engine
+		want         bool
+	}{
+		{1024, 1024, 4, replay.EngineTRTLLM, true},
+		{1024, 1024, 8, replay.EngineTRTLLM, false},
+		{1024, 8192, 4, replay.EngineTRTLLM, false},
+		{1024, 1024, 4, replay.EngineVLLM, false},
+	} {
+		sc := replay.SchedulerConfig{Engine: c.backend, MaxNumBatchedTokens: 8192}
+		applyRecipes(Row{Model: "meta-llama/Llama-3.1-70B", ISL: c.isl, OSL: c.osl, TP: c.tp}, &sc)
+		got := sc.BatchWaitTimeoutIters == 20 && sc.BatchWaitMaxTokensRatio == 0.9 && sc.MaxNumBatchedTokens == 16384
+		if got != c.want {
+			t.Errorf("%dx%d TP%d %s: batch waiting %v (%+v), want %v", c.isl, c.osl, c.tp, c.backend, got, sc, c.want)
+		}
+	}
+}
