@@ -86,17 +86,8 @@ func accuracyOverlayFigure(cs []*analysis.Comparison) (*figure, error) {
 		p.Add(bc)
 		f.add(series{c.LoD, colors[j+1]})
 	}
-	axis, err := plotter.NewLine(plotter.XYs{{X: 0, Y: -0.6}, {X: 0, Y: float64(n) - 0.4}})
-	if err != nil {
+	if err := zeroAxis(p, n, names, lim, 1.15); err != nil {
 		return nil, err
 	}
-	axis.LineStyle = lineStyle(dark, false)
-	axis.LineStyle.Width = vg.Points(1)
-	p.Add(axis)
-	p.NominalY(names...)
-	if lim == 0 {
-		lim = 1 // all exact: show ±1% so the zero line has context
-	}
-	p.X.Min, p.X.Max = -lim*1.15, lim*1.15
 	return f, nil
 }

@@ -410,19 +410,10 @@ func accuracyFigure(c *analysis.Comparison) (*figure, error) {
 	bc.Color = othColor
 	bc.LineStyle.Width = vg.Points(0.6)
 	p.Add(bc)
-	axis, err := plotter.NewLine(plotter.XYs{{X: 0, Y: -0.6}, {X: 0, Y: float64(n) - 0.4}})
-	if err != nil {
+	// Room on both sides for the value labels.
+	if err := zeroAxis(p, n, names, lim, 1.6); err != nil {
 		return nil, err
 	}
-	axis.LineStyle = lineStyle(dark, false)
-	axis.LineStyle.Width = vg.Points(1)
-	p.Add(axis)
-	p.NominalY(names...)
-	if lim == 0 {
-		lim = 1 // all exact: show ±1% so the zero line has context
-	}
-	// Room on both sides for the value labels.
-	p.X.Min, p.X.Max = -lim*1.6, lim*1.6
 	ys := make([]float64, n)
 	for j := range ys {
 		ys[j] = float64(j)
@@ -519,4 +510,23 @@ func stepXYs(c analysis.CDF, logX bool) plotter.XYs {
 		prev = c.P[i]
 	}
 	return pts
+}
+
+// zeroAxis draws the vertical zero line of a horizontal error chart with
+// n nominal rows named names, and sets the x range to ±lim×pad (±1 % when
+// every error is 0, so the zero line has context).
+func zeroAxis(p *plot.Plot, n int, names []string, lim, pad float64) error {
+	axis, err := plotter.NewLine(plotter.XYs{{X: 0, Y: -0.6}, {X: 0, Y: float64(n) - 0.4}})
+	if err != nil {
+		return err
+	}
+	axis.LineStyle = lineStyle(dark, false)
+	axis.LineStyle.Width = vg.Points(1)
+	p.Add(axis)
+	p.NominalY(names...)
+	if lim == 0 {
+		lim = 1
+	}
+	p.X.Min, p.X.Max = -lim*pad, lim*pad
+	return nil
 }
