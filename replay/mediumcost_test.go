@@ -73,3 +73,25 @@ func TestMediumSeesStragglers(t *testing.T) {
 		}
 	}
 }
+
+// TestMediumSharedBusPP: at PP2 x TP4 on a shared bus the stages' rings
+// contend; busStep's first-order load brings medium's mean E2E within 1% of
+// high's (-0.98%); halving the load (busK, busExtra) gives -1.87%.
+func TestMediumSharedBusPP(t *testing.T) {
+	var e2e [2]float64
+	for i, l := range []string{"high", "medium"} {
+		c := refConfig(4, 40, l)
+		c.Cluster.PipelineParallel = 2
+		c.Cluster.Links.Topology = TopologyShared
+		c.Workload.Synthetic.Duration = Duration(3e9)
+		_, rs := runCfg(t, c, nil)
+		for _, r := range rs {
+			e2e[i] += float64(r.E2E()) / float64(len(rs))
+		}
+	}
+	e := e2e[1]/e2e[0] - 1
+	t.Logf("medium mean E2E %+.3f%% off high", 100*e)
+	if math.Abs(e) > 0.014 {
+		t.Errorf("medium mean E2E %+.2f%% off high, want within 1.4%%", 100*e)
+	}
+}
