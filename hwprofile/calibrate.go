@@ -399,15 +399,6 @@ type moePt struct {
 	t                                            float64
 }
 
-func median(v []float64) float64 {
-	sort.Float64s(v)
-	n := len(v)
-	if n%2 == 1 {
-		return v[n/2]
-	}
-	return (v[n/2-1] + v[n/2]) / 2
-}
-
 // Errors of the engine choice (CalibrateOptions.Engine).
 var (
 	ErrSeveralEngines = errors.New("hwprofile: several engines")
@@ -545,7 +536,7 @@ func selectRows(ms *Measurements, g cost.GPU, engine string) (*selection, error)
 		return false
 	})
 	for _, k := range keys {
-		t := median(groups[k])
+		t := cost.Median(groups[k])
 		switch k.op {
 		case cost.OpGEMM:
 			if q := cost.Precision(k.f); q != cost.BF16 {

@@ -12,6 +12,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/lodsim/lodsim/analysis"
+	"github.com/lodsim/lodsim/hwprofile/cost"
 )
 
 // ErrorStats summarise the percentage errors of one metric over a set of
@@ -104,16 +105,7 @@ func errorStats(errs []float64) ErrorStats {
 		abs[i] = math.Abs(e)
 		sum += abs[i]
 	}
-	return ErrorStats{MAPE: sum / float64(len(errs)), MedianAPE: median(abs), MedianBias: median(slices.Clone(errs))}
-}
-
-func median(v []float64) float64 {
-	slices.Sort(v)
-	n := len(v)
-	if n%2 == 1 {
-		return v[n/2]
-	}
-	return (v[n/2-1] + v[n/2]) / 2
+	return ErrorStats{MAPE: sum / float64(len(errs)), MedianAPE: cost.Median(abs), MedianBias: cost.Median(slices.Clone(errs))}
 }
 
 // Group returns the row of the named group and whether there is one.

@@ -118,7 +118,7 @@ func (g *Grid) Fill(known []bool) error { return g.fill(known, mean) }
 // GEMM tables have between m = 512 and m = 513) is outvoted by the other
 // two instead of pulling the estimate by a third of its error. With one or
 // two estimates it is Fill.
-func (g *Grid) FillMedian(known []bool) error { return g.fill(known, medianOf) }
+func (g *Grid) FillMedian(known []bool) error { return g.fill(known, Median) }
 
 func mean(v []float64) float64 {
 	s := 0.0
@@ -128,9 +128,9 @@ func mean(v []float64) float64 {
 	return s / float64(len(v))
 }
 
-// medianOf is the median of v (the mean of the middle two for an even
+// Median is the median of v (the mean of the middle two for an even
 // count), reordering v.
-func medianOf(v []float64) float64 {
+func Median(v []float64) float64 {
 	sort.Float64s(v)
 	n := len(v)
 	if n%2 == 1 {
