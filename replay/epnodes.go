@@ -116,9 +116,9 @@ func newEPNodeLayout(nodes []int) *epNodeLayout {
 }
 
 // moeCommNs is medium's all-to-all time of stage cost c: T_a2a above per
-// dispatch and combine when the EP ranks span nodes, else the planner's.
-func (m *mediumExecutor) moeCommNs(c *lod.StageCost) int64 {
-	lay := m.epNodes
+// dispatch and combine when the stage's EP ranks span nodes (lay, the
+// stage's layout), else the planner's.
+func (m *mediumExecutor) moeCommNs(c *lod.StageCost, lay *epNodeLayout) int64 {
 	if lay == nil || c.A2ARanks <= 1 || !(c.A2ABytes > 0) {
 		return c.MoECommNs()
 	}

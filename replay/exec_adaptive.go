@@ -308,7 +308,7 @@ func (a *adaptiveExecutor) measured(st *stage) {
 	b := st.cur
 	c := &b.cost[st.idx]
 	hi := float64(a.s.now - a.startAt[st.gid])
-	med := float64(a.med.analyticComputeNs(c, st.rep.grp) + a.med.collectiveNs(c, st.rep.grp))
+	med := float64(a.med.analyticComputeNs(c, st.rep.grp) + a.med.collectiveNs(c, st))
 	a.rep.HighStageNs += int64(hi)
 	if p := a.poolOf(st.rep.grp); p.warm(st.idx, b) {
 		p.stages.add(st.idx, &b.lb, hi, med)
