@@ -2,8 +2,10 @@ package replay
 
 import (
 	"fmt"
-	"github.com/lodsim/lodsim/trace"
+	"strings"
 	"testing"
+
+	"github.com/lodsim/lodsim/trace"
 
 	"github.com/lodsim/lodsim/hwprofile"
 	"github.com/lodsim/lodsim/hwprofile/cost"
@@ -31,6 +33,10 @@ func benchScenario(b *testing.B, name, lodName string) {
 		b.Fatal(err)
 	}
 	c.Simulation.LoD = LoD(lodName)
+	benchConfig(b, c)
+}
+
+func benchConfig(b *testing.B, c *Config) {
 	m, err := c.ResolveModel()
 	if err != nil {
 		b.Fatal(err)
@@ -70,6 +76,27 @@ func BenchmarkReplay(b *testing.B) {
 				benchScenario(b, fmt.Sprintf("reference-tp%d", tp), lodName)
 			})
 		}
+	}
+}
+
+// BenchmarkBatchWait runs overload-tp1 (a full batch of 256 requests,
+// KV preemptions) under TensorRT-LLM with batch waiting on: every step
+// asks whether to hold the waiting prompts back (holdPrompts).
+func BenchmarkBatchWait(b *testing.B) {
+	for _, lodName := range []string{"high", "medium"} {
+		b.Run("lod="+lodName, func(b *testing.B) {
+			data, err := scenarioFS.ReadFile("scenarios/overload-tp1.yaml")
+			if err != nil {
+				b.Fatal(err)
+			}
+			y := strings.Replace(string(data), "scheduler:\n", "scheduler:\n  engine: trtllm\n  batch_wait_timeout_iters: 20\n  batch_wait_max_tokens_ratio: 0.9\n", 1)
+			c, err := ParseConfig([]byte(y))
+			if err != nil {
+				b.Fatal(err)
+			}
+			c.Simulation.LoD = LoD(lodName)
+			benchConfig(b, c)
+		})
 	}
 }
 
