@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/lodsim/lodsim/trace"
+	"github.com/lodsim/lodsim/trace/workload"
 
 	"github.com/lodsim/lodsim/hwprofile"
 	"github.com/lodsim/lodsim/hwprofile/cost"
@@ -189,5 +190,45 @@ func BenchmarkAzureConvDisagg(b *testing.B) {
 func BenchmarkAzureConvAggregated(b *testing.B) {
 	for _, l := range []string{"medium", "high"} {
 		b.Run("lod="+l, func(b *testing.B) { benchAzure(b, "azure-conv-4xh100", l) })
+	}
+}
+
+// BenchmarkHoldPrompts is one TensorRT-LLM step's batch-waiting decision
+// with 255 decodes running and 20 prompts of 100 tokens gathering: the
+// step holds them (4,255 tokens, below 0.9 x 8,192).
+func BenchmarkHoldPrompts(b *testing.B) {
+	c := tinyConfig("medium", 1)
+	c.Scheduler = SchedulerConfig{Engine: EngineTRTLLM, KVBlocks: 100000, BlockSize: 16, MaxNumSeqs: 512,
+		MaxNumBatchedTokens: 8192, BatchWaitTimeoutIters: 1000, BatchWaitMaxTokensRatio: 0.9}
+	c.ApplyDefaults()
+	s, err := NewSimulator(Input{Config: c, Model: c.Model, Cost: fixedCost{}, Workload: workload.NewSliceReader(nil), Sink: &Collect{}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	rp := s.replicas[0]
+	t := rp.sched.(*trtllmScheduler)
+	bt := s.getBatch(rp)
+	for i := 0; i < 275; i++ {
+		r := reqState{prompt: 100, output: 50}
+		slot := int32(len(s.reqs))
+		if i < 255 {
+			r.generated, r.computed = 5, 104
+			s.reqs = append(s.reqs, r)
+			rp.running = append(rp.running, slot)
+			bt.add(&s.reqs[slot], slot, 1)
+			continue
+		}
+		s.reqs = append(s.reqs, r)
+		rp.waiting.pushBack(slot)
+		rp.waitingTokens += 100
+	}
+	budget := int32(8192 - 255)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		t.waited = 0
+		if !t.holdPrompts(bt, budget) {
+			b.Fatal("prompts not held")
+		}
 	}
 }
