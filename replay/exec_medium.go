@@ -40,7 +40,13 @@ func (m *mediumExecutor) start(st *stage, b *batch) {
 func (m *mediumExecutor) onStageCompute(st *stage) {
 	s := m.s
 	if g, c := st.rep.grp, &st.cur.cost[st.idx]; g.tp > 1 || c.A2ARanks > 1 {
-		s.h.push(s.now+Time(m.collectiveNs(c, st)+st.busExtra), evStageCollective, st.gid, 0, 0)
+		end := s.now + Time(m.collectiveNs(c, st))
+		if st.busK != 1 {
+			// Slowed by the other stages' load on the bus: busStep
+			// timed the step's collectives to end at busEnd.
+			end = st.busEnd
+		}
+		s.h.push(end, evStageCollective, st.gid, 0, 0)
 		return
 	}
 	s.stageDone(st)

@@ -141,7 +141,7 @@ func (m *mediumExecutor) busModel(st *stage) bool {
 // overlap). The rest is what the adaptive level of detail refines.
 func (m *mediumExecutor) busStep(st *stage, c *lod.StageCost, t int64) {
 	if !m.busModel(st) {
-		st.busK, st.busExtra = 1, 0
+		st.busK = 1
 		return
 	}
 	now := m.s.now
@@ -155,9 +155,9 @@ func (m *mediumExecutor) busStep(st *stage, c *lod.StageCost, t int64) {
 		}
 	}
 	st.busK = 1 + load/2
-	st.busExtra = int64(w*load/2 + 0.5)
 	st.busStart, st.busNs = now, w*st.busK
-	st.busEnd = now + Time(t+m.collectiveNs(c, st)+st.busExtra)
+	// The collectives end W ρ/2 late: onStageCompute waits for busEnd.
+	st.busEnd = now + Time(t+m.collectiveNs(c, st)+int64(w*load/2+0.5))
 }
 
 // newMedium builds the medium executor with the corrections the config

@@ -37,7 +37,6 @@ type stage struct {
 	busStart, busEnd Time    // the current or last step's span
 	busNs            float64 // the bus time its flows took
 	busK             float64 // its bandwidth slowdown: 1 + the other stages' bus load
-	busExtra         int64   // what that slowdown added to its all-reduces
 }
 
 // arriveStage hands b to st, queueing it if st is busy.
