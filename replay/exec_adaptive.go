@@ -164,6 +164,9 @@ func (r *ratioStat) ratio() float64 { return r.hi / r.med }
 func newAdaptive(s *Simulator) {
 	c := s.cfg
 	a := &adaptiveExecutor{s: s, hi: s.high, med: newMedium(s), budget: c.Simulation.ErrorBudget}
+	for _, rp := range s.replicas {
+		a.med.initReplica(rp) // made under the high executor alone
+	}
 	if a.budget == 0 {
 		a.budget = DefaultErrorBudget
 	}
