@@ -38,7 +38,7 @@ import (
 func (m *mediumExecutor) computeNs(c *lod.StageCost, idx int, lb *lod.Batch, g *workerPool) int64 {
 	t := m.analyticComputeNs(c, g)
 	if a := m.adapt; a != nil {
-		if f := a.factor(g, idx, lb); f != 1 {
+		if f := a.factor(g, idx, lb, c); f != 1 {
 			coll := m.collectiveNs(c, g)
 			t = max(0, int64(float64(t+coll)*f+0.5)-coll)
 		}
