@@ -194,7 +194,9 @@ func TestNodesAllReduceTuner(t *testing.T) {
 // networks slow enough that the tuner always picks the hierarchical
 // all-reduce: uncontended (the G flows of a node's NIC start together and
 // finish together), high's transfers take exactly medium's formula, so
-// every output agrees. A failure prints the seed.
+// every output agrees. Adaptive, which refines only steps that take the
+// ring (ringStage), must run every step at medium: medium's outputs and
+// events exactly, no step at high. A failure prints the seed.
 func TestNodesHierHighEqualsMedium(t *testing.T) {
 	g, _ := cost.LookupGPU("A100-80GB-SXM")
 	models := []cost.CostModel{fixedCost{}, cost.NewRoofline(g)}
@@ -210,9 +212,9 @@ func TestNodesHierHighEqualsMedium(t *testing.T) {
 		net := NetworkConfig{BandwidthGBps: 0.2 + 1.0*rng.Float64(), LatencyUs: 0.2 + 10*rng.Float64()}
 		placement := []Placement{"", PlacementPacked, PlacementSpread}[rng.IntN(3)]
 		budget := 16 + rng.IntN(100)
-		var st [2]*Stats
-		var res [2][]RequestResult
-		for i, l := range []string{"high", "medium"} {
+		var st [3]*Stats
+		var res [3][]RequestResult
+		for i, l := range []string{"high", "medium", "adaptive"} {
 			c := tinyConfig(l, tp)
 			c.Cluster.Replicas = replicas
 			c.Cluster.Nodes, c.Cluster.GPUsPerNode, c.Cluster.Network = replicas*tp/gpn, gpn, net
@@ -226,6 +228,14 @@ func TestNodesHierHighEqualsMedium(t *testing.T) {
 		}
 		if d := diffOutputs(st[0], st[1], res[0], res[1]); d != "" {
 			t.Fatalf("seed %d (TP%d over %d-GPU nodes x%d, %s, network %+v): high and medium differ: %s", seed, tp, gpn, replicas, cm.Name(), net, d)
+		}
+		if r := st[2].Adaptive; r == nil || r.HighSteps != 0 || r.Windows != 0 {
+			t.Fatalf("seed %d: adaptive report %+v, expected no step at high", seed, r)
+		}
+		ad := *st[2]
+		ad.Adaptive = nil
+		if d := diffOutputs(st[1], &ad, res[1], res[2]); d != "" || st[1].TotalEvents != ad.TotalEvents {
+			t.Fatalf("seed %d: adaptive and medium differ: %s (events %d, %d)", seed, d, st[1].TotalEvents, ad.TotalEvents)
 		}
 		spans++
 	}
