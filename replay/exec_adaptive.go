@@ -16,11 +16,12 @@ import (
 // class's learned ratio applied (mediumExecutor.computeNs).
 //
 // Where refinement can change nothing (no per-rank variability, no skewed
-// expert loads, and no shared bus that transfers of several stages could
-// contend for) it never
-// samples:
-// every step runs at medium and the outputs are medium's, byte for byte,
-// at medium's cost in events.
+// expert loads, no shared bus that transfers of several stages could
+// contend for, nothing across nodes) it never samples: every step runs at
+// medium and the outputs are medium's, byte for byte, at medium's cost in
+// events. A TP group across nodes with nothing else to refine differs
+// from medium only at steps whose all-reduces take the ring (ringStage):
+// only those are sampled and corrected.
 //
 // Otherwise:
 //
