@@ -179,13 +179,15 @@ func newAdaptive(s *Simulator) {
 		// medium's bus load (busStep) takes only to first order.
 		// Hand-offs over the network queue behind each other when they
 		// outlast a stage's step (topology.go); a TP group across nodes
-		// differs only where it takes the ring (ringStage). Skewed expert
-		// loads make a straggler rank in every MoE layer.
+		// differs only where it takes the ring (ringStage), unless
+		// expert-parallel all-to-alls cross nodes too (medium's bound,
+		// epnodes.go, is not exact). Skewed expert loads make a
+		// straggler rank in every MoE layer.
 		contended := c.Cluster.Links.Topology == TopologyShared && g.pp > 1
 		other := c.Simulation.Variability > 0 || contended || c.Cluster.ExpertSkew > 0
 		cross := s.disagg == nil && anyCrossing(s)
 		refine := other || cross
-		a.pools = append(a.pools, adaptivePool{refine: refine, ringOnly: cross && !other && !handOffCrosses(s),
+		a.pools = append(a.pools, adaptivePool{refine: refine, ringOnly: cross && !other && !handOffCrosses(s) && g.planner.EP() <= 1,
 			pp: g.pp, winLen: int32(windowSteps * g.pp), stages: newRatioTable(g.pp), hops: newRatioTable(g.pp)})
 		a.rep.Refined = a.rep.Refined || refine
 	}

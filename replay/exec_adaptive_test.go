@@ -248,16 +248,16 @@ func TestAdaptiveSeesStageContention(t *testing.T) {
 // a 2048-token prefill the ring. With every class learned at 1.5, the
 // ratio must apply to the ring step only, and a measured hierarchical step
 // must not teach the classes (it would pull the ring's ratio towards 1).
-// With variability, or PP2 handing off across the nodes, every step can
-// differ: no ring-only refinement there.
+// With variability, PP2 handing off across the nodes, or expert-parallel
+// all-to-alls across them, every step can differ: no ring-only
+// refinement there.
 func TestAdaptiveRingOnly(t *testing.T) {
-	sim := func(variability float64, pp int) *Simulator {
+	sim := func(set func(c *Config)) *Simulator {
 		c := refConfig(4, 6, "adaptive")
 		c.Cluster.Links = ringLinks
-		c.Cluster.PipelineParallel = pp
-		c.Cluster.Nodes, c.Cluster.GPUsPerNode = 2*pp, 2
+		c.Cluster.Nodes, c.Cluster.GPUsPerNode = 2, 2
 		c.Cluster.Network = NetworkConfig{BandwidthGBps: 12.5, LatencyUs: 0.5}
-		c.Simulation.Variability = variability
+		set(c)
 		m, err := c.ResolveModel()
 		if err != nil {
 			t.Fatal(err)
@@ -270,14 +270,18 @@ func TestAdaptiveRingOnly(t *testing.T) {
 		return s
 	}
 	for _, x := range []struct {
-		variability float64
-		pp          int
-	}{{0.1, 1}, {0, 2}} {
-		if p := sim(x.variability, x.pp).adaptive.pools[0]; !p.refine || p.ringOnly {
-			t.Errorf("variability %v, PP%d: refine %v, ringOnly %v: want every step refinable", x.variability, x.pp, p.refine, p.ringOnly)
+		name string
+		set  func(c *Config)
+	}{
+		{"variability", func(c *Config) { c.Simulation.Variability = 0.1 }},
+		{"PP2", func(c *Config) { c.Cluster.PipelineParallel, c.Cluster.Nodes = 2, 4 }},
+		{"EP4", func(c *Config) { c.Model, c.Cluster.ExpertParallel = lod.Model{Name: "Qwen3-30B-A3B"}, 4 }},
+	} {
+		if p := sim(x.set).adaptive.pools[0]; !p.refine || p.ringOnly {
+			t.Errorf("%s: refine %v, ringOnly %v: want every step refinable", x.name, p.refine, p.ringOnly)
 		}
 	}
-	s := sim(0, 1)
+	s := sim(func(*Config) {})
 	a, grp := s.adaptive, s.pools[0]
 	p := &a.pools[0]
 	if !p.refine || !p.ringOnly {
