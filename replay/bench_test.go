@@ -155,6 +155,13 @@ func benchAzure(b *testing.B, scenario, lodName string) {
 	b.ReportMetric(float64(events)/float64(b.N), "events/op")
 }
 
+// BenchmarkMultiNodeAdaptive replays the Azure conversation trace with
+// Llama-3.1-405B at TP16 over two H100 nodes (multinode-405b-tp16) at
+// adaptive LoD. The tuner picks the hierarchical all-reduce at every
+// step, whose medium form is exact, so adaptive runs medium's events; it
+// used to refine windows of every step of a TP group across nodes.
+func BenchmarkMultiNodeAdaptive(b *testing.B) { benchAzure(b, "multinode-405b-tp16", "adaptive") }
+
 // BenchmarkExpertParallel runs the dsr1-ep8-h200 scenario (DeepSeek-R1,
 // EP8 over 8 attention data-parallel replicas on H200, skewed expert
 // loads) at high LoD: per-GPU dispatch and combine transfers in every MoE

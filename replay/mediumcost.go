@@ -39,7 +39,7 @@ func (m *mediumExecutor) computeNs(c *lod.StageCost, st *stage, lb *lod.Batch) i
 	g := st.rep.grp
 	t := m.analyticComputeNs(c, g)
 	if a := m.adapt; a != nil {
-		if f := a.factor(g, st.idx, lb); f != 1 {
+		if f := a.factor(g, st.idx, lb, c); f != 1 {
 			coll := m.collectiveNs(c, st)
 			t = max(0, int64(float64(t+coll)*f+0.5)-coll)
 		}
