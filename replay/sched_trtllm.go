@@ -62,14 +62,9 @@ func (t *trtllmScheduler) headStaysBlocked() bool {
 	return !t.batchWaits() && !t.balancing() && t.schedCore.headStaysBlocked()
 }
 
-// decodeStepsDone counts a settled decode run's steps after its first
-// (which formBatch counted) into attention-DP balancing's timeout.
-func (t *trtllmScheduler) decodeStepsDone(n int) {
-	t.schedCore.decodeStepsDone(n)
-	if t.balancing() && n > 1 {
-		t.rp.grp.adpGroup(t.rp).count(n-1, t.sc.AttentionDPTimeoutIters, t.rp.grp.planner.AttentionDP())
-	}
-}
+// settlesRuns: attention-DP balancing counts every step of the group as
+// it happens, which a settled run would count only at its end.
+func (t *trtllmScheduler) settlesRuns() bool { return !t.balancing() }
 
 func (t *trtllmScheduler) batchWaits() bool {
 	return t.sc.BatchWaitTimeoutIters != 0 || t.sc.BatchWaitMaxTokensRatio != 0
