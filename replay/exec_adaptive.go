@@ -164,6 +164,9 @@ func (r *ratioStat) ratio() float64 { return r.hi / r.med }
 func newAdaptive(s *Simulator) {
 	c := s.cfg
 	a := &adaptiveExecutor{s: s, hi: s.high, med: newMedium(s), budget: c.Simulation.ErrorBudget}
+	for _, rp := range s.replicas {
+		a.med.initReplica(rp) // made under the high executor alone
+	}
 	if a.budget == 0 {
 		a.budget = DefaultErrorBudget
 	}
@@ -308,7 +311,7 @@ func (a *adaptiveExecutor) measured(st *stage) {
 	b := st.cur
 	c := &b.cost[st.idx]
 	hi := float64(a.s.now - a.startAt[st.gid])
-	med := float64(a.med.analyticComputeNs(c, st.rep.grp) + a.med.collectiveNs(c, st.rep.grp))
+	med := float64(a.med.analyticComputeNs(c, st.rep.grp) + a.med.collectiveNs(c, st))
 	a.rep.HighStageNs += int64(hi)
 	if p := a.poolOf(st.rep.grp); p.warm(st.idx, b) {
 		p.stages.add(st.idx, &b.lb, hi, med)

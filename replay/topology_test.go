@@ -319,3 +319,37 @@ func b2i(b bool) int {
 	}
 	return 0
 }
+
+// TestHighTPLimit: a tensor-parallel group of 128 (a model of 128 heads)
+// wrapped the high level's int8 ring counts and its ranks waited forever,
+// leaving every request unfinished; the config is refused at high and
+// adaptive LoD (each pool of a disaggregated cluster too) and runs at
+// medium.
+func TestHighTPLimit(t *testing.T) {
+	m := tinyModel
+	m.Heads, m.KVHeads, m.Hidden = 128, 128, 2048
+	for _, l := range []string{"high", "adaptive", "medium"} {
+		c := tinyConfig(l, 128)
+		c.Model = m
+		err := c.Validate()
+		if l == "medium" {
+			if err != nil {
+				t.Errorf("medium: %v", err)
+			}
+			continue
+		}
+		if want := "cluster.tensor_parallel: 128 at simulation.lod " + l + ", expected at most 64"; err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: %v, want %q", l, err, want)
+		}
+	}
+	c := tinyDisagg("high", PoolConfig{Workers: 1, TensorParallel: 1}, PoolConfig{Workers: 1, TensorParallel: 128})
+	c.Model = m
+	if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "cluster.disaggregated.decode.tensor_parallel: 128 at simulation.lod high") {
+		t.Errorf("disaggregated: %v", err)
+	}
+	c = tinyDisagg("high", PoolConfig{Workers: 1, TensorParallel: 128}, PoolConfig{Workers: 1, TensorParallel: 1})
+	c.Model = m
+	if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "cluster.disaggregated.prefill.tensor_parallel: 128 at simulation.lod high") {
+		t.Errorf("disaggregated: %v", err)
+	}
+}
