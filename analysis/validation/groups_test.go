@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/lodsim/lodsim/analysis"
 	"github.com/lodsim/lodsim/replay"
 )
 
@@ -68,6 +69,18 @@ func TestWholeFileValidatesTheRest(t *testing.T) {
 	}
 	if rep.Groups.Pooled.Rows != 3 || rep.Groups.Pooled.Skipped != 2 || rep.TTFT.Overall.Count != 1 {
 		t.Fatalf("pooled %+v, %d simulated", rep.Groups.Pooled, rep.TTFT.Overall.Count)
+	}
+	// The TTFT and TPOT tables count the skipped rows per group as the
+	// group table does (they printed 0 while the group table had 2).
+	for _, tab := range []analysis.AccuracyTable{rep.TTFT, rep.TPOT} {
+		for _, g := range rep.Groups.Groups {
+			if a, ok := tab.Group(g.Group); !ok || a.Skipped != int64(g.Skipped) {
+				t.Errorf("metric table, group %s: %+v, expected %d skipped", g.Group, a, g.Skipped)
+			}
+		}
+		if tab.Overall.Skipped != 2 || tab.Overall.Count != 1 {
+			t.Errorf("metric table overall %+v, expected 1 counted and 2 skipped", tab.Overall)
+		}
 	}
 	for _, p := range rep.Skipped() {
 		if p.Skipped == "" || !(strings.Contains(p.Skipped, "disaggregated") || strings.Contains(p.Skipped, "unknown model")) {
