@@ -138,4 +138,13 @@ func TestCrossValidateSmall(t *testing.T) {
 	if cv.Table.Pooled.Simulated() != 6 || len(cv.Table.Groups) != 3 {
 		t.Errorf("pooled table %+v", cv.Table.Pooled)
 	}
+	// LeaveOut runs the named fold only, fitted on both other groups.
+	one := "Qwen3-32B h100_sxm sglang bf16 agg"
+	cv, err = CrossValidate(sub, EngineFitOptions{PerGroup: 2, MaxIter: 1, Sim: Options{RequestsPerClient: 4}, LeaveOut: []string{one}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cv.Folds) != 1 || cv.Folds[0].Group != one || len(cv.Folds[0].TrainGroups) != 2 || len(cv.Table.Groups) != 1 || cv.Table.Pooled.Simulated() != 2 {
+		t.Errorf("LeaveOut %s: folds %+v, table %+v", one, cv.Folds, cv.Table.Pooled)
+	}
 }
