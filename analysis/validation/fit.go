@@ -90,7 +90,8 @@ type FitReport struct {
 	Params     []string // fitted parameter names
 	Start, End cost.Overheads
 	// Cost is the sum of squared relative errors of TTFT and TPOT over the
-	// rows, before and after.
+	// rows, before and after (for the engine constants, of their objective's
+	// residuals: engineObjective).
 	StartCost, EndCost float64
 	Iterations         int
 	Evaluations        int // simulations of the whole row set
@@ -224,11 +225,13 @@ func fitRows(use []Row, start cost.Overheads, sim Options, params []OverheadPara
 	// The cost is not convex in the parameters (scheduling switches), so
 	// a coarse scan along each parameter picks the start of the descent.
 	for j := range x {
+		last := x[j]
 		for _, v := range []float64{0.5, 1, 2, 4} {
 			xs := slices.Clone(x)
-			if xs[j] = ob.clamp(j, v); xs[j] == x[j] {
-				continue // the start, or clamped onto it: the same simulation
+			if xs[j] = ob.clamp(j, v); xs[j] == x[j] || xs[j] == last {
+				continue // the start, or clamped onto a point tried: the same simulation
 			}
+			last = xs[j]
 			r, rs, err := eval(toOver(xs))
 			if err != nil {
 				return base.Overhead, rep, err
