@@ -104,6 +104,22 @@ func (t *AccuracyTable) Group(name string) (AccuracyRow, bool) {
 	return t.Groups[i], true
 }
 
+// AddSkipped counts n more skipped pairs in group and overall: pairs that
+// never got a prediction (a validation row the simulator could not run),
+// which Accuracy never saw. A group with no row yet gets one, in name
+// order, with no APE.
+func (t *AccuracyTable) AddSkipped(group string, n int64) {
+	if n == 0 {
+		return
+	}
+	i, ok := slices.BinarySearchFunc(t.Groups, group, func(r AccuracyRow, g string) int { return cmp.Compare(r.Group, g) })
+	if !ok {
+		t.Groups = slices.Insert(t.Groups, i, AccuracyRow{Group: group})
+	}
+	t.Groups[i].Skipped += n
+	t.Overall.Skipped += n
+}
+
 func (t *AccuracyTable) rows() []AccuracyRow { return append(slices.Clone(t.Groups), t.Overall) }
 
 // WriteText writes the table aligned, APEs in percent.

@@ -49,3 +49,26 @@ func TestAccuracyHandComputed(t *testing.T) {
 		t.Errorf("csv lacks %q:\n%s", want, csvb.String())
 	}
 }
+
+// TestAccuracyAddSkipped: skipped pairs added afterwards count in their
+// group and overall, and a group with only skipped pairs gets its row in
+// name order.
+func TestAccuracyAddSkipped(t *testing.T) {
+	tab := Accuracy([]Pair{{"a", "a", 10, 11}, {"c", "c", 10, 9}})
+	tab.AddSkipped("c", 2)
+	tab.AddSkipped("b", 3)
+	tab.AddSkipped("a", 0)
+	var got []string
+	for _, r := range tab.Groups {
+		got = append(got, r.Group)
+	}
+	if strings.Join(got, ",") != "a,b,c" {
+		t.Fatalf("groups %v, expected a,b,c", got)
+	}
+	b, _ := tab.Group("b")
+	c, _ := tab.Group("c")
+	a, _ := tab.Group("a")
+	if b.Skipped != 3 || b.Count != 0 || c.Skipped != 2 || c.Count != 1 || a.Skipped != 0 || tab.Overall.Skipped != 5 || tab.Overall.Count != 2 {
+		t.Errorf("a %+v, b %+v, c %+v, overall %+v", a, b, c, tab.Overall)
+	}
+}

@@ -50,6 +50,9 @@ func CrossValidate(rows []Row, opt EngineFitOptions) (*CrossValidation, error) {
 	cv := &CrossValidation{}
 	var all []Prediction
 	for _, g := range names {
+		if len(opt.LeaveOut) > 0 && !slices.Contains(opt.LeaveOut, g) {
+			continue
+		}
 		left := byGroup[g]
 		f := Fold{Group: g}
 		e := replay.Engine(strings.ToLower(strings.TrimSpace(left[0].Backend)))
@@ -75,7 +78,7 @@ func CrossValidate(rows []Row, opt EngineFitOptions) (*CrossValidation, error) {
 				}
 			}
 		}
-		ec, _, err := fitPooled(train, e, opt)
+		ec, _, err := fitPooled(train, e, opt, engineObjective(train))
 		if err != nil {
 			return nil, fmt.Errorf("fold %s: %w", g, err)
 		}
@@ -98,9 +101,9 @@ func CrossValidate(rows []Row, opt EngineFitOptions) (*CrossValidation, error) {
 	return cv, nil
 }
 
-// fitPooled fits one set of constants to train, whatever their engines
-// (each row still runs its own engine's scheduler), labelled e.
-func fitPooled(train []Row, e replay.Engine, opt EngineFitOptions) (replay.EngineCosts, FitReport, error) {
+// fitPooled fits one set of constants to train by ob, whatever their
+// engines (each row still runs its own engine's scheduler), labelled e.
+func fitPooled(train []Row, e replay.Engine, opt EngineFitOptions, ob objective) (replay.EngineCosts, FitReport, error) {
 	use := Subsample(train, perGroup(opt))
 	maxIter := opt.MaxIter
 	if maxIter <= 0 {
@@ -122,7 +125,7 @@ func fitPooled(train []Row, e replay.Engine, opt EngineFitOptions) (replay.Engin
 	start := rep
 	for _, ramp := range []float64{0, 1} {
 		sim.Ramp = &ramp
-		or, r, err := fitRows(use, cost.Overheads{}, sim, EngineParams, maxIter, nil, true, start)
+		or, r, err := fitRows(use, cost.Overheads{}, sim, EngineParams, maxIter, nil, ob, start)
 		if err != nil {
 			return ec, r, err
 		}
@@ -147,6 +150,18 @@ func fitPooled(train []Row, e replay.Engine, opt EngineFitOptions) (replay.Engin
 	}
 	slices.Sort(ec.Groups)
 	return ec, rep, nil
+}
+
+// engineObjective is the engine-constant fit's objective (BENCHMARKS.md,
+// "Engine constants"): log ratios, so over- and under-prediction weigh
+// alike; every group weighing the same whatever its number of simulated
+// rows, so a large group does not set the constants of every other;
+// Cauchy's loss at EngineRobustScale, so rows the step model gets wrong by
+// more than a factor of two do not decide the constants; and each constant
+// at most the smallest measured time of train it is part of
+// (measuredBounds).
+func engineObjective(train []Row) objective {
+	return objective{logRatio: true, balanced: true, robustScale: EngineRobustScale, upper: measuredBounds(train, EngineParams)}
 }
 
 // WriteText writes each fold's constants and the held-out table.

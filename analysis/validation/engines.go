@@ -22,6 +22,11 @@ type EngineFitOptions struct {
 	// MaxIter bounds the Levenberg-Marquardt iterations; 0 is 8.
 	MaxIter int
 	Log     io.Writer // one line per iteration and per fit, when set
+	// LeaveOut, when set, limits CrossValidate to these groups' folds
+	// (Row.Group names): each is still fitted on every other group, whose
+	// rows are then only fitted to, never predicted. A quick look at one
+	// fold instead of all of them.
+	LeaveOut []string
 }
 
 // DefaultFitRowsPerGroup is EngineFitOptions.PerGroup's default.
@@ -74,7 +79,8 @@ func engineRows(rows []Row, e replay.Engine) []Row {
 // each row on its GPU's shipped profile for the engine: the least squares
 // of FitOverheads over all of them at once, starting from zero.
 func FitEngineCosts(rows []Row, e replay.Engine, opt EngineFitOptions) (replay.EngineCosts, FitReport, error) {
-	ec, rep, err := fitPooled(engineRows(rows, e), e, opt)
+	train := engineRows(rows, e)
+	ec, rep, err := fitPooled(train, e, opt, engineObjective(train))
 	if err != nil {
 		return ec, rep, fmt.Errorf("fitting %s: %w", e, err)
 	}

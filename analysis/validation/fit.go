@@ -90,7 +90,8 @@ type FitReport struct {
 	Params     []string // fitted parameter names
 	Start, End cost.Overheads
 	// Cost is the sum of squared relative errors of TTFT and TPOT over the
-	// rows, before and after.
+	// rows, before and after (for the engine constants, of their objective's
+	// residuals: engineObjective).
 	StartCost, EndCost float64
 	Iterations         int
 	Evaluations        int // simulations of the whole row set
@@ -162,16 +163,17 @@ func FitOverheads(rows []Row, base *cost.Profile, opt FitOptions) (cost.Overhead
 		}
 		use = append(use, r)
 	}
-	return fitRows(use, base.Overhead, sim, params, maxIter, opt.Log, false, rep)
+	return fitRows(use, base.Overhead, sim, params, maxIter, opt.Log, objective{}, rep)
 }
 
 // fitRows is FitOverheads on rows already chosen, from start, with
-// sim.Overheads set to each trial point. With logRatio the residuals are
-// ln(predicted/measured) instead of relative errors: symmetric in over-
-// and under-prediction, so a row predicted 10x too high (a KV-capacity
-// queue the overheads cannot remove) weighs ln 10 = 2.3, not 9, and does
-// not decide the fit of every other row.
-func fitRows(use []Row, start cost.Overheads, sim Options, params []OverheadParam, maxIter int, log io.Writer, logRatio bool, rep FitReport) (cost.Overheads, FitReport, error) {
+// sim.Overheads set to each trial point, minimising ob (objective): with
+// its logRatio the residuals are ln(predicted/measured) instead of
+// relative errors: symmetric in over- and under-prediction, so a row
+// predicted 10x too high (a KV-capacity queue the overheads cannot remove)
+// weighs ln 10 = 2.3, not 9, and does not decide the fit of every other
+// row.
+func fitRows(use []Row, start cost.Overheads, sim Options, params []OverheadParam, maxIter int, log io.Writer, ob objective, rep FitReport) (cost.Overheads, FitReport, error) {
 	rows := use
 	base := struct{ Overhead cost.Overheads }{start}
 	eval := func(o cost.Overheads) (*Report, []float64, error) {
@@ -182,17 +184,7 @@ func fitRows(use []Row, start cost.Overheads, sim Options, params []OverheadPara
 		if err != nil {
 			return nil, nil, err
 		}
-		var res []float64
-		for _, p := range r.Predictions {
-			if p.Simulated() {
-				if logRatio {
-					res = append(res, math.Log(p.Metrics.TTFTms/p.Row.TTFTms), math.Log(p.Metrics.TPOTms/p.Row.TPOTms))
-				} else {
-					res = append(res, (p.Metrics.TTFTms-p.Row.TTFTms)/p.Row.TTFTms, (p.Metrics.TPOTms-p.Row.TPOTms)/p.Row.TPOTms)
-				}
-			}
-		}
-		return r, res, nil
+		return r, ob.residuals(r.Predictions), nil
 	}
 	toOver := func(x []float64) cost.Overheads {
 		o := base.Overhead
@@ -211,7 +203,7 @@ func fitRows(use []Row, start cost.Overheads, sim Options, params []OverheadPara
 
 	x := make([]float64, len(params))
 	for i, p := range params {
-		x[i] = math.Max(0, getParam(base.Overhead, p)/paramInfo[p].scale)
+		x[i] = ob.clamp(i, getParam(base.Overhead, p)/paramInfo[p].scale)
 	}
 	before, res, err := eval(toOver(x))
 	if err != nil {
@@ -233,9 +225,13 @@ func fitRows(use []Row, start cost.Overheads, sim Options, params []OverheadPara
 	// The cost is not convex in the parameters (scheduling switches), so
 	// a coarse scan along each parameter picks the start of the descent.
 	for j := range x {
+		last := x[j]
 		for _, v := range []float64{0.5, 1, 2, 4} {
 			xs := slices.Clone(x)
-			xs[j] = v
+			if xs[j] = ob.clamp(j, v); xs[j] == x[j] || xs[j] == last {
+				continue // the start, or clamped onto a point tried: the same simulation
+			}
+			last = xs[j]
 			r, rs, err := eval(toOver(xs))
 			if err != nil {
 				return base.Overhead, rep, err
@@ -252,6 +248,9 @@ func fitRows(use []Row, start cost.Overheads, sim Options, params []OverheadPara
 		rep.Iterations = it + 1
 		for j := range n {
 			h := math.Max(0.25, 0.1*x[j])
+			if ob.clamp(j, x[j]+h) < x[j]+h {
+				h = -h // at the upper bound: a backward difference
+			}
 			xp := slices.Clone(x)
 			xp[j] += h
 			_, rp, err := eval(toOver(xp))
@@ -288,7 +287,7 @@ func fitRows(use []Row, start cost.Overheads, sim Options, params []OverheadPara
 			}
 			xn := make([]float64, n)
 			for j := range n {
-				xn[j] = math.Max(0, x[j]-step.AtVec(j))
+				xn[j] = ob.clamp(j, x[j]-step.AtVec(j))
 			}
 			r, rn, err := eval(toOver(xn))
 			if err != nil {

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/lodsim/lodsim/analysis"
 	"github.com/lodsim/lodsim/replay"
 )
 
@@ -69,6 +70,18 @@ func TestWholeFileValidatesTheRest(t *testing.T) {
 	if rep.Groups.Pooled.Rows != 3 || rep.Groups.Pooled.Skipped != 2 || rep.TTFT.Overall.Count != 1 {
 		t.Fatalf("pooled %+v, %d simulated", rep.Groups.Pooled, rep.TTFT.Overall.Count)
 	}
+	// The TTFT and TPOT tables count the skipped rows per group as the
+	// group table does (they printed 0 while the group table had 2).
+	for _, tab := range []analysis.AccuracyTable{rep.TTFT, rep.TPOT} {
+		for _, g := range rep.Groups.Groups {
+			if a, ok := tab.Group(g.Group); !ok || a.Skipped != int64(g.Skipped) {
+				t.Errorf("metric table, group %s: %+v, expected %d skipped", g.Group, a, g.Skipped)
+			}
+		}
+		if tab.Overall.Skipped != 2 || tab.Overall.Count != 1 {
+			t.Errorf("metric table overall %+v, expected 1 counted and 2 skipped", tab.Overall)
+		}
+	}
 	for _, p := range rep.Skipped() {
 		if p.Skipped == "" || !(strings.Contains(p.Skipped, "disaggregated") || strings.Contains(p.Skipped, "unknown model")) {
 			t.Errorf("row %s skipped for %q", p.Row.ID, p.Skipped)
@@ -124,5 +137,14 @@ func TestCrossValidateSmall(t *testing.T) {
 	}
 	if cv.Table.Pooled.Simulated() != 6 || len(cv.Table.Groups) != 3 {
 		t.Errorf("pooled table %+v", cv.Table.Pooled)
+	}
+	// LeaveOut runs the named fold only, fitted on both other groups.
+	one := "Qwen3-32B h100_sxm sglang bf16 agg"
+	cv, err = CrossValidate(sub, EngineFitOptions{PerGroup: 2, MaxIter: 1, Sim: Options{RequestsPerClient: 4}, LeaveOut: []string{one}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cv.Folds) != 1 || cv.Folds[0].Group != one || len(cv.Folds[0].TrainGroups) != 2 || len(cv.Table.Groups) != 1 || cv.Table.Pooled.Simulated() != 2 {
+		t.Errorf("LeaveOut %s: folds %+v, table %+v", one, cv.Folds, cv.Table.Pooled)
 	}
 }

@@ -416,6 +416,12 @@ func NewReport(preds []Prediction) *Report {
 	rep.TTFT = analysis.Accuracy(ttft)
 	rep.TPOT = analysis.Accuracy(tpot)
 	rep.Groups = Groups(preds)
+	// The metric tables count the skipped rows too, as the group table
+	// does: a group whose rows were not simulated still shows how many.
+	for _, g := range rep.Groups.Groups {
+		rep.TTFT.AddSkipped(g.Group, int64(g.Skipped))
+		rep.TPOT.AddSkipped(g.Group, int64(g.Skipped))
+	}
 	return rep
 }
 

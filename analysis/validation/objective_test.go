@@ -1,0 +1,129 @@
+package validation
+
+import (
+	"math"
+	"testing"
+
+	"github.com/lodsim/lodsim/hwprofile/cost"
+)
+
+// TestObjectiveResiduals: by hand. Group A has one row, group B three,
+// every prediction 10 % high in TTFT and TPOT except one of B's TTFTs, 10x
+// high. Balanced, each group's squared residuals sum to the same; Cauchy
+// at ln 2 leaves a 10 % error almost as it is and cuts the 10x one.
+func TestObjectiveResiduals(t *testing.T) {
+	row := func(model string) Row {
+		return Row{Model: model, GPU: "h100_sxm", Backend: "vllm", TTFTms: 100, TPOTms: 10, TP: 1}
+	}
+	pred := func(r Row, ttft float64) Prediction {
+		return Prediction{Row: r, Metrics: Metrics{TTFTms: ttft, TPOTms: 11}}
+	}
+	a, b := row("org/A"), row("org/B")
+	preds := []Prediction{pred(a, 110), pred(b, 110), {Row: b, Skipped: "why"}, pred(b, 110), pred(b, 110)}
+	l := math.Log(1.1)
+	// Plain log ratios: every residual ln 1.1, skipped rows left out.
+	plain := objective{logRatio: true}.residuals(preds)
+	if len(plain) != 8 {
+		t.Fatalf("%d residuals, expected 8 (4 simulated rows x 2)", len(plain))
+	}
+	for i, r := range plain {
+		if math.Abs(r-l) > 1e-12 { // one log of a decimal: rounding only
+			t.Errorf("residual %d = %g, expected ln 1.1 = %g", i, r, l)
+		}
+	}
+	// Balanced: N = 4 rows, G = 2 groups; A's weight 4/(2*1) = 2, B's
+	// 4/(2*3) = 2/3, so each group's sum of squares is 2 x 2 ln²1.1 = 4 ln²1.1.
+	bal := objective{logRatio: true, balanced: true}.residuals(preds)
+	sumA := bal[0]*bal[0] + bal[1]*bal[1]
+	var sumB float64
+	for _, r := range bal[2:] {
+		sumB += r * r
+	}
+	if want := 4 * l * l; math.Abs(sumA-want) > 1e-12 || math.Abs(sumB-want) > 1e-12 {
+		t.Errorf("balanced: group sums %g and %g, expected both %g", sumA, sumB, want)
+	}
+	// Cauchy at ln 2: c sqrt(ln(1 + (r/c)²)).
+	rob := objective{logRatio: true, robustScale: EngineRobustScale}
+	c := math.Ln2
+	if got, want := rob.robust(l), c*math.Sqrt(math.Log1p(l*l/(c*c))); math.Abs(got-want) > 1e-12 || got < 0.97*l {
+		t.Errorf("Cauchy of ln 1.1 = %g, expected %g, within 3 %% of %g", got, want, l)
+	}
+	big := math.Log(10)
+	if got := rob.robust(big); got > 0.6*big || got <= 0 || rob.robust(-big) != -got {
+		t.Errorf("Cauchy of ln 10 = %g, expected positive, odd and under 0.6 x %g", got, big)
+	}
+	preds[1].Metrics.TTFTms = 1000
+	if r := rob.residuals(preds)[2]; math.Abs(r-rob.robust(big)) > 1e-12 {
+		t.Errorf("10x row's residual %g, expected Cauchy(ln 10) = %g", r, rob.robust(big))
+	}
+}
+
+// TestMeasuredBounds: each constant at most the smallest measured time it
+// is part of, in the fit's units (1 ms, 0.1 ms, 100 ns, 10 ms).
+func TestMeasuredBounds(t *testing.T) {
+	rows := []Row{
+		{TTFTms: 80, TPOTms: 6, ISL: 1024},
+		{TTFTms: 300, TPOTms: 20, ISL: 8192}, // TTFT/ISL 36.6 us, below 80/1024 = 78 us
+		{TTFTms: 0, TPOTms: 0, ISL: 100},     // nothing measured: bounds nothing
+	}
+	got := measuredBounds(rows, []OverheadParam{ParamStep, ParamPerSeq, ParamPerPrefillToken, ParamPerRequest, ParamMemoryReserve})
+	want := []float64{6, 60, 300.0 / 8192 * 1e6 / 100, 8, 0}
+	for i := range want {
+		if math.Abs(got[i]-want[i]) > 1e-9*want[i] {
+			t.Errorf("bound %d = %g, expected %g", i, got[i], want[i])
+		}
+	}
+	if b := measuredBounds(nil, EngineParams); b[0] != 0 || b[3] != 0 {
+		t.Errorf("no rows: bounds %v, expected none (0)", b)
+	}
+}
+
+// TestEngineObjective: the engine fit uses every part of the objective
+// (BENCHMARKS.md, "Engine constants").
+func TestEngineObjective(t *testing.T) {
+	rows := []Row{{TTFTms: 50, TPOTms: 5, ISL: 1000}}
+	ob := engineObjective(rows)
+	ub := measuredBounds(rows, EngineParams)
+	if !ob.logRatio || !ob.balanced || ob.robustScale != math.Ln2 || len(ob.upper) != len(ub) {
+		t.Fatalf("engine objective %+v", ob)
+	}
+	for i := range ub {
+		if ob.upper[i] != ub[i] || ub[i] <= 0 {
+			t.Errorf("bound %d = %g, expected the measured %g", i, ob.upper[i], ub[i])
+		}
+	}
+}
+
+// TestFitKeepsUpperBound: the measurements come from a 3 ms step; with the
+// step bounded at 1.5 ms the fit ends on the bound, not past it.
+func TestFitKeepsUpperBound(t *testing.T) {
+	rows := readDev(t)
+	var pick []Row
+	for _, r := range rows {
+		if r.TP >= 2 && r.ISL == 1024 && r.OSL == 128 {
+			pick = append(pick, r)
+		}
+	}
+	pick = pick[:min(len(pick), 3)]
+	truth := cost.Overheads{StepNs: 3e6}
+	opt := Options{RequestsPerClient: 4, Profiles: map[string]*cost.Profile{"h100_sxm": mustProfile(t, "h100_sxm")}}
+	withTruth := opt
+	withTruth.Overheads = &truth
+	rep, err := Validate(pick, withTruth)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range pick {
+		pick[i].TTFTms = rep.Predictions[i].Metrics.TTFTms
+		pick[i].TPOTms = rep.Predictions[i].Metrics.TPOTms
+	}
+	ob := objective{logRatio: true, upper: []float64{1.5}}
+	got, _, err := fitRows(pick, cost.Overheads{}, opt, []OverheadParam{ParamStep}, 3, nil, ob, FitReport{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 1 ns: the bound times the unit, in floating point.
+	if math.Abs(got.StepNs-1.5e6) > 1 {
+		t.Errorf("fitted step %.0f ns, expected the 1.5 ms bound (truth 3 ms)", got.StepNs)
+	}
+}
