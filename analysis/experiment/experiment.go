@@ -462,6 +462,9 @@ func resolveCost(c *replay.Config, s costSource) (cost.CostModel, analysis.Profi
 // only, so a pool on another GPU needs a profile of its own then. nil
 // (the pool uses the run's cost model) otherwise.
 func poolCostModel(c *replay.Config, kind replay.PoolKind) (cost.CostModel, analysis.ProfileID, error) {
+	if c.Cluster.Disaggregated == nil {
+		return nil, analysis.ProfileID{}, nil
+	}
 	name, own := c.PoolGPU(kind)
 	field := "cluster.disaggregated." + kind.String()
 	q := c.Cluster.Disaggregated.Prefill

@@ -160,6 +160,16 @@ func TestPoolProfileFile(t *testing.T) {
 	}
 }
 
+// TestDescribePoolGPUs: the header line of a run whose pools run on
+// different GPUs names each pool's; pools on one GPU name it once.
+func TestDescribePoolGPUs(t *testing.T) {
+	for g, want := range map[string]string{"H100-SXM": "Llama-3-8B on H200-SXM prefill + H100-SXM decode (1 prefill", "h200_sxm": "Llama-3-8B on H200-SXM (1 prefill"} {
+		if d := Describe(disaggPoolGPU(t, g)); !strings.HasPrefix(d, want) {
+			t.Errorf("decode on %s: %q, expected it to start %q", g, d, want)
+		}
+	}
+}
+
 // TestPoolProfileErrors: a pool's profile file calibrated on another GPU
 // than the pool's, or missing, is an error naming the pool's profile
 // field, the file and both GPUs; every problem at once.
