@@ -20,7 +20,10 @@ func nodesDisagg(l string, prefill, decode PoolConfig, nodes, gpn int) *Config {
 
 // drawDisaggNodes puts a third of drawn disaggregated clusters on nodes
 // (drawn after every other field, so the rest of the draw is unchanged),
-// keeping the draw only where the pools fit (each worker within a node).
+// keeping the draw only where the pools fit with each worker within a
+// node: a TP group spanning nodes may all-reduce by a ring, which medium
+// times pessimistically (topology.go), so spanning workers are checked
+// where medium is exact (TestDisaggSpanningHighEqualsMedium).
 func drawDisaggNodes(r *rand.Rand, c *Config) {
 	if r.IntN(3) != 0 {
 		return
@@ -32,9 +35,28 @@ func drawDisaggNodes(r *rand.Rand, c *Config) {
 	x.Cluster.Nodes = (d.Prefill.gpus()+d.Decode.gpus()+x.Cluster.GPUsPerNode-1)/x.Cluster.GPUsPerNode + r.IntN(2)
 	x.Cluster.Network = NetworkConfig{BandwidthGBps: float64(5 + r.IntN(100)), LatencyUs: float64(r.IntN(3))}
 	x.Cluster.Placement = Placements[r.IntN(len(Placements))]
-	if x.Validate() == nil {
+	if x.Validate() == nil && withinNodes(&x) {
 		*c = x
 	}
+}
+
+// withinNodes reports whether every worker of c's pools lies within one
+// node.
+func withinNodes(c *Config) bool {
+	k := &c.Cluster
+	for _, q := range []struct {
+		p PoolConfig
+		b placeBase
+	}{{k.Disaggregated.Prefill, placeBase{}}, {k.Disaggregated.Decode, decodeBase(k)}} {
+		for w := 0; w < q.p.Workers; w++ {
+			for st := 0; st < q.p.PipelineParallel; st++ {
+				if rankNode(k, q.b, q.p.TensorParallel, q.p.PipelineParallel, w, st, q.p.TensorParallel-1) != rankNode(k, q.b, q.p.TensorParallel, q.p.PipelineParallel, w/max(1, q.p.AttentionDataParallel)*max(1, q.p.AttentionDataParallel), 0, 0) {
+					return false
+				}
+			}
+		}
+	}
+	return true
 }
 
 // TestDisaggNodesPlacement: the prefill pool's workers fill the nodes
@@ -93,12 +115,8 @@ func TestDisaggNodesValidated(t *testing.T) {
 		want string
 	}{
 		{"pools do not fit", func(c *Config) { c.Cluster.Nodes = 1 }, "cluster.nodes: 1 nodes of 4 GPUs hold 4, expected at least the pools' 6 GPUs"},
-		{"TP over a node", func(c *Config) { c.Cluster.Disaggregated.Decode.TensorParallel = 8; c.Cluster.Nodes = 6 }, "cluster.disaggregated.decode.tensor_parallel: 8 with cluster.gpus_per_node 4"},
-		{"worker spans nodes", func(c *Config) {
-			c.Cluster.Disaggregated.Prefill.Workers = 1
-			c.Cluster.Disaggregated.Decode = PoolConfig{Workers: 1, TensorParallel: 2, PipelineParallel: 2}
-		},
-			"cluster.disaggregated.decode: worker 0 lies on nodes 0 and 1"},
+		{"TP neither within a node nor over whole nodes", func(c *Config) { c.Cluster.GPUsPerNode, c.Cluster.Nodes = 3, 4 },
+			"cluster.disaggregated.prefill.tensor_parallel: 2 with cluster.gpus_per_node 3: expected a TP group within one node"},
 		{"spread overflows a node", func(c *Config) {
 			c.Cluster.Placement = PlacementSpread
 			c.Cluster.Disaggregated.Prefill = PoolConfig{Workers: 1, TensorParallel: 4, PipelineParallel: 1}
@@ -142,6 +160,43 @@ func TestDisaggNodesHighEqualsMedium(t *testing.T) {
 	_, r1 := runDisagg(t, one, fixedCost{}, reqs)
 	if r1[0].TransferNs() == 1256 {
 		t.Errorf("one node: transfer %d ns, expected NVLink's, not the NIC's", r1[0].TransferNs())
+	}
+}
+
+// TestDisaggSpanningHighEqualsMedium: workers spanning nodes in both
+// pools, on nodes of one GPU joined by the 10 GB/s, 1 us network: a
+// prefill worker at TP1 x PP2 (stage 0 on node 0, stage 1 on node 1, its
+// hand-off over the network) and a decode worker at TP2 over nodes 2 and
+// 3 (a hierarchical all-reduce). Each prefill stage's lane (one layer of
+// the tiny model: 10 tokens x 128 bytes = 1280 bytes) goes from its own
+// node to decode rank 0 on node 2, over two NICs at once: 1000 + 128 =
+// 1128 ns, where one NIC for both lanes would take 1000 + 2 x 128. Alone
+// on their links high, medium and adaptive agree on every output.
+func TestDisaggSpanningHighEqualsMedium(t *testing.T) {
+	reqs := []workload.Request{{ID: 1, PromptTokens: 10, OutputTokens: 4}}
+	var res [3][]RequestResult
+	var st [3]*Stats
+	for i, l := range []string{"high", "medium", "adaptive"} {
+		c := nodesDisagg(l, PoolConfig{Workers: 1, TensorParallel: 1, PipelineParallel: 2}, PoolConfig{Workers: 1, TensorParallel: 2}, 4, 1)
+		if err := c.Validate(); err != nil {
+			t.Fatal(err)
+		}
+		st[i], res[i] = runDisagg(t, c, fixedCost{}, reqs)
+		if got := res[i][0].TransferNs(); got != 1128 {
+			t.Errorf("%s: transfer %d ns, want 1000 + 128 = 1128 (each stage's lane over its own NIC)", l, got)
+		}
+		if st[i].Disaggregated.KVLink != "network" {
+			t.Errorf("%s: KV link %q, want network", l, st[i].Disaggregated.KVLink)
+		}
+	}
+	if d := diffOutputs(st[0], st[1], res[0], res[1]); d != "" {
+		t.Errorf("high and medium differ: %s", d)
+	}
+	if res[2][0] != res[0][0] || st[2].SimEnd != st[0].SimEnd {
+		t.Errorf("adaptive %+v, high %+v", res[2][0], res[0][0])
+	}
+	if !st[2].Adaptive.Refined {
+		t.Error("adaptive: pools that hand off and all-reduce across nodes were not refined at high")
 	}
 }
 

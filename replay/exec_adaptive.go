@@ -177,7 +177,7 @@ func newAdaptive(s *Simulator) {
 		// outlast a stage's step (topology.go). Skewed expert loads make
 		// a straggler rank in every MoE layer.
 		contended := c.Cluster.Links.Topology == TopologyShared && g.pp > 1
-		refine := c.Simulation.Variability > 0 || contended || c.Cluster.ExpertSkew > 0 || (s.disagg == nil && anyCrossing(s))
+		refine := c.Simulation.Variability > 0 || contended || c.Cluster.ExpertSkew > 0 || anyCrossing(s, g)
 		a.pools = append(a.pools, adaptivePool{refine: refine, pp: g.pp, winLen: int32(windowSteps * g.pp),
 			stages: newRatioTable(g.pp), hops: newRatioTable(g.pp)})
 		a.rep.Refined = a.rep.Refined || refine
