@@ -2,9 +2,11 @@ package replay
 
 import (
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 
+	"github.com/lodsim/lodsim/hwprofile/cost"
 	"github.com/lodsim/lodsim/trace/workload"
 )
 
@@ -163,40 +165,52 @@ func TestDisaggNodesHighEqualsMedium(t *testing.T) {
 	}
 }
 
-// TestDisaggSpanningHighEqualsMedium: workers spanning nodes in both
-// pools, on nodes of one GPU joined by the 10 GB/s, 1 us network: a
+// TestDisaggSpanningHighEqualsMedium: workers spanning nodes, on nodes
+// joined by the 10 GB/s, 1 us network. First, on nodes of one GPU, a
 // prefill worker at TP1 x PP2 (stage 0 on node 0, stage 1 on node 1, its
 // hand-off over the network) and a decode worker at TP2 over nodes 2 and
-// 3 (a hierarchical all-reduce). Each prefill stage's lane (one layer of
+// 3 (a hierarchical all-reduce): each prefill stage's lane (one layer of
 // the tiny model: 10 tokens x 128 bytes = 1280 bytes) goes from its own
 // node to decode rank 0 on node 2, over two NICs at once: 1000 + 128 =
-// 1128 ns, where one NIC for both lanes would take 1000 + 2 x 128. Alone
-// on their links high, medium and adaptive agree on every output.
+// 1128 ns, where one NIC for both lanes would take 1000 + 2 x 128. Second,
+// on nodes of two GPUs, a prefill worker at TP2 on node 0 and a decode
+// worker at TP4 over nodes 1 and 2: prefill rank r sends (two layers of
+// 10 x 64 bytes, 1280 bytes) to decode rank 2r, rank 0 on node 1 and rank
+// 2 on node 2, again over two NICs. Alone on their links high, medium and
+// adaptive agree on every output.
 func TestDisaggSpanningHighEqualsMedium(t *testing.T) {
 	reqs := []workload.Request{{ID: 1, PromptTokens: 10, OutputTokens: 4}}
-	var res [3][]RequestResult
-	var st [3]*Stats
-	for i, l := range []string{"high", "medium", "adaptive"} {
-		c := nodesDisagg(l, PoolConfig{Workers: 1, TensorParallel: 1, PipelineParallel: 2}, PoolConfig{Workers: 1, TensorParallel: 2}, 4, 1)
-		if err := c.Validate(); err != nil {
-			t.Fatal(err)
+	for _, tc := range []struct {
+		prefill, decode PoolConfig
+		gpn             int
+	}{
+		{PoolConfig{Workers: 1, TensorParallel: 1, PipelineParallel: 2}, PoolConfig{Workers: 1, TensorParallel: 2}, 1},
+		{PoolConfig{Workers: 1, TensorParallel: 2}, PoolConfig{Workers: 1, TensorParallel: 4}, 2},
+	} {
+		var res [3][]RequestResult
+		var st [3]*Stats
+		for i, l := range []string{"high", "medium", "adaptive"} {
+			c := nodesDisagg(l, tc.prefill, tc.decode, 4, tc.gpn)
+			if err := c.Validate(); err != nil {
+				t.Fatal(err)
+			}
+			st[i], res[i] = runDisagg(t, c, fixedCost{}, reqs)
+			if got := res[i][0].TransferNs(); got != 1128 {
+				t.Errorf("gpus_per_node %d, %s: transfer %d ns, want 1000 + 128 = 1128 (each lane over its own NIC)", tc.gpn, l, got)
+			}
+			if st[i].Disaggregated.KVLink != "network" {
+				t.Errorf("gpus_per_node %d, %s: KV link %q, want network", tc.gpn, l, st[i].Disaggregated.KVLink)
+			}
 		}
-		st[i], res[i] = runDisagg(t, c, fixedCost{}, reqs)
-		if got := res[i][0].TransferNs(); got != 1128 {
-			t.Errorf("%s: transfer %d ns, want 1000 + 128 = 1128 (each stage's lane over its own NIC)", l, got)
+		if d := diffOutputs(st[0], st[1], res[0], res[1]); d != "" {
+			t.Errorf("gpus_per_node %d: high and medium differ: %s", tc.gpn, d)
 		}
-		if st[i].Disaggregated.KVLink != "network" {
-			t.Errorf("%s: KV link %q, want network", l, st[i].Disaggregated.KVLink)
+		if res[2][0] != res[0][0] || st[2].SimEnd != st[0].SimEnd {
+			t.Errorf("gpus_per_node %d: adaptive %+v, high %+v", tc.gpn, res[2][0], res[0][0])
 		}
-	}
-	if d := diffOutputs(st[0], st[1], res[0], res[1]); d != "" {
-		t.Errorf("high and medium differ: %s", d)
-	}
-	if res[2][0] != res[0][0] || st[2].SimEnd != st[0].SimEnd {
-		t.Errorf("adaptive %+v, high %+v", res[2][0], res[0][0])
-	}
-	if !st[2].Adaptive.Refined {
-		t.Error("adaptive: pools that hand off and all-reduce across nodes were not refined at high")
+		if !st[2].Adaptive.Refined {
+			t.Errorf("gpus_per_node %d: adaptive did not refine pools that hand off or all-reduce across nodes", tc.gpn)
+		}
 	}
 }
 
@@ -235,6 +249,25 @@ func TestDisaggNodesContendedNIC(t *testing.T) {
 					t.Errorf("TP%d: %s transfer %d: %d ns, want %d (half the NIC each)", tp, l, j, xfer[2*i][j], want)
 				}
 			}
+		}
+	}
+}
+
+// TestKVDestinationStage: a prefill stage's lanes land on the decode stage
+// holding its first layer: of 4 layers, prefill PP2's stages (layers 0-1,
+// 2-3) on decode PP4's stages 0 and 2; prefill PP4's on decode PP2's
+// stages 0, 0, 1, 1.
+func TestKVDestinationStage(t *testing.T) {
+	m := tinyModel
+	m.Layers = 4
+	for _, tc := range []struct {
+		prefillPP, decodePP int
+		want                []int
+	}{{2, 4, []int{0, 2}}, {4, 2, []int{0, 0, 1, 1}}, {1, 3, []int{0}}, {3, 1, []int{0, 0, 0}}} {
+		k := &ClusterConfig{Disaggregated: &DisaggConfig{Decode: PoolConfig{PipelineParallel: tc.decodePP}}}
+		p := &workerPool{tp: 1, pp: tc.prefillPP, cost: fixedCost{}, ring: cost.Link{BytesPerNs: 1}, ppLink: cost.Link{BytesPerNs: 1}}
+		if got := newKVTransfer(m, k, p, true).dstStage; !slices.Equal(got, tc.want) {
+			t.Errorf("prefill PP%d, decode PP%d: destination stages %v, want %v", tc.prefillPP, tc.decodePP, got, tc.want)
 		}
 	}
 }
