@@ -3,6 +3,7 @@ package analysis
 import (
 	"math"
 	"slices"
+	"strings"
 
 	"github.com/lodsim/lodsim/replay"
 )
@@ -26,12 +27,49 @@ type Run struct {
 type Provenance struct {
 	Version     string    `json:"version"`     // lodsim build
 	Model       string    `json:"model"`       // architecture name
-	GPU         string    `json:"gpu"`         // catalog name
+	GPU         string    `json:"gpu"`         // catalog name; "H200-SXM prefill + H100-SXM decode" for pools on different GPUs
 	Engine      string    `json:"engine"`      // whose scheduling the config follows
 	Parallelism string    `json:"parallelism"` // replicas x TP x PP
 	Workload    string    `json:"workload"`    // the request source in one phrase
 	Seed        uint64    `json:"seed"`
 	Profile     ProfileID `json:"profile"` // where the costs came from
+	// Pools is what each pool of a disaggregated cluster simulated,
+	// prefill then decode: its GPU and its costs, which differ from GPU
+	// and Profile when the pool has a GPU or profile of its own. Empty for
+	// an aggregated cluster.
+	Pools []PoolProvenance `json:"pools,omitempty"`
+}
+
+// PoolProvenance is what one pool of a disaggregated cluster simulated.
+type PoolProvenance struct {
+	Pool    string    `json:"pool"` // prefill or decode
+	GPU     string    `json:"gpu"`  // catalog name
+	Profile ProfileID `json:"profile"`
+}
+
+// Costs names where the run's costs came from in one phrase: the
+// profile's name and digest, or for a disaggregated cluster each pool's
+// ("prefill: h200_sxm-sglang on H200-SXM (sha256 ...); decode: ...").
+func (p Provenance) Costs() string {
+	if len(p.Pools) == 0 {
+		return p.Profile.String()
+	}
+	s := make([]string, len(p.Pools))
+	for i, q := range p.Pools {
+		s[i] = q.Pool + ": " + q.Profile.Name + " on " + q.GPU
+		if q.Profile.SHA256 != "" {
+			s[i] += " (sha256 " + q.Profile.SHA256 + ")"
+		}
+	}
+	return strings.Join(s, "; ")
+}
+
+// String is the profile's name, with its SHA-256 when it has one.
+func (id ProfileID) String() string {
+	if id.SHA256 == "" {
+		return id.Name
+	}
+	return id.Name + " (sha256 " + id.SHA256 + ")"
 }
 
 // ProfileID identifies a cost model: a calibrated profile by name, GPU,

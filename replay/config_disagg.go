@@ -68,6 +68,12 @@ type PoolConfig struct {
 	// on different GPUs share no NVLink domain: their KV caches go over
 	// the network.
 	GPU string `yaml:"gpu,omitempty"`
+	// Profile is the pool's calibrated profile file (a path relative to
+	// the config, as hardware.profile), calibrated on the pool's GPU, or
+	// "roofline"; unset, hardware.profile when the pool runs on
+	// hardware.gpu, else the shipped profile of the pool's GPU. It lets
+	// pools on different GPUs each run on a calibrated profile.
+	Profile string `yaml:"profile,omitempty"`
 }
 
 // KVLink is the kind of link a KV cache crosses from prefill to decode.
@@ -212,6 +218,7 @@ func (c *Config) ForPool(kind PoolKind) *Config {
 	if p.GPU != "" {
 		x.Hardware.GPU = p.GPU
 	}
+	x.Hardware.Profile = c.PoolProfile(kind)
 	x.ApplyDefaults()
 	return x
 }
@@ -334,6 +341,48 @@ func (c *Config) PoolGPU(kind PoolKind) (name string, own bool) {
 		return g.Name, g.Key != h.Key
 	}
 	return name, name != c.Hardware.GPU
+}
+
+// PoolProfile is the profile pool kind of a disaggregated cluster takes
+// its costs from, as hardware.profile names one: the pool's profile when
+// set; else hardware.profile when the pool runs on hardware.gpu (a file
+// calibrated on that GPU, or roofline) or hardware.profile is roofline;
+// else "" (the shipped profile of the pool's GPU). "" for an aggregated
+// cluster or pool.
+func (c *Config) PoolProfile(kind PoolKind) string {
+	d := c.Cluster.Disaggregated
+	if d == nil || kind == PoolAggregated {
+		return ""
+	}
+	q := d.Prefill
+	if kind == PoolDecode {
+		q = d.Decode
+	}
+	if q.Profile != "" {
+		return q.Profile
+	}
+	if _, own := c.PoolGPU(kind); !own || c.Hardware.Profile == "roofline" {
+		return c.Hardware.Profile
+	}
+	return ""
+}
+
+// GPULabel names the cluster's GPU: hardware.gpu, or for a disaggregated
+// cluster whose pools run on different GPUs each pool's, as
+// "H200-SXM prefill + H100-SXM decode".
+func (c *Config) GPULabel() string {
+	if c.Cluster.Disaggregated == nil {
+		if g, err := cost.LookupGPU(c.Hardware.GPU); err == nil {
+			return g.Name
+		}
+		return c.Hardware.GPU
+	}
+	p, _ := c.PoolGPU(PoolPrefill)
+	d, _ := c.PoolGPU(PoolDecode)
+	if p == d {
+		return p
+	}
+	return p + " prefill + " + d + " decode"
 }
 
 // kvLink is the link kind the transfers take: as configured, else nvlink

@@ -129,7 +129,7 @@ func newDisagg(s *Simulator) error {
 func (d *disagg) netLinkKind() {
 	for _, src := range d.prefill.replicas {
 		for _, dst := range d.decode.replicas {
-			if _, _, cross := d.xfer.crosses(d.s, src, dst); cross {
+			if d.xfer.crosses(d.s, src, dst) {
 				d.xfer.link = KVLinkNetwork
 				return
 			}
@@ -219,8 +219,7 @@ func (d *disagg) startTransfers(dst *replica) {
 		if s.high != nil {
 			s.high.startKV(slot, src, dst, d.xfer, r.computed)
 		} else {
-			_, _, cross := d.xfer.crosses(s, src, dst)
-			s.h.push(s.now+Time(d.xfer.Ns(r.computed, cross)), evKVTransfer, slot, 0, 0)
+			s.h.push(s.now+Time(d.xfer.Ns(s, src, dst, r.computed)), evKVTransfer, slot, 0, 0)
 		}
 	}
 }

@@ -188,9 +188,9 @@ func newAdaptive(s *Simulator) {
 		// straggler rank in every MoE layer.
 		contended := c.Cluster.Links.Topology == TopologyShared && g.pp > 1
 		other := c.Simulation.Variability > 0 || contended || c.Cluster.ExpertSkew > 0
-		cross := s.disagg == nil && anyCrossing(s)
+		cross := anyCrossing(s, g)
 		refine := other || cross
-		a.pools = append(a.pools, adaptivePool{refine: refine, ringOnly: cross && !other && !handOffCrosses(s) && g.planner.EP() <= 1,
+		a.pools = append(a.pools, adaptivePool{refine: refine, ringOnly: cross && !other && !handOffCrosses(s, g) && g.planner.EP() <= 1,
 			pp: g.pp, winLen: int32(windowSteps * g.pp), stages: newRatioTable(g.pp), hops: newRatioTable(g.pp)})
 		a.rep.Refined = a.rep.Refined || refine
 	}

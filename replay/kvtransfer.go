@@ -39,18 +39,24 @@ import (
 // Both start when the prefill step that sampled the first token ends
 // (SGLang and vLLM send the KV after the prefill forward pass).
 //
-// On nodes (cluster.nodes, topology.go) a transfer between workers on one
-// node takes the NVLink lanes above, and one between workers on different
-// nodes sends every lane over the one NIC link from the prefill node to
-// the decode node (cluster.network), which the lanes share with each other
-// and with every other transfer between those nodes. Uncontended, the
-// lanes drain together under processor sharing: the transfer takes
+// On nodes (cluster.nodes, topology.go) each lane runs from its prefill
+// GPU's node to the node of the decode GPU that receives it: the rank
+// r x TP_d / TP_p (TP_p, TP_d: the pools' TP) of the decode stage holding
+// the first layer of the lane's prefill stage. A lane within one node
+// takes its NVLink lane above; a lane between nodes a and b takes the one
+// NIC link from a to b (cluster.network), which it shares with the other
+// lanes between a and b and with every other transfer between those
+// nodes. For workers within one node every lane runs between the same two
+// nodes; a worker spanning nodes (TP over whole nodes, stages on
+// different nodes) sends over several NICs at once. Uncontended, the
+// lanes on one NIC drain together under processor sharing: they take
 //
-//	max over stages (setup + latency) + sum over lanes of bytes / bandwidth
+//	max over the NIC's lanes (setup + latency) + sum over its lanes of bytes / bandwidth
 //
-// (each lane's bandwidth time as an integer, lod.HopParts), which medium
-// LoD takes analytically and high LoD matches exactly alone on the NIC
-// (TestDisaggNodesHighEqualsMedium).
+// (each lane's bandwidth time as an integer, lod.HopParts), and the
+// transfer is done when its slowest NIC (or NVLink lane) is, which medium
+// LoD takes analytically and high LoD matches exactly alone on the NICs
+// (TestDisaggNodesHighEqualsMedium, TestDisaggSpanningHighEqualsMedium).
 type kvTransfer struct {
 	link   KVLink
 	lane   cost.Link
@@ -61,6 +67,17 @@ type kvTransfer struct {
 	stages []kvStage // of the prefill pool
 	window int32
 	setup  int64 // ns, each transfer's fixed setup time
+	// dstStage is, per prefill stage, the decode stage holding its first
+	// layer, where its lanes land (on nodes).
+	dstStage []int
+	nics     []nicLoad // medium's scratch: the NICs one transfer crosses
+}
+
+// nicLoad is the lanes of one transfer on the NIC from node a to node b:
+// their largest latency and summed bandwidth time.
+type nicLoad struct {
+	a, b    int
+	lat, bw int64
 }
 
 // kvStage is one prefill pipeline stage's lane traffic per token.
@@ -116,6 +133,18 @@ func newKVTransfer(m lod.Model, k *ClusterConfig, p *workerPool, sameGPU bool) *
 		t.stages = append(t.stages, st)
 		start += n
 	}
+	// The decode stage of each prefill stage's first layer.
+	dl := lod.StageLayers(m.Layers, max(d.Decode.PipelineParallel, 1))
+	start = 0
+	for _, n := range lod.StageLayers(m.Layers, p.pp) {
+		ds, end := 0, dl[0]
+		for start >= end && ds < len(dl)-1 {
+			ds++
+			end += dl[ds]
+		}
+		t.dstStage = append(t.dstStage, ds)
+		start += n
+	}
 	return t
 }
 
@@ -140,31 +169,60 @@ func (t *kvTransfer) laneParts(s int, tokens int32, cross bool) (lat, bw int64) 
 	return lat + t.setup, bw
 }
 
-// Ns is the uncontended transfer time of tokens of KV: its slowest lane,
-// or, between nodes (cross), every lane's bandwidth time on the one NIC
-// after the largest latency.
-func (t *kvTransfer) Ns(tokens int32, cross bool) int64 {
-	var d, sum, lmax int64
-	for s := range t.stages {
-		lat, bw := t.laneParts(s, tokens, cross)
-		d = max(d, lat+bw)
-		sum += int64(t.tp) * bw
-		lmax = max(lmax, lat)
+// Ns is the uncontended transfer time of tokens of KV from prefill
+// replica src to decode replica dst: its slowest lane, or on nodes its
+// slowest NIC (every bandwidth time of its lanes after their largest
+// latency) or NVLink lane.
+func (t *kvTransfer) Ns(s *Simulator, src, dst *replica, tokens int32) int64 {
+	var d int64
+	t.nics = t.nics[:0]
+	for lane := 0; lane < len(t.stages)*t.tp; lane++ {
+		a, b, cross := t.laneNodes(s, src, dst, lane)
+		lat, bw := t.laneParts(lane/t.tp, tokens, cross)
+		if !cross {
+			d = max(d, lat+bw)
+			continue
+		}
+		i := 0
+		for i < len(t.nics) && (t.nics[i].a != a || t.nics[i].b != b) {
+			i++
+		}
+		if i == len(t.nics) {
+			t.nics = append(t.nics, nicLoad{a: a, b: b})
+		}
+		t.nics[i].lat, t.nics[i].bw = max(t.nics[i].lat, lat), t.nics[i].bw+bw
 	}
-	if cross {
-		return lmax + sum
+	for _, n := range t.nics {
+		d = max(d, n.lat+n.bw)
 	}
 	return d
 }
 
-// crosses reports whether a transfer from prefill replica src to decode
-// replica dst goes between nodes, and over which: src's node a, dst's b.
-func (t *kvTransfer) crosses(s *Simulator, src, dst *replica) (a, b int, cross bool) {
+// laneNodes is where lane (prefill stage x TP + rank) of a transfer from
+// prefill replica src to decode replica dst runs on nodes: from its
+// prefill GPU's node a to its receiving decode GPU's node b (the rule
+// above), and whether that crosses nodes.
+func (t *kvTransfer) laneNodes(s *Simulator, src, dst *replica, lane int) (a, b int, cross bool) {
 	if !t.nodes {
 		return 0, 0, false
 	}
-	a, b = nodeOf(s, src.grp, int(src.index), 0), nodeOf(s, dst.grp, int(dst.index), 0)
+	k := &s.cfg.Cluster
+	ps, r := lane/t.tp, lane%t.tp
+	pg, dg := src.grp, dst.grp
+	a = rankNode(k, pg.base, pg.tp, pg.pp, int(src.index), ps, r)
+	b = rankNode(k, dg.base, dg.tp, dg.pp, int(dst.index), t.dstStage[ps], r*dg.tp/t.tp)
 	return a, b, a != b
+}
+
+// crosses reports whether some lane of a transfer from prefill replica
+// src to decode replica dst goes between nodes.
+func (t *kvTransfer) crosses(s *Simulator, src, dst *replica) bool {
+	for lane := 0; t.nodes && lane < len(t.stages)*t.tp; lane++ {
+		if _, _, cross := t.laneNodes(s, src, dst, lane); cross {
+			return true
+		}
+	}
+	return false
 }
 
 // Bytes is the KV one request of tokens prompt tokens moves, all lanes.
@@ -199,14 +257,15 @@ type kvStreams struct {
 	free []int32
 }
 
-// kvStream is one request's transfer: its lanes' latency and bandwidth
-// time per prefill stage, and how many lanes are still sending.
+// kvStream is one request's transfer: its lanes' links, latency and
+// bandwidth time, and how many lanes are still sending.
 type kvStream struct {
 	slot  int32
 	left  int32
-	net   int32 // the NIC link every lane takes between nodes, else -1
+	net   bool // some lane takes a NIC between nodes
 	src   *replica
-	parts [][2]int64 // per stage: latency, bandwidth time
+	links []int32    // per lane (stage x TP + rank): its link
+	parts [][2]int64 // per lane: latency, bandwidth time
 }
 
 // initKVLinks gives each GPU of prefill replica rp its lane: its TP ring
@@ -215,12 +274,14 @@ type kvStream struct {
 // now, so that starting a transfer allocates nothing.
 func (e *highExecutor) initKVLinks(rp *replica, t *kvTransfer) {
 	if dec := e.s.disagg.decode; t.nodes {
-		// The decode workers are made after the prefill workers: place
-		// them by index.
-		a := nodeOf(e.s, rp.grp, int(rp.index), 0)
+		// The decode workers are made after the prefill workers: their
+		// replicas do not exist yet, so place stand-ins by index.
 		for w := 0; w < dec.cfg.Cluster.Replicas; w++ {
-			if b := nodeOf(e.s, dec, w, 0); b != a {
-				e.nic(a, b)
+			dst := &replica{grp: dec, index: int32(w)}
+			for lane := 0; lane < len(t.stages)*t.tp; lane++ {
+				if a, b, cross := t.laneNodes(e.s, rp, dst, lane); cross {
+					e.nic(a, b)
+				}
 			}
 		}
 	}
@@ -250,18 +311,19 @@ func (e *highExecutor) startKV(slot int32, src, dst *replica, t *kvTransfer, tok
 		id = int32(len(ks.st) - 1)
 	}
 	k := &ks.st[id]
-	k.net = -1
-	a, b, cross := t.crosses(e.s, src, dst)
-	if cross {
-		k.net = e.nic(a, b)
+	k.slot, k.src, k.net = slot, src, false
+	k.links, k.parts = k.links[:0], k.parts[:0]
+	for lane := 0; lane < len(t.stages)*t.tp; lane++ {
+		a, b, cross := t.laneNodes(e.s, src, dst, lane)
+		li := src.stages[lane/t.tp].kvLinks[lane%t.tp]
+		if cross {
+			li, k.net = e.nic(a, b), true
+		}
+		lat, bw := t.laneParts(lane/t.tp, tokens, cross)
+		k.links, k.parts = append(k.links, li), append(k.parts, [2]int64{lat, bw})
 	}
 	lanes := e.kvLanes(t, k)
-	k.slot, k.src, k.left = slot, src, int32(len(t.stages)*lanes)
-	k.parts = k.parts[:0]
-	for s := range t.stages {
-		lat, bw := t.laneParts(s, tokens, cross)
-		k.parts = append(k.parts, [2]int64{lat, bw})
-	}
+	k.left = int32(len(t.stages) * lanes)
 	for s := range t.stages {
 		for r := 0; r < lanes; r++ {
 			e.sendKVLayer(id, s*t.tp+r, 0)
@@ -274,24 +336,19 @@ func (e *highExecutor) startKV(slot int32, src, dst *replica, t *kvTransfer, tok
 func (e *highExecutor) sendKVLayer(id int32, lane, l int) {
 	k := &e.kv.st[id]
 	t := e.s.disagg.xfer
-	s, r := lane/t.tp, lane%t.tp
-	n := e.kvLayers(t, s)
+	n := e.kvLayers(t, lane/t.tp)
 	lat := int64(0)
 	if l == n-1 {
-		lat = k.parts[s][0]
+		lat = k.parts[lane][0]
 	}
-	li := k.net
-	if li < 0 {
-		li = k.src.stages[s].kvLinks[r]
-	}
-	e.addTransferNs(li, xfer{kind: xferKV, src: id, stage: int32(lane), dst: int16(l)}, lat, layerShare(k.parts[s][1], l, n))
+	e.addTransferNs(k.links[lane], xfer{kind: xferKV, src: id, stage: int32(lane), dst: int16(l)}, lat, layerShare(k.parts[lane][1], l, n))
 }
 
 // kvLanes is the lanes a stage's stream k sends on: every TP rank's, or,
 // compressed, one where the lanes do not share links with collectives or
 // with each other (a NIC between nodes).
 func (e *highExecutor) kvLanes(t *kvTransfer, k *kvStream) int {
-	if e.kvWhole && !t.shared && k.net < 0 {
+	if e.kvWhole && !t.shared && !k.net {
 		return 1
 	}
 	return t.tp

@@ -80,11 +80,12 @@ import (
 // rule, then the decode pool's after them: the decode pool's pieces are
 // numbered on from the prefill pool's, and packed fills the nodes from the
 // GPU after the prefill pool's last (node (prefill GPUs + k x u) /
-// gpus_per_node). Each worker must lie within one node (validatePoolNodes;
-// workers spanning nodes are not supported there yet). A KV transfer
-// between workers on different nodes goes over the prefill node's NIC
-// towards the decode node (kvtransfer.go), the link hand-offs and
-// all-reduces between those nodes share.
+// gpus_per_node). A pool's TP group lies within a node or over whole
+// nodes, as an aggregated replica's (validatePoolNodes), and its workers
+// may span nodes like aggregated replicas: the same hand-offs and
+// hierarchical all-reduces. A KV lane between GPUs on different nodes goes
+// over the sending node's NIC towards the receiving node (kvtransfer.go),
+// the link hand-offs and all-reduces between those nodes share.
 
 // placeBase is where a pool's placement starts: the GPUs and pieces of the
 // pools placed before it (the prefill pool's, for the decode pool).
@@ -137,23 +138,22 @@ func crossesNodes(s *Simulator, st *stage) bool {
 	return st.idx < g.pp-1 && nodeOf(s, g, int(st.rep.index), st.idx) != nodeOf(s, g, int(st.rep.index), st.idx+1)
 }
 
-// anyCrossing reports whether some replica hands off or all-reduces
-// across nodes.
-func anyCrossing(s *Simulator) bool {
-	return spansNodes(s) || handOffCrosses(s)
+// anyCrossing reports whether some replica of pool g hands off or
+// all-reduces across nodes.
+func anyCrossing(s *Simulator, g *workerPool) bool {
+	return spansNodes(s, g) || handOffCrosses(s, g)
 }
 
-// spansNodes reports whether the TP groups span nodes.
-func spansNodes(s *Simulator) bool {
+// spansNodes reports whether pool g's TP groups span nodes.
+func spansNodes(s *Simulator, g *workerPool) bool {
 	k := s.cfg.Cluster
-	return k.Nodes > 0 && s.agg().tp > k.GPUsPerNode
+	return k.Nodes > 0 && g.tp > k.GPUsPerNode
 }
 
-// handOffCrosses reports whether some replica's pipeline hand-off goes
-// over the network.
-func handOffCrosses(s *Simulator) bool {
-	g := s.agg()
-	for r := 0; r < s.cfg.Cluster.Replicas; r++ {
+// handOffCrosses reports whether some replica of pool g hands off over
+// the network.
+func handOffCrosses(s *Simulator, g *workerPool) bool {
+	for r := 0; r < g.cfg.Cluster.Replicas; r++ {
 		for st := 0; st < g.pp-1; st++ {
 			if nodeOf(s, g, r, st) != nodeOf(s, g, r, st+1) {
 				return true
@@ -342,27 +342,28 @@ func (c *Config) validatePoolNodes(p *problems) {
 	}
 }
 
-// poolNodesValid checks that each worker of pool q (field f), placed from
-// b, lies within one node, counting its GPUs per node into used.
+// poolNodesValid checks pool q (field f), placed from b: its TP group lies
+// within one node (TP divides gpus_per_node) or over whole nodes
+// (gpus_per_node divides TP), as an aggregated replica's; it counts the
+// pool's GPUs per node into used. A worker may span nodes: its stages on
+// different nodes hand off over the network, a TP group over whole nodes
+// all-reduces hierarchically, and its KV lanes leave from their own nodes
+// (kvtransfer.go).
 func poolNodesValid(p *problems, k *ClusterConfig, f string, q PoolConfig, b placeBase, used []int) bool {
 	tp, pp := q.TensorParallel, q.PipelineParallel
 	if tp < 1 || pp < 1 || q.Workers < 1 {
 		return false // validatePool names it
 	}
-	if tp > k.GPUsPerNode || k.GPUsPerNode%tp != 0 {
-		p.add("%s.tensor_parallel: %d with cluster.gpus_per_node %d: expected a TP group within one node (TP divides gpus_per_node); workers spanning nodes are not supported in a disaggregated cluster yet", f, tp, k.GPUsPerNode)
+	if k.GPUsPerNode%tp != 0 && tp%k.GPUsPerNode != 0 {
+		p.add("%s.tensor_parallel: %d with cluster.gpus_per_node %d: expected a TP group within one node (TP divides gpus_per_node) or over whole nodes (gpus_per_node divides TP)", f, tp, k.GPUsPerNode)
 		return false
 	}
-	group := max(1, q.AttentionDataParallel) // workers that must share a node
+	u := min(tp, k.GPUsPerNode)
 	for w := 0; w < q.Workers; w++ {
-		first := rankNode(k, b, tp, pp, w/group*group, 0, 0)
 		for st := 0; st < pp; st++ {
-			n := rankNode(k, b, tp, pp, w, st, 0)
-			if n != first {
-				p.add("%s: worker %d lies on nodes %d and %d under cluster.placement %q, expected each worker (and attention-DP group) within one node; workers spanning nodes are not supported in a disaggregated cluster yet", f, w, first, n, k.Placement)
-				return false
+			for i := 0; i < tp; i += u {
+				used[rankNode(k, b, tp, pp, w, st, i)] += u
 			}
-			used[n] += tp
 		}
 	}
 	return true

@@ -37,7 +37,7 @@ func TestNodesPlacement(t *testing.T) {
 			}
 		}
 	}
-	if !crossesNodes(s, s.replicas[1].stages[0]) || crossesNodes(s, s.replicas[1].stages[1]) || !anyCrossing(s) {
+	if !crossesNodes(s, s.replicas[1].stages[0]) || crossesNodes(s, s.replicas[1].stages[1]) || !anyCrossing(s, s.agg()) {
 		t.Error("stage 0's hand-off should cross nodes, stage 1 has none")
 	}
 	if l := s.high.links[s.replicas[1].stages[0].ppLink].ln; l.BytesPerNs != 12.5 || l.LatencyNs != 5000 {

@@ -163,7 +163,7 @@ func Describe(c *replay.Config) string {
 		model = "custom model"
 	}
 	if c.Cluster.Disaggregated != nil {
-		return fmt.Sprintf("%s on %s (%s), %s, %s, %s LoD", model, c.Hardware.GPU, c.Layout(), Engine(c), Workload(c), c.Simulation.LoD)
+		return fmt.Sprintf("%s on %s (%s), %s, %s, %s LoD", model, c.GPULabel(), c.Layout(), Engine(c), Workload(c), c.Simulation.LoD)
 	}
 	return fmt.Sprintf("%s on %d x %s TP%d PP%d, %s, %s, %s LoD", model, c.Cluster.Replicas, c.Hardware.GPU,
 		c.Cluster.TensorParallel, c.Cluster.PipelineParallel, Engine(c), Workload(c), c.Simulation.LoD)

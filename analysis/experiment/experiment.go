@@ -36,6 +36,7 @@ type Experiment struct {
 	// The cost models of a disaggregated cluster's pools on GPUs of their
 	// own (cluster.disaggregated.*.gpu), else nil: the pool uses cost.
 	prefillCost, decodeCost cost.CostModel
+	prefillID, decodeID     analysis.ProfileID
 }
 
 // Option changes how New resolves a configuration.
@@ -72,10 +73,7 @@ func New(cfg *replay.Config, opts ...Option) (*Experiment, error) {
 			g.Name, e.cost.Name(), e.cost.GPU().Name))
 	}
 	if verr == nil {
-		var perr, derr error
-		e.prefillCost, perr = poolCostModel(c, replay.PoolPrefill)
-		e.decodeCost, derr = poolCostModel(c, replay.PoolDecode)
-		errs = append(errs, perr, derr)
+		errs = append(errs, e.resolvePools(c))
 	}
 	if verr == nil || c.Workload.Trace != "" {
 		src, err := e.Open()
@@ -94,6 +92,30 @@ func New(cfg *replay.Config, opts ...Option) (*Experiment, error) {
 	// State the request-length limit in the resolved configuration.
 	c.Scheduler.MaxModelLen = c.MaxModelLenFor(e.model)
 	return e, nil
+}
+
+// resolvePools resolves the cost models of a disaggregated cluster's
+// pools that do not run on the run's cost model (poolCostModel).
+func (e *Experiment) resolvePools(c *replay.Config) error {
+	var perr, derr error
+	e.prefillCost, e.prefillID, perr = poolCostModel(c, replay.PoolPrefill)
+	e.decodeCost, e.decodeID, derr = poolCostModel(c, replay.PoolDecode)
+	return errors.Join(perr, derr)
+}
+
+// pools is what each pool of a disaggregated cluster simulates: its GPU
+// and where its costs came from; nil for an aggregated cluster.
+func (e *Experiment) pools() []analysis.PoolProvenance {
+	if e.cfg.Cluster.Disaggregated == nil {
+		return nil
+	}
+	pool := func(kind replay.PoolKind, cm cost.CostModel, id analysis.ProfileID) analysis.PoolProvenance {
+		if cm == nil {
+			cm, id = e.cost, e.profile
+		}
+		return analysis.PoolProvenance{Pool: kind.String(), GPU: cm.GPU().Name, Profile: id}
+	}
+	return []analysis.PoolProvenance{pool(replay.PoolPrefill, e.prefillCost, e.prefillID), pool(replay.PoolDecode, e.decodeCost, e.decodeID)}
 }
 
 // unnamed strips the config name Open puts in front of its errors.
@@ -286,7 +308,7 @@ func (e *Experiment) NewRun(st *replay.Stats, wallNs int64) *analysis.Run {
 // Provenance describes what e simulates, for run directories and headers.
 func (e *Experiment) Provenance() analysis.Provenance {
 	c := e.cfg
-	return analysis.Provenance{
+	p := analysis.Provenance{
 		Version:     Version().String(),
 		Model:       e.model.Name,
 		GPU:         e.cost.GPU().Name,
@@ -295,7 +317,12 @@ func (e *Experiment) Provenance() analysis.Provenance {
 		Workload:    Workload(c),
 		Seed:        c.Simulation.Seed,
 		Profile:     e.profile,
+		Pools:       e.pools(),
 	}
+	if len(p.Pools) == 2 && p.Pools[0].GPU != p.Pools[1].GPU {
+		p.GPU = p.Pools[0].GPU + " prefill + " + p.Pools[1].GPU + " decode"
+	}
+	return p
 }
 
 // ResultsProvenance is what results.parquet records of the run in its
@@ -328,6 +355,12 @@ func (e *Experiment) ResultsProvenance() (analysis.ResultsProvenance, error) {
 	}
 	if p.Profile.SHA256 != "" {
 		md["profile_sha256"] = p.Profile.SHA256
+	}
+	for _, q := range p.Pools {
+		md[q.Pool+"_gpu"], md[q.Pool+"_profile"] = q.GPU, q.Profile.Name
+		if q.Profile.SHA256 != "" {
+			md[q.Pool+"_profile_sha256"] = q.Profile.SHA256
+		}
 	}
 	return analysis.ResultsProvenance{Version: v.Module, Build: build, Metadata: md}, nil
 }
@@ -369,11 +402,27 @@ func Workload(c *replay.Config) string {
 // costModel resolves hardware.gpu and hardware.profile to a cost model and
 // its identity.
 func costModel(c *replay.Config) (cost.CostModel, analysis.ProfileID, error) {
-	g, err := cost.LookupGPU(c.Hardware.GPU)
+	return resolveCost(c, costSource{gpu: c.Hardware.GPU, profile: c.Hardware.Profile, gpuField: "hardware.gpu", profileField: "hardware.profile"})
+}
+
+// costSource is a GPU and a profile to resolve to a cost model, with the
+// config fields that name them (for errors).
+type costSource struct {
+	gpu, profile           string
+	gpuField, profileField string
+}
+
+// resolveCost resolves s as costModel resolves hardware.gpu and
+// hardware.profile: the shipped profile of the GPU for c's engine, with
+// the engine's CPU costs, when the profile is unset; the GPU's roofline
+// for "roofline"; else the profile file, which must be calibrated on the
+// GPU.
+func resolveCost(c *replay.Config, s costSource) (cost.CostModel, analysis.ProfileID, error) {
+	g, err := cost.LookupGPU(s.gpu)
 	if err != nil {
-		return nil, analysis.ProfileID{}, fmt.Errorf("hardware.gpu: %w", err)
+		return nil, analysis.ProfileID{}, fmt.Errorf("%s: %w", s.gpuField, err)
 	}
-	switch p := c.Hardware.Profile; p {
+	switch p := s.profile; p {
 	case "":
 		cm := hwprofile.DefaultCostModel(g)
 		if e := c.Scheduler.Engine; e != "" {
@@ -394,39 +443,49 @@ func costModel(c *replay.Config) (cost.CostModel, analysis.ProfileID, error) {
 		path := c.Path(p)
 		prof, err := LoadProfile(path)
 		if err != nil {
-			return nil, analysis.ProfileID{}, fmt.Errorf("hardware.profile: %w", err)
+			return nil, analysis.ProfileID{}, fmt.Errorf("%s: %w", s.profileField, err)
 		}
 		if pg := prof.GPU(); pg.Key != g.Key {
-			return nil, analysis.ProfileID{}, fmt.Errorf("hardware.profile: %s was calibrated on %s, but hardware.gpu is %s; use a profile of the same GPU", path, pg.Name, g.Name)
+			return nil, analysis.ProfileID{}, fmt.Errorf("%s: %s was calibrated on %s, but %s is %s; use a profile of the same GPU", s.profileField, path, pg.Name, s.gpuField, g.Name)
 		}
 		return prof, ProfileIdentity(prof), nil
 	}
 }
 
 // poolCostModel resolves the cost model of pool kind of a disaggregated
-// cluster on a GPU of its own (cluster.disaggregated.<kind>.gpu other than
-// hardware.gpu) as costModel resolves hardware.gpu's: the shipped profile
-// of that GPU for the run's engine, with the engine's CPU costs, else its
-// roofline. A calibrated profile file (hardware.profile) describes
-// hardware.gpu only, so it is an error there. nil when the pool runs on
-// hardware.gpu.
-func poolCostModel(c *replay.Config, kind replay.PoolKind) (cost.CostModel, error) {
+// cluster when it is not hardware.gpu's with hardware.profile: a pool on
+// a GPU of its own (cluster.disaggregated.<kind>.gpu other than
+// hardware.gpu) or with a profile of its own (<kind>.profile). The pool's
+// profile, else the shipped profile of its GPU for the run's engine with
+// the engine's CPU costs, else its roofline (replay.Config.PoolProfile).
+// A calibrated profile file in hardware.profile describes hardware.gpu
+// only, so a pool on another GPU needs a profile of its own then. nil
+// (the pool uses the run's cost model) otherwise.
+func poolCostModel(c *replay.Config, kind replay.PoolKind) (cost.CostModel, analysis.ProfileID, error) {
+	if c.Cluster.Disaggregated == nil {
+		return nil, analysis.ProfileID{}, nil
+	}
 	name, own := c.PoolGPU(kind)
-	if !own {
-		return nil, nil
+	field := "cluster.disaggregated." + kind.String()
+	q := c.Cluster.Disaggregated.Prefill
+	if kind == replay.PoolDecode {
+		q = c.Cluster.Disaggregated.Decode
 	}
-	field := "cluster.disaggregated." + kind.String() + ".gpu"
-	if p := c.Hardware.Profile; p != "" && p != "roofline" {
-		return nil, fmt.Errorf("%s: %s, but hardware.profile %s describes hardware.gpu (%s) and there is no calibrated profile for %s; leave hardware.profile unset (shipped profiles) or roofline",
-			field, name, p, c.Hardware.GPU, name)
+	if !own && q.Profile == "" {
+		return nil, analysis.ProfileID{}, nil
 	}
-	x := c.Clone()
-	x.Hardware.GPU = name
-	cm, _, err := costModel(x)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", field, err)
+	if p := c.Hardware.Profile; own && q.Profile == "" && p != "" && p != "roofline" {
+		return nil, analysis.ProfileID{}, fmt.Errorf("%s.gpu: %s, but hardware.profile %s describes hardware.gpu (%s); give %s.profile, a profile calibrated on %s, or leave hardware.profile unset (shipped profiles) or roofline",
+			field, name, p, c.Hardware.GPU, field, name)
 	}
-	return cm, nil
+	s := costSource{gpu: name, profile: c.PoolProfile(kind), gpuField: "hardware.gpu", profileField: "hardware.profile"}
+	if own {
+		s.gpuField = field + ".gpu"
+	}
+	if q.Profile != "" {
+		s.profileField = field + ".profile"
+	}
+	return resolveCost(c, s)
 }
 
 // LoadProfile reads a calibrated profile file. Beyond cost.LoadProfile's

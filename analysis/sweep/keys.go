@@ -129,12 +129,12 @@ func setPath(root *yaml.Node, path, value string) error {
 		m = v
 	}
 	// A calibrated profile file belongs to the GPU it was measured on, so
-	// a GPU set by a sweep drops it (the roofline choice stays).
-	if path == "hardware.gpu" {
-		if h := lookup(root, "hardware"); h != nil && h.Kind == yaml.MappingNode {
-			if p := lookup(h, "profile"); p != nil && p.Value != "roofline" {
-				remove(h, "profile")
-			}
+	// a GPU set by a sweep drops the profile beside it (hardware.profile,
+	// a pool's profile; the roofline choice stays). m is the leaf's mapping.
+	switch path {
+	case "hardware.gpu", "cluster.disaggregated.prefill.gpu", "cluster.disaggregated.decode.gpu":
+		if p := lookup(m, "profile"); p != nil && p.Value != "roofline" {
+			remove(m, "profile")
 		}
 	}
 	return nil

@@ -33,7 +33,7 @@ type Point struct {
 	// RateScale multiplies a trace's arrival rate (1: as recorded); a
 	// synthetic workload's rate is scaled in Config instead.
 	RateScale float64
-	GPU       string  // catalog name of the point's GPU
+	GPU       string  // catalog name of the point's GPU, each pool's when a disaggregated cluster's differ (replay.Config.GPULabel)
 	GPUs      int     // replicas x tensor x pipeline parallel
 	Price     float64 // USD per GPU-hour
 }
@@ -282,12 +282,16 @@ func resolve(base *yaml.Node, dir string, p *Plan, assign []Assignment, prices P
 	if err != nil {
 		return Point{}, err
 	}
-	pt := Point{Config: c, RateScale: scale, GPU: g.Name, Price: price,
+	pt := Point{Config: c, RateScale: scale, GPU: c.GPULabel(), Price: price,
 		GPUs: c.GPUs()}
 	h := sha256.New()
 	fmt.Fprintf(h, "%s\nrate_scale=%s\nprice=%s\nattainment=%s\ntrace=%s\nprofile=%s\n", idVersion,
 		strconv.FormatFloat(scale, 'g', -1, 64), strconv.FormatFloat(price, 'g', -1, 64),
 		strconv.FormatFloat(p.Attainment, 'g', -1, 64), absPath(c, c.Workload.Trace), absPath(c, c.Hardware.Profile))
+	if c.Cluster.Disaggregated != nil {
+		// A pool's profile file, like hardware.profile, by its absolute path.
+		fmt.Fprintf(h, "prefill_profile=%s\ndecode_profile=%s\n", absPath(c, c.Cluster.Disaggregated.Prefill.Profile), absPath(c, c.Cluster.Disaggregated.Decode.Profile))
+	}
 	h.Write(resolved)
 	pt.ID = hex.EncodeToString(h.Sum(nil)[:16])
 

@@ -39,3 +39,48 @@ workload: {synthetic: {rate: 1, count: 1}}
 		t.Errorf("unpriced pool GPU: %v", err)
 	}
 }
+
+// TestPoolGPUColumn: a sweep point of a disaggregated cluster names each
+// pool's GPU in its gpu column when they differ (one name when they do
+// not); setting a pool's GPU drops that pool's profile file (it was
+// calibrated on the old GPU) but keeps roofline; and the point's ID
+// covers a pool's profile file by its absolute path, so one relative name
+// under two directories gives two IDs.
+func TestPoolGPUColumn(t *testing.T) {
+	base := []byte(`simulation: {lod: medium}
+model: {name: Llama-3-8B}
+hardware: {gpu: H200-SXM}
+cluster:
+  disaggregated:
+    prefill: {workers: 1, profile: roofline}
+    decode: {workers: 1, profile: h200.yaml}
+workload: {synthetic: {rate: 1, count: 1}}
+`)
+	s := &Spec{Base: base, Dir: t.TempDir(), Grid: []Axis{{"cluster.disaggregated.decode.gpu", []string{"H200-SXM", "H100-SXM"}}}}
+	p, err := NewPlan(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, want := range []string{"H200-SXM", "H200-SXM prefill + H100-SXM decode"} {
+		pt := p.Points[i]
+		if pt.GPU != want {
+			t.Errorf("point %d: gpu %q, expected %q", i, pt.GPU, want)
+		}
+		if d := pt.Config.Cluster.Disaggregated; d.Decode.Profile != "" || d.Prefill.Profile != "roofline" {
+			t.Errorf("point %d: pool profiles %q/%q, expected roofline/\"\" (the decode file dropped with its GPU)", i, d.Prefill.Profile, d.Decode.Profile)
+		}
+	}
+	s.Grid = []Axis{{"rate", []string{"1"}}}
+	var ids []string
+	for range 2 {
+		s.Dir = t.TempDir()
+		p, err := NewPlan(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, p.Points[0].ID)
+	}
+	if ids[0] == ids[1] {
+		t.Errorf("decode.profile h200.yaml under two directories: one point ID %s, expected two", ids[0])
+	}
+}

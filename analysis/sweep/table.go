@@ -17,7 +17,7 @@ import (
 // are in milliseconds over completed requests; rates are per second of
 // simulated time over the run's span (first arrival to last completion).
 type Metrics struct {
-	GPUName     string `parquet:"gpu_name"` // catalog name
+	GPUName     string `parquet:"gpu_name"` // catalog name; each pool's ("H200-SXM prefill + H100-SXM decode") when they differ
 	GPUs        int64  `parquet:"gpus"`     // replicas x tensor x pipeline parallel
 	Requests    int64  `parquet:"requests"`
 	Completed   int64  `parquet:"completed"`

@@ -70,9 +70,22 @@ type Row struct {
 // decode pools.
 func (r Row) Disaggregated() bool { return strings.EqualFold(r.Mode, "disagg") }
 
-// Label names the row in tables and figures.
+// Label names the row in tables and figures: its parallelism as tp= and
+// pp=, or for a disaggregated row each pool's (DisaggLayout.String).
 func (r Row) Label() string {
+	if r.Disaggregated() {
+		return fmt.Sprintf("%s %s isl=%d osl=%d c=%d %s", shortModel(r.Model), r.GPU, r.ISL, r.OSL, r.Concurrency, r.Disagg)
+	}
 	return fmt.Sprintf("%s %s isl=%d osl=%d c=%d tp=%d pp=%d", shortModel(r.Model), r.GPU, r.ISL, r.OSL, r.Concurrency, r.TP, r.PP)
+}
+
+// Parallelism is the row's parallelism group in per-engine tables: "TP  8",
+// or a disaggregated row's pools ("p=1x8 d=1x8"), which have no one TP.
+func (r Row) Parallelism() string {
+	if r.Disaggregated() {
+		return r.Disagg.String()
+	}
+	return fmt.Sprintf("TP %2d", r.TP)
 }
 
 // Group is the accuracy group of the row: model, GPU, engine, precision

@@ -18,6 +18,26 @@ type DisaggLayout struct {
 	DecodeWorkers, DecodeTP, DecodePP, DecodeAttentionDP, DecodeMoEEP, DecodeMoETP       int
 }
 
+// String is the pools' layout as "p=1x8 d=2x4": each pool's workers (1
+// where blank) x TP, with its PP, attention DP and expert parallelism
+// after when above 1 ("p=1x8/ep8 d=1x8/dp8/ep8").
+func (d DisaggLayout) String() string {
+	pool := func(workers, tp, pp, dp, ep int) string {
+		s := fmt.Sprintf("%dx%d", max(workers, 1), tp)
+		for _, x := range []struct {
+			name string
+			n    int
+		}{{"pp", pp}, {"dp", dp}, {"ep", ep}} {
+			if x.n > 1 {
+				s += fmt.Sprintf("/%s%d", x.name, x.n)
+			}
+		}
+		return s
+	}
+	return "p=" + pool(d.PrefillWorkers, d.PrefillTP, d.PrefillPP, d.PrefillAttentionDP, d.PrefillMoEEP) +
+		" d=" + pool(d.DecodeWorkers, d.DecodeTP, d.DecodePP, d.DecodeAttentionDP, d.DecodeMoEEP)
+}
+
 // disaggColumns are the silicon layout's columns of disaggregated rows.
 // They follow mode, so a disaggregated row's blank batch_size is known
 // when silicon_data_source is read.

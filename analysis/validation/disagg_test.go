@@ -3,6 +3,8 @@ package validation
 import (
 	"strings"
 	"testing"
+
+	"github.com/lodsim/lodsim/replay"
 )
 
 // TestDisaggRowMapping: a disaggregated row of the silicon layout, whose
@@ -33,6 +35,23 @@ func TestDisaggRowMapping(t *testing.T) {
 	}
 	if c.GPUs() != 14 || c.Workload.ClosedLoop.Clients != 24 {
 		t.Errorf("%d GPUs, %d clients; expected 14 and 24", c.GPUs(), c.Workload.ClosedLoop.Clients)
+	}
+	// The rows carry no transfer setup and SGLang PD documents no default
+	// one (BENCHMARKS.md "KV transfer setup of disaggregated rows").
+	if d.Transfer != (replay.TransferConfig{}) {
+		t.Errorf("transfer %+v, expected replay's defaults (setup_us 0)", d.Transfer)
+	}
+	// The row has no one TP: its label and per-engine group name the pools.
+	if l, g := r.Label(), r.Parallelism(); l != "Qwen3-32B h100_sxm isl=1024 osl=128 c=24 p=1x2 d=3x4" || g != "p=1x2 d=3x4" {
+		t.Errorf("label %q, group %q; expected each pool's workers x TP", l, g)
+	}
+	r.Disagg.DecodePP, r.Disagg.DecodeAttentionDP, r.Disagg.DecodeMoEEP = 2, 4, 8
+	if l := r.Label(); !strings.HasSuffix(l, " p=1x2 d=3x4/pp2/dp4/ep8") {
+		t.Errorf("label %q, expected the decode pool's PP, attention DP and EP after its TP", l)
+	}
+	r.Mode = ""
+	if l, g := r.Label(), r.Parallelism(); !strings.HasSuffix(l, " tp=0 pp=1") || g != "TP  0" {
+		t.Errorf("aggregated label %q, group %q", l, g)
 	}
 }
 

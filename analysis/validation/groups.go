@@ -184,7 +184,7 @@ func (rep *Report) ByEngine() []EngineAccuracy {
 			continue
 		}
 		e := strings.ToLower(p.Row.Backend)
-		l, g := p.Row.Label(), fmt.Sprintf("TP %2d", p.Row.TP)
+		l, g := p.Row.Label(), p.Row.Parallelism()
 		ttft[e] = append(ttft[e], analysis.Pair{Label: l, Group: g, Measured: p.Row.TTFTms, Predicted: p.Metrics.TTFTms})
 		tpot[e] = append(tpot[e], analysis.Pair{Label: l, Group: g, Measured: p.Row.TPOTms, Predicted: p.Metrics.TPOTms})
 	}

@@ -51,6 +51,7 @@ func replayAction(ctx *cli.Context) error {
 	fmt.Fprintf(w, "%s at %s LoD: %d events in %v of simulation (%.1f M events/s), %.1f s simulated\n",
 		run.Label, run.LoD, st.TotalEvents, time.Duration(t.WallNs).Round(time.Microsecond),
 		float64(st.TotalEvents)/(float64(t.WallNs)/1e9)/1e6, float64(st.SimEnd)/1e9)
+	fmt.Fprintf(w, "on %s, costs: %s\n", run.Provenance.GPU, run.Provenance.Costs())
 	fmt.Fprintf(w, "wall %s in all: read %s, simulate %s, write %s\n", secs(time.Since(started).Nanoseconds()),
 		secs(readNs+t.ReadNs), secs(t.SimulateNs), secs(t.RecordNs))
 	if err := run.Summary.WriteText(w); err != nil {

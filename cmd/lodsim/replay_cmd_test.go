@@ -54,7 +54,7 @@ func TestReplayCommand(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !strings.Contains(text, "small at high LoD") || !strings.Contains(text, "TTFT") {
+		if !strings.Contains(text, "small at high LoD") || !strings.Contains(text, "TTFT") || !strings.Contains(text, "\non H100-SXM, costs: profile:") {
 			t.Errorf("unexpected output:\n%s", text)
 		}
 		// The console starts with what is simulated, and the wall time covers

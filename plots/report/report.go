@@ -254,7 +254,7 @@ details { margin: 0.5em 0; } summary { cursor: pointer; }
 {{range .Runs}}
 <h2>Run {{.Name}}</h2>
 <p class="note">{{.Info.Label}} at {{.Info.LoD}} level of detail: {{secs .Info.WallNs}} wall{{if .Events}}, {{.Events}} events, {{f 3 .SimEndS}} s simulated{{end}}; peak RSS {{mib .Info.PeakRSSBytes}}.</p>
-<p class="note">Run {{.Info.ID}}{{with .Info.Provenance}}: {{.Model}} on {{.GPU}}, {{.Parallelism}}; {{.Engine}}; workload: {{.Workload}}; seed {{.Seed}}; costs: {{.Profile.Name}}{{if .Profile.SHA256}} (sha256 {{.Profile.SHA256}}){{end}}; {{.Version}}{{end}}.</p>
+<p class="note">Run {{.Info.ID}}{{with .Info.Provenance}}: {{.Model}} on {{.GPU}}, {{.Parallelism}}; {{.Engine}}; workload: {{.Workload}}; seed {{.Seed}}; costs: {{.Costs}}; {{.Version}}{{end}}.</p>
 {{with .Summary}}
 <table>
 <tr><th>requests</th><th>completed</th><th>unfinished</th><th>rejected</th><th>preemptions</th><th>preempted requests</th></tr>

@@ -63,7 +63,9 @@ func TestRunReport(t *testing.T) {
 
 // TestDisaggRunReport runs a small disaggregated cluster end to end
 // (config, run directory, summary, page): the page names both pools'
-// layout and shows each pool and the KV transfers.
+// layout and shows each pool and the KV transfers; the decode pool runs on
+// a profile of its own (roofline), which run.json and the page's header
+// name per pool.
 func TestDisaggRunReport(t *testing.T) {
 	c, err := replay.ParseConfig([]byte(`
 name: disagg-small
@@ -73,7 +75,7 @@ hardware: {gpu: H100-SXM}
 cluster:
   disaggregated:
     prefill: {workers: 1}
-    decode: {workers: 2, router: least_kv}
+    decode: {workers: 2, router: least_kv, profile: roofline}
 workload:
   synthetic: {arrival: poisson, rate: 20, count: 40, prompt: {kind: fixed, mean: 512}, output: {kind: fixed, mean: 32}}
 `))
@@ -111,7 +113,11 @@ workload:
 	if len(run.Results) != 40 || !decoders[0] || !decoders[1] {
 		t.Errorf("%d results, decode workers %v", len(run.Results), decoders)
 	}
-	for _, want := range []string{"1 prefill x TP1 x PP1 &#43; 2 decode x TP1 x PP1", "<td>prefill</td><td>1</td>", "<td>decode</td><td>2</td>", "KV transfers (nvlink)</th><th>count</th>", "<td></td><td>40</td>"} {
+	if p := run.Provenance.Pools; len(p) != 2 || p[1] != (analysis.PoolProvenance{Pool: "decode", GPU: "H100-SXM", Profile: analysis.ProfileID{Name: "roofline", GPU: "H100-SXM"}}) || p[0].Profile != run.Provenance.Profile {
+		t.Errorf("run.json pools %+v, expected prefill on the run's profile, decode on H100-SXM's roofline", p)
+	}
+	costs := "costs: prefill: " + run.Provenance.Profile.Name + " on H100-SXM (sha256 " + run.Provenance.Profile.SHA256 + "); decode: roofline on H100-SXM;"
+	for _, want := range []string{costs, "1 prefill x TP1 x PP1 &#43; 2 decode x TP1 x PP1", "<td>prefill</td><td>1</td>", "<td>decode</td><td>2</td>", "KV transfers (nvlink)</th><th>count</th>", "<td></td><td>40</td>"} {
 		if !strings.Contains(page.String(), want) {
 			t.Errorf("report lacks %q", want)
 		}
