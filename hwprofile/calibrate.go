@@ -335,8 +335,8 @@ type selection struct {
 	// rows are missing (calibrateMLAModules derives those from them).
 	cmlaMod, gmlaMod []mlaModPt
 	moe              map[cost.Precision][]moePt
-	used       map[string]int
-	total      int
+	used             map[string]int
+	total            int
 }
 
 // MinFitShapes is the fewest measured shapes a kernel section is fitted
