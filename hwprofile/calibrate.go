@@ -332,7 +332,7 @@ type selection struct {
 	qgemm      map[cost.Precision][]gemmPt
 	cmla, gmla []mlaPt
 	// cmlaMod and gmlaMod are the MLA module rows of a phase whose kernel
-	// rows are missing (calibrateMLAModules derives those from them).
+	// rows are missing (deriveMLA derives those from them).
 	cmlaMod, gmlaMod []mlaModPt
 	moe              map[cost.Precision][]moePt
 	used             map[string]int
