@@ -107,6 +107,7 @@ var selectionNotes = []string{
 	"collectives: ranks within one node; message bytes = elements x element size",
 	"custom_all_reduce: CUDA-graph kernels when measured, else all",
 	"duplicate points (same op and shape) are merged by their median latency",
+	"gemm: vLLM fp8_block rows collected before vLLM 0.25 are left out (timed without CUDA graphs, host launch gaps included; see eagerTimed)",
 }
 
 type gemmPt struct {
@@ -444,6 +445,33 @@ func pickEngine(ms *Measurements, g cost.GPU, engine string) (string, error) {
 	return engine, nil
 }
 
+// eagerTimed reports a row timed without CUDA graphs: aiconfigurator's vLLM
+// GEMM collector before vLLM 0.25 ran its fp8_block cases eagerly
+// (collector/vllm/collect_gemm.py: use_cuda_graph=gemm_type !=
+// "fp8_block"), so their latency is the host's launch of the activation
+// quantization and GEMM kernels, not the kernels: the H200 vLLM 0.24.0
+// table holds 57-60 us for every shape of m < 32 and 80-89 us up to
+// m = 4096 (n x k 1024 x 3072 to 8192 x 8192), where its graph-timed FP8
+// rows take 5-25 us and SGLang's and TensorRT-LLM's fp8_block rows
+// 5-28 us. aiconfigurator's later collector refuses to publish eager
+// timings and excludes these rows from reuse (its B200 A/B: 148.6 us eager
+// against 12.3 us graph-timed at m, n, k = 1, 768, 7168). Serving engines
+// replay decode steps as CUDA graphs, so such rows are left out and an
+// fp8_block GEMM costs as the profile's FP8 grid (cost.Profile.QuantGEMM).
+func eagerTimed(m *Measurement) bool {
+	return m.Op == cost.OpGEMM && m.Quant == cost.FP8Block && strings.EqualFold(m.Engine, "vllm") && versionBefore(m.Version, 0, 25)
+}
+
+// versionBefore reports whether version v ("0.24.0", "v0.24.0rc1") is
+// below major.minor; a blank or unreadable version counts as below.
+func versionBefore(v string, major, minor int) bool {
+	var a, b int
+	if _, err := fmt.Sscanf(strings.TrimPrefix(strings.TrimSpace(v), "v"), "%d.%d", &a, &b); err != nil {
+		return true
+	}
+	return a < major || (a == major && b < minor)
+}
+
 func selectRows(ms *Measurements, g cost.GPU, engine string) (*selection, error) {
 	engine, err := pickEngine(ms, g, engine)
 	if err != nil {
@@ -470,7 +498,7 @@ func selectRows(ms *Measurements, g cost.GPU, engine string) (*selection, error)
 	}
 	for i := range ms.Rows {
 		m := &ms.Rows[i]
-		if !mine(m) {
+		if !mine(m) || eagerTimed(m) {
 			continue
 		}
 		quantGEMM := m.Op == cost.OpGEMM && m.Quant != cost.BF16

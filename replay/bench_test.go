@@ -2,8 +2,11 @@ package replay
 
 import (
 	"fmt"
-	"github.com/lodsim/lodsim/trace"
+	"strings"
 	"testing"
+
+	"github.com/lodsim/lodsim/trace"
+	"github.com/lodsim/lodsim/trace/workload"
 
 	"github.com/lodsim/lodsim/hwprofile"
 	"github.com/lodsim/lodsim/hwprofile/cost"
@@ -31,6 +34,10 @@ func benchScenario(b *testing.B, name, lodName string) {
 		b.Fatal(err)
 	}
 	c.Simulation.LoD = LoD(lodName)
+	benchConfig(b, c)
+}
+
+func benchConfig(b *testing.B, c *Config) {
 	m, err := c.ResolveModel()
 	if err != nil {
 		b.Fatal(err)
@@ -70,6 +77,27 @@ func BenchmarkReplay(b *testing.B) {
 				benchScenario(b, fmt.Sprintf("reference-tp%d", tp), lodName)
 			})
 		}
+	}
+}
+
+// BenchmarkBatchWait runs overload-tp1 (a full batch of 256 requests,
+// KV preemptions) under TensorRT-LLM with batch waiting on: every step
+// asks whether to hold the waiting prompts back (holdPrompts).
+func BenchmarkBatchWait(b *testing.B) {
+	for _, lodName := range []string{"high", "medium"} {
+		b.Run("lod="+lodName, func(b *testing.B) {
+			data, err := scenarioFS.ReadFile("scenarios/overload-tp1.yaml")
+			if err != nil {
+				b.Fatal(err)
+			}
+			y := strings.Replace(string(data), "scheduler:\n", "scheduler:\n  engine: trtllm\n  batch_wait_timeout_iters: 20\n  batch_wait_max_tokens_ratio: 0.9\n", 1)
+			c, err := ParseConfig([]byte(y))
+			if err != nil {
+				b.Fatal(err)
+			}
+			c.Simulation.LoD = LoD(lodName)
+			benchConfig(b, c)
+		})
 	}
 }
 
@@ -127,6 +155,13 @@ func benchAzure(b *testing.B, scenario, lodName string) {
 	b.ReportMetric(float64(events)/float64(b.N), "events/op")
 }
 
+// BenchmarkMultiNodeAdaptive replays the Azure conversation trace with
+// Llama-3.1-405B at TP16 over two H100 nodes (multinode-405b-tp16) at
+// adaptive LoD. The tuner picks the hierarchical all-reduce at every
+// step, whose medium form is exact, so adaptive runs medium's events; it
+// used to refine windows of every step of a TP group across nodes.
+func BenchmarkMultiNodeAdaptive(b *testing.B) { benchAzure(b, "multinode-405b-tp16", "adaptive") }
+
 // BenchmarkExpertParallel runs the dsr1-ep8-h200 scenario (DeepSeek-R1,
 // EP8 over 8 attention data-parallel replicas on H200, skewed expert
 // loads) at high LoD: per-GPU dispatch and combine transfers in every MoE
@@ -162,5 +197,45 @@ func BenchmarkAzureConvDisagg(b *testing.B) {
 func BenchmarkAzureConvAggregated(b *testing.B) {
 	for _, l := range []string{"medium", "high"} {
 		b.Run("lod="+l, func(b *testing.B) { benchAzure(b, "azure-conv-4xh100", l) })
+	}
+}
+
+// BenchmarkHoldPrompts is one TensorRT-LLM step's batch-waiting decision
+// with 255 decodes running and 20 prompts of 100 tokens gathering: the
+// step holds them (4,255 tokens, below 0.9 x 8,192).
+func BenchmarkHoldPrompts(b *testing.B) {
+	c := tinyConfig("medium", 1)
+	c.Scheduler = SchedulerConfig{Engine: EngineTRTLLM, KVBlocks: 100000, BlockSize: 16, MaxNumSeqs: 512,
+		MaxNumBatchedTokens: 8192, BatchWaitTimeoutIters: 1000, BatchWaitMaxTokensRatio: 0.9}
+	c.ApplyDefaults()
+	s, err := NewSimulator(Input{Config: c, Model: c.Model, Cost: fixedCost{}, Workload: workload.NewSliceReader(nil), Sink: &Collect{}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	rp := s.replicas[0]
+	t := rp.sched.(*trtllmScheduler)
+	bt := s.getBatch(rp)
+	for i := 0; i < 275; i++ {
+		r := reqState{prompt: 100, output: 50}
+		slot := int32(len(s.reqs))
+		if i < 255 {
+			r.generated, r.computed = 5, 104
+			s.reqs = append(s.reqs, r)
+			rp.running = append(rp.running, slot)
+			bt.add(&s.reqs[slot], slot, 1)
+			continue
+		}
+		s.reqs = append(s.reqs, r)
+		rp.waiting.pushBack(slot)
+		rp.waitingTokens += 100
+	}
+	budget := int32(8192 - 255)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		t.waited = 0
+		if !t.holdPrompts(bt, budget) {
+			b.Fatal("prompts not held")
+		}
 	}
 }

@@ -1,5 +1,7 @@
 package replay
 
+import "fmt"
+
 // CheckKV verifies the KV accounting of every replica from scratch (see
 // kvPool for the invariants). Replicas inside a decode run are skipped:
 // their blocks are settled lazily at the run's end.
@@ -18,6 +20,24 @@ func (s *Simulator) CheckKV() error {
 		if err := rp.kv.check(rp.id, s.reqs, rp.running, &rp.waiting, held); err != nil {
 			return err
 		}
+		if err := rp.checkWaitingTokens(s.reqs); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// checkWaitingTokens recounts the waiting queue's tokens still to compute
+// (the router's load and TensorRT-LLM's batch waiting read the running
+// total, waitingTokens).
+func (rp *replica) checkWaitingTokens(reqs []reqState) error {
+	var sum int64
+	for i := 0; i < rp.waiting.n; i++ {
+		r := &reqs[rp.waiting.at(i)]
+		sum += int64(r.numTokens() - r.computed)
+	}
+	if sum != rp.waitingTokens {
+		return fmt.Errorf("replay: invariant: replica %d: waiting requests have %d tokens to compute, the running total says %d", rp.id, sum, rp.waitingTokens)
 	}
 	return nil
 }

@@ -556,6 +556,7 @@ func (c *Config) validateCluster(p *problems, m lod.Model, haveModel bool) {
 	if haveModel && k.TensorParallel >= 1 && m.Heads%k.TensorParallel != 0 {
 		p.add("cluster.tensor_parallel: %d does not divide %s's %d attention heads", k.TensorParallel, m.Name, m.Heads)
 	}
+	checkHighTP(p, c.Simulation.LoD, "cluster.tensor_parallel", k.TensorParallel)
 	if haveModel && m.ContextLen > 0 && c.Scheduler.MaxModelLen > m.ContextLen {
 		p.add("scheduler.max_model_len: %d exceeds %s's context length of %d tokens (max_position_embeddings), expected at most that",
 			c.Scheduler.MaxModelLen, m.Name, m.ContextLen)

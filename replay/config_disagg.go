@@ -237,6 +237,8 @@ func (c *Config) validateDisagg(p *problems, m lod.Model, haveModel bool) {
 	}
 	validatePool(p, "cluster.disaggregated.prefill", d.Prefill, m, haveModel)
 	validatePool(p, "cluster.disaggregated.decode", d.Decode, m, haveModel)
+	checkHighTP(p, c.Simulation.LoD, "cluster.disaggregated.prefill.tensor_parallel", d.Prefill.TensorParallel)
+	checkHighTP(p, c.Simulation.LoD, "cluster.disaggregated.decode.tensor_parallel", d.Decode.TensorParallel)
 	t := d.Transfer
 	if t.Link != "" {
 		p.enum(checkEnum("cluster.disaggregated.transfer.link", t.Link, KVLinks))

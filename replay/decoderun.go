@@ -82,13 +82,13 @@ func (m *mediumExecutor) tryRun(rp *replica, b *batch) bool {
 	grp := rp.grp
 	// The steps of a run move the same tokens, so their collectives take
 	// the same time; only the attention (in Compute) grows.
-	comm := m.collectiveNs(&cost[0], grp)
+	comm := m.collectiveNs(&cost[0], rp.stages[0])
 	for j := 0; j < k; j++ {
 		if j > 0 {
 			lb.DecodeCtx += d
 			grp.steps.replan(&lb, cost)
 		}
-		t += Time(m.computeNs(&cost[0], 0, &lb, grp) + comm)
+		t += Time(m.computeNs(&cost[0], rp.stages[0], &lb) + comm)
 		run.ends = append(run.ends, t)
 		if s.stop > 0 && t > s.stop {
 			break

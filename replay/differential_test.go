@@ -14,7 +14,8 @@ import (
 // random workloads and settings (KV pressure and preemption, chunking,
 // both batching policies, admission reserve, PP, several replicas and
 // routers, stop times, engines with their CUDA-graph padding, TensorRT-LLM's
-// capacity policies, context chunking and overlap scheduler), each run at both levels of detail without
+// capacity policies, context chunking, overlap scheduler and batch
+// waiting), each run at both levels of detail without
 // variability or contention, must give identical outputs: per-request
 // results, ITL histogram, time series and statistics; the adaptive level
 // of detail, which has nothing to refine there, must equal medium in
@@ -28,7 +29,8 @@ func TestRandomHighEqualsMedium(t *testing.T) {
 	models := []cost.CostModel{fixedCost{}, latencyCost{}, cost.NewRoofline(g), hwprofile.DefaultCostModel(g),
 		fixedCost{overheads: cost.Overheads{StepNs: 6000, PerSeqNs: 400, PerPrefillTokenNs: 30}}}
 	// 500 seeds run in about a second; 3,000 passed when this was written.
-	allToAlls := 0 // runs whose high level exchanged MoE tokens
+	allToAlls := 0  // runs whose high level exchanged MoE tokens
+	batchWaits := 0 // TensorRT-LLM runs with batch waiting on
 	for seed := uint64(1); seed <= 500; seed++ {
 		rng := rand.New(rand.NewPCG(seed, 77))
 		var reqs []workload.Request
@@ -70,6 +72,9 @@ func TestRandomHighEqualsMedium(t *testing.T) {
 			}
 			drawEngine(r, c)
 			drawExperts(r, c)
+			if i == 0 && (c.Scheduler.BatchWaitTimeoutIters > 0 || c.Scheduler.BatchWaitMaxTokensRatio > 0) {
+				batchWaits++
+			}
 			var col Collect
 			s, err := Run(Input{Config: c, Model: c.Model, Cost: cm, Workload: workload.NewSliceReader(reqs), Sink: &col, CheckInvariants: true})
 			if err != nil {
@@ -95,7 +100,10 @@ func TestRandomHighEqualsMedium(t *testing.T) {
 	if allToAlls < 50 {
 		t.Errorf("%d of 500 runs exchanged MoE tokens in all-to-alls, want at least 50", allToAlls)
 	}
-	t.Logf("%d of 500 runs exchanged MoE tokens in all-to-alls", allToAlls)
+	if batchWaits < 40 {
+		t.Errorf("%d of 500 runs used TensorRT-LLM batch waiting, want at least 40", batchWaits)
+	}
+	t.Logf("%d of 500 runs exchanged MoE tokens in all-to-alls, %d used batch waiting", allToAlls, batchWaits)
 }
 
 // livenessReqs draws the workload of a liveness test: 3 to 22 requests of
@@ -180,7 +188,10 @@ func TestITLHoldsEveryTokenGap(t *testing.T) {
 // drawEngine draws the engine settings of a differential run: none (the
 // historical defaults) or an engine, whose CUDA-graph sizes come from its
 // defaults unless drawn, and for TensorRT-LLM its capacity policy,
-// context chunking and overlap scheduler.
+// context chunking, overlap scheduler and, one run in two, batch waiting
+// (a timeout of 0 to 8 steps, a token ratio of 0, 0.5, 0.9 or 1; both 0
+// leave it off), which holds prompts back while decodes run and so cuts
+// medium's decode runs.
 func drawEngine(r *rand.Rand, c *Config) {
 	if e := r.IntN(4); e > 0 {
 		c.Scheduler.Engine = Engines[e-1]
@@ -190,6 +201,10 @@ func drawEngine(r *rand.Rand, c *Config) {
 		c.Scheduler.CapacityPolicy = CapacityPolicies[r.IntN(2)]
 		overlap, chunked := r.IntN(2) == 0, r.IntN(2) == 0
 		c.Scheduler.OverlapScheduler, c.Scheduler.ChunkedPrefill = &overlap, &chunked
+		if r.IntN(2) == 0 {
+			c.Scheduler.BatchWaitTimeoutIters = r.IntN(9)
+			c.Scheduler.BatchWaitMaxTokensRatio = []float64{0, 0.5, 0.9, 1}[r.IntN(4)]
+		}
 	}
 	if r.IntN(3) == 0 {
 		c.Scheduler.CUDAGraphSizes = []int{1, 2, 4, 8}

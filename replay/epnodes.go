@@ -78,15 +78,17 @@ func (e *highExecutor) epCross(ep *epPhase, nodes []int) {
 	}
 }
 
-// epNodeLayout is what medium needs of the EP ranks' nodes: each rank's
-// count of transfers on its node and over the network (distinct pairs,
-// with how many ranks have them), and the busiest link's transfers.
+// epNodeLayout is what medium needs of the EP ranks' nodes: the distinct
+// (on-node, network) transfer counts of the ranks, each once however many
+// ranks share it (T_a2a takes their maximum), and the busiest link's
+// transfers.
 type epNodeLayout struct {
 	senders []epSender
 	busiest int
 }
 
-// epSender is a kind of rank: local and remote transfers, as many.
+// epSender is a rank's share of an all-to-all: its transfers to ranks on
+// its node and to ranks over the network.
 type epSender struct{ local, remote int }
 
 // newEPNodeLayout counts the transfers of the all-to-all of ranks on nodes.
@@ -116,9 +118,9 @@ func newEPNodeLayout(nodes []int) *epNodeLayout {
 }
 
 // moeCommNs is medium's all-to-all time of stage cost c: T_a2a above per
-// dispatch and combine when the EP ranks span nodes, else the planner's.
-func (m *mediumExecutor) moeCommNs(c *lod.StageCost) int64 {
-	lay := m.epNodes
+// dispatch and combine when the stage's EP ranks span nodes (lay, the
+// stage's layout), else the planner's.
+func (m *mediumExecutor) moeCommNs(c *lod.StageCost, lay *epNodeLayout) int64 {
 	if lay == nil || c.A2ARanks <= 1 || !(c.A2ABytes > 0) {
 		return c.MoECommNs()
 	}

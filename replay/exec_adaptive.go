@@ -16,11 +16,12 @@ import (
 // class's learned ratio applied (mediumExecutor.computeNs).
 //
 // Where refinement can change nothing (no per-rank variability, no skewed
-// expert loads, and no shared bus that transfers of several stages could
-// contend for) it never
-// samples:
-// every step runs at medium and the outputs are medium's, byte for byte,
-// at medium's cost in events.
+// expert loads, no shared bus that transfers of several stages could
+// contend for, nothing across nodes) it never samples: every step runs at
+// medium and the outputs are medium's, byte for byte, at medium's cost in
+// events. A TP group across nodes with nothing else to refine differs
+// from medium only at steps whose all-reduces take the ring (ringStage):
+// only those are sampled and corrected.
 //
 // Otherwise:
 //
@@ -61,11 +62,14 @@ type adaptiveExecutor struct {
 // on a disaggregated cluster the prefill and decode pools differ in TP,
 // PP and batches, so each has its own step classes.
 type adaptivePool struct {
-	refine bool       // whether high can differ from medium in this pool
-	pp     int        // the pool's pipeline stages
-	winLen int32      // steps of a window: windowSteps x PP
-	stages ratioTable // stage times (compute and collectives)
-	hops   ratioTable // pipeline hand-offs, by sending stage
+	refine bool // whether high can differ from medium in this pool
+	// ringOnly: it can only at steps whose all-reduces take the ring
+	// across nodes (ringStage): every other step runs at medium, exact.
+	ringOnly bool
+	pp       int        // the pool's pipeline stages
+	winLen   int32      // steps of a window: windowSteps x PP
+	stages   ratioTable // stage times (compute and collectives)
+	hops     ratioTable // pipeline hand-offs, by sending stage
 }
 
 // poolOf is the adaptive state of g's pool: s.pools holds the aggregated
@@ -164,6 +168,9 @@ func (r *ratioStat) ratio() float64 { return r.hi / r.med }
 func newAdaptive(s *Simulator) {
 	c := s.cfg
 	a := &adaptiveExecutor{s: s, hi: s.high, med: newMedium(s), budget: c.Simulation.ErrorBudget}
+	for _, rp := range s.replicas {
+		a.med.initReplica(rp) // made under the high executor alone
+	}
 	if a.budget == 0 {
 		a.budget = DefaultErrorBudget
 	}
@@ -174,12 +181,17 @@ func newAdaptive(s *Simulator) {
 		// with PP > 1 other stages' rings and hand-offs contend, which
 		// medium's bus load (busStep) takes only to first order.
 		// Hand-offs over the network queue behind each other when they
-		// outlast a stage's step (topology.go). Skewed expert loads make
-		// a straggler rank in every MoE layer.
+		// outlast a stage's step (topology.go); a TP group across nodes
+		// differs only where it takes the ring (ringStage), unless
+		// expert-parallel all-to-alls cross nodes too (medium's bound,
+		// epnodes.go, is not exact). Skewed expert loads make a
+		// straggler rank in every MoE layer.
 		contended := c.Cluster.Links.Topology == TopologyShared && g.pp > 1
-		refine := c.Simulation.Variability > 0 || contended || c.Cluster.ExpertSkew > 0 || (s.disagg == nil && anyCrossing(s))
-		a.pools = append(a.pools, adaptivePool{refine: refine, pp: g.pp, winLen: int32(windowSteps * g.pp),
-			stages: newRatioTable(g.pp), hops: newRatioTable(g.pp)})
+		other := c.Simulation.Variability > 0 || contended || c.Cluster.ExpertSkew > 0
+		cross := s.disagg == nil && anyCrossing(s)
+		refine := other || cross
+		a.pools = append(a.pools, adaptivePool{refine: refine, ringOnly: cross && !other && !handOffCrosses(s) && g.planner.EP() <= 1,
+			pp: g.pp, winLen: int32(windowSteps * g.pp), stages: newRatioTable(g.pp), hops: newRatioTable(g.pp)})
 		a.rep.Refined = a.rep.Refined || refine
 	}
 	a.window = make([]int32, len(s.replicas))
@@ -244,7 +256,7 @@ func (a *adaptiveExecutor) initReplica(rp *replica) {
 // perhaps a decode run) otherwise.
 func (a *adaptiveExecutor) startRun(rp *replica, b *batch, preempted bool) bool {
 	p := a.poolOf(rp.grp)
-	b.high = p.refine && a.sample(rp, p, &b.lb)
+	b.high = p.refine && a.sample(rp, p, b)
 	if b.high {
 		b.winPos = p.winLen - a.window[rp.id]
 		a.window[rp.id]--
@@ -254,20 +266,34 @@ func (a *adaptiveExecutor) startRun(rp *replica, b *batch, preempted bool) bool 
 	return a.med.startRun(rp, b, preempted)
 }
 
-// sample reports whether the step lb formed on rp, of pool p, runs at
+// sample reports whether the step b formed on rp, of pool p, runs at
 // high.
-func (a *adaptiveExecutor) sample(rp *replica, p *adaptivePool, lb *lod.Batch) bool {
+func (a *adaptiveExecutor) sample(rp *replica, p *adaptivePool, b *batch) bool {
+	if p.ringOnly && !a.ringStep(rp.grp, b) {
+		return false
+	}
 	if a.window[rp.id] > 0 {
 		return true
 	}
 	if a.rep.HighSteps >= highStartup+a.s.st.Steps/highShare {
 		return false
 	}
-	k := classOf(lb)
+	k := classOf(&b.lb)
 	for idx := 0; idx < p.pp; idx++ {
 		if !p.stages.converged(idx, k, a.budget) || (idx < p.pp-1 && !p.hops.converged(idx, k, a.budget)) {
 			a.window[rp.id] = p.winLen
 			a.rep.Windows++
+			return true
+		}
+	}
+	return false
+}
+
+// ringStep reports whether step b takes the ring across nodes on some
+// stage of a replica of pool g.
+func (a *adaptiveExecutor) ringStep(g *workerPool, b *batch) bool {
+	for i := range b.cost {
+		if ringStage(a.s, g, &b.cost[i]) {
 			return true
 		}
 	}
@@ -308,9 +334,9 @@ func (a *adaptiveExecutor) measured(st *stage) {
 	b := st.cur
 	c := &b.cost[st.idx]
 	hi := float64(a.s.now - a.startAt[st.gid])
-	med := float64(a.med.analyticComputeNs(c, st.rep.grp) + a.med.collectiveNs(c, st.rep.grp))
+	med := float64(a.med.analyticComputeNs(c, st.rep.grp) + a.med.collectiveNs(c, st))
 	a.rep.HighStageNs += int64(hi)
-	if p := a.poolOf(st.rep.grp); p.warm(st.idx, b) {
+	if p := a.poolOf(st.rep.grp); p.warm(st.idx, b) && (!p.ringOnly || ringStage(a.s, st.rep.grp, c)) {
 		p.stages.add(st.idx, &b.lb, hi, med)
 	}
 }
@@ -335,11 +361,11 @@ func (a *adaptiveExecutor) delivered(next int32, b *batch) {
 	}
 }
 
-// factor is the learned correction of stage idx's time for step lb on a
-// replica of pool g.
-func (a *adaptiveExecutor) factor(g *workerPool, idx int, lb *lod.Batch) float64 {
+// factor is the learned correction of stage idx's time for step lb, of
+// stage cost c, on a replica of pool g.
+func (a *adaptiveExecutor) factor(g *workerPool, idx int, lb *lod.Batch, c *lod.StageCost) float64 {
 	p := a.poolOf(g)
-	if !p.refine {
+	if !p.refine || (p.ringOnly && !ringStage(a.s, g, c)) {
 		return 1
 	}
 	return p.stages.factor(idx, lb)

@@ -240,3 +240,79 @@ func TestAdaptiveSeesStageContention(t *testing.T) {
 		t.Errorf("mean TPOT vs high: adaptive %+.2f%%, medium %+.2f%% (want both within 3%%)", 100*ad, 100*med)
 	}
 }
+
+// TestAdaptiveRingOnly: TP4 over two 2-GPU nodes (TestNodesTPRingAcrossNodes'
+// layout), where the only thing medium can miss is an all-reduce that
+// takes the ring through the NICs: a decode step of one token takes the
+// hierarchical algorithm (latency-bound), whose medium form is exact, and
+// a 2048-token prefill the ring. With every class learned at 1.5, the
+// ratio must apply to the ring step only, and a measured hierarchical step
+// must not teach the classes (it would pull the ring's ratio towards 1).
+// With variability, PP2 handing off across the nodes, or expert-parallel
+// all-to-alls across them, every step can differ: no ring-only
+// refinement there.
+func TestAdaptiveRingOnly(t *testing.T) {
+	sim := func(set func(c *Config)) *Simulator {
+		c := refConfig(4, 6, "adaptive")
+		c.Cluster.Links = ringLinks
+		c.Cluster.Nodes, c.Cluster.GPUsPerNode = 2, 2
+		c.Cluster.Network = NetworkConfig{BandwidthGBps: 12.5, LatencyUs: 0.5}
+		set(c)
+		m, err := c.ResolveModel()
+		if err != nil {
+			t.Fatal(err)
+		}
+		g, _ := cost.LookupGPU(c.Hardware.GPU)
+		s, err := NewSimulator(Input{Config: c, Model: m, Cost: cost.NewRoofline(g), Workload: synthReader(t, c), Sink: &Collect{}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	for _, x := range []struct {
+		name string
+		set  func(c *Config)
+	}{
+		{"variability", func(c *Config) { c.Simulation.Variability = 0.1 }},
+		{"PP2", func(c *Config) { c.Cluster.PipelineParallel, c.Cluster.Nodes = 2, 4 }},
+		{"EP4", func(c *Config) { c.Model, c.Cluster.ExpertParallel = lod.Model{Name: "Qwen3-30B-A3B"}, 4 }},
+	} {
+		if p := sim(x.set).adaptive.pools[0]; !p.refine || p.ringOnly {
+			t.Errorf("%s: refine %v, ringOnly %v: want every step refinable", x.name, p.refine, p.ringOnly)
+		}
+	}
+	s := sim(func(*Config) {})
+	a, grp := s.adaptive, s.pools[0]
+	p := &a.pools[0]
+	if !p.refine || !p.ringOnly {
+		t.Fatalf("pool refine %v, ringOnly %v: want both", p.refine, p.ringOnly)
+	}
+	steps := [2]*batch{{lb: lod.Batch{Decodes: 1, DecodeCtx: 100}}, {lb: lod.Batch{Chunks: []lod.Chunk{{Q: 2048}}}}}
+	for i, b := range steps {
+		b.cost = make([]lod.StageCost, grp.pp)
+		grp.steps.plan(&b.lb, b.cost)
+		if ring := ringStage(s, grp, &b.cost[0]); ring != (i == 1) {
+			t.Fatalf("step %d: ring %v, want %v (the test's layout no longer splits the tuner's pick)", i, ring, i == 1)
+		}
+	}
+	for _, tab := range [][]ratioStat{p.stages.classes, p.stages.pooled} {
+		for i := range tab {
+			tab[i] = ratioStat{n: minSamples, hi: 1.5, med: 1}
+		}
+	}
+	for i, want := range []float64{1, 1.5} {
+		if f := a.factor(grp, 0, &steps[i].lb, &steps[i].cost[0]); f != want {
+			t.Errorf("step %d: factor %v, want %v", i, f, want)
+		}
+	}
+	st := s.stages[0]
+	for i, b := range steps {
+		st.cur, s.now, a.startAt[st.gid] = b, 1_000_000, 0
+		k := classOf(&b.lb)
+		before := p.stages.classes[k].n
+		a.measured(st)
+		if got := p.stages.classes[k].n - before; got != i {
+			t.Errorf("step %d: %d samples taken, want %d", i, got, i)
+		}
+	}
+}

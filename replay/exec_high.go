@@ -35,6 +35,20 @@ type highExecutor struct {
 // current batch. The program is, per layer, QKV, attention, output
 // projection, all-reduce, MLP, all-reduce (the all-reduces only when
 // TP > 1), then the LM head on the last stage.
+// MaxHighTP is the largest tensor-parallel group the high and adaptive
+// levels of detail simulate: a rank counts its ring's 2(TP-1) chunks in
+// an int8 (rankState stays 16 bytes; it is touched on every rank event).
+// A larger group wrapped the count and its ranks waited forever.
+const MaxHighTP = 64
+
+// checkHighTP reports a tensor-parallel group (field f) too large for the
+// high level of detail's ring, at the levels that run it.
+func checkHighTP(p *problems, l LoD, f string, tp int) {
+	if (l == LoDHigh || l == LoDAdaptive) && tp > MaxHighTP {
+		p.add("%s: %d at simulation.lod %s, expected at most %d (lod medium simulates larger groups)", f, tp, l, MaxHighTP)
+	}
+}
+
 type rankState struct {
 	layer int32   // layer in progress
 	k     int8    // operation within the layer (index into stage.seq)

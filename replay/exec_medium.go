@@ -11,27 +11,27 @@ type mediumExecutor struct {
 	batchTable []*batch          // batches named by index in pipeline events
 	bus        bool              // one shared bus per replica
 	adapt      *adaptiveExecutor // adaptive LoD: learned corrections, else nil
-	epNodes    *epNodeLayout     // an all-to-all across nodes (epnodes.go), else nil
 	skewSigma  float64           // log-sd of the expert loads (cluster.expert_skew), 0: uniform
 	skewMax    []float64         // by expert-parallel ranks n: E[max of n loads], 0: not yet computed
 }
 
-// initReplica reads the all-to-all's node layout from the first
-// replica's first stage: every attention-DP group has the same shape
-// when the groups fill whole nodes (packed) or are dealt alike (spread).
+// initReplica reads each stage's all-to-all node layout. It is the
+// stage's own: the EP ranks of a stage are the same stage of dp
+// consecutive replicas, which packed placement puts PP x TP GPUs apart, so
+// one stage's group may lie within a node while the next stage's spans
+// two, and one attention-DP group may span nodes while another does not.
 func (m *mediumExecutor) initReplica(rp *replica) {
-	if rp.id != 0 {
-		return
-	}
-	if nodes := epNodes(m.s, rp.grp, 0, 0); nodes != nil {
-		m.epNodes = newEPNodeLayout(nodes)
+	for _, st := range rp.stages {
+		if nodes := epNodes(m.s, rp.grp, int(rp.index), st.idx); nodes != nil {
+			st.epLay = newEPNodeLayout(nodes)
+		}
 	}
 }
 
 func (m *mediumExecutor) start(st *stage, b *batch) {
 	s := m.s
 	c := &b.cost[st.idx]
-	t := m.computeNs(c, st.idx, &b.lb, st.rep.grp)
+	t := m.computeNs(c, st, &b.lb)
 	m.busStep(st, c, t)
 	s.h.push(s.now+Time(t), evStageCompute, st.gid, 0, 0)
 }
@@ -40,7 +40,13 @@ func (m *mediumExecutor) start(st *stage, b *batch) {
 func (m *mediumExecutor) onStageCompute(st *stage) {
 	s := m.s
 	if g, c := st.rep.grp, &st.cur.cost[st.idx]; g.tp > 1 || c.A2ARanks > 1 {
-		s.h.push(s.now+Time(m.collectiveNs(c, g)+st.busExtra), evStageCollective, st.gid, 0, 0)
+		end := s.now + Time(m.collectiveNs(c, st))
+		if st.busK != 1 {
+			// Slowed by the other stages' load on the bus: busStep
+			// timed the step's collectives to end at busEnd.
+			end = st.busEnd
+		}
+		s.h.push(end, evStageCollective, st.gid, 0, 0)
 		return
 	}
 	s.stageDone(st)

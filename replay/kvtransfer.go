@@ -33,8 +33,9 @@ import (
 // tensor-parallel collectives; only the last layer pays the latency (the
 // stream is pipelined), and the setup with it: a fixed delay that
 // concurrent transfers do not share, taken at the end (a lone stream is
-// delivered at the same time as with the setup first). Alone on its links a lane's layers take exactly the
-// medium time: the layers' bandwidth times split the lane's integer total.
+// delivered at the same time as with the setup first). Alone on its links
+// a lane's layers take exactly the medium time: the layers' bandwidth
+// times split the lane's integer total.
 // Both start when the prefill step that sampled the first token ends
 // (SGLang and vLLM send the KV after the prefill forward pass).
 //

@@ -32,14 +32,15 @@ import (
 // here.
 
 // computeNs is the time of stage cost c's compute on the slowest rank,
-// for step lb on stage idx; at adaptive LoD it also carries the step
+// for step lb on stage st; at adaptive LoD it also carries the step
 // class's learned correction of the whole stage time (compute and
 // collectives), so that the collective event stays as it is.
-func (m *mediumExecutor) computeNs(c *lod.StageCost, idx int, lb *lod.Batch, g *workerPool) int64 {
+func (m *mediumExecutor) computeNs(c *lod.StageCost, st *stage, lb *lod.Batch) int64 {
+	g := st.rep.grp
 	t := m.analyticComputeNs(c, g)
 	if a := m.adapt; a != nil {
-		if f := a.factor(g, idx, lb); f != 1 {
-			coll := m.collectiveNs(c, g)
+		if f := a.factor(g, st.idx, lb, c); f != 1 {
+			coll := m.collectiveNs(c, st)
 			t = max(0, int64(float64(t+coll)*f+0.5)-coll)
 		}
 	}
@@ -86,12 +87,12 @@ func (m *mediumExecutor) skewNs(c *lod.StageCost) int64 {
 	return int64(float64(c.MoELayers)*(m.skewMax[n]-1)*float64(c.ExpertNs+int64(n-1)*bw) + 0.5)
 }
 
-// collectiveNs is the time of stage cost c's collectives: its all-reduces
-// and, for expert-parallel MoE layers, the analytical all-to-alls
-// (lod.StageCost.MoECommNs, or their form across nodes, epnodes.go),
-// which no shared-bus correction touches.
-func (m *mediumExecutor) collectiveNs(c *lod.StageCost, g *workerPool) int64 {
-	return m.allReduceNs(c, g) + m.moeCommNs(c)
+// collectiveNs is the time of stage st's collectives at cost c: its
+// all-reduces and, for expert-parallel MoE layers, the analytical
+// all-to-alls (lod.StageCost.MoECommNs, or their form across nodes over
+// the stage's layout, epnodes.go), which no shared-bus correction touches.
+func (m *mediumExecutor) collectiveNs(c *lod.StageCost, st *stage) int64 {
+	return m.allReduceNs(c, st.rep.grp) + m.moeCommNs(c, st.epLay)
 }
 
 // allReduceNs is the time of stage cost c's all-reduces.
@@ -140,7 +141,7 @@ func (m *mediumExecutor) busModel(st *stage) bool {
 // overlap). The rest is what the adaptive level of detail refines.
 func (m *mediumExecutor) busStep(st *stage, c *lod.StageCost, t int64) {
 	if !m.busModel(st) {
-		st.busK, st.busExtra = 1, 0
+		st.busK = 1
 		return
 	}
 	now := m.s.now
@@ -154,9 +155,9 @@ func (m *mediumExecutor) busStep(st *stage, c *lod.StageCost, t int64) {
 		}
 	}
 	st.busK = 1 + load/2
-	st.busExtra = int64(w*load/2 + 0.5)
 	st.busStart, st.busNs = now, w*st.busK
-	st.busEnd = now + Time(t+m.collectiveNs(c, g)+st.busExtra)
+	// The collectives end W ρ/2 late: onStageCompute waits for busEnd.
+	st.busEnd = now + Time(t+m.collectiveNs(c, st)+int64(w*load/2+0.5))
 }
 
 // newMedium builds the medium executor with the corrections the config

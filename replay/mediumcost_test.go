@@ -76,7 +76,7 @@ func TestMediumSeesStragglers(t *testing.T) {
 
 // TestMediumSharedBusPP: at PP2 x TP4 on a shared bus the stages' rings
 // contend; busStep's first-order load brings medium's mean E2E within 1% of
-// high's (-0.98%); halving the load (busK, busExtra) gives -1.87%.
+// high's (-0.98%); halving the load (busK, and the delay busStep adds to busEnd) gives -1.87%.
 func TestMediumSharedBusPP(t *testing.T) {
 	var e2e [2]float64
 	for i, l := range []string{"high", "medium"} {

@@ -57,18 +57,42 @@ func (t *trtllmScheduler) batchWaits() bool {
 }
 
 // holdPrompts reports whether batch waiting holds the waiting prompts out
-// of step b, whose running requests left budget tokens.
+// of step b, whose running requests left budget tokens. It takes O(1) per
+// step while the held prompts all fit the step (the common case: a few
+// prompts gathering): b is a fresh batch, so its tokens are what the
+// running requests took of the budget, and the prompts are the waiting
+// queue's running total (replica.waitingTokens).
 func (t *trtllmScheduler) holdPrompts(b *batch, budget int32) bool {
-	sc, rp := t.sc, t.rp
-	if !t.batchWaits() {
+	sc := t.sc
+	if !t.batchWaits() || len(b.slots) == 0 {
 		return false
 	}
-	if len(b.slots) == 0 || rp.waiting.n == 0 || len(rp.running) >= sc.MaxNumSeqs {
+	prompts := t.stepPrompts(budget)
+	if prompts == 0 {
 		return false
 	}
-	// The prompts the step would take: FCFS while the budget holds them.
+	stepTokens := int64(sc.MaxNumBatchedTokens) - int64(budget)
+	full := float64(prompts+stepTokens) >= sc.BatchWaitMaxTokensRatio*float64(sc.MaxNumBatchedTokens)
+	if t.waited >= sc.BatchWaitTimeoutIters || full {
+		t.waited = 0
+		return false
+	}
+	t.waited++
+	return true
+}
+
+// stepPrompts is the prompt tokens a step with budget tokens left would
+// admit: the waiting requests in FCFS order while the budget and
+// max_num_seqs hold them. Waiting requests have no KV computed (an
+// arrival, or a preempted request that recomputes), so when they all fit,
+// that is the queue's running total.
+func (t *trtllmScheduler) stepPrompts(budget int32) int64 {
+	rp, seats := t.rp, t.sc.MaxNumSeqs-len(t.rp.running)
+	if rp.waiting.n <= seats && rp.waitingTokens <= int64(budget) {
+		return rp.waitingTokens
+	}
 	var prompts int64
-	for i, room := 0, budget; i < rp.waiting.n && len(rp.running)+i < sc.MaxNumSeqs; i++ {
+	for i, room := 0, budget; i < rp.waiting.n && i < seats; i++ {
 		r := &t.s.reqs[rp.waiting.at(i)]
 		n := r.numTokens() - r.computed
 		if n > room {
@@ -77,18 +101,5 @@ func (t *trtllmScheduler) holdPrompts(b *batch, budget int32) bool {
 		room -= n
 		prompts += int64(n)
 	}
-	if prompts == 0 {
-		return false
-	}
-	var stepTokens int64
-	for _, n := range b.ntok {
-		stepTokens += int64(n)
-	}
-	full := float64(prompts+stepTokens) >= sc.BatchWaitMaxTokensRatio*float64(sc.MaxNumBatchedTokens)
-	if t.waited >= sc.BatchWaitTimeoutIters || full {
-		t.waited = 0
-		return false
-	}
-	t.waited++
-	return true
+	return prompts
 }

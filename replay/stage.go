@@ -31,11 +31,12 @@ type stage struct {
 	netLat, netBW int64
 	hier          hierAR // its hierarchical all-reduce (hierarchical.go)
 
-	// medium level of detail on a shared bus (mediumExecutor.busStep)
+	// medium level of detail: its all-to-all's node layout (epnodes.go),
+	// nil on one node; on a shared bus, mediumExecutor.busStep's state
+	epLay            *epNodeLayout
 	busStart, busEnd Time    // the current or last step's span
 	busNs            float64 // the bus time its flows took
 	busK             float64 // its bandwidth slowdown: 1 + the other stages' bus load
-	busExtra         int64   // what that slowdown added to its all-reduces
 }
 
 // arriveStage hands b to st, queueing it if st is busy.

@@ -140,10 +140,19 @@ func crossesNodes(s *Simulator, st *stage) bool {
 // anyCrossing reports whether some replica hands off or all-reduces
 // across nodes.
 func anyCrossing(s *Simulator) bool {
+	return spansNodes(s) || handOffCrosses(s)
+}
+
+// spansNodes reports whether the TP groups span nodes.
+func spansNodes(s *Simulator) bool {
+	k := s.cfg.Cluster
+	return k.Nodes > 0 && s.agg().tp > k.GPUsPerNode
+}
+
+// handOffCrosses reports whether some replica's pipeline hand-off goes
+// over the network.
+func handOffCrosses(s *Simulator) bool {
 	g := s.agg()
-	if k := s.cfg.Cluster; k.Nodes > 0 && g.tp > k.GPUsPerNode {
-		return true
-	}
 	for r := 0; r < s.cfg.Cluster.Replicas; r++ {
 		for st := 0; st < g.pp-1; st++ {
 			if nodeOf(s, g, r, st) != nodeOf(s, g, r, st+1) {
@@ -152,6 +161,16 @@ func anyCrossing(s *Simulator) bool {
 		}
 	}
 	return false
+}
+
+// ringStage reports whether stage cost c's all-reduces, by a TP group
+// spanning nodes, take the ring: the tuner's pick at their size
+// (spanNs), which high runs through the NICs and medium times by a
+// barrier at the slowest hop's pace. The hierarchical algorithm's medium
+// form is exact (TestNodesHierHighEqualsMedium).
+func ringStage(s *Simulator, g *workerPool, c *lod.StageCost) bool {
+	ring, hier, ok := spanNs(s, g, c.ARLink, c.ARBytes)
+	return ok && ring < hier
 }
 
 // nic is the network link from node a to node b (one per ordered node

@@ -98,16 +98,21 @@ func TestNodesValidated(t *testing.T) {
 
 // TestNodesTPRingAcrossNodes: TP4 over two 2-GPU nodes whose links inside
 // a node (20 GB/s) are less than twice as fast as the network (12.5 GB/s),
-// so that the tuner picks the ring (topology.go): each all-reduce one ring
-// through both NICs. High sends the chunks over the network links;
-// medium's barrier at the slowest hop's pace (topology.go) is pessimistic
-// (+5.3% TTFT, +2.6% TPOT, +2.8% E2E when this was written; the hops
-// differ less than on NVLink nodes, where the tuner picks the hierarchical
-// algorithm); adaptive's measured ratios bring mean TPOT and E2E to +1.5%
-// and +1.9% in this 4 s run (4% leaves room for its few windows; TTFT
-// stays +6.5%: prefill steps are rare and few get refined).
+// so that the tuner picks the ring (topology.go) for all-reduces large
+// enough to be bandwidth-bound: each one ring through both NICs. High
+// sends the chunks over the network links; medium's barrier at the
+// slowest hop's pace (topology.go) is pessimistic (+5.3% TTFT, +2.6%
+// TPOT, +2.8% E2E when this was written; the hops differ less than on
+// NVLink nodes, where the tuner picks the hierarchical algorithm). Small
+// steps take the hierarchical all-reduce (latency-bound: 2(G-1) + 2(M-1)
+// latencies against the ring's 2(N-1)), whose medium form is exact, so
+// adaptive refines only the ring steps (ringStage): it was +6.5% TTFT,
+// +1.5% TPOT and +1.9% E2E when it learned one ratio for both kinds of
+// step, and is within 0.1% since; the error budget (1%) bounds all three.
+// Adaptive must also run fewer events than high.
 func TestNodesTPRingAcrossNodes(t *testing.T) {
 	var m [3][3]float64
+	var ev [3]uint64
 	for i, l := range []string{"high", "medium", "adaptive"} {
 		c := refConfig(4, 6, l)
 		c.Cluster.Links = ringLinks
@@ -115,7 +120,7 @@ func TestNodesTPRingAcrossNodes(t *testing.T) {
 		c.Cluster.Network = NetworkConfig{BandwidthGBps: 12.5, LatencyUs: 0.5}
 		c.Workload.Synthetic.Duration = Duration(4e9)
 		st, rs := runCfg(t, c, nil)
-		m[i] = meanLatencies(rs)
+		m[i], ev[i] = meanLatencies(rs), st.TotalEvents
 		if i == 0 && st.TotalEvents == 0 {
 			t.Fatal("no events")
 		}
@@ -125,15 +130,19 @@ func TestNodesTPRingAcrossNodes(t *testing.T) {
 	one.Workload.Synthetic.Duration = Duration(4e9)
 	_, r1 := runCfg(t, one, nil)
 	h1 := meanLatencies(r1)
+	t.Logf("events: high %d, medium %d, adaptive %d", ev[0], ev[1], ev[2])
 	for j, name := range []string{"TTFT", "TPOT", "E2E"} {
 		med, ad := m[1][j]/m[0][j]-1, m[2][j]/m[0][j]-1
 		t.Logf("%s vs high: medium %+.2f%%, adaptive %+.2f%%; high two nodes vs one %+.2f%%", name, 100*med, 100*ad, 100*(m[0][j]/h1[j]-1))
 		if med < 0 {
 			t.Errorf("%s: medium %+.2f%% below high: its barrier should be pessimistic", name, 100*med)
 		}
-		if j > 0 && (math.Abs(ad) > 0.04 || math.Abs(ad) >= math.Abs(med)) {
-			t.Errorf("%s: adaptive %+.2f%% off high, want within 4%% and closer than medium", name, 100*ad)
+		if math.Abs(ad) > DefaultErrorBudget || math.Abs(ad) >= math.Abs(med) {
+			t.Errorf("%s: adaptive %+.2f%% off high, want within the error budget and closer than medium", name, 100*ad)
 		}
+	}
+	if ev[2] >= ev[0] {
+		t.Errorf("adaptive ran %d events, high %d: it should refine only some steps", ev[2], ev[0])
 	}
 	if m[0][1] == h1[1] {
 		t.Error("high's TPOT is the same on two nodes as on one: the network hops are not used")
@@ -185,7 +194,9 @@ func TestNodesAllReduceTuner(t *testing.T) {
 // networks slow enough that the tuner always picks the hierarchical
 // all-reduce: uncontended (the G flows of a node's NIC start together and
 // finish together), high's transfers take exactly medium's formula, so
-// every output agrees. A failure prints the seed.
+// every output agrees. Adaptive, which refines only steps that take the
+// ring (ringStage), must run every step at medium: medium's outputs and
+// events exactly, no step at high. A failure prints the seed.
 func TestNodesHierHighEqualsMedium(t *testing.T) {
 	g, _ := cost.LookupGPU("A100-80GB-SXM")
 	models := []cost.CostModel{fixedCost{}, cost.NewRoofline(g)}
@@ -201,9 +212,9 @@ func TestNodesHierHighEqualsMedium(t *testing.T) {
 		net := NetworkConfig{BandwidthGBps: 0.2 + 1.0*rng.Float64(), LatencyUs: 0.2 + 10*rng.Float64()}
 		placement := []Placement{"", PlacementPacked, PlacementSpread}[rng.IntN(3)]
 		budget := 16 + rng.IntN(100)
-		var st [2]*Stats
-		var res [2][]RequestResult
-		for i, l := range []string{"high", "medium"} {
+		var st [3]*Stats
+		var res [3][]RequestResult
+		for i, l := range []string{"high", "medium", "adaptive"} {
 			c := tinyConfig(l, tp)
 			c.Cluster.Replicas = replicas
 			c.Cluster.Nodes, c.Cluster.GPUsPerNode, c.Cluster.Network = replicas*tp/gpn, gpn, net
@@ -217,6 +228,14 @@ func TestNodesHierHighEqualsMedium(t *testing.T) {
 		}
 		if d := diffOutputs(st[0], st[1], res[0], res[1]); d != "" {
 			t.Fatalf("seed %d (TP%d over %d-GPU nodes x%d, %s, network %+v): high and medium differ: %s", seed, tp, gpn, replicas, cm.Name(), net, d)
+		}
+		if r := st[2].Adaptive; r == nil || r.HighSteps != 0 || r.Windows != 0 {
+			t.Fatalf("seed %d: adaptive report %+v, expected no step at high", seed, r)
+		}
+		ad := *st[2]
+		ad.Adaptive = nil
+		if d := diffOutputs(st[1], &ad, res[1], res[2]); d != "" || st[1].TotalEvents != ad.TotalEvents {
+			t.Fatalf("seed %d: adaptive and medium differ: %s (events %d, %d)", seed, d, st[1].TotalEvents, ad.TotalEvents)
 		}
 		spans++
 	}
@@ -318,4 +337,38 @@ func b2i(b bool) int {
 		return 1
 	}
 	return 0
+}
+
+// TestHighTPLimit: a tensor-parallel group of 128 (a model of 128 heads)
+// wrapped the high level's int8 ring counts and its ranks waited forever,
+// leaving every request unfinished; the config is refused at high and
+// adaptive LoD (each pool of a disaggregated cluster too) and runs at
+// medium.
+func TestHighTPLimit(t *testing.T) {
+	m := tinyModel
+	m.Heads, m.KVHeads, m.Hidden = 128, 128, 2048
+	for _, l := range []string{"high", "adaptive", "medium"} {
+		c := tinyConfig(l, 128)
+		c.Model = m
+		err := c.Validate()
+		if l == "medium" {
+			if err != nil {
+				t.Errorf("medium: %v", err)
+			}
+			continue
+		}
+		if want := "cluster.tensor_parallel: 128 at simulation.lod " + l + ", expected at most 64"; err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: %v, want %q", l, err, want)
+		}
+	}
+	c := tinyDisagg("high", PoolConfig{Workers: 1, TensorParallel: 1}, PoolConfig{Workers: 1, TensorParallel: 128})
+	c.Model = m
+	if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "cluster.disaggregated.decode.tensor_parallel: 128 at simulation.lod high") {
+		t.Errorf("disaggregated: %v", err)
+	}
+	c = tinyDisagg("high", PoolConfig{Workers: 1, TensorParallel: 128}, PoolConfig{Workers: 1, TensorParallel: 1})
+	c.Model = m
+	if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "cluster.disaggregated.prefill.tensor_parallel: 128 at simulation.lod high") {
+		t.Errorf("disaggregated: %v", err)
+	}
 }

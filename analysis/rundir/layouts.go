@@ -1,13 +1,14 @@
 package rundir
 
 import (
-	"encoding/csv"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strconv"
 
 	"github.com/lodsim/lodsim/analysis"
+	"github.com/lodsim/lodsim/trace/tabular"
 )
 
 // LayoutsJSON names a layout comparison directory's index: its title and
@@ -72,22 +73,21 @@ var sweepColumns = []struct {
 	{"kv_peak_util", func(p *analysis.LayoutPoint) *float64 { return &p.PeakKV }},
 }
 
-// readSweepCSV reads the points of a sweep's table over rate_scale.
+// readSweepCSV reads the points of a sweep's table over rate_scale with
+// the project's CSV reader (tabular: bounded records, a byte-order mark
+// dropped, errors naming file, row, line and column).
 func readSweepCSV(path string) ([]analysis.LayoutPoint, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, Input(err)
 	}
 	defer f.Close()
-	rows, err := csv.NewReader(f).ReadAll()
+	cr, err := tabular.NewCSV(f, path, tabular.CSVOptions{})
 	if err != nil {
-		return nil, Input(fmt.Errorf("%s: %w", path, err))
-	}
-	if len(rows) == 0 {
-		return nil, Input(fmt.Errorf("%s: empty, expected a sweep table with a header", path))
+		return nil, Input(err)
 	}
 	col := map[string]int{}
-	for i, h := range rows[0] {
+	for i, h := range cr.Header() {
 		col[h] = i
 	}
 	for _, c := range append([]string{"status"}, columnNames()...) {
@@ -96,21 +96,28 @@ func readSweepCSV(path string) ([]analysis.LayoutPoint, error) {
 		}
 	}
 	var pts []analysis.LayoutPoint
-	for n, row := range rows[1:] {
-		if len(row) != len(rows[0]) || row[col["status"]] != "ok" {
+	for {
+		row, err := cr.Read()
+		if err == io.EOF {
+			return pts, nil
+		}
+		if err != nil {
+			return nil, Input(err)
+		}
+		if row[col["status"]] != "ok" {
 			continue
 		}
 		var p analysis.LayoutPoint
 		for _, c := range sweepColumns {
-			v, err := strconv.ParseFloat(row[col[c.name]], 64)
+			j := col[c.name]
+			v, err := strconv.ParseFloat(row[j], 64)
 			if err != nil {
-				return nil, Input(fmt.Errorf("%s: row %d: %s: found %q, expected a number", path, n+2, c.name, row[col[c.name]]))
+				return nil, Input(&tabular.Error{File: path, Row: cr.Row(), Line: cr.Line(j), Column: c.name, Found: strconv.Quote(row[j]), Expected: "a number"})
 			}
 			*c.dst(&p) = v
 		}
 		pts = append(pts, p)
 	}
-	return pts, nil
 }
 
 func columnNames() []string {

@@ -44,8 +44,15 @@ func TestReadLayouts(t *testing.T) {
 		t.Errorf("A at 8x: %+v", p)
 	}
 	write("a/sweep.csv", head+"0,4,22,22,1,20,140,7,11,0.1,ok\n1,8,44,forty,0.9,30,800,9,12,0.2,ok\n")
-	if _, err := ReadLayouts(dir); !errors.Is(err, ErrInput) || !strings.Contains(err.Error(), "row 3: goodput_per_s") {
+	if _, err := ReadLayouts(dir); !errors.Is(err, ErrInput) || !strings.Contains(err.Error(), `row 2 (line 3): column "goodput_per_s": found "forty"`) {
 		t.Errorf("bad value: %v", err)
+	}
+	// A byte-order mark (a spreadsheet's save) before a first column
+	// the reader needs.
+	write("a/sweep.csv", "\ufeffrate_scale,point,requests_per_s,goodput_per_s,goodput_fraction,ttft_p50_ms,ttft_p99_ms,tpot_p50_ms,tpot_p99_ms,kv_peak_util,status\n"+
+		"4,0,22,22,1,20,140,7,11,0.1,ok\n")
+	if c, err := ReadLayouts(dir); err != nil || c.Layouts[1].Points[0].RateScale != 4 {
+		t.Errorf("byte-order mark: %v", err)
 	}
 	write("a/sweep.csv", "point,rate_scale,status\n0,4,ok\n")
 	if _, err := ReadLayouts(dir); !errors.Is(err, ErrInput) || !strings.Contains(err.Error(), "no column requests_per_s") {

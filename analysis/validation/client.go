@@ -57,6 +57,7 @@ func sourceClient(r *Row, source string) Client {
 	return ClientAIPerf
 }
 
+// requests is how many requests the client's run of clients sends.
 func (c Client) requests(clients int, opt Options) int64 {
 	if c == ClientBenchServing {
 		return int64(clients) * BenchServingRounds
@@ -78,4 +79,6 @@ func (c Client) lengths(n int) trace.LengthDist {
 	return trace.LengthDist{Kind: "empirical", Values: v}
 }
 
+// measuresAll reports whether the client's means are over every request
+// (no warm-up, no steady-state window).
 func (c Client) measuresAll() bool { return c == ClientBenchServing }

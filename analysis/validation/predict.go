@@ -29,6 +29,8 @@ type Options struct {
 	LoD string
 	// RequestsPerClient sets the workload length: Concurrency x
 	// RequestsPerClient requests per row; 0 is DefaultRequestsPerClient.
+	// Rows measured with ClientBenchServing keep that client's
+	// BenchServingRounds.
 	RequestsPerClient int
 	// Seed seeds every row's simulation.
 	Seed uint64
@@ -44,10 +46,12 @@ type Options struct {
 	// time of one request alone (the closed loop's ramp; 0 starts every
 	// client at once, and with fixed lengths they stay in lock-step
 	// waves). Unset, the row's engine's shipped ClientRamp (1 when it has
-	// none).
+	// none). Rows measured with ClientBenchServing start every client at
+	// once whatever it says (--request-rate inf).
 	Ramp *float64
 	// All measures every completed request instead of the steady-state
-	// window (see Measure).
+	// window (see Measure); rows measured with ClientBenchServing always
+	// do.
 	All bool
 	// Workers simulates this many rows at once; 0 is GOMAXPROCS. Results
 	// do not depend on it.
@@ -290,14 +294,15 @@ func Predict(row Row, opt Options) (Prediction, error) {
 		return p, err
 	}
 	p.Config = e.Config()
-	p.Metrics, err = simulate(row, e, opt.All || row.Client.measuresAll())
+	all := opt.All || row.Client.measuresAll()
+	p.Metrics, err = simulate(row, e, all)
 	if err == nil {
 		// Clients spread over one unloaded request bunch up when a loaded
 		// cycle is much longer: spread them over the loaded one.
 		var again *experiment.Experiment
 		if again, err = spread.respread(p.Config, p.Metrics.E2Ems*1e6); again != nil {
 			p.Config = again.Config()
-			p.Metrics, err = simulate(row, again, opt.All || row.Client.measuresAll())
+			p.Metrics, err = simulate(row, again, all)
 		}
 	}
 	if errors.As(err, &sk) {

@@ -53,7 +53,19 @@ func render(name, title string, draw func(w io.Writer) error) (Figure, error) {
 	return Figure{Name: name, Title: title, PNG: buf.Bytes()}, nil
 }
 
-func isNoData(err error) bool { return err != nil && errors.Is(err, plots.ErrNoData) }
+// addFigure renders a figure onto figs, leaving it out when it has
+// nothing to show (plots.ErrNoData); any other error is returned.
+func addFigure(figs *[]Figure, name, title string, draw func(w io.Writer) error) error {
+	f, err := render(name, title, draw)
+	if errors.Is(err, plots.ErrNoData) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	*figs = append(*figs, f)
+	return nil
+}
 
 // CompareFigures renders figures 1-3 of a sweep: one accuracy figure per
 // comparison, named by label (and by LoD when several are compared, with
@@ -73,13 +85,10 @@ func CompareFigures(sw *analysis.Sweep) ([]Figure, error) {
 		lods[c.LoD] = true
 	}
 	if len(sw.Comparisons) > 1 && len(lods) == 1 {
-		f, err := render(Fig3Prefix+"sweep.png", "Figure 3: relative error across the sweep",
+		err := addFigure(&figs, Fig3Prefix+"sweep.png", "Figure 3: relative error across the sweep",
 			func(w io.Writer) error { return plots.SweepAccuracy(w, sw) })
-		if err != nil && !isNoData(err) {
+		if err != nil {
 			return nil, err
-		}
-		if err == nil {
-			figs = append(figs, f)
 		}
 	}
 	if len(lods) > 1 {
@@ -95,15 +104,11 @@ func CompareFigures(sw *analysis.Sweep) ([]Figure, error) {
 		if len(lods) > 1 {
 			name += "_" + c.LoD
 		}
-		f, err := render(Fig3Prefix+rundir.FileSafe(name)+".png", fmt.Sprintf("Figure 3: accuracy of %s vs %s, %s", c.LoD, c.RefLoD, c.Label),
+		err := addFigure(&figs, Fig3Prefix+rundir.FileSafe(name)+".png", fmt.Sprintf("Figure 3: accuracy of %s vs %s, %s", c.LoD, c.RefLoD, c.Label),
 			func(w io.Writer) error { return plots.Accuracy(w, c) })
-		if isNoData(err) {
-			continue
-		}
 		if err != nil {
 			return nil, err
 		}
-		figs = append(figs, f)
 	}
 	return figs, nil
 }
@@ -127,15 +132,11 @@ func overlayFigures(sw *analysis.Sweep) ([]Figure, error) {
 		if len(cs) < 2 {
 			continue
 		}
-		f, err := render(Fig3Prefix+rundir.FileSafe(l)+".png", fmt.Sprintf("Figure 3: accuracy of every level vs %s, %s", cs[0].RefLoD, l),
+		err := addFigure(&figs, Fig3Prefix+rundir.FileSafe(l)+".png", fmt.Sprintf("Figure 3: accuracy of every level vs %s, %s", cs[0].RefLoD, l),
 			func(w io.Writer) error { return plots.AccuracyOverlay(w, cs) })
-		if isNoData(err) {
-			continue
-		}
 		if err != nil {
 			return nil, err
 		}
-		figs = append(figs, f)
 	}
 	return figs, nil
 }
@@ -159,14 +160,9 @@ type spec[T any] struct {
 func renderAll[T any](x T, specs []spec[T]) ([]Figure, error) {
 	var figs []Figure
 	for _, sp := range specs {
-		f, err := render(sp.name, sp.title, func(w io.Writer) error { return sp.draw(w, x) })
-		if isNoData(err) {
-			continue
-		}
-		if err != nil {
+		if err := addFigure(&figs, sp.name, sp.title, func(w io.Writer) error { return sp.draw(w, x) }); err != nil {
 			return nil, err
 		}
-		figs = append(figs, f)
 	}
 	return figs, nil
 }
