@@ -205,6 +205,17 @@ type SchedulerConfig struct {
 	// BatchWaitTimeoutIters steps have run without them.
 	BatchWaitTimeoutIters   int     `yaml:"batch_wait_timeout_iters,omitempty"`
 	BatchWaitMaxTokensRatio float64 `yaml:"batch_wait_max_tokens_ratio,omitempty"`
+	// AttentionDPBalance, AttentionDPTimeoutIters and
+	// AttentionDPBatchingWaitIters are TensorRT-LLM's attention-DP
+	// balancing (attention_dp_config: enable_balance, timeout_iters,
+	// batching_wait_iters; engine trtllm only, and only with
+	// cluster.attention_data_parallel > 1): an attention data-parallel
+	// rank holds its prompts back until every rank of its group has a
+	// prompt to run, or until AttentionDPTimeoutIters steps have passed
+	// without that (sched_trtllm.go, balanceHolds).
+	AttentionDPBalance           bool `yaml:"attention_dp_balance,omitempty"`
+	AttentionDPTimeoutIters      int  `yaml:"attention_dp_timeout_iters,omitempty"`
+	AttentionDPBatchingWaitIters int  `yaml:"attention_dp_batching_wait_iters,omitempty"`
 }
 
 // RouterConfig picks the replica for each arriving request.

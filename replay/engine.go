@@ -545,7 +545,8 @@ func (f EngineCostFile) Encode() ([]byte, error) {
 	return append(b, '\n'), nil
 }
 
-// checkBatchWait validates TensorRT-LLM's batch waiting settings.
+// checkBatchWait validates TensorRT-LLM's batch waiting and attention-DP
+// balancing settings.
 func checkBatchWait(p *problems, s *SchedulerConfig) {
 	if s.BatchWaitTimeoutIters < 0 || s.BatchWaitTimeoutIters > 1<<20 {
 		p.add("scheduler.batch_wait_timeout_iters: %d, expected 0 to %d", s.BatchWaitTimeoutIters, 1<<20)
@@ -555,5 +556,16 @@ func checkBatchWait(p *problems, s *SchedulerConfig) {
 	}
 	if (s.BatchWaitTimeoutIters != 0 || s.BatchWaitMaxTokensRatio != 0) && s.Engine != EngineTRTLLM {
 		p.add("scheduler.batch_wait_*: TensorRT-LLM's batch waiting, expected scheduler.engine: trtllm")
+	}
+	for _, x := range []struct {
+		name string
+		v    int
+	}{{"attention_dp_timeout_iters", s.AttentionDPTimeoutIters}, {"attention_dp_batching_wait_iters", s.AttentionDPBatchingWaitIters}} {
+		if x.v < 0 || x.v > 1<<20 {
+			p.add("scheduler.%s: %d, expected 0 to %d", x.name, x.v, 1<<20)
+		}
+	}
+	if (s.AttentionDPBalance || s.AttentionDPTimeoutIters != 0 || s.AttentionDPBatchingWaitIters != 0) && s.Engine != EngineTRTLLM {
+		p.add("scheduler.attention_dp_*: TensorRT-LLM's attention-DP balancing, expected scheduler.engine: trtllm")
 	}
 }

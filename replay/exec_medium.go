@@ -89,7 +89,7 @@ func (m *mediumExecutor) onPPArrive(stageGID, batchIdx int) {
 // hand steps on one by one, so runs need PP1.
 func (m *mediumExecutor) startRun(rp *replica, b *batch, preempted bool) bool {
 	blocked := rp.waiting.n > 0 && rp.sched.headStaysBlocked()
-	if rp.grp.pp != 1 || !b.decodeOnly() || preempted || (rp.waiting.n > 0 && !blocked) {
+	if rp.grp.pp != 1 || !b.decodeOnly() || preempted || (rp.waiting.n > 0 && !blocked) || !rp.sched.settlesRuns() {
 		return false
 	}
 	rp.run.blocked = blocked

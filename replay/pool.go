@@ -54,8 +54,9 @@ type workerPool struct {
 	blocks   int64     // KV blocks per replica
 	base     placeBase // where its placement on nodes starts (topology.go)
 
-	stepCount uint64  // steps run by the pool's replicas
-	peakKV    float64 // highest KV use of one of them
+	stepCount uint64     // steps run by the pool's replicas
+	peakKV    float64    // highest KV use of one of them
+	adp       []adpGroup // attention-DP balancing, by group (adpbalance.go)
 }
 
 // stats reports the pool's layout and load.

@@ -18,7 +18,9 @@ var update = flag.Bool("update", false, "rewrite the expected output of testdata
 // TestSchedulerScenarios runs the text scenarios in testdata/scheduler.
 // Each file has setting lines (`set key=value ...`: batching, budget,
 // blocks, block_size, tp, pp, max_seqs, reserve, max_model_len, engine,
-// capacity_policy, chunked, batch_wait_iters, batch_wait_ratio), request
+// capacity_policy, chunked, batch_wait_iters, batch_wait_ratio, replicas,
+// adp (attention_data_parallel), adp_balance, adp_timeout,
+// adp_batching_wait; requests go round robin over the replicas), request
 // lines (`arrive id=N at=NS prompt=N output=N`) and state checks (`at
 // t=NS`), then a line `----` and the expected result: for each check, the
 // state of every replica at that time (waiting queue, running queue, the
@@ -156,6 +158,16 @@ func parseScenario(input, lodName string) (*Config, []workload.Request, []Time, 
 					c.Scheduler.BatchWaitTimeoutIters, err = int(n), perr
 				case "batch_wait_ratio":
 					c.Scheduler.BatchWaitMaxTokensRatio, err = n, perr
+				case "replicas":
+					c.Cluster.Replicas, err = int(n), perr
+				case "adp":
+					c.Cluster.AttentionDataParallel, err = int(n), perr
+				case "adp_balance":
+					c.Scheduler.AttentionDPBalance, err = n != 0, perr
+				case "adp_timeout":
+					c.Scheduler.AttentionDPTimeoutIters, err = int(n), perr
+				case "adp_batching_wait":
+					c.Scheduler.AttentionDPBatchingWaitIters, err = int(n), perr
 				case "chunked":
 					on := n != 0
 					c.Scheduler.ChunkedPrefill, err = &on, perr

@@ -30,27 +30,41 @@ package replay
 // max_num_tokens or the timeout's count of steps has run without them;
 // then they run and the count restarts. With no decode running nothing
 // waits.
+//
+// Attention-DP balancing (scheduler.attention_dp_balance, adpbalance.go)
+// holds an attention data-parallel rank's prompts until every rank of its
+// group has one.
 type trtllmScheduler struct {
 	schedCore
 	rule   admitRule
 	waited int // steps the waiting prompts have been held back
+	adp    adpRank
 }
 
 func (t *trtllmScheduler) formBatch(b *batch) (preempted bool) {
 	budget := int32(t.sc.MaxNumBatchedTokens)
 	budget = t.continueRunning(b, budget, false, &preempted)
-	if preempted || t.holdPrompts(b, budget) {
+	balanced := t.balanceHolds() // every step, as the engine counts them
+	t.adp.admitted = false
+	if preempted || balanced || t.holdPrompts(b, budget) {
 		return preempted
 	}
+	n := len(b.slots)
 	t.admitWaiting(b, budget, t.rule)
+	t.adp.admitted = len(b.slots) > n
 	return false
 }
 
-// headStaysBlocked: with batch waiting a held prompt runs once its
-// steps have passed, so a run of decodes cannot stand for those steps.
+// headStaysBlocked: with batch waiting or attention-DP balancing a held
+// prompt runs once its steps have passed, so a run of decodes cannot
+// stand for those steps.
 func (t *trtllmScheduler) headStaysBlocked() bool {
-	return !t.batchWaits() && t.schedCore.headStaysBlocked()
+	return !t.batchWaits() && !t.balancing() && t.schedCore.headStaysBlocked()
 }
+
+// settlesRuns: attention-DP balancing counts every step of the group as
+// it happens, which a settled run would count only at its end.
+func (t *trtllmScheduler) settlesRuns() bool { return !t.balancing() }
 
 func (t *trtllmScheduler) batchWaits() bool {
 	return t.sc.BatchWaitTimeoutIters != 0 || t.sc.BatchWaitMaxTokensRatio != 0

@@ -20,6 +20,10 @@ type scheduler interface {
 	// of budget, sequences or KV stays refused while the batch repeats
 	// unchanged (false when the admission rule itself changes per step).
 	headStaysBlocked() bool
+	// settlesRuns reports whether the medium level of detail may settle a
+	// run of the replica's decode steps in one event (false when another
+	// replica's scheduler reads this one's steps as they happen).
+	settlesRuns() bool
 }
 
 // newScheduler builds the configured policy for rp.
@@ -57,6 +61,8 @@ type schedCore struct {
 func (c *schedCore) decodeStepsDone(n int) { c.reserve.decay(n) }
 
 func (c *schedCore) headStaysBlocked() bool { return !c.reserve.on() }
+
+func (c *schedCore) settlesRuns() bool { return true }
 
 // victim is the most recently admitted running request that is not in
 // flight: vLLM's and SGLang's recompute preemption order.

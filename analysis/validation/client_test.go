@@ -82,3 +82,32 @@ func TestBatchWaitRecipe(t *testing.T) {
 		}
 	}
 }
+
+// TestAttentionDPRecipe: InferenceMAX's DeepSeek-R1 H200 TensorRT-LLM
+// recipe sets max_num_tokens (C + ISL + 64 + 63) / 64 x 64 wherever the
+// experts span every GPU, and attention-DP balancing (timeout 60) where
+// attention DP is on; other layouts, GPUs and engines keep theirs.
+func TestAttentionDPRecipe(t *testing.T) {
+	for _, c := range []struct {
+		name    string
+		row     Row
+		backend replay.Engine
+		budget  int
+		balance bool
+	}{
+		// 8 x 128 clients of 8192 tokens: (1024 + 8192 + 127) / 64 x 64 = 9280.
+		{"DEP8", Row{Model: "deepseek-ai/DeepSeek-R1", GPU: "h200_sxm", ISL: 8192, TP: 1, AttentionDP: 8, MoEEP: 8, Concurrency: 1024}, replay.EngineTRTLLM, 9280, true},
+		// (4 + 1024 + 127) / 64 x 64 = 1152.
+		{"TP8 EP8", Row{Model: "deepseek-ai/DeepSeek-R1", GPU: "h200_sxm", ISL: 1024, TP: 8, MoEEP: 8, Concurrency: 4}, replay.EngineTRTLLM, 1152, false},
+		{"TP8 EP1", Row{Model: "deepseek-ai/DeepSeek-R1", GPU: "h200_sxm", ISL: 1024, TP: 8, MoETP: 8, MoEEP: 1, Concurrency: 4}, replay.EngineTRTLLM, 8192, false},
+		{"B200", Row{Model: "deepseek-ai/DeepSeek-R1", GPU: "b200_sxm", ISL: 8192, TP: 1, AttentionDP: 8, MoEEP: 8, Concurrency: 64}, replay.EngineTRTLLM, 8192, false},
+		{"SGLang", Row{Model: "deepseek-ai/DeepSeek-R1", GPU: "h200_sxm", ISL: 8192, TP: 1, AttentionDP: 8, MoEEP: 8, Concurrency: 64}, replay.EngineSGLang, 8192, false},
+	} {
+		sc := replay.SchedulerConfig{Engine: c.backend, MaxNumBatchedTokens: 8192}
+		applyRecipes(c.row, &sc)
+		bal := sc.AttentionDPBalance && sc.AttentionDPTimeoutIters == 60 && sc.AttentionDPBatchingWaitIters == 0
+		if sc.MaxNumBatchedTokens != c.budget || bal != c.balance {
+			t.Errorf("%s: max_num_batched_tokens %d, balancing %v (%+v); want %d, %v", c.name, sc.MaxNumBatchedTokens, bal, sc, c.budget, c.balance)
+		}
+	}
+}

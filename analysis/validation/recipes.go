@@ -26,10 +26,40 @@ var batchWaitRecipes = []batchWaitRecipe{
 	{model: "llama-3.1-70b", isl: 1024, osl: 1024, belowTP: 8, ratio: 0.9, iters: 20, budgetFloor: 16384},
 }
 
+// attentionDPRecipe is InferenceMAX's TensorRT-LLM launch script for
+// DeepSeek-R1 FP8 on H200 (benchmarks/dsr1_fp8_h200_trt_slurm.sh, in
+// InferenceMAX/InferenceMAX at ff7e462 and SemiAnalysisAI/InferenceX at
+// 2e46dba alike): experts spread over every GPU (--ep_size = --tp_size,
+// the rows' moe_ep_size = tp_size x attention_dp_size), max_num_tokens
+// (CONC + ISL + 64 + 63) / 64 x 64, and, where it turns attention data
+// parallelism on, attention_dp_config {enable_balance: true,
+// timeout_iters: 60, batching_wait_iters: 0}: a rank's prompts wait until
+// every rank has one, or 60 steps (replay's scheduler.attention_dp_*).
+type attentionDPRecipe struct {
+	model, gpu                 string // lower-case substring of Row.Model; Row.GPU
+	timeoutIters, batchingWait int
+}
+
+var attentionDPRecipes = []attentionDPRecipe{
+	{model: "deepseek-r1", gpu: "h200_sxm", timeoutIters: 60, batchingWait: 0},
+}
+
 // applyRecipes sets the row's recipe's engine settings on sc.
 func applyRecipes(row Row, sc *replay.SchedulerConfig) {
 	if sc.Engine != replay.EngineTRTLLM {
 		return
+	}
+	dp := max(row.AttentionDP, 1)
+	for _, r := range attentionDPRecipes {
+		if !strings.Contains(strings.ToLower(row.Model), r.model) || !strings.EqualFold(row.GPU, r.gpu) || row.MoEEP != row.TP*dp {
+			continue
+		}
+		sc.MaxNumBatchedTokens = (row.Concurrency + row.ISL + 64 + 63) / 64 * 64
+		if dp > 1 {
+			sc.AttentionDPBalance = true
+			sc.AttentionDPTimeoutIters = r.timeoutIters
+			sc.AttentionDPBatchingWaitIters = r.batchingWait
+		}
 	}
 	for _, r := range batchWaitRecipes {
 		if strings.Contains(strings.ToLower(row.Model), r.model) && row.ISL == r.isl && row.OSL == r.osl && row.TP < r.belowTP {
