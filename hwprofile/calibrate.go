@@ -332,9 +332,12 @@ type selection struct {
 	// qgemm and moe are indexed by precision.
 	qgemm      map[cost.Precision][]gemmPt
 	cmla, gmla []mlaPt
-	moe        map[cost.Precision][]moePt
-	used       map[string]int
-	total      int
+	// cmlaMod and gmlaMod are the MLA module rows of a phase whose kernel
+	// rows are missing (deriveMLA derives those from them).
+	cmlaMod, gmlaMod []mlaModPt
+	moe              map[cost.Precision][]moePt
+	used             map[string]int
+	total            int
 }
 
 // MinFitShapes is the fewest measured shapes a kernel section is fitted
@@ -483,6 +486,7 @@ func selectRows(ms *Measurements, g cost.GPU, engine string) (*selection, error)
 	}
 	groups := map[key][]float64{}
 	hasGraph := map[int]bool{}
+	modUsed := map[cost.Op]map[string]int{cost.OpContextMLAModule: {}, cost.OpGenerationMLAModule: {}}
 	mine := func(m *Measurement) bool {
 		return (m.GPU == "" || m.GPU == g.Key) && (m.Engine == "" || m.Engine == engine)
 	}
@@ -511,13 +515,20 @@ func selectRows(ms *Measurements, g cost.GPU, engine string) (*selection, error)
 			}
 			k = key{op: m.Op, a: m.Heads, b: m.KVHeads, c: m.HeadDim, d: m.Batch, e: m.SeqLen}
 		case cost.OpContextMLA, cost.OpGenerationMLA:
-			kv := cost.BF16
-			if m.KVDtype != "" && !isHalf(m.KVDtype) {
-				if kv, err = cost.ParsePrecision(m.KVDtype); err != nil || kv != cost.FP8 {
-					continue
-				}
+			kv, ok := mlaCache(m)
+			if !ok {
+				continue
 			}
 			k = key{op: m.Op, a: m.Heads, b: int64(kv), c: m.Batch, d: m.SeqLen}
+		case cost.OpContextMLAModule, cost.OpGenerationMLAModule:
+			kv, ok := mlaCache(m)
+			if !ok || m.Prefix != 0 {
+				continue
+			}
+			k = key{op: m.Op, a: m.Heads, b: int64(kv), c: m.Batch, d: m.SeqLen, f: int64(m.Quant)}
+			groups[k] = append(groups[k], m.LatencyNs())
+			modUsed[m.Op][m.Source]++
+			continue
 		case cost.OpMoE:
 			if m.Distribution != "" && m.Distribution != "balanced" {
 				continue
@@ -580,6 +591,10 @@ func selectRows(ms *Measurements, g cost.GPU, engine string) (*selection, error)
 			s.cmla = append(s.cmla, mlaPt{k.a, k.b, k.c, k.d, t})
 		case cost.OpGenerationMLA:
 			s.gmla = append(s.gmla, mlaPt{k.a, k.b, k.c, k.d, t})
+		case cost.OpContextMLAModule:
+			s.cmlaMod = append(s.cmlaMod, mlaModPt{mlaPt{k.a, k.b, k.c, k.d, t}, cost.Precision(k.f)})
+		case cost.OpGenerationMLAModule:
+			s.gmlaMod = append(s.gmlaMod, mlaModPt{mlaPt{k.a, k.b, k.c, k.d, t}, cost.Precision(k.f)})
 		case cost.OpMoE:
 			q := cost.Precision(k.a)
 			s.moe[q] = append(s.moe[q], moePt{k.b, k.c, k.d, k.e, k.f, k.g, k.h, t})
@@ -589,7 +604,33 @@ func selectRows(ms *Measurements, g cost.GPU, engine string) (*selection, error)
 			s.comm[k.op] = append(s.comm[k.op], commPt{int(k.a), k.b, t})
 		}
 	}
+	s.useModules(&s.cmlaMod, s.cmla, modUsed[cost.OpContextMLAModule])
+	s.useModules(&s.gmlaMod, s.gmla, modUsed[cost.OpGenerationMLAModule])
 	return s, nil
+}
+
+// mlaCache is the latent cache's precision of an MLA row: BF16 for a
+// 16-bit (or unnamed) cache, FP8; ok is false for any other.
+func mlaCache(m *Measurement) (kv cost.Precision, ok bool) {
+	if m.KVDtype == "" || isHalf(m.KVDtype) {
+		return cost.BF16, true
+	}
+	kv, err := cost.ParsePrecision(m.KVDtype)
+	return kv, err == nil && kv == cost.FP8
+}
+
+// useModules keeps a phase's MLA module rows only where the phase has no
+// kernel rows (an engine with both, TensorRT-LLM, is fitted on its
+// kernels), counting the kept ones as used.
+func (s *selection) useModules(mods *[]mlaModPt, kernels []mlaPt, used map[string]int) {
+	if len(kernels) > 0 {
+		*mods = nil
+		return
+	}
+	for _, src := range sortedKeys(used) {
+		s.used[src] += used[src]
+		s.total += used[src]
+	}
 }
 
 // opStream is the PCG stream of op's held-out split; subStream that of one

@@ -49,13 +49,26 @@ func calibrateQuantized(p *cost.Profile, sel *selection, sample int, heldOut hel
 	for _, a := range []struct {
 		op     cost.Op
 		pts    []mlaPt
+		mods   []mlaModPt
 		decode bool
 		dst    **cost.MLATable
-	}{{cost.OpContextMLA, sel.cmla, false, &p.CtxMLA}, {cost.OpGenerationMLA, sel.gmla, true, &p.GenMLA}} {
+	}{{cost.OpContextMLA, sel.cmla, sel.cmlaMod, false, &p.CtxMLA}, {cost.OpGenerationMLA, sel.gmla, sel.gmlaMod, true, &p.GenMLA}} {
+		var parts [][]modulePart
+		if len(a.pts) == 0 && len(a.mods) > 0 {
+			var notes []string
+			var err error
+			a.pts, parts, notes, err = deriveMLA(p, a.op, a.mods, a.decode)
+			p.Notes = append(p.Notes, notes...)
+			if err != nil {
+				return err
+			}
+		}
 		if len(a.pts) == 0 {
 			continue
 		}
+		var order []int
 		fit, _, err := heldOut(opStream(a.op), len(a.pts), func(train, test []int) (out, _ []FitPoint, err error) {
+			order = append(order, test...)
 			t, err := buildMLA(pick(a.pts, train), a.decode, sample)
 			if err != nil {
 				return nil, nil, fmt.Errorf("hwprofile: %s: %w", a.op, err)
@@ -86,6 +99,9 @@ func calibrateQuantized(p *cost.Profile, sel *selection, sample int, heldOut hel
 			return err
 		}
 		eval(string(a.op), "", fit)
+		if parts != nil {
+			eval(string(a.op)+"_module", "", moduleFit(parts, order, fit))
+		}
 		if *a.dst, err = buildMLA(a.pts, a.decode, sample); err != nil {
 			return fmt.Errorf("hwprofile: %s: %w", a.op, err)
 		}

@@ -99,6 +99,15 @@ func WriteCompact(w io.Writer, ms *Measurements, g cost.GPU, engine string, digi
 				map[string]string{"kv_dtype": cost.Precision(x.kv).String()}, x.t)
 		}
 	}
+	for _, a := range []struct {
+		op   cost.Op
+		mods []mlaModPt
+	}{{cost.OpContextMLAModule, sel.cmlaMod}, {cost.OpGenerationMLAModule, sel.gmlaMod}} {
+		for _, x := range a.mods {
+			emit(a.op, e, map[string]int64{"heads": x.h, "batch": x.b, "seq_len": x.s},
+				map[string]string{"kv_dtype": cost.Precision(x.kv).String(), "quant": x.q.String()}, x.t)
+		}
+	}
 	for _, q := range cost.Precisions() {
 		for _, x := range sel.moe[q] {
 			emit(cost.OpMoE, e, map[string]int64{"tokens": x.tokens, "hidden": x.hidden, "inter": x.inter, "experts": x.experts,

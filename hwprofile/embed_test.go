@@ -6,6 +6,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -35,8 +36,8 @@ const compactDigits = 5
 // bases fitted on at most 4096 points so that rebuilding them stays fast.
 var shippedProfiles = []shippedProfile{
 	{"a100_sxm", "vllm", []string{"a100_sxm"}, CalibrateOptions{Seed: 1}},
-	{"h100_sxm", "vllm", []string{"h100_sxm", moeOnly("h100_sxm", "vllm")}, CalibrateOptions{Seed: 1}},
-	{"h200_sxm", "vllm", []string{"h200_sxm", moeOnly("h200_sxm", "vllm")}, CalibrateOptions{Seed: 1}},
+	{"h100_sxm", "vllm", []string{"h100_sxm", moeOnly("h100_sxm", "vllm"), mlaOnly("h100_sxm", "vllm")}, CalibrateOptions{Seed: 1}},
+	{"h200_sxm", "vllm", []string{"h200_sxm", moeOnly("h200_sxm", "vllm"), mlaOnly("h200_sxm", "vllm")}, CalibrateOptions{Seed: 1}},
 	compactProfile("h200_sxm", "sglang"),
 	compactProfile("h200_sxm", "trtllm"),
 	compactProfile("b200_sxm", "vllm"),
@@ -61,6 +62,10 @@ func compactProfile(key, engine string) shippedProfile {
 
 // moeOnly names the compact table of the MoE rows alone of key and engine.
 func moeOnly(key, engine string) string { return "compact/" + key + "." + engine + "-moe.csv.gz" }
+
+// mlaOnly names the compact table of the MLA module rows alone of key and
+// engine.
+func mlaOnly(key, engine string) string { return "compact/" + key + "." + engine + "-mla.csv.gz" }
 
 func gzipBytes(t testing.TB, b []byte) []byte {
 	var buf bytes.Buffer
@@ -178,15 +183,19 @@ func TestWriteCompact(t *testing.T) {
 		g, _ := cost.LookupGPU(key)
 		for _, c := range byKey[key] {
 			use := ms
-			if strings.HasSuffix(c.source, "-moe.csv.gz") {
-				moe := *ms
-				moe.Rows = nil
+			for suffix, ops := range map[string][]cost.Op{"-moe.csv.gz": {cost.OpMoE},
+				"-mla.csv.gz": {cost.OpContextMLAModule, cost.OpGenerationMLAModule}} {
+				if !strings.HasSuffix(c.source, suffix) {
+					continue
+				}
+				only := *ms
+				only.Rows = nil
 				for _, r := range ms.Rows {
-					if r.Op == cost.OpMoE {
-						moe.Rows = append(moe.Rows, r)
+					if slices.Contains(ops, r.Op) {
+						only.Rows = append(only.Rows, r)
 					}
 				}
-				use = &moe
+				use = &only
 			}
 			var buf bytes.Buffer
 			if err := WriteCompact(&buf, use, g, c.engine, compactDigits); err != nil {

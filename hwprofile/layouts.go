@@ -325,15 +325,81 @@ var aicMoE = &layout{
 	},
 }
 
+// mlaModuleArch is the architecture whose attention module the module
+// rows must time: cost.DeepSeekV3MLAModule's dimensions.
+const mlaModuleArch = "DeepseekV3ForCausalLM"
+
+// aiconfigurator mla_{context,generation}_module_perf: DeepSeek-V3's whole
+// attention module (cost.MLAModule) by per-rank num_heads, batch_size,
+// isl (context: the prefill length), step (context: the prefix, only 0 is
+// read; generation: the KV length, the new token included), the
+// projections' gemm_type, mla_dtype, kv_cache_dtype; latency (ms). Rows of
+// other architectures are skipped with a note (their dimensions differ).
+var aicMLAModule = &layout{
+	name:     "aiconfigurator mla_module_perf",
+	required: []string{"model", "architecture", "mla_dtype", "kv_cache_dtype", "gemm_type", "num_heads", "batch_size", "isl", "latency"},
+	optional: append([]string{"tp_size", "step"}, aicMeta...),
+	fields:   map[string]string{"batch": "batch_size", "seq_len": "isl", "heads": "num_heads"},
+	read: func(t *table, i int, c *readContext, out *[]Measurement) error {
+		m := Measurement{Op: cost.OpContextMLAModule}
+		switch op := t.str(i, "op_name"); {
+		case op == "mla_context_module" || (op == "" && strings.Contains(filepath.Base(c.path), "context")):
+		case op == "mla_generation_module" || (op == "" && strings.Contains(filepath.Base(c.path), "generation")):
+			m.Op = cost.OpGenerationMLAModule
+		default:
+			return t.errAt(i, "op_name", "found %q, expected mla_context_module or mla_generation_module", op)
+		}
+		if a := t.str(i, "architecture"); a != mlaModuleArch {
+			c.skipped["architecture "+a]++
+			return nil
+		}
+		var err error
+		for _, f := range []struct {
+			dst *int64
+			col string
+		}{{&m.Batch, "batch_size"}, {&m.SeqLen, "isl"}, {&m.Heads, "num_heads"}} {
+			if *f.dst, err = t.int(i, f.col, true); err != nil {
+				return err
+			}
+		}
+		step, err := t.int(i, "step", m.Op == cost.OpGenerationMLAModule)
+		if err != nil {
+			return err
+		}
+		if step < 0 {
+			return t.errAt(i, "step", "found %d, expected zero or more", step)
+		}
+		if m.Op == cost.OpGenerationMLAModule {
+			m.SeqLen = step
+		} else {
+			m.Prefix = step
+		}
+		if m.MeanNs, err = aicLatency(t, i); err != nil {
+			return err
+		}
+		for _, col := range []string{"mla_dtype", "kv_cache_dtype"} {
+			if _, err := aicQuant(t, i, col); err != nil {
+				return err
+			}
+		}
+		if m.Quant, err = aicQuant(t, i, "gemm_type"); err != nil {
+			return err
+		}
+		m.Dtype = normDtype(t.str(i, "mla_dtype"))
+		m.KVDtype = normDtype(t.str(i, "kv_cache_dtype"))
+		m.Kernel = t.str(i, "kernel_source")
+		m.GPU = aicGPU(t, i)
+		*out = append(*out, m)
+		return nil
+	},
+}
+
 // Tables aiconfigurator ships that lodsim recognises but does not
-// calibrate from: whole MLA modules (projections and attention together,
-// which lodsim composes from GEMMs and MLA kernels), the absorbed-weight
-// MLA BMMs, and DeepSeek-V4 fused MegaMoE modules. They are read, checked
-// for their key columns and recorded as sources with no rows, so that a
-// directory of an engine's tables reads whole.
+// calibrate from: the absorbed-weight MLA BMMs (lodsim costs them as GEMMs
+// beside the MLA kernel), and DeepSeek-V4 fused MegaMoE modules. They are
+// read, checked for their key columns and recorded as sources with no
+// rows, so that a directory of an engine's tables reads whole.
 var aicUnused = []*layout{
-	{name: "aiconfigurator mla_module_perf (not used)", required: []string{"model", "architecture", "mla_dtype", "kv_cache_dtype",
-		"gemm_type", "num_heads", "batch_size", "isl", "latency"}, anyOther: true},
 	{name: "aiconfigurator mla_bmm_perf (not used)", required: []string{"bmm_dtype", "num_tokens", "num_heads", "latency"}, anyOther: true},
 	{name: "aiconfigurator dsv4_megamoe_module_perf (not used)", required: []string{"phase", "kernel_dtype", "global_num_tokens",
 		"moe_dtype", "num_tokens", "hidden_size", "inter_size", "topk", "num_experts", "moe_tp_size", "moe_ep_size", "latency"},

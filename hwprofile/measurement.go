@@ -21,6 +21,9 @@ import (
 //   - all_to_all: Bytes sent by each of GPUs ranks.
 //   - context_mla, generation_mla: as the attention ops, with Heads the
 //     per-rank query heads and KVDtype the latent cache's type.
+//   - context_mla_module, generation_mla_module: as context_mla and
+//     generation_mla, for DeepSeek-V3's whole attention module
+//     (cost.MLAModule), with Quant the projections' weights.
 //   - moe: Batch tokens through a layer of Hidden, Inter, Experts, TopK
 //     split over MoETP x MoEEP ranks, weights at Quant.
 //   - send: Bytes from one GPU to another.
@@ -204,7 +207,7 @@ func (m *Measurement) validate() (field string, found any, want string) {
 		if ok && m.Heads%m.KVHeads != 0 {
 			field, found, want = "kv_heads", m.KVHeads, fmt.Sprintf("a divisor of heads (%d)", m.Heads)
 		}
-	case cost.OpContextMLA, cost.OpGenerationMLA:
+	case cost.OpContextMLA, cost.OpGenerationMLA, cost.OpContextMLAModule, cost.OpGenerationMLAModule:
 		_ = pos("batch", m.Batch) && pos("seq_len", m.SeqLen) && pos("heads", m.Heads)
 	case cost.OpMoE:
 		ok := pos("tokens", m.Batch) && pos("hidden", m.Hidden) && pos("inter", m.Inter) && pos("experts", m.Experts) &&

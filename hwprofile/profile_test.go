@@ -96,12 +96,24 @@ func TestShippedEngineFitTargets(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		ops := map[string]bool{}
+		for _, f := range p.Fit {
+			ops[f.Op] = true
+		}
 		for _, f := range p.Fit {
 			lim, ok := fitTarget(f.Op)
 			if !ok {
 				continue
 			}
 			id := sp.key + "/" + sp.engine + "/" + f.Op
+			if ops[f.Op+"_module"] {
+				// An MLA section derived from module rows: its held-out
+				// error is that of module time less the projections (a
+				// small difference where the projections dominate); the
+				// target applies to the module rows it reproduces.
+				t.Logf("%-36s n=%5d MAPE %5.2f%% (derived; target on %s_module) p90 %6.2f%% worst %7.2f%%", id, f.Count, f.MAPE, f.Op, f.P90APE, f.WorstAPE)
+				continue
+			}
 			seen[id] = true
 			t.Logf("%-36s n=%5d MAPE %5.2f%% (target %.0f%%) p90 %6.2f%% worst %7.2f%%", id, f.Count, f.MAPE, lim, f.P90APE, f.WorstAPE)
 			if miss, known := knownFitMisses[id]; known {

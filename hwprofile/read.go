@@ -172,6 +172,11 @@ func (ms *Measurements) readFile(path, rel string) error {
 		ms.Notes = append(ms.Notes, fmt.Sprintf("%s: %d rows not used: %s", rel, t.numRows, l.unused))
 	}
 	for _, q := range sortedKeys(ctx.skipped) {
+		if a, ok := strings.CutPrefix(q, "architecture "); ok {
+			ms.Notes = append(ms.Notes, fmt.Sprintf("%s: %d rows of architecture %q skipped (MLA module rows are read for %s's dimensions only)",
+				rel, ctx.skipped[q], a, mlaModuleArch))
+			continue
+		}
 		ms.Notes = append(ms.Notes, fmt.Sprintf("%s: %d rows of quant mode %q skipped (no lodsim precision for it)", rel, ctx.skipped[q], q))
 	}
 	sum := sha256.Sum256(data)
@@ -302,7 +307,7 @@ var layouts []*layout
 
 func init() {
 	layouts = []*layout{
-		aicGEMM, aicAttention, aicNCCL, aicCustomAllReduce, aicMLA, aicMoE,
+		aicGEMM, aicAttention, aicNCCL, aicCustomAllReduce, aicMLA, aicMLAModule, aicMoE,
 		vidurCompute, vidurNetwork, canonicalLayout,
 	}
 	layouts = append(layouts, aicUnused...)

@@ -32,7 +32,8 @@ func fitTarget(op string) (float64, bool) {
 		return 5, true
 	case op == "gemm_nvfp4" || op == "gemm_mxfp4":
 		return 8, true
-	case op == "context_attention" || op == "generation_attention" || op == "context_mla" || op == "generation_mla":
+	case op == "context_attention" || op == "generation_attention" || op == "context_mla" || op == "generation_mla",
+		op == "context_mla_module" || op == "generation_mla_module":
 		return 8, true
 	case strings.HasPrefix(op, "moe_"):
 		return 10, true

@@ -20,13 +20,18 @@ const (
 	OpContextMLA          Op = "context_mla"
 	OpGenerationMLA       Op = "generation_mla"
 	OpMoE                 Op = "moe"
+	// OpContextMLAModule and OpGenerationMLAModule are whole MLA attention
+	// modules (MLAModule): projections and latent attention together.
+	OpContextMLAModule    Op = "context_mla_module"
+	OpGenerationMLAModule Op = "generation_mla_module"
 )
 
 // knownOps fixes each op's Index; new ops go at the end so that seeded
 // held-out splits of the existing ops stay the same.
 var knownOps = []Op{OpGEMM, OpContextAttention, OpGenerationAttention, OpAllReduce,
 	OpAllGather, OpReduceScatter, OpSend, OpCustomAllReduce, OpElementwise,
-	OpAllToAll, OpQuantGEMM, OpContextMLA, OpGenerationMLA, OpMoE}
+	OpAllToAll, OpQuantGEMM, OpContextMLA, OpGenerationMLA, OpMoE,
+	OpContextMLAModule, OpGenerationMLAModule}
 
 // Ops lists the known operations in Index order.
 func Ops() []Op { return append([]Op(nil), knownOps...) }
