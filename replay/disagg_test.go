@@ -183,6 +183,10 @@ func drawDisagg(r *rand.Rand, l string, tight bool) *Config {
 		c.Scheduler.AdmissionReserve = 0.7
 	}
 	drawEngine(r, c)
+	if c.Scheduler.Engine == EngineSGLang && r.IntN(2) == 0 {
+		// SGLang's decode pre-allocation reserve, up to a few blocks.
+		c.Scheduler.DecodeReservedTokens = 1 + r.IntN(64)
+	}
 	d := c.Cluster.Disaggregated
 	if !tight {
 		// One prefill a step per worker: transfers rarely share a lane.
