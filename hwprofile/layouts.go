@@ -243,7 +243,6 @@ var aicMLA = &layout{
 	fields:   map[string]string{"batch": "batch_size", "seq_len": "isl", "heads": "num_heads"},
 	read: func(t *table, i int, c *readContext, out *[]Measurement) error {
 		var m Measurement
-		var err error
 		switch op := t.str(i, "op_name"); {
 		case op == "mla_context" || op == "context_mla" || (op == "" && strings.HasPrefix(filepath.Base(c.path), "context")):
 			m.Op = cost.OpContextMLA
@@ -252,39 +251,57 @@ var aicMLA = &layout{
 		default:
 			return t.errAt(i, "op_name", "found %q, expected mla_context or mla_generation (context_mla, generation_mla)", op)
 		}
-		for _, f := range []struct {
-			dst *int64
-			col string
-		}{{&m.Batch, "batch_size"}, {&m.SeqLen, "isl"}, {&m.Heads, "num_heads"}} {
-			if *f.dst, err = t.int(i, f.col, true); err != nil {
-				return err
-			}
-		}
-		step, err := t.int(i, "step", false)
+		step, err := mlaShape(t, i, &m, false)
 		if err != nil {
 			return err
-		}
-		if step < 0 {
-			return t.errAt(i, "step", "found %d, expected zero or more", step)
 		}
 		if m.Op == cost.OpGenerationMLA {
 			m.SeqLen += step
 		}
-		if m.MeanNs, err = aicLatency(t, i); err != nil {
+		return appendMLA(t, i, m, out)
+	},
+}
+
+// mlaShape reads an MLA row's batch, prompt length and heads into m and
+// returns its step column (zero or more; required when stepRequired).
+func mlaShape(t *table, i int, m *Measurement, stepRequired bool) (int64, error) {
+	for _, f := range []struct {
+		dst *int64
+		col string
+	}{{&m.Batch, "batch_size"}, {&m.SeqLen, "isl"}, {&m.Heads, "num_heads"}} {
+		v, err := t.int(i, f.col, true)
+		if err != nil {
+			return 0, err
+		}
+		*f.dst = v
+	}
+	step, err := t.int(i, "step", stepRequired)
+	if err != nil {
+		return 0, err
+	}
+	if step < 0 {
+		return 0, t.errAt(i, "step", "found %d, expected zero or more", step)
+	}
+	return step, nil
+}
+
+// appendMLA reads an MLA row's latency and dtypes into m and appends it.
+func appendMLA(t *table, i int, m Measurement, out *[]Measurement) error {
+	var err error
+	if m.MeanNs, err = aicLatency(t, i); err != nil {
+		return err
+	}
+	for _, col := range []string{"mla_dtype", "kv_cache_dtype"} {
+		if _, err := aicQuant(t, i, col); err != nil {
 			return err
 		}
-		for _, col := range []string{"mla_dtype", "kv_cache_dtype"} {
-			if _, err := aicQuant(t, i, col); err != nil {
-				return err
-			}
-		}
-		m.Dtype = normDtype(t.str(i, "mla_dtype"))
-		m.KVDtype = normDtype(t.str(i, "kv_cache_dtype"))
-		m.Kernel = t.str(i, "kernel_source")
-		m.GPU = aicGPU(t, i)
-		*out = append(*out, m)
-		return nil
-	},
+	}
+	m.Dtype = normDtype(t.str(i, "mla_dtype"))
+	m.KVDtype = normDtype(t.str(i, "kv_cache_dtype"))
+	m.Kernel = t.str(i, "kernel_source")
+	m.GPU = aicGPU(t, i)
+	*out = append(*out, m)
+	return nil
 }
 
 // aiconfigurator moe_perf: the routed experts of one MoE layer on one rank,
@@ -353,44 +370,19 @@ var aicMLAModule = &layout{
 			c.skipped["architecture "+a]++
 			return nil
 		}
-		var err error
-		for _, f := range []struct {
-			dst *int64
-			col string
-		}{{&m.Batch, "batch_size"}, {&m.SeqLen, "isl"}, {&m.Heads, "num_heads"}} {
-			if *f.dst, err = t.int(i, f.col, true); err != nil {
-				return err
-			}
-		}
-		step, err := t.int(i, "step", m.Op == cost.OpGenerationMLAModule)
+		step, err := mlaShape(t, i, &m, m.Op == cost.OpGenerationMLAModule)
 		if err != nil {
 			return err
-		}
-		if step < 0 {
-			return t.errAt(i, "step", "found %d, expected zero or more", step)
 		}
 		if m.Op == cost.OpGenerationMLAModule {
 			m.SeqLen = step
 		} else {
 			m.Prefix = step
 		}
-		if m.MeanNs, err = aicLatency(t, i); err != nil {
-			return err
-		}
-		for _, col := range []string{"mla_dtype", "kv_cache_dtype"} {
-			if _, err := aicQuant(t, i, col); err != nil {
-				return err
-			}
-		}
 		if m.Quant, err = aicQuant(t, i, "gemm_type"); err != nil {
 			return err
 		}
-		m.Dtype = normDtype(t.str(i, "mla_dtype"))
-		m.KVDtype = normDtype(t.str(i, "kv_cache_dtype"))
-		m.Kernel = t.str(i, "kernel_source")
-		m.GPU = aicGPU(t, i)
-		*out = append(*out, m)
-		return nil
+		return appendMLA(t, i, m, out)
 	},
 }
 

@@ -175,6 +175,16 @@ type SchedulerConfig struct {
 	// after a preemption (SGLang's init_new_token_ratio, 0.7 by default).
 	// 0 admits on prompt blocks alone, as vLLM does.
 	AdmissionReserve float64 `yaml:"admission_reserve,omitempty"`
+	// DecodeReservedTokens is SGLang's num_reserved_decode_tokens
+	// (SGLANG_NUM_RESERVED_DECODE_TOKENS; engine sglang, disaggregated
+	// decode pool only): a finished prefill's KV transfer starts only if
+	// the decode worker's free KV, less this many tokens for each request
+	// running, in transfer or preempted there (and each preempted one's
+	// tokens), holds the prompt plus this many tokens more
+	// (disagg.sglangAllocatable). SGLang's own default is 512; 0, lodsim's
+	// default, starts a transfer once the prompt's blocks are free
+	// (BENCHMARKS.md, "Decode pre-allocation reserve", says why).
+	DecodeReservedTokens int `yaml:"decode_reserved_tokens,omitempty"`
 
 	// Engine is the serving engine modelled (engine.go): vllm, sglang or
 	// trtllm. Set, it fills every field left unset with that engine's

@@ -197,6 +197,9 @@ func (d *disagg) startTransfers(dst *replica) {
 		if int64(need) > free || len(dst.running)+len(dst.inbound) >= dst.grp.sched.MaxNumSeqs {
 			return
 		}
+		if dst.grp.sched.DecodeReservedTokens > 0 && int64(need) > d.sglangAllocatable(dst, r, free) {
+			return
+		}
 		if noEvict(dst) && int64(dst.kv.need(r, admitSequence.target(r))) > d.noEvictRoom(dst) {
 			return
 		}
@@ -222,6 +225,41 @@ func (d *disagg) startTransfers(dst *replica) {
 			s.h.push(s.now+Time(d.xfer.Ns(s, src, dst, r.computed)), evKVTransfer, slot, 0, 0)
 		}
 	}
+}
+
+// sglangClipMaxNewTokens is SGLang's SGLANG_CLIP_MAX_NEW_TOKENS_ESTIMATION
+// (4096): the most output tokens its decode server's admission counts.
+const sglangClipMaxNewTokens = 4096
+
+// sglangAllocatable is what SGLang's decode server lets request r
+// pre-allocate on decode replica rp (disaggregation/decode.py,
+// DecodePreallocQueue.pop_preallocated and _allocatable_tokens), in blocks,
+// with R = scheduler.decode_reserved_tokens and free the replica's free
+// blocks: free, less R for each request running or in transfer there (or,
+// if more, what the longest running request needs to finish with all the
+// others retracted), less each preempted request's tokens plus R, less R
+// for r itself; r must also fit its prompt and whole output beside the
+// running requests' tokens. A decode worker thus stops taking transfers
+// before its cache fills, where without the reserve it takes every prompt
+// that fits and then preempts its own decodes.
+func (d *disagg) sglangAllocatable(rp *replica, r *reqState, free int64) int64 {
+	s := d.s
+	res := int64(rp.kv.blocksFor(int32(rp.grp.sched.DecodeReservedTokens)))
+	var retractable, single int64
+	for _, slot := range rp.running {
+		retractable += int64(s.reqs[slot].numTokens())
+	}
+	for _, slot := range rp.running {
+		q := &s.reqs[slot]
+		single = max(single, int64(q.prompt)+int64(min(q.output, sglangClipMaxNewTokens))-retractable)
+	}
+	alloc := free - max(res*int64(len(rp.running)+len(rp.inbound)), int64(rp.kv.blocksFor(int32(max(single, 0)))))
+	for i := 0; i < rp.waiting.n; i++ {
+		q := &s.reqs[rp.waiting.at(i)]
+		alloc -= int64(rp.kv.blocksFor(q.numTokens())) + res
+	}
+	whole := int64(r.prompt) + int64(min(r.output, sglangClipMaxNewTokens)) - retractable
+	return min(alloc-res, alloc-int64(rp.kv.blocksFor(int32(max(whole, 0))))+int64(rp.kv.need(r, r.computed)))
 }
 
 // noEvict reports whether decode replica rp takes transfers as

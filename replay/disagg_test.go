@@ -183,6 +183,10 @@ func drawDisagg(r *rand.Rand, l string, tight bool) *Config {
 		c.Scheduler.AdmissionReserve = 0.7
 	}
 	drawEngine(r, c)
+	if c.Scheduler.Engine == EngineSGLang && r.IntN(2) == 0 {
+		// SGLang's decode pre-allocation reserve, up to a few blocks.
+		c.Scheduler.DecodeReservedTokens = 1 + r.IntN(64)
+	}
 	d := c.Cluster.Disaggregated
 	if !tight {
 		// One prefill a step per worker: transfers rarely share a lane.
@@ -515,6 +519,61 @@ func TestDisaggDecodeNoEvict(t *testing.T) {
 			if policy == MaxUtilization && (waited || st.Preemptions == 0) {
 				t.Errorf("%s %s: second transfer at %d, first completed at %d, %d preemptions; expected it at once and an eviction",
 					l, policy, m[2].TransferStart, m[1].Completion, st.Preemptions)
+			}
+		}
+	}
+}
+
+// TestDisaggDecodeReservedTokens: SGLang's decode pre-allocation reserve
+// (scheduler.decode_reserved_tokens) on a decode worker of 12 blocks of 4
+// tokens, two requests of 10 + 20 tokens. Without the reserve the second
+// KV (3 blocks) moves as soon as its prefill ends, and the two sequences
+// (8 blocks each at the end) outgrow the 12 blocks: a preemption. With a
+// reserve of 8 tokens (2 blocks), while the first request has n tokens
+// the second may take min(A - 2, A - ceil((30-n)/4) + 3) blocks, where
+// A = 12 - ceil(n/4) - max(2, ceil((30-n)/4)) (free blocks less the
+// reserve of the running request, or the blocks it needs to finish): A
+// is 4 for n = 11..25 and 3 for n = 26..29, never leaving the 3 blocks
+// the second prompt needs, so its transfer waits until the first request
+// completes, and nothing is preempted. On a cache of 1000 blocks the
+// reserve does not bind and the transfer starts when the prefill ends,
+// as without it. The setting is SGLang's only.
+func TestDisaggDecodeReservedTokens(t *testing.T) {
+	bad := tinyDisagg("medium", PoolConfig{Workers: 1}, PoolConfig{Workers: 1})
+	bad.Scheduler.DecodeReservedTokens = 8
+	if err := bad.Validate(); err == nil || !strings.Contains(err.Error(), "scheduler.decode_reserved_tokens") {
+		t.Errorf("decode_reserved_tokens without engine sglang: %v", err)
+	}
+	reqs := []workload.Request{{ID: 1, PromptTokens: 10, OutputTokens: 20}, {ID: 2, Arrival: 1, PromptTokens: 10, OutputTokens: 20}}
+	for _, l := range []string{"high", "medium"} {
+		for _, reserve := range []int{0, 8} {
+			for _, blocks := range []int{12, 1000} {
+				c := &Config{Simulation: SimulationConfig{LoD: LoD(l), Seed: 1}, Model: tinyModel, Hardware: HardwareConfig{GPU: "A100-80GB-SXM"},
+					Cluster: ClusterConfig{Disaggregated: &DisaggConfig{Prefill: PoolConfig{Workers: 1}, Decode: PoolConfig{Workers: 1, KVBlocks: blocks},
+						Transfer: TransferConfig{Link: KVLinkNetwork, BandwidthGBps: 10, LatencyUs: 1}}},
+					Scheduler: SchedulerConfig{BlockSize: 4, Engine: EngineSGLang, DecodeReservedTokens: reserve, KVBlocks: 1000},
+					Workload:  WorkloadConfig{Embedded: "test"}}
+				c.ApplyDefaults()
+				if err := c.Validate(); err != nil {
+					t.Fatal(err)
+				}
+				st, rs := runDisagg(t, c, fixedCost{}, reqs)
+				m := byID(rs)
+				if st.Completed != 2 {
+					t.Fatalf("%s reserve %d, %d blocks: %d of 2 completed", l, reserve, blocks, st.Completed)
+				}
+				// The second prefill ends at 2 x 9002 ns; the first request
+				// completes at 10258 + 19 x 9002 = 181296 ns.
+				start, preempt := int64(18004), int64(0)
+				if reserve > 0 && blocks == 12 {
+					start = 181296
+				} else if blocks == 12 {
+					preempt = 1
+				}
+				if int64(m[2].TransferStart) != start || int64(m[1].Completion) != 181296 || st.Preemptions != preempt {
+					t.Errorf("%s reserve %d, %d blocks: second transfer at %d, first completed at %d, %d preemptions; expected %d, 181296, %d",
+						l, reserve, blocks, m[2].TransferStart, m[1].Completion, st.Preemptions, start, preempt)
+				}
 			}
 		}
 	}

@@ -82,3 +82,11 @@ func (c Client) lengths(n int) trace.LengthDist {
 // measuresAll reports whether the client's means are over every request
 // (no warm-up, no steady-state window).
 func (c Client) measuresAll() bool { return c == ClientBenchServing }
+
+// AIPerfRounds is aiconfigurator's aiperf run: --request-count 20 x C
+// profiled after --warmup-request-count 2 x C, which aiperf drains (it
+// waits for every warm-up response) before its profiling phase sends C
+// requests at once. Simulated, that phase is a fresh start of every
+// client measured whole; the default window stands for it
+// (TestAIPerfPhasesMatchWindow, BENCHMARKS.md "aiperf as it runs").
+const AIPerfRounds = 20

@@ -97,26 +97,10 @@ func TestEngineObjective(t *testing.T) {
 // TestFitKeepsUpperBound: the measurements come from a 3 ms step; with the
 // step bounded at 1.5 ms the fit ends on the bound, not past it.
 func TestFitKeepsUpperBound(t *testing.T) {
-	rows := readDev(t)
-	var pick []Row
-	for _, r := range rows {
-		if r.TP >= 2 && r.ISL == 1024 && r.OSL == 128 {
-			pick = append(pick, r)
-		}
-	}
+	pick := devShortRows(t)
 	pick = pick[:min(len(pick), 3)]
-	truth := cost.Overheads{StepNs: 3e6}
 	opt := Options{RequestsPerClient: 4, Profiles: map[string]*cost.Profile{"h100_sxm": mustProfile(t, "h100_sxm")}}
-	withTruth := opt
-	withTruth.Overheads = &truth
-	rep, err := Validate(pick, withTruth)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i := range pick {
-		pick[i].TTFTms = rep.Predictions[i].Metrics.TTFTms
-		pick[i].TPOTms = rep.Predictions[i].Metrics.TPOTms
-	}
+	measureWith(t, pick, opt, cost.Overheads{StepNs: 3e6})
 	ob := objective{logRatio: true, upper: []float64{1.5}}
 	got, _, err := fitRows(pick, cost.Overheads{}, opt, []OverheadParam{ParamStep}, 3, nil, ob, FitReport{})
 	if err != nil {

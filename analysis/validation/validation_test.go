@@ -318,29 +318,13 @@ func TestDeterministic(t *testing.T) {
 // the simulator itself and checks that the fit, started from zero, finds
 // them: the least-squares machinery works where the model is exact.
 func TestFitRecoversOverheads(t *testing.T) {
-	rows := readDev(t)
-	var pick []Row
-	for _, r := range rows {
-		if r.TP >= 2 && r.ISL == 1024 && r.OSL == 128 {
-			pick = append(pick, r)
-		}
-	}
+	pick := devShortRows(t)
 	truth := cost.Overheads{StepNs: 3e6, PerSeqNs: 4e4}
 	opt := Options{RequestsPerClient: 4}
-	withTruth := opt
-	withTruth.Overheads = &truth
 	// The measurements come from the profile the fit runs on, not from
 	// each row's engine's kernels (whose custom all-reduces differ), so
 	// that the model is exact.
-	withTruth.Profiles = map[string]*cost.Profile{"h100_sxm": mustProfile(t, "h100_sxm")}
-	rep, err := Validate(pick, withTruth)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i := range pick {
-		pick[i].TTFTms = rep.Predictions[i].Metrics.TTFTms
-		pick[i].TPOTms = rep.Predictions[i].Metrics.TPOTms
-	}
+	measureWith(t, pick, opt, truth)
 	got, fr, err := FitOverheads(pick, mustProfile(t, "h100_sxm"), FitOptions{Sim: opt, Params: []OverheadParam{ParamStep, ParamPerSeq}})
 	if err != nil {
 		t.Fatal(err)
@@ -399,3 +383,33 @@ func TestDevSetTarget(t *testing.T) {
 }
 
 func slicesSortFunc[T any](s []T, cmp func(a, b T) int) { slices.SortFunc(s, cmp) }
+
+// devShortRows are the dev set's rows at TP 2 and above with 1024-token
+// prompts and 128-token outputs: quick to simulate.
+func devShortRows(t *testing.T) []Row {
+	t.Helper()
+	var pick []Row
+	for _, r := range readDev(t) {
+		if r.TP >= 2 && r.ISL == 1024 && r.OSL == 128 {
+			pick = append(pick, r)
+		}
+	}
+	return pick
+}
+
+// measureWith replaces rows' measured TTFT and TPOT with what opt
+// simulates under overheads truth on the H100 profile, so a fit to them
+// has an exact answer.
+func measureWith(t *testing.T, rows []Row, opt Options, truth cost.Overheads) {
+	t.Helper()
+	opt.Overheads = &truth
+	opt.Profiles = map[string]*cost.Profile{"h100_sxm": mustProfile(t, "h100_sxm")}
+	rep, err := Validate(rows, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range rows {
+		rows[i].TTFTms = rep.Predictions[i].Metrics.TTFTms
+		rows[i].TPOTms = rep.Predictions[i].Metrics.TPOTms
+	}
+}
