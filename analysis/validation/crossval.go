@@ -47,6 +47,11 @@ func CrossValidate(rows []Row, opt EngineFitOptions) (*CrossValidation, error) {
 		names = append(names, g)
 	}
 	slices.Sort(names)
+	for _, g := range opt.LeaveOut {
+		if byGroup[g] == nil {
+			return nil, fmt.Errorf("leave out %q: no such group (the groups are %s)", g, strings.Join(names, "; "))
+		}
+	}
 	cv := &CrossValidation{}
 	var all []Prediction
 	for _, g := range names {

@@ -76,8 +76,10 @@ func engineRows(rows []Row, e replay.Engine) []Row {
 
 // FitEngineCosts fits engine e's constants (EngineParams) jointly to every
 // aggregated row of that engine in rows, whatever the model, GPU and TP,
-// each row on its GPU's shipped profile for the engine: the least squares
-// of FitOverheads over all of them at once, starting from zero.
+// each row on its GPU's shipped profile for the engine: FitOverheads'
+// bounded Levenberg-Marquardt over all of them at once, from zero, on the
+// engine objective (engineObjective: balanced, robust log ratios, each
+// constant bounded by the measurements).
 func FitEngineCosts(rows []Row, e replay.Engine, opt EngineFitOptions) (replay.EngineCosts, FitReport, error) {
 	train := engineRows(rows, e)
 	ec, rep, err := fitPooled(train, e, opt, engineObjective(train))

@@ -147,4 +147,8 @@ func TestCrossValidateSmall(t *testing.T) {
 	if len(cv.Folds) != 1 || cv.Folds[0].Group != one || len(cv.Folds[0].TrainGroups) != 2 || len(cv.Table.Groups) != 1 || cv.Table.Pooled.Simulated() != 2 {
 		t.Errorf("LeaveOut %s: folds %+v, table %+v", one, cv.Folds, cv.Table.Pooled)
 	}
+	// A misspelt group is an error, not an empty run.
+	if _, err := CrossValidate(sub, EngineFitOptions{LeaveOut: []string{"qwen3-32b"}}); err == nil || !strings.Contains(err.Error(), `leave out "qwen3-32b": no such group`) {
+		t.Errorf("LeaveOut of no group: %v", err)
+	}
 }
