@@ -79,8 +79,7 @@ func engineRows(rows []Row, e replay.Engine) []Row {
 // each row on its GPU's shipped profile for the engine: the least squares
 // of FitOverheads over all of them at once, starting from zero.
 func FitEngineCosts(rows []Row, e replay.Engine, opt EngineFitOptions) (replay.EngineCosts, FitReport, error) {
-	train := engineRows(rows, e)
-	ec, rep, err := fitPooled(train, e, opt, engineObjective(train))
+	ec, rep, err := fitPooled(engineRows(rows, e), e, opt)
 	if err != nil {
 		return ec, rep, fmt.Errorf("fitting %s: %w", e, err)
 	}
