@@ -319,8 +319,8 @@ func (e *Experiment) Provenance() analysis.Provenance {
 		Profile:     e.profile,
 		Pools:       e.pools(),
 	}
-	if len(p.Pools) == 2 && p.Pools[0].GPU != p.Pools[1].GPU {
-		p.GPU = p.Pools[0].GPU + " prefill + " + p.Pools[1].GPU + " decode"
+	if p.Pools != nil {
+		p.GPU = c.GPULabel() // each pool's when they differ, as sweep tables name it
 	}
 	return p
 }

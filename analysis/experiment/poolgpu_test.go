@@ -148,7 +148,7 @@ func TestPoolProfileFile(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if md := rp.Metadata; md["decode_gpu"] != "H100-SXM" || md["prefill_gpu"] != "H200-SXM" || md["decode_profile_sha256"] != ProfileIdentity(want).SHA256 {
+		if md := rp.Metadata; md["decode_gpu"] != "H100-SXM" || md["prefill_gpu"] != "H200-SXM" || md["decode_profile"] != want.Name() || md["decode_profile_sha256"] != ProfileIdentity(want).SHA256 {
 			t.Errorf("results metadata %v, expected each pool's GPU and profile", md)
 		}
 	}

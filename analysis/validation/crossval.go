@@ -83,7 +83,7 @@ func CrossValidate(rows []Row, opt EngineFitOptions) (*CrossValidation, error) {
 				}
 			}
 		}
-		ec, _, err := fitPooled(train, e, opt, engineObjective(train))
+		ec, _, err := fitPooled(train, e, opt)
 		if err != nil {
 			return nil, fmt.Errorf("fold %s: %w", g, err)
 		}
@@ -106,9 +106,11 @@ func CrossValidate(rows []Row, opt EngineFitOptions) (*CrossValidation, error) {
 	return cv, nil
 }
 
-// fitPooled fits one set of constants to train by ob, whatever their
-// engines (each row still runs its own engine's scheduler), labelled e.
-func fitPooled(train []Row, e replay.Engine, opt EngineFitOptions, ob objective) (replay.EngineCosts, FitReport, error) {
+// fitPooled fits one set of constants to train by engineObjective,
+// whatever their engines (each row still runs its own engine's
+// scheduler), labelled e.
+func fitPooled(train []Row, e replay.Engine, opt EngineFitOptions) (replay.EngineCosts, FitReport, error) {
+	ob := engineObjective(train)
 	use := Subsample(train, perGroup(opt))
 	maxIter := opt.MaxIter
 	if maxIter <= 0 {

@@ -81,8 +81,7 @@ func engineRows(rows []Row, e replay.Engine) []Row {
 // engine objective (engineObjective: balanced, robust log ratios, each
 // constant bounded by the measurements).
 func FitEngineCosts(rows []Row, e replay.Engine, opt EngineFitOptions) (replay.EngineCosts, FitReport, error) {
-	train := engineRows(rows, e)
-	ec, rep, err := fitPooled(train, e, opt, engineObjective(train))
+	ec, rep, err := fitPooled(engineRows(rows, e), e, opt)
 	if err != nil {
 		return ec, rep, fmt.Errorf("fitting %s: %w", e, err)
 	}

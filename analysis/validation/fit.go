@@ -247,10 +247,7 @@ func fitRows(use []Row, start cost.Overheads, sim Options, params []OverheadPara
 	for it := 0; it < maxIter; it++ {
 		rep.Iterations = it + 1
 		for j := range n {
-			h := math.Max(0.25, 0.1*x[j])
-			if ob.clamp(j, x[j]+h) < x[j]+h {
-				h = -h // at the upper bound: a backward difference
-			}
+			h := ob.diffStep(j, x[j], math.Max(0.25, 0.1*x[j]))
 			xp := slices.Clone(x)
 			xp[j] += h
 			_, rp, err := eval(toOver(xp))

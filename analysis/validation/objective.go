@@ -86,6 +86,22 @@ func (ob objective) clamp(i int, x float64) float64 {
 	return x
 }
 
+// diffStep is the finite-difference step of parameter i at x, of size h
+// where that stays within [0, upper[i]]: forward, else backward (near the
+// upper bound), else whichever way has more room when the bounds are
+// closer together than h, so no trial point leaves them (a negative or
+// over-bound trial overhead is one the fit may never take).
+func (ob objective) diffStep(i int, x, h float64) float64 {
+	fwd := ob.clamp(i, x+h) - x
+	if fwd >= h {
+		return h
+	}
+	if bwd := x - ob.clamp(i, x-h); bwd >= fwd {
+		return -bwd
+	}
+	return fwd
+}
+
 // measuredBounds are upper bounds on the engine constants params that the
 // measurements themselves imply, in fitRows' units (paramInfo scales): a
 // cost that is part of a measured time cannot exceed it. The per-request

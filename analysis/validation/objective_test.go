@@ -111,3 +111,28 @@ func TestFitKeepsUpperBound(t *testing.T) {
 		t.Errorf("fitted step %.0f ns, expected the 1.5 ms bound (truth 3 ms)", got.StepNs)
 	}
 }
+
+// TestDiffStep holds fitRows' finite-difference trial points within the
+// bounds: forward in the interior, backward at the upper bound, and never
+// below 0 when the bound is narrower than the step.
+func TestDiffStep(t *testing.T) {
+	ob := objective{upper: []float64{0.2, 0, 2}}
+	for _, c := range []struct {
+		i       int
+		x, h, w float64
+	}{
+		{2, 1, 0.25, 0.25},   // interior: forward
+		{2, 2, 0.25, -0.25},  // at the bound: backward
+		{0, 0.2, 0.25, -0.2}, // bound under the step: back to 0, not below
+		{0, 0, 0.25, 0.2},    // at 0 under a narrow bound: up to it
+		{1, 5, 0.5, 0.5},     // unbounded: forward
+	} {
+		h := ob.diffStep(c.i, c.x, c.h)
+		if math.Abs(h-c.w) > 1e-12 {
+			t.Errorf("diffStep(%d, %g, %g) = %g, want %g", c.i, c.x, c.h, h, c.w)
+		}
+		if y := c.x + h; h == 0 || y < 0 || (ob.upper[c.i] > 0 && y > ob.upper[c.i]+1e-12) {
+			t.Errorf("diffStep(%d, %g, %g) = %g: trial point %g outside [0, %g]", c.i, c.x, c.h, h, y, ob.upper[c.i])
+		}
+	}
+}
