@@ -28,10 +28,11 @@ type adpGroup struct {
 }
 
 // count adds n replica steps of a group of dp ranks with timeout steps,
-// passing a timeout every timeout x dp of them.
+// passing a timeout every timeout x dp of them (every step for timeout 0:
+// the engine's count then always reaches it, so nothing waits for one).
 func (g *adpGroup) count(n, timeout, dp int) {
 	g.steps += n
-	if per := timeout * dp; g.steps >= per {
+	if per := max(timeout*dp, 1); g.steps >= per {
 		g.timeout += uint32(g.steps / per)
 		g.steps %= per
 	}
