@@ -571,11 +571,6 @@ func checkBatchWait(p *problems, s *SchedulerConfig) {
 			p.add("scheduler.%s: %d, expected 0 to %d", x.name, x.v, 1<<20)
 		}
 	}
-	if s.AttentionDPBalance && s.AttentionDPTimeoutIters == 0 {
-		// A group passes a timeout every timeout x DP steps: 0 would never
-		// let a held prompt go (and divides by zero).
-		p.add("scheduler.attention_dp_timeout_iters: 0 with attention_dp_balance, expected 1 or more (TensorRT-LLM's default is 50)")
-	}
 	if (s.AttentionDPBalance || s.AttentionDPTimeoutIters != 0 || s.AttentionDPBatchingWaitIters != 0) && s.Engine != EngineTRTLLM {
 		p.add("scheduler.attention_dp_*: TensorRT-LLM's attention-DP balancing, expected scheduler.engine: trtllm")
 	}

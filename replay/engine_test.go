@@ -164,7 +164,6 @@ func TestEngineValidation(t *testing.T) {
 		"scheduler:\n  engine: trtllm\n  batch_wait_timeout_iters: -1\n":         "batch_wait_timeout_iters: -1",
 		"scheduler:\n  engine: sglang\n  attention_dp_balance: true\n":           "attention_dp_*: TensorRT-LLM's attention-DP balancing",
 		"scheduler:\n  engine: trtllm\n  attention_dp_timeout_iters: -2\n":       "attention_dp_timeout_iters: -2, expected 0 to",
-		"scheduler:\n  engine: trtllm\n  attention_dp_balance: true\n":           "attention_dp_timeout_iters: 0 with attention_dp_balance",
 		"scheduler:\n  engine: trtllm\n  attention_dp_batching_wait_iters: -3\n": "attention_dp_batching_wait_iters: -3, expected 0 to",
 		"scheduler:\n  engine: vllm\nhardware:\n  gpu: TPU-v5\n":                 "depend on the GPU",
 	} {
