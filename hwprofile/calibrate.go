@@ -462,11 +462,12 @@ func eagerTimed(m *Measurement) bool {
 	return m.Op == cost.OpGEMM && m.Quant == cost.FP8Block && strings.EqualFold(m.Engine, "vllm") && versionBefore(m.Version, 0, 25)
 }
 
-// versionBefore reports whether version v ("0.24.0", "v0.24.0rc1") is
-// below major.minor; a blank or unreadable version counts as below.
+// versionBefore reports whether version v ("0.24.0", "v0.24.0rc1", "1")
+// is below major.minor (a version of a major alone has minor 0); a blank
+// or unreadable version ("main") counts as below.
 func versionBefore(v string, major, minor int) bool {
 	var a, b int
-	if _, err := fmt.Sscanf(strings.TrimPrefix(strings.TrimSpace(v), "v"), "%d.%d", &a, &b); err != nil {
+	if n, _ := fmt.Sscanf(strings.TrimLeft(strings.TrimSpace(v), "vV"), "%d.%d", &a, &b); n == 0 {
 		return true
 	}
 	return a < major || (a == major && b < minor)

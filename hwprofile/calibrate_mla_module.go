@@ -34,12 +34,12 @@ type modulePart struct{ t, parts float64 }
 // into does not depend on the projections' precision. Rows below
 // minAttentionShare are left out too. The notes say how many of each.
 func deriveMLA(p *cost.Profile, op cost.Op, mods []mlaModPt, decode bool) (pts []mlaPt, parts [][]modulePart, notes []string, err error) {
+	if p.GEMMs == nil {
+		return nil, nil, nil, fmt.Errorf("hwprofile: %s: MLA module rows need a BF16 gemm section to take the projections out", op)
+	}
 	tp := &cost.Profile{Device: p.Device, GEMMs: p.GEMMs, QuantGEMMs: p.QuantGEMMs, Element: p.Element}
 	if err := tp.Compile(); err != nil {
 		return nil, nil, nil, fmt.Errorf("hwprofile: %s: %w", op, err)
-	}
-	if p.GEMMs == nil {
-		return nil, nil, nil, fmt.Errorf("hwprofile: %s: MLA module rows need a BF16 gemm section to take the projections out", op)
 	}
 	quant, small := map[cost.Precision]int{}, 0
 	for lo := 0; lo < len(mods); {

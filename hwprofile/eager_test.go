@@ -48,7 +48,8 @@ func TestEagerFP8BlockGEMMLeftOut(t *testing.T) {
 			t.Errorf("vllm: %d rows used, want 8 (its 4 FP8 and 4 0.25.1 fp8_block rows; the 4 eager ones left out)", s.total)
 		}
 	}
-	for v, want := range map[string]bool{"0.24.0": true, "v0.24.1rc1": true, "": true, "0.25.0": false, "1.0": false, "0.9.2": true} {
+	for v, want := range map[string]bool{"0.24.0": true, "v0.24.1rc1": true, "": true, "0.25.0": false, "1.0": false, "0.9.2": true,
+		"0.25.0rc1": false, "v0.24": true, "V0.25.1": false, "1": false, "0": true, "main": true} {
 		if got := versionBefore(v, 0, 25); got != want {
 			t.Errorf("versionBefore(%q, 0, 25) = %v, want %v", v, got, want)
 		}

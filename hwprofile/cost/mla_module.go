@@ -35,12 +35,7 @@ var DeepSeekV3MLAModule = MLAModule{Hidden: 7168, QLoRARank: 1536, KVLoRARank: 5
 // norm (TestMLAModuleMatchesPlanner in lod checks the two agree).
 func (d MLAModule) Projections(c CostModel, t, heads int, q Precision) float64 {
 	el, ft := float64(d.DTypeBytes), float64(t)
-	gemm := func(m, n, k int) float64 {
-		if q != BF16 {
-			return c.QuantGEMM(m, n, k, q)
-		}
-		return c.GEMM(m, n, k)
-	}
+	gemm := func(m, n, k int) float64 { return gemmAt(c, m, n, k, q) }
 	qk, lat := d.QKNopeDim+d.QKRopeDim, d.KVLoRARank+d.QKRopeDim
 	var v float64
 	if r := d.QLoRARank; r > 0 {
@@ -63,9 +58,15 @@ func (d MLAModule) PartsNs(c CostModel, decode bool, batch, seq, heads int, q Pr
 		return d.Projections(c, batch, heads, q) +
 			c.GEMM(batch, heads*d.KVLoRARank, d.QKNopeDim) + c.GEMM(batch, heads*d.VHeadDim, d.KVLoRARank)
 	}
-	up := c.GEMM(seq, heads*(d.QKNopeDim+d.VHeadDim), d.KVLoRARank)
-	if q != BF16 {
-		up = c.QuantGEMM(seq, heads*(d.QKNopeDim+d.VHeadDim), d.KVLoRARank, q)
-	}
+	up := gemmAt(c, seq, heads*(d.QKNopeDim+d.VHeadDim), d.KVLoRARank, q)
 	return d.Projections(c, batch*seq, heads, q) + float64(batch)*up
+}
+
+// gemmAt is c's GEMM with the weight at q: the BF16 GEMM itself for BF16
+// (as lod.Planner's gemm).
+func gemmAt(c CostModel, m, n, k int, q Precision) float64 {
+	if q != BF16 {
+		return c.QuantGEMM(m, n, k, q)
+	}
+	return c.GEMM(m, n, k)
 }
