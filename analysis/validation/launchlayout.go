@@ -25,9 +25,9 @@ var launchID = regexp.MustCompile(`_tp([0-9]+)(?:_0)?_ep([0-9]+)(?:_0)?(?:_|$)`)
 // attention_dp_size) TP x EP: DeepSeek-R1 "TP 64" on one H200 node. Their
 // measurements are those of the same deployments recorded correctly in
 // source_file 2026-03-25 (ids "_tp8_0_ep8_0": tp_size 8, moe_tp_size 1,
-// moe_ep_size 8, identical TTFT and TPOT to the last digit), so the row is
-// set to what ran: TP GPUs, moe_tp_size TP/EP, moe_ep_size EP. The
-// clients stay as read (batch_size x the recorded attention_dp_size is the
+// moe_ep_size 8; 20 of the 21 DeepSeek-R1 rows have the same TTFT and
+// TPOT to 15 significant digits), so the row is set to what ran: TP GPUs,
+// moe_tp_size TP/EP, moe_ep_size EP. The clients stay as read (batch_size x the recorded attention_dp_size is the
 // row's concurrency either way).
 //
 // Only a row whose id, moe_tp_size, moe_ep_size and world all carry the
