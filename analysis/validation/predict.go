@@ -292,6 +292,10 @@ func unloadedE2E(cfg *replay.Config, cp *cost.Profile, id analysis.ProfileID) (i
 // itself.
 func Predict(row Row, opt Options) (Prediction, error) {
 	p := Prediction{Row: row}
+	if row.Repeats > 0 {
+		p.Skipped = fmt.Sprintf("repeats line %d (the same deployment, workload and measured TTFT and TPOT under another id): one run counts once", row.Repeats)
+		return p, nil
+	}
 	e, spread, err := rowConfig(row, opt)
 	var sk *errSkip
 	if errors.As(err, &sk) {
