@@ -49,6 +49,9 @@ func applyRecipes(row Row, sc *replay.SchedulerConfig) {
 	if sc.Engine != replay.EngineTRTLLM {
 		return
 	}
+	if row.Client == ClientAIPerf && !row.Disaggregated() {
+		aiconfiguratorAgg(row, sc)
+	}
 	dp := max(row.AttentionDP, 1)
 	for _, r := range attentionDPRecipes {
 		if !strings.Contains(strings.ToLower(row.Model), r.model) || !strings.EqualFold(row.GPU, r.gpu) || row.MoEEP != row.TP*dp {
@@ -67,5 +70,16 @@ func applyRecipes(row Row, sc *replay.SchedulerConfig) {
 			sc.BatchWaitTimeoutIters = r.iters
 			sc.MaxNumBatchedTokens = max(sc.MaxNumBatchedTokens, r.budgetFloor)
 		}
+	}
+}
+
+func aiconfiguratorAgg(row Row, sc *replay.SchedulerConfig) {
+	const tokensPerBlock = 32
+	bs := row.Concurrency
+	sc.MaxNumBatchedTokens = (bs + row.ISL + 1500 + tokensPerBlock - 1) / tokensPerBlock * tokensPerBlock
+	sc.MaxNumSeqs = bs
+	sc.CUDAGraphSizes = make([]int, bs)
+	for i := range sc.CUDAGraphSizes {
+		sc.CUDAGraphSizes[i] = i + 1
 	}
 }
