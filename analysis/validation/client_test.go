@@ -8,7 +8,8 @@ import (
 
 // TestSourceClient: InferenceMAX's rows (wip= in silicon_data_source) of
 // a TensorRT-LLM aggregated deployment are simulated with its
-// benchmark_serving client; other sources, other engines and
+// benchmark_serving client, its other aggregated rows (aiconfigurator's
+// aiperf harness) with aiperf's profiling phase; other engines and
 // disaggregated rows keep the default.
 func TestSourceClient(t *testing.T) {
 	imax := "source_file=2026-04-06.csv; model=Llama-3.1-70B; silicon_concurrency=4; wip=False"
@@ -18,8 +19,9 @@ func TestSourceClient(t *testing.T) {
 	}{
 		{"trtllm", "", imax, ClientBenchServing},
 		{"TRTLLM", "", imax, ClientBenchServing},
-		{"trtllm", "", "source_file=/x/aic-auto-gap-analysis/q.csv; gtl_job_id=1", ClientAIPerf},
-		{"trtllm", "", "db-dump/2026-04-27; config_id=606; swip=1", ClientAIPerf},
+		{"trtllm", "", "source_file=/x/aic-auto-gap-analysis/q.csv; gtl_job_id=1", ClientAIPerfRun},
+		{"trtllm", "", "db-dump/2026-04-27; config_id=606; swip=1", ClientAIPerfRun},
+		{"sglang", "", "source_file=/x/aic-auto-gap-analysis/q.csv", ClientAIPerf},
 		{"vllm", "", imax, ClientAIPerf},
 		{"trtllm", "disagg", imax, ClientAIPerf},
 	} {
@@ -84,10 +86,10 @@ func TestBatchWaitRecipe(t *testing.T) {
 }
 
 // TestAIConfiguratorTRTLLMRecipe: a TensorRT-LLM row measured with
-// aiconfigurator's aiperf harness runs the generated configuration
+// aiconfigurator's aiperf harness (ClientAIPerfRun) runs the generated configuration
 // (max_batch_size bs, max_num_tokens bs + ISL + 1500 rounded up to 32,
-// CUDA graphs 1..bs, overlap on); InferenceMAX rows, disaggregated rows
-// and other engines keep theirs.
+// CUDA graphs 1..bs, overlap on); InferenceMAX rows, rows of no known
+// source, disaggregated rows and other engines keep theirs.
 func TestAIConfiguratorTRTLLMRecipe(t *testing.T) {
 	for _, c := range []struct {
 		name         string
@@ -96,14 +98,15 @@ func TestAIConfiguratorTRTLLMRecipe(t *testing.T) {
 		budget, seqs int
 	}{
 		// 8 + 1024 + 1500 = 2532 -> 2560: two 1024-token prompts a step.
-		{"Qwen3-32B c8", Row{Model: "Qwen/Qwen3-32B", ISL: 1024, TP: 1, Concurrency: 8}, replay.EngineTRTLLM, 2560, 8},
+		{"Qwen3-32B c8", Row{Client: ClientAIPerfRun, Model: "Qwen/Qwen3-32B", ISL: 1024, TP: 1, Concurrency: 8}, replay.EngineTRTLLM, 2560, 8},
 		// 64 + 4096 + 1500 = 5660 -> 5664: one 4096-token prompt a step.
-		{"Qwen3-32B c64", Row{Model: "Qwen/Qwen3-32B", ISL: 4096, TP: 2, Concurrency: 64}, replay.EngineTRTLLM, 5664, 64},
+		{"Qwen3-32B c64", Row{Client: ClientAIPerfRun, Model: "Qwen/Qwen3-32B", ISL: 4096, TP: 2, Concurrency: 64}, replay.EngineTRTLLM, 5664, 64},
 		// batch_size is per attention-DP rank: 64 / 4 + 1024 + 1500 = 2540 -> 2560.
-		{"attention DP", Row{Model: "Qwen/Qwen3-32B", ISL: 1024, TP: 1, Concurrency: 64, AttentionDP: 4}, replay.EngineTRTLLM, 2560, 16},
+		{"attention DP", Row{Client: ClientAIPerfRun, Model: "Qwen/Qwen3-32B", ISL: 1024, TP: 1, Concurrency: 64, AttentionDP: 4}, replay.EngineTRTLLM, 2560, 16},
 		{"InferenceMAX", Row{Model: "Qwen/Qwen3-32B", ISL: 1024, TP: 1, Concurrency: 8, Client: ClientBenchServing}, replay.EngineTRTLLM, 8192, 0},
-		{"disagg", Row{Model: "Qwen/Qwen3-32B", ISL: 1024, Concurrency: 8, Mode: "disagg"}, replay.EngineTRTLLM, 8192, 0},
-		{"SGLang", Row{Model: "Qwen/Qwen3-32B", ISL: 1024, TP: 1, Concurrency: 8}, replay.EngineSGLang, 8192, 0},
+		{"disagg", Row{Client: ClientAIPerfRun, Model: "Qwen/Qwen3-32B", ISL: 1024, Concurrency: 8, Mode: "disagg"}, replay.EngineTRTLLM, 8192, 0},
+		{"no source", Row{Model: "Qwen/Qwen3-32B", ISL: 1024, TP: 1, Concurrency: 8}, replay.EngineTRTLLM, 8192, 0},
+		{"SGLang", Row{Client: ClientAIPerfRun, Model: "Qwen/Qwen3-32B", ISL: 1024, TP: 1, Concurrency: 8}, replay.EngineSGLang, 8192, 0},
 	} {
 		sc := replay.SchedulerConfig{Engine: c.backend, MaxNumBatchedTokens: 8192}
 		applyRecipes(c.row, &sc)

@@ -49,7 +49,7 @@ func applyRecipes(row Row, sc *replay.SchedulerConfig) {
 	if sc.Engine != replay.EngineTRTLLM {
 		return
 	}
-	if row.Client == ClientAIPerf && !row.Disaggregated() {
+	if row.Client == ClientAIPerfRun && !row.Disaggregated() {
 		aiconfiguratorTRTLLMAgg(row, sc)
 	}
 	dp := max(row.AttentionDP, 1)
