@@ -56,7 +56,8 @@ func TestDisaggRowMapping(t *testing.T) {
 }
 
 // TestDisaggDevGroup simulates every disaggregated row of the dev set
-// (DeepSeek-R1 FP8 on H200, SGLang, 1P+1D at TP8): none may be skipped. Its
+// (DeepSeek-R1 FP8 on H200, SGLang, 1P+1D at TP8): none may be skipped
+// but a row repeating another (it counts once, markRepeats). Its
 // accuracy is logged, not asserted: see docs/disagg (the decode step of
 // DeepSeek-R1 is costed about three times too slow on the aggregated rows
 // too).
@@ -79,7 +80,7 @@ func TestDisaggDevGroup(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, p := range rep.Predictions {
-		if !p.Simulated() {
+		if !p.Simulated() && p.Row.Repeats == 0 {
 			t.Errorf("%s skipped: %s", p.Row.ID, p.Skipped)
 		}
 	}
