@@ -6,10 +6,10 @@ import (
 	"github.com/lodsim/lodsim/replay"
 )
 
-// TestSourceClient: InferenceMAX's rows (wip= in silicon_data_source) of
-// a TensorRT-LLM aggregated deployment are simulated with its
-// benchmark_serving client; other sources, other engines and
-// disaggregated rows keep the default.
+// TestSourceClient: InferenceMAX's rows (wip= or workflow_run_id= in
+// silicon_data_source) of a TensorRT-LLM or vLLM aggregated deployment
+// are simulated with its benchmark_serving client; other sources, other
+// engines and disaggregated rows keep the default.
 func TestSourceClient(t *testing.T) {
 	imax := "source_file=2026-04-06.csv; model=Llama-3.1-70B; silicon_concurrency=4; wip=False"
 	for _, c := range []struct {
@@ -20,7 +20,10 @@ func TestSourceClient(t *testing.T) {
 		{"TRTLLM", "", imax, ClientBenchServing},
 		{"trtllm", "", "source_file=/x/aic-auto-gap-analysis/q.csv; gtl_job_id=1", ClientAIPerf},
 		{"trtllm", "", "db-dump/2026-04-27; config_id=606; swip=1", ClientAIPerf},
-		{"vllm", "", imax, ClientAIPerf},
+		{"vllm", "", imax, ClientBenchServing},
+		{"vllm", "", "db-dump/2026-04-27; config_id=606; workflow_run_id=305; vllm/vllm-openai:v0.16.0", ClientBenchServing},
+		{"vllm", "", "source_file=/x/aic-auto-gap-analysis/h200_sxm/vllm/0.12.0/q.csv; silicon_concurrency=16", ClientAIPerf},
+		{"sglang", "", imax, ClientAIPerf},
 		{"trtllm", "disagg", imax, ClientAIPerf},
 	} {
 		r := Row{Backend: c.backend, Mode: c.mode}
