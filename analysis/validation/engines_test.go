@@ -177,10 +177,10 @@ func TestShippedConstantsAccuracy(t *testing.T) {
 		"DeepSeek-R1 h200_sxm trtllm fp8 agg":       {55.2, 21.1}, // TTFT bias -60 %: 0.2-0.4 s more per request than the kernels explain; attention-DP rows 0.3-0.4x
 		"DeepSeek-R1 h200_sxm sglang fp8 disagg":    {54.3, 66.8}, // TPOT +54 %: far fewer distinct experts per step than random routing, or MTP (the rows name neither)
 		"Llama-3.1-70B b200_sxm trtllm fp8 agg":     {10.8, 6.9},
-		"Llama-3.1-70B b200_sxm vllm fp4 agg":       {48.1, 16.9}, // benchmark_serving client on constants fitted under aiperf (61 ms per request, ramp 1): 16.7 / 10.9 refitted
+		"Llama-3.1-70B b200_sxm vllm fp4 agg":       {15.2, 10.5}, // benchmark_serving client and async scheduling (its recipe), on constants fitted without either
 		"Llama-3.1-70B h200_sxm trtllm fp8 agg":     {9.2, 4.6},
-		"Llama-3.1-70B h200_sxm vllm fp8 agg":       {44.4, 9.5},  // the same: 23.3 / 7.7 refitted
-		"MiniMax-M2.5 h200_sxm vllm fp8 agg":        {50.6, 18.9}, // the same: 13.0 / 13.0 refitted; 33.5 / 57.1 (TPOT bias +69 %) with the eager-timed vLLM fp8_block GEMM rows (hwprofile eagerTimed)
+		"Llama-3.1-70B h200_sxm vllm fp8 agg":       {19.3, 8.4},  // the same
+		"MiniMax-M2.5 h200_sxm vllm fp8 agg":        {13.4, 14.9}, // the same (async scheduling: vLLM >= 0.14 default); 33.5 / 57.1 (TPOT bias +69 %) with the eager-timed vLLM fp8_block GEMM rows (hwprofile eagerTimed)
 		"Qwen3-235B-A22B-FP8 h200_sxm vllm fp8 agg": {16.8, 29.2}, // TPOT -33 % bias (-17 % while the eager fp8_block GEMM rows added ~15 ms per step): vLLM 0.12's decode step is about 3x its weight reads
 		"Qwen3-32B h100_sxm sglang bf16 agg":        {14.1, 5.5},
 		"Qwen3-32B h100_sxm trtllm fp8 agg":         {80.1, 11.3}, // TTFT +56 % in lock-step (the fitted ramp), -60 % spread: the aiperf rows sit between; 33.7 % with stop 20's 143 ms per request
