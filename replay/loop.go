@@ -77,9 +77,9 @@ func (s *Simulator) loop(until Time, n int) {
 		case evStageCompute:
 			s.medium.onStageCompute(s.stages[ev.a])
 		case evStageCollective:
-			s.stageDone(s.stages[ev.a])
+			s.medium.onStageCollective(s.stages[ev.a], ev.ver)
 		case evPPTransfer:
-			s.medium.onPPArrive(int(ev.a), int(ev.b))
+			s.medium.onPPArrive(int(ev.a), int(ev.b), ev.ver)
 		case evDecodeRun:
 			s.medium.onRunEnd(s.replicas[ev.a], ev.ver)
 		case evExpertCompute:
