@@ -2,6 +2,7 @@ package replay
 
 import (
 	"math"
+	"os"
 
 	"github.com/lodsim/lodsim/hwprofile/cost"
 	"github.com/lodsim/lodsim/lod"
@@ -37,8 +38,9 @@ import (
 // busFlow is one program on a replica's bus: a stage's step or a hand-off.
 type busFlow struct {
 	first, mid, gap, last float64 // off-bus phases, ns: the first, inside a layer, between layers, the last
-	w                     float64 // bandwidth time of one flow in one on-bus phase, ns at the full rate
-	phases, k             int32   // 1 + 4 x layers (3 for a hand-off), and the current one
+	w, lat                float64 // bandwidth time of one flow in one on-bus phase (ns at the full rate), and the latency after it
+	hops                  int32   // on-bus phases per all-reduce (1 for a hand-off)
+	phases, k             int32   // 1 + 4 x hops x layers (3 for a hand-off), and the current one
 	flows                 int32   // flows while on the bus: the ring's ranks, 1 for a hand-off
 	rem                   float64 // left of phase k: ns off the bus, bandwidth ns on it
 	end                   float64 // when it ended (k == phases)
@@ -56,10 +58,13 @@ func (f *busFlow) amount(k int32) float64 {
 	case k == 0:
 		return f.first
 	}
-	switch (k - 1) % 4 {
-	case 0, 2:
+	if k%2 == 1 {
 		return f.w
-	case 1:
+	}
+	switch u := k/2 - 1; {
+	case u%f.hops < f.hops-1:
+		return f.lat // between two hops of a ring
+	case (u/f.hops)%2 == 0:
 		return f.mid
 	}
 	return f.gap
@@ -67,6 +72,12 @@ func (f *busFlow) amount(k int32) float64 {
 
 // onBus reports whether f's current phase sends on the bus.
 func (f *busFlow) onBus() bool { return f.k < f.phases && f.k%2 == 1 }
+
+// begin starts f's program at time at, its end event not yet pushed.
+func (f *busFlow) begin(at float64) {
+	f.k, f.rem, f.due = 0, f.amount(0), -1
+	f.next(at)
+}
 
 // next moves f past its finished phases at time at.
 func (f *busFlow) next(at float64) {
@@ -149,8 +160,7 @@ func (m *mediumExecutor) busAdd(rp *replica, f busFlow) {
 	bf := &m.fluids[rp.id]
 	bf.advance(s.now)
 	now := bf.at
-	f.rem, f.due = f.amount(0), -1
-	f.next(now)
+	f.begin(now)
 	bf.flows = append(bf.flows, f)
 	bf.scratch = append(bf.scratch[:0], bf.flows...)
 	busRun(bf.scratch, now, math.Inf(1))
@@ -192,8 +202,12 @@ func (m *mediumExecutor) busStepFlow(st *stage, c *lod.StageCost, t int64) busFl
 	g := st.rep.grp
 	n := int64(g.tp)
 	lat, bw := lod.HopParts(c.ARLink, c.ARBytes/float64(n))
-	lam := float64(2 * (n - 1) * lat)
-	w := float64(2 * (n - 1) * bw)
+	h := 2 * (n - 1)
+	if os.Getenv("LODSIM_BLOCK") != "" {
+		lat, bw, h = h*lat, h*bw, 1
+	}
+	lam := float64(lat)
+	w := float64(bw)
 	seg1 := float64(c.Op[lod.OpQKV] + c.Op[lod.OpAttention] + c.Op[lod.OpOProj])
 	seg2 := float64(c.Op[lod.OpMLP])
 	head := float64(c.Head)
@@ -201,9 +215,9 @@ func (m *mediumExecutor) busStepFlow(st *stage, c *lod.StageCost, t int64) busFl
 		seg1 = sg.segment(c.Op[lod.OpQKV], c.Op[lod.OpAttention], c.Op[lod.OpOProj])
 		seg2, head = sg.segment(c.Op[lod.OpMLP]), sg.segment(c.Head)
 	}
-	f := busFlow{w: w, flows: int32(n), stage: st.gid, batch: -1, phases: int32(1 + 4*c.Layers)}
+	f := busFlow{w: w, lat: lam, hops: int32(h), flows: int32(n), stage: st.gid, batch: -1, phases: int32(1 + 4*int64(c.Layers)*h)}
 	L := float64(c.Layers)
-	alone := float64(c.Overhead) + L*(seg1+seg2) + 2*L*(lam+float64(n)*w) + head
+	alone := float64(c.Overhead) + L*(seg1+seg2) + 2*L*float64(h)*(lam+float64(n)*w) + head
 	extra := float64(t) - alone
 	if c.Layers == 0 {
 		f.first = math.Max(0, float64(t))
@@ -218,5 +232,5 @@ func (m *mediumExecutor) busStepFlow(st *stage, c *lod.StageCost, t int64) busFl
 // its bytes on the bus, then the link's latency.
 func busHopFlow(st *stage, bi int32, l cost.Link, bytes float64) busFlow {
 	lat, bw := lod.HopParts(l, bytes)
-	return busFlow{w: float64(bw), last: float64(lat), phases: 3, flows: 1, stage: st.gid + 1, batch: bi}
+	return busFlow{w: float64(bw), last: float64(lat), hops: 1, phases: 3, flows: 1, stage: st.gid + 1, batch: bi}
 }
