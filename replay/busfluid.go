@@ -92,91 +92,152 @@ func (f *busFlow) next(at float64) {
 	}
 }
 
+// pre is how long phases [0, j) of f take alone (1 <= j < f.phases): the
+// first, q whole layers of 2h hops (bandwidth, then the latency or the
+// segment after it), and r phases of the next.
+func (f *busFlow) pre(j int32) float64 {
+	h, nw := f.hops, float64(f.flows)*f.w
+	q, r := (j-1)/(4*h), (j-1)%(4*h)
+	layer := float64(2*h)*nw + float64(2*(h-1))*f.lat + f.mid + f.gap
+	t := f.first + float64(q)*layer + float64((r+1)/2)*nw + float64(r/2)*f.lat
+	if r > 2*h-1 {
+		t += f.mid - f.lat
+	}
+	return t
+}
+
+// left is how long f takes alone from its current state to its end.
+func (f *busFlow) left() float64 {
+	t := f.rem
+	if f.onBus() {
+		t *= float64(f.flows)
+	}
+	if f.k+1 < f.phases {
+		t += f.pre(f.phases-1) + f.last - f.pre(f.k+1)
+	}
+	return t
+}
+
 // busRun runs flows jointly from time at to time to (math.Inf(1): until
-// every one has ended) and returns the time reached: the F flows on the
-// bus each drain at 1/F of the full rate, off-bus phases at 1.
-func busRun(flows []busFlow, at, to float64) float64 {
+// every one has ended), or with first until one of them ends, and returns
+// the time reached and the flow that ended (-1 if none): the F flows on
+// the bus each drain at 1/F of the full rate, off-bus phases at 1. A flow
+// left alone runs to its end in one go (left).
+func busRun(flows []busFlow, at, to float64, first bool) (float64, int) {
 	for at < to {
 		var n float64
-		for i := range flows {
-			if flows[i].onBus() {
-				n += float64(flows[i].flows)
-			}
-		}
-		dt, live := to-at, false
+		live, one := 0, -1
 		for i := range flows {
 			f := &flows[i]
 			if f.k >= f.phases {
+				if first {
+					return f.end, i
+				}
 				continue
 			}
-			live = true
-			if d := f.rem; f.onBus() {
-				dt = math.Min(dt, d*n)
-			} else {
-				dt = math.Min(dt, d)
+			live, one = live+1, i
+			if f.onBus() {
+				n += float64(f.flows)
 			}
 		}
-		if !live {
+		if live == 0 {
 			break
 		}
-		at += dt
-		for i := range flows {
-			f := &flows[i]
-			if f.k >= f.phases {
-				continue
-			}
-			if f.onBus() {
-				f.rem -= dt / n
-			} else {
-				f.rem -= dt
-			}
-			f.next(at)
+		if f := &flows[one]; live == 1 && at+f.left() <= to {
+			f.k, f.end = f.phases, at+f.left()
+			at = f.end
+			continue
 		}
+		at = busStep(flows, at, to, n)
+	}
+	return at, -1
+}
+
+// busStep advances flows, n of them on the bus, to the next phase change
+// or to time to, and returns the time reached.
+func busStep(flows []busFlow, at, to, n float64) float64 {
+	dt := to - at
+	for i := range flows {
+		if f := &flows[i]; f.onBus() {
+			dt = min(dt, f.rem*n)
+		} else if f.k < f.phases {
+			dt = min(dt, f.rem)
+		}
+	}
+	at += dt
+	for i := range flows {
+		f := &flows[i]
+		if f.onBus() {
+			f.rem -= dt / n
+		} else if f.k < f.phases {
+			f.rem -= dt
+		} else {
+			continue
+		}
+		f.next(at)
 	}
 	return at
 }
 
 // busFluid is one replica's bus at medium LoD: its programs in flight, up
-// to their end events, with their state at time at.
+// to their end events, with their state at time at, and the plan: the
+// programs run on to the first end, which has the one pending end event.
 type busFluid struct {
 	flows   []busFlow
-	scratch []busFlow
+	plan    []busFlow // flows at planAt, when planned
 	at      float64
-	ver     uint32 // the last end event's version
+	planAt  float64
+	planned bool
+	pend    uint32 // the pending end event's version, 0: none
+	ver     uint32 // the last one given
 }
 
-// advance brings the programs' state up to now.
+// advance brings the programs' state up to now, from the plan when the
+// first end has come.
 func (bf *busFluid) advance(now Time) {
-	busRun(bf.flows, bf.at, float64(now))
+	if bf.planned && bf.planAt <= float64(now) {
+		bf.flows, bf.plan = bf.plan, bf.flows
+		bf.at = bf.planAt
+	}
+	bf.planned = false
+	busRun(bf.flows, bf.at, float64(now), false)
 	bf.at = float64(now)
 }
 
-// busAdd brings rp's bus up to now, adds f and re-plans every end event.
+// busAdd brings rp's bus up to now, adds f and re-plans its end event.
 func (m *mediumExecutor) busAdd(rp *replica, f busFlow) {
-	s := m.s
 	if len(m.fluids) <= int(rp.id) {
 		m.fluids = append(m.fluids, make([]busFluid, int(rp.id)+1-len(m.fluids))...)
 	}
 	bf := &m.fluids[rp.id]
-	bf.advance(s.now)
-	now := bf.at
-	f.begin(now)
+	bf.advance(m.s.now)
+	f.begin(bf.at)
 	bf.flows = append(bf.flows, f)
-	bf.scratch = append(bf.scratch[:0], bf.flows...)
-	busRun(bf.scratch, now, math.Inf(1))
-	for i := range bf.flows {
-		f := &bf.flows[i]
-		due := max(s.now, Time(math.Ceil(bf.scratch[i].end-doneEps)))
-		if due == f.due || (f.k == f.phases && f.due >= 0) {
-			continue // unmoved, or ended with its event pending
-		}
-		bf.ver++
-		f.due, f.ver = due, bf.ver
-		if f.batch < 0 {
-			s.h.push(due, evStageCollective, f.stage, 0, f.ver)
-		} else {
-			s.h.push(due, evPPTransfer, f.stage, f.batch, f.ver)
-		}
+	m.busPlan(bf)
+}
+
+// busPlan runs rp's programs on to the first end and pushes its end event,
+// unless it is the one pending (a new one supersedes it).
+func (m *mediumExecutor) busPlan(bf *busFluid) {
+	s := m.s
+	bf.plan = append(bf.plan[:0], bf.flows...)
+	end, i := busRun(bf.plan, bf.at, math.Inf(1), true)
+	if i < 0 {
+		return
+	}
+	bf.planned, bf.planAt = true, end
+	f := &bf.flows[i]
+	due := max(s.now, Time(math.Ceil(end-doneEps)))
+	if bf.pend != 0 && f.ver == bf.pend && f.due == due {
+		return
+	}
+	bf.ver++
+	f.due, f.ver, bf.pend = due, bf.ver, bf.ver
+	bf.plan[i].due, bf.plan[i].ver = due, f.ver
+	if f.batch < 0 {
+		s.h.push(due, evStageCollective, f.stage, 0, f.ver)
+	} else {
+		s.h.push(due, evPPTransfer, f.stage, f.batch, f.ver)
 	}
 }
 
@@ -184,14 +245,19 @@ func (m *mediumExecutor) busAdd(rp *replica, f busFlow) {
 // now, and reports whether there was one (else the event is stale).
 func (m *mediumExecutor) busTake(rp *replica, ver uint32) bool {
 	bf := &m.fluids[rp.id]
+	if ver != bf.pend {
+		return false
+	}
+	bf.advance(m.s.now)
 	for i := range bf.flows {
-		if f := &bf.flows[i]; f.ver == ver {
-			bf.advance(m.s.now) // with f still on the bus until now
+		if bf.flows[i].ver == ver {
 			bf.flows = append(bf.flows[:i], bf.flows[i+1:]...)
-			return true
+			break
 		}
 	}
-	return false
+	bf.pend = 0
+	m.busPlan(bf)
+	return true
 }
 
 // busStepFlow is the program of stage st's step at cost c, whose compute

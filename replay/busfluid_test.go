@@ -36,7 +36,7 @@ func TestBusRunSharing(t *testing.T) {
 		for i := range c.flows {
 			c.flows[i].begin(0)
 		}
-		busRun(c.flows, 0, math.Inf(1))
+		busRun(c.flows, 0, math.Inf(1), false)
 		for i, f := range c.flows {
 			if math.Abs(f.end-c.ends[i]) > 1e-6 {
 				t.Errorf("case %d flow %d ends at %v, want %v", ci, i, f.end, c.ends[i])
@@ -61,9 +61,9 @@ func TestBusRunSplit(t *testing.T) {
 		return fs
 	}
 	one, two := mk(), mk()
-	busRun(one, 0, math.Inf(1))
-	at := busRun(two, 0, 77.5)
-	busRun(two, at, math.Inf(1))
+	busRun(one, 0, math.Inf(1), false)
+	at, _ := busRun(two, 0, 77.5, false)
+	busRun(two, at, math.Inf(1), false)
 	for i := range one {
 		if math.Abs(one[i].end-two[i].end) > 1e-6 {
 			t.Errorf("flow %d ends at %v in one run, %v when split at %v", i, one[i].end, two[i].end, at)
