@@ -70,3 +70,30 @@ func TestBusRunSplit(t *testing.T) {
 		}
 	}
 }
+
+// TestBusFlowLeft: the closed form of a lone program's time to its end
+// equals the sum of its phases, from every phase of programs of 1 and 3
+// hops per all-reduce.
+func TestBusFlowLeft(t *testing.T) {
+	for _, f := range []busFlow{
+		{first: 3, w: 17, lat: 2, mid: 4, gap: 6, last: 2, hops: 1, phases: 9, flows: 4},
+		{first: 1, w: 9, lat: 5, mid: 7, gap: 8, last: 5, hops: 3, phases: 25, flows: 4},
+		{w: 40, last: 5, hops: 1, phases: 3, flows: 1},
+	} {
+		for k := int32(0); k < f.phases; k++ {
+			var want float64
+			for j := k; j < f.phases; j++ {
+				a := f.amount(j)
+				if j%2 == 1 {
+					a *= float64(f.flows)
+				}
+				want += a
+			}
+			g := f
+			g.k, g.rem = k, g.amount(k)
+			if got := g.left(); math.Abs(got-want) > 1e-9 {
+				t.Errorf("%d hops, phase %d of %d: left %v, want %v", f.hops, k, f.phases, got, want)
+			}
+		}
+	}
+}
