@@ -2,7 +2,6 @@ package replay
 
 import (
 	"math"
-	"os"
 
 	"github.com/lodsim/lodsim/hwprofile/cost"
 	"github.com/lodsim/lodsim/lod"
@@ -12,28 +11,38 @@ import (
 // the stages' ring all-reduces and the pipeline hand-offs contend for one
 // bus per replica, which the high level of detail shares among every
 // transfer on it (processor sharing, links.go). Medium follows the same
-// sharing in a fluid model of the replica's bus, at the granularity of one
-// all-reduce, without events: each step in flight is the program
+// sharing in a fluid model of the replica's bus, hop by hop but without
+// events: each step in flight is the program
 //
 //	off-bus (overhead + QKV, attention, O-proj)
-//	for each layer: on-bus (ring), off-bus (Λ + MLP), on-bus (ring), off-bus (Λ + next QKV..O-proj)
+//	for each layer, two rings of h = 2(N-1) hops, each hop on-bus (b for
+//	each of the N ranks' flows) then off-bus (α), the last hop's α
+//	followed by the MLP (first ring) or the next layer's QKV..O-proj
+//	(second ring; after the last layer, the LM head)
 //
-// with the last off-bus phase Λ + LM head, Λ = 2(N-1) x α the ring's
-// latency and each on-bus phase 2(N-1) x b of bandwidth time (b one
-// chunk's) for each of the N ranks' flows; a hand-off is one flow of its
-// bandwidth time then its latency. While flows of several programs are on
-// the bus each of the F flows drains at 1/F of the full rate, so a ring
-// alone takes N x 2(N-1) x b + Λ, exactly lod.RingAllReduceNs's shared-bus
-// form (mediumcost.go), and two stages' rings that overlap take twice as
-// long for the overlap. Whenever a step or a hand-off starts the replica's
-// programs are run on, jointly, from their state now to their ends, and
-// each one's end event is pushed anew where it moved (the old one goes
-// stale). A step's end event is its collective event (there is no compute
-// event: the program holds both).
+// with b one chunk's bandwidth time and α the link's latency; a hand-off
+// is one flow of its bandwidth time then its latency. The hops of a ring
+// go in lockstep as high's do without variability (every rank sends its
+// chunk at once and waits for the one it receives). While flows of
+// several programs are on the bus each of the F flows drains at 1/F of
+// the full rate, so a ring alone takes 2(N-1) x (N x b + α), exactly
+// lod.RingAllReduceNs's shared-bus form (mediumcost.go), and two stages'
+// hops that overlap share the bus for the overlap. Whenever a step or a
+// hand-off starts, the replica's programs are run on jointly from their
+// state now to the first end, whose event is pushed (superseding the one
+// pending, which goes stale); when it comes, the next end is planned. A
+// step's end event is its collective event (there is no compute event:
+// the program holds both). A program left alone runs to its end in closed
+// form (busFlow.left).
 //
-// It misses the phase detail inside one all-reduce (a ring hop's latency
-// when the other ring's bytes could use the bus) and the per-rank spread of
-// variability (a program runs the expected maximum of each segment).
+// Without variability this matches high to the rounding of each transfer
+// to whole ns (TestMediumSharedBusPP); with it, a program runs the expected
+// maximum of each segment and misses the ranks' spread inside a ring,
+// which is what the adaptive level of detail refines.
+//
+// Each phase run costs a few tens of ns: medium on lod-shared-bus takes
+// about ten times the CPU of its first-order bus load (busStep, before),
+// still a tenth of high's.
 
 // busFlow is one program on a replica's bus: a stage's step or a hand-off.
 type busFlow struct {
@@ -50,7 +59,8 @@ type busFlow struct {
 	batch                 int32   // a hand-off's batch index, -1 for a step
 }
 
-// amount is how much phase k of f takes alone.
+// amount is how much phase k of f takes alone: bandwidth time per flow on
+// the bus (odd k), ns off it.
 func (f *busFlow) amount(k int32) float64 {
 	switch {
 	case k == f.phases-1:
@@ -269,9 +279,6 @@ func (m *mediumExecutor) busStepFlow(st *stage, c *lod.StageCost, t int64) busFl
 	n := int64(g.tp)
 	lat, bw := lod.HopParts(c.ARLink, c.ARBytes/float64(n))
 	h := 2 * (n - 1)
-	if os.Getenv("LODSIM_BLOCK") != "" {
-		lat, bw, h = h*lat, h*bw, 1
-	}
 	lam := float64(lat)
 	w := float64(bw)
 	seg1 := float64(c.Op[lod.OpQKV] + c.Op[lod.OpAttention] + c.Op[lod.OpOProj])
