@@ -28,9 +28,10 @@ import (
 // the full rate, so a ring alone takes 2(N-1) x (N x b + α), exactly
 // lod.RingAllReduceNs's shared-bus form (mediumcost.go), and two stages'
 // hops that overlap share the bus for the overlap. Whenever a step or a
-// hand-off starts, the replica's programs are run on jointly from their
-// state now to the first end, whose event is pushed (superseding the one
-// pending, which goes stale); when it comes, the next end is planned. A
+// hand-off starts or ends, the replica's programs are run on jointly from
+// their state now to the first end, once every event at this time is
+// applied, and its event is pushed (superseding the one pending, which
+// goes stale). A
 // step's end event is its collective event (there is no compute event:
 // the program holds both). A program left alone runs to its end in closed
 // form (busFlow.left).
@@ -200,6 +201,7 @@ type busFluid struct {
 	planned bool
 	pend    uint32 // the pending end event's version, 0: none
 	ver     uint32 // the last one given
+	dirty   bool   // changed at this time, not yet planned
 }
 
 // advance brings the programs' state up to now, from the plan when the
@@ -223,7 +225,27 @@ func (m *mediumExecutor) busAdd(rp *replica, f busFlow) {
 	bf.advance(m.s.now)
 	f.begin(bf.at)
 	bf.flows = append(bf.flows, f)
-	m.busPlan(bf)
+	m.busChanged(bf, rp.id)
+}
+
+// busChanged marks rp's bus to be planned once every event at this time
+// is applied (busFlush): a step's end, its hand-off and the next steps
+// come at the same ns, and only the last plan counts.
+func (m *mediumExecutor) busChanged(bf *busFluid, rp int32) {
+	if !bf.dirty {
+		bf.dirty = true
+		m.busDirty = append(m.busDirty, rp)
+	}
+}
+
+// busFlush plans every bus that changed, in the order they changed.
+func (m *mediumExecutor) busFlush() {
+	for _, id := range m.busDirty {
+		bf := &m.fluids[id]
+		bf.dirty = false
+		m.busPlan(bf)
+	}
+	m.busDirty = m.busDirty[:0]
 }
 
 // busPlan runs rp's programs on to the first end and pushes its end event,
@@ -266,7 +288,7 @@ func (m *mediumExecutor) busTake(rp *replica, ver uint32) bool {
 		}
 	}
 	bf.pend = 0
-	m.busPlan(bf)
+	m.busChanged(bf, rp.id)
 	return true
 }
 

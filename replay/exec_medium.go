@@ -14,6 +14,7 @@ type mediumExecutor struct {
 	skewSigma  float64           // log-sd of the expert loads (cluster.expert_skew), 0: uniform
 	skewMax    []float64         // by expert-parallel ranks n: E[max of n loads], 0: not yet computed
 	fluids     []busFluid        // by replica id: its shared bus at PP > 1 (busfluid.go)
+	busDirty   []int32           // replicas whose bus changed at this time, to plan
 }
 
 // initReplica reads each stage's all-to-all node layout. It is the

@@ -87,7 +87,7 @@ func (s *Simulator) loop(until Time, n int) {
 		case evKVTransfer:
 			s.disagg.arrived(ev.a)
 		}
-		if len(s.kicks) > 0 && (len(s.h.ev) == 0 || s.h.ev[0].t > s.now) {
+		if (len(s.kicks) > 0 || (s.medium != nil && len(s.medium.busDirty) > 0)) && (len(s.h.ev) == 0 || s.h.ev[0].t > s.now) {
 			flushKicks(s)
 		}
 		if processed++; s.in.Progress != nil && processed&0x3ffff == 0 {
