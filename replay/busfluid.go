@@ -41,9 +41,9 @@ import (
 // maximum of each segment and misses the ranks' spread inside a ring,
 // which is what the adaptive level of detail refines.
 //
-// Each phase run costs a few tens of ns: medium on lod-shared-bus takes
-// about ten times the CPU of its first-order bus load (busStep, before),
-// still a tenth of high's.
+// Each phase run costs about 20 ns: medium on lod-shared-bus takes
+// about 15 times the CPU of its first-order bus load (busStep, before),
+// still about a sixteenth of high's.
 
 // busFlow is one program on a replica's bus: a stage's step or a hand-off.
 type busFlow struct {
