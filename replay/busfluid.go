@@ -50,6 +50,8 @@ type busFlow struct {
 	first, mid, gap, last float64 // off-bus phases, ns: the first, inside a layer, between layers, the last
 	w, lat                float64 // bandwidth time of one flow in one on-bus phase (ns at the full rate), and the latency after it
 	hops                  int32   // on-bus phases per all-reduce (1 for a hand-off)
+	hop                   int32   // the current or last on-bus phase's place in its all-reduce
+	ring                  bool    // whether that all-reduce is a layer's second
 	phases, k             int32   // 1 + 4 x hops x layers (3 for a hand-off), and the current one
 	flows                 int32   // flows while on the bus: the ring's ranks, 1 for a hand-off
 	rem                   float64 // left of phase k: ns off the bus, bandwidth ns on it
@@ -86,16 +88,30 @@ func (f *busFlow) onBus() bool { return f.k < f.phases && f.k%2 == 1 }
 
 // begin starts f's program at time at, its end event not yet pushed.
 func (f *busFlow) begin(at float64) {
-	f.k, f.rem, f.due = 0, f.amount(0), -1
+	f.k, f.rem, f.due, f.hop, f.ring = 0, f.amount(0), -1, 0, false
 	f.next(at)
 }
 
-// next moves f past its finished phases at time at.
+// next moves f past its finished phases at time at. It follows phase k's
+// place in its ring (hop, ring) as it goes, which is amount(k) without the
+// divisions.
 func (f *busFlow) next(at float64) {
 	for f.rem <= doneEps && f.k < f.phases {
 		f.k++
-		if f.k < f.phases {
-			f.rem = f.amount(f.k)
+		switch {
+		case f.k == f.phases:
+		case f.k == f.phases-1:
+			f.rem = f.last
+		case f.k%2 == 1:
+			f.rem = f.w
+		case f.hop < f.hops-1:
+			f.rem, f.hop = f.lat, f.hop+1
+		default:
+			f.rem, f.hop = f.mid, 0
+			if f.ring {
+				f.rem = f.gap
+			}
+			f.ring = !f.ring
 		}
 	}
 	if f.k == f.phases {
