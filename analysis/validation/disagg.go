@@ -102,7 +102,7 @@ func sourceConcurrency(r *Row, v string) error {
 // attention_dp_size of them. A moe_tp_size that disagrees with TP x
 // attention DP / EP fails validation and skips the row.
 func disaggRowConfig(row Row, opt Options) (*experiment.Experiment, error) {
-	d := row.Disagg
+	d := disaggLayout(row)
 	clients := row.Concurrency
 	if clients < 1 {
 		return nil, skipf("disaggregated row without a concurrency (batch_size or silicon_data_source's silicon_concurrency)")

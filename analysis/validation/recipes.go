@@ -1,6 +1,7 @@
 package validation
 
 import (
+	"slices"
 	"strings"
 
 	"github.com/lodsim/lodsim/replay"
@@ -68,4 +69,77 @@ func applyRecipes(row Row, sc *replay.SchedulerConfig) {
 			sc.MaxNumBatchedTokens = max(sc.MaxNumBatchedTokens, r.budgetFloor)
 		}
 	}
+}
+
+// disaggRecipe is one STP (no speculative decoding) search-space entry of
+// InferenceX's benchmark configuration for a disaggregated deployment
+// (.github/configs/nvidia-master.yaml, dsr1-fp8-h200-dynamo-sglang, in
+// SemiAnalysisAI/InferenceX at 0004cf5: image lmsysorg/sglang:v0.5.8.post1-cu130,
+// the image the dev set's rows name). The silicon dump of its rows keeps
+// each pool's tp and ep but leaves prefill_num_workers and
+// decode_num_workers blank and drops dp-attn, so a row reads as 1P+1D:
+// the entries ran 1 or 2 prefill workers and 1 to 9 decode workers, and
+// the "dep" recipes run attention data-parallel over the worker's GPUs
+// (SGLang --enable-dp-attention, dp-size = tp-size). With one decode
+// worker 16 clients decode 16 to a step where the deployment decoded
+// about 2 on each of its 9 workers, and lodsim's TPOT came out twice the
+// measured one at low concurrency (BENCHMARKS.md, "Disaggregated recipes").
+type disaggRecipe struct {
+	name                          string // the entry's CONFIG_FILE
+	model, gpu, backend           string // lower-case substring of Row.Model; Row.GPU; Row.Backend
+	isl, osl, tp                  int
+	prefillEP, decodeEP           int
+	concs                         []int // the entry's conc-list
+	prefillWorkers, decodeWorkers int
+	prefillDPAttn, decodeDPAttn   bool
+}
+
+// disaggRecipes lists the entries in the configuration's order: where a
+// concurrency is in more than one entry's conc-list (8192/1024 at 4 to 128
+// clients) the row takes the first, as nothing in it tells them apart.
+var disaggRecipes = func() []disaggRecipe {
+	r := func(name string, isl, pEP, dEP int, concs []int, pw, dw int, pDP, dDP bool) disaggRecipe {
+		return disaggRecipe{name: name, model: "deepseek-r1", gpu: "h200_sxm", backend: "sglang", isl: isl, osl: 1024, tp: 8,
+			prefillEP: pEP, decodeEP: dEP, concs: concs, prefillWorkers: pw, decodeWorkers: dw, prefillDPAttn: pDP, decodeDPAttn: dDP}
+	}
+	return []disaggRecipe{
+		r("recipes/h200/1k1k/low-latency-1p9d.yaml", 1024, 1, 1, []int{1, 4, 8, 16, 32, 64, 128, 256}, 1, 9, false, false),
+		r("recipes/h200/1k1k/bs256-1p6d-tp.yaml", 1024, 1, 1, []int{512, 1024, 2048}, 1, 6, false, false),
+		r("recipes/h200/1k1k/bs256-1p6d-dep.yaml", 1024, 8, 8, []int{128, 256, 512, 1024, 2048}, 1, 6, true, true),
+		r("recipes/h200/8k1k/bs4-1p7d.yaml", 8192, 1, 1, []int{1, 4, 8}, 1, 7, false, false),
+		r("recipes/h200/8k1k/bs8-1p6d.yaml", 8192, 1, 1, []int{4, 8, 16}, 1, 6, false, false),
+		r("recipes/h200/8k1k/bs16-1p3d.yaml", 8192, 1, 1, []int{8, 16, 32}, 1, 3, false, false),
+		r("recipes/h200/8k1k/bs64-2p3d.yaml", 8192, 1, 1, []int{32, 64, 128}, 2, 3, false, false),
+		r("recipes/h200/8k1k/bs128-1p1d-dep.yaml", 8192, 1, 8, []int{64, 128, 256}, 1, 1, false, true),
+	}
+}()
+
+// disaggLayout is row's pools as its recipe ran them: where the row leaves
+// both worker counts blank and one entry of disaggRecipes matches its
+// model, GPU, backend, sequence lengths, per-pool TP and EP and
+// concurrency, the entry's worker counts, and for a dp-attn pool attention
+// data parallelism over its TP GPUs (attention TP 1, the experts over all
+// of them). Any other row keeps its own layout.
+func disaggLayout(row Row) DisaggLayout {
+	d := row.Disagg
+	if d.PrefillWorkers != 0 || d.DecodeWorkers != 0 || max(d.PrefillAttentionDP, 1) != 1 || max(d.DecodeAttentionDP, 1) != 1 {
+		return d
+	}
+	for _, r := range disaggRecipes {
+		if !strings.Contains(strings.ToLower(row.Model), r.model) || !strings.EqualFold(row.GPU, r.gpu) ||
+			!strings.EqualFold(row.Backend, r.backend) || row.ISL != r.isl || row.OSL != r.osl ||
+			d.PrefillTP != r.tp || d.DecodeTP != r.tp || max(d.PrefillMoEEP, 1) != r.prefillEP ||
+			max(d.DecodeMoEEP, 1) != r.decodeEP || !slices.Contains(r.concs, row.Concurrency) {
+			continue
+		}
+		d.PrefillWorkers, d.DecodeWorkers = r.prefillWorkers, r.decodeWorkers
+		if r.prefillDPAttn {
+			d.PrefillAttentionDP, d.PrefillTP, d.PrefillMoETP = d.PrefillTP, 1, 1
+		}
+		if r.decodeDPAttn {
+			d.DecodeAttentionDP, d.DecodeTP, d.DecodeMoETP = d.DecodeTP, 1, 1
+		}
+		return d
+	}
+	return d
 }
