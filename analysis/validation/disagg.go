@@ -88,7 +88,8 @@ func sourceConcurrency(r *Row, v string) error {
 }
 
 // disaggRowConfig builds the simulation of a disaggregated row: a
-// prefill pool and a decode pool of the row's workers (1 where blank), TP
+// prefill pool and a decode pool of the row's workers (its recipe's where
+// the row leaves them blank and disaggLayout knows it, else 1), TP
 // and PP, the engine's defaults per pool, KV moved over NVLink when both
 // pools fit in one node of the row's GPU, else over the network
 // (replay's default link choice), and the closed-loop workload of
