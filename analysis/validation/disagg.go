@@ -140,6 +140,11 @@ func disaggRowConfig(row Row, opt Options) (*experiment.Experiment, error) {
 			Output:   trace.LengthDist{Kind: "fixed", Mean: float64(row.OSL)},
 		}},
 	}
+	if rc := disaggRecipeFor(row); rc != nil {
+		cd := cfg.Cluster.Disaggregated
+		rc.prefill.apply(&cd.Prefill, d.PrefillAttentionDP)
+		rc.decode.apply(&cd.Decode, d.DecodeAttentionDP)
+	}
 	cfg.ApplyDefaults()
 	if err := cfg.Validate(); err != nil {
 		return nil, skipf("%v", err)

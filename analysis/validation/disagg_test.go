@@ -176,6 +176,15 @@ func TestDisaggRecipeLayout(t *testing.T) {
 	if d.Workers != 48 || d.TensorParallel != 1 || d.AttentionDataParallel != 8 || d.ExpertParallel != 8 {
 		t.Errorf("dep decode pool %+v, expected 6 workers of attention DP8 (48 replicas of TP1) with EP8", d)
 	}
+	// The recipe's max-running-requests 512 over 8 attention ranks, and its
+	// mem-fraction-static; bs8-1p6d's decode runs at most 16.
+	if d.MaxNumSeqs != 64 || d.GPUMemoryUtilization != 0.82 || p.MaxNumSeqs != 64 || p.GPUMemoryUtilization != 0.75 {
+		t.Errorf("dep pools' limits: prefill %d seqs at %v, decode %d at %v; expected 64 at 0.75 and 64 at 0.82",
+			p.MaxNumSeqs, p.GPUMemoryUtilization, d.MaxNumSeqs, d.GPUMemoryUtilization)
+	}
+	if _, d := pools(find(8192, 16, 1)); d.MaxNumSeqs != 16 {
+		t.Errorf("bs8-1p6d decode pool runs %d sequences, expected 16", d.MaxNumSeqs)
+	}
 	r = find(1024, 16, 1)
 	r.Disagg.DecodeWorkers = 2
 	if _, d := pools(r); d.Workers != 2 {
