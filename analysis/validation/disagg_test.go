@@ -185,6 +185,13 @@ func TestDisaggRecipeLayout(t *testing.T) {
 	if _, d := pools(find(8192, 16, 1)); d.MaxNumSeqs != 16 {
 		t.Errorf("bs8-1p6d decode pool runs %d sequences, expected 16", d.MaxNumSeqs)
 	}
+	pr, err := Predict(find(1024, 16, 1), Options{RequestsPerClient: 1, All: true})
+	if err != nil || pr.Skipped != "" {
+		t.Fatalf("predict: %v %s", err, pr.Skipped)
+	}
+	if l := pr.Row.Label(); !strings.HasSuffix(l, " p=1x8 d=9x8") {
+		t.Errorf("prediction labelled %q, expected the recipe's pools", l)
+	}
 	r = find(1024, 16, 1)
 	r.Disagg.DecodeWorkers = 2
 	if _, d := pools(r); d.Workers != 2 {

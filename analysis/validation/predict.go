@@ -284,6 +284,10 @@ func unloadedE2E(cfg *replay.Config, cp *cost.Profile, id analysis.ProfileID) (i
 // itself.
 func Predict(row Row, opt Options) (Prediction, error) {
 	p := Prediction{Row: row}
+	if row.Disaggregated() {
+		// Labelled with the pools it ran as (its recipe's, recipes.go).
+		p.Row.Disagg = disaggLayout(row)
+	}
 	e, spread, err := rowConfig(row, opt)
 	var sk *errSkip
 	if errors.As(err, &sk) {
