@@ -47,3 +47,23 @@ func TestAIPerfPhasesMatchWindow(t *testing.T) {
 		}
 	}
 }
+
+// TestAIPerfRunClient: a TensorRT-LLM row of aiconfigurator's aiperf
+// harness (ClientAIPerfRun) is simulated as aiperf's profiling phase runs,
+// every one of AIPerfRounds x C requests measured, on aiconfigurator's
+// generated budget (32 + 2048 + 1500 -> 3584 tokens: one prompt a step).
+func TestAIPerfRunClient(t *testing.T) {
+	ramp := 0.0
+	row := Row{ID: "q", File: "t.csv", Line: 2, Model: "Qwen/Qwen3-32B", GPU: "h100_sxm", Backend: "trtllm",
+		Precision: "fp8", GEMMQuant: "fp8", ISL: 2048, OSL: 128, Concurrency: 32, TP: 2, PP: 1,
+		TTFTms: 1, TPOTms: 1, Client: ClientAIPerfRun}
+	p, err := Predict(row, Options{Ramp: &ramp, Overheads: &cost.Overheads{PerRequestNs: 55.56e6}})
+	if err != nil || p.Skipped != "" {
+		t.Fatalf("%v %s", err, p.Skipped)
+	}
+	sc := p.Config.Scheduler
+	if p.Metrics.Measured != AIPerfRounds*row.Concurrency || sc.MaxNumBatchedTokens != 3584 || sc.MaxNumSeqs != 32 {
+		t.Errorf("measured %d requests, max_num_batched_tokens %d, max_num_seqs %d; want %d, 3584, 32",
+			p.Metrics.Measured, sc.MaxNumBatchedTokens, sc.MaxNumSeqs, AIPerfRounds*row.Concurrency)
+	}
+}

@@ -64,6 +64,9 @@ type Row struct {
 	// Client is the benchmark client the row was measured with (see
 	// Client); read from silicon_data_source.
 	Client Client
+	// Repeats is the line of an earlier row of the file that this one
+	// repeats (markRepeats), 0 if none: such a row is skipped.
+	Repeats int
 }
 
 // Disaggregated reports whether the row measured separate prefill and
@@ -354,6 +357,7 @@ func ReadBenchmarks(r io.Reader, name string) ([]Row, Layout, error) {
 		}
 		if layout == LayoutSilicon {
 			siliconClients(&row)
+			launchLayout(&row)
 		}
 		rows = append(rows, row)
 	}
@@ -363,7 +367,27 @@ func ReadBenchmarks(r io.Reader, name string) ([]Row, Layout, error) {
 	if len(rows) == 0 {
 		return nil, layout, fmt.Errorf("%s: no rows after the header, expected at least one measurement", name)
 	}
+	markRepeats(rows)
 	return rows, layout, nil
+}
+
+// markRepeats sets Repeats on each row that repeats an earlier one: the
+// same deployment, workload, client and measured TTFT and TPOT under
+// another id (a run exported into two source files, as the dev set's
+// DeepSeek-R1 TensorRT-LLM rows of 2026-03-25 and, re-laid out by
+// launchLayout, of 2026-04-06). Such a row is skipped, so that one
+// measured run counts once in the accuracy tables and the fit.
+func markRepeats(rows []Row) {
+	first := make(map[Row]int, len(rows))
+	for i := range rows {
+		k := rows[i]
+		k.File, k.Line, k.ID, k.Repeats = "", 0, "", 0
+		if at, ok := first[k]; ok {
+			rows[i].Repeats = at
+			continue
+		}
+		first[k] = rows[i].Line
+	}
 }
 
 // siliconClients turns the silicon layout's batch_size into the number of

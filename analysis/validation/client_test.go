@@ -8,7 +8,8 @@ import (
 
 // TestSourceClient: InferenceMAX's rows (wip= in silicon_data_source) of
 // a TensorRT-LLM aggregated deployment are simulated with its
-// benchmark_serving client; other sources, other engines and
+// benchmark_serving client, its other aggregated rows (aiconfigurator's
+// aiperf harness) with aiperf's profiling phase; other engines and
 // disaggregated rows keep the default.
 func TestSourceClient(t *testing.T) {
 	imax := "source_file=2026-04-06.csv; model=Llama-3.1-70B; silicon_concurrency=4; wip=False"
@@ -18,8 +19,9 @@ func TestSourceClient(t *testing.T) {
 	}{
 		{"trtllm", "", imax, ClientBenchServing},
 		{"TRTLLM", "", imax, ClientBenchServing},
-		{"trtllm", "", "source_file=/x/aic-auto-gap-analysis/q.csv; gtl_job_id=1", ClientAIPerf},
-		{"trtllm", "", "db-dump/2026-04-27; config_id=606; swip=1", ClientAIPerf},
+		{"trtllm", "", "source_file=/x/aic-auto-gap-analysis/q.csv; gtl_job_id=1", ClientAIPerfRun},
+		{"trtllm", "", "db-dump/2026-04-27; config_id=606; swip=1", ClientAIPerfRun},
+		{"sglang", "", "source_file=/x/aic-auto-gap-analysis/q.csv", ClientAIPerf},
 		{"vllm", "", imax, ClientAIPerf},
 		{"trtllm", "disagg", imax, ClientAIPerf},
 	} {
@@ -75,10 +77,48 @@ func TestBatchWaitRecipe(t *testing.T) {
 		{1024, 1024, 4, replay.EngineVLLM, false},
 	} {
 		sc := replay.SchedulerConfig{Engine: c.backend, MaxNumBatchedTokens: 8192}
-		applyRecipes(Row{Model: "meta-llama/Llama-3.1-70B", ISL: c.isl, OSL: c.osl, TP: c.tp}, &sc)
+		applyRecipes(Row{Model: "meta-llama/Llama-3.1-70B", ISL: c.isl, OSL: c.osl, TP: c.tp, Client: ClientBenchServing}, &sc)
 		got := sc.BatchWaitTimeoutIters == 20 && sc.BatchWaitMaxTokensRatio == 0.9 && sc.MaxNumBatchedTokens == 16384
 		if got != c.want {
 			t.Errorf("%dx%d TP%d %s: batch waiting %v (%+v), want %v", c.isl, c.osl, c.tp, c.backend, got, sc, c.want)
+		}
+	}
+}
+
+// TestAIConfiguratorTRTLLMRecipe: a TensorRT-LLM row measured with
+// aiconfigurator's aiperf harness (ClientAIPerfRun) runs the generated configuration
+// (max_batch_size bs, max_num_tokens bs + ISL + 1500 rounded up to 32,
+// CUDA graphs 1..bs, overlap on); InferenceMAX rows, rows of no known
+// source, disaggregated rows and other engines keep theirs.
+func TestAIConfiguratorTRTLLMRecipe(t *testing.T) {
+	for _, c := range []struct {
+		name         string
+		row          Row
+		backend      replay.Engine
+		budget, seqs int
+	}{
+		// 8 + 1024 + 1500 = 2532 -> 2560: two 1024-token prompts a step.
+		{"Qwen3-32B c8", Row{Client: ClientAIPerfRun, Model: "Qwen/Qwen3-32B", ISL: 1024, TP: 1, Concurrency: 8}, replay.EngineTRTLLM, 2560, 8},
+		// 64 + 4096 + 1500 = 5660 -> 5664: one 4096-token prompt a step.
+		{"Qwen3-32B c64", Row{Client: ClientAIPerfRun, Model: "Qwen/Qwen3-32B", ISL: 4096, TP: 2, Concurrency: 64}, replay.EngineTRTLLM, 5664, 64},
+		// batch_size is per attention-DP rank: 64 / 4 + 1024 + 1500 = 2540 -> 2560.
+		{"attention DP", Row{Client: ClientAIPerfRun, Model: "Qwen/Qwen3-32B", ISL: 1024, TP: 1, Concurrency: 64, AttentionDP: 4}, replay.EngineTRTLLM, 2560, 16},
+		{"InferenceMAX", Row{Model: "Qwen/Qwen3-32B", ISL: 1024, TP: 1, Concurrency: 8, Client: ClientBenchServing}, replay.EngineTRTLLM, 8192, 0},
+		{"disagg", Row{Client: ClientAIPerfRun, Model: "Qwen/Qwen3-32B", ISL: 1024, Concurrency: 8, Mode: "disagg"}, replay.EngineTRTLLM, 8192, 0},
+		{"no source", Row{Model: "Qwen/Qwen3-32B", ISL: 1024, TP: 1, Concurrency: 8}, replay.EngineTRTLLM, 8192, 0},
+		{"SGLang", Row{Client: ClientAIPerfRun, Model: "Qwen/Qwen3-32B", ISL: 1024, TP: 1, Concurrency: 8}, replay.EngineSGLang, 8192, 0},
+	} {
+		sc := replay.SchedulerConfig{Engine: c.backend, MaxNumBatchedTokens: 8192}
+		applyRecipes(c.row, &sc)
+		if sc.MaxNumBatchedTokens != c.budget || sc.MaxNumSeqs != c.seqs {
+			t.Errorf("%s: max_num_batched_tokens %d, max_num_seqs %d; want %d, %d", c.name, sc.MaxNumBatchedTokens, sc.MaxNumSeqs, c.budget, c.seqs)
+		}
+		on := c.seqs > 0
+		if g := sc.CUDAGraphSizes; on && (len(g) != c.seqs || g[0] != 1 || g[len(g)-1] != c.seqs) || !on && g != nil {
+			t.Errorf("%s: cuda_graph_sizes %v, want 1..%d", c.name, g, c.seqs)
+		}
+		if on != (sc.OverlapScheduler != nil && *sc.OverlapScheduler) {
+			t.Errorf("%s: overlap scheduler %v, want %v", c.name, sc.OverlapScheduler, on)
 		}
 	}
 }
@@ -96,12 +136,12 @@ func TestAttentionDPRecipe(t *testing.T) {
 		balance bool
 	}{
 		// 8 x 128 clients of 8192 tokens: (1024 + 8192 + 127) / 64 x 64 = 9280.
-		{"DEP8", Row{Model: "deepseek-ai/DeepSeek-R1", GPU: "h200_sxm", ISL: 8192, TP: 1, AttentionDP: 8, MoEEP: 8, Concurrency: 1024}, replay.EngineTRTLLM, 9280, true},
+		{"DEP8", Row{Client: ClientBenchServing, Model: "deepseek-ai/DeepSeek-R1", GPU: "h200_sxm", ISL: 8192, TP: 1, AttentionDP: 8, MoEEP: 8, Concurrency: 1024}, replay.EngineTRTLLM, 9280, true},
 		// (4 + 1024 + 127) / 64 x 64 = 1152.
-		{"TP8 EP8", Row{Model: "deepseek-ai/DeepSeek-R1", GPU: "h200_sxm", ISL: 1024, TP: 8, MoEEP: 8, Concurrency: 4}, replay.EngineTRTLLM, 1152, false},
-		{"TP8 EP1", Row{Model: "deepseek-ai/DeepSeek-R1", GPU: "h200_sxm", ISL: 1024, TP: 8, MoETP: 8, MoEEP: 1, Concurrency: 4}, replay.EngineTRTLLM, 8192, false},
-		{"B200", Row{Model: "deepseek-ai/DeepSeek-R1", GPU: "b200_sxm", ISL: 8192, TP: 1, AttentionDP: 8, MoEEP: 8, Concurrency: 64}, replay.EngineTRTLLM, 8192, false},
-		{"SGLang", Row{Model: "deepseek-ai/DeepSeek-R1", GPU: "h200_sxm", ISL: 8192, TP: 1, AttentionDP: 8, MoEEP: 8, Concurrency: 64}, replay.EngineSGLang, 8192, false},
+		{"TP8 EP8", Row{Client: ClientBenchServing, Model: "deepseek-ai/DeepSeek-R1", GPU: "h200_sxm", ISL: 1024, TP: 8, MoEEP: 8, Concurrency: 4}, replay.EngineTRTLLM, 1152, false},
+		{"TP8 EP1", Row{Client: ClientBenchServing, Model: "deepseek-ai/DeepSeek-R1", GPU: "h200_sxm", ISL: 1024, TP: 8, MoETP: 8, MoEEP: 1, Concurrency: 4}, replay.EngineTRTLLM, 8192, false},
+		{"B200", Row{Client: ClientBenchServing, Model: "deepseek-ai/DeepSeek-R1", GPU: "b200_sxm", ISL: 8192, TP: 1, AttentionDP: 8, MoEEP: 8, Concurrency: 64}, replay.EngineTRTLLM, 8192, false},
+		{"SGLang", Row{Client: ClientBenchServing, Model: "deepseek-ai/DeepSeek-R1", GPU: "h200_sxm", ISL: 8192, TP: 1, AttentionDP: 8, MoEEP: 8, Concurrency: 64}, replay.EngineSGLang, 8192, false},
 	} {
 		sc := replay.SchedulerConfig{Engine: c.backend, MaxNumBatchedTokens: 8192}
 		applyRecipes(c.row, &sc)

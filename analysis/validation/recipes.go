@@ -50,6 +50,9 @@ func applyRecipes(row Row, sc *replay.SchedulerConfig) {
 	if sc.Engine != replay.EngineTRTLLM {
 		return
 	}
+	if row.Client == ClientAIPerfRun && !row.Disaggregated() {
+		aiconfiguratorTRTLLMAgg(row, sc)
+	}
 	dp := max(row.AttentionDP, 1)
 	for _, r := range attentionDPRecipes {
 		if !strings.Contains(strings.ToLower(row.Model), r.model) || !strings.EqualFold(row.GPU, r.gpu) || row.MoEEP != row.TP*dp {
@@ -188,4 +191,35 @@ func disaggLayout(row Row) DisaggLayout {
 func (p recipePool) apply(pc *replay.PoolConfig, dp int) {
 	pc.MaxNumSeqs = max(p.maxRunning/max(dp, 1), 1)
 	pc.GPUMemoryUtilization = p.memFraction
+}
+
+// aiconfiguratorTRTLLMAgg sets the engine settings aiconfigurator's
+// generator writes for an aggregated TensorRT-LLM worker of batch size bs
+// (the row's batch_size, per attention-DP rank): max_batch_size bs,
+// max_num_tokens bs + ISL + 1500 ("+1500 is for holding the largest
+// isl"; "we're assuming no chunked prefill"), CUDA graphs at every batch
+// size 1..bs and the overlap scheduler on (its TensorRT-LLM backend's
+// generate_backend_config, and rule_plugin/benchmark/trtllm.rule in
+// ai-dynamo/aiconfigurator; the newer rule_plugin/trtllm.rule rounds the
+// budget up to tokens_per_block 32, which is kept here since TensorRT-LLM
+// requires it). The dev set's TensorRT-LLM rows measured with
+// aiconfigurator's aiperf harness ran these generated configurations:
+// with TensorRT-LLM's own max_num_tokens 8192 a step prefills a whole
+// wave of eight 1024-token prompts, while this budget holds two, or one of
+// 2048 and more (BENCHMARKS.md, "aiconfigurator's TensorRT-LLM
+// configuration").
+func aiconfiguratorTRTLLMAgg(row Row, sc *replay.SchedulerConfig) {
+	const tokensPerBlock = 32
+	bs := row.Concurrency / max(row.AttentionDP, 1)
+	if bs < 1 {
+		return
+	}
+	sc.MaxNumSeqs = bs
+	sc.MaxNumBatchedTokens = (bs + row.ISL + 1500 + tokensPerBlock - 1) / tokensPerBlock * tokensPerBlock
+	sc.CUDAGraphSizes = make([]int, bs)
+	for i := range sc.CUDAGraphSizes {
+		sc.CUDAGraphSizes[i] = i + 1
+	}
+	on := true
+	sc.OverlapScheduler = &on
 }
