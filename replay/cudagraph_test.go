@@ -96,12 +96,19 @@ func TestStepOverheadIndependentOfTP(t *testing.T) {
 }
 
 // TestOverlapSchedulerHidesStepOverhead: with TensorRT-LLM's overlap
-// scheduler a step's CPU overhead runs behind the GPU work, so a step
-// takes max(GPU, CPU) instead of their sum. The tiny model's steps take
-// 9002 ns of GPU time at TP1: a 5000 ns overhead disappears, a 20000 ns
-// one leaves a 20000 ns step; without overlap the two add up.
+// scheduler or vLLM's async scheduling a step's CPU overhead runs behind
+// the GPU work, so a step takes max(GPU, CPU) instead of their sum. The
+// tiny model's steps take 9002 ns of GPU time at TP1: a 5000 ns overhead
+// disappears, a 20000 ns one leaves a 20000 ns step; without overlap the
+// two add up.
 func TestOverlapSchedulerHidesStepOverhead(t *testing.T) {
 	reqs := []trace.Request{{ID: 0, Arrival: 0, PromptTokens: 10, OutputTokens: 3}}
+	for _, e := range []Engine{EngineTRTLLM, EngineVLLM} {
+		overlapSteps(t, e, reqs)
+	}
+}
+
+func overlapSteps(t *testing.T, e Engine, reqs []trace.Request) {
 	for _, l := range []string{"high", "medium"} {
 		for _, c := range []struct {
 			stepNs  float64
@@ -109,11 +116,11 @@ func TestOverlapSchedulerHidesStepOverhead(t *testing.T) {
 			want    Time
 		}{{5000, true, 3 * tinyStep}, {20000, true, 3 * 20000}, {5000, false, 3 * (tinyStep + 5000)}, {20000, false, 3 * (tinyStep + 20000)}} {
 			cfg := tinyConfig(l, 1)
-			cfg.Scheduler.Engine = EngineTRTLLM
+			cfg.Scheduler.Engine = e
 			cfg.Scheduler.OverlapScheduler = &c.overlap
 			_, rs := runReqs(t, cfg, fixedCost{overheads: cost.Overheads{StepNs: c.stepNs}}, reqs)
 			if rs[0].Completion != c.want {
-				t.Errorf("%s overhead %.0f ns overlap %v: completion %d, want %d", l, c.stepNs, c.overlap, rs[0].Completion, c.want)
+				t.Errorf("%s %s overhead %.0f ns overlap %v: completion %d, want %d", e, l, c.stepNs, c.overlap, rs[0].Completion, c.want)
 			}
 		}
 	}

@@ -43,8 +43,11 @@ type EngineDefaults struct {
 	// AdmissionReserve: SGLang's init_new_token_ratio (0.7) x
 	// schedule_conservativeness (1.0); 0 for the others.
 	AdmissionReserve float64
-	// CapacityPolicy and OverlapScheduler: TensorRT-LLM only.
-	CapacityPolicy   CapacityPolicy
+	// CapacityPolicy: TensorRT-LLM only.
+	CapacityPolicy CapacityPolicy
+	// OverlapScheduler: TensorRT-LLM's overlap scheduler, vLLM's async
+	// scheduling (the same overlap of a step's CPU work with the GPU work
+	// of the step before); SGLang's is not modelled.
 	OverlapScheduler bool
 	// CUDAGraphMaxBatch is the largest decode batch the engine captures
 	// and pads to (0: it does not pad decode batches).
@@ -83,6 +86,14 @@ var engineRows = []engineRow{
 		graphs: vllmGraphs,
 	},
 	{
+		engine: EngineVLLM, since: "0.14.0",
+		source: "as 0.11.0, and async scheduling on by default (vLLM v0.14.0 release notes, #27614: \"overlaps engine " +
+			"core scheduling with GPU execution\"; vllm/config/vllm.py turns async_scheduling None on unless an " +
+			"incompatible option: pipeline parallel, CPU backend, non-MTP/EAGLE speculative decoding)",
+		rules:  vllmAsyncDefaults,
+		graphs: vllmGraphs,
+	},
+	{
 		engine: EngineSGLang, since: "0.5.0",
 		source: "python/sglang/srt/server_args.py ServerArgs._handle_gpu_memory_settings: chunked_prefill_size " +
 			"2048 below 35 GiB, 4096 below 60 GiB, 8192 below 160 GiB, 16384 above; cuda_graph_max_bs 8 below 20 GiB, " +
@@ -113,6 +124,14 @@ func vllmDefaults(h engineHost) EngineDefaults {
 		d.MaxNumBatchedTokens, d.MaxNumSeqs = 8192, 1024
 	}
 	d.CUDAGraphMaxBatch = min(2*d.MaxNumSeqs, 512)
+	return d
+}
+
+// vllmAsyncDefaults are vLLM's defaults from 0.14.0 on: async scheduling
+// by default, except with pipeline parallelism.
+func vllmAsyncDefaults(h engineHost) EngineDefaults {
+	d := vllmDefaults(h)
+	d.OverlapScheduler = h.pp <= 1
 	return d
 }
 
@@ -314,7 +333,7 @@ func (c *Config) applyEngineDefaults() {
 	if sc.CapacityPolicy == "" {
 		sc.CapacityPolicy = d.CapacityPolicy
 	}
-	if sc.OverlapScheduler == nil && sc.Engine == EngineTRTLLM {
+	if sc.OverlapScheduler == nil && (sc.Engine == EngineTRTLLM || sc.Engine == EngineVLLM) {
 		v := d.OverlapScheduler
 		sc.OverlapScheduler = &v
 	}
@@ -396,8 +415,8 @@ func (c *Config) validateEngine(p *problems) {
 			p.add("scheduler.capacity_policy: %s is TensorRT-LLM's, expected scheduler.engine: trtllm", s.CapacityPolicy)
 		}
 	}
-	if s.OverlapScheduler != nil && s.Engine != EngineTRTLLM {
-		p.add("scheduler.overlap_scheduler: TensorRT-LLM's, expected scheduler.engine: trtllm")
+	if s.OverlapScheduler != nil && s.Engine != EngineTRTLLM && s.Engine != EngineVLLM {
+		p.add("scheduler.overlap_scheduler: TensorRT-LLM's overlap scheduler or vLLM's async scheduling, expected scheduler.engine: trtllm or vllm")
 	}
 	checkBatchWait(p, &s)
 	if s.Engine == EngineTRTLLM && s.Batching != BatchingMixed {

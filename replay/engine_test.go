@@ -20,7 +20,10 @@ func TestEngineDefaultsPerVersion(t *testing.T) {
 		want    EngineDefaults
 	}{
 		// vLLM: >= 70 GiB and not A100 gets the large OpenAI-server budget.
-		{EngineVLLM, "0.16.0", h100, 1, EngineDefaults{Engine: EngineVLLM, Version: "0.11.0", MaxNumBatchedTokens: 8192, MaxNumSeqs: 1024,
+		// From 0.14.0 async scheduling is on by default.
+		{EngineVLLM, "0.16.0", h100, 1, EngineDefaults{Engine: EngineVLLM, Version: "0.14.0", MaxNumBatchedTokens: 8192, MaxNumSeqs: 1024,
+			BlockSize: 16, MemoryFraction: 0.9, ChunkedPrefill: true, Batching: BatchingMixed, OverlapScheduler: true, CUDAGraphMaxBatch: 512}},
+		{EngineVLLM, "0.12.0", h100, 1, EngineDefaults{Engine: EngineVLLM, Version: "0.11.0", MaxNumBatchedTokens: 8192, MaxNumSeqs: 1024,
 			BlockSize: 16, MemoryFraction: 0.9, ChunkedPrefill: true, Batching: BatchingMixed, CUDAGraphMaxBatch: 512}},
 		{EngineVLLM, "0.12.0", a100, 1, EngineDefaults{Engine: EngineVLLM, Version: "0.11.0", MaxNumBatchedTokens: 2048, MaxNumSeqs: 256,
 			BlockSize: 16, MemoryFraction: 0.9, ChunkedPrefill: true, Batching: BatchingMixed, CUDAGraphMaxBatch: 512}},
@@ -40,8 +43,8 @@ func TestEngineDefaultsPerVersion(t *testing.T) {
 		// no version means the newest row.
 		{EngineTRTLLM, "1.2.0rc6.post1", h100, 1, EngineDefaults{Engine: EngineTRTLLM, Version: "1.0.0", MaxNumBatchedTokens: 8192, MaxNumSeqs: 2048,
 			BlockSize: 32, MemoryFraction: 0.9, Batching: BatchingMixed, CapacityPolicy: GuaranteedNoEvict, OverlapScheduler: true}},
-		{EngineVLLM, "", h100, 1, EngineDefaults{Engine: EngineVLLM, Version: "0.11.0", MaxNumBatchedTokens: 8192, MaxNumSeqs: 1024,
-			BlockSize: 16, MemoryFraction: 0.9, ChunkedPrefill: true, Batching: BatchingMixed, CUDAGraphMaxBatch: 512}},
+		{EngineVLLM, "", h100, 1, EngineDefaults{Engine: EngineVLLM, Version: "0.14.0", MaxNumBatchedTokens: 8192, MaxNumSeqs: 1024,
+			BlockSize: 16, MemoryFraction: 0.9, ChunkedPrefill: true, Batching: BatchingMixed, OverlapScheduler: true, CUDAGraphMaxBatch: 512}},
 	}
 	for _, c := range cases {
 		got, err := LookupEngineDefaults(c.engine, c.version, c.g, c.tp, 1)
@@ -146,6 +149,29 @@ func TestEngineSetsUnsetFields(t *testing.T) {
 	c = engineConfig(t, "")
 	if s := c.Scheduler; s.MaxNumSeqs != 256 || s.MaxNumBatchedTokens != 2048 || s.BlockSize != 16 || s.Batching != BatchingMixed || c.Cluster.GPUMemoryUtilization != 0.9 {
 		t.Errorf("no engine: %+v", s)
+	}
+}
+
+// TestVLLMAsyncSchedulingDefault: vLLM's async scheduling (the overlap of
+// a step's CPU work with the GPU work before it) is on by default from
+// 0.14.0, off before, off with pipeline parallelism, and an explicit
+// setting wins.
+func TestVLLMAsyncSchedulingDefault(t *testing.T) {
+	for y, want := range map[string]bool{
+		"scheduler:\n  engine: vllm\n  engine_version: 0.16.0\n":                                   true,
+		"scheduler:\n  engine: vllm\n":                                                             true,
+		"scheduler:\n  engine: vllm\n  engine_version: 0.13.0\n":                                   false,
+		"scheduler:\n  engine: vllm\n  engine_version: 0.16.0\ncluster:\n  pipeline_parallel: 2\n": false,
+		"scheduler:\n  engine: vllm\n  engine_version: 0.16.0\n  overlap_scheduler: false\n":       false,
+		"scheduler:\n  engine: vllm\n  engine_version: 0.12.0\n  overlap_scheduler: true\n":        true,
+	} {
+		c := engineConfig(t, y)
+		if o := c.Scheduler.OverlapScheduler; o == nil || *o != want {
+			t.Errorf("%q: overlap %v, want %v", y, o, want)
+		}
+		if err := c.Validate(); err != nil {
+			t.Errorf("%q: %v", y, err)
+		}
 	}
 }
 

@@ -13,6 +13,8 @@ type mediumExecutor struct {
 	adapt      *adaptiveExecutor // adaptive LoD: learned corrections, else nil
 	skewSigma  float64           // log-sd of the expert loads (cluster.expert_skew), 0: uniform
 	skewMax    []float64         // by expert-parallel ranks n: E[max of n loads], 0: not yet computed
+	fluids     []busFluid        // by replica id: its shared bus at PP > 1 (busfluid.go)
+	busDirty   []int32           // replicas whose bus changed at this time, to plan
 }
 
 // initReplica reads each stage's all-to-all node layout. It is the
@@ -32,7 +34,10 @@ func (m *mediumExecutor) start(st *stage, b *batch) {
 	s := m.s
 	c := &b.cost[st.idx]
 	t := m.computeNs(c, st, &b.lb)
-	m.busStep(st, c, t)
+	if m.busModel(st) {
+		m.busAdd(st.rep, m.busStepFlow(st, c, t+m.collectiveNs(c, st)))
+		return
+	}
 	s.h.push(s.now+Time(t), evStageCompute, st.gid, 0, 0)
 }
 
@@ -40,26 +45,36 @@ func (m *mediumExecutor) start(st *stage, b *batch) {
 func (m *mediumExecutor) onStageCompute(st *stage) {
 	s := m.s
 	if g, c := st.rep.grp, &st.cur.cost[st.idx]; g.tp > 1 || c.A2ARanks > 1 {
-		end := s.now + Time(m.collectiveNs(c, st))
-		if st.busK != 1 {
-			// Slowed by the other stages' load on the bus: busStep
-			// timed the step's collectives to end at busEnd.
-			end = st.busEnd
-		}
-		s.h.push(end, evStageCollective, st.gid, 0, 0)
+		s.h.push(s.now+Time(m.collectiveNs(c, st)), evStageCollective, st.gid, 0, 0)
 		return
 	}
 	s.stageDone(st)
 }
 
+// onStageCollective: stage st's step ended, unless the end event (of
+// version ver, nonzero on a shared bus) was superseded.
+func (m *mediumExecutor) onStageCollective(st *stage, ver uint32) {
+	if ver != 0 && !m.busTake(st.rep, ver) {
+		m.stale(evStageCollective)
+		return
+	}
+	m.s.stageDone(st)
+}
+
+// stale recounts a superseded end event of kind k as a stale one.
+func (m *mediumExecutor) stale(k eventKind) {
+	m.s.counts[k]--
+	m.s.counts[evLinkStale]++
+}
+
 // forward sends the activations to the next stage in one analytical hop.
 func (m *mediumExecutor) forward(st *stage, b *batch) {
 	s := m.s
-	hop := lod.HopNs(m.hopLink(st), b.cost[st.idx].PPBytes)
 	if m.busModel(st) {
-		lat, bw := lod.HopParts(m.hopLink(st), b.cost[st.idx].PPBytes)
-		hop = lat + int64(float64(bw)*st.busK+0.5)
+		m.busAdd(st.rep, busHopFlow(st, m.batchRef(b), m.hopLink(st), b.cost[st.idx].PPBytes))
+		return
 	}
+	hop := lod.HopNs(m.hopLink(st), b.cost[st.idx].PPBytes)
 	if m.adapt != nil {
 		hop = m.adapt.hopNs(st.rep.grp, st.idx, &b.lb, hop)
 	}
@@ -75,8 +90,15 @@ func (m *mediumExecutor) batchRef(b *batch) int32 {
 	return b.id - 1
 }
 
-func (m *mediumExecutor) onPPArrive(stageGID, batchIdx int) {
-	m.s.arriveStage(m.s.stages[stageGID], m.batchTable[batchIdx])
+// onPPArrive: a hand-off reached stage stageGID, unless its event (of
+// version ver, nonzero on a shared bus) was superseded.
+func (m *mediumExecutor) onPPArrive(stageGID, batchIdx int, ver uint32) {
+	st := m.s.stages[stageGID]
+	if ver != 0 && !m.busTake(st.rep, ver) {
+		m.stale(evPPTransfer)
+		return
+	}
+	m.s.arriveStage(st, m.batchTable[batchIdx])
 }
 
 // startRun advances a decode-only step as a run when it can repeat

@@ -77,9 +77,9 @@ func (s *Simulator) loop(until Time, n int) {
 		case evStageCompute:
 			s.medium.onStageCompute(s.stages[ev.a])
 		case evStageCollective:
-			s.stageDone(s.stages[ev.a])
+			s.medium.onStageCollective(s.stages[ev.a], ev.ver)
 		case evPPTransfer:
-			s.medium.onPPArrive(int(ev.a), int(ev.b))
+			s.medium.onPPArrive(int(ev.a), int(ev.b), ev.ver)
 		case evDecodeRun:
 			s.medium.onRunEnd(s.replicas[ev.a], ev.ver)
 		case evExpertCompute:
@@ -87,7 +87,7 @@ func (s *Simulator) loop(until Time, n int) {
 		case evKVTransfer:
 			s.disagg.arrived(ev.a)
 		}
-		if len(s.kicks) > 0 && (len(s.h.ev) == 0 || s.h.ev[0].t > s.now) {
+		if (len(s.kicks) > 0 || (s.medium != nil && len(s.medium.busDirty) > 0)) && (len(s.h.ev) == 0 || s.h.ev[0].t > s.now) {
 			flushKicks(s)
 		}
 		if processed++; s.in.Progress != nil && processed&0x3ffff == 0 {

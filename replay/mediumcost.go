@@ -20,7 +20,8 @@ import (
 //     2(N-1) x (alpha + N x (S/N)/B)
 //
 //     and the pipeline hand-off crosses that bus, not the send link; with
-//     PP > 1 the other stages' rings and hand-offs share it too (busStep);
+//     PP > 1 the other stages' rings and hand-offs share it too, which a
+//     fluid model of the bus follows (busfluid.go);
 //   - skewed expert loads (cluster.expert_skew, expertload.go): every
 //     expert-parallel rank waits for the one with the most routed tokens,
 //     so each MoE layer's expert kernel takes its time at the expected
@@ -118,46 +119,6 @@ func (m *mediumExecutor) busModel(st *stage) bool {
 		return false
 	}
 	return m.adapt == nil || !m.adapt.poolOf(g).refine
-}
-
-// busStep sets the bus contention of the step stage st starts now, whose
-// compute takes t ns. On the replica's one bus (high LoD: processor
-// sharing among every transfer on it) the step's ring all-reduces need
-//
-//	W = 2 L x 2(N-1) x N x b
-//
-// ns of bus time alone (b: one chunk's bandwidth time). Another stage j
-// whose flows hold the bus a fraction ρ_j of the time halves their rate
-// while both send: W = T(1 - ρ) + T ρ/2 gives T = W / (1 - ρ/2), here to
-// first order, W x (1 + ρ/2) with ρ = Σ ρ_j, so the step's collectives
-// take W ρ/2 longer and its hand-off's bandwidth time grows by the same
-// factor. ρ_j is stage j's bus time over its step's span, or over the
-// time since that step began when it has ended (an idle stage loads the
-// bus less and less); it includes j's own slowdown, so the stages settle
-// on each other's load step by step. On lod-shared-bus this closes mean
-// TPOT's gap to high from -24.6% to -1.6% and mean TTFT's from -33% to
-// -8.8% (1 + ρ scored +69% and +43%, the exact 1/(1 - ρ/2) with the
-// feedback +23% and +28%: it overstates how often the stages' rings
-// overlap). The rest is what the adaptive level of detail refines.
-func (m *mediumExecutor) busStep(st *stage, c *lod.StageCost, t int64) {
-	if !m.busModel(st) {
-		st.busK = 1
-		return
-	}
-	now := m.s.now
-	g := st.rep.grp
-	_, bw := lod.HopParts(c.ARLink, c.ARBytes/float64(g.tp))
-	w := float64(2*c.Layers) * float64(2*(g.tp-1)) * float64(g.tp) * float64(bw)
-	var load float64
-	for _, o := range st.rep.stages {
-		if o != st && o.busEnd > o.busStart {
-			load += o.busNs / float64(max(o.busEnd, now)-o.busStart)
-		}
-	}
-	st.busK = 1 + load/2
-	st.busStart, st.busNs = now, w*st.busK
-	// The collectives end W ρ/2 late: onStageCompute waits for busEnd.
-	st.busEnd = now + Time(t+m.collectiveNs(c, st)+int64(w*load/2+0.5))
 }
 
 // newMedium builds the medium executor with the corrections the config

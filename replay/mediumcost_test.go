@@ -75,23 +75,33 @@ func TestMediumSeesStragglers(t *testing.T) {
 }
 
 // TestMediumSharedBusPP: at PP2 x TP4 on a shared bus the stages' rings
-// contend; busStep's first-order load brings medium's mean E2E within 1% of
-// high's (-0.98%); halving the load (busK, and the delay busStep adds to busEnd) gives -1.87%.
+// and hand-offs contend; medium's fluid bus (busfluid.go) shares it as
+// high does, hop by hop, so the two levels agree up to the rounding of
+// each transfer to whole ns: every request's TTFT and E2E within 1 us.
+// busStep's first-order load was -0.98% off on mean E2E here, the fluid
+// bus at one phase per all-reduce (a ring's latency after its bytes)
+// +1.2%.
 func TestMediumSharedBusPP(t *testing.T) {
-	var e2e [2]float64
+	var res [2][]RequestResult
 	for i, l := range []string{"high", "medium"} {
 		c := refConfig(4, 40, l)
 		c.Cluster.PipelineParallel = 2
 		c.Cluster.Links.Topology = TopologyShared
 		c.Workload.Synthetic.Duration = Duration(3e9)
-		_, rs := runCfg(t, c, nil)
-		for _, r := range rs {
-			e2e[i] += float64(r.E2E()) / float64(len(rs))
-		}
+		_, res[i] = runCfg(t, c, nil)
 	}
-	e := e2e[1]/e2e[0] - 1
-	t.Logf("medium mean E2E %+.3f%% off high", 100*e)
-	if math.Abs(e) > 0.014 {
-		t.Errorf("medium mean E2E %+.2f%% off high, want within 1.4%%", 100*e)
+	if len(res[0]) != len(res[1]) {
+		t.Fatalf("%d requests at high, %d at medium", len(res[0]), len(res[1]))
+	}
+	var worst Time
+	for i, h := range res[0] {
+		m := res[1][i]
+		worst = max(worst, absTime(h.TTFT()-m.TTFT()), absTime(h.E2E()-m.E2E()))
+	}
+	t.Logf("largest per-request TTFT or E2E difference %d ns over %d requests", worst, len(res[0]))
+	if worst > 1000 {
+		t.Errorf("a request's TTFT or E2E differs by %d ns between high and medium, want <= 1 us", worst)
 	}
 }
+
+func absTime(d Time) Time { return max(d, -d) }

@@ -82,8 +82,8 @@ func (s *Simulator) kick(rp *replica) {
 
 // flushKicks runs the scheduler of each replica kicked at the current
 // time, in the order they were kicked (a replica kicked again meanwhile
-// runs again). The loop calls it once no event at the current time is
-// left.
+// runs again), then plans the shared buses that changed (busfluid.go).
+// The loop calls it once no event at the current time is left.
 func flushKicks(s *Simulator) {
 	for i := 0; i < len(s.kicks); i++ {
 		rp := s.kicks[i]
@@ -91,6 +91,9 @@ func flushKicks(s *Simulator) {
 		schedule(s, rp)
 	}
 	s.kicks = s.kicks[:0]
+	if s.medium != nil {
+		s.medium.busFlush()
+	}
 }
 
 // schedule starts a step on the replica if its first stage is free, the

@@ -32,11 +32,8 @@ type stage struct {
 	hier          hierAR // its hierarchical all-reduce (hierarchical.go)
 
 	// medium level of detail: its all-to-all's node layout (epnodes.go),
-	// nil on one node; on a shared bus, mediumExecutor.busStep's state
-	epLay            *epNodeLayout
-	busStart, busEnd Time    // the current or last step's span
-	busNs            float64 // the bus time its flows took
-	busK             float64 // its bandwidth slowdown: 1 + the other stages' bus load
+	// nil on one node
+	epLay *epNodeLayout
 }
 
 // arriveStage hands b to st, queueing it if st is busy.

@@ -4,9 +4,9 @@ import "github.com/lodsim/lodsim/lod"
 
 // stepCost turns a formed step into per-stage costs the way the engine
 // runs it: the planner's kernels and overheads, CUDA-graph padding
-// (cudagraph.go) and TensorRT-LLM's overlap scheduler. Both levels of
-// detail and every step of a medium decode run go through plan, so they
-// cost a step identically.
+// (cudagraph.go) and the overlap scheduler (TensorRT-LLM's, vLLM's async
+// scheduling). Both levels of detail and every step of a medium decode
+// run go through plan, so they cost a step identically.
 //
 // The engine's per-step overhead (cost.Overheads: StepNs + PerSeqNs x
 // sequences + PerPrefillTokenNs x prefill tokens) is CPU work: scheduling,

@@ -41,12 +41,19 @@ const (
 )
 
 // benchServingEngines are the engines whose rows are simulated with
-// ClientBenchServing where they were measured with it. TensorRT-LLM's
-// shipped constants are all 0, so none absorbed the client's effect;
-// vLLM's and SGLang's (a per-request cost, the client ramp) were fitted
-// with every row under the aiperf client and move to this list when
-// refitted with it.
-var benchServingEngines = []string{"trtllm"}
+// ClientBenchServing where they were measured with it: TensorRT-LLM's
+// and vLLM's InferenceMAX rows. The dev set's SGLang InferenceMAX rows
+// are all disaggregated (which keep the default), so SGLang is not
+// listed: its constants were fitted on aiperf rows only.
+var benchServingEngines = []string{"trtllm", "vllm"}
+
+// inferenceMAXKeys are the silicon_data_source keys that mark a row of
+// InferenceMAX: its dashboard's wip= flag ("source_file=2026-04-06.csv;
+// model=...; wip=False") and its database dump's workflow_run_id= (the
+// GitHub Actions run, "db-dump/2026-04-27; config_id=606; ...;
+// workflow_run_id=305; vllm/vllm-openai:v0.16.0"); the dev set's
+// MiniMax-M2.5 rows of both carry the same measurements.
+var inferenceMAXKeys = []string{"wip", "workflow_run_id"}
 
 // aiperfRunEngines are the engines whose rows measured with
 // aiconfigurator's aiperf harness (any source other than InferenceMAX's)
@@ -58,10 +65,9 @@ var benchServingEngines = []string{"trtllm"}
 var aiperfRunEngines = []string{"trtllm"}
 
 // sourceClient tells the client of aggregated row r (engine read before)
-// from its silicon_data_source: the InferenceMAX dashboard's rows carry
-// its wip= flag ("source_file=2026-04-06.csv; model=...; wip=False").
-// Disaggregated rows keep the default: their InferenceMAX runs are
-// multi-node recipes this model of the client was not checked against.
+// from its silicon_data_source (inferenceMAXKeys). Disaggregated rows
+// keep the default: their InferenceMAX runs are multi-node recipes this
+// model of the client was not checked against.
 func sourceClient(r *Row, source string) Client {
 	engine := strings.ToLower(r.Backend)
 	if r.Disaggregated() {
@@ -69,7 +75,7 @@ func sourceClient(r *Row, source string) Client {
 	}
 	if slices.Contains(benchServingEngines, engine) {
 		for _, kv := range strings.Split(source, ";") {
-			if k, _, ok := strings.Cut(strings.TrimSpace(kv), "="); ok && k == "wip" {
+			if k, _, ok := strings.Cut(strings.TrimSpace(kv), "="); ok && slices.Contains(inferenceMAXKeys, k) {
 				return ClientBenchServing
 			}
 		}

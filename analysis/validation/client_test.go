@@ -6,11 +6,11 @@ import (
 	"github.com/lodsim/lodsim/replay"
 )
 
-// TestSourceClient: InferenceMAX's rows (wip= in silicon_data_source) of
-// a TensorRT-LLM aggregated deployment are simulated with its
-// benchmark_serving client, its other aggregated rows (aiconfigurator's
-// aiperf harness) with aiperf's profiling phase; other engines and
-// disaggregated rows keep the default.
+// TestSourceClient: InferenceMAX's rows (wip= or workflow_run_id= in
+// silicon_data_source) of a TensorRT-LLM or vLLM aggregated deployment
+// are simulated with its benchmark_serving client, TensorRT-LLM's other
+// aggregated rows (aiconfigurator's aiperf harness) with aiperf's
+// profiling phase; other engines and disaggregated rows keep the default.
 func TestSourceClient(t *testing.T) {
 	imax := "source_file=2026-04-06.csv; model=Llama-3.1-70B; silicon_concurrency=4; wip=False"
 	for _, c := range []struct {
@@ -22,7 +22,10 @@ func TestSourceClient(t *testing.T) {
 		{"trtllm", "", "source_file=/x/aic-auto-gap-analysis/q.csv; gtl_job_id=1", ClientAIPerfRun},
 		{"trtllm", "", "db-dump/2026-04-27; config_id=606; swip=1", ClientAIPerfRun},
 		{"sglang", "", "source_file=/x/aic-auto-gap-analysis/q.csv", ClientAIPerf},
-		{"vllm", "", imax, ClientAIPerf},
+		{"vllm", "", imax, ClientBenchServing},
+		{"vllm", "", "db-dump/2026-04-27; config_id=606; workflow_run_id=305; vllm/vllm-openai:v0.16.0", ClientBenchServing},
+		{"vllm", "", "source_file=/x/aic-auto-gap-analysis/h200_sxm/vllm/0.12.0/q.csv; silicon_concurrency=16", ClientAIPerf},
+		{"sglang", "", imax, ClientAIPerf},
 		{"trtllm", "disagg", imax, ClientAIPerf},
 	} {
 		r := Row{Backend: c.backend, Mode: c.mode}
@@ -148,6 +151,31 @@ func TestAttentionDPRecipe(t *testing.T) {
 		bal := sc.AttentionDPBalance && sc.AttentionDPTimeoutIters == 60 && sc.AttentionDPBatchingWaitIters == 0
 		if sc.MaxNumBatchedTokens != c.budget || bal != c.balance {
 			t.Errorf("%s: max_num_batched_tokens %d, balancing %v (%+v); want %d, %v", c.name, sc.MaxNumBatchedTokens, bal, sc, c.budget, c.balance)
+		}
+	}
+}
+
+// TestAsyncSchedulingRecipe: InferenceMAX's Llama-3.1-70B vLLM scripts set
+// async-scheduling: true, whatever the version's default; other models,
+// other clients and other engines keep theirs.
+func TestAsyncSchedulingRecipe(t *testing.T) {
+	llama := "meta-llama/Llama-3.1-70B"
+	for _, c := range []struct {
+		name, model string
+		backend     replay.Engine
+		client      Client
+		want        bool
+	}{
+		{"llama vllm", llama, replay.EngineVLLM, ClientBenchServing, true},
+		{"llama vllm aiperf", llama, replay.EngineVLLM, ClientAIPerf, false},
+		{"minimax vllm", "MiniMaxAI/MiniMax-M2.5", replay.EngineVLLM, ClientBenchServing, false},
+		{"llama sglang", llama, replay.EngineSGLang, ClientBenchServing, false},
+	} {
+		off := false
+		sc := replay.SchedulerConfig{Engine: c.backend, MaxNumBatchedTokens: 8192, OverlapScheduler: &off}
+		applyRecipes(Row{Model: c.model, ISL: 1024, OSL: 8192, TP: 8, Client: c.client}, &sc)
+		if got := *sc.OverlapScheduler; got != c.want {
+			t.Errorf("%s: overlap %v, want %v", c.name, got, c.want)
 		}
 	}
 }

@@ -45,8 +45,21 @@ var attentionDPRecipes = []attentionDPRecipe{
 	{model: "deepseek-r1", gpu: "h200_sxm", timeoutIters: 60, batchingWait: 0},
 }
 
+// asyncSchedulingModels are the models whose InferenceMAX vLLM launch
+// scripts set async-scheduling: true in their config.yaml
+// (benchmarks/70b_fp8_h200_slurm.sh and benchmarks/70b_fp4_b200_docker.sh
+// in SemiAnalysisAI/InferenceX, beside max-num-batched-tokens 8192 and
+// kv-cache-dtype fp8). Their rows carry no backend_version, so this, not
+// the version's default, says the engine overlapped its scheduling.
+var asyncSchedulingModels = []string{"llama-3.1-70b"}
+
 // applyRecipes sets the row's recipe's engine settings on sc.
 func applyRecipes(row Row, sc *replay.SchedulerConfig) {
+	if sc.Engine == replay.EngineVLLM && row.Client == ClientBenchServing &&
+		slices.ContainsFunc(asyncSchedulingModels, func(m string) bool { return strings.Contains(strings.ToLower(row.Model), m) }) {
+		on := true
+		sc.OverlapScheduler = &on
+	}
 	if sc.Engine != replay.EngineTRTLLM {
 		return
 	}
