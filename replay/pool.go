@@ -93,6 +93,9 @@ func newPool(s *Simulator, kind PoolKind, c *Config, policy RoutingPolicy) (*wor
 	if err := pl.SetExpertParallel(k.ep(), k.attentionDP()); err != nil {
 		return nil, err
 	}
+	// vLLM's data-parallel ranks gather each other's tokens for the MoE
+	// layers (lod.Planner.SetDPGather) and step in lock-step (dpsync.go).
+	pl.SetDPGather(c.Scheduler.Engine == EngineVLLM)
 	p := &workerPool{kind: kind, cfg: c, cost: cm, gpu: gpu, sched: &c.Scheduler, planner: pl,
 		tp: k.TensorParallel, pp: k.PipelineParallel, router: router{policy: policy}}
 	if p.steps, err = newStepCost(c, pl); err != nil {
