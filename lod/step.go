@@ -177,6 +177,12 @@ func (c *StageCost) MoECommNs() int64 {
 	return int64(2*c.MoELayers) * AllToAllNs(c.A2ALink, c.A2ABytes, c.A2ARanks)
 }
 
+// StepNs is the stage's uncontended, variation-free time for one step on
+// tp ranks: compute, all-reduces and MoE exchanges.
+func (c *StageCost) StepNs(tp int) int64 {
+	return c.Compute() + c.CollectiveNs(tp) + c.MoECommNs()
+}
+
 // Planner turns batches into per-stage costs for one model on one
 // parallel layout. It caches the token-count-only parts of the costs, so a
 // Planner is not safe for concurrent use.
@@ -187,8 +193,8 @@ type Planner struct {
 	ep, adp int // expert parallelism, attention data parallelism
 	// gather: the attention data-parallel ranks exchange tokens by
 	// all-gather and reduce-scatter (vLLM, SetDPGather), not all-to-all
-	gather bool
-	moeOne moeCost // an MoE layer costed for one batch's gathered tokens (Batch.MoETokens)
+	gather  bool
+	moeOne  moeCost // an MoE layer costed for one batch's gathered tokens (Batch.MoETokens)
 	layers  []int
 	kinds   []stageKinds
 	shape   cost.AttnShape // attention, per rank (GQA)
@@ -367,13 +373,13 @@ type denseCost struct {
 
 // moeCost is an MoE layer's cost for a token count.
 type moeCost struct {
-	ok      bool
-	moe     float64   // MoE layer, before rounding
-	wMoE    float64   // weight bytes read: router, shared experts and the experts hit
+	ok       bool
+	moe      float64   // MoE layer, before rounding
+	wMoE     float64   // weight bytes read: router, shared experts and the experts hit
 	a2a      float64   // all-to-all bytes per rank and MoE layer
 	a2aLink  cost.Link // and their link
 	a2aRanks int       // the ranks exchanging them (0: none)
-	experts float64   // expected distinct experts hit on this rank
+	experts  float64   // expected distinct experts hit on this rank
 	// expertNs is the routed experts' kernel time, rounded.
 	expertNs int64
 }

@@ -57,6 +57,7 @@ type workerPool struct {
 	stepCount uint64     // steps run by the pool's replicas
 	peakKV    float64    // highest KV use of one of them
 	adp       []adpGroup // attention-DP balancing, by group (adpbalance.go)
+	dps       []*dpGroup // vLLM's lock-step data-parallel groups (dpsync.go)
 }
 
 // stats reports the pool's layout and load.

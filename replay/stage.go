@@ -69,4 +69,7 @@ func (s *Simulator) stageDone(st *stage) {
 	if st.idx == 0 || st.idx == pp-1 {
 		s.kick(rp)
 	}
+	if rp.grp.lockstep() {
+		kickGroup(s, rp)
+	}
 }
