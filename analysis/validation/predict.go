@@ -190,6 +190,12 @@ func rowConfig(row Row, opt Options) (*experiment.Experiment, clientSpread, erro
 			Output:   row.Client.lengths(row.OSL),
 		}},
 	}
+	if dp > 1 && engine == replay.EngineVLLM {
+		// vLLM's API server balances requests over its data-parallel
+		// engines by their queues (DPLBAsyncMPClient: the engine with the
+		// least waiting x 4 + running), not in turn.
+		cfg.Router.Policy = replay.LeastOutstanding
+	}
 	cfg.ApplyDefaults()
 	if sc := &cfg.Scheduler; !*sc.ChunkedPrefill {
 		// Without context chunking a prompt runs whole, so a deployment

@@ -153,7 +153,8 @@ func TestTRTLLMKVCache(t *testing.T) {
 // its tp_size GPUs, attention_dp_size blank, ran --data-parallel-size
 // (Qwen3-235B tp_size 2, moe_tp_size 4: two data-parallel ranks of TP2):
 // it is simulated as two attention-DP replicas sharing the experts, the
-// clients spread over both. Another engine's row with the same columns
+// clients spread over both by the engines' queues (vLLM's DP load
+// balancer). Another engine's row with the same columns
 // (its attention DP is stated when it ran one) is skipped with the
 // reason. A dense model's moe_* columns do not matter, and a consistent
 // MoE row runs as plain TP.
@@ -168,6 +169,9 @@ func TestImpliedAttentionDP(t *testing.T) {
 	if k := c.Cluster; k.Replicas != 2 || k.AttentionDataParallel != 2 || k.TensorParallel != 2 || k.ExpertParallel > 1 || c.Workload.ClosedLoop.Clients != 8 {
 		t.Errorf("vLLM tp 2, moe_tp 4: %d replicas, attention DP %d, TP %d, EP %d, %d clients; expected 2 x TP2 sharing the experts, 8 clients",
 			k.Replicas, k.AttentionDataParallel, k.TensorParallel, k.ExpertParallel, c.Workload.ClosedLoop.Clients)
+	}
+	if c.Router.Policy != replay.LeastOutstanding {
+		t.Errorf("vLLM data parallel: router %q, expected vLLM's queue-balancing %q", c.Router.Policy, replay.LeastOutstanding)
 	}
 	if p, err := Predict(row, Options{}); err != nil || !p.Simulated() {
 		t.Errorf("vLLM tp 2, moe_tp 4: simulated %v (%v), skipped %q", p.Simulated(), err, p.Skipped)
