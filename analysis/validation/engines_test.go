@@ -181,7 +181,7 @@ func TestShippedConstantsAccuracy(t *testing.T) {
 		"Llama-3.1-70B h200_sxm trtllm fp8 agg":     {9.2, 4.6},
 		"Llama-3.1-70B h200_sxm vllm fp8 agg":       {32.3, 11.3},
 		"MiniMax-M2.5 h200_sxm vllm fp8 agg":        {26.7, 20.3}, // 33.5 / 57.1 (TPOT bias +69 %) with the eager-timed vLLM fp8_block GEMM rows (hwprofile eagerTimed)
-		"Qwen3-235B-A22B-FP8 h200_sxm vllm fp8 agg": {32.5, 35.0}, // 16.8 / 29.2 on 32 rows before the 19 vLLM data-parallel rows ran (dpsync.go; those alone 58.9 / 44.8: TTFTs of 1.4-4.1 s and decode steps ~2x the kernels' time); TPOT -38 % bias: vLLM 0.12's decode step is about 3x its weight reads
+		"Qwen3-235B-A22B-FP8 h200_sxm vllm fp8 agg": {32.5, 35.1}, // 16.8 / 29.2 on 32 rows before the 19 vLLM data-parallel rows ran (dpsync.go; those alone 58.9 / 44.8: TTFTs of 1.4-4.1 s and decode steps ~2x the kernels' time); TPOT -38 % bias: vLLM 0.12's decode step is about 3x its weight reads
 		"Qwen3-32B h100_sxm sglang bf16 agg":        {14.1, 5.5},
 		"Qwen3-32B h100_sxm trtllm fp8 agg":         {80.1, 11.3}, // TTFT +56 % in lock-step (the fitted ramp), -60 % spread: the aiperf rows sit between; 33.7 % with stop 20's 143 ms per request
 		"gpt-oss-120b h200_sxm trtllm fp4 agg":      {28.1, 11.6}, // MXFP4 MoE tables cover MoE TP 1 only; rows run MoE TP 2-4
