@@ -82,7 +82,16 @@ func TestVLLMDataParallelLockstep(t *testing.T) {
 				l, b.FirstScheduled, b.FirstToken, a.Completion, a.FirstToken, a.FirstToken+Time(step2))
 		}
 	}
-	_, rs := runReqs(t, dpConfig("medium", ""), tokenCost{}, reqs)
+	// A rank that ends the group's step with nothing left to run (A done
+	// after one token) still lets the waiting rank's batch start.
+	one := []workload.Request{reqs[0], reqs[1]}
+	one[0].OutputTokens = 1
+	_, rs := runReqs(t, dpConfig("medium", EngineVLLM), tokenCost{}, one)
+	if r := byID(rs); len(rs) != 2 || r[1].Status != Completed || r[1].FirstScheduled != r[0].Completion {
+		t.Errorf("A done in its first step: %d results, B scheduled at %d (status %v), expected B to start when A's step ended at %d",
+			len(rs), r[1].FirstScheduled, r[1].Status, r[0].Completion)
+	}
+	_, rs = runReqs(t, dpConfig("medium", ""), tokenCost{}, reqs)
 	if r := byID(rs); r[1].FirstToken >= r[0].FirstToken {
 		t.Errorf("no lock-step: B's first token at %d ns, A's at %d: expected B to run at once", r[1].FirstToken, r[0].FirstToken)
 	}
