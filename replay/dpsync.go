@@ -31,6 +31,12 @@ type dpGroup struct {
 	first  int      // index in the pool of its first replica
 	pend   []*batch // by rank: the batch formed for the next step, or nil
 	queued bool     // in Simulator.dpFire
+	// The step in progress: which ranks run it, how many of them have
+	// finished, and whether their finished stages are being released.
+	in        []bool
+	running   int
+	finished  int
+	releasing bool
 }
 
 // lockstep reports whether pool p's replicas step with their data-parallel
@@ -45,7 +51,7 @@ func (p *workerPool) dpGroupOf(rp *replica) *dpGroup {
 	dp := p.planner.AttentionDP()
 	i := int(rp.index) / dp
 	for len(p.dps) <= i {
-		p.dps = append(p.dps, &dpGroup{pool: p, first: len(p.dps) * dp, pend: make([]*batch, dp)})
+		p.dps = append(p.dps, &dpGroup{pool: p, first: len(p.dps) * dp, pend: make([]*batch, dp), in: make([]bool, dp)})
 	}
 	return p.dps[i]
 }
@@ -131,7 +137,38 @@ func (g *dpGroup) start(s *Simulator) {
 			continue
 		}
 		g.pend[j] = nil
+		g.in[j] = true
+		g.running++
 		b.cost[0].Overhead += longest - b.cost[0].StepNs(p.tp)
 		s.arriveStage(p.replicas[g.first+j].stages[0], b)
 	}
+}
+
+// holdDone holds the finished stage st of a lock-step rank until every
+// rank of its group's step has finished (the step ends with the slowest
+// rank's; padded steps end on the same ns), then finishes them in rank
+// order, so that simultaneous ends are applied in one order at every
+// level of detail. It reports whether Simulator.stageDone is to return
+// (st is held, or released here).
+func holdDone(s *Simulator, st *stage) bool {
+	rp := st.rep
+	if !rp.grp.lockstep() {
+		return false
+	}
+	g := rp.grp.dpGroupOf(rp)
+	if g.releasing {
+		return false
+	}
+	if g.finished++; g.finished < g.running {
+		return true
+	}
+	g.releasing = true
+	for j, in := range g.in {
+		if in {
+			g.in[j] = false
+			s.stageDone(g.pool.replicas[g.first+j].stages[0])
+		}
+	}
+	g.releasing, g.running, g.finished = false, 0, 0
+	return true
 }

@@ -51,6 +51,9 @@ func (s *Simulator) arriveStage(st *stage, b *batch) {
 
 // stageDone moves the finished batch on and starts the next one.
 func (s *Simulator) stageDone(st *stage) {
+	if holdDone(s, st) {
+		return
+	}
 	b := st.cur
 	st.busy, st.cur = false, nil
 	rp := st.rep
