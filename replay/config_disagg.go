@@ -179,10 +179,7 @@ func (c *Config) ForPool(kind PoolKind) *Config {
 	if d == nil || kind == PoolAggregated {
 		return nil
 	}
-	p := d.Prefill
-	if kind == PoolDecode {
-		p = d.Decode
-	}
+	p := d.Pool(kind)
 	x := c.Clone()
 	x.Cluster.Disaggregated = nil
 	x.Scheduler = d.base
@@ -330,10 +327,7 @@ func (c *Config) PoolGPU(kind PoolKind) (name string, own bool) {
 	if d == nil || kind == PoolAggregated {
 		return "", false
 	}
-	q := d.Prefill
-	if kind == PoolDecode {
-		q = d.Decode
-	}
+	q := d.Pool(kind)
 	name = c.poolGPU(q)
 	g, err := cost.LookupGPU(name)
 	h, herr := cost.LookupGPU(c.Hardware.GPU)
@@ -354,10 +348,7 @@ func (c *Config) PoolProfile(kind PoolKind) string {
 	if d == nil || kind == PoolAggregated {
 		return ""
 	}
-	q := d.Prefill
-	if kind == PoolDecode {
-		q = d.Decode
-	}
+	q := d.Pool(kind)
 	if q.Profile != "" {
 		return q.Profile
 	}
@@ -436,4 +427,12 @@ func (c *Config) Layout() string {
 	}
 	k := c.Cluster
 	return fmt.Sprintf("%d replica(s) x TP%d x PP%d", k.Replicas, k.TensorParallel, k.PipelineParallel)
+}
+
+// Pool is the pool config of kind: Decode for PoolDecode, else Prefill.
+func (d *DisaggConfig) Pool(kind PoolKind) PoolConfig {
+	if kind == PoolDecode {
+		return d.Decode
+	}
+	return d.Prefill
 }

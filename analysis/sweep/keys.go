@@ -132,12 +132,41 @@ func setPath(root *yaml.Node, path, value string) error {
 	// a GPU set by a sweep drops the profile beside it (hardware.profile,
 	// a pool's profile; the roofline choice stays). m is the leaf's mapping.
 	switch path {
-	case "hardware.gpu", "cluster.disaggregated.prefill.gpu", "cluster.disaggregated.decode.gpu":
-		if p := lookup(m, "profile"); p != nil && p.Value != "roofline" {
-			remove(m, "profile")
+	case "hardware.gpu":
+		dropProfile(m)
+		// A pool without a GPU of its own runs on hardware.gpu, so its
+		// profile file was calibrated on the old one too.
+		for _, kind := range []string{"prefill", "decode"} {
+			if q := mappingAt(root, "cluster", "disaggregated", kind); q != nil && lookup(q, "gpu") == nil {
+				dropProfile(q)
+			}
 		}
+	case "cluster.disaggregated.prefill.gpu", "cluster.disaggregated.decode.gpu":
+		dropProfile(m)
 	}
 	return nil
+}
+
+// dropProfile removes mapping m's profile unless it is roofline.
+func dropProfile(m *yaml.Node) {
+	if p := lookup(m, "profile"); p != nil && p.Value != "roofline" {
+		remove(m, "profile")
+	}
+}
+
+// mappingAt returns the mapping at path under root, or nil.
+func mappingAt(root *yaml.Node, path ...string) *yaml.Node {
+	m := root
+	for _, p := range path {
+		if m == nil || m.Kind != yaml.MappingNode {
+			return nil
+		}
+		m = lookup(m, p)
+	}
+	if m == nil || m.Kind != yaml.MappingNode {
+		return nil
+	}
+	return m
 }
 
 // scalarAt returns the scalar at a dotted path under root.

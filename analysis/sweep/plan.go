@@ -388,10 +388,7 @@ func poolPrice(c *replay.Config, prices Prices, clusterPrice float64) (float64, 
 	}
 	var usd, gpus float64
 	for _, k := range []replay.PoolKind{replay.PoolPrefill, replay.PoolDecode} {
-		q := d.Prefill
-		if k == replay.PoolDecode {
-			q = d.Decode
-		}
+		q := d.Pool(k)
 		price := clusterPrice
 		if name, own := c.PoolGPU(k); own {
 			v, err := prices.Of(name)

@@ -43,7 +43,8 @@ workload: {synthetic: {rate: 1, count: 1}}
 // TestPoolGPUColumn: a sweep point of a disaggregated cluster names each
 // pool's GPU in its gpu column when they differ (one name when they do
 // not); setting a pool's GPU drops that pool's profile file (it was
-// calibrated on the old GPU) but keeps roofline; and the point's ID
+// calibrated on the old GPU) but keeps roofline, as does setting
+// hardware.gpu for a pool without a GPU of its own; and the point's ID
 // covers a pool's profile file by its absolute path, so one relative name
 // under two directories gives two IDs.
 func TestPoolGPUColumn(t *testing.T) {
@@ -69,6 +70,14 @@ workload: {synthetic: {rate: 1, count: 1}}
 		if d := pt.Config.Cluster.Disaggregated; d.Decode.Profile != "" || d.Prefill.Profile != "roofline" {
 			t.Errorf("point %d: pool profiles %q/%q, expected roofline/\"\" (the decode file dropped with its GPU)", i, d.Prefill.Profile, d.Decode.Profile)
 		}
+	}
+	// hardware.gpu is the GPU of a pool without its own: its file goes too.
+	s.Grid = []Axis{{"hardware.gpu", []string{"H100-SXM"}}}
+	if p, err = NewPlan(s); err != nil {
+		t.Fatal(err)
+	}
+	if d := p.Points[0].Config.Cluster.Disaggregated; d.Decode.Profile != "" || d.Prefill.Profile != "roofline" {
+		t.Errorf("hardware.gpu swept: pool profiles %q/%q, expected roofline/\"\" (the decode file dropped with the GPU it inherits)", d.Prefill.Profile, d.Decode.Profile)
 	}
 	s.Grid = []Axis{{"rate", []string{"1"}}}
 	var ids []string
