@@ -8,8 +8,8 @@ package replay
 // group (coordinate_batch_across_dp: every rank's token count and CUDA-graph
 // mode), a rank with nothing to run executes a dummy batch while any rank
 // has work (execute_dummy_batch), and the step ends when the slowest rank's
-// does. When every rank replays a CUDA graph the ranks pad to the largest
-// token count among them (DP padding), else each keeps its own tokens.
+// does. When the ranks replay CUDA graphs they pad to the largest token
+// count among them (DP padding), else each keeps its own tokens.
 //
 // lodsim's replicas are those ranks (cluster.attention_data_parallel
 // consecutive replicas form a group), each with its own scheduler and KV
@@ -19,7 +19,7 @@ package replay
 // longest step (StageCost.Overhead carries the wait), so they end
 // together and every rank sees the group's next boundary at once. The
 // MoE layers compute the group's tokens as gathered (lod.Batch.MoETokens):
-// the padded count on every rank when all replay graphs, else the sum of
+// the padded count on every rank when they replay graphs, else the sum of
 // the ranks' tokens with one token for each idle rank's dummy batch. A
 // decode run (decoderun.go) would step one rank alone, so lock-step
 // replicas step one by one. With pipeline parallelism, and on a
@@ -100,34 +100,38 @@ func fireGroups(s *Simulator) {
 	s.dpFire = s.dpFire[:0]
 }
 
-// start runs the group's formed batches as one lock-step step.
+// start runs the group's formed batches as one lock-step step. The
+// ranks agree on the step's token count as vLLM's
+// coordinate_batch_across_dp does: when the largest rank's tokens fit a
+// captured CUDA-graph size every rank replays a graph (a full one for a
+// decode-only batch, a piecewise one otherwise) and all pad to that size,
+// the idle ranks' dummy batches too; otherwise all run eagerly at their
+// own sizes, an idle rank's dummy batch one token.
 func (g *dpGroup) start(s *Simulator) {
 	p := g.pool
-	graphs, maxG, sum, idle := true, 0, 0, 0
+	most, sum, idle := 1, 0, 0
 	for _, b := range g.pend {
 		if b == nil {
 			idle++
 			continue
 		}
-		graphs = graphs && b.lb.Graph > 0
-		maxG = max(maxG, b.lb.Graph)
-		sum += b.lb.Tokens()
+		t := b.lb.Tokens()
+		most, sum = max(most, t), sum+t
 	}
 	if sum == 0 {
 		return
 	}
+	pad := p.steps.graphs.size(most)
 	moe := sum + idle
-	if graphs {
-		moe = maxG * len(g.pend)
+	if pad > 0 {
+		moe = pad * len(g.pend)
 	}
 	var longest int64
 	for _, b := range g.pend {
 		if b == nil {
 			continue
 		}
-		if graphs {
-			b.lb.Graph = maxG
-		}
+		b.lb.Graph = pad
 		b.lb.MoETokens = moe
 		p.steps.replanGroup(&b.lb, b.cost)
 		longest = max(longest, b.cost[0].StepNs(p.tp))

@@ -28,9 +28,10 @@ func dpConfig(lodName string, engine Engine) *Config {
 }
 
 // dpStepNs is the planner's time of one lock-step group step in which
-// the ranks run batches bs and the MoE layers compute the group's moe
-// tokens: the longest of the ranks' steps (tokenCost has no overheads).
-func dpStepNs(t *testing.T, moe int, bs ...lod.Batch) int64 {
+// the ranks run batches bs, padded to graph tokens (0: eager), and the MoE
+// layers compute the group's moe tokens: the longest of the ranks' steps
+// (tokenCost has no overheads).
+func dpStepNs(t *testing.T, moe, graph int, bs ...lod.Batch) int64 {
 	t.Helper()
 	pl, err := lod.NewPlanner(tinyMoE, tokenCost{}, 1, 1)
 	if err != nil {
@@ -43,7 +44,7 @@ func dpStepNs(t *testing.T, moe int, bs ...lod.Batch) int64 {
 	var longest int64
 	out := make([]lod.StageCost, 1)
 	for _, b := range bs {
-		b.MoETokens = moe
+		b.MoETokens, b.Graph = moe, graph
 		pl.Plan(&b, out)
 		longest = max(longest, out[0].StepNs(1))
 	}
@@ -51,22 +52,25 @@ func dpStepNs(t *testing.T, moe int, bs ...lod.Batch) int64 {
 }
 
 // TestVLLMDataParallelLockstep: vLLM's data-parallel ranks step together.
-// Request A (400-token prompt) arrives at rank 0 at t=0, B (8 tokens) at
+// Request A (600-token prompt) arrives at rank 0 at t=0, B (8 tokens) at
 // rank 1 1 us later. Rank 1 cannot start B while rank 0 prefills A (its
 // dummy batch is in the same MoE layers), so B's prefill starts when A's
 // ends, in the step that decodes A's second token, and both end together
-// after the longer of the two ranks' steps; hand-computed from the
-// planner, with the MoE layers computing A's 400 tokens and rank 1's one
-// dummy token, then B's 8 and A's one. At both levels of detail. Without
-// lock-step (no engine named) B runs at once, before A's prefill ends.
+// after the longer of the two ranks' steps. Hand-computed from the
+// planner: A's prefill is above the largest captured CUDA graph (vLLM's
+// 512 here), so the ranks run eagerly and the MoE layers compute A's 600
+// tokens and rank 1's one dummy token; then the 8 tokens of B's prefill
+// fit a graph, so both ranks pad to 8 (A's decode too) and the MoE layers
+// compute 16. At both levels of detail. Without lock-step (no engine
+// named) B runs at once, before A's prefill ends.
 func TestVLLMDataParallelLockstep(t *testing.T) {
 	reqs := []workload.Request{
-		{ID: 0, Arrival: 0, PromptTokens: 400, OutputTokens: 2},
+		{ID: 0, Arrival: 0, PromptTokens: 600, OutputTokens: 2},
 		{ID: 1, Arrival: 1000, PromptTokens: 8, OutputTokens: 2},
 	}
-	prefillA := lod.Batch{Chunks: []lod.Chunk{{Q: 400}}, Sampled: 1}
-	step1 := dpStepNs(t, 401, prefillA)
-	step2 := dpStepNs(t, 9, lod.Batch{Decodes: 1, DecodeCtx: 401, Sampled: 1}, lod.Batch{Chunks: []lod.Chunk{{Q: 8}}, Sampled: 1})
+	prefillA := lod.Batch{Chunks: []lod.Chunk{{Q: 600}}, Sampled: 1}
+	step1 := dpStepNs(t, 601, 0, prefillA)
+	step2 := dpStepNs(t, 16, 8, lod.Batch{Decodes: 1, DecodeCtx: 601, Sampled: 1}, lod.Batch{Chunks: []lod.Chunk{{Q: 8}}, Sampled: 1})
 	for _, l := range []string{"medium", "high"} {
 		_, rs := runReqs(t, dpConfig(l, EngineVLLM), tokenCost{}, reqs)
 		r := byID(rs)
