@@ -354,6 +354,7 @@ func ReadBenchmarks(r io.Reader, name string) ([]Row, Layout, error) {
 		}
 		if layout == LayoutSilicon {
 			siliconClients(&row)
+			launchLayout(&row)
 		}
 		rows = append(rows, row)
 	}

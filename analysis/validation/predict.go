@@ -156,7 +156,7 @@ func rowConfig(row Row, opt Options) (*experiment.Experiment, clientSpread, erro
 	m, engine, version, g, cp := r.model, r.engine, r.version, r.gpu, r.profile
 	dom := g.Domain()
 	if row.TP > dom {
-		return nil, spread, skipf("tensor parallel %d spans more than one NVLink domain of %d %s GPUs: lodsim models TP inside one", row.TP, dom, g.Name)
+		return nil, spread, skipf("tensor parallel %d spans more than one NVLink domain of %d %s GPUs: %s", row.TP, dom, g.Name, oneNodeOnly)
 	}
 	dp := max(row.AttentionDP, 1)
 	if m.Experts > 0 {
@@ -166,7 +166,7 @@ func rowConfig(row Row, opt Options) (*experiment.Experiment, clientSpread, erro
 		}
 	}
 	if row.TP*dp > dom {
-		return nil, spread, skipf("attention data parallel %d x tensor parallel %d spans more than one NVLink domain of %d %s GPUs: lodsim models expert parallelism inside one", dp, row.TP, dom, g.Name)
+		return nil, spread, skipf("attention data parallel %d x tensor parallel %d spans more than one NVLink domain of %d %s GPUs: %s", dp, row.TP, dom, g.Name, oneNodeOnly)
 	}
 	lodName := opt.LoD
 	if lodName == "" {
@@ -259,6 +259,14 @@ func impliedDP(row Row, engine replay.Engine, dp int) int {
 	}
 	return world / row.TP
 }
+
+// oneNodeOnly is why a row wider than one NVLink domain is skipped rather
+// than run on replay's cluster.nodes: the files name no network, and every
+// such row of the dev set was a one-node launch that recorded its
+// --ep_size as a second TP factor (launchLayout reads those whose id names
+// the launch); simulating the recorded width across nodes would predict a
+// deployment that did not run.
+const oneNodeOnly = "the row names no network between nodes and validate runs one node (a width of TP x EP recorded for a one-node launch is read as the launch only when the id names it, as _tp8_ep8_)"
 
 // moeWorld checks that an MoE model's expert layers span the GPUs its
 // attention does. A row whose moe_tp_size x moe_ep_size differs from
