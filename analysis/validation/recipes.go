@@ -186,6 +186,125 @@ func applyRecipes(row Row, sc *replay.SchedulerConfig) {
 	}
 }
 
+// disaggRecipe is one STP (no speculative decoding) search-space entry of
+// InferenceX's benchmark configuration for a disaggregated deployment
+// (.github/configs/nvidia-master.yaml, dsr1-fp8-h200-dynamo-sglang, in
+// SemiAnalysisAI/InferenceX at 0004cf5: image lmsysorg/sglang:v0.5.8.post1-cu130,
+// the image the dev set's rows name) with the limits of its srt-slurm
+// recipe (CONFIG_FILE, recipes/h200/...: sglang_config.prefill and
+// .decode). The silicon dump of its rows keeps each pool's tp and ep but
+// leaves prefill_num_workers and decode_num_workers blank and drops
+// dp-attn, so a row reads as 1P+1D: the entries ran 1 or 2 prefill workers
+// and 1 to 9 decode workers, and the "dep" recipes run attention
+// data-parallel over the worker's GPUs (--enable-dp-attention, dp-size =
+// tp-size = ep-size = 8). With one decode worker 16 clients decode 16 to a
+// step where the deployment decoded about 2 on each of its 9 workers, and
+// lodsim's TPOT came out twice the measured one at low concurrency
+// (BENCHMARKS.md, "Disaggregated recipes").
+type disaggRecipe struct {
+	name                          string // the entry's CONFIG_FILE
+	model, gpu, backend           string // lower-case substring of Row.Model; Row.GPU; Row.Backend
+	isl, osl, tp                  int
+	prefillEP, decodeEP           int
+	concs                         []int // the entry's conc-list
+	prefillWorkers, decodeWorkers int
+	prefillDPAttn, decodeDPAttn   bool
+	prefill, decode               recipePool
+}
+
+// recipePool is one pool's limits in its recipe: max-running-requests
+// and mem-fraction-static. The prefill pools' token budgets
+// (chunked-prefill-size and max-prefill-tokens, 32768 to 262144) are left
+// at lodsim's SGLang default (8192 on an H200): lodsim's closed-loop
+// clients arrive in lock-step, so a budget of 160k tokens prefills every
+// client's prompt in one step (4 clients of 8192 tokens: 1.5 s of TTFT
+// against 0.6-0.75 s measured), where the real clients drift apart
+// (BENCHMARKS.md, "Disaggregated recipes").
+type recipePool struct {
+	maxRunning  int
+	memFraction float64
+}
+
+// disaggRecipes lists the entries in the configuration's order: where a
+// concurrency is in more than one entry's conc-list (8192/1024 at 4 to 128
+// clients) the row takes the first, as nothing in it tells them apart.
+var disaggRecipes = func() []disaggRecipe {
+	r := func(name string, isl, pEP, dEP int, concs []int, pw, dw int, pDP, dDP bool, p, d recipePool) disaggRecipe {
+		return disaggRecipe{name: name, model: "deepseek-r1", gpu: "h200_sxm", backend: "sglang", isl: isl, osl: 1024, tp: 8,
+			prefillEP: pEP, decodeEP: dEP, concs: concs, prefillWorkers: pw, decodeWorkers: dw, prefillDPAttn: pDP, decodeDPAttn: dDP,
+			prefill: p, decode: d}
+	}
+	pool := func(maxRunning int, mem float64) recipePool {
+		return recipePool{maxRunning: maxRunning, memFraction: mem}
+	}
+	return []disaggRecipe{
+		r("recipes/h200/1k1k/low-latency-1p9d.yaml", 1024, 1, 1, []int{1, 4, 8, 16, 32, 64, 128, 256}, 1, 9, false, false,
+			pool(256, 0.82), pool(256, 0.82)),
+		r("recipes/h200/1k1k/bs256-1p6d-tp.yaml", 1024, 1, 1, []int{512, 1024, 2048}, 1, 6, false, false,
+			pool(512, 0.7), pool(512, 0.82)),
+		r("recipes/h200/1k1k/bs256-1p6d-dep.yaml", 1024, 8, 8, []int{128, 256, 512, 1024, 2048}, 1, 6, true, true,
+			pool(512, 0.75), pool(512, 0.82)),
+		r("recipes/h200/8k1k/bs4-1p7d.yaml", 8192, 1, 1, []int{1, 4, 8}, 1, 7, false, false,
+			pool(16, 0.82), pool(8, 0.82)),
+		r("recipes/h200/8k1k/bs8-1p6d.yaml", 8192, 1, 1, []int{4, 8, 16}, 1, 6, false, false,
+			pool(16, 0.82), pool(16, 0.82)),
+		r("recipes/h200/8k1k/bs16-1p3d.yaml", 8192, 1, 1, []int{8, 16, 32}, 1, 3, false, false,
+			pool(16, 0.82), pool(32, 0.82)),
+		r("recipes/h200/8k1k/bs64-2p3d.yaml", 8192, 1, 1, []int{32, 64, 128}, 2, 3, false, false,
+			pool(16, 0.82), pool(128, 0.82)),
+		r("recipes/h200/8k1k/bs128-1p1d-dep.yaml", 8192, 1, 8, []int{64, 128, 256}, 1, 1, false, true,
+			pool(16, 0.75), pool(256, 0.88)),
+	}
+}()
+
+// disaggRecipeFor is the first entry of disaggRecipes that row ran as:
+// the row leaves both worker counts blank and has no attention DP, and the
+// entry matches its model, GPU, backend, sequence lengths, per-pool TP and
+// EP and concurrency. Nil if none does.
+func disaggRecipeFor(row Row) *disaggRecipe {
+	d := row.Disagg
+	if d.PrefillWorkers != 0 || d.DecodeWorkers != 0 || max(d.PrefillAttentionDP, 1) != 1 || max(d.DecodeAttentionDP, 1) != 1 {
+		return nil
+	}
+	for i := range disaggRecipes {
+		r := &disaggRecipes[i]
+		if strings.Contains(strings.ToLower(row.Model), r.model) && strings.EqualFold(row.GPU, r.gpu) &&
+			strings.EqualFold(row.Backend, r.backend) && row.ISL == r.isl && row.OSL == r.osl &&
+			d.PrefillTP == r.tp && d.DecodeTP == r.tp && max(d.PrefillMoEEP, 1) == r.prefillEP &&
+			max(d.DecodeMoEEP, 1) == r.decodeEP && slices.Contains(r.concs, row.Concurrency) {
+			return r
+		}
+	}
+	return nil
+}
+
+// disaggLayout is row's pools as its recipe ran them (disaggRecipeFor):
+// the entry's worker counts and, for a dp-attn pool, attention data
+// parallelism over its TP GPUs (attention TP 1, the experts over all of
+// them). A row without a recipe keeps its own layout.
+func disaggLayout(row Row) DisaggLayout {
+	d, r := row.Disagg, disaggRecipeFor(row)
+	if r == nil {
+		return d
+	}
+	d.PrefillWorkers, d.DecodeWorkers = r.prefillWorkers, r.decodeWorkers
+	if r.prefillDPAttn {
+		d.PrefillAttentionDP, d.PrefillTP, d.PrefillMoETP = d.PrefillTP, 1, 1
+	}
+	if r.decodeDPAttn {
+		d.DecodeAttentionDP, d.DecodeTP, d.DecodeMoETP = d.DecodeTP, 1, 1
+	}
+	return d
+}
+
+// apply sets the recipe's limits on a pool whose attention DP is dp (1
+// without): with DP attention each of the dp attention ranks (a lodsim
+// replica) schedules max_running_requests / dp of them.
+func (p recipePool) apply(pc *replay.PoolConfig, dp int) {
+	pc.MaxNumSeqs = max(p.maxRunning/max(dp, 1), 1)
+	pc.GPUMemoryUtilization = p.memFraction
+}
+
 // aiconfiguratorTRTLLMAgg sets the engine settings aiconfigurator's
 // generator writes for an aggregated TensorRT-LLM worker of batch size bs
 // (the row's batch_size, per attention-DP rank): max_batch_size bs,
