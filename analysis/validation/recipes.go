@@ -55,8 +55,10 @@ var attentionDPRecipes = []attentionDPRecipe{
 //     dsr1_fp8_h200_trt_mtp_slurm.sh (InferenceMAX/InferenceMAX ff7e462,
 //     SemiAnalysisAI/InferenceX 2e46dba and 40be3a4): kv_cache_config
 //     {dtype: fp8, free_gpu_memory_fraction: 0.75}, cuda_graph_config
-//     {enable_padding: true, max_batch_size: 128}, --max_batch_size the
-//     concurrency (per attention-DP rank where attention DP is on);
+//     {enable_padding: true, max_batch_size: 128}, and (ff7e462, the MTP
+//     script) --max_batch_size the concurrency, per attention-DP rank
+//     where attention DP is on (2e46dba leaves TensorRT-LLM's 2048, which
+//     no row's concurrency reaches);
 //   - benchmarks/gptoss_fp4_h200_trt_slurm.sh (SemiAnalysisAI/InferenceX
 //     2e46dba): kv_cache_config {dtype: auto, free_gpu_memory_fraction:
 //     0.85} (the checkpoint's 16-bit KV cache, not the FP8 one
