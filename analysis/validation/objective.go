@@ -107,11 +107,17 @@ func (ob objective) diffStep(i int, x, h float64) float64 {
 // cost that is part of a measured time cannot exceed it. The per-request
 // cost is in every request's TTFT, so it is at most the smallest TTFT of
 // rows; the per-prefill-token cost, times the prompt, at most the
-// smallest TTFT / ISL; the per-step and per-sequence costs are in every
-// decode step (at least one sequence), so each at most the smallest TPOT.
-// No bound (0) where no row measures the time.
+// smallest TTFT / ISL; the per-step cost is in every decode step, so it
+// is at most the smallest TPOT; the per-sequence cost is paid once for
+// each sequence a step decodes, so, times the sequences a replica (an
+// attention-DP rank) decodes at once, at most that row's TPOT: at most the
+// smallest TPOT / (clients per rank). A step cannot take less time than
+// its CPU work whether or not an overlap scheduler hides that work behind
+// the GPU's, so the bounds hold for overlapped engines too, where the
+// rows otherwise leave the per-step costs unconstrained. No bound (0)
+// where no row measures the time.
 func measuredBounds(rows []Row, params []OverheadParam) []float64 {
-	minTTFT, minTPOT, minPerToken := math.Inf(1), math.Inf(1), math.Inf(1)
+	minTTFT, minTPOT, minPerToken, minPerSeq := math.Inf(1), math.Inf(1), math.Inf(1), math.Inf(1)
 	for _, r := range rows {
 		if r.TTFTms > 0 {
 			minTTFT = math.Min(minTTFT, r.TTFTms)
@@ -121,6 +127,7 @@ func measuredBounds(rows []Row, params []OverheadParam) []float64 {
 		}
 		if r.TPOTms > 0 {
 			minTPOT = math.Min(minTPOT, r.TPOTms)
+			minPerSeq = math.Min(minPerSeq, r.TPOTms/float64(seqsPerRank(r)))
 		}
 	}
 	ub := make([]float64, len(params))
@@ -131,8 +138,10 @@ func measuredBounds(rows []Row, params []OverheadParam) []float64 {
 			ms = minTTFT
 		case ParamPerPrefillToken:
 			ms = minPerToken
-		case ParamStep, ParamPerSeq:
+		case ParamStep:
 			ms = minTPOT
+		case ParamPerSeq:
+			ms = minPerSeq
 		default:
 			continue
 		}
@@ -141,4 +150,15 @@ func measuredBounds(rows []Row, params []OverheadParam) []float64 {
 		}
 	}
 	return ub
+}
+
+// seqsPerRank is how many sequences one replica of aggregated row r
+// decodes at once when every client is decoding: its clients over its
+// attention-DP ranks, at least 1 (1 for a disaggregated row, whose
+// clients spread over decode workers the row may not name).
+func seqsPerRank(r Row) int {
+	if r.Disaggregated() || r.Concurrency < 1 {
+		return 1
+	}
+	return max(1, r.Concurrency/max(1, r.AttentionDP))
 }

@@ -59,15 +59,17 @@ func TestObjectiveResiduals(t *testing.T) {
 }
 
 // TestMeasuredBounds: each constant at most the smallest measured time it
-// is part of, in the fit's units (1 ms, 0.1 ms, 100 ns, 10 ms).
+// is part of (the per-sequence cost times the clients per attention-DP
+// rank), in the fit's units (1 ms, 0.1 ms, 100 ns, 10 ms).
 func TestMeasuredBounds(t *testing.T) {
 	rows := []Row{
-		{TTFTms: 80, TPOTms: 6, ISL: 1024},
-		{TTFTms: 300, TPOTms: 20, ISL: 8192}, // TTFT/ISL 36.6 us, below 80/1024 = 78 us
-		{TTFTms: 0, TPOTms: 0, ISL: 100},     // nothing measured: bounds nothing
+		{TTFTms: 80, TPOTms: 6, ISL: 1024, Concurrency: 2},
+		{TTFTms: 300, TPOTms: 20, ISL: 8192, Concurrency: 64, AttentionDP: 4}, // TTFT/ISL 36.6 us, below 80/1024 = 78 us; TPOT / 16 clients per rank 1.25 ms, below 6 / 2
+		{TTFTms: 0, TPOTms: 0, ISL: 100, Concurrency: 512},                    // nothing measured: bounds nothing
+		{TTFTms: 900, TPOTms: 9, ISL: 100, Concurrency: 512, Mode: "disagg"},  // clients over decode workers it may not name: counts as one
 	}
 	got := measuredBounds(rows, []OverheadParam{ParamStep, ParamPerSeq, ParamPerPrefillToken, ParamPerRequest, ParamMemoryReserve})
-	want := []float64{6, 60, 300.0 / 8192 * 1e6 / 100, 8, 0}
+	want := []float64{6, 12.5, 300.0 / 8192 * 1e6 / 100, 8, 0}
 	for i := range want {
 		if math.Abs(got[i]-want[i]) > 1e-9*want[i] {
 			t.Errorf("bound %d = %g, expected %g", i, got[i], want[i])
