@@ -43,14 +43,13 @@ func ExpectedExperts(tokens, k, e int) float64 {
 // t tokens goes to k experts, spread evenly over the EP ranks, and comes
 // back; with pure TP the post-MLP all-reduce combines the experts' partial
 // outputs instead.
-func (p *Planner) moeLayer(d *moeCost, t int) {
+func (p *Planner) moeLayer(d *moeCost, t, group int) {
 	m, cm := &p.model, p.cost
 	h, el, ft := m.Hidden, float64(m.DTypeBytes), float64(t)
 	moeTP := p.MoETP()
 	ew := m.expertPrecision()
 	v := cm.Elementwise(2*ft*float64(h)*el) + cm.GEMM(t, m.Experts, h) + cm.Elementwise(2*ft*float64(m.Experts)*4)
 	w := float64(Unquantized.bytes(int64(h)*int64(m.Experts), m.DTypeBytes))
-	group := t * p.adp
 	d.experts = ExpectedExperts(group, m.ExpertsPerToken, m.Experts) / float64(p.ep)
 	d.expertNs = 0
 	if group > 0 {
@@ -66,14 +65,55 @@ func (p *Planner) moeLayer(d *moeCost, t int) {
 		w += float64(m.Weights.bytes(3*int64(h)*int64(si), m.DTypeBytes))
 	}
 	d.moe, d.wMoE = v, w
-	d.a2a, d.a2aLink = 0, cost.Link{}
-	if p.adp > 1 && p.ep > 1 {
+	d.a2a, d.a2aLink, d.a2aRanks = 0, cost.Link{}, 0
+	switch {
+	case p.adp > 1 && p.gather:
+		p.gatherExchange(d, group)
+	case p.adp > 1 && p.ep > 1:
 		d.a2a = ft * float64(m.ExpertsPerToken) * float64(h) * el
 		d.a2aLink = cm.AllToAllLink(p.ep, d.a2a)
+		d.a2aRanks = p.ep
 	}
 }
 
-// moeFor is the MoE layer's cost for t tokens, computed once per t.
+// gatherExchange sets an MoE layer's token exchange when the attention
+// data-parallel ranks gather their tokens (SetDPGather), as vLLM's
+// allgather_reducescatter backend does (its default VLLM_ALL2ALL_BACKEND
+// from 0.10.2; AgRsAll2AllManager, called from FusedMoE.forward_impl
+// whenever the DP size is above 1): before the experts an all-gather over
+// the n = attention-DP ranks of every rank's hidden states and router
+// logits, after them a reduce-scatter of the group's outputs back to the
+// ranks that own the tokens (the attention TP all-reduce follows, as
+// without DP). With G the group's tokens and el the activation bytes,
+//
+//	dispatch = AllGather(G x (hidden + experts) x el, n)
+//	combine  = ReduceScatter(G x hidden x el, n)
+//
+// from the cost model's collectives. The step's exchange is expressed as
+// two equal "all-to-alls" of the G x hidden x el buffer over n ranks
+// (lod.StageCost.MoECommNs, and the high LoD's per-rank transfers): a
+// ring all-gather or reduce-scatter is n-1 hops of one rank's share each,
+// which is AllToAllNs's (n-1) x hop(S/n), so the link is the one that
+// makes those hops take the mean of dispatch and combine.
+func (p *Planner) gatherExchange(d *moeCost, group int) {
+	m, cm := &p.model, p.cost
+	n := p.adp
+	el := float64(m.DTypeBytes)
+	out := float64(group) * float64(m.Hidden) * el
+	in := float64(group) * float64(m.Hidden+m.Experts) * el
+	t := (cm.AllGather(in, n) + cm.ReduceScatter(out, n)) / 2
+	hops := float64(n - 1)
+	l := cm.RingLink(n)
+	if beta := t/hops - l.LatencyNs; beta > 0 {
+		l.BytesPerNs = out / float64(n) / beta
+	} else {
+		l = cost.Link{LatencyNs: t / hops, BytesPerNs: math.Inf(1)}
+	}
+	d.a2a, d.a2aLink, d.a2aRanks = out, l, n
+}
+
+// moeFor is the MoE layer's cost for t tokens at the mean load, computed
+// once per t.
 func (p *Planner) moeFor(t int) *moeCost {
 	if t >= len(p.moe) {
 		d := make([]moeCost, max(2*len(p.moe), t+64))
@@ -82,8 +122,42 @@ func (p *Planner) moeFor(t int) *moeCost {
 	}
 	d := &p.moe[t]
 	if !d.ok {
-		p.moeLayer(d, t)
+		p.moeLayer(d, t, t*p.adp)
 		d.ok = true
 	}
 	return d
+}
+
+// moeOf is the MoE layer's cost for t tokens of this rank when the group's
+// MoE layers compute group tokens (Batch.MoETokens; 0 or the mean load
+// t x attention DP take the memo).
+func (p *Planner) moeOf(t, group int) moeCost {
+	if group <= 0 || group == t*p.adp {
+		return *p.moeFor(t)
+	}
+	p.moeLayer(&p.moeOne, t, group)
+	return p.moeOne
+}
+
+// SetDPGather makes the attention data-parallel ranks exchange their
+// tokens for the MoE layers by all-gather and reduce-scatter
+// (gatherExchange: vLLM's data parallelism) instead of the expert-parallel
+// all-to-all (TensorRT-LLM's and SGLang's attention DP). With one
+// attention-DP rank it changes nothing.
+func (p *Planner) SetDPGather(on bool) {
+	p.gather = on
+	p.resetMemo()
+}
+
+// ExchangeRanks is how many ranks exchange tokens in each MoE layer: the
+// attention data-parallel ranks when they gather (SetDPGather), the
+// expert-parallel ranks when attention DP spreads tokens over EP, else 1.
+func (p *Planner) ExchangeRanks() int {
+	switch {
+	case p.adp > 1 && p.gather:
+		return p.adp
+	case p.adp > 1 && p.ep > 1:
+		return p.ep
+	}
+	return 1
 }

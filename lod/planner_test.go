@@ -152,6 +152,53 @@ func TestExpertParallel(t *testing.T) {
 	}
 }
 
+// TestDPGather: vLLM's data parallelism (Qwen3-235B at TP1 over two
+// data-parallel ranks, experts tensor-parallel over both) exchanges each
+// MoE layer's tokens by an all-gather of the ranks' hidden states and
+// router logits and a reduce-scatter of the outputs; hand-computed from
+// the profile's collectives: 16 tokens on each rank, 32 gathered, 4096
+// BF16 hidden values and 128 logits each. MoETokens replaces the mean
+// load with the group's tokens as gathered, and without gather the layout
+// exchanges nothing (no expert parallelism).
+func TestDPGather(t *testing.T) {
+	m := lookup(t, "Qwen/Qwen3-235B-A22B-FP8")
+	cm := h200(t)
+	p, err := NewPlanner(m, cm, 1, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.SetExpertParallel(1, 2); err != nil {
+		t.Fatal(err)
+	}
+	out := make([]StageCost, 1)
+	b := Batch{Decodes: 16, DecodeCtx: 16 * 1000, Sampled: 16}
+	p.Plan(&b, out)
+	if out[0].A2ARanks != 0 || out[0].MoECommNs() != 0 || p.ExchangeRanks() != 1 {
+		t.Errorf("EP1 without gather: exchange over %d ranks, %d ns", out[0].A2ARanks, out[0].MoECommNs())
+	}
+	mean := out[0].Op[OpMLP]
+	p.SetDPGather(true)
+	p.Plan(&b, out)
+	c := out[0]
+	in, outB := 32.0*(4096+128)*2, 32.0*4096*2
+	want := (cm.AllGather(in, 2) + cm.ReduceScatter(outB, 2)) / 2
+	// One hop each way per layer, rounded to whole ns twice (latency,
+	// bandwidth time): within 2 ns of the measured collectives per hop.
+	if c.A2ARanks != 2 || c.A2ABytes != outB || p.ExchangeRanks() != 2 || math.Abs(float64(c.MoECommNs())-2*94*want) > 2*94*2 {
+		t.Errorf("gather over %d ranks of %v bytes: %d ns, want 2 ranks, %v bytes, %.0f ns", c.A2ARanks, c.A2ABytes, c.MoECommNs(), outB, 2*94*want)
+	}
+	if c.Op[OpMLP] != mean {
+		t.Errorf("gather changed the MoE compute: %d ns, want %d", c.Op[OpMLP], mean)
+	}
+	// 16 tokens on this rank and 1 on the other (a dummy batch): the
+	// experts compute 17 tokens, not the mean load's 32.
+	b.MoETokens = 17
+	p.Plan(&b, out)
+	if got, want := out[0].Op[OpMLP], ns(p.moeOf(16, 17).moe); got != want || got >= mean {
+		t.Errorf("17 gathered tokens: MoE %d ns, want %d (below the mean load's %d)", got, want, mean)
+	}
+}
+
 // TestSlidingWindowAttention: gpt-oss's window layers attend to at most
 // 128 tokens, so a long-context step costs them as a 128-token one.
 func TestSlidingWindowAttention(t *testing.T) {

@@ -42,12 +42,17 @@ type Batch struct {
 	// Graph tokens (padding); attention, sampling and per-sequence
 	// overheads stay with the real sequences.
 	Graph int
+	// MoETokens, when above 0, is the tokens the MoE layers of the whole
+	// attention data-parallel group compute this step (the ranks' own
+	// tokens, as the engine gathered or padded them); 0 takes the mean
+	// load, Tokens() x attention DP (Planner.SetExpertParallel).
+	MoETokens int
 }
 
 // Reset empties b, keeping its storage.
 func (b *Batch) Reset() {
 	b.Chunks = b.Chunks[:0]
-	b.Decodes, b.DecodeCtx, b.Sampled, b.Graph = 0, 0, 0, 0
+	b.Decodes, b.DecodeCtx, b.Sampled, b.Graph, b.MoETokens = 0, 0, 0, 0, 0
 }
 
 // Tokens is the number of tokens the step computes.
@@ -172,6 +177,12 @@ func (c *StageCost) MoECommNs() int64 {
 	return int64(2*c.MoELayers) * AllToAllNs(c.A2ALink, c.A2ABytes, c.A2ARanks)
 }
 
+// StepNs is the stage's uncontended, variation-free time for one step on
+// tp ranks: compute, all-reduces and MoE exchanges.
+func (c *StageCost) StepNs(tp int) int64 {
+	return c.Compute() + c.CollectiveNs(tp) + c.MoECommNs()
+}
+
 // Planner turns batches into per-stage costs for one model on one
 // parallel layout. It caches the token-count-only parts of the costs, so a
 // Planner is not safe for concurrent use.
@@ -180,6 +191,10 @@ type Planner struct {
 	cost    cost.CostModel
 	tp, pp  int
 	ep, adp int // expert parallelism, attention data parallelism
+	// gather: the attention data-parallel ranks exchange tokens by
+	// all-gather and reduce-scatter (vLLM, SetDPGather), not all-to-all
+	gather  bool
+	moeOne  moeCost // an MoE layer costed for one batch's gathered tokens (Batch.MoETokens)
 	layers  []int
 	kinds   []stageKinds
 	shape   cost.AttnShape // attention, per rank (GQA)
@@ -363,12 +378,13 @@ type denseCost struct {
 
 // moeCost is an MoE layer's cost for a token count.
 type moeCost struct {
-	ok      bool
-	moe     float64   // MoE layer, before rounding
-	wMoE    float64   // weight bytes read: router, shared experts and the experts hit
-	a2a     float64   // all-to-all bytes per rank and MoE layer
-	a2aLink cost.Link // and their link
-	experts float64   // expected distinct experts hit on this rank
+	ok       bool
+	moe      float64   // MoE layer, before rounding
+	wMoE     float64   // weight bytes read: router, shared experts and the experts hit
+	a2a      float64   // all-to-all bytes per rank and MoE layer
+	a2aLink  cost.Link // and their link
+	a2aRanks int       // the ranks exchanging them (0: none)
+	experts  float64   // expected distinct experts hit on this rank
 	// expertNs is the routed experts' kernel time, rounded.
 	expertNs int64
 }
@@ -643,12 +659,9 @@ func (p *Planner) Plan(b *Batch, out []StageCost) {
 	over := p.overhead(b)
 	var mo moeCost
 	if m.Experts > 0 {
-		mo = *p.moeFor(t)
+		mo = p.moeOf(t, b.MoETokens)
 	}
-	a2aRanks := 0
-	if mo.a2a > 0 {
-		a2aRanks = p.ep
-	}
+	a2aRanks := mo.a2aRanks
 	last := len(out) - 1
 	for s := range out {
 		c := &out[s]

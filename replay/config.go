@@ -127,7 +127,12 @@ type ClusterConfig struct {
 	// AttentionDataParallel their attention_dp_size (replicas that share
 	// the MoE layers), MoETensorParallel their moe_tp_size (derived; when
 	// set it must agree), ExpertSkew the coefficient of variation of the
-	// expert-parallel ranks' loads at high LoD (0: uniform).
+	// expert-parallel ranks' loads at high LoD (0: uniform). With
+	// scheduler.engine vllm the attention data-parallel replicas are
+	// vLLM's --data-parallel-size ranks: they gather each other's tokens
+	// for the MoE layers (all-gather, reduce-scatter) and, on an
+	// aggregated cluster of one pipeline stage, step in lock-step
+	// (dpsync.go).
 	ExpertParallel        int     `yaml:"expert_parallel,omitempty"`
 	AttentionDataParallel int     `yaml:"attention_data_parallel,omitempty"`
 	MoETensorParallel     int     `yaml:"moe_tensor_parallel,omitempty"`

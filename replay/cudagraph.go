@@ -15,18 +15,27 @@ type cudaGraphs struct{ sizes []int32 }
 // pad sets lb.Graph to the captured size lb's step replays, or 0.
 func (g *cudaGraphs) pad(lb *lod.Batch) {
 	lb.Graph = 0
-	n := len(g.sizes)
-	if n == 0 || len(lb.Chunks) > 0 || lb.Decodes == 0 || int32(lb.Decodes) > g.sizes[n-1] {
+	if len(lb.Chunks) > 0 || lb.Decodes == 0 {
 		return
 	}
-	lo, hi := 0, n-1 // the first size >= Decodes lies in [lo, hi]
+	lb.Graph = g.size(lb.Decodes)
+}
+
+// size is the smallest captured size that holds n tokens, 0 when none
+// does.
+func (g *cudaGraphs) size(n int) int {
+	k := len(g.sizes)
+	if k == 0 || n <= 0 || int32(n) > g.sizes[k-1] {
+		return 0
+	}
+	lo, hi := 0, k-1 // the first size >= n lies in [lo, hi]
 	for lo < hi {
 		mid := (lo + hi) / 2
-		if g.sizes[mid] >= int32(lb.Decodes) {
+		if g.sizes[mid] >= int32(n) {
 			hi = mid
 		} else {
 			lo = mid + 1
 		}
 	}
-	lb.Graph = int(g.sizes[lo])
+	return int(g.sizes[lo])
 }

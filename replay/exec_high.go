@@ -85,8 +85,8 @@ func (e *highExecutor) initReplica(rp *replica) {
 		} else if i < pp-1 {
 			st.ppLink = e.newLink(g.ppLink)
 		}
-		if pl := g.planner; pl.EP() > 1 && pl.AttentionDP() > 1 {
-			st.ep = e.newEPPhase(pl.EP(), bus, g.ring)
+		if n := g.planner.ExchangeRanks(); n > 1 {
+			st.ep = e.newEPPhase(n, bus, g.ring)
 		}
 	}
 	e.placeOnNodes(rp)

@@ -57,6 +57,7 @@ type workerPool struct {
 	stepCount uint64     // steps run by the pool's replicas
 	peakKV    float64    // highest KV use of one of them
 	adp       []adpGroup // attention-DP balancing, by group (adpbalance.go)
+	dps       []*dpGroup // vLLM's lock-step data-parallel groups (dpsync.go)
 }
 
 // stats reports the pool's layout and load.
@@ -93,6 +94,9 @@ func newPool(s *Simulator, kind PoolKind, c *Config, policy RoutingPolicy) (*wor
 	if err := pl.SetExpertParallel(k.ep(), k.attentionDP()); err != nil {
 		return nil, err
 	}
+	// vLLM's data-parallel ranks gather each other's tokens for the MoE
+	// layers (lod.Planner.SetDPGather) and step in lock-step (dpsync.go).
+	pl.SetDPGather(c.Scheduler.Engine == EngineVLLM)
 	p := &workerPool{kind: kind, cfg: c, cost: cm, gpu: gpu, sched: &c.Scheduler, planner: pl,
 		tp: k.TensorParallel, pp: k.PipelineParallel, router: router{policy: policy}}
 	if p.steps, err = newStepCost(c, pl); err != nil {

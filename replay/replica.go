@@ -91,6 +91,7 @@ func flushKicks(s *Simulator) {
 		schedule(s, rp)
 	}
 	s.kicks = s.kicks[:0]
+	fireGroups(s)
 	if s.medium != nil {
 		s.medium.busFlush()
 	}
@@ -108,6 +109,10 @@ func schedule(s *Simulator, rp *replica) {
 	if st0.busy || len(st0.queue) > 0 || rp.inflight >= rp.grp.pp {
 		return
 	}
+	lock := rp.grp.lockstep()
+	if lock && rp.grp.dpGroupOf(rp).stepping() {
+		return // kicked again at the group's step boundary (dpsync.go)
+	}
 	b := s.getBatch(rp)
 	preempted := rp.sched.formBatch(b)
 	if len(b.slots) == 0 {
@@ -117,6 +122,10 @@ func schedule(s *Simulator, rp *replica) {
 	s.notePeakKV(rp)
 	rp.inflight++
 	rp.grp.steps.plan(&b.lb, b.cost)
+	if lock {
+		holdForGroup(s, rp, b)
+		return
+	}
 	if s.exec.startRun(rp, b, preempted) {
 		return
 	}

@@ -48,6 +48,9 @@ func (s *Simulator) arriveStage(st *stage, b *batch) {
 
 // stageDone moves the finished batch on and starts the next one.
 func (s *Simulator) stageDone(st *stage) {
+	if holdDone(s, st) {
+		return
+	}
 	b := st.cur
 	st.busy, st.cur = false, nil
 	rp := st.rep
@@ -65,5 +68,8 @@ func (s *Simulator) stageDone(st *stage) {
 	}
 	if st.idx == 0 || st.idx == pp-1 {
 		s.kick(rp)
+	}
+	if rp.grp.lockstep() {
+		kickGroup(s, rp)
 	}
 }

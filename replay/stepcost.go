@@ -43,6 +43,13 @@ func (c *stepCost) replan(lb *lod.Batch, out []lod.StageCost) {
 	c.overlapOverhead(out)
 }
 
+// replanGroup re-costs into out a step whose padding (lb.Graph) and
+// gathered MoE tokens its data-parallel group has set (dpsync.go).
+func (c *stepCost) replanGroup(lb *lod.Batch, out []lod.StageCost) {
+	c.planner.Plan(lb, out)
+	c.overlapOverhead(out)
+}
+
 // overlapOverhead hides the first stage's overhead behind its GPU time
 // when the engine overlaps scheduling with the previous step.
 func (c *stepCost) overlapOverhead(out []lod.StageCost) {

@@ -88,7 +88,8 @@ func sourceConcurrency(r *Row, v string) error {
 }
 
 // disaggRowConfig builds the simulation of a disaggregated row: a
-// prefill pool and a decode pool of the row's workers (1 where blank), TP
+// prefill pool and a decode pool of the row's workers (its recipe's where
+// the row leaves them blank and disaggLayout knows it, else 1), TP
 // and PP, the engine's defaults per pool, KV moved over NVLink when both
 // pools fit in one node of the row's GPU, else over the network
 // (replay's default link choice), and the closed-loop workload of
@@ -102,7 +103,7 @@ func sourceConcurrency(r *Row, v string) error {
 // attention_dp_size of them. A moe_tp_size that disagrees with TP x
 // attention DP / EP fails validation and skips the row.
 func disaggRowConfig(row Row, opt Options) (*experiment.Experiment, error) {
-	d := row.Disagg
+	d := disaggLayout(row)
 	clients := row.Concurrency
 	if clients < 1 {
 		return nil, skipf("disaggregated row without a concurrency (batch_size or silicon_data_source's silicon_concurrency)")
@@ -138,6 +139,11 @@ func disaggRowConfig(row Row, opt Options) (*experiment.Experiment, error) {
 			Prompt:   trace.LengthDist{Kind: "fixed", Mean: float64(row.ISL)},
 			Output:   trace.LengthDist{Kind: "fixed", Mean: float64(row.OSL)},
 		}},
+	}
+	if rc := disaggRecipeFor(row); rc != nil {
+		cd := cfg.Cluster.Disaggregated
+		rc.prefill.apply(&cd.Prefill, d.PrefillAttentionDP)
+		rc.decode.apply(&cd.Decode, d.DecodeAttentionDP)
 	}
 	cfg.ApplyDefaults()
 	if err := cfg.Validate(); err != nil {

@@ -56,11 +56,10 @@ func TestDisaggRowMapping(t *testing.T) {
 }
 
 // TestDisaggDevGroup simulates every disaggregated row of the dev set
-// (DeepSeek-R1 FP8 on H200, SGLang, 1P+1D at TP8): none may be skipped
-// but a row repeating another (it counts once, markRepeats). Its
-// accuracy is logged, not asserted: see docs/disagg (the decode step of
-// DeepSeek-R1 is costed about three times too slow on the aggregated rows
-// too).
+// (DeepSeek-R1 FP8 on H200, SGLang, TP8 pools, in their InferenceX
+// recipes' worker counts): none may be skipped but a row repeating another
+// (it counts once, markRepeats). Its accuracy is logged, not asserted
+// (TestShippedConstantsAccuracy pins it).
 func TestDisaggDevGroup(t *testing.T) {
 	if testing.Short() {
 		t.Skip("simulates 64 rows")
@@ -128,5 +127,75 @@ func TestDisaggRowExpertParallel(t *testing.T) {
 	r.Disagg.DecodeMoETP = 2
 	if _, err := RowConfig(r, Options{RequestsPerClient: 1}); err == nil || !strings.Contains(err.Error(), "cluster.disaggregated.decode.moe_tensor_parallel: 2") {
 		t.Errorf("moe_tp_size 2 at TP1 x DP8 / EP8: %v", err)
+	}
+}
+
+// TestDisaggRecipeLayout: a DeepSeek-R1 / H200 / SGLang disaggregated row
+// with blank worker counts runs as the first InferenceX entry whose
+// conc-list holds its concurrency (recipes.go disaggRecipes): 9 decode
+// workers for 16 clients at 1024/1024, 6 at 8192/1024 (bs8-1p6d listed
+// before bs16-1p3d), attention data parallelism over both pools' 8 GPUs
+// for the EP8 "dep" entry; a concurrency no entry lists, or a row that
+// names its workers, keeps its own layout.
+func TestDisaggRecipeLayout(t *testing.T) {
+	rows, _, err := ReadBenchmarkFile("testdata/silicon_dev.csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	find := func(isl, conc, ep int) Row {
+		for _, r := range rows {
+			if r.Disaggregated() && r.ISL == isl && r.Concurrency == conc && max(r.Disagg.DecodeMoEEP, 1) == ep {
+				return r
+			}
+		}
+		t.Fatalf("no dev row at isl %d, %d clients, EP%d", isl, conc, ep)
+		return Row{}
+	}
+	pools := func(r Row) (p, d replay.PoolConfig) {
+		t.Helper()
+		x, err := RowConfig(r, Options{RequestsPerClient: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := x.Config().Cluster.Disaggregated
+		return c.Prefill, c.Decode
+	}
+	for _, c := range []struct {
+		isl, conc, ep      int
+		pWorkers, dWorkers int
+	}{{1024, 16, 1, 1, 9}, {1024, 512, 1, 1, 6}, {8192, 16, 1, 1, 6}, {8192, 64, 1, 2, 3}, {8192, 256, 1, 1, 1}} {
+		p, d := pools(find(c.isl, c.conc, c.ep))
+		if p.Workers != c.pWorkers || d.Workers != c.dWorkers || p.TensorParallel != 8 || d.TensorParallel != 8 || d.AttentionDataParallel != 0 {
+			t.Errorf("isl %d, %d clients: prefill %+v, decode %+v; expected %d and %d workers of TP8", c.isl, c.conc, p, d, c.pWorkers, c.dWorkers)
+		}
+	}
+	r := find(1024, 512, 8)
+	p, d := pools(r)
+	if p.Workers != 8 || p.TensorParallel != 1 || p.AttentionDataParallel != 8 || p.ExpertParallel != 8 {
+		t.Errorf("dep prefill pool %+v, expected one worker of attention DP8 (8 replicas of TP1) with EP8", p)
+	}
+	if d.Workers != 48 || d.TensorParallel != 1 || d.AttentionDataParallel != 8 || d.ExpertParallel != 8 {
+		t.Errorf("dep decode pool %+v, expected 6 workers of attention DP8 (48 replicas of TP1) with EP8", d)
+	}
+	// The recipe's max-running-requests 512 over 8 attention ranks, and its
+	// mem-fraction-static; bs8-1p6d's decode runs at most 16.
+	if d.MaxNumSeqs != 64 || d.GPUMemoryUtilization != 0.82 || p.MaxNumSeqs != 64 || p.GPUMemoryUtilization != 0.75 {
+		t.Errorf("dep pools' limits: prefill %d seqs at %v, decode %d at %v; expected 64 at 0.75 and 64 at 0.82",
+			p.MaxNumSeqs, p.GPUMemoryUtilization, d.MaxNumSeqs, d.GPUMemoryUtilization)
+	}
+	if _, d := pools(find(8192, 16, 1)); d.MaxNumSeqs != 16 {
+		t.Errorf("bs8-1p6d decode pool runs %d sequences, expected 16", d.MaxNumSeqs)
+	}
+	pr, err := Predict(find(1024, 16, 1), Options{RequestsPerClient: 1, All: true})
+	if err != nil || pr.Skipped != "" {
+		t.Fatalf("predict: %v %s", err, pr.Skipped)
+	}
+	if l := pr.Row.Label(); !strings.HasSuffix(l, " p=1x8 d=9x8") {
+		t.Errorf("prediction labelled %q, expected the recipe's pools", l)
+	}
+	r = find(1024, 16, 1)
+	r.Disagg.DecodeWorkers = 2
+	if _, d := pools(r); d.Workers != 2 {
+		t.Errorf("a row naming 2 decode workers ran %d", d.Workers)
 	}
 }

@@ -160,6 +160,7 @@ func rowConfig(row Row, opt Options) (*experiment.Experiment, clientSpread, erro
 	}
 	dp := max(row.AttentionDP, 1)
 	if m.Experts > 0 {
+		dp = impliedDP(row, engine, dp)
 		if err := moeWorld(row, dp); err != nil {
 			return nil, spread, err
 		}
@@ -189,6 +190,12 @@ func rowConfig(row Row, opt Options) (*experiment.Experiment, clientSpread, erro
 			Output:   row.Client.lengths(row.OSL),
 		}},
 	}
+	if dp > 1 && engine == replay.EngineVLLM {
+		// vLLM's API server balances requests over its data-parallel
+		// engines by their queues (DPLBAsyncMPClient: the engine with the
+		// least waiting x 4 + running), not in turn.
+		cfg.Router.Policy = replay.LeastOutstanding
+	}
 	cfg.ApplyDefaults()
 	if sc := &cfg.Scheduler; !*sc.ChunkedPrefill {
 		// Without context chunking a prompt runs whole, so a deployment
@@ -199,6 +206,7 @@ func rowConfig(row Row, opt Options) (*experiment.Experiment, clientSpread, erro
 		sc.MaxNumBatchedTokens = max(sc.MaxNumBatchedTokens, row.ISL+row.Concurrency)
 	}
 	applyRecipes(row, &cfg.Scheduler)
+	applyLaunchRecipe(row, cfg, &m)
 	if err := cfg.Validate(); err != nil {
 		return nil, spread, skipf("%v", err)
 	}
@@ -235,6 +243,24 @@ func rowConfig(row Row, opt Options) (*experiment.Experiment, clientSpread, erro
 	return x, spread, nil
 }
 
+// impliedDP is the attention data parallelism a row ran. A vLLM row whose
+// moe_tp_size x moe_ep_size is a multiple k > 1 of tp_size, with
+// attention_dp_size blank or 1, ran --data-parallel-size k: vLLM spreads
+// each MoE layer over the data_parallel_size x tensor_parallel_size ranks
+// (FusedMoEParallelConfig: tensor-parallel experts across all of them
+// unless --enable-expert-parallel), so the file's moe_* columns name the
+// whole world while tp_size names one data-parallel rank (Qwen3-235B
+// tp_size 1, moe_tp_size 2: two ranks of TP1 attention sharing experts
+// split in two). Other engines' rows state attention_dp_size; theirs, and
+// a world that tp_size does not divide, are left to moeWorld.
+func impliedDP(row Row, engine replay.Engine, dp int) int {
+	world := row.MoETP * row.MoEEP
+	if engine != replay.EngineVLLM || dp > 1 || row.TP < 1 || row.MoETP <= 0 || row.MoEEP <= 0 || world <= row.TP || world%row.TP != 0 {
+		return dp
+	}
+	return world / row.TP
+}
+
 // oneNodeOnly is why a row wider than one NVLink domain is skipped rather
 // than run on replay's cluster.nodes: the files name no network, and every
 // such row of the dev set was a one-node launch that recorded its
@@ -244,20 +270,17 @@ func rowConfig(row Row, opt Options) (*experiment.Experiment, clientSpread, erro
 const oneNodeOnly = "the row names no network between nodes and validate runs one node (a width of TP x EP recorded for a one-node launch is read as the launch only when the id names it, as _tp8_ep8_)"
 
 // moeWorld checks that an MoE model's expert layers span the GPUs its
-// attention does. A row whose moe_tp_size x moe_ep_size exceeds tp_size x
-// attention_dp_size ran attention data-parallel over more ranks than the
-// file says (vLLM's data_parallel_size with the experts tensor-parallel
-// across the data-parallel ranks, e.g. Qwen3-235B tp_size 1, moe_tp_size
-// 2): the tokens of every rank are gathered before each MoE layer and
-// scattered after, which lodsim does not model, so the row is skipped
-// rather than simulated as the plain TP deployment it was not.
+// attention does. A row whose moe_tp_size x moe_ep_size differs from
+// tp_size x attention_dp_size (after impliedDP) ran a layout the file does
+// not say, so the row is skipped rather than simulated as the plain TP
+// deployment it was not.
 func moeWorld(row Row, dp int) error {
 	if row.MoETP <= 0 || row.MoEEP <= 0 {
 		return nil
 	}
 	if moe, attn := row.MoETP*row.MoEEP, row.TP*dp; moe != attn {
-		return skipf("moe_tp_size %d x moe_ep_size %d = %d GPUs but tp_size %d x attention_dp_size %d = %d: the deployment ran attention data parallel %d with the experts split across its ranks (gathering every rank's tokens per MoE layer), which lodsim does not model",
-			row.MoETP, row.MoEEP, moe, row.TP, dp, attn, max(moe/max(row.TP, 1), 1))
+		return skipf("moe_tp_size %d x moe_ep_size %d = %d GPUs but tp_size %d x attention_dp_size %d = %d: expected the MoE layers to span the attention's GPUs (lodsim infers the data parallelism of vLLM rows only)",
+			row.MoETP, row.MoEEP, moe, row.TP, dp, attn)
 	}
 	return nil
 }
@@ -295,6 +318,10 @@ func Predict(row Row, opt Options) (Prediction, error) {
 	if row.Repeats > 0 {
 		p.Skipped = fmt.Sprintf("repeats line %d (the same deployment, workload and measured TTFT and TPOT under another id): one run counts once", row.Repeats)
 		return p, nil
+	}
+	if row.Disaggregated() {
+		// Labelled with the pools it ran as (its recipe's, recipes.go).
+		p.Row.Disagg = disaggLayout(row)
 	}
 	e, spread, err := rowConfig(row, opt)
 	var sk *errSkip

@@ -4,6 +4,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/lodsim/lodsim/lod"
 	"github.com/lodsim/lodsim/replay"
 )
 
@@ -43,6 +44,106 @@ type attentionDPRecipe struct {
 
 var attentionDPRecipes = []attentionDPRecipe{
 	{model: "deepseek-r1", gpu: "h200_sxm", timeoutIters: 60, batchingWait: 0},
+}
+
+// launchRecipe is what an InferenceMAX TensorRT-LLM launch script for an
+// MoE model passes the engine beside its workload, where it departs from
+// TensorRT-LLM's defaults (free_gpu_memory_fraction 0.9, max_batch_size
+// 2048, no CUDA-graph padding in lodsim's defaults):
+//
+//   - benchmarks/dsr1_fp8_h200_trt_slurm.sh and its MTP twin
+//     dsr1_fp8_h200_trt_mtp_slurm.sh (InferenceMAX/InferenceMAX ff7e462,
+//     SemiAnalysisAI/InferenceX 2e46dba and 40be3a4): kv_cache_config
+//     {dtype: fp8, free_gpu_memory_fraction: 0.75}, cuda_graph_config
+//     {enable_padding: true, max_batch_size: 128}, and (ff7e462, the MTP
+//     script) --max_batch_size the concurrency, per attention-DP rank
+//     where attention DP is on (2e46dba leaves TensorRT-LLM's 2048, which
+//     no row's concurrency reaches);
+//   - benchmarks/gptoss_fp4_h200_trt_slurm.sh (SemiAnalysisAI/InferenceX
+//     2e46dba): kv_cache_config {dtype: auto, free_gpu_memory_fraction:
+//     0.85} (the checkpoint's 16-bit KV cache, not the FP8 one
+//     engineKVCache assumes of a quantized TensorRT-LLM deployment),
+//     --max_num_tokens 20000, --max_batch_size and cuda_graph_config
+//     {enable_padding: true, max_batch_size} the concurrency.
+//
+// graphMax 0 is the concurrency; maxNumTokens 0 keeps the budget (the
+// DeepSeek-R1 scripts' formula is attentionDPRecipe's).
+type launchRecipe struct {
+	model, gpu   string // lower-case substring of Row.Model; Row.GPU
+	memFraction  float64
+	kv16         bool
+	graphMax     int
+	maxNumTokens int
+}
+
+var launchRecipes = []launchRecipe{
+	{model: "deepseek-r1", gpu: "h200_sxm", memFraction: 0.75, graphMax: 128},
+	{model: "gpt-oss-120b", gpu: "h200_sxm", memFraction: 0.85, kv16: true, maxNumTokens: 20000},
+}
+
+// rowLaunchRecipe is the launchRecipe of an InferenceMAX TensorRT-LLM row.
+func rowLaunchRecipe(row Row) (launchRecipe, bool) {
+	if !strings.EqualFold(row.Backend, string(replay.EngineTRTLLM)) || row.Client != ClientBenchServing {
+		return launchRecipe{}, false
+	}
+	for _, r := range launchRecipes {
+		if strings.Contains(strings.ToLower(row.Model), r.model) && strings.EqualFold(row.GPU, r.gpu) {
+			return r, true
+		}
+	}
+	return launchRecipe{}, false
+}
+
+// applyLaunchRecipe sets row's launch recipe on cfg, model m (the model
+// cfg runs) included: the KV cache format, the memory fraction, the batch
+// size cap, the CUDA graphs and the token budget. The cap is left off
+// under attention DP: TensorRT-LLM hands a new request to a rank with
+// room, while replay's clients keep to the replica they were routed to,
+// where a per-rank cap of C / DP starves them (DeepSeek-R1 8192/1024 at
+// 256 clients: 54.9 s predicted against 12.2 s measured).
+func applyLaunchRecipe(row Row, cfg *replay.Config, m *lod.Model) {
+	r, ok := rowLaunchRecipe(row)
+	if !ok {
+		return
+	}
+	if r.kv16 {
+		m.KVCache = lod.Unquantized
+		cfg.Model = *m
+	}
+	cfg.Cluster.GPUMemoryUtilization = r.memFraction
+	sc := &cfg.Scheduler
+	seqs := max(row.Concurrency/max(row.AttentionDP, 1), 1)
+	if max(row.AttentionDP, 1) == 1 {
+		sc.MaxNumSeqs = seqs
+	}
+	graphMax := r.graphMax
+	if graphMax == 0 {
+		graphMax = seqs
+	}
+	sc.CUDAGraphSizes = trtllmPaddedGraphs(graphMax)
+	if r.maxNumTokens > 0 {
+		sc.MaxNumBatchedTokens = r.maxNumTokens
+	}
+}
+
+// trtllmPaddedGraphs is TensorRT-LLM's CUDA-graph batch sizes for
+// cuda_graph_config {enable_padding: true, max_batch_size: top}
+// (CudaGraphConfig._generate_cuda_graph_batch_sizes, tensorrt_llm/llmapi/
+// llm_args.py): 1, 2, 4 and the multiples of 8 to 128, the powers of two
+// from 256 below top, all up to top, and top itself.
+func trtllmPaddedGraphs(top int) []int {
+	s := []int{1, 2, 4}
+	for b := 8; b <= 128; b += 8 {
+		s = append(s, b)
+	}
+	for b := 256; b < top; b *= 2 {
+		s = append(s, b)
+	}
+	s = slices.DeleteFunc(s, func(b int) bool { return b > top })
+	if len(s) == 0 || s[len(s)-1] != top {
+		s = append(s, top)
+	}
+	return s
 }
 
 // asyncSchedulingModels are the models whose InferenceMAX vLLM launch
@@ -85,6 +186,125 @@ func applyRecipes(row Row, sc *replay.SchedulerConfig) {
 			sc.MaxNumBatchedTokens = max(sc.MaxNumBatchedTokens, r.budgetFloor)
 		}
 	}
+}
+
+// disaggRecipe is one STP (no speculative decoding) search-space entry of
+// InferenceX's benchmark configuration for a disaggregated deployment
+// (.github/configs/nvidia-master.yaml, dsr1-fp8-h200-dynamo-sglang, in
+// SemiAnalysisAI/InferenceX at 0004cf5: image lmsysorg/sglang:v0.5.8.post1-cu130,
+// the image the dev set's rows name) with the limits of its srt-slurm
+// recipe (CONFIG_FILE, recipes/h200/...: sglang_config.prefill and
+// .decode). The silicon dump of its rows keeps each pool's tp and ep but
+// leaves prefill_num_workers and decode_num_workers blank and drops
+// dp-attn, so a row reads as 1P+1D: the entries ran 1 or 2 prefill workers
+// and 1 to 9 decode workers, and the "dep" recipes run attention
+// data-parallel over the worker's GPUs (--enable-dp-attention, dp-size =
+// tp-size = ep-size = 8). With one decode worker 16 clients decode 16 to a
+// step where the deployment decoded about 2 on each of its 9 workers, and
+// lodsim's TPOT came out twice the measured one at low concurrency
+// (BENCHMARKS.md, "Disaggregated recipes").
+type disaggRecipe struct {
+	name                          string // the entry's CONFIG_FILE
+	model, gpu, backend           string // lower-case substring of Row.Model; Row.GPU; Row.Backend
+	isl, osl, tp                  int
+	prefillEP, decodeEP           int
+	concs                         []int // the entry's conc-list
+	prefillWorkers, decodeWorkers int
+	prefillDPAttn, decodeDPAttn   bool
+	prefill, decode               recipePool
+}
+
+// recipePool is one pool's limits in its recipe: max-running-requests
+// and mem-fraction-static. The prefill pools' token budgets
+// (chunked-prefill-size and max-prefill-tokens, 32768 to 262144) are left
+// at lodsim's SGLang default (8192 on an H200): lodsim's closed-loop
+// clients arrive in lock-step, so a budget of 160k tokens prefills every
+// client's prompt in one step (4 clients of 8192 tokens: 1.5 s of TTFT
+// against 0.6-0.75 s measured), where the real clients drift apart
+// (BENCHMARKS.md, "Disaggregated recipes").
+type recipePool struct {
+	maxRunning  int
+	memFraction float64
+}
+
+// disaggRecipes lists the entries in the configuration's order: where a
+// concurrency is in more than one entry's conc-list (8192/1024 at 4 to 128
+// clients) the row takes the first, as nothing in it tells them apart.
+var disaggRecipes = func() []disaggRecipe {
+	r := func(name string, isl, pEP, dEP int, concs []int, pw, dw int, pDP, dDP bool, p, d recipePool) disaggRecipe {
+		return disaggRecipe{name: name, model: "deepseek-r1", gpu: "h200_sxm", backend: "sglang", isl: isl, osl: 1024, tp: 8,
+			prefillEP: pEP, decodeEP: dEP, concs: concs, prefillWorkers: pw, decodeWorkers: dw, prefillDPAttn: pDP, decodeDPAttn: dDP,
+			prefill: p, decode: d}
+	}
+	pool := func(maxRunning int, mem float64) recipePool {
+		return recipePool{maxRunning: maxRunning, memFraction: mem}
+	}
+	return []disaggRecipe{
+		r("recipes/h200/1k1k/low-latency-1p9d.yaml", 1024, 1, 1, []int{1, 4, 8, 16, 32, 64, 128, 256}, 1, 9, false, false,
+			pool(256, 0.82), pool(256, 0.82)),
+		r("recipes/h200/1k1k/bs256-1p6d-tp.yaml", 1024, 1, 1, []int{512, 1024, 2048}, 1, 6, false, false,
+			pool(512, 0.7), pool(512, 0.82)),
+		r("recipes/h200/1k1k/bs256-1p6d-dep.yaml", 1024, 8, 8, []int{128, 256, 512, 1024, 2048}, 1, 6, true, true,
+			pool(512, 0.75), pool(512, 0.82)),
+		r("recipes/h200/8k1k/bs4-1p7d.yaml", 8192, 1, 1, []int{1, 4, 8}, 1, 7, false, false,
+			pool(16, 0.82), pool(8, 0.82)),
+		r("recipes/h200/8k1k/bs8-1p6d.yaml", 8192, 1, 1, []int{4, 8, 16}, 1, 6, false, false,
+			pool(16, 0.82), pool(16, 0.82)),
+		r("recipes/h200/8k1k/bs16-1p3d.yaml", 8192, 1, 1, []int{8, 16, 32}, 1, 3, false, false,
+			pool(16, 0.82), pool(32, 0.82)),
+		r("recipes/h200/8k1k/bs64-2p3d.yaml", 8192, 1, 1, []int{32, 64, 128}, 2, 3, false, false,
+			pool(16, 0.82), pool(128, 0.82)),
+		r("recipes/h200/8k1k/bs128-1p1d-dep.yaml", 8192, 1, 8, []int{64, 128, 256}, 1, 1, false, true,
+			pool(16, 0.75), pool(256, 0.88)),
+	}
+}()
+
+// disaggRecipeFor is the first entry of disaggRecipes that row ran as:
+// the row leaves both worker counts blank and has no attention DP, and the
+// entry matches its model, GPU, backend, sequence lengths, per-pool TP and
+// EP and concurrency. Nil if none does.
+func disaggRecipeFor(row Row) *disaggRecipe {
+	d := row.Disagg
+	if d.PrefillWorkers != 0 || d.DecodeWorkers != 0 || max(d.PrefillAttentionDP, 1) != 1 || max(d.DecodeAttentionDP, 1) != 1 {
+		return nil
+	}
+	for i := range disaggRecipes {
+		r := &disaggRecipes[i]
+		if strings.Contains(strings.ToLower(row.Model), r.model) && strings.EqualFold(row.GPU, r.gpu) &&
+			strings.EqualFold(row.Backend, r.backend) && row.ISL == r.isl && row.OSL == r.osl &&
+			d.PrefillTP == r.tp && d.DecodeTP == r.tp && max(d.PrefillMoEEP, 1) == r.prefillEP &&
+			max(d.DecodeMoEEP, 1) == r.decodeEP && slices.Contains(r.concs, row.Concurrency) {
+			return r
+		}
+	}
+	return nil
+}
+
+// disaggLayout is row's pools as its recipe ran them (disaggRecipeFor):
+// the entry's worker counts and, for a dp-attn pool, attention data
+// parallelism over its TP GPUs (attention TP 1, the experts over all of
+// them). A row without a recipe keeps its own layout.
+func disaggLayout(row Row) DisaggLayout {
+	d, r := row.Disagg, disaggRecipeFor(row)
+	if r == nil {
+		return d
+	}
+	d.PrefillWorkers, d.DecodeWorkers = r.prefillWorkers, r.decodeWorkers
+	if r.prefillDPAttn {
+		d.PrefillAttentionDP, d.PrefillTP, d.PrefillMoETP = d.PrefillTP, 1, 1
+	}
+	if r.decodeDPAttn {
+		d.DecodeAttentionDP, d.DecodeTP, d.DecodeMoETP = d.DecodeTP, 1, 1
+	}
+	return d
+}
+
+// apply sets the recipe's limits on a pool whose attention DP is dp (1
+// without): with DP attention each of the dp attention ranks (a lodsim
+// replica) schedules max_running_requests / dp of them.
+func (p recipePool) apply(pc *replay.PoolConfig, dp int) {
+	pc.MaxNumSeqs = max(p.maxRunning/max(dp, 1), 1)
+	pc.GPUMemoryUtilization = p.memFraction
 }
 
 // aiconfiguratorTRTLLMAgg sets the engine settings aiconfigurator's

@@ -149,21 +149,41 @@ func TestTRTLLMKVCache(t *testing.T) {
 	}
 }
 
-// TestImpliedAttentionDP: a row whose experts span more GPUs than its
-// tp_size x attention_dp_size ran an attention data parallelism the file
-// leaves out (Qwen3-235B vLLM tp_size 1, moe_tp_size 2); it is skipped with
-// the reason instead of being simulated as plain TP. A dense model's
-// moe_* columns do not matter, and a consistent MoE row runs.
+// TestImpliedAttentionDP: a vLLM row whose experts span a multiple of
+// its tp_size GPUs, attention_dp_size blank, ran --data-parallel-size
+// (Qwen3-235B tp_size 2, moe_tp_size 4: two data-parallel ranks of TP2):
+// it is simulated as two attention-DP replicas sharing the experts, the
+// clients spread over both by the engines' queues (vLLM's DP load
+// balancer). Another engine's row with the same columns
+// (its attention DP is stated when it ran one) is skipped with the
+// reason. A dense model's moe_* columns do not matter, and a consistent
+// MoE row runs as plain TP.
 func TestImpliedAttentionDP(t *testing.T) {
 	row := Row{ID: "q", Model: "Qwen/Qwen3-235B-A22B-FP8", GPU: "h200_sxm", Backend: "vllm", Version: "0.12.0",
 		ISL: 1000, OSL: 100, Concurrency: 8, TP: 2, PP: 1, TTFTms: 1, TPOTms: 1, MoETP: 4, MoEEP: 1}
-	p, err := Predict(row, Options{})
-	if err != nil || p.Simulated() || !strings.Contains(p.Skipped, "attention data parallel 2") {
-		t.Errorf("tp 2, moe_tp 4: simulated %v (%v), skipped %q, expected a skip naming attention data parallel 2", p.Simulated(), err, p.Skipped)
+	x, err := RowConfig(row, Options{})
+	if err != nil {
+		t.Fatalf("vLLM tp 2, moe_tp 4: %v, expected data parallel 2", err)
 	}
-	row.MoETP = 2
-	if _, err := RowConfig(row, Options{}); err != nil {
-		t.Errorf("tp 2, moe_tp 2: %v, expected it simulated", err)
+	c := x.Config()
+	if k := c.Cluster; k.Replicas != 2 || k.AttentionDataParallel != 2 || k.TensorParallel != 2 || k.ExpertParallel > 1 || c.Workload.ClosedLoop.Clients != 8 {
+		t.Errorf("vLLM tp 2, moe_tp 4: %d replicas, attention DP %d, TP %d, EP %d, %d clients; expected 2 x TP2 sharing the experts, 8 clients",
+			k.Replicas, k.AttentionDataParallel, k.TensorParallel, k.ExpertParallel, c.Workload.ClosedLoop.Clients)
+	}
+	if c.Router.Policy != replay.LeastOutstanding {
+		t.Errorf("vLLM data parallel: router %q, expected vLLM's queue-balancing %q", c.Router.Policy, replay.LeastOutstanding)
+	}
+	if p, err := Predict(row, Options{}); err != nil || !p.Simulated() {
+		t.Errorf("vLLM tp 2, moe_tp 4: simulated %v (%v), skipped %q", p.Simulated(), err, p.Skipped)
+	}
+	row.Backend, row.Version = "trtllm", ""
+	p, err := Predict(row, Options{})
+	if err != nil || p.Simulated() || !strings.Contains(p.Skipped, "moe_tp_size 4 x moe_ep_size 1 = 4 GPUs but tp_size 2") {
+		t.Errorf("trtllm tp 2, moe_tp 4: simulated %v (%v), skipped %q, expected a skip naming the layouts", p.Simulated(), err, p.Skipped)
+	}
+	row.Backend, row.Version, row.MoETP = "vllm", "0.12.0", 2
+	if x, err := RowConfig(row, Options{}); err != nil || x.Config().Cluster.Replicas != 1 {
+		t.Errorf("tp 2, moe_tp 2: %v, expected it simulated as one TP2 replica", err)
 	}
 	dense := Row{ID: "d", Model: "Qwen/Qwen3-32B", GPU: "h100_sxm", Backend: "sglang",
 		ISL: 1000, OSL: 100, Concurrency: 8, TP: 2, PP: 1, TTFTms: 1, TPOTms: 1, MoETP: 1, MoEEP: 1}

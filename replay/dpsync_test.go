@@ -1,0 +1,102 @@
+package replay
+
+import (
+	"testing"
+
+	"github.com/lodsim/lodsim/lod"
+	"github.com/lodsim/lodsim/trace/workload"
+)
+
+// tokenCost is fixedCost with GEMMs that grow with their token count, so
+// that a long prefill step outlasts a decode step, and collectives that
+// take time.
+type tokenCost struct{ fixedCost }
+
+func (tokenCost) GEMM(m, n, k int) float64                   { return 1000 + 50*float64(m) }
+func (tokenCost) AllGather(bytes float64, n int) float64     { return 3000 + bytes/100 }
+func (tokenCost) ReduceScatter(bytes float64, n int) float64 { return 2000 + bytes/100 }
+
+// dpConfig is tinyMoE on vLLM with two data-parallel replicas of TP1
+// sharing the experts (expert TP 2), routed round-robin.
+func dpConfig(lodName string, engine Engine) *Config {
+	c := tinyConfig(lodName, 1)
+	c.Model = tinyMoE
+	c.Cluster.Replicas, c.Cluster.AttentionDataParallel = 2, 2
+	c.Scheduler.Engine = engine
+	c.ApplyDefaults()
+	return c
+}
+
+// dpStepNs is the planner's time of one lock-step group step in which
+// the ranks run batches bs, padded to graph tokens (0: eager), and the MoE
+// layers compute the group's moe tokens: the longest of the ranks' steps
+// (tokenCost has no overheads).
+func dpStepNs(t *testing.T, moe, graph int, bs ...lod.Batch) int64 {
+	t.Helper()
+	pl, err := lod.NewPlanner(tinyMoE, tokenCost{}, 1, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := pl.SetExpertParallel(1, 2); err != nil {
+		t.Fatal(err)
+	}
+	pl.SetDPGather(true)
+	var longest int64
+	out := make([]lod.StageCost, 1)
+	for _, b := range bs {
+		b.MoETokens, b.Graph = moe, graph
+		pl.Plan(&b, out)
+		longest = max(longest, out[0].StepNs(1))
+	}
+	return longest
+}
+
+// TestVLLMDataParallelLockstep: vLLM's data-parallel ranks step together.
+// Request A (600-token prompt) arrives at rank 0 at t=0, B (8 tokens) at
+// rank 1 1 us later. Rank 1 cannot start B while rank 0 prefills A (its
+// dummy batch is in the same MoE layers), so B's prefill starts when A's
+// ends, in the step that decodes A's second token, and both end together
+// after the longer of the two ranks' steps. Hand-computed from the
+// planner: A's prefill is above the largest captured CUDA graph (vLLM's
+// 512 here), so the ranks run eagerly and the MoE layers compute A's 600
+// tokens and rank 1's one dummy token; then the 8 tokens of B's prefill
+// fit a graph, so both ranks pad to 8 (A's decode too) and the MoE layers
+// compute 16. At both levels of detail. Without lock-step (no engine
+// named) B runs at once, before A's prefill ends.
+func TestVLLMDataParallelLockstep(t *testing.T) {
+	reqs := []workload.Request{
+		{ID: 0, Arrival: 0, PromptTokens: 600, OutputTokens: 2},
+		{ID: 1, Arrival: 1000, PromptTokens: 8, OutputTokens: 2},
+	}
+	prefillA := lod.Batch{Chunks: []lod.Chunk{{Q: 600}}, Sampled: 1}
+	step1 := dpStepNs(t, 601, 0, prefillA)
+	step2 := dpStepNs(t, 16, 8, lod.Batch{Decodes: 1, DecodeCtx: 601, Sampled: 1}, lod.Batch{Chunks: []lod.Chunk{{Q: 8}}, Sampled: 1})
+	for _, l := range []string{"medium", "high"} {
+		_, rs := runReqs(t, dpConfig(l, EngineVLLM), tokenCost{}, reqs)
+		r := byID(rs)
+		a, b := r[0], r[1]
+		if a.Replica == b.Replica {
+			t.Fatalf("%s: A and B both on replica %d, expected round-robin over the two ranks", l, a.Replica)
+		}
+		if a.FirstToken != Time(step1) {
+			t.Errorf("%s: A's first token at %d ns, expected its prefill step's %d", l, a.FirstToken, step1)
+		}
+		if b.FirstScheduled != a.FirstToken || b.FirstToken != a.FirstToken+Time(step2) || a.Completion != b.FirstToken {
+			t.Errorf("%s: B scheduled at %d, first token %d, A done %d; expected B to start with A's second step at %d and both to end at %d",
+				l, b.FirstScheduled, b.FirstToken, a.Completion, a.FirstToken, a.FirstToken+Time(step2))
+		}
+	}
+	// A rank that ends the group's step with nothing left to run (A done
+	// after one token) still lets the waiting rank's batch start.
+	one := []workload.Request{reqs[0], reqs[1]}
+	one[0].OutputTokens = 1
+	_, rs := runReqs(t, dpConfig("medium", EngineVLLM), tokenCost{}, one)
+	if r := byID(rs); len(rs) != 2 || r[1].Status != Completed || r[1].FirstScheduled != r[0].Completion {
+		t.Errorf("A done in its first step: %d results, B scheduled at %d (status %v), expected B to start when A's step ended at %d",
+			len(rs), r[1].FirstScheduled, r[1].Status, r[0].Completion)
+	}
+	_, rs = runReqs(t, dpConfig("medium", ""), tokenCost{}, reqs)
+	if r := byID(rs); r[1].FirstToken >= r[0].FirstToken {
+		t.Errorf("no lock-step: B's first token at %d ns, A's at %d: expected B to run at once", r[1].FirstToken, r[0].FirstToken)
+	}
+}
