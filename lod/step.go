@@ -204,10 +204,10 @@ type Planner struct {
 	// the model's KV cache type (cost.Profile.MeasuresKVCache), so that
 	// kvRatio does not apply.
 	kvMeasured bool
-	over    cost.Overheads
-	dense   []denseCost // by token count, lazily filled
-	moe     []moeCost   // by token count, lazily filled; MoE models only
-	heads   []int64     // LM head cost by sampled sequences, lazily filled (0: unset)
+	over       cost.Overheads
+	dense      []denseCost // by token count, lazily filled
+	moe        []moeCost   // by token count, lazily filled; MoE models only
+	heads      []int64     // LM head cost by sampled sequences, lazily filled (0: unset)
 	// Weight bytes one rank reads that do not depend on the batch: per
 	// layer of attention and of dense MLP, the LM head, and each stage's
 	// total of them (the whole stage's weights for a dense model). Kept
