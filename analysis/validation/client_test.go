@@ -1,8 +1,10 @@
 package validation
 
 import (
+	"slices"
 	"testing"
 
+	"github.com/lodsim/lodsim/lod"
 	"github.com/lodsim/lodsim/replay"
 )
 
@@ -176,6 +178,64 @@ func TestAsyncSchedulingRecipe(t *testing.T) {
 		applyRecipes(Row{Model: c.model, ISL: 1024, OSL: 8192, TP: 8, Client: c.client}, &sc)
 		if got := *sc.OverlapScheduler; got != c.want {
 			t.Errorf("%s: overlap %v, want %v", c.name, got, c.want)
+		}
+	}
+}
+
+// TestLaunchRecipe: InferenceMAX's TensorRT-LLM MoE launch scripts set
+// the KV cache, the memory fraction, the batch size cap, padded CUDA
+// graphs and (gpt-oss) the token budget on their rows; other models,
+// clients and engines keep theirs, and attention-DP rows no cap.
+func TestLaunchRecipe(t *testing.T) {
+	ds, oss := "deepseek-ai/DeepSeek-R1", "openai/gpt-oss-120b"
+	for _, c := range []struct {
+		name      string
+		row       Row
+		mem       float64
+		seqs, top int
+		budget    int
+		kv        lod.Precision
+	}{
+		{"DeepSeek-R1 TP8", Row{Model: ds, GPU: "h200_sxm", Backend: "trtllm", Client: ClientBenchServing, TP: 8, Concurrency: 16}, 0.75, 16, 128, 8192, lod.FP8},
+		{"DeepSeek-R1 DEP8", Row{Model: ds, GPU: "h200_sxm", Backend: "trtllm", Client: ClientBenchServing, TP: 1, AttentionDP: 8, Concurrency: 256}, 0.75, 0, 128, 8192, lod.FP8},
+		{"gpt-oss c64", Row{Model: oss, GPU: "h200_sxm", Backend: "trtllm", Client: ClientBenchServing, TP: 2, Concurrency: 64}, 0.85, 64, 64, 20000, lod.Unquantized},
+		{"gpt-oss c4", Row{Model: oss, GPU: "h200_sxm", Backend: "TRTLLM", Client: ClientBenchServing, TP: 8, Concurrency: 4}, 0.85, 4, 4, 20000, lod.Unquantized},
+		{"gpt-oss aiperf", Row{Model: oss, GPU: "h200_sxm", Backend: "trtllm", Client: ClientAIPerf, TP: 8, Concurrency: 4}, 0.9, 0, 0, 8192, lod.FP8},
+		{"gpt-oss B200", Row{Model: oss, GPU: "b200_sxm", Backend: "trtllm", Client: ClientBenchServing, TP: 8, Concurrency: 4}, 0.9, 0, 0, 8192, lod.FP8},
+		{"gpt-oss vLLM", Row{Model: oss, GPU: "h200_sxm", Backend: "vllm", Client: ClientBenchServing, TP: 8, Concurrency: 4}, 0.9, 0, 0, 8192, lod.FP8},
+	} {
+		m := lod.Model{Name: c.row.Model, KVCache: lod.FP8}
+		cfg := &replay.Config{Model: m, Cluster: replay.ClusterConfig{GPUMemoryUtilization: 0.9},
+			Scheduler: replay.SchedulerConfig{Engine: replay.EngineTRTLLM, MaxNumBatchedTokens: 8192}}
+		applyLaunchRecipe(c.row, cfg, &m)
+		sc := &cfg.Scheduler
+		if cfg.Cluster.GPUMemoryUtilization != c.mem || sc.MaxNumSeqs != c.seqs || sc.MaxNumBatchedTokens != c.budget ||
+			m.KVCache != c.kv || cfg.Model.KVCache != c.kv {
+			t.Errorf("%s: memory %v, max_num_seqs %d, budget %d, KV %q/%q; want %v, %d, %d, %q",
+				c.name, cfg.Cluster.GPUMemoryUtilization, sc.MaxNumSeqs, sc.MaxNumBatchedTokens, m.KVCache, cfg.Model.KVCache, c.mem, c.seqs, c.budget, c.kv)
+		}
+		if g := sc.CUDAGraphSizes; c.top == 0 && g != nil || c.top > 0 && (len(g) == 0 || g[len(g)-1] != c.top) {
+			t.Errorf("%s: cuda_graph_sizes %v, want padded sizes up to %d", c.name, g, c.top)
+		}
+	}
+}
+
+// TestTRTLLMPaddedGraphs: TensorRT-LLM's padded CUDA-graph sizes, as
+// CudaGraphConfig generates them for enable_padding.
+func TestTRTLLMPaddedGraphs(t *testing.T) {
+	for _, c := range []struct {
+		top  int
+		want []int
+	}{
+		{3, []int{1, 2, 3}},
+		{4, []int{1, 2, 4}},
+		{20, []int{1, 2, 4, 8, 16, 20}},
+		{128, []int{1, 2, 4, 8, 16, 24, 32, 40, 48, 56, 64, 72, 80, 88, 96, 104, 112, 120, 128}},
+		{1024, []int{1, 2, 4, 8, 16, 24, 32, 40, 48, 56, 64, 72, 80, 88, 96, 104, 112, 120, 128, 256, 512, 1024}},
+		{300, []int{1, 2, 4, 8, 16, 24, 32, 40, 48, 56, 64, 72, 80, 88, 96, 104, 112, 120, 128, 256, 300}},
+	} {
+		if got := trtllmPaddedGraphs(c.top); !slices.Equal(got, c.want) {
+			t.Errorf("top %d: %v, want %v", c.top, got, c.want)
 		}
 	}
 }

@@ -206,6 +206,7 @@ func rowConfig(row Row, opt Options) (*experiment.Experiment, clientSpread, erro
 		sc.MaxNumBatchedTokens = max(sc.MaxNumBatchedTokens, row.ISL+row.Concurrency)
 	}
 	applyRecipes(row, &cfg.Scheduler)
+	applyLaunchRecipe(row, cfg, &m)
 	if err := cfg.Validate(); err != nil {
 		return nil, spread, skipf("%v", err)
 	}

@@ -4,6 +4,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/lodsim/lodsim/lod"
 	"github.com/lodsim/lodsim/replay"
 )
 
@@ -43,6 +44,106 @@ type attentionDPRecipe struct {
 
 var attentionDPRecipes = []attentionDPRecipe{
 	{model: "deepseek-r1", gpu: "h200_sxm", timeoutIters: 60, batchingWait: 0},
+}
+
+// launchRecipe is what an InferenceMAX TensorRT-LLM launch script for an
+// MoE model passes the engine beside its workload, where it departs from
+// TensorRT-LLM's defaults (free_gpu_memory_fraction 0.9, max_batch_size
+// 2048, no CUDA-graph padding in lodsim's defaults):
+//
+//   - benchmarks/dsr1_fp8_h200_trt_slurm.sh and its MTP twin
+//     dsr1_fp8_h200_trt_mtp_slurm.sh (InferenceMAX/InferenceMAX ff7e462,
+//     SemiAnalysisAI/InferenceX 2e46dba and 40be3a4): kv_cache_config
+//     {dtype: fp8, free_gpu_memory_fraction: 0.75}, cuda_graph_config
+//     {enable_padding: true, max_batch_size: 128}, and (ff7e462, the MTP
+//     script) --max_batch_size the concurrency, per attention-DP rank
+//     where attention DP is on (2e46dba leaves TensorRT-LLM's 2048, which
+//     no row's concurrency reaches);
+//   - benchmarks/gptoss_fp4_h200_trt_slurm.sh (SemiAnalysisAI/InferenceX
+//     2e46dba): kv_cache_config {dtype: auto, free_gpu_memory_fraction:
+//     0.85} (the checkpoint's 16-bit KV cache, not the FP8 one
+//     engineKVCache assumes of a quantized TensorRT-LLM deployment),
+//     --max_num_tokens 20000, --max_batch_size and cuda_graph_config
+//     {enable_padding: true, max_batch_size} the concurrency.
+//
+// graphMax 0 is the concurrency; maxNumTokens 0 keeps the budget (the
+// DeepSeek-R1 scripts' formula is attentionDPRecipe's).
+type launchRecipe struct {
+	model, gpu   string // lower-case substring of Row.Model; Row.GPU
+	memFraction  float64
+	kv16         bool
+	graphMax     int
+	maxNumTokens int
+}
+
+var launchRecipes = []launchRecipe{
+	{model: "deepseek-r1", gpu: "h200_sxm", memFraction: 0.75, graphMax: 128},
+	{model: "gpt-oss-120b", gpu: "h200_sxm", memFraction: 0.85, kv16: true, maxNumTokens: 20000},
+}
+
+// rowLaunchRecipe is the launchRecipe of an InferenceMAX TensorRT-LLM row.
+func rowLaunchRecipe(row Row) (launchRecipe, bool) {
+	if !strings.EqualFold(row.Backend, string(replay.EngineTRTLLM)) || row.Client != ClientBenchServing {
+		return launchRecipe{}, false
+	}
+	for _, r := range launchRecipes {
+		if strings.Contains(strings.ToLower(row.Model), r.model) && strings.EqualFold(row.GPU, r.gpu) {
+			return r, true
+		}
+	}
+	return launchRecipe{}, false
+}
+
+// applyLaunchRecipe sets row's launch recipe on cfg, model m (the model
+// cfg runs) included: the KV cache format, the memory fraction, the batch
+// size cap, the CUDA graphs and the token budget. The cap is left off
+// under attention DP: TensorRT-LLM hands a new request to a rank with
+// room, while replay's clients keep to the replica they were routed to,
+// where a per-rank cap of C / DP starves them (DeepSeek-R1 8192/1024 at
+// 256 clients: 54.9 s predicted against 12.2 s measured).
+func applyLaunchRecipe(row Row, cfg *replay.Config, m *lod.Model) {
+	r, ok := rowLaunchRecipe(row)
+	if !ok {
+		return
+	}
+	if r.kv16 {
+		m.KVCache = lod.Unquantized
+		cfg.Model = *m
+	}
+	cfg.Cluster.GPUMemoryUtilization = r.memFraction
+	sc := &cfg.Scheduler
+	seqs := max(row.Concurrency/max(row.AttentionDP, 1), 1)
+	if max(row.AttentionDP, 1) == 1 {
+		sc.MaxNumSeqs = seqs
+	}
+	graphMax := r.graphMax
+	if graphMax == 0 {
+		graphMax = seqs
+	}
+	sc.CUDAGraphSizes = trtllmPaddedGraphs(graphMax)
+	if r.maxNumTokens > 0 {
+		sc.MaxNumBatchedTokens = r.maxNumTokens
+	}
+}
+
+// trtllmPaddedGraphs is TensorRT-LLM's CUDA-graph batch sizes for
+// cuda_graph_config {enable_padding: true, max_batch_size: top}
+// (CudaGraphConfig._generate_cuda_graph_batch_sizes, tensorrt_llm/llmapi/
+// llm_args.py): 1, 2, 4 and the multiples of 8 to 128, the powers of two
+// from 256 below top, all up to top, and top itself.
+func trtllmPaddedGraphs(top int) []int {
+	s := []int{1, 2, 4}
+	for b := 8; b <= 128; b += 8 {
+		s = append(s, b)
+	}
+	for b := 256; b < top; b *= 2 {
+		s = append(s, b)
+	}
+	s = slices.DeleteFunc(s, func(b int) bool { return b > top })
+	if len(s) == 0 || s[len(s)-1] != top {
+		s = append(s, top)
+	}
+	return s
 }
 
 // asyncSchedulingModels are the models whose InferenceMAX vLLM launch
