@@ -249,3 +249,26 @@ func BenchmarkCompare(b *testing.B) {
 		Compare(ref, other)
 	}
 }
+
+// TestSweepTextNamesLoDs: with `--lods high,medium,adaptive` one
+// configuration has two comparisons, and every table row, the per-request
+// one included, says which levels it compares.
+func TestSweepTextNamesLoDs(t *testing.T) {
+	ref, other := handPair()
+	c1 := Compare(ref, other)
+	other.LoD = "adaptive"
+	c2 := Compare(ref, other)
+	var b bytes.Buffer
+	if err := (&Sweep{Comparisons: []Comparison{c1, c2}}).WriteText(&b); err != nil {
+		t.Fatal(err)
+	}
+	_, paired, ok := strings.Cut(b.String(), "per-request")
+	if !ok {
+		t.Fatalf("no per-request table:\n%s", b.String())
+	}
+	for _, want := range []string{"tp2 medium vs high", "tp2 adaptive vs high"} {
+		if !strings.Contains(paired, want) {
+			t.Errorf("per-request table lacks %q:\n%s", want, paired)
+		}
+	}
+}

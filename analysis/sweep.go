@@ -203,7 +203,7 @@ func (s *Sweep) WriteText(w io.Writer) error {
 	for i := range s.Comparisons {
 		c := &s.Comparisons[i]
 		p := &c.Paired
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t", c.Label, p.Matched, p.BothCompleted, p.OnlyRef, p.OnlyOther)
+		fmt.Fprintf(tw, "%s %s vs %s\t%d\t%d\t%d\t%d\t", c.Label, c.LoD, c.RefLoD, p.Matched, p.BothCompleted, p.OnlyRef, p.OnlyOther)
 		for _, d := range []PairedDiff{p.TTFT, p.TPOT, p.E2E} {
 			fmt.Fprintf(tw, "%.3f\t%.3f\t%.3f\t", d.MeanAbs, d.P99Abs, d.MaxAbs)
 		}

@@ -101,7 +101,7 @@ func (r *FitReport) Op(op string) (OpFit, bool) {
 var selectionNotes = []string{
 	"rows of the profile's GPU only, and of its engine (collectives measured with NCCL serve every engine)",
 	"16-bit floating point (bf16 or fp16; NCCL 'half'), except gemm and moe rows of a quantised precision, which form their own sections",
-	"attention: KV cache in bf16/fp16, full attention (window 0), no prefix (context) rows; beam width 1",
+	"attention: KV cache in bf16/fp16, and fp8 in sections of its own; full attention (window 0), no prefix (context) rows; beam width 1",
 	"mla: bf16 compute, KV cache bf16 or fp8; moe: balanced routing only",
 	"generation attention: seq_len is the KV length (aiconfigurator isl + step)",
 	"collectives: ranks within one node; message bytes = elements x element size",
@@ -210,30 +210,41 @@ func Calibrate(ms *Measurements, g cost.GPU, opt CalibrateOptions) (*cost.Profil
 	}
 	for _, a := range []struct {
 		op     cost.Op
+		kv     cost.Precision
 		pts    []attnPt
 		decode bool
 		dst    **cost.AttentionTable
-	}{{cost.OpContextAttention, sel.ctx, false, &p.Context}, {cost.OpGenerationAttention, sel.gen, true, &p.Generation}} {
+	}{{cost.OpContextAttention, cost.BF16, sel.ctx, false, &p.Context}, {cost.OpGenerationAttention, cost.BF16, sel.gen, true, &p.Generation},
+		{cost.OpContextAttention, cost.FP8, sel.ctx8, false, &p.ContextFP8KV}, {cost.OpGenerationAttention, cost.FP8, sel.gen8, true, &p.GenerationFP8KV}} {
 		if len(a.pts) == 0 {
 			continue
 		}
-		pts, _, err := heldOut(opStream(a.op), len(a.pts), func(train, test []int) (out, _ []FitPoint, err error) {
+		name, stream := string(a.op), opStream(a.op)
+		if a.kv == cost.FP8 {
+			name, stream = name+fp8KVSuffix, subStream(a.op, a.kv)
+		}
+		pts, _, err := heldOut(stream, len(a.pts), func(train, test []int) (out, _ []FitPoint, err error) {
 			tp := &cost.Profile{Device: p.Device}
 			tt, err := buildAttention(pick(a.pts, train), a.decode, opt.FitSample)
 			if err != nil {
-				return nil, nil, fmt.Errorf("hwprofile: %s: %w", a.op, err)
+				return nil, nil, fmt.Errorf("hwprofile: %s: %w", name, err)
 			}
-			if a.decode {
+			switch {
+			case a.decode && a.kv == cost.FP8:
+				tp.GenerationFP8KV = tt
+			case a.decode:
 				tp.Generation = tt
-			} else {
+			case a.kv == cost.FP8:
+				tp.ContextFP8KV = tt
+			default:
 				tp.Context = tt
 			}
 			if err := tp.Compile(); err != nil {
-				return nil, nil, fmt.Errorf("hwprofile: %s: %w", a.op, err)
+				return nil, nil, fmt.Errorf("hwprofile: %s: %w", name, err)
 			}
 			for _, i := range test {
 				x := a.pts[i]
-				s := cost.AttnShape{Heads: int(x.h), KVHeads: int(x.kv), HeadDim: int(x.hd)}
+				s := cost.AttnShape{Heads: int(x.h), KVHeads: int(x.kv), HeadDim: int(x.hd), KVCache: a.kv}
 				var pred float64
 				if a.decode {
 					pred = tp.GenerationAttention(int(x.b), int(x.s), s)
@@ -247,9 +258,9 @@ func Calibrate(ms *Measurements, g cost.GPU, opt CalibrateOptions) (*cost.Profil
 		if err != nil {
 			return nil, nil, err
 		}
-		eval(string(a.op), "", pts)
+		eval(name, "", pts)
 		if *a.dst, err = buildAttention(a.pts, a.decode, opt.FitSample); err != nil {
-			return nil, nil, fmt.Errorf("hwprofile: %s: %w", a.op, err)
+			return nil, nil, fmt.Errorf("hwprofile: %s: %w", name, err)
 		}
 	}
 	for _, op := range []cost.Op{cost.OpAllReduce, cost.OpAllGather, cost.OpReduceScatter, cost.OpSend, cost.OpCustomAllReduce, cost.OpAllToAll} {
@@ -327,8 +338,10 @@ type selection struct {
 	engine   string
 	gemm     []gemmPt
 	ctx, gen []attnPt
-	comm     map[cost.Op][]commPt
-	elem     []commPt
+	// ctx8 and gen8 are the attention rows of an FP8 KV cache.
+	ctx8, gen8 []attnPt
+	comm       map[cost.Op][]commPt
+	elem       []commPt
 	// qgemm and moe are indexed by precision.
 	qgemm      map[cost.Precision][]gemmPt
 	cmla, gmla []mlaPt
@@ -359,6 +372,8 @@ func (s *selection) enough(g cost.GPU) error {
 	check(string(cost.OpGEMM), len(s.gemm), MinFitShapes)
 	check(string(cost.OpContextAttention), len(s.ctx), MinFitShapes)
 	check(string(cost.OpGenerationAttention), len(s.gen), MinFitShapes)
+	check(string(cost.OpContextAttention)+fp8KVSuffix, len(s.ctx8), MinFitShapes)
+	check(string(cost.OpGenerationAttention)+fp8KVSuffix, len(s.gen8), MinFitShapes)
 	check(string(cost.OpContextMLA), len(s.cmla), MinFitShapes)
 	check(string(cost.OpGenerationMLA), len(s.gmla), MinFitShapes)
 	check(string(cost.OpElementwise), len(s.elem), 2)
@@ -511,10 +526,11 @@ func selectRows(ms *Measurements, g cost.GPU, engine string) (*selection, error)
 		case cost.OpGEMM:
 			k = key{op: m.Op, a: m.M, b: m.N, c: m.K, f: int64(m.Quant)}
 		case cost.OpContextAttention, cost.OpGenerationAttention:
-			if (m.KVDtype != "" && !isHalf(m.KVDtype)) || m.Window != 0 || m.Prefix != 0 {
+			kv, ok := attnCache(m)
+			if !ok || m.Window != 0 || m.Prefix != 0 {
 				continue
 			}
-			k = key{op: m.Op, a: m.Heads, b: m.KVHeads, c: m.HeadDim, d: m.Batch, e: m.SeqLen}
+			k = key{op: m.Op, a: m.Heads, b: m.KVHeads, c: m.HeadDim, d: m.Batch, e: m.SeqLen, g: kv}
 		case cost.OpContextMLA, cost.OpGenerationMLA:
 			kv, ok := mlaCache(m)
 			if !ok {
@@ -585,9 +601,9 @@ func selectRows(ms *Measurements, g cost.GPU, engine string) (*selection, error)
 				s.gemm = append(s.gemm, gemmPt{k.a, k.b, k.c, t})
 			}
 		case cost.OpContextAttention:
-			s.ctx = append(s.ctx, attnPt{k.a, k.b, k.c, k.d, k.e, t})
+			s.ctx8, s.ctx = addAttn(k.g == 1, s.ctx8, s.ctx, attnPt{k.a, k.b, k.c, k.d, k.e, t})
 		case cost.OpGenerationAttention:
-			s.gen = append(s.gen, attnPt{k.a, k.b, k.c, k.d, k.e, t})
+			s.gen8, s.gen = addAttn(k.g == 1, s.gen8, s.gen, attnPt{k.a, k.b, k.c, k.d, k.e, t})
 		case cost.OpContextMLA:
 			s.cmla = append(s.cmla, mlaPt{k.a, k.b, k.c, k.d, t})
 		case cost.OpGenerationMLA:
@@ -612,6 +628,27 @@ func selectRows(ms *Measurements, g cost.GPU, engine string) (*selection, error)
 
 // mlaCache is the latent cache's precision of an MLA row: BF16 for a
 // 16-bit (or unnamed) cache, FP8; ok is false for any other.
+// fp8KVSuffix names the FP8-KV attention sections in the fit report.
+const fp8KVSuffix = "_fp8_kv"
+
+// attnCache is an attention row's KV cache as selectRows keys it: 0 for a
+// 16-bit cache (or none named), 1 for FP8; ok is false for any other.
+func attnCache(m *Measurement) (kv int64, ok bool) {
+	if m.KVDtype == "" || isHalf(m.KVDtype) {
+		return 0, true
+	}
+	q, err := cost.ParsePrecision(m.KVDtype)
+	return 1, err == nil && q == cost.FP8
+}
+
+// addAttn appends x to fp8 when it is an FP8-KV row, else to half.
+func addAttn(isFP8 bool, fp8, half []attnPt, x attnPt) (_, _ []attnPt) {
+	if isFP8 {
+		return append(fp8, x), half
+	}
+	return fp8, append(half, x)
+}
+
 func mlaCache(m *Measurement) (kv cost.Precision, ok bool) {
 	if m.KVDtype == "" || isHalf(m.KVDtype) {
 		return cost.BF16, true

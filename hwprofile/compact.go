@@ -11,6 +11,9 @@ import (
 	"github.com/lodsim/lodsim/hwprofile/cost"
 )
 
+// fp8KV is the kv_dtype cell of an FP8-KV attention row.
+var fp8KV = map[string]string{"kv_dtype": "fp8"}
+
 // compactColumns are the canonical-schema columns WriteCompact writes.
 var compactColumns = []string{"op", "gpu", "engine", "quant", "kv_dtype", "kernel", "m", "n", "k", "batch", "seq_len",
 	"heads", "kv_heads", "head_dim", "tokens", "hidden", "inter", "experts", "topk", "moe_tp", "moe_ep", "bytes", "gpus", "median_ns"}
@@ -85,9 +88,11 @@ func WriteCompact(w io.Writer, ms *Measurements, g cost.GPU, engine string, digi
 	for _, a := range []struct {
 		op  cost.Op
 		pts []attnPt
-	}{{cost.OpContextAttention, sel.ctx}, {cost.OpGenerationAttention, sel.gen}} {
+		kv  map[string]string
+	}{{cost.OpContextAttention, sel.ctx, nil}, {cost.OpGenerationAttention, sel.gen, nil},
+		{cost.OpContextAttention, sel.ctx8, fp8KV}, {cost.OpGenerationAttention, sel.gen8, fp8KV}} {
 		for _, x := range a.pts {
-			emit(a.op, e, map[string]int64{"heads": x.h, "kv_heads": x.kv, "head_dim": x.hd, "batch": x.b, "seq_len": x.s}, nil, x.t)
+			emit(a.op, e, map[string]int64{"heads": x.h, "kv_heads": x.kv, "head_dim": x.hd, "batch": x.b, "seq_len": x.s}, a.kv, x.t)
 		}
 	}
 	for _, a := range []struct {

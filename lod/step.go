@@ -200,10 +200,14 @@ type Planner struct {
 	shape   cost.AttnShape // attention, per rank (GQA)
 	mla     cost.MLAShape  // latent attention, per rank (MLA)
 	kvRatio float64        // KV-cache element size relative to DTypeBytes
-	over    cost.Overheads
-	dense   []denseCost // by token count, lazily filled
-	moe     []moeCost   // by token count, lazily filled; MoE models only
-	heads   []int64     // LM head cost by sampled sequences, lazily filled (0: unset)
+	// kvMeasured says the cost model's decode attention was measured with
+	// the model's KV cache type (cost.Profile.MeasuresKVCache), so that
+	// kvRatio does not apply.
+	kvMeasured bool
+	over       cost.Overheads
+	dense      []denseCost // by token count, lazily filled
+	moe        []moeCost   // by token count, lazily filled; MoE models only
+	heads      []int64     // LM head cost by sampled sequences, lazily filled (0: unset)
 	// Weight bytes one rank reads that do not depend on the batch: per
 	// layer of attention and of dense MLP, the LM head, and each stage's
 	// total of them (the whole stage's weights for a dense model). Kept
@@ -310,9 +314,10 @@ func (p *Planner) prefillAttention(q, prefix int) float64 {
 // absorption of q into the latent space and of the output back
 // (kv_b_proj's two halves, which vLLM and SGLang dequantize to BF16 at
 // load: batched GEMMs, costed as one BF16 GEMM of their FLOPs and
-// weights). The cost model's GQA attention reads a BF16 cache, so an FP8
-// one costs as ctx x the element ratio: decode attention is bound by the
-// bytes of the cache.
+// weights). GQA attention over a cache the cost model measured (an FP8
+// one in a profile with FP8-KV sections) is its time; over one it did not,
+// it costs as a BF16 cache of ctx x the element ratio: decode attention is
+// bound by the bytes of the cache.
 func (p *Planner) decodeAttention(batch, ctx int) float64 {
 	m := &p.model
 	if m.MLA() {
@@ -321,7 +326,7 @@ func (p *Planner) decodeAttention(batch, ctx int) float64 {
 			p.cost.GEMM(batch, h*m.KVLoRARank, m.QKNopeDim) + p.cost.GEMM(batch, h*m.VHeadDim, m.KVLoRARank)
 	}
 	c := ctx
-	if p.kvRatio != 1 {
+	if p.kvRatio != 1 && !p.kvMeasured {
 		c = int(math.Ceil(float64(ctx) * p.kvRatio))
 	}
 	return p.cost.GenerationAttention(batch, c, p.shape)
@@ -384,6 +389,12 @@ type moeCost struct {
 	expertNs int64
 }
 
+// kvMeasurer is a cost model that says which KV-cache types its attention
+// was measured with (cost.Profile).
+type kvMeasurer interface {
+	MeasuresKVCache(kv cost.Precision) bool
+}
+
 // NewPlanner checks that the layout fits the model and returns a planner.
 func NewPlanner(m Model, cm cost.CostModel, tp, pp int) (*Planner, error) {
 	if errs := m.Validate(); len(errs) > 0 {
@@ -415,7 +426,10 @@ func NewPlanner(m Model, cm cost.CostModel, tp, pp int) (*Planner, error) {
 		p.kinds = append(p.kinds, k)
 		start += n
 	}
-	p.shape = cost.AttnShape{Heads: m.Heads / tp, KVHeads: m.KVHeadsPerRank(tp), HeadDim: m.HeadDim}
+	p.shape = cost.AttnShape{Heads: m.Heads / tp, KVHeads: m.KVHeadsPerRank(tp), HeadDim: m.HeadDim, KVCache: m.KVCache.Kernel()}
+	if k, ok := cm.(kvMeasurer); ok && p.shape.KVCache != cost.BF16 {
+		p.kvMeasured = k.MeasuresKVCache(p.shape.KVCache)
+	}
 	if m.MLA() {
 		p.mla = cost.MLAShape{Heads: m.Heads / tp, KVLoRARank: m.KVLoRARank, QKNopeDim: m.QKNopeDim, QKRopeDim: m.QKRopeDim,
 			VHeadDim: m.VHeadDim, KVCache: m.KVCache.Kernel()}

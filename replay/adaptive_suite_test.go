@@ -124,3 +124,23 @@ func suiteStats(t *testing.T, name, l string, seed uint64, reqs []workload.Reque
 	p99 := ttft[int(math.Ceil(0.99*float64(len(ttft))))-1]
 	return st, [4]float64{mean[0], p99, mean[1], mean[2]}
 }
+
+// TestAdaptiveSuiteScenarios: the suite (issue 16) holds every kind of
+// scenario where high and medium differ, the two multi-node references
+// included, each an embedded scenario that loads.
+func TestAdaptiveSuiteScenarios(t *testing.T) {
+	want := []string{"lod-var5-tp4", "lod-var20-tp4", "lod-var5-tp8", "lod-var20-tp8", "lod-shared-bus", "lod-moe-skew",
+		"lod-pd-contended", "multinode-405b-tp8pp2", "multinode-405b-tp16"}
+	have := map[string]bool{}
+	for _, name := range AdaptiveScenarios {
+		if _, err := Scenario(name); err != nil {
+			t.Errorf("suite scenario %s: %v", name, err)
+		}
+		have[name] = true
+	}
+	for _, name := range want {
+		if !have[name] {
+			t.Errorf("suite lacks %s", name)
+		}
+	}
+}

@@ -168,14 +168,23 @@ func BenchmarkMultiNodeAdaptive(b *testing.B) { benchAzure(b, "multinode-405b-tp
 // layer. It should allocate nothing per event (TestNoAllocationPerEvent/expert-parallel).
 func BenchmarkExpertParallel(b *testing.B) { benchScenario(b, "dsr1-ep8-h200", "high") }
 
-// BenchmarkAdaptive runs the adaptive suite (AdaptiveScenarios: where high
-// and medium differ) at every level of detail, e.g.
-// BenchmarkAdaptive/scenario=lod-var5-tp4/lod=adaptive. High takes tens of
-// seconds a run on the TP8 scenarios: use -benchtime 1x.
+// BenchmarkAdaptive runs the adaptive suite (AdaptiveScenarios) at every
+// level of detail, e.g. BenchmarkAdaptive/scenario=lod-var5-tp4/lod=adaptive.
+// High takes tens of seconds a run on the TP8 scenarios and minutes on the
+// multi-node ones (the whole Azure trace, benchAzure): use -benchtime 1x,
+// and -bench 'Adaptive/scenario=lod' to leave the multi-node ones out.
 func BenchmarkAdaptive(b *testing.B) {
 	for _, name := range AdaptiveScenarios {
+		c, err := Scenario(name)
+		if err != nil {
+			b.Fatal(err)
+		}
 		for _, l := range LoDs {
 			b.Run(fmt.Sprintf("scenario=%s/lod=%s", name, l), func(b *testing.B) {
+				if c.Workload.Embedded != "" {
+					benchAzure(b, name, string(l))
+					return
+				}
 				benchScenario(b, name, string(l))
 			})
 		}

@@ -38,9 +38,13 @@ func ScenarioNames() []string {
 	return out
 }
 
-// AdaptiveScenarios are the embedded scenarios where high and medium LoD
-// differ (variability, a contended bus, skewed expert loads, KV transfers
-// sharing their lanes): the adaptive level of detail's suite
-// (BenchmarkAdaptive, `lodsim compare --lods high,medium,adaptive`).
+// AdaptiveScenarios are the adaptive level of detail's suite
+// (BenchmarkAdaptive, `lodsim compare --lods high,medium,adaptive`): the
+// embedded scenarios where high and medium LoD differ, or did before
+// medium's corrections (variability, a contended bus, skewed expert
+// loads, KV transfers sharing their lanes), and the two multi-node
+// references (Llama-3.1-405B across two H100 nodes under the Azure
+// conversation trace), where medium's hierarchical and pipeline forms
+// match high.
 var AdaptiveScenarios = []string{"lod-var5-tp4", "lod-var20-tp4", "lod-var5-tp8", "lod-var20-tp8", "lod-shared-bus",
-	"lod-moe-skew", "lod-pd-contended"}
+	"lod-moe-skew", "lod-pd-contended", "multinode-405b-tp8pp2", "multinode-405b-tp16"}

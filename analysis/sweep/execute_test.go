@@ -404,3 +404,39 @@ workload:
 		}
 	}
 }
+
+// TestAdaptiveLoDPoints: a sweep's lod axis takes adaptive like the other
+// levels, and each point runs at its level: with per-rank variability at
+// TP2 adaptive refines windows at high, so its events lie between
+// medium's and high's.
+func TestAdaptiveLoDPoints(t *testing.T) {
+	base, dir, err := ScenarioBase("reference-tp2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &Spec{Base: base, Dir: dir, Grid: []Axis{{"lod", []string{"high", "medium", "adaptive"}}},
+		Set: []Assignment{{"simulation.variability", "0.05"}}}
+	p, err := NewPlan(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, l := range []string{"high", "medium", "adaptive"} {
+		if got := p.Points[i].Config.Simulation.LoD; string(got) != l {
+			t.Errorf("point %d: lod %q, want %q", i, got, l)
+		}
+	}
+	var events [3]uint64
+	for i := range p.Points {
+		sum, err := Simulate(context.Background(), &p.Points[i])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if sum.Completed == 0 {
+			t.Errorf("point %d completed nothing", i)
+		}
+		events[i] = sum.TotalEvents
+	}
+	if !(events[1] < events[2] && events[2] < events[0]) {
+		t.Errorf("events high %d, medium %d, adaptive %d: want medium < adaptive < high", events[0], events[1], events[2])
+	}
+}

@@ -1,11 +1,18 @@
 package cost
 
 // AttnShape is the per-rank shape of one attention layer: query heads and KV
-// heads already divided by the tensor-parallel degree.
+// heads already divided by the tensor-parallel degree, and the KV cache's
+// element type: BF16 (the zero value, also for FP16) or FP8. A profile
+// with FP8-KV attention sections costs an FP8 cache from them (the
+// kernels differ: vLLM's H200 tables time FP8-KV context attention 8-25 %
+// above BF16-KV, and FP8-KV decode attention at 0.7-0.85 of BF16-KV where
+// the cache's bytes dominate, not half); without, every KV type costs as
+// BF16 (see Profile.MeasuresKVCache).
 type AttnShape struct {
 	Heads   int
 	KVHeads int
 	HeadDim int
+	KVCache Precision
 }
 
 // MLAShape is the per-rank shape of one multi-head latent attention layer

@@ -3,6 +3,7 @@ package cost
 import (
 	"fmt"
 	"io"
+	"strings"
 	"text/tabwriter"
 )
 
@@ -78,9 +79,12 @@ func (p *Profile) Describe(w io.Writer) error {
 	for _, a := range []struct {
 		name string
 		t    *AttentionTable
-	}{{"context_attention", p.Context}, {"generation_attention", p.Generation}} {
+	}{{"context_attention", p.Context}, {"generation_attention", p.Generation},
+		{"context_attention_fp8_kv", p.ContextFP8KV}, {"generation_attention_fp8_kv", p.GenerationFP8KV}} {
 		if a.t == nil {
-			ew.printf("  %-21s roofline\n", a.name)
+			if !strings.HasSuffix(a.name, "_fp8_kv") { // an FP8 cache without them costs as BF16
+				ew.printf("  %-21s roofline\n", a.name)
+			}
 			continue
 		}
 		cells := 0

@@ -140,7 +140,12 @@ type Profile struct {
 	GEMMs      *GEMMTable      `yaml:"gemm,omitempty"`
 	Context    *AttentionTable `yaml:"context_attention,omitempty"`
 	Generation *AttentionTable `yaml:"generation_attention,omitempty"`
-	Comm       []CommTable     `yaml:"comm,omitempty"`
+	// ContextFP8KV and GenerationFP8KV are the attention sections of an
+	// FP8 KV cache (the tables' kv_cache_dtype fp8 rows), nil where the
+	// tables have none.
+	ContextFP8KV    *AttentionTable `yaml:"context_attention_fp8_kv,omitempty"`
+	GenerationFP8KV *AttentionTable `yaml:"generation_attention_fp8_kv,omitempty"`
+	Comm            []CommTable     `yaml:"comm,omitempty"`
 	// QuantGEMMs are the GEMM sections of quantised precisions, one each.
 	QuantGEMMs []GEMMTable `yaml:"quant_gemm,omitempty"`
 	CtxMLA     *MLATable   `yaml:"context_mla,omitempty"`
@@ -154,6 +159,8 @@ type Profile struct {
 	gemm *gemmModel
 	ctx  *attnModel
 	gen  *attnModel
+	ctx8 *attnModel // FP8 KV cache
+	gen8 *attnModel
 	comm map[Op]*commModel
 	// qgemm is indexed by Precision (nil where not measured; BF16 is gemm).
 	qgemm      []*gemmModel
@@ -347,6 +354,12 @@ func (p *Profile) Compile() error {
 		return err
 	}
 	if p.gen, err = compileAttention("generation_attention", p.Generation, true); err != nil {
+		return err
+	}
+	if p.ctx8, err = compileAttention("context_attention_fp8_kv", p.ContextFP8KV, false); err != nil {
+		return err
+	}
+	if p.gen8, err = compileAttention("generation_attention_fp8_kv", p.GenerationFP8KV, true); err != nil {
 		return err
 	}
 	p.comm = map[Op]*commModel{}
@@ -600,25 +613,44 @@ func (p *Profile) MoE(s MoEShape) float64 {
 	return p.roof.MoE(s)
 }
 
-// ContextAttention implements CostModel. See attnModel.context for how a
-// prefix is handled.
+// ContextAttention implements CostModel: the FP8-KV section for an FP8
+// cache where the profile has one, else the BF16-KV one. See
+// attnModel.context for how a prefix is handled.
 func (p *Profile) ContextAttention(batch, q, prefix int, s AttnShape) float64 {
-	if p.ctx == nil {
+	a := p.ctx
+	if s.KVCache == FP8 && p.ctx8 != nil {
+		a = p.ctx8
+	}
+	if a == nil {
 		return p.roof.ContextAttention(batch, q, prefix, s)
 	}
 	pre := float64(prefix)
 	if pre < 0 {
 		pre = 0
 	}
-	return p.ctx.context(pos(batch), pos(q), pre, s.Heads, s.KVHeads, s.HeadDim)
+	return a.context(pos(batch), pos(q), pre, s.Heads, s.KVHeads, s.HeadDim)
 }
 
-// GenerationAttention implements CostModel.
+// GenerationAttention implements CostModel, choosing its section as
+// ContextAttention does.
 func (p *Profile) GenerationAttention(batch, ctx int, s AttnShape) float64 {
-	if p.gen == nil {
+	a := p.gen
+	if s.KVCache == FP8 && p.gen8 != nil {
+		a = p.gen8
+	}
+	if a == nil {
 		return p.roof.GenerationAttention(batch, ctx, s)
 	}
-	return p.gen.generation(pos(batch), pos(ctx), s.Heads, s.KVHeads, s.HeadDim)
+	return a.generation(pos(batch), pos(ctx), s.Heads, s.KVHeads, s.HeadDim)
+}
+
+// MeasuresKVCache says whether the profile's decode attention was measured
+// with a KV cache of precision kv: always for BF16, for FP8 when it has an
+// FP8-KV generation section. Where it was not, a caller costing a
+// narrower cache scales the context by the element ratio itself (the
+// cache's bytes bound decode attention; lod.Planner does so).
+func (p *Profile) MeasuresKVCache(kv Precision) bool {
+	return kv == BF16 || (kv == FP8 && p.gen8 != nil)
 }
 
 // Elementwise implements CostModel.

@@ -167,7 +167,8 @@ var reportFuncs = template.FuncMap{
 		}
 		return fmt.Sprintf("%.1f×", v)
 	},
-	"secs": analysis.Duration,
+	"secs":   analysis.Duration,
+	"nsSecs": func(ns int64) float64 { return float64(ns) / 1e9 },
 	"mib": func(b int64) string {
 		if b <= 0 {
 			return "n/a"
@@ -236,7 +237,7 @@ details { margin: 0.5em 0; } summary { cursor: pointer; }
 <h3>Per-request differences (matched by request id, ms)</h3>
 <table>
 <tr><th>configuration</th><th>matched</th><th>both completed</th><th>only ref</th><th>only other</th><th>TTFT mean |Δ|</th><th>TTFT p99 |Δ|</th><th>TTFT max |Δ|</th><th>TPOT mean |Δ|</th><th>TPOT p99 |Δ|</th><th>TPOT max |Δ|</th><th>E2E mean |Δ|</th><th>E2E p99 |Δ|</th><th>E2E max |Δ|</th></tr>
-{{range .Comparisons}}<tr><td>{{.Label}}</td>{{with .Paired}}<td>{{.Matched}}</td><td>{{.BothCompleted}}</td><td>{{.OnlyRef}}</td><td>{{.OnlyOther}}</td><td>{{f 3 .TTFT.MeanAbs}}</td><td>{{f 3 .TTFT.P99Abs}}</td><td>{{f 3 .TTFT.MaxAbs}}</td><td>{{f 3 .TPOT.MeanAbs}}</td><td>{{f 3 .TPOT.P99Abs}}</td><td>{{f 3 .TPOT.MaxAbs}}</td><td>{{f 3 .E2E.MeanAbs}}</td><td>{{f 3 .E2E.P99Abs}}</td><td>{{f 3 .E2E.MaxAbs}}</td>{{end}}</tr>
+{{range .Comparisons}}<tr><td>{{.Label}}: {{.LoD}} vs {{.RefLoD}}</td>{{with .Paired}}<td>{{.Matched}}</td><td>{{.BothCompleted}}</td><td>{{.OnlyRef}}</td><td>{{.OnlyOther}}</td><td>{{f 3 .TTFT.MeanAbs}}</td><td>{{f 3 .TTFT.P99Abs}}</td><td>{{f 3 .TTFT.MaxAbs}}</td><td>{{f 3 .TPOT.MeanAbs}}</td><td>{{f 3 .TPOT.P99Abs}}</td><td>{{f 3 .TPOT.MaxAbs}}</td><td>{{f 3 .E2E.MeanAbs}}</td><td>{{f 3 .E2E.P99Abs}}</td><td>{{f 3 .E2E.MaxAbs}}</td>{{end}}</tr>
 {{end}}</table>
 {{range .Comparisons}}
 <details><summary>{{.Label}}: every metric and events by kind</summary>
@@ -273,6 +274,16 @@ details { margin: 0.5em 0; } summary { cursor: pointer; }
 {{range series .}}<tr><td>{{.Name}}</td><td>{{.S.Samples}}</td><td>{{f 3 .S.Mean}}</td><td>{{f 3 .S.P50}}</td><td>{{f 3 .S.P99}}</td><td>{{f 3 .S.Max}}</td></tr>
 {{end}}<tr><td>peak KV utilisation</td><td colspan="5">{{f 4 .PeakKVUtil}}</td></tr>
 </table>
+{{with .Adaptive}}
+<table>
+<tr><th>adaptive LoD (error budget {{.ErrorBudget}})</th><th>windows at high</th><th>steps at high</th><th>steps at medium</th><th>events at high</th><th>events at medium</th><th>stage time at high (s)</th></tr>
+<tr><td>{{if .Refined}}refined where high can differ{{else}}nothing to refine: every step at medium{{end}}</td><td>{{.Windows}}</td><td>{{.HighSteps}}</td><td>{{.MediumSteps}}</td><td>{{.HighEvents}}</td><td>{{.MediumEvents}}</td><td>{{f 3 (nsSecs .HighStageNs)}}</td></tr>
+</table>
+{{with .Classes}}<details><summary>learned corrections (high / medium time by step class)</summary>
+<table><tr><th>pool</th><th>part</th><th>stage</th><th>kind</th><th>min tokens</th><th>samples</th><th>ratio</th><th>95% half-width</th><th>converged</th></tr>
+{{range .}}<tr><td>{{.Pool}}</td><td>{{.Part}}</td><td>{{.Stage}}</td><td>{{.Kind}}</td><td>{{.MinTokens}}</td><td>{{.Samples}}</td><td>{{f 4 .Ratio}}</td><td>{{f 4 .HalfWidth}}</td><td>{{.Converged}}</td></tr>
+{{end}}</table></details>{{end}}
+{{end}}
 {{with .Disaggregated}}
 <table>
 {{$ep := .ExpertParallel}}{{$gpu := .OwnGPUs}}<tr><th>pool</th>{{if $gpu}}<th>GPU</th>{{end}}<th>workers</th><th>TP</th><th>PP</th>{{if $ep}}<th>EP</th><th>attention DP</th><th>MoE TP</th>{{end}}<th>KV blocks per worker</th><th>steps</th><th>mean KV utilisation</th><th>peak KV utilisation</th></tr>

@@ -2,6 +2,7 @@ package report
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -176,5 +177,45 @@ func TestDisaggReportPoolGPU(t *testing.T) {
 	s.Disaggregated.Decode.GPU = ""
 	if strings.Contains(page(), "<th>GPU</th>") {
 		t.Error("pools on the cluster's GPU show a GPU column")
+	}
+}
+
+// TestAdaptiveRunReport: an adaptive run's page says which parts ran at
+// high and what each step class learned, as its text summary does.
+func TestAdaptiveRunReport(t *testing.T) {
+	cfgs, err := experiment.Load("scenario:reference-tp2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := 0.05
+	if err := (experiment.Overrides{LoD: "adaptive", Variability: &v}).Apply(cfgs[0]); err != nil {
+		t.Fatal(err)
+	}
+	e, err := experiment.New(cfgs[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(t.TempDir(), "tp2-adaptive")
+	run, _, err := e.WriteRun(dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := run.Summary.Adaptive
+	if a == nil || !a.Refined || a.HighSteps == 0 || len(a.Classes) == 0 {
+		t.Fatalf("adaptive report %+v: want refined steps and classes", a)
+	}
+	rep, err := Build(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var page bytes.Buffer
+	if err := rep.Write(&page); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"adaptive LoD (error budget 0.01)", "refined where high can differ", "learned corrections",
+		fmt.Sprintf("<td>%d</td><td>%d</td>", a.HighSteps, a.MediumSteps)} {
+		if !strings.Contains(page.String(), want) {
+			t.Errorf("report lacks %q", want)
+		}
 	}
 }
