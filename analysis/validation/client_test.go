@@ -30,8 +30,8 @@ func TestSourceClient(t *testing.T) {
 		{"sglang", "", imax, ClientAIPerf},
 		{"trtllm", "disagg", imax, ClientAIPerf},
 	} {
-		r := Row{Backend: c.backend, Mode: c.mode}
-		if got := sourceClient(&r, c.source); got != c.want {
+		r := Row{Backend: c.backend, Mode: c.mode, InferenceMAX: fromInferenceMAX(c.source)}
+		if got := sourceClient(&r); got != c.want {
 			t.Errorf("%s %q %q: client %q, want %q", c.backend, c.mode, c.source, got, c.want)
 		}
 	}

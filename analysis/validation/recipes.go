@@ -260,12 +260,12 @@ var disaggRecipes = func() []disaggRecipe {
 }()
 
 // disaggRecipeFor is the first entry of disaggRecipes that row ran as:
-// the row leaves both worker counts blank and has no attention DP, and the
+// the row is InferenceMAX's (Row.InferenceMAX), leaves both worker counts blank and has no attention DP, and the
 // entry matches its model, GPU, backend, sequence lengths, per-pool TP and
 // EP and concurrency. Nil if none does.
 func disaggRecipeFor(row Row) *disaggRecipe {
 	d := row.Disagg
-	if d.PrefillWorkers != 0 || d.DecodeWorkers != 0 || max(d.PrefillAttentionDP, 1) != 1 || max(d.DecodeAttentionDP, 1) != 1 {
+	if !row.InferenceMAX || d.PrefillWorkers != 0 || d.DecodeWorkers != 0 || max(d.PrefillAttentionDP, 1) != 1 || max(d.DecodeAttentionDP, 1) != 1 {
 		return nil
 	}
 	for i := range disaggRecipes {
