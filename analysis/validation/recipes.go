@@ -167,6 +167,12 @@ func applyRecipes(row Row, sc *replay.SchedulerConfig) {
 	if row.Client == ClientAIPerfRun && !row.Disaggregated() {
 		aiconfiguratorTRTLLMAgg(row, sc)
 	}
+	if row.Client != ClientBenchServing {
+		// The recipes below are InferenceMAX's launch scripts: a row of
+		// another source (aiconfigurator's, a file of one's own) did not
+		// run them.
+		return
+	}
 	dp := max(row.AttentionDP, 1)
 	for _, r := range attentionDPRecipes {
 		if !strings.Contains(strings.ToLower(row.Model), r.model) || !strings.EqualFold(row.GPU, r.gpu) || row.MoEEP != row.TP*dp {
