@@ -30,7 +30,7 @@ type Options struct {
 	// RequestsPerClient sets the workload length: Concurrency x
 	// RequestsPerClient requests per row; 0 is DefaultRequestsPerClient.
 	// Rows measured with ClientBenchServing keep that client's
-	// BenchServingRounds.
+	// BenchServingRounds, and rows of ClientAIPerfRun AIPerfRounds.
 	RequestsPerClient int
 	// Seed seeds every row's simulation.
 	Seed uint64
