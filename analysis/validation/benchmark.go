@@ -64,6 +64,11 @@ type Row struct {
 	// Client is the benchmark client the row was measured with (see
 	// Client); read from silicon_data_source.
 	Client Client
+	// InferenceMAX reports whether silicon_data_source marks the row as
+	// InferenceMAX's (inferenceMAXKeys): only such rows take InferenceMAX's
+	// launch layouts and recipes (launchLayout, disaggRecipeFor), so a
+	// file of one's own keeps its rows as written.
+	InferenceMAX bool
 	// Repeats is the line of an earlier row of the file that this one
 	// repeats (markRepeats), 0 if none: such a row is skipped.
 	Repeats int

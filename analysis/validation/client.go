@@ -64,21 +64,28 @@ var inferenceMAXKeys = []string{"wip", "workflow_run_id"}
 // configuration").
 var aiperfRunEngines = []string{"trtllm"}
 
-// sourceClient tells the client of aggregated row r (engine read before)
-// from its silicon_data_source (inferenceMAXKeys). Disaggregated rows
-// keep the default: their InferenceMAX runs are multi-node recipes this
-// model of the client was not checked against.
-func sourceClient(r *Row, source string) Client {
+// fromInferenceMAX reports whether a silicon_data_source names one of
+// inferenceMAXKeys.
+func fromInferenceMAX(source string) bool {
+	for _, kv := range strings.Split(source, ";") {
+		if k, _, ok := strings.Cut(strings.TrimSpace(kv), "="); ok && slices.Contains(inferenceMAXKeys, k) {
+			return true
+		}
+	}
+	return false
+}
+
+// sourceClient tells the client of aggregated row r (engine and
+// InferenceMAX read before) from its silicon_data_source. Disaggregated
+// rows keep the default: their InferenceMAX runs are multi-node recipes
+// this model of the client was not checked against.
+func sourceClient(r *Row) Client {
 	engine := strings.ToLower(r.Backend)
 	if r.Disaggregated() {
 		return ClientAIPerf
 	}
-	if slices.Contains(benchServingEngines, engine) {
-		for _, kv := range strings.Split(source, ";") {
-			if k, _, ok := strings.Cut(strings.TrimSpace(kv), "="); ok && slices.Contains(inferenceMAXKeys, k) {
-				return ClientBenchServing
-			}
-		}
+	if r.InferenceMAX && slices.Contains(benchServingEngines, engine) {
+		return ClientBenchServing
 	}
 	if slices.Contains(aiperfRunEngines, engine) {
 		return ClientAIPerfRun

@@ -30,8 +30,8 @@ func TestSourceClient(t *testing.T) {
 		{"sglang", "", imax, ClientAIPerf},
 		{"trtllm", "disagg", imax, ClientAIPerf},
 	} {
-		r := Row{Backend: c.backend, Mode: c.mode}
-		if got := sourceClient(&r, c.source); got != c.want {
+		r := Row{Backend: c.backend, Mode: c.mode, InferenceMAX: fromInferenceMAX(c.source)}
+		if got := sourceClient(&r); got != c.want {
 			t.Errorf("%s %q %q: client %q, want %q", c.backend, c.mode, c.source, got, c.want)
 		}
 	}
@@ -80,9 +80,14 @@ func TestBatchWaitRecipe(t *testing.T) {
 		{1024, 1024, 8, replay.EngineTRTLLM, false},
 		{1024, 8192, 4, replay.EngineTRTLLM, false},
 		{1024, 1024, 4, replay.EngineVLLM, false},
+		{1024, 1024, 4, "", false}, // TensorRT-LLM, not InferenceMAX's: a file of one's own
 	} {
 		sc := replay.SchedulerConfig{Engine: c.backend, MaxNumBatchedTokens: 8192}
-		applyRecipes(Row{Model: "meta-llama/Llama-3.1-70B", ISL: c.isl, OSL: c.osl, TP: c.tp, Client: ClientBenchServing}, &sc)
+		client := ClientBenchServing
+		if c.backend == "" {
+			sc.Engine, client = replay.EngineTRTLLM, ClientAIPerf
+		}
+		applyRecipes(Row{Model: "meta-llama/Llama-3.1-70B", ISL: c.isl, OSL: c.osl, TP: c.tp, Client: client}, &sc)
 		got := sc.BatchWaitTimeoutIters == 20 && sc.BatchWaitMaxTokensRatio == 0.9 && sc.MaxNumBatchedTokens == 16384
 		if got != c.want {
 			t.Errorf("%dx%d TP%d %s: batch waiting %v (%+v), want %v", c.isl, c.osl, c.tp, c.backend, got, sc, c.want)
@@ -147,6 +152,10 @@ func TestAttentionDPRecipe(t *testing.T) {
 		{"TP8 EP1", Row{Client: ClientBenchServing, Model: "deepseek-ai/DeepSeek-R1", GPU: "h200_sxm", ISL: 1024, TP: 8, MoETP: 8, MoEEP: 1, Concurrency: 4}, replay.EngineTRTLLM, 8192, false},
 		{"B200", Row{Client: ClientBenchServing, Model: "deepseek-ai/DeepSeek-R1", GPU: "b200_sxm", ISL: 8192, TP: 1, AttentionDP: 8, MoEEP: 8, Concurrency: 64}, replay.EngineTRTLLM, 8192, false},
 		{"SGLang", Row{Client: ClientBenchServing, Model: "deepseek-ai/DeepSeek-R1", GPU: "h200_sxm", ISL: 8192, TP: 1, AttentionDP: 8, MoEEP: 8, Concurrency: 64}, replay.EngineSGLang, 8192, false},
+		// Not InferenceMAX's: a file of one's own keeps the defaults, and an
+		// aiconfigurator row its generated budget (8 + 8192 + 1500 -> 9728).
+		{"own file", Row{Model: "deepseek-ai/DeepSeek-R1", GPU: "h200_sxm", ISL: 8192, TP: 1, AttentionDP: 8, MoEEP: 8, Concurrency: 64}, replay.EngineTRTLLM, 8192, false},
+		{"aiperf run", Row{Client: ClientAIPerfRun, Model: "deepseek-ai/DeepSeek-R1", GPU: "h200_sxm", ISL: 8192, TP: 1, AttentionDP: 8, MoEEP: 8, Concurrency: 64}, replay.EngineTRTLLM, 9728, false},
 	} {
 		sc := replay.SchedulerConfig{Engine: c.backend, MaxNumBatchedTokens: 8192}
 		applyRecipes(c.row, &sc)

@@ -59,7 +59,8 @@ func disaggColumns() []column {
 		{names: []string{"decode_moe_tp_size"}, set: f(func(d *DisaggLayout) *int { return &d.DecodeMoETP })},
 		{names: []string{"decode_moe_ep_size"}, set: f(func(d *DisaggLayout) *int { return &d.DecodeMoEEP })},
 		{names: []string{"silicon_data_source"}, set: func(r *Row, v string) error {
-			r.Client = sourceClient(r, v)
+			r.InferenceMAX = fromInferenceMAX(v)
+			r.Client = sourceClient(r)
 			return sourceConcurrency(r, v)
 		}},
 	}

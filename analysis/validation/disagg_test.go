@@ -135,8 +135,9 @@ func TestDisaggRowExpertParallel(t *testing.T) {
 // conc-list holds its concurrency (recipes.go disaggRecipes): 9 decode
 // workers for 16 clients at 1024/1024, 6 at 8192/1024 (bs8-1p6d listed
 // before bs16-1p3d), attention data parallelism over both pools' 8 GPUs
-// for the EP8 "dep" entry; a concurrency no entry lists, or a row that
-// names its workers, keeps its own layout.
+// for the EP8 "dep" entry; a concurrency no entry lists, a row that
+// names its workers, or one whose source is not InferenceMAX's (a file of
+// one's own), keeps its own layout.
 func TestDisaggRecipeLayout(t *testing.T) {
 	rows, _, err := ReadBenchmarkFile("testdata/silicon_dev.csv")
 	if err != nil {
@@ -197,5 +198,10 @@ func TestDisaggRecipeLayout(t *testing.T) {
 	r.Disagg.DecodeWorkers = 2
 	if _, d := pools(r); d.Workers != 2 {
 		t.Errorf("a row naming 2 decode workers ran %d", d.Workers)
+	}
+	r = find(1024, 16, 1)
+	r.InferenceMAX = false
+	if p, d := pools(r); p.Workers != 1 || d.Workers != 1 {
+		t.Errorf("a row not from InferenceMAX ran %d prefill and %d decode workers, expected its own 1 and 1", p.Workers, d.Workers)
 	}
 }

@@ -3,6 +3,9 @@ package validation
 import (
 	"regexp"
 	"strconv"
+	"strings"
+
+	"github.com/lodsim/lodsim/replay"
 )
 
 // launchID matches the launch's parallelism in a silicon row id:
@@ -30,13 +33,14 @@ var launchID = regexp.MustCompile(`_tp([0-9]+)(?:_0)?_ep([0-9]+)(?:_0)?(?:_|$)`)
 // moe_tp_size TP/EP, moe_ep_size EP. The clients stay as read (batch_size x the recorded attention_dp_size is the
 // row's concurrency either way).
 //
-// Only a row whose id, moe_tp_size, moe_ep_size and world all carry the
+// Only an InferenceMAX TensorRT-LLM row (Row.InferenceMAX: these launch
+// scripts are InferenceMAX's) whose id, moe_tp_size, moe_ep_size and world all carry the
 // signature is changed: its id names TP and EP > 1, moe_tp_size is TP,
 // moe_ep_size is EP, TP x EP is tp_size x attention_dp_size, and EP
 // divides TP. A row recorded as TensorRT-LLM lays it out (moe_tp_size x
 // moe_ep_size = tp_size) is left alone.
 func launchLayout(r *Row) {
-	if r.Disaggregated() {
+	if r.Disaggregated() || !r.InferenceMAX || !strings.EqualFold(r.Backend, string(replay.EngineTRTLLM)) {
 		return
 	}
 	m := launchID.FindStringSubmatch(r.ID)

@@ -11,7 +11,7 @@ import (
 // recorded as TensorRT-LLM lays them out, and rows whose id does not carry
 // the launch, keep their fields.
 func TestLaunchLayout(t *testing.T) {
-	const header = "id,mode,model_path,system,backend,backend_version,isl,osl,batch_size,tp_size,attention_dp_size,moe_tp_size,moe_ep_size,silicon_ttft_ms,silicon_tpot_ms\n"
+	const header = "id,silicon_data_source,mode,model_path,system,backend,backend_version,isl,osl,batch_size,tp_size,attention_dp_size,moe_tp_size,moe_ep_size,silicon_ttft_ms,silicon_tpot_ms\n"
 	type layout struct{ tp, dp, moeTP, moeEP, clients int }
 	type cluster struct{ replicas, tp, ep, adp int } // replay.ClusterConfig
 	for _, c := range []struct {
@@ -21,28 +21,34 @@ func TestLaunchLayout(t *testing.T) {
 		skip       string
 	}{
 		{"DeepSeek-R1 TP8 EP8 recorded as TP 64",
-			"2026_04_06_deepseek_r1_h200_sxm_trtllm_fp8_agg_1024x1024_c32_tp8_ep8_922,agg,deepseek-ai/DeepSeek-R1,h200_sxm,trtllm,1.1.0rc2.post2,1024,1024,32,64,1,8,8,671,19.3",
+			"2026_04_06_deepseek_r1_h200_sxm_trtllm_fp8_agg_1024x1024_c32_tp8_ep8_922,source_file=2026-04-06.csv; wip=False,agg,deepseek-ai/DeepSeek-R1,h200_sxm,trtllm,1.1.0rc2.post2,1024,1024,32,64,1,8,8,671,19.3",
 			layout{8, 1, 1, 8, 32}, cluster{1, 8, 8, 0}, ""},
 		{"DeepSeek-R1 attention DP 8 EP8 recorded as attention DP 64",
-			"2026_04_06_deepseek_r1_h200_sxm_trtllm_fp8_agg_1024x1024_c128_tp8_ep8_2012,agg,deepseek-ai/DeepSeek-R1,h200_sxm,trtllm,1.1.0rc2.post2,1024,1024,2,1,64,8,8,3201,31.5",
+			"2026_04_06_deepseek_r1_h200_sxm_trtllm_fp8_agg_1024x1024_c128_tp8_ep8_2012,source_file=2026-04-06.csv; wip=False,agg,deepseek-ai/DeepSeek-R1,h200_sxm,trtllm,1.1.0rc2.post2,1024,1024,2,1,64,8,8,3201,31.5",
 			layout{1, 8, 1, 8, 128}, cluster{8, 1, 8, 8}, ""},
 		{"gpt-oss TP4 EP4 recorded as TP 16",
-			"2026_04_06_gpt_oss_120b_h200_sxm_trtllm_fp4_agg_8192x1024_c16_tp4_ep4_926,agg,openai/gpt-oss-120b,h200_sxm,trtllm,gpt-oss-dev,8192,1024,16,16,1,4,4,253,8.3",
+			"2026_04_06_gpt_oss_120b_h200_sxm_trtllm_fp4_agg_8192x1024_c16_tp4_ep4_926,source_file=2026-04-06.csv; wip=False,agg,openai/gpt-oss-120b,h200_sxm,trtllm,gpt-oss-dev,8192,1024,16,16,1,4,4,253,8.3",
 			layout{4, 1, 1, 4, 16}, cluster{1, 4, 4, 0}, ""},
 		{"gpt-oss TP2 EP2 recorded as TP 4",
-			"2026_04_06_gpt_oss_120b_h200_sxm_trtllm_fp4_agg_1024x1024_c16_tp2_ep2_900,agg,openai/gpt-oss-120b,h200_sxm,trtllm,gpt-oss-dev,1024,1024,16,4,1,2,2,99,8.7",
+			"2026_04_06_gpt_oss_120b_h200_sxm_trtllm_fp4_agg_1024x1024_c16_tp2_ep2_900,source_file=2026-04-06.csv; wip=False,agg,openai/gpt-oss-120b,h200_sxm,trtllm,gpt-oss-dev,1024,1024,16,4,1,2,2,99,8.7",
 			layout{2, 1, 1, 2, 16}, cluster{1, 2, 2, 0}, ""},
 		{"recorded as TensorRT-LLM lays it out",
-			"2026_03_25_deepseek_r1_h200_sxm_trtllm_fp8_agg_1024x1024_c32_tp8_0_ep8_0_1,agg,deepseek-ai/DeepSeek-R1,h200_sxm,trtllm,1.1.0rc2.post2,1024,1024,32,8,1,1,8,671,19.3",
+			"2026_03_25_deepseek_r1_h200_sxm_trtllm_fp8_agg_1024x1024_c32_tp8_0_ep8_0_1,source_file=2026-04-06.csv; wip=False,agg,deepseek-ai/DeepSeek-R1,h200_sxm,trtllm,1.1.0rc2.post2,1024,1024,32,8,1,1,8,671,19.3",
 			layout{8, 1, 1, 8, 32}, cluster{1, 8, 8, 0}, ""},
 		{"EP 1: TP8 with the experts tensor-parallel",
-			"2026_04_06_deepseek_r1_h200_sxm_trtllm_fp8_agg_1024x1024_c16_tp8_ep1_7,agg,deepseek-ai/DeepSeek-R1,h200_sxm,trtllm,1.1.0rc2.post2,1024,1024,16,8,1,8,1,380,20.4",
+			"2026_04_06_deepseek_r1_h200_sxm_trtllm_fp8_agg_1024x1024_c16_tp8_ep1_7,source_file=2026-04-06.csv; wip=False,agg,deepseek-ai/DeepSeek-R1,h200_sxm,trtllm,1.1.0rc2.post2,1024,1024,16,8,1,8,1,380,20.4",
 			layout{8, 1, 8, 1, 16}, cluster{1, 8, 0, 0}, ""},
 		{"id without the launch: TP 64 stays and is skipped",
-			"r64,agg,deepseek-ai/DeepSeek-R1,h200_sxm,trtllm,1.1.0rc2.post2,1024,1024,32,64,1,8,8,671,19.3",
+			"r64,source_file=2026-04-06.csv; wip=False,agg,deepseek-ai/DeepSeek-R1,h200_sxm,trtllm,1.1.0rc2.post2,1024,1024,32,64,1,8,8,671,19.3",
+			layout{64, 1, 8, 8, 32}, cluster{}, "tensor parallel 64 spans more than one NVLink domain"},
+		{"not InferenceMAX's: a file of one's own keeps TP 64",
+			"x_tp8_ep8_1,my lab,agg,deepseek-ai/DeepSeek-R1,h200_sxm,trtllm,1.1.0rc2.post2,1024,1024,32,64,1,8,8,671,19.3",
+			layout{64, 1, 8, 8, 32}, cluster{}, "tensor parallel 64 spans more than one NVLink domain"},
+		{"not TensorRT-LLM: kept as recorded",
+			"x_tp8_ep8_1,wip=False,agg,deepseek-ai/DeepSeek-R1,h200_sxm,sglang,0.5.1,1024,1024,32,64,1,8,8,671,19.3",
 			layout{64, 1, 8, 8, 32}, cluster{}, "tensor parallel 64 spans more than one NVLink domain"},
 		{"id and fields disagree: kept as recorded",
-			"x_tp8_ep8_1,agg,deepseek-ai/DeepSeek-R1,h200_sxm,trtllm,1.1.0rc2.post2,1024,1024,32,64,1,4,16,671,19.3",
+			"x_tp8_ep8_1,source_file=2026-04-06.csv; wip=False,agg,deepseek-ai/DeepSeek-R1,h200_sxm,trtllm,1.1.0rc2.post2,1024,1024,32,64,1,4,16,671,19.3",
 			layout{64, 1, 4, 16, 32}, cluster{}, "tensor parallel 64 spans more than one NVLink domain"},
 	} {
 		rows, _, err := ReadBenchmarks(strings.NewReader(header+c.line+"\n"), "layout.csv")

@@ -154,11 +154,14 @@ func measuredBounds(rows []Row, params []OverheadParam) []float64 {
 
 // seqsPerRank is how many sequences one replica of aggregated row r
 // decodes at once when every client is decoding: its clients over its
-// attention-DP ranks, at least 1 (1 for a disaggregated row, whose
-// clients spread over decode workers the row may not name).
+// attention-DP ranks (the data parallelism a vLLM row implies included,
+// impliedDP), at least 1 (1 for a disaggregated row, whose clients
+// spread over decode workers the row may not name).
 func seqsPerRank(r Row) int {
 	if r.Disaggregated() || r.Concurrency < 1 {
 		return 1
 	}
-	return max(1, r.Concurrency/max(1, r.AttentionDP))
+	engine, _, _ := rowEngine(r) // "" for an unknown backend: no implied DP
+	dp := impliedDP(r, engine, max(1, r.AttentionDP))
+	return max(1, r.Concurrency/dp)
 }

@@ -67,6 +67,9 @@ func TestMeasuredBounds(t *testing.T) {
 		{TTFTms: 300, TPOTms: 20, ISL: 8192, Concurrency: 64, AttentionDP: 4}, // TTFT/ISL 36.6 us, below 80/1024 = 78 us; TPOT / 16 clients per rank 1.25 ms, below 6 / 2
 		{TTFTms: 0, TPOTms: 0, ISL: 100, Concurrency: 512},                    // nothing measured: bounds nothing
 		{TTFTms: 900, TPOTms: 9, ISL: 100, Concurrency: 512, Mode: "disagg"},  // clients over decode workers it may not name: counts as one
+		// vLLM tp_size 1 with moe_tp_size 4: data parallel 4 (impliedDP), 16
+		// clients per rank, 1.25 ms as the row above; over 64 it would bound 0.3125.
+		{TTFTms: 900, TPOTms: 20, ISL: 100, Concurrency: 64, TP: 1, MoETP: 4, MoEEP: 1, Backend: "vllm"},
 	}
 	got := measuredBounds(rows, []OverheadParam{ParamStep, ParamPerSeq, ParamPerPrefillToken, ParamPerRequest, ParamMemoryReserve})
 	want := []float64{6, 12.5, 300.0 / 8192 * 1e6 / 100, 8, 0}

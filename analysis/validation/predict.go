@@ -30,7 +30,7 @@ type Options struct {
 	// RequestsPerClient sets the workload length: Concurrency x
 	// RequestsPerClient requests per row; 0 is DefaultRequestsPerClient.
 	// Rows measured with ClientBenchServing keep that client's
-	// BenchServingRounds.
+	// BenchServingRounds, and rows of ClientAIPerfRun AIPerfRounds.
 	RequestsPerClient int
 	// Seed seeds every row's simulation.
 	Seed uint64
@@ -265,9 +265,9 @@ func impliedDP(row Row, engine replay.Engine, dp int) int {
 // than run on replay's cluster.nodes: the files name no network, and every
 // such row of the dev set was a one-node launch that recorded its
 // --ep_size as a second TP factor (launchLayout reads those whose id names
-// the launch); simulating the recorded width across nodes would predict a
+// the launch, on InferenceMAX TensorRT-LLM rows); simulating the recorded width across nodes would predict a
 // deployment that did not run.
-const oneNodeOnly = "the row names no network between nodes and validate runs one node (a width of TP x EP recorded for a one-node launch is read as the launch only when the id names it, as _tp8_ep8_)"
+const oneNodeOnly = "the row names no network between nodes and validate runs one node (a width of TP x EP recorded for a one-node launch is read as the launch only on an InferenceMAX TensorRT-LLM row whose id names it, as _tp8_ep8_)"
 
 // moeWorld checks that an MoE model's expert layers span the GPUs its
 // attention does. A row whose moe_tp_size x moe_ep_size differs from

@@ -167,6 +167,12 @@ func applyRecipes(row Row, sc *replay.SchedulerConfig) {
 	if row.Client == ClientAIPerfRun && !row.Disaggregated() {
 		aiconfiguratorTRTLLMAgg(row, sc)
 	}
+	if row.Client != ClientBenchServing {
+		// The recipes below are InferenceMAX's launch scripts: a row of
+		// another source (aiconfigurator's, a file of one's own) did not
+		// run them.
+		return
+	}
 	dp := max(row.AttentionDP, 1)
 	for _, r := range attentionDPRecipes {
 		if !strings.Contains(strings.ToLower(row.Model), r.model) || !strings.EqualFold(row.GPU, r.gpu) || row.MoEEP != row.TP*dp {
@@ -260,12 +266,12 @@ var disaggRecipes = func() []disaggRecipe {
 }()
 
 // disaggRecipeFor is the first entry of disaggRecipes that row ran as:
-// the row leaves both worker counts blank and has no attention DP, and the
+// the row is InferenceMAX's (Row.InferenceMAX), leaves both worker counts blank and has no attention DP, and the
 // entry matches its model, GPU, backend, sequence lengths, per-pool TP and
 // EP and concurrency. Nil if none does.
 func disaggRecipeFor(row Row) *disaggRecipe {
 	d := row.Disagg
-	if d.PrefillWorkers != 0 || d.DecodeWorkers != 0 || max(d.PrefillAttentionDP, 1) != 1 || max(d.DecodeAttentionDP, 1) != 1 {
+	if !row.InferenceMAX || d.PrefillWorkers != 0 || d.DecodeWorkers != 0 || max(d.PrefillAttentionDP, 1) != 1 || max(d.DecodeAttentionDP, 1) != 1 {
 		return nil
 	}
 	for i := range disaggRecipes {

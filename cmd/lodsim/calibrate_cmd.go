@@ -28,7 +28,7 @@ func calibrateCommand() *cli.Command {
 			&cli.StringFlag{Name: "split", Value: "none", Usage: "with --benchmarks: none fits on every row; half fits on half and evaluates on the rest"},
 			&cli.IntFlag{Name: "max-iter", Value: 25, Usage: "with --benchmarks: Levenberg-Marquardt iterations at most"},
 			&cli.StringFlag{Name: "profile", Usage: "with --benchmarks: base profile `FILE` instead of the GPU's shipped one"},
-			&cli.IntFlag{Name: "requests-per-client", Value: validation.DefaultRequestsPerClient, Usage: "with --benchmarks: closed-loop requests each client sends"},
+			&cli.IntFlag{Name: "requests-per-client", Value: validation.DefaultRequestsPerClient, Usage: "with --benchmarks: closed-loop requests each client sends (rows of InferenceMAX and of aiconfigurator's TensorRT-LLM aiperf runs send their client's own count)"},
 			&cli.BoolFlag{Name: "all-requests", Usage: "with --benchmarks: measure every request, without warm-up and cool-down windows"},
 			&cli.StringFlag{Name: "out", Usage: "profile `FILE` to write (YAML; required)"},
 			&cli.StringFlag{Name: "plots", Usage: "`DIR` for the predicted-vs-measured PNGs (default: beside --out)"},

@@ -17,7 +17,7 @@ func benchFlags() []cli.Flag {
 	return []cli.Flag{
 		&cli.StringFlag{Name: "benchmarks", Aliases: []string{"b"}, Usage: "serving benchmark `FILE` (CSV, lodsim or aiconfigurator silicon layout)"},
 		&cli.StringFlag{Name: "profile", Usage: "calibrated profile `FILE` (YAML) to use for its GPU instead of the shipped one"},
-		&cli.IntFlag{Name: "requests-per-client", Value: validation.DefaultRequestsPerClient, Usage: "closed-loop requests each client sends"},
+		&cli.IntFlag{Name: "requests-per-client", Value: validation.DefaultRequestsPerClient, Usage: "closed-loop requests each client sends (rows of InferenceMAX and of aiconfigurator's TensorRT-LLM aiperf runs send their client's own count)"},
 		&cli.Uint64Flag{Name: "seed", Usage: "simulation seed"},
 		&cli.BoolFlag{Name: "all-requests", Usage: "measure every request, without the warm-up and cool-down windows"},
 		// --measurements names kernel tables (calibrate); here it is an
