@@ -129,3 +129,20 @@ func BenchmarkBusRun(b *testing.B) {
 		busRun(fs, 0, math.Inf(1), false)
 	}
 }
+
+// TestBusFlowOnePhase: a program of one off-bus phase (busStepFlow's for
+// a stage without layers: phases 1, its time in first) takes that time,
+// alone and beside a hand-off; it ended at once (amount(0) read last).
+func TestBusFlowOnePhase(t *testing.T) {
+	fs := []busFlow{{first: 25, hops: 1, phases: 1, flows: 1}, {w: 30, last: 7, hops: 1, phases: 3, flows: 1}}
+	for i := range fs {
+		fs[i].begin(0)
+	}
+	if got := fs[0].left(); got != 25 {
+		t.Errorf("left %v, want 25", got)
+	}
+	busRun(fs, 0, math.Inf(1), false)
+	if fs[0].end != 25 || fs[1].end != 37 {
+		t.Errorf("ends %v and %v, want 25 and 37", fs[0].end, fs[1].end)
+	}
+}
