@@ -137,3 +137,28 @@ func TestVLLMGatherAcrossNodes(t *testing.T) {
 		}
 	}
 }
+
+// TestVLLMDenseDataParallelIndependent: only an MoE model's vLLM
+// data-parallel ranks step in lock-step (DPEngineCoreProc); a dense
+// model's are independent engines (run_engine_core treats each as DP=1),
+// so rank 1 starts B at once while rank 0 prefills A, as without an
+// engine named, at both levels of detail.
+func TestVLLMDenseDataParallelIndependent(t *testing.T) {
+	reqs := []workload.Request{
+		{ID: 0, Arrival: 0, PromptTokens: 600, OutputTokens: 2},
+		{ID: 1, Arrival: 1000, PromptTokens: 8, OutputTokens: 2},
+	}
+	for _, l := range []string{"medium", "high"} {
+		c := dpConfig(l, EngineVLLM)
+		c.Model = tinyModel
+		_, rs := runReqs(t, c, tokenCost{}, reqs)
+		r := byID(rs)
+		if r[0].Replica == r[1].Replica {
+			t.Fatalf("%s: A and B both on replica %d, expected round-robin over the two ranks", l, r[0].Replica)
+		}
+		if r[1].FirstScheduled != 1000 || r[1].FirstToken >= r[0].FirstToken {
+			t.Errorf("%s: dense model, B scheduled at %d, first token %d (A's %d): expected B to start on arrival at 1000 and finish first",
+				l, r[1].FirstScheduled, r[1].FirstToken, r[0].FirstToken)
+		}
+	}
+}
