@@ -280,7 +280,9 @@ func (m *mediumExecutor) busPlan(bf *busFluid) {
 	if bf.pend != 0 && f.ver == bf.pend && f.due == due {
 		return
 	}
-	bf.ver++
+	if bf.ver++; bf.ver == 0 {
+		bf.ver = 1 // 0 marks an end event off the bus (loop.go)
+	}
 	f.due, f.ver, bf.pend = due, bf.ver, bf.ver
 	bf.plan[i].due, bf.plan[i].ver = due, f.ver
 	if f.batch < 0 {
