@@ -428,15 +428,20 @@ func (c *Config) validateEngine(p *problems) {
 // checkAsyncPP refuses vLLM's async scheduling with pipeline parallelism,
 // which vLLM refuses too (vllm/config/vllm.py: "Async scheduling is not
 // yet compatible with pipeline_parallel_size > 1"), naming the stages'
-// field.
+// field. A disaggregated cluster's pools take the scheduler block as
+// written (saveDisaggBase), not the defaults filled in for the cluster.
 func checkAsyncPP(p *problems, c *Config) {
-	if o := c.Scheduler.OverlapScheduler; c.Scheduler.Engine != EngineVLLM || o == nil || !*o {
-		return
-	}
+	o := c.Scheduler.OverlapScheduler
 	fields, pps := []string{"cluster.pipeline_parallel"}, []int{c.Cluster.PipelineParallel}
 	if d := c.Cluster.Disaggregated; d != nil {
+		if d.saved {
+			o = d.base.OverlapScheduler
+		}
 		fields = []string{"cluster.disaggregated.prefill.pipeline_parallel", "cluster.disaggregated.decode.pipeline_parallel"}
 		pps = []int{d.Prefill.PipelineParallel, d.Decode.PipelineParallel}
+	}
+	if c.Scheduler.Engine != EngineVLLM || o == nil || !*o {
+		return
 	}
 	for i, pp := range pps {
 		if pp > 1 {

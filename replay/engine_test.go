@@ -280,10 +280,17 @@ func TestVLLMAsyncSchedulingWithPP(t *testing.T) {
 	if err := c.Validate(); err == nil || !strings.Contains(err.Error(), want) {
 		t.Errorf("error %v, want it to say %q", err, want)
 	}
-	c.Scheduler.OverlapScheduler = nil
-	c.Cluster.Disaggregated.Decode.PipelineParallel = 1
+	// Unset, the cluster-level default (on: the cluster's own PP is 1)
+	// does not count as set for a pool of PP2, whose default is off.
+	c = tinyConfig("medium", 1)
+	c.Scheduler.Engine = EngineVLLM
+	c.Cluster.Replicas = 0
+	c.Cluster.Disaggregated = &DisaggConfig{Prefill: PoolConfig{Workers: 1, TensorParallel: 1, PipelineParallel: 2}, Decode: PoolConfig{Workers: 1, TensorParallel: 1}}
 	c.ApplyDefaults()
 	if err := c.Validate(); err != nil {
-		t.Errorf("PP1, overlap unset: %v", err)
+		t.Errorf("prefill PP2, overlap unset: %v", err)
+	}
+	if o := c.ForPool(PoolPrefill).Scheduler.OverlapScheduler; o == nil || *o {
+		t.Errorf("prefill PP2, overlap unset: the pool's overlap %v, want false", o)
 	}
 }
