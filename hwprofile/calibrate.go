@@ -626,8 +626,6 @@ func selectRows(ms *Measurements, g cost.GPU, engine string) (*selection, error)
 	return s, nil
 }
 
-// mlaCache is the latent cache's precision of an MLA row: BF16 for a
-// 16-bit (or unnamed) cache, FP8; ok is false for any other.
 // fp8KVSuffix names the FP8-KV attention sections in the fit report.
 const fp8KVSuffix = "_fp8_kv"
 
@@ -649,6 +647,8 @@ func addAttn(isFP8 bool, fp8, half []attnPt, x attnPt) (_, _ []attnPt) {
 	return fp8, append(half, x)
 }
 
+// mlaCache is the latent cache's precision of an MLA row: BF16 for a
+// 16-bit (or unnamed) cache, FP8; ok is false for any other.
 func mlaCache(m *Measurement) (kv cost.Precision, ok bool) {
 	if m.KVDtype == "" || isHalf(m.KVDtype) {
 		return cost.BF16, true

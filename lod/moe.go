@@ -151,9 +151,12 @@ func (p *Planner) SetDPGather(on bool) {
 
 // ExchangeRanks is how many ranks exchange tokens in each MoE layer: the
 // attention data-parallel ranks when they gather (SetDPGather), the
-// expert-parallel ranks when attention DP spreads tokens over EP, else 1.
+// expert-parallel ranks when attention DP spreads tokens over EP, else 1
+// (always for a dense model: nothing to exchange).
 func (p *Planner) ExchangeRanks() int {
 	switch {
+	case p.model.Experts == 0:
+		return 1
 	case p.adp > 1 && p.gather:
 		return p.adp
 	case p.adp > 1 && p.ep > 1:

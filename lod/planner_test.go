@@ -473,3 +473,33 @@ func TestRedecodeEqualsPlan(t *testing.T) {
 		}
 	}
 }
+
+// fastGather is a cost model whose all-gather and reduce-scatter take 1
+// ns, less than a hop's latency on its ring link.
+type fastGather struct{ cost.CostModel }
+
+func (fastGather) AllGather(float64, int) float64     { return 1 }
+func (fastGather) ReduceScatter(float64, int) float64 { return 1 }
+
+// TestDPGatherBelowLatency: when the measured gather and reduce-scatter
+// take less than the ring link's latency per hop, the exchange's link is
+// that time per hop with no bandwidth term (gatherExchange's fallback),
+// so the step's exchange is 1 ns per dispatch and combine per MoE layer,
+// not a negative bandwidth or a NaN.
+func TestDPGatherBelowLatency(t *testing.T) {
+	m := lookup(t, "Qwen/Qwen3-235B-A22B-FP8")
+	p, err := NewPlanner(m, fastGather{h200(t)}, 1, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.SetExpertParallel(1, 2); err != nil {
+		t.Fatal(err)
+	}
+	p.SetDPGather(true)
+	out := make([]StageCost, 1)
+	p.Plan(&Batch{Decodes: 16, DecodeCtx: 16 * 1000, Sampled: 16}, out)
+	c := out[0]
+	if want := int64(2 * c.MoELayers); c.MoECommNs() != want || !math.IsInf(c.A2ALink.BytesPerNs, 1) || c.A2ALink.LatencyNs != 1 {
+		t.Errorf("exchange %d ns over link %+v, want %d ns (1 ns a hop, no bandwidth term)", c.MoECommNs(), c.A2ALink, want)
+	}
+}

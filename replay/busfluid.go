@@ -63,13 +63,14 @@ type busFlow struct {
 }
 
 // amount is how much phase k of f takes alone: bandwidth time per flow on
-// the bus (odd k), ns off it.
+// the bus (odd k), ns off it. A program of one phase (a stage without
+// layers, busStepFlow) is its first.
 func (f *busFlow) amount(k int32) float64 {
 	switch {
-	case k == f.phases-1:
-		return f.last
 	case k == 0:
 		return f.first
+	case k == f.phases-1:
+		return f.last
 	}
 	if k%2 == 1 {
 		return f.w
@@ -279,7 +280,9 @@ func (m *mediumExecutor) busPlan(bf *busFluid) {
 	if bf.pend != 0 && f.ver == bf.pend && f.due == due {
 		return
 	}
-	bf.ver++
+	if bf.ver++; bf.ver == 0 {
+		bf.ver = 1 // 0 marks an end event off the bus (loop.go)
+	}
 	f.due, f.ver, bf.pend = due, bf.ver, bf.ver
 	bf.plan[i].due, bf.plan[i].ver = due, f.ver
 	if f.batch < 0 {

@@ -129,3 +129,33 @@ func BenchmarkBusRun(b *testing.B) {
 		busRun(fs, 0, math.Inf(1), false)
 	}
 }
+
+// TestBusFlowOnePhase: a program of one off-bus phase (busStepFlow's for
+// a stage without layers: phases 1, its time in first) takes that time,
+// alone and beside a hand-off; it ended at once (amount(0) read last).
+func TestBusFlowOnePhase(t *testing.T) {
+	fs := []busFlow{{first: 25, hops: 1, phases: 1, flows: 1}, {w: 30, last: 7, hops: 1, phases: 3, flows: 1}}
+	for i := range fs {
+		fs[i].begin(0)
+	}
+	if got := fs[0].left(); got != 25 {
+		t.Errorf("left %v, want 25", got)
+	}
+	busRun(fs, 0, math.Inf(1), false)
+	if fs[0].end != 25 || fs[1].end != 37 {
+		t.Errorf("ends %v and %v, want 25 and 37", fs[0].end, fs[1].end)
+	}
+}
+
+// TestBusPlanVersionWraps: a bus's end-event versions skip 0 when the
+// counter wraps, since an end event of version 0 is one off the bus,
+// which the loop would apply without taking the program off the bus.
+func TestBusPlanVersionWraps(t *testing.T) {
+	m := &mediumExecutor{s: &Simulator{}}
+	bf := &busFluid{ver: math.MaxUint32, flows: []busFlow{{w: 30, last: 7, hops: 1, phases: 3, flows: 1, stage: 1, batch: 0}}}
+	bf.flows[0].begin(0)
+	m.busPlan(bf)
+	if len(m.s.h.ev) != 1 || m.s.h.ev[0].ver == 0 || bf.pend == 0 || bf.flows[0].ver != bf.pend {
+		t.Fatalf("after the wrap: events %+v, pending %d, program's %d: want one event of a nonzero version, pending", m.s.h.ev, bf.pend, bf.flows[0].ver)
+	}
+}

@@ -40,10 +40,13 @@ type dpGroup struct {
 }
 
 // lockstep reports whether pool p's replicas step with their data-parallel
-// group: vLLM's attention data parallelism on an aggregated pool of one
-// stage.
+// group: vLLM's attention data parallelism of an MoE model (whose ranks
+// gather each other's tokens, ExchangeRanks > 1) on an aggregated pool of
+// one stage. A dense model's data-parallel ranks are independent engines
+// (vLLM's run_engine_core: "Non-MoE DP ranks are completely independent,
+// so treat like DP=1").
 func (p *workerPool) lockstep() bool {
-	return p.kind == PoolAggregated && p.pp == 1 && p.sched.Engine == EngineVLLM && p.planner.AttentionDP() > 1
+	return p.kind == PoolAggregated && p.pp == 1 && p.sched.Engine == EngineVLLM && p.planner.ExchangeRanks() > 1
 }
 
 // dpGroupOf is rp's group state.

@@ -100,3 +100,65 @@ func TestVLLMDataParallelLockstep(t *testing.T) {
 		t.Errorf("no lock-step: B's first token at %d ns, A's at %d: expected B to run at once", r[1].FirstToken, r[0].FirstToken)
 	}
 }
+
+// TestVLLMGatherAcrossNodes: with vLLM's gather the MoE layers exchange
+// tokens among the attention data-parallel ranks, not the expert-parallel
+// ones, so across nodes the exchange's node layout has a rank per DP rank.
+// At DP4 x EP2 over two 2-GPU nodes a layout of the 2 EP ranks indexed
+// out of range at high LoD (panic) and timed medium's exchange over the
+// wrong ranks. Both levels must run every request, and the network must
+// cost time at both.
+func TestVLLMGatherAcrossNodes(t *testing.T) {
+	var reqs []workload.Request
+	for i := 0; i < 8; i++ {
+		reqs = append(reqs, workload.Request{ID: workload.RequestID(i), Arrival: int64(i) * 20000, PromptTokens: 40, OutputTokens: 5})
+	}
+	for _, l := range []string{"high", "medium"} {
+		var e2e [2]int64
+		for i, nodes := range []int{0, 2} {
+			c := epConfig(l, 0)
+			c.Cluster.ExpertParallel = 2
+			c.Scheduler.Engine = EngineVLLM
+			if nodes > 0 {
+				c.Cluster.Nodes, c.Cluster.GPUsPerNode = nodes, 2
+				c.Cluster.Network = NetworkConfig{BandwidthGBps: 1, LatencyUs: 2}
+			}
+			c.ApplyDefaults()
+			_, rs := runReqs(t, c, fixedCost{}, reqs)
+			if len(rs) != len(reqs) {
+				t.Fatalf("%s, %d nodes: %d results, want %d", l, nodes, len(rs), len(reqs))
+			}
+			for _, r := range rs {
+				e2e[i] += int64(r.Completion - r.Arrival)
+			}
+		}
+		if e2e[1] <= e2e[0] {
+			t.Errorf("%s: two nodes e2e %d ns, one node %d: the gather across nodes should cost time", l, e2e[1], e2e[0])
+		}
+	}
+}
+
+// TestVLLMDenseDataParallelIndependent: only an MoE model's vLLM
+// data-parallel ranks step in lock-step (DPEngineCoreProc); a dense
+// model's are independent engines (run_engine_core treats each as DP=1),
+// so rank 1 starts B at once while rank 0 prefills A, as without an
+// engine named, at both levels of detail.
+func TestVLLMDenseDataParallelIndependent(t *testing.T) {
+	reqs := []workload.Request{
+		{ID: 0, Arrival: 0, PromptTokens: 600, OutputTokens: 2},
+		{ID: 1, Arrival: 1000, PromptTokens: 8, OutputTokens: 2},
+	}
+	for _, l := range []string{"medium", "high"} {
+		c := dpConfig(l, EngineVLLM)
+		c.Model = tinyModel
+		_, rs := runReqs(t, c, tokenCost{}, reqs)
+		r := byID(rs)
+		if r[0].Replica == r[1].Replica {
+			t.Fatalf("%s: A and B both on replica %d, expected round-robin over the two ranks", l, r[0].Replica)
+		}
+		if r[1].FirstScheduled != 1000 || r[1].FirstToken >= r[0].FirstToken {
+			t.Errorf("%s: dense model, B scheduled at %d, first token %d (A's %d): expected B to start on arrival at 1000 and finish first",
+				l, r[1].FirstScheduled, r[1].FirstToken, r[0].FirstToken)
+		}
+	}
+}

@@ -418,9 +418,35 @@ func (c *Config) validateEngine(p *problems) {
 	if s.OverlapScheduler != nil && s.Engine != EngineTRTLLM && s.Engine != EngineVLLM {
 		p.add("scheduler.overlap_scheduler: TensorRT-LLM's overlap scheduler or vLLM's async scheduling, expected scheduler.engine: trtllm or vllm")
 	}
+	checkAsyncPP(p, c)
 	checkBatchWait(p, &s)
 	if s.Engine == EngineTRTLLM && s.Batching != BatchingMixed {
 		p.add("scheduler.batching: %s, expected mixed with engine trtllm (in-flight batching)", s.Batching)
+	}
+}
+
+// checkAsyncPP refuses vLLM's async scheduling with pipeline parallelism,
+// which vLLM refuses too (vllm/config/vllm.py: "Async scheduling is not
+// yet compatible with pipeline_parallel_size > 1"), naming the stages'
+// field. A disaggregated cluster's pools take the scheduler block as
+// written (saveDisaggBase), not the defaults filled in for the cluster.
+func checkAsyncPP(p *problems, c *Config) {
+	o := c.Scheduler.OverlapScheduler
+	fields, pps := []string{"cluster.pipeline_parallel"}, []int{c.Cluster.PipelineParallel}
+	if d := c.Cluster.Disaggregated; d != nil {
+		if d.saved {
+			o = d.base.OverlapScheduler
+		}
+		fields = []string{"cluster.disaggregated.prefill.pipeline_parallel", "cluster.disaggregated.decode.pipeline_parallel"}
+		pps = []int{d.Prefill.PipelineParallel, d.Decode.PipelineParallel}
+	}
+	if c.Scheduler.Engine != EngineVLLM || o == nil || !*o {
+		return
+	}
+	for i, pp := range pps {
+		if pp > 1 {
+			p.add("scheduler.overlap_scheduler: true with %s %d, expected false or unset: vLLM's async scheduling is not compatible with pipeline parallelism", fields[i], pp)
+		}
 	}
 }
 

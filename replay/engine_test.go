@@ -177,21 +177,22 @@ func TestVLLMAsyncSchedulingDefault(t *testing.T) {
 
 func TestEngineValidation(t *testing.T) {
 	for y, want := range map[string]string{
-		"scheduler:\n  engine: tgi\n":                                            `scheduler.engine: "tgi", expected one of vllm, sglang, trtllm`,
-		"scheduler:\n  engine: vllm\n  engine_version: 0.2.0\n":                  "older than every known version",
-		"scheduler:\n  engine_version: 0.16.0\n":                                 "without scheduler.engine",
-		"scheduler:\n  engine: vllm\n  capacity_policy: max_utilization\n":       "expected scheduler.engine: trtllm",
-		"scheduler:\n  engine: trtllm\n  capacity_policy: fifo\n":                `"fifo", expected one of guaranteed_no_evict, max_utilization`,
-		"scheduler:\n  engine: sglang\n  overlap_scheduler: true\n":              "overlap_scheduler",
-		"scheduler:\n  engine: trtllm\n  batching: prefill_first\n":              "expected mixed with engine trtllm",
-		"scheduler:\n  cuda_graph_sizes: [4, 0]\n":                               "cuda_graph_sizes[1]: 0",
-		"scheduler:\n  engine: vllm\n  batch_wait_timeout_iters: 20\n":           "batch_wait_*: TensorRT-LLM's batch waiting",
-		"scheduler:\n  engine: trtllm\n  batch_wait_max_tokens_ratio: 1.5\n":     "batch_wait_max_tokens_ratio: 1.5, expected 0 to 1",
-		"scheduler:\n  engine: trtllm\n  batch_wait_timeout_iters: -1\n":         "batch_wait_timeout_iters: -1",
-		"scheduler:\n  engine: sglang\n  attention_dp_balance: true\n":           "attention_dp_*: TensorRT-LLM's attention-DP balancing",
-		"scheduler:\n  engine: trtllm\n  attention_dp_timeout_iters: -2\n":       "attention_dp_timeout_iters: -2, expected 0 to",
-		"scheduler:\n  engine: trtllm\n  attention_dp_batching_wait_iters: -3\n": "attention_dp_batching_wait_iters: -3, expected 0 to",
-		"scheduler:\n  engine: vllm\nhardware:\n  gpu: TPU-v5\n":                 "depend on the GPU",
+		"scheduler:\n  engine: tgi\n":                                                               `scheduler.engine: "tgi", expected one of vllm, sglang, trtllm`,
+		"scheduler:\n  engine: vllm\n  engine_version: 0.2.0\n":                                     "older than every known version",
+		"scheduler:\n  engine_version: 0.16.0\n":                                                    "without scheduler.engine",
+		"scheduler:\n  engine: vllm\n  capacity_policy: max_utilization\n":                          "expected scheduler.engine: trtllm",
+		"scheduler:\n  engine: trtllm\n  capacity_policy: fifo\n":                                   `"fifo", expected one of guaranteed_no_evict, max_utilization`,
+		"scheduler:\n  engine: sglang\n  overlap_scheduler: true\n":                                 "overlap_scheduler",
+		"scheduler:\n  engine: trtllm\n  batching: prefill_first\n":                                 "expected mixed with engine trtllm",
+		"scheduler:\n  cuda_graph_sizes: [4, 0]\n":                                                  "cuda_graph_sizes[1]: 0",
+		"scheduler:\n  engine: vllm\n  batch_wait_timeout_iters: 20\n":                              "batch_wait_*: TensorRT-LLM's batch waiting",
+		"scheduler:\n  engine: trtllm\n  batch_wait_max_tokens_ratio: 1.5\n":                        "batch_wait_max_tokens_ratio: 1.5, expected 0 to 1",
+		"scheduler:\n  engine: trtllm\n  batch_wait_timeout_iters: -1\n":                            "batch_wait_timeout_iters: -1",
+		"scheduler:\n  engine: sglang\n  attention_dp_balance: true\n":                              "attention_dp_*: TensorRT-LLM's attention-DP balancing",
+		"scheduler:\n  engine: trtllm\n  attention_dp_timeout_iters: -2\n":                          "attention_dp_timeout_iters: -2, expected 0 to",
+		"scheduler:\n  engine: trtllm\n  attention_dp_batching_wait_iters: -3\n":                    "attention_dp_batching_wait_iters: -3, expected 0 to",
+		"scheduler:\n  engine: vllm\nhardware:\n  gpu: TPU-v5\n":                                    "depend on the GPU",
+		"scheduler:\n  engine: vllm\n  overlap_scheduler: true\ncluster:\n  pipeline_parallel: 2\n": "overlap_scheduler: true with cluster.pipeline_parallel 2, expected false or unset",
 	} {
 		c, err := ParseConfig([]byte("model:\n  name: llama-3.1-8b\nhardware:\n  gpu: H100-SXM\nworkload:\n  embedded: test\n" + y))
 		if err != nil {
@@ -262,5 +263,34 @@ func TestStaticFP8Scales(t *testing.T) {
 		if got := WithEngineCosts(p, c).StaticFP8Activations; got != StaticFP8Scales(EngineTRTLLM, v) {
 			t.Errorf("trtllm %q: WithEngineCosts set static FP8 scales %v", v, got)
 		}
+	}
+}
+
+// TestVLLMAsyncSchedulingWithPP: vLLM refuses --async-scheduling with
+// pipeline parallelism, so an explicit overlap_scheduler: true with PP > 1
+// is an error naming the pool's field; unset, the default is off there.
+func TestVLLMAsyncSchedulingWithPP(t *testing.T) {
+	on := true
+	c := tinyConfig("medium", 1)
+	c.Scheduler.Engine, c.Scheduler.OverlapScheduler = EngineVLLM, &on
+	c.Cluster.Replicas = 0
+	c.Cluster.Disaggregated = &DisaggConfig{Prefill: PoolConfig{Workers: 1, TensorParallel: 1}, Decode: PoolConfig{Workers: 1, TensorParallel: 1, PipelineParallel: 2}}
+	c.ApplyDefaults()
+	want := "scheduler.overlap_scheduler: true with cluster.disaggregated.decode.pipeline_parallel 2"
+	if err := c.Validate(); err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("error %v, want it to say %q", err, want)
+	}
+	// Unset, the cluster-level default (on: the cluster's own PP is 1)
+	// does not count as set for a pool of PP2, whose default is off.
+	c = tinyConfig("medium", 1)
+	c.Scheduler.Engine = EngineVLLM
+	c.Cluster.Replicas = 0
+	c.Cluster.Disaggregated = &DisaggConfig{Prefill: PoolConfig{Workers: 1, TensorParallel: 1, PipelineParallel: 2}, Decode: PoolConfig{Workers: 1, TensorParallel: 1}}
+	c.ApplyDefaults()
+	if err := c.Validate(); err != nil {
+		t.Errorf("prefill PP2, overlap unset: %v", err)
+	}
+	if o := c.ForPool(PoolPrefill).Scheduler.OverlapScheduler; o == nil || *o {
+		t.Errorf("prefill PP2, overlap unset: the pool's overlap %v, want false", o)
 	}
 }

@@ -30,15 +30,19 @@ import "github.com/lodsim/lodsim/lod"
 //     senders overlap their network transfers unevenly, so neither
 //     bound is exact.
 
-// epNodes is the node of each EP rank of replica rep's stage st, or nil
-// when the all-to-all stays on one node.
+// epNodes is the node of each rank of replica rep's stage st that
+// exchanges tokens in the MoE layers (lod.Planner.ExchangeRanks: the EP
+// ranks, or with vLLM's gather the attention data-parallel ranks, each
+// on the node of its first GPU), or nil when the exchange stays on one
+// node.
 func epNodes(s *Simulator, g *workerPool, rep, st int) []int {
 	k := &s.cfg.Cluster
 	pl := g.planner
-	if k.Nodes <= 0 || pl == nil || pl.EP() <= 1 || pl.AttentionDP() <= 1 {
+	if k.Nodes <= 0 || pl == nil || pl.ExchangeRanks() <= 1 {
 		return nil
 	}
-	n, mt, dp := pl.EP(), pl.MoETP(), pl.AttentionDP()
+	n, dp := pl.ExchangeRanks(), pl.AttentionDP()
+	mt := g.tp * dp / n // GPUs of one exchanging rank: moe_tp, or tp when gathering
 	r0 := rep / dp * dp
 	nodes := make([]int, n)
 	spans := false
