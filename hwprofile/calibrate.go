@@ -327,6 +327,7 @@ func Calibrate(ms *Measurements, g cost.GPU, opt CalibrateOptions) (*cost.Profil
 		return nil, nil, err
 	}
 	p.Notes = append(p.Notes, ms.Notes...)
+	p.Notes = append(p.Notes, sel.notes...)
 	if err := p.Compile(); err != nil {
 		return nil, nil, fmt.Errorf("hwprofile: calibrated profile: %w", err)
 	}
@@ -351,6 +352,8 @@ type selection struct {
 	moe              map[cost.Precision][]moePt
 	used             map[string]int
 	total            int
+	// notes say what the selection left out (dropThinFP8KV).
+	notes []string
 }
 
 // MinFitShapes is the fewest measured shapes a kernel section is fitted
@@ -372,8 +375,6 @@ func (s *selection) enough(g cost.GPU) error {
 	check(string(cost.OpGEMM), len(s.gemm), MinFitShapes)
 	check(string(cost.OpContextAttention), len(s.ctx), MinFitShapes)
 	check(string(cost.OpGenerationAttention), len(s.gen), MinFitShapes)
-	check(string(cost.OpContextAttention)+fp8KVSuffix, len(s.ctx8), MinFitShapes)
-	check(string(cost.OpGenerationAttention)+fp8KVSuffix, len(s.gen8), MinFitShapes)
 	check(string(cost.OpContextMLA), len(s.cmla), MinFitShapes)
 	check(string(cost.OpGenerationMLA), len(s.gmla), MinFitShapes)
 	check(string(cost.OpElementwise), len(s.elem), 2)
@@ -623,7 +624,26 @@ func selectRows(ms *Measurements, g cost.GPU, engine string) (*selection, error)
 	}
 	s.useModules(&s.cmlaMod, s.cmla, modUsed[cost.OpContextMLAModule])
 	s.useModules(&s.gmlaMod, s.gmla, modUsed[cost.OpGenerationMLAModule])
+	s.dropThinFP8KV()
 	return s, nil
+}
+
+// dropThinFP8KV leaves out an FP8-KV attention section of fewer than
+// MinFitShapes shapes, with a note: unlike a thin BF16 section, which
+// stops calibration, it is an extra a table may carry a few rows of, and
+// without it an FP8 cache costs as a BF16 one (lod.Planner). Its rows stay
+// out of the compact re-encoding too (WriteCompact).
+func (s *selection) dropThinFP8KV() {
+	for _, a := range []struct {
+		op  cost.Op
+		pts *[]attnPt
+	}{{cost.OpContextAttention, &s.ctx8}, {cost.OpGenerationAttention, &s.gen8}} {
+		if n := len(*a.pts); n > 0 && n < MinFitShapes {
+			s.notes = append(s.notes, fmt.Sprintf("%s%s: %d measured shape(s) left out, expected at least %d to fit; an FP8 KV cache costs as a BF16 one there",
+				a.op, fp8KVSuffix, n, MinFitShapes))
+			*a.pts = nil
+		}
+	}
 }
 
 // fp8KVSuffix names the FP8-KV attention sections in the fit report.

@@ -2,8 +2,12 @@ package hwprofile
 
 import (
 	"bytes"
+	"compress/gzip"
+	"io"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/lodsim/lodsim/hwprofile/cost"
@@ -79,4 +83,55 @@ func TestCalibrateFP8KVAttention(t *testing.T) {
 		t.Fatal(err)
 	}
 	check("the compact re-encoding", back)
+}
+
+// TestCalibrateThinFP8KVLeftOut: an FP8-KV attention section of fewer than
+// MinFitShapes shapes is left out with a note rather than stopping the
+// calibration of the BF16 sections beside it.
+func TestCalibrateThinFP8KVLeftOut(t *testing.T) {
+	bf := cost.BaseParams{LaunchNs: 9000, FlopsPerNs: 150e3, BytesPerNs: 2000}
+	s := cost.AttnShape{Heads: 32, KVHeads: 8, HeadDim: 128}
+	ms := &Measurements{}
+	for _, b := range pow2s(1, 64) {
+		for _, c := range pow2s(64, 8192) {
+			f, by := cost.GenerationWork(float64(b), float64(c), float64(s.Heads), float64(s.KVHeads), float64(s.HeadDim))
+			ms.Rows = append(ms.Rows, Measurement{Op: cost.OpGenerationAttention, GPU: "h200_sxm", Dtype: "bf16", Batch: b, SeqLen: c,
+				Heads: int64(s.Heads), KVHeads: int64(s.KVHeads), HeadDim: int64(s.HeadDim), MeanNs: bf.Time(f, by), Source: "synthetic"})
+		}
+	}
+	for _, c := range []int64{1024, 4096, 8192} {
+		ms.Rows = append(ms.Rows, Measurement{Op: cost.OpGenerationAttention, GPU: "h200_sxm", Dtype: "bf16", KVDtype: "fp8", Batch: 8, SeqLen: c,
+			Heads: int64(s.Heads), KVHeads: int64(s.KVHeads), HeadDim: int64(s.HeadDim), MeanNs: 50000, Source: "synthetic"})
+	}
+	ms.Sources = []cost.SourceFile{{Path: "synthetic", Rows: len(ms.Rows)}}
+	g, err := cost.LookupGPU("h200_sxm")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, _, err := Calibrate(ms, g, CalibrateOptions{Seed: 3})
+	if err != nil {
+		t.Fatalf("a thin FP8-KV section stops calibration: %v", err)
+	}
+	if p.Generation == nil || p.GenerationFP8KV != nil || p.MeasuresKVCache(cost.FP8) {
+		t.Fatalf("sections: BF16 generation %v, FP8-KV generation %v; want the BF16 one only", p.Generation != nil, p.GenerationFP8KV != nil)
+	}
+	want := "generation_attention" + fp8KVSuffix + ": 3 measured shape(s) left out"
+	if !slices.ContainsFunc(p.Notes, func(n string) bool { return strings.Contains(n, want) }) {
+		t.Errorf("notes %q: none says %q", p.Notes, want)
+	}
+	var buf bytes.Buffer
+	if err := WriteCompact(&buf, ms, g, "", 0); err != nil {
+		t.Fatal(err)
+	}
+	zr, err := gzip.NewReader(&buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, err := io.ReadAll(zr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Contains(body, []byte(",fp8,")) {
+		t.Errorf("the compact re-encoding keeps the thin FP8-KV rows")
+	}
 }
