@@ -153,15 +153,7 @@ var aicAttention = &layout{
 		if m.Window < 0 {
 			return t.errAt(i, "window_size", "found %d, expected zero or more", m.Window)
 		}
-		if m.MeanNs, err = aicLatency(t, i); err != nil {
-			return err
-		}
-		m.Dtype = normDtype(t.str(i, "attn_dtype"))
-		m.KVDtype = normDtype(t.str(i, "kv_cache_dtype"))
-		m.Kernel = t.str(i, "kernel_source")
-		m.GPU = aicGPU(t, i)
-		*out = append(*out, m)
-		return nil
+		return appendAttention(t, i, m, "attn_dtype", out)
 	},
 }
 
@@ -285,18 +277,25 @@ func mlaShape(t *table, i int, m *Measurement, stepRequired bool) (int64, error)
 	return step, nil
 }
 
-// appendMLA reads an MLA row's latency and dtypes into m and appends it.
+// appendMLA checks an MLA row's dtypes and appends it (appendAttention).
 func appendMLA(t *table, i int, m Measurement, out *[]Measurement) error {
-	var err error
-	if m.MeanNs, err = aicLatency(t, i); err != nil {
-		return err
-	}
 	for _, col := range []string{"mla_dtype", "kv_cache_dtype"} {
 		if _, err := aicQuant(t, i, col); err != nil {
 			return err
 		}
 	}
-	m.Dtype = normDtype(t.str(i, "mla_dtype"))
+	return appendAttention(t, i, m, "mla_dtype", out)
+}
+
+// appendAttention reads an attention or MLA row's latency, its compute
+// dtype (column dtypeCol) and KV-cache dtype, kernel and GPU into m and
+// appends it: the tail every attention table shares.
+func appendAttention(t *table, i int, m Measurement, dtypeCol string, out *[]Measurement) error {
+	var err error
+	if m.MeanNs, err = aicLatency(t, i); err != nil {
+		return err
+	}
+	m.Dtype = normDtype(t.str(i, dtypeCol))
 	m.KVDtype = normDtype(t.str(i, "kv_cache_dtype"))
 	m.Kernel = t.str(i, "kernel_source")
 	m.GPU = aicGPU(t, i)
