@@ -127,7 +127,7 @@ func measuredBounds(rows []Row, params []OverheadParam) []float64 {
 		}
 		if r.TPOTms > 0 {
 			minTPOT = math.Min(minTPOT, r.TPOTms)
-			minPerSeq = math.Min(minPerSeq, r.TPOTms/float64(seqsPerRank(r)))
+			minPerSeq = math.Min(minPerSeq, r.TPOTms/seqsPerRank(r))
 		}
 	}
 	ub := make([]float64, len(params))
@@ -153,15 +153,16 @@ func measuredBounds(rows []Row, params []OverheadParam) []float64 {
 }
 
 // seqsPerRank is how many sequences one replica of aggregated row r
-// decodes at once when every client is decoding: its clients over its
-// attention-DP ranks (the data parallelism a vLLM row implies included,
-// impliedDP), at least 1 (1 for a disaggregated row, whose clients
-// spread over decode workers the row may not name).
-func seqsPerRank(r Row) int {
+// decodes at once on average when every client is decoding: its clients
+// over its attention-DP ranks (stated, or implied by vLLM's data
+// parallelism), at least 1 (1 for a disaggregated row, whose clients
+// spread over decode workers the row may not name). A fraction is kept:
+// 10 clients over 4 ranks are 2.5 a rank, not 2.
+func seqsPerRank(r Row) float64 {
 	if r.Disaggregated() || r.Concurrency < 1 {
 		return 1
 	}
 	engine, _, _ := rowEngine(r) // "" for an unknown backend: no implied DP
 	dp := impliedDP(r, engine, max(1, r.AttentionDP))
-	return max(1, r.Concurrency/dp)
+	return max(1, float64(r.Concurrency)/float64(dp))
 }

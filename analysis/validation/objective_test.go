@@ -70,9 +70,12 @@ func TestMeasuredBounds(t *testing.T) {
 		// vLLM tp_size 1 with moe_tp_size 4: data parallel 4 (impliedDP), 16
 		// clients per rank, 1.25 ms as the row above; over 64 it would bound 0.3125.
 		{TTFTms: 900, TPOTms: 20, ISL: 100, Concurrency: 64, TP: 1, MoETP: 4, MoEEP: 1, Backend: "vllm"},
+		// 10 clients over 4 ranks are 2.5 a rank: 2.4 / 2.5 = 0.96 ms (truncated
+		// to 2 a rank it would bound 1.2 ms); its TPOT is the smallest too.
+		{TTFTms: 900, TPOTms: 2.4, ISL: 100, Concurrency: 10, AttentionDP: 4},
 	}
 	got := measuredBounds(rows, []OverheadParam{ParamStep, ParamPerSeq, ParamPerPrefillToken, ParamPerRequest, ParamMemoryReserve})
-	want := []float64{6, 12.5, 300.0 / 8192 * 1e6 / 100, 8, 0}
+	want := []float64{2.4, 9.6, 300.0 / 8192 * 1e6 / 100, 8, 0}
 	for i := range want {
 		if math.Abs(got[i]-want[i]) > 1e-9*want[i] {
 			t.Errorf("bound %d = %g, expected %g", i, got[i], want[i])
