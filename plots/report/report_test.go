@@ -21,15 +21,7 @@ func TestRunReport(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e, err := experiment.New(cfgs[0])
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := filepath.Join(t.TempDir(), "tp1-medium")
-	run, _, err := e.WriteRun(dir, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	dir, run := writeRun(t, cfgs[0], "tp1-medium")
 	rep, err := Build(dir)
 	if err != nil {
 		t.Fatal(err)
@@ -83,14 +75,7 @@ workload:
 	if err != nil {
 		t.Fatal(err)
 	}
-	e, err := experiment.New(c)
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := filepath.Join(t.TempDir(), "disagg")
-	if _, _, err := e.WriteRun(dir, nil); err != nil {
-		t.Fatal(err)
-	}
+	dir, _ := writeRun(t, c, "disagg")
 	rep, err := Build(dir)
 	if err != nil {
 		t.Fatal(err)
@@ -191,15 +176,7 @@ func TestAdaptiveRunReport(t *testing.T) {
 	if err := (experiment.Overrides{LoD: "adaptive", Variability: &v}).Apply(cfgs[0]); err != nil {
 		t.Fatal(err)
 	}
-	e, err := experiment.New(cfgs[0])
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := filepath.Join(t.TempDir(), "tp2-adaptive")
-	run, _, err := e.WriteRun(dir, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	dir, run := writeRun(t, cfgs[0], "tp2-adaptive")
 	a := run.Summary.Adaptive
 	if a == nil || !a.Refined || a.HighSteps == 0 || len(a.Classes) == 0 {
 		t.Fatalf("adaptive report %+v: want refined steps and classes", a)
@@ -218,4 +195,20 @@ func TestAdaptiveRunReport(t *testing.T) {
 			t.Errorf("report lacks %q", want)
 		}
 	}
+}
+
+// writeRun simulates c into a run directory named name under a temporary
+// directory and returns the directory and the run.
+func writeRun(t *testing.T, c *replay.Config, name string) (string, *analysis.Run) {
+	t.Helper()
+	e, err := experiment.New(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(t.TempDir(), name)
+	run, _, err := e.WriteRun(dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dir, run
 }
