@@ -209,10 +209,12 @@ type SchedulerConfig struct {
 	// (engine trtllm only).
 	CapacityPolicy CapacityPolicy `yaml:"capacity_policy,omitempty"`
 	// OverlapScheduler is TensorRT-LLM's overlap scheduler (on unless
-	// disabled) or vLLM's async scheduling (--async-scheduling, on by
-	// default from 0.14.0 without pipeline parallelism): the CPU work of a
-	// step hides behind the GPU work of the step before (engines trtllm
-	// and vllm).
+	// disabled), vLLM's async scheduling (--async-scheduling, on by
+	// default from 0.14.0 without pipeline parallelism) or SGLang's
+	// overlap schedule (on unless --disable-overlap-schedule, off with
+	// pipeline parallelism): the CPU work of a step hides behind the GPU
+	// work of the step before, which forms each step one step early
+	// (stepcost.go, overlap.go).
 	OverlapScheduler *bool `yaml:"overlap_scheduler,omitempty"`
 	// BatchWaitTimeoutIters and BatchWaitMaxTokensRatio are TensorRT-LLM's
 	// batch waiting (engine trtllm only; both 0, the default, turn it

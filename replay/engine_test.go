@@ -31,11 +31,11 @@ func TestEngineDefaultsPerVersion(t *testing.T) {
 		// reserved 512 + 1.5 x 8192 + 2 x 256 + 1/8 x 1024 = 13440 MiB of 81920.
 		{EngineSGLang, "0.5.1.post1", h100, 1, EngineDefaults{Engine: EngineSGLang, Version: "0.5.0", MaxNumBatchedTokens: 8192, MaxNumSeqs: 4096,
 			BlockSize: 1, MemoryFraction: (81920 - 13440) / 81920.0, ActivationReserveGB: 1, ChunkedPrefill: true,
-			Batching: BatchingPrefillFirst, AdmissionReserve: 0.7, CUDAGraphMaxBatch: 256}},
+			Batching: BatchingPrefillFirst, AdmissionReserve: 0.7, OverlapScheduler: true, CUDAGraphMaxBatch: 256}},
 		// TP8: cuda_graph_max_bs 512; reserved 512 + 12288 + 1024 + 1024.
 		{EngineSGLang, "0.5.8.post1", h100, 8, EngineDefaults{Engine: EngineSGLang, Version: "0.5.0", MaxNumBatchedTokens: 8192, MaxNumSeqs: 4096,
 			BlockSize: 1, MemoryFraction: (81920 - 14848) / 81920.0, ActivationReserveGB: 1, ChunkedPrefill: true,
-			Batching: BatchingPrefillFirst, AdmissionReserve: 0.7, CUDAGraphMaxBatch: 512}},
+			Batching: BatchingPrefillFirst, AdmissionReserve: 0.7, OverlapScheduler: true, CUDAGraphMaxBatch: 512}},
 		// A release candidate uses its release's row.
 		{EngineTRTLLM, "1.0.0rc3", h100, 1, EngineDefaults{Engine: EngineTRTLLM, Version: "1.0.0", MaxNumBatchedTokens: 8192, MaxNumSeqs: 2048,
 			BlockSize: 32, MemoryFraction: 0.9, Batching: BatchingMixed, CapacityPolicy: GuaranteedNoEvict, OverlapScheduler: true}},
@@ -182,7 +182,8 @@ func TestEngineValidation(t *testing.T) {
 		"scheduler:\n  engine_version: 0.16.0\n":                                                    "without scheduler.engine",
 		"scheduler:\n  engine: vllm\n  capacity_policy: max_utilization\n":                          "expected scheduler.engine: trtllm",
 		"scheduler:\n  engine: trtllm\n  capacity_policy: fifo\n":                                   `"fifo", expected one of guaranteed_no_evict, max_utilization`,
-		"scheduler:\n  engine: sglang\n  overlap_scheduler: true\n":                                 "overlap_scheduler",
+		"scheduler:\n  overlap_scheduler: true\n":                                                  "overlap_scheduler: an engine's overlap of scheduling with the GPU, expected scheduler.engine",
+		"scheduler:\n  engine: sglang\n  overlap_scheduler: true\ncluster:\n  pipeline_parallel: 2\n": "SGLang's overlap schedule is not compatible with pipeline parallelism",
 		"scheduler:\n  engine: trtllm\n  batching: prefill_first\n":                                 "expected mixed with engine trtllm",
 		"scheduler:\n  cuda_graph_sizes: [4, 0]\n":                                                  "cuda_graph_sizes[1]: 0",
 		"scheduler:\n  engine: vllm\n  batch_wait_timeout_iters: 20\n":                              "batch_wait_*: TensorRT-LLM's batch waiting",
@@ -292,5 +293,35 @@ func TestVLLMAsyncSchedulingWithPP(t *testing.T) {
 	}
 	if o := c.ForPool(PoolPrefill).Scheduler.OverlapScheduler; o == nil || *o {
 		t.Errorf("prefill PP2, overlap unset: the pool's overlap %v, want false", o)
+	}
+}
+
+// TestSGLangOverlapDefault: SGLang runs its overlap schedule unless told
+// not to (server_args.py disable_overlap_schedule False) at every version
+// lodsim knows, and turns it off with pipeline parallelism
+// (_handle_pipeline_parallelism); a config without the field gets the
+// default, one that sets it keeps it.
+func TestSGLangOverlapDefault(t *testing.T) {
+	h200, _ := cost.LookupGPU("H200")
+	for _, v := range []string{"0.5.0", "0.5.1.post1", "0.5.8.post1", ""} {
+		for pp, want := range map[int]bool{1: true, 2: false} {
+			d, err := LookupEngineDefaults(EngineSGLang, v, h200, 8, pp)
+			if err != nil || d.OverlapScheduler != want {
+				t.Errorf("sglang %q pp%d: overlap %v (%v), want %v", v, pp, d.OverlapScheduler, err, want)
+			}
+		}
+	}
+	for y, want := range map[string]bool{
+		"scheduler:\n  engine: sglang\n  engine_version: 0.5.8.post1\n":                          true,
+		"scheduler:\n  engine: sglang\n  engine_version: 0.5.8.post1\n  overlap_scheduler: false\n": false,
+		"scheduler:\n  engine: sglang\ncluster:\n  pipeline_parallel: 2\n":                         false,
+	} {
+		c, err := ParseConfig([]byte("model:\n  name: llama-3.1-8b\nhardware:\n  gpu: H100-SXM\nworkload:\n  embedded: test\n" + y))
+		if err != nil {
+			t.Fatalf("%q: %v", y, err)
+		}
+		if o := c.Scheduler.OverlapScheduler; o == nil || *o != want {
+			t.Errorf("%q: overlap_scheduler %v, want %v", y, o, want)
+		}
 	}
 }
