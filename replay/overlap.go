@@ -89,11 +89,21 @@ func (o *overlapState) ended(end Time, gpu int64, formed Time) {
 // arrivedLate reports whether r reached the replica after the step being
 // formed was, in the engine's loop, formed; it notes that one was left out.
 func (o *overlapState) arrivedLate(r *reqState) bool {
-	if r.queued > o.cutoff {
+	if o.late(r) {
 		o.held = true
 		return true
 	}
 	return false
+}
+
+// late reports whether r reached the replica after the step being formed
+// was formed: the engine's loop has not received it yet.
+func (o *overlapState) late(r *reqState) bool { return r.queued > o.cutoff }
+
+// seesWaiting reports whether the engine's loop has received a request of
+// rp's waiting queue: its head, the oldest, came before the cutoff.
+func seesWaiting(s *Simulator, rp *replica) bool {
+	return rp.waiting.n > 0 && !rp.ov.late(&s.reqs[rp.waiting.front()])
 }
 
 // formStep forms rp's next step into b as the engine's loop does: with the
