@@ -177,23 +177,23 @@ func TestVLLMAsyncSchedulingDefault(t *testing.T) {
 
 func TestEngineValidation(t *testing.T) {
 	for y, want := range map[string]string{
-		"scheduler:\n  engine: tgi\n":                                                               `scheduler.engine: "tgi", expected one of vllm, sglang, trtllm`,
-		"scheduler:\n  engine: vllm\n  engine_version: 0.2.0\n":                                     "older than every known version",
-		"scheduler:\n  engine_version: 0.16.0\n":                                                    "without scheduler.engine",
-		"scheduler:\n  engine: vllm\n  capacity_policy: max_utilization\n":                          "expected scheduler.engine: trtllm",
-		"scheduler:\n  engine: trtllm\n  capacity_policy: fifo\n":                                   `"fifo", expected one of guaranteed_no_evict, max_utilization`,
-		"scheduler:\n  overlap_scheduler: true\n":                                                  "overlap_scheduler: an engine's overlap of scheduling with the GPU, expected scheduler.engine",
+		"scheduler:\n  engine: tgi\n":                                                                 `scheduler.engine: "tgi", expected one of vllm, sglang, trtllm`,
+		"scheduler:\n  engine: vllm\n  engine_version: 0.2.0\n":                                       "older than every known version",
+		"scheduler:\n  engine_version: 0.16.0\n":                                                      "without scheduler.engine",
+		"scheduler:\n  engine: vllm\n  capacity_policy: max_utilization\n":                            "expected scheduler.engine: trtllm",
+		"scheduler:\n  engine: trtllm\n  capacity_policy: fifo\n":                                     `"fifo", expected one of guaranteed_no_evict, max_utilization`,
+		"scheduler:\n  overlap_scheduler: true\n":                                                     "overlap_scheduler: an engine's overlap of scheduling with the GPU, expected scheduler.engine",
 		"scheduler:\n  engine: sglang\n  overlap_scheduler: true\ncluster:\n  pipeline_parallel: 2\n": "SGLang's overlap schedule is not compatible with pipeline parallelism",
-		"scheduler:\n  engine: trtllm\n  batching: prefill_first\n":                                 "expected mixed with engine trtllm",
-		"scheduler:\n  cuda_graph_sizes: [4, 0]\n":                                                  "cuda_graph_sizes[1]: 0",
-		"scheduler:\n  engine: vllm\n  batch_wait_timeout_iters: 20\n":                              "batch_wait_*: TensorRT-LLM's batch waiting",
-		"scheduler:\n  engine: trtllm\n  batch_wait_max_tokens_ratio: 1.5\n":                        "batch_wait_max_tokens_ratio: 1.5, expected 0 to 1",
-		"scheduler:\n  engine: trtllm\n  batch_wait_timeout_iters: -1\n":                            "batch_wait_timeout_iters: -1",
-		"scheduler:\n  engine: sglang\n  attention_dp_balance: true\n":                              "attention_dp_*: TensorRT-LLM's attention-DP balancing",
-		"scheduler:\n  engine: trtllm\n  attention_dp_timeout_iters: -2\n":                          "attention_dp_timeout_iters: -2, expected 0 to",
-		"scheduler:\n  engine: trtllm\n  attention_dp_batching_wait_iters: -3\n":                    "attention_dp_batching_wait_iters: -3, expected 0 to",
-		"scheduler:\n  engine: vllm\nhardware:\n  gpu: TPU-v5\n":                                    "depend on the GPU",
-		"scheduler:\n  engine: vllm\n  overlap_scheduler: true\ncluster:\n  pipeline_parallel: 2\n": "overlap_scheduler: true with cluster.pipeline_parallel 2, expected false or unset",
+		"scheduler:\n  engine: trtllm\n  batching: prefill_first\n":                                   "expected mixed with engine trtllm",
+		"scheduler:\n  cuda_graph_sizes: [4, 0]\n":                                                    "cuda_graph_sizes[1]: 0",
+		"scheduler:\n  engine: vllm\n  batch_wait_timeout_iters: 20\n":                                "batch_wait_*: TensorRT-LLM's batch waiting",
+		"scheduler:\n  engine: trtllm\n  batch_wait_max_tokens_ratio: 1.5\n":                          "batch_wait_max_tokens_ratio: 1.5, expected 0 to 1",
+		"scheduler:\n  engine: trtllm\n  batch_wait_timeout_iters: -1\n":                              "batch_wait_timeout_iters: -1",
+		"scheduler:\n  engine: sglang\n  attention_dp_balance: true\n":                                "attention_dp_*: TensorRT-LLM's attention-DP balancing",
+		"scheduler:\n  engine: trtllm\n  attention_dp_timeout_iters: -2\n":                            "attention_dp_timeout_iters: -2, expected 0 to",
+		"scheduler:\n  engine: trtllm\n  attention_dp_batching_wait_iters: -3\n":                      "attention_dp_batching_wait_iters: -3, expected 0 to",
+		"scheduler:\n  engine: vllm\nhardware:\n  gpu: TPU-v5\n":                                      "depend on the GPU",
+		"scheduler:\n  engine: vllm\n  overlap_scheduler: true\ncluster:\n  pipeline_parallel: 2\n":   "overlap_scheduler: true with cluster.pipeline_parallel 2, expected false or unset",
 	} {
 		c, err := ParseConfig([]byte("model:\n  name: llama-3.1-8b\nhardware:\n  gpu: H100-SXM\nworkload:\n  embedded: test\n" + y))
 		if err != nil {
@@ -312,9 +312,9 @@ func TestSGLangOverlapDefault(t *testing.T) {
 		}
 	}
 	for y, want := range map[string]bool{
-		"scheduler:\n  engine: sglang\n  engine_version: 0.5.8.post1\n":                          true,
+		"scheduler:\n  engine: sglang\n  engine_version: 0.5.8.post1\n":                             true,
 		"scheduler:\n  engine: sglang\n  engine_version: 0.5.8.post1\n  overlap_scheduler: false\n": false,
-		"scheduler:\n  engine: sglang\ncluster:\n  pipeline_parallel: 2\n":                         false,
+		"scheduler:\n  engine: sglang\ncluster:\n  pipeline_parallel: 2\n":                          false,
 	} {
 		c, err := ParseConfig([]byte("model:\n  name: llama-3.1-8b\nhardware:\n  gpu: H100-SXM\nworkload:\n  embedded: test\n" + y))
 		if err != nil {
