@@ -21,7 +21,8 @@ package replay
 //     blocks are missing, the most recently admitted one is evicted
 //     (paused: it loses its KV and recomputes it when re-admitted).
 //
-// The overlap scheduler is a step cost, not a policy: see stepCost.
+// The overlap scheduler hides step costs (stepcost.go) and forms each step
+// one step early (overlap.go).
 //
 // Batch waiting (scheduler.batch_wait_timeout_iters,
 // batch_wait_max_tokens_ratio; PyExecutor._waiting_requests): while
