@@ -73,7 +73,7 @@ func (t *trtllmScheduler) balanceHolds() bool {
 	first := int(rp.index) / dp * dp
 	allFree, allPrompt, allDecode := true, true, true
 	for _, o := range rp.grp.replicas[first : first+dp] {
-		prompt := seesWaiting(t.s, o)
+		prompt := o.waiting.n > 0
 		if ot, ok := o.sched.(*trtllmScheduler); ok && o != rp {
 			prompt = prompt || ot.adp.admitted
 		}

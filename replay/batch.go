@@ -13,12 +13,6 @@ type batch struct {
 	high   bool  // adaptive: the step runs at high LoD in a sampled window
 	sentAt Time  // adaptive: when a high step left its last stage
 	winPos int32 // adaptive: the step's position in its window
-	// With an overlap scheduler (overlap.go): when the step was formed,
-	// the GPU time its overhead hides behind (hideNone without overlap)
-	// and its own GPU time.
-	formed Time
-	hide   int64
-	gpu    int64
 }
 
 // add puts n tokens of request r (in slot) into the step.

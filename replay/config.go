@@ -211,10 +211,11 @@ type SchedulerConfig struct {
 	// OverlapScheduler is TensorRT-LLM's overlap scheduler (on unless
 	// disabled), vLLM's async scheduling (--async-scheduling, on by
 	// default from 0.14.0 without pipeline parallelism) or SGLang's
-	// overlap schedule (on unless --disable-overlap-schedule, off with
-	// pipeline parallelism): the CPU work of a step hides behind the GPU
-	// work of the step before, which forms each step one step early
-	// (stepcost.go, overlap.go).
+	// overlap schedule (on in SGLang unless --disable-overlap-schedule,
+	// off with pipeline parallelism; off by default in lodsim, whose
+	// SGLang engine costs are the time it leaves exposed: engine.go
+	// sglangDefaults): the CPU work of a step hides behind the GPU work of
+	// the step before.
 	OverlapScheduler *bool `yaml:"overlap_scheduler,omitempty"`
 	// BatchWaitTimeoutIters and BatchWaitMaxTokensRatio are TensorRT-LLM's
 	// batch waiting (engine trtllm only; both 0, the default, turn it

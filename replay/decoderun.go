@@ -5,9 +5,8 @@ package replay
 type runState struct {
 	active bool
 	b      *batch
-	k      int     // steps in the run
-	ends   []Time  // end of each step
-	gpu    []int64 // GPU time of each step, with an overlap scheduler
+	k      int    // steps in the run
+	ends   []Time // end of each step
 	ver    uint32
 	// counted is how many of the run's steps the time-series counters
 	// already hold (a sample taken mid-run counts the steps done by then).
@@ -75,7 +74,7 @@ func (m *mediumExecutor) tryRun(rp *replica, b *batch) bool {
 	}
 	s := m.s
 	run := &rp.run
-	run.ends, run.gpu = run.ends[:0], run.gpu[:0]
+	run.ends = run.ends[:0]
 	lb := b.lb
 	cost := b.cost
 	t := s.now
@@ -84,20 +83,13 @@ func (m *mediumExecutor) tryRun(rp *replica, b *batch) bool {
 	// The steps of a run move the same tokens, so their collectives take
 	// the same time; only the attention (in Compute) grows.
 	comm := m.collectiveNs(&cost[0], rp.stages[0])
-	gpu := b.gpu
 	for j := 0; j < k; j++ {
 		if j > 0 {
 			lb.DecodeCtx += d
-			// Each step follows the one before without a gap.
-			hide := hideNone
-			if b.hide != hideNone {
-				hide = gpu
-			}
-			gpu = grp.steps.replan(&lb, cost, hide)
+			grp.steps.replan(&lb, cost)
 		}
 		t += Time(m.computeNs(&cost[0], rp.stages[0], &lb) + comm)
 		run.ends = append(run.ends, t)
-		run.gpu = append(run.gpu, gpu)
 		if s.stop > 0 && t > s.stop {
 			break
 		}
@@ -148,26 +140,23 @@ func (m *mediumExecutor) runLength(rp *replica, b *batch) int {
 
 // arrivalDuringRun: a request arrived at rp during its run. Unless it
 // queues behind a waiting head that the run keeps blocked (FCFS), it
-// joins the batch at the next step (with an overlap scheduler, the one
-// after: overlap.go): the run is cut to end with the step in progress (the
-// one after), so that the scheduler sees the arrival at that step's end.
+// joins the batch at the next step: the run is cut to end with the step
+// in progress, so that the scheduler sees the arrival at that step's end.
 func (m *mediumExecutor) arrivalDuringRun(rp *replica) {
 	if rp.run.blocked {
 		return
 	}
-	m.cutRun(rp, rp.ov.lag())
+	m.cutRun(rp)
 }
 
-// cutRun cuts rp's run to end with the step in progress, or lag steps
-// after it.
-func (m *mediumExecutor) cutRun(rp *replica, lag int) {
+// cutRun cuts rp's run to end with the step in progress.
+func (m *mediumExecutor) cutRun(rp *replica) {
 	run := &rp.run
 	s := m.s
 	j := 0
 	for j < run.k && run.ends[j] < s.now {
 		j++
 	}
-	j += lag
 	if j >= run.k-1 {
 		return
 	}
@@ -202,12 +191,6 @@ func (m *mediumExecutor) settleRun(rp *replica, t Time) {
 		rp.inflight--
 		rp.pool = append(rp.pool, b)
 		return
-	}
-	// The last step settled is the one the next hides behind, formed as
-	// the step before it ended.
-	b.gpu = run.gpu[j-1]
-	if j > 1 {
-		b.formed = run.ends[j-2]
 	}
 	m.s.stepsDone(b, run.ends[:j], run.counted)
 }

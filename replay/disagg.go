@@ -207,7 +207,7 @@ func (d *disagg) startTransfers(dst *replica) {
 		dst.pendingBlocks -= int64(need)
 		d.pending--
 		if dst.run.active {
-			s.medium.cutRun(dst, 0)
+			s.medium.cutRun(dst)
 		}
 		dst.kv.growTo(r, r.computed)
 		// A peak of KV use: blocks held now, the step in progress's
@@ -298,7 +298,7 @@ func (d *disagg) arrived(slot int32) {
 	src.kv.releaseHandedOff(r)
 	src.outbound = removeSlot(src.outbound, slot)
 	dst.inbound = removeSlot(dst.inbound, slot)
-	r.xferEnd, r.queued = s.now, s.now
+	r.xferEnd = s.now
 	r.firstToken, r.lastToken = s.now, s.now
 	r.replica = dst.id
 	if r.generated >= r.output {
@@ -308,10 +308,9 @@ func (d *disagg) arrived(slot int32) {
 		s.record(slot, Completed, s.now)
 		d.decodeFreed(dst)
 	} else {
-		// The batch of a decode run in progress changes at its next step
-		// (with an overlap scheduler, at the one after: overlap.go).
+		// The batch of a decode run in progress changes at its next step.
 		if dst.run.active {
-			s.medium.cutRun(dst, dst.ov.lag())
+			s.medium.cutRun(dst)
 		}
 		dst.running = append(dst.running, slot)
 		s.kick(dst)

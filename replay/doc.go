@@ -31,9 +31,8 @@
 //     admission_reserve.go SGLang's conservative admission;
 //   - engine.go: the serving engines' documented defaults per version
 //     (scheduler.engine, scheduler.engine_version);
-//   - stepcost.go, cudagraph.go, overlap.go: a formed step's costs as the
-//     engine runs it (CUDA-graph padding, the engines' overlap schedulers,
-//     which also form each step one step early);
+//   - stepcost.go, cudagraph.go: a formed step's costs as the engine runs
+//     it (CUDA-graph padding, TensorRT-LLM's overlap scheduler);
 //   - executor.go: how a formed batch becomes events, one executor per
 //     level of detail (exec_high.go with links.go, exec_medium.go with
 //     decoderun.go and mediumcost.go, straggler.go; exec_adaptive.go runs

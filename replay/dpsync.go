@@ -136,7 +136,7 @@ func (g *dpGroup) start(s *Simulator) {
 		}
 		b.lb.Graph = pad
 		b.lb.MoETokens = moe
-		b.gpu = p.steps.replanGroup(&b.lb, b.cost, b.hide)
+		p.steps.replanGroup(&b.lb, b.cost)
 		longest = max(longest, b.cost[0].StepNs(p.tp))
 	}
 	for j, b := range g.pend {

@@ -318,7 +318,7 @@ func TestAdaptiveRingOnly(t *testing.T) {
 	steps := [2]*batch{{lb: lod.Batch{Decodes: 1, DecodeCtx: 100}}, {lb: lod.Batch{Chunks: []lod.Chunk{{Q: 2048}}}}}
 	for i, b := range steps {
 		b.cost = make([]lod.StageCost, grp.pp)
-		grp.steps.plan(&b.lb, b.cost, hideNone)
+		grp.steps.plan(&b.lb, b.cost)
 		if ring := ringStage(s, grp, &b.cost[0]); ring != (i == 1) {
 			t.Fatalf("step %d: ring %v, want %v (the test's layout no longer splits the tuner's pick)", i, ring, i == 1)
 		}

@@ -107,12 +107,11 @@ func (m *mediumExecutor) onPPArrive(stageGID, batchIdx int, ver uint32) {
 // finishes inside a run), the token budget (the decodes keep it) or KV
 // blocks (decodes only take more). A preemption skips admission, so it
 // rules a run out; so does an admission rule that changes per step
-// (SGLang's decaying reserve), which can admit mid-run, and a request an
-// overlap scheduler left for the next step (overlap.go). Pipeline stages
+// (SGLang's decaying reserve), which can admit mid-run. Pipeline stages
 // hand steps on one by one, so runs need PP1.
 func (m *mediumExecutor) startRun(rp *replica, b *batch, preempted bool) bool {
 	blocked := rp.waiting.n > 0 && rp.sched.headStaysBlocked()
-	if rp.grp.pp != 1 || !b.decodeOnly() || preempted || (rp.waiting.n > 0 && !blocked) || !rp.sched.settlesRuns() || rp.ov.held {
+	if rp.grp.pp != 1 || !b.decodeOnly() || preempted || (rp.waiting.n > 0 && !blocked) || !rp.sched.settlesRuns() {
 		return false
 	}
 	rp.run.blocked = blocked

@@ -17,7 +17,6 @@ type replica struct {
 	pool          []*batch // free batches
 	stages        []*stage
 	run           runState // medium: the decode run in progress
-	ov            overlapState
 	scratch       []int32
 
 	// Disaggregated pools (disagg.go): on a prefill replica, outbound
@@ -38,7 +37,6 @@ type replica struct {
 func (s *Simulator) newReplica(p *workerPool, id int32, blocks int32) *replica {
 	rp := &replica{id: id, index: int32(len(p.replicas)), grp: p, kv: newKVPool(blocks, int32(p.sched.BlockSize))}
 	rp.sched = newScheduler(s, rp)
-	rp.ov = newOverlapState(p.steps.overlap)
 	for i := 0; i < p.pp; i++ {
 		st := &stage{rep: rp, idx: i, gid: int32(len(s.stages))}
 		s.stages = append(s.stages, st)
@@ -116,15 +114,14 @@ func schedule(s *Simulator, rp *replica) {
 		return // kicked again at the group's step boundary (dpsync.go)
 	}
 	b := s.getBatch(rp)
-	b.hide = rp.ov.hide(s.now, rp.grp.pp)
-	preempted := formStep(s, rp, b)
+	preempted := rp.sched.formBatch(b)
 	if len(b.slots) == 0 {
 		rp.pool = append(rp.pool, b)
 		return
 	}
 	s.notePeakKV(rp)
 	rp.inflight++
-	b.gpu = rp.grp.steps.plan(&b.lb, b.cost, b.hide)
+	rp.grp.steps.plan(&b.lb, b.cost)
 	if lock {
 		holdForGroup(s, rp, b)
 		return

@@ -21,7 +21,6 @@ type reqState struct {
 	blocks     int32 // KV blocks held; changed only by the replica's kvPool
 	preempt    int16
 	replica    int32
-	queued     Time // when it reached its replica's queue (overlap.go)
 	// On a disaggregated cluster (disagg.go): the whole output (output is
 	// 1 while the request is in the prefill pool), the prefill and decode
 	// replicas' indices within their pools, the blocks still held on the

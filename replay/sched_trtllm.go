@@ -21,8 +21,7 @@ package replay
 //     blocks are missing, the most recently admitted one is evicted
 //     (paused: it loses its KV and recomputes it when re-admitted).
 //
-// The overlap scheduler hides step costs (stepcost.go) and forms each step
-// one step early (overlap.go).
+// The overlap scheduler is a step cost, not a policy: see stepCost.
 //
 // Batch waiting (scheduler.batch_wait_timeout_iters,
 // batch_wait_max_tokens_ratio; PyExecutor._waiting_requests): while
@@ -98,20 +97,19 @@ func (t *trtllmScheduler) holdPrompts(b *batch, budget int32) bool {
 
 // stepPrompts is the prompt tokens a step with budget tokens left would
 // admit: the waiting requests in FCFS order while the budget and
-// max_num_seqs hold them, and the overlap scheduler had received them
-// (overlap.go; those it had not are the queue's tail). Waiting requests
-// have no KV computed (an arrival, or a preempted request that
-// recomputes), so when they all fit, that is the queue's running total.
+// max_num_seqs hold them. Waiting requests have no KV computed (an
+// arrival, or a preempted request that recomputes), so when they all fit,
+// that is the queue's running total.
 func (t *trtllmScheduler) stepPrompts(budget int32) int64 {
 	rp, seats := t.rp, t.sc.MaxNumSeqs-len(t.rp.running)
-	if rp.waiting.n <= seats && rp.waitingTokens <= int64(budget) && (rp.waiting.n == 0 || !rp.ov.late(&t.s.reqs[rp.waiting.at(rp.waiting.n-1)])) {
+	if rp.waiting.n <= seats && rp.waitingTokens <= int64(budget) {
 		return rp.waitingTokens
 	}
 	var prompts int64
 	for i, room := 0, budget; i < rp.waiting.n && i < seats; i++ {
 		r := &t.s.reqs[rp.waiting.at(i)]
 		n := r.numTokens() - r.computed
-		if n > room || rp.ov.late(r) {
+		if n > room {
 			break
 		}
 		room -= n

@@ -87,7 +87,7 @@ func (c *schedCore) continueRunning(b *batch, budget int32, prefillsOnly bool, p
 	for i := 0; i < len(rp.running) && budget > 0; i++ {
 		slot := rp.running[i]
 		r := &reqs[slot]
-		if r.inflight || rp.ov.arrivedLate(r) {
+		if r.inflight {
 			continue
 		}
 		n := r.numTokens() - r.computed
@@ -204,9 +204,6 @@ func (c *schedCore) admitWaiting(b *batch, budget int32, rule admitRule) {
 	for rp.waiting.n > 0 && budget > 0 && len(rp.running) < sc.MaxNumSeqs {
 		slot := rp.waiting.front()
 		r := &s.reqs[slot]
-		if rp.ov.arrivedLate(r) {
-			break // an overlap scheduler formed this step before it came
-		}
 		n := r.numTokens() - r.computed
 		if n > budget {
 			if !*sc.ChunkedPrefill && r.generated == 0 {

@@ -96,7 +96,6 @@ func (s *Simulator) onArrival() {
 	if s.disagg != nil {
 		s.disagg.toPrefill(rs)
 	}
-	rs.queued = s.now
 	rep.waiting.pushBack(slot)
 	rep.waitingTokens += int64(rs.prompt)
 	s.pull()

@@ -14,13 +14,13 @@ import "github.com/lodsim/lodsim/lod"
 // wall-clock cost on the first stage, paid once per step whatever the TP
 // or PP degree. With the overlap scheduler the CPU work of step n+1 runs
 // while the GPU computes step n, so a step pays only the part of its
-// overhead that the GPU time of the step before does not cover:
+// overhead that the GPU time does not cover:
 //
-//	overhead' = max(0, overhead - hide)
+//	overhead' = max(0, overhead - (kernels + collectives of the first stage))
 //
-// where hide is that step's GPU time (kernels + collectives of the first
-// stage), 0 after an idle GPU, and (pipeline parallelism) the step's own
-// GPU time as a stand-in; overlap.go says what the replica passes.
+// taking the step's own GPU time as the stand-in for the previous step's.
+// (Overlap also makes a finished request ride one more step before it
+// leaves; lodsim does not model that.)
 type stepCost struct {
 	planner *lod.Planner
 	graphs  cudaGraphs
@@ -28,50 +28,36 @@ type stepCost struct {
 	tp      int
 }
 
-// The hide argument of plan and its kin: no overlap, or the step's own GPU
-// time (any other value is a GPU time in ns).
-const (
-	hideNone int64 = -1
-	hideOwn  int64 = -2
-)
-
-// plan fills out with the cost of lb on each stage, padding lb first, and
-// returns the step's GPU time (0 without overlap: nobody reads it).
-func (c *stepCost) plan(lb *lod.Batch, out []lod.StageCost, hide int64) int64 {
+// plan fills out with the cost of lb on each stage, padding lb first.
+func (c *stepCost) plan(lb *lod.Batch, out []lod.StageCost) {
 	c.graphs.pad(lb)
 	c.planner.Plan(lb, out)
-	return c.overlapOverhead(out, hide)
+	c.overlapOverhead(out)
 }
 
 // replan re-costs into out a decode step that differs from the one
 // planned there only in its decodes' context (the next step of a medium
 // decode run): the same costs as plan, doing only the work that changes.
-func (c *stepCost) replan(lb *lod.Batch, out []lod.StageCost, hide int64) int64 {
+func (c *stepCost) replan(lb *lod.Batch, out []lod.StageCost) {
 	c.planner.Redecode(lb, out)
-	return c.overlapOverhead(out, hide)
+	c.overlapOverhead(out)
 }
 
 // replanGroup re-costs into out a step whose padding (lb.Graph) and
 // gathered MoE tokens its data-parallel group has set (dpsync.go).
-func (c *stepCost) replanGroup(lb *lod.Batch, out []lod.StageCost, hide int64) int64 {
+func (c *stepCost) replanGroup(lb *lod.Batch, out []lod.StageCost) {
 	c.planner.Plan(lb, out)
-	return c.overlapOverhead(out, hide)
+	c.overlapOverhead(out)
 }
 
-// overlapOverhead hides the first stage's overhead behind hide ns of GPU
-// time when the engine overlaps scheduling with the step before, and
-// returns the step's own GPU time.
-func (c *stepCost) overlapOverhead(out []lod.StageCost, hide int64) int64 {
-	if hide == hideNone {
-		return 0
+// overlapOverhead hides the first stage's overhead behind its GPU time
+// when the engine overlaps scheduling with the previous step.
+func (c *stepCost) overlapOverhead(out []lod.StageCost) {
+	if c.overlap && out[0].Overhead > 0 {
+		s := &out[0]
+		gpu := s.Compute() - s.Overhead + s.CollectiveNs(c.tp) + s.MoECommNs()
+		s.Overhead = max(0, s.Overhead-gpu)
 	}
-	s := &out[0]
-	gpu := s.Compute() - s.Overhead + s.CollectiveNs(c.tp) + s.MoECommNs()
-	if hide == hideOwn {
-		hide = gpu
-	}
-	s.Overhead = max(0, s.Overhead-hide)
-	return gpu
 }
 
 // newStepCost reads the engine's CUDA-graph sizes and overlap setting.

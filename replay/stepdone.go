@@ -19,7 +19,6 @@ func (s *Simulator) stepsDone(b *batch, ends []Time, counted int) {
 	rp := b.rep
 	n := len(ends)
 	rp.inflight--
-	rp.ov.ended(ends[n-1], b.gpu, b.formed)
 	s.st.Steps += uint64(n)
 	rp.grp.stepCount += uint64(n)
 	if b.decodeOnly() {
