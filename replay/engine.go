@@ -415,13 +415,14 @@ func (c *Config) graphSizes() ([]int32, error) {
 	return slices.Compact(out), nil
 }
 
-// dpPadEager reports whether c's engine pads its data-parallel ranks to
-// the largest rank's tokens in eager steps too (EngineDefaults.DPPadEager):
-// only with CUDA graphs on, as vLLM's allow_dp_padding follows
-// cudagraph_mode (enforce_eager turns both off).
+// dpPadEager reports whether c's engine version pads its data-parallel
+// ranks to the largest rank's tokens in eager steps too
+// (EngineDefaults.DPPadEager). vLLM does so only with CUDA graphs on
+// (allow_dp_padding follows cudagraph_mode, which enforce_eager sets to
+// NONE); newStepCost checks that.
 func (c *Config) dpPadEager() (bool, error) {
 	sc := &c.Scheduler
-	if sc.Engine == "" || sc.EnforceEager {
+	if sc.Engine == "" {
 		return false, nil
 	}
 	g, err := cost.LookupGPU(c.Hardware.GPU)
