@@ -47,6 +47,7 @@ func (s *Simulator) loop(until Time, n int) {
 	limit := min(until, stop)
 	processed := s.processed // a local: the loop's hottest counter
 	for ; n != 0 && s.err == nil; n-- {
+		s.h.settle()
 		if len(s.h.ev) == 0 {
 			s.over = true
 			break
@@ -57,43 +58,50 @@ func (s *Simulator) loop(until Time, n int) {
 			}
 			break
 		}
-		ev := s.h.pop()
+		// Taken, not popped: the handler's first push replaces it
+		// (eventHeap). Its fields are read before any push.
+		ev := s.h.take()
 		s.now = ev.t
-		s.counts[ev.kind]++
+		kind, a, b := ev.kind, ev.a, ev.b
+		s.counts[kind]++
 		if s.wall != nil {
-			s.wall.tick(ev.kind)
+			s.wall.tick(kind)
 		}
-		switch ev.kind {
+		switch kind {
 		case evArrival:
 			s.onArrival()
 		case evSample:
 			s.onSample()
 		case evRankCompute:
-			s.high.advance(s.stages[ev.a], int(ev.b))
+			s.high.advance(s.stages[a], int(b))
 		case evLinkTransfer:
-			s.high.onLinkDeliver(int(ev.a), ev.ver)
+			s.high.onLinkDeliver(int(a), ev.ver)
 		case evLinkRate:
-			s.high.onLinkRate(int(ev.a), ev.ver)
+			s.high.onLinkRate(int(a), ev.ver)
 		case evStageCompute:
-			s.medium.onStageCompute(s.stages[ev.a])
+			s.medium.onStageCompute(s.stages[a])
 		case evStageCollective:
-			s.medium.onStageCollective(s.stages[ev.a], ev.ver)
+			s.medium.onStageCollective(s.stages[a], ev.ver)
 		case evPPTransfer:
-			s.medium.onPPArrive(int(ev.a), int(ev.b), ev.ver)
+			s.medium.onPPArrive(int(a), int(b), ev.ver)
 		case evDecodeRun:
-			s.medium.onRunEnd(s.replicas[ev.a], ev.ver)
+			s.medium.onRunEnd(s.replicas[a], ev.ver)
 		case evExpertCompute:
-			s.high.onExpertCompute(s.stages[ev.a], int(ev.b))
+			s.high.onExpertCompute(s.stages[a], int(b))
 		case evKVTransfer:
-			s.disagg.arrived(ev.a)
+			s.disagg.arrived(a)
 		}
-		if (len(s.kicks) > 0 || (s.medium != nil && len(s.medium.busDirty) > 0)) && (len(s.h.ev) == 0 || s.h.ev[0].t > s.now) {
-			flushKicks(s)
+		if len(s.kicks) > 0 || (s.medium != nil && len(s.medium.busDirty) > 0) {
+			s.h.settle()
+			if len(s.h.ev) == 0 || s.h.ev[0].t > s.now {
+				flushKicks(s)
+			}
 		}
 		if processed++; s.in.Progress != nil && processed&0x3ffff == 0 {
 			s.in.Progress(s.now, s.finished)
 		}
 	}
+	s.h.settle()
 	s.processed = processed
 }
 
