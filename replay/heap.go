@@ -1,7 +1,5 @@
 package replay
 
-import "math/bits"
-
 // event is one scheduled occurrence. Events are values in a slice-backed
 // heap ordered by (t, seq); seq comes from a counter at push time, so equal
 // times resolve in push order and the order is total.
@@ -64,14 +62,8 @@ type eventHeap struct {
 	taken bool
 }
 
-// less orders by (t, seq) without branches (the heap's comparisons are
-// data-dependent, so a branch on them mispredicts often): the pair as one
-// 128-bit unsigned number, the time's sign bit flipped so that its signed
-// order is the unsigned one, is less when subtracting borrows.
 func (e *event) less(o *event) bool {
-	_, borrow := bits.Sub64(e.seq, o.seq, 0)
-	_, borrow = bits.Sub64(uint64(e.t)^(1<<63), uint64(o.t)^(1<<63), borrow)
-	return borrow != 0
+	return e.t < o.t || (e.t == o.t && e.seq < o.seq)
 }
 
 // Len is the number of pending events.
