@@ -194,7 +194,7 @@ func (e *highExecutor) ringSend(st *stage, r int) {
 	rs := &st.ranks[r]
 	n := len(st.ranks)
 	steps := int8(2 * (n - 1))
-	par := (rs.ar - 1) & 1 // 0 or 1, so recv[par] needs no bounds check
+	par := int8((rs.ar - 1) & 1)
 	for rs.sent < steps && rs.sent <= rs.recv[par] && rs.out == 0 {
 		rs.sent++
 		rs.out++
@@ -206,7 +206,7 @@ func (e *highExecutor) ringSend(st *stage, r int) {
 		if dst == n {
 			dst = 0
 		}
-		e.addTransferNs(st.ringLinks[r], xfer{dst: int16(dst), par: int8(par), stage: st.gid}, lat, bw)
+		e.addTransferNs(st.ringLinks[r], xfer{dst: int16(dst), par: par, stage: st.gid}, lat, bw)
 	}
 	if rs.recv[par] == steps && rs.sent == steps {
 		rs.recv[par] = 0

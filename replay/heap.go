@@ -143,25 +143,10 @@ func (h *eventHeap) down(x event) {
 			break
 		}
 		m := c
-		if c+3 < n {
-			// Four children, the common case: unrolled.
-			k := ev[c : c+4 : c+4]
-			j := 0
-			if k[1].less(&k[0]) {
-				j = 1
-			}
-			if k[2].less(&k[j&3]) {
-				j = 2
-			}
-			if k[3].less(&k[j&3]) {
-				j = 3
-			}
-			m += j
-		} else {
-			for j := c + 1; j < n; j++ {
-				if ev[j].less(&ev[m]) {
-					m = j
-				}
+		end := min(c+4, n)
+		for j := c + 1; j < end; j++ {
+			if ev[j].less(&ev[m]) {
+				m = j
 			}
 		}
 		if !ev[m].less(&x) {
