@@ -37,7 +37,10 @@ func (s *Simulator) Now() Time { return s.now }
 // dispatch events, each changing the state of one component (the switch
 // is inline: a call per event costs measurably at high LoD). The
 // schedulers kicked by events run once every event at their time is
-// applied (flushKicks).
+// applied (flushKicks). The event being handled is taken, not popped
+// (eventHeap.take): ev points at the heap's root, which the handler's
+// first push overwrites, so its fields are read before the handler runs
+// (as the handler's arguments) and not after.
 func (s *Simulator) loop(until Time, n int) {
 	begin(s)
 	if s.over {
@@ -58,45 +61,37 @@ func (s *Simulator) loop(until Time, n int) {
 			}
 			break
 		}
-		// Taken, not popped: the handler's first push replaces it
-		// (eventHeap). Its fields are read before any push.
-		ev := s.h.take()
+		ev := s.h.take() // not removed: the handler's first push replaces it
 		s.now = ev.t
-		kind, a, b := ev.kind, ev.a, ev.b
-		s.counts[kind]++
+		s.counts[ev.kind]++
 		if s.wall != nil {
-			s.wall.tick(kind)
+			s.wall.tick(ev.kind)
 		}
-		switch kind {
+		switch ev.kind {
 		case evArrival:
 			s.onArrival()
 		case evSample:
 			s.onSample()
 		case evRankCompute:
-			s.high.advance(s.stages[a], int(b))
+			s.high.advance(s.stages[ev.a], int(ev.b))
 		case evLinkTransfer:
-			s.high.onLinkDeliver(int(a), ev.ver)
+			s.high.onLinkDeliver(int(ev.a), ev.ver)
 		case evLinkRate:
-			s.high.onLinkRate(int(a), ev.ver)
+			s.high.onLinkRate(int(ev.a), ev.ver)
 		case evStageCompute:
-			s.medium.onStageCompute(s.stages[a])
+			s.medium.onStageCompute(s.stages[ev.a])
 		case evStageCollective:
-			s.medium.onStageCollective(s.stages[a], ev.ver)
+			s.medium.onStageCollective(s.stages[ev.a], ev.ver)
 		case evPPTransfer:
-			s.medium.onPPArrive(int(a), int(b), ev.ver)
+			s.medium.onPPArrive(int(ev.a), int(ev.b), ev.ver)
 		case evDecodeRun:
-			s.medium.onRunEnd(s.replicas[a], ev.ver)
+			s.medium.onRunEnd(s.replicas[ev.a], ev.ver)
 		case evExpertCompute:
-			s.high.onExpertCompute(s.stages[a], int(b))
+			s.high.onExpertCompute(s.stages[ev.a], int(ev.b))
 		case evKVTransfer:
-			s.disagg.arrived(a)
+			s.disagg.arrived(ev.a)
 		}
-		if len(s.kicks) > 0 || (s.medium != nil && len(s.medium.busDirty) > 0) {
-			s.h.settle()
-			if len(s.h.ev) == 0 || s.h.ev[0].t > s.now {
-				flushKicks(s)
-			}
-		}
+		flushDue(s)
 		if processed++; s.in.Progress != nil && processed&0x3ffff == 0 {
 			s.in.Progress(s.now, s.finished)
 		}
