@@ -82,6 +82,9 @@ func fromInferenceMAX(source string) bool {
 func sourceClient(r *Row) Client {
 	engine := strings.ToLower(r.Backend)
 	if r.Disaggregated() {
+		if r.InferenceMAX {
+			return ClientBenchServing
+		}
 		return ClientAIPerf
 	}
 	if r.InferenceMAX && slices.Contains(benchServingEngines, engine) {

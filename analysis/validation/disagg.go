@@ -1,6 +1,7 @@
 package validation
 
 import (
+	"os"
 	"fmt"
 	"strconv"
 	"strings"
@@ -8,7 +9,6 @@ import (
 	"github.com/lodsim/lodsim/analysis"
 	"github.com/lodsim/lodsim/analysis/experiment"
 	"github.com/lodsim/lodsim/replay"
-	"github.com/lodsim/lodsim/trace"
 )
 
 // DisaggLayout is a disaggregated row's pools, from the silicon layout's
@@ -133,12 +133,12 @@ func disaggRowConfig(row Row, opt Options) (*experiment.Experiment, error) {
 		Cluster: replay.ClusterConfig{Disaggregated: &replay.DisaggConfig{
 			Prefill: pool(d.PrefillWorkers, d.PrefillTP, d.PrefillPP, d.PrefillAttentionDP, d.PrefillMoEEP, d.PrefillMoETP),
 			Decode:  pool(d.DecodeWorkers, d.DecodeTP, d.DecodePP, d.DecodeAttentionDP, d.DecodeMoEEP, d.DecodeMoETP)}},
-		Scheduler: replay.SchedulerConfig{Engine: engine, EngineVersion: version},
+		Scheduler: replay.SchedulerConfig{Engine: engine, EngineVersion: version, DecodeReservedTokens: probeReserve(engine)},
 		Workload: replay.WorkloadConfig{ClosedLoop: &replay.ClosedLoopConfig{
 			Clients:  clients,
-			Requests: opt.requests(clients),
-			Prompt:   trace.LengthDist{Kind: "fixed", Mean: float64(row.ISL)},
-			Output:   trace.LengthDist{Kind: "fixed", Mean: float64(row.OSL)},
+			Requests: row.Client.requests(clients, opt),
+			Prompt:   row.Client.lengths(row.ISL),
+			Output:   row.Client.lengths(row.OSL),
 		}},
 	}
 	if rc := disaggRecipeFor(row); rc != nil {
@@ -165,4 +165,11 @@ func disaggRowConfig(row Row, opt Options) (*experiment.Experiment, error) {
 		return nil, skipf("%v", err)
 	}
 	return x, nil
+}
+
+func probeReserve(e replay.Engine) int {
+	if e == replay.EngineSGLang && os.Getenv("PROBE_RESERVE") != "" {
+		return 512
+	}
+	return 0
 }
