@@ -1,7 +1,6 @@
 package validation
 
 import (
-	"os"
 	"fmt"
 	"strconv"
 	"strings"
@@ -133,7 +132,7 @@ func disaggRowConfig(row Row, opt Options) (*experiment.Experiment, error) {
 		Cluster: replay.ClusterConfig{Disaggregated: &replay.DisaggConfig{
 			Prefill: pool(d.PrefillWorkers, d.PrefillTP, d.PrefillPP, d.PrefillAttentionDP, d.PrefillMoEEP, d.PrefillMoETP),
 			Decode:  pool(d.DecodeWorkers, d.DecodeTP, d.DecodePP, d.DecodeAttentionDP, d.DecodeMoEEP, d.DecodeMoETP)}},
-		Scheduler: replay.SchedulerConfig{Engine: engine, EngineVersion: version, DecodeReservedTokens: probeReserve(engine)},
+		Scheduler: replay.SchedulerConfig{Engine: engine, EngineVersion: version, DecodeReservedTokens: decodeReserve(engine)},
 		Workload: replay.WorkloadConfig{ClosedLoop: &replay.ClosedLoopConfig{
 			Clients:  clients,
 			Requests: row.Client.requests(clients, opt),
@@ -167,9 +166,19 @@ func disaggRowConfig(row Row, opt Options) (*experiment.Experiment, error) {
 	return x, nil
 }
 
-func probeReserve(e replay.Engine) int {
-	if e == replay.EngineSGLang && os.Getenv("PROBE_RESERVE") != "" {
-		return 512
+// sglangDecodeReservedTokens is SGLang's num_reserved_decode_tokens
+// (SGLANG_NUM_RESERVED_DECODE_TOKENS, default 512), which its decode
+// server keeps free for every request it holds before it pre-allocates
+// another transfer (replay's scheduler.decode_reserved_tokens,
+// BENCHMARKS.md "Decode pre-allocation reserve of disaggregated rows").
+// None of the dev set's recipes sets the variable.
+const sglangDecodeReservedTokens = 512
+
+// decodeReserve is the decode pool's pre-allocation reserve of engine e:
+// SGLang's default, none for the others (the setting is SGLang's).
+func decodeReserve(e replay.Engine) int {
+	if e == replay.EngineSGLang {
+		return sglangDecodeReservedTokens
 	}
 	return 0
 }
