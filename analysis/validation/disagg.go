@@ -92,9 +92,11 @@ func sourceConcurrency(r *Row, v string) error {
 // the row leaves them blank and disaggLayout knows it, else 1), TP
 // and PP, the engine's defaults per pool, KV moved over NVLink when both
 // pools fit in one node of the row's GPU, else over the network
-// (replay's default link choice), and the closed-loop workload of
-// RowConfig with the row's concurrency (batch_size, else the data
-// source's silicon_concurrency).
+// (replay's default link choice), SGLang's decode pre-allocation reserve
+// on an SGLang decode pool (decodeReserve), and the closed-loop workload
+// of the row's client (InferenceMAX's rows: benchmark_serving, sourceClient)
+// with the row's concurrency (batch_size, else the data source's
+// silicon_concurrency).
 //
 // Each pool's attention_dp_size, moe_ep_size and moe_tp_size map onto its
 // attention_data_parallel, expert_parallel and moe_tensor_parallel, as
