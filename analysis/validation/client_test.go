@@ -12,7 +12,9 @@ import (
 // silicon_data_source) of a TensorRT-LLM or vLLM aggregated deployment
 // are simulated with its benchmark_serving client, TensorRT-LLM's other
 // aggregated rows (aiconfigurator's aiperf harness) with aiperf's
-// profiling phase; other engines and disaggregated rows keep the default.
+// profiling phase, InferenceMAX's disaggregated rows (srt-slurm's sa-bench,
+// its benchmark_serving run) with benchmark_serving; other engines and
+// other disaggregated rows keep the default.
 func TestSourceClient(t *testing.T) {
 	imax := "source_file=2026-04-06.csv; model=Llama-3.1-70B; silicon_concurrency=4; wip=False"
 	for _, c := range []struct {
@@ -28,7 +30,9 @@ func TestSourceClient(t *testing.T) {
 		{"vllm", "", "db-dump/2026-04-27; config_id=606; workflow_run_id=305; vllm/vllm-openai:v0.16.0", ClientBenchServing},
 		{"vllm", "", "source_file=/x/aic-auto-gap-analysis/h200_sxm/vllm/0.12.0/q.csv; silicon_concurrency=16", ClientAIPerf},
 		{"sglang", "", imax, ClientAIPerf},
-		{"trtllm", "disagg", imax, ClientAIPerf},
+		{"trtllm", "disagg", imax, ClientBenchServing},
+		{"sglang", "disagg", imax, ClientBenchServing},
+		{"sglang", "disagg", "source_file=/x/aic-auto-gap-analysis/q.csv; silicon_concurrency=16", ClientAIPerf},
 	} {
 		r := Row{Backend: c.backend, Mode: c.mode, InferenceMAX: fromInferenceMAX(c.source)}
 		if got := sourceClient(&r); got != c.want {
