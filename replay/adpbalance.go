@@ -20,11 +20,12 @@ package replay
 // its running requests (without context chunking a prompt's one step is
 // the step that admits it).
 
-// adpGroup is the balancing state one attention data-parallel group
-// shares.
+// adpGroup is the state one attention data-parallel group shares: its
+// balancing count and the requests waiting for a rank (adpassign.go).
 type adpGroup struct {
 	steps   int    // replica steps since the count last restarted
 	timeout uint32 // timeouts passed
+	queue   deque  // requests no rank has room for yet
 }
 
 // count adds n replica steps of a group of dp ranks with timeout steps,
