@@ -23,9 +23,10 @@ package replay
 // adpGroup is the state one attention data-parallel group shares: its
 // balancing count and the requests waiting for a rank (adpassign.go).
 type adpGroup struct {
-	steps   int    // replica steps since the count last restarted
-	timeout uint32 // timeouts passed
-	queue   deque  // requests no rank has room for yet
+	steps    int    // replica steps since the count last restarted
+	timeout  uint32 // timeouts passed
+	released uint32 // steps some rank ran prompts with every rank having one
+	queue    deque  // requests no rank has room for yet
 }
 
 // count adds n replica steps of a group of dp ranks with timeout steps,
@@ -42,6 +43,7 @@ func (g *adpGroup) count(n, timeout, dp int) {
 // adpRank is one replica's balancing state.
 type adpRank struct {
 	timeout  uint32 // the group's timeouts this replica has run prompts on
+	released uint32 // the group's releases it has run prompts on
 	batched  int    // steps its prompts waited for a batch of every rank's
 	admitted bool   // its last step admitted a prompt
 }
@@ -90,13 +92,15 @@ func (t *trtllmScheduler) balanceHolds() bool {
 			return true
 		}
 		a.batched = 0
+		g.released++
+		a.released = g.released
 		return false
 	}
-	if a.timeout != g.timeout || !allDecode {
+	if a.timeout != g.timeout || a.released != g.released || !allDecode {
 		if !allDecode {
 			g.steps = 0
 		}
-		a.timeout = g.timeout
+		a.timeout, a.released = g.timeout, g.released
 		return false
 	}
 	return true
