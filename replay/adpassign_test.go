@@ -46,3 +46,41 @@ func TestADPQueueUnfinished(t *testing.T) {
 		}
 	}
 }
+
+// TestADPBalanceRelease: when a rank of an attention-DP group runs its
+// prompts because every rank has one, the other ranks run theirs at their
+// next step, as the engine's ranks do in the same step, even when by then
+// the first rank's prompt has left its queue and its last step admitted
+// none (a replica in a longer step would otherwise miss the release and
+// wait for the timeout). A rank that used the release is held again.
+func TestADPBalanceRelease(t *testing.T) {
+	c, _, _, err := parseScenario("set engine=trtllm chunked=0 budget=64 replicas=3 adp=3 adp_balance=1 adp_timeout=1000\n", "high")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := NewSimulator(Input{Config: c, Model: c.Model, Cost: fixedCost{}, Workload: workload.NewSliceReader(nil), Sink: &Collect{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	reps := s.replicas
+	for _, rp := range reps {
+		rp.running = []int32{0} // a decode on every rank
+		rp.waiting.pushBack(0)  // and a prompt
+	}
+	rank := func(i int) *trtllmScheduler { return reps[i].sched.(*trtllmScheduler) }
+	if rank(0).balanceHolds() {
+		t.Fatal("rank 0 held with a prompt on every rank")
+	}
+	reps[0].waiting.popFront() // rank 0 ran its prompt; its next step admits none
+	rank(0).adp.admitted = false
+	for i := 1; i < 3; i++ {
+		if rank(i).balanceHolds() {
+			t.Errorf("rank %d held after rank 0 ran the group's prompts", i)
+		}
+		reps[i].waiting.popFront()
+	}
+	reps[1].waiting.pushBack(0)
+	if !rank(1).balanceHolds() {
+		t.Error("rank 1 ran a new prompt on a release it had used")
+	}
+}

@@ -14,11 +14,16 @@ package replay
 // The engine's ranks step in lockstep and share one count. lodsim's
 // replicas step on their own clocks, so the group counts its replicas'
 // steps together and a timeout passes every timeout_iters x (group size)
-// of them; each replica then runs its waiting prompts once. A rank "has a
-// prompt" when one waits in its queue or its last step admitted one (the
-// lockstep engine would have seen it in the same step); its decodes are
-// its running requests (without context chunking a prompt's one step is
-// the step that admits it).
+// of them; each replica then runs its waiting prompts once. Likewise, when
+// a replica runs its prompts because every rank has one (a release), each
+// other replica runs its own at its next step, as the engine's ranks do in
+// the same step: without it a replica in a longer step (a prefill) missed
+// releases that a faster one's short window offered, and waited for
+// timeouts while the fastest ran its prompts. A rank "has a prompt" when
+// one waits in its queue or its last step admitted one (the lockstep
+// engine would have seen it in the same step); its decodes are its
+// running requests (without context chunking a prompt's one step is the
+// step that admits it).
 
 // adpGroup is the state one attention data-parallel group shares: its
 // balancing count and the requests waiting for a rank (adpassign.go).
