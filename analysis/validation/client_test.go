@@ -198,7 +198,8 @@ func TestAsyncSchedulingRecipe(t *testing.T) {
 // TestLaunchRecipe: InferenceMAX's TensorRT-LLM MoE launch scripts set
 // the KV cache, the memory fraction, the batch size cap, padded CUDA
 // graphs and (gpt-oss) the token budget on their rows; other models,
-// clients and engines keep theirs, and attention-DP rows no cap.
+// clients and engines keep theirs; an attention-DP row's cap is per rank
+// (C / DP).
 func TestLaunchRecipe(t *testing.T) {
 	ds, oss := "deepseek-ai/DeepSeek-R1", "openai/gpt-oss-120b"
 	for _, c := range []struct {
@@ -210,7 +211,7 @@ func TestLaunchRecipe(t *testing.T) {
 		kv        lod.Precision
 	}{
 		{"DeepSeek-R1 TP8", Row{Model: ds, GPU: "h200_sxm", Backend: "trtllm", Client: ClientBenchServing, TP: 8, Concurrency: 16}, 0.75, 16, 128, 8192, lod.FP8},
-		{"DeepSeek-R1 DEP8", Row{Model: ds, GPU: "h200_sxm", Backend: "trtllm", Client: ClientBenchServing, TP: 1, AttentionDP: 8, Concurrency: 256}, 0.75, 0, 128, 8192, lod.FP8},
+		{"DeepSeek-R1 DEP8", Row{Model: ds, GPU: "h200_sxm", Backend: "trtllm", Client: ClientBenchServing, TP: 1, AttentionDP: 8, Concurrency: 256}, 0.75, 32, 128, 8192, lod.FP8},
 		{"gpt-oss c64", Row{Model: oss, GPU: "h200_sxm", Backend: "trtllm", Client: ClientBenchServing, TP: 2, Concurrency: 64}, 0.85, 64, 64, 20000, lod.Unquantized},
 		{"gpt-oss c4", Row{Model: oss, GPU: "h200_sxm", Backend: "TRTLLM", Client: ClientBenchServing, TP: 8, Concurrency: 4}, 0.85, 4, 4, 20000, lod.Unquantized},
 		{"gpt-oss aiperf", Row{Model: oss, GPU: "h200_sxm", Backend: "trtllm", Client: ClientAIPerf, TP: 8, Concurrency: 4}, 0.9, 0, 0, 8192, lod.FP8},

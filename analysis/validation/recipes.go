@@ -96,11 +96,9 @@ func rowLaunchRecipe(row Row) (launchRecipe, bool) {
 
 // applyLaunchRecipe sets row's launch recipe on cfg, model m (the model
 // cfg runs) included: the KV cache format, the memory fraction, the batch
-// size cap, the CUDA graphs and the token budget. The cap is left off
-// under attention DP: TensorRT-LLM hands a new request to a rank with
-// room, while replay's clients keep to the replica they were routed to,
-// where a per-rank cap of C / DP starves them (DeepSeek-R1 8192/1024 at
-// 256 clients: 54.9 s predicted against 12.2 s measured).
+// size cap (per attention-DP rank, where replay hands each new request
+// to a rank with room as TensorRT-LLM does: replay/adpassign.go), the
+// CUDA graphs and the token budget.
 func applyLaunchRecipe(row Row, cfg *replay.Config, m *lod.Model) {
 	r, ok := rowLaunchRecipe(row)
 	if !ok {
@@ -113,9 +111,7 @@ func applyLaunchRecipe(row Row, cfg *replay.Config, m *lod.Model) {
 	cfg.Cluster.GPUMemoryUtilization = r.memFraction
 	sc := &cfg.Scheduler
 	seqs := max(row.Concurrency/max(row.AttentionDP, 1), 1)
-	if max(row.AttentionDP, 1) == 1 {
-		sc.MaxNumSeqs = seqs
-	}
+	sc.MaxNumSeqs = seqs
 	graphMax := r.graphMax
 	if graphMax == 0 {
 		graphMax = seqs
