@@ -108,6 +108,7 @@ var selectionNotes = []string{
 	"custom_all_reduce: CUDA-graph kernels when measured, else all",
 	"duplicate points (same op and shape) are merged by their median latency",
 	"gemm: vLLM fp8_block rows collected before vLLM 0.25 are left out (timed without CUDA graphs, host launch gaps included; see eagerTimed)",
+	"gemm: a section's measured cells are smoothed (each the median of itself and its neighbours' estimates, cost.Grid.Denoise) when that predicts a held-out tenth of its own points better (smoothGEMM); the notes give each section's check",
 }
 
 type gemmPt struct {
