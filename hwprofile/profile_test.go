@@ -41,32 +41,34 @@ func TestShippedFitTargets(t *testing.T) {
 }
 
 // knownFitMisses are the shipped fits above issue 10's targets, with the
-// held-out MAPE they have (%). Most are GEMMs, whose error sits in kernels
-// under 100 us (at and above 100 us their MAPE is about 4%): the
-// measurement scatter of short kernels (4096 x 4096 at m = 512 measured at
-// 65 us beside m = 513 at 30 us) that no fill of a hole from its
-// neighbours predicts; the median fill (cost.Grid.FillMedian) made every
-// one of them better, none enough. The others are the L40S's decode
+// held-out MAPE they have (%). Most are GEMMs: the measurement scatter of
+// single shapes (4096 x 4096 at m = 512 measured at 65 us beside m = 513
+// at 30 us) that no fill of a hole from its neighbours predicts; the median
+// fill (cost.Grid.FillMedian) made every one of them better, none enough.
+// The SGLang tables scatter at every kernel size, 2-3x the other engines'
+// tables; their floor (the error left with every other shape known
+// exactly) is 6-7.3 % on H200 and B200 (MEASUREMENTS.md, "GEMM tables with
+// scatter"), and smoothing the sections whose own check prefers it
+// (smoothGEMM) brought them 0.2-0.7 points nearer it. The others are the L40S's decode
 // attention (every engine), sglang context attention, NCCL all-gather and
 // trtllm context MLA (139 points), the A100 trtllm 1.0.0 decode attention
 // and the H100 sglang custom all-reduce. The test holds them at these
 // figures so that they cannot get worse unnoticed.
 var knownFitMisses = map[string]float64{
 	"a100_sxm/vllm/gemm":                   5.32,
-	"h200_sxm/sglang/gemm":                 6.92,
-	"h200_sxm/sglang/gemm_fp8":             7.63,
-	"h200_sxm/sglang/gemm_fp8_block":       9.43,
-	"b200_sxm/vllm/gemm_fp8":               9.49,
-	"b200_sxm/sglang/gemm":                 8.05,
-	"b200_sxm/sglang/gemm_fp8":             7.64,
-	"b200_sxm/sglang/gemm_fp8_block":       8.57,
+	"h200_sxm/sglang/gemm":                 6.58,
+	"h200_sxm/sglang/gemm_fp8":             7.48,
+	"h200_sxm/sglang/gemm_fp8_block":       9.26,
+	"b200_sxm/vllm/gemm_fp8":               8.57,
+	"b200_sxm/sglang/gemm":                 7.64,
+	"b200_sxm/sglang/gemm_fp8":             7.18,
+	"b200_sxm/sglang/gemm_fp8_block":       7.90,
 	"a100_sxm/trtllm/gemm":                 5.04,
-	"h100_sxm/sglang/gemm":                 5.15,
 	"h100_sxm/sglang/gemm_fp8":             5.67,
 	"h100_sxm/sglang/gemm_fp8_block":       7.67,
-	"gb200/sglang/gemm":                    6.81,
-	"gb200/sglang/gemm_fp8":                6.17,
-	"gb200/sglang/gemm_fp8_block":          6.67,
+	"gb200/sglang/gemm":                    6.66,
+	"gb200/sglang/gemm_fp8":                5.68,
+	"gb200/sglang/gemm_fp8_block":          6.18,
 	"l40s/vllm/gemm":                       6.44,
 	"l40s/vllm/gemm_fp8":                   5.04,
 	"l40s/sglang/gemm":                     9.11,
