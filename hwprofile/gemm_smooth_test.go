@@ -77,3 +77,35 @@ func TestSmoothGEMM(t *testing.T) {
 		t.Errorf("note %q", n)
 	}
 }
+
+// The shipped profiles record each GEMM section's check: the scattered
+// SGLang tables are smoothed, the quiet TensorRT-LLM and vLLM H200 ones are
+// left as measured (MEASUREMENTS.md, "GEMM tables with scatter").
+func TestShippedGEMMSmoothing(t *testing.T) {
+	for _, c := range []struct {
+		key, engine string
+		smoothed    []string
+		kept        []string
+	}{
+		{"h200_sxm", "sglang", []string{"bf16", "fp8", "fp8_block"}, nil},
+		{"b200_sxm", "sglang", []string{"bf16", "fp8", "fp8_block", "nvfp4"}, nil},
+		{"h200_sxm", "trtllm", nil, []string{"bf16", "fp8", "fp8_block"}},
+		{"h200_sxm", "vllm", nil, []string{"bf16", "fp8"}},
+	} {
+		p, err := EmbeddedProfileFor(c.key, c.engine)
+		if err != nil {
+			t.Fatal(err)
+		}
+		notes := strings.Join(p.Notes, "\n")
+		for _, q := range c.smoothed {
+			if !strings.Contains(notes, "gemm "+q+": measured cells smoothed") {
+				t.Errorf("%s/%s: gemm %s not noted as smoothed; notes:\n%s", c.key, c.engine, q, notes)
+			}
+		}
+		for _, q := range c.kept {
+			if !strings.Contains(notes, "gemm "+q+": measured cells not smoothed") {
+				t.Errorf("%s/%s: gemm %s not noted as kept; notes:\n%s", c.key, c.engine, q, notes)
+			}
+		}
+	}
+}
