@@ -423,7 +423,7 @@ func TestEngineProfilesReproduceMeasuredPoints(t *testing.T) {
 		name      string
 		got, want float64
 	}{
-		{"sglang nvfp4 gemm 4096^3", sg.QuantGEMM(4096, 4096, 4096, cost.NVFP4), 63941},
+		{"vllm nvfp4 gemm 4096^3", vl.QuantGEMM(4096, 4096, 4096, cost.NVFP4), 47669},
 		{"sglang generation MLA, 1 head, fp8 cache, batch 1, KV 2", sg.GenerationMLA(1, 2, cost.MLAShape{Heads: 1, KVCache: cost.FP8}), 10461},
 		{"vllm fp8_block MoE, 1 token, DeepSeek-V3 shape", vl.MoE(cost.MoEShape{Tokens: 1, Hidden: 7168, Inter: 2048, Experts: 256, TopK: 8, TP: 1, EP: 1, Quant: cost.FP8Block}), 81984},
 		{"vllm all-to-all of 512 bytes on 8 GPUs", vl.AllToAll(512, 8), 10690},
@@ -433,6 +433,14 @@ func TestEngineProfilesReproduceMeasuredPoints(t *testing.T) {
 		if math.Abs(c.got-c.want) > 1e-4*c.want {
 			t.Errorf("%s: %.1f ns, measured %.0f ns", c.name, c.got, c.want)
 		}
+	}
+	// SGLang's NVFP4 section is smoothed (smoothGEMM): its 4096^3 cell,
+	// measured at 63,941 ns where 4097 x 4096 x 4096 takes 44,831 ns and
+	// vLLM's table times the same FlashInfer CuTe DSL kernel at 47,669 ns,
+	// holds its neighbours' estimate. 10 % of vLLM's figure allows for the
+	// engines' other overheads; the measured cell is 34 % above it.
+	if got := sg.QuantGEMM(4096, 4096, 4096, cost.NVFP4); math.Abs(got-47669) > 0.1*47669 {
+		t.Errorf("sglang nvfp4 gemm 4096^3: %.0f ns, expected the smoothed cell within 10%% of vLLM's 47669 ns", got)
 	}
 	// A precision the profile did not measure (NVFP4 on the H100) scales
 	// the calibrated BF16 GEMM by the roofline's ratio.
