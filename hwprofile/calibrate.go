@@ -108,6 +108,7 @@ var selectionNotes = []string{
 	"custom_all_reduce: CUDA-graph kernels when measured, else all",
 	"duplicate points (same op and shape) are merged by their median latency",
 	"gemm: vLLM fp8_block rows collected before vLLM 0.25 are left out (timed without CUDA graphs, host launch gaps included; see eagerTimed)",
+	"mla: vLLM kernel-table rows (context_mla, generation_mla) are left out for the same reason; vLLM's module rows stay",
 	"gemm: a section's measured cells are smoothed (each the median of itself and its neighbours' estimates, cost.Grid.Denoise) when that predicts a held-out tenth of its own points better (smoothGEMM); the notes give each section's check",
 }
 
@@ -477,8 +478,28 @@ func pickEngine(ms *Measurements, g cost.GPU, engine string) (string, error) {
 // against 12.3 us graph-timed at m, n, k = 1, 768, 7168). Serving engines
 // replay decode steps as CUDA graphs, so such rows are left out and an
 // fp8_block GEMM costs as the profile's FP8 grid (cost.Profile.QuantGEMM).
+//
+// The vLLM MLA kernel tables ({context,generation}_mla_perf; only A100's
+// vLLM 0.14.0 collection has them) are left out for the same reason:
+// aiconfigurator's collector (collector/vllm/collect_mla.py, every stored
+// version) times vLLM's MLA impl.forward in a plain loop between CUDA
+// events, 6 iterations, no CUDA graph. The A100 table holds 241 us or more
+// for every shape (285 us at its 10th percentile of context rows, 318 us
+// of generation rows, whatever the batch and length) where the A100
+// TensorRT-LLM kernel table's fit gives a median 3.4x (context) and 4.4x
+// (generation) less for the same shapes. vLLM's graph-timed MLA
+// measurements are its module tables (OpContextMLAModule), which stay.
 func eagerTimed(m *Measurement) bool {
-	return m.Op == cost.OpGEMM && m.Quant == cost.FP8Block && strings.EqualFold(m.Engine, "vllm") && versionBefore(m.Version, 0, 25)
+	if !strings.EqualFold(m.Engine, "vllm") {
+		return false
+	}
+	switch m.Op {
+	case cost.OpGEMM:
+		return m.Quant == cost.FP8Block && versionBefore(m.Version, 0, 25)
+	case cost.OpContextMLA, cost.OpGenerationMLA:
+		return true
+	}
+	return false
 }
 
 // versionBefore reports whether version v ("0.24.0", "v0.24.0rc1", "1")

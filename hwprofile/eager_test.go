@@ -81,3 +81,37 @@ func TestShippedVLLMFP8BlockGEMM(t *testing.T) {
 		t.Errorf("sglang fp8_block GEMM equals its FP8 one (%.1f ns): its own table was dropped", a)
 	}
 }
+
+// TestEagerVLLMMLALeftOut checks that calibration drops vLLM's MLA kernel
+// rows (aiconfigurator times them eagerly, host launch gaps included) and
+// keeps the same rows of another engine and vLLM's MLA module rows.
+func TestEagerVLLMMLALeftOut(t *testing.T) {
+	ms := &Measurements{}
+	for b := int64(1); b <= 4; b++ {
+		for _, e := range []string{"vllm", "trtllm"} {
+			for _, op := range []cost.Op{cost.OpContextMLA, cost.OpGenerationMLA} {
+				ms.Rows = append(ms.Rows, Measurement{Op: op, GPU: "a100_sxm", Dtype: "bf16", KVDtype: "bf16", Engine: e, Version: "0.14.0",
+					Heads: 16, Batch: b, SeqLen: 1024, MedianNs: 300e3})
+			}
+		}
+		ms.Rows = append(ms.Rows, Measurement{Op: cost.OpGenerationMLAModule, GPU: "a100_sxm", Dtype: "bf16", KVDtype: "bf16",
+			Engine: "vllm", Version: "0.24.0", Quant: cost.BF16, Heads: 16, Batch: b, SeqLen: 1024, MedianNs: 300e3})
+	}
+	g, err := cost.LookupGPU("a100_sxm")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		engine           string
+		cmla, gmla, gmod int
+	}{{"vllm", 0, 0, 4}, {"trtllm", 4, 4, 0}} {
+		s, err := selectRows(ms, g, c.engine)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(s.cmla) != c.cmla || len(s.gmla) != c.gmla || len(s.gmlaMod) != c.gmod {
+			t.Errorf("%s: %d context and %d generation MLA kernel shapes, %d generation module shapes; want %d, %d, %d",
+				c.engine, len(s.cmla), len(s.gmla), len(s.gmlaMod), c.cmla, c.gmla, c.gmod)
+		}
+	}
+}

@@ -133,6 +133,7 @@ func TestEmbeddedProfilesRebuild(t *testing.T) {
 			if len(gz) > 1<<20 {
 				t.Errorf("%s is %d bytes, expected at most 1 MiB", path, len(gz))
 			}
+			checkSections(t, sp.key, sp.engine, p)
 			if p.Engine != sp.engine {
 				t.Errorf("%s: engine %q, expected %q", path, p.Engine, sp.engine)
 			}

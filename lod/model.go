@@ -2,6 +2,8 @@ package lod
 
 import (
 	"fmt"
+
+	"github.com/lodsim/lodsim/hwprofile/cost"
 )
 
 // Model is a decoder-only transformer architecture. Activations and
@@ -254,6 +256,10 @@ func (m Model) attnPrecision() Precision {
 	}
 	return m.Weights
 }
+
+// ExpertKernel is the precision a cost model prices the routed experts'
+// kernels at (cost.MoEShape.Quant).
+func (m Model) ExpertKernel() cost.Precision { return m.expertPrecision().Kernel() }
 
 func (m Model) expertPrecision() Precision {
 	if m.ExpertWeights != Unquantized {

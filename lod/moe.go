@@ -54,7 +54,7 @@ func (p *Planner) moeLayer(d *moeCost, t, group int) {
 	d.expertNs = 0
 	if group > 0 {
 		e := cm.MoE(cost.MoEShape{Tokens: group, Hidden: h, Inter: m.ExpertIntermediate, Experts: m.Experts,
-			TopK: m.ExpertsPerToken, TP: moeTP, EP: p.ep, Quant: ew.Kernel()})
+			TopK: m.ExpertsPerToken, TP: moeTP, EP: p.ep, Quant: m.ExpertKernel()})
 		v += e
 		d.expertNs = ns(e)
 		w += d.experts * float64(ew.bytes(3*int64(h)*int64(m.ExpertIntermediate/moeTP), m.DTypeBytes))

@@ -9,7 +9,12 @@ package replay
 // mode), a rank with nothing to run executes a dummy batch while any rank
 // has work (execute_dummy_batch), and the step ends when the slowest rank's
 // does. When the ranks replay CUDA graphs they pad to the largest token
-// count among them (DP padding), else each keeps its own tokens.
+// count among them (DP padding), else each keeps its own tokens; vLLM
+// before 0.17 pads eager steps too whenever CUDA graphs are on
+// (EngineDefaults.DPPadEager: allow_dp_padding followed the configured
+// cudagraph_mode, not the step's), so a rank's prefill above the largest
+// graph makes every rank run that many tokens through its layers and the
+// MoE layers compute them once per rank.
 //
 // lodsim's replicas are those ranks (cluster.attention_data_parallel
 // consecutive replicas form a group), each with its own scheduler and KV
@@ -19,8 +24,8 @@ package replay
 // longest step (StageCost.Overhead carries the wait), so they end
 // together and every rank sees the group's next boundary at once. The
 // MoE layers compute the group's tokens as gathered (lod.Batch.MoETokens):
-// the padded count on every rank when they replay graphs, else the sum of
-// the ranks' tokens with one token for each idle rank's dummy batch. A
+// the padded count on every rank when they pad, else the sum of the
+// ranks' tokens with one token for each idle rank's dummy batch. A
 // decode run (decoderun.go) would step one rank alone, so lock-step
 // replicas step one by one. With pipeline parallelism, and on a
 // disaggregated pool, the replicas keep their own clocks (not modelled).
@@ -108,8 +113,10 @@ func fireGroups(s *Simulator) {
 // coordinate_batch_across_dp does: when the largest rank's tokens fit a
 // captured CUDA-graph size every rank replays a graph (a full one for a
 // decode-only batch, a piecewise one otherwise) and all pad to that size,
-// the idle ranks' dummy batches too; otherwise all run eagerly at their
-// own sizes, an idle rank's dummy batch one token.
+// the idle ranks' dummy batches too; otherwise all run eagerly, padded to
+// the largest rank's tokens when the engine pads eager steps
+// (stepCost.dpPadEager), else at their own sizes, an idle rank's dummy
+// batch one token.
 func (g *dpGroup) start(s *Simulator) {
 	p := g.pool
 	most, sum, idle := 1, 0, 0
@@ -125,6 +132,9 @@ func (g *dpGroup) start(s *Simulator) {
 		return
 	}
 	pad := p.steps.graphs.size(most)
+	if pad == 0 && p.steps.dpPadEager {
+		pad = most
+	}
 	moe := sum + idle
 	if pad > 0 {
 		moe = pad * len(g.pend)

@@ -162,3 +162,37 @@ func TestVLLMDenseDataParallelIndependent(t *testing.T) {
 		}
 	}
 }
+
+// TestVLLMDataParallelEagerPadding: vLLM before 0.17 pads every
+// data-parallel step to the largest rank's tokens while CUDA graphs are
+// on (allow_dp_padding = cudagraph_mode != NONE), eager steps included.
+// A's 600-token prefill on rank 0 is above the largest graph (512), yet
+// rank 1's dummy batch runs 600 tokens too, so the MoE layers compute
+// 2 x 600 = 1200 tokens, not 600 + 1; hand-computed from the planner as
+// TestVLLMDataParallelLockstep. From 0.17 (#34102) and with enforce_eager
+// (no graphs: allow_dp_padding false) the eager step keeps 601, at both
+// levels of detail.
+func TestVLLMDataParallelEagerPadding(t *testing.T) {
+	reqs := []workload.Request{{ID: 0, Arrival: 0, PromptTokens: 600, OutputTokens: 2}}
+	prefillA := lod.Batch{Chunks: []lod.Chunk{{Q: 600}}, Sampled: 1}
+	padded, own := dpStepNs(t, 1200, 600, prefillA), dpStepNs(t, 601, 0, prefillA)
+	if padded <= own {
+		t.Fatalf("padded step %d ns, own-size step %d: the hand-computed cases do not differ", padded, own)
+	}
+	for _, tc := range []struct {
+		version string
+		eager   bool
+		want    int64
+	}{{"0.12.0", false, padded}, {"0.14.0", false, padded}, {"0.17.0", false, own}, {"", false, own}, {"0.12.0", true, own}} {
+		for _, l := range []string{"medium", "high"} {
+			c := dpConfig(l, "")
+			c.Scheduler.Engine, c.Scheduler.EngineVersion, c.Scheduler.EnforceEager = EngineVLLM, tc.version, tc.eager
+			c.ApplyDefaults()
+			_, rs := runReqs(t, c, tokenCost{}, reqs)
+			if got := byID(rs)[0].FirstToken; got != Time(tc.want) {
+				t.Errorf("vLLM %q, enforce_eager %v, %s: first token at %d ns, want the prefill step's %d (padded %d, own size %d)",
+					tc.version, tc.eager, l, got, tc.want, padded, own)
+			}
+		}
+	}
+}

@@ -52,6 +52,11 @@ type EngineDefaults struct {
 	// CUDAGraphMaxBatch is the largest decode batch the engine captures
 	// and pads to (0: it does not pad decode batches).
 	CUDAGraphMaxBatch int
+	// DPPadEager: vLLM's data-parallel ranks of an MoE model pad every
+	// step to the largest rank's token count while CUDA graphs are on,
+	// eager steps (prefills above the largest graph) included, not only
+	// the steps that replay a graph (dpsync.go).
+	DPPadEager bool
 }
 
 // engineHost is what engine defaults depend on.
@@ -81,7 +86,9 @@ var engineRows = []engineRow{
 			"CacheConfig gpu_memory_utilization 0.9, block_size 16; V1 always chunks prefills; " +
 			"vllm/config/compilation.py cudagraph_capture_sizes [1, 2, 4] + 8..248 step 8 + 256..max step 16, " +
 			"max_cudagraph_capture_size min(2 x max_num_seqs, 512), no size above max_num_batched_tokens; " +
-			"cudagraph_mode FULL_AND_PIECEWISE replays decode-only batches padded to the next size",
+			"cudagraph_mode FULL_AND_PIECEWISE replays decode-only batches padded to the next size; " +
+			"vllm/v1/worker/gpu_model_runner.py pads every data-parallel step, eager ones included, to the largest " +
+			"rank's tokens while cudagraph_mode is not NONE (coordinate_batch_across_dp with allow_dp_padding, #26375)",
 		rules:  vllmDefaults,
 		graphs: vllmGraphs,
 	},
@@ -91,6 +98,16 @@ var engineRows = []engineRow{
 			"core scheduling with GPU execution\"; vllm/config/vllm.py turns async_scheduling None on unless an " +
 			"incompatible option: pipeline parallel, CPU backend, non-MTP/EAGLE speculative decoding)",
 		rules:  vllmAsyncDefaults,
+		graphs: vllmGraphs,
+	},
+	{
+		engine: EngineVLLM, since: "0.17.0",
+		source: "as 0.14.0, and data-parallel ranks pad to the largest rank's tokens only in the steps that replay a " +
+			"CUDA graph (#34102, \"[DP] Only use DP padding when cudagraphs are actually used\", commit 1d532f9 of " +
+			"2026-02-27, while main was 0.17's development: #35441 \"Deprecate code in 0.17 as scheduled\" the same " +
+			"week); before it vllm/v1/worker/gpu_model_runner.py padded every step whenever cudagraph_mode is not " +
+			"NONE (allow_dp_padding = compilation_config.cudagraph_mode != CUDAGraphMode.NONE, #26375)",
+		rules:  vllmGraphOnlyDPPadDefaults,
 		graphs: vllmGraphs,
 	},
 	{
@@ -124,6 +141,7 @@ func vllmDefaults(h engineHost) EngineDefaults {
 		d.MaxNumBatchedTokens, d.MaxNumSeqs = 8192, 1024
 	}
 	d.CUDAGraphMaxBatch = min(2*d.MaxNumSeqs, 512)
+	d.DPPadEager = true
 	return d
 }
 
@@ -132,6 +150,14 @@ func vllmDefaults(h engineHost) EngineDefaults {
 func vllmAsyncDefaults(h engineHost) EngineDefaults {
 	d := vllmDefaults(h)
 	d.OverlapScheduler = h.pp <= 1
+	return d
+}
+
+// vllmGraphOnlyDPPadDefaults are vLLM's defaults from 0.17.0 on: as
+// 0.14.0's, with data-parallel padding only in graph-replaying steps.
+func vllmGraphOnlyDPPadDefaults(h engineHost) EngineDefaults {
+	d := vllmAsyncDefaults(h)
+	d.DPPadEager = false
 	return d
 }
 
@@ -387,6 +413,27 @@ func (c *Config) graphSizes() ([]int32, error) {
 	}
 	slices.Sort(out)
 	return slices.Compact(out), nil
+}
+
+// dpPadEager reports whether c's engine version pads its data-parallel
+// ranks to the largest rank's tokens in eager steps too
+// (EngineDefaults.DPPadEager). vLLM does so only with CUDA graphs on
+// (allow_dp_padding follows cudagraph_mode, which enforce_eager sets to
+// NONE); newStepCost checks that.
+func (c *Config) dpPadEager() (bool, error) {
+	sc := &c.Scheduler
+	if sc.Engine == "" {
+		return false, nil
+	}
+	g, err := cost.LookupGPU(c.Hardware.GPU)
+	if err != nil {
+		return false, err
+	}
+	d, err := LookupEngineDefaults(sc.Engine, sc.EngineVersion, g, c.Cluster.TensorParallel, c.Cluster.PipelineParallel)
+	if err != nil {
+		return false, err
+	}
+	return d.DPPadEager, nil
 }
 
 // validateEngine checks the engine settings: a known engine and version,

@@ -21,12 +21,16 @@ func TestEngineDefaultsPerVersion(t *testing.T) {
 	}{
 		// vLLM: >= 70 GiB and not A100 gets the large OpenAI-server budget.
 		// From 0.14.0 async scheduling is on by default.
+		// Before 0.17.0 data-parallel ranks pad eager steps too.
 		{EngineVLLM, "0.16.0", h100, 1, EngineDefaults{Engine: EngineVLLM, Version: "0.14.0", MaxNumBatchedTokens: 8192, MaxNumSeqs: 1024,
+			BlockSize: 16, MemoryFraction: 0.9, ChunkedPrefill: true, Batching: BatchingMixed, OverlapScheduler: true, CUDAGraphMaxBatch: 512,
+			DPPadEager: true}},
+		{EngineVLLM, "0.17.1", h100, 1, EngineDefaults{Engine: EngineVLLM, Version: "0.17.0", MaxNumBatchedTokens: 8192, MaxNumSeqs: 1024,
 			BlockSize: 16, MemoryFraction: 0.9, ChunkedPrefill: true, Batching: BatchingMixed, OverlapScheduler: true, CUDAGraphMaxBatch: 512}},
 		{EngineVLLM, "0.12.0", h100, 1, EngineDefaults{Engine: EngineVLLM, Version: "0.11.0", MaxNumBatchedTokens: 8192, MaxNumSeqs: 1024,
-			BlockSize: 16, MemoryFraction: 0.9, ChunkedPrefill: true, Batching: BatchingMixed, CUDAGraphMaxBatch: 512}},
+			BlockSize: 16, MemoryFraction: 0.9, ChunkedPrefill: true, Batching: BatchingMixed, CUDAGraphMaxBatch: 512, DPPadEager: true}},
 		{EngineVLLM, "0.12.0", a100, 1, EngineDefaults{Engine: EngineVLLM, Version: "0.11.0", MaxNumBatchedTokens: 2048, MaxNumSeqs: 256,
-			BlockSize: 16, MemoryFraction: 0.9, ChunkedPrefill: true, Batching: BatchingMixed, CUDAGraphMaxBatch: 512}},
+			BlockSize: 16, MemoryFraction: 0.9, ChunkedPrefill: true, Batching: BatchingMixed, CUDAGraphMaxBatch: 512, DPPadEager: true}},
 		// SGLang on 80 GiB: chunk 8192, cuda_graph_max_bs 256 below TP4;
 		// reserved 512 + 1.5 x 8192 + 2 x 256 + 1/8 x 1024 = 13440 MiB of 81920.
 		{EngineSGLang, "0.5.1.post1", h100, 1, EngineDefaults{Engine: EngineSGLang, Version: "0.5.0", MaxNumBatchedTokens: 8192, MaxNumSeqs: 4096,
@@ -43,7 +47,7 @@ func TestEngineDefaultsPerVersion(t *testing.T) {
 		// no version means the newest row.
 		{EngineTRTLLM, "1.2.0rc6.post1", h100, 1, EngineDefaults{Engine: EngineTRTLLM, Version: "1.0.0", MaxNumBatchedTokens: 8192, MaxNumSeqs: 2048,
 			BlockSize: 32, MemoryFraction: 0.9, Batching: BatchingMixed, CapacityPolicy: GuaranteedNoEvict, OverlapScheduler: true}},
-		{EngineVLLM, "", h100, 1, EngineDefaults{Engine: EngineVLLM, Version: "0.14.0", MaxNumBatchedTokens: 8192, MaxNumSeqs: 1024,
+		{EngineVLLM, "", h100, 1, EngineDefaults{Engine: EngineVLLM, Version: "0.17.0", MaxNumBatchedTokens: 8192, MaxNumSeqs: 1024,
 			BlockSize: 16, MemoryFraction: 0.9, ChunkedPrefill: true, Batching: BatchingMixed, OverlapScheduler: true, CUDAGraphMaxBatch: 512}},
 	}
 	for _, c := range cases {

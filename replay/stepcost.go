@@ -26,6 +26,9 @@ type stepCost struct {
 	graphs  cudaGraphs
 	overlap bool
 	tp      int
+	// dpPadEager: a data-parallel group pads its eager steps to the
+	// largest rank's tokens too (EngineDefaults.DPPadEager, dpsync.go).
+	dpPadEager bool
 }
 
 // plan fills out with the cost of lb on each stage, padding lb first.
@@ -66,6 +69,11 @@ func newStepCost(c *Config, pl *lod.Planner) (stepCost, error) {
 	if err != nil {
 		return stepCost{}, err
 	}
+	pad, err := c.dpPadEager()
+	if err != nil {
+		return stepCost{}, err
+	}
 	o := c.Scheduler.OverlapScheduler
-	return stepCost{planner: pl, graphs: cudaGraphs{sizes: sizes}, overlap: o != nil && *o, tp: pl.TP()}, nil
+	return stepCost{planner: pl, graphs: cudaGraphs{sizes: sizes}, overlap: o != nil && *o, tp: pl.TP(),
+		dpPadEager: pad && len(sizes) > 0}, nil
 }

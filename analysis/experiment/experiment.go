@@ -89,9 +89,33 @@ func New(cfg *replay.Config, opts ...Option) (*Experiment, error) {
 	if e.model, err = c.ResolveModel(); err != nil {
 		return nil, nameErr(c, err)
 	}
+	if err := e.checkSections(); err != nil {
+		return nil, nameErr(c, err)
+	}
 	// State the request-length limit in the resolved configuration.
 	c.Scheduler.MaxModelLen = c.MaxModelLenFor(e.model)
 	return e, nil
+}
+
+// checkSections refuses a calibrated profile, the run's or a pool's,
+// without a measured section the model needs (hwprofile.CheckSections):
+// its MoE or MLA layers would be priced by the roofline unannounced. An
+// explicit hardware.profile: roofline prices everything by the roofline.
+func (e *Experiment) checkSections() error {
+	m := e.model
+	need := hwprofile.ModelNeeds{Model: m.Name, MoE: m.MoE(), Experts: m.ExpertKernel(), MLA: m.MLA()}
+	var errs []error
+	for _, c := range []struct {
+		field string
+		cm    cost.CostModel
+	}{{"hardware.profile", e.cost}, {"cluster.disaggregated.prefill", e.prefillCost}, {"cluster.disaggregated.decode", e.decodeCost}} {
+		if p, ok := c.cm.(*cost.Profile); ok {
+			if err := hwprofile.CheckSections(p, need); err != nil {
+				errs = append(errs, fmt.Errorf("%s: %w", c.field, err))
+			}
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // resolvePools resolves the cost models of a disaggregated cluster's

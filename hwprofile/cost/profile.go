@@ -656,6 +656,14 @@ func (p *Profile) MeasuresKVCache(kv Precision) bool {
 	return kv == BF16 || (kv == FP8 && p.gen8 != nil)
 }
 
+// HasMoE reports whether the profile has a measured MoE section for
+// experts of precision q (MoE prices any other by the GPU's roofline).
+func (p *Profile) HasMoE(q Precision) bool { return p.moeModel(q) != nil }
+
+// HasMLA reports whether the profile has both measured MLA sections
+// (ContextMLA and GenerationMLA price a missing one by the roofline).
+func (p *Profile) HasMLA() bool { return p.cmla != nil && p.gmla != nil }
+
 // Elementwise implements CostModel.
 func (p *Profile) Elementwise(bytes float64) float64 {
 	if p.Element == nil {
