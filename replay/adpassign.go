@@ -102,6 +102,17 @@ func (p *workerPool) adpRefill(s *Simulator, rp *replica) {
 	}
 }
 
+// adpQueued is the number of requests waiting in the attention-DP groups'
+// queues of pool p (on no replica yet): the samples count them as
+// waiting.
+func (p *workerPool) adpQueued() int32 {
+	var n int32
+	for i := range p.adp {
+		n += int32(p.adp[i].queue.n)
+	}
+	return n
+}
+
 // adpUnfinished records the requests still in the attention-DP groups'
 // queues of pool p as unfinished, group by group in queue order.
 func (p *workerPool) adpUnfinished(s *Simulator) {

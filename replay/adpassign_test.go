@@ -84,3 +84,29 @@ func TestADPBalanceRelease(t *testing.T) {
 		t.Error("rank 1 ran a new prompt on a release it had used")
 	}
 }
+
+// TestADPQueueSampledWaiting: a request in an attention-DP group's queue
+// (both ranks at max_seqs 1, from 2000 ns until rank 1 finishes after
+// 1 ms) is waiting in the time series: the sample at 1 ms counts 2
+// running and 1 waiting, at both levels of detail.
+func TestADPQueueSampledWaiting(t *testing.T) {
+	const in = "set engine=trtllm chunked=0 budget=64 replicas=2 adp=2 max_seqs=1\n" +
+		"arrive id=0 at=0 prompt=8 output=400\narrive id=1 at=1000 prompt=8 output=300\narrive id=2 at=2000 prompt=8 output=2\n"
+	for _, l := range []string{"high", "medium"} {
+		c, reqs, _, err := parseScenario(in, l)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.Simulation.SampleInterval = MinSampleInterval
+		st, err := Run(Input{Config: c, Model: c.Model, Cost: fixedCost{}, Workload: workload.NewSliceReader(reqs), Sink: &Collect{}, CheckInvariants: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(st.Samples) < 2 || st.Samples[1].T != 1_000_000 {
+			t.Fatalf("%s: samples %+v, want one at 1 ms", l, st.Samples)
+		}
+		if sm := st.Samples[1]; sm.Running != 2 || sm.Waiting != 1 {
+			t.Errorf("%s: sample at 1 ms: %d running, %d waiting, want 2 and 1 (request 2 in the group's queue)", l, sm.Running, sm.Waiting)
+		}
+	}
+}
