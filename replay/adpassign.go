@@ -64,6 +64,9 @@ func (p *workerPool) enqueue(s *Simulator, rp *replica, slot int32) {
 	if p.adpAssigns(s) {
 		to := p.adpRank(s, rp)
 		if to == nil {
+			if s.disagg != nil {
+				s.reqs[slot].prefillIdx = -1 // on no prefill worker yet (place sets it)
+			}
 			g := p.adpGroup(rp)
 			g.queue.pushBack(slot)
 			return

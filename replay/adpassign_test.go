@@ -110,3 +110,36 @@ func TestADPQueueSampledWaiting(t *testing.T) {
 		}
 	}
 }
+
+// TestADPQueueDisaggPrefillWorker: on a disaggregated cluster whose
+// TensorRT-LLM prefill pool is one attention-DP2 group at max_seqs 1, a
+// third prompt arriving while both ranks prefill waits in the group's
+// queue; stopped then, it is reported unfinished with PrefillWorker -1
+// (a stage it did not reach), the two running ones on workers 0 and 1.
+func TestADPQueueDisaggPrefillWorker(t *testing.T) {
+	for _, l := range []string{"high", "medium"} {
+		c := &Config{
+			Simulation: SimulationConfig{LoD: LoD(l), Seed: 1, MaxSimulationTime: 3000},
+			Model:      tinyMoE,
+			Hardware:   HardwareConfig{GPU: "A100-80GB-SXM"},
+			Cluster: ClusterConfig{Disaggregated: &DisaggConfig{
+				Prefill: PoolConfig{Workers: 2, AttentionDataParallel: 2, MaxNumSeqs: 1}, Decode: PoolConfig{Workers: 1},
+				Transfer: TransferConfig{Link: KVLinkNetwork, BandwidthGBps: 10, LatencyUs: 1}}},
+			Scheduler: SchedulerConfig{KVBlocks: 1000, BlockSize: 4, Engine: EngineTRTLLM},
+			Workload:  WorkloadConfig{Embedded: "test"},
+		}
+		c.ApplyDefaults()
+		reqs := []workload.Request{{ID: 0, Arrival: 0, PromptTokens: 100, OutputTokens: 4},
+			{ID: 1, Arrival: 1000, PromptTokens: 100, OutputTokens: 4}, {ID: 2, Arrival: 2000, PromptTokens: 100, OutputTokens: 4}}
+		st, rs := runDisagg(t, c, fixedCost{}, reqs)
+		workers := map[workload.RequestID]int32{}
+		for _, r := range rs {
+			if r.Status == Unfinished {
+				workers[r.ID] = r.PrefillWorker
+			}
+		}
+		if st.Unfinished != 3 || workers[0] != 0 || workers[1] != 1 || workers[2] != -1 {
+			t.Errorf("%s: %d unfinished, prefill workers %v, want 0 and 1 running, 2 queued on none (-1)", l, st.Unfinished, workers)
+		}
+	}
+}
