@@ -64,6 +64,9 @@ func (p *workerPool) enqueue(s *Simulator, rp *replica, slot int32) {
 	if p.adpAssigns(s) {
 		to := p.adpRank(s, rp)
 		if to == nil {
+			if s.disagg != nil {
+				s.reqs[slot].prefillIdx = -1 // on no prefill worker yet (place sets it)
+			}
 			g := p.adpGroup(rp)
 			g.queue.pushBack(slot)
 			return
@@ -100,6 +103,17 @@ func (p *workerPool) adpRefill(s *Simulator, rp *replica) {
 		}
 		p.place(s, to, g.queue.popFront())
 	}
+}
+
+// adpQueued is the number of requests waiting in the attention-DP groups'
+// queues of pool p (on no replica yet): the samples count them as
+// waiting.
+func (p *workerPool) adpQueued() int32 {
+	var n int32
+	for i := range p.adp {
+		n += int32(p.adp[i].queue.n)
+	}
+	return n
 }
 
 // adpUnfinished records the requests still in the attention-DP groups'

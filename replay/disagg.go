@@ -81,6 +81,7 @@ func (d *disagg) sample() {
 				sm.InTransfer += int32(len(rp.inbound))
 			}
 		}
+		*waiting += p.adpQueued() // waiting for an attention-DP rank
 		return float64(used) / float64(total)
 	}
 	sm.PrefillKVUtil = pool(d.prefill, &sm.PrefillRunning, &sm.PrefillWaiting)

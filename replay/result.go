@@ -147,7 +147,7 @@ func (r *RequestResult) TPOT() float64 {
 type Sample struct {
 	T            Time    `json:"t_ns"`
 	Running      int32   `json:"running"`       // sequences in running queues
-	Waiting      int32   `json:"waiting"`       // sequences in waiting queues
+	Waiting      int32   `json:"waiting"`       // sequences in waiting queues (attention-DP groups' included)
 	BatchSize    float64 `json:"batch_size"`    // mean sequences per step since the previous sample
 	KVUtil       float64 `json:"kv_util"`       // used / total KV blocks
 	OutputTokens int64   `json:"output_tokens"` // tokens produced since the previous sample

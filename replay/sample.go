@@ -40,6 +40,7 @@ func (s *Simulator) onSample() {
 		used += s.kvHeld(rp)
 		total += int64(rp.kv.total)
 	}
+	waiting += s.pools[0].adpQueued() // waiting for an attention-DP rank
 	ts := &s.ts
 	sm := Sample{T: s.now, Running: running, Waiting: waiting, OutputTokens: ts.tokens, Completed: ts.done}
 	if total > 0 {

@@ -97,18 +97,23 @@ func New(cfg *replay.Config, opts ...Option) (*Experiment, error) {
 	return e, nil
 }
 
-// checkSections refuses a calibrated profile, the run's or a pool's,
-// without a measured section the model needs (hwprofile.CheckSections):
+// checkSections refuses a calibrated profile, the run's (unless both
+// pools of a disaggregated cluster have their own) or a pool's, without a
+// measured section the model needs (hwprofile.CheckSections):
 // its MoE or MLA layers would be priced by the roofline unannounced. An
 // explicit hardware.profile: roofline prices everything by the roofline.
 func (e *Experiment) checkSections() error {
 	m := e.model
 	need := hwprofile.ModelNeeds{Model: m.Name, MoE: m.MoE(), Experts: m.ExpertKernel(), MLA: m.MLA()}
+	run := e.cost
+	if e.prefillCost != nil && e.decodeCost != nil {
+		run = nil // both pools have their own: no layer is priced by the run's
+	}
 	var errs []error
 	for _, c := range []struct {
 		field string
 		cm    cost.CostModel
-	}{{"hardware.profile", e.cost}, {"cluster.disaggregated.prefill", e.prefillCost}, {"cluster.disaggregated.decode", e.decodeCost}} {
+	}{{"hardware.profile", run}, {"cluster.disaggregated.prefill", e.prefillCost}, {"cluster.disaggregated.decode", e.decodeCost}} {
 		if p, ok := c.cm.(*cost.Profile); ok {
 			if err := hwprofile.CheckSections(p, need); err != nil {
 				errs = append(errs, fmt.Errorf("%s: %w", c.field, err))

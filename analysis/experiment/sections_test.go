@@ -51,3 +51,28 @@ func TestMissingSectionIsAnError(t *testing.T) {
 		}
 	}
 }
+
+// TestSectionsOfUnusedProfileNotChecked: a disaggregated cluster whose
+// pools both run on a GPU of their own (H100) never prices a layer by
+// hardware.profile (B200's shipped SGLang profile, without an MoE
+// section), so the run is not refused for that profile's sections; a
+// pool left on hardware.gpu still is, naming the pool.
+func TestSectionsOfUnusedProfileNotChecked(t *testing.T) {
+	for _, both := range []bool{true, false} {
+		c := moeOn(t, "B200", "sglang", "")
+		c.Cluster = replay.ClusterConfig{Disaggregated: &replay.DisaggConfig{
+			Prefill: replay.PoolConfig{Workers: 1, TensorParallel: 2, GPU: "H100"},
+			Decode:  replay.PoolConfig{Workers: 1, TensorParallel: 2}}}
+		if both {
+			c.Cluster.Disaggregated.Decode.GPU = "H100"
+		}
+		c.ApplyDefaults()
+		_, err := New(c)
+		if both && err != nil {
+			t.Errorf("both pools on H100: %v", err)
+		}
+		if !both && (!errors.Is(err, hwprofile.ErrMissingSection) || !strings.Contains(err.Error(), "b200_sxm/sglang")) {
+			t.Errorf("decode pool on B200: %v, want ErrMissingSection for b200_sxm/sglang", err)
+		}
+	}
+}
