@@ -31,7 +31,16 @@ func TestRandomHighEqualsMedium(t *testing.T) {
 	// 500 seeds run in about a second; 3,000 passed when this was written.
 	allToAlls := 0  // runs whose high level exchanged MoE tokens
 	batchWaits := 0 // TensorRT-LLM runs with batch waiting on
+	// Beyond the 500, seeds that once failed: 2517 (TP2 PP2, 72 KV
+	// blocks of 2 tokens: two requests in alternate micro-batches, neither
+	// fitting beside the other, evicted each other forever, each finding
+	// the other in flight; schedCore.makeRoom).
+	seeds := make([]uint64, 0, 501)
 	for seed := uint64(1); seed <= 500; seed++ {
+		seeds = append(seeds, seed)
+	}
+	seeds = append(seeds, 2517)
+	for _, seed := range seeds {
 		rng := rand.New(rand.NewPCG(seed, 77))
 		var reqs []workload.Request
 		var at int64

@@ -195,13 +195,13 @@ func (d *disagg) startTransfers(dst *replica) {
 		if dst.run.active {
 			free -= s.medium.runExtraBlocks(dst)
 		}
-		if int64(need) > free || len(dst.running)+len(dst.inbound) >= dst.grp.sched.MaxNumSeqs {
-			return
-		}
-		if dst.grp.sched.DecodeReservedTokens > 0 && int64(need) > d.sglangAllocatable(dst, r, free) {
-			return
-		}
-		if noEvict(dst) && int64(dst.kv.need(r, admitSequence.target(r))) > d.noEvictRoom(dst) {
+		if !d.roomFor(dst, r, need, free) {
+			// A medium decode run in progress ends with its step in
+			// progress: the next step's end checks again, as at high LoD
+			// (SGLang's allocatable room can grow as decodes advance).
+			if dst.run.active {
+				s.medium.cutRun(dst)
+			}
 			return
 		}
 		dst.pending.popFront()
@@ -228,6 +228,20 @@ func (d *disagg) startTransfers(dst *replica) {
 	}
 }
 
+// roomFor reports whether decode replica dst may take r's transfer of
+// need blocks now, with free blocks free: they hold it, max_num_seqs
+// allows one more, and so do SGLang's pre-allocation reserve and
+// TensorRT-LLM's guaranteed_no_evict where configured.
+func (d *disagg) roomFor(dst *replica, r *reqState, need int32, free int64) bool {
+	if int64(need) > free || len(dst.running)+len(dst.inbound) >= dst.grp.sched.MaxNumSeqs {
+		return false
+	}
+	if dst.grp.sched.DecodeReservedTokens > 0 && int64(need) > d.sglangAllocatable(dst, r, free) {
+		return false
+	}
+	return !noEvict(dst) || int64(dst.kv.need(r, admitSequence.target(r))) <= d.noEvictRoom(dst)
+}
+
 // sglangClipMaxNewTokens is SGLang's SGLANG_CLIP_MAX_NEW_TOKENS_ESTIMATION
 // (4096): the most output tokens its decode server's admission counts.
 const sglangClipMaxNewTokens = 4096
@@ -249,6 +263,11 @@ func (d *disagg) sglangAllocatable(rp *replica, r *reqState, free int64) int64 {
 	var retractable, single int64
 	for _, slot := range rp.running {
 		retractable += int64(s.reqs[slot].numTokens())
+	}
+	if rp.run.active {
+		// A medium decode run's steps that ended by now gave each of its
+		// requests a token it has yet to settle, as at high LoD.
+		retractable += int64(rp.run.endedBy(s.now)) * int64(len(rp.run.b.slots))
 	}
 	for _, slot := range rp.running {
 		q := &s.reqs[slot]

@@ -216,7 +216,17 @@ func TestRandomDisaggHighEqualsMedium(t *testing.T) {
 	h200, _ := cost.LookupGPU("H200-SXM")
 	compared, tightCompared, netCompared, mixedCompared := 0, 0, 0, 0
 	const seeds = 300
+	// Beyond the 300, seeds that once failed: 882 and 2460 (a medium
+	// decode run hid from a waiting KV transfer the blocks a preemption
+	// freed as the run began; mediumExecutor.startRun) and 1432 (SGLang's
+	// pre-allocation room, checked mid-run, missed the run's unsettled
+	// tokens; disagg.sglangAllocatable).
+	all := make([]uint64, 0, seeds+3)
 	for seed := uint64(1); seed <= seeds; seed++ {
+		all = append(all, seed)
+	}
+	all = append(all, 882, 1432, 2460)
+	for _, seed := range all {
 		rng := rand.New(rand.NewPCG(seed, 12))
 		reqs := randomDisaggReqs(rng, 5+rng.IntN(30))
 		cm := models[rng.IntN(len(models))]
@@ -577,4 +587,64 @@ func TestDisaggDecodeReservedTokens(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestRandomDisaggReserveHighEqualsMedium: on a decode worker under
+// SGLang's pre-allocation reserve (scheduler.decode_reserved_tokens), the
+// room a waiting KV transfer may take grows as the running decodes
+// advance; at high LoD each step's end checks it again, so a medium decode
+// run must end with its step in progress when a transfer is refused
+// mid-run (disagg.startTransfers), and count its unsettled tokens
+// (disagg.sglangAllocatable). Random small workloads on 1P+1D must give
+// identical outputs at both levels. A failure prints its seed.
+func TestRandomDisaggReserveHighEqualsMedium(t *testing.T) {
+	compared := 0
+	var waited int64
+	for seed := uint64(1); seed <= 300; seed++ {
+		rng := rand.New(rand.NewPCG(seed, 5))
+		var reqs []workload.Request
+		var at int64
+		for i := 0; i < 2+rng.IntN(3); i++ {
+			at += rng.Int64N(30000)
+			reqs = append(reqs, workload.Request{ID: workload.RequestID(i), Arrival: at,
+				PromptTokens: int32(1 + rng.IntN(120)), OutputTokens: int32(1 + rng.IntN(200))})
+		}
+		// A prompt of up to 120 tokens (60 blocks) beside the reserve (up
+		// to 32 blocks) fits an empty worker: a request that never could
+		// would wait for room forever (not checked on arrival).
+		blocks, reserved := 100+rng.IntN(100), 1+rng.IntN(64)
+		var res [2][]RequestResult
+		var st [2]*Stats
+		for i, l := range []string{"high", "medium"} {
+			c := &Config{
+				Simulation: SimulationConfig{LoD: LoD(l), Seed: 1, MaxSimulationTime: Duration(10e9)},
+				Model:      tinyModel,
+				Hardware:   HardwareConfig{GPU: "A100-80GB-SXM"},
+				Cluster: ClusterConfig{Disaggregated: &DisaggConfig{
+					Prefill:  PoolConfig{Workers: 1, TensorParallel: 1, PipelineParallel: 1, MaxNumSeqs: 1, MaxNumBatchedTokens: 256, KVBlocks: 400},
+					Decode:   PoolConfig{Workers: 1, TensorParallel: 1, PipelineParallel: 1, MaxNumSeqs: 8, MaxNumBatchedTokens: 256, KVBlocks: blocks},
+					Transfer: TransferConfig{Link: KVLinkNetwork, BandwidthGBps: 50}}},
+				Scheduler: SchedulerConfig{BlockSize: 2, Engine: EngineSGLang, DecodeReservedTokens: reserved},
+				Workload:  WorkloadConfig{Embedded: "test"},
+			}
+			c.ApplyDefaults()
+			st[i], res[i] = runDisagg(t, c, fixedCost{}, reqs)
+			if st[i].Completed+st[i].Rejected != int64(len(reqs)) {
+				t.Fatalf("seed %d %s: %d of %d requests finished (blocks %d reserved %d %+v): %+v", seed, l, st[i].Completed+st[i].Rejected, len(reqs), blocks, reserved, reqs, res[i])
+			}
+		}
+		if contended(res[0], res[1]) {
+			continue
+		}
+		compared++
+		waited += st[0].Disaggregated.WaitedForRoom
+		if d := diffOutputs(st[0], st[1], res[0], res[1]); d != "" {
+			t.Fatalf("seed %d: high and medium differ: %s", seed, d)
+		}
+	}
+	// 263 compared and 170 transfers waited for room when this was written.
+	if compared < 200 || waited < 100 {
+		t.Errorf("%d of 300 seeds compared, %d transfers waited for decode room: the test exerts too little pressure", compared, waited)
+	}
+	t.Logf("%d of 300 seeds compared, %d transfers waited for decode room", compared, waited)
 }

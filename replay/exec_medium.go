@@ -108,10 +108,13 @@ func (m *mediumExecutor) onPPArrive(stageGID, batchIdx int, ver uint32) {
 // blocks (decodes only take more). A preemption skips admission, so it
 // rules a run out; so does an admission rule that changes per step
 // (SGLang's decaying reserve), which can admit mid-run. Pipeline stages
-// hand steps on one by one, so runs need PP1.
+// hand steps on one by one, so runs need PP1. A decode replica with KV
+// transfers waiting for its room runs step by step too: each step's end
+// offers them the blocks freed since (by a preemption as this step was
+// formed, say), as at high LoD.
 func (m *mediumExecutor) startRun(rp *replica, b *batch, preempted bool) bool {
 	blocked := rp.waiting.n > 0 && rp.sched.headStaysBlocked()
-	if rp.grp.pp != 1 || !b.decodeOnly() || preempted || (rp.waiting.n > 0 && !blocked) || !rp.sched.settlesRuns() {
+	if rp.grp.pp != 1 || !b.decodeOnly() || preempted || (rp.waiting.n > 0 && !blocked) || !rp.sched.settlesRuns() || rp.pending.n > 0 {
 		return false
 	}
 	rp.run.blocked = blocked

@@ -116,10 +116,18 @@ func (c *schedCore) continueRunning(b *batch, budget int32, prefillsOnly bool, p
 // makeRoom preempts victims until need blocks are free for running[i].
 // It reports false when they cannot be: nothing left to preempt but
 // requests in flight, or running[i] itself was the victim.
+//
+// running[i] never preempts itself while requests admitted after it are
+// in flight: the engine would evict those first (recompute order), and
+// they cannot be evicted mid-step, so running[i] waits a step for them to
+// land instead. Evicting it would invert the order: under pipeline
+// parallelism two requests in alternate micro-batches, neither fitting
+// beside the other, would then evict each other forever, each finding the
+// other in flight (a livelock: TestRandomHighEqualsMedium's seed 2517).
 func (c *schedCore) makeRoom(i int, need int32, preempted *bool) bool {
 	for !c.rp.kv.fits(need) {
 		v := c.self.victim()
-		if v < 0 {
+		if v < 0 || (v == i && i < len(c.rp.running)-1) {
 			return false
 		}
 		c.preempt(v)
