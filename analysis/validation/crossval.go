@@ -14,9 +14,9 @@ import (
 // group and the group's rows predicted with them.
 type Fold struct {
 	Group string
-	// Costs were fitted on TrainGroups: every other aggregated group of
-	// the group's engine, or, where the engine has no other group, every
-	// other aggregated group of every engine (CrossEngine).
+	// Costs were fitted on TrainGroups: every other group of the group's
+	// engine, aggregated or disaggregated, or, where the engine has no
+	// other group, every other group of every engine (CrossEngine).
 	Costs       replay.EngineCosts
 	TrainGroups []string
 	CrossEngine bool
@@ -31,12 +31,14 @@ type CrossValidation struct {
 	Table GroupTable
 }
 
-// CrossValidate runs leave-one-group-out cross-validation: for each
-// aggregated group of rows (Row.Group), FitEngineCosts on the other groups
-// of its engine, then predict every row of the left-out group with those
-// constants. It measures what a user should expect of the shipped
-// constants on a deployment they were not fitted to. Disaggregated rows
-// and groups with no simulated row appear in the table as skipped.
+// CrossValidate runs leave-one-group-out cross-validation: for each group
+// of rows (Row.Group; a disaggregated group is one, as in the fit), fit
+// the engine constants on the other groups of its engine, aggregated and
+// disaggregated alike, then predict every row of the left-out group with
+// those constants. It measures what a user should expect of the shipped
+// constants on a deployment they were not fitted to. Groups of an engine
+// lodsim does not know, and rows that cannot be simulated, appear in the
+// table as skipped.
 func CrossValidate(rows []Row, opt EngineFitOptions) (*CrossValidation, error) {
 	byGroup := map[string][]Row{}
 	for _, r := range rows {
@@ -61,7 +63,7 @@ func CrossValidate(rows []Row, opt EngineFitOptions) (*CrossValidation, error) {
 		left := byGroup[g]
 		f := Fold{Group: g}
 		e := replay.Engine(strings.ToLower(strings.TrimSpace(left[0].Backend)))
-		if left[0].Disaggregated() || !slices.Contains(replay.Engines, e) {
+		if !slices.Contains(replay.Engines, e) {
 			ps, err := PredictAll(left, opt.Sim) // skipped, each with its reason
 			if err != nil {
 				return nil, err
@@ -71,14 +73,14 @@ func CrossValidate(rows []Row, opt EngineFitOptions) (*CrossValidation, error) {
 		}
 		var train []Row
 		for _, r := range rows {
-			if r.Group() != g && !r.Disaggregated() && strings.EqualFold(strings.TrimSpace(r.Backend), string(e)) {
+			if r.Group() != g && strings.EqualFold(strings.TrimSpace(r.Backend), string(e)) {
 				train = append(train, r)
 			}
 		}
 		if len(train) == 0 {
 			f.CrossEngine = true
 			for _, r := range rows {
-				if r.Group() != g && !r.Disaggregated() {
+				if r.Group() != g {
 					train = append(train, r)
 				}
 			}
@@ -124,7 +126,7 @@ func fitPooled(train []Row, e replay.Engine, opt EngineFitOptions) (replay.Engin
 	}
 	ec := replay.EngineCosts{Engine: e}
 	if len(use) == 0 {
-		return ec, rep, fmt.Errorf("%w: no aggregated %s row", ErrNoRows, e)
+		return ec, rep, fmt.Errorf("%w: no %s row", ErrNoRows, e)
 	}
 	// The client ramp is a switch, not a smooth parameter: fit the costs
 	// with the clients in lock-step and spread, and keep the better.
