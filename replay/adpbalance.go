@@ -14,17 +14,24 @@ package replay
 // The engine's ranks step in lockstep and share one count. lodsim's
 // replicas step on their own clocks, so the group counts its replicas'
 // steps together and a timeout passes every timeout_iters x (group size)
-// of them; each replica then runs its waiting prompts once. A rank "has a
-// prompt" when one waits in its queue or its last step admitted one (the
-// lockstep engine would have seen it in the same step); its decodes are
-// its running requests (without context chunking a prompt's one step is
-// the step that admits it).
+// of them; each replica then runs its waiting prompts once. Likewise, when
+// a replica runs its prompts because every rank has one (a release), each
+// other replica runs its own at its next step, as the engine's ranks do in
+// the same step: without it a replica in a longer step (a prefill) missed
+// releases that a faster one's short window offered, and waited for
+// timeouts while the fastest ran its prompts. A rank "has a prompt" when
+// one waits in its queue or its last step admitted one (the lockstep
+// engine would have seen it in the same step); its decodes are its
+// running requests (without context chunking a prompt's one step is the
+// step that admits it).
 
-// adpGroup is the balancing state one attention data-parallel group
-// shares.
+// adpGroup is the state one attention data-parallel group shares: its
+// balancing count and the requests waiting for a rank (adpassign.go).
 type adpGroup struct {
-	steps   int    // replica steps since the count last restarted
-	timeout uint32 // timeouts passed
+	steps    int    // replica steps since the count last restarted
+	timeout  uint32 // timeouts passed
+	released uint32 // steps some rank ran prompts with every rank having one
+	queue    deque  // requests no rank has room for yet
 }
 
 // count adds n replica steps of a group of dp ranks with timeout steps,
@@ -41,6 +48,7 @@ func (g *adpGroup) count(n, timeout, dp int) {
 // adpRank is one replica's balancing state.
 type adpRank struct {
 	timeout  uint32 // the group's timeouts this replica has run prompts on
+	released uint32 // the group's releases it has run prompts on
 	batched  int    // steps its prompts waited for a batch of every rank's
 	admitted bool   // its last step admitted a prompt
 }
@@ -89,13 +97,15 @@ func (t *trtllmScheduler) balanceHolds() bool {
 			return true
 		}
 		a.batched = 0
+		g.released++
+		a.released = g.released
 		return false
 	}
-	if a.timeout != g.timeout || !allDecode {
+	if a.timeout != g.timeout || a.released != g.released || !allDecode {
 		if !allDecode {
 			g.steps = 0
 		}
-		a.timeout = g.timeout
+		a.timeout, a.released = g.timeout, g.released
 		return false
 	}
 	return true

@@ -202,7 +202,11 @@ func (e *highExecutor) ringSend(st *stage, r int) {
 		if st.netRank != nil && st.netRank[r] {
 			lat, bw = st.netLat, st.netBW
 		}
-		e.addTransferNs(st.ringLinks[r], xfer{dst: int16((r + 1) % n), par: par, stage: st.gid}, lat, bw)
+		dst := r + 1 // the next rank on the ring (no division: this runs per event)
+		if dst == n {
+			dst = 0
+		}
+		e.addTransferNs(st.ringLinks[r], xfer{dst: int16(dst), par: par, stage: st.gid}, lat, bw)
 	}
 	if rs.recv[par] == steps && rs.sent == steps {
 		rs.recv[par] = 0

@@ -41,6 +41,7 @@ func (s *Simulator) Finish() (*Stats, error) {
 			s.disagg.finish(rp)
 		}
 	}
+	s.pools[0].adpUnfinished(s)
 	if s.disagg != nil {
 		s.st.Disaggregated = s.disagg.stats()
 	}

@@ -48,23 +48,43 @@ var eventKindNames = [numEventKinds]string{
 
 // eventHeap is a 4-ary min-heap: shallower than a binary heap, and its
 // children share cache lines.
+//
+// The loop takes the earliest event (take) without removing it: most
+// handlers push one event, and that push replaces the taken one at the
+// root (one sift-down) instead of appending and sifting up while the
+// removal sifts the last event down. settle removes a taken event no push
+// replaced. Pop order is the total order (t, seq) whatever the heap's
+// layout, so results do not depend on which path ran.
 type eventHeap struct {
 	ev  []event
 	seq uint64
+	// taken: ev[0] is the event being handled, no longer pending.
+	taken bool
 }
 
 func (e *event) less(o *event) bool {
 	return e.t < o.t || (e.t == o.t && e.seq < o.seq)
 }
 
-func (h *eventHeap) Len() int { return len(h.ev) }
+// Len is the number of pending events.
+func (h *eventHeap) Len() int {
+	if h.taken {
+		return len(h.ev) - 1
+	}
+	return len(h.ev)
+}
 
 func (h *eventHeap) push(t Time, kind eventKind, a, b int32, ver uint32) {
 	h.seq++
-	h.ev = append(h.ev, event{t: t, seq: h.seq, ver: ver, kind: kind, a: a, b: b})
+	x := event{t: t, seq: h.seq, ver: ver, kind: kind, a: a, b: b}
+	if h.taken {
+		h.taken = false
+		h.down(x)
+		return
+	}
+	h.ev = append(h.ev, x)
 	ev := h.ev
 	i := len(ev) - 1
-	x := ev[i]
 	for i > 0 {
 		p := (i - 1) / 4
 		if !x.less(&ev[p]) {
@@ -76,16 +96,46 @@ func (h *eventHeap) push(t Time, kind eventKind, a, b int32, ver uint32) {
 	ev[i] = x
 }
 
-func (h *eventHeap) pop() event {
-	ev := h.ev
-	top := ev[0]
-	n := len(ev) - 1
-	x := ev[n]
-	h.ev = ev[:n]
-	ev = ev[:n]
-	if n == 0 {
-		return top
+// take marks the earliest pending event taken and returns it (the heap
+// must hold one and none be taken). Until the next push or settle, ev[0]
+// still holds it.
+func (h *eventHeap) take() *event {
+	h.taken = true
+	return &h.ev[0]
+}
+
+// settle removes the taken event, if a push did not replace it, so that
+// ev[0] is the earliest pending event again.
+func (h *eventHeap) settle() {
+	if h.taken {
+		h.taken = false
+		h.removeTop()
 	}
+}
+
+// pop removes and returns the earliest pending event.
+func (h *eventHeap) pop() event {
+	h.settle()
+	top := h.ev[0]
+	h.removeTop()
+	return top
+}
+
+// removeTop removes ev[0]: the last event moves to the root and sifts
+// down.
+func (h *eventHeap) removeTop() {
+	n := len(h.ev) - 1
+	x := h.ev[n]
+	h.ev = h.ev[:n]
+	if n > 0 {
+		h.down(x)
+	}
+}
+
+// down places x at the root, whose event it replaces, and sifts it down.
+func (h *eventHeap) down(x event) {
+	ev := h.ev
+	n := len(ev)
 	i := 0
 	for {
 		c := 4*i + 1
@@ -93,10 +143,7 @@ func (h *eventHeap) pop() event {
 			break
 		}
 		m := c
-		end := c + 4
-		if end > n {
-			end = n
-		}
+		end := min(c+4, n)
 		for j := c + 1; j < end; j++ {
 			if ev[j].less(&ev[m]) {
 				m = j
@@ -109,5 +156,4 @@ func (h *eventHeap) pop() event {
 		i = m
 	}
 	ev[i] = x
-	return top
 }

@@ -91,3 +91,52 @@ func TestHeapMatchesSortedReference(t *testing.T) {
 		}
 	}
 }
+
+// TestHeapTakeMatchesSortedReference drives the heap as the loop does:
+// take the earliest event, push zero to three events while it is taken
+// (the first replaces it at the root), settle, and checks every take and
+// the pending count against a reference kept sorted by (time, seq).
+// Seeded; a failure prints the seed.
+func TestHeapTakeMatchesSortedReference(t *testing.T) {
+	type ref struct {
+		t   Time
+		seq uint64
+		a   int32
+	}
+	for seed := uint64(1); seed <= 20; seed++ {
+		rng := rand.New(rand.NewPCG(seed, 5))
+		var h eventHeap
+		var want []ref
+		var now Time
+		var seq uint64
+		push := func(a int32) {
+			tm := now + Time(rng.IntN(50)) // narrow range: many ties
+			seq++
+			h.push(tm, evLinkTransfer, a, 0, uint32(a))
+			i, _ := slices.BinarySearchFunc(want, tm+1, func(x ref, t Time) int { return cmp.Compare(x.t, t) })
+			want = slices.Insert(want, i, ref{tm, seq, a})
+		}
+		for i := 0; i < 8; i++ {
+			push(int32(-i - 1))
+		}
+		for op := int32(0); op < 5000 && len(want) > 0; op++ {
+			e := h.take()
+			w := want[0]
+			want = want[1:]
+			if e.t != w.t || e.a != w.a || e.seq != w.seq || e.ver != uint32(w.a) {
+				t.Fatalf("seed %d op %d: took %+v, want time %d seq %d a %d", seed, op, *e, w.t, w.seq, w.a)
+			}
+			now = e.t
+			if h.Len() != len(want) {
+				t.Fatalf("seed %d op %d: %d pending while taken, reference %d", seed, op, h.Len(), len(want))
+			}
+			for k := rng.IntN(4); k > 0 && len(want) < 200; k-- {
+				push(op)
+			}
+			h.settle()
+			if h.Len() != len(want) || len(h.ev) != len(want) {
+				t.Fatalf("seed %d op %d: heap holds %d (%d slots), reference %d", seed, op, h.Len(), len(h.ev), len(want))
+			}
+		}
+	}
+}

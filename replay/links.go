@@ -232,7 +232,10 @@ func (e *highExecutor) deliver(x xfer) {
 	st := s.stages[x.stage]
 	n := len(st.ranks)
 	// The sender's link is free for its next chunk.
-	p := (int(x.dst) + n - 1) % n
+	p := int(x.dst) - 1 // the ring's previous rank, without a division
+	if p < 0 {
+		p = n - 1
+	}
 	rp := &st.ranks[p]
 	rp.out--
 	if rp.inAR {

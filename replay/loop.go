@@ -37,7 +37,10 @@ func (s *Simulator) Now() Time { return s.now }
 // dispatch events, each changing the state of one component (the switch
 // is inline: a call per event costs measurably at high LoD). The
 // schedulers kicked by events run once every event at their time is
-// applied (flushKicks).
+// applied (flushKicks). The event being handled is taken, not popped
+// (eventHeap.take): ev points at the heap's root, which the handler's
+// first push overwrites, so its fields are read before the handler runs
+// (as the handler's arguments) and not after.
 func (s *Simulator) loop(until Time, n int) {
 	begin(s)
 	if s.over {
@@ -47,6 +50,7 @@ func (s *Simulator) loop(until Time, n int) {
 	limit := min(until, stop)
 	processed := s.processed // a local: the loop's hottest counter
 	for ; n != 0 && s.err == nil; n-- {
+		s.h.settle()
 		if len(s.h.ev) == 0 {
 			s.over = true
 			break
@@ -57,7 +61,7 @@ func (s *Simulator) loop(until Time, n int) {
 			}
 			break
 		}
-		ev := s.h.pop()
+		ev := s.h.take() // not removed: the handler's first push replaces it
 		s.now = ev.t
 		s.counts[ev.kind]++
 		if s.wall != nil {
@@ -87,13 +91,12 @@ func (s *Simulator) loop(until Time, n int) {
 		case evKVTransfer:
 			s.disagg.arrived(ev.a)
 		}
-		if (len(s.kicks) > 0 || (s.medium != nil && len(s.medium.busDirty) > 0)) && (len(s.h.ev) == 0 || s.h.ev[0].t > s.now) {
-			flushKicks(s)
-		}
+		flushDue(s)
 		if processed++; s.in.Progress != nil && processed&0x3ffff == 0 {
 			s.in.Progress(s.now, s.finished)
 		}
 	}
+	s.h.settle()
 	s.processed = processed
 }
 

@@ -97,6 +97,24 @@ func flushKicks(s *Simulator) {
 	}
 }
 
+// flushDue runs flushKicks, where a replica was kicked or a shared bus
+// changed, once no event at the current time is left (flushAtNow). Small
+// enough to inline: the loop calls it after every event.
+func flushDue(s *Simulator) {
+	if len(s.kicks) > 0 || (s.medium != nil && len(s.medium.busDirty) > 0) {
+		flushAtNow(s)
+	}
+}
+
+// flushAtNow settles the event just handled (eventHeap.take), so that the
+// root is the next pending event, and runs flushKicks if that lies after
+// the current time.
+func flushAtNow(s *Simulator) {
+	if s.h.settle(); len(s.h.ev) == 0 || s.h.ev[0].t > s.now {
+		flushKicks(s)
+	}
+}
+
 // schedule starts a step on the replica if its first stage is free, the
 // pipeline has room and the scheduler finds work. (A function: Simulator
 // is at its method budget, TestPackageShape.)

@@ -58,7 +58,10 @@ func (s *Simulator) onSample() {
 		s.disagg.sample()
 	}
 	*ts = timeSeries{}
-	// Keep sampling only while something else can still happen.
+	// Keep sampling only while something else can still happen. (This
+	// sample event is taken, not yet removed: settle it to read the
+	// earliest pending event below.)
+	s.h.settle()
 	if s.h.Len() == 0 && !s.src.hasNext {
 		return
 	}

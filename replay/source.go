@@ -96,8 +96,6 @@ func (s *Simulator) onArrival() {
 	if s.disagg != nil {
 		s.disagg.toPrefill(rs)
 	}
-	rep.waiting.pushBack(slot)
-	rep.waitingTokens += int64(rs.prompt)
+	p.enqueue(s, rep, slot)
 	s.pull()
-	s.kick(rep)
 }

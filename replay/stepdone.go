@@ -82,6 +82,7 @@ func (s *Simulator) complete(rp *replica, done []int32, at Time) {
 	if rp.grp.kind == PoolPrefill {
 		if len(done) > 0 {
 			s.disagg.prefilled(rp, done)
+			rp.grp.adpRefill(s, rp)
 		}
 		rp.scratch = done[:0]
 		return
@@ -97,6 +98,7 @@ func (s *Simulator) complete(rp *replica, done []int32, at Time) {
 			s.ts.done++
 			s.record(slot, Completed, at)
 		}
+		rp.grp.adpRefill(s, rp)
 	}
 	rp.scratch = done[:0]
 }

@@ -17,7 +17,8 @@ const (
 	// "The benchmark client").
 	ClientAIPerf Client = ""
 	// ClientBenchServing is InferenceMAX's run of vLLM's
-	// benchmark_serving.py (its benchmarks/*_slurm.sh): --dataset-name
+	// benchmark_serving.py (its benchmarks/*_slurm.sh, and srt-slurm's
+	// sa-bench for its disaggregated rows, sourceClient): --dataset-name
 	// random with --random-range-ratio 0.8 (each prompt and output length
 	// drawn uniformly from [0.8 x ISL, ISL] and [0.8 x OSL, OSL]),
 	// --num-prompts 10 x C, --max-concurrency C, --request-rate inf (every
@@ -42,9 +43,10 @@ const (
 
 // benchServingEngines are the engines whose rows are simulated with
 // ClientBenchServing where they were measured with it: TensorRT-LLM's
-// and vLLM's InferenceMAX rows. The dev set's SGLang InferenceMAX rows
-// are all disaggregated (which keep the default), so SGLang is not
-// listed: its constants were fitted on aiperf rows only.
+// and vLLM's aggregated InferenceMAX rows. The dev set's SGLang
+// InferenceMAX rows are all disaggregated (which take it whatever their
+// engine, sourceClient), so SGLang is not listed: its constants were
+// fitted on aiperf rows only.
 var benchServingEngines = []string{"trtllm", "vllm"}
 
 // inferenceMAXKeys are the silicon_data_source keys that mark a row of
@@ -75,13 +77,22 @@ func fromInferenceMAX(source string) bool {
 	return false
 }
 
-// sourceClient tells the client of aggregated row r (engine and
-// InferenceMAX read before) from its silicon_data_source. Disaggregated
-// rows keep the default: their InferenceMAX runs are multi-node recipes
-// this model of the client was not checked against.
+// sourceClient tells the client of row r (engine, mode and InferenceMAX
+// read before) from its silicon_data_source. InferenceMAX's
+// disaggregated rows are InferenceX's multi-node srt-slurm runs, whose
+// sa-bench benchmark (src/srtctl/benchmarks/sa_bench.py and
+// scripts/sa-bench/bench.sh in NVIDIA/srt-slurm) is benchmark_serving.py
+// with the same settings: --random-range-ratio 0.8, --num-prompts 10 x C,
+// --request-rate inf, --max-concurrency C, after a separate warm-up run
+// of 2 x C prompts that ends before it starts (a fresh start of every
+// client, as ClientBenchServing simulates). Other disaggregated rows keep
+// the default.
 func sourceClient(r *Row) Client {
 	engine := strings.ToLower(r.Backend)
 	if r.Disaggregated() {
+		if r.InferenceMAX {
+			return ClientBenchServing
+		}
 		return ClientAIPerf
 	}
 	if r.InferenceMAX && slices.Contains(benchServingEngines, engine) {

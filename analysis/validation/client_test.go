@@ -12,7 +12,9 @@ import (
 // silicon_data_source) of a TensorRT-LLM or vLLM aggregated deployment
 // are simulated with its benchmark_serving client, TensorRT-LLM's other
 // aggregated rows (aiconfigurator's aiperf harness) with aiperf's
-// profiling phase; other engines and disaggregated rows keep the default.
+// profiling phase, InferenceMAX's disaggregated rows (srt-slurm's sa-bench,
+// its benchmark_serving run) with benchmark_serving; other engines and
+// other disaggregated rows keep the default.
 func TestSourceClient(t *testing.T) {
 	imax := "source_file=2026-04-06.csv; model=Llama-3.1-70B; silicon_concurrency=4; wip=False"
 	for _, c := range []struct {
@@ -28,7 +30,9 @@ func TestSourceClient(t *testing.T) {
 		{"vllm", "", "db-dump/2026-04-27; config_id=606; workflow_run_id=305; vllm/vllm-openai:v0.16.0", ClientBenchServing},
 		{"vllm", "", "source_file=/x/aic-auto-gap-analysis/h200_sxm/vllm/0.12.0/q.csv; silicon_concurrency=16", ClientAIPerf},
 		{"sglang", "", imax, ClientAIPerf},
-		{"trtllm", "disagg", imax, ClientAIPerf},
+		{"trtllm", "disagg", imax, ClientBenchServing},
+		{"sglang", "disagg", imax, ClientBenchServing},
+		{"sglang", "disagg", "source_file=/x/aic-auto-gap-analysis/q.csv; silicon_concurrency=16", ClientAIPerf},
 	} {
 		r := Row{Backend: c.backend, Mode: c.mode, InferenceMAX: fromInferenceMAX(c.source)}
 		if got := sourceClient(&r); got != c.want {
@@ -194,7 +198,8 @@ func TestAsyncSchedulingRecipe(t *testing.T) {
 // TestLaunchRecipe: InferenceMAX's TensorRT-LLM MoE launch scripts set
 // the KV cache, the memory fraction, the batch size cap, padded CUDA
 // graphs and (gpt-oss) the token budget on their rows; other models,
-// clients and engines keep theirs, and attention-DP rows no cap.
+// clients and engines keep theirs; an attention-DP row's cap is per rank
+// (C / DP).
 func TestLaunchRecipe(t *testing.T) {
 	ds, oss := "deepseek-ai/DeepSeek-R1", "openai/gpt-oss-120b"
 	for _, c := range []struct {
@@ -206,7 +211,7 @@ func TestLaunchRecipe(t *testing.T) {
 		kv        lod.Precision
 	}{
 		{"DeepSeek-R1 TP8", Row{Model: ds, GPU: "h200_sxm", Backend: "trtllm", Client: ClientBenchServing, TP: 8, Concurrency: 16}, 0.75, 16, 128, 8192, lod.FP8},
-		{"DeepSeek-R1 DEP8", Row{Model: ds, GPU: "h200_sxm", Backend: "trtllm", Client: ClientBenchServing, TP: 1, AttentionDP: 8, Concurrency: 256}, 0.75, 0, 128, 8192, lod.FP8},
+		{"DeepSeek-R1 DEP8", Row{Model: ds, GPU: "h200_sxm", Backend: "trtllm", Client: ClientBenchServing, TP: 1, AttentionDP: 8, Concurrency: 256}, 0.75, 32, 128, 8192, lod.FP8},
 		{"gpt-oss c64", Row{Model: oss, GPU: "h200_sxm", Backend: "trtllm", Client: ClientBenchServing, TP: 2, Concurrency: 64}, 0.85, 64, 64, 20000, lod.Unquantized},
 		{"gpt-oss c4", Row{Model: oss, GPU: "h200_sxm", Backend: "TRTLLM", Client: ClientBenchServing, TP: 8, Concurrency: 4}, 0.85, 4, 4, 20000, lod.Unquantized},
 		{"gpt-oss aiperf", Row{Model: oss, GPU: "h200_sxm", Backend: "trtllm", Client: ClientAIPerf, TP: 8, Concurrency: 4}, 0.9, 0, 0, 8192, lod.FP8},

@@ -8,7 +8,6 @@ import (
 	"github.com/lodsim/lodsim/analysis"
 	"github.com/lodsim/lodsim/analysis/experiment"
 	"github.com/lodsim/lodsim/replay"
-	"github.com/lodsim/lodsim/trace"
 )
 
 // DisaggLayout is a disaggregated row's pools, from the silicon layout's
@@ -93,9 +92,11 @@ func sourceConcurrency(r *Row, v string) error {
 // the row leaves them blank and disaggLayout knows it, else 1), TP
 // and PP, the engine's defaults per pool, KV moved over NVLink when both
 // pools fit in one node of the row's GPU, else over the network
-// (replay's default link choice), and the closed-loop workload of
-// RowConfig with the row's concurrency (batch_size, else the data
-// source's silicon_concurrency).
+// (replay's default link choice), SGLang's decode pre-allocation reserve
+// on an SGLang decode pool (decodeReserve), and the closed-loop workload
+// of the row's client (InferenceMAX's rows: benchmark_serving, sourceClient)
+// with the row's concurrency (batch_size, else the data source's
+// silicon_concurrency).
 //
 // Each pool's attention_dp_size, moe_ep_size and moe_tp_size map onto its
 // attention_data_parallel, expert_parallel and moe_tensor_parallel, as
@@ -133,12 +134,12 @@ func disaggRowConfig(row Row, opt Options) (*experiment.Experiment, error) {
 		Cluster: replay.ClusterConfig{Disaggregated: &replay.DisaggConfig{
 			Prefill: pool(d.PrefillWorkers, d.PrefillTP, d.PrefillPP, d.PrefillAttentionDP, d.PrefillMoEEP, d.PrefillMoETP),
 			Decode:  pool(d.DecodeWorkers, d.DecodeTP, d.DecodePP, d.DecodeAttentionDP, d.DecodeMoEEP, d.DecodeMoETP)}},
-		Scheduler: replay.SchedulerConfig{Engine: engine, EngineVersion: version},
+		Scheduler: replay.SchedulerConfig{Engine: engine, EngineVersion: version, DecodeReservedTokens: decodeReserve(engine)},
 		Workload: replay.WorkloadConfig{ClosedLoop: &replay.ClosedLoopConfig{
 			Clients:  clients,
-			Requests: opt.requests(clients),
-			Prompt:   trace.LengthDist{Kind: "fixed", Mean: float64(row.ISL)},
-			Output:   trace.LengthDist{Kind: "fixed", Mean: float64(row.OSL)},
+			Requests: row.Client.requests(clients, opt),
+			Prompt:   row.Client.lengths(row.ISL),
+			Output:   row.Client.lengths(row.OSL),
 		}},
 	}
 	if rc := disaggRecipeFor(row); rc != nil {
@@ -165,4 +166,21 @@ func disaggRowConfig(row Row, opt Options) (*experiment.Experiment, error) {
 		return nil, skipf("%v", err)
 	}
 	return x, nil
+}
+
+// sglangDecodeReservedTokens is SGLang's num_reserved_decode_tokens
+// (SGLANG_NUM_RESERVED_DECODE_TOKENS, default 512), which its decode
+// server keeps free for every request it holds before it pre-allocates
+// another transfer (replay's scheduler.decode_reserved_tokens,
+// BENCHMARKS.md "Decode pre-allocation reserve of disaggregated rows").
+// None of the dev set's recipes sets the variable.
+const sglangDecodeReservedTokens = 512
+
+// decodeReserve is the decode pool's pre-allocation reserve of engine e:
+// SGLang's default, none for the others (the setting is SGLang's).
+func decodeReserve(e replay.Engine) int {
+	if e == replay.EngineSGLang {
+		return sglangDecodeReservedTokens
+	}
+	return 0
 }

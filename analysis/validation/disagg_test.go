@@ -187,6 +187,28 @@ func TestDisaggRecipeLayout(t *testing.T) {
 	if _, d := pools(find(8192, 16, 1)); d.MaxNumSeqs != 16 {
 		t.Errorf("bs8-1p6d decode pool runs %d sequences, expected 16", d.MaxNumSeqs)
 	}
+	// Each prefill pool's token budget a step: the smaller of its
+	// max-prefill-tokens and chunked-prefill-size (over its dp-size with
+	// dp-attn: 65536 against 262144 / 8); decode pools keep the engine's,
+	// and so does a row no entry lists.
+	for _, c := range []struct {
+		isl, conc, ep, budget int
+	}{{1024, 16, 1, 163840}, {1024, 512, 1, 163840}, {1024, 512, 8, 32768}, {8192, 4, 1, 32768}, {8192, 64, 1, 32768}, {8192, 256, 1, 0}} {
+		x, err := RowConfig(find(c.isl, c.conc, c.ep), Options{RequestsPerClient: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg := x.Config()
+		engine := cfg.Scheduler.MaxNumBatchedTokens // SGLang's default, 8192 on an H200
+		want := c.budget
+		if want == 0 {
+			want = engine
+		}
+		p, d := cfg.Cluster.Disaggregated.Prefill, cfg.Cluster.Disaggregated.Decode
+		if p.MaxNumBatchedTokens != want || d.MaxNumBatchedTokens != engine {
+			t.Errorf("isl %d, %d clients, EP%d: prefill budget %d, decode %d; expected %d and the engine's %d", c.isl, c.conc, c.ep, p.MaxNumBatchedTokens, d.MaxNumBatchedTokens, want, engine)
+		}
+	}
 	pr, err := Predict(find(1024, 16, 1), Options{RequestsPerClient: 1, All: true})
 	if err != nil || pr.Skipped != "" {
 		t.Fatalf("predict: %v %s", err, pr.Skipped)
@@ -203,5 +225,51 @@ func TestDisaggRecipeLayout(t *testing.T) {
 	r.InferenceMAX = false
 	if p, d := pools(r); p.Workers != 1 || d.Workers != 1 {
 		t.Errorf("a row not from InferenceMAX ran %d prefill and %d decode workers, expected its own 1 and 1", p.Workers, d.Workers)
+	}
+}
+
+// TestDisaggRowClient: an InferenceMAX disaggregated row runs srt-slurm's
+// sa-bench client (benchmark_serving: 10 requests per client, all sent at
+// once, lengths uniform over [0.8 x, 1 x] the row's), and an SGLang
+// decode pool keeps SGLang's pre-allocation reserve of 512 tokens a
+// request; a row of one's own keeps the default client and the reserve.
+func TestDisaggRowClient(t *testing.T) {
+	rows, _, err := ReadBenchmarkFile("testdata/silicon_dev.csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var r Row
+	for _, x := range rows {
+		if x.Disaggregated() && x.ISL == 8192 && x.Concurrency == 4 {
+			r = x
+			break
+		}
+	}
+	if r.Client != ClientBenchServing {
+		t.Fatalf("dev row %q: client %q, expected %q", r.ID, r.Client, ClientBenchServing)
+	}
+	x, err := RowConfig(r, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := x.Config()
+	cl := c.Workload.ClosedLoop
+	if cl.Requests != 40 || cl.Ramp != 0 || cl.Prompt.Kind != "empirical" || cl.Prompt.Values[0] != 6553 || cl.Output.Values[0] != 819 {
+		t.Errorf("workload %d requests, ramp %v, prompts %s from %v, outputs from %v; expected 40, 0, 6553..8192 and 819..1024",
+			cl.Requests, cl.Ramp, cl.Prompt.Kind, cl.Prompt.Values[:1], cl.Output.Values[:1])
+	}
+	if n := c.ForPool(replay.PoolDecode).Scheduler.DecodeReservedTokens; n != 512 {
+		t.Errorf("decode pool reserves %d tokens a request, expected SGLang's 512", n)
+	}
+	r.InferenceMAX, r.Client = false, ClientAIPerf
+	if x, err = RowConfig(r, Options{RequestsPerClient: 3}); err != nil {
+		t.Fatal(err)
+	}
+	c = x.Config()
+	if cl := c.Workload.ClosedLoop; cl.Requests != 12 || cl.Prompt.Kind != "fixed" {
+		t.Errorf("default client: %d requests, prompts %s; expected 12, fixed", cl.Requests, cl.Prompt.Kind)
+	}
+	if n := c.ForPool(replay.PoolDecode).Scheduler.DecodeReservedTokens; n != 512 {
+		t.Errorf("a row of one's own: decode pool reserves %d tokens a request, expected SGLang's 512", n)
 	}
 }

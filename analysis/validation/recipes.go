@@ -96,11 +96,9 @@ func rowLaunchRecipe(row Row) (launchRecipe, bool) {
 
 // applyLaunchRecipe sets row's launch recipe on cfg, model m (the model
 // cfg runs) included: the KV cache format, the memory fraction, the batch
-// size cap, the CUDA graphs and the token budget. The cap is left off
-// under attention DP: TensorRT-LLM hands a new request to a rank with
-// room, while replay's clients keep to the replica they were routed to,
-// where a per-rank cap of C / DP starves them (DeepSeek-R1 8192/1024 at
-// 256 clients: 54.9 s predicted against 12.2 s measured).
+// size cap (per attention-DP rank, where replay hands each new request
+// to a rank with room as TensorRT-LLM does: replay/adpassign.go), the
+// CUDA graphs and the token budget.
 func applyLaunchRecipe(row Row, cfg *replay.Config, m *lod.Model) {
 	r, ok := rowLaunchRecipe(row)
 	if !ok {
@@ -113,9 +111,7 @@ func applyLaunchRecipe(row Row, cfg *replay.Config, m *lod.Model) {
 	cfg.Cluster.GPUMemoryUtilization = r.memFraction
 	sc := &cfg.Scheduler
 	seqs := max(row.Concurrency/max(row.AttentionDP, 1), 1)
-	if max(row.AttentionDP, 1) == 1 {
-		sc.MaxNumSeqs = seqs
-	}
+	sc.MaxNumSeqs = seqs
 	graphMax := r.graphMax
 	if graphMax == 0 {
 		graphMax = seqs
@@ -220,17 +216,24 @@ type disaggRecipe struct {
 	prefill, decode               recipePool
 }
 
-// recipePool is one pool's limits in its recipe: max-running-requests
-// and mem-fraction-static. The prefill pools' token budgets
-// (chunked-prefill-size and max-prefill-tokens, 32768 to 262144) are left
-// at lodsim's SGLang default (8192 on an H200): lodsim's closed-loop
-// clients arrive in lock-step, so a budget of 160k tokens prefills every
-// client's prompt in one step (4 clients of 8192 tokens: 1.5 s of TTFT
-// against 0.6-0.75 s measured), where the real clients drift apart
+// recipePool is one pool's limits in its recipe: max-running-requests,
+// mem-fraction-static and, for a prefill pool, its token budget. SGLang
+// stops adding prompts to a prefill batch once either max-prefill-tokens
+// or chunked-prefill-size is spent (PrefillAdder's rem_input_tokens and
+// rem_chunk_tokens, python/sglang/srt/managers/schedule_policy.py), and
+// with dp-attn each attention rank's scheduler gets chunked-prefill-size /
+// dp-size (ServerArgs), so the budget of a rank (a lodsim replica) is the
+// smaller of max-prefill-tokens and chunked-prefill-size / dp. The
+// recipes' budgets hold many prompts (163840 tokens: 160 of 1024), and
+// their sa-bench clients send at once (request rate inf), so the opening
+// wave is prefilled in a few large batches; the clients' random lengths
+// (benchmark_serving's range ratio 0.8) then spread them apart
 // (BENCHMARKS.md, "Disaggregated recipes").
 type recipePool struct {
-	maxRunning  int
-	memFraction float64
+	maxRunning       int
+	memFraction      float64
+	maxPrefillTokens int // 0: the engine's default budget (a decode pool)
+	chunkedPrefill   int
 }
 
 // disaggRecipes lists the entries in the configuration's order: where a
@@ -245,23 +248,26 @@ var disaggRecipes = func() []disaggRecipe {
 	pool := func(maxRunning int, mem float64) recipePool {
 		return recipePool{maxRunning: maxRunning, memFraction: mem}
 	}
+	prefill := func(maxRunning int, mem float64, maxPrefill, chunked int) recipePool {
+		return recipePool{maxRunning: maxRunning, memFraction: mem, maxPrefillTokens: maxPrefill, chunkedPrefill: chunked}
+	}
 	return []disaggRecipe{
 		r("recipes/h200/1k1k/low-latency-1p9d.yaml", 1024, 1, 1, []int{1, 4, 8, 16, 32, 64, 128, 256}, 1, 9, false, false,
-			pool(256, 0.82), pool(256, 0.82)),
+			prefill(256, 0.82, 163840, 163840), pool(256, 0.82)),
 		r("recipes/h200/1k1k/bs256-1p6d-tp.yaml", 1024, 1, 1, []int{512, 1024, 2048}, 1, 6, false, false,
-			pool(512, 0.7), pool(512, 0.82)),
+			prefill(512, 0.7, 163840, 163840), pool(512, 0.82)),
 		r("recipes/h200/1k1k/bs256-1p6d-dep.yaml", 1024, 8, 8, []int{128, 256, 512, 1024, 2048}, 1, 6, true, true,
-			pool(512, 0.75), pool(512, 0.82)),
+			prefill(512, 0.75, 65536, 262144), pool(512, 0.82)),
 		r("recipes/h200/8k1k/bs4-1p7d.yaml", 8192, 1, 1, []int{1, 4, 8}, 1, 7, false, false,
-			pool(16, 0.82), pool(8, 0.82)),
+			prefill(16, 0.82, 32768, 32768), pool(8, 0.82)),
 		r("recipes/h200/8k1k/bs8-1p6d.yaml", 8192, 1, 1, []int{4, 8, 16}, 1, 6, false, false,
-			pool(16, 0.82), pool(16, 0.82)),
+			prefill(16, 0.82, 32768, 32768), pool(16, 0.82)),
 		r("recipes/h200/8k1k/bs16-1p3d.yaml", 8192, 1, 1, []int{8, 16, 32}, 1, 3, false, false,
-			pool(16, 0.82), pool(32, 0.82)),
+			prefill(16, 0.82, 32768, 32768), pool(32, 0.82)),
 		r("recipes/h200/8k1k/bs64-2p3d.yaml", 8192, 1, 1, []int{32, 64, 128}, 2, 3, false, false,
-			pool(16, 0.82), pool(128, 0.82)),
+			prefill(16, 0.82, 32768, 32768), pool(128, 0.82)),
 		r("recipes/h200/8k1k/bs128-1p1d-dep.yaml", 8192, 1, 8, []int{64, 128, 256}, 1, 1, false, true,
-			pool(16, 0.75), pool(256, 0.88)),
+			prefill(16, 0.75, 163840, 163840), pool(256, 0.88)),
 	}
 }()
 
@@ -307,10 +313,15 @@ func disaggLayout(row Row) DisaggLayout {
 
 // apply sets the recipe's limits on a pool whose attention DP is dp (1
 // without): with DP attention each of the dp attention ranks (a lodsim
-// replica) schedules max_running_requests / dp of them.
+// replica) schedules max_running_requests / dp of them, and a prefill
+// pool's rank prefills up to its budget a step (recipePool).
 func (p recipePool) apply(pc *replay.PoolConfig, dp int) {
-	pc.MaxNumSeqs = max(p.maxRunning/max(dp, 1), 1)
+	dp = max(dp, 1)
+	pc.MaxNumSeqs = max(p.maxRunning/dp, 1)
 	pc.GPUMemoryUtilization = p.memFraction
+	if p.maxPrefillTokens > 0 {
+		pc.MaxNumBatchedTokens = min(p.maxPrefillTokens, p.chunkedPrefill/dp)
+	}
 }
 
 // aiconfiguratorTRTLLMAgg sets the engine settings aiconfigurator's
