@@ -109,6 +109,7 @@ var selectionNotes = []string{
 	"duplicate points (same op and shape) are merged by their median latency",
 	"gemm: vLLM fp8_block rows collected before vLLM 0.25 are left out (timed without CUDA graphs, host launch gaps included; see eagerTimed)",
 	"mla: vLLM kernel-table rows (context_mla, generation_mla) are left out for the same reason; vLLM's module rows stay",
+	"gemm: a section's measured cells are smoothed (each the median of itself and its neighbours' estimates, cost.Grid.Denoise) when that predicts a held-out tenth of its own points better (smoothGEMM); the notes give each section's check",
 }
 
 type gemmPt struct {
@@ -189,7 +190,7 @@ func Calibrate(ms *Measurements, g cost.GPU, opt CalibrateOptions) (*cost.Profil
 	if len(sel.gemm) > 0 {
 		pts, _, err := heldOut(opStream(cost.OpGEMM), len(sel.gemm), func(train, test []int) (out, _ []FitPoint, err error) {
 			tp := &cost.Profile{Device: p.Device}
-			if tp.GEMMs, err = buildGEMM(pick(sel.gemm, train), opt.FitSample); err != nil {
+			if tp.GEMMs, _, err = buildGEMM(pick(sel.gemm, train), opt.FitSample); err != nil {
 				return nil, nil, err
 			}
 			if err := tp.Compile(); err != nil {
@@ -205,9 +206,11 @@ func Calibrate(ms *Measurements, g cost.GPU, opt CalibrateOptions) (*cost.Profil
 			return nil, nil, err
 		}
 		eval(string(cost.OpGEMM), "", pts)
-		if p.GEMMs, err = buildGEMM(sel.gemm, opt.FitSample); err != nil {
+		var sm gemmSmoothing
+		if p.GEMMs, sm, err = buildGEMM(sel.gemm, opt.FitSample); err != nil {
 			return nil, nil, err
 		}
+		p.Notes = append(p.Notes, sm.note(cost.BF16))
 	}
 	for _, a := range []struct {
 		op     cost.Op
@@ -884,12 +887,13 @@ func fillTableWith(fill func([]bool) error, g *cost.Grid, known []bool, baseAt f
 	return out, nil
 }
 
-func buildGEMM(pts []gemmPt, sample int) (*cost.GEMMTable, error) {
+func buildGEMM(pts []gemmPt, sample int) (*cost.GEMMTable, gemmSmoothing, error) {
 	return buildGEMMAt(pts, cost.BF16, sample)
 }
 
-// buildGEMMAt builds the GEMM section of precision q.
-func buildGEMMAt(pts []gemmPt, q cost.Precision, sample int) (*cost.GEMMTable, error) {
+// buildGEMMAt builds the GEMM section of precision q, smoothing its
+// measured cells where its own inner check says so (smoothGEMM).
+func buildGEMMAt(pts []gemmPt, q cost.Precision, sample int) (*cost.GEMMTable, gemmSmoothing, error) {
 	var ms, ns, ks []int64
 	fl, by, ts := make([]float64, len(pts)), make([]float64, len(pts)), make([]float64, len(pts))
 	for i, x := range pts {
@@ -899,7 +903,7 @@ func buildGEMMAt(pts []gemmPt, q cost.Precision, sample int) (*cost.GEMMTable, e
 	}
 	base, err := fitRoofline(fl, by, ts, sample)
 	if err != nil {
-		return nil, fmt.Errorf("hwprofile: gemm: %w", err)
+		return nil, gemmSmoothing{}, fmt.Errorf("hwprofile: gemm: %w", err)
 	}
 	t := &cost.GEMMTable{Precision: q, Base: base, M: uniq(ms), N: uniq(ns), K: uniq(ks)}
 	g := cost.NewGrid(t.M, t.N, t.K)
@@ -908,6 +912,10 @@ func buildGEMMAt(pts []gemmPt, q cost.Precision, sample int) (*cost.GEMMTable, e
 		c := indexOf(t.M, x.m)*g.Strides[0] + indexOf(t.N, x.n)*g.Strides[1] + indexOf(t.K, x.k)
 		g.R[c] = math.Log(x.t / base.Time(fl[i], by[i]))
 		known[c] = true
+	}
+	sm, err := smoothGEMM(g, known)
+	if err != nil {
+		return nil, sm, fmt.Errorf("hwprofile: gemm: %w", err)
 	}
 	// The median fill: GEMM grids have holes next to measured points whose
 	// kernel choice scatters them (m = 512 at 65 us beside m = 513 at 30
@@ -918,9 +926,9 @@ func buildGEMMAt(pts []gemmPt, q cost.Precision, sample int) (*cost.GEMMTable, e
 		return base.Time(f, b)
 	})
 	if err != nil {
-		return nil, fmt.Errorf("hwprofile: gemm: %w", err)
+		return nil, gemmSmoothing{}, fmt.Errorf("hwprofile: gemm: %w", err)
 	}
-	return t, nil
+	return t, sm, nil
 }
 
 func attnWork(decode bool, b, s, h, kv, hd float64) (float64, float64) {

@@ -21,7 +21,7 @@ func calibrateQuantized(p *cost.Profile, sel *selection, sample int, heldOut hel
 	for _, q := range qs {
 		pts := sel.qgemm[q]
 		fit, _, err := heldOut(subStream(cost.OpGEMM, q), len(pts), func(train, test []int) (out, _ []FitPoint, err error) {
-			t, err := buildGEMMAt(pick(pts, train), q, sample)
+			t, _, err := buildGEMMAt(pick(pts, train), q, sample)
 			if err != nil {
 				return nil, nil, err
 			}
@@ -39,10 +39,11 @@ func calibrateQuantized(p *cost.Profile, sel *selection, sample int, heldOut hel
 			return err
 		}
 		eval("gemm_"+q.String(), "", fit)
-		t, err := buildGEMMAt(pts, q, sample)
+		t, sm, err := buildGEMMAt(pts, q, sample)
 		if err != nil {
 			return fmt.Errorf("hwprofile: gemm %s: %w", q, err)
 		}
+		p.Notes = append(p.Notes, sm.note(q))
 		p.QuantGEMMs = append(p.QuantGEMMs, *t)
 	}
 

@@ -41,32 +41,34 @@ func TestShippedFitTargets(t *testing.T) {
 }
 
 // knownFitMisses are the shipped fits above issue 10's targets, with the
-// held-out MAPE they have (%). Most are GEMMs, whose error sits in kernels
-// under 100 us (at and above 100 us their MAPE is about 4%): the
-// measurement scatter of short kernels (4096 x 4096 at m = 512 measured at
-// 65 us beside m = 513 at 30 us) that no fill of a hole from its
-// neighbours predicts; the median fill (cost.Grid.FillMedian) made every
-// one of them better, none enough. The others are the L40S's decode
+// held-out MAPE they have (%). Most are GEMMs: the measurement scatter of
+// single shapes (4096 x 4096 at m = 512 measured at 65 us beside m = 513
+// at 30 us) that no fill of a hole from its neighbours predicts; the median
+// fill (cost.Grid.FillMedian) made every one of them better, none enough.
+// The SGLang tables scatter at every kernel size, 2-3x the other engines'
+// tables; their floor (the error left with every other shape known
+// exactly) is 6-7.3 % on H200 and B200 (MEASUREMENTS.md, "GEMM tables with
+// scatter"), and smoothing the sections whose own check prefers it
+// (smoothGEMM) brought them 0.2-0.7 points nearer it. The others are the L40S's decode
 // attention (every engine), sglang context attention, NCCL all-gather and
 // trtllm context MLA (139 points), the A100 trtllm 1.0.0 decode attention
 // and the H100 sglang custom all-reduce. The test holds them at these
 // figures so that they cannot get worse unnoticed.
 var knownFitMisses = map[string]float64{
 	"a100_sxm/vllm/gemm":                   5.32,
-	"h200_sxm/sglang/gemm":                 6.92,
-	"h200_sxm/sglang/gemm_fp8":             7.63,
-	"h200_sxm/sglang/gemm_fp8_block":       9.43,
-	"b200_sxm/vllm/gemm_fp8":               9.49,
-	"b200_sxm/sglang/gemm":                 8.05,
-	"b200_sxm/sglang/gemm_fp8":             7.64,
-	"b200_sxm/sglang/gemm_fp8_block":       8.57,
+	"h200_sxm/sglang/gemm":                 6.58,
+	"h200_sxm/sglang/gemm_fp8":             7.48,
+	"h200_sxm/sglang/gemm_fp8_block":       9.26,
+	"b200_sxm/vllm/gemm_fp8":               8.57,
+	"b200_sxm/sglang/gemm":                 7.64,
+	"b200_sxm/sglang/gemm_fp8":             7.18,
+	"b200_sxm/sglang/gemm_fp8_block":       7.90,
 	"a100_sxm/trtllm/gemm":                 5.04,
-	"h100_sxm/sglang/gemm":                 5.15,
 	"h100_sxm/sglang/gemm_fp8":             5.67,
 	"h100_sxm/sglang/gemm_fp8_block":       7.67,
-	"gb200/sglang/gemm":                    6.81,
-	"gb200/sglang/gemm_fp8":                6.17,
-	"gb200/sglang/gemm_fp8_block":          6.67,
+	"gb200/sglang/gemm":                    6.66,
+	"gb200/sglang/gemm_fp8":                5.68,
+	"gb200/sglang/gemm_fp8_block":          6.18,
 	"l40s/vllm/gemm":                       6.44,
 	"l40s/vllm/gemm_fp8":                   5.04,
 	"l40s/sglang/gemm":                     9.11,
@@ -421,7 +423,7 @@ func TestEngineProfilesReproduceMeasuredPoints(t *testing.T) {
 		name      string
 		got, want float64
 	}{
-		{"sglang nvfp4 gemm 4096^3", sg.QuantGEMM(4096, 4096, 4096, cost.NVFP4), 63941},
+		{"vllm nvfp4 gemm 4096^3", vl.QuantGEMM(4096, 4096, 4096, cost.NVFP4), 47669},
 		{"sglang generation MLA, 1 head, fp8 cache, batch 1, KV 2", sg.GenerationMLA(1, 2, cost.MLAShape{Heads: 1, KVCache: cost.FP8}), 10461},
 		{"vllm fp8_block MoE, 1 token, DeepSeek-V3 shape", vl.MoE(cost.MoEShape{Tokens: 1, Hidden: 7168, Inter: 2048, Experts: 256, TopK: 8, TP: 1, EP: 1, Quant: cost.FP8Block}), 81984},
 		{"vllm all-to-all of 512 bytes on 8 GPUs", vl.AllToAll(512, 8), 10690},
@@ -431,6 +433,14 @@ func TestEngineProfilesReproduceMeasuredPoints(t *testing.T) {
 		if math.Abs(c.got-c.want) > 1e-4*c.want {
 			t.Errorf("%s: %.1f ns, measured %.0f ns", c.name, c.got, c.want)
 		}
+	}
+	// SGLang's NVFP4 section is smoothed (smoothGEMM): its 4096^3 cell,
+	// measured at 63,941 ns where 4097 x 4096 x 4096 takes 44,831 ns and
+	// vLLM's table times the same FlashInfer CuTe DSL kernel at 47,669 ns,
+	// holds its neighbours' estimate. 10 % of vLLM's figure allows for the
+	// engines' other overheads; the measured cell is 34 % above it.
+	if got := sg.QuantGEMM(4096, 4096, 4096, cost.NVFP4); math.Abs(got-47669) > 0.1*47669 {
+		t.Errorf("sglang nvfp4 gemm 4096^3: %.0f ns, expected the smoothed cell within 10%% of vLLM's 47669 ns", got)
 	}
 	// A precision the profile did not measure (NVFP4 on the H100) scales
 	// the calibrated BF16 GEMM by the roofline's ratio.

@@ -209,10 +209,13 @@ type SchedulerConfig struct {
 	// (engine trtllm only).
 	CapacityPolicy CapacityPolicy `yaml:"capacity_policy,omitempty"`
 	// OverlapScheduler is TensorRT-LLM's overlap scheduler (on unless
-	// disabled) or vLLM's async scheduling (--async-scheduling, on by
-	// default from 0.14.0 without pipeline parallelism): the CPU work of a
-	// step hides behind the GPU work of the step before (engines trtllm
-	// and vllm).
+	// disabled), vLLM's async scheduling (--async-scheduling, on by
+	// default from 0.14.0 without pipeline parallelism) or SGLang's
+	// overlap schedule (on in SGLang unless --disable-overlap-schedule,
+	// off with pipeline parallelism; off by default in lodsim, whose
+	// SGLang engine costs are the time it leaves exposed: engine.go
+	// sglangDefaults): the CPU work of a step hides behind the GPU work of
+	// the step before.
 	OverlapScheduler *bool `yaml:"overlap_scheduler,omitempty"`
 	// BatchWaitTimeoutIters and BatchWaitMaxTokensRatio are TensorRT-LLM's
 	// batch waiting (engine trtllm only; both 0, the default, turn it

@@ -96,14 +96,15 @@ func TestStepOverheadIndependentOfTP(t *testing.T) {
 }
 
 // TestOverlapSchedulerHidesStepOverhead: with TensorRT-LLM's overlap
-// scheduler or vLLM's async scheduling a step's CPU overhead runs behind
-// the GPU work, so a step takes max(GPU, CPU) instead of their sum. The
+// scheduler, vLLM's async scheduling or SGLang's overlap schedule (set in
+// the config) a step's CPU overhead runs behind the GPU work, so a step
+// takes max(GPU, CPU) instead of their sum. The
 // tiny model's steps take 9002 ns of GPU time at TP1: a 5000 ns overhead
 // disappears, a 20000 ns one leaves a 20000 ns step; without overlap the
 // two add up.
 func TestOverlapSchedulerHidesStepOverhead(t *testing.T) {
 	reqs := []trace.Request{{ID: 0, Arrival: 0, PromptTokens: 10, OutputTokens: 3}}
-	for _, e := range []Engine{EngineTRTLLM, EngineVLLM} {
+	for _, e := range Engines {
 		overlapSteps(t, e, reqs)
 	}
 }

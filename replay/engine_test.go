@@ -181,22 +181,23 @@ func TestVLLMAsyncSchedulingDefault(t *testing.T) {
 
 func TestEngineValidation(t *testing.T) {
 	for y, want := range map[string]string{
-		"scheduler:\n  engine: tgi\n":                                                               `scheduler.engine: "tgi", expected one of vllm, sglang, trtllm`,
-		"scheduler:\n  engine: vllm\n  engine_version: 0.2.0\n":                                     "older than every known version",
-		"scheduler:\n  engine_version: 0.16.0\n":                                                    "without scheduler.engine",
-		"scheduler:\n  engine: vllm\n  capacity_policy: max_utilization\n":                          "expected scheduler.engine: trtllm",
-		"scheduler:\n  engine: trtllm\n  capacity_policy: fifo\n":                                   `"fifo", expected one of guaranteed_no_evict, max_utilization`,
-		"scheduler:\n  engine: sglang\n  overlap_scheduler: true\n":                                 "overlap_scheduler",
-		"scheduler:\n  engine: trtllm\n  batching: prefill_first\n":                                 "expected mixed with engine trtllm",
-		"scheduler:\n  cuda_graph_sizes: [4, 0]\n":                                                  "cuda_graph_sizes[1]: 0",
-		"scheduler:\n  engine: vllm\n  batch_wait_timeout_iters: 20\n":                              "batch_wait_*: TensorRT-LLM's batch waiting",
-		"scheduler:\n  engine: trtllm\n  batch_wait_max_tokens_ratio: 1.5\n":                        "batch_wait_max_tokens_ratio: 1.5, expected 0 to 1",
-		"scheduler:\n  engine: trtllm\n  batch_wait_timeout_iters: -1\n":                            "batch_wait_timeout_iters: -1",
-		"scheduler:\n  engine: sglang\n  attention_dp_balance: true\n":                              "attention_dp_*: TensorRT-LLM's attention-DP balancing",
-		"scheduler:\n  engine: trtllm\n  attention_dp_timeout_iters: -2\n":                          "attention_dp_timeout_iters: -2, expected 0 to",
-		"scheduler:\n  engine: trtllm\n  attention_dp_batching_wait_iters: -3\n":                    "attention_dp_batching_wait_iters: -3, expected 0 to",
-		"scheduler:\n  engine: vllm\nhardware:\n  gpu: TPU-v5\n":                                    "depend on the GPU",
-		"scheduler:\n  engine: vllm\n  overlap_scheduler: true\ncluster:\n  pipeline_parallel: 2\n": "overlap_scheduler: true with cluster.pipeline_parallel 2, expected false or unset",
+		"scheduler:\n  engine: tgi\n":                                                                 `scheduler.engine: "tgi", expected one of vllm, sglang, trtllm`,
+		"scheduler:\n  engine: vllm\n  engine_version: 0.2.0\n":                                       "older than every known version",
+		"scheduler:\n  engine_version: 0.16.0\n":                                                      "without scheduler.engine",
+		"scheduler:\n  engine: vllm\n  capacity_policy: max_utilization\n":                            "expected scheduler.engine: trtllm",
+		"scheduler:\n  engine: trtllm\n  capacity_policy: fifo\n":                                     `"fifo", expected one of guaranteed_no_evict, max_utilization`,
+		"scheduler:\n  overlap_scheduler: true\n":                                                     "overlap_scheduler: an engine's overlap of scheduling with the GPU, expected scheduler.engine",
+		"scheduler:\n  engine: sglang\n  overlap_scheduler: true\ncluster:\n  pipeline_parallel: 2\n": "SGLang's overlap schedule is not compatible with pipeline parallelism",
+		"scheduler:\n  engine: trtllm\n  batching: prefill_first\n":                                   "expected mixed with engine trtllm",
+		"scheduler:\n  cuda_graph_sizes: [4, 0]\n":                                                    "cuda_graph_sizes[1]: 0",
+		"scheduler:\n  engine: vllm\n  batch_wait_timeout_iters: 20\n":                                "batch_wait_*: TensorRT-LLM's batch waiting",
+		"scheduler:\n  engine: trtllm\n  batch_wait_max_tokens_ratio: 1.5\n":                          "batch_wait_max_tokens_ratio: 1.5, expected 0 to 1",
+		"scheduler:\n  engine: trtllm\n  batch_wait_timeout_iters: -1\n":                              "batch_wait_timeout_iters: -1",
+		"scheduler:\n  engine: sglang\n  attention_dp_balance: true\n":                                "attention_dp_*: TensorRT-LLM's attention-DP balancing",
+		"scheduler:\n  engine: trtllm\n  attention_dp_timeout_iters: -2\n":                            "attention_dp_timeout_iters: -2, expected 0 to",
+		"scheduler:\n  engine: trtllm\n  attention_dp_batching_wait_iters: -3\n":                      "attention_dp_batching_wait_iters: -3, expected 0 to",
+		"scheduler:\n  engine: vllm\nhardware:\n  gpu: TPU-v5\n":                                      "depend on the GPU",
+		"scheduler:\n  engine: vllm\n  overlap_scheduler: true\ncluster:\n  pipeline_parallel: 2\n":   "overlap_scheduler: true with cluster.pipeline_parallel 2, expected false or unset",
 	} {
 		c, err := ParseConfig([]byte("model:\n  name: llama-3.1-8b\nhardware:\n  gpu: H100-SXM\nworkload:\n  embedded: test\n" + y))
 		if err != nil {
@@ -296,5 +297,34 @@ func TestVLLMAsyncSchedulingWithPP(t *testing.T) {
 	}
 	if o := c.ForPool(PoolPrefill).Scheduler.OverlapScheduler; o == nil || *o {
 		t.Errorf("prefill PP2, overlap unset: the pool's overlap %v, want false", o)
+	}
+}
+
+// TestSGLangOverlapSetting: lodsim leaves SGLang's overlap schedule off
+// by default at every version it knows (its SGLang engine costs are the
+// time the overlap leaves exposed: sglangDefaults), while a config may
+// turn it on: then the step overhead hides behind the GPU as for the
+// other engines (TestOverlapSchedulerHidesStepOverhead), except with
+// pipeline parallelism, which SGLang runs without it
+// (TestEngineValidation).
+func TestSGLangOverlapSetting(t *testing.T) {
+	h200, _ := cost.LookupGPU("H200")
+	for _, v := range []string{"0.5.0", "0.5.1.post1", "0.5.8.post1", ""} {
+		d, err := LookupEngineDefaults(EngineSGLang, v, h200, 8, 1)
+		if err != nil || d.OverlapScheduler {
+			t.Errorf("sglang %q: overlap %v (%v), want off", v, d.OverlapScheduler, err)
+		}
+	}
+	for y, want := range map[string]bool{
+		"scheduler:\n  engine: sglang\n  engine_version: 0.5.8.post1\n":                            false,
+		"scheduler:\n  engine: sglang\n  engine_version: 0.5.8.post1\n  overlap_scheduler: true\n": true,
+	} {
+		c, err := ParseConfig([]byte("model:\n  name: llama-3.1-8b\nhardware:\n  gpu: H100-SXM\nworkload:\n  embedded: test\n" + y))
+		if err != nil {
+			t.Fatalf("%q: %v", y, err)
+		}
+		if o := c.Scheduler.OverlapScheduler; o == nil || *o != want {
+			t.Errorf("%q: overlap_scheduler %v, want %v", y, o, want)
+		}
 	}
 }

@@ -229,3 +229,115 @@ func (g *Grid) estimate(c int, now []bool, two *[MaxDims]float64) (nTwo int, one
 	}
 	return nTwo, one, !math.IsInf(oneBest, 1)
 }
+
+// axisLOO gives the leave-one-out estimates of cell c along each axis: the
+// interpolation, linear in the log coordinate, between the nearest cells
+// known on both sides of c (ok[d] false where axis d has none on one side).
+func (g *Grid) axisLOO(c int, known []bool) (est [MaxDims]float64, ok [MaxDims]bool) {
+	var coord [MaxDims]int
+	rem := c
+	for d := 0; d < g.dims; d++ {
+		coord[d] = rem / g.Strides[d]
+		rem %= g.Strides[d]
+	}
+	for d := 0; d < g.dims; d++ {
+		ax := g.axes[d]
+		lo, hi := -1, -1
+		for i := coord[d] - 1; i >= 0 && lo < 0; i-- {
+			if known[c+(i-coord[d])*g.Strides[d]] {
+				lo = i
+			}
+		}
+		for i := coord[d] + 1; i < len(ax) && hi < 0; i++ {
+			if known[c+(i-coord[d])*g.Strides[d]] {
+				hi = i
+			}
+		}
+		if lo < 0 || hi < 0 {
+			continue
+		}
+		rl, rh := g.R[c+(lo-coord[d])*g.Strides[d]], g.R[c+(hi-coord[d])*g.Strides[d]]
+		est[d] = rl + (ax[coord[d]]-ax[lo])/(ax[hi]-ax[lo])*(rh-rl)
+		ok[d] = true
+	}
+	return est, ok
+}
+
+// PointScatter estimates the scatter of the known cells that no neighbour
+// shares: the standard deviation sigma of a per-cell deviation e in
+//
+//	R[c] = s(c) + e(c)
+//
+// where s is what the neighbours along the axes see. Each known cell with
+// known cells on both sides along two axes a and b has leave-one-out
+// residuals d_a = R[c] - est_a and d_b = R[c] - est_b (axisLOO); est_a and
+// est_b are built from different cells, so their errors are independent of
+// each other and of e(c), and the mean of d_a x d_b estimates sigma^2 while
+// a step along one axis (a kernel switch that every cell of a row shares)
+// enters one of the two only. sigma^2 is the mean of that estimate over
+// the axis pairs (0 where it is negative or no cell has two such axes).
+// This is the covariance-of-independent-predictors estimate of a
+// measurement's own noise (the instrumental-variable idea of Grubbs,
+// "On estimating precision of measuring instruments", JASA 1948).
+func (g *Grid) PointScatter(known []bool) float64 {
+	var sum [MaxDims * (MaxDims - 1) / 2]float64
+	var n [len(sum)]int
+	for c := range g.R {
+		if !known[c] {
+			continue
+		}
+		est, ok := g.axisLOO(c, known)
+		p := 0
+		for a := 0; a < g.dims; a++ {
+			for b := a + 1; b < g.dims; b++ {
+				if ok[a] && ok[b] {
+					sum[p] += (g.R[c] - est[a]) * (g.R[c] - est[b])
+					n[p]++
+				}
+				p++
+			}
+		}
+	}
+	s2, pairs := 0.0, 0
+	for p := range sum {
+		if n[p] > 0 {
+			s2 += sum[p] / float64(n[p])
+			pairs++
+		}
+	}
+	if pairs == 0 || s2 <= 0 {
+		return 0
+	}
+	return math.Sqrt(s2 / float64(pairs))
+}
+
+// Denoise replaces each known cell that has known cells on both sides
+// along at least two axes by the median of its value and those axes'
+// leave-one-out estimates (axisLOO), all computed from the values before
+// the call. A cell measured off by a scatter its neighbours do not share
+// is pulled to them; a step along one axis, which the other axes' cells
+// share, keeps its cell (two estimates of three follow it). The cells'
+// known flags are unchanged.
+func (g *Grid) Denoise(known []bool) {
+	out := append([]float64(nil), g.R...)
+	var v [MaxDims + 1]float64
+	for c := range g.R {
+		if !known[c] {
+			continue
+		}
+		est, ok := g.axisLOO(c, known)
+		n := 0
+		for d := 0; d < g.dims; d++ {
+			if ok[d] {
+				v[n] = est[d]
+				n++
+			}
+		}
+		if n < 2 {
+			continue
+		}
+		v[n] = g.R[c]
+		out[c] = Median(v[:n+1])
+	}
+	copy(g.R, out)
+}

@@ -2,6 +2,7 @@ package cost
 
 import (
 	"math"
+	"math/rand/v2"
 	"testing"
 )
 
@@ -89,5 +90,72 @@ func TestGridFillMedian(t *testing.T) {
 	}
 	if err := NewGrid(ax).FillMedian(make([]bool, len(ax))); err == nil {
 		t.Error("FillMedian on a grid with no known cell succeeded")
+	}
+}
+
+// noisyGrid is a 3-axis grid holding f (linear in the log coordinates, so
+// that every axis interpolation is exact) plus, where noise > 0, a seeded
+// normal scatter of that standard deviation per cell; step adds 0.5 to
+// every cell of the first axis's index 3 (a kernel switch all of that
+// row's shapes share).
+func noisyGrid(noise float64, step bool) (*Grid, []bool, []float64) {
+	ax := []int64{1, 2, 4, 8, 16, 32, 64, 128}
+	g := NewGrid(ax, ax, ax)
+	rng := rand.New(rand.NewPCG(7, 11))
+	truth := make([]float64, len(g.R))
+	known := make([]bool, len(g.R))
+	for c := range g.R {
+		i, j, k := c/g.Strides[0], c%g.Strides[0]/g.Strides[1], c%g.Strides[1]
+		truth[c] = 0.1*g.axes[0][i] - 0.05*g.axes[1][j] + 0.02*g.axes[2][k]
+		if step && i == 3 {
+			truth[c] += 0.5
+		}
+		g.R[c], known[c] = truth[c]+noise*rng.NormFloat64(), true
+	}
+	return g, known, truth
+}
+
+// PointScatter recovers the standard deviation of a per-cell scatter, and
+// sees none in a step that a whole row shares.
+func TestGridPointScatter(t *testing.T) {
+	g, known, _ := noisyGrid(0.1, true)
+	// 512 cells, 216 with two-sided neighbours on all three axes: the
+	// estimate's sampling error is a few percent of sigma; 15 % allows it.
+	if got := g.PointScatter(known); math.Abs(got-0.1) > 0.015 {
+		t.Errorf("scatter 0.1 per cell: PointScatter %.4f", got)
+	}
+	g, known, _ = noisyGrid(0, true)
+	if got := g.PointScatter(known); got > 1e-9 {
+		t.Errorf("a step along one axis and no scatter: PointScatter %.3g, expected 0", got)
+	}
+}
+
+// Denoise pulls a cell measured off its neighbours back to them, keeps a
+// step that the cells along the other axes share, and brings a scattered
+// grid closer to the truth.
+func TestGridDenoise(t *testing.T) {
+	g, known, truth := noisyGrid(0, true)
+	odd := 6*g.Strides[0] + 5*g.Strides[1] + 2
+	g.R[odd] += 0.4
+	g.Denoise(known)
+	for c := range g.R {
+		if d := math.Abs(g.R[c] - truth[c]); d > 1e-12 {
+			t.Fatalf("cell %d: %.3g off the truth after Denoise (odd cell %d, step at the first axis's index 3)", c, d, odd)
+		}
+	}
+	g, known, truth = noisyGrid(0.1, false)
+	rms := func() float64 {
+		s := 0.0
+		for c := range g.R {
+			s += (g.R[c] - truth[c]) * (g.R[c] - truth[c])
+		}
+		return math.Sqrt(s / float64(len(g.R)))
+	}
+	before := rms()
+	g.Denoise(known)
+	// A median of the cell and two or three unbiased estimates of it has a
+	// smaller spread than the cell alone: expect at least a fifth less.
+	if after := rms(); after > 0.8*before {
+		t.Errorf("Denoise moved the RMS error from %.4f to %.4f, expected under %.4f", before, after, 0.8*before)
 	}
 }

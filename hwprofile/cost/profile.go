@@ -64,7 +64,10 @@ func (l LinkFit) Link() Link { return Link{LatencyNs: l.LatencyNs, BytesPerNs: l
 
 // GEMMTable is the GEMM section: the fitted base roofline and the measured
 // latency on the full grid M x N x K (row-major, K fastest). Cells that were
-// not measured hold values filled from their neighbours (see Grid.Fill).
+// not measured hold values filled from their neighbours (see Grid.Fill); in
+// a section whose measurements scatter, the measured cells hold the median
+// of the measurement and its neighbours' estimates (Grid.Denoise; the
+// profile's notes say which sections).
 type GEMMTable struct {
 	// Precision is the weights' precision (omitted for BF16); the roofline
 	// work is QuantGEMMWork at it.
