@@ -1,6 +1,7 @@
 package validation
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"slices"
@@ -16,7 +17,8 @@ type Fold struct {
 	Group string
 	// Costs were fitted on TrainGroups: every other group of the group's
 	// engine, aggregated or disaggregated, or, where the engine has no
-	// other group, every other group of every engine (CrossEngine).
+	// other group with a row lodsim simulates, every other group of every
+	// engine (CrossEngine).
 	Costs       replay.EngineCosts
 	TrainGroups []string
 	CrossEngine bool
@@ -71,21 +73,13 @@ func CrossValidate(rows []Row, opt EngineFitOptions) (*CrossValidation, error) {
 			all = append(all, ps...)
 			continue
 		}
-		var train []Row
-		for _, r := range rows {
-			if r.Group() != g && strings.EqualFold(strings.TrimSpace(r.Backend), string(e)) {
-				train = append(train, r)
-			}
-		}
-		if len(train) == 0 {
+		ec, _, err := fitPooled(foldTrain(rows, g, e), e, opt)
+		if errors.Is(err, ErrNoRows) {
+			// No other group of the engine has a row lodsim simulates
+			// (or none exists): fit on every other group.
 			f.CrossEngine = true
-			for _, r := range rows {
-				if r.Group() != g {
-					train = append(train, r)
-				}
-			}
+			ec, _, err = fitPooled(foldTrain(rows, g, ""), e, opt)
 		}
-		ec, _, err := fitPooled(train, e, opt)
 		if err != nil {
 			return nil, fmt.Errorf("fold %s: %w", g, err)
 		}
@@ -106,6 +100,19 @@ func CrossValidate(rows []Row, opt EngineFitOptions) (*CrossValidation, error) {
 	}
 	cv.Table = Groups(all)
 	return cv, nil
+}
+
+// foldTrain are the rows the fold of group g fits on: every other group's
+// rows of engine e, aggregated and disaggregated, or of every engine when
+// e is "".
+func foldTrain(rows []Row, g string, e replay.Engine) []Row {
+	var train []Row
+	for _, r := range rows {
+		if r.Group() != g && (e == "" || strings.EqualFold(strings.TrimSpace(r.Backend), string(e))) {
+			train = append(train, r)
+		}
+	}
+	return train
 }
 
 // fitPooled fits one set of constants to train by engineObjective,

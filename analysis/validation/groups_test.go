@@ -204,4 +204,28 @@ func TestCrossValidateDisagg(t *testing.T) {
 	if cv.Table.Pooled.Simulated() != 4 {
 		t.Errorf("%d held-out rows simulated, expected 4", cv.Table.Pooled.Simulated())
 	}
+	// A disaggregated group none of whose rows simulates (no pool TPs)
+	// leaves the SGLang fold nothing of its engine: it fits across
+	// engines, on the vLLM group, instead of failing.
+	const vllm = "Llama-3.1-70B h200_sxm vllm fp8 agg"
+	var bad []Row
+	for _, r := range sub {
+		if r.Group() == dis {
+			r.Disagg = DisaggLayout{}
+		}
+		bad = append(bad, r)
+	}
+	for _, r := range rows {
+		if r.Group() == vllm && r.OSL <= 1024 && r.Concurrency <= 16 {
+			bad = append(bad, r)
+		}
+	}
+	opt.LeaveOut = []string{agg}
+	cv, err = CrossValidate(Subsample(bad, 2), opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f := cv.Folds[0]; !f.CrossEngine || !slices.Equal(f.TrainGroups, []string{vllm}) {
+		t.Errorf("fold %s with an unsimulated disaggregated group: fitted on %v (cross-engine %v), expected %s across engines", f.Group, f.TrainGroups, f.CrossEngine, vllm)
+	}
 }
