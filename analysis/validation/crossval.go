@@ -1,6 +1,7 @@
 package validation
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"slices"
@@ -14,9 +15,10 @@ import (
 // group and the group's rows predicted with them.
 type Fold struct {
 	Group string
-	// Costs were fitted on TrainGroups: every other aggregated group of
-	// the group's engine, or, where the engine has no other group, every
-	// other aggregated group of every engine (CrossEngine).
+	// Costs were fitted on TrainGroups: every other group of the group's
+	// engine, aggregated or disaggregated, or, where the engine has no
+	// other group with a row lodsim simulates, every other group of every
+	// engine (CrossEngine).
 	Costs       replay.EngineCosts
 	TrainGroups []string
 	CrossEngine bool
@@ -31,12 +33,14 @@ type CrossValidation struct {
 	Table GroupTable
 }
 
-// CrossValidate runs leave-one-group-out cross-validation: for each
-// aggregated group of rows (Row.Group), FitEngineCosts on the other groups
-// of its engine, then predict every row of the left-out group with those
-// constants. It measures what a user should expect of the shipped
-// constants on a deployment they were not fitted to. Disaggregated rows
-// and groups with no simulated row appear in the table as skipped.
+// CrossValidate runs leave-one-group-out cross-validation: for each group
+// of rows (Row.Group; a disaggregated group is one, as in the fit), fit
+// the engine constants on the other groups of its engine, aggregated and
+// disaggregated alike, then predict every row of the left-out group with
+// those constants. It measures what a user should expect of the shipped
+// constants on a deployment they were not fitted to. Groups of an engine
+// lodsim does not know, and rows that cannot be simulated, appear in the
+// table as skipped.
 func CrossValidate(rows []Row, opt EngineFitOptions) (*CrossValidation, error) {
 	byGroup := map[string][]Row{}
 	for _, r := range rows {
@@ -61,7 +65,7 @@ func CrossValidate(rows []Row, opt EngineFitOptions) (*CrossValidation, error) {
 		left := byGroup[g]
 		f := Fold{Group: g}
 		e := replay.Engine(strings.ToLower(strings.TrimSpace(left[0].Backend)))
-		if left[0].Disaggregated() || !slices.Contains(replay.Engines, e) {
+		if !slices.Contains(replay.Engines, e) {
 			ps, err := PredictAll(left, opt.Sim) // skipped, each with its reason
 			if err != nil {
 				return nil, err
@@ -69,21 +73,13 @@ func CrossValidate(rows []Row, opt EngineFitOptions) (*CrossValidation, error) {
 			all = append(all, ps...)
 			continue
 		}
-		var train []Row
-		for _, r := range rows {
-			if r.Group() != g && !r.Disaggregated() && strings.EqualFold(strings.TrimSpace(r.Backend), string(e)) {
-				train = append(train, r)
-			}
-		}
-		if len(train) == 0 {
+		ec, _, err := fitPooled(foldTrain(rows, g, e), e, opt)
+		if errors.Is(err, ErrNoRows) {
+			// No other group of the engine has a row lodsim simulates
+			// (or none exists): fit on every other group.
 			f.CrossEngine = true
-			for _, r := range rows {
-				if r.Group() != g && !r.Disaggregated() {
-					train = append(train, r)
-				}
-			}
+			ec, _, err = fitPooled(foldTrain(rows, g, ""), e, opt)
 		}
-		ec, _, err := fitPooled(train, e, opt)
 		if err != nil {
 			return nil, fmt.Errorf("fold %s: %w", g, err)
 		}
@@ -106,6 +102,19 @@ func CrossValidate(rows []Row, opt EngineFitOptions) (*CrossValidation, error) {
 	return cv, nil
 }
 
+// foldTrain are the rows the fold of group g fits on: every other group's
+// rows of engine e, aggregated and disaggregated, or of every engine when
+// e is "".
+func foldTrain(rows []Row, g string, e replay.Engine) []Row {
+	var train []Row
+	for _, r := range rows {
+		if r.Group() != g && (e == "" || strings.EqualFold(strings.TrimSpace(r.Backend), string(e))) {
+			train = append(train, r)
+		}
+	}
+	return train
+}
+
 // fitPooled fits one set of constants to train by engineObjective,
 // whatever their engines (each row still runs its own engine's
 // scheduler), labelled e.
@@ -124,7 +133,7 @@ func fitPooled(train []Row, e replay.Engine, opt EngineFitOptions) (replay.Engin
 	}
 	ec := replay.EngineCosts{Engine: e}
 	if len(use) == 0 {
-		return ec, rep, fmt.Errorf("%w: no aggregated %s row", ErrNoRows, e)
+		return ec, rep, fmt.Errorf("%w: no %s row", ErrNoRows, e)
 	}
 	// The client ramp is a switch, not a smooth parameter: fit the costs
 	// with the clients in lock-step and spread, and keep the better.

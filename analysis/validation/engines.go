@@ -63,11 +63,14 @@ func Subsample(rows []Row, perGroup int) []Row {
 	return out
 }
 
-// engineRows are the aggregated rows of engine e.
+// engineRows are the rows of engine e, aggregated and disaggregated: a
+// disaggregated row runs the same engine's scheduler and step costs in
+// each of its pools (disaggRowConfig), so its TTFT and TPOT measure the
+// same constants.
 func engineRows(rows []Row, e replay.Engine) []Row {
 	var out []Row
 	for _, r := range rows {
-		if replay.Engine(strings.ToLower(strings.TrimSpace(r.Backend))) == e && !r.Disaggregated() {
+		if replay.Engine(strings.ToLower(strings.TrimSpace(r.Backend))) == e {
 			out = append(out, r)
 		}
 	}
@@ -75,8 +78,10 @@ func engineRows(rows []Row, e replay.Engine) []Row {
 }
 
 // FitEngineCosts fits engine e's constants (EngineParams) jointly to every
-// aggregated row of that engine in rows, whatever the model, GPU and TP,
-// each row on its GPU's shipped profile for the engine: FitOverheads'
+// row of that engine in rows, whatever the model, GPU, TP and mode (a
+// disaggregated row simulated with its prefill and decode pools, as
+// Predict does, its group weighing as one group), each row on its GPU's
+// shipped profile for the engine: FitOverheads'
 // bounded Levenberg-Marquardt over all of them at once, from zero, on the
 // engine objective (engineObjective: balanced, robust log ratios, each
 // constant bounded by the measurements).

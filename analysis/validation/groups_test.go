@@ -3,6 +3,7 @@ package validation
 import (
 	"bytes"
 	"math"
+	"slices"
 	"strings"
 	"testing"
 
@@ -150,5 +151,81 @@ func TestCrossValidateSmall(t *testing.T) {
 	// A misspelt group is an error, not an empty run.
 	if _, err := CrossValidate(sub, EngineFitOptions{LeaveOut: []string{"qwen3-32b"}}); err == nil || !strings.Contains(err.Error(), `leave out "qwen3-32b": no such group`) {
 		t.Errorf("LeaveOut of no group: %v", err)
+	}
+}
+
+// TestCrossValidateDisagg: the disaggregated SGLang group takes part in
+// SGLang's fit (FitEngineCosts names it among the groups fitted on) and
+// is a fold of its own in leave-one-group-out cross-validation, fitted on
+// the aggregated SGLang group, whose fold in turn is fitted on the
+// disaggregated one, not across engines.
+func TestCrossValidateDisagg(t *testing.T) {
+	if testing.Short() {
+		t.Skip("fits to disaggregated DeepSeek-R1 rows")
+	}
+	rows, _, err := ReadBenchmarkFile(wholeDevSet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const agg, dis = "Qwen3-32B h100_sxm sglang bf16 agg", "DeepSeek-R1 h200_sxm sglang fp8 disagg"
+	var sub []Row
+	for _, r := range rows {
+		if (r.Group() == agg && r.OSL <= 1024 && r.Concurrency <= 16) || (r.Group() == dis && r.ISL == 1024 && r.Concurrency <= 4) {
+			sub = append(sub, r)
+		}
+	}
+	sub = Subsample(sub, 2)
+	opt := EngineFitOptions{PerGroup: 2, MaxIter: 1, Sim: Options{RequestsPerClient: 4}}
+	ec, _, err := FitEngineCosts(sub, replay.EngineSGLang, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(ec.Groups, []string{dis, agg}) || ec.Rows != 4 {
+		t.Errorf("SGLang fitted on %v (%d rows), expected %s and %s (4 rows)", ec.Groups, ec.Rows, dis, agg)
+	}
+	cv, err := CrossValidate(sub, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cv.Folds) != 2 {
+		t.Fatalf("%d folds, expected 2 (the disaggregated group held out too)", len(cv.Folds))
+	}
+	for _, f := range cv.Folds {
+		other := map[string]string{agg: dis, dis: agg}[f.Group]
+		if f.CrossEngine || !slices.Equal(f.TrainGroups, []string{other}) {
+			t.Errorf("fold %s: fitted on %v (cross-engine %v), expected %s", f.Group, f.TrainGroups, f.CrossEngine, other)
+		}
+		for _, p := range f.Predictions {
+			if !p.Simulated() {
+				t.Errorf("fold %s: %s skipped: %s", f.Group, p.Row.ID, p.Skipped)
+			}
+		}
+	}
+	if cv.Table.Pooled.Simulated() != 4 {
+		t.Errorf("%d held-out rows simulated, expected 4", cv.Table.Pooled.Simulated())
+	}
+	// A disaggregated group none of whose rows simulates (no pool TPs)
+	// leaves the SGLang fold nothing of its engine: it fits across
+	// engines, on the vLLM group, instead of failing.
+	const vllm = "Llama-3.1-70B h200_sxm vllm fp8 agg"
+	var bad []Row
+	for _, r := range sub {
+		if r.Group() == dis {
+			r.Disagg = DisaggLayout{}
+		}
+		bad = append(bad, r)
+	}
+	for _, r := range rows {
+		if r.Group() == vllm && r.OSL <= 1024 && r.Concurrency <= 16 {
+			bad = append(bad, r)
+		}
+	}
+	opt.LeaveOut = []string{agg}
+	cv, err = CrossValidate(Subsample(bad, 2), opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f := cv.Folds[0]; !f.CrossEngine || !slices.Equal(f.TrainGroups, []string{vllm}) {
+		t.Errorf("fold %s with an unsimulated disaggregated group: fitted on %v (cross-engine %v), expected %s across engines", f.Group, f.TrainGroups, f.CrossEngine, vllm)
 	}
 }

@@ -152,15 +152,32 @@ func measuredBounds(rows []Row, params []OverheadParam) []float64 {
 	return ub
 }
 
-// seqsPerRank is how many sequences one replica of aggregated row r
-// decodes at once on average when every client is decoding: its clients
-// over its attention-DP ranks (stated, or implied by vLLM's data
-// parallelism), at least 1 (1 for a disaggregated row, whose clients
-// spread over decode workers the row may not name). A fraction is kept:
-// 10 clients over 4 ranks are 2.5 a rank, not 2.
+// seqsPerRank is how many sequences one replica of row r decodes at once
+// on average when every client is decoding: its clients over its
+// attention-DP ranks (stated, or implied by vLLM's data parallelism), at
+// least 1. A fraction is kept: 10 clients over 4 ranks are 2.5 a rank, not
+// 2.
+//
+// A disaggregated row's steps of TPOT run on its decode pool (decode
+// workers x decode attention DP ranks, its recipe's where the row leaves
+// them blank, as disaggRowConfig builds them), and a client is in that
+// pool only from its KV's arrival to its last token: the rest of its
+// cycle, its TTFT, it waits for and runs on the prefill pool, whose queue
+// reaches minutes at a thousand clients (135 s of TTFT against 29 s of
+// decode). By Little's law the pool then holds on average clients x
+// (OSL-1) TPOT / (TTFT + (OSL-1) TPOT), and counting every client would
+// bound the per-sequence cost several times below what the row implies.
 func seqsPerRank(r Row) float64 {
-	if r.Disaggregated() || r.Concurrency < 1 {
+	if r.Concurrency < 1 {
 		return 1
+	}
+	if r.Disaggregated() {
+		d := disaggLayout(r)
+		n := float64(r.Concurrency) / float64(max(d.DecodeWorkers, 1)*max(d.DecodeAttentionDP, 1))
+		if decode := float64(max(r.OSL-1, 0)) * r.TPOTms; decode > 0 && r.TTFTms > 0 {
+			n *= decode / (r.TTFTms + decode)
+		}
+		return max(1, n)
 	}
 	engine, _, _ := rowEngine(r) // "" for an unknown backend: no implied DP
 	dp := impliedDP(r, engine, max(1, r.AttentionDP))

@@ -60,13 +60,17 @@ func TestObjectiveResiduals(t *testing.T) {
 
 // TestMeasuredBounds: each constant at most the smallest measured time it
 // is part of (the per-sequence cost times the clients per attention-DP
-// rank), in the fit's units (1 ms, 0.1 ms, 100 ns, 10 ms).
+// rank, or for a disaggregated row those decoding per decode rank), in the fit's units (1 ms, 0.1 ms, 100 ns, 10 ms).
 func TestMeasuredBounds(t *testing.T) {
 	rows := []Row{
 		{TTFTms: 80, TPOTms: 6, ISL: 1024, Concurrency: 2},
 		{TTFTms: 300, TPOTms: 20, ISL: 8192, Concurrency: 64, AttentionDP: 4}, // TTFT/ISL 36.6 us, below 80/1024 = 78 us; TPOT / 16 clients per rank 1.25 ms, below 6 / 2
 		{TTFTms: 0, TPOTms: 0, ISL: 100, Concurrency: 512},                    // nothing measured: bounds nothing
-		{TTFTms: 900, TPOTms: 9, ISL: 100, Concurrency: 512, Mode: "disagg"},  // clients over decode workers it may not name: counts as one
+		// Disaggregated: 512 clients over 4 decode workers x attention DP 8 are
+		// 16 a decode rank, in the decode pool 300 x 9 ms of a 900 + 2700 ms
+		// cycle (Little's law): 12 decoding, 9 / 12 = 0.75 ms the smallest
+		// (16 a rank would bound 0.5625, every client 0.0176, one 9).
+		{TTFTms: 900, TPOTms: 9, ISL: 100, OSL: 301, Concurrency: 512, Mode: "disagg", Disagg: DisaggLayout{DecodeWorkers: 4, DecodeTP: 1, DecodeAttentionDP: 8}},
 		// vLLM tp_size 1 with moe_tp_size 4: data parallel 4 (impliedDP), 16
 		// clients per rank, 1.25 ms as the row above; over 64 it would bound 0.3125.
 		{TTFTms: 900, TPOTms: 20, ISL: 100, Concurrency: 64, TP: 1, MoETP: 4, MoEEP: 1, Backend: "vllm"},
@@ -75,7 +79,7 @@ func TestMeasuredBounds(t *testing.T) {
 		{TTFTms: 900, TPOTms: 2.4, ISL: 100, Concurrency: 10, AttentionDP: 4},
 	}
 	got := measuredBounds(rows, []OverheadParam{ParamStep, ParamPerSeq, ParamPerPrefillToken, ParamPerRequest, ParamMemoryReserve})
-	want := []float64{2.4, 9.6, 300.0 / 8192 * 1e6 / 100, 8, 0}
+	want := []float64{2.4, 7.5, 300.0 / 8192 * 1e6 / 100, 8, 0}
 	for i := range want {
 		if math.Abs(got[i]-want[i]) > 1e-9*want[i] {
 			t.Errorf("bound %d = %g, expected %g", i, got[i], want[i])
