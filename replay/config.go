@@ -186,9 +186,12 @@ type SchedulerConfig struct {
 	// the decode worker's free KV, less this many tokens for each request
 	// running, in transfer or preempted there (and each preempted one's
 	// tokens), holds the prompt plus this many tokens more
-	// (disagg.sglangAllocatable). SGLang's own default is 512; 0, lodsim's
-	// default, starts a transfer once the prompt's blocks are free
-	// (BENCHMARKS.md, "Decode pre-allocation reserve", says why).
+	// (disagg.sglangAllocatable). A request whose prompt plus this many
+	// tokens needs more blocks than a decode worker has could never move
+	// and is rejected on arrival (exceeds_kv_capacity). SGLang's own
+	// default is 512; 0, lodsim's default, starts a transfer once the
+	// prompt's blocks are free (BENCHMARKS.md, "Decode pre-allocation
+	// reserve", says why).
 	DecodeReservedTokens int `yaml:"decode_reserved_tokens,omitempty"`
 
 	// Engine is the serving engine modelled (engine.go): vllm, sglang or

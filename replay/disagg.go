@@ -33,7 +33,9 @@ import "fmt"
 // holding their prefill blocks, so a prefill worker whose cache fills with
 // them stops admitting; nothing is dropped. A request whose whole sequence
 // cannot fit in a decode worker's cache, or whose prompt cannot fit in a
-// prefill worker's, is rejected on arrival (exceeds_kv_capacity).
+// prefill worker's, is rejected on arrival (exceeds_kv_capacity), as is
+// one whose prompt plus SGLang's decode_reserved_tokens cannot fit in an
+// empty decode worker's cache (its transfer could never start).
 //
 // TTFT: the first token is the one the prefill step sampled, delivered to
 // the client when the transfer completes, as SGLang's PD mode (the decode
@@ -140,10 +142,17 @@ func (d *disagg) netLinkKind() {
 
 // tooLongForKV reports whether r's KV could never fit: its prompt in
 // prefill replica rep's cache, or its whole sequence in a decode
-// replica's.
+// replica's, or, under SGLang's pre-allocation reserve
+// (scheduler.decode_reserved_tokens), its prompt beside the reserve in
+// an empty decode replica's, the most room sglangAllocatable ever gives
+// (its transfer would wait forever).
 func (d *disagg) tooLongForKV(rep *replica, r *reqState) bool {
-	return rep.kv.blocksFor(r.prompt) > rep.kv.total ||
-		rep.kv.blocksFor(r.prompt+r.output) > int32(d.decode.blocks)
+	dec := int32(d.decode.blocks)
+	if rep.kv.blocksFor(r.prompt) > rep.kv.total || rep.kv.blocksFor(r.prompt+r.output) > dec {
+		return true
+	}
+	res, kv := int32(d.decode.sched.DecodeReservedTokens), &d.decode.replicas[0].kv
+	return res > 0 && kv.blocksFor(r.prompt)+kv.blocksFor(res) > dec
 }
 
 // toPrefill readies an admitted arrival for the prefill pool: it runs

@@ -589,6 +589,41 @@ func TestDisaggDecodeReservedTokens(t *testing.T) {
 	}
 }
 
+// TestDisaggReserveTooLong: under SGLang's pre-allocation reserve
+// (scheduler.decode_reserved_tokens) a KV transfer starts only if the
+// decode worker's room holds the prompt and the reserve, so on a decode
+// worker of 81 blocks of 2 tokens with a reserve of 51 tokens (26
+// blocks) a prompt of 111 tokens (56 blocks) could never move, even to an
+// empty worker, and is rejected on arrival (exceeds_kv_capacity), while
+// one of 110 tokens (55 blocks) fits exactly and completes. Both
+// sequences fit the cache whole; without the reserve both complete.
+func TestDisaggReserveTooLong(t *testing.T) {
+	for _, l := range []string{"high", "medium"} {
+		for _, reserve := range []int{0, 51} {
+			for _, prompt := range []int32{110, 111} {
+				c := &Config{Simulation: SimulationConfig{LoD: LoD(l), Seed: 1, MaxSimulationTime: Duration(1e9)}, Model: tinyModel,
+					Hardware: HardwareConfig{GPU: "A100-80GB-SXM"},
+					Cluster: ClusterConfig{Disaggregated: &DisaggConfig{Prefill: PoolConfig{Workers: 1}, Decode: PoolConfig{Workers: 1, KVBlocks: 81},
+						Transfer: TransferConfig{Link: KVLinkNetwork, BandwidthGBps: 10, LatencyUs: 1}}},
+					Scheduler: SchedulerConfig{BlockSize: 2, Engine: EngineSGLang, DecodeReservedTokens: reserve, KVBlocks: 1000},
+					Workload:  WorkloadConfig{Embedded: "test"}}
+				c.ApplyDefaults()
+				if err := c.Validate(); err != nil {
+					t.Fatal(err)
+				}
+				st, rs := runDisagg(t, c, fixedCost{}, []workload.Request{{ID: 1, PromptTokens: prompt, OutputTokens: 10}})
+				want, reason := Completed, NotRejected
+				if reserve > 0 && prompt == 111 {
+					want, reason = Rejected, TooLongForKV
+				}
+				if len(rs) != 1 || rs[0].Status != want || rs[0].Reason != reason || st.Rejected != int64(b2i(want == Rejected)) {
+					t.Errorf("%s reserve %d prompt %d: %+v, %d rejected; expected %v (%q)", l, reserve, prompt, rs, st.Rejected, want, reason)
+				}
+			}
+		}
+	}
+}
+
 // TestRandomDisaggReserveHighEqualsMedium: on a decode worker under
 // SGLang's pre-allocation reserve (scheduler.decode_reserved_tokens), the
 // room a waiting KV transfer may take grows as the running decodes
@@ -598,7 +633,7 @@ func TestDisaggDecodeReservedTokens(t *testing.T) {
 // (disagg.sglangAllocatable). Random small workloads on 1P+1D must give
 // identical outputs at both levels. A failure prints its seed.
 func TestRandomDisaggReserveHighEqualsMedium(t *testing.T) {
-	compared := 0
+	compared, reserveRejected := 0, 0
 	var waited int64
 	for seed := uint64(1); seed <= 300; seed++ {
 		rng := rand.New(rand.NewPCG(seed, 5))
@@ -610,9 +645,10 @@ func TestRandomDisaggReserveHighEqualsMedium(t *testing.T) {
 				PromptTokens: int32(1 + rng.IntN(120)), OutputTokens: int32(1 + rng.IntN(200))})
 		}
 		// A prompt of up to 120 tokens (60 blocks) beside the reserve (up
-		// to 32 blocks) fits an empty worker: a request that never could
-		// would wait for room forever (not checked on arrival).
-		blocks, reserved := 100+rng.IntN(100), 1+rng.IntN(64)
+		// to 80 blocks) may not fit even an empty worker: such a request
+		// is rejected on arrival (disagg.tooLongForKV), never left
+		// waiting for room forever.
+		blocks, reserved := 100+rng.IntN(100), 1+rng.IntN(160)
 		var res [2][]RequestResult
 		var st [2]*Stats
 		for i, l := range []string{"high", "medium"} {
@@ -633,6 +669,12 @@ func TestRandomDisaggReserveHighEqualsMedium(t *testing.T) {
 				t.Fatalf("seed %d %s: %d of %d requests finished (blocks %d reserved %d %+v): %+v", seed, l, st[i].Completed+st[i].Rejected, len(reqs), blocks, reserved, reqs, res[i])
 			}
 		}
+		for _, r := range res[0] {
+			q := reqs[r.ID]
+			if r.Status == Rejected && int(q.PromptTokens+q.OutputTokens+1)/2 <= blocks {
+				reserveRejected++ // its whole sequence fits: the reserve rejected it
+			}
+		}
 		if contended(res[0], res[1]) {
 			continue
 		}
@@ -642,9 +684,11 @@ func TestRandomDisaggReserveHighEqualsMedium(t *testing.T) {
 			t.Fatalf("seed %d: high and medium differ: %s", seed, d)
 		}
 	}
-	// 263 compared and 170 transfers waited for room when this was written.
-	if compared < 200 || waited < 100 {
-		t.Errorf("%d of 300 seeds compared, %d transfers waited for decode room: the test exerts too little pressure", compared, waited)
+	// 270 compared, 277 transfers waited for room and 16 requests were
+	// rejected for the reserve when this was written.
+	if compared < 200 || waited < 100 || reserveRejected < 5 {
+		t.Errorf("%d of 300 seeds compared, %d transfers waited for decode room, %d requests rejected for the reserve: the test exerts too little pressure",
+			compared, waited, reserveRejected)
 	}
-	t.Logf("%d of 300 seeds compared, %d transfers waited for decode room", compared, waited)
+	t.Logf("%d of 300 seeds compared, %d transfers waited for decode room, %d requests rejected for the reserve", compared, waited, reserveRejected)
 }

@@ -39,7 +39,9 @@ const (
 	// NotRejected is the reason of every request that was not rejected.
 	NotRejected Reason = iota
 	// TooLongForKV: prompt plus output tokens need more KV blocks than
-	// the replica has, so the request could never run to completion.
+	// the replica has, so the request could never run to completion (on a
+	// disaggregated cluster also: its prompt plus
+	// scheduler.decode_reserved_tokens need more than a decode worker has).
 	TooLongForKV
 	// TooLongForModel: prompt plus output tokens exceed
 	// scheduler.max_model_len.
