@@ -221,11 +221,11 @@ func TestRandomDisaggHighEqualsMedium(t *testing.T) {
 	// freed as the run began; mediumExecutor.startRun) and 1432 (SGLang's
 	// pre-allocation room, checked mid-run, missed the run's unsettled
 	// tokens; disagg.sglangAllocatable).
-	all := make([]uint64, 0, seeds+3)
+	all := make([]uint64, 0, seeds+4)
 	for seed := uint64(1); seed <= seeds; seed++ {
 		all = append(all, seed)
 	}
-	all = append(all, 882, 1432, 2460)
+	all = append(all, 882, 1432, 2460, 3512)
 	for _, seed := range all {
 		rng := rand.New(rand.NewPCG(seed, 12))
 		reqs := randomDisaggReqs(rng, 5+rng.IntN(30))

@@ -96,6 +96,26 @@ func (h *eventHeap) push(t Time, kind eventKind, a, b int32, ver uint32) {
 	ev[i] = x
 }
 
+// busyAt reports whether an event at time t (the earliest pending time)
+// other than an arrival or a sample is pending, the taken one aside.
+// Events at t form a subtree at the root: the walk stops at later ones.
+func (h *eventHeap) busyAt(t Time) bool { return h.busyFrom(0, t) }
+
+func (h *eventHeap) busyFrom(i int, t Time) bool {
+	if i >= len(h.ev) || h.ev[i].t != t {
+		return false
+	}
+	if k := h.ev[i].kind; (i > 0 || !h.taken) && k != evArrival && k != evSample {
+		return true
+	}
+	for c := 4*i + 1; c <= 4*i+4; c++ {
+		if h.busyFrom(c, t) {
+			return true
+		}
+	}
+	return false
+}
+
 // take marks the earliest pending event taken and returns it (the heap
 // must hold one and none be taken). Until the next push or settle, ev[0]
 // still holds it.

@@ -58,7 +58,20 @@ func (s *Simulator) pull() {
 // when it can never run: longer than max_model_len, more KV blocks than
 // its replica has (disaggregated: see disagg.tooLongForKV), or a prompt
 // over the token budget without chunking.
+//
+// A request is routed once every other event at its ns is applied (it
+// waits behind them, not counted twice): a step that ended on the very ns
+// it arrived has ended for the router, whichever event was pushed first.
+// The levels of detail end steps through different events (high LoD's
+// last transfer or operation is pushed during the step, medium's stage
+// event at its start), so push order alone made their routers see
+// different loads on such ties.
 func (s *Simulator) onArrival() {
+	if s.h.busyAt(s.now) {
+		s.counts[evArrival]--
+		s.h.push(s.now, evArrival, 0, 0, 0)
+		return
+	}
 	r := s.src.next
 	s.src.hasNext = false
 	s.st.Arrived++
