@@ -605,3 +605,27 @@ func TestProgressReported(t *testing.T) {
 		t.Errorf("progress reported %d times over a run of millions of events", calls)
 	}
 }
+
+// TestArrivalOnStepEnd: a request arriving on the very ns a step ends is
+// routed after the step's end, at both levels of detail. Two replicas
+// under least_outstanding on fixedCost (every step 9002 ns): A (arrival
+// 0, one output token) and D (200) go to replica 0, C (100) to replica 1.
+// A's prefill ends at 9002 and completes it, the ns B arrives: replicas
+// 0 and 1 then hold one request each and B goes to replica 0 (ties to
+// the lowest id). Routed before the step's end (high LoD's last event of
+// the step is pushed after B's arrival, medium's before) replica 0 would
+// hold two and B would go to replica 1.
+func TestArrivalOnStepEnd(t *testing.T) {
+	reqs := []workload.Request{{ID: 1, PromptTokens: 8, OutputTokens: 1}, {ID: 2, Arrival: 100, PromptTokens: 8, OutputTokens: 4},
+		{ID: 3, Arrival: 200, PromptTokens: 8, OutputTokens: 4}, {ID: 4, Arrival: tinyStep, PromptTokens: 8, OutputTokens: 4}}
+	for _, l := range []string{"high", "medium"} {
+		c := tinyConfig(l, 1)
+		c.Cluster.Replicas, c.Router.Policy = 2, LeastOutstanding
+		st, rs := runReqs(t, c, fixedCost{}, reqs)
+		m := byID(rs)
+		if st.Completed != 4 || m[1].Completion != tinyStep || m[2].Replica != 1 || m[3].Replica != 0 || m[4].Replica != 0 {
+			t.Errorf("%s: %d completed, A completed at %d, replicas of C, D, B %d %d %d; expected 4, %d, 1 0 0",
+				l, st.Completed, m[1].Completion, m[2].Replica, m[3].Replica, m[4].Replica, tinyStep)
+		}
+	}
+}

@@ -220,7 +220,9 @@ func TestRandomDisaggHighEqualsMedium(t *testing.T) {
 	// decode run hid from a waiting KV transfer the blocks a preemption
 	// freed as the run began; mediumExecutor.startRun) and 1432 (SGLang's
 	// pre-allocation room, checked mid-run, missed the run's unsettled
-	// tokens; disagg.sglangAllocatable).
+	// tokens; disagg.sglangAllocatable) and 3512 (an arrival on the ns a
+	// prefill step ended was routed before the step's end at high LoD,
+	// after it at medium; Simulator.onArrival).
 	all := make([]uint64, 0, seeds+4)
 	for seed := uint64(1); seed <= seeds; seed++ {
 		all = append(all, seed)
