@@ -12,7 +12,9 @@
 // A replica's scheduler runs once every event at the current time has been
 // applied, as an engine's loop sees it: a request that arrives, or whose KV
 // lands, on the very ns a step ends is in the next step whichever event was
-// pushed first, at every level of detail.
+// pushed first, at every level of detail. Likewise an arrival is routed once
+// every other event at its ns (samples aside) is applied, so the router sees
+// a step that ended on that ns as ended (Simulator.onArrival).
 // Step and RunUntil advance a run event by event or to a time, so that tests
 // can look at each replica's state (Replica) in the middle of a run.
 //
