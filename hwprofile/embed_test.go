@@ -91,18 +91,7 @@ func TestEmbeddedProfilesRebuild(t *testing.T) {
 		listed[file] = true
 		t.Run(sp.key+"/"+sp.engine, func(t *testing.T) {
 			t.Parallel()
-			var paths []string
-			for _, s := range sp.sources {
-				paths = append(paths, filepath.Join("data", "aiconfigurator", s))
-			}
-			ms, err := ReadMeasurements(paths...)
-			if err != nil {
-				t.Fatal(err)
-			}
-			g, err := cost.LookupGPU(sp.key)
-			if err != nil {
-				t.Fatal(err)
-			}
+			ms, g := shippedInputs(t, sp)
 			p, _, err := Calibrate(ms, g, sp.opt)
 			if err != nil {
 				t.Fatal(err)
@@ -218,4 +207,22 @@ func TestWriteCompact(t *testing.T) {
 			}
 		}
 	}
+}
+
+// shippedInputs reads a shipped profile's compact sources and its GPU.
+func shippedInputs(t *testing.T, sp shippedProfile) (*Measurements, cost.GPU) {
+	t.Helper()
+	var paths []string
+	for _, s := range sp.sources {
+		paths = append(paths, filepath.Join("data", "aiconfigurator", s))
+	}
+	ms, err := ReadMeasurements(paths...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := cost.LookupGPU(sp.key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ms, g
 }

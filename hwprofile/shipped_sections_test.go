@@ -154,18 +154,8 @@ func TestShippedSectionsMatchData(t *testing.T) {
 	}
 	full := map[string]*Measurements{}
 	for _, sp := range shippedProfiles {
-		var paths []string
-		for _, s := range sp.sources {
-			paths = append(paths, filepath.Join("data", "aiconfigurator", s))
-		}
-		ms, err := ReadMeasurements(paths...)
-		if err != nil {
-			t.Fatal(err)
-		}
-		g, err := cost.LookupGPU(sp.key)
-		if err != nil {
-			t.Fatal(err)
-		}
+		ms, g := shippedInputs(t, sp)
+		var err error
 		if full[sp.key] == nil {
 			if full[sp.key], err = ReadMeasurements(filepath.Join(root, sp.key)); err != nil {
 				t.Fatal(err)
