@@ -140,3 +140,35 @@ func TestHeapTakeMatchesSortedReference(t *testing.T) {
 		}
 	}
 }
+
+// TestHeapBusyAtMatchesScan holds eventHeap.busyAt, which walks only the
+// root subtree of events at the earliest time, to a scan of every pending
+// event, with and without a taken event of any kind at the root.
+func TestHeapBusyAtMatchesScan(t *testing.T) {
+	kinds := []eventKind{evArrival, evSample, evStageCompute, evLinkTransfer}
+	for seed := uint64(1); seed <= 200; seed++ {
+		rng := rand.New(rand.NewPCG(seed, 9))
+		var h eventHeap
+		for n := 1 + rng.IntN(40); n > 0; n-- {
+			k := kinds[rng.IntN(len(kinds))]
+			if rng.IntN(3) > 0 {
+				k = kinds[rng.IntN(2)] // mostly arrivals and samples: busy ones are rare
+			}
+			h.push(Time(rng.IntN(3)), k, 0, 0, 0)
+		}
+		taken := rng.IntN(2) == 0
+		if taken {
+			h.take()
+		}
+		t0 := h.ev[0].t
+		want := false
+		for i, e := range h.ev {
+			if e.t == t0 && !(i == 0 && taken) && e.kind != evArrival && e.kind != evSample {
+				want = true
+			}
+		}
+		if got := h.busyAt(t0); got != want {
+			t.Fatalf("seed %d (taken %v): busyAt(%d) = %v, a scan of the %d events says %v", seed, taken, t0, got, len(h.ev), want)
+		}
+	}
+}
