@@ -28,10 +28,9 @@ package replay
 // adpGroup is the state one attention data-parallel group shares: its
 // balancing count and the requests waiting for a rank (adpassign.go).
 type adpGroup struct {
-	steps    int    // replica steps since the count last restarted
-	timeout  uint32 // timeouts passed
-	released uint32 // steps some rank ran prompts with every rank having one
-	queue    deque  // requests no rank has room for yet
+	steps int    // replica steps since the count last restarted
+	round uint32 // rounds in which every rank runs its prompts: timeouts, and steps some rank ran them with every rank having one (releases)
+	queue deque  // requests no rank has room for yet
 }
 
 // count adds n replica steps of a group of dp ranks with timeout steps,
@@ -40,15 +39,14 @@ type adpGroup struct {
 func (g *adpGroup) count(n, timeout, dp int) {
 	g.steps += n
 	if per := max(timeout*dp, 1); g.steps >= per {
-		g.timeout += uint32(g.steps / per)
+		g.round += uint32(g.steps / per)
 		g.steps %= per
 	}
 }
 
 // adpRank is one replica's balancing state.
 type adpRank struct {
-	timeout  uint32 // the group's timeouts this replica has run prompts on
-	released uint32 // the group's releases it has run prompts on
+	round    uint32 // the group's rounds this replica has run prompts on
 	batched  int    // steps its prompts waited for a batch of every rank's
 	admitted bool   // its last step admitted a prompt
 }
@@ -97,15 +95,15 @@ func (t *trtllmScheduler) balanceHolds() bool {
 			return true
 		}
 		a.batched = 0
-		g.released++
-		a.released = g.released
+		g.round++
+		a.round = g.round
 		return false
 	}
-	if a.timeout != g.timeout || a.released != g.released || !allDecode {
+	if a.round != g.round || !allDecode {
 		if !allDecode {
 			g.steps = 0
 		}
-		a.timeout, a.released = g.timeout, g.released
+		a.round = g.round
 		return false
 	}
 	return true

@@ -117,13 +117,17 @@ func TestRandomHighEqualsMedium(t *testing.T) {
 
 // livenessReqs draws the workload of a liveness test: 3 to 22 requests of
 // up to 100 prompt and 40 output tokens, up to 30 us apart.
-func livenessReqs(rng *rand.Rand) []workload.Request {
+func livenessReqs(rng *rand.Rand) []workload.Request { return drawReqs(rng, 3, 20, 100, 40) }
+
+// drawReqs draws least + IntN(extra) requests of 1 to maxPrompt prompt and
+// 1 to maxOutput output tokens, up to 30 us apart.
+func drawReqs(rng *rand.Rand, least, extra, maxPrompt, maxOutput int) []workload.Request {
 	var reqs []workload.Request
 	var at int64
-	for i := 0; i < 3+rng.IntN(20); i++ {
+	for i := 0; i < least+rng.IntN(extra); i++ {
 		at += rng.Int64N(30000)
 		reqs = append(reqs, workload.Request{ID: workload.RequestID(i), Arrival: at,
-			PromptTokens: int32(1 + rng.IntN(100)), OutputTokens: int32(1 + rng.IntN(40))})
+			PromptTokens: int32(1 + rng.IntN(maxPrompt)), OutputTokens: int32(1 + rng.IntN(maxOutput))})
 	}
 	return reqs
 }

@@ -639,13 +639,7 @@ func TestRandomDisaggReserveHighEqualsMedium(t *testing.T) {
 	var waited int64
 	for seed := uint64(1); seed <= 300; seed++ {
 		rng := rand.New(rand.NewPCG(seed, 5))
-		var reqs []workload.Request
-		var at int64
-		for i := 0; i < 2+rng.IntN(3); i++ {
-			at += rng.Int64N(30000)
-			reqs = append(reqs, workload.Request{ID: workload.RequestID(i), Arrival: at,
-				PromptTokens: int32(1 + rng.IntN(120)), OutputTokens: int32(1 + rng.IntN(200))})
-		}
+		reqs := drawReqs(rng, 2, 3, 120, 200)
 		// A prompt of up to 120 tokens (60 blocks) beside the reserve (up
 		// to 80 blocks) may not fit even an empty worker: such a request
 		// is rejected on arrival (disagg.tooLongForKV), never left

@@ -133,14 +133,6 @@ func (h *eventHeap) settle() {
 	}
 }
 
-// pop removes and returns the earliest pending event.
-func (h *eventHeap) pop() event {
-	h.settle()
-	top := h.ev[0]
-	h.removeTop()
-	return top
-}
-
 // removeTop removes ev[0]: the last event moves to the root and sifts
 // down.
 func (h *eventHeap) removeTop() {

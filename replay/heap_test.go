@@ -172,3 +172,11 @@ func TestHeapBusyAtMatchesScan(t *testing.T) {
 		}
 	}
 }
+
+// pop removes and returns the earliest pending event, as the loop's take
+// and settle do when a handler pushes nothing.
+func (h *eventHeap) pop() event {
+	e := *h.take()
+	h.settle()
+	return e
+}

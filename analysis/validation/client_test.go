@@ -212,6 +212,10 @@ func TestLaunchRecipe(t *testing.T) {
 	}{
 		{"DeepSeek-R1 TP8", Row{Model: ds, GPU: "h200_sxm", Backend: "trtllm", Client: ClientBenchServing, TP: 8, Concurrency: 16}, 0.75, 16, 128, 8192, lod.FP8},
 		{"DeepSeek-R1 DEP8", Row{Model: ds, GPU: "h200_sxm", Backend: "trtllm", Client: ClientBenchServing, TP: 1, AttentionDP: 8, Concurrency: 256}, 0.75, 32, 128, 8192, lod.FP8},
+		// The script's bash $(( CONC / TP )) floors and keeps at least 1:
+		// 12 clients over 8 ranks are 1 a rank, 4 over 8 too.
+		{"DeepSeek-R1 DEP8 c12", Row{Model: ds, GPU: "h200_sxm", Backend: "trtllm", Client: ClientBenchServing, TP: 1, AttentionDP: 8, Concurrency: 12}, 0.75, 1, 128, 8192, lod.FP8},
+		{"DeepSeek-R1 DEP8 c4", Row{Model: ds, GPU: "h200_sxm", Backend: "trtllm", Client: ClientBenchServing, TP: 1, AttentionDP: 8, Concurrency: 4}, 0.75, 1, 128, 8192, lod.FP8},
 		{"gpt-oss c64", Row{Model: oss, GPU: "h200_sxm", Backend: "trtllm", Client: ClientBenchServing, TP: 2, Concurrency: 64}, 0.85, 64, 64, 20000, lod.Unquantized},
 		{"gpt-oss c4", Row{Model: oss, GPU: "h200_sxm", Backend: "TRTLLM", Client: ClientBenchServing, TP: 8, Concurrency: 4}, 0.85, 4, 4, 20000, lod.Unquantized},
 		{"gpt-oss aiperf", Row{Model: oss, GPU: "h200_sxm", Backend: "trtllm", Client: ClientAIPerf, TP: 8, Concurrency: 4}, 0.9, 0, 0, 8192, lod.FP8},

@@ -273,3 +273,28 @@ func TestDisaggRowClient(t *testing.T) {
 		t.Errorf("a row of one's own: decode pool reserves %d tokens a request, expected SGLang's 512", n)
 	}
 }
+
+// TestRecipePoolPerRank: with DP attention SGLang gives each rank
+// max_running_requests // dp_size requests and chunked_prefill_size //
+// dp_size tokens (floor division, server_args.py and the scheduler), the
+// budget capped by max-prefill-tokens; without, the recipe's values.
+func TestRecipePoolPerRank(t *testing.T) {
+	for _, c := range []struct {
+		name         string
+		pool         recipePool
+		dp           int
+		seqs, budget int
+	}{
+		{"no DP", recipePool{maxRunning: 256, memFraction: 0.82, maxPrefillTokens: 163840, chunkedPrefill: 163840}, 1, 256, 163840},
+		{"dep8", recipePool{maxRunning: 512, memFraction: 0.75, maxPrefillTokens: 65536, chunkedPrefill: 262144}, 8, 64, 32768},
+		{"floor", recipePool{maxRunning: 100, memFraction: 0.8, maxPrefillTokens: 65536, chunkedPrefill: 10004}, 8, 12, 1250},
+		{"at least one", recipePool{maxRunning: 4, memFraction: 0.8}, 8, 1, 0},
+	} {
+		var pc replay.PoolConfig
+		c.pool.apply(&pc, c.dp)
+		if pc.MaxNumSeqs != c.seqs || pc.MaxNumBatchedTokens != c.budget || pc.GPUMemoryUtilization != c.pool.memFraction {
+			t.Errorf("%s: max_num_seqs %d, budget %d, memory %v; want %d, %d, %v",
+				c.name, pc.MaxNumSeqs, pc.MaxNumBatchedTokens, pc.GPUMemoryUtilization, c.seqs, c.budget, c.pool.memFraction)
+		}
+	}
+}

@@ -22,20 +22,13 @@ func TestRunReport(t *testing.T) {
 		t.Fatal(err)
 	}
 	dir, run := writeRun(t, cfgs[0], "tp1-medium")
-	rep, err := Build(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var page bytes.Buffer
-	if err := rep.Write(&page); err != nil {
-		t.Fatal(err)
-	}
+	page := renderDir(t, dir)
 	for _, want := range []string{"Run " + run.ID + ": Llama-3-8B on A100-80GB-SXM, 1 replica(s) x TP1 x PP1", "seed 42", "sha256 ", "lodsim "} {
-		if !strings.Contains(page.String(), want) {
+		if !strings.Contains(page, want) {
 			t.Errorf("report lacks %q", want)
 		}
 	}
-	if n := strings.Count(page.String(), "data:image/png;base64,"); n != 2 {
+	if n := strings.Count(page, "data:image/png;base64,"); n != 2 {
 		t.Errorf("%d figures embedded, want 2", n)
 	}
 	written, err := Plot(dir, "")
@@ -76,14 +69,7 @@ workload:
 		t.Fatal(err)
 	}
 	dir, _ := writeRun(t, c, "disagg")
-	rep, err := Build(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var page bytes.Buffer
-	if err := rep.Write(&page); err != nil {
-		t.Fatal(err)
-	}
+	page := renderDir(t, dir)
 	// The run directory's results carry the pools and the transfers.
 	run, err := rundir.Read(dir)
 	if err != nil {
@@ -104,11 +90,11 @@ workload:
 	}
 	costs := "costs: prefill: " + run.Provenance.Profile.Name + " on H100-SXM (sha256 " + run.Provenance.Profile.SHA256 + "); decode: roofline on H100-SXM;"
 	for _, want := range []string{costs, "1 prefill x TP1 x PP1 &#43; 2 decode x TP1 x PP1", "<td>prefill</td><td>1</td>", "<td>decode</td><td>2</td>", "KV transfers (nvlink)</th><th>count</th>", "<td></td><td>40</td>"} {
-		if !strings.Contains(page.String(), want) {
+		if !strings.Contains(page, want) {
 			t.Errorf("report lacks %q", want)
 		}
 	}
-	if strings.Contains(page.String(), "<th>EP</th>") {
+	if strings.Contains(page, "<th>EP</th>") {
 		t.Error("pools without expert parallelism show EP columns")
 	}
 }
@@ -122,16 +108,17 @@ func TestDisaggReportExpertParallel(t *testing.T) {
 		Decode:  replay.PoolStats{Workers: 8, TP: 1, PP: 1, KVBlocks: 300, Steps: 90, EP: 8, AttentionDP: 4, MoETP: 2},
 	}}
 	rep := &Report{Title: "ep", Runs: []reportRun{{Name: "ep", Summary: &s}}}
-	var page bytes.Buffer
-	if err := rep.Write(&page); err != nil {
+	var buf bytes.Buffer
+	if err := rep.Write(&buf); err != nil {
 		t.Fatal(err)
 	}
+	page := buf.String()
 	for _, want := range []string{
 		"<th>PP</th><th>EP</th><th>attention DP</th><th>MoE TP</th><th>KV blocks per worker</th>",
 		"<td>prefill</td><td>1</td><td>8</td><td>1</td><td>-</td><td>-</td><td>-</td><td>100</td>",
 		"<td>decode</td><td>8</td><td>1</td><td>1</td><td>8</td><td>4</td><td>2</td><td>300</td>",
 	} {
-		if !strings.Contains(page.String(), want) {
+		if !strings.Contains(page, want) {
 			t.Errorf("report lacks %q", want)
 		}
 	}
@@ -181,17 +168,10 @@ func TestAdaptiveRunReport(t *testing.T) {
 	if a == nil || !a.Refined || a.HighSteps == 0 || len(a.Classes) == 0 {
 		t.Fatalf("adaptive report %+v: want refined steps and classes", a)
 	}
-	rep, err := Build(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var page bytes.Buffer
-	if err := rep.Write(&page); err != nil {
-		t.Fatal(err)
-	}
+	page := renderDir(t, dir)
 	for _, want := range []string{"adaptive LoD (error budget 0.01)", "refined where high can differ", "learned corrections",
 		fmt.Sprintf("<td>%d</td><td>%d</td>", a.HighSteps, a.MediumSteps)} {
-		if !strings.Contains(page.String(), want) {
+		if !strings.Contains(page, want) {
 			t.Errorf("report lacks %q", want)
 		}
 	}
@@ -211,4 +191,18 @@ func writeRun(t *testing.T, c *replay.Config, name string) (string, *analysis.Ru
 		t.Fatal(err)
 	}
 	return dir, run
+}
+
+// renderDir builds the report of the run directory dir and returns its page.
+func renderDir(t *testing.T, dir string) string {
+	t.Helper()
+	rep, err := Build(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var page bytes.Buffer
+	if err := rep.Write(&page); err != nil {
+		t.Fatal(err)
+	}
+	return page.String()
 }
