@@ -61,6 +61,7 @@ type hfConfig struct {
 	LayerTypes       []string `json:"layer_types"`
 
 	MaxPositionEmbeddings int `json:"max_position_embeddings"`
+	NumNextnPredictLayers int `json:"num_nextn_predict_layers"`
 }
 
 // The model families lodsim reads, by config.json model_type.
@@ -170,7 +171,8 @@ func isNull(v json.RawMessage) bool { return bytes.Equal(bytes.TrimSpace(v), []b
 func (c *hfConfig) model(name, family string) (Model, error) {
 	m := Model{Name: name, Layers: c.NumHiddenLayers, Hidden: c.HiddenSize, Heads: c.NumAttentionHeads,
 		KVHeads: c.NumAttentionHeads, Intermediate: c.IntermediateSize, Vocab: c.VocabSize, DTypeBytes: 2,
-		TiedEmbed: c.TieWordEmbeddings, ContextLen: max(c.MaxPositionEmbeddings, 0)}
+		TiedEmbed: c.TieWordEmbeddings, ContextLen: max(c.MaxPositionEmbeddings, 0),
+		MTPLayers: max(c.NumNextnPredictLayers, 0)}
 	if c.NumKeyValueHeads != nil {
 		m.KVHeads = *c.NumKeyValueHeads
 	}

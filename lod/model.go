@@ -33,8 +33,10 @@ import (
 //     them.
 //
 // Left out, each under 0.01% of the weights or the work: per-head q/k norms
-// (Qwen3, MiniMax) and multi-token-prediction modules (loaded only for
-// speculative decoding, which lodsim does not model).
+// (Qwen3, MiniMax). MTPLayers counts the multi-token-prediction modules
+// (DeepSeek's num_nextn_predict_layers): they are loaded and run only for
+// speculative decoding (Batch.Draft), and their weights are left out of
+// Params and the memory accounting.
 type Model struct {
 	Name         string `yaml:"name" json:"name"`
 	Layers       int    `yaml:"layers" json:"layers"`
@@ -60,6 +62,10 @@ type Model struct {
 	VHeadDim   int `yaml:"v_head_dim,omitempty" json:"v_head_dim,omitempty"`
 
 	SlidingWindow int `yaml:"sliding_window,omitempty" json:"sliding_window,omitempty"`
+	// MTPLayers is the checkpoint's multi-token-prediction modules
+	// (config.json num_nextn_predict_layers): draft modules for
+	// speculative decoding (replay's scheduler.speculative method mtp).
+	MTPLayers int `yaml:"mtp_layers,omitempty" json:"mtp_layers,omitempty"`
 	// ContextLen is the longest sequence (prompt + output tokens) the
 	// model was trained for: config.json's max_position_embeddings. It is
 	// replay's default scheduler.max_model_len, as it is vLLM's; 0:

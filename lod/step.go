@@ -47,17 +47,28 @@ type Batch struct {
 	// tokens, as the engine gathered or padded them); 0 takes the mean
 	// load, Tokens() x attention DP (Planner.SetExpertParallel).
 	MoETokens int
+	// Draft, when above 0, is speculative decoding with draft modules
+	// (DeepSeek's multi-token prediction, Model.MTPLayers): every decode
+	// verifies its token and Draft draft tokens in one pass of the model
+	// (1 + Draft query tokens over its context), after which Draft
+	// sequential passes of the draft module over the decodes propose the
+	// next step's drafts (StageCost.Draft).
+	Draft int
 }
 
 // Reset empties b, keeping its storage.
 func (b *Batch) Reset() {
 	b.Chunks = b.Chunks[:0]
-	b.Decodes, b.DecodeCtx, b.Sampled, b.Graph, b.MoETokens = 0, 0, 0, 0, 0
+	b.Decodes, b.DecodeCtx, b.Sampled, b.Graph, b.MoETokens, b.Draft = 0, 0, 0, 0, 0, 0
 }
+
+// DecodeTokens is the tokens the decodes compute: one each, and with
+// speculative decoding their draft tokens to verify.
+func (b *Batch) DecodeTokens() int { return b.Decodes * (1 + b.Draft) }
 
 // Tokens is the number of tokens the step computes.
 func (b *Batch) Tokens() int {
-	t := b.Decodes
+	t := b.DecodeTokens()
 	for _, c := range b.Chunks {
 		t += int(c.Q)
 	}
@@ -65,7 +76,7 @@ func (b *Batch) Tokens() int {
 }
 
 // PrefillTokens is the number of prefill tokens in the step.
-func (b *Batch) PrefillTokens() int { return b.Tokens() - b.Decodes }
+func (b *Batch) PrefillTokens() int { return b.Tokens() - b.DecodeTokens() }
 
 // Seqs is the number of sequences in the step.
 func (b *Batch) Seqs() int { return len(b.Chunks) + b.Decodes }
@@ -83,6 +94,7 @@ type StageCost struct {
 	Op       [NumOps]int64
 	Layers   int
 	Head     int64     // LM head and sampling; last stage only
+	Draft    int64     // speculative decoding's draft passes (Batch.Draft); last stage only
 	Overhead int64     // engine overhead; first stage only
 	ARBytes  float64   // bytes of each TP all-reduce; 0 when TP = 1
 	ARLink   cost.Link // per-hop link of those all-reduces
@@ -116,7 +128,7 @@ func (c *StageCost) Compute() int64 {
 	for _, d := range c.Op {
 		layer += d
 	}
-	return c.Overhead + int64(c.Layers)*layer + c.Head
+	return c.Overhead + int64(c.Layers)*layer + c.Head + c.Draft
 }
 
 // HopNs is the uncontended time of one point-to-point transfer of s bytes
@@ -647,7 +659,7 @@ func mix(a int, x float64, b int, y float64) int64 {
 // the shortest path: its per-step work is what the first, dense-only
 // planner did, with the weight bytes read from weightConstants.
 func (p *Planner) Plan(b *Batch, out []StageCost) {
-	t := max(b.Tokens(), b.Graph) // tokens through the layers, padding included
+	t := max(b.Tokens(), b.Graph*(1+b.Draft)) // tokens through the layers, padding included
 	d := p.denseFor(t)
 	m := &p.model
 	attn, wattn := p.attention(b)
@@ -655,7 +667,8 @@ func (p *Planner) Plan(b *Batch, out []StageCost) {
 	if p.tp > 1 {
 		arBytes = float64(t) * float64(m.Hidden) * float64(m.DTypeBytes)
 	}
-	head := p.headCost(b.Sampled)
+	head := p.headCost(b.Sampled + b.Decodes*b.Draft)
+	draft := p.draftCost(b)
 	over := p.overhead(b)
 	var mo moeCost
 	if m.Experts > 0 {
@@ -679,12 +692,12 @@ func (p *Planner) Plan(b *Batch, out []StageCost) {
 				c.WeightBytes += p.wHead
 			}
 		}
-		c.Head, c.Overhead, c.PPBytes = 0, 0, 0
+		c.Head, c.Draft, c.Overhead, c.PPBytes = 0, 0, 0, 0
 		if s == 0 {
 			c.Overhead = over
 		}
 		if s == last {
-			c.Head = head
+			c.Head, c.Draft = head, draft
 		} else {
 			c.PPBytes = float64(t) * float64(m.Hidden) * float64(m.DTypeBytes)
 		}
@@ -697,17 +710,18 @@ func (p *Planner) attention(b *Batch) (attn, wattn float64) {
 	for _, c := range b.Chunks {
 		attn += p.attnCost(attnPrefill, int(c.Q), int(c.Prefix))
 	}
-	var ctx int
+	// With speculative decoding each decode attends with 1 + Draft query
+	// tokens: costed as that many decoding rows over its context.
+	ctx, q := b.decodeCtx(), b.DecodeTokens()
 	if b.Decodes > 0 {
-		ctx = int((b.DecodeCtx + int64(b.Decodes)/2) / int64(b.Decodes))
-		attn += p.attnCost(attnDecode, b.Decodes, ctx)
+		attn += p.attnCost(attnDecode, q, ctx)
 	}
 	if p.model.SlidingWindow > 0 {
 		for _, c := range b.Chunks {
 			wattn += p.attnCost(attnPrefillWindow, int(c.Q), int(c.Prefix))
 		}
 		if b.Decodes > 0 {
-			wattn += p.attnCost(attnDecodeWindow, b.Decodes, ctx)
+			wattn += p.attnCost(attnDecodeWindow, q, ctx)
 		}
 	}
 	return attn, wattn
@@ -734,4 +748,45 @@ func (p *Planner) Redecode(b *Batch, out []StageCost) {
 		out[s].Op[OpAttention] = mix(n-k.window, attn, k.window, wattn)
 	}
 	out[0].Overhead = p.overhead(b)
+	out[len(out)-1].Draft = p.draftCost(b)
+}
+
+// decodeCtx is the decodes' mean context, rounded.
+func (b *Batch) decodeCtx() int {
+	if b.Decodes == 0 {
+		return 0
+	}
+	return int((b.DecodeCtx + int64(b.Decodes)/2) / int64(b.Decodes))
+}
+
+// draftCost is the draft stage of speculative decoding (Batch.Draft):
+// Draft sequential passes of the model's multi-token-prediction module
+// over the step's decodes (as CUDA-graph padded), each one transformer
+// layer as the model's last (attention over the sequence's context, its
+// MLP or MoE with their all-reduces and exchanges), DeepSeek's eh_proj
+// (the concatenated normalized embedding and hidden state, 2 x hidden, to
+// hidden, after enorm and hnorm) and the shared LM head over the decodes
+// (TensorRT-LLM's MTP Eagle path calls the one module Draft times:
+// tensorrt_llm/_torch/speculative/mtp.py, tech blog 2 "DeepSeek R1 MTP
+// Implementation and Optimization"). It is costed as compute on the last
+// stage, its collectives at their analytical times.
+func (p *Planner) draftCost(b *Batch) int64 {
+	if b.Draft <= 0 || b.Decodes == 0 {
+		return 0
+	}
+	m := &p.model
+	g := max(b.Decodes, b.Graph)
+	d := p.denseFor(g)
+	qkv, o, mlp, arLink := d.qkv, d.o, d.mlp, d.arLink
+	act := float64(g) * float64(m.Hidden) * float64(m.DTypeBytes)
+	var comm int64
+	if m.Experts > 0 {
+		mo := p.moeFor(g)
+		mlp = mo.moe
+		comm = 2 * AllToAllNs(mo.a2aLink, mo.a2a, mo.a2aRanks)
+	}
+	comm += 2 * RingAllReduceNs(arLink, act, p.tp)
+	eh := p.cost.Elementwise(4*act) + p.gemm(g, m.Hidden, 2*m.Hidden, m.Weights)
+	pass := float64(qkv+o) + p.attnCost(attnDecode, b.Decodes, b.decodeCtx()) + mlp + eh
+	return int64(b.Draft) * (ns(pass) + comm + p.headCost(b.Decodes))
 }

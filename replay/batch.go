@@ -21,6 +21,7 @@ func (b *batch) add(r *reqState, slot int32, n int32) {
 	b.slots = append(b.slots, slot)
 	b.ntok = append(b.ntok, n)
 	if r.isDecode() {
+		b.lb.Draft = int(b.rep.grp.spec.draft)
 		b.lb.Decodes++
 		b.lb.DecodeCtx += int64(r.computed + 1)
 	} else {

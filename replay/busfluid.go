@@ -324,10 +324,10 @@ func (m *mediumExecutor) busStepFlow(st *stage, c *lod.StageCost, t int64) busFl
 	w := float64(bw)
 	seg1 := float64(c.Op[lod.OpQKV] + c.Op[lod.OpAttention] + c.Op[lod.OpOProj])
 	seg2 := float64(c.Op[lod.OpMLP])
-	head := float64(c.Head)
+	head := float64(c.Head + c.Draft)
 	if sg := g.strag; sg != nil {
 		seg1 = sg.segment(c.Op[lod.OpQKV], c.Op[lod.OpAttention], c.Op[lod.OpOProj])
-		seg2, head = sg.segment(c.Op[lod.OpMLP]), sg.segment(c.Head)
+		seg2, head = sg.segment(c.Op[lod.OpMLP]), sg.segment(c.Head+c.Draft)
 	}
 	f := busFlow{w: w, lat: lam, hops: int32(h), flows: int32(n), stage: st.gid, batch: -1, phases: int32(1 + 4*int64(c.Layers)*h)}
 	L := float64(c.Layers)

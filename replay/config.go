@@ -220,6 +220,10 @@ type SchedulerConfig struct {
 	// sglangDefaults): the CPU work of a step hides behind the GPU work of
 	// the step before.
 	OverlapScheduler *bool `yaml:"overlap_scheduler,omitempty"`
+	// Speculative is speculative decoding with draft modules (DeepSeek's
+	// multi-token prediction, speculative.go): {method: mtp, draft_tokens:
+	// k, acceptance_rate: a}. Nil: off.
+	Speculative *SpeculativeConfig `yaml:"speculative,omitempty"`
 	// BatchWaitTimeoutIters and BatchWaitMaxTokensRatio are TensorRT-LLM's
 	// batch waiting (engine trtllm only; both 0, the default, turn it
 	// off): while requests decode, newly scheduled prompts are held back
@@ -541,6 +545,7 @@ func (c *Config) Validate() error {
 	c.validateExperts(&p, m, merr == nil)
 	c.validateDisagg(&p, m, merr == nil)
 	c.validateScheduler(&p)
+	c.validateSpeculative(&p, m, merr == nil)
 	for _, b := range []struct {
 		name string
 		v    Duration

@@ -30,17 +30,15 @@ func (run *runState) endedBy(t Time) int {
 
 // runExtraBlocks is how many more KV blocks rp's requests hold now than
 // the run has settled: the step in progress has allocated blocks for its
-// token, as the step-by-step path would have.
+// token (and drafts), as the step-by-step path would have.
 func (m *mediumExecutor) runExtraBlocks(rp *replica) int64 {
 	run := &rp.run
-	j := run.endedBy(m.s.now)
-	if j < run.k {
-		j++ // the step in progress
-	}
+	j := run.endedBy(m.s.now) // the step in progress, or all done
 	var extra int64
+	sp := rp.grp.spec
 	for _, slot := range run.b.slots {
 		r := &m.s.reqs[slot]
-		extra += int64(rp.kv.need(r, r.computed+int32(j)))
+		extra += int64(rp.kv.need(r, sp.runTarget(r, j, run.k)))
 	}
 	return extra
 }
@@ -57,7 +55,14 @@ func (m *mediumExecutor) countRunSteps(rp *replica) {
 	if n := j - run.counted; n > 0 {
 		d := len(run.b.slots)
 		m.s.ts.addSteps(n, d)
-		m.s.ts.tokens += int64(n * d)
+		if sp := rp.grp.spec; sp.on() {
+			for _, slot := range run.b.slots {
+				r := &m.s.reqs[slot]
+				m.s.ts.tokens += int64(sp.yield(r, j) - sp.yield(r, run.counted))
+			}
+		} else {
+			m.s.ts.tokens += int64(n * d)
+		}
 		run.counted = j
 	}
 }
@@ -83,9 +88,19 @@ func (m *mediumExecutor) tryRun(rp *replica, b *batch) bool {
 	// The steps of a run move the same tokens, so their collectives take
 	// the same time; only the attention (in Compute) grows.
 	comm := m.collectiveNs(&cost[0], rp.stages[0])
+	sp := grp.spec
+	q, f := sp.perMille/1000, sp.perMille%1000
+	if sp.on() {
+		m.creditHistogram(b)
+	}
 	for j := 0; j < k; j++ {
 		if j > 0 {
-			lb.DecodeCtx += d
+			// Each decode's context grows by the tokens the step before
+			// yielded: q each, and one more for those that carry.
+			lb.DecodeCtx += q * d
+			if f > 0 {
+				lb.DecodeCtx += carries(&m.credits, f, j)
+			}
 			grp.steps.replan(&lb, cost)
 		}
 		t += Time(m.computeNs(&cost[0], rp.stages[0], &lb) + comm)
@@ -104,9 +119,9 @@ func (m *mediumExecutor) tryRun(rp *replica, b *batch) bool {
 // completes, and while the blocks of every step fit.
 func (m *mediumExecutor) runLength(rp *replica, b *batch) int {
 	k := maxRun
+	sp := rp.grp.spec
 	for _, slot := range b.slots {
-		r := &m.s.reqs[slot]
-		if left := int(r.output - r.generated); left < k {
+		if left := sp.runSteps(&m.s.reqs[slot]); left < k {
 			k = left
 		}
 	}
@@ -114,12 +129,13 @@ func (m *mediumExecutor) runLength(rp *replica, b *batch) int {
 		return k
 	}
 	// Largest k whose extra blocks fit: step j (0-based) needs
-	// blocksFor(computed+j+1) per request; step 0 is already allocated.
+	// blocksFor(runTarget(j)) per request (computed+j+1 without
+	// speculation); step 0 is already allocated.
 	fits := func(k int) bool {
 		var need int64
 		for _, slot := range b.slots {
 			r := &m.s.reqs[slot]
-			need += int64(rp.kv.need(r, r.computed+int32(k)))
+			need += int64(rp.kv.need(r, sp.runTarget(r, k-1, k)))
 		}
 		return need <= int64(rp.kv.free)
 	}
@@ -192,5 +208,29 @@ func (m *mediumExecutor) settleRun(rp *replica, t Time) {
 		rp.pool = append(rp.pool, b)
 		return
 	}
+	if sp := rp.grp.spec; sp.on() {
+		// The last step held its drafts' blocks too, which stepsDone
+		// gives back before it notes the peak: note it here.
+		var held int64
+		for _, slot := range b.slots {
+			r := &m.s.reqs[slot]
+			held += int64(rp.kv.need(r, sp.runTarget(r, j-1, run.k)))
+		}
+		notePeakUse(m.s, rp, float64(int64(rp.kv.used())+held)/float64(rp.kv.total))
+	}
 	m.s.stepsDone(b, run.ends[:j], run.counted)
+}
+
+// creditHistogram fills m.credits with the cumulative histogram of the
+// speculation credits of b's requests (carries reads it): credits[v] is
+// how many hold a credit below v.
+func (m *mediumExecutor) creditHistogram(b *batch) {
+	c := &m.credits
+	*c = [1001]int32{}
+	for _, slot := range b.slots {
+		c[m.s.reqs[slot].credit+1]++
+	}
+	for v := 1; v <= 1000; v++ {
+		c[v] += c[v-1]
+	}
 }

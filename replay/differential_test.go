@@ -29,8 +29,9 @@ func TestRandomHighEqualsMedium(t *testing.T) {
 	models := []cost.CostModel{fixedCost{}, latencyCost{}, cost.NewRoofline(g), hwprofile.DefaultCostModel(g),
 		fixedCost{overheads: cost.Overheads{StepNs: 6000, PerSeqNs: 400, PerPrefillTokenNs: 30}}}
 	// 500 seeds run in about a second; 3,000 passed when this was written.
-	allToAlls := 0  // runs whose high level exchanged MoE tokens
-	batchWaits := 0 // TensorRT-LLM runs with batch waiting on
+	allToAlls := 0   // runs whose high level exchanged MoE tokens
+	batchWaits := 0  // TensorRT-LLM runs with batch waiting on
+	speculating := 0 // runs with speculative decoding
 	// Beyond the 500, seeds that once failed: 2517 (TP2 PP2, 72 KV
 	// blocks of 2 tokens: two requests in alternate micro-batches, neither
 	// fitting beside the other, evicted each other forever, each finding
@@ -81,8 +82,12 @@ func TestRandomHighEqualsMedium(t *testing.T) {
 			}
 			drawEngine(r, c)
 			drawExperts(r, c)
+			drawSpeculation(r, c)
 			if i == 0 && (c.Scheduler.BatchWaitTimeoutIters > 0 || c.Scheduler.BatchWaitMaxTokensRatio > 0) {
 				batchWaits++
+			}
+			if i == 0 && c.Scheduler.Speculative != nil {
+				speculating++
 			}
 			var col Collect
 			s, err := Run(Input{Config: c, Model: c.Model, Cost: cm, Workload: workload.NewSliceReader(reqs), Sink: &col, CheckInvariants: true})
@@ -112,7 +117,10 @@ func TestRandomHighEqualsMedium(t *testing.T) {
 	if batchWaits < 40 {
 		t.Errorf("%d of 500 runs used TensorRT-LLM batch waiting, want at least 40", batchWaits)
 	}
-	t.Logf("%d of 500 runs exchanged MoE tokens in all-to-alls, %d used batch waiting", allToAlls, batchWaits)
+	if speculating < 100 {
+		t.Errorf("%d of 500 runs used speculative decoding, want at least 100", speculating)
+	}
+	t.Logf("%d of 500 runs exchanged MoE tokens in all-to-alls, %d used batch waiting, %d speculated", allToAlls, batchWaits, speculating)
 }
 
 // livenessReqs draws the workload of a liveness test: 3 to 22 requests of
@@ -249,4 +257,16 @@ func drawExperts(r *rand.Rand, c *Config) {
 		}
 	}
 	k.ExpertParallel = eps[r.IntN(len(eps))]
+}
+
+// drawSpeculation turns speculative decoding on in a third of the runs:
+// 1 to 4 draft tokens at acceptance rates from none to all accepted
+// (0.37 and 0.85 leave fractional credits that carry between steps).
+func drawSpeculation(r *rand.Rand, c *Config) {
+	if r.IntN(3) != 0 {
+		return
+	}
+	c.Model.MTPLayers = 1
+	c.Scheduler.Speculative = &SpeculativeConfig{Method: "mtp", DraftTokens: 1 + r.IntN(4),
+		AcceptanceRate: []float64{0, 0.37, 0.85, 1}[r.IntN(4)]}
 }

@@ -122,7 +122,7 @@ func (e *highExecutor) start(st *stage, b *batch) {
 	c := &b.cost[st.idx]
 	st.op = c.Op
 	st.layers = int32(c.Layers)
-	st.head = c.Head
+	st.head = c.Head + c.Draft // the draft passes follow the LM head
 	st.hopLat, st.hopBW = lod.HopParts(c.ARLink, c.ARBytes/float64(len(st.ranks)))
 	if st.netRank != nil {
 		st.netLat, st.netBW = lod.HopParts(netLink(e.s.cfg.Cluster), c.ARBytes/float64(len(st.ranks)))

@@ -15,6 +15,7 @@ type mediumExecutor struct {
 	skewMax    []float64         // by expert-parallel ranks n: E[max of n loads], 0: not yet computed
 	fluids     []busFluid        // by replica id: its shared bus at PP > 1 (busfluid.go)
 	busDirty   []int32           // replicas whose bus changed at this time, to plan
+	credits    [1001]int32       // a decode run's speculation credits, cumulative (decoderun.go)
 }
 
 // initReplica reads each stage's all-to-all node layout. It is the

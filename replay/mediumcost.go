@@ -55,7 +55,7 @@ func (m *mediumExecutor) analyticComputeNs(c *lod.StageCost, pool *workerPool) i
 		return c.Compute() + m.skewNs(c)
 	}
 	layer := g.segment(c.Op[lod.OpQKV], c.Op[lod.OpAttention], c.Op[lod.OpOProj]) + g.segment(c.Op[lod.OpMLP])
-	t := float64(c.Overhead) + float64(c.Layers)*layer + g.segment(c.Head)
+	t := float64(c.Overhead) + float64(c.Layers)*layer + g.segment(c.Head+c.Draft)
 	return int64(t+0.5) + m.skewNs(c)
 }
 

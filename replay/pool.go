@@ -45,6 +45,7 @@ type workerPool struct {
 	sched    *SchedulerConfig
 	planner  *lod.Planner
 	steps    stepCost
+	spec     speculation // speculative decoding (speculative.go)
 	tp, pp   int
 	strag    *stragglers // medium: per-rank variability at TP > 1, else nil
 	ring     cost.Link   // TP ring link
@@ -98,7 +99,8 @@ func newPool(s *Simulator, kind PoolKind, c *Config, policy RoutingPolicy) (*wor
 	// layers (lod.Planner.SetDPGather) and step in lock-step (dpsync.go).
 	pl.SetDPGather(c.Scheduler.Engine == EngineVLLM)
 	p := &workerPool{kind: kind, cfg: c, cost: cm, gpu: gpu, sched: &c.Scheduler, planner: pl,
-		tp: k.TensorParallel, pp: k.PipelineParallel, router: router{policy: policy}}
+		tp: k.TensorParallel, pp: k.PipelineParallel, router: router{policy: policy},
+		spec: newSpeculation(c.Scheduler.Speculative)}
 	if p.steps, err = newStepCost(c, pl); err != nil {
 		return nil, err
 	}

@@ -153,8 +153,11 @@ func schedule(s *Simulator, rp *replica) {
 // notePeakKV records rp's KV use if it is the highest so far. Blocks are
 // allocated when a step is scheduled or a decode run settled, so checking
 // there sees every peak.
-func (s *Simulator) notePeakKV(rp *replica) {
-	f := rp.kv.util()
+func (s *Simulator) notePeakKV(rp *replica) { notePeakUse(s, rp, rp.kv.util()) }
+
+// notePeakUse records f, a fraction of rp's KV blocks held, if it is the
+// highest so far.
+func notePeakUse(s *Simulator, rp *replica, f float64) {
 	if f > s.st.PeakKVUtil {
 		s.st.PeakKVUtil = f
 	}

@@ -20,6 +20,7 @@ type reqState struct {
 	generated  int32 // output tokens produced
 	blocks     int32 // KV blocks held; changed only by the replica's kvPool
 	preempt    int16
+	credit     int16 // speculative decoding's carried thousandths of a token (speculative.go)
 	replica    int32
 	// On a disaggregated cluster (disagg.go): the whole output (output is
 	// 1 while the request is in the prefill pool), the prefill and decode

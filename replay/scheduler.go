@@ -103,12 +103,13 @@ func (c *schedCore) continueRunning(b *batch, budget int32, prefillsOnly bool, p
 			}
 			n = budget
 		}
-		if !c.makeRoom(i, rp.kv.need(r, r.computed+n), preempted) {
+		kv, used := rp.grp.spec.stepTokens(r, n)
+		if !c.makeRoom(i, rp.kv.need(r, r.computed+kv), preempted) {
 			break
 		}
-		rp.kv.growTo(r, r.computed+n)
+		rp.kv.growTo(r, r.computed+kv)
 		b.add(r, slot, n)
-		budget -= n
+		budget -= min(used, budget)
 	}
 	return budget
 }
@@ -221,7 +222,8 @@ func (c *schedCore) admitWaiting(b *batch, budget int32, rule admitRule) {
 		}
 		// A waiting request computed nothing, or (on a decode pool) holds
 		// the blocks of the KV transferred to it.
-		if !rp.kv.fits(rp.kv.need(r, r.computed+n)) || !c.reserve.take(r, &room) {
+		kv, used := rp.grp.spec.stepTokens(r, n)
+		if !rp.kv.fits(rp.kv.need(r, r.computed+kv)) || !c.reserve.take(r, &room) {
 			break
 		}
 		if rule != admitStep {
@@ -232,9 +234,9 @@ func (c *schedCore) admitWaiting(b *batch, budget int32, rule admitRule) {
 			ruleRoom -= whole
 		}
 		c.admit(slot, r)
-		rp.kv.growTo(r, r.computed+n)
+		rp.kv.growTo(r, r.computed+kv)
 		b.add(r, slot, n)
-		budget -= n
+		budget -= min(used, budget)
 	}
 }
 

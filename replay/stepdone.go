@@ -30,14 +30,22 @@ func (s *Simulator) stepsDone(b *batch, ends []Time, counted int) {
 		s.st.ITL.Add(int64(ends[m]-ends[m-1]), uint64(len(b.slots)))
 	}
 	done := rp.scratch[:0]
+	sp := rp.grp.spec
 	for i, slot := range b.slots {
 		r := &s.reqs[slot]
 		r.inflight = false
 		sampled := r.computed+b.ntok[i] == r.numTokens()
-		r.computed += b.ntok[i] + int32(n-1)
+		// A decode keeps the tokens its steps yield (one each without
+		// speculation) and gives back the KV of its rejected drafts.
+		e, ec := int32(n), int32(counted)
+		if sp.on() && r.isDecode() {
+			e, ec = sp.yield(r, n), sp.yield(r, counted)
+			sp.advance(r, n)
+		}
+		r.computed += b.ntok[i] + e - 1
 		rp.kv.growTo(r, r.computed)
 		if sampled {
-			s.tokens(r, ends, counted)
+			s.tokens(r, ends, e, ec)
 			if r.generated >= r.output {
 				done = append(done, slot)
 			}
@@ -57,19 +65,20 @@ func (s *Simulator) stepsDone(b *batch, ends []Time, counted int) {
 	}
 }
 
-// tokens records r's tokens sampled at the ends of identical steps, the
-// first counted of which the time series already holds.
-func (s *Simulator) tokens(r *reqState, ends []Time, counted int) {
+// tokens records the e tokens r sampled at the ends of identical steps,
+// ec of which the time series already holds. The inter-token latency is
+// the gap between steps: a speculative step's tokens arrive together.
+func (s *Simulator) tokens(r *reqState, ends []Time, e, ec int32) {
 	n := len(ends)
 	if r.firstToken < 0 {
 		r.firstToken = ends[0]
 	} else {
 		s.st.ITL.Add(int64(ends[0]-r.lastToken), 1)
 	}
-	r.generated += int32(n)
+	r.generated += e
 	r.lastToken = ends[n-1]
-	s.st.OutputTokens += int64(n)
-	s.ts.tokens += int64(n - counted)
+	s.st.OutputTokens += int64(e)
+	s.ts.tokens += int64(e - ec)
 }
 
 // complete releases the KV blocks of the finished requests done (reusing
