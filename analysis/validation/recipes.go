@@ -46,6 +46,50 @@ var attentionDPRecipes = []attentionDPRecipe{
 	{model: "deepseek-r1", gpu: "h200_sxm", timeoutIters: 60, batchingWait: 0},
 }
 
+// mtpRecipe is InferenceMAX's TensorRT-LLM launch script for DeepSeek-R1
+// FP8 on H200 with multi-token prediction (benchmarks/
+// dsr1_fp8_h200_trt_mtp_slurm.sh, configuration dsr1-fp8-h200-trt-mtp of
+// .github/configs/nvidia-master.yaml, InferenceMAX/InferenceMAX 525079a),
+// whose image the dev set's rows of that version name (BENCHMARKS.md,
+// "DeepSeek-R1 TensorRT-LLM rows are MTP runs"): speculative_config
+// {decoding_type: MTP, num_nextn_predict_layers: 3}, 1 where attention DP
+// is on, and max_num_tokens ((MTP + 1) x max_batch_size + ISL + 127) / 64
+// x 64, max_batch_size the concurrency per attention-DP rank.
+//
+// The rows do not record the acceptance rate. acceptance is a published
+// one: DeepSeek-V3 Technical Report (arXiv 2412.19437, section 5.4.3,
+// "Multi-Token Prediction Evaluation"): "the acceptance rate of the
+// second token prediction ranges between 85% and 90% across various
+// generation topics"; the low end, 0.85, taken for every draft position
+// of the chain (TensorRT-LLM's MTP Eagle path runs the one MTP module for
+// each, tech blog 2, "DeepSeek R1 MTP Implementation and Optimization").
+type mtpRecipe struct {
+	model, gpu, version string // lower-case substring of Row.Model; Row.GPU; Row.Version
+	nextn, nextnDP      int
+	acceptance          float64
+}
+
+var mtpRecipes = []mtpRecipe{
+	{model: "deepseek-r1", gpu: "h200_sxm", version: "1.1.0rc2.post2", nextn: 3, nextnDP: 1, acceptance: 0.85},
+}
+
+// applyMTPRecipe sets row's MTP recipe, if any, on sc.
+func applyMTPRecipe(row Row, sc *replay.SchedulerConfig) {
+	dp := max(row.AttentionDP, 1)
+	for _, r := range mtpRecipes {
+		if !strings.Contains(strings.ToLower(row.Model), r.model) || !strings.EqualFold(row.GPU, r.gpu) || row.Version != r.version {
+			continue
+		}
+		k := r.nextn
+		if dp > 1 {
+			k = r.nextnDP
+		}
+		sc.Speculative = &replay.SpeculativeConfig{Method: "mtp", DraftTokens: k, AcceptanceRate: r.acceptance}
+		bs := max(row.Concurrency/dp, 1)
+		sc.MaxNumBatchedTokens = ((k+1)*bs + row.ISL + 127) / 64 * 64
+	}
+}
+
 // launchRecipe is what an InferenceMAX TensorRT-LLM launch script for an
 // MoE model passes the engine beside its workload, where it departs from
 // TensorRT-LLM's defaults (free_gpu_memory_fraction 0.9, max_batch_size
@@ -181,6 +225,7 @@ func applyRecipes(row Row, sc *replay.SchedulerConfig) {
 			sc.AttentionDPBatchingWaitIters = r.batchingWait
 		}
 	}
+	applyMTPRecipe(row, sc)
 	for _, r := range batchWaitRecipes {
 		if strings.Contains(strings.ToLower(row.Model), r.model) && row.ISL == r.isl && row.OSL == r.osl && row.TP < r.belowTP {
 			sc.BatchWaitMaxTokensRatio = r.ratio
