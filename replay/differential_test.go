@@ -267,6 +267,11 @@ func drawSpeculation(r *rand.Rand, c *Config) {
 		return
 	}
 	c.Model.MTPLayers = 1
-	c.Scheduler.Speculative = &SpeculativeConfig{Method: "mtp", DraftTokens: 1 + r.IntN(4),
+	k := 1 + r.IntN(4)
+	c.Scheduler.Speculative = &SpeculativeConfig{Method: "mtp", DraftTokens: k,
 		AcceptanceRate: []float64{0, 0.37, 0.85, 1}[r.IntN(4)]}
+	if r.IntN(2) == 0 { // per position: aiconfigurator's default
+		c.Scheduler.Speculative.AcceptanceRate = 0
+		c.Scheduler.Speculative.AcceptanceRates = []float64{0.85, 0.3, 0, 0}[:k]
+	}
 }

@@ -21,14 +21,25 @@ import (
 //
 //	1 + a + a^2 + ... + a^DraftTokens
 //
-// tokens. Replay keeps that mean exact and deterministic: each request
+// tokens. AcceptanceRates, instead, gives that chance per draft position
+// (one per draft token), as aiconfigurator's nextn_accept_rates do: the
+// mean is then 1 + a1 + a1 a2 + ... + a1 a2 ... ak. Replay keeps that mean exact and deterministic: each request
 // carries a credit in thousandths of a token and a step yields
 // floor((credit + M) / 1000) tokens, M the mean in thousandths, at most
 // those it still needs, the remainder carried to its next step.
 type SpeculativeConfig struct {
-	Method         string  `yaml:"method"`
-	DraftTokens    int     `yaml:"draft_tokens"`
-	AcceptanceRate float64 `yaml:"acceptance_rate"`
+	Method          string    `yaml:"method"`
+	DraftTokens     int       `yaml:"draft_tokens"`
+	AcceptanceRate  float64   `yaml:"acceptance_rate,omitempty"`
+	AcceptanceRates []float64 `yaml:"acceptance_rates,omitempty"`
+}
+
+// rate is the acceptance rate of draft position i (0-based).
+func (sc *SpeculativeConfig) rate(i int) float64 {
+	if len(sc.AcceptanceRates) > 0 {
+		return sc.AcceptanceRates[i]
+	}
+	return sc.AcceptanceRate
 }
 
 // SpeculativeMethods are the draft methods replay models.
@@ -55,6 +66,19 @@ func (c *Config) validateSpeculative(p *problems, m lod.Model, haveModel bool) {
 	if !(sp.AcceptanceRate >= 0 && sp.AcceptanceRate <= 1) {
 		p.add("%s.acceptance_rate: %g, expected a probability in [0, 1]", f, sp.AcceptanceRate)
 	}
+	if n := len(sp.AcceptanceRates); n > 0 {
+		if sp.AcceptanceRate != 0 {
+			p.add("%s: both acceptance_rate and acceptance_rates, expected one of them", f)
+		}
+		if n != sp.DraftTokens {
+			p.add("%s.acceptance_rates: %d rates, expected one per draft token (%d)", f, n, sp.DraftTokens)
+		}
+		for i, a := range sp.AcceptanceRates {
+			if !(a >= 0 && a <= 1) {
+				p.add("%s.acceptance_rates[%d]: %g, expected a probability in [0, 1]", f, i, a)
+			}
+		}
+	}
 	if haveModel && sp.Method == "mtp" && m.MTPLayers < 1 {
 		p.add("%s.method: mtp needs a model with multi-token-prediction modules, but %s has none (config.json num_nextn_predict_layers 0)", f, m.Name)
 	}
@@ -77,7 +101,7 @@ func newSpeculation(sc *SpeculativeConfig) speculation {
 	}
 	mean, ai := 1.0, 1.0
 	for i := 0; i < sc.DraftTokens; i++ {
-		ai *= sc.AcceptanceRate
+		ai *= sc.rate(i)
 		mean += ai
 	}
 	return speculation{draft: int32(sc.DraftTokens), perMille: int64(math.Round(1000 * mean))}

@@ -29,15 +29,19 @@ func specConfig(l string, k int, a float64) *Config {
 // takes 9002 ns and yields the first of 31 tokens; the other 30 come from
 // decode steps of 1 + a + a^2 + a^3 tokens on average: at a = 0.5, 1.875
 // (30 / 1.875 = 16 steps); at a = 1, 4 (8 steps, the last capped at 2
-// tokens); at a = 0, 1 (30 steps, drafts all rejected).
+// tokens); at a = 0, 1 (30 steps, drafts all rejected); at rates 1, 0.5,
+// 0 by position, 1 + 1 + 0.5 = 2.5 (12 steps).
 func TestSpeculativeStepsByHand(t *testing.T) {
 	reqs := []workload.Request{{ID: 0, Arrival: 0, PromptTokens: 8, OutputTokens: 31}}
 	for _, l := range []string{"high", "medium"} {
 		for _, x := range []struct {
 			a     float64
 			steps int64
-		}{{0.5, 16}, {1, 8}, {0, 30}} {
-			st, res := runReqs(t, specConfig(l, 3, x.a), fixedCost{}, reqs)
+			rates []float64
+		}{{0.5, 16, nil}, {1, 8, nil}, {0, 30, nil}, {0, 12, []float64{1, 0.5, 0}}} {
+			c := specConfig(l, 3, x.a)
+			c.Scheduler.Speculative.AcceptanceRates = x.rates
+			st, res := runReqs(t, c, fixedCost{}, reqs)
 			r := res[0]
 			if st.Steps != uint64(1+x.steps) || st.OutputTokens != 31 || r.OutputTokens != 31 {
 				t.Errorf("%s a=%g: %d steps, %d tokens, want %d steps, 31 tokens", l, x.a, st.Steps, st.OutputTokens, 1+x.steps)
@@ -108,6 +112,13 @@ func TestSpeculativeConfigErrors(t *testing.T) {
 		{func(c *Config) { c.Scheduler.Speculative.Method = "medusa" }, `scheduler.speculative.method: "medusa", expected mtp`},
 		{func(c *Config) { c.Scheduler.Speculative.DraftTokens = 0 }, "scheduler.speculative.draft_tokens: 0, expected 1 to 16"},
 		{func(c *Config) { c.Scheduler.Speculative.AcceptanceRate = 1.5 }, "scheduler.speculative.acceptance_rate: 1.5, expected a probability in [0, 1]"},
+		{func(c *Config) { c.Scheduler.Speculative.AcceptanceRates = []float64{0.85, 0.3} }, "scheduler.speculative: both acceptance_rate and acceptance_rates, expected one of them"},
+		{func(c *Config) {
+			c.Scheduler.Speculative.AcceptanceRate, c.Scheduler.Speculative.AcceptanceRates = 0, []float64{0.85, 0.3}
+		}, "scheduler.speculative.acceptance_rates: 2 rates, expected one per draft token (3)"},
+		{func(c *Config) {
+			c.Scheduler.Speculative.AcceptanceRate, c.Scheduler.Speculative.AcceptanceRates = 0, []float64{0.85, -1, 0}
+		}, "scheduler.speculative.acceptance_rates[1]: -1, expected a probability in [0, 1]"},
 		{func(c *Config) { c.Model.MTPLayers = 0 }, "scheduler.speculative.method: mtp needs a model with multi-token-prediction modules, but tiny has none"},
 	} {
 		c := specConfig("medium", 3, 0.5)
@@ -133,6 +144,12 @@ func TestSpeculationArithmetic(t *testing.T) {
 	sp := newSpeculation(&SpeculativeConfig{Method: "mtp", DraftTokens: 3, AcceptanceRate: 0.85})
 	if sp.perMille != 3187 { // 1 + 0.85 + 0.7225 + 0.614125 = 3.186625
 		t.Fatalf("perMille %d, want 3187", sp.perMille)
+	}
+	// Per position, aiconfigurator's default [0.85, 0.3, 0]: 1 + 0.85 +
+	// 0.255 + 0 = 2.105 tokens a step.
+	pp := newSpeculation(&SpeculativeConfig{Method: "mtp", DraftTokens: 3, AcceptanceRates: []float64{0.85, 0.3, 0}})
+	if pp.perMille != 2105 {
+		t.Errorf("per-position perMille %d, want 2105", pp.perMille)
 	}
 	credits := []int16{0, 1, 186, 500, 812, 813, 999}
 	var cum [1001]int32

@@ -56,21 +56,25 @@ var attentionDPRecipes = []attentionDPRecipe{
 // is on, and max_num_tokens ((MTP + 1) x max_batch_size + ISL + 127) / 64
 // x 64, max_batch_size the concurrency per attention-DP rank.
 //
-// The rows do not record the acceptance rate. acceptance is a published
-// one: DeepSeek-V3 Technical Report (arXiv 2412.19437, section 5.4.3,
-// "Multi-Token Prediction Evaluation"): "the acceptance rate of the
-// second token prediction ranges between 85% and 90% across various
-// generation topics"; the low end, 0.85, taken for every draft position
-// of the chain (TensorRT-LLM's MTP Eagle path runs the one MTP module for
-// each, tech blog 2, "DeepSeek R1 MTP Implementation and Optimization").
+// The rows do not record the acceptance. acceptance is a published one,
+// per draft position: aiconfigurator's project-wide default
+// nextn_accept_rates [0.85, 0.3, 0, 0, 0] (ai-dynamo/aiconfigurator, sdk
+// apply_nextn and ModelConfig.nextn_accept_rates, read as a chain by its
+// calc_expectation: 0.85 + 0.85 x 0.3 accepted drafts at nextn >= 2), the
+// NVIDIA tool whose kernel tables lodsim is calibrated on. Its first rate
+// is the low end of the DeepSeek-V3 Technical Report's (arXiv 2412.19437,
+// section 5.4.3: "the acceptance rate of the second token prediction
+// ranges between 85% and 90% across various generation topics").
+// TensorRT-LLM's MTP Eagle path drafts every position with the one MTP
+// module (tech blog 2, "DeepSeek R1 MTP Implementation and Optimization").
 type mtpRecipe struct {
 	model, gpu, version string // lower-case substring of Row.Model; Row.GPU; Row.Version
 	nextn, nextnDP      int
-	acceptance          float64
+	acceptance          []float64 // by draft position, at least max(nextn, nextnDP)
 }
 
 var mtpRecipes = []mtpRecipe{
-	{model: "deepseek-r1", gpu: "h200_sxm", version: "1.1.0rc2.post2", nextn: 3, nextnDP: 1, acceptance: 0.85},
+	{model: "deepseek-r1", gpu: "h200_sxm", version: "1.1.0rc2.post2", nextn: 3, nextnDP: 1, acceptance: []float64{0.85, 0.3, 0, 0, 0}},
 }
 
 // applyMTPRecipe sets row's MTP recipe, if any, on sc.
@@ -84,7 +88,7 @@ func applyMTPRecipe(row Row, sc *replay.SchedulerConfig) {
 		if dp > 1 {
 			k = r.nextnDP
 		}
-		sc.Speculative = &replay.SpeculativeConfig{Method: "mtp", DraftTokens: k, AcceptanceRate: r.acceptance}
+		sc.Speculative = &replay.SpeculativeConfig{Method: "mtp", DraftTokens: k, AcceptanceRates: slices.Clone(r.acceptance[:k])}
 		bs := max(row.Concurrency/dp, 1)
 		sc.MaxNumBatchedTokens = ((k+1)*bs + row.ISL + 127) / 64 * 64
 	}
