@@ -155,7 +155,8 @@ func TestConfigFields(t *testing.T) {
 	}
 	want := Model{Name: "DeepSeek-R1", Layers: 61, Hidden: 7168, Heads: 128, KVHeads: 128, HeadDim: 192, Intermediate: 18432,
 		Vocab: 129280, DTypeBytes: 2, Experts: 256, ExpertsPerToken: 8, ExpertIntermediate: 2048, SharedIntermediate: 2048,
-		DenseLayers: 3, KVLoRARank: 512, QLoRARank: 1536, QKNopeDim: 128, QKRopeDim: 64, VHeadDim: 128, ContextLen: 163840, Weights: FP8Block}
+		DenseLayers: 3, KVLoRARank: 512, QLoRARank: 1536, QKNopeDim: 128, QKRopeDim: 64, VHeadDim: 128, ContextLen: 163840, Weights: FP8Block,
+		MTPLayers: 1} // num_nextn_predict_layers
 	if r1 != want {
 		t.Errorf("DeepSeek-R1:\n got %+v\nwant %+v", r1, want)
 	}

@@ -49,7 +49,7 @@ func TestMLAModuleMatchesPlanner(t *testing.T) {
 			t.Errorf("%d tokens: planner projections %.1f ns, cost.MLAModule %.1f ns", tok, got, want)
 		}
 	}
-	dec := p.decodeAttention(32, 4096) + d.Projections(prof, 32, h, cost.BF16)
+	dec := p.decodeAttention(32, 4096, 1) + d.Projections(prof, 32, h, cost.BF16)
 	if want := prof.GenerationMLA(32, 4096, p.mla) + d.PartsNs(prof, true, 32, 4096, h, cost.BF16); math.Abs(dec-want) > 1e-6*want {
 		t.Errorf("decode: planner %.1f ns, module %.1f ns", dec, want)
 	}

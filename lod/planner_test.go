@@ -246,7 +246,7 @@ func TestMLAShapes(t *testing.T) {
 	// Decode: q_nope (128) into the 512-wide latent and the latent output
 	// back to 128 per head, 16 heads a rank, in BF16.
 	dec := cm.GenerationMLA(4, 4000, want) + cm.GEMM(4, 16*512, 128) + cm.GEMM(4, 16*128, 512)
-	if got := p.decodeAttention(4, 4000); got != dec {
+	if got := p.decodeAttention(4, 4000, 1); got != dec {
 		t.Errorf("decode attention %v, want %v", got, dec)
 	}
 	// Prefill: the latents of all 1000 + 300 tokens expand to 16 heads of
@@ -259,7 +259,7 @@ func TestMLAShapes(t *testing.T) {
 	if p8.mla.KVCache != cost.FP8 {
 		t.Errorf("an FP8 cache gives MLA shape %+v", p8.mla)
 	}
-	if p8.decodeAttention(64, 8000) >= p.decodeAttention(64, 8000) {
+	if p8.decodeAttention(64, 8000, 1) >= p.decodeAttention(64, 8000, 1) {
 		t.Error("an FP8 latent cache does not make decode attention cheaper")
 	}
 }
@@ -388,7 +388,7 @@ func TestFP8KVDecode(t *testing.T) {
 	m := lookup(t, "Llama-3.1-70B")
 	p16, _ := NewPlanner(m, cm, 2, 1)
 	p8, _ := NewPlanner(m.WithPrecision(Unquantized, FP8), cm, 2, 1)
-	if got, want := p8.decodeAttention(32, 3001), cm.GenerationAttention(32, 1501, p16.shape); got != want {
+	if got, want := p8.decodeAttention(32, 3001, 1), cm.GenerationAttention(32, 1501, p16.shape); got != want {
 		t.Errorf("FP8 KV decode attention %v, want %v", got, want)
 	}
 	if p8.prefillAttention(512, 1000) != p16.prefillAttention(512, 1000) {
@@ -418,7 +418,7 @@ func TestFP8KVAttentionMeasured(t *testing.T) {
 		got, want float64
 	}{
 		{"prefill 8192", p.prefillAttention(8192, 0), 1955.1e3},
-		{"decode 32 x 8192", p.decodeAttention(32, 8192), 186.5e3},
+		{"decode 32 x 8192", p.decodeAttention(32, 8192, 1), 186.5e3},
 	} {
 		if r := c.got / c.want; math.Abs(r-1) > 0.05 {
 			t.Errorf("%s: %.1f us, want the FP8-KV table's %.1f us within 5 %% (ratio %.3f)", c.name, c.got/1e3, c.want/1e3, r)

@@ -296,14 +296,14 @@ func (p *Planner) attnCost(kind uint64, a, b int) float64 {
 	case attnPrefill:
 		v = p.prefillAttention(a, b)
 	case attnDecode:
-		v = p.decodeAttention(a, b)
+		v = p.decodeAttention(a&decodeSeqMask, b, a>>decodeQShift+1)
 	case attnPrefillWindow:
 		v = p.windowPrefillAttention(a, b)
 	case attnDecodeWindow:
 		// The mean context capped at the window: exact once every
 		// sequence is past the window, an overestimate of at most the
 		// window while some are shorter.
-		v = p.decodeAttention(a, min(b, p.model.SlidingWindow))
+		v = p.decodeAttention(a&decodeSeqMask, min(b, p.model.SlidingWindow), a>>decodeQShift+1)
 	}
 	e.key, e.v = key, v
 	return v
@@ -321,7 +321,26 @@ func (p *Planner) prefillAttention(q, prefix int) float64 {
 		p.gemm(q+prefix, p.mla.Heads*(m.QKNopeDim+m.VHeadDim), m.KVLoRARank, m.attnPrecision())
 }
 
-// decodeAttention is batch sequences decoding over ctx tokens each. MLA
+// A decode attention's memo argument a packs its sequences (low bits)
+// and, above decodeQShift, its query tokens per sequence less one
+// (speculative decoding's 1 + Batch.Draft).
+const (
+	decodeQShift  = 24
+	decodeSeqMask = 1<<decodeQShift - 1
+)
+
+// decodeKey is the memo argument of batch sequences decoding q query
+// tokens each.
+func decodeKey(batch, q int) int { return batch | (q-1)<<decodeQShift }
+
+// decodeAttention is batch sequences decoding over ctx tokens each, q
+// query tokens per sequence (1, or with speculative decoding its token
+// and drafts). The q tokens of a sequence attend to its cache in one pass
+// as q times the heads: FlashMLA, TensorRT-LLM's MLA generation kernel on
+// Hopper (tech blog 2, "DeepSeek R1 MTP Implementation and
+// Optimization"), folds them into the heads (get_mla_metadata(seqlens,
+// s_q x h_q / h_kv, h_kv)), and so do GQA decode kernels into the query
+// heads of a KV head; the projections around it run on batch x q rows. MLA
 // decodes in the absorbed form over the latent cache, plus the per-head
 // absorption of q into the latent space and of the output back
 // (kv_b_proj's two halves, which vLLM and SGLang dequantize to BF16 at
@@ -330,18 +349,21 @@ func (p *Planner) prefillAttention(q, prefix int) float64 {
 // one in a profile with FP8-KV sections) is its time; over one it did not,
 // it costs as a BF16 cache of ctx x the element ratio: decode attention is
 // bound by the bytes of the cache.
-func (p *Planner) decodeAttention(batch, ctx int) float64 {
+func (p *Planner) decodeAttention(batch, ctx, q int) float64 {
 	m := &p.model
 	if m.MLA() {
-		h := p.mla.Heads
-		return p.cost.GenerationMLA(batch, ctx, p.mla) +
-			p.cost.GEMM(batch, h*m.KVLoRARank, m.QKNopeDim) + p.cost.GEMM(batch, h*m.VHeadDim, m.KVLoRARank)
+		h, s := p.mla.Heads, p.mla
+		s.Heads *= q
+		return p.cost.GenerationMLA(batch, ctx, s) +
+			p.cost.GEMM(batch*q, h*m.KVLoRARank, m.QKNopeDim) + p.cost.GEMM(batch*q, h*m.VHeadDim, m.KVLoRARank)
 	}
 	c := ctx
 	if p.kvRatio != 1 && !p.kvMeasured {
 		c = int(math.Ceil(float64(ctx) * p.kvRatio))
 	}
-	return p.cost.GenerationAttention(batch, c, p.shape)
+	s := p.shape
+	s.Heads *= q
+	return p.cost.GenerationAttention(batch, c, s)
 }
 
 // gemm is an (m x k) activation by (k x n) weight GEMM with the weight in
@@ -711,8 +733,8 @@ func (p *Planner) attention(b *Batch) (attn, wattn float64) {
 		attn += p.attnCost(attnPrefill, int(c.Q), int(c.Prefix))
 	}
 	// With speculative decoding each decode attends with 1 + Draft query
-	// tokens: costed as that many decoding rows over its context.
-	ctx, q := b.decodeCtx(), b.DecodeTokens()
+	// tokens (decodeAttention).
+	ctx, q := b.decodeCtx(), decodeKey(b.Decodes, 1+b.Draft)
 	if b.Decodes > 0 {
 		attn += p.attnCost(attnDecode, q, ctx)
 	}
