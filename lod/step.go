@@ -40,7 +40,8 @@ type Batch struct {
 	// Graph, when above Tokens(), is the batch size of the CUDA graph the
 	// step replays: its layers, all-reduces and pipeline hand-offs run on
 	// Graph tokens (padding); attention, sampling and per-sequence
-	// overheads stay with the real sequences.
+	// overheads stay with the real sequences. With Draft, the graph's
+	// sequences verify 1 + Draft tokens each, all counted here.
 	Graph int
 	// MoETokens, when above 0, is the tokens the MoE layers of the whole
 	// attention data-parallel group compute this step (the ranks' own
@@ -681,7 +682,7 @@ func mix(a int, x float64, b int, y float64) int64 {
 // the shortest path: its per-step work is what the first, dense-only
 // planner did, with the weight bytes read from weightConstants.
 func (p *Planner) Plan(b *Batch, out []StageCost) {
-	t := max(b.Tokens(), b.Graph*(1+b.Draft)) // tokens through the layers, padding included
+	t := max(b.Tokens(), b.Graph) // tokens through the layers, padding included
 	d := p.denseFor(t)
 	m := &p.model
 	attn, wattn := p.attention(b)
@@ -797,7 +798,7 @@ func (p *Planner) draftCost(b *Batch) int64 {
 		return 0
 	}
 	m := &p.model
-	g := max(b.Decodes, b.Graph)
+	g := max(b.Decodes, b.Graph/(1+b.Draft)) // the graph's sequences
 	d := p.denseFor(g)
 	qkv, o, mlp, arLink := d.qkv, d.o, d.mlp, d.arLink
 	act := float64(g) * float64(m.Hidden) * float64(m.DTypeBytes)

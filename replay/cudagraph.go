@@ -12,13 +12,16 @@ import "github.com/lodsim/lodsim/lod"
 // batches; lodsim pads only decode-only steps.)
 type cudaGraphs struct{ sizes []int32 }
 
-// pad sets lb.Graph to the captured size lb's step replays, or 0.
+// pad sets lb.Graph to the tokens of the captured size lb's step
+// replays, or 0. With speculative decoding a captured size holds that
+// many sequences of 1 + lb.Draft tokens each (TensorRT-LLM captures its
+// graphs by batch size, the draft tokens per request fixed).
 func (g *cudaGraphs) pad(lb *lod.Batch) {
 	lb.Graph = 0
 	if len(lb.Chunks) > 0 || lb.Decodes == 0 {
 		return
 	}
-	lb.Graph = g.size(lb.Decodes)
+	lb.Graph = g.size(lb.Decodes) * (1 + lb.Draft)
 }
 
 // size is the smallest captured size that holds n tokens, 0 when none
