@@ -35,6 +35,8 @@ func (s MoESlice) shape(tokens int, q Precision) MoEShape {
 type moeSlice struct {
 	key  [6]float64 // logs of hidden, inter/tp, experts/ep, topk, tp, ep
 	grid *Grid
+	// the layer and its expert-parallel size, for equivalentEP
+	hidden, inter, experts, topk, tp int
 }
 
 func moeKey(s MoEShape) [6]float64 {
@@ -55,6 +57,7 @@ type moeModel struct {
 }
 
 func (m *moeModel) time(s MoEShape) float64 {
+	s = m.equivalentEP(s)
 	k := moeKey(s)
 	best, bestD := 0, math.Inf(1)
 	for i := range m.slices {
@@ -75,6 +78,44 @@ func (m *moeModel) time(s MoEShape) float64 {
 	// experts it hits: scale by the base roofline's ratio of the two.
 	bf, bb := BalancedMoEWork(s)
 	return t * m.base.Time(f, b) / m.base.Time(bf, bb)
+}
+
+// equivalentEP maps a layer sharded over t = TP GPUs by tensor
+// parallelism, whose layer the table measured at TP 1 only (the H200
+// TensorRT-LLM 1.3.0rc20 MXFP4 table holds gpt-oss's layers at MoE TP 1,
+// EP 1-128), to the expert-parallel layout of the same GPUs, TP 1 and
+// EP t x EP: each rank then does the same work (MoEWork: Tokens x TopK x
+// 3 x Hidden x Inter / t multiply-adds, the same expert weight bytes) in
+// as many GEMM output tiles (Experts x Inter / t columns against
+// Experts / t x Inter), where the nearest TP-1 slice scaled by MoEWork
+// would give the TP layout an ideal t-fold speedup that no table shows
+// (that table's EP 8 slice: 4x of EP 1 at 8192 tokens; vLLM's H200
+// fp8_block MiniMax-M2.5 layer: TP 4 2.6x and EP 4 3.4x of TP 1; and
+// gpt-oss-120b measures the same TTFT and TPOT at TP 8 x EP 1 as at
+// TP 8 x EP 8). A layer with a measured TP slice above 1 keeps the
+// nearest slice (the same layout's scaling is the better evidence), as
+// does a layer the table did not measure at all (its nearest slice is
+// another model's) and one whose GPUs outnumber its experts.
+func (m *moeModel) equivalentEP(s MoEShape) MoEShape {
+	if s.TP <= 1 || s.TP*max(s.EP, 1) > s.Experts {
+		return s
+	}
+	layer := false
+	for i := range m.slices {
+		c := &m.slices[i]
+		if c.hidden == s.Hidden && c.inter == s.Inter && c.experts == s.Experts && c.topk == s.TopK {
+			if c.tp > 1 {
+				return s
+			}
+			layer = true
+		}
+	}
+	if !layer {
+		return s
+	}
+	s.EP = s.TP * max(s.EP, 1)
+	s.TP = 1
+	return s
 }
 
 func (p *Profile) moeModel(q Precision) *moeModel {
@@ -116,7 +157,8 @@ func compileMoE(field string, t *MoETable) (*moeModel, error) {
 			fl, by := MoEWork(s.shape(int(tok), t.Precision))
 			g.R[j] = math.Log(s.LatencyNs[j] / t.Base.Time(fl, by))
 		}
-		m.slices = append(m.slices, moeSlice{key: moeKey(s.shape(1, t.Precision)), grid: g})
+		m.slices = append(m.slices, moeSlice{key: moeKey(s.shape(1, t.Precision)), grid: g,
+			hidden: s.Hidden, inter: s.Inter, experts: s.Experts, topk: s.TopK, tp: s.TP})
 	}
 	return m, nil
 }
