@@ -33,8 +33,10 @@ import (
 //     them.
 //
 // Left out, each under 0.01% of the weights or the work: per-head q/k norms
-// (Qwen3, MiniMax) and multi-token-prediction modules (loaded only for
-// speculative decoding, which lodsim does not model).
+// (Qwen3) and multi-token-prediction modules (loaded only for speculative
+// decoding, which lodsim does not model). A q/k norm over all heads
+// (QKNormAllHeads) is costed: under tensor parallelism it needs an
+// all-reduce.
 type Model struct {
 	Name         string `yaml:"name" json:"name"`
 	Layers       int    `yaml:"layers" json:"layers"`
@@ -67,6 +69,14 @@ type Model struct {
 	ContextLen     int  `yaml:"context_length,omitempty" json:"context_length,omitempty"`
 	SlidingPeriod  int  `yaml:"sliding_period,omitempty" json:"sliding_period,omitempty"`
 	AttentionSinks bool `yaml:"attention_sinks,omitempty" json:"attention_sinks,omitempty"`
+	// QKNormAllHeads: the q and k RMSNorms normalize each token's whole q
+	// (all heads) and whole k, not each head (MiniMax-M2, config.json
+	// use_qk_norm with qk_norm_type per_layer). Split by head over TP
+	// ranks, each rank holds part of the vector, so the engines all-reduce
+	// the per-token sums of squares every layer before normalizing (vLLM
+	// MiniMaxText01RMSNormTP.forward_qk, one all-reduce of q's and k's
+	// since vllm-project/vllm#31493; SGLang's RMSNormTP likewise).
+	QKNormAllHeads bool `yaml:"qk_norm_all_heads,omitempty" json:"qk_norm_all_heads,omitempty"`
 	AttentionBias  bool `yaml:"attention_bias,omitempty" json:"attention_bias,omitempty"`
 	ExpertBias     bool `yaml:"expert_bias,omitempty" json:"expert_bias,omitempty"`
 
