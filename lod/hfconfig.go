@@ -62,6 +62,9 @@ type hfConfig struct {
 
 	MaxPositionEmbeddings int `json:"max_position_embeddings"`
 	NumNextnPredictLayers int `json:"num_nextn_predict_layers"`
+
+	UseQKNorm  bool   `json:"use_qk_norm"`
+	QKNormType string `json:"qk_norm_type"`
 }
 
 // The model families lodsim reads, by config.json model_type.
@@ -199,6 +202,9 @@ func (c *hfConfig) model(name, family string) (Model, error) {
 			m.ExpertIntermediate = c.IntermediateSize // Mixtral, MiniMax: the experts' size
 		}
 		m.SharedIntermediate = c.SharedExpertInter + c.SharedIntermediateSize
+		// MiniMax-M2's q and k RMSNorms span all heads (qk_norm_type
+		// per_layer), not one head as Qwen3's do.
+		m.QKNormAllHeads = c.UseQKNorm && c.QKNormType == "per_layer"
 		if c.DecoderSparseStep != nil && *c.DecoderSparseStep != 1 {
 			return Model{}, unsupported("MoE on every %d-th layer (decoder_sparse_step)", *c.DecoderSparseStep)
 		}

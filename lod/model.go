@@ -33,10 +33,11 @@ import (
 //     them.
 //
 // Left out, each under 0.01% of the weights or the work: per-head q/k norms
-// (Qwen3, MiniMax). MTPLayers counts the multi-token-prediction modules
-// (DeepSeek's num_nextn_predict_layers): they are loaded and run only for
-// speculative decoding (Batch.Draft), and their weights are left out of
-// Params and the memory accounting.
+// (Qwen3). A q/k norm over all heads (QKNormAllHeads, MiniMax) is costed:
+// under tensor parallelism it needs an all-reduce. MTPLayers counts the
+// multi-token-prediction modules (DeepSeek's num_nextn_predict_layers): they
+// are loaded and run only for speculative decoding (Batch.Draft), and their
+// weights are left out of Params and the memory accounting.
 type Model struct {
 	Name         string `yaml:"name" json:"name"`
 	Layers       int    `yaml:"layers" json:"layers"`
@@ -73,6 +74,14 @@ type Model struct {
 	ContextLen     int  `yaml:"context_length,omitempty" json:"context_length,omitempty"`
 	SlidingPeriod  int  `yaml:"sliding_period,omitempty" json:"sliding_period,omitempty"`
 	AttentionSinks bool `yaml:"attention_sinks,omitempty" json:"attention_sinks,omitempty"`
+	// QKNormAllHeads: the q and k RMSNorms normalize each token's whole q
+	// (all heads) and whole k, not each head (MiniMax-M2, config.json
+	// use_qk_norm with qk_norm_type per_layer). Split by head over TP
+	// ranks, each rank holds part of the vector, so the engines all-reduce
+	// the per-token sums of squares every layer before normalizing (vLLM
+	// MiniMaxText01RMSNormTP.forward_qk, one all-reduce of q's and k's
+	// since vllm-project/vllm#31493; SGLang's RMSNormTP likewise).
+	QKNormAllHeads bool `yaml:"qk_norm_all_heads,omitempty" json:"qk_norm_all_heads,omitempty"`
 	AttentionBias  bool `yaml:"attention_bias,omitempty" json:"attention_bias,omitempty"`
 	ExpertBias     bool `yaml:"expert_bias,omitempty" json:"expert_bias,omitempty"`
 

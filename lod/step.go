@@ -590,7 +590,7 @@ func (p *Planner) denseFor(t int) *denseCost {
 		qn := (p.shape.Heads + 2*p.shape.KVHeads) * hd
 		// input RMSNorm reads and writes the activations; rotary embedding
 		// touches q and k once.
-		d.qkv = ns(cm.Elementwise(2*act) + p.gemm(t, qn, h, aw) + cm.Elementwise(2*float64(t)*float64(qn)*el))
+		d.qkv = ns(cm.Elementwise(2*act) + p.gemm(t, qn, h, aw) + cm.Elementwise(2*float64(t)*float64(qn)*el) + p.qkNormReduce(t))
 		d.o = ns(p.gemm(t, h, p.shape.Heads*hd, aw))
 	}
 	inter := m.Intermediate / tp
@@ -605,6 +605,24 @@ func (p *Planner) denseFor(t int) *denseCost {
 	}
 	d.ok = true
 	return d
+}
+
+// qkNormReduce is the extra work of a q/k norm over all heads
+// (Model.QKNormAllHeads) for t tokens on one TP rank: reading the rank's
+// q and k once more for their sums of squares, and one all-reduce of the
+// t x 2 FP32 sums over the TP ranks, timed as the layer's other
+// all-reduces (RingAllReduceNs over the cost model's AllReduceLink). It
+// is charged to the qkv op: the message is a few bytes a token, so the
+// all-reduce is latency, which no link sharing changes. 0 without TP or
+// without such a norm.
+func (p *Planner) qkNormReduce(t int) float64 {
+	if !p.model.QKNormAllHeads || p.tp < 2 {
+		return 0
+	}
+	qk := float64((p.shape.Heads + p.shape.KVHeads) * p.model.HeadDim)
+	s := float64(t) * 2 * 4
+	return p.cost.Elementwise(float64(t)*qk*float64(p.model.DTypeBytes)) +
+		float64(RingAllReduceNs(p.cost.AllReduceLink(p.tp, s), s, p.tp))
 }
 
 // mlaProjections costs MLA's projections for t tokens on one TP rank:
