@@ -35,7 +35,7 @@ func (s MoESlice) shape(tokens int, q Precision) MoEShape {
 type moeSlice struct {
 	key  [6]float64 // logs of hidden, inter/tp, experts/ep, topk, tp, ep
 	grid *Grid
-	// the layer and its expert-parallel size, for equivalentEP
+	// the layer and its tensor-parallel size, for equivalentEP
 	hidden, inter, experts, topk, tp int
 }
 
