@@ -186,7 +186,7 @@ type SchedulerConfig struct {
 	// the decode worker's free KV, less this many tokens for each request
 	// running, in transfer or preempted there (and each preempted one's
 	// tokens), holds the prompt plus this many tokens more
-	// (disagg.sglangAllocatable). A request whose prompt plus this many
+	// (sglangRoom.sglangAllocatable). A request whose prompt plus this many
 	// tokens needs more blocks than a decode worker has could never move
 	// and is rejected on arrival (exceeds_kv_capacity). SGLang's own
 	// default is 512; 0, lodsim's default, starts a transfer once the

@@ -53,6 +53,7 @@ type disagg struct {
 	waited      int64
 	pending     int64 // finished prefills waiting for decode room now
 	peakPending int64
+	roomScans   int64 // sglangRoom readings (tests check their count)
 	samples     []PoolSample
 }
 
@@ -196,6 +197,7 @@ func (d *disagg) prefilled(rp *replica, done []int32) {
 // them free.
 func (d *disagg) startTransfers(dst *replica) {
 	s := d.s
+	var room sglangRoom // read once a pass: see sglangRoom
 	for dst.pending.n > 0 {
 		slot := dst.pending.front()
 		r := &s.reqs[slot]
@@ -204,7 +206,7 @@ func (d *disagg) startTransfers(dst *replica) {
 		if dst.run.active {
 			free -= s.medium.runExtraBlocks(dst)
 		}
-		if !d.roomFor(dst, r, need, free) {
+		if !d.roomFor(dst, r, need, free, &room) {
 			// A medium decode run in progress ends with its step in
 			// progress: the next step's end checks again, as at high LoD
 			// (SGLang's allocatable room can grow as decodes advance).
@@ -240,13 +242,19 @@ func (d *disagg) startTransfers(dst *replica) {
 // roomFor reports whether decode replica dst may take r's transfer of
 // need blocks now, with free blocks free: they hold it, max_num_seqs
 // allows one more, and so do SGLang's pre-allocation reserve and
-// TensorRT-LLM's guaranteed_no_evict where configured.
-func (d *disagg) roomFor(dst *replica, r *reqState, need int32, free int64) bool {
+// TensorRT-LLM's guaranteed_no_evict where configured. room is the
+// pass's reading of dst for SGLang's rule, filled on first use.
+func (d *disagg) roomFor(dst *replica, r *reqState, need int32, free int64, room *sglangRoom) bool {
 	if int64(need) > free || len(dst.running)+len(dst.inbound) >= dst.grp.sched.MaxNumSeqs {
 		return false
 	}
-	if dst.grp.sched.DecodeReservedTokens > 0 && int64(need) > d.sglangAllocatable(dst, r, free) {
-		return false
+	if dst.grp.sched.DecodeReservedTokens > 0 {
+		if !room.filled {
+			*room = d.readRoom(dst)
+		}
+		if int64(need) > room.sglangAllocatable(dst, r, free) {
+			return false
+		}
 	}
 	return !noEvict(dst) || int64(dst.kv.need(r, admitSequence.target(r))) <= d.noEvictRoom(dst)
 }
@@ -254,6 +262,49 @@ func (d *disagg) roomFor(dst *replica, r *reqState, need int32, free int64) bool
 // sglangClipMaxNewTokens is SGLang's SGLANG_CLIP_MAX_NEW_TOKENS_ESTIMATION
 // (4096): the most output tokens its decode server's admission counts.
 const sglangClipMaxNewTokens = 4096
+
+// sglangRoom is what SGLang's decode pre-allocation rule
+// (sglangAllocatable) reads of a decode replica's running and preempted
+// requests. startTransfers reads it once a pass (readRoom): while a pass
+// starts transfers, the replica's running and waiting requests and a
+// medium decode run's steps ended by now stay as they are (a run cut to
+// its step in progress keeps them), and only the free blocks and the
+// transfers in progress change, which sglangAllocatable takes afresh. A
+// pass that starts k transfers thus costs O(running + waiting + k), not
+// O(k x (running + waiting)).
+type sglangRoom struct {
+	filled bool
+	// res is R (scheduler.decode_reserved_tokens) in blocks; retractable
+	// the running requests' tokens; single the blocks the longest running
+	// request needs to finish with the others retracted; waiting the
+	// preempted requests' blocks plus R each.
+	res, retractable, single, waiting int64
+}
+
+// readRoom reads decode replica rp for sglangRoom, in one scan of its
+// running and waiting requests (counted in d.roomScans).
+func (d *disagg) readRoom(rp *replica) sglangRoom {
+	s := d.s
+	d.roomScans++
+	room := sglangRoom{filled: true, res: int64(rp.kv.blocksFor(int32(rp.grp.sched.DecodeReservedTokens)))}
+	var longest int64
+	for _, slot := range rp.running {
+		q := &s.reqs[slot]
+		room.retractable += int64(q.numTokens())
+		longest = max(longest, int64(q.prompt)+int64(min(q.output, sglangClipMaxNewTokens)))
+	}
+	if rp.run.active {
+		// A medium decode run's steps that ended by now gave each of its
+		// requests a token it has yet to settle, as at high LoD.
+		room.retractable += int64(rp.run.endedBy(s.now)) * int64(len(rp.run.b.slots))
+	}
+	room.single = int64(rp.kv.blocksFor(int32(max(longest-room.retractable, 0))))
+	for i := 0; i < rp.waiting.n; i++ {
+		q := &s.reqs[rp.waiting.at(i)]
+		room.waiting += int64(rp.kv.blocksFor(q.numTokens())) + room.res
+	}
+	return room
+}
 
 // sglangAllocatable is what SGLang's decode server lets request r
 // pre-allocate on decode replica rp (disaggregation/decode.py,
@@ -265,30 +316,12 @@ const sglangClipMaxNewTokens = 4096
 // for r itself; r must also fit its prompt and whole output beside the
 // running requests' tokens. A decode worker thus stops taking transfers
 // before its cache fills, where without the reserve it takes every prompt
-// that fits and then preempts its own decodes.
-func (d *disagg) sglangAllocatable(rp *replica, r *reqState, free int64) int64 {
-	s := d.s
-	res := int64(rp.kv.blocksFor(int32(rp.grp.sched.DecodeReservedTokens)))
-	var retractable, single int64
-	for _, slot := range rp.running {
-		retractable += int64(s.reqs[slot].numTokens())
-	}
-	if rp.run.active {
-		// A medium decode run's steps that ended by now gave each of its
-		// requests a token it has yet to settle, as at high LoD.
-		retractable += int64(rp.run.endedBy(s.now)) * int64(len(rp.run.b.slots))
-	}
-	for _, slot := range rp.running {
-		q := &s.reqs[slot]
-		single = max(single, int64(q.prompt)+int64(min(q.output, sglangClipMaxNewTokens))-retractable)
-	}
-	alloc := free - max(res*int64(len(rp.running)+len(rp.inbound)), int64(rp.kv.blocksFor(int32(max(single, 0)))))
-	for i := 0; i < rp.waiting.n; i++ {
-		q := &s.reqs[rp.waiting.at(i)]
-		alloc -= int64(rp.kv.blocksFor(q.numTokens())) + res
-	}
-	whole := int64(r.prompt) + int64(min(r.output, sglangClipMaxNewTokens)) - retractable
-	return min(alloc-res, alloc-int64(rp.kv.blocksFor(int32(max(whole, 0))))+int64(rp.kv.need(r, r.computed)))
+// that fits and then preempts its own decodes. O(1) from the pass's
+// reading room of rp.
+func (room *sglangRoom) sglangAllocatable(rp *replica, r *reqState, free int64) int64 {
+	alloc := free - max(room.res*int64(len(rp.running)+len(rp.inbound)), room.single) - room.waiting
+	whole := int64(r.prompt) + int64(min(r.output, sglangClipMaxNewTokens)) - room.retractable
+	return min(alloc-room.res, alloc-int64(rp.kv.blocksFor(int32(max(whole, 0))))+int64(rp.kv.need(r, r.computed)))
 }
 
 // noEvict reports whether decode replica rp takes transfers as

@@ -220,7 +220,7 @@ func TestRandomDisaggHighEqualsMedium(t *testing.T) {
 	// decode run hid from a waiting KV transfer the blocks a preemption
 	// freed as the run began; mediumExecutor.startRun) and 1432 (SGLang's
 	// pre-allocation room, checked mid-run, missed the run's unsettled
-	// tokens; disagg.sglangAllocatable) and 3512 (an arrival on the ns a
+	// tokens; sglangRoom.sglangAllocatable) and 3512 (an arrival on the ns a
 	// prefill step ended was routed before the step's end at high LoD,
 	// after it at medium; Simulator.onArrival).
 	all := make([]uint64, 0, seeds+4)
@@ -632,7 +632,7 @@ func TestDisaggReserveTooLong(t *testing.T) {
 // advance; at high LoD each step's end checks it again, so a medium decode
 // run must end with its step in progress when a transfer is refused
 // mid-run (disagg.startTransfers), and count its unsettled tokens
-// (disagg.sglangAllocatable). Random small workloads on 1P+1D must give
+// (sglangRoom.sglangAllocatable). Random small workloads on 1P+1D must give
 // identical outputs at both levels. A failure prints its seed.
 func TestRandomDisaggReserveHighEqualsMedium(t *testing.T) {
 	compared, reserveRejected := 0, 0
