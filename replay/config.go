@@ -182,17 +182,22 @@ type SchedulerConfig struct {
 	AdmissionReserve float64 `yaml:"admission_reserve,omitempty"`
 	// DecodeReservedTokens is SGLang's num_reserved_decode_tokens
 	// (SGLANG_NUM_RESERVED_DECODE_TOKENS; engine sglang, disaggregated
-	// decode pool only): a finished prefill's KV transfer starts only if
-	// the decode worker's free KV, less this many tokens for each request
-	// running, in transfer or preempted there (and each preempted one's
-	// tokens), holds the prompt plus this many tokens more
-	// (sglangRoom.sglangAllocatable). A request whose prompt plus this many
-	// tokens needs more blocks than a decode worker has could never move
-	// and is rejected on arrival (exceeds_kv_capacity). SGLang's own
-	// default is 512; 0, lodsim's default, starts a transfer once the
-	// prompt's blocks are free (BENCHMARKS.md, "Decode pre-allocation
-	// reserve", says why).
-	DecodeReservedTokens int `yaml:"decode_reserved_tokens,omitempty"`
+	// decode pool only): set, a finished prefill's KV transfer starts only
+	// if the decode worker's free KV, less this many tokens for each
+	// request running, in transfer or preempted there (or, if more, what
+	// the longest running request needs to finish with the others
+	// retracted), and less each preempted one's tokens, holds the prompt
+	// plus this many tokens more, and the prompt and output fit beside the
+	// running requests' tokens (sglangRoom.sglangAllocatable). A request
+	// whose prompt plus this many tokens needs more blocks than a decode
+	// worker has could never move and is rejected on arrival
+	// (exceeds_kv_capacity). 0 is SGLang's rule with no per-request
+	// reserve, as SGLANG_NUM_RESERVED_DECODE_TOKENS=0 is there: the
+	// longest-request and whole-output checks still hold. SGLang's own
+	// default is 512; unset, lodsim's default, the rule is off and a
+	// transfer starts once the prompt's blocks are free (BENCHMARKS.md,
+	// "Decode pre-allocation reserve", says why).
+	DecodeReservedTokens *int `yaml:"decode_reserved_tokens,omitempty"`
 
 	// Engine is the serving engine modelled (engine.go): vllm, sglang or
 	// trtllm. Set, it fills every field left unset with that engine's
@@ -329,6 +334,10 @@ func (c *Config) Clone() *Config {
 	if c.Scheduler.OverlapScheduler != nil {
 		v := *c.Scheduler.OverlapScheduler
 		d.Scheduler.OverlapScheduler = &v
+	}
+	if c.Scheduler.DecodeReservedTokens != nil {
+		v := *c.Scheduler.DecodeReservedTokens
+		d.Scheduler.DecodeReservedTokens = &v
 	}
 	if c.Cluster.Disaggregated != nil {
 		v := *c.Cluster.Disaggregated

@@ -152,8 +152,8 @@ func (d *disagg) tooLongForKV(rep *replica, r *reqState) bool {
 	if rep.kv.blocksFor(r.prompt) > rep.kv.total || rep.kv.blocksFor(r.prompt+r.output) > dec {
 		return true
 	}
-	res, kv := int32(d.decode.sched.DecodeReservedTokens), &d.decode.replicas[0].kv
-	return res > 0 && kv.blocksFor(r.prompt)+kv.blocksFor(res) > dec
+	res, kv := d.decode.sched.DecodeReservedTokens, &d.decode.replicas[0].kv
+	return res != nil && kv.blocksFor(r.prompt)+kv.blocksFor(int32(*res)) > dec
 }
 
 // toPrefill readies an admitted arrival for the prefill pool: it runs
@@ -248,7 +248,7 @@ func (d *disagg) roomFor(dst *replica, r *reqState, need int32, free int64, room
 	if int64(need) > free || len(dst.running)+len(dst.inbound) >= dst.grp.sched.MaxNumSeqs {
 		return false
 	}
-	if dst.grp.sched.DecodeReservedTokens > 0 {
+	if dst.grp.sched.DecodeReservedTokens != nil {
 		if !room.filled {
 			*room = d.readRoom(dst)
 		}
@@ -286,7 +286,7 @@ type sglangRoom struct {
 func (d *disagg) readRoom(rp *replica) sglangRoom {
 	s := d.s
 	d.roomScans++
-	room := sglangRoom{filled: true, res: int64(rp.kv.blocksFor(int32(rp.grp.sched.DecodeReservedTokens)))}
+	room := sglangRoom{filled: true, res: int64(rp.kv.blocksFor(int32(*rp.grp.sched.DecodeReservedTokens)))}
 	var longest int64
 	for _, slot := range rp.running {
 		q := &s.reqs[slot]

@@ -653,10 +653,10 @@ func (f EngineCostFile) Encode() ([]byte, error) {
 // checkBatchWait validates TensorRT-LLM's batch waiting and attention-DP
 // balancing settings, and SGLang's decode pre-allocation reserve.
 func checkBatchWait(p *problems, s *SchedulerConfig) {
-	if s.DecodeReservedTokens < 0 || s.DecodeReservedTokens > 1<<20 {
-		p.add("scheduler.decode_reserved_tokens: %d, expected 0 to %d", s.DecodeReservedTokens, 1<<20)
+	if r := s.DecodeReservedTokens; r != nil && (*r < 0 || *r > 1<<20) {
+		p.add("scheduler.decode_reserved_tokens: %d, expected 0 to %d", *r, 1<<20)
 	}
-	if s.DecodeReservedTokens != 0 && s.Engine != EngineSGLang {
+	if s.DecodeReservedTokens != nil && s.Engine != EngineSGLang {
 		p.add("scheduler.decode_reserved_tokens: SGLang's num_reserved_decode_tokens, expected scheduler.engine: sglang")
 	}
 	if s.BatchWaitTimeoutIters < 0 || s.BatchWaitTimeoutIters > 1<<20 {

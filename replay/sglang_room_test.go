@@ -17,7 +17,7 @@ func reserveSim(t *testing.T, reserve, blocks, blockSize, maxSeqs int) *Simulato
 		Cluster: ClusterConfig{Disaggregated: &DisaggConfig{Prefill: PoolConfig{Workers: 1},
 			Decode:   PoolConfig{Workers: 1, KVBlocks: blocks, MaxNumSeqs: maxSeqs},
 			Transfer: TransferConfig{Link: KVLinkNetwork, BandwidthGBps: 10, LatencyUs: 1}}},
-		Scheduler: SchedulerConfig{BlockSize: blockSize, Engine: EngineSGLang, DecodeReservedTokens: reserve, KVBlocks: 100000},
+		Scheduler: SchedulerConfig{BlockSize: blockSize, Engine: EngineSGLang, DecodeReservedTokens: &reserve, KVBlocks: 100000},
 		Workload:  WorkloadConfig{Embedded: "test"}}
 	c.ApplyDefaults()
 	s, err := NewSimulator(Input{Config: c, Model: c.Model, Cost: fixedCost{}, Workload: workload.NewSliceReader(nil), Sink: &Collect{}})
@@ -31,7 +31,7 @@ func reserveSim(t *testing.T, reserve, blocks, blockSize, maxSeqs int) *Simulato
 // sglangRoom (every call scanning the running and waiting requests): the
 // reference of TestSGLangRoomMatchesRescan.
 func sglangAllocatableRef(s *Simulator, rp *replica, r *reqState, free int64) int64 {
-	res := int64(rp.kv.blocksFor(int32(rp.grp.sched.DecodeReservedTokens)))
+	res := int64(rp.kv.blocksFor(int32(*rp.grp.sched.DecodeReservedTokens)))
 	var retractable, single int64
 	for _, slot := range rp.running {
 		retractable += int64(s.reqs[slot].numTokens())
