@@ -217,13 +217,15 @@ type SchedulerConfig struct {
 	// (engine trtllm only).
 	CapacityPolicy CapacityPolicy `yaml:"capacity_policy,omitempty"`
 	// OverlapScheduler is TensorRT-LLM's overlap scheduler (on unless
-	// disabled), vLLM's async scheduling (--async-scheduling, on by
-	// default from 0.14.0 without pipeline parallelism) or SGLang's
-	// overlap schedule (on in SGLang unless --disable-overlap-schedule,
-	// off with pipeline parallelism; off by default in lodsim, whose
-	// SGLang engine costs are the time it leaves exposed: engine.go
-	// sglangDefaults): the CPU work of a step hides behind the GPU work of
-	// the step before.
+	// disabled, off with pipeline parallelism, where its PyExecutor runs
+	// its pipeline loop instead), vLLM's async scheduling
+	// (--async-scheduling, on by default from 0.14.0 without pipeline
+	// parallelism) or SGLang's overlap schedule (on in SGLang unless
+	// --disable-overlap-schedule, off with pipeline parallelism; off by
+	// default in lodsim, whose SGLang engine costs are the time it leaves
+	// exposed: engine.go sglangDefaults): the CPU work of a step hides
+	// behind the GPU work of the step before. true with pipeline
+	// parallelism is an error for every engine (engine.go checkAsyncPP).
 	OverlapScheduler *bool `yaml:"overlap_scheduler,omitempty"`
 	// BatchWaitTimeoutIters and BatchWaitMaxTokensRatio are TensorRT-LLM's
 	// batch waiting (engine trtllm only; both 0, the default, turn it
