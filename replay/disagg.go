@@ -10,8 +10,9 @@ import "fmt"
 //     pool's scheduler, as on an aggregated replica.
 //  2. The step that samples its first token ends its prefill. It leaves
 //     the running queue but keeps its KV blocks on the prefill worker
-//     (outbound). The decode pool's router picks a decode worker, where it
-//     queues (pending) for the blocks of its KV.
+//     (outbound). The decode pool's router picks a decode worker once
+//     every event at that ns is applied (routeFinished), where it queues
+//     (pending) for the blocks of its KV.
 //  3. A transfer starts once the decode worker's free blocks hold its KV
 //     and its running requests and transfers in progress are fewer than
 //     its max_num_seqs, in FCFS order per decode worker: the blocks are
@@ -53,7 +54,8 @@ type disagg struct {
 	waited      int64
 	pending     int64 // finished prefills waiting for decode room now
 	peakPending int64
-	roomScans   int64 // sglangRoom readings (tests check their count)
+	roomScans   int64   // sglangRoom readings (tests check their count)
+	finished    []int32 // finished prefills routed at this ns's flush (routeFinished)
 	samples     []PoolSample
 }
 
@@ -164,7 +166,8 @@ func (d *disagg) toPrefill(r *reqState) {
 
 // prefilled takes the requests in done, whose prefill finished on
 // prefill replica rp, out of its running queue, keeping their blocks, and
-// assigns each a decode worker.
+// queues them for the decode router (routeFinished), which runs once every
+// event at this ns is applied.
 func (d *disagg) prefilled(rp *replica, done []int32) {
 	s := d.s
 	for _, slot := range done {
@@ -177,6 +180,24 @@ func (d *disagg) prefilled(rp *replica, done []int32) {
 		rp.kv.handOff(r)
 		rp.outbound = append(rp.outbound, slot)
 		r.output = r.want
+		d.finished = append(d.finished, slot)
+	}
+	s.kick(rp) // flushKicks routes them
+}
+
+// routeFinished assigns each finished prefill queued at this ns a decode
+// worker, in the order their steps ended (by event, then by their place
+// in the batch), and starts the transfers there is room for. It runs
+// from flushKicks, before the schedulers, once every event at this ns is
+// applied: the decode router sees a decode step or KV transfer that ended
+// on the very ns a prefill step did as ended, whichever event was pushed
+// first, as onArrival's router does for arrivals, and at every level of
+// detail alike (high and medium end steps through different events).
+// Equal loads then go to the lowest decode worker (router.route).
+func (d *disagg) routeFinished() {
+	s := d.s
+	for _, slot := range d.finished {
+		r := &s.reqs[slot]
 		dst := d.decode.router.route(s, d.decode.replicas)
 		r.decodeIdx = dst.index
 		dst.pending.pushBack(slot)
@@ -188,6 +209,7 @@ func (d *disagg) prefilled(rp *replica, done []int32) {
 			d.peakPending = max(d.peakPending, d.pending)
 		}
 	}
+	d.finished = d.finished[:0]
 }
 
 // startTransfers starts the transfers queued on decode replica dst, in

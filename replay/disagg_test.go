@@ -742,3 +742,37 @@ func TestRandomDisaggReserveHighEqualsMedium(t *testing.T) {
 	}
 	t.Logf("%d of 300 seeds compared, %d transfers waited for decode room, %d requests rejected for the reserve", compared, waited, reserveRejected)
 }
+
+// TestDisaggDecodeRouteTieAtStepEnd pins the decode router's view on a
+// ns where a prefill step ends beside other events: every event at that
+// ns has been applied (disagg.routeFinished), whichever was pushed first,
+// and equal loads go to the lowest decode worker. Two prefill workers
+// (round robin) and two decode workers (least_outstanding) of the tiny
+// model on fixedCost: a step costs 9002 ns, a KV transfer 1256 ns
+// (TestDisaggTransferHandComputed). A (10 + 4 tokens, at 0) prefills on
+// prefill worker 0 by 9002 and goes to decode worker 0 (both idle: the
+// lowest); it decodes there until 37264. B (10 + 1, at 18004) prefills on
+// prefill worker 1 by 27006 and goes to decode worker 1 (worker 0 holds
+// A); its KV lands, completing it, at 28262. C (10 + 4, at 19260)
+// prefills on prefill worker 0 by 28262, the ns B's KV lands: B has left
+// decode worker 1 for the router, which sends C there (0 requests against
+// A on worker 0). Routed before B's landing was applied, as medium's
+// event order once did, it saw one request on each and took worker 0.
+// At both levels of detail.
+func TestDisaggDecodeRouteTieAtStepEnd(t *testing.T) {
+	reqs := []workload.Request{{ID: 1, PromptTokens: 10, OutputTokens: 4}, {ID: 2, Arrival: 18004, PromptTokens: 10, OutputTokens: 1},
+		{ID: 3, Arrival: 19260, PromptTokens: 10, OutputTokens: 4}}
+	for _, l := range []string{"high", "medium"} {
+		c := tinyDisagg(l, PoolConfig{Workers: 2}, PoolConfig{Workers: 2, Router: LeastOutstanding})
+		st, rs := runDisagg(t, c, fixedCost{}, reqs)
+		m := byID(rs)
+		if st.Completed != 3 || m[1].Completion != 37264 || m[2].Completion != 28262 || m[3].TransferStart != 28262 {
+			t.Fatalf("%s: %d completed, A done at %d, B at %d, C's transfer at %d; expected 3, 37264, 28262, 28262",
+				l, st.Completed, m[1].Completion, m[2].Completion, m[3].TransferStart)
+		}
+		if m[1].Replica == m[2].Replica || m[3].Replica != m[2].Replica {
+			t.Errorf("%s: A, B and C decoded on replicas %d, %d and %d; want B and C on the worker A left free",
+				l, m[1].Replica, m[2].Replica, m[3].Replica)
+		}
+	}
+}
