@@ -182,17 +182,22 @@ type SchedulerConfig struct {
 	AdmissionReserve float64 `yaml:"admission_reserve,omitempty"`
 	// DecodeReservedTokens is SGLang's num_reserved_decode_tokens
 	// (SGLANG_NUM_RESERVED_DECODE_TOKENS; engine sglang, disaggregated
-	// decode pool only): a finished prefill's KV transfer starts only if
-	// the decode worker's free KV, less this many tokens for each request
-	// running, in transfer or preempted there (and each preempted one's
-	// tokens), holds the prompt plus this many tokens more
-	// (disagg.sglangAllocatable). A request whose prompt plus this many
-	// tokens needs more blocks than a decode worker has could never move
-	// and is rejected on arrival (exceeds_kv_capacity). SGLang's own
-	// default is 512; 0, lodsim's default, starts a transfer once the
-	// prompt's blocks are free (BENCHMARKS.md, "Decode pre-allocation
-	// reserve", says why).
-	DecodeReservedTokens int `yaml:"decode_reserved_tokens,omitempty"`
+	// decode pool only): set, a finished prefill's KV transfer starts only
+	// if the decode worker's free KV, less this many tokens for each
+	// request running, in transfer or preempted there (or, if more, what
+	// the longest running request needs to finish with the others
+	// retracted), and less each preempted one's tokens, holds the prompt
+	// plus this many tokens more, and the prompt and output fit beside the
+	// running requests' tokens (sglangRoom.sglangAllocatable). A request
+	// whose prompt plus this many tokens needs more blocks than a decode
+	// worker has could never move and is rejected on arrival
+	// (exceeds_kv_capacity). 0 is SGLang's rule with no per-request
+	// reserve, as SGLANG_NUM_RESERVED_DECODE_TOKENS=0 is there: the
+	// longest-request and whole-output checks still hold. SGLang's own
+	// default is 512; unset, lodsim's default, the rule is off and a
+	// transfer starts once the prompt's blocks are free (BENCHMARKS.md,
+	// "Decode pre-allocation reserve", says why).
+	DecodeReservedTokens *int `yaml:"decode_reserved_tokens,omitempty"`
 
 	// Engine is the serving engine modelled (engine.go): vllm, sglang or
 	// trtllm. Set, it fills every field left unset with that engine's
@@ -212,13 +217,15 @@ type SchedulerConfig struct {
 	// (engine trtllm only).
 	CapacityPolicy CapacityPolicy `yaml:"capacity_policy,omitempty"`
 	// OverlapScheduler is TensorRT-LLM's overlap scheduler (on unless
-	// disabled), vLLM's async scheduling (--async-scheduling, on by
-	// default from 0.14.0 without pipeline parallelism) or SGLang's
-	// overlap schedule (on in SGLang unless --disable-overlap-schedule,
-	// off with pipeline parallelism; off by default in lodsim, whose
-	// SGLang engine costs are the time it leaves exposed: engine.go
-	// sglangDefaults): the CPU work of a step hides behind the GPU work of
-	// the step before.
+	// disabled, off with pipeline parallelism, where its PyExecutor runs
+	// its pipeline loop instead), vLLM's async scheduling
+	// (--async-scheduling, on by default from 0.14.0 without pipeline
+	// parallelism) or SGLang's overlap schedule (on in SGLang unless
+	// --disable-overlap-schedule, off with pipeline parallelism; off by
+	// default in lodsim, whose SGLang engine costs are the time it leaves
+	// exposed: engine.go sglangDefaults): the CPU work of a step hides
+	// behind the GPU work of the step before. true with pipeline
+	// parallelism is an error for every engine (engine.go checkAsyncPP).
 	OverlapScheduler *bool `yaml:"overlap_scheduler,omitempty"`
 	// Speculative is speculative decoding with draft modules (DeepSeek's
 	// multi-token prediction, speculative.go): {method: mtp, draft_tokens:
@@ -333,6 +340,10 @@ func (c *Config) Clone() *Config {
 	if c.Scheduler.OverlapScheduler != nil {
 		v := *c.Scheduler.OverlapScheduler
 		d.Scheduler.OverlapScheduler = &v
+	}
+	if c.Scheduler.DecodeReservedTokens != nil {
+		v := *c.Scheduler.DecodeReservedTokens
+		d.Scheduler.DecodeReservedTokens = &v
 	}
 	if c.Cluster.Disaggregated != nil {
 		v := *c.Cluster.Disaggregated

@@ -191,6 +191,10 @@ func (c *Config) ForPool(kind PoolKind) *Config {
 		v := *d.base.OverlapScheduler
 		x.Scheduler.OverlapScheduler = &v
 	}
+	if d.base.DecodeReservedTokens != nil {
+		v := *d.base.DecodeReservedTokens
+		x.Scheduler.DecodeReservedTokens = &v
+	}
 	x.Scheduler.CUDAGraphSizes = slices.Clone(d.base.CUDAGraphSizes)
 	x.Cluster.GPUMemoryUtilization, x.Cluster.ActivationReserveGB = d.baseMem, d.baseAct
 	x.Cluster.Replicas = p.Workers

@@ -209,7 +209,7 @@ func TestITLHoldsEveryTokenGap(t *testing.T) {
 // drawEngine draws the engine settings of a differential run: none (the
 // historical defaults) or an engine, whose CUDA-graph sizes come from its
 // defaults unless drawn, and for TensorRT-LLM its capacity policy,
-// context chunking, overlap scheduler and, one run in two, batch waiting
+// context chunking, overlap scheduler (off with PP) and, one run in two, batch waiting
 // (a timeout of 0 to 8 steps, a token ratio of 0, 0.5, 0.9 or 1; both 0
 // leave it off), which holds prompts back while decodes run and so cuts
 // medium's decode runs.
@@ -221,6 +221,10 @@ func drawEngine(r *rand.Rand, c *Config) {
 		c.Scheduler.Batching = BatchingMixed
 		c.Scheduler.CapacityPolicy = CapacityPolicies[r.IntN(2)]
 		overlap, chunked := r.IntN(2) == 0, r.IntN(2) == 0
+		// With pipeline parallelism TensorRT-LLM runs no overlap
+		// scheduler (checkAsyncPP); the draw stays, so that the seeds
+		// draw what they did.
+		overlap = overlap && !anyPP(c)
 		c.Scheduler.OverlapScheduler, c.Scheduler.ChunkedPrefill = &overlap, &chunked
 		if r.IntN(2) == 0 {
 			c.Scheduler.BatchWaitTimeoutIters = r.IntN(9)
@@ -230,6 +234,15 @@ func drawEngine(r *rand.Rand, c *Config) {
 	if r.IntN(3) == 0 {
 		c.Scheduler.CUDAGraphSizes = []int{1, 2, 4, 8}
 	}
+}
+
+// anyPP reports whether c's cluster, or a pool of it, has pipeline
+// parallelism.
+func anyPP(c *Config) bool {
+	if d := c.Cluster.Disaggregated; d != nil {
+		return d.Prefill.PipelineParallel > 1 || d.Decode.PipelineParallel > 1
+	}
+	return c.Cluster.PipelineParallel > 1
 }
 
 // tinyMoE is tinyModel with experts: a dense first layer, then MoE layers

@@ -10,8 +10,9 @@ import "fmt"
 //     pool's scheduler, as on an aggregated replica.
 //  2. The step that samples its first token ends its prefill. It leaves
 //     the running queue but keeps its KV blocks on the prefill worker
-//     (outbound). The decode pool's router picks a decode worker, where it
-//     queues (pending) for the blocks of its KV.
+//     (outbound). The decode pool's router picks a decode worker once
+//     every event at that ns is applied (routeFinished), where it queues
+//     (pending) for the blocks of its KV.
 //  3. A transfer starts once the decode worker's free blocks hold its KV
 //     and its running requests and transfers in progress are fewer than
 //     its max_num_seqs, in FCFS order per decode worker: the blocks are
@@ -53,6 +54,8 @@ type disagg struct {
 	waited      int64
 	pending     int64 // finished prefills waiting for decode room now
 	peakPending int64
+	roomScans   int64   // sglangRoom readings (tests check their count)
+	finished    []int32 // finished prefills routed at this ns's flush (routeFinished)
 	samples     []PoolSample
 }
 
@@ -151,8 +154,8 @@ func (d *disagg) tooLongForKV(rep *replica, r *reqState) bool {
 	if rep.kv.blocksFor(r.prompt) > rep.kv.total || rep.kv.blocksFor(r.prompt+r.output) > dec {
 		return true
 	}
-	res, kv := int32(d.decode.sched.DecodeReservedTokens), &d.decode.replicas[0].kv
-	return res > 0 && kv.blocksFor(r.prompt)+kv.blocksFor(res) > dec
+	res, kv := d.decode.sched.DecodeReservedTokens, &d.decode.replicas[0].kv
+	return res != nil && kv.blocksFor(r.prompt)+kv.blocksFor(int32(*res)) > dec
 }
 
 // toPrefill readies an admitted arrival for the prefill pool: it runs
@@ -163,7 +166,8 @@ func (d *disagg) toPrefill(r *reqState) {
 
 // prefilled takes the requests in done, whose prefill finished on
 // prefill replica rp, out of its running queue, keeping their blocks, and
-// assigns each a decode worker.
+// queues them for the decode router (routeFinished), which runs once every
+// event at this ns is applied.
 func (d *disagg) prefilled(rp *replica, done []int32) {
 	s := d.s
 	for _, slot := range done {
@@ -176,6 +180,24 @@ func (d *disagg) prefilled(rp *replica, done []int32) {
 		rp.kv.handOff(r)
 		rp.outbound = append(rp.outbound, slot)
 		r.output = r.want
+		d.finished = append(d.finished, slot)
+	}
+	s.kick(rp) // flushKicks routes them
+}
+
+// routeFinished assigns each finished prefill queued at this ns a decode
+// worker, in the order their steps ended (by event, then by their place
+// in the batch), and starts the transfers there is room for. It runs
+// from flushKicks, before the schedulers, once every event at this ns is
+// applied: the decode router sees a decode step or KV transfer that ended
+// on the very ns a prefill step did as ended, whichever event was pushed
+// first, as onArrival's router does for arrivals, and at every level of
+// detail alike (high and medium end steps through different events).
+// Equal loads then go to the lowest decode worker (router.route).
+func (d *disagg) routeFinished() {
+	s := d.s
+	for _, slot := range d.finished {
+		r := &s.reqs[slot]
 		dst := d.decode.router.route(s, d.decode.replicas)
 		r.decodeIdx = dst.index
 		dst.pending.pushBack(slot)
@@ -187,6 +209,7 @@ func (d *disagg) prefilled(rp *replica, done []int32) {
 			d.peakPending = max(d.peakPending, d.pending)
 		}
 	}
+	d.finished = d.finished[:0]
 }
 
 // startTransfers starts the transfers queued on decode replica dst, in
@@ -196,6 +219,7 @@ func (d *disagg) prefilled(rp *replica, done []int32) {
 // them free.
 func (d *disagg) startTransfers(dst *replica) {
 	s := d.s
+	var room sglangRoom // read once a pass: see sglangRoom
 	for dst.pending.n > 0 {
 		slot := dst.pending.front()
 		r := &s.reqs[slot]
@@ -204,7 +228,7 @@ func (d *disagg) startTransfers(dst *replica) {
 		if dst.run.active {
 			free -= s.medium.runExtraBlocks(dst)
 		}
-		if !d.roomFor(dst, r, need, free) {
+		if !d.roomFor(dst, r, need, free, &room) {
 			// A medium decode run in progress ends with its step in
 			// progress: the next step's end checks again, as at high LoD
 			// (SGLang's allocatable room can grow as decodes advance).
@@ -240,13 +264,19 @@ func (d *disagg) startTransfers(dst *replica) {
 // roomFor reports whether decode replica dst may take r's transfer of
 // need blocks now, with free blocks free: they hold it, max_num_seqs
 // allows one more, and so do SGLang's pre-allocation reserve and
-// TensorRT-LLM's guaranteed_no_evict where configured.
-func (d *disagg) roomFor(dst *replica, r *reqState, need int32, free int64) bool {
+// TensorRT-LLM's guaranteed_no_evict where configured. room is the
+// pass's reading of dst for SGLang's rule, filled on first use.
+func (d *disagg) roomFor(dst *replica, r *reqState, need int32, free int64, room *sglangRoom) bool {
 	if int64(need) > free || len(dst.running)+len(dst.inbound) >= dst.grp.sched.MaxNumSeqs {
 		return false
 	}
-	if dst.grp.sched.DecodeReservedTokens > 0 && int64(need) > d.sglangAllocatable(dst, r, free) {
-		return false
+	if dst.grp.sched.DecodeReservedTokens != nil {
+		if !room.filled {
+			*room = d.readRoom(dst)
+		}
+		if int64(need) > room.sglangAllocatable(dst, r, free) {
+			return false
+		}
 	}
 	return !noEvict(dst) || int64(dst.kv.need(r, admitSequence.target(r))) <= d.noEvictRoom(dst)
 }
@@ -254,6 +284,49 @@ func (d *disagg) roomFor(dst *replica, r *reqState, need int32, free int64) bool
 // sglangClipMaxNewTokens is SGLang's SGLANG_CLIP_MAX_NEW_TOKENS_ESTIMATION
 // (4096): the most output tokens its decode server's admission counts.
 const sglangClipMaxNewTokens = 4096
+
+// sglangRoom is what SGLang's decode pre-allocation rule
+// (sglangAllocatable) reads of a decode replica's running and preempted
+// requests. startTransfers reads it once a pass (readRoom): while a pass
+// starts transfers, the replica's running and waiting requests and a
+// medium decode run's steps ended by now stay as they are (a run cut to
+// its step in progress keeps them), and only the free blocks and the
+// transfers in progress change, which sglangAllocatable takes afresh. A
+// pass that starts k transfers thus costs O(running + waiting + k), not
+// O(k x (running + waiting)).
+type sglangRoom struct {
+	filled bool
+	// res is R (scheduler.decode_reserved_tokens) in blocks; retractable
+	// the running requests' tokens; single the blocks the longest running
+	// request needs to finish with the others retracted; waiting the
+	// preempted requests' blocks plus R each.
+	res, retractable, single, waiting int64
+}
+
+// readRoom reads decode replica rp for sglangRoom, in one scan of its
+// running and waiting requests (counted in d.roomScans).
+func (d *disagg) readRoom(rp *replica) sglangRoom {
+	s := d.s
+	d.roomScans++
+	room := sglangRoom{filled: true, res: int64(rp.kv.blocksFor(int32(*rp.grp.sched.DecodeReservedTokens)))}
+	var longest int64
+	for _, slot := range rp.running {
+		q := &s.reqs[slot]
+		room.retractable += int64(q.numTokens())
+		longest = max(longest, int64(q.prompt)+int64(min(q.output, sglangClipMaxNewTokens)))
+	}
+	if rp.run.active {
+		// A medium decode run's steps that ended by now gave each of its
+		// requests a token it has yet to settle, as at high LoD.
+		room.retractable += int64(rp.run.endedBy(s.now)) * int64(len(rp.run.b.slots))
+	}
+	room.single = int64(rp.kv.blocksFor(int32(max(longest-room.retractable, 0))))
+	for i := 0; i < rp.waiting.n; i++ {
+		q := &s.reqs[rp.waiting.at(i)]
+		room.waiting += int64(rp.kv.blocksFor(q.numTokens())) + room.res
+	}
+	return room
+}
 
 // sglangAllocatable is what SGLang's decode server lets request r
 // pre-allocate on decode replica rp (disaggregation/decode.py,
@@ -265,30 +338,12 @@ const sglangClipMaxNewTokens = 4096
 // for r itself; r must also fit its prompt and whole output beside the
 // running requests' tokens. A decode worker thus stops taking transfers
 // before its cache fills, where without the reserve it takes every prompt
-// that fits and then preempts its own decodes.
-func (d *disagg) sglangAllocatable(rp *replica, r *reqState, free int64) int64 {
-	s := d.s
-	res := int64(rp.kv.blocksFor(int32(rp.grp.sched.DecodeReservedTokens)))
-	var retractable, single int64
-	for _, slot := range rp.running {
-		retractable += int64(s.reqs[slot].numTokens())
-	}
-	if rp.run.active {
-		// A medium decode run's steps that ended by now gave each of its
-		// requests a token it has yet to settle, as at high LoD.
-		retractable += int64(rp.run.endedBy(s.now)) * int64(len(rp.run.b.slots))
-	}
-	for _, slot := range rp.running {
-		q := &s.reqs[slot]
-		single = max(single, int64(q.prompt)+int64(min(q.output, sglangClipMaxNewTokens))-retractable)
-	}
-	alloc := free - max(res*int64(len(rp.running)+len(rp.inbound)), int64(rp.kv.blocksFor(int32(max(single, 0)))))
-	for i := 0; i < rp.waiting.n; i++ {
-		q := &s.reqs[rp.waiting.at(i)]
-		alloc -= int64(rp.kv.blocksFor(q.numTokens())) + res
-	}
-	whole := int64(r.prompt) + int64(min(r.output, sglangClipMaxNewTokens)) - retractable
-	return min(alloc-res, alloc-int64(rp.kv.blocksFor(int32(max(whole, 0))))+int64(rp.kv.need(r, r.computed)))
+// that fits and then preempts its own decodes. O(1) from the pass's
+// reading room of rp.
+func (room *sglangRoom) sglangAllocatable(rp *replica, r *reqState, free int64) int64 {
+	alloc := free - max(room.res*int64(len(rp.running)+len(rp.inbound)), room.single) - room.waiting
+	whole := int64(r.prompt) + int64(min(r.output, sglangClipMaxNewTokens)) - room.retractable
+	return min(alloc-room.res, alloc-int64(rp.kv.blocksFor(int32(max(whole, 0))))+int64(rp.kv.need(r, r.computed)))
 }
 
 // noEvict reports whether decode replica rp takes transfers as

@@ -4,6 +4,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -185,7 +186,7 @@ func drawDisagg(r *rand.Rand, l string, tight bool) *Config {
 	drawEngine(r, c)
 	if c.Scheduler.Engine == EngineSGLang && r.IntN(2) == 0 {
 		// SGLang's decode pre-allocation reserve, up to a few blocks.
-		c.Scheduler.DecodeReservedTokens = 1 + r.IntN(64)
+		c.Scheduler.DecodeReservedTokens = reserveTokens(1 + r.IntN(64))
 	}
 	d := c.Cluster.Disaggregated
 	if !tight {
@@ -220,7 +221,7 @@ func TestRandomDisaggHighEqualsMedium(t *testing.T) {
 	// decode run hid from a waiting KV transfer the blocks a preemption
 	// freed as the run began; mediumExecutor.startRun) and 1432 (SGLang's
 	// pre-allocation room, checked mid-run, missed the run's unsettled
-	// tokens; disagg.sglangAllocatable) and 3512 (an arrival on the ns a
+	// tokens; sglangRoom.sglangAllocatable) and 3512 (an arrival on the ns a
 	// prefill step ended was routed before the step's end at high LoD,
 	// after it at medium; Simulator.onArrival).
 	all := make([]uint64, 0, seeds+4)
@@ -547,18 +548,24 @@ func TestDisaggDecodeNoEvict(t *testing.T) {
 // reserve of the running request, or the blocks it needs to finish): A
 // is 4 for n = 11..25 and 3 for n = 26..29, never leaving the 3 blocks
 // the second prompt needs, so its transfer waits until the first request
-// completes, and nothing is preempted. On a cache of 1000 blocks the
-// reserve does not bind and the transfer starts when the prefill ends,
-// as without it. The setting is SGLang's only.
+// completes, and nothing is preempted. A reserve of 0 is SGLang's rule
+// with no per-request reserve, not the rule off: the second may take
+// min(A, A - ceil((30-n)/4) + 3) blocks with A = 12 - ceil((n-1)/4) -
+// ceil((30-n)/4) (the first holds the blocks of its n-1 computed
+// tokens), 2 at n = 11..13 and 3 at n = 14, the first's third decode
+// step, ending at 10258 + 3 x 9002 = 37264 ns: the transfer starts there,
+// and the two sequences, both growing, still meet a preemption. On a
+// cache of 1000 blocks the reserve does not bind and the transfer starts
+// when the prefill ends, as without it. The setting is SGLang's only.
 func TestDisaggDecodeReservedTokens(t *testing.T) {
 	bad := tinyDisagg("medium", PoolConfig{Workers: 1}, PoolConfig{Workers: 1})
-	bad.Scheduler.DecodeReservedTokens = 8
+	bad.Scheduler.DecodeReservedTokens = reserveTokens(8)
 	if err := bad.Validate(); err == nil || !strings.Contains(err.Error(), "scheduler.decode_reserved_tokens") {
 		t.Errorf("decode_reserved_tokens without engine sglang: %v", err)
 	}
 	reqs := []workload.Request{{ID: 1, PromptTokens: 10, OutputTokens: 20}, {ID: 2, Arrival: 1, PromptTokens: 10, OutputTokens: 20}}
 	for _, l := range []string{"high", "medium"} {
-		for _, reserve := range []int{0, 8} {
+		for _, reserve := range []*int{nil, reserveTokens(0), reserveTokens(8)} {
 			for _, blocks := range []int{12, 1000} {
 				c := &Config{Simulation: SimulationConfig{LoD: LoD(l), Seed: 1}, Model: tinyModel, Hardware: HardwareConfig{GPU: "A100-80GB-SXM"},
 					Cluster: ClusterConfig{Disaggregated: &DisaggConfig{Prefill: PoolConfig{Workers: 1}, Decode: PoolConfig{Workers: 1, KVBlocks: blocks},
@@ -572,23 +579,70 @@ func TestDisaggDecodeReservedTokens(t *testing.T) {
 				st, rs := runDisagg(t, c, fixedCost{}, reqs)
 				m := byID(rs)
 				if st.Completed != 2 {
-					t.Fatalf("%s reserve %d, %d blocks: %d of 2 completed", l, reserve, blocks, st.Completed)
+					t.Fatalf("%s reserve %s, %d blocks: %d of 2 completed", l, reserveName(reserve), blocks, st.Completed)
 				}
 				// The second prefill ends at 2 x 9002 ns; the first request
 				// completes at 10258 + 19 x 9002 = 181296 ns.
 				start, preempt := int64(18004), int64(0)
-				if reserve > 0 && blocks == 12 {
-					start = 181296
-				} else if blocks == 12 {
+				switch {
+				case blocks == 1000:
+				case reserve == nil:
 					preempt = 1
+				case *reserve == 0:
+					start, preempt = 37264, 1
+				default:
+					start = 181296
 				}
 				if int64(m[2].TransferStart) != start || int64(m[1].Completion) != 181296 || st.Preemptions != preempt {
-					t.Errorf("%s reserve %d, %d blocks: second transfer at %d, first completed at %d, %d preemptions; expected %d, 181296, %d",
-						l, reserve, blocks, m[2].TransferStart, m[1].Completion, st.Preemptions, start, preempt)
+					t.Errorf("%s reserve %s, %d blocks: second transfer at %d, first completed at %d, %d preemptions; expected %d, 181296, %d",
+						l, reserveName(reserve), blocks, m[2].TransferStart, m[1].Completion, st.Preemptions, start, preempt)
 				}
 			}
 		}
 	}
+}
+
+// TestDecodeReservedTokensZeroIsSet: scheduler.decode_reserved_tokens:
+// 0 is SGLang's rule with no per-request reserve, so it must survive
+// parsing, cloning, the pools' configs and writing back as set, apart
+// from the key left out (the rule off).
+func TestDecodeReservedTokensZeroIsSet(t *testing.T) {
+	base := "model:\n  name: llama-3.1-8b\nhardware:\n  gpu: H100-SXM\nworkload:\n  embedded: test\n" +
+		"cluster:\n  disaggregated:\n    prefill: {workers: 1}\n    decode: {workers: 1}\nscheduler:\n  engine: sglang\n"
+	for y, want := range map[string]string{"": "unset", "  decode_reserved_tokens: 0\n": "0", "  decode_reserved_tokens: 512\n": "512"} {
+		c, err := ParseConfig([]byte(base + y))
+		if err != nil {
+			t.Fatalf("%q: %v", y, err)
+		}
+		if err := c.Validate(); err != nil {
+			t.Fatalf("%q: %v", y, err)
+		}
+		out, err := c.Clone().Marshal()
+		if err != nil {
+			t.Fatal(err)
+		}
+		back, err := ParseConfig(out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, got := range []*int{c.Scheduler.DecodeReservedTokens, c.ForPool(PoolDecode).Scheduler.DecodeReservedTokens, back.Scheduler.DecodeReservedTokens} {
+			if reserveName(got) != want {
+				t.Errorf("%q: decode_reserved_tokens read as %s, want %s", y, reserveName(got), want)
+			}
+		}
+	}
+}
+
+// reserveTokens is a scheduler.decode_reserved_tokens of n tokens.
+func reserveTokens(n int) *int { return &n }
+
+// reserveName prints a scheduler.decode_reserved_tokens: its tokens, or
+// unset.
+func reserveName(r *int) string {
+	if r == nil {
+		return "unset"
+	}
+	return strconv.Itoa(*r)
 }
 
 // TestDisaggReserveTooLong: under SGLang's pre-allocation reserve
@@ -601,7 +655,7 @@ func TestDisaggDecodeReservedTokens(t *testing.T) {
 // sequences fit the cache whole; without the reserve both complete.
 func TestDisaggReserveTooLong(t *testing.T) {
 	for _, l := range []string{"high", "medium"} {
-		for _, reserve := range []int{0, 51} {
+		for _, reserve := range []*int{nil, reserveTokens(51)} {
 			for _, prompt := range []int32{110, 111} {
 				c := &Config{Simulation: SimulationConfig{LoD: LoD(l), Seed: 1, MaxSimulationTime: Duration(1e9)}, Model: tinyModel,
 					Hardware: HardwareConfig{GPU: "A100-80GB-SXM"},
@@ -615,11 +669,11 @@ func TestDisaggReserveTooLong(t *testing.T) {
 				}
 				st, rs := runDisagg(t, c, fixedCost{}, []workload.Request{{ID: 1, PromptTokens: prompt, OutputTokens: 10}})
 				want, reason := Completed, NotRejected
-				if reserve > 0 && prompt == 111 {
+				if reserve != nil && prompt == 111 {
 					want, reason = Rejected, TooLongForKV
 				}
 				if len(rs) != 1 || rs[0].Status != want || rs[0].Reason != reason || st.Rejected != int64(b2i(want == Rejected)) {
-					t.Errorf("%s reserve %d prompt %d: %+v, %d rejected; expected %v (%q)", l, reserve, prompt, rs, st.Rejected, want, reason)
+					t.Errorf("%s reserve %s prompt %d: %+v, %d rejected; expected %v (%q)", l, reserveName(reserve), prompt, rs, st.Rejected, want, reason)
 				}
 			}
 		}
@@ -632,7 +686,7 @@ func TestDisaggReserveTooLong(t *testing.T) {
 // advance; at high LoD each step's end checks it again, so a medium decode
 // run must end with its step in progress when a transfer is refused
 // mid-run (disagg.startTransfers), and count its unsettled tokens
-// (disagg.sglangAllocatable). Random small workloads on 1P+1D must give
+// (sglangRoom.sglangAllocatable). Random small workloads on 1P+1D must give
 // identical outputs at both levels. A failure prints its seed.
 func TestRandomDisaggReserveHighEqualsMedium(t *testing.T) {
 	compared, reserveRejected := 0, 0
@@ -656,7 +710,7 @@ func TestRandomDisaggReserveHighEqualsMedium(t *testing.T) {
 					Prefill:  PoolConfig{Workers: 1, TensorParallel: 1, PipelineParallel: 1, MaxNumSeqs: 1, MaxNumBatchedTokens: 256, KVBlocks: 400},
 					Decode:   PoolConfig{Workers: 1, TensorParallel: 1, PipelineParallel: 1, MaxNumSeqs: 8, MaxNumBatchedTokens: 256, KVBlocks: blocks},
 					Transfer: TransferConfig{Link: KVLinkNetwork, BandwidthGBps: 50}}},
-				Scheduler: SchedulerConfig{BlockSize: 2, Engine: EngineSGLang, DecodeReservedTokens: reserved},
+				Scheduler: SchedulerConfig{BlockSize: 2, Engine: EngineSGLang, DecodeReservedTokens: &reserved},
 				Workload:  WorkloadConfig{Embedded: "test"},
 			}
 			c.ApplyDefaults()
@@ -687,4 +741,38 @@ func TestRandomDisaggReserveHighEqualsMedium(t *testing.T) {
 			compared, waited, reserveRejected)
 	}
 	t.Logf("%d of 300 seeds compared, %d transfers waited for decode room, %d requests rejected for the reserve", compared, waited, reserveRejected)
+}
+
+// TestDisaggDecodeRouteTieAtStepEnd pins the decode router's view on a
+// ns where a prefill step ends beside other events: every event at that
+// ns has been applied (disagg.routeFinished), whichever was pushed first,
+// and equal loads go to the lowest decode worker. Two prefill workers
+// (round robin) and two decode workers (least_outstanding) of the tiny
+// model on fixedCost: a step costs 9002 ns, a KV transfer 1256 ns
+// (TestDisaggTransferHandComputed). A (10 + 4 tokens, at 0) prefills on
+// prefill worker 0 by 9002 and goes to decode worker 0 (both idle: the
+// lowest); it decodes there until 37264. B (10 + 1, at 18004) prefills on
+// prefill worker 1 by 27006 and goes to decode worker 1 (worker 0 holds
+// A); its KV lands, completing it, at 28262. C (10 + 4, at 19260)
+// prefills on prefill worker 0 by 28262, the ns B's KV lands: B has left
+// decode worker 1 for the router, which sends C there (0 requests against
+// A on worker 0). Routed before B's landing was applied, as medium's
+// event order once did, it saw one request on each and took worker 0.
+// At both levels of detail.
+func TestDisaggDecodeRouteTieAtStepEnd(t *testing.T) {
+	reqs := []workload.Request{{ID: 1, PromptTokens: 10, OutputTokens: 4}, {ID: 2, Arrival: 18004, PromptTokens: 10, OutputTokens: 1},
+		{ID: 3, Arrival: 19260, PromptTokens: 10, OutputTokens: 4}}
+	for _, l := range []string{"high", "medium"} {
+		c := tinyDisagg(l, PoolConfig{Workers: 2}, PoolConfig{Workers: 2, Router: LeastOutstanding})
+		st, rs := runDisagg(t, c, fixedCost{}, reqs)
+		m := byID(rs)
+		if st.Completed != 3 || m[1].Completion != 37264 || m[2].Completion != 28262 || m[3].TransferStart != 28262 {
+			t.Fatalf("%s: %d completed, A done at %d, B at %d, C's transfer at %d; expected 3, 37264, 28262, 28262",
+				l, st.Completed, m[1].Completion, m[2].Completion, m[3].TransferStart)
+		}
+		if m[1].Replica == m[2].Replica || m[3].Replica != m[2].Replica {
+			t.Errorf("%s: A, B and C decoded on replicas %d, %d and %d; want B and C on the worker A left free",
+				l, m[1].Replica, m[2].Replica, m[3].Replica)
+		}
+	}
 }

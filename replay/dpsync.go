@@ -1,5 +1,7 @@
 package replay
 
+import "fmt"
+
 // vLLM's data-parallel ranks step in lock-step. With
 // --data-parallel-size > 1 on an MoE model every rank is an engine core
 // of its own (DPEngineCoreProc), but each MoE layer gathers the tokens of
@@ -129,6 +131,13 @@ func (g *dpGroup) start(s *Simulator) {
 		most, sum = max(most, t), sum+t
 	}
 	if sum == 0 {
+		// Unreachable: only holdForGroup queues a group, with a batch it
+		// formed, and a formed batch holds a token at least. Returning
+		// would park the group's formed batches (their ranks in flight,
+		// never stepping) and leave its requests unfinished without a
+		// word: the run ends with the broken invariant instead.
+		s.err = fmt.Errorf("replay: invariant: data-parallel group of replicas %d..%d started with %d of %d ranks' batches formed and no token in them",
+			p.replicas[g.first].id, p.replicas[g.first+len(g.pend)-1].id, len(g.pend)-idle, len(g.pend))
 		return
 	}
 	pad := p.steps.graphs.size(most)

@@ -196,3 +196,29 @@ func TestVLLMDataParallelEagerPadding(t *testing.T) {
 		}
 	}
 }
+
+// TestDPGroupStartWithoutTokens: a data-parallel group is started only
+// with a batch formed by one of its ranks, never empty, so a start whose
+// batches hold no token is a broken invariant: the run ends with an error
+// naming it, rather than parking the group's ranks and leaving their
+// requests unfinished without a word.
+func TestDPGroupStartWithoutTokens(t *testing.T) {
+	c := dpConfig("high", EngineVLLM)
+	s, err := NewSimulator(Input{Config: c, Model: c.Model, Cost: tokenCost{}, Sink: &Collect{},
+		Workload: workload.NewSliceReader([]workload.Request{{ID: 0, Arrival: 1000, PromptTokens: 8, OutputTokens: 2}})})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rp := s.pools[0].replicas[0]
+	if !rp.grp.lockstep() {
+		t.Fatal("vLLM's data-parallel MoE replicas are not in lock-step")
+	}
+	g := rp.grp.dpGroupOf(rp)
+	g.pend[0] = s.getBatch(rp) // formed, but with no token
+	g.start(s)
+	ok, err := s.Step()
+	want := "replay: invariant: data-parallel group of replicas 0..1 started with 1 of 2 ranks' batches formed and no token in them"
+	if ok || err == nil || err.Error() != want {
+		t.Errorf("step after an empty group start: %v, %v; want false and %q", ok, err, want)
+	}
+}

@@ -131,7 +131,10 @@ var engineRows = []engineRow{
 		source: "tensorrt_llm/llmapi/llm_args.py TorchLlmArgs: max_batch_size 2048, max_num_tokens 8192, " +
 			"enable_chunked_prefill False, disable_overlap_scheduler False; KvCacheConfig free_gpu_memory_fraction 0.9, " +
 			"tokens_per_block 32; SchedulerConfig capacity_scheduler_policy GUARANTEED_NO_EVICT; CudaGraphConfig " +
-			"max_batch_size 128, enable_padding False (graphs replay only at exact sizes: no padding)",
+			"max_batch_size 128, enable_padding False (graphs replay only at exact sizes: no padding); " +
+			"tensorrt_llm/_torch/pyexecutor/py_executor.py PyExecutor.__init__: with pp_size > 1 the event loop is " +
+			"_executor_loop_pp whatever disable_overlap_scheduler says (_executor_loop_overlap only at pp_size 1), " +
+			"so no overlap scheduler with pipeline parallelism",
 		rules:  trtllmDefaults,
 		graphs: func(EngineDefaults, int, int) []int { return nil },
 	},
@@ -232,9 +235,13 @@ func sglangGraphs(d EngineDefaults, maxSeqs, _ int) []int {
 	return capSizes(s, min(d.CUDAGraphMaxBatch, maxSeqs))
 }
 
-func trtllmDefaults(engineHost) EngineDefaults {
+// trtllmDefaults are TensorRT-LLM's PyTorch-backend defaults: the
+// overlap scheduler is on (disable_overlap_scheduler False) except with
+// pipeline parallelism, where PyExecutor runs its pipeline loop
+// (_executor_loop_pp) instead of the overlap loop.
+func trtllmDefaults(h engineHost) EngineDefaults {
 	return EngineDefaults{MaxNumBatchedTokens: 8192, MaxNumSeqs: 2048, BlockSize: 32, MemoryFraction: 0.9,
-		Batching: BatchingMixed, CapacityPolicy: GuaranteedNoEvict, OverlapScheduler: true}
+		Batching: BatchingMixed, CapacityPolicy: GuaranteedNoEvict, OverlapScheduler: h.pp <= 1}
 }
 
 // capSizes keeps the sizes up to top.
@@ -482,12 +489,16 @@ func (c *Config) validateEngine(p *problems) {
 	}
 }
 
-// checkAsyncPP refuses vLLM's async scheduling and SGLang's overlap
-// schedule with pipeline parallelism, which vLLM refuses too
-// (vllm/config/vllm.py: "Async scheduling is not yet compatible with
-// pipeline_parallel_size > 1") and SGLang turns off
-// (server_args.py _handle_pipeline_parallelism: "Pipeline parallelism is
-// incompatible with overlap schedule"), naming the stages' field. A disaggregated cluster's pools take the scheduler block as
+// checkAsyncPP refuses vLLM's async scheduling, SGLang's overlap
+// schedule and TensorRT-LLM's overlap scheduler with pipeline
+// parallelism, which vLLM refuses too (vllm/config/vllm.py: "Async
+// scheduling is not yet compatible with pipeline_parallel_size > 1"),
+// SGLang turns off (server_args.py _handle_pipeline_parallelism:
+// "Pipeline parallelism is incompatible with overlap schedule") and
+// TensorRT-LLM never runs (py_executor.py: pp_size > 1 picks
+// _executor_loop_pp, not _executor_loop_overlap, whatever
+// disable_overlap_scheduler says), naming the stages' field; unset, each
+// engine's default is off there. A disaggregated cluster's pools take the scheduler block as
 // written (saveDisaggBase), not the defaults filled in for the cluster.
 func checkAsyncPP(p *problems, c *Config) {
 	o := c.Scheduler.OverlapScheduler
@@ -499,7 +510,8 @@ func checkAsyncPP(p *problems, c *Config) {
 		fields = []string{"cluster.disaggregated.prefill.pipeline_parallel", "cluster.disaggregated.decode.pipeline_parallel"}
 		pps = []int{d.Prefill.PipelineParallel, d.Decode.PipelineParallel}
 	}
-	what := map[Engine]string{EngineVLLM: "vLLM's async scheduling", EngineSGLang: "SGLang's overlap schedule"}[c.Scheduler.Engine]
+	what := map[Engine]string{EngineVLLM: "vLLM's async scheduling", EngineSGLang: "SGLang's overlap schedule",
+		EngineTRTLLM: "TensorRT-LLM's overlap scheduler"}[c.Scheduler.Engine]
 	if what == "" || o == nil || !*o {
 		return
 	}
@@ -653,10 +665,10 @@ func (f EngineCostFile) Encode() ([]byte, error) {
 // checkBatchWait validates TensorRT-LLM's batch waiting and attention-DP
 // balancing settings, and SGLang's decode pre-allocation reserve.
 func checkBatchWait(p *problems, s *SchedulerConfig) {
-	if s.DecodeReservedTokens < 0 || s.DecodeReservedTokens > 1<<20 {
-		p.add("scheduler.decode_reserved_tokens: %d, expected 0 to %d", s.DecodeReservedTokens, 1<<20)
+	if r := s.DecodeReservedTokens; r != nil && (*r < 0 || *r > 1<<20) {
+		p.add("scheduler.decode_reserved_tokens: %d, expected 0 to %d", *r, 1<<20)
 	}
-	if s.DecodeReservedTokens != 0 && s.Engine != EngineSGLang {
+	if s.DecodeReservedTokens != nil && s.Engine != EngineSGLang {
 		p.add("scheduler.decode_reserved_tokens: SGLang's num_reserved_decode_tokens, expected scheduler.engine: sglang")
 	}
 	if s.BatchWaitTimeoutIters < 0 || s.BatchWaitTimeoutIters > 1<<20 {

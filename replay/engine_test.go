@@ -300,6 +300,45 @@ func TestVLLMAsyncSchedulingWithPP(t *testing.T) {
 	}
 }
 
+// TestTRTLLMOverlapWithPP: TensorRT-LLM's PyExecutor runs its pipeline
+// loop (_executor_loop_pp) with pipeline parallelism, never the overlap
+// loop, whatever disable_overlap_scheduler says: the overlap scheduler is
+// on by default without PP, off with PP > 1 (a disaggregated pool's own
+// PP counting), and an explicit true with PP > 1 is an error naming the
+// field.
+func TestTRTLLMOverlapWithPP(t *testing.T) {
+	for y, want := range map[string]bool{
+		"scheduler:\n  engine: trtllm\n":                                   true,
+		"scheduler:\n  engine: trtllm\ncluster:\n  pipeline_parallel: 2\n": false,
+	} {
+		c := engineConfig(t, y)
+		if o := c.Scheduler.OverlapScheduler; o == nil || *o != want {
+			t.Errorf("%q: overlap %v, want %v", y, o, want)
+		}
+		if err := c.Validate(); err != nil {
+			t.Errorf("%q: %v", y, err)
+		}
+	}
+	c := engineConfig(t, "scheduler:\n  engine: trtllm\n  overlap_scheduler: true\ncluster:\n  pipeline_parallel: 2\n")
+	want := "scheduler.overlap_scheduler: true with cluster.pipeline_parallel 2, expected false or unset: TensorRT-LLM's overlap scheduler"
+	if err := c.Validate(); err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("explicit overlap with PP2: error %v, want it to say %q", err, want)
+	}
+	c = tinyConfig("medium", 1)
+	c.Scheduler.Engine = EngineTRTLLM
+	c.Cluster.Replicas = 0
+	c.Cluster.Disaggregated = &DisaggConfig{Prefill: PoolConfig{Workers: 1, TensorParallel: 1}, Decode: PoolConfig{Workers: 1, TensorParallel: 1, PipelineParallel: 2}}
+	c.ApplyDefaults()
+	if err := c.Validate(); err != nil {
+		t.Fatalf("decode PP2, overlap unset: %v", err)
+	}
+	for k, want := range map[PoolKind]bool{PoolPrefill: true, PoolDecode: false} {
+		if o := c.ForPool(k).Scheduler.OverlapScheduler; o == nil || *o != want {
+			t.Errorf("decode PP2, overlap unset: the %s pool's overlap %v, want %v", k, o, want)
+		}
+	}
+}
+
 // TestSGLangOverlapSetting: lodsim leaves SGLang's overlap schedule off
 // by default at every version it knows (its SGLang engine costs are the
 // time the overlap leaves exposed: sglangDefaults), while a config may

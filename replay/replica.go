@@ -85,6 +85,9 @@ func (s *Simulator) kick(rp *replica) {
 // runs again), then plans the shared buses that changed (busfluid.go).
 // The loop calls it once no event at the current time is left.
 func flushKicks(s *Simulator) {
+	if s.disagg != nil && len(s.disagg.finished) > 0 {
+		s.disagg.routeFinished()
+	}
 	for i := 0; i < len(s.kicks); i++ {
 		rp := s.kicks[i]
 		rp.kickPending = false

@@ -4,7 +4,10 @@ package replay
 // configured policy; ties go to the lowest replica id. On a disaggregated
 // cluster each pool has its own: the prefill pool's routes arrivals, the
 // decode pool's routes finished prefills, where least_kv is the KV-aware
-// choice (it counts the blocks of transfers waiting for room).
+// choice (it counts the blocks of transfers waiting for room). Both route
+// once every event at the current ns is applied (onArrival,
+// disagg.routeFinished): a step that ended, or a KV transfer that landed,
+// on the very ns has ended for the router, whatever the push order.
 type router struct {
 	policy RoutingPolicy
 	rr     int // next replica of round robin

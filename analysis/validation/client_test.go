@@ -170,25 +170,28 @@ func TestAttentionDPRecipe(t *testing.T) {
 	}
 }
 
-// TestAsyncSchedulingRecipe: InferenceMAX's Llama-3.1-70B vLLM scripts set
-// async-scheduling: true, whatever the version's default; other models,
-// other clients and other engines keep theirs.
+// TestAsyncSchedulingRecipe: InferenceMAX's Llama-3.1-70B vLLM scripts
+// for H200 and B200 set async-scheduling: true, whatever the version's
+// default; other models, GPUs without such a script, other clients and
+// other engines keep theirs.
 func TestAsyncSchedulingRecipe(t *testing.T) {
 	llama := "meta-llama/Llama-3.1-70B"
 	for _, c := range []struct {
-		name, model string
-		backend     replay.Engine
-		client      Client
-		want        bool
+		name, model, gpu string
+		backend          replay.Engine
+		client           Client
+		want             bool
 	}{
-		{"llama vllm", llama, replay.EngineVLLM, ClientBenchServing, true},
-		{"llama vllm aiperf", llama, replay.EngineVLLM, ClientAIPerf, false},
-		{"minimax vllm", "MiniMaxAI/MiniMax-M2.5", replay.EngineVLLM, ClientBenchServing, false},
-		{"llama sglang", llama, replay.EngineSGLang, ClientBenchServing, false},
+		{"llama vllm h200", llama, "h200_sxm", replay.EngineVLLM, ClientBenchServing, true},
+		{"llama vllm b200", llama, "B200_SXM", replay.EngineVLLM, ClientBenchServing, true},
+		{"llama vllm h100", llama, "h100_sxm", replay.EngineVLLM, ClientBenchServing, false},
+		{"llama vllm aiperf", llama, "h200_sxm", replay.EngineVLLM, ClientAIPerf, false},
+		{"minimax vllm", "MiniMaxAI/MiniMax-M2.5", "h200_sxm", replay.EngineVLLM, ClientBenchServing, false},
+		{"llama sglang", llama, "h200_sxm", replay.EngineSGLang, ClientBenchServing, false},
 	} {
 		off := false
 		sc := replay.SchedulerConfig{Engine: c.backend, MaxNumBatchedTokens: 8192, OverlapScheduler: &off}
-		applyRecipes(Row{Model: c.model, ISL: 1024, OSL: 8192, TP: 8, Client: c.client}, &sc)
+		applyRecipes(Row{Model: c.model, GPU: c.gpu, ISL: 1024, OSL: 8192, TP: 8, Client: c.client}, &sc)
 		if got := *sc.OverlapScheduler; got != c.want {
 			t.Errorf("%s: overlap %v, want %v", c.name, got, c.want)
 		}

@@ -177,10 +177,11 @@ func disaggRowConfig(row Row, opt Options) (*experiment.Experiment, error) {
 const sglangDecodeReservedTokens = 512
 
 // decodeReserve is the decode pool's pre-allocation reserve of engine e:
-// SGLang's default, none for the others (the setting is SGLang's).
-func decodeReserve(e replay.Engine) int {
+// SGLang's default, unset for the others (the setting is SGLang's).
+func decodeReserve(e replay.Engine) *int {
 	if e == replay.EngineSGLang {
-		return sglangDecodeReservedTokens
+		n := sglangDecodeReservedTokens
+		return &n
 	}
-	return 0
+	return nil
 }

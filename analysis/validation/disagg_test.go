@@ -258,8 +258,8 @@ func TestDisaggRowClient(t *testing.T) {
 		t.Errorf("workload %d requests, ramp %v, prompts %s from %v, outputs from %v; expected 40, 0, 6553..8192 and 819..1024",
 			cl.Requests, cl.Ramp, cl.Prompt.Kind, cl.Prompt.Values[:1], cl.Output.Values[:1])
 	}
-	if n := c.ForPool(replay.PoolDecode).Scheduler.DecodeReservedTokens; n != 512 {
-		t.Errorf("decode pool reserves %d tokens a request, expected SGLang's 512", n)
+	if n := c.ForPool(replay.PoolDecode).Scheduler.DecodeReservedTokens; n == nil || *n != 512 {
+		t.Errorf("decode pool reserves %v tokens a request, expected SGLang's 512", n)
 	}
 	r.InferenceMAX, r.Client = false, ClientAIPerf
 	if x, err = RowConfig(r, Options{RequestsPerClient: 3}); err != nil {
@@ -269,8 +269,8 @@ func TestDisaggRowClient(t *testing.T) {
 	if cl := c.Workload.ClosedLoop; cl.Requests != 12 || cl.Prompt.Kind != "fixed" {
 		t.Errorf("default client: %d requests, prompts %s; expected 12, fixed", cl.Requests, cl.Prompt.Kind)
 	}
-	if n := c.ForPool(replay.PoolDecode).Scheduler.DecodeReservedTokens; n != 512 {
-		t.Errorf("a row of one's own: decode pool reserves %d tokens a request, expected SGLang's 512", n)
+	if n := c.ForPool(replay.PoolDecode).Scheduler.DecodeReservedTokens; n == nil || *n != 512 {
+		t.Errorf("a row of one's own: decode pool reserves %v tokens a request, expected SGLang's 512", n)
 	}
 }
 

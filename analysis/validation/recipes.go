@@ -190,18 +190,43 @@ func trtllmPaddedGraphs(top int) []int {
 	return s
 }
 
-// asyncSchedulingModels are the models whose InferenceMAX vLLM launch
-// scripts set async-scheduling: true in their config.yaml
-// (benchmarks/70b_fp8_h200_slurm.sh and benchmarks/70b_fp4_b200_docker.sh
-// in SemiAnalysisAI/InferenceX, beside max-num-batched-tokens 8192 and
-// kv-cache-dtype fp8). Their rows carry no backend_version, so this, not
-// the version's default, says the engine overlapped its scheduling.
-var asyncSchedulingModels = []string{"llama-3.1-70b"}
+// vllmLaunchRecipe is what an InferenceMAX vLLM launch script sets in
+// its config.yaml beside its workload where it departs from the engine's
+// defaults and replay models it: async-scheduling: true in
+// benchmarks/70b_fp8_h200_slurm.sh and benchmarks/70b_fp4_b200_docker.sh
+// (SemiAnalysisAI/InferenceX, beside max-num-batched-tokens 8192 and
+// kv-cache-dtype fp8). It is a fact of the deployment, not of the model
+// or of a vLLM version: the rows carry no backend_version and no launch
+// flags, so, as with the TensorRT-LLM scripts (launchRecipe), the script a
+// row ran is known by its model and GPU alone, and this, not a version's
+// default, says the engine overlapped its scheduling.
+type vllmLaunchRecipe struct {
+	model, gpu      string // lower-case substring of Row.Model; Row.GPU
+	asyncScheduling bool
+}
+
+var vllmLaunchRecipes = []vllmLaunchRecipe{
+	{model: "llama-3.1-70b", gpu: "h200_sxm", asyncScheduling: true}, // 70b_fp8_h200_slurm.sh
+	{model: "llama-3.1-70b", gpu: "b200_sxm", asyncScheduling: true}, // 70b_fp4_b200_docker.sh
+}
+
+// rowVLLMLaunchRecipe is the vllmLaunchRecipe of an InferenceMAX vLLM
+// row.
+func rowVLLMLaunchRecipe(row Row, sc *replay.SchedulerConfig) (vllmLaunchRecipe, bool) {
+	if sc.Engine != replay.EngineVLLM || row.Client != ClientBenchServing {
+		return vllmLaunchRecipe{}, false
+	}
+	for _, r := range vllmLaunchRecipes {
+		if strings.Contains(strings.ToLower(row.Model), r.model) && strings.EqualFold(row.GPU, r.gpu) {
+			return r, true
+		}
+	}
+	return vllmLaunchRecipe{}, false
+}
 
 // applyRecipes sets the row's recipe's engine settings on sc.
 func applyRecipes(row Row, sc *replay.SchedulerConfig) {
-	if sc.Engine == replay.EngineVLLM && row.Client == ClientBenchServing &&
-		slices.ContainsFunc(asyncSchedulingModels, func(m string) bool { return strings.Contains(strings.ToLower(row.Model), m) }) {
+	if r, ok := rowVLLMLaunchRecipe(row, sc); ok && r.asyncScheduling {
 		on := true
 		sc.OverlapScheduler = &on
 	}
