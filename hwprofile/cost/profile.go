@@ -607,24 +607,11 @@ func (p *Profile) GenerationMLA(batch, ctx int, s MLAShape) float64 {
 }
 
 // MoE implements CostModel: the measured token grid of the nearest
-// measured layer shape of the same precision where the profile has one,
-// floored at the time the GPU's HBM takes to read the layer's bytes (the
-// experts its tokens hit); otherwise the roofline. The floor is physical:
-// aiconfigurator's H200 SGLang fp8_block table has DeepSeek-R1's layer at
-// MoE TP8 in 247-257 us from 32 to 128 tokens, 5.6 TB/s for the 1.41 GB
-// of all 256 experts a rank, above the H200's 4.8 TB/s, and a shape
-// priced off a measured neighbour's residual can land below it too.
+// measured layer shape of the same precision where the profile has one;
+// otherwise the roofline.
 func (p *Profile) MoE(s MoEShape) float64 {
 	if m := p.moeModel(s.Quant); m != nil {
-		t := m.time(s)
-		if p.gpu.MemBWBytes > 0 {
-			_, b := MoEWork(s)
-			if s.Balanced {
-				_, b = BalancedMoEWork(s)
-			}
-			t = math.Max(t, b/p.gpu.MemBWBytes*1e9)
-		}
-		return t
+		return m.time(s)
 	}
 	return p.roof.MoE(s)
 }
