@@ -33,8 +33,10 @@ func ExpectedExperts(tokens, k, e int) float64 {
 //     (t x attention-DP; with pure TP every rank holds the same t), k
 //     experts each, the experts split over EP ranks and each expert's
 //     intermediate over the expert group's MoE-TP ranks, in the experts'
-//     precision. The fused MoE kernels the cost model's tables measure
-//     permute the tokens to their experts and back themselves;
+//     precision, and at least the time the GPU's HBM takes to read the
+//     experts hit (hbmReadNs). The fused MoE kernels the cost model's
+//     tables measure permute the tokens to their experts and back
+//     themselves;
 //   - shared experts as a dense MLP split by TP.
 //
 // It also sets the weight bytes one rank reads (the router, the shared
@@ -55,9 +57,11 @@ func (p *Planner) moeLayer(d *moeCost, t, group int) {
 	if group > 0 {
 		e := cm.MoE(cost.MoEShape{Tokens: group, Hidden: h, Inter: m.ExpertIntermediate, Experts: m.Experts,
 			TopK: m.ExpertsPerToken, TP: moeTP, EP: p.ep, Quant: m.ExpertKernel()})
+		we := d.experts * float64(ew.bytes(3*int64(h)*int64(m.ExpertIntermediate/moeTP), m.DTypeBytes))
+		e = max(e, hbmReadNs(cm.GPU(), we))
 		v += e
 		d.expertNs = ns(e)
-		w += d.experts * float64(ew.bytes(3*int64(h)*int64(m.ExpertIntermediate/moeTP), m.DTypeBytes))
+		w += we
 	}
 	if m.SharedIntermediate > 0 {
 		si := m.SharedIntermediate / p.tp
@@ -74,6 +78,20 @@ func (p *Planner) moeLayer(d *moeCost, t, group int) {
 		d.a2aLink = cm.AllToAllLink(p.ep, d.a2a)
 		d.a2aRanks = p.ep
 	}
+}
+
+// hbmReadNs is the time g's HBM takes to read b bytes at its peak
+// bandwidth (0 without one): the floor of a memory-bound kernel. The
+// routed experts are floored there (moeLayer): aiconfigurator's H200
+// SGLang fp8_block table measures DeepSeek-R1's layer at MoE TP8 in
+// 247-257 us from 32 to 128 tokens, when the 1.41 GB of all 256 experts a
+// rank take 294 us at the H200's 4.8 TB/s (BENCHMARKS.md "MoE times
+// floored at the HBM's read of the weights").
+func hbmReadNs(g cost.GPU, b float64) float64 {
+	if g.MemBWBytes <= 0 {
+		return 0
+	}
+	return b / g.MemBWBytes * 1e9
 }
 
 // gatherExchange sets an MoE layer's token exchange when the attention

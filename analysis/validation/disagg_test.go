@@ -134,10 +134,12 @@ func TestDisaggRowExpertParallel(t *testing.T) {
 // with blank worker counts runs as the first InferenceX entry whose
 // conc-list holds its concurrency (recipes.go disaggRecipes): 9 decode
 // workers for 16 clients at 1024/1024, 6 at 8192/1024 (bs8-1p6d listed
-// before bs16-1p3d), attention data parallelism over both pools' 8 GPUs
-// for the EP8 "dep" entry; a concurrency no entry lists, a row that
-// names its workers, or one whose source is not InferenceMAX's (a file of
-// one's own), keeps its own layout.
+// before bs16-1p3d) and at 2 (only bs8-1p6d's MTP twin lists 2),
+// attention data parallelism over both pools' 8 GPUs for the EP8 "dep"
+// entry and over the decode pool's for bs128-1p1d-dep (whose decode EP
+// the dump records as the prefill's, dumpEPMatches); a layout no entry
+// lists, a row that names its workers, or one whose source is not
+// InferenceMAX's (a file of one's own), keeps its own layout.
 func TestDisaggRecipeLayout(t *testing.T) {
 	rows, _, err := ReadBenchmarkFile("testdata/silicon_dev.csv")
 	if err != nil {
@@ -164,7 +166,7 @@ func TestDisaggRecipeLayout(t *testing.T) {
 	for _, c := range []struct {
 		isl, conc, ep      int
 		pWorkers, dWorkers int
-	}{{1024, 16, 1, 1, 9}, {1024, 512, 1, 1, 6}, {8192, 16, 1, 1, 6}, {8192, 64, 1, 2, 3}, {8192, 256, 1, 1, 1}} {
+	}{{1024, 16, 1, 1, 9}, {1024, 512, 1, 1, 6}, {8192, 16, 1, 1, 6}, {8192, 64, 1, 2, 3}, {8192, 2, 1, 1, 6}} {
 		p, d := pools(find(c.isl, c.conc, c.ep))
 		if p.Workers != c.pWorkers || d.Workers != c.dWorkers || p.TensorParallel != 8 || d.TensorParallel != 8 || d.AttentionDataParallel != 0 {
 			t.Errorf("isl %d, %d clients: prefill %+v, decode %+v; expected %d and %d workers of TP8", c.isl, c.conc, p, d, c.pWorkers, c.dWorkers)
@@ -187,13 +189,41 @@ func TestDisaggRecipeLayout(t *testing.T) {
 	if _, d := pools(find(8192, 16, 1)); d.MaxNumSeqs != 16 {
 		t.Errorf("bs8-1p6d decode pool runs %d sequences, expected 16", d.MaxNumSeqs)
 	}
+	// 8192/1024 at 256 and 512 clients: recorded decode EP 1 (the dump
+	// writes the prefill's ep in both pools), run as bs128-1p1d-dep and its
+	// MTP twin (the only entries listing 512): one TP8 EP1 prefill worker
+	// and one decode worker of attention DP8 with EP8, max-running-requests
+	// 256 and 192 over its 8 ranks.
+	for _, c := range []struct{ conc, seqs int }{{256, 32}, {512, 24}} {
+		p, d := pools(find(8192, c.conc, 1))
+		if p.Workers != 1 || p.TensorParallel != 8 || p.ExpertParallel > 1 || p.AttentionDataParallel != 0 {
+			t.Errorf("8192/1024 at %d clients: prefill %+v, expected one TP8 worker without EP", c.conc, p)
+		}
+		if d.Workers != 8 || d.TensorParallel != 1 || d.AttentionDataParallel != 8 || d.ExpertParallel != 8 || d.MaxNumSeqs != c.seqs {
+			t.Errorf("8192/1024 at %d clients: decode %+v, expected one worker of attention DP8 (8 replicas of TP1) with EP8 and %d sequences a rank",
+				c.conc, d, c.seqs)
+		}
+	}
+	// A decode EP recorded apart from the prefill's is the pool's own: EP8
+	// at 8192/1024 and 256 clients is the entry's; EP1 behind an EP8
+	// prefill at 1024/1024 is no entry's, and the row keeps its 1P+1D.
+	r = find(8192, 256, 1)
+	r.Disagg.DecodeMoEEP = 8
+	if _, d := pools(r); d.Workers != 8 || d.AttentionDataParallel != 8 {
+		t.Errorf("8192/1024 at 256 clients recorded with decode EP8: decode %+v, expected bs128-1p1d-dep's", d)
+	}
+	r = find(1024, 512, 8)
+	r.Disagg.DecodeMoEEP = 1
+	if rc := disaggRecipeFor(r); rc != nil {
+		t.Errorf("1024/1024 EP8 prefill with a decode recorded EP1 ran as %s, expected no entry", rc.name)
+	}
 	// Each prefill pool's token budget a step: the smaller of its
 	// max-prefill-tokens and chunked-prefill-size (over its dp-size with
 	// dp-attn: 65536 against 262144 / 8); decode pools keep the engine's,
 	// and so does a row no entry lists.
 	for _, c := range []struct {
 		isl, conc, ep, budget int
-	}{{1024, 16, 1, 163840}, {1024, 512, 1, 163840}, {1024, 512, 8, 32768}, {8192, 4, 1, 32768}, {8192, 64, 1, 32768}, {8192, 256, 1, 0}} {
+	}{{1024, 16, 1, 163840}, {1024, 512, 1, 163840}, {1024, 512, 8, 32768}, {8192, 4, 1, 32768}, {8192, 64, 1, 32768}, {8192, 256, 1, 163840}} {
 		x, err := RowConfig(find(c.isl, c.conc, c.ep), Options{RequestsPerClient: 1})
 		if err != nil {
 			t.Fatal(err)

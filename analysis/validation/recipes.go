@@ -264,7 +264,7 @@ func applyRecipes(row Row, sc *replay.SchedulerConfig) {
 	}
 }
 
-// disaggRecipe is one STP (no speculative decoding) search-space entry of
+// disaggRecipe is one search-space entry (STP, or MTP where noted) of
 // InferenceX's benchmark configuration for a disaggregated deployment
 // (.github/configs/nvidia-master.yaml, dsr1-fp8-h200-dynamo-sglang, in
 // SemiAnalysisAI/InferenceX at 0004cf5: image lmsysorg/sglang:v0.5.8.post1-cu130,
@@ -342,13 +342,23 @@ var disaggRecipes = func() []disaggRecipe {
 			prefill(16, 0.82, 32768, 32768), pool(128, 0.82)),
 		r("recipes/h200/8k1k/bs128-1p1d-dep.yaml", 8192, 1, 8, []int{64, 128, 256}, 1, 1, false, true,
 			prefill(16, 0.75, 163840, 163840), pool(256, 0.88)),
+		// The MTP entries (spec-decoding "mtp", EAGLE with 2 steps and 3
+		// draft tokens in each recipe's decode pool), after the STP ones:
+		// a row takes one only at a concurrency no STP entry of its
+		// layout lists. Of the six, only these two list one (8192/1024 at
+		// 2 clients; at 512); replay does not model the speculation, only
+		// their workers and limits (csahithi/srt-slurm a2198b8).
+		r("recipes/h200/8k1k/bs8-1p6d-mtp.yaml", 8192, 1, 1, []int{2, 4, 8, 16, 32}, 1, 6, false, false,
+			prefill(16, 0.82, 32768, 32768), pool(16, 0.82)),
+		r("recipes/h200/8k1k/bs128-1p1d-dep-mtp.yaml", 8192, 1, 8, []int{32, 64, 128, 256, 512}, 1, 1, false, true,
+			prefill(16, 0.75, 163840, 163840), pool(192, 0.85)),
 	}
 }()
 
 // disaggRecipeFor is the first entry of disaggRecipes that row ran as:
 // the row is InferenceMAX's (Row.InferenceMAX), leaves both worker counts blank and has no attention DP, and the
-// entry matches its model, GPU, backend, sequence lengths, per-pool TP and
-// EP and concurrency. Nil if none does.
+// entry matches its model, GPU, backend, sequence lengths, per-pool TP,
+// EP (dumpEPMatches) and concurrency. Nil if none does.
 func disaggRecipeFor(row Row) *disaggRecipe {
 	d := row.Disagg
 	if !row.InferenceMAX || d.PrefillWorkers != 0 || d.DecodeWorkers != 0 || max(d.PrefillAttentionDP, 1) != 1 || max(d.DecodeAttentionDP, 1) != 1 {
@@ -358,12 +368,25 @@ func disaggRecipeFor(row Row) *disaggRecipe {
 		r := &disaggRecipes[i]
 		if strings.Contains(strings.ToLower(row.Model), r.model) && strings.EqualFold(row.GPU, r.gpu) &&
 			strings.EqualFold(row.Backend, r.backend) && row.ISL == r.isl && row.OSL == r.osl &&
-			d.PrefillTP == r.tp && d.DecodeTP == r.tp && max(d.PrefillMoEEP, 1) == r.prefillEP &&
-			max(d.DecodeMoEEP, 1) == r.decodeEP && slices.Contains(r.concs, row.Concurrency) {
+			d.PrefillTP == r.tp && d.DecodeTP == r.tp && r.dumpEPMatches(d) && slices.Contains(r.concs, row.Concurrency) {
 			return r
 		}
 	}
 	return nil
+}
+
+// dumpEPMatches reports whether pools recorded with d's expert parallelism
+// can have run as r. The silicon dump writes the prefill pool's ep in both
+// pools: the 8192/1024 rows at 256 and 512 clients record decode EP 1,
+// while every entry listing those concurrencies at 8192/1024
+// (bs128-1p1d-dep and its MTP twin) runs an EP8 attention-DP decode behind
+// an EP1 prefill, and every entry whose pools agree on EP (all the
+// 1024/1024 ones) reads as recorded. So the prefill EP must match, and
+// the decode EP only where it differs from the prefill's (then the dump
+// recorded it apart).
+func (r *disaggRecipe) dumpEPMatches(d DisaggLayout) bool {
+	pEP, dEP := max(d.PrefillMoEEP, 1), max(d.DecodeMoEEP, 1)
+	return pEP == r.prefillEP && (dEP == pEP || dEP == r.decodeEP)
 }
 
 // disaggLayout is row's pools as its recipe ran them (disaggRecipeFor):
@@ -376,6 +399,7 @@ func disaggLayout(row Row) DisaggLayout {
 		return d
 	}
 	d.PrefillWorkers, d.DecodeWorkers = r.prefillWorkers, r.decodeWorkers
+	d.PrefillMoEEP, d.DecodeMoEEP = r.prefillEP, r.decodeEP
 	if r.prefillDPAttn {
 		d.PrefillAttentionDP, d.PrefillTP, d.PrefillMoETP = d.PrefillTP, 1, 1
 	}
