@@ -109,7 +109,7 @@ var selectionNotes = []string{
 	"duplicate points (same op and shape) are merged by their median latency",
 	"gemm: vLLM fp8_block rows collected before vLLM 0.25 are left out (timed without CUDA graphs, host launch gaps included; see eagerTimed)",
 	"mla: vLLM kernel-table rows (context_mla, generation_mla) are left out for the same reason; vLLM's module rows stay",
-	"gemm: a section's measured cells are smoothed (each the median of itself and its neighbours' estimates, cost.Grid.Denoise) when that predicts a held-out tenth of its own points better (smoothGEMM); the notes give each section's check",
+	"gemm: a section's measured cells are smoothed (each the median of itself and its neighbours' estimates, cost.Grid.Denoise) or despiked (a cell over 10 % above its neighbours' median estimate brought to it, cost.Grid.Despike) when that predicts a held-out tenth of its own points better (smoothGEMM); the notes give each section's check",
 }
 
 type gemmPt struct {

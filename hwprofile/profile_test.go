@@ -48,34 +48,37 @@ func TestShippedFitTargets(t *testing.T) {
 // The SGLang tables scatter at every kernel size, 2-3x the other engines'
 // tables; their floor (the error left with every other shape known
 // exactly) is 6-7.3 % on H200 and B200 (MEASUREMENTS.md, "GEMM tables with
-// scatter"), and smoothing the sections whose own check prefers it
-// (smoothGEMM) brought them 0.2-0.7 points nearer it. The others are the L40S's decode
+// scatter"). That scatter is one-sided (timing spikes, above the trend),
+// and despiking the sections whose own check prefers it (smoothGEMM,
+// cost.Grid.Despike) brought them 0.4-0.8 points below the symmetric
+// smoothing's figures (H200 SGLang BF16 6.58 -> 6.16, B200 SGLang FP8
+// 7.18 -> 6.39, B200 vLLM FP8 8.57 -> 8.02; H100 SGLang FP8 block-scaled
+// 7.67 -> 7.68, its inner check's choice costing 0.01). The others are the L40S's decode
 // attention (every engine), sglang context attention, NCCL all-gather and
 // trtllm context MLA (139 points), the A100 trtllm 1.0.0 decode attention
 // and the H100 sglang custom all-reduce. The test holds them at these
 // figures so that they cannot get worse unnoticed.
 var knownFitMisses = map[string]float64{
 	"a100_sxm/vllm/gemm":                   5.32,
-	"h200_sxm/sglang/gemm":                 6.58,
-	"h200_sxm/sglang/gemm_fp8":             7.48,
-	"h200_sxm/sglang/gemm_fp8_block":       9.26,
-	"b200_sxm/vllm/gemm_fp8":               8.57,
-	"b200_sxm/sglang/gemm":                 7.64,
-	"b200_sxm/sglang/gemm_fp8":             7.18,
-	"b200_sxm/sglang/gemm_fp8_block":       7.90,
+	"h200_sxm/sglang/gemm":                 6.16,
+	"h200_sxm/sglang/gemm_fp8":             7.01,
+	"h200_sxm/sglang/gemm_fp8_block":       9.05,
+	"b200_sxm/vllm/gemm_fp8":               8.02,
+	"b200_sxm/sglang/gemm":                 7.02,
+	"b200_sxm/sglang/gemm_fp8":             6.39,
+	"b200_sxm/sglang/gemm_fp8_block":       7.24,
 	"a100_sxm/trtllm/gemm":                 5.04,
-	"h100_sxm/sglang/gemm_fp8":             5.67,
-	"h100_sxm/sglang/gemm_fp8_block":       7.67,
-	"gb200/sglang/gemm":                    6.66,
-	"gb200/sglang/gemm_fp8":                5.68,
-	"gb200/sglang/gemm_fp8_block":          6.18,
+	"h100_sxm/sglang/gemm_fp8":             5.44,
+	"h100_sxm/sglang/gemm_fp8_block":       7.68,
+	"gb200/sglang/gemm":                    6.18,
+	"gb200/sglang/gemm_fp8":                5.22,
+	"gb200/sglang/gemm_fp8_block":          5.80,
 	"l40s/vllm/gemm":                       6.44,
-	"l40s/vllm/gemm_fp8":                   5.04,
-	"l40s/sglang/gemm":                     9.11,
-	"l40s/sglang/gemm_fp8":                 8.69,
+	"l40s/sglang/gemm":                     8.62,
+	"l40s/sglang/gemm_fp8":                 7.99,
 	"l40s/trtllm/gemm":                     8.33,
 	"l40s/trtllm/gemm_fp8":                 5.68,
-	"l40s/trtllm/gemm_fp8_block":           5.56,
+	"l40s/trtllm/gemm_fp8_block":           5.51,
 	"a100_sxm/trtllm/generation_attention": 8.66,
 	"h100_sxm/sglang/custom_all_reduce":    12.26,
 	"l40s/vllm/generation_attention":       12.75,

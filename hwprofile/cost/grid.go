@@ -341,3 +341,39 @@ func (g *Grid) Denoise(known []bool) {
 	}
 	copy(g.R, out)
 }
+
+// Despike replaces each known cell that has known cells on both sides
+// along at least two axes, and lies more than tau (log units) above the
+// median of those axes' leave-one-out estimates (axisLOO), by that median;
+// every other cell keeps its value. Estimates are computed from the values
+// before the call and the cells' known flags are unchanged. It is Denoise
+// made one-sided for scatter that only slows a kernel: interference during
+// a timing (clocks held down, other work on the GPU) adds time, never
+// removes it, so a cell far above the trend its neighbours share is taken
+// as such a spike and brought back to the trend, while a cell below it,
+// or one that moves with a step its row shares (two estimates of three
+// follow the step), is kept as measured.
+func (g *Grid) Despike(known []bool, tau float64) {
+	out := append([]float64(nil), g.R...)
+	var v [MaxDims]float64
+	for c := range g.R {
+		if !known[c] {
+			continue
+		}
+		est, ok := g.axisLOO(c, known)
+		n := 0
+		for d := 0; d < g.dims; d++ {
+			if ok[d] {
+				v[n] = est[d]
+				n++
+			}
+		}
+		if n < 2 {
+			continue
+		}
+		if m := Median(v[:n]); g.R[c]-m > tau {
+			out[c] = m
+		}
+	}
+	copy(g.R, out)
+}
