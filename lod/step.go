@@ -708,8 +708,9 @@ func (p *Planner) Plan(b *Batch, out []StageCost) {
 	}
 }
 
-// attention is b's attention time per full-attention layer and per
-// sliding-window layer (0 unless the model has window layers).
+// attention is b's attention time per full-attention layer (with MLA's
+// kv_b_proj of the step's prefill chunks) and per sliding-window layer (0
+// unless the model has window layers).
 func (p *Planner) attention(b *Batch) (attn, wattn float64) {
 	attn = p.kvUpProjection(b)
 	for _, c := range b.Chunks {
