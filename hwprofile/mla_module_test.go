@@ -113,3 +113,66 @@ func TestDeriveMLA(t *testing.T) {
 		}
 	}
 }
+
+// TestMLAModulePrefillParts: the prefill parts taken out of a module row
+// charge kv_b_proj as one GEMM over all batch x seq latents, as vLLM's MLA
+// prefill runs it (and lod.Planner charges it a step), not one GEMM a
+// sequence: at 64 sequences of 32 tokens the per-sequence form costs 64
+// launches of a 32-row GEMM and left the vLLM module rows almost nothing
+// for attention.
+func TestMLAModulePrefillParts(t *testing.T) {
+	p, err := EmbeddedProfileFor("h200_sxm", "vllm")
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := cost.DeepSeekV3MLAModule
+	const h = 128
+	n := h * (d.QKNopeDim + d.VHeadDim)
+	for _, c := range []struct{ b, s int }{{1, 4096}, {64, 32}, {8, 512}} {
+		got := d.PartsNs(p, false, c.b, c.s, h, cost.BF16)
+		want := d.Projections(p, c.b*c.s, h, cost.BF16) + p.GEMM(c.b*c.s, n, d.KVLoRARank)
+		if math.Abs(got-want) > 1e-9*want {
+			t.Errorf("batch %d x %d tokens: parts %.0f ns, expected projections and one kv_b_proj of %d rows, %.0f ns", c.b, c.s, got, c.b*c.s, want)
+		}
+	}
+	one, perSeq := p.GEMM(64*32, n, d.KVLoRARank), 64*p.GEMM(32, n, d.KVLoRARank)
+	if !(one < perSeq/4) {
+		t.Errorf("kv_b_proj of 2048 rows %.0f ns is not well under 64 of 32 rows, %.0f ns", one, perSeq)
+	}
+}
+
+// TestVLLMDerivedContextMLAFit: the context_mla section derived from the
+// H200 vLLM module rows predicts its held-out points within 8 % (21 %
+// with kv_b_proj charged a sequence, which also dropped 213 of the 1,943
+// rows as leaving under 2 % to attention; now none).
+func TestVLLMDerivedContextMLAFit(t *testing.T) {
+	if testing.Short() {
+		t.Skip("calibrates the H200 vLLM profile")
+	}
+	for _, sp := range shippedProfiles {
+		if sp.key != "h200_sxm" || sp.engine != "vllm" {
+			continue
+		}
+		ms, g := shippedInputs(t, sp)
+		p, rep, err := Calibrate(ms, g, sp.opt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for op, ceil := range map[string]float64{"context_mla": 8, "context_mla_module": 4} {
+			f, ok := rep.Op(op)
+			if !ok {
+				t.Fatalf("no %s fit", op)
+			}
+			if f.MAPE > ceil {
+				t.Errorf("%s: held-out MAPE %.2f %%, expected under %.0f %%", op, f.MAPE, ceil)
+			}
+		}
+		for _, n := range p.Notes {
+			if strings.Contains(n, "context_mla") && strings.Contains(n, "under 2%") {
+				t.Errorf("note %q: expected no context row left out for its attention share", n)
+			}
+		}
+		return
+	}
+	t.Fatal("no shipped h200_sxm vllm profile")
+}

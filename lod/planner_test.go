@@ -250,9 +250,9 @@ func TestMLAShapes(t *testing.T) {
 		t.Errorf("decode attention %v, want %v", got, dec)
 	}
 	// Prefill: the latents of all 1000 + 300 tokens expand to 16 heads of
-	// 128 key and 128 value dims.
+	// 128 key and 128 value dims (kv_b_proj, charged once a step).
 	pre := cm.ContextMLA(1, 300, 1000, want) + cm.QuantGEMM(1300, 16*256, 512, cost.FP8Block)
-	if got := p.prefillAttention(300, 1000); got != pre {
+	if got, _ := p.attention(&Batch{Chunks: []Chunk{{Q: 300, Prefix: 1000}}}); got != pre {
 		t.Errorf("prefill attention %v, want %v", got, pre)
 	}
 	p8, _ := NewPlanner(m.WithPrecision(Unquantized, FP8), cm, 8, 1)

@@ -312,14 +312,31 @@ func (p *Planner) attnCost(kind uint64, a, b int) float64 {
 
 // prefillAttention is one sequence's prefill of q tokens after prefix
 // cached ones. MLA computes it decompressed, after expanding the latents
-// of all prefix + q tokens into per-head keys and values (kv_b_proj).
+// of all prefix + q tokens into per-head keys and values (kv_b_proj, which
+// kvUpProjection charges once for the whole step).
 func (p *Planner) prefillAttention(q, prefix int) float64 {
-	m := &p.model
-	if !m.MLA() {
+	if !p.model.MLA() {
 		return p.cost.ContextAttention(1, q, prefix, p.shape)
 	}
-	return p.cost.ContextMLA(1, q, prefix, p.mla) +
-		p.gemm(q+prefix, p.mla.Heads*(m.QKNopeDim+m.VHeadDim), m.KVLoRARank, m.attnPrecision())
+	return p.cost.ContextMLA(1, q, prefix, p.mla)
+}
+
+// kvUpProjection is MLA's kv_b_proj for a step's prefill chunks: one GEMM
+// over the latents of every chunk's prefix and new tokens, as vLLM's MLA
+// prefill applies it to all its prefill tokens at once
+// (MLACommonImpl._forward_prefill; the cached prefixes in workspace
+// chunks), not one small GEMM a sequence. 0 for other models and steps
+// without prefill.
+func (p *Planner) kvUpProjection(b *Batch) float64 {
+	m := &p.model
+	if !m.MLA() || len(b.Chunks) == 0 {
+		return 0
+	}
+	var t int
+	for _, c := range b.Chunks {
+		t += int(c.Q) + int(c.Prefix)
+	}
+	return p.gemm(t, p.mla.Heads*(m.QKNopeDim+m.VHeadDim), m.KVLoRARank, m.attnPrecision())
 }
 
 // A decode attention's memo argument a packs its sequences (low bits)
@@ -745,9 +762,11 @@ func (p *Planner) Plan(b *Batch, out []StageCost) {
 	}
 }
 
-// attention is b's attention time per full-attention layer and per
-// sliding-window layer (0 unless the model has window layers).
+// attention is b's attention time per full-attention layer (with MLA's
+// kv_b_proj of the step's prefill chunks) and per sliding-window layer (0
+// unless the model has window layers).
 func (p *Planner) attention(b *Batch) (attn, wattn float64) {
+	attn = p.kvUpProjection(b)
 	for _, c := range b.Chunks {
 		attn += p.attnCost(attnPrefill, int(c.Q), int(c.Prefix))
 	}

@@ -52,14 +52,22 @@ func (d MLAModule) Projections(c CostModel, t, heads int, q Precision) float64 {
 // up-projections beside the kernel. Decode (batch sequences of one token
 // each, seq the KV length): the absorbed q and output BMMs, costed as BF16
 // GEMMs (engines dequantize kv_b_proj at load). Prefill (batch sequences
-// of seq tokens, no prefix): kv_b_proj over each sequence's tokens, at q.
+// of seq tokens, no prefix): kv_b_proj, at q, as one GEMM over the batch's
+// batch x seq tokens, as vLLM's MLA prefill applies it to the latents of
+// all its prefill tokens at once (MLACommonImpl._forward_prefill) and as
+// lod.Planner charges it per step (KVUpProjection).
 func (d MLAModule) PartsNs(c CostModel, decode bool, batch, seq, heads int, q Precision) float64 {
 	if decode {
 		return d.Projections(c, batch, heads, q) +
 			c.GEMM(batch, heads*d.KVLoRARank, d.QKNopeDim) + c.GEMM(batch, heads*d.VHeadDim, d.KVLoRARank)
 	}
-	up := gemmAt(c, seq, heads*(d.QKNopeDim+d.VHeadDim), d.KVLoRARank, q)
-	return d.Projections(c, batch*seq, heads, q) + float64(batch)*up
+	return d.Projections(c, batch*seq, heads, q) + d.KVUpProjection(c, batch*seq, heads, q)
+}
+
+// KVUpProjection is kv_b_proj over t latents: each expands into heads
+// query-key (nope) and value halves.
+func (d MLAModule) KVUpProjection(c CostModel, t, heads int, q Precision) float64 {
+	return gemmAt(c, t, heads*(d.QKNopeDim+d.VHeadDim), d.KVLoRARank, q)
 }
 
 // gemmAt is c's GEMM with the weight at q: the BF16 GEMM itself for BF16
