@@ -36,8 +36,9 @@ import (
 // (Qwen3). A q/k norm over all heads (QKNormAllHeads, MiniMax) is costed:
 // under tensor parallelism it needs an all-reduce. MTPLayers counts the
 // multi-token-prediction modules (DeepSeek's num_nextn_predict_layers): they
-// are loaded and run only for speculative decoding (Batch.Draft), and their
-// weights are left out of Params and the memory accounting.
+// are loaded and run only for speculative decoding (Batch.Draft): their
+// weights are left out of Params and WeightBytes, and counted, when the
+// engine speculates, by MTPRankBytes.
 type Model struct {
 	Name         string `yaml:"name" json:"name"`
 	Layers       int    `yaml:"layers" json:"layers"`
@@ -398,6 +399,42 @@ func (m Model) KVWindowBytesPerSeq(tp, pp int) int64 {
 func (m Model) RankWeightBytes(tp, pp, attentionDP int) int64 {
 	tp, pp, attentionDP = max(tp, 1), max(pp, 1), max(attentionDP, 1)
 	d := m.DTypeBytes
+	h := int64(m.Hidden)
+	layer := m.rankLayerBytes(tp, attentionDP)
+	vocab := Unquantized.bytes(int64(m.Vocab)*h/int64(tp), d)
+	var most int64
+	start := 0
+	for s, n := range StageLayers(m.Layers, pp) {
+		b := int64(n) * (layer.plain + layer.attn)
+		for i := start; i < start+n; i++ {
+			if m.IsMoELayer(i) {
+				b += layer.moe
+			} else {
+				b += layer.dense
+			}
+		}
+		if s == 0 {
+			b += vocab // embeddings
+		}
+		if s == pp-1 {
+			b += Unquantized.bytes(h, d) // final norm
+			if !m.TiedEmbed || pp > 1 {
+				b += vocab // LM head: a tied one is the embeddings, unless on another stage
+			}
+		}
+		most = max(most, b)
+		start += n
+	}
+	return most
+}
+
+// rankLayer is one decoder layer's weight bytes on one GPU (RankWeightBytes'
+// sharding): its norms and attention's small unquantized rest, its
+// attention projections, and its MLP as a dense layer or as a MoE layer.
+type rankLayer struct{ plain, attn, dense, moe int64 }
+
+func (m Model) rankLayerBytes(tp, attentionDP int) rankLayer {
+	d := m.DTypeBytes
 	h, H := int64(m.Hidden), int64(m.Heads)
 	aw, ew := m.attnPrecision(), m.expertPrecision()
 	heads := H / int64(tp)
@@ -419,43 +456,43 @@ func (m Model) RankWeightBytes(tp, pp, attentionDP int) int64 {
 		attn = h*hd*(heads+2*int64(m.KVHeadsPerRank(tp))) + heads*hd*h
 	}
 	_, small := m.attnParams()
-	layerPlain := small + 2*h
-	layerAttn := aw.bytes(attn+attnRep, d)
-	denseMLP := m.Weights.bytes(3*h*int64(m.Intermediate/tp), d)
-	var moeLayer int64
+	l := rankLayer{plain: Unquantized.bytes(small+2*h, d), attn: aw.bytes(attn+attnRep, d),
+		dense: m.Weights.bytes(3*h*int64(m.Intermediate/tp), d)}
 	if m.MoE() {
 		E := int64(m.Experts)
 		g := int64(tp * attentionDP)
-		moeLayer = ew.bytes(E*3*h*int64(m.ExpertIntermediate)/g, d) + m.Weights.bytes(3*h*int64(m.SharedIntermediate/tp), d)
+		l.moe = ew.bytes(E*3*h*int64(m.ExpertIntermediate)/g, d) + m.Weights.bytes(3*h*int64(m.SharedIntermediate/tp), d)
 		router := h * E
 		if m.ExpertBias {
 			router += E + E*(2*int64(m.ExpertIntermediate)+h)/g
 		}
-		moeLayer += Unquantized.bytes(router, d)
+		l.moe += Unquantized.bytes(router, d)
 	}
-	vocab := Unquantized.bytes(int64(m.Vocab)*h/int64(tp), d)
-	var most int64
-	start := 0
-	for s, n := range StageLayers(m.Layers, pp) {
-		b := Unquantized.bytes(int64(n)*layerPlain, d) + int64(n)*layerAttn
-		for i := start; i < start+n; i++ {
-			if m.IsMoELayer(i) {
-				b += moeLayer
-			} else {
-				b += denseMLP
-			}
-		}
-		if s == 0 {
-			b += vocab // embeddings
-		}
-		if s == pp-1 {
-			b += Unquantized.bytes(h, d) // final norm
-			if !m.TiedEmbed || pp > 1 {
-				b += vocab // LM head: a tied one is the embeddings, unless on another stage
-			}
-		}
-		most = max(most, b)
-		start += n
+	return l
+}
+
+// MTPRankBytes is the weight bytes one GPU holds of the model's
+// multi-token-prediction modules (MTPLayers), which the engines load only
+// for speculative decoding: each module is one decoder layer as the
+// model's last (a MoE layer in a MoE model, sharded as RankWeightBytes
+// shards it), plus DeepSeek's enorm and hnorm, eh_proj (2 x hidden to
+// hidden) and shared_head's norm, all unquantized and replicated (an
+// nn.Linear in vLLM's deepseek_mtp.py and SGLang's deepseek_nextn.py; the
+// FP8 checkpoint keeps eh_proj in BF16). The module's embedding and
+// shared_head.head are the model's own embeddings and LM head, shared, not
+// loaded again (vLLM's EagleProposer.load_model, SGLang's
+// set_embed_and_head, TensorRT-LLM's MTP weight sharing).
+func (m Model) MTPRankBytes(tp, attentionDP int) int64 {
+	if m.MTPLayers <= 0 {
+		return 0
 	}
-	return most
+	tp, attentionDP = max(tp, 1), max(attentionDP, 1)
+	h := int64(m.Hidden)
+	l := m.rankLayerBytes(tp, attentionDP)
+	mlp := l.dense
+	if m.MoE() {
+		mlp = l.moe
+	}
+	module := l.plain + l.attn + mlp + Unquantized.bytes(2*h*h+3*h, m.DTypeBytes)
+	return int64(m.MTPLayers) * module
 }

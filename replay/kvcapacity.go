@@ -14,7 +14,8 @@ import (
 // memory less weights and reserve); what is left, divided
 // by the bytes a token's KV takes on that GPU, in blocks of block_size.
 // extraGB is the engine's further memory reserve per GPU
-// (cost.Overheads.MemoryReserveGB).
+// (cost.Overheads.MemoryReserveGB). With speculative decoding the draft
+// modules' weights and their KV cache count too (draftMemory).
 func KVBlocks(c *Config, m lod.Model, g cost.GPU, extraGB float64) (int64, error) {
 	if c.Scheduler.KVBlocks > 0 {
 		return int64(c.Scheduler.KVBlocks), nil
@@ -27,6 +28,8 @@ func KVBlocks(c *Config, m lod.Model, g cost.GPU, extraGB float64) (int64, error
 		// groups' GPUs; the rest is held by each group.
 		weights = m.RankWeightBytes(k.TensorParallel, k.PipelineParallel, dp)
 	}
+	draftWeights, draftKV := c.draftMemory(m)
+	weights += draftWeights
 	reserve := int64(k.ActivationReserveGB * (1 << 30))
 	if reserve == 0 {
 		// Peak activations of a max_num_batched_tokens forward pass (the
@@ -46,7 +49,7 @@ func KVBlocks(c *Config, m lod.Model, g cost.GPU, extraGB float64) (int64, error
 		// memory left after the weights and a profiling forward pass.
 		avail = int64(float64(g.MemoryBytes-weights-reserve) * k.GPUMemoryUtilization)
 	}
-	perBlock := m.KVBytesPerToken(k.TensorParallel, k.PipelineParallel) * int64(c.Scheduler.BlockSize)
+	perBlock := (m.KVBytesPerToken(k.TensorParallel, k.PipelineParallel) + draftKV) * int64(c.Scheduler.BlockSize)
 	if avail < perBlock {
 		return 0, fmt.Errorf("replay: %s does not fit on %d x %s: %.1f GiB of weights per GPU and %.1f GiB reserve leave %.2f GiB of %.0f GiB x %.2f for the KV cache; add GPUs (cluster.tensor_parallel/pipeline_parallel) or raise cluster.gpu_memory_utilization",
 			m.Name, gpus, g.Name, float64(weights)/(1<<30), float64(reserve)/(1<<30), float64(avail)/(1<<30), float64(g.MemoryBytes)/(1<<30), k.GPUMemoryUtilization)

@@ -84,6 +84,25 @@ func (c *Config) validateSpeculative(p *problems, m lod.Model, haveModel bool) {
 	}
 }
 
+// draftMemory is what speculative decoding's draft modules take on one
+// GPU of a replica (0, 0 with it off: the engines load the MTP modules only
+// for speculative decoding): their weights (lod.Model.MTPRankBytes), and
+// the KV cache each token of context takes in their attention layers,
+// which the engines allocate with the model's (TensorRT-LLM adds
+// get_num_spec_layers to the KV cache's layers, tensorrt_llm/_torch/
+// pyexecutor/_util.py; vLLM's drafter registers its attention layers in
+// the same KV cache spec; SGLang's draft worker sizes its pool for as many
+// tokens as the target's). With pipeline parallelism the modules sit on
+// the last stage; counting them on every GPU is the conservative bound.
+func (c *Config) draftMemory(m lod.Model) (weights, kvPerToken int64) {
+	if c.Scheduler.Speculative == nil || c.Scheduler.Speculative.Method != "mtp" {
+		return 0, 0
+	}
+	k := c.Cluster
+	weights = m.MTPRankBytes(k.TensorParallel, k.attentionDP())
+	return weights, int64(m.MTPLayers) * m.KVLayerBytes(k.TensorParallel)
+}
+
 // speculation is a pool's speculative decoding in the integer form the
 // steps use. Off, it is one token a step (draft 0, perMille 1000), and
 // every formula below reduces to the plain decode's.

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/lodsim/lodsim/hwprofile/cost"
 	"github.com/lodsim/lodsim/lod"
 	"github.com/lodsim/lodsim/trace/workload"
 )
@@ -178,4 +179,58 @@ func TestSpeculationArithmetic(t *testing.T) {
 	if all := sp.yield(&r, 37); all != one {
 		t.Errorf("37 steps at once yield %d, one by one %d", all, one)
 	}
+}
+
+// TestMTPMemory: with speculative decoding on, a replica loads DeepSeek-R1's
+// MTP module and caches its attention's KV, so fewer KV blocks fit. By
+// hand, FP8 (128 x 128 block-scaled: 16388 bytes per 16384 weights) at
+// TP8/EP8, one GPU holds of the module:
+//
+//	norms and MLA's small rest  (1536 + 512 + 2 x 7168) x 2        =        32,768
+//	MLA projections  (7168 x 1536 + 7168 x 576 replicated; 1536 x 16 x 192
+//	  + 512 x 16 x 256 + 16 x 128 x 7168 by head) = 2236 x 16384
+//	  weights                                      x 16388 / 16384  =    36,643,568
+//	routed experts  256 x 3 x 7168 x 2048 / 8 = 86016 x 16384       = 1,409,630,208
+//	shared expert  3 x 7168 x 2048 / 8 = 336 x 16384                =     5,506,368
+//	router  7168 x 256 x 2                                          =     3,670,016
+//	eh_proj and enorm, hnorm, shared_head.norm
+//	  (2 x 7168 x 7168 + 3 x 7168) x 2 (BF16)                       =   205,563,904
+//	                                                                 1,661,046,832
+//
+// and each token's KV takes a 62nd layer of 576 x 2 bytes: a 32-token
+// block 62 x 1152 x 32 = 2,285,568 bytes instead of 2,248,704.
+func TestMTPMemory(t *testing.T) {
+	const mtpBytes, blockOff, blockOn = 1_661_046_832, 2_248_704, 2_285_568
+	g, _ := cost.LookupGPU("H200")
+	c := &Config{Model: lod.Model{Name: "DeepSeek-R1"}, Hardware: HardwareConfig{GPU: "H200"},
+		Cluster:   ClusterConfig{Replicas: 1, TensorParallel: 8, ExpertParallel: 8, ActivationReserveGB: 4},
+		Scheduler: SchedulerConfig{Engine: EngineTRTLLM, BlockSize: 32}, Workload: WorkloadConfig{Embedded: "test"}}
+	c.ApplyDefaults()
+	m, err := c.ResolveModel()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := m.MTPRankBytes(8, 1); got != mtpBytes {
+		t.Errorf("MTP module bytes per GPU %d, want %d", got, mtpBytes)
+	}
+	weights, reserve := m.WeightBytes()/8, int64(4<<30)
+	blocks := func(extra, perBlock int64) int64 {
+		return int64(float64(g.MemoryBytes-weights-extra-reserve)*0.9) / perBlock
+	}
+	off, err := KVBlocks(c, m, g, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := blocks(0, blockOff); off != want {
+		t.Errorf("without speculation %d KV blocks, want %d", off, want)
+	}
+	c.Scheduler.Speculative = &SpeculativeConfig{Method: "mtp", DraftTokens: 3, AcceptanceRate: 0.7}
+	on, err := KVBlocks(c, m, g, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := blocks(mtpBytes, blockOn); on != want {
+		t.Errorf("with MTP %d KV blocks, want %d (%d without)", on, want, off)
+	}
+	t.Logf("KV blocks: %d without speculation, %d with MTP", off, on)
 }
