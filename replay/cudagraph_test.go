@@ -1,6 +1,7 @@
 package replay
 
 import (
+	"slices"
 	"testing"
 
 	"github.com/lodsim/lodsim/hwprofile/cost"
@@ -158,6 +159,44 @@ func TestReplanEqualsPlan(t *testing.T) {
 		sc.plan(&b, want)
 		if got[0] != want[0] {
 			t.Fatalf("step %d: replan %+v\nplan %+v", step, got[0], want[0])
+		}
+	}
+}
+
+// TestCUDAGraphPadSpeculative: a speculating decode step of B sequences
+// with k drafts runs B x (1 + k) tokens. vLLM captures its graphs by
+// tokens and replays the smallest size holding them; TensorRT-LLM and
+// SGLang capture them by sequences and replay the smallest size holding
+// B, of 1 + k tokens each. With sizes 1, 2, 4, ..., 32: 3 sequences with 2
+// drafts are 9 tokens, vLLM's graph of 16, the others' of 4 sequences (12
+// tokens); 11 with 2 drafts are 33 tokens, past vLLM's largest graph
+// (eager), the others' graph of 16 sequences (48 tokens). Each engine's
+// step cost (newStepCost) picks its convention.
+func TestCUDAGraphPadSpeculative(t *testing.T) {
+	sizes := []int32{1, 2, 4, 8, 16, 32}
+	cases := []struct{ decodes, draft, vllm, bySeqs int }{
+		{3, 2, 16, 12}, {5, 3, 32, 32}, {6, 2, 32, 24}, {11, 2, 0, 48}, {1, 1, 2, 2}, {40, 1, 0, 0},
+		{3, 0, 4, 4}, {9, 0, 16, 16}, // no speculation: the two agree
+	}
+	for _, e := range []Engine{EngineVLLM, EngineTRTLLM, EngineSGLang} {
+		c := engineConfig(t, "scheduler:\n  engine: "+string(e)+"\n  cuda_graph_sizes: [1, 2, 4, 8, 16, 32]\n")
+		sc, err := newStepCost(c, &lod.Planner{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(sc.graphs.sizes, sizes) {
+			t.Fatalf("%s: graph sizes %v, want %v", e, sc.graphs.sizes, sizes)
+		}
+		for _, k := range cases {
+			lb := lod.Batch{Decodes: k.decodes, Draft: k.draft}
+			sc.graphs.pad(&lb)
+			want := k.bySeqs
+			if e == EngineVLLM {
+				want = k.vllm
+			}
+			if lb.Graph != want {
+				t.Errorf("%s: %d decodes with %d drafts pad to %d tokens, want %d", e, k.decodes, k.draft, lb.Graph, want)
+			}
 		}
 	}
 }

@@ -74,6 +74,6 @@ func newStepCost(c *Config, pl *lod.Planner) (stepCost, error) {
 		return stepCost{}, err
 	}
 	o := c.Scheduler.OverlapScheduler
-	return stepCost{planner: pl, graphs: cudaGraphs{sizes: sizes}, overlap: o != nil && *o, tp: pl.TP(),
+	return stepCost{planner: pl, graphs: cudaGraphs{sizes: sizes, seqs: graphsBySeqs(c.Scheduler.Engine)}, overlap: o != nil && *o, tp: pl.TP(),
 		dpPadEager: pad && len(sizes) > 0}, nil
 }
