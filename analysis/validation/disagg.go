@@ -146,6 +146,11 @@ func disaggRowConfig(row Row, opt Options) (*experiment.Experiment, error) {
 		cd := cfg.Cluster.Disaggregated
 		rc.prefill.apply(&cd.Prefill, d.PrefillAttentionDP)
 		rc.decode.apply(&cd.Decode, d.DecodeAttentionDP)
+		// An MTP entry's decode pool speculates. replay's PoolConfig has
+		// no speculative setting of its own: the scheduler block's reaches
+		// both pools (ForPool), and the prefill pool, whose requests leave
+		// it after their first token, never runs a decode step with it.
+		cfg.Scheduler.Speculative = rc.speculative()
 	}
 	cfg.ApplyDefaults()
 	if err := cfg.Validate(); err != nil {

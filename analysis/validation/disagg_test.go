@@ -1,6 +1,7 @@
 package validation
 
 import (
+	"slices"
 	"strings"
 	"testing"
 
@@ -325,6 +326,44 @@ func TestRecipePoolPerRank(t *testing.T) {
 		if pc.MaxNumSeqs != c.seqs || pc.MaxNumBatchedTokens != c.budget || pc.GPUMemoryUtilization != c.pool.memFraction {
 			t.Errorf("%s: max_num_seqs %d, budget %d, memory %v; want %d, %d, %v",
 				c.name, pc.MaxNumSeqs, pc.MaxNumBatchedTokens, pc.GPUMemoryUtilization, c.seqs, c.budget, c.pool.memFraction)
+		}
+	}
+}
+
+// TestDisaggMTPDecodeSpeculates: the rows that only an MTP entry lists
+// (8192/1024 at 2 and 512 clients) run their decode pool with SGLang's
+// EAGLE/MTP settings of the recipe (speculative-num-steps 2, topk 1: 2
+// drafts a step) at aiconfigurator's nextn_accept_rates; rows of an STP
+// entry (8192/1024 at 16 and 256 clients) do not speculate.
+func TestDisaggMTPDecodeSpeculates(t *testing.T) {
+	rows, _, err := ReadBenchmarkFile("testdata/silicon_dev.csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	decodeSpec := func(conc int) *replay.SpeculativeConfig {
+		t.Helper()
+		for _, r := range rows {
+			if !r.Disaggregated() || r.ISL != 8192 || r.Concurrency != conc {
+				continue
+			}
+			x, err := RowConfig(r, Options{RequestsPerClient: 1})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return x.Config().ForPool(replay.PoolDecode).Scheduler.Speculative
+		}
+		t.Fatalf("no dev row at 8192/1024, %d clients", conc)
+		return nil
+	}
+	for _, conc := range []int{2, 512} {
+		sp := decodeSpec(conc)
+		if sp == nil || sp.Method != "mtp" || sp.DraftTokens != 2 || !slices.Equal(sp.AcceptanceRates, []float64{0.85, 0.3}) {
+			t.Errorf("8192/1024 at %d clients (an MTP entry): decode pool speculates %+v, expected mtp with 2 drafts at [0.85 0.3]", conc, sp)
+		}
+	}
+	for _, conc := range []int{16, 256} {
+		if sp := decodeSpec(conc); sp != nil {
+			t.Errorf("8192/1024 at %d clients (an STP entry): decode pool speculates %+v, expected none", conc, sp)
 		}
 	}
 }

@@ -74,8 +74,13 @@ type mtpRecipe struct {
 }
 
 var mtpRecipes = []mtpRecipe{
-	{model: "deepseek-r1", gpu: "h200_sxm", version: "1.1.0rc2.post2", nextn: 3, nextnDP: 1, acceptance: []float64{0.85, 0.3, 0, 0, 0}},
+	{model: "deepseek-r1", gpu: "h200_sxm", version: "1.1.0rc2.post2", nextn: 3, nextnDP: 1, acceptance: nextnAcceptRates},
 }
+
+// nextnAcceptRates is aiconfigurator's default nextn_accept_rates, the
+// published per-position acceptance both the TensorRT-LLM MTP recipe and
+// the SGLang disaggregated MTP entries (disaggRecipe.mtpSteps) run at.
+var nextnAcceptRates = []float64{0.85, 0.3, 0, 0, 0}
 
 // applyMTPRecipe sets row's MTP recipe, if any, on sc.
 func applyMTPRecipe(row Row, sc *replay.SchedulerConfig) {
@@ -288,6 +293,27 @@ type disaggRecipe struct {
 	prefillWorkers, decodeWorkers int
 	prefillDPAttn, decodeDPAttn   bool
 	prefill, decode               recipePool
+	// mtpSteps is the decode pool's speculative-num-steps in an MTP
+	// entry (0: an STP entry). Its recipes run SGLang's EAGLE, which for
+	// DeepSeek drafts with the checkpoint's MTP (NextN) module, with
+	// speculative-eagle-topk 1 and speculative-num-draft-tokens 3: with
+	// topk 1 SGLang sets num-draft-tokens to num-steps + 1, the verified
+	// token counted ("speculative_num_draft_tokens is adjusted to
+	// speculative_num_steps + 1 when speculative_eagle_topk == 1",
+	// python/sglang/srt/server_args.py), so a decode step verifies
+	// mtpSteps drafts: replay's draft_tokens. Only the decode pool
+	// speculates; its prefill pool runs without the flags.
+	mtpSteps int
+}
+
+// speculative is the decode pool's speculative decoding in r (nil for an
+// STP entry): replay's mtp with r.mtpSteps drafts at the published
+// acceptance the TensorRT-LLM MTP recipe runs at (nextnAcceptRates).
+func (r *disaggRecipe) speculative() *replay.SpeculativeConfig {
+	if r.mtpSteps == 0 {
+		return nil
+	}
+	return &replay.SpeculativeConfig{Method: "mtp", DraftTokens: r.mtpSteps, AcceptanceRates: slices.Clone(nextnAcceptRates[:r.mtpSteps])}
 }
 
 // recipePool is one pool's limits in its recipe: max-running-requests,
@@ -325,6 +351,10 @@ var disaggRecipes = func() []disaggRecipe {
 	prefill := func(maxRunning int, mem float64, maxPrefill, chunked int) recipePool {
 		return recipePool{maxRunning: maxRunning, memFraction: mem, maxPrefillTokens: maxPrefill, chunkedPrefill: chunked}
 	}
+	mtp := func(e disaggRecipe, steps int) disaggRecipe {
+		e.mtpSteps = steps
+		return e
+	}
 	return []disaggRecipe{
 		r("recipes/h200/1k1k/low-latency-1p9d.yaml", 1024, 1, 1, []int{1, 4, 8, 16, 32, 64, 128, 256}, 1, 9, false, false,
 			prefill(256, 0.82, 163840, 163840), pool(256, 0.82)),
@@ -346,12 +376,12 @@ var disaggRecipes = func() []disaggRecipe {
 		// draft tokens in each recipe's decode pool), after the STP ones:
 		// a row takes one only at a concurrency no STP entry of its
 		// layout lists. Of the six, only these two list one (8192/1024 at
-		// 2 clients; at 512); replay does not model the speculation, only
-		// their workers and limits (csahithi/srt-slurm a2198b8).
-		r("recipes/h200/8k1k/bs8-1p6d-mtp.yaml", 8192, 1, 1, []int{2, 4, 8, 16, 32}, 1, 6, false, false,
-			prefill(16, 0.82, 32768, 32768), pool(16, 0.82)),
-		r("recipes/h200/8k1k/bs128-1p1d-dep-mtp.yaml", 8192, 1, 8, []int{32, 64, 128, 256, 512}, 1, 1, false, true,
-			prefill(16, 0.75, 163840, 163840), pool(192, 0.85)),
+		// 2 clients; at 512); their decode pools speculate with 2 MTP
+		// drafts (disaggRecipe.mtpSteps; csahithi/srt-slurm a2198b8).
+		mtp(r("recipes/h200/8k1k/bs8-1p6d-mtp.yaml", 8192, 1, 1, []int{2, 4, 8, 16, 32}, 1, 6, false, false,
+			prefill(16, 0.82, 32768, 32768), pool(16, 0.82)), 2),
+		mtp(r("recipes/h200/8k1k/bs128-1p1d-dep-mtp.yaml", 8192, 1, 8, []int{32, 64, 128, 256, 512}, 1, 1, false, true,
+			prefill(16, 0.75, 163840, 163840), pool(192, 0.85)), 2),
 	}
 }()
 
