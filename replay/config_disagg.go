@@ -196,6 +196,13 @@ func (c *Config) ForPool(kind PoolKind) *Config {
 		x.Scheduler.DecodeReservedTokens = &v
 	}
 	x.Scheduler.CUDAGraphSizes = slices.Clone(d.base.CUDAGraphSizes)
+	if kind == PoolPrefill {
+		// A prefill worker hands each request on after its first token
+		// and runs no decode step, so it verifies no drafts and loads no
+		// draft module: speculation is the decode pool's (SGLang's PD
+		// recipes set speculative-algorithm on the decode workers only).
+		x.Scheduler.Speculative = nil
+	}
 	x.Cluster.GPUMemoryUtilization, x.Cluster.ActivationReserveGB = d.baseMem, d.baseAct
 	x.Cluster.Replicas = p.Workers
 	x.Cluster.TensorParallel, x.Cluster.PipelineParallel = p.TensorParallel, p.PipelineParallel

@@ -340,7 +340,12 @@ func TestDisaggMTPDecodeSpeculates(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	var poolSpec func(conc int, kind replay.PoolKind) *replay.SpeculativeConfig
 	decodeSpec := func(conc int) *replay.SpeculativeConfig {
+		t.Helper()
+		return poolSpec(conc, replay.PoolDecode)
+	}
+	poolSpec = func(conc int, kind replay.PoolKind) *replay.SpeculativeConfig {
 		t.Helper()
 		for _, r := range rows {
 			if !r.Disaggregated() || r.ISL != 8192 || r.Concurrency != conc {
@@ -350,7 +355,7 @@ func TestDisaggMTPDecodeSpeculates(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			return x.Config().ForPool(replay.PoolDecode).Scheduler.Speculative
+			return x.Config().ForPool(kind).Scheduler.Speculative
 		}
 		t.Fatalf("no dev row at 8192/1024, %d clients", conc)
 		return nil
@@ -359,6 +364,11 @@ func TestDisaggMTPDecodeSpeculates(t *testing.T) {
 		sp := decodeSpec(conc)
 		if sp == nil || sp.Method != "mtp" || sp.DraftTokens != 2 || !slices.Equal(sp.AcceptanceRates, []float64{0.85, 0.3}) {
 			t.Errorf("8192/1024 at %d clients (an MTP entry): decode pool speculates %+v, expected mtp with 2 drafts at [0.85 0.3]", conc, sp)
+		}
+		// The prefill pool runs no decode step: no drafts, no draft
+		// module in its memory (replay Config.ForPool).
+		if sp := poolSpec(conc, replay.PoolPrefill); sp != nil {
+			t.Errorf("8192/1024 at %d clients: prefill pool speculates %+v, expected none", conc, sp)
 		}
 	}
 	for _, conc := range []int{16, 256} {
