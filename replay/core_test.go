@@ -629,3 +629,24 @@ func TestArrivalOnStepEnd(t *testing.T) {
 		}
 	}
 }
+
+// TestRunEndTie: two replicas step in phase from t=0, replica 0's chain
+// first. A third request cuts replica 0's decode run; its request then
+// finishes and replica 0 runs again, so both runs end on one ns with both
+// requests' last tokens. Step by step, replica 0's step ends first (its
+// scheduler ran first at the step's start); medium's run end events were
+// pushed at the runs' starts, replica 1's first, and recorded request 1
+// before 0 until a run waited for the step ends of earlier chains
+// (mediumExecutor.runPredecessor).
+func TestRunEndTie(t *testing.T) {
+	reqs := []workload.Request{{ID: 0, PromptTokens: 8, OutputTokens: 10}, {ID: 1, PromptTokens: 8, OutputTokens: 10},
+		{ID: 2, Arrival: 3*tinyStep + tinyStep/2, PromptTokens: 8, OutputTokens: 1}}
+	for _, l := range []string{"high", "medium"} {
+		c := tinyConfig(l, 1)
+		c.Cluster.Replicas, c.Router.Policy = 2, RoundRobin
+		_, rs := runReqs(t, c, fixedCost{}, reqs)
+		if len(rs) != 3 || rs[1].ID != 0 || rs[2].ID != 1 || rs[1].Completion != rs[2].Completion {
+			t.Errorf("%s: results %+v, expected requests 2, 0, 1, the last two on one ns", l, rs)
+		}
+	}
+}

@@ -187,8 +187,92 @@ func (m *mediumExecutor) onRunEnd(rp *replica, ver uint32) {
 		m.s.counts[evRunStale]++
 		return
 	}
+	if p := m.runPredecessor(rp); p != nil {
+		// Ends after p's step: keep p.after in chain order.
+		i := len(p.after)
+		p.after = append(p.after, rp)
+		for ; i > 0 && p.after[i-1].chain > rp.chain; i-- {
+			p.after[i] = p.after[i-1]
+		}
+		p.after[i] = rp
+		return
+	}
+	m.endRun(rp)
+}
+
+// endRun settles rp's run ending now and kicks its scheduler, then ends
+// the runs that waited for it (runPredecessor).
+func (m *mediumExecutor) endRun(rp *replica) {
 	m.settleRun(rp, m.s.now)
 	m.s.kick(rp)
+	if len(rp.after) > 0 {
+		m.endRunsAfter(rp)
+	}
+}
+
+// endRunsAfter ends the decode runs that waited for rp's step end.
+func (m *mediumExecutor) endRunsAfter(rp *replica) {
+	for i, x := range rp.after {
+		rp.after[i] = nil
+		m.endRun(x)
+	}
+	rp.after = rp.after[:0]
+}
+
+// runPredecessor orders simultaneous step ends on different replicas as
+// the step-by-step path does. There, the steps of replicas in phase end
+// in the order their schedulers ran at the steps' start (each step's end
+// kicks the next), which is the order their chains of back-to-back steps
+// began (replica.chain). A run's end event was pushed at its start (or
+// its cut), before any step ending with it, so it would end first: it
+// waits instead for the last pending step end at this time of a chain
+// that began before its own. runPredecessor returns that replica, or nil.
+// (Found by TestRandomHighEqualsMedium seed 9902.)
+func (m *mediumExecutor) runPredecessor(rp *replica) *replica {
+	var best *replica
+	var seq uint64
+	m.walkStepEnds(0, rp, &best, &seq)
+	return best
+}
+
+// walkStepEnds visits the pending events at the current time from heap
+// index i (they form a subtree at the root) for runPredecessor.
+func (m *mediumExecutor) walkStepEnds(i int, rp *replica, best **replica, seq *uint64) {
+	s := m.s
+	h := &s.h
+	if i >= len(h.ev) || h.ev[i].t != s.now {
+		return
+	}
+	if e := &h.ev[i]; i > 0 || !h.taken {
+		if p := m.stepEndOf(e); p != nil && p != rp && p.chain < rp.chain && e.seq > *seq {
+			*best, *seq = p, e.seq
+		}
+	}
+	for c := 4*i + 1; c <= 4*i+4; c++ {
+		m.walkStepEnds(c, rp, best, seq)
+	}
+}
+
+// stepEndOf is the replica whose step (or run) ends with e, or nil.
+func (m *mediumExecutor) stepEndOf(e *event) *replica {
+	s := m.s
+	switch e.kind {
+	case evDecodeRun:
+		if p := s.replicas[e.a]; p.run.active && p.run.ver == e.ver {
+			return p
+		}
+	case evStageCollective, evStageCompute:
+		st := s.stages[e.a]
+		p := st.rep
+		if e.ver != 0 || st.idx != p.grp.pp-1 || p.grp.lockstep() || st.cur == nil {
+			return nil
+		}
+		if e.kind == evStageCompute && (p.grp.tp > 1 || st.cur.cost[st.idx].A2ARanks > 1) {
+			return nil // its collectives follow
+		}
+		return p
+	}
+	return nil
 }
 
 // settleRun applies the steps of rp's run that ended by t through the

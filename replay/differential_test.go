@@ -35,12 +35,15 @@ func TestRandomHighEqualsMedium(t *testing.T) {
 	// Beyond the 500, seeds that once failed: 2517 (TP2 PP2, 72 KV
 	// blocks of 2 tokens: two requests in alternate micro-batches, neither
 	// fitting beside the other, evicted each other forever, each finding
-	// the other in flight; schedCore.makeRoom).
-	seeds := make([]uint64, 0, 501)
+	// the other in flight; schedCore.makeRoom) and 9902 (TRT-LLM TP2, 3
+	// replicas, MTP: steps of replicas in phase ended on the same ns, and
+	// a decode run, whose end event was pushed at its start, ended before
+	// a replica whose chain of steps began first; runPredecessor).
+	seeds := make([]uint64, 0, 502)
 	for seed := uint64(1); seed <= 500; seed++ {
 		seeds = append(seeds, seed)
 	}
-	seeds = append(seeds, 2517)
+	seeds = append(seeds, 2517, 9902)
 	for _, seed := range seeds {
 		rng := rand.New(rand.NewPCG(seed, 77))
 		var reqs []workload.Request

@@ -32,6 +32,14 @@ type replica struct {
 	// kickPending: the replica waits in Simulator.kicks for its scheduler
 	// to run once every event at the current time is applied.
 	kickPending bool
+
+	// chain numbers the replica's current chain of back-to-back steps, in
+	// the order the chains began; lastEnd is when its last step ended.
+	// after holds the decode runs whose end waits for this replica's step
+	// end at the current time (decoderun.go, runPredecessor).
+	chain   uint64
+	lastEnd Time
+	after   []*replica
 }
 
 func (s *Simulator) newReplica(p *workerPool, id int32, blocks int32) *replica {
@@ -142,6 +150,10 @@ func schedule(s *Simulator, rp *replica) {
 	}
 	s.notePeakKV(rp)
 	rp.inflight++
+	if rp.chain == 0 || rp.lastEnd != s.now {
+		s.chains++
+		rp.chain = s.chains
+	}
 	rp.grp.steps.plan(&b.lb, b.cost)
 	if lock {
 		holdForGroup(s, rp, b)

@@ -67,6 +67,7 @@ type Simulator struct {
 
 	replicas []*replica // every pool's, numbered across the cluster
 	kicks    []*replica // replicas whose scheduler runs once the current time's events are applied
+	chains   uint64     // step chains begun (replica.chain)
 	dpFire   []*dpGroup // lock-step groups with batches formed at the current time (dpsync.go)
 	stages   []*stage   // all stages of all replicas
 	src      source

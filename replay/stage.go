@@ -69,6 +69,9 @@ func (s *Simulator) stageDone(st *stage) {
 	if st.idx == 0 || st.idx == pp-1 {
 		s.kick(rp)
 	}
+	if len(rp.after) > 0 && st.idx == pp-1 {
+		s.medium.endRunsAfter(rp)
+	}
 	if rp.grp.lockstep() {
 		kickGroup(s, rp)
 	}

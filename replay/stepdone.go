@@ -19,6 +19,7 @@ func (s *Simulator) stepsDone(b *batch, ends []Time, counted int) {
 	rp := b.rep
 	n := len(ends)
 	rp.inflight--
+	rp.lastEnd = ends[n-1]
 	s.st.Steps += uint64(n)
 	rp.grp.stepCount += uint64(n)
 	if b.decodeOnly() {
