@@ -330,21 +330,35 @@ func (c *Config) Path(p string) string {
 }
 
 // Clone returns a deep copy of c.
+// clone is a deep copy of the scheduler settings: nothing it holds by
+// pointer or slice is shared with s (Config.Clone, Config.ForPool).
+func (s SchedulerConfig) clone() SchedulerConfig {
+	d := s
+	d.ChunkedPrefill = clonePtr(s.ChunkedPrefill)
+	d.OverlapScheduler = clonePtr(s.OverlapScheduler)
+	d.DecodeReservedTokens = clonePtr(s.DecodeReservedTokens)
+	d.CUDAGraphSizes = slices.Clone(s.CUDAGraphSizes)
+	if s.Speculative != nil {
+		sp := *s.Speculative
+		sp.AcceptanceRate = clonePtr(sp.AcceptanceRate)
+		sp.AcceptanceRates = slices.Clone(sp.AcceptanceRates)
+		d.Speculative = &sp
+	}
+	return d
+}
+
+// clonePtr is a pointer to a copy of *p, or nil.
+func clonePtr[T any](p *T) *T {
+	if p == nil {
+		return nil
+	}
+	v := *p
+	return &v
+}
+
 func (c *Config) Clone() *Config {
 	d := *c
-	if c.Scheduler.ChunkedPrefill != nil {
-		v := *c.Scheduler.ChunkedPrefill
-		d.Scheduler.ChunkedPrefill = &v
-	}
-	d.Scheduler.CUDAGraphSizes = slices.Clone(c.Scheduler.CUDAGraphSizes)
-	if c.Scheduler.OverlapScheduler != nil {
-		v := *c.Scheduler.OverlapScheduler
-		d.Scheduler.OverlapScheduler = &v
-	}
-	if c.Scheduler.DecodeReservedTokens != nil {
-		v := *c.Scheduler.DecodeReservedTokens
-		d.Scheduler.DecodeReservedTokens = &v
-	}
+	d.Scheduler = c.Scheduler.clone()
 	if c.Cluster.Disaggregated != nil {
 		v := *c.Cluster.Disaggregated
 		d.Cluster.Disaggregated = &v

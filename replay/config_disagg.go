@@ -182,20 +182,7 @@ func (c *Config) ForPool(kind PoolKind) *Config {
 	p := d.Pool(kind)
 	x := c.Clone()
 	x.Cluster.Disaggregated = nil
-	x.Scheduler = d.base
-	if d.base.ChunkedPrefill != nil {
-		v := *d.base.ChunkedPrefill
-		x.Scheduler.ChunkedPrefill = &v
-	}
-	if d.base.OverlapScheduler != nil {
-		v := *d.base.OverlapScheduler
-		x.Scheduler.OverlapScheduler = &v
-	}
-	if d.base.DecodeReservedTokens != nil {
-		v := *d.base.DecodeReservedTokens
-		x.Scheduler.DecodeReservedTokens = &v
-	}
-	x.Scheduler.CUDAGraphSizes = slices.Clone(d.base.CUDAGraphSizes)
+	x.Scheduler = d.base.clone()
 	if kind == PoolPrefill {
 		// A prefill worker hands each request on after its first token
 		// and runs no decode step, so it verifies no drafts and loads no

@@ -285,9 +285,9 @@ func drawSpeculation(r *rand.Rand, c *Config) {
 	c.Model.MTPLayers = 1
 	k := 1 + r.IntN(4)
 	c.Scheduler.Speculative = &SpeculativeConfig{Method: "mtp", DraftTokens: k,
-		AcceptanceRate: []float64{0, 0.37, 0.85, 1}[r.IntN(4)]}
+		AcceptanceRate: new([]float64{0, 0.37, 0.85, 1}[r.IntN(4)])}
 	if r.IntN(2) == 0 { // per position: aiconfigurator's default
-		c.Scheduler.Speculative.AcceptanceRate = 0
+		c.Scheduler.Speculative.AcceptanceRate = nil
 		c.Scheduler.Speculative.AcceptanceRates = []float64{0.85, 0.3, 0, 0}[:k]
 	}
 }

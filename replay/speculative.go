@@ -30,7 +30,7 @@ import (
 type SpeculativeConfig struct {
 	Method          string    `yaml:"method"`
 	DraftTokens     int       `yaml:"draft_tokens"`
-	AcceptanceRate  float64   `yaml:"acceptance_rate,omitempty"`
+	AcceptanceRate  *float64  `yaml:"acceptance_rate,omitempty"`
 	AcceptanceRates []float64 `yaml:"acceptance_rates,omitempty"`
 }
 
@@ -39,7 +39,7 @@ func (sc *SpeculativeConfig) rate(i int) float64 {
 	if len(sc.AcceptanceRates) > 0 {
 		return sc.AcceptanceRates[i]
 	}
-	return sc.AcceptanceRate
+	return *sc.AcceptanceRate
 }
 
 // SpeculativeMethods are the draft methods replay models.
@@ -63,13 +63,17 @@ func (c *Config) validateSpeculative(p *problems, m lod.Model, haveModel bool) {
 	if sp.DraftTokens < 1 || sp.DraftTokens > MaxDraftTokens {
 		p.add("%s.draft_tokens: %d, expected 1 to %d", f, sp.DraftTokens, MaxDraftTokens)
 	}
-	if !(sp.AcceptanceRate >= 0 && sp.AcceptanceRate <= 1) {
-		p.add("%s.acceptance_rate: %g, expected a probability in [0, 1]", f, sp.AcceptanceRate)
+	// No default rate: how many drafts a model accepts depends on the model
+	// and the data, and a silent 0 would cost the drafts and yield nothing.
+	switch n := len(sp.AcceptanceRates); {
+	case sp.AcceptanceRate == nil && n == 0:
+		p.add("%s: no acceptance_rate or acceptance_rates, expected one of them", f)
+	case sp.AcceptanceRate != nil && n > 0:
+		p.add("%s: both acceptance_rate and acceptance_rates, expected one of them", f)
+	case sp.AcceptanceRate != nil && !(*sp.AcceptanceRate >= 0 && *sp.AcceptanceRate <= 1):
+		p.add("%s.acceptance_rate: %g, expected a probability in [0, 1]", f, *sp.AcceptanceRate)
 	}
 	if n := len(sp.AcceptanceRates); n > 0 {
-		if sp.AcceptanceRate != 0 {
-			p.add("%s: both acceptance_rate and acceptance_rates, expected one of them", f)
-		}
 		if n != sp.DraftTokens {
 			p.add("%s.acceptance_rates: %d rates, expected one per draft token (%d)", f, n, sp.DraftTokens)
 		}

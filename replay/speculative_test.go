@@ -16,7 +16,7 @@ import (
 func specConfig(l string, k int, a float64) *Config {
 	c := tinyConfig(l, 1)
 	c.Model.MTPLayers = 1
-	c.Scheduler.Speculative = &SpeculativeConfig{Method: "mtp", DraftTokens: k, AcceptanceRate: a}
+	c.Scheduler.Speculative = &SpeculativeConfig{Method: "mtp", DraftTokens: k, AcceptanceRate: new(a)}
 	return c
 }
 
@@ -41,7 +41,9 @@ func TestSpeculativeStepsByHand(t *testing.T) {
 			rates []float64
 		}{{0.5, 16, nil}, {1, 8, nil}, {0, 30, nil}, {0, 12, []float64{1, 0.5, 0}}} {
 			c := specConfig(l, 3, x.a)
-			c.Scheduler.Speculative.AcceptanceRates = x.rates
+			if x.rates != nil {
+				c.Scheduler.Speculative.AcceptanceRate, c.Scheduler.Speculative.AcceptanceRates = nil, x.rates
+			}
 			st, res := runReqs(t, c, fixedCost{}, reqs)
 			r := res[0]
 			if st.Steps != uint64(1+x.steps) || st.OutputTokens != 31 || r.OutputTokens != 31 {
@@ -112,14 +114,20 @@ func TestSpeculativeConfigErrors(t *testing.T) {
 	}{
 		{func(c *Config) { c.Scheduler.Speculative.Method = "medusa" }, `scheduler.speculative.method: "medusa", expected mtp`},
 		{func(c *Config) { c.Scheduler.Speculative.DraftTokens = 0 }, "scheduler.speculative.draft_tokens: 0, expected 1 to 16"},
-		{func(c *Config) { c.Scheduler.Speculative.AcceptanceRate = 1.5 }, "scheduler.speculative.acceptance_rate: 1.5, expected a probability in [0, 1]"},
+		{func(c *Config) { c.Scheduler.Speculative.AcceptanceRate = new(1.5) }, "scheduler.speculative.acceptance_rate: 1.5, expected a probability in [0, 1]"},
 		{func(c *Config) { c.Scheduler.Speculative.AcceptanceRates = []float64{0.85, 0.3} }, "scheduler.speculative: both acceptance_rate and acceptance_rates, expected one of them"},
 		{func(c *Config) {
-			c.Scheduler.Speculative.AcceptanceRate, c.Scheduler.Speculative.AcceptanceRates = 0, []float64{0.85, 0.3}
+			c.Scheduler.Speculative.AcceptanceRate, c.Scheduler.Speculative.AcceptanceRates = nil, []float64{0.85, 0.3}
 		}, "scheduler.speculative.acceptance_rates: 2 rates, expected one per draft token (3)"},
 		{func(c *Config) {
-			c.Scheduler.Speculative.AcceptanceRate, c.Scheduler.Speculative.AcceptanceRates = 0, []float64{0.85, -1, 0}
+			c.Scheduler.Speculative.AcceptanceRate, c.Scheduler.Speculative.AcceptanceRates = nil, []float64{0.85, -1, 0}
 		}, "scheduler.speculative.acceptance_rates[1]: -1, expected a probability in [0, 1]"},
+		// No silent default: a missing rate is an error, and an explicit
+		// acceptance_rate: 0 beside the rates is still two of them.
+		{func(c *Config) { c.Scheduler.Speculative.AcceptanceRate = nil }, "scheduler.speculative: no acceptance_rate or acceptance_rates, expected one of them"},
+		{func(c *Config) {
+			c.Scheduler.Speculative.AcceptanceRate, c.Scheduler.Speculative.AcceptanceRates = new(0.0), []float64{0.85, 0.3, 0}
+		}, "scheduler.speculative: both acceptance_rate and acceptance_rates, expected one of them"},
 		{func(c *Config) { c.Model.MTPLayers = 0 }, "scheduler.speculative.method: mtp needs a model with multi-token-prediction modules, but tiny has none"},
 	} {
 		c := specConfig("medium", 3, 0.5)
@@ -142,7 +150,7 @@ func TestSpeculativeConfigErrors(t *testing.T) {
 // at once yield what n single steps do, and carries counts the requests
 // that yield the extra token at each step of a run.
 func TestSpeculationArithmetic(t *testing.T) {
-	sp := newSpeculation(&SpeculativeConfig{Method: "mtp", DraftTokens: 3, AcceptanceRate: 0.85})
+	sp := newSpeculation(&SpeculativeConfig{Method: "mtp", DraftTokens: 3, AcceptanceRate: new(0.85)})
 	if sp.perMille != 3187 { // 1 + 0.85 + 0.7225 + 0.614125 = 3.186625
 		t.Fatalf("perMille %d, want 3187", sp.perMille)
 	}
@@ -224,7 +232,7 @@ func TestMTPMemory(t *testing.T) {
 	if want := blocks(0, blockOff); off != want {
 		t.Errorf("without speculation %d KV blocks, want %d", off, want)
 	}
-	c.Scheduler.Speculative = &SpeculativeConfig{Method: "mtp", DraftTokens: 3, AcceptanceRate: 0.7}
+	c.Scheduler.Speculative = &SpeculativeConfig{Method: "mtp", DraftTokens: 3, AcceptanceRate: new(0.7)}
 	on, err := KVBlocks(c, m, g, 0)
 	if err != nil {
 		t.Fatal(err)
