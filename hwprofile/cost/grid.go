@@ -325,14 +325,7 @@ func (g *Grid) Denoise(known []bool) {
 		if !known[c] {
 			continue
 		}
-		est, ok := g.axisLOO(c, known)
-		n := 0
-		for d := 0; d < g.dims; d++ {
-			if ok[d] {
-				v[n] = est[d]
-				n++
-			}
-		}
+		n := g.looEstimates(c, known, v[:])
 		if n < 2 {
 			continue
 		}
@@ -340,6 +333,21 @@ func (g *Grid) Denoise(known []bool) {
 		out[c] = Median(v[:n+1])
 	}
 	copy(g.R, out)
+}
+
+// looEstimates writes into v the leave-one-out estimates of cell c along
+// the axes that have known cells on both sides (axisLOO) and returns how
+// many there are (Denoise, Despike).
+func (g *Grid) looEstimates(c int, known []bool, v []float64) int {
+	est, ok := g.axisLOO(c, known)
+	n := 0
+	for d := 0; d < g.dims; d++ {
+		if ok[d] {
+			v[n] = est[d]
+			n++
+		}
+	}
+	return n
 }
 
 // Despike replaces each known cell that has known cells on both sides
@@ -360,14 +368,7 @@ func (g *Grid) Despike(known []bool, tau float64) {
 		if !known[c] {
 			continue
 		}
-		est, ok := g.axisLOO(c, known)
-		n := 0
-		for d := 0; d < g.dims; d++ {
-			if ok[d] {
-				v[n] = est[d]
-				n++
-			}
-		}
+		n := g.looEstimates(c, known, v[:])
 		if n < 2 {
 			continue
 		}
